@@ -1,0 +1,71 @@
+package ca
+
+import (
+	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"time"
+)
+
+// Template selects key usages and SANs of an issued certificate.
+// The values equal options.Template and the GraphQL enum.
+type Template string
+
+// The templates of DESIGN.md.
+const (
+	Authentication Template = "AUTHENTICATION" // clientAuth + smartcardLogon, UPN and email SANs
+	Signature      Template = "SIGNATURE"      // digitalSignature + nonRepudiation, emailProtection
+	Encryption     Template = "ENCRYPTION"     // keyEncipherment / keyAgreement, emailProtection
+)
+
+// IssueRequest asks for one certificate from a PKCS#10 CSR.
+type IssueRequest struct {
+	// CSR is the DER of a PKCS#10 request; its signature is checked.
+	CSR      []byte
+	Template Template
+	// Subject is the subject the CA writes; the CSR's own subject is ignored.
+	Subject pkix.Name
+	// UPN goes into an otherName SAN (1.3.6.1.4.1.311.20.2.3) for Authentication.
+	UPN string
+	// Emails become rfc822Name SANs.
+	Emails []string
+	// NotAfter is clamped so a certificate never outlives the issuing CA.
+	NotAfter time.Time
+	// Reference ties the CA's record to the order that asked (the order id).
+	Reference string
+}
+
+// Status is a certificate's state in the CA's own records.
+type Status string
+
+// The CA record states.
+const (
+	StatusPending Status = "PENDING" // recorded, being signed
+	StatusValid   Status = "VALID"
+	StatusOnHold  Status = "ON_HOLD"
+	StatusRevoked Status = "REVOKED"
+	StatusExpired Status = "EXPIRED"
+	StatusUnknown Status = "UNKNOWN"
+)
+
+// Issued is a signed certificate.
+type Issued struct {
+	// Serial is the certificate serial in lower-case hex without leading zeros.
+	Serial      string
+	DER         []byte
+	Certificate *x509.Certificate
+}
+
+// Authority is what vscard needs from a certificate authority. The embedded CA implements
+// it; an external CA (EJBCA, step-ca, AD CS) can be added behind the same interface.
+type Authority interface {
+	// Issue checks the CSR and issues a certificate. The CA records it before returning it.
+	Issue(ctx context.Context, req IssueRequest) (*Issued, error)
+	// Revoke revokes serial with an RFC 5280 reason code (ocsp.Unspecified etc.).
+	// Revoking an already revoked certificate is not an error.
+	Revoke(ctx context.Context, serial string, reason int) error
+	// Status returns the CA's own state for serial.
+	Status(ctx context.Context, serial string) (Status, error)
+	// Chain returns the issuing CA certificate followed by the root.
+	Chain() []*x509.Certificate
+}

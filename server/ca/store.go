@@ -1,0 +1,55 @@
+package ca
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Record is the CA's own record of one certificate.
+type Record struct {
+	// Serial is lower-case hex without leading zeros, as in [Issued].
+	Serial    string
+	Reference string
+	Template  Template
+	// Subject is the RFC 2253 form of the subject the CA wrote.
+	Subject   string
+	NotBefore time.Time
+	NotAfter  time.Time
+	// State is PENDING, VALID, ON_HOLD or REVOKED; EXPIRED is derived from NotAfter.
+	State Status
+	// DER is empty while the record is PENDING.
+	DER []byte
+	// RevokedAt and RevocationReason are set for ON_HOLD and REVOKED records.
+	RevokedAt        time.Time
+	RevocationReason int
+}
+
+// Store keeps the CA's records. The CA is its only writer; implementations need not
+// enforce state transitions, the CA checks them.
+type Store interface {
+	// Reserve records a certificate that is about to be signed, in state PENDING.
+	// It returns ErrSerialTaken if the serial is already recorded.
+	Reserve(ctx context.Context, rec *Record) error
+	// MarkIssued stores the signed DER and moves a PENDING record to VALID. A record
+	// revoked in the meantime keeps its state.
+	MarkIssued(ctx context.Context, serial string, der []byte) error
+	// Revoke puts a record into state (REVOKED or ON_HOLD) with the time and RFC 5280
+	// reason code.
+	Revoke(ctx context.Context, serial string, state Status, at time.Time, reason int) error
+	// Reinstate moves an ON_HOLD record back to VALID and clears its revocation.
+	Reinstate(ctx context.Context, serial string) error
+	// Get returns the record of serial, or ErrRecordNotFound.
+	Get(ctx context.Context, serial string) (*Record, error)
+	// ListByReference returns the records issued for reference, oldest first.
+	ListByReference(ctx context.Context, reference string) ([]*Record, error)
+	// ListRevoked returns the REVOKED and ON_HOLD records whose NotAfter is not before
+	// notAfterSince: the entries of the CRL.
+	ListRevoked(ctx context.Context, notAfterSince time.Time) ([]*Record, error)
+}
+
+// Store errors. Implementations return (or wrap) these so the CA can tell them apart.
+var (
+	ErrRecordNotFound = errors.New("ca record not found")
+	ErrSerialTaken    = errors.New("ca record serial already taken")
+)
