@@ -1,0 +1,3 @@
+// Package options evaluates the administrator's option script (Starlark) into Options for one
+// order: PIN policy, certificates, validity and user properties.
+package options

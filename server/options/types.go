@@ -1,0 +1,139 @@
+package options
+
+// This file is the contract between the option script and the rest of vscard: the enrolment
+// engine stores Options on each order as a snapshot, the CA reads validity and properties,
+// and the desktop bridge enforces PINPolicy. Changing a JSON name changes stored snapshots.
+
+// Rule says whether a class of characters may, must or must not appear in a PIN.
+type Rule string
+
+// The three character-class rules.
+const (
+	Allowed    Rule = "ALLOWED"
+	Required   Rule = "REQUIRED"
+	Disallowed Rule = "DISALLOWED"
+)
+
+// Template names what a certificate is for. The values match the GraphQL enum.
+type Template string
+
+// The certificate templates and the PIV slot each goes into.
+const (
+	Authentication Template = "AUTHENTICATION" // slot 9A
+	Signature      Template = "SIGNATURE"      // slot 9C
+	Encryption     Template = "ENCRYPTION"     // slot 9D
+)
+
+// Slot returns the PIV slot (upper-case hex, e.g. "9A") for the template.
+func (t Template) Slot() string {
+	switch t {
+	case Authentication:
+		return "9A"
+	case Signature:
+		return "9C"
+	case Encryption:
+		return "9D"
+	}
+	return ""
+}
+
+// KeyAlgorithm is the on-card key type of a certificate. The values match the GraphQL enum.
+type KeyAlgorithm string
+
+// The key algorithms the virtual card generates.
+const (
+	ECCP256 KeyAlgorithm = "ECCP256"
+	ECCP384 KeyAlgorithm = "ECCP384"
+	RSA2048 KeyAlgorithm = "RSA2048"
+)
+
+// PINPolicy is the PIN complexity the bridge enforces before it sets the PIN.
+// PIV stores PINs of 6 to 8 bytes, so MinLength >= 6 and MaxLength <= 8.
+type PINPolicy struct {
+	MinLength int  `json:"minLength"`
+	MaxLength int  `json:"maxLength"`
+	Upper     Rule `json:"upper"`
+	Lower     Rule `json:"lower"`
+	Digits    Rule `json:"digits"`
+	Special   Rule `json:"special"`
+	// BlockList holds PINs that are refused outright (compared exactly).
+	BlockList []string `json:"blockList"`
+	// MaxRepeated is the longest run of one character allowed ("1111" is a run of 4); 0 = no limit.
+	MaxRepeated int `json:"maxRepeated"`
+	// MaxSequential is the longest ascending or descending run allowed ("1234" is 4); 0 = no limit.
+	MaxSequential int `json:"maxSequential"`
+	// RetryCount is the number of wrong PINs before the card blocks (1..10).
+	RetryCount int `json:"retryCount"`
+}
+
+// CertificateSpec is one certificate the card gets.
+type CertificateSpec struct {
+	Template  Template     `json:"template"`
+	Slot      string       `json:"slot"`
+	Algorithm KeyAlgorithm `json:"algorithm"`
+}
+
+// Validity is how long the card and its certificates are valid. Exactly one of Years, Days is
+// set by a valid script; Days() folds them.
+type Validity struct {
+	Years int `json:"years,omitempty"`
+	DaysN int `json:"days,omitempty"`
+}
+
+// Days returns the validity in days (a year counts 365 days).
+func (v Validity) Days() int { return v.Years*365 + v.DaysN }
+
+// Properties are computed from the user and end up on the card (CHUID, details) and in
+// certificate subjects and SANs.
+type Properties struct {
+	UserID       string `json:"userId"`
+	ServerName   string `json:"serverName"`
+	ProfileName  string `json:"profileName"`
+	CommonName   string `json:"commonName"`
+	Email        string `json:"email"`
+	Organization string `json:"organization,omitempty"`
+	// Extra holds any further string properties the script defines.
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// Options is the evaluated result of an option script for one user.
+type Options struct {
+	PIN          PINPolicy         `json:"pin"`
+	Certificates []CertificateSpec `json:"certificates"`
+	Validity     Validity          `json:"validity"`
+	Properties   Properties        `json:"properties"`
+}
+
+// User is what a script sees of the person ordering.
+type User struct {
+	ID          string         `json:"id"`
+	Username    string         `json:"username"`
+	Email       string         `json:"email"`
+	DisplayName string         `json:"displayName"`
+	Roles       []string       `json:"roles"`
+	Attributes  map[string]any `json:"attributes"`
+}
+
+// Env is what a script sees of the server.
+type Env struct {
+	ServerName string `json:"serverName"`
+}
+
+// Limits of the values an option script may return. PIV stores a PIN in at most 8 bytes and
+// requires at least 6; a card blocks after at most 10 wrong PINs here.
+const (
+	MinPINLength     = 6
+	MaxPINLength     = 8
+	MaxRetryCount    = 10
+	MaxValidityYears = 10
+	MaxValidityDays  = MaxValidityYears * 365
+)
+
+// Valid reports whether r is one of the three rules.
+func (r Rule) Valid() bool { return r == Allowed || r == Required || r == Disallowed }
+
+// Valid reports whether t is a known template.
+func (t Template) Valid() bool { return t.Slot() != "" }
+
+// Valid reports whether a is a key algorithm the virtual card generates.
+func (a KeyAlgorithm) Valid() bool { return a == ECCP256 || a == ECCP384 || a == RSA2048 }
