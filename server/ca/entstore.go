@@ -1,0 +1,173 @@
+package ca
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/carecord"
+	"github.com/vscard/vscard/ent/privacy"
+)
+
+// EntStore keeps the CA's records in the ca_records table through ent.
+type EntStore struct {
+	client *ent.Client
+}
+
+var _ Store = (*EntStore)(nil)
+
+// NewEntStore returns a Store on client. The schema must exist (client.Schema.Create or
+// the server's migrations), and the program must import ent/runtime, as every ent program
+// with hooks and privacy policies does.
+func NewEntStore(client *ent.Client) *EntStore { return &EntStore{client: client} }
+
+// system marks ctx as the CA's own access: the CA is system code, and the privacy
+// policies that guard these rows for users must not apply to it.
+func system(ctx context.Context) context.Context {
+	return privacy.DecisionContext(ctx, privacy.Allow)
+}
+
+// Reserve implements Store.
+func (s *EntStore) Reserve(ctx context.Context, rec *Record) error {
+	err := s.client.CaRecord.Create().
+		SetSerial(rec.Serial).
+		SetReference(rec.Reference).
+		SetTemplate(string(rec.Template)).
+		SetSubject(rec.Subject).
+		SetNotBefore(rec.NotBefore).
+		SetNotAfter(rec.NotAfter).
+		SetState(carecord.StatePENDING).
+		Exec(system(ctx))
+	if ent.IsConstraintError(err) {
+		return fmt.Errorf("insert ca record %s: %w", rec.Serial, ErrSerialTaken)
+	}
+	if err != nil {
+		return fmt.Errorf("insert ca record %s: %w", rec.Serial, err)
+	}
+	return nil
+}
+
+// MarkIssued implements Store.
+func (s *EntStore) MarkIssued(ctx context.Context, serial string, der []byte) error {
+	ctx = system(ctx)
+	n, err := s.client.CaRecord.Update().
+		Where(carecord.Serial(serial), carecord.StateEQ(carecord.StatePENDING)).
+		SetDer(der).
+		SetState(carecord.StateVALID).
+		Save(ctx)
+	if err != nil {
+		return fmt.Errorf("update ca record %s: %w", serial, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	// Revoked while being signed: keep the state, store the certificate.
+	n, err = s.client.CaRecord.Update().Where(carecord.Serial(serial)).SetDer(der).Save(ctx)
+	if err != nil {
+		return fmt.Errorf("update ca record %s: %w", serial, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("update ca record %s: %w", serial, ErrRecordNotFound)
+	}
+	return nil
+}
+
+// Revoke implements Store.
+func (s *EntStore) Revoke(ctx context.Context, serial string, state Status, at time.Time, reason int) error {
+	n, err := s.client.CaRecord.Update().
+		Where(carecord.Serial(serial)).
+		SetState(carecord.State(state)).
+		SetRevokedAt(at).
+		SetRevocationReason(reason).
+		Save(system(ctx))
+	return updated(serial, n, err)
+}
+
+// Reinstate implements Store.
+func (s *EntStore) Reinstate(ctx context.Context, serial string) error {
+	n, err := s.client.CaRecord.Update().
+		Where(carecord.Serial(serial)).
+		SetState(carecord.StateVALID).
+		ClearRevokedAt().
+		ClearRevocationReason().
+		Save(system(ctx))
+	return updated(serial, n, err)
+}
+
+func updated(serial string, n int, err error) error {
+	if err != nil {
+		return fmt.Errorf("update ca record %s: %w", serial, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("update ca record %s: %w", serial, ErrRecordNotFound)
+	}
+	return nil
+}
+
+// Get implements Store.
+func (s *EntStore) Get(ctx context.Context, serial string) (*Record, error) {
+	r, err := s.client.CaRecord.Query().Where(carecord.Serial(serial)).Only(system(ctx))
+	if ent.IsNotFound(err) {
+		return nil, fmt.Errorf("get ca record %s: %w", serial, ErrRecordNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get ca record %s: %w", serial, err)
+	}
+	return toRecord(r), nil
+}
+
+// ListByReference implements Store.
+func (s *EntStore) ListByReference(ctx context.Context, reference string) ([]*Record, error) {
+	rs, err := s.client.CaRecord.Query().
+		Where(carecord.Reference(reference)).
+		Order(ent.Asc(carecord.FieldCreatedAt), ent.Asc(carecord.FieldSerial)).
+		All(system(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("list ca records of %s: %w", reference, err)
+	}
+	return toRecords(rs), nil
+}
+
+// ListRevoked implements Store.
+func (s *EntStore) ListRevoked(ctx context.Context, notAfterSince time.Time) ([]*Record, error) {
+	rs, err := s.client.CaRecord.Query().
+		Where(
+			carecord.StateIn(carecord.StateREVOKED, carecord.StateON_HOLD),
+			carecord.NotAfterGTE(notAfterSince),
+		).
+		Order(ent.Asc(carecord.FieldSerial)).
+		All(system(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("list revoked ca records: %w", err)
+	}
+	return toRecords(rs), nil
+}
+
+func toRecords(rs []*ent.CaRecord) []*Record {
+	out := make([]*Record, len(rs))
+	for i, r := range rs {
+		out[i] = toRecord(r)
+	}
+	return out
+}
+
+func toRecord(r *ent.CaRecord) *Record {
+	rec := &Record{
+		Serial:    r.Serial,
+		Reference: r.Reference,
+		Template:  Template(r.Template),
+		Subject:   r.Subject,
+		NotBefore: r.NotBefore,
+		NotAfter:  r.NotAfter,
+		State:     Status(r.State),
+		DER:       r.Der,
+	}
+	if r.RevokedAt != nil {
+		rec.RevokedAt = *r.RevokedAt
+	}
+	if r.RevocationReason != nil {
+		rec.RevocationReason = *r.RevocationReason
+	}
+	return rec
+}
