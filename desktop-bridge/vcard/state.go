@@ -208,3 +208,20 @@ func validPIN(b []byte) bool {
 	}
 	return true
 }
+
+// equalContent is like equal but compares keys by value, for states loaded
+// from disk.
+func (s *state) equalContent(o *state) bool {
+	a, b := s.clone(), o.clone()
+	for ref, k := range a.keys {
+		ok := b.keys[ref]
+		if ok == nil || ok.alg != k.alg || ok.pinPolicy != k.pinPolicy || ok.touchPolicy != k.touchPolicy || ok.origin != k.origin {
+			return false
+		}
+		if eq, is := k.priv.(interface{ Equal(crypto.PrivateKey) bool }); !is || !eq.Equal(ok.priv) {
+			return false
+		}
+		b.keys[ref] = k
+	}
+	return a.equal(b)
+}
