@@ -527,5 +527,3 @@ func TestChainingAndResponses(t *testing.T) {
 		t.Errorf("rest of version: %X", r)
 	}
 }
-
-

@@ -186,4 +186,3 @@ func TestCounterCommittedBeforeCompare(t *testing.T) {
 	os.Rename(cards+".away", cards)
 	mustSW(t, 0x63C2, verifyPIN(t, c, "000000"), "wrong pin, disk back")
 }
-
