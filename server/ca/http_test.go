@@ -182,6 +182,26 @@ func TestRevocationOverHTTP(t *testing.T) {
 	})
 }
 
+// TestOCSPGetWithSlashes sends a GET whose base64 holds "//", which a path-cleaning
+// router would redirect away.
+func TestOCSPGetWithSlashes(t *testing.T) {
+	tc := newTestCA(t, nil)
+	for i := int64(1); i < 100000; i++ {
+		cert := &x509.Certificate{SerialNumber: big.NewInt(i)}
+		der, err := ocsp.CreateRequest(cert, tc.issuing, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(base64.StdEncoding.EncodeToString(der), "//") {
+			if r := queryOCSP(t, tc, cert, http.MethodGet); r.Status != ocsp.Unknown {
+				t.Errorf("status %d, want unknown", r.Status)
+			}
+			return
+		}
+	}
+	t.Skip("no request with // in its base64")
+}
+
 func TestOCSPErrors(t *testing.T) {
 	tc := newTestCA(t, nil)
 	other := newTestCA(t, nil) // another CA: requests about its certificates are not ours
@@ -202,7 +222,7 @@ func TestOCSPErrors(t *testing.T) {
 			return http.Post(srv.URL+"/ca/ocsp", "application/ocsp-request", strings.NewReader("garbage"))
 		}, http.StatusOK, ocsp.Malformed},
 		{"error/malformed-get", func() (*http.Response, error) {
-			return http.Get(srv.URL + "/ca/ocsp/%%%not-base64")
+			return http.Get(srv.URL + "/ca/ocsp/not!base64")
 		}, http.StatusOK, ocsp.Malformed},
 		{"error/other-issuer", func() (*http.Response, error) {
 			return http.Post(srv.URL+"/ca/ocsp", "application/ocsp-request", bytes.NewReader(foreignReq))

@@ -39,12 +39,12 @@ func TestIssue(t *testing.T) {
 	}
 
 	type want struct {
-		ku       x509.KeyUsage
-		eku      []x509.ExtKeyUsage
+		ku        x509.KeyUsage
+		eku       []x509.ExtKeyUsage
 		smartcard bool
-		upns     []string
-		emails   []string
-		notAfter time.Time
+		upns      []string
+		emails    []string
+		notAfter  time.Time
 	}
 	tests := []struct {
 		name string
