@@ -11,15 +11,23 @@ import (
 )
 
 // problem is a wrong value in the result of options(), named by its path in that result
-// ("pin.max_length", "pin.block_list[2]").
-type problem struct{ path, msg string }
+// ("pin.max_length", "pin.block_list[2]"). key says the dict key itself is wrong, not its value.
+type problem struct {
+	path, msg string
+	key       bool
+}
 
 // decoder turns the dict options() returns into Options, collecting every problem rather than
 // stopping at the first, so that an administrator fixes a script in one go.
 type decoder struct{ problems []problem }
 
 func (d *decoder) fail(path, format string, args ...any) {
-	d.problems = append(d.problems, problem{path, fmt.Sprintf(format, args...)})
+	d.problems = append(d.problems, problem{path: path, msg: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) failKey(path, format string, args ...any) {
+	d.fail(path, format, args...)
+	d.problems[len(d.problems)-1].key = true
 }
 
 // The keys of the result, in the script's snake_case; the JSON names of Options are camelCase.
@@ -140,7 +148,7 @@ func (d *decoder) certificates(v starlark.Value) []CertificateSpec {
 		t := Template(name)
 		p := path + "." + string(name)
 		if !t.Valid() {
-			d.fail(p, "certificates: %s is not a certificate; use AUTHENTICATION, SIGNATURE or ENCRYPTION", describe(k))
+			d.failKey(p, "certificates: %s is not a certificate; use AUTHENTICATION, SIGNATURE or ENCRYPTION", describe(k))
 			continue
 		}
 		spec := CertificateSpec{Template: t, Slot: t.Slot()}
@@ -246,7 +254,7 @@ func (d *decoder) properties(v starlark.Value) Properties {
 	for _, key := range extra {
 		kp := path + "." + key
 		if !propName.MatchString(key) {
-			d.fail(kp, "%s: property names are lower case letters, digits and _, starting with a letter", kp)
+			d.failKey(kp, "%s: property names are lower case letters, digits and _, starting with a letter", kp)
 			continue
 		}
 		if s := d.property(kp, f[key]); s != "" {
@@ -308,7 +316,7 @@ func (d *decoder) fields(v starlark.Value, path string, required, known []string
 				extra = append(extra, key)
 				continue
 			}
-			d.fail(join(path, key), "%s: unknown key %q; the keys are %s", name, key, strings.Join(known, ", "))
+			d.failKey(join(path, key), "%s: unknown key %q; the keys are %s", name, key, strings.Join(known, ", "))
 		}
 	}
 	for _, key := range required {

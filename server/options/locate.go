@@ -16,7 +16,7 @@ func locate(source string, problems []problem) ScriptErrors {
 	l := newLocator(source)
 	out := make(ScriptErrors, len(problems))
 	for i, p := range problems {
-		out[i] = at(l.find(p.path), p.msg)
+		out[i] = at(l.find(p.path, p.key), p.msg)
 		out[i].Path = p.path
 	}
 	return out
@@ -77,7 +77,8 @@ func firstReturn(body []syntax.Stmt) *syntax.ReturnStmt {
 
 var pathPart = regexp.MustCompile(`[^.\[\]]+|\[\d+\]`)
 
-func (l *locator) find(path string) syntax.Position {
+// find returns the position of the value at path, or of its key when atKey is set.
+func (l *locator) find(path string, atKey bool) syntax.Position {
 	if l.def == nil {
 		return syntax.Position{}
 	}
@@ -86,7 +87,8 @@ func (l *locator) find(path string) syntax.Position {
 		return pos
 	}
 	e, pos := l.deref(l.result.Result, l.result.Return)
-	for _, part := range pathPart.FindAllString(path, -1) {
+	parts := pathPart.FindAllString(path, -1)
+	for i, part := range parts {
 		var next syntax.Expr
 		switch x := e.(type) {
 		case *syntax.DictExpr:
@@ -105,7 +107,7 @@ func (l *locator) find(path string) syntax.Position {
 				next, pos = x.List[i], start(x.List[i])
 			}
 		}
-		if next == nil {
+		if next == nil || atKey && i == len(parts)-1 {
 			return pos
 		}
 		e, pos = l.deref(next, pos)

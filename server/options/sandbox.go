@@ -98,10 +98,10 @@ func (m *meter) work(t *starlark.Thread, n int64) error {
 }
 
 func (m *meter) charge(t *starlark.Thread, c cost) error {
-	if err := m.work(t, c.steps); err != nil {
+	if err := m.alloc(c.bytes); err != nil {
 		return err
 	}
-	return m.alloc(c.bytes)
+	return m.work(t, c.steps)
 }
 
 // cost is what an operation is about to spend.
