@@ -12,12 +12,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"math/big"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/vscard/vscard/server/errs"
 )
@@ -337,7 +341,12 @@ func TestIssueRecordsBeforeSigning(t *testing.T) {
 	if st, err := tc.Status(ctx, serial); err != nil || st != StatusPending {
 		t.Fatalf("Status = %s, %v; want PENDING", st, err)
 	}
-	if err := tc.Revoke(ctx, serial, 4 /* superseded */); err != nil {
+	// Signed but never handed out: OCSP must not call it good.
+	n, _ := new(big.Int).SetString(serial, 16)
+	if r := queryOCSP(t, tc, &x509.Certificate{SerialNumber: n}, http.MethodPost); r.Status != ocsp.Unknown {
+		t.Errorf("OCSP status of the pending certificate = %d, want unknown", r.Status)
+	}
+	if err := tc.Revoke(ctx, serial, ocsp.Superseded); err != nil {
 		t.Fatalf("Revoke the pending certificate: %v", err)
 	}
 	if st, err := tc.Status(ctx, serial); err != nil || st != StatusRevoked {
