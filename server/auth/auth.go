@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// BridgeAuthenticator checks a desktop bridge session token ("vsb_…"). server/enroll
+// implements it; the returned viewer must be of KindBridge.
+type BridgeAuthenticator interface {
+	AuthenticateBridge(ctx context.Context, token string) (*viewer.Viewer, error)
+}
+
+// Service is sign-in, sessions and API authentication for one vscard server.
+type Service struct {
+	cfg      Config
+	client   *ent.Client
+	bridges  BridgeAuthenticator
+	logger   *slog.Logger
+	store    *Store
+	sessions *scs.SessionManager
+	provider *lazyProvider
+}
+
+// New returns the service for cfg. It does not contact the provider: discovery happens at
+// the first sign-in or bearer token. bridges may be nil, which refuses bridge tokens.
+func New(cfg Config, client *ent.Client, bridges BridgeAuthenticator, logger *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if client == nil {
+		return nil, fmt.Errorf("check auth config: an ent client is required")
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Service{
+		cfg:     cfg,
+		client:  client,
+		bridges: bridges,
+		logger:  logger,
+		store:   NewStore(client, cfg.Lifetime),
+	}
+	s.provider = &lazyProvider{cfg: &s.cfg}
+	s.sessions = newSessionManager(&s.cfg, s.store, s.sessionError)
+	return s, nil
+}
+
+// Run deletes expired sessions every CleanupInterval until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	s.store.RunCleanup(ctx, s.cfg.CleanupInterval, s.logger)
+}
+
+// Store returns the database session store.
+func (s *Service) Store() *Store { return s.store }
+
+// Routes serves /auth/login, /auth/callback, /auth/logout (POST) and /auth/session. Mount
+// it at "/auth/"; it applies Middleware itself.
+func (s *Service) Routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /auth/login", s.login)
+	mux.HandleFunc("GET /auth/callback", s.callback)
+	mux.HandleFunc("POST /auth/logout", s.logout)
+	mux.HandleFunc("GET /auth/session", s.session)
+	return s.Middleware(mux)
+}
+
+// Register mounts Routes on mux.
+func (s *Service) Register(mux *http.ServeMux) {
+	mux.Handle("/auth/", s.Routes())
+}
+
+// sessionError answers a request whose session could not be loaded or saved.
+func (s *Service) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	s.logger.ErrorContext(r.Context(), "session store failed", "err", err, "path", r.URL.Path)
+	writeError(w, http.StatusInternalServerError, errs.Internal, "The session store is unavailable. Try again later.")
+}

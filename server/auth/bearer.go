@@ -1,0 +1,94 @@
+package auth
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// BridgeTokenPrefix starts every desktop bridge session token.
+const BridgeTokenPrefix = "vsb_"
+
+// authenticateBearer returns the viewer of a bridge session token or a portal access
+// token, and when the token stops being valid (zero when unknown). Errors carry
+// errs.Unauthenticated, or errs.Internal when the provider cannot be reached.
+func (s *Service) authenticateBearer(ctx context.Context, token, addr string) (*viewer.Viewer, time.Time, error) {
+	if token == "" {
+		return nil, time.Time{}, errs.New(errs.Unauthenticated, "empty bearer token")
+	}
+	if strings.HasPrefix(token, BridgeTokenPrefix) {
+		v, err := s.authenticateBridge(ctx, token, addr)
+		return v, time.Time{}, err
+	}
+	return s.authenticatePortal(ctx, token, addr)
+}
+
+func (s *Service) authenticateBridge(ctx context.Context, token, addr string) (*viewer.Viewer, error) {
+	if s.bridges == nil {
+		return nil, errs.New(errs.Unauthenticated, "bridge sessions are not accepted here")
+	}
+	v, err := s.bridges.AuthenticateBridge(ctx, token)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.Unauthenticated, "bridge session refused")
+	}
+	if v == nil || v.Kind != viewer.KindBridge {
+		return nil, errs.New(errs.Unauthenticated, "bridge session refused")
+	}
+	out := *v
+	out.RemoteAddr = addr
+	return &out, nil
+}
+
+// portalClaims are the access token claims vscard reads beyond the verified ones.
+type portalClaims struct {
+	Scope    string `json:"scope"`
+	Scp      any    `json:"scp"`
+	ClientID string `json:"client_id"`
+	AZP      string `json:"azp"`
+	AppID    string `json:"appid"` // Entra ID v1 tokens
+}
+
+// authenticatePortal verifies a JWT access token from the provider: issuer, audience
+// (the API audience), expiry, signature algorithm, and the portal scope.
+func (s *Service) authenticatePortal(ctx context.Context, token, addr string) (*viewer.Viewer, time.Time, error) {
+	eps, err := s.provider.get(ctx)
+	if err != nil {
+		return nil, time.Time{}, errs.Wrap(err, errs.Internal, "identity provider unavailable")
+	}
+	at, err := eps.accessTokens.Verify(oidc.ClientContext(ctx, s.cfg.HTTPClient), token)
+	if err != nil {
+		return nil, time.Time{}, errs.Wrap(err, errs.Unauthenticated, "access token invalid")
+	}
+	var c portalClaims
+	if err := at.Claims(&c); err != nil {
+		return nil, time.Time{}, errs.Wrap(err, errs.Unauthenticated, "access token claims unreadable")
+	}
+	scopes := append(strings.Fields(c.Scope), stringValues(c.Scp)...)
+	slices.Sort(scopes)
+	scopes = slices.Compact(scopes)
+	if !slices.Contains(scopes, s.cfg.PortalScope) {
+		return nil, time.Time{}, errs.New(errs.Unauthenticated, "access token lacks scope %s", s.cfg.PortalScope)
+	}
+	name := firstNonEmpty(c.ClientID, c.AZP, c.AppID, at.Subject)
+	return &viewer.Viewer{
+		Kind:       viewer.KindPortal,
+		Name:       name,
+		Scopes:     scopes,
+		RemoteAddr: addr,
+	}, at.Expiry, nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

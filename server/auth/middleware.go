@@ -1,0 +1,140 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// Middleware puts the caller's *viewer.Viewer into the request context:
+//
+//   - "Authorization: Bearer vsb_…": a desktop bridge session, checked by the
+//     BridgeAuthenticator (KindBridge);
+//   - "Authorization: Bearer <JWT>": a portal access token from the provider with the API
+//     audience and the portal scope (KindPortal);
+//   - otherwise the session cookie (KindUser), or no viewer at all.
+//
+// An invalid bearer token is answered with 401 and an UNAUTHENTICATED error; the cookie is
+// not consulted then. State-changing requests that carry the session cookie must pass the
+// CSRF check, and WebSocket upgrades the origin check. A user who is not ACTIVE still gets
+// a viewer: the API reports USER_NOT_ACTIVE where it matters.
+//
+// Do not put the development identity provider behind Middleware: its login form is a
+// plain cross-page form POST.
+func (s *Service) Middleware(next http.Handler) http.Handler {
+	withSession := s.sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serveSession(w, r, next)
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isWebSocketUpgrade(r) && !s.CheckOrigin(r) {
+			writeError(w, http.StatusForbidden, errs.Forbidden, "This origin may not open a connection.")
+			return
+		}
+		if token, ok := bearerToken(r); ok {
+			s.serveBearer(w, r, token, next)
+			return
+		}
+		withSession.ServeHTTP(w, r)
+	})
+}
+
+// serveSession runs next with the viewer of the session cookie, if any.
+func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if err := s.checkCSRF(r); err != nil {
+		s.logger.InfoContext(r.Context(), "request refused by CSRF check", "reason", err, "path", r.URL.Path, "remote_addr", remoteAddr(r))
+		writeError(w, http.StatusForbidden, errs.Forbidden, "This request is not allowed from a browser form or another site.")
+		return
+	}
+	ctx := r.Context()
+	if uid := s.sessions.GetString(ctx, keyUserID); uid != "" {
+		u, err := s.loadUser(ctx, uid)
+		switch {
+		case ent.IsNotFound(err):
+			// The user is gone: so is the session.
+			if err := s.sessions.Destroy(ctx); err != nil {
+				s.sessionError(w, r, err)
+				return
+			}
+		case err != nil:
+			s.sessionError(w, r, err)
+			return
+		default:
+			ctx = viewer.NewContext(ctx, userViewer(u, remoteAddr(r)))
+			ctx = context.WithValue(ctx, sessionKey{}, s.sessions.Token(ctx))
+		}
+	}
+	next.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// serveBearer runs next with the viewer of a bearer token, or answers 401.
+func (s *Service) serveBearer(w http.ResponseWriter, r *http.Request, token string, next http.Handler) {
+	v, _, err := s.authenticateBearer(r.Context(), token, remoteAddr(r))
+	if err != nil {
+		s.logger.InfoContext(r.Context(), "bearer token refused", "reason", err, "remote_addr", remoteAddr(r))
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		status, msg := http.StatusUnauthorized, "The bearer token is invalid, expired or lacks the required scope."
+		if errs.CodeOf(err) == errs.Internal {
+			status, msg = http.StatusServiceUnavailable, "The token cannot be checked right now. Try again later."
+		}
+		writeError(w, status, errs.CodeOf(err), msg)
+		return
+	}
+	next.ServeHTTP(w, r.WithContext(viewer.NewContext(r.Context(), v)))
+}
+
+// sessionKey carries the session token of a cookie-authenticated request, so that a
+// WebSocket opened by it can check that the session is still live.
+type sessionKey struct{}
+
+// userViewer is the viewer of a signed-in user.
+func userViewer(u *ent.User, addr string) *viewer.Viewer {
+	return &viewer.Viewer{
+		Kind:       viewer.KindUser,
+		UserID:     u.ID,
+		Name:       u.Username,
+		Roles:      u.Roles,
+		RemoteAddr: addr,
+	}
+}
+
+// loadUser reads the user fresh from the database, so a change of state or roles by an
+// administrator applies at the next request.
+func (s *Service) loadUser(ctx context.Context, id string) (*ent.User, error) {
+	u, err := s.client.User.Get(viewer.SystemContext(ctx), id)
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	return u, nil
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" header. Other schemes
+// (Basic) are not ours and are ignored.
+func bearerToken(r *http.Request) (string, bool) {
+	return parseBearer(r.Header.Get("Authorization"))
+}
+
+func parseBearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// remoteAddr is the client's address for the audit log (the host of RemoteAddr).
+func remoteAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+func isWebSocketUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}

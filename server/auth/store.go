@@ -1,0 +1,152 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/session"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// Store keeps scs sessions in the database through the ent Session entity, so that any
+// server instance can serve any session. Only the SHA-256 hash of a session token is
+// stored: someone who reads the table cannot use it.
+//
+// A deleted or expired session is never brought back: Delete leaves an expired
+// tombstone row that a late Commit from a request still in flight cannot update (updates
+// only touch rows that have not expired) nor re-create (the hash is unique). Cleanup
+// removes the tombstones once no request can still hold their token.
+type Store struct {
+	client *ent.Client
+	// grace is how long an expired row is kept before Cleanup removes it; it must
+	// outlast any request that loaded the session (the session lifetime does).
+	grace time.Duration
+	now   func() time.Time
+}
+
+var _ scs.CtxStore = (*Store)(nil)
+
+// NewStore returns a store on client. Expired rows are kept for grace before Cleanup
+// deletes them.
+func NewStore(client *ent.Client, grace time.Duration) *Store {
+	return &Store{client: client, grace: grace, now: time.Now}
+}
+
+// hashToken is how a session token appears in the database.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// FindCtx returns the data of a live session.
+func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	row, err := s.client.Session.Query().
+		Where(session.TokenHash(hashToken(token)), session.ExpiryGT(s.now())).
+		Only(viewer.SystemContext(ctx))
+	switch {
+	case ent.IsNotFound(err):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("find session: %w", err)
+	}
+	return row.Data, true, nil
+}
+
+// CommitCtx stores data for token until expiry. It updates a live session or creates a
+// new one, and silently drops the write for a session that was deleted or has expired.
+func (s *Store) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
+	ctx = viewer.SystemContext(ctx)
+	hash := hashToken(token)
+	n, err := s.client.Session.Update().
+		Where(session.TokenHash(hash), session.ExpiryGT(s.now())).
+		SetData(data).
+		SetExpiry(expiry).
+		Save(ctx)
+	if err != nil {
+		return fmt.Errorf("update session: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	err = s.client.Session.Create().SetTokenHash(hash).SetData(data).SetExpiry(expiry).Exec(ctx)
+	if ent.IsConstraintError(err) {
+		// A tombstone: the session ended while this request was running.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// DeleteCtx ends a session. The row stays as an expired tombstone until Cleanup.
+func (s *Store) DeleteCtx(ctx context.Context, token string) error {
+	_, err := s.client.Session.Update().
+		Where(session.TokenHash(hashToken(token))).
+		SetData([]byte{}).
+		SetExpiry(s.now().Add(-time.Second)).
+		Save(viewer.SystemContext(ctx))
+	if err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// Find implements scs.Store for callers without a context.
+func (s *Store) Find(token string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), token)
+}
+
+// Commit implements scs.Store for callers without a context.
+func (s *Store) Commit(token string, data []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), token, data, expiry)
+}
+
+// Delete implements scs.Store for callers without a context.
+func (s *Store) Delete(token string) error {
+	return s.DeleteCtx(context.Background(), token)
+}
+
+// Cleanup deletes the rows that expired more than the grace period ago and returns how
+// many.
+func (s *Store) Cleanup(ctx context.Context) (int, error) {
+	n, err := s.client.Session.Delete().
+		Where(session.ExpiryLT(s.now().Add(-s.grace))).
+		Exec(viewer.SystemContext(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return n, nil
+}
+
+// live reports whether the session with token is still live, for WebSocket checks.
+func (s *Store) live(ctx context.Context, token string) (bool, error) {
+	return s.client.Session.Query().
+		Where(session.TokenHash(hashToken(token)), session.ExpiryGT(s.now())).
+		Exist(viewer.SystemContext(ctx))
+}
+
+// RunCleanup deletes expired sessions every interval until ctx ends.
+func (s *Store) RunCleanup(ctx context.Context, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.Cleanup(ctx); err != nil {
+				logger.WarnContext(ctx, "session cleanup failed", "err", err)
+			} else if n > 0 {
+				logger.DebugContext(ctx, "expired sessions deleted", "count", n)
+			}
+		}
+	}
+}
