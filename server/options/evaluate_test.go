@@ -191,9 +191,11 @@ func TestEvaluateOption(t *testing.T) {
 			want:   func(o *Options) { o.Properties.UserID = Sample().ID },
 		},
 		{
-			name:   "ok/server name",
-			source: func(t testing.TB) string { return edit(t, `"server_name": env.server_name,`, `"server_name": "ca.example.org",`) },
-			want:   func(o *Options) { o.Properties.ServerName = "ca.example.org" },
+			name: "ok/server name",
+			source: func(t testing.TB) string {
+				return edit(t, `"server_name": env.server_name,`, `"server_name": "ca.example.org",`)
+			},
+			want: func(o *Options) { o.Properties.ServerName = "ca.example.org" },
 		},
 		{
 			name: "ok/profile name",
@@ -209,9 +211,11 @@ func TestEvaluateOption(t *testing.T) {
 			want:   func(o *Options) { o.Properties.CommonName = "jdoe" },
 		},
 		{
-			name:   "ok/email",
-			source: func(t testing.TB) string { return edit(t, `"email": user.email,`, `"email": user.username + "@corp.example.com",`) },
-			want:   func(o *Options) { o.Properties.Email = "jdoe@corp.example.com" },
+			name: "ok/email",
+			source: func(t testing.TB) string {
+				return edit(t, `"email": user.email,`, `"email": user.username + "@corp.example.com",`)
+			},
+			want: func(o *Options) { o.Properties.Email = "jdoe@corp.example.com" },
 		},
 		{
 			name:   "ok/organization",

@@ -25,9 +25,14 @@ import (
 //     charge the values they build and count the elements they iterate as steps.
 //
 // The budget is cumulative: it bounds everything a script allocates, not only what it keeps,
-// which is simple to reason about and far above what an option script needs. Operations the
-// guards do not see (comparing, hashing) stay bounded by the sizes the guards allowed; the
-// wall-clock limit ends the rest.
+// which is simple to reason about and far above what an option script needs.
+//
+// Comparing and hashing need a guard of their own: values may share structure
+// (t = (t, t) forty times is a few steps), and == or a dict lookup walks every path through
+// them, exponentially many. Comparisons, dict keys and the builtins and methods that compare
+// or hash therefore first count the nodes of their operands, visiting each shared part once,
+// and refuse values of more than maxNodes. With every single operation bounded, the
+// wall-clock limit bounds the whole run.
 
 // limit names the limit that ended a run.
 type limit int32
@@ -49,6 +54,8 @@ const (
 	maxIntBits = 1 << 16
 	// maxIntDigits bounds int("...") for the same reason (the limit Python uses).
 	maxIntDigits = 4300
+	// maxNodes bounds the values compared or hashed, counting shared parts at each use.
+	maxNodes = 100_000
 )
 
 const meterKey = "vscard.options.meter"
@@ -98,14 +105,20 @@ func (m *meter) work(t *starlark.Thread, n int64) error {
 }
 
 func (m *meter) charge(t *starlark.Thread, c cost) error {
+	if c.err != nil {
+		return c.err
+	}
 	if err := m.alloc(c.bytes); err != nil {
 		return err
 	}
 	return m.work(t, c.steps)
 }
 
-// cost is what an operation is about to spend.
-type cost struct{ bytes, steps int64 }
+// cost is what an operation is about to spend; err refuses it outright.
+type cost struct {
+	bytes, steps int64
+	err          error
+}
 
 // ---- rewriting ---------------------------------------------------------------------------
 
@@ -113,6 +126,7 @@ type cost struct{ bytes, steps int64 }
 // cannot call, shadow or redefine them.
 const (
 	attrGuard   = "·attr"
+	keyGuard    = "·key"
 	sliceGuard  = "·slice"
 	spreadGuard = "·spread"
 )
@@ -124,6 +138,11 @@ func augGuard(op syntax.Token) string   { return "·" + op.String() + "=" }
 var meteredOps = []syntax.Token{
 	syntax.PLUS, syntax.MINUS, syntax.STAR, syntax.SLASH, syntax.SLASHSLASH, syntax.PERCENT,
 	syntax.PIPE, syntax.AMP, syntax.CIRCUMFLEX, syntax.LTLT, syntax.GTGT,
+}
+
+// comparedOps are the operators that compare or hash their operands.
+var comparedOps = []syntax.Token{
+	syntax.EQL, syntax.NEQ, syntax.LT, syntax.LE, syntax.GT, syntax.GE, syntax.IN, syntax.NOT_IN,
 }
 
 // augOps maps an augmented assignment to its binary operator.
@@ -151,17 +170,18 @@ func (r *rewriter) stmts(list []syntax.Stmt) {
 func (r *rewriter) stmt(s syntax.Stmt) {
 	switch s := s.(type) {
 	case *syntax.AssignStmt:
+		// x op= y keeps its in-place meaning for lists; the guard only looks at x and y and
+		// returns y. x is evaluated twice, so it must be free of calls.
+		op, aug := augOps[s.Op]
+		lhs, cloned := cloneTarget(s.LHS)
 		r.target(s.LHS)
 		s.RHS = r.expr(s.RHS)
-		if op, ok := augOps[s.Op]; ok {
-			// x op= y keeps its in-place meaning for lists; the guard only looks at x and y
-			// and returns y. x is evaluated twice, so it must be free of calls.
-			lhs, ok := cloneTarget(s.LHS)
-			if !ok {
+		if aug {
+			if !cloned {
 				r.fail(s.OpPos, fmt.Sprintf("%s is not supported on a target that calls a function: assign the result with = instead", s.Op))
 				return
 			}
-			s.RHS = guardCall(augGuard(op), s.OpPos, lhs, s.RHS)
+			s.RHS = guardCall(augGuard(op), s.OpPos, r.expr(lhs), s.RHS)
 		}
 	case *syntax.ExprStmt:
 		s.X = r.expr(s.X)
@@ -210,7 +230,7 @@ func (r *rewriter) target(e syntax.Expr) {
 		}
 	case *syntax.IndexExpr:
 		e.X = r.expr(e.X)
-		e.Y = r.expr(e.Y)
+		e.Y = guardCall(keyGuard, e.Lbrack, r.expr(e.Y))
 	case *syntax.DotExpr:
 		e.X = r.expr(e.X)
 	}
@@ -221,7 +241,7 @@ func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
 	case *syntax.BinaryExpr:
 		e.X = r.expr(e.X)
 		e.Y = r.expr(e.Y)
-		for _, op := range meteredOps {
+		for _, op := range append(meteredOps, comparedOps...) {
 			if e.Op == op {
 				return guardCall(binopGuard(op), e.OpPos, e.X, e.Y)
 			}
@@ -263,7 +283,7 @@ func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
 		return guardCall(sliceGuard, e.Lbrack, r.expr(e.X), none(e.Lo), none(e.Hi), none(e.Step))
 	case *syntax.IndexExpr:
 		e.X = r.expr(e.X)
-		e.Y = r.expr(e.Y)
+		e.Y = guardCall(keyGuard, e.Lbrack, r.expr(e.Y))
 	case *syntax.ParenExpr:
 		e.X = r.expr(e.X)
 	case *syntax.CondExpr:
@@ -307,7 +327,7 @@ func (r *rewriter) list(l []syntax.Expr) {
 }
 
 func (r *rewriter) entry(e *syntax.DictEntry) {
-	e.Key = r.expr(e.Key)
+	e.Key = guardCall(keyGuard, e.Colon, r.expr(e.Key))
 	e.Value = r.expr(e.Value)
 }
 
@@ -317,9 +337,20 @@ func guardCall(name string, pos syntax.Position, args ...syntax.Expr) *syntax.Ca
 	return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: pos, Name: name}, Lparen: pos, Args: args, Rparen: pos}
 }
 
-// cloneTarget copies an augmented-assignment target made of names, literals, indexing and
-// attributes; it refuses targets whose second evaluation could differ (calls).
+// cloneTarget copies an augmented-assignment target for its second evaluation. It refuses
+// targets with calls (or comprehensions and lambdas, which may call), whose second evaluation
+// could differ from the first.
 func cloneTarget(e syntax.Expr) (syntax.Expr, bool) {
+	list := func(l []syntax.Expr) ([]syntax.Expr, bool) {
+		out := make([]syntax.Expr, len(l))
+		for i, x := range l {
+			var ok bool
+			if out[i], ok = cloneTarget(x); !ok {
+				return nil, false
+			}
+		}
+		return out, true
+	}
 	switch e := e.(type) {
 	case *syntax.Ident:
 		return &syntax.Ident{NamePos: e.NamePos, Name: e.Name}, true
@@ -329,12 +360,29 @@ func cloneTarget(e syntax.Expr) (syntax.Expr, bool) {
 	case *syntax.ParenExpr:
 		return cloneTarget(e.X)
 	case *syntax.IndexExpr:
-		x, ok1 := cloneTarget(e.X)
-		i, ok2 := cloneTarget(e.Y)
-		return &syntax.IndexExpr{X: x, Lbrack: e.Lbrack, Y: i, Rbrack: e.Rbrack}, ok1 && ok2
+		l, ok := list([]syntax.Expr{e.X, e.Y})
+		if !ok {
+			return nil, false
+		}
+		return &syntax.IndexExpr{X: l[0], Lbrack: e.Lbrack, Y: l[1], Rbrack: e.Rbrack}, true
 	case *syntax.DotExpr:
 		x, ok := cloneTarget(e.X)
 		return &syntax.DotExpr{X: x, Dot: e.Dot, NamePos: e.NamePos, Name: &syntax.Ident{NamePos: e.Name.NamePos, Name: e.Name.Name}}, ok
+	case *syntax.TupleExpr:
+		l, ok := list(e.List)
+		return &syntax.TupleExpr{Lparen: e.Lparen, List: l, Rparen: e.Rparen}, ok
+	case *syntax.ListExpr:
+		l, ok := list(e.List)
+		return &syntax.ListExpr{Lbrack: e.Lbrack, List: l, Rbrack: e.Rbrack}, ok
+	case *syntax.UnaryExpr:
+		x, ok := cloneTarget(e.X)
+		return &syntax.UnaryExpr{OpPos: e.OpPos, Op: e.Op, X: x}, ok
+	case *syntax.BinaryExpr:
+		l, ok := list([]syntax.Expr{e.X, e.Y})
+		if !ok {
+			return nil, false
+		}
+		return &syntax.BinaryExpr{X: l[0], OpPos: e.OpPos, Op: e.Op, Y: l[1]}, true
 	}
 	return nil, false
 }
@@ -364,6 +412,10 @@ var sandbox = sync.OnceValue(func() starlark.StringDict {
 		d[binopGuard(op)] = starlark.NewBuiltin(op.String(), binop(op))
 		d[augGuard(op)] = starlark.NewBuiltin(op.String()+"=", augmented(op))
 	}
+	for _, op := range comparedOps {
+		d[binopGuard(op)] = starlark.NewBuiltin(op.String(), compare(op))
+	}
+	d[keyGuard] = starlark.NewBuiltin("key", key)
 	d[attrGuard] = starlark.NewBuiltin("getattr", attr)
 	d[sliceGuard] = starlark.NewBuiltin("slice", slice)
 	d[spreadGuard] = starlark.NewBuiltin("spread", spread)
@@ -384,6 +436,101 @@ func binop(op syntax.Token) func(*starlark.Thread, *starlark.Builtin, starlark.T
 			return nil, err
 		}
 		return starlark.Binary(op, x, y)
+	}
+}
+
+// compare computes x op y for the comparison and membership operators after counting nodes.
+func compare(op syntax.Token) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		x, y := args[0], args[1]
+		if err := checkNodes(x, y); err != nil {
+			return nil, err
+		}
+		if op == syntax.IN || op == syntax.NOT_IN {
+			return starlark.Binary(op, x, y)
+		}
+		ok, err := starlark.Compare(op, x, y)
+		return starlark.Bool(ok), err
+	}
+}
+
+// key passes an index or dict key through after counting its nodes: hashing a tuple visits
+// every path through it.
+func key(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+	return args[0], checkNodes(args[0])
+}
+
+// checkNodes refuses values too large to compare or hash in one step.
+func checkNodes(values ...starlark.Value) error {
+	for _, v := range values {
+		if nodes(v, maxNodes) > maxNodes {
+			return fmt.Errorf("a value with more than %d nested elements cannot be compared or used as a key (shared elements count at each use)", maxNodes)
+		}
+	}
+	return nil
+}
+
+// nodes counts the elements of v at every nesting level, shared ones at each use, stopping
+// past limit. Each distinct container is walked once, so the count costs at most what the
+// script allocated.
+func nodes(v starlark.Value, limit int64) int64 {
+	var memo map[any]int64
+	var count func(v starlark.Value) int64
+	count = func(v starlark.Value) int64 {
+		var id any
+		switch v := v.(type) {
+		case starlark.Tuple:
+			if len(v) == 0 {
+				return 1
+			}
+			id = &v[0] // a tuple's identity is its backing array
+		case *starlark.List, *starlark.Dict, *starlark.Set:
+			id = v
+		default:
+			return 1
+		}
+		if memo == nil {
+			memo = map[any]int64{}
+		}
+		if n, ok := memo[id]; ok {
+			return n
+		}
+		memo[id] = 1 // a cycle back to v counts once
+		n := int64(1)
+		iter := starlark.Iterate(v)
+		var x starlark.Value
+		for n <= limit && iter.Next(&x) {
+			n = addSat(n, count(x))
+			if d, ok := v.(*starlark.Dict); ok {
+				val, _, _ := d.Get(x)
+				n = addSat(n, count(val))
+			}
+		}
+		iter.Done()
+		memo[id] = n
+		return n
+	}
+	return count(v)
+}
+
+// compared wraps a cost with a node count of the receiver and arguments, for the builtins and
+// methods that compare or hash them.
+func compared(costOf costFunc) costFunc {
+	return func(budget int64, recv starlark.Value, args starlark.Tuple, kwargs []starlark.Tuple) cost {
+		c := cost{}
+		if costOf != nil {
+			c = costOf(budget, recv, args, kwargs)
+		}
+		if recv != nil {
+			args = append(starlark.Tuple{recv}, args...)
+		}
+		for _, kv := range kwargs {
+			args = append(args, kv[1])
+		}
+		if err := checkNodes(args...); err != nil {
+			c.err = err
+		}
+		return c
 	}
 }
 
@@ -430,7 +577,7 @@ func binopCost(budget int64, op syntax.Token, x, y starlark.Value, inPlace bool)
 		}
 	}
 	if _, ok := x.(*starlark.List); ok && inPlace && op == syntax.PLUS {
-		return cost{bytes: size(y)}, nil // extends x in place
+		return cost{bytes: 2 * size(y)}, nil // extends x in place, growing it as append does
 	}
 	return cost{bytes: addSat(size(x), size(y))}, nil
 }
@@ -599,12 +746,12 @@ func printed(budget int64, _ starlark.Value, args starlark.Tuple, kwargs []starl
 }
 
 var builtinCosts = map[string]costFunc{
-	"list": perElement(wordSize), "tuple": perElement(wordSize), "sorted": perElement(wordSize),
+	"list": perElement(wordSize), "tuple": perElement(wordSize),
 	"reversed": perElement(wordSize), "enumerate": perElement(3 * wordSize), "zip": perElement(3 * wordSize),
-	"dict": perElement(entrySize), "set": perElement(entrySize), "bytes": perElement(1),
-	"max": perElement(0), "min": perElement(0), "any": perElement(0), "all": perElement(0),
-	"hash": perElement(0),
-	"str":  printed, "repr": printed, "print": printed, "fail": printed,
+	"dict": compared(perElement(entrySize)), "set": compared(perElement(entrySize)), "bytes": perElement(1),
+	"max": compared(perElement(0)), "min": compared(perElement(0)), "any": perElement(0), "all": perElement(0),
+	"hash": compared(perElement(0)), "sorted": compared(perElement(wordSize)),
+	"str": printed, "repr": printed, "print": printed, "fail": printed,
 }
 
 // methodCosts lists the methods that copy or multiply their receiver or arguments.
@@ -653,9 +800,12 @@ var methodCosts = map[string]costFunc{
 	"capitalize": receiverCopy(1), "strip": receiverCopy(1), "lstrip": receiverCopy(1),
 	"rstrip": receiverCopy(1), "removeprefix": receiverCopy(1), "removesuffix": receiverCopy(1),
 	"items": receiverCopy(3 * wordSize), "keys": receiverCopy(wordSize), "values": receiverCopy(wordSize),
-	"extend": perElement(wordSize), "update": perElement(entrySize),
-	"union": withReceiver(entrySize), "intersection": withReceiver(entrySize),
-	"difference": withReceiver(entrySize), "symmetric_difference": withReceiver(entrySize),
+	"extend": perElement(wordSize), "update": compared(perElement(entrySize)),
+	"union": compared(withReceiver(entrySize)), "intersection": compared(withReceiver(entrySize)),
+	"difference": compared(withReceiver(entrySize)), "symmetric_difference": compared(withReceiver(entrySize)),
+	"issubset": compared(nil), "issuperset": compared(nil), "add": compared(nil), "discard": compared(nil),
+	"remove": compared(nil), "index": compared(nil), "count": compared(nil), "get": compared(nil),
+	"pop": compared(nil), "setdefault": compared(nil),
 }
 
 // receiverCopy charges per element (or byte) of the receiver. Building elements counts as

@@ -79,7 +79,11 @@ func TestSandboxKeepsSemantics(t *testing.T) {
 		{"ok/builtins", "return sorted([3, 1, 2], reverse = True), list(reversed([1, 2])), dict(a = 1), set([1, 2]) | set([3]), max([1, 5]), str([1, \"a\"]), repr(\"a\"), int(\"42\"), tuple(\"ab\".elems()), list(enumerate(\"ab\".elems())), any([0, 1]), all([])"},
 		{"ok/dict methods", "d = {\"a\": 1}\nd.update(b = 2)\nreturn d.items(), d.keys(), d.values()"},
 		{"ok/list methods", "l = [1]\nl.extend([2, 3])\nl.append(4)\nreturn l"},
+		{"ok/comparisons and keys", "d = {(1, 2): 3}\nd[(1, 2)] += 1\nreturn 1 < 2, \"a\" in \"abc\", 3 not in [1], d[(1, 2)], [1] == [1], (1, 2) <= (1, 3), d.get((1, 2)), {k: 1 for k in [\"a\"]}, [3, 1].index(1)"},
 		{"error/binary op", "return 1 + \"a\""},
+		{"error/comparison", "return 1 < \"a\""},
+		{"error/unhashable key", "return {[1]: 2}"},
+		{"error/missing key", "return {\"a\": 1}[\"b\"]"},
 		{"error/index", "return [1][5]"},
 		{"error/zero step", "return \"abc\"[::0]"},
 		{"error/bad slice index", "return \"abc\"[\"a\":]"},
@@ -161,6 +165,36 @@ func TestSandboxBoundsMemory(t *testing.T) {
 				t.Errorf("took %v, want it to fail fast (%v)", elapsed, err)
 			}
 			t.Log(err)
+		})
+	}
+}
+
+// TestSandboxBoundsTime checks that comparing and hashing values that share structure (whose
+// naive walk is exponential) is refused quickly.
+func TestSandboxBoundsTime(t *testing.T) {
+	const deep = "t = (1,)\nfor i in range(60):\n    t = (t, t)\n"
+	const wide = "a = [0]\nb = [0]\nfor i in range(9):\n    a = [a] * 20\n    b = [b] * 20\n"
+	tests := []struct{ name, body string }{
+		{"error/dict literal key", deep + "return {t: 1}"},
+		{"error/index", deep + "d = {}\nd[t] = 1\nreturn d"},
+		{"error/membership", deep + "return t in {}"},
+		{"error/set", deep + "return set([t])"},
+		{"error/get", deep + "return {}.get(t)"},
+		{"error/comprehension key", deep + "return {x: 1 for x in [t]}"},
+		{"error/equality", wide + "return a == b"},
+		{"error/list index", wide + "return [a].index(b)"},
+		{"error/sorted", wide + "return sorted([a, b])"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := sandboxed(t, tt.body)
+			if err == nil || !strings.Contains(err.Error(), "cannot be compared or used as a key") {
+				t.Errorf("err = %v, want a refusal to compare", err)
+			}
+			if elapsed := time.Since(start); elapsed > time.Second {
+				t.Errorf("took %v, want it to fail fast", elapsed)
+			}
 		})
 	}
 }
