@@ -40,9 +40,24 @@ type Card interface {
 	PowerOff()
 }
 
-// DefaultATR is a minimal ATR offering T=1 and no historical bytes; piv-go,
-// OpenSC and yubico-piv-tool all accept it.
-var DefaultATR = []byte{0x3B, 0x80, 0x80, 0x01, 0x01}
+// DefaultATR offers T=0 and T=1 (piv-go insists on T=1) and carries the
+// historical bytes "vscard".
+//
+// The shorter 3B 80 80 01 01 works with piv-go too, but OpenSC 0.23 knows it
+// as a PIVKey token and then disables elliptic curves, so pkcs11-tool offers
+// no ECDSA mechanism. Historical bytes that OpenSC does not know make it
+// treat the card as a plain PIV card.
+var DefaultATR = withTCK([]byte{0x3B, 0x86, 0x80, 0x01, 'v', 's', 'c', 'a', 'r', 'd'})
+
+// withTCK appends the check byte, the XOR of all bytes after TS, which an
+// ATR offering a protocol other than T=0 must end with.
+func withTCK(atr []byte) []byte {
+	var x byte
+	for _, b := range atr[1:] {
+		x ^= b
+	}
+	return append(atr, x)
+}
 
 // Control codes sent by the vpcd driver.
 const (
