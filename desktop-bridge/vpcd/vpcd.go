@@ -117,12 +117,12 @@ type Attachment struct {
 func Attach(ctx context.Context, addr string, card Card, opts Options) *Attachment {
 	ctx, cancel := context.WithCancel(ctx)
 	a := &Attachment{
-		addr:    addr,
-		card:    card,
-		opts:    opts.withDefaults(),
-		cancel:  cancel,
-		done:    make(chan struct{}),
-		ready:   make(chan struct{}),
+		addr:   addr,
+		card:   card,
+		opts:   opts.withDefaults(),
+		cancel: cancel,
+		done:   make(chan struct{}),
+		ready:  make(chan struct{}),
 	}
 	a.opts.Logger = a.opts.Logger.With("vpcd", addr)
 	go a.run(ctx)
