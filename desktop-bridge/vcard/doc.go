@@ -53,8 +53,8 @@
 // with blinding and a result check rather than constant-time code. Touch
 // policies are stored and reported but cannot be enforced, as there is
 // nothing to touch. pcscd exposes every card to every local process that
-// may talk to it; the vpcd driver's TCP ports (on all interfaces unless a
-// firewall says otherwise) let anyone who can reach them present a card, so
-// the bridge's reader configuration should bind to the loopback address or
-// be firewalled.
+// may talk to it, and the vpcd driver listens on its TCP ports on all
+// interfaces (it has no option to bind to loopback): anyone who can reach
+// them can present a card of their own to the machine's PC/SC clients, so
+// those ports should be firewalled.
 package vcard
