@@ -69,3 +69,10 @@ type Authority interface {
 	// Chain returns the issuing CA certificate followed by the root.
 	Chain() []*x509.Certificate
 }
+
+// ReferenceRevoker revokes everything a CA issued for one reference (an order id),
+// including certificates that were signed but never reached the identity store. The
+// enrolment engine uses it on cancel, failure and expiry. *CA implements it.
+type ReferenceRevoker interface {
+	RevokeReference(ctx context.Context, reference string, reason int) ([]string, error)
+}

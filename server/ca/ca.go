@@ -24,7 +24,10 @@ type CA struct {
 	ocsp    ocspIssuer
 }
 
-var _ Authority = (*CA)(nil)
+var (
+	_ Authority        = (*CA)(nil)
+	_ ReferenceRevoker = (*CA)(nil)
+)
 
 // Open loads the CA from dir, creating a new root and issuing CA there on first start.
 // dir should be the CA's own folder (e.g. <data>/ca); it is created with mode 0700 and

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // maxOCSPRequest bounds OCSP request bodies; a request for one certificate is ~100 bytes.
@@ -67,7 +68,7 @@ func (c *CA) serveStatic(w http.ResponseWriter, r *http.Request, contentType str
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "public, max-age=86400")
-	http.ServeContent(w, r, "", c.issuing.NotBefore, bytes.NewReader(body))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 func (c *CA) serveCRL(w http.ResponseWriter, r *http.Request) {

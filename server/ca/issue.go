@@ -31,8 +31,10 @@ const serialAttempts = 3
 
 // Issue checks the CSR and the request, records the certificate as PENDING, signs it,
 // records it as VALID with its DER, and returns it. Refused requests are INVALID_INPUT
-// errors and leave no record. If recording the signed certificate fails, Issue returns an
-// error and the PENDING record remains, so the certificate can be revoked.
+// errors and leave no record. If signing or recording the signed certificate fails, Issue
+// returns an error and the PENDING record remains, so whatever was signed can be revoked
+// (RevokeReference finds it by the request's Reference). Recording the signed certificate
+// is not abandoned when ctx is cancelled.
 func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	csr, err := parseCSR(req.CSR)
 	if err != nil {
