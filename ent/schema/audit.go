@@ -1,0 +1,37 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// AuditEvent is one line of the append-only audit log: who did what to which object, when
+// and from where. Updates and deletes are refused by a hook.
+type AuditEvent struct{ ent.Schema }
+
+func (AuditEvent) Mixin() []ent.Mixin { return []ent.Mixin{withID("aud", "audit_events")} }
+
+func (AuditEvent) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("at").Immutable().Annotations(entgql.OrderField("AT")),
+		field.String("actor").Immutable(),
+		field.String("actor_kind").Immutable(),
+		field.String("action").Immutable(),
+		field.String("object_type").Immutable(),
+		field.String("object_id").Immutable(),
+		field.String("remote_addr").Immutable().Default(""),
+		field.JSON("details", map[string]any{}).Optional().Immutable().
+			Annotations(entgql.Type("Map"), entgql.Skip(entgql.SkipWhereInput)),
+	}
+}
+
+func (AuditEvent) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("object_type", "object_id"), index.Fields("at")}
+}
+
+func (AuditEvent) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField().Directives(access("ADMIN")), entgql.RelayConnection()}
+}

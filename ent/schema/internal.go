@@ -1,0 +1,57 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Session is a server-side browser session (the session library's store). The token is
+// stored only as a hash; the row is useless to someone who reads the database.
+type Session struct{ ent.Schema }
+
+func (Session) Mixin() []ent.Mixin { return []ent.Mixin{withID("ses", "sessions")} }
+
+func (Session) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("token_hash").Unique().Immutable().NotEmpty(),
+		field.Bytes("data").Sensitive(),
+		field.Time("expiry"),
+	}
+}
+
+func (Session) Indexes() []ent.Index { return []ent.Index{index.Fields("expiry")} }
+
+func (Session) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// CaRecord is the embedded CA's own record of a certificate, kept apart from the identity
+// store's Certificate. It is written before the CA signs, so whatever was signed is
+// revocable even when the rest of an order fails.
+type CaRecord struct{ ent.Schema }
+
+func (CaRecord) Mixin() []ent.Mixin { return []ent.Mixin{withID("car", "ca_records"), timeMixin{}} }
+
+func (CaRecord) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("serial").Unique().Immutable().NotEmpty(),
+		field.String("reference").Immutable().Default(""),
+		field.String("template").Immutable(),
+		field.String("subject").Immutable(),
+		field.Time("not_before").Immutable(),
+		field.Time("not_after").Immutable(),
+		field.Enum("state").Values("PENDING", "VALID", "ON_HOLD", "REVOKED", "EXPIRED").Default("PENDING"),
+		field.Bytes("der").Optional(),
+		field.Time("revoked_at").Optional().Nillable(),
+		field.Int("revocation_reason").Optional().Nillable(),
+	}
+}
+
+func (CaRecord) Indexes() []ent.Index { return []ent.Index{index.Fields("state")} }
+
+func (CaRecord) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}

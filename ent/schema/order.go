@@ -1,0 +1,75 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/options"
+)
+
+// Order is one run of a self-service process ("get-virtual-smart-card"). Its state moves
+// only through server/enroll, which checks every transition in one place.
+type Order struct{ ent.Schema }
+
+func (Order) Mixin() []ent.Mixin { return []ent.Mixin{withID("ord", "orders"), timeMixin{}} }
+
+func (Order) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("process").Immutable().Default("get-virtual-smart-card"),
+		field.Enum("state").
+			Values(
+				"STARTED", "AWAITING_DESKTOP_APP", "DESKTOP_APP_CONNECTED", "CREATING_CARD",
+				"ISSUING_CERTIFICATES", "CARD_READY", "COMPLETED",
+				"CANCELLED", "FAILED", "EXPIRED",
+			).
+			Default("STARTED").
+			Annotations(entgql.Type("OrderState"), entgql.OrderField("STATE")),
+		field.JSON("steps", []model.OrderStep{}).
+			Annotations(entgql.Type("[OrderStep!]"), entgql.Skip(entgql.SkipWhereInput)),
+		// The one-time hand-off token, stored only as a SHA-256 hash.
+		field.Bytes("token_hash").Optional().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("token_expires_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("token_used_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
+		// The bridge session issued at claim, bound to this order, stored only as a hash.
+		field.Bytes("bridge_session_hash").Optional().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("bridge_session_expires_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.JSON("options", &options.Options{}).
+			Optional().
+			Annotations(entgql.Type("Options"), entgql.Skip(entgql.SkipWhereInput)),
+		field.String("option_script_version").Optional().Annotations(entgql.Skip(entgql.SkipWhereInput)),
+		field.String("verification_code").Default(""),
+		field.String("failure_reason").Optional().Nillable(),
+		// ExpiresAt is when the sweep moves a still-running order to EXPIRED.
+		field.Time("expires_at").Annotations(entgql.OrderField("EXPIRES_AT")),
+		field.Time("finished_at").Optional().Nillable(),
+		// Version increments on every transition; updates are conditional on it, so two
+		// racing transitions cannot both win (optimistic locking, portable across databases).
+		field.Int("version").Default(0).Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("user_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
+func (Order) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("user", User.Type).Ref("orders").Field("user_id").Unique().Required().Immutable(),
+		edge.To("card", Card.Type).Unique(),
+		edge.To("certificates", Certificate.Type).Annotations(entgql.RelayConnection()),
+	}
+}
+
+func (Order) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("state", "expires_at"),
+		index.Fields("token_hash"),
+		index.Fields("bridge_session_hash"),
+	}
+}
+
+func (Order) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField().Directives(access("USER")), entgql.RelayConnection()}
+}

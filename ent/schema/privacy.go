@@ -1,0 +1,136 @@
+package schema
+
+import (
+	"context"
+
+	"entgo.io/ent"
+	"entgo.io/ent/entql"
+
+	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// The privacy rules below are the one place that decides which rows a caller can see. They
+// run on every query ent makes, so top-level fields, node/nodes, edges and subscriptions
+// are all covered by the same code. Writes are made by the domain packages (server/enroll,
+// server/ca, ...) after their own checks, under privacy.DecisionContext(ctx, privacy.Allow).
+
+// allowSystemAndAdmins lets the server itself and administrators through.
+var allowSystemAndAdmins = privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+	if v := viewer.FromContext(ctx); v.IsSystem() || v.IsAdmin() {
+		return privacy.Allow
+	}
+	return privacy.Skip
+})
+
+// denyAnonymous stops every request without a viewer.
+var denyAnonymous = privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+	if viewer.FromContext(ctx) == nil {
+		return privacy.Denyf("no viewer")
+	}
+	return privacy.Skip
+})
+
+// filterByViewer narrows a query to the rows a user or a bridge session may see. forUser
+// and forBridge add the entity's filter for a user id and an order id; a nil func denies.
+func filterByViewer(
+	forUser func(f privacy.Filter, userID string),
+	forBridge func(f privacy.Filter, orderID string),
+	portalMayRead bool,
+) privacy.QueryRule {
+	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
+		v := viewer.FromContext(ctx)
+		switch {
+		case v.Kind == viewer.KindUser && forUser != nil:
+			forUser(f, v.UserID)
+			return privacy.Allow
+		case v.Kind == viewer.KindBridge && forBridge != nil:
+			forBridge(f, v.OrderID)
+			return privacy.Allow
+		case v.Kind == viewer.KindPortal && portalMayRead:
+			return privacy.Allow
+		}
+		return privacy.Denyf("viewer may not read this")
+	})
+}
+
+// systemOnly is the policy of rows no request may touch directly.
+func systemOnly() ent.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{allowSystem, privacy.AlwaysDenyRule()},
+		Mutation: privacy.MutationPolicy{allowSystem, privacy.AlwaysDenyRule()},
+	}
+}
+
+var allowSystem = privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+	if viewer.FromContext(ctx).IsSystem() {
+		return privacy.Allow
+	}
+	return privacy.Skip
+})
+
+// readOwnRows is the policy of the entities a user owns: administrators and the server see
+// everything; users and bridge sessions see their own; writes go through domain code.
+func readOwnRows(forUser, forBridge func(privacy.Filter, string), portalMayRead bool) ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			denyAnonymous,
+			allowSystemAndAdmins,
+			filterByViewer(forUser, forBridge, portalMayRead),
+		},
+		Mutation: privacy.MutationPolicy{allowSystemAndAdmins, privacy.AlwaysDenyRule()},
+	}
+}
+
+// The generated entql filters of each entity implement these.
+type (
+	idFilter      interface{ WhereID(entql.StringP) }
+	userIDFilter  interface{ WhereUserID(entql.StringP) }
+	ownerIDFilter interface{ WhereOwnerID(entql.StringP) }
+	orderIDFilter interface{ WhereOrderID(entql.StringP) }
+	hasEdgeFilter interface{ Where(entql.P) }
+)
+
+func (User) Policy() ent.Policy {
+	return readOwnRows(
+		func(f privacy.Filter, uid string) { f.(idFilter).WhereID(entql.StringEQ(uid)) },
+		func(f privacy.Filter, oid string) {
+			f.(hasEdgeFilter).Where(entql.HasEdgeWith("orders", entql.FieldEQ("id", oid)))
+		},
+		false,
+	)
+}
+
+func (Card) Policy() ent.Policy {
+	return readOwnRows(
+		func(f privacy.Filter, uid string) { f.(ownerIDFilter).WhereOwnerID(entql.StringEQ(uid)) },
+		func(f privacy.Filter, oid string) { f.(orderIDFilter).WhereOrderID(entql.StringEQ(oid)) },
+		true,
+	)
+}
+
+func (Certificate) Policy() ent.Policy {
+	return readOwnRows(
+		func(f privacy.Filter, uid string) {
+			f.(hasEdgeFilter).Where(entql.HasEdgeWith("order", entql.FieldEQ("user_id", uid)))
+		},
+		func(f privacy.Filter, oid string) { f.(orderIDFilter).WhereOrderID(entql.StringEQ(oid)) },
+		true,
+	)
+}
+
+func (Order) Policy() ent.Policy {
+	return readOwnRows(
+		func(f privacy.Filter, uid string) { f.(userIDFilter).WhereUserID(entql.StringEQ(uid)) },
+		func(f privacy.Filter, oid string) { f.(idFilter).WhereID(entql.StringEQ(oid)) },
+		false,
+	)
+}
+
+func (AuditEvent) Policy() ent.Policy { return readOwnRows(nil, nil, false) }
+
+func (OptionScript) Policy() ent.Policy { return readOwnRows(nil, nil, false) }
+
+func (Session) Policy() ent.Policy { return systemOnly() }
+
+func (CaRecord) Policy() ent.Policy { return systemOnly() }

@@ -1,0 +1,88 @@
+package graph
+
+import (
+	"context"
+
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/schema"
+	"github.com/vscard/vscard/graph/model"
+	"github.com/vscard/vscard/server/errs"
+	smodel "github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/options"
+)
+
+// maxPageSize caps first/last and nodes(ids:): a client pages instead of pulling everything.
+const maxPageSize = 100
+
+func checkPage(first, last *int) error {
+	for _, n := range []*int{first, last} {
+		if n != nil && (*n < 0 || *n > maxPageSize) {
+			return tooMany(*n)
+		}
+	}
+	return nil
+}
+
+func tooMany(n int) error {
+	return errs.New(errs.InvalidInput, "A page holds at most %d items; %d were asked for.", maxPageSize, n)
+}
+
+// notFound turns ent's not-found (which privacy also gives for rows the viewer may not
+// see) into NOT_FOUND, so a hidden row and a missing row look the same.
+func notFound[T any](v T, err error) (T, error) {
+	if ent.IsNotFound(err) || ent.IsNotSingular(err) {
+		var zero T
+		return zero, errs.New(errs.NotFound, "Not found.")
+	}
+	return v, err
+}
+
+// nodeType resolves an id's table from its prefix (see ent/schema.NewID).
+func nodeType(_ context.Context, id string) (string, error) {
+	if t, ok := schema.IDPrefixes[schema.PrefixOf(id)]; ok {
+		return t, nil
+	}
+	return "", errs.New(errs.NotFound, "No object has id %q.", id)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func toDevice(d *model.DeviceInput) *smodel.Device {
+	if d == nil {
+		return nil
+	}
+	return &smodel.Device{Reader: d.Reader, Host: deref(d.Host), BridgeVersion: deref(d.BridgeVersion), Firmware: deref(d.Firmware)}
+}
+
+func cardStatus(c *ent.Card) *model.CardStatus {
+	out := &model.CardStatus{Serial: c.Serial, State: c.State, ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil}
+	for _, crt := range c.Edges.Certificates {
+		out.Certificates = append(out.Certificates, &model.CertificateStatus{
+			Serial: crt.Serial, Slot: crt.Slot, Template: crt.Template, State: crt.State,
+			NotAfter: crt.NotAfter, RevokedAt: crt.RevokedAt,
+		})
+	}
+	return out
+}
+
+func scriptValidation(opts *options.Options, problems []options.ScriptError) *model.ScriptValidation {
+	v := &model.ScriptValidation{Ok: len(problems) == 0, Options: opts, Errors: []*model.ScriptProblem{}}
+	for _, p := range problems {
+		var path *string
+		if p.Path != "" {
+			path = &p.Path
+		}
+		v.Errors = append(v.Errors, &model.ScriptProblem{Line: p.Line, Column: p.Column, Message: p.Message, Path: path})
+	}
+	if !v.Ok {
+		v.Options = nil
+	}
+	return v
+}
+

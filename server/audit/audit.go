@@ -1,0 +1,63 @@
+// Package audit writes the append-only audit log: who did what to which object, when and
+// from where. Callers pass the AuditEvent client of their transaction so the event commits
+// or rolls back together with the change it describes.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// Entry is one audit event. The actor comes from the viewer in the context.
+type Entry struct {
+	Action     string // e.g. "order.cancel", "user.set_state", "auth.login"
+	ObjectType string // e.g. "Order"
+	ObjectID   string
+	// Details must never hold a secret (PIN, PUK, keys, tokens).
+	Details map[string]any
+}
+
+// Write records e as done by the viewer in ctx, at now.
+func Write(ctx context.Context, c *ent.AuditEventClient, e Entry) error {
+	v := viewer.FromContext(ctx)
+	actor, kind, addr := "anonymous", "anonymous", ""
+	if v != nil {
+		actor, kind, addr = v.Name, kindName(v.Kind), v.RemoteAddr
+		if v.UserID != "" && v.Kind == viewer.KindUser {
+			actor = v.Name + " (" + v.UserID + ")"
+		}
+	}
+	err := c.Create().
+		SetAt(time.Now()).
+		SetActor(actor).
+		SetActorKind(kind).
+		SetAction(e.Action).
+		SetObjectType(e.ObjectType).
+		SetObjectID(e.ObjectID).
+		SetRemoteAddr(addr).
+		SetDetails(e.Details).
+		Exec(privacy.DecisionContext(ctx, privacy.Allow))
+	if err != nil {
+		return fmt.Errorf("write audit event %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+func kindName(k viewer.Kind) string {
+	switch k {
+	case viewer.KindUser:
+		return "user"
+	case viewer.KindPortal:
+		return "portal"
+	case viewer.KindBridge:
+		return "bridge"
+	case viewer.KindSystem:
+		return "system"
+	}
+	return "unknown"
+}

@@ -1,0 +1,129 @@
+// Command vscard-server runs vscard: the Self-Service portal, the GraphQL API, the
+// embedded CA and, in development, an embedded OIDC provider with demo users.
+//
+// Every flag has a VSCARD_* environment variable; `vscard-server --help` lists them.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/vscard/vscard/server"
+)
+
+// cli is the command line. kong keeps flag, environment variable, default and help text
+// together in one tag.
+type cli struct {
+	Serve   serveCmd   `cmd:"" default:"withargs" help:"Run the server (default)."`
+	Migrate migrateCmd `cmd:"" help:"Bring the database schema up to date and exit."`
+
+	LogLevel  string `env:"VSCARD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	LogFormat string `env:"VSCARD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
+}
+
+type common struct {
+	DataDir     string `env:"VSCARD_DATA_DIR" default:"data" help:"Folder for the SQLite database, CA files and generated keys."`
+	DatabaseURL string `env:"VSCARD_DATABASE_URL" help:"postgres:// URL or SQLite file (default: <data-dir>/vscard.db)."`
+}
+
+type serveCmd struct {
+	common
+	Addr       string `env:"VSCARD_ADDR" default:":8080" help:"Listen address."`
+	PublicURL  string `env:"VSCARD_PUBLIC_URL" default:"http://localhost:8080" help:"URL browsers and desktop bridges use to reach this server."`
+	Production bool   `env:"VSCARD_PRODUCTION" help:"Turn off development defaults (embedded identity provider, generated secret key, new users ACTIVE)."`
+
+	SecretKey          string   `env:"VSCARD_SECRET_KEY" help:"64 hex characters; encrypts card management keys and PUKs at rest."`
+	PreviousSecretKeys []string `env:"VSCARD_PREVIOUS_SECRET_KEYS" help:"Keys in use before a rotation (comma-separated)."`
+	Organization       string   `env:"VSCARD_ORGANIZATION" default:"vscard Demo" help:"Organisation name of the embedded CA."`
+	CAPassphrase       string   `env:"VSCARD_CA_PASSPHRASE" help:"Encrypts the CA key files."`
+
+	OIDCIssuer       string   `name:"oidc-issuer" env:"VSCARD_OIDC_ISSUER" help:"OIDC provider issuer URL (empty in development: the embedded provider)."`
+	OIDCClientID     string   `name:"oidc-client-id" env:"VSCARD_OIDC_CLIENT_ID" help:"OIDC client id of the portal."`
+	OIDCClientSecret string   `name:"oidc-client-secret" env:"VSCARD_OIDC_CLIENT_SECRET" help:"OIDC client secret (empty: public client with PKCE)."`
+	OIDCScopes       []string `name:"oidc-scopes" env:"VSCARD_OIDC_SCOPES" help:"Scopes to request (default openid,profile,email,groups)."`
+	RolesClaim       string   `env:"VSCARD_OIDC_ROLES_CLAIM" help:"ID-token claim with the user's groups (default groups)."`
+	AdminGroup       string   `env:"VSCARD_OIDC_ADMIN_GROUP" help:"Group whose members are administrators (default vscard-admins)."`
+	APIAudience      string   `env:"VSCARD_API_AUDIENCE" default:"vscard-api" help:"Audience of portal access tokens."`
+	APIScope         string   `env:"VSCARD_API_SCOPE" default:"cards:read" help:"Scope that allows card-status look-ups."`
+	AllowedOrigins   []string `env:"VSCARD_ALLOWED_ORIGINS" help:"Origins allowed for cookie-authenticated requests and WebSockets (default: the public URL's)."`
+	DefaultUserState string   `env:"VSCARD_DEFAULT_USER_STATE" enum:",REGISTERED,ACTIVE" default:"" help:"State of new users (default ACTIVE in development, REGISTERED in production)."`
+
+	DevIDPUsers             string `name:"devidp-users" env:"VSCARD_DEVIDP_USERS" help:"YAML file with the embedded provider's demo users."`
+	AllowDevIDPInProduction bool   `name:"allow-devidp-in-production" env:"VSCARD_ALLOW_DEVIDP_IN_PRODUCTION" help:"Run the embedded provider even in production (demos only)."`
+
+	AllowIntrospection   bool          `env:"VSCARD_ALLOW_INTROSPECTION" help:"Allow GraphQL introspection for everyone (default: administrators only)."`
+	TokenTTL             time.Duration `env:"VSCARD_TOKEN_TTL" default:"10m" help:"How long a Desktop App hand-off link works."`
+	OrderIdleTTL         time.Duration `env:"VSCARD_ORDER_IDLE_TTL" default:"30m" help:"How long an order may wait in one step before it expires."`
+	SweepInterval        time.Duration `env:"VSCARD_SWEEP_INTERVAL" default:"30s" help:"How often expired orders are swept."`
+	AttestationRootsFile string        `env:"VSCARD_ATTESTATION_ROOTS" help:"PEM file of card attestation roots; when set, attestations must verify."`
+}
+
+func (c *serveCmd) config() server.Config {
+	return server.Config{
+		Addr: c.Addr, PublicURL: c.PublicURL, DataDir: c.DataDir, DatabaseURL: c.DatabaseURL,
+		Production: c.Production, SecretKey: c.SecretKey, PreviousSecretKeys: c.PreviousSecretKeys,
+		Organization: c.Organization, CAPassphrase: c.CAPassphrase,
+		OIDCIssuer: c.OIDCIssuer, OIDCClientID: c.OIDCClientID, OIDCClientSecret: c.OIDCClientSecret,
+		OIDCScopes: c.OIDCScopes, RolesClaim: c.RolesClaim, AdminGroup: c.AdminGroup,
+		APIAudience: c.APIAudience, APIScope: c.APIScope, AllowedOrigins: c.AllowedOrigins,
+		DefaultUserState: c.DefaultUserState, DevIDPUsersFile: c.DevIDPUsers,
+		AllowDevIDPInProduction: c.AllowDevIDPInProduction, AllowIntrospection: c.AllowIntrospection,
+		TokenTTL: c.TokenTTL, OrderIdleTTL: c.OrderIdleTTL, SweepInterval: c.SweepInterval,
+		AttestationRootsFile: c.AttestationRootsFile,
+	}
+}
+
+func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
+	srv, err := server.New(ctx, c.config(), log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(os.Stderr, "\n  vscard Self-Service: %s\n  GraphQL playground (admins): %s/playground\n", c.PublicURL, c.PublicURL)
+	if srv.DevIDP != nil {
+		fmt.Fprintf(os.Stderr, "  Demo users: alice / alice-demo (active), bob / bob-demo (inactive), admin / admin-demo\n")
+	}
+	fmt.Fprintln(os.Stderr)
+	return srv.Run(ctx)
+}
+
+type migrateCmd struct{ common }
+
+func (c *migrateCmd) Run(ctx context.Context, log *slog.Logger) error {
+	return server.Migrate(ctx, c.DataDir, c.DatabaseURL, log)
+}
+
+func main() {
+	var c cli
+	k := kong.Parse(&c,
+		kong.Name("vscard-server"),
+		kong.Description("vscard: credential management for virtual smart cards."),
+		kong.UsageOnError(),
+	)
+	log := newLogger(c.LogLevel, c.LogFormat)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	k.BindTo(ctx, (*context.Context)(nil))
+	k.Bind(log)
+	if err := k.Run(); err != nil {
+		log.Error("vscard-server stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,93 @@
+package server
+
+import (
+	"time"
+)
+
+// Config is everything the server can be told. cmd/vscard-server fills it from flags and
+// VSCARD_* environment variables; the zero values of optional fields are the embedded
+// development defaults.
+type Config struct {
+	// Addr is where to listen, e.g. ":8080".
+	Addr string
+	// PublicURL is how browsers and desktop bridges reach this server (no trailing slash).
+	PublicURL string
+	// DataDir holds the SQLite database, the CA files and generated keys.
+	DataDir string
+	// DatabaseURL is a postgres:// URL or a SQLite file; empty means DataDir/vscard.db.
+	DatabaseURL string
+	// Production turns off development conveniences (the embedded identity provider,
+	// generated secret key, new users ACTIVE).
+	Production bool
+
+	// SecretKey (64 hex characters) encrypts card management keys and PUKs at rest;
+	// PreviousSecretKeys still open values sealed before a rotation. Empty in development:
+	// a key is generated into DataDir/secret.key.
+	SecretKey          string
+	PreviousSecretKeys []string
+
+	// Organization names the embedded CA and goes into certificates.
+	Organization string
+	// CAPassphrase encrypts the CA key files.
+	CAPassphrase string
+
+	// OIDC: an external provider. Empty Issuer in development uses the embedded one.
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCScopes       []string
+	RolesClaim       string
+	AdminGroup       string
+	APIAudience      string
+	APIScope         string
+	AllowedOrigins   []string
+	DefaultUserState string
+
+	// DevIDP runs the embedded development identity provider at /dev/idp. It is on in
+	// development when no OIDCIssuer is set; AllowDevIDPInProduction forces it.
+	DevIDPUsersFile         string
+	AllowDevIDPInProduction bool
+
+	// AllowIntrospection opens GraphQL introspection to everyone (default: admins only).
+	AllowIntrospection bool
+	// SweepInterval is how often stale orders are expired.
+	SweepInterval time.Duration
+	// TokenTTL is how long a hand-off link works.
+	TokenTTL time.Duration
+	// OrderIdleTTL is how long an order may sit in one state.
+	OrderIdleTTL time.Duration
+	// AttestationRootsFile (PEM) makes the server verify card attestations before issuing.
+	AttestationRootsFile string
+}
+
+func (c *Config) defaults() {
+	if c.Addr == "" {
+		c.Addr = ":8080"
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://localhost:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.Organization == "" {
+		c.Organization = "vscard Demo"
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = 30 * time.Second
+	}
+	if c.APIAudience == "" {
+		c.APIAudience = "vscard-api"
+	}
+	if c.APIScope == "" {
+		c.APIScope = "cards:read"
+	}
+	if c.OIDCClientID == "" && c.OIDCIssuer == "" {
+		c.OIDCClientID = "vscard-portal"
+	}
+}
+
+// devIDP reports whether the embedded identity provider runs.
+func (c *Config) devIDP() bool {
+	return c.OIDCIssuer == "" && (!c.Production || c.AllowDevIDPInProduction)
+}

@@ -1,0 +1,273 @@
+package enroll
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/options"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// Claim is what the bridge gets once, when it claims an order with the hand-off token.
+type Claim struct {
+	Order            *ent.Order
+	SessionToken     string
+	SessionExpiresAt time.Time
+	VerificationCode string
+	UserName         string
+	Card             *CardSetup
+}
+
+// CardSetup is what the bridge writes to the new card. The management key and PUK are
+// generated here and kept encrypted; the PIN is chosen on the desktop and never sent.
+type CardSetup struct {
+	Serial        string
+	ManagementKey string // hex, 24 bytes (AES-192)
+	PUK           string
+	PINPolicy     options.PINPolicy
+	Certificates  []options.CertificateSpec
+	Properties    options.Properties
+	ValidUntil    time.Time
+}
+
+// Claim hands the order to the desktop bridge that presents the one-time token. It creates
+// the card record (REGISTERED) with fresh credentials and a bridge session bound to the order.
+func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model.Device) (*Claim, error) {
+	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	o, err := e.db.Order.Get(sys, orderID)
+	// Unknown order and wrong token look the same from outside: nothing to probe.
+	if ent.IsNotFound(err) || (err == nil && !tokenMatches(o.TokenHash, token)) {
+		return nil, errs.New(errs.TokenInvalid, "This Desktop App link is not valid. Start again from the portal.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load order: %w", err)
+	}
+	if o.TokenUsedAt != nil {
+		return nil, errs.New(errs.TokenUsed, "This Desktop App link was already used. Open a new one from the portal.")
+	}
+	if o.TokenExpiresAt == nil || !e.now().Before(*o.TokenExpiresAt) {
+		return nil, errs.New(errs.TokenExpired, "This Desktop App link has expired. Open a new one from the portal.")
+	}
+	if o.State != order.StateAWAITING_DESKTOP_APP {
+		return nil, illegal(o.State, order.StateDESKTOP_APP_CONNECTED)
+	}
+	opts := o.Options
+	if opts == nil {
+		return nil, errs.New(errs.Internal, "The order has no options.")
+	}
+	owner, err := e.db.User.Get(sys, o.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("load order owner: %w", err)
+	}
+
+	now := e.now()
+	mgmtKey := make([]byte, 24)
+	if _, err := randRead(mgmtKey); err != nil {
+		return nil, err
+	}
+	puk := newPUK()
+	session := BridgeSessionPrefix + newToken()
+	sessionExpires := now.Add(e.cfg.BridgeSessionTTL)
+	validUntil := e.cardValidUntil(now, opts)
+	serial, err := e.freeCardSerial(sys)
+	if err != nil {
+		return nil, err
+	}
+	if device == nil {
+		device = &model.Device{}
+	}
+
+	updated, err := e.transition(ctx, o, move{
+		to: order.StateDESKTOP_APP_CONNECTED, action: "order.claim",
+		note:    "Desktop App connected" + deviceNote(device),
+		details: map[string]any{"cardSerial": serial, "reader": device.Reader, "host": device.Host},
+		apply: func(ctx context.Context, tx *ent.Tx, o *ent.Order, u *ent.OrderUpdateOne) error {
+			u.SetTokenUsedAt(now).
+				SetBridgeSessionHash(hashToken(session)).
+				SetBridgeSessionExpiresAt(sessionExpires)
+			c, err := tx.Card.Create().
+				SetSerial(serial).
+				SetOwnerID(o.UserID).
+				SetOrderID(o.ID).
+				SetState(card.StateREGISTERED).
+				SetValidFrom(now).
+				SetValidUntil(validUntil).
+				SetProperties(opts.Properties).
+				SetDevice(*device).
+				// Sealed under a context that names the card: a value moved elsewhere won't open.
+				SetManagementKey(e.box.Seal(mgmtKey, "card:management-key:"+serial)).
+				SetPuk(e.box.Seal([]byte(puk), "card:puk:"+serial)).
+				Save(ctx)
+			if err != nil {
+				return fmt.Errorf("create card: %w", err)
+			}
+			_ = c
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	name := owner.DisplayName
+	if name == "" {
+		name = owner.Username
+	}
+	return &Claim{
+		Order:            updated,
+		SessionToken:     session,
+		SessionExpiresAt: sessionExpires,
+		VerificationCode: o.VerificationCode,
+		UserName:         name,
+		Card: &CardSetup{
+			Serial:        serial,
+			ManagementKey: hex.EncodeToString(mgmtKey),
+			PUK:           puk,
+			PINPolicy:     opts.PIN,
+			Certificates:  opts.Certificates,
+			Properties:    opts.Properties,
+			ValidUntil:    validUntil,
+		},
+	}, nil
+}
+
+// AuthenticateBridge turns a bridge session token into a viewer bound to its order.
+func (e *Engine) AuthenticateBridge(ctx context.Context, token string) (*viewer.Viewer, error) {
+	if !strings.HasPrefix(token, BridgeSessionPrefix) {
+		return nil, errs.New(errs.Unauthenticated, "Not a Desktop App session.")
+	}
+	o, err := e.db.Order.Query().
+		Where(order.BridgeSessionHash(hashToken(token))).
+		Only(privacy.DecisionContext(ctx, privacy.Allow))
+	if err != nil {
+		return nil, errs.New(errs.Unauthenticated, "The Desktop App session is not valid.")
+	}
+	if o.BridgeSessionExpiresAt == nil || !e.now().Before(*o.BridgeSessionExpiresAt) {
+		return nil, errs.New(errs.Unauthenticated, "The Desktop App session has expired.")
+	}
+	return &viewer.Viewer{Kind: viewer.KindBridge, UserID: o.UserID, OrderID: o.ID, Name: "bridge:" + o.ID}, nil
+}
+
+// ReportCardCreation records that the bridge has the PIN and is creating the card.
+func (e *Engine) ReportCardCreation(ctx context.Context, orderID, note string) (*ent.Order, error) {
+	o, err := e.bridgeOrder(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if note == "" {
+		note = "creating card"
+	}
+	return e.transition(ctx, o, move{to: order.StateCREATING_CARD, action: "order.creating_card", note: truncate(note, 200)})
+}
+
+// ConfirmCardReady records that the certificates are on the card.
+func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, device *model.Device) (*ent.Order, error) {
+	o, err := e.bridgeOrder(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if o.State != order.StateISSUING_CERTIFICATES {
+		return nil, illegal(o.State, order.StateCARD_READY)
+	}
+	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	c, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
+	}
+	if c.Serial != serial {
+		return nil, errs.New(errs.InvalidInput, "Card serial %q does not belong to this order.", serial)
+	}
+	issued, err := e.db.Certificate.Query().Where(certificate.OrderID(o.ID), certificate.StateEQ(certificate.StateVALID)).Count(sys)
+	if err != nil {
+		return nil, fmt.Errorf("count certificates: %w", err)
+	}
+	if issued != len(o.Options.Certificates) {
+		return nil, errs.New(errs.IllegalState, "The card has %d of %d certificates; submit the keys first.", issued, len(o.Options.Certificates))
+	}
+	return e.transition(ctx, o, move{
+		to: order.StateCARD_READY, action: "order.card_ready", note: "card " + serial + " ready",
+		apply: func(ctx context.Context, tx *ent.Tx, _ *ent.Order, _ *ent.OrderUpdateOne) error {
+			if device == nil {
+				return nil
+			}
+			return tx.Card.UpdateOneID(c.ID).SetDevice(*device).Exec(ctx)
+		},
+	})
+}
+
+// Fail ends the order because the bridge cannot go on.
+func (e *Engine) Fail(ctx context.Context, orderID, reason string) (*ent.Order, error) {
+	o, err := e.bridgeOrder(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	reason = truncate(reason, 500)
+	return e.transition(ctx, o, move{
+		to: order.StateFAILED, action: "order.fail", note: reason,
+		apply: func(_ context.Context, _ *ent.Tx, _ *ent.Order, u *ent.OrderUpdateOne) error {
+			u.SetFailureReason(reason)
+			return nil
+		},
+	})
+}
+
+// bridgeOrder loads the order the bridge session is bound to.
+func (e *Engine) bridgeOrder(ctx context.Context, id string) (*ent.Order, error) {
+	v := viewer.FromContext(ctx)
+	if v == nil || v.Kind != viewer.KindBridge {
+		return nil, errs.New(errs.Unauthenticated, "This needs the Desktop App's session.")
+	}
+	if v.OrderID != id {
+		return nil, errs.New(errs.Forbidden, "This Desktop App session belongs to another order.")
+	}
+	o, err := e.db.Order.Get(privacy.DecisionContext(ctx, privacy.Allow), id)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.NotFound, "There is no order %s.", id)
+	}
+	return o, nil
+}
+
+func (e *Engine) cardValidUntil(now time.Time, opts *options.Options) time.Time {
+	until := now.AddDate(0, 0, opts.Validity.Days())
+	if chain := e.ca.Chain(); len(chain) > 0 && chain[0].NotAfter.Before(until) {
+		until = chain[0].NotAfter
+	}
+	return until
+}
+
+// freeCardSerial picks a serial no card has yet.
+func (e *Engine) freeCardSerial(ctx context.Context) (string, error) {
+	for range 10 {
+		s := strconv.FormatUint(uint64(newCardSerial()), 10)
+		taken, err := e.db.Card.Query().Where(card.Serial(s)).Exist(ctx)
+		if err != nil {
+			return "", fmt.Errorf("check card serial: %w", err)
+		}
+		if !taken {
+			return s, nil
+		}
+	}
+	return "", errs.New(errs.Internal, "No free card serial found.")
+}
+
+func tokenMatches(hash []byte, token string) bool {
+	return len(hash) > 0 && subtle.ConstantTimeCompare(hash, hashToken(token)) == 1
+}
+
+func deviceNote(d *model.Device) string {
+	if d == nil || d.Host == "" {
+		return ""
+	}
+	return " on " + truncate(d.Host, 64)
+}

@@ -1,0 +1,122 @@
+package enroll
+
+import (
+	"context"
+	"crypto/x509"
+	"log/slog"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/server/ca"
+	"github.com/vscard/vscard/server/events"
+	"github.com/vscard/vscard/server/options"
+	"github.com/vscard/vscard/server/secretbox"
+)
+
+// ProcessGetVirtualSmartCard is the symbolic name of the one process vscard runs today.
+const ProcessGetVirtualSmartCard = "get-virtual-smart-card"
+
+// Config tunes the engine. Zero durations take the defaults.
+type Config struct {
+	// PublicURL is this server's URL as the bridge reaches it; it goes into hand-off links.
+	PublicURL string
+	// TokenTTL is how long a hand-off link works (default 10 minutes).
+	TokenTTL time.Duration
+	// BridgeSessionTTL is how long the bridge's session after claim lasts (default 30 minutes).
+	BridgeSessionTTL time.Duration
+	// IdleTTL is how long an order may stay in one state before the sweep expires it
+	// (default 30 minutes).
+	IdleTTL time.Duration
+	// AttestationRoots, when set, are the roots a card's attestation must chain to before
+	// the CA issues. Without them attestations are stored unverified.
+	AttestationRoots *x509.CertPool
+	// Now replaces time.Now in tests.
+	Now func() time.Time
+}
+
+func (c *Config) defaults() {
+	if c.TokenTTL == 0 {
+		c.TokenTTL = 10 * time.Minute
+	}
+	if c.BridgeSessionTTL == 0 {
+		c.BridgeSessionTTL = 30 * time.Minute
+	}
+	if c.IdleTTL == 0 {
+		c.IdleTTL = 30 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// OptionsSource evaluates the option script in force for a user.
+type OptionsSource interface {
+	// Evaluate returns the options and the version of the script that produced them.
+	Evaluate(ctx context.Context, u *ent.User) (*options.Options, string, error)
+}
+
+// Engine runs orders. It is safe for concurrent use, also by several server instances on
+// one database.
+type Engine struct {
+	db   *ent.Client
+	ca   ca.Authority
+	bus  events.Bus
+	opts OptionsSource
+	box  *secretbox.Box
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// New returns an engine.
+func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSource,
+	box *secretbox.Box, cfg Config, log *slog.Logger) *Engine {
+	cfg.defaults()
+	return &Engine{db: db, ca: authority, bus: bus, opts: opts, box: box, cfg: cfg, log: log, now: cfg.Now}
+}
+
+// discard undoes what an order created, inside the transaction that ends it: certificates
+// still valid are revoked in the identity store and the unfinished card is deleted. It
+// returns the serials to revoke at the CA once the transaction has committed.
+func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time.Time) ([]string, error) {
+	certs, err := tx.Certificate.Query().
+		Where(certificate.OrderID(o.ID), certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD)).
+		All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	serials := make([]string, 0, len(certs))
+	for _, c := range certs {
+		serials = append(serials, c.Serial)
+	}
+	if len(certs) > 0 {
+		err = tx.Certificate.Update().
+			Where(certificate.OrderID(o.ID), certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD)).
+			SetState(certificate.StateREVOKED).
+			SetRevocationReason("cessationOfOperation").
+			SetRevokedAt(now).
+			Exec(ctx)
+		if err != nil {
+			return nil, err
+		}
+	}
+	// The card never became active: nothing of it is left behind.
+	if _, err := tx.Card.Delete().Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return serials, nil
+}
+
+// revokeAtCA revokes serials in the CA's own records. A failure is logged: the sweep
+// retries, because the identity store already says REVOKED.
+func (e *Engine) revokeAtCA(ctx context.Context, orderID string, serials []string) {
+	for _, s := range serials {
+		if err := e.ca.Revoke(ctx, s, ocsp.CessationOfOperation); err != nil {
+			e.log.Error("revoke certificate at CA", "order", orderID, "serial", s, "err", err)
+		}
+	}
+}

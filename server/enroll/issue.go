@@ -1,0 +1,324 @@
+package enroll
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/audit"
+	"github.com/vscard/vscard/server/ca"
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/options"
+)
+
+// maxPEM bounds any PEM or base64 input (a CSR or attestation is well under 4 KiB).
+const maxPEM = 16 << 10
+
+// KeySubmission is one CSR from the bridge, made with a key generated in the slot.
+type KeySubmission struct {
+	Slot     string
+	Template options.Template
+	// CSR is PEM or base64 DER.
+	CSR string
+	// Attestation is the slot's attestation certificate (PEM), AttestationSigner the
+	// card's attestation signer (slot F9).
+	Attestation       string
+	AttestationSigner string
+}
+
+// checked is a submission that passed every check, ready for the CA.
+type checked struct {
+	spec        options.CertificateSpec
+	csr         []byte
+	attestation []byte
+	attested    bool
+}
+
+// SubmitKeys issues one certificate per requested slot. Either every submission passes its
+// checks and is issued, or nothing is stored.
+func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmission) ([]*ent.Certificate, error) {
+	o, err := e.bridgeOrder(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if o.State != order.StateCREATING_CARD {
+		return nil, illegal(o.State, order.StateISSUING_CERTIFICATES)
+	}
+	todo, err := e.checkSubmissions(o.Options, keys)
+	if err != nil {
+		return nil, err
+	}
+	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	crd, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
+	}
+	o, err = e.transition(ctx, o, move{
+		to: order.StateISSUING_CERTIFICATES, action: "order.issuing",
+		note: fmt.Sprintf("issuing %d certificates", len(todo)),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	props := o.Options.Properties
+	subject := pkix.Name{CommonName: props.CommonName}
+	if props.Organization != "" {
+		subject.Organization = []string{props.Organization}
+	}
+	var emails []string
+	if props.Email != "" {
+		emails = []string{props.Email}
+	}
+	issued := make([]*ca.Issued, 0, len(todo))
+	for _, t := range todo {
+		cert, err := e.ca.Issue(ctx, ca.IssueRequest{
+			CSR: t.csr, Template: ca.Template(t.spec.Template), Subject: subject,
+			UPN: props.UserID, Emails: emails, NotAfter: crd.ValidUntil, Reference: o.ID,
+		})
+		if err != nil {
+			e.abandon(ctx, o, issued, "the CA refused a certificate: "+errs.CodeOfMessage(err))
+			return nil, err
+		}
+		issued = append(issued, cert)
+	}
+
+	var out []*ent.Certificate
+	err = e.withTx(sys, func(tx *ent.Tx) error {
+		// The order must still be the one we moved: a cancel in the meantime wins.
+		n, err := tx.Order.Update().
+			Where(order.ID(o.ID), order.Version(o.Version), order.StateEQ(order.StateISSUING_CERTIFICATES)).
+			SetVersion(o.Version + 1).
+			Save(sys)
+		if err != nil {
+			return fmt.Errorf("lock order: %w", err)
+		}
+		if n != 1 {
+			return e.changedMeanwhile(sys, o.ID, order.StateISSUING_CERTIFICATES)
+		}
+		for i, c := range issued {
+			t := todo[i]
+			row, err := tx.Certificate.Create().
+				SetSerial(c.Serial).
+				SetSlot(t.spec.Slot).
+				SetTemplate(certificate.Template(t.spec.Template)).
+				SetKeyAlgorithm(certificate.KeyAlgorithm(t.spec.Algorithm)).
+				SetSubject(c.Certificate.Subject.String()).
+				SetSans(sans(c.Certificate, props.UserID)).
+				SetIssuer(c.Certificate.Issuer.String()).
+				SetNotBefore(c.Certificate.NotBefore).
+				SetNotAfter(c.Certificate.NotAfter).
+				SetState(certificate.StateVALID).
+				SetDer(c.DER).
+				SetAttestation(t.attestation).
+				SetAttestationVerified(t.attested).
+				SetCardID(crd.ID).
+				SetOrderID(o.ID).
+				Save(sys)
+			if err != nil {
+				return fmt.Errorf("record certificate: %w", err)
+			}
+			out = append(out, row)
+			if err := audit.Write(ctx, tx.AuditEvent, audit.Entry{
+				Action: "certificate.issue", ObjectType: "Certificate", ObjectID: row.ID,
+				Details: map[string]any{"serial": c.Serial, "slot": t.spec.Slot, "template": string(t.spec.Template), "order": o.ID},
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// What the CA signed is in its own records and must not stay valid.
+		serials := make([]string, len(issued))
+		for i, c := range issued {
+			serials[i] = c.Serial
+		}
+		e.revokeAtCA(sys, o.ID, serials)
+		return nil, err
+	}
+	e.publish(sys, o.ID)
+	return out, nil
+}
+
+// abandon fails the order after a CA error and revokes what was issued so far.
+func (e *Engine) abandon(ctx context.Context, o *ent.Order, issued []*ca.Issued, reason string) {
+	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	for _, c := range issued {
+		if err := e.ca.Revoke(sys, c.Serial, ocsp.CessationOfOperation); err != nil {
+			e.log.Error("revoke certificate at CA", "order", o.ID, "serial", c.Serial, "err", err)
+		}
+	}
+	if _, err := e.transition(ctx, o, move{
+		to: order.StateFAILED, action: "order.fail", note: reason,
+		apply: func(_ context.Context, _ *ent.Tx, _ *ent.Order, u *ent.OrderUpdateOne) error {
+			u.SetFailureReason(reason)
+			return nil
+		},
+	}); err != nil {
+		e.log.Error("fail order after CA error", "order", o.ID, "err", err)
+	}
+}
+
+// checkSubmissions matches the submissions against the order's certificate list: exactly
+// the requested slots, each with a CSR of the requested key algorithm.
+func (e *Engine) checkSubmissions(opts *options.Options, keys []KeySubmission) ([]checked, error) {
+	if opts == nil {
+		return nil, errs.New(errs.Internal, "The order has no options.")
+	}
+	bySlot := map[string]options.CertificateSpec{}
+	for _, s := range opts.Certificates {
+		bySlot[s.Slot] = s
+	}
+	seen := map[string]bool{}
+	var out []checked
+	for _, k := range keys {
+		slot := strings.ToUpper(k.Slot)
+		spec, ok := bySlot[slot]
+		if !ok {
+			return nil, errs.New(errs.InvalidInput, "Slot %q was not requested for this card.", k.Slot)
+		}
+		if seen[slot] {
+			return nil, errs.New(errs.InvalidInput, "Slot %s was submitted twice.", slot)
+		}
+		seen[slot] = true
+		if k.Template != spec.Template {
+			return nil, errs.New(errs.InvalidInput, "Slot %s is for %s, not %s.", slot, spec.Template, k.Template)
+		}
+		der, err := decodePEMOrBase64(k.CSR, "CERTIFICATE REQUEST")
+		if err != nil {
+			return nil, errs.Wrap(err, errs.InvalidInput, "The CSR for slot %s is not PEM or base64 DER.", slot)
+		}
+		csr, err := x509.ParseCertificateRequest(der)
+		if err != nil {
+			return nil, errs.Wrap(err, errs.InvalidInput, "The CSR for slot %s cannot be parsed.", slot)
+		}
+		if got := algorithmOf(csr.PublicKey); got != spec.Algorithm {
+			return nil, errs.New(errs.InvalidInput, "Slot %s needs a %s key; the CSR has %s.", slot, spec.Algorithm, orUnknown(got))
+		}
+		c := checked{spec: spec, csr: der}
+		if k.Attestation != "" {
+			c.attestation, c.attested, err = e.checkAttestation(csr, k.Attestation, k.AttestationSigner)
+			if err != nil {
+				return nil, errs.Wrap(err, errs.InvalidInput, "The attestation for slot %s does not verify: %v", slot, err)
+			}
+		} else if e.cfg.AttestationRoots != nil {
+			return nil, errs.New(errs.InvalidInput, "Slot %s needs an attestation from the card.", slot)
+		}
+		out = append(out, c)
+	}
+	for _, s := range opts.Certificates {
+		if !seen[s.Slot] {
+			return nil, errs.New(errs.InvalidInput, "The %s certificate (slot %s) is missing.", s.Template, s.Slot)
+		}
+	}
+	return out, nil
+}
+
+// checkAttestation parses the slot's attestation, checks that it attests the CSR's key,
+// and, when roots are configured, that it chains to one of them through the signer.
+func (e *Engine) checkAttestation(csr *x509.CertificateRequest, attPEM, signerPEM string) ([]byte, bool, error) {
+	attDER, err := decodePEMOrBase64(attPEM, "CERTIFICATE")
+	if err != nil {
+		return nil, false, err
+	}
+	att, err := x509.ParseCertificate(attDER)
+	if err != nil {
+		return nil, false, fmt.Errorf("parse attestation: %w", err)
+	}
+	if k, ok := att.PublicKey.(interface{ Equal(x any) bool }); !ok || !k.Equal(csr.PublicKey) {
+		return nil, false, errors.New("the attested key is not the CSR's key")
+	}
+	if e.cfg.AttestationRoots == nil {
+		return attDER, false, nil
+	}
+	signerDER, err := decodePEMOrBase64(signerPEM, "CERTIFICATE")
+	if err != nil {
+		return nil, false, fmt.Errorf("attestation signer: %w", err)
+	}
+	signer, err := x509.ParseCertificate(signerDER)
+	if err != nil {
+		return nil, false, fmt.Errorf("parse attestation signer: %w", err)
+	}
+	if err := att.CheckSignatureFrom(signer); err != nil {
+		return nil, false, fmt.Errorf("attestation not signed by the signer: %w", err)
+	}
+	if _, err := signer.Verify(x509.VerifyOptions{Roots: e.cfg.AttestationRoots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return nil, false, fmt.Errorf("attestation signer not trusted: %w", err)
+	}
+	return attDER, true, nil
+}
+
+func decodePEMOrBase64(s, pemType string) ([]byte, error) {
+	if len(s) > maxPEM {
+		return nil, fmt.Errorf("input is larger than %d bytes", maxPEM)
+	}
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "-----BEGIN") {
+		block, rest := pem.Decode([]byte(s))
+		if block == nil || block.Type != pemType || len(strings.TrimSpace(string(rest))) > 0 {
+			return nil, fmt.Errorf("want exactly one PEM block of type %s", pemType)
+		}
+		return block.Bytes, nil
+	}
+	der, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("decode base64: %w", err)
+	}
+	return der, nil
+}
+
+func algorithmOf(pub any) options.KeyAlgorithm {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return options.ECCP256
+		case elliptic.P384():
+			return options.ECCP384
+		}
+	case *rsa.PublicKey:
+		if k.N.BitLen() == 2048 {
+			return options.RSA2048
+		}
+	}
+	return ""
+}
+
+func orUnknown(a options.KeyAlgorithm) string {
+	if a == "" {
+		return "an unsupported key"
+	}
+	return string(a)
+}
+
+// sans renders a certificate's SANs for the identity store ("email:…", "upn:…").
+func sans(c *x509.Certificate, upn string) []string {
+	var out []string
+	for _, e := range c.EmailAddresses {
+		out = append(out, "email:"+e)
+	}
+	if upn != "" && c.ExtKeyUsage != nil {
+		for _, u := range c.UnknownExtKeyUsage {
+			if u.String() == "1.3.6.1.4.1.311.20.2.2" { // smartcardLogon: the UPN is in the SAN
+				out = append(out, "upn:"+upn)
+			}
+		}
+	}
+	return out
+}

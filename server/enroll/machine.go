@@ -1,0 +1,158 @@
+package enroll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/audit"
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/events"
+	"github.com/vscard/vscard/server/model"
+)
+
+// forward is the happy path: each state and the one state it may move to.
+var forward = map[order.State]order.State{
+	order.StateSTARTED:               order.StateAWAITING_DESKTOP_APP,
+	order.StateAWAITING_DESKTOP_APP:  order.StateDESKTOP_APP_CONNECTED,
+	order.StateDESKTOP_APP_CONNECTED: order.StateCREATING_CARD,
+	order.StateCREATING_CARD:         order.StateISSUING_CERTIFICATES,
+	order.StateISSUING_CERTIFICATES:  order.StateCARD_READY,
+	order.StateCARD_READY:            order.StateCOMPLETED,
+}
+
+// endings are reachable from every state that is not final.
+var endings = []order.State{order.StateCANCELLED, order.StateFAILED, order.StateEXPIRED}
+
+// IsFinal reports whether an order in state s can no longer change.
+func IsFinal(s order.State) bool {
+	return s == order.StateCOMPLETED || slices.Contains(endings, s)
+}
+
+// CanMove reports whether from -> to is a legal transition.
+func CanMove(from, to order.State) bool {
+	if IsFinal(from) {
+		return false
+	}
+	return forward[from] == to || slices.Contains(endings, to)
+}
+
+// move is one transition request.
+type move struct {
+	to     order.State
+	action string // audit action, e.g. "order.next"
+	note   string // shown in the step history; never a secret
+	// apply adds changes to the order update and writes related rows, inside the
+	// transaction, after the state check.
+	apply   func(ctx context.Context, tx *ent.Tx, o *ent.Order, u *ent.OrderUpdateOne) error
+	details map[string]any
+}
+
+// transition moves o (as last read) to m.to. It returns the updated order, or an
+// ILLEGAL_STATE error if the move is not allowed or o changed meanwhile.
+func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Order, error) {
+	if !CanMove(o.State, m.to) {
+		return nil, illegal(o.State, m.to)
+	}
+	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	now := e.now()
+	var revoke []string
+	var updated *ent.Order
+	err := e.withTx(sys, func(tx *ent.Tx) error {
+		steps := append(slices.Clone(o.Steps), model.OrderStep{State: string(m.to), At: now, Note: m.note})
+		u := tx.Order.UpdateOneID(o.ID).
+			Where(order.Version(o.Version)).
+			SetState(m.to).
+			SetVersion(o.Version + 1).
+			SetSteps(steps).
+			SetExpiresAt(now.Add(e.cfg.IdleTTL))
+		if IsFinal(m.to) {
+			u.SetFinishedAt(now)
+		}
+		if m.apply != nil {
+			if err := m.apply(sys, tx, o, u); err != nil {
+				return err
+			}
+		}
+		if slices.Contains(endings, m.to) {
+			serials, err := e.discard(sys, tx, o, now)
+			if err != nil {
+				return err
+			}
+			revoke = serials
+		}
+		var err error
+		updated, err = u.Save(sys)
+		if ent.IsNotFound(err) {
+			return e.changedMeanwhile(sys, o.ID, m.to)
+		}
+		if err != nil {
+			return fmt.Errorf("update order: %w", err)
+		}
+		details := map[string]any{"from": string(o.State), "to": string(m.to)}
+		for k, v := range m.details {
+			details[k] = v
+		}
+		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
+			Action: m.action, ObjectType: "Order", ObjectID: o.ID, Details: details,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.revokeAtCA(sys, o.ID, revoke)
+	e.publish(sys, o.ID)
+	return updated, nil
+}
+
+// changedMeanwhile explains a lost race: another request moved the order first.
+func (e *Engine) changedMeanwhile(ctx context.Context, id string, to order.State) error {
+	cur, err := e.db.Order.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reload order: %w", err)
+	}
+	return errs.New(errs.IllegalState,
+		"The order changed meanwhile and is now %s; it cannot move to %s.", cur.State, to).
+		WithDetails(map[string]any{"state": string(cur.State)})
+}
+
+func illegal(from, to order.State) error {
+	return errs.New(errs.IllegalState, "An order that is %s cannot move to %s.", from, to).
+		WithDetails(map[string]any{"state": string(from), "to": string(to)})
+}
+
+// withTx runs fn in a transaction and commits if it returns nil.
+func (e *Engine) withTx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {
+	tx, err := e.db.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			_ = tx.Rollback()
+			panic(v)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("roll back: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// publish tells subscribers the order changed. A lost notice costs nothing: subscribers
+// re-read on the next one, and on reconnect.
+func (e *Engine) publish(ctx context.Context, orderID string) {
+	if err := e.bus.Publish(ctx, events.OrderKey(orderID)); err != nil {
+		e.log.Warn("publish order event", "order", orderID, "err", err)
+	}
+}

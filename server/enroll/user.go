@@ -1,0 +1,302 @@
+package enroll
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/audit"
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// Handoff is what the portal's Open Desktop App button needs. The token inside URL is
+// shown once and stored only as a hash.
+type Handoff struct {
+	URL              string
+	ExpiresAt        time.Time
+	VerificationCode string
+}
+
+// Process is a self-service process as one user sees it.
+type Process struct {
+	Name              string
+	DisplayName       string
+	Description       string
+	Available         bool
+	UnavailableReason *string
+	RunningOrder      *ent.Order
+}
+
+// Processes lists what the signed-in user may start, and why not when they may not.
+func (e *Engine) Processes(ctx context.Context) ([]*Process, error) {
+	u, err := e.currentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{
+		Name:        ProcessGetVirtualSmartCard,
+		DisplayName: "Get virtual smart card",
+		Description: "Create a virtual smart card on this computer, protected by a PIN you choose, " +
+			"with certificates from your organisation.",
+		Available: true,
+	}
+	if reason := notActiveReason(u); reason != "" {
+		p.Available, p.UnavailableReason = false, &reason
+	}
+	running, err := e.runningOrder(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	p.RunningOrder = running
+	return []*Process{p}, nil
+}
+
+// Start begins "Get virtual smart card" for the signed-in user.
+func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) {
+	if process != ProcessGetVirtualSmartCard {
+		return nil, errs.New(errs.NotFound, "There is no process named %q.", process)
+	}
+	u, err := e.currentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if reason := notActiveReason(u); reason != "" {
+		return nil, errs.New(errs.UserNotActive, "%s", reason).WithDetails(map[string]any{"state": string(u.State)})
+	}
+	if running, err := e.runningOrder(ctx, u.ID); err != nil {
+		return nil, err
+	} else if running != nil {
+		return nil, errs.New(errs.Conflict,
+			"You already have a card order in progress; continue or cancel it first.").
+			WithDetails(map[string]any{"orderId": running.ID})
+	}
+	opts, version, err := e.opts.Evaluate(ctx, u)
+	if err != nil {
+		e.log.Error("evaluate option script", "user", u.ID, "err", err)
+		return nil, errs.Wrap(err, errs.ScriptError,
+			"The card options could not be computed. An administrator needs to fix the option script.")
+	}
+	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	now := e.now()
+	var o *ent.Order
+	err = e.withTx(sys, func(tx *ent.Tx) error {
+		var err error
+		o, err = tx.Order.Create().
+			SetProcess(process).
+			SetUserID(u.ID).
+			SetState(order.StateSTARTED).
+			SetSteps([]model.OrderStep{{State: string(order.StateSTARTED), At: now}}).
+			SetOptions(opts).
+			SetOptionScriptVersion(version).
+			SetExpiresAt(now.Add(e.cfg.IdleTTL)).
+			Save(sys)
+		if err != nil {
+			return fmt.Errorf("create order: %w", err)
+		}
+		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
+			Action: "order.start", ObjectType: "Order", ObjectID: o.ID,
+			Details: map[string]any{"process": process, "optionScriptVersion": version},
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.publish(sys, o.ID)
+	return o, nil
+}
+
+// Next proceeds one step on the user's side: from STARTED it hands the order to the
+// Desktop App, from CARD_READY it completes the order and activates the card.
+func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff, error) {
+	o, err := e.ownOrder(ctx, orderID)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch o.State {
+	case order.StateSTARTED:
+		h, apply := e.newHandoff(o)
+		o, err = e.transition(ctx, o, move{to: order.StateAWAITING_DESKTOP_APP, action: "order.next", apply: apply})
+		if err != nil {
+			return nil, nil, err
+		}
+		return o, h, nil
+	case order.StateCARD_READY:
+		o, err = e.transition(ctx, o, move{
+			to: order.StateCOMPLETED, action: "order.next", note: "card active",
+			apply: func(ctx context.Context, tx *ent.Tx, o *ent.Order, _ *ent.OrderUpdateOne) error {
+				n, err := tx.Card.Update().
+					Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).
+					SetState(card.StateACTIVE).
+					Save(ctx)
+				if err != nil {
+					return fmt.Errorf("activate card: %w", err)
+				}
+				if n != 1 {
+					return errs.New(errs.IllegalState, "The order has no card to activate.")
+				}
+				return nil
+			},
+		})
+		return o, nil, err
+	}
+	if IsFinal(o.State) {
+		return nil, nil, errs.New(errs.IllegalState, "The order is %s and cannot go on.", o.State).
+			WithDetails(map[string]any{"state": string(o.State)})
+	}
+	return nil, nil, errs.New(errs.IllegalState,
+		"The Desktop App is working on this order (%s); Next is possible once the card is ready.", o.State).
+		WithDetails(map[string]any{"state": string(o.State)})
+}
+
+// RenewHandoff replaces the hand-off link of an order that waits for the Desktop App, e.g.
+// after the portal page was reloaded. The old link stops working.
+func (e *Engine) RenewHandoff(ctx context.Context, orderID string) (*Handoff, error) {
+	o, err := e.ownOrder(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if o.State != order.StateAWAITING_DESKTOP_APP {
+		return nil, errs.New(errs.IllegalState, "Only an order waiting for the Desktop App has a hand-off link; this one is %s.", o.State)
+	}
+	h, apply := e.newHandoff(o)
+	h.VerificationCode = o.VerificationCode
+	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	err = e.withTx(sys, func(tx *ent.Tx) error {
+		u := tx.Order.UpdateOneID(o.ID).Where(order.Version(o.Version), order.StateEQ(o.State)).SetVersion(o.Version + 1)
+		if err := apply(sys, tx, o, u); err != nil {
+			return err
+		}
+		u.SetVerificationCode(o.VerificationCode)
+		if _, err := u.Save(sys); ent.IsNotFound(err) {
+			return e.changedMeanwhile(sys, o.ID, o.State)
+		} else if err != nil {
+			return fmt.Errorf("renew hand-off: %w", err)
+		}
+		return audit.Write(ctx, tx.AuditEvent, audit.Entry{Action: "order.renew_handoff", ObjectType: "Order", ObjectID: o.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// newHandoff makes a token and verification code, and the update that stores the token's
+// hash on the order.
+func (e *Engine) newHandoff(o *ent.Order) (*Handoff, func(context.Context, *ent.Tx, *ent.Order, *ent.OrderUpdateOne) error) {
+	token, code := newToken(), newVerificationCode()
+	expires := e.now().Add(e.cfg.TokenTTL)
+	q := url.Values{}
+	q.Set("server", e.cfg.PublicURL)
+	q.Set("order", o.ID)
+	q.Set("token", token)
+	h := &Handoff{URL: "vscard://enroll?" + q.Encode(), ExpiresAt: expires, VerificationCode: code}
+	return h, func(_ context.Context, _ *ent.Tx, _ *ent.Order, u *ent.OrderUpdateOne) error {
+		u.SetTokenHash(hashToken(token)).SetTokenExpiresAt(expires).ClearTokenUsedAt().SetVerificationCode(code)
+		return nil
+	}
+}
+
+// Cancel ends a running order: the owner, an administrator, or the order's bridge may.
+func (e *Engine) Cancel(ctx context.Context, orderID, reason string) (*ent.Order, error) {
+	v := viewer.FromContext(ctx)
+	var o *ent.Order
+	var err error
+	switch {
+	case v.IsAdmin():
+		o, err = e.db.Order.Get(privacy.DecisionContext(ctx, privacy.Allow), orderID)
+		if ent.IsNotFound(err) {
+			return nil, errs.New(errs.NotFound, "There is no order %s.", orderID)
+		}
+	case v != nil && v.Kind == viewer.KindBridge:
+		o, err = e.bridgeOrder(ctx, orderID)
+	default:
+		o, err = e.ownOrder(ctx, orderID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if IsFinal(o.State) {
+		return nil, errs.New(errs.IllegalState, "The order is already %s.", o.State).
+			WithDetails(map[string]any{"state": string(o.State)})
+	}
+	note := "cancelled"
+	if reason != "" {
+		note = "cancelled: " + truncate(reason, 200)
+	}
+	return e.transition(ctx, o, move{to: order.StateCANCELLED, action: "order.cancel", note: note})
+}
+
+// currentUser loads the signed-in user.
+func (e *Engine) currentUser(ctx context.Context) (*ent.User, error) {
+	v := viewer.FromContext(ctx)
+	if v == nil || v.Kind != viewer.KindUser {
+		return nil, errs.New(errs.Unauthenticated, "Sign in first.")
+	}
+	u, err := e.db.User.Get(privacy.DecisionContext(ctx, privacy.Allow), v.UserID)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.Unauthenticated, "Your account was not found; sign in again.")
+	}
+	return u, nil
+}
+
+// ownOrder loads an order of the signed-in user; another user's order is NOT_FOUND.
+func (e *Engine) ownOrder(ctx context.Context, id string) (*ent.Order, error) {
+	v := viewer.FromContext(ctx)
+	if v == nil || v.Kind != viewer.KindUser {
+		return nil, errs.New(errs.Unauthenticated, "Sign in first.")
+	}
+	o, err := e.db.Order.Query().
+		Where(order.ID(id), order.UserID(v.UserID)).
+		Only(privacy.DecisionContext(ctx, privacy.Allow))
+	if ent.IsNotFound(err) {
+		return nil, errs.New(errs.NotFound, "There is no order %s for you.", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load order: %w", err)
+	}
+	return o, nil
+}
+
+func (e *Engine) runningOrder(ctx context.Context, userID string) (*ent.Order, error) {
+	o, err := e.db.Order.Query().
+		Where(order.UserID(userID), order.StateNotIn(order.StateCOMPLETED, order.StateCANCELLED, order.StateFAILED, order.StateEXPIRED)).
+		Order(ent.Desc(order.FieldCreatedAt)).
+		First(privacy.DecisionContext(ctx, privacy.Allow))
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find running order: %w", err)
+	}
+	return o, nil
+}
+
+// notActiveReason says why u may not order, or "" when u may.
+func notActiveReason(u *ent.User) string {
+	switch u.State {
+	case user.StateACTIVE:
+		return ""
+	case user.StateREGISTERED:
+		return "Your account is registered but not yet active. An administrator must activate it before you can get a card."
+	case user.StateLOCKED:
+		return "Your account is locked. Contact an administrator."
+	default:
+		return "Your account is inactive. Only active users can get a virtual smart card; contact an administrator."
+	}
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -1,0 +1,118 @@
+// Package events carries "this changed" notices from the code that changes state to the
+// GraphQL subscriptions that show it.
+//
+// A notice names a key ("order:ord_…") and nothing else: receivers re-read the state they
+// care about. That keeps notices tiny, lets them cross server instances (PostgreSQL
+// LISTEN/NOTIFY), and makes a missed or coalesced notice harmless: the next one, or a
+// resync after a lost connection, brings the subscriber up to date.
+package events
+
+import (
+	"context"
+	"sync"
+)
+
+// Bus publishes and delivers notices.
+type Bus interface {
+	// Publish tells every subscriber of key that it changed.
+	Publish(ctx context.Context, key string) error
+	// Subscribe returns a channel that receives a value whenever key changes. Notices
+	// coalesce: a subscriber that is slow sees one notice for several changes. The channel
+	// is closed when ctx ends.
+	Subscribe(ctx context.Context, key string) (<-chan struct{}, error)
+}
+
+// OrderKey is the key of an order's notices.
+func OrderKey(orderID string) string { return "order:" + orderID }
+
+// Local is the in-process Bus, used with SQLite (one instance) and as the fan-out stage of
+// the PostgreSQL bus.
+type Local struct {
+	mu   sync.Mutex
+	subs map[string]map[chan struct{}]struct{}
+}
+
+// NewLocal returns an empty in-process bus.
+func NewLocal() *Local { return &Local{subs: map[string]map[chan struct{}]struct{}{}} }
+
+// Publish implements Bus.
+func (l *Local) Publish(_ context.Context, key string) error {
+	l.Notify(key)
+	return nil
+}
+
+// Notify wakes every subscriber of key without blocking.
+func (l *Local) Notify(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ch := range l.subs[key] {
+		select {
+		case ch <- struct{}{}:
+		default: // a notice is already pending; the subscriber will re-read anyway
+		}
+	}
+}
+
+// NotifyAll wakes every subscriber, e.g. after a lost connection to the database, so that
+// each re-reads its state.
+func (l *Local) NotifyAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, set := range l.subs {
+		for ch := range set {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// Subscribe implements Bus.
+func (l *Local) Subscribe(ctx context.Context, key string) (<-chan struct{}, error) {
+	ch := make(chan struct{}, 1)
+	l.mu.Lock()
+	if l.subs[key] == nil {
+		l.subs[key] = map[chan struct{}]struct{}{}
+	}
+	l.subs[key][ch] = struct{}{}
+	l.mu.Unlock()
+
+	out := make(chan struct{}, 1)
+	go func() {
+		defer close(out)
+		defer l.unsubscribe(key, ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (l *Local) unsubscribe(key string, ch chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.subs[key], ch)
+	if len(l.subs[key]) == 0 {
+		delete(l.subs, key)
+	}
+}
+
+// Subscribers returns how many subscriptions are open (for metrics and tests).
+func (l *Local) Subscribers() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, set := range l.subs {
+		n += len(set)
+	}
+	return n
+}

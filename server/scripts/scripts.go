@@ -1,0 +1,176 @@
+// Package scripts keeps the administrator's option scripts: every saved version, the one
+// in force, validation before saving, revert, and the audit trail. The evaluation itself is
+// server/options.
+package scripts
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/optionscript"
+	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/audit"
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/options"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// DefaultName is the script "Get virtual smart card" uses.
+const DefaultName = "default"
+
+// Script is a named option script with its versions, newest first.
+type Script struct {
+	Name     string
+	Current  *ent.OptionScript
+	Versions []*ent.OptionScript
+}
+
+// Store reads and writes option scripts.
+type Store struct {
+	db  *ent.Client
+	env options.Env
+}
+
+// New returns a store; env is what scripts see of the server.
+func New(db *ent.Client, env options.Env) *Store { return &Store{db: db, env: env} }
+
+// EnsureDefault creates the default script on first start.
+func (s *Store) EnsureDefault(ctx context.Context) error {
+	ctx = viewer.SystemContext(ctx)
+	exists, err := s.db.OptionScript.Query().Where(optionscript.Name(DefaultName)).Exist(ctx)
+	if err != nil {
+		return fmt.Errorf("look up default option script: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = s.save(ctx, DefaultName, options.DefaultScript, "created on first start", "script.create")
+	return err
+}
+
+// Get returns the script name with all its versions.
+func (s *Store) Get(ctx context.Context, name string) (*Script, error) {
+	versions, err := s.db.OptionScript.Query().
+		Where(optionscript.Name(name)).
+		Order(ent.Desc(optionscript.FieldVersion)).
+		All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load option script: %w", err)
+	}
+	if len(versions) == 0 {
+		return nil, errs.New(errs.NotFound, "There is no option script named %q.", name)
+	}
+	return &Script{Name: name, Current: versions[0], Versions: versions}, nil
+}
+
+// Evaluate runs the default script in force for u. It implements enroll.OptionsSource.
+func (s *Store) Evaluate(ctx context.Context, u *ent.User) (*options.Options, string, error) {
+	cur, err := s.db.OptionScript.Query().
+		Where(optionscript.Name(DefaultName)).
+		Order(ent.Desc(optionscript.FieldVersion)).
+		First(viewer.SystemContext(ctx))
+	if err != nil {
+		return nil, "", fmt.Errorf("load option script: %w", err)
+	}
+	opts, err := options.Evaluate(ctx, cur.Source, UserInput(u), s.env)
+	if err != nil {
+		return nil, "", fmt.Errorf("evaluate option script v%d: %w", cur.Version, err)
+	}
+	return opts, strconv.Itoa(cur.Version), nil
+}
+
+// Validate evaluates source for u (nil: a sample user) without saving it.
+func (s *Store) Validate(ctx context.Context, source string, u *ent.User) (*options.Options, []options.ScriptError) {
+	sample := options.Sample()
+	if u != nil {
+		sample = UserInput(u)
+	}
+	return options.Validate(ctx, source, sample, s.env)
+}
+
+// Update validates source and saves it as the newest version of name.
+func (s *Store) Update(ctx context.Context, name, source, comment string) (*Script, error) {
+	if _, problems := s.Validate(ctx, source, nil); len(problems) > 0 {
+		return nil, errs.New(errs.ScriptError, "The script has %d problem(s); nothing was saved. First: %s",
+			len(problems), problems[0].Error()).WithDetails(map[string]any{"errors": problems})
+	}
+	if _, err := s.save(ctx, name, source, comment, "script.update"); err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, name)
+}
+
+// Revert saves an old version again as the newest.
+func (s *Store) Revert(ctx context.Context, name string, version int) (*Script, error) {
+	old, err := s.db.OptionScript.Query().
+		Where(optionscript.Name(name), optionscript.Version(version)).
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errs.New(errs.NotFound, "Option script %q has no version %d.", name, version)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load option script version: %w", err)
+	}
+	if _, problems := s.Validate(ctx, old.Source, nil); len(problems) > 0 {
+		return nil, errs.New(errs.ScriptError, "Version %d no longer validates: %s", version, problems[0].Error()).
+			WithDetails(map[string]any{"errors": problems})
+	}
+	if _, err := s.save(ctx, name, old.Source, fmt.Sprintf("revert to version %d", version), "script.revert"); err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, name)
+}
+
+// save appends a version; the unique (name, version) index settles concurrent saves.
+func (s *Store) save(ctx context.Context, name, source, comment, action string) (*ent.OptionScript, error) {
+	author := "system"
+	if v := viewer.FromContext(ctx); v != nil {
+		author = v.Name
+	}
+	allow := privacy.DecisionContext(ctx, privacy.Allow)
+	tx, err := s.db.Tx(allow)
+	if err != nil {
+		return nil, fmt.Errorf("begin transaction: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after commit
+	last, err := tx.OptionScript.Query().
+		Where(optionscript.Name(name)).
+		Aggregate(ent.Max(optionscript.FieldVersion)).
+		Int(allow)
+	if err != nil {
+		last = 0 // no versions yet: Max over no rows is NULL
+	}
+	row, err := tx.OptionScript.Create().
+		SetName(name).
+		SetVersion(last + 1).
+		SetSource(source).
+		SetAuthor(author).
+		SetComment(comment).
+		Save(allow)
+	if ent.IsConstraintError(err) {
+		return nil, errs.Wrap(err, errs.Conflict, "Someone saved this script at the same time; reload and try again.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("save option script: %w", err)
+	}
+	if err := audit.Write(ctx, tx.AuditEvent, audit.Entry{
+		Action: action, ObjectType: "OptionScript", ObjectID: name,
+		Details: map[string]any{"version": row.Version, "comment": comment},
+	}); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit option script: %w", err)
+	}
+	return row, nil
+}
+
+// UserInput is what a script sees of u.
+func UserInput(u *ent.User) options.User {
+	return options.User{
+		ID: u.ID, Username: u.Username, Email: u.Email, DisplayName: u.DisplayName,
+		Roles: u.Roles, Attributes: u.Attributes,
+	}
+}

@@ -1,0 +1,338 @@
+// Package server assembles vscard: storage, CA, option scripts, the enrolment engine,
+// sign-in, the GraphQL API, the embedded identity provider and the Self-Service app,
+// behind one HTTP handler.
+package server
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/vscard/vscard/frontend"
+	"github.com/vscard/vscard/graph"
+	"github.com/vscard/vscard/server/auth"
+	"github.com/vscard/vscard/server/ca"
+	"github.com/vscard/vscard/server/devidp"
+	"github.com/vscard/vscard/server/enroll"
+	"github.com/vscard/vscard/server/events"
+	"github.com/vscard/vscard/server/options"
+	"github.com/vscard/vscard/server/scripts"
+	"github.com/vscard/vscard/server/secretbox"
+	"github.com/vscard/vscard/server/store"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// Server is an assembled vscard server.
+type Server struct {
+	Config  Config
+	DB      *store.DB
+	CA      *ca.CA
+	Enroll  *enroll.Engine
+	Scripts *scripts.Store
+	Auth    *auth.Service
+	Events  events.Bus
+	DevIDP  *devidp.Provider
+	Handler http.Handler
+	log     *slog.Logger
+}
+
+// New opens storage, brings the schema up to date and assembles the server.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	cfg.defaults()
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		dsn = filepath.Join(cfg.DataDir, "vscard.db")
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Config: cfg, DB: db, log: log}
+	if err := s.assemble(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) assemble(ctx context.Context) error {
+	cfg := s.Config
+	if err := s.DB.Migrate(ctx); err != nil {
+		return err
+	}
+	box, err := s.secretBox()
+	if err != nil {
+		return err
+	}
+	s.CA, err = ca.Open(filepath.Join(cfg.DataDir, "ca"), ca.Config{
+		Organization: cfg.Organization,
+		BaseURL:      cfg.PublicURL,
+		Passphrase:   []byte(cfg.CAPassphrase),
+		Logger:       s.log,
+	}, ca.NewEntStore(s.DB.Client))
+	if err != nil {
+		return fmt.Errorf("open CA: %w", err)
+	}
+	s.Scripts = scripts.New(s.DB.Client, options.Env{ServerName: serverName(cfg.PublicURL)})
+	if err := s.Scripts.EnsureDefault(ctx); err != nil {
+		return err
+	}
+	s.Events = events.NewLocal()
+	var roots *x509.CertPool
+	if cfg.AttestationRootsFile != "" {
+		pemBytes, err := os.ReadFile(cfg.AttestationRootsFile)
+		if err != nil {
+			return fmt.Errorf("read attestation roots: %w", err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pemBytes) {
+			return errors.New("read attestation roots: no PEM certificates found")
+		}
+	}
+	s.Enroll = enroll.New(s.DB.Client, s.CA, s.Events, s.Scripts, box, enroll.Config{
+		PublicURL: cfg.PublicURL, TokenTTL: cfg.TokenTTL, IdleTTL: cfg.OrderIdleTTL, AttestationRoots: roots,
+	}, s.log.With("component", "enroll"))
+
+	authCfg := auth.Config{
+		Issuer:           cfg.OIDCIssuer,
+		ClientID:         cfg.OIDCClientID,
+		ClientSecret:     cfg.OIDCClientSecret,
+		Scopes:           cfg.OIDCScopes,
+		PublicURL:        cfg.PublicURL,
+		AllowedOrigins:   cfg.AllowedOrigins,
+		RolesClaim:       cfg.RolesClaim,
+		AdminGroup:       cfg.AdminGroup,
+		APIAudience:      cfg.APIAudience,
+		PortalScope:      cfg.APIScope,
+		DefaultUserState: cfg.DefaultUserState,
+	}
+	if cfg.devIDP() {
+		if err := s.startDevIDP(&authCfg); err != nil {
+			return err
+		}
+	}
+	if authCfg.Issuer == "" {
+		return errors.New("configure an OIDC provider (--oidc-issuer) in production")
+	}
+	s.Auth, err = auth.New(authCfg, s.DB.Client, s.Enroll, s.log.With("component", "auth"))
+	if err != nil {
+		return fmt.Errorf("set up sign-in: %w", err)
+	}
+
+	gql := graph.NewHandler(&graph.Resolver{
+		DB: s.DB.Client, Enroll: s.Enroll, Scripts: s.Scripts, CA: s.CA, Events: s.Events,
+		Log: s.log.With("component", "graphql"),
+	}, graph.HandlerOptions{
+		CheckOrigin:        s.Auth.CheckOrigin,
+		WebsocketInit:      s.Auth.InitFunc,
+		AllowIntrospection: cfg.AllowIntrospection,
+	})
+	s.Handler = s.routes(gql)
+	return nil
+}
+
+func (s *Server) startDevIDP(authCfg *auth.Config) error {
+	cfg := s.Config
+	issuer := cfg.PublicURL + "/dev/idp"
+	p, err := devidp.New(devidp.Config{
+		Issuer:                 issuer,
+		ClientID:               s.Config.OIDCClientID,
+		RedirectURIs:           []string{cfg.PublicURL + "/auth/callback"},
+		PostLogoutRedirectURIs: []string{cfg.PublicURL + "/"},
+		PortalClients: []devidp.PortalClient{{
+			ID: "demo-portal", Secret: "demo-portal-secret", Scopes: []string{cfg.APIScope},
+		}},
+		APIAudience:       cfg.APIAudience,
+		UsersFile:         cfg.DevIDPUsersFile,
+		KeyFile:           filepath.Join(cfg.DataDir, "devidp-signing.pem"),
+		Production:        cfg.Production,
+		AllowInProduction: cfg.AllowDevIDPInProduction,
+		Logger:            s.log.With("component", "devidp"),
+	})
+	if err != nil {
+		return fmt.Errorf("start development identity provider: %w", err)
+	}
+	s.DevIDP = p
+	s.log.Warn("the embedded DEVELOPMENT identity provider is on: demo users with public passwords can sign in; configure --oidc-issuer for real use",
+		"issuer", issuer)
+	authCfg.Issuer = issuer
+	authCfg.InitialStates = p.InitialStates()
+	if authCfg.DefaultUserState == "" && !cfg.Production {
+		authCfg.DefaultUserState = "ACTIVE"
+	}
+	return nil
+}
+
+// secretBox opens the key that seals card secrets: configured, or in development generated
+// once into the data directory.
+func (s *Server) secretBox() (*secretbox.Box, error) {
+	cfg := s.Config
+	keyHex := cfg.SecretKey
+	if keyHex == "" {
+		if cfg.Production {
+			return nil, errors.New("set a secret key (--secret-key / VSCARD_SECRET_KEY, 64 hex characters) in production")
+		}
+		path := filepath.Join(cfg.DataDir, "secret.key")
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			k := secretbox.NewKey()
+			keyHex = fmt.Sprintf("%x", k[:])
+			if err := os.WriteFile(path, []byte(keyHex+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("write secret key: %w", err)
+			}
+		case err != nil:
+			return nil, fmt.Errorf("read secret key: %w", err)
+		default:
+			keyHex = strings.TrimSpace(string(b))
+		}
+	}
+	cur, err := secretbox.ParseKey(keyHex)
+	if err != nil {
+		return nil, err
+	}
+	var prev []secretbox.Key
+	for _, p := range cfg.PreviousSecretKeys {
+		k, err := secretbox.ParseKey(p)
+		if err != nil {
+			return nil, fmt.Errorf("previous secret key: %w", err)
+		}
+		prev = append(prev, k)
+	}
+	return secretbox.New(cur, prev...)
+}
+
+func (s *Server) routes(gql http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("/query", s.Auth.Middleware(limitBody(gql, 1<<20)))
+	mux.Handle("GET /playground", s.Auth.Middleware(adminOnly(playground.Handler("vscard GraphQL", "/query"))))
+	s.Auth.Register(mux)
+	mux.Handle("/ca/", s.CA.Handler())
+	if s.DevIDP != nil {
+		mux.Handle("/dev/idp/", s.DevIDP) // it strips its own issuer path
+	}
+	mux.Handle("/", frontend.Handler())
+	return securityHeaders(mux)
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.SQL.PingContext(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	srv := &http.Server{
+		Addr:              s.Config.Addr,
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	go s.Auth.Run(ctx)
+	go s.Enroll.RunSweeper(ctx, s.Config.SweepInterval)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	s.log.Info("vscard is running", "url", s.Config.PublicURL, "listen", s.Config.Addr)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	s.log.Info("shutting down")
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down http: %w", err)
+	}
+	return nil
+}
+
+// Close releases the database.
+func (s *Server) Close() error { return s.DB.Close() }
+
+func adminOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := viewer.FromContext(r.Context())
+		if v == nil {
+			http.Redirect(w, r, "/auth/login?return=/playground", http.StatusFound)
+			return
+		}
+		if !v.IsAdmin() {
+			http.Error(w, "The GraphQL playground is for administrators.", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func limitBody(next http.Handler, n int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/playground") && !strings.HasPrefix(r.URL.Path, "/dev/idp") {
+			h.Set("X-Frame-Options", "DENY")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func serverName(publicURL string) string {
+	name := strings.TrimPrefix(strings.TrimPrefix(publicURL, "https://"), "http://")
+	if i := strings.IndexAny(name, ":/"); i >= 0 {
+		name = name[:i]
+	}
+	return name
+}
+
+// Migrate brings the database schema up to date.
+func Migrate(ctx context.Context, dataDir, databaseURL string, log *slog.Logger) error {
+	dsn := databaseURL
+	if dsn == "" {
+		dsn = filepath.Join(dataDir, "vscard.db")
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	log.Info("database schema is up to date", "dialect", db.Dialect)
+	return nil
+}

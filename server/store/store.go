@@ -1,0 +1,86 @@
+// Package store opens vscard's database: SQLite (modernc.org/sqlite, pure Go) for the
+// embedded default, PostgreSQL (pgx) for several instances sharing one store.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+
+	"github.com/vscard/vscard/ent"
+	_ "github.com/vscard/vscard/ent/runtime" // schema hooks, policies and defaults
+)
+
+// DB is an opened database.
+type DB struct {
+	Client  *ent.Client
+	SQL     *sql.DB
+	Dialect string
+	// DSN is the connection string (PostgreSQL events need a connection of their own).
+	DSN string
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// SQLiteDSN returns the DSN of a SQLite file with the settings vscard relies on: foreign
+// keys, WAL for concurrent readers, a busy timeout, and IMMEDIATE transactions so that two
+// writers queue instead of failing with SQLITE_BUSY when they upgrade a read lock.
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// Open connects to dsn: a postgres:// URL, or a SQLite DSN or file path.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	driver, dia := "sqlite", dialect.SQLite
+	if IsPostgres(dsn) {
+		driver, dia = "pgx", dialect.Postgres
+	} else if !strings.HasPrefix(dsn, "file:") {
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+		dsn = SQLiteDSN(dsn)
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if dia == dialect.Postgres {
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(10)
+	} else {
+		db.SetMaxOpenConns(8)
+	}
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	client := ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
+	return &DB{Client: client, SQL: db, Dialect: dia, DSN: dsn}, nil
+}
+
+// Migrate brings the schema up to date.
+func (d *DB) Migrate(ctx context.Context) error {
+	if err := d.Client.Schema.Create(ctx); err != nil {
+		return fmt.Errorf("migrate schema: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.Client.Close() }
