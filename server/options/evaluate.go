@@ -99,7 +99,8 @@ func (l Limits) Evaluate(ctx context.Context, source string, u User, env Env) (*
 
 // Validate checks a script before it is saved: it compiles it, evaluates it for sample (use
 // [Sample] when no real user is at hand) and checks every value. It returns the options the
-// sample user would get, or the problems, each positioned in source.
+// sample user would get, or the problems, each positioned in source. An evaluation that could
+// not finish (ctx cancelled) is one problem without a position.
 func Validate(ctx context.Context, source string, sample User, env Env) (*Options, []ScriptError) {
 	opts, err := Evaluate(ctx, source, sample, env)
 	if err == nil {
