@@ -105,4 +105,3 @@ func introspectionFor(allowAll bool) graphql.OperationMiddleware {
 		return next(ctx)
 	}
 }
-

@@ -119,4 +119,3 @@ func depth(set ast.SelectionSet, at, max int) int {
 	}
 	return deepest
 }
-

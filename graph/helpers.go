@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 
-
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/schema"
 	"github.com/vscard/vscard/graph/model"
@@ -85,4 +84,3 @@ func scriptValidation(opts *options.Options, problems []options.ScriptError) *mo
 	}
 	return v
 }
-

@@ -65,6 +65,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{CaRecordsColumns[9]},
 			},
+			{
+				Name:    "carecord_reference",
+				Unique:  false,
+				Columns: []*schema.Column{CaRecordsColumns[4]},
+			},
 		},
 	}
 	// CardsColumns holds the columns for the "cards" table.

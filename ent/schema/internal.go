@@ -50,7 +50,9 @@ func (CaRecord) Fields() []ent.Field {
 	}
 }
 
-func (CaRecord) Indexes() []ent.Index { return []ent.Index{index.Fields("state")} }
+func (CaRecord) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("state"), index.Fields("reference")}
+}
 
 func (CaRecord) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}

@@ -81,4 +81,3 @@ func (e *Engine) RunSweeper(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
-
