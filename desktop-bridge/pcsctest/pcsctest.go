@@ -45,6 +45,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -348,7 +349,8 @@ func (e *Env) Run(t testing.TB, name string, args ...string) (string, error) {
 // The card is removed when the test ends.
 func (e *Env) Insert(t testing.TB, i int, card vpcd.Card) *vpcd.Attachment {
 	t.Helper()
-	a := vpcd.Attach(context.Background(), e.Readers[i].Addr, card, vpcd.Options{})
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a := vpcd.Attach(context.Background(), e.Readers[i].Addr, card, vpcd.Options{Logger: log})
 	t.Cleanup(a.Detach)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -527,3 +527,31 @@ func TestChainingAndResponses(t *testing.T) {
 		t.Errorf("rest of version: %X", r)
 	}
 }
+
+// BenchmarkTransmitSign measures the APDU core alone, without PC/SC and
+// without disk, for comparison with BenchmarkSignPCSC.
+func BenchmarkTransmitSign(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		alg   Algorithm
+		input []byte
+	}{
+		{"p256", AlgECCP256, make([]byte, 32)},
+		{"rsa2048", AlgRSA2048, append([]byte{0, 1}, bytes.Repeat([]byte{0xFF}, 254)...)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := newMemoryCard(b, Options{})
+			authDefault(b, c)
+			_, sw := call(b, c, insGenerate, 0, 0x9E, tlvBytes(0xAC, tlvBytes(0x80, []byte{byte(bc.alg)})))
+			mustSW(b, swOK, sw, "generate")
+			bc.input[len(bc.input)-1] = 1
+			cmd := tlvBytes(0x7C, appendTLV([]byte{0x82, 0x00}, 0x81, bc.input))
+			for b.Loop() {
+				if _, sw := call(b, c, insGenAuth, byte(bc.alg), 0x9E, cmd); sw != swOK {
+					b.Fatalf("sign: %04X", sw)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sig/s")
+		})
+	}
+}

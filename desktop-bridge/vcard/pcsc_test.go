@@ -489,3 +489,24 @@ func selfSigned(t testing.TB, pub crypto.PublicKey, cn string) *x509.Certificate
 	}
 	return cert
 }
+
+// TestLatency guards against the 40 ms per APDU that Nagle's algorithm in the
+// vpcd driver and delayed ACKs cost when the card side does not ask for
+// quick ACKs (see vpcd's quickAck). A status probe takes well under a
+// millisecond; the bound leaves room for a busy machine.
+func TestLatency(t *testing.T) {
+	env := pcsctest.Start(t, 1)
+	c, _, _ := newCard(t, 5554000)
+	env.Insert(t, 0, c)
+	yk := env.OpenPIV(t, 0)
+	const n = 50
+	start := time.Now()
+	for range n {
+		if _, err := yk.Retries(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mean := time.Since(start) / n; mean > 15*time.Millisecond {
+		t.Errorf("mean round trip %v, want well under 40ms", mean)
+	}
+}

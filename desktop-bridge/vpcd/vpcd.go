@@ -236,11 +236,13 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) error {
 	buf := make([]byte, 0xFFFF)
 	powered := false
 	for {
+		quickAck(conn)
 		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
 			return fmt.Errorf("read message length: %w", err)
 		}
 		n := int(binary.BigEndian.Uint16(hdr[:]))
 		msg := buf[:n]
+		quickAck(conn)
 		if _, err := io.ReadFull(conn, msg); err != nil {
 			return fmt.Errorf("read message: %w", err)
 		}
