@@ -292,9 +292,14 @@ func (b *browser) sessionInfo(appURL string) sessionInfo {
 	if resp.StatusCode != http.StatusOK {
 		b.tb.Fatalf("GET /auth/session: %d %s", resp.StatusCode, body)
 	}
+	return decodeSession(b.tb, body)
+}
+
+func decodeSession(tb testing.TB, body string) sessionInfo {
+	tb.Helper()
 	var info sessionInfo
 	if err := json.Unmarshal([]byte(body), &info); err != nil {
-		b.tb.Fatalf("decode session: %v", err)
+		tb.Fatalf("decode session: %v", err)
 	}
 	return info
 }

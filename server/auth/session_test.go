@@ -1,0 +1,224 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSessions(t *testing.T) {
+	t.Run("ok/only the token's hash is stored", func(t *testing.T) {
+		app, _ := devSetup(t)
+		b := newBrowser(t)
+		b.signIn(app.URL, "alice", "alice-demo")
+		c := b.sessionCookie(app.URL)
+		if c == nil {
+			t.Fatal("no session cookie")
+		}
+		rows, err := app.db.raw.Query(`SELECT id, token_hash, data FROM sessions`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		sum := sha256.Sum256([]byte(c.Value))
+		found := false
+		for rows.Next() {
+			var id, hash string
+			var data []byte
+			if err := rows.Scan(&id, &hash, &data); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(id+hash+string(data), c.Value) {
+				t.Fatalf("session token stored in the clear")
+			}
+			if strings.Contains(string(data), "opaque") || strings.Contains(string(data), "access_token") {
+				t.Errorf("an access token is in the session")
+			}
+			found = found || hash == hex.EncodeToString(sum[:])
+		}
+		if !found {
+			t.Error("no row with the token's SHA-256")
+		}
+	})
+
+	t.Run("ok/cookie flags on http and https", func(t *testing.T) {
+		for _, tc := range []struct {
+			public, name string
+			secure       bool
+		}{
+			{"http://localhost:8080", "vscard_session", false},
+			{"https://vscard.example.com", "__Host-vscard_session", true},
+		} {
+			cfg := Config{PublicURL: tc.public}.withDefaults()
+			sm := newSessionManager(&cfg, NewStore(nil, time.Hour), nil)
+			if sm.Cookie.Name != tc.name || sm.Cookie.Secure != tc.secure || !sm.Cookie.HttpOnly ||
+				sm.Cookie.SameSite != http.SameSiteLaxMode || sm.Cookie.Path != "/" || sm.Cookie.Domain != "" {
+				t.Errorf("%s: cookie = %+v", tc.public, sm.Cookie)
+			}
+		}
+		app, _ := devSetup(t)
+		b := newBrowser(t)
+		b.stopCallback = true
+		resp, _ := b.get(app.URL + "/auth/login")
+		set := strings.Join(resp.Header.Values("Set-Cookie"), "\n")
+		if resp.Request.URL.Host == strings.TrimPrefix(app.URL, "http://") && (!strings.Contains(set, "HttpOnly") || !strings.Contains(set, "SameSite=Lax")) {
+			t.Errorf("Set-Cookie = %s", set)
+		}
+	})
+
+	t.Run("ok/sign-in renews the token", func(t *testing.T) {
+		app, _ := devSetup(t)
+		b := newBrowser(t)
+		page := b.startLogin(app.URL, "")
+		before := b.sessionCookie(app.URL)
+		if before == nil {
+			t.Fatal("no pre-login session")
+		}
+		b.submitPassword(page, "alice", "alice-demo")
+		after := b.sessionCookie(app.URL)
+		if after == nil || after.Value == before.Value {
+			t.Fatal("session token not renewed at sign-in")
+		}
+		// The pre-login token is dead.
+		if replay(t, app.URL, before).Authenticated {
+			t.Error("pre-login token signs in")
+		}
+	})
+
+	t.Run("error/idle timeout", func(t *testing.T) {
+		var app *testApp
+		app = newApp(t, nil, func(cfg *Config) {
+			cfg.Issuer = startIdP(t, cfg.PublicURL, idpOptions{}).Issuer()
+			cfg.IdleTimeout = 1500 * time.Millisecond
+		})
+		b := newBrowser(t)
+		b.signIn(app.URL, "alice", "alice-demo")
+		time.Sleep(700 * time.Millisecond)
+		if !b.sessionInfo(app.URL).Authenticated { // activity pushes the expiry out
+			t.Fatal("session ended early")
+		}
+		time.Sleep(900 * time.Millisecond)
+		if !b.sessionInfo(app.URL).Authenticated {
+			t.Fatal("activity did not extend the session")
+		}
+		time.Sleep(1700 * time.Millisecond)
+		if b.sessionInfo(app.URL).Authenticated {
+			t.Fatal("session outlived the idle timeout")
+		}
+	})
+
+	t.Run("error/absolute lifetime", func(t *testing.T) {
+		app := newApp(t, nil, func(cfg *Config) {
+			cfg.Issuer = startIdP(t, cfg.PublicURL, idpOptions{}).Issuer()
+			cfg.IdleTimeout = time.Second
+			cfg.Lifetime = 1500 * time.Millisecond
+		})
+		b := newBrowser(t)
+		b.signIn(app.URL, "alice", "alice-demo")
+		deadline := time.Now().Add(1500 * time.Millisecond)
+		for time.Now().Before(deadline.Add(-300 * time.Millisecond)) {
+			if !b.sessionInfo(app.URL).Authenticated {
+				t.Fatal("session ended before its lifetime")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		time.Sleep(time.Until(deadline) + 200*time.Millisecond)
+		if b.sessionInfo(app.URL).Authenticated {
+			t.Fatal("session outlived its lifetime despite activity")
+		}
+	})
+
+	t.Run("error/tampered cookie", func(t *testing.T) {
+		app, _ := devSetup(t)
+		b := newBrowser(t)
+		b.signIn(app.URL, "alice", "alice-demo")
+		c := b.sessionCookie(app.URL)
+		for _, v := range []string{c.Value[:len(c.Value)-1] + "x", c.Value + "A", "", "../../etc", strings.Repeat("A", 43)} {
+			if replay(t, app.URL, &http.Cookie{Name: c.Name, Value: v}).Authenticated {
+				t.Errorf("tampered cookie %q accepted", v)
+			}
+		}
+	})
+
+	t.Run("error/a logged-out session cannot be used again", func(t *testing.T) {
+		app, _ := devSetup(t)
+		b := newBrowser(t)
+		b.signIn(app.URL, "alice", "alice-demo")
+		c := b.sessionCookie(app.URL)
+		if !replay(t, app.URL, c).Authenticated {
+			t.Fatal("copied cookie does not work before logout")
+		}
+		if resp, body := b.postJSON(app.URL+"/auth/logout", "{}"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("logout: %d %s", resp.StatusCode, body)
+		}
+		if replay(t, app.URL, c).Authenticated {
+			t.Fatal("logged-out session still works")
+		}
+	})
+}
+
+// replay asks /auth/session with only cookie, as someone who copied it would.
+func replay(t *testing.T, appURL string, cookie *http.Cookie) sessionInfo {
+	t.Helper()
+	b := newBrowser(t)
+	req, _ := http.NewRequest(http.MethodGet, appURL+"/auth/session", nil)
+	req.AddCookie(cookie)
+	resp, body := b.do(req)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("session: %d %s", resp.StatusCode, body)
+	}
+	return decodeSession(t, body)
+}
+
+func TestStore(t *testing.T) {
+	ctx := context.Background()
+	db := newTestDB(t)
+	s := NewStore(db.client, time.Hour)
+	exp := time.Now().Add(time.Hour)
+
+	t.Run("ok/commit, find, update", func(t *testing.T) {
+		if err := s.CommitCtx(ctx, "tok-1", []byte("a"), exp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CommitCtx(ctx, "tok-1", []byte("b"), exp); err != nil {
+			t.Fatal(err)
+		}
+		b, found, err := s.FindCtx(ctx, "tok-1")
+		if err != nil || !found || string(b) != "b" {
+			t.Fatalf("find = %q %v %v", b, found, err)
+		}
+	})
+
+	t.Run("error/a deleted session is not revived by a late commit", func(t *testing.T) {
+		_ = s.CommitCtx(ctx, "tok-2", []byte("a"), exp)
+		if err := s.DeleteCtx(ctx, "tok-2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CommitCtx(ctx, "tok-2", []byte("late"), exp); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := s.FindCtx(ctx, "tok-2"); found {
+			t.Fatal("deleted session revived")
+		}
+	})
+
+	t.Run("error/expired sessions are not found and are cleaned up", func(t *testing.T) {
+		_ = s.CommitCtx(ctx, "tok-3", []byte("a"), time.Now().Add(-time.Second))
+		if _, found, _ := s.FindCtx(ctx, "tok-3"); found {
+			t.Fatal("expired session found")
+		}
+		later := NewStore(db.client, time.Minute)
+		later.now = func() time.Time { return time.Now().Add(30 * time.Minute) }
+		n, err := later.Cleanup(ctx)
+		if err != nil || n < 2 { // tok-2's tombstone and tok-3
+			t.Fatalf("cleanup = %d, %v", n, err)
+		}
+		if _, found, _ := s.FindCtx(ctx, "tok-1"); !found {
+			t.Fatal("cleanup removed a live session")
+		}
+	})
+}
