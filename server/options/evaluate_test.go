@@ -440,8 +440,8 @@ func TestEvaluateRefuses(t *testing.T) {
 			// too; "fast" is checked separately.
 			start := time.Now()
 			_, err := Limits{Time: time.Minute}.Evaluate(context.Background(), tt.source, Sample(), testEnv)
-			if elapsed := time.Since(start); elapsed > slowdown*time.Second {
-				t.Errorf("refusing took %v, want it to fail fast", elapsed)
+			if elapsed := time.Since(start); elapsed > slowdown*DefaultMaxTime {
+				t.Errorf("refusing took %v, want it within the default time limit", elapsed)
 			}
 			list := scriptErrors(t, err)
 			got := list[0]
