@@ -376,6 +376,28 @@ func (e *Env) OpenPIV(t testing.TB, i int) *piv.YubiKey {
 	return nil
 }
 
+// WaitCard waits until pcscd reports reader i with (present) or without a
+// card; it reads the state with opensc-tool, which, unlike piv.Open, leaves
+// nothing behind when the card vanishes mid-connect.
+func (e *Env) WaitCard(t testing.TB, i int, present bool) {
+	t.Helper()
+	want := "No"
+	if present {
+		want = "Yes"
+	}
+	var out string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		out, _ = e.Run(t, "opensc-tool", "--list-readers")
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 3 && strings.HasSuffix(line, e.Readers[i].Name) && f[1] == want {
+				return
+			}
+		}
+	}
+	t.Fatalf("pcsctest: reader %s: card present=%v not reported:\n%s", e.Readers[i].Name, present, out)
+}
+
 func withoutEnv(env []string, names ...string) []string {
 	out := env[:0:0]
 next:

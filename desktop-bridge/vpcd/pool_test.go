@@ -66,6 +66,10 @@ func TestPool(t *testing.T) {
 	if err := pool.Detach(cards[0]); !errors.Is(err, vpcd.ErrNotAttached) {
 		t.Errorf("second detach: %v", err)
 	}
+	// pcscd notices the removal on its next poll. Until then a client's
+	// transmit fails, and piv-go 2.6 keeps its handle when Open fails
+	// there, which blocks the reader for the rest of the process.
+	env.WaitCard(t, 0, false)
 	if yk, err := piv.Open(env.Readers[0].Name); err == nil {
 		yk.Close()
 		t.Error("reader 0 still has a card after detach")
