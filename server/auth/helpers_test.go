@@ -133,17 +133,31 @@ func quietLogger() *slog.Logger {
 // state-changing call.
 type testApp struct {
 	*httptest.Server
-	svc *Service
-	db  *testDB
+	svc     *Service
+	db      *testDB
+	bridges *fakeBridges
 }
 
-type fakeBridges map[string]*viewer.Viewer
+// fakeBridges stands in for server/enroll: it accepts the tokens it holds.
+type fakeBridges struct {
+	mu     sync.Mutex
+	tokens map[string]*viewer.Viewer
+}
 
-func (f fakeBridges) AuthenticateBridge(_ context.Context, token string) (*viewer.Viewer, error) {
-	if v, ok := f[token]; ok {
+func (f *fakeBridges) AuthenticateBridge(_ context.Context, token string) (*viewer.Viewer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.tokens[token]; ok {
 		return v, nil
 	}
 	return nil, io.EOF // any error: the token is refused
+}
+
+// revoke makes the authenticator refuse token from now on.
+func (f *fakeBridges) revoke(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.tokens, token)
 }
 
 // newApp starts a vscard server on its own; configure sets the auth config once the URL
@@ -160,9 +174,10 @@ func newApp(tb testing.TB, db *testDB, configure func(cfg *Config)) *testApp {
 	if db == nil {
 		db = newTestDB(tb)
 	}
-	bridges := fakeBridges{
-		"vsb_good": {Kind: viewer.KindBridge, UserID: "usr_owner", OrderID: "ord_1", Name: "bridge"},
-	}
+	bridges := &fakeBridges{tokens: map[string]*viewer.Viewer{
+		"vsb_good":  {Kind: viewer.KindBridge, UserID: "usr_owner", OrderID: "ord_1", Name: "bridge"},
+		"vsb_other": {Kind: viewer.KindBridge, UserID: "usr_owner", OrderID: "ord_2", Name: "bridge"},
+	}}
 	svc, err := New(cfg, db.client, bridges, quietLogger())
 	if err != nil {
 		tb.Fatalf("auth.New: %v", err)
@@ -173,7 +188,7 @@ func newApp(tb testing.TB, db *testDB, configure func(cfg *Config)) *testApp {
 	mux.Handle("POST /api/mutate", svc.Middleware(http.HandlerFunc(whoami)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home "+r.URL.Path) })
 	lh.set(mux)
-	return &testApp{Server: srv, svc: svc, db: db}
+	return &testApp{Server: srv, svc: svc, db: db, bridges: bridges}
 }
 
 // whoamiAnswer is what /api/whoami says about the viewer.
