@@ -15,6 +15,13 @@
 //
 // Logs carry the instruction byte, lengths and status words of APDUs, never
 // their data: a VERIFY carries the PIN.
+//
+// pcscd polls a slot about every 400 ms, so it notices an attached or
+// detached card up to that late. A client that transmits to a detached card
+// before then gets a communication error; piv-go v2.6.0 does not release its
+// handle when piv.Open fails that way, which keeps the reader busy for the
+// rest of that process. Wait for pcscd to report the removal (pcsctest's
+// WaitCard) before probing a reader whose card was just detached.
 package vpcd
 
 import (
