@@ -2686,10 +2686,6 @@ enum KeyAlgorithm @goModel(model: "github.com/vscard/vscard/ent/certificate.KeyA
   RSA2048
 }
 """
-The builtin Map type
-"""
-scalar Map
-"""
 An object with an ID.
 Follows the [Relay Global Object Identification Specification](https://relay.dev/graphql/objectidentification.htm)
 """
@@ -3037,7 +3033,7 @@ type Query {
     Filtering options for AuditEvents returned from the connection.
     """
     where: AuditEventWhereInput
-  ): AuditEventConnection!
+  ): AuditEventConnection! @access(allow: [ADMIN])
   cards(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3068,7 +3064,7 @@ type Query {
     Filtering options for Cards returned from the connection.
     """
     where: CardWhereInput
-  ): CardConnection!
+  ): CardConnection! @access(allow: [USER])
   certificates(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3099,7 +3095,7 @@ type Query {
     Filtering options for Certificates returned from the connection.
     """
     where: CertificateWhereInput
-  ): CertificateConnection!
+  ): CertificateConnection! @access(allow: [USER])
   orders(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3130,7 +3126,7 @@ type Query {
     Filtering options for Orders returned from the connection.
     """
     where: OrderWhereInput
-  ): OrderConnection!
+  ): OrderConnection! @access(allow: [USER])
   users(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3161,12 +3157,8 @@ type Query {
     Filtering options for Users returned from the connection.
     """
     where: UserWhereInput
-  ): UserConnection!
+  ): UserConnection! @access(allow: [ADMIN])
 }
-"""
-The builtin Time type
-"""
-scalar Time
 type User implements Node {
   id: ID!
   createdAt: Time!
@@ -3435,6 +3427,10 @@ input UserWhereInput {
 Who may call a root field. Checked in one place (graph/access.go) before the resolver
 runs; a root field without @access is refused. Rows are filtered further by ent privacy.
 """
+# Declared here rather than by entgql, so regenerating graph/ent.graphqls is stable.
+scalar Time
+scalar Map
+
 directive @access(allow: [Access!]!) on FIELD_DEFINITION
 
 enum Access {
@@ -10081,7 +10077,25 @@ func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().AuditEvents(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.AuditEventOrder), fc.Args["where"].(*ent.AuditEventWhereInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.AuditEventConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.AuditEventConnection
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
 			return ec.marshalNAuditEventConnection2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐAuditEventConnection(ctx, selections, v)
 		},
@@ -10125,7 +10139,25 @@ func (ec *executionContext) _Query_cards(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Cards(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.CardOrder), fc.Args["where"].(*ent.CardWhereInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER"})
+				if err != nil {
+					var zeroVal *ent.CardConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.CardConnection
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.CardConnection) graphql.Marshaler {
 			return ec.marshalNCardConnection2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardConnection(ctx, selections, v)
 		},
@@ -10169,7 +10201,25 @@ func (ec *executionContext) _Query_certificates(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Certificates(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.CertificateOrder), fc.Args["where"].(*ent.CertificateWhereInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER"})
+				if err != nil {
+					var zeroVal *ent.CertificateConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.CertificateConnection
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.CertificateConnection) graphql.Marshaler {
 			return ec.marshalNCertificateConnection2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCertificateConnection(ctx, selections, v)
 		},
@@ -10213,7 +10263,25 @@ func (ec *executionContext) _Query_orders(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Orders(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.OrderOrder), fc.Args["where"].(*ent.OrderWhereInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER"})
+				if err != nil {
+					var zeroVal *ent.OrderConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.OrderConnection
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.OrderConnection) graphql.Marshaler {
 			return ec.marshalNOrderConnection2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrderConnection(ctx, selections, v)
 		},
@@ -10257,7 +10325,25 @@ func (ec *executionContext) _Query_users(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Users(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.UserOrder), fc.Args["where"].(*ent.UserWhereInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.UserConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.UserConnection
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.UserConnection) graphql.Marshaler {
 			return ec.marshalNUserConnection2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐUserConnection(ctx, selections, v)
 		},
