@@ -9,15 +9,21 @@ package servertest
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for test databases
 
 	"github.com/vscard/vscard/server"
 )
@@ -42,7 +48,7 @@ func Start(tb testing.TB, opts ...Option) *Env {
 		Addr:          ts.Listener.Addr().String(),
 		PublicURL:     url,
 		DataDir:       tb.TempDir(),
-		DatabaseURL:   os.Getenv("VSCARD_TEST_DATABASE_URL"),
+		DatabaseURL:   Database(tb),
 		SweepInterval: time.Hour, // tests sweep explicitly
 	}
 	for _, o := range opts {
@@ -70,6 +76,42 @@ func Start(tb testing.TB, opts ...Option) *Env {
 		srv.Close()
 	})
 	return env
+}
+
+// Database returns the DSN of a fresh, empty database for one test: "" (SQLite in the data
+// folder) unless VSCARD_TEST_POSTGRES holds the DSN of a PostgreSQL server, where a new
+// database is created and dropped when the test ends.
+func Database(tb testing.TB) string {
+	tb.Helper()
+	admin := os.Getenv("VSCARD_TEST_POSTGRES")
+	if admin == "" {
+		return ""
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "vscard_t_" + hex.EncodeToString(b[:])
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		tb.Fatalf("open PostgreSQL: %v", err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		tb.Fatalf("create test database: %v", err)
+	}
+	tb.Cleanup(func() {
+		db, err := sql.Open("pgx", admin)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		_, _ = db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		tb.Fatalf("parse VSCARD_TEST_POSTGRES: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
 
 // Demo users of the development identity provider (server/devidp/users.yaml).

@@ -1,0 +1,95 @@
+# vscard — `make help` lists the targets. The two a newcomer needs:
+#   make run    set up and run the whole product on the embedded defaults
+#   make test   set up and run every test (unit, PC/SC, PostgreSQL, browser end-to-end)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+# Debian packages: PC/SC and the virtual reader driver, OpenSC and yubico-piv-tool (independent
+# PIV clients in tests), PostgreSQL (scale-out store), Chromium (end-to-end tests).
+APT_RUN   := gcc pkg-config libpcsclite-dev
+APT_TEST  := $(APT_RUN) pcscd vsmartcard-vpcd opensc yubico-piv-tool postgresql chromium
+GOTEST    ?= $(GO) test -race -timeout 30m
+BIN       := bin
+
+.PHONY: help
+help: ## Show this list.
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# --- setup -------------------------------------------------------------------------------
+
+.PHONY: deps deps-run deps-test
+deps-run: ## Install what running needs (apt packages, npm and Go modules).
+	@scripts/apt-install.sh $(APT_RUN)
+	@$(MAKE) --no-print-directory node_modules
+	$(GO) mod download
+
+deps-test: ## Install what testing needs (adds pcscd, vpcd, OpenSC, PostgreSQL, Chromium).
+	@scripts/apt-install.sh $(APT_TEST)
+	@$(MAKE) --no-print-directory node_modules
+	$(GO) mod download
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+# --- build -------------------------------------------------------------------------------
+
+.PHONY: build frontend
+frontend: node_modules ## Build the Self-Service app into frontend/dist (embedded in the server).
+	npm run build
+
+build: frontend ## Build the server and the desktop bridge into bin/.
+	$(GO) build -o $(BIN)/vscard-server ./server/cmd/vscard-server
+	$(GO) build -o $(BIN)/vscard-bridge ./desktop-bridge/cmd/vscard-bridge
+
+.PHONY: generate
+generate: node_modules ## Regenerate ent, gqlgen, the bridge's GraphQL client and the TypeScript types.
+	cd ent && $(GO) run -mod=mod entc.go
+	$(GO) tool gqlgen generate
+	$(GO) tool genqlient
+	npm run codegen
+
+.PHONY: check-generated
+check-generated: generate ## Fail if generated code differs from what is committed.
+	@git diff --exit-code --stat -- ent graph desktop-bridge/api frontend/src || \
+	  { echo "generated code is out of date: run 'make generate' and commit"; exit 1; }
+
+# --- run ---------------------------------------------------------------------------------
+
+.PHONY: run
+run: deps-run build ## Set up and run vscard on the embedded defaults (http://localhost:8080).
+	$(BIN)/vscard-server
+
+# --- test --------------------------------------------------------------------------------
+
+.PHONY: test test-go test-postgres test-frontend e2e
+test: deps-test build ## Set up and run all tests: Go (SQLite and PostgreSQL, race detector), frontend, end-to-end.
+	@$(MAKE) --no-print-directory test-go test-postgres test-frontend e2e
+
+test-go: ## Go tests on SQLite with the race detector (pcscd and vpcd are started by the tests).
+	$(GO) vet ./...
+	$(GOTEST) ./...
+
+test-postgres: ## The server suite again on a throwaway PostgreSQL.
+	@dsn=$$(scripts/test-postgres.sh start) && \
+	  VSCARD_TEST_POSTGRES="$$dsn" $(GOTEST) ./server/...; rc=$$?; \
+	  scripts/test-postgres.sh stop; exit $$rc
+
+test-frontend: node_modules ## Type-check and unit-test the Self-Service app.
+	npm run typecheck
+	npm test
+
+e2e: build ## Browser end-to-end tests in Debian's Chromium against a real server and bridge.
+	VSCARD_SERVER_BIN=$(BIN)/vscard-server VSCARD_BRIDGE_BIN=$(BIN)/vscard-bridge npm run e2e
+
+# --- benchmarks --------------------------------------------------------------------------
+
+.PHONY: bench
+bench: deps-test build ## Run the benchmarks (results go into BENCHMARKS.md by hand, with machine and date).
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./server/... ./desktop-bridge/...
+	node frontend/scripts/bundle-size.mjs
+
+.PHONY: clean
+clean: ## Remove build output (not the data folder).
+	rm -rf $(BIN) frontend/dist/assets frontend/dist/index.html
