@@ -236,7 +236,12 @@ func localPath(p string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
-	return u.RequestURI()
+	// Re-encoding may turn "/%2f…" into "//…": check the result, not only the input.
+	out := u.RequestURI()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") || strings.ContainsAny(out, "\\\r\n\t") {
+		return "/"
+	}
+	return out
 }
 
 func oldest(p map[string]pendingLogin) string {
