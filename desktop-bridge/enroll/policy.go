@@ -1,0 +1,68 @@
+package enroll
+
+import (
+	"fmt"
+
+	"github.com/vscard/vscard/desktop-bridge/api"
+	"github.com/vscard/vscard/server/options"
+)
+
+// pinPolicy turns the claim's policy into the server's own type, whose Check the bridge
+// uses, so that bridge and server agree on every rule and its message.
+func pinPolicy(p api.PINPolicy) options.PINPolicy {
+	return options.PINPolicy{
+		MinLength:     p.MinLength,
+		MaxLength:     p.MaxLength,
+		Upper:         options.Rule(p.Upper),
+		Lower:         options.Rule(p.Lower),
+		Digits:        options.Rule(p.Digits),
+		Special:       options.Rule(p.Special),
+		BlockList:     p.BlockList,
+		MaxRepeated:   p.MaxRepeated,
+		MaxSequential: p.MaxSequential,
+		RetryCount:    p.RetryCount,
+	}
+}
+
+// CheckPIN returns one message per policy rule pin breaks, or nil.
+func CheckPIN(p options.PINPolicy, pin string) []string {
+	var out []string
+	for _, v := range p.Check(pin) {
+		out = append(out, v.Message)
+	}
+	return out
+}
+
+// PolicyRules describes the policy in words, one rule per line, for a PIN prompt.
+func PolicyRules(p options.PINPolicy) []string {
+	var r []string
+	if p.MinLength == p.MaxLength {
+		r = append(r, fmt.Sprintf("%d characters.", p.MinLength))
+	} else {
+		r = append(r, fmt.Sprintf("%d to %d characters.", p.MinLength, p.MaxLength))
+	}
+	for _, c := range []struct {
+		rule options.Rule
+		name string
+	}{{p.Digits, "Digits"}, {p.Upper, "Upper-case letters"}, {p.Lower, "Lower-case letters"}, {p.Special, "Special characters"}} {
+		switch c.rule {
+		case options.Required:
+			r = append(r, c.name+": at least one.")
+		case options.Disallowed:
+			r = append(r, c.name+": not allowed.")
+		}
+	}
+	if p.MaxRepeated > 0 {
+		r = append(r, fmt.Sprintf("No character more than %d times in a row.", p.MaxRepeated))
+	}
+	if p.MaxSequential > 0 {
+		r = append(r, fmt.Sprintf("No more than %d sequential characters (like 1234 or dcba).", p.MaxSequential))
+	}
+	if len(p.BlockList) > 0 {
+		r = append(r, "Not a common PIN such as "+p.BlockList[0]+".")
+	}
+	if p.RetryCount > 0 {
+		r = append(r, fmt.Sprintf("The card locks after %d wrong PINs in a row.", p.RetryCount))
+	}
+	return r
+}

@@ -1,0 +1,197 @@
+// Package pinpage is the desktop bridge's PIN dialog: a small web page on 127.0.0.1,
+// opened in the person's default browser, that asks whether to trust a new server,
+// shows the order's verification code and the PIN rules, takes the new PIN twice,
+// follows the enrolment and shows the finished card.
+//
+// The page is plain HTML with form posts (no JavaScript; progress refreshes with a meta
+// refresh). Other local pages and programs are kept out by a random 256-bit token in
+// the path, a Host check (no DNS rebinding: only 127.0.0.1:<port> is served), an Origin
+// check on every POST, a per-question nonce in each form, and a Content-Security-Policy
+// that forbids scripts, framing and form targets elsewhere. The PIN goes from the form
+// to the enrolment through a channel and is never logged or kept by the page.
+package pinpage
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/vscard/vscard/desktop-bridge/enroll"
+)
+
+// Page is one enrolment's PIN page. It implements enroll.Prompter; pass Notify as the
+// enrolment's Notify to show its progress.
+type Page struct {
+	url    string
+	token  string
+	origin string
+	host   string
+	srv    *http.Server
+	log    *slog.Logger
+
+	cancelled chan struct{}
+	cancel    sync.Once
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced whenever the state changes
+	trust    *question[bool]
+	pin      *question[string]
+	problems []string // refusals of the previous PIN, from the policy or the form
+	claim    *enroll.ClaimInfo
+	steps    []enroll.Event
+	final    *enroll.Event
+}
+
+// question is a pending question: the form carries its nonce, the answer goes to ch.
+type question[T any] struct {
+	nonce string
+	ch    chan T
+	// server is the server a trust question is about.
+	server string
+}
+
+// Options configure a page.
+type Options struct {
+	// Addr to listen on; default "127.0.0.1:0" (a random port on loopback).
+	Addr string
+	// Logger; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// Start listens on a random loopback port and serves the page until Close.
+func Start(o Options) (*Page, error) {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for PIN page: %w", err)
+	}
+	p := newPage(ln.Addr().String(), o.Logger)
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			p.log.Error("serve PIN page", "err", err)
+		}
+	}()
+	return p, nil
+}
+
+func newPage(hostport string, log *slog.Logger) *Page {
+	p := &Page{
+		token:     randomToken(32),
+		host:      hostport,
+		origin:    "http://" + hostport,
+		log:       log,
+		cancelled: make(chan struct{}),
+		changed:   make(chan struct{}),
+	}
+	p.url = p.origin + "/" + p.token + "/"
+	return p
+}
+
+// URL returns the page's address, secret token included: hand it only to the browser.
+func (p *Page) URL() string { return p.url }
+
+// Close stops serving the page.
+func (p *Page) Close() error {
+	if p.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return p.srv.Shutdown(ctx)
+}
+
+// Cancelled is closed when the person presses Cancel.
+func (p *Page) Cancelled() <-chan struct{} { return p.cancelled }
+
+// ConfirmTrust shows the trust question and waits for the answer.
+func (p *Page) ConfirmTrust(ctx context.Context, server string) (bool, error) {
+	q := &question[bool]{nonce: randomToken(16), ch: make(chan bool, 1), server: server}
+	p.update(func() { p.trust = q })
+	defer p.update(func() { p.trust = nil })
+	select {
+	case ok := <-q.ch:
+		return ok, nil
+	case <-p.cancelled:
+		return false, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// AskPIN shows the PIN form, with the problems of the previous PIN, and waits.
+func (p *Page) AskPIN(ctx context.Context, req enroll.PINRequest) (string, error) {
+	q := &question[string]{nonce: randomToken(16), ch: make(chan string, 1)}
+	p.update(func() {
+		claim := req.Claim
+		p.claim = &claim
+		p.problems = req.Problems
+		p.pin = q
+	})
+	defer p.update(func() { p.pin = nil })
+	select {
+	case pin := <-q.ch:
+		return pin, nil
+	case <-p.cancelled:
+		return "", enroll.ErrCancelled
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Notify records a step of the enrolment for the progress and result views.
+func (p *Page) Notify(ev enroll.Event) {
+	p.update(func() {
+		switch ev.Step {
+		case enroll.StepClaimed:
+			p.claim = ev.Claim
+		case enroll.StepDone, enroll.StepFailed, enroll.StepCancelled:
+			p.final = &ev
+		}
+		p.steps = append(p.steps, ev)
+	})
+}
+
+// Wait blocks until the page's state changes or ctx ends; for tests and for clients
+// that follow the page.
+func (p *Page) Wait(ctx context.Context) {
+	p.mu.Lock()
+	ch := p.changed
+	p.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+}
+
+func (p *Page) update(f func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f()
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *Page) doCancel() {
+	p.cancel.Do(func() { close(p.cancelled) })
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("read random bytes: %v", err)) // crypto/rand does not fail on Linux
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
