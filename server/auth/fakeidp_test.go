@@ -31,7 +31,7 @@ type fakeIdP struct {
 	mu     sync.Mutex
 	codes  map[string]fakeAuth
 	shape  func(claims map[string]any) // changes the ID token's claims
-	signer string                       // "RS256" (default), "ES256", "RS512", "rogue"
+	signer string                      // "RS256" (default), "ES256", "RS512", "rogue"
 }
 
 type fakeAuth struct {
