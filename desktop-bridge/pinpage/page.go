@@ -195,3 +195,9 @@ func randomToken(n int) string {
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// Cancel cancels the enrolment as the page's Cancel button does.
+func (p *Page) Cancel() {
+	p.doCancel()
+	p.update(func() {})
+}

@@ -1,0 +1,302 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/vcard"
+	"github.com/vscard/vscard/desktop-bridge/vpcd"
+)
+
+// Slot is one vpcd reader slot: the TCP address the card connects to and the reader
+// name pcscd gives it.
+type Slot struct {
+	Addr   string `json:"addr"`
+	Reader string `json:"reader"`
+}
+
+// DefaultSlots are the two slots of the reader.conf that Debian's vsmartcard-vpcd
+// package installs.
+var DefaultSlots = []Slot{
+	{Addr: "127.0.0.1:35963", Reader: "Virtual PCD 00 00"},
+	{Addr: "127.0.0.1:35964", Reader: "Virtual PCD 00 01"},
+}
+
+// Config configures an agent.
+type Config struct {
+	// DataDir holds cards/, cards.key and enrolled/ (see the package doc). Required.
+	DataDir string
+	// Trust is the trusted-server list. Required.
+	Trust enroll.TrustStore
+	// Slots are the vpcd reader slots to insert cards into; DefaultSlots when empty.
+	Slots []Slot
+	// HTTPClient talks to vscard servers; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Version is the bridge's version, reported to servers.
+	Version string
+	// PINPageAddr is where PIN pages listen; default 127.0.0.1:0.
+	PINPageAddr string
+	// Logger; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// Agent hosts the virtual cards and runs enrolments. Its methods are safe for
+// concurrent use.
+type Agent struct {
+	cfg     Config
+	log     *slog.Logger
+	cardDir string
+	keys    vcard.KeyStore
+	recs    records
+	pool    *vpcd.Pool
+	readers map[string]string // reader name by slot address
+	host    string
+
+	ctx    context.Context // ends with Close: attachments and enrolments
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu         sync.Mutex
+	cards      map[uint32]*vcard.Card
+	enrolments map[string]*enrolment
+}
+
+// New opens the card key and the card directory; Start then inserts the cards.
+func New(cfg Config) (*Agent, error) {
+	if cfg.DataDir == "" || cfg.Trust == nil {
+		return nil, errors.New("new agent: DataDir and Trust are required")
+	}
+	if len(cfg.Slots) == 0 {
+		cfg.Slots = DefaultSlots
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	keys, err := vcard.LoadMasterKey(filepath.Join(cfg.DataDir, "cards.key"))
+	if err != nil {
+		return nil, fmt.Errorf("load card key: %w", err)
+	}
+	a := &Agent{
+		cfg: cfg, log: cfg.Logger, keys: keys,
+		cardDir:    filepath.Join(cfg.DataDir, "cards"),
+		recs:       records{dir: filepath.Join(cfg.DataDir, "enrolled")},
+		readers:    map[string]string{},
+		cards:      map[uint32]*vcard.Card{},
+		enrolments: map[string]*enrolment{},
+	}
+	addrs := make([]string, len(cfg.Slots))
+	for i, s := range cfg.Slots {
+		addrs[i] = s.Addr
+		a.readers[s.Addr] = s.Reader
+	}
+	a.pool = vpcd.NewPool(addrs, vpcd.Options{Logger: cfg.Logger.With("component", "vpcd")})
+	a.host, _ = os.Hostname()
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	return a, nil
+}
+
+// Start opens every card in the card directory and inserts it into a reader slot. It
+// deletes cards whose enrolment was interrupted. A card that cannot be opened or has
+// no free slot is logged and skipped.
+func (a *Agent) Start() error {
+	serials, err := vcard.List(a.cardDir)
+	if err != nil {
+		return fmt.Errorf("list cards: %w", err)
+	}
+	for _, serial := range serials {
+		rec, err := a.recs.load(serial)
+		if err != nil {
+			a.log.Warn("skip card", "card", serial, "err", err)
+			continue
+		}
+		if rec != nil && rec.State == StateEnrolling {
+			a.log.Info("deleting card of an interrupted enrolment", "card", serial, "order", rec.Order)
+			if err := a.deleteFiles(serial); err != nil {
+				a.log.Warn("delete interrupted card", "card", serial, "err", err)
+			}
+			continue
+		}
+		card, err := vcard.Open(a.cardDir, serial, a.keys)
+		if err != nil {
+			a.log.Warn("skip card", "card", serial, "err", err)
+			continue
+		}
+		reader, err := a.insert(card)
+		if err != nil {
+			card.Close()
+			a.log.Warn("card not inserted", "card", serial, "err", err)
+			continue
+		}
+		a.log.Info("card inserted", "card", serial, "reader", reader)
+	}
+	return nil
+}
+
+// insert attaches an open card to a free slot and registers it.
+func (a *Agent) insert(card *vcard.Card) (string, error) {
+	addr, err := a.pool.Attach(a.ctx, card)
+	if errors.Is(err, vpcd.ErrNoFreeSlot) {
+		return "", fmt.Errorf("insert card: all %d virtual readers hold a card; add vpcd readers to pcscd's reader.conf and pass them with --vpcd", len(a.cfg.Slots))
+	}
+	if err != nil {
+		return "", fmt.Errorf("insert card: %w", err)
+	}
+	a.mu.Lock()
+	a.cards[card.Serial()] = card
+	a.mu.Unlock()
+	return a.readers[addr], nil
+}
+
+// CreateCard makes a fresh card, inserts it and waits until pcscd has powered it on.
+// It implements enroll.CardHost.
+func (a *Agent) CreateCard(ctx context.Context, serial uint32) (string, error) {
+	if err := a.recs.save(&record{Serial: serial, State: StateEnrolling, CreatedAt: time.Now()}); err != nil {
+		return "", err
+	}
+	card, err := vcard.Create(a.cardDir, vcard.Options{Serial: serial, KeyStore: a.keys})
+	if err != nil {
+		return "", fmt.Errorf("create virtual card: %w", err)
+	}
+	reader, err := a.insert(card)
+	if err != nil {
+		card.Close()
+		return "", err
+	}
+	att := a.pool.Attachment(card)
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := att.WaitReady(wctx); err != nil {
+		return "", fmt.Errorf("wait for pcscd to power the card on in %s (is pcscd running with the vpcd driver?): %w", reader, err)
+	}
+	return reader, nil
+}
+
+// DeleteCard removes the card from its reader and deletes its files. It implements
+// enroll.CardHost.
+func (a *Agent) DeleteCard(serial uint32) error {
+	a.mu.Lock()
+	card := a.cards[serial]
+	delete(a.cards, serial)
+	a.mu.Unlock()
+	if card != nil {
+		if err := a.pool.Detach(card); err != nil && !errors.Is(err, vpcd.ErrNotAttached) {
+			a.log.Warn("detach card", "card", serial, "err", err)
+		}
+		if err := card.Close(); err != nil {
+			a.log.Warn("close card", "card", serial, "err", err)
+		}
+	}
+	return a.deleteFiles(serial)
+}
+
+func (a *Agent) deleteFiles(serial uint32) error {
+	if err := vcard.Delete(a.cardDir, serial); err != nil && !errors.Is(err, vcard.ErrNotFound) {
+		return fmt.Errorf("delete card %d: %w", serial, err)
+	}
+	return a.recs.remove(serial)
+}
+
+// CardInfo describes a card for `vscard-bridge cards`.
+type CardInfo struct {
+	Serial       uint32               `json:"serial"`
+	State        string               `json:"state"`
+	Reader       string               `json:"reader,omitempty"` // empty when not inserted
+	Server       string               `json:"server,omitempty"`
+	UserName     string               `json:"userName,omitempty"`
+	ValidUntil   time.Time            `json:"validUntil,omitzero"`
+	Certificates []enroll.Certificate `json:"certificates,omitempty"`
+}
+
+// Cards lists the cards in the card directory, with where each is inserted.
+func (a *Agent) Cards() ([]CardInfo, error) {
+	infos, err := ListCards(a.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := range infos {
+		if card := a.cards[infos[i].Serial]; card != nil {
+			if att := a.pool.Attachment(card); att != nil {
+				infos[i].Reader = a.readers[att.Addr()]
+			}
+		}
+	}
+	return infos, nil
+}
+
+// ListCards lists the cards under a data directory without an agent (and so without
+// readers).
+func ListCards(dataDir string) ([]CardInfo, error) {
+	serials, err := vcard.List(filepath.Join(dataDir, "cards"))
+	if err != nil {
+		return nil, fmt.Errorf("list cards: %w", err)
+	}
+	recs := records{dir: filepath.Join(dataDir, "enrolled")}
+	out := make([]CardInfo, 0, len(serials))
+	for _, s := range serials {
+		info := CardInfo{Serial: s, State: StateUnknown}
+		if rec, err := recs.load(s); err == nil && rec != nil {
+			info.State, info.Server, info.UserName = rec.State, rec.Server, rec.UserName
+			info.ValidUntil, info.Certificates = rec.ValidUntil, rec.Certificates
+		}
+		for i := range info.Certificates {
+			info.Certificates[i].PEM = "" // listings stay short; the card has them
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// DeleteFiles deletes a card under a data directory without an agent; it fails with
+// vcard.ErrInUse while an agent has the card open.
+func DeleteFiles(dataDir string, serial uint32) error {
+	if err := vcard.Delete(filepath.Join(dataDir, "cards"), serial); err != nil {
+		return fmt.Errorf("delete card %d: %w", serial, err)
+	}
+	return records{dir: filepath.Join(dataDir, "enrolled")}.remove(serial)
+}
+
+// Close cancels running enrolments (they fail their orders and delete their cards),
+// detaches and closes every card.
+func (a *Agent) Close() error {
+	a.cancel()
+	a.wg.Wait()
+	a.pool.Close()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for serial, c := range a.cards {
+		if err := c.Close(); err != nil {
+			a.log.Warn("close card", "card", serial, "err", err)
+		}
+	}
+	clear(a.cards)
+	return nil
+}
+
+// Slots returns the configured reader slots.
+func (a *Agent) Slots() []Slot { return slices.Clone(a.cfg.Slots) }
+
+func parseSerial(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("parse card serial %q: %w", s, err)
+	}
+	return uint32(n), nil
+}

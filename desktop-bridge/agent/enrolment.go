@@ -1,0 +1,248 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/pinpage"
+)
+
+// pageLinger is how long a PIN page stays up after its enrolment ended, so the person
+// can read the result.
+const pageLinger = 10 * time.Minute
+
+// EnrolRequest starts an enrolment.
+type EnrolRequest struct {
+	// URL is the vscard://enroll link.
+	URL string `json:"url"`
+	// Trust puts an unknown server on the trusted list without asking.
+	Trust bool `json:"trust"`
+	// ClientPIN makes the client answer the PIN prompts (POST .../pin) instead of a PIN
+	// page. Such an enrolment cannot ask whether to trust a server: without Trust an
+	// unknown server is refused.
+	ClientPIN bool `json:"clientPin"`
+}
+
+// Message types of an enrolment's stream.
+const (
+	MsgStarted   = "started"    // ID and PINPage (when there is one)
+	MsgEvent     = "event"      // Event: a step; the stream ends after the final one
+	MsgPINNeeded = "pin_needed" // PINRequest: answer with POST /v1/enrolments/{id}/pin
+)
+
+// Message is one line of an enrolment's stream.
+type Message struct {
+	Type       string             `json:"type"`
+	ID         string             `json:"id,omitempty"`
+	PINPage    string             `json:"pinPage,omitempty"`
+	Event      *enroll.Event      `json:"event,omitempty"`
+	PINRequest *enroll.PINRequest `json:"pinRequest,omitempty"`
+}
+
+// enrolment is one running or recently ended enrolment.
+type enrolment struct {
+	id     string
+	page   *pinpage.Page  // nil for ClientPIN
+	client *clientPrompts // nil unless ClientPIN
+
+	mu      sync.Mutex
+	msgs    []Message
+	ended   bool
+	changed chan struct{}
+}
+
+func (e *enrolment) add(m Message, final bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.msgs = append(e.msgs, m)
+	e.ended = e.ended || final
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// next returns the messages from index i on, whether the enrolment has ended, and a
+// channel closed at the next change.
+func (e *enrolment) next(i int) ([]Message, bool, <-chan struct{}) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.msgs[min(i, len(e.msgs)):], e.ended, e.changed
+}
+
+// Enrol starts an enrolment in the background and returns its id.
+func (a *Agent) Enrol(req EnrolRequest) (string, error) {
+	h, err := enroll.ParseHandoff(req.URL)
+	if err != nil {
+		return "", err
+	}
+	e := &enrolment{id: newID(), changed: make(chan struct{})}
+	var prompter enroll.Prompter
+	if req.ClientPIN {
+		e.client = &clientPrompts{e: e, pins: make(chan string, 1), cancelled: make(chan struct{})}
+		prompter = e.client
+	} else {
+		e.page, err = pinpage.Start(pinpage.Options{Addr: a.cfg.PINPageAddr, Logger: a.log})
+		if err != nil {
+			return "", err
+		}
+		prompter = e.page
+	}
+	e.add(Message{Type: MsgStarted, ID: e.id, PINPage: e.pageURL()}, false)
+
+	a.mu.Lock()
+	a.enrolments[e.id] = e
+	a.mu.Unlock()
+
+	cfg := enroll.Config{
+		Trust: a.cfg.Trust, TrustWithoutAsking: req.Trust, Prompter: prompter,
+		Cards: a, HTTPClient: a.cfg.HTTPClient, Host: a.host, Version: a.cfg.Version,
+		Logger: a.log.With("enrolment", e.id),
+		Notify: func(ev enroll.Event) { a.notify(e, h, ev) },
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		_, _ = enroll.Run(a.ctx, cfg, h) // Run reports its end through Notify
+		a.forget(e)
+	}()
+	return e.id, nil
+}
+
+// notify records the card once it is ready, before anyone hears so, and passes the
+// event on to the page and the stream.
+func (a *Agent) notify(e *enrolment, h enroll.Handoff, ev enroll.Event) {
+	if ev.Step == enroll.StepDone && ev.Result != nil {
+		r := ev.Result
+		serial, err := parseSerial(r.Serial)
+		if err == nil {
+			err = a.recs.save(&record{
+				Serial: serial, State: StateReady, Server: h.Server, Order: h.Order,
+				UserName: r.UserName, CreatedAt: time.Now(), ValidUntil: r.ValidUntil,
+				Certificates: r.Certificates,
+			})
+		}
+		if err != nil {
+			a.log.Error("record ready card", "card", r.Serial, "err", err)
+		}
+	}
+	if e.page != nil {
+		e.page.Notify(ev)
+	}
+	final := ev.Step == enroll.StepDone || ev.Step == enroll.StepFailed || ev.Step == enroll.StepCancelled
+	e.add(Message{Type: MsgEvent, Event: &ev}, final)
+}
+
+// forget closes the enrolment's page after a while and drops the enrolment.
+func (a *Agent) forget(e *enrolment) {
+	if e.page != nil {
+		select {
+		case <-time.After(pageLinger):
+		case <-a.ctx.Done():
+		}
+		e.page.Close()
+	}
+	a.mu.Lock()
+	delete(a.enrolments, e.id)
+	a.mu.Unlock()
+}
+
+func (a *Agent) enrolment(id string) *enrolment {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.enrolments[id]
+}
+
+// CancelEnrolment cancels a running enrolment as its Cancel button would.
+func (a *Agent) CancelEnrolment(id string) error {
+	e := a.enrolment(id)
+	if e == nil {
+		return errNoEnrolment
+	}
+	if e.client != nil {
+		e.client.cancel()
+	} else {
+		e.page.Cancel()
+	}
+	return nil
+}
+
+// SendPIN answers a ClientPIN enrolment's PIN prompt.
+func (a *Agent) SendPIN(id, pin string) error {
+	e := a.enrolment(id)
+	if e == nil {
+		return errNoEnrolment
+	}
+	if e.client == nil {
+		return fmt.Errorf("send PIN: enrolment %s takes its PIN on its PIN page", id)
+	}
+	select {
+	case e.client.pins <- pin:
+		return nil
+	default:
+		return fmt.Errorf("send PIN: enrolment %s is not waiting for a PIN", id)
+	}
+}
+
+func (e *enrolment) pageURL() string {
+	if e.page == nil {
+		return ""
+	}
+	return e.page.URL()
+}
+
+// clientPrompts relays PIN prompts to the client that started the enrolment.
+type clientPrompts struct {
+	e         *enrolment
+	pins      chan string
+	cancelled chan struct{}
+	once      sync.Once
+
+	mu      sync.Mutex
+	waiting bool
+}
+
+func (c *clientPrompts) ConfirmTrust(context.Context, string) (bool, error) { return false, nil }
+
+func (c *clientPrompts) AskPIN(ctx context.Context, req enroll.PINRequest) (string, error) {
+	c.setWaiting(true)
+	defer c.setWaiting(false)
+	c.e.add(Message{Type: MsgPINNeeded, PINRequest: &req}, false)
+	select {
+	case pin := <-c.pins:
+		return pin, nil
+	case <-c.cancelled:
+		return "", enroll.ErrCancelled
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (c *clientPrompts) Cancelled() <-chan struct{} { return c.cancelled }
+
+func (c *clientPrompts) cancel() { c.once.Do(func() { close(c.cancelled) }) }
+
+func (c *clientPrompts) setWaiting(w bool) {
+	c.mu.Lock()
+	c.waiting = w
+	c.mu.Unlock()
+}
+
+// clientGone cancels the enrolment if it waits for a PIN from a client that left.
+func (c *clientPrompts) clientGone() {
+	c.mu.Lock()
+	waiting := c.waiting
+	c.mu.Unlock()
+	if waiting {
+		c.cancel()
+	}
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
