@@ -1,0 +1,59 @@
+import { Center, Loader } from '@mantine/core';
+import { lazy, Suspense, type ReactNode } from 'react';
+import { Navigate, Route, Routes } from 'react-router';
+
+import { isAdmin, useSession } from './auth/session';
+import { CardsPage } from './cards/CardsPage';
+import { AppLayout } from './layout/AppLayout';
+import { ErrorPage } from './layout/ErrorPage';
+import { DashboardPage } from './pages/DashboardPage';
+import { LandingPage } from './pages/LandingPage';
+import { NotFoundPage } from './pages/NotFoundPage';
+import { OrderWizardPage } from './wizard/OrderWizardPage';
+import { StartOrderPage } from './wizard/StartOrderPage';
+
+// Administration is split into chunks of its own (CodeMirror alone is larger than the rest
+// of the app), loaded only when an administrator opens it.
+const ScriptEditorPage = lazy(() => import('./admin/ScriptEditorPage'));
+const UsersPage = lazy(() => import('./admin/UsersPage'));
+const OrdersPage = lazy(() => import('./admin/OrdersPage'));
+const AuditLogPage = lazy(() => import('./admin/AuditLogPage'));
+
+function PageLoader() {
+  return (
+    <Center py="xl">
+      <Loader aria-label="Loading" />
+    </Center>
+  );
+}
+
+export function App() {
+  const { session } = useSession();
+  if (session.status === 'loading') return <PageLoader />;
+  if (session.status === 'error') return <ErrorPage message={session.message} />;
+  if (session.status === 'anonymous') {
+    return (
+      <AppLayout>
+        <LandingPage />
+      </AppLayout>
+    );
+  }
+  const admin = isAdmin(session.user);
+  const adminOnly = (page: ReactNode) => (admin ? <Suspense fallback={<PageLoader />}>{page}</Suspense> : <NotFoundPage />);
+  return (
+    <AppLayout>
+      <Routes>
+        <Route path="/" element={<DashboardPage />} />
+        <Route path="/get-virtual-smart-card" element={<StartOrderPage />} />
+        <Route path="/orders/:id" element={<OrderWizardPage />} />
+        <Route path="/cards" element={<CardsPage />} />
+        <Route path="/admin" element={<Navigate to="/admin/script" replace />} />
+        <Route path="/admin/script" element={adminOnly(<ScriptEditorPage />)} />
+        <Route path="/admin/users" element={adminOnly(<UsersPage />)} />
+        <Route path="/admin/orders" element={adminOnly(<OrdersPage />)} />
+        <Route path="/admin/audit" element={adminOnly(<AuditLogPage />)} />
+        <Route path="*" element={<NotFoundPage />} />
+      </Routes>
+    </AppLayout>
+  );
+}

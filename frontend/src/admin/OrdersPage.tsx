@@ -1,0 +1,178 @@
+import { Alert, Anchor, MultiSelect, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { useState } from 'react';
+import { useQuery } from 'urql';
+
+import { graphql } from '../gql';
+import type { OrderState, OrderWhereInput } from '../gql/graphql';
+import { apiError } from '../lib/errors';
+import { formatDateTime } from '../lib/format';
+import { StateBadge } from '../lib/StateBadge';
+import { Pager } from './Pager';
+import { nodesOf, useCursorPager } from './pager';
+
+const OrdersDoc = graphql(`
+  query AdminOrders($after: Cursor, $where: OrderWhereInput) {
+    orders(first: 25, after: $after, where: $where, orderBy: { field: CREATED_AT, direction: DESC }) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          id
+          process
+          state
+          createdAt
+          updatedAt
+          failureReason
+          user {
+            id
+            username
+          }
+          card {
+            id
+            serial
+          }
+        }
+      }
+    }
+  }
+`);
+
+const ORDER_STATES: OrderState[] = [
+  'STARTED',
+  'AWAITING_DESKTOP_APP',
+  'DESKTOP_APP_CONNECTED',
+  'CREATING_CARD',
+  'ISSUING_CERTIFICATES',
+  'CARD_READY',
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'EXPIRED',
+];
+
+/** ordersWhere builds the filter from the form: states and a user name fragment. */
+export function ordersWhere(states: OrderState[], user: string): OrderWhereInput | undefined {
+  const where: OrderWhereInput = {};
+  if (states.length > 0) where.stateIn = states;
+  if (user.trim()) where.hasUserWith = [{ usernameContainsFold: user.trim() }];
+  return Object.keys(where).length > 0 ? where : undefined;
+}
+
+export default function OrdersPage() {
+  const [states, setStates] = useState<OrderState[]>([]);
+  const [user, setUser] = useState('');
+  const [debouncedUser] = useDebouncedValue(user, 300);
+  const pager = useCursorPager();
+  const where = ordersWhere(states, debouncedUser);
+  const [{ data, fetching, error }] = useQuery({
+    query: OrdersDoc,
+    variables: { after: pager.after, where },
+    requestPolicy: 'cache-and-network',
+  });
+  const orders = nodesOf(data?.orders);
+  const problem = apiError(error);
+
+  return (
+    <Stack>
+      <Title order={1}>Orders</Title>
+      <Stack gap="xs" component="form" role="search" aria-label="Filter orders" onSubmit={(e) => e.preventDefault()}>
+        <MultiSelect
+          label="State"
+          placeholder={states.length === 0 ? 'Any state' : undefined}
+          data={ORDER_STATES}
+          value={states}
+          onChange={(v) => {
+            setStates(ORDER_STATES.filter((s) => v.includes(s)));
+            pager.reset();
+          }}
+          clearable
+          maw={640}
+        />
+        <TextInput
+          label="User"
+          placeholder="Part of a user name"
+          value={user}
+          onChange={(e) => {
+            setUser(e.currentTarget.value);
+            pager.reset();
+          }}
+          maw={320}
+        />
+      </Stack>
+      {problem && (
+        <Alert color="red" role="alert">
+          {problem.message}
+        </Alert>
+      )}
+      <Table.ScrollContainer minWidth={800}>
+        <Table striped aria-busy={fetching} aria-label="Orders">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Order</Table.Th>
+              <Table.Th>User</Table.Th>
+              <Table.Th>State</Table.Th>
+              <Table.Th>Created</Table.Th>
+              <Table.Th>Last change</Table.Th>
+              <Table.Th>Card</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {orders.map((o) => (
+              <Table.Tr key={o.id}>
+                <Table.Td>
+                  <Text size="xs" ff="monospace">
+                    {o.id}
+                  </Text>
+                  <Text size="xs" c="dimmed">
+                    {o.process}
+                  </Text>
+                </Table.Td>
+                <Table.Td>{o.user.username}</Table.Td>
+                <Table.Td>
+                  <StateBadge state={o.state} />
+                  {o.failureReason && (
+                    <Text size="xs" c="dimmed">
+                      {o.failureReason}
+                    </Text>
+                  )}
+                </Table.Td>
+                <Table.Td>{formatDateTime(o.createdAt)}</Table.Td>
+                <Table.Td>{formatDateTime(o.updatedAt)}</Table.Td>
+                <Table.Td>
+                  {o.card ? (
+                    <Text size="xs" ff="monospace">
+                      {o.card.serial}
+                    </Text>
+                  ) : (
+                    '—'
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+            {!fetching && orders.length === 0 && (
+              <Table.Tr>
+                <Table.Td colSpan={6}>No orders match.</Table.Td>
+              </Table.Tr>
+            )}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+      <Pager
+        page={pager.page}
+        total={data?.orders.totalCount}
+        hasPrevious={pager.hasPrevious}
+        hasNext={data?.orders.pageInfo.hasNextPage ?? false}
+        onPrevious={pager.previous}
+        onNext={() => pager.next(data?.orders.pageInfo.endCursor)}
+      />
+      <Text size="sm" c="dimmed">
+        The GraphQL API behind this page is open to administrators in the{' '}
+        <Anchor href="/playground">playground</Anchor>.
+      </Text>
+    </Stack>
+  );
+}

@@ -1,0 +1,133 @@
+import { Alert, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { useState } from 'react';
+import { useMutation, useQuery } from 'urql';
+
+import { useUser } from '../auth/session';
+import { graphql } from '../gql';
+import type { UserState } from '../gql/graphql';
+import { apiError, type ApiError } from '../lib/errors';
+import { formatDateTime } from '../lib/format';
+import { StateBadge } from '../lib/StateBadge';
+import { nodesOf } from './pager';
+
+const UsersDoc = graphql(`
+  query AdminUsers {
+    users(first: 200, orderBy: { field: USERNAME, direction: ASC }) {
+      totalCount
+      edges {
+        node {
+          id
+          username
+          displayName
+          email
+          state
+          roles
+          lastLoginAt
+        }
+      }
+    }
+  }
+`);
+
+const SetUserStateDoc = graphql(`
+  mutation SetUserState($userId: ID!, $state: UserState!, $reason: String) {
+    setUserState(userId: $userId, state: $state, reason: $reason) {
+      id
+      state
+    }
+  }
+`);
+
+const STATES: UserState[] = ['REGISTERED', 'ACTIVE', 'INACTIVE', 'LOCKED'];
+
+/** UsersPage lists the users and lets an administrator change their state. */
+export default function UsersPage() {
+  const me = useUser();
+  const [{ data, fetching, error }] = useQuery({ query: UsersDoc, requestPolicy: 'cache-and-network' });
+  const [{ fetching: saving }, setUserState] = useMutation(SetUserStateDoc);
+  const [problem, setProblem] = useState<ApiError>();
+  const [notice, setNotice] = useState<string>();
+  const users = nodesOf(data?.users);
+
+  const change = async (userId: string, username: string, state: UserState) => {
+    setProblem(undefined);
+    setNotice(undefined);
+    const res = await setUserState({ userId, state, reason: 'Changed in Self-Service administration.' });
+    if (res.error) setProblem(apiError(res.error));
+    else setNotice(`${username} is now ${state.toLowerCase()}.`);
+  };
+
+  const loadError = apiError(error);
+  return (
+    <Stack>
+      <Title order={1}>Users</Title>
+      <Text c="dimmed" size="sm">
+        Only active users can get a virtual smart card.
+      </Text>
+      {loadError && (
+        <Alert color="red" role="alert">
+          {loadError.message}
+        </Alert>
+      )}
+      {problem && (
+        <Alert color="red" role="alert" title="The state was not changed">
+          {problem.message}
+        </Alert>
+      )}
+      {notice && (
+        <Alert color="green" role="status">
+          {notice}
+        </Alert>
+      )}
+      <Table.ScrollContainer minWidth={800}>
+        <Table striped aria-busy={fetching} aria-label="Users">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>User</Table.Th>
+              <Table.Th>E-mail</Table.Th>
+              <Table.Th>Roles</Table.Th>
+              <Table.Th>Last sign-in</Table.Th>
+              <Table.Th>State</Table.Th>
+              <Table.Th>Change state</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {users.map((u) => (
+              <Table.Tr key={u.id} data-testid={`user-${u.username}`}>
+                <Table.Td>
+                  <Text size="sm" fw={500}>
+                    {u.displayName}
+                  </Text>
+                  <Text size="xs" c="dimmed">
+                    {u.username}
+                  </Text>
+                </Table.Td>
+                <Table.Td>{u.email}</Table.Td>
+                <Table.Td>{u.roles.join(', ')}</Table.Td>
+                <Table.Td>{formatDateTime(u.lastLoginAt)}</Table.Td>
+                <Table.Td>
+                  <StateBadge state={u.state} />
+                </Table.Td>
+                <Table.Td>
+                  <Select
+                    aria-label={`State of ${u.username}`}
+                    data={STATES.map((s) => ({ value: s, label: s.charAt(0) + s.slice(1).toLowerCase() }))}
+                    value={u.state}
+                    allowDeselect={false}
+                    disabled={saving || u.id === me.id}
+                    size="xs"
+                    w={140}
+                    onChange={(v) => {
+                      const state = STATES.find((s) => s === v);
+                      if (state && state !== u.state) void change(u.id, u.username, state);
+                    }}
+                  />
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+    </Stack>
+  );
+}

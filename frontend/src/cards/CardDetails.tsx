@@ -1,0 +1,169 @@
+import { Button, Card, Group, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
+
+import { graphql } from '../gql';
+import type { CardDetailsFragment } from '../gql/graphql';
+import { formatDate, formatDateTime, humanize } from '../lib/format';
+import { StateBadge } from '../lib/StateBadge';
+import { downloadPem, pemFileName } from './pem';
+
+// What the portal shows of a card: on the Cards page and when the wizard's card is ready.
+export const CardDetailsFragmentDoc = graphql(`
+  fragment CardDetails on Card {
+    id
+    serial
+    kind
+    state
+    createdAt
+    validFrom
+    validUntil
+    properties {
+      userId
+      serverName
+      profileName
+      commonName
+      email
+      organization
+    }
+    device {
+      reader
+      host
+    }
+    certificates(first: 10, orderBy: { field: CREATED_AT, direction: ASC }) {
+      edges {
+        node {
+          id
+          serial
+          slot
+          template
+          keyAlgorithm
+          subject
+          notBefore
+          notAfter
+          state
+          revokedAt
+          pem
+        }
+      }
+    }
+  }
+`);
+
+type Certificate = NonNullable<NonNullable<NonNullable<CardDetailsFragment['certificates']['edges']>[number]>['node']>;
+
+function certificatesOf(card: CardDetailsFragment): Certificate[] {
+  return (card.certificates.edges ?? []).flatMap((e) => (e?.node ? [e.node] : []));
+}
+
+function Properties({ card }: { card: CardDetailsFragment }) {
+  const p = card.properties;
+  const rows: [string, string | null | undefined][] = [
+    ['Valid', `${formatDate(card.validFrom)} – ${formatDate(card.validUntil)}`],
+    ['Profile name', p.profileName],
+    ['User id', p.userId],
+    ['Common name', p.commonName],
+    ['E-mail', p.email],
+    ['Organization', p.organization],
+    ['Server', p.serverName],
+    ['Reader', card.device?.reader],
+  ];
+  return (
+    <Table variant="vertical" layout="fixed" withTableBorder>
+      <Table.Tbody>
+        {rows
+          .filter(([, v]) => v)
+          .map(([k, v]) => (
+            <Table.Tr key={k}>
+              <Table.Th w={160}>{k}</Table.Th>
+              <Table.Td style={{ overflowWrap: 'anywhere' }}>{v}</Table.Td>
+            </Table.Tr>
+          ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
+function Certificates({ card }: { card: CardDetailsFragment }) {
+  const certs = certificatesOf(card);
+  if (certs.length === 0) return <Text c="dimmed">No certificates.</Text>;
+  return (
+    <Table.ScrollContainer minWidth={720}>
+      <Table striped aria-label={`Certificates of card ${card.serial}`}>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Slot</Table.Th>
+            <Table.Th>Template</Table.Th>
+            <Table.Th>Subject</Table.Th>
+            <Table.Th>Valid</Table.Th>
+            <Table.Th>State</Table.Th>
+            <Table.Th>Serial</Table.Th>
+            <Table.Th>
+              <VisuallyHidden>Download</VisuallyHidden>
+            </Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {certs.map((c) => (
+            <Table.Tr key={c.id} data-testid="certificate-row">
+              <Table.Td>{c.slot}</Table.Td>
+              <Table.Td>
+                {humanize(c.template)}
+                <Text size="xs" c="dimmed">
+                  {c.keyAlgorithm}
+                </Text>
+              </Table.Td>
+              <Table.Td style={{ overflowWrap: 'anywhere' }}>{c.subject}</Table.Td>
+              <Table.Td>
+                <Text size="sm">{formatDate(c.notBefore)}</Text>
+                <Text size="sm">– {formatDate(c.notAfter)}</Text>
+              </Table.Td>
+              <Table.Td>
+                <StateBadge state={c.state} />
+                {c.revokedAt && (
+                  <Text size="xs" c="dimmed">
+                    {formatDateTime(c.revokedAt)}
+                  </Text>
+                )}
+              </Table.Td>
+              <Table.Td>
+                <Text size="xs" ff="monospace" style={{ overflowWrap: 'anywhere' }}>
+                  {c.serial}
+                </Text>
+              </Table.Td>
+              <Table.Td>
+                <Button
+                  size="xs"
+                  variant="light"
+                  aria-label={`Download the ${humanize(c.template).toLowerCase()} certificate (slot ${c.slot}) as PEM`}
+                  onClick={() => downloadPem(pemFileName(card.serial, c), c.pem)}
+                >
+                  PEM
+                </Button>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
+  );
+}
+
+/** CardDetails shows one card: state, validity, properties and its certificates. */
+export function CardDetails({ card, headingLevel = 2 }: { card: CardDetailsFragment; headingLevel?: 2 | 3 }) {
+  return (
+    <Card withBorder padding="lg" component="article" aria-label={`Card ${card.serial}`} data-testid="card">
+      <Stack gap="md">
+        <Group justify="space-between" wrap="wrap">
+          <Title order={headingLevel} size="h3">
+            Virtual smart card <Text span ff="monospace" inherit>{card.serial}</Text>
+          </Title>
+          <StateBadge state={card.state} label="Card state" />
+        </Group>
+        <Properties card={card} />
+        <Title order={headingLevel === 2 ? 3 : 4} size="h5">
+          Certificates
+        </Title>
+        <Certificates card={card} />
+      </Stack>
+    </Card>
+  );
+}

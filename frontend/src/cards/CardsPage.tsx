@@ -1,0 +1,101 @@
+import { Alert, Button, Group, Skeleton, Stack, Text, Title } from '@mantine/core';
+import { useCallback, useEffect } from 'react';
+import { Link } from 'react-router';
+import { useQuery, useSubscription } from 'urql';
+
+import { graphql } from '../gql';
+import { apiError } from '../lib/errors';
+import { StateBadge } from '../lib/StateBadge';
+import { CardDetails } from './CardDetails';
+
+// The signed-in user's own cards (through `me`, so an administrator also sees only theirs
+// here) and the running order, if any, whose progress changes them.
+const MyCardsDoc = graphql(`
+  query MyCards {
+    me {
+      id
+      cards(first: 50, orderBy: { field: CREATED_AT, direction: DESC }) {
+        totalCount
+        edges {
+          node {
+            ...CardDetails
+          }
+        }
+      }
+    }
+    processes {
+      name
+      runningOrder {
+        id
+        state
+      }
+    }
+  }
+`);
+
+const RunningOrderDoc = graphql(`
+  subscription CardsRunningOrder($id: ID!) {
+    orderUpdated(id: $id) {
+      id
+      state
+      updatedAt
+    }
+  }
+`);
+
+/**
+ * RunningOrderWatcher keeps the list live in the simplest honest way: cards only change
+ * while an order of the user runs, so it follows that order's orderUpdated events and
+ * reloads the cards on each one (including the last, when the order ends). Changes made
+ * elsewhere while no order runs (an administrator revoking) show on the next visit.
+ */
+function RunningOrderWatcher({ orderId, onChange }: { orderId: string; onChange: () => void }) {
+  const [{ data }] = useSubscription({ query: RunningOrderDoc, variables: { id: orderId } });
+  const state = data?.orderUpdated.state;
+  useEffect(() => {
+    if (state) onChange();
+  }, [state, onChange]);
+  return state ? (
+    <Group gap="xs">
+      <Text size="sm">An order is running:</Text>
+      <StateBadge state={state} />
+      <Button component={Link} to={`/orders/${orderId}`} size="xs" variant="light">
+        Continue
+      </Button>
+    </Group>
+  ) : null;
+}
+
+export function CardsPage() {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: MyCardsDoc, requestPolicy: 'cache-and-network' });
+  const problem = apiError(error);
+  const cards = (data?.me.cards.edges ?? []).flatMap((e) => (e?.node ? [e.node] : []));
+  const running = data?.processes.find((p) => p.runningOrder)?.runningOrder;
+  const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
+
+  return (
+    <Stack>
+      <Title order={1}>Cards</Title>
+      {running && <RunningOrderWatcher orderId={running.id} onChange={reload} />}
+      {problem && (
+        <Alert color="red" role="alert" title="Your cards could not be loaded">
+          {problem.message}
+        </Alert>
+      )}
+      {fetching && !data ? (
+        <Skeleton h={200} />
+      ) : cards.length === 0 ? (
+        <Alert color="gray" title="No cards yet" data-testid="no-cards">
+          <Text size="sm" mb="sm">
+            You have no virtual smart cards.
+          </Text>
+          <Button component={Link} to="/" size="xs">
+            Get virtual smart card
+          </Button>
+        </Alert>
+      ) : (
+        cards.map((card) => <CardDetails key={card.id} card={card} />)
+      )}
+    </Stack>
+  );
+}

@@ -1,0 +1,56 @@
+import { AppShell, Burger, Group, Text, UnstyledButton } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { useEffect, type ReactNode } from 'react';
+import { Link, useLocation } from 'react-router';
+
+import { useSession } from '../auth/session';
+import { MainNav } from './MainNav';
+import { UserMenu } from './UserMenu';
+
+/**
+ * AppLayout is the frame of every page: a header with the product name and the user, a
+ * navigation bar (behind a burger menu on phones) and the page.
+ */
+export function AppLayout({ children }: { children: ReactNode }) {
+  const { session } = useSession();
+  const [opened, { toggle, close }] = useDisclosure(false);
+  const location = useLocation();
+  const signedIn = session.status === 'authenticated';
+
+  // On phones the menu covers the page: close it once the user has picked a page.
+  useEffect(close, [location.pathname, close]);
+
+  return (
+    <AppShell
+      header={{ height: 60 }}
+      navbar={signedIn ? { width: 240, breakpoint: 'sm', collapsed: { mobile: !opened } } : undefined}
+      padding="md"
+    >
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap">
+            {signedIn && (
+              <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+            )}
+            <UnstyledButton component={Link} to="/" aria-label="vscard Self-Service, start page">
+              <Text fw={700} size="lg">
+                vscard{' '}
+                <Text span c="dimmed" fw={500} visibleFrom="xs">
+                  Self-Service
+                </Text>
+              </Text>
+            </UnstyledButton>
+          </Group>
+          <UserMenu />
+        </Group>
+      </AppShell.Header>
+      {signedIn && (
+        <AppShell.Navbar p="sm" aria-label="Main">
+          <MainNav user={session.user} />
+        </AppShell.Navbar>
+      )}
+      {/* AppShell.Main is the page's <main> landmark, AppShell.Navbar its <nav>. */}
+      <AppShell.Main>{children}</AppShell.Main>
+    </AppShell>
+  );
+}

@@ -1,0 +1,121 @@
+import { Alert, Button, Card, Group, SimpleGrid, Skeleton, Stack, Text, Title } from '@mantine/core';
+import { Link } from 'react-router';
+import { useQuery } from 'urql';
+
+import { useUser } from '../auth/session';
+import { graphql } from '../gql';
+import type { DashboardQuery } from '../gql/graphql';
+import { apiError } from '../lib/errors';
+import { StateBadge } from '../lib/StateBadge';
+
+// Everything the start page shows, in one request.
+const DashboardQueryDoc = graphql(`
+  query Dashboard {
+    processes {
+      name
+      displayName
+      description
+      available
+      unavailableReason
+      runningOrder {
+        id
+        state
+        createdAt
+      }
+    }
+    me {
+      id
+      cards(first: 1) {
+        totalCount
+      }
+    }
+  }
+`);
+
+type Process = DashboardQuery['processes'][number];
+
+/** startPath is the route that starts a process in this portal, if it has one. */
+export function startPath(processName: string): string | undefined {
+  return processName === 'get-virtual-smart-card' ? '/get-virtual-smart-card' : undefined;
+}
+
+function ProcessTile({ process }: { process: Process }) {
+  const start = startPath(process.name);
+  const running = process.runningOrder;
+  const headingId = `process-${process.name}`;
+  return (
+    <Card withBorder shadow="sm" padding="lg" component="section" aria-labelledby={headingId}>
+      <Stack gap="sm" h="100%">
+        <Title order={2} size="h3" id={headingId}>
+          {process.displayName}
+        </Title>
+        <Text size="sm" c="dimmed" style={{ flexGrow: 1 }}>
+          {process.description}
+        </Text>
+        {running ? (
+          <>
+            <Group gap="xs">
+              <Text size="sm">Your order is in progress:</Text>
+              <StateBadge state={running.state} />
+            </Group>
+            <Button component={Link} to={`/orders/${running.id}`}>
+              Continue
+            </Button>
+          </>
+        ) : process.available && start ? (
+          <Button component={Link} to={start}>
+            {process.displayName}
+          </Button>
+        ) : (
+          <>
+            <Button disabled aria-describedby={`${headingId}-why`}>
+              {process.displayName}
+            </Button>
+            <Alert color="orange" variant="light" id={`${headingId}-why`}>
+              {process.unavailableReason ?? 'This process cannot be started from this portal.'}
+            </Alert>
+          </>
+        )}
+      </Stack>
+    </Card>
+  );
+}
+
+export function DashboardPage() {
+  const user = useUser();
+  const [{ data, fetching, error }] = useQuery({ query: DashboardQueryDoc, requestPolicy: 'cache-and-network' });
+  const problem = apiError(error);
+  const cardCount = data?.me.cards.totalCount ?? 0;
+  return (
+    <Stack>
+      <Title order={1}>Welcome, {user.displayName || user.username}</Title>
+      {problem && (
+        <Alert color="red" title="The start page could not be loaded" role="alert">
+          {problem.message}
+        </Alert>
+      )}
+      {fetching && !data ? (
+        <Skeleton h={180} />
+      ) : (
+        <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
+          {data?.processes.map((p) => <ProcessTile key={p.name} process={p} />)}
+          <Card withBorder shadow="sm" padding="lg" component="section" aria-labelledby="tile-cards">
+            <Stack gap="sm" h="100%">
+              <Title order={2} size="h3" id="tile-cards">
+                Cards
+              </Title>
+              <Text size="sm" c="dimmed" style={{ flexGrow: 1 }}>
+                {cardCount === 0
+                  ? 'You have no smart cards yet.'
+                  : `You have ${cardCount} smart card${cardCount === 1 ? '' : 's'}.`}
+              </Text>
+              <Button component={Link} to="/cards" variant="light">
+                Show my cards
+              </Button>
+            </Stack>
+          </Card>
+        </SimpleGrid>
+      )}
+    </Stack>
+  );
+}

@@ -1,0 +1,64 @@
+import { List, Stack, Table, Text } from '@mantine/core';
+
+import type { WizardOrderFragment } from '../gql/graphql';
+import { humanize } from '../lib/format';
+
+const slotPurpose: Record<string, string> = {
+  AUTHENTICATION: 'sign in to computers, VPNs and web sites',
+  SIGNATURE: 'sign documents and e-mail',
+  ENCRYPTION: 'decrypt e-mail and files',
+};
+
+function validityText(v: { years: number; days: number }): string {
+  if (v.years > 0) return `${v.years} year${v.years === 1 ? '' : 's'}`;
+  return `${v.days} day${v.days === 1 ? '' : 's'}`;
+}
+
+/** IntroStep says what will happen and what the card will hold, from the order's options. */
+export function IntroStep({ order }: { order: WizardOrderFragment }) {
+  const options = order.options;
+  return (
+    <Stack>
+      <Text>This creates a virtual smart card on this computer. What happens:</Text>
+      <List type="ordered" spacing="xs">
+        <List.Item>Next opens the vscard Desktop App on this computer.</List.Item>
+        <List.Item>
+          The Desktop App asks you for a PIN
+          {options && ` of ${options.pin.minLength} to ${options.pin.maxLength} characters`}. Only the card sees it.
+        </List.Item>
+        <List.Item>It creates the card and your organisation issues its certificates; this page follows along.</List.Item>
+        <List.Item>You check the new card here and finish.</List.Item>
+      </List>
+      {options && (
+        <>
+          <Text fw={500}>
+            Your card will be valid for {validityText(options.validity)} and get these certificates:
+          </Text>
+          <Table withTableBorder aria-label="Certificates that will be issued" data-testid="planned-certificates">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Certificate</Table.Th>
+                <Table.Th>Slot</Table.Th>
+                <Table.Th>Key</Table.Th>
+                <Table.Th visibleFrom="sm">Used to</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {options.certificates.map((c) => (
+                <Table.Tr key={c.slot}>
+                  <Table.Td>{humanize(c.template)}</Table.Td>
+                  <Table.Td>{c.slot}</Table.Td>
+                  <Table.Td>{c.algorithm}</Table.Td>
+                  <Table.Td visibleFrom="sm">{slotPurpose[c.template] ?? ''}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+          <Text size="sm" c="dimmed">
+            Issued to {options.properties.commonName} ({options.properties.email}).
+          </Text>
+        </>
+      )}
+    </Stack>
+  );
+}

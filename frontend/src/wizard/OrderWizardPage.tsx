@@ -1,0 +1,157 @@
+import { Alert, Button, Center, Group, Loader, Paper, Stack, Stepper, Text, Title, VisuallyHidden } from '@mantine/core';
+import { useEffect, useRef, useState } from 'react';
+import { Link, useParams } from 'react-router';
+
+import type { WizardOrderFragment } from '../gql/graphql';
+import { humanize } from '../lib/format';
+import { CancelDialog } from './CancelDialog';
+import { HandoffDialog } from './HandoffDialog';
+import { IntroStep } from './IntroStep';
+import { canCancel, canProceed, phaseIndex, phaseOf, PHASES, type Phase } from './orderState';
+import { ProgressStep } from './ProgressStep';
+import { DoneStep, EndedStep } from './ResultSteps';
+import { ReviewStep } from './ReviewStep';
+import { useOrderWizard, type OrderWizard } from './useOrderWizard';
+
+const headings: Record<Phase, string> = {
+  intro: 'Get a virtual smart card',
+  desktop: 'Create the card with the Desktop App',
+  review: 'Your new card',
+  done: 'Done',
+  ended: 'The order has ended',
+};
+
+type Dialog = 'none' | 'handoff' | 'cancel';
+
+/** OrderWizardPage is /orders/:id: the wizard for one order, resumed from the server. */
+export function OrderWizardPage() {
+  const { id = '' } = useParams();
+  // A new id is a new wizard: no state carries over from the previous order.
+  return <OrderWizard key={id} orderId={id} />;
+}
+
+function OrderWizard({ orderId }: { orderId: string }) {
+  const wizard = useOrderWizard(orderId);
+  const { order, loadError } = wizard;
+
+  if (!order) {
+    if (loadError) {
+      return (
+        <Stack align="flex-start">
+          <Alert color="red" title="This order cannot be shown" role="alert">
+            {loadError.code === 'NOT_FOUND' ? 'There is no such order, or it is not yours.' : loadError.message}
+          </Alert>
+          <Button component={Link} to="/">
+            Back to the start page
+          </Button>
+        </Stack>
+      );
+    }
+    return (
+      <Center py="xl">
+        <Loader aria-label="Loading the order" />
+      </Center>
+    );
+  }
+  return <WizardBody wizard={wizard} order={order} />;
+}
+
+function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrderFragment }) {
+  const phase = phaseOf(order.state);
+  const [dialog, setDialog] = useState<Dialog>('none');
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  // A new phase replaces the page's content: move focus to its heading so keyboard and
+  // screen reader users start reading there.
+  const firstPhase = useRef(phase);
+  useEffect(() => {
+    if (phase !== firstPhase.current) heading.current?.focus();
+  }, [phase]);
+
+  // A fresh hand-off link opens the dialog.
+  useEffect(() => {
+    if (wizard.handoff) setDialog((d) => (d === 'cancel' ? d : 'handoff'));
+  }, [wizard.handoff]);
+
+  const onNext = async () => {
+    await wizard.next();
+  };
+  const onConfirmCancel = async () => {
+    if (await wizard.cancel()) setDialog('none');
+  };
+
+  return (
+    <Stack maw={960}>
+      <Stepper active={phaseIndex(order.state)} size="sm" allowNextStepsSelect={false} aria-label="Steps">
+        {PHASES.map((p) => (
+          <Stepper.Step key={p.phase} label={p.label} />
+        ))}
+      </Stepper>
+      <Group justify="space-between" align="baseline">
+        <Title order={1} ref={heading} tabIndex={-1} style={{ outline: 'none' }}>
+          {headings[phase]}
+        </Title>
+        {order.verificationCode && phase === 'desktop' && (
+          <Text size="sm" c="dimmed">
+            Verification code{' '}
+            <Text span ff="monospace" fw={700} c="var(--mantine-color-text)">
+              {order.verificationCode}
+            </Text>
+          </Text>
+        )}
+      </Group>
+      <VisuallyHidden aria-live="polite" data-testid="order-state">
+        Order state: {humanize(order.state)}
+      </VisuallyHidden>
+      {wizard.actionError && (
+        <Alert color="red" role="alert" title="That did not work">
+          {wizard.actionError.message}
+        </Alert>
+      )}
+      <Paper withBorder p="lg">
+        {phase === 'intro' && <IntroStep order={order} />}
+        {phase === 'desktop' && (
+          <ProgressStep
+            order={order}
+            handoff={wizard.handoff}
+            renewing={wizard.busy === 'renew'}
+            onShowLink={() => setDialog('handoff')}
+            onNewLink={() => void wizard.renew()}
+          />
+        )}
+        {phase === 'review' && <ReviewStep order={order} />}
+        {phase === 'done' && <DoneStep order={order} />}
+        {phase === 'ended' && <EndedStep order={order} />}
+      </Paper>
+      {canCancel(order.state) && (
+        <Group justify="space-between">
+          <Button variant="default" color="red" onClick={() => setDialog('cancel')}>
+            Cancel
+          </Button>
+          <Button
+            onClick={() => void onNext()}
+            disabled={!canProceed(order.state)}
+            loading={wizard.busy === 'next'}
+            title={canProceed(order.state) ? undefined : 'The Desktop App is working on your card'}
+          >
+            Next
+          </Button>
+        </Group>
+      )}
+      <HandoffDialog
+        opened={dialog === 'handoff' && order.state === 'AWAITING_DESKTOP_APP'}
+        handoff={wizard.handoff}
+        renewing={wizard.busy === 'renew'}
+        onClose={() => setDialog('none')}
+        onCancel={() => setDialog('cancel')}
+        onNewLink={() => void wizard.renew()}
+      />
+      <CancelDialog
+        opened={dialog === 'cancel' && canCancel(order.state)}
+        busy={wizard.busy === 'cancel'}
+        onConfirm={() => void onConfirmCancel()}
+        onClose={() => setDialog(order.state === 'AWAITING_DESKTOP_APP' ? 'handoff' : 'none')}
+      />
+    </Stack>
+  );
+}

@@ -1,0 +1,101 @@
+// The wizard's GraphQL operations. The order comes from the orderUpdated subscription,
+// which sends the current order first and then every change, and from the mutations'
+// results; both select the same WizardOrder fields.
+import { graphql } from '../gql';
+
+export const WizardOrderFragmentDoc = graphql(`
+  fragment WizardOrder on Order {
+    id
+    process
+    state
+    createdAt
+    updatedAt
+    expiresAt
+    finishedAt
+    verificationCode
+    failureReason
+    steps {
+      state
+      at
+      note
+    }
+    options {
+      certificates {
+        template
+        slot
+        algorithm
+      }
+      validity {
+        years
+        days
+      }
+      pin {
+        minLength
+        maxLength
+        upper
+        lower
+        digits
+        special
+      }
+      properties {
+        commonName
+        email
+        userId
+        profileName
+      }
+    }
+    card {
+      ...CardDetails
+    }
+  }
+`);
+
+export const OrderUpdatedDoc = graphql(`
+  subscription OrderUpdated($id: ID!) {
+    orderUpdated(id: $id) {
+      ...WizardOrder
+    }
+  }
+`);
+
+export const StartProcessDoc = graphql(`
+  mutation StartProcess($name: String!) {
+    startProcess(name: $name) {
+      id
+      state
+    }
+  }
+`);
+
+export const NextStepDoc = graphql(`
+  mutation NextStep($orderId: ID!) {
+    nextStep(orderId: $orderId) {
+      order {
+        ...WizardOrder
+      }
+      handoff {
+        url
+        expiresAt
+        verificationCode
+      }
+    }
+  }
+`);
+
+export const RenewHandoffDoc = graphql(`
+  mutation RenewHandoff($orderId: ID!) {
+    renewHandoff(orderId: $orderId) {
+      url
+      expiresAt
+      verificationCode
+    }
+  }
+`);
+
+export const CancelOrderDoc = graphql(`
+  mutation CancelOrder($orderId: ID!, $reason: String) {
+    cancelOrder(orderId: $orderId, reason: $reason) {
+      ...WizardOrder
+    }
+  }
+`);

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+
+import type { OrderState } from '../gql/graphql';
+import {
+  canCancel,
+  canProceed,
+  endMessage,
+  newerOrder,
+  phaseIndex,
+  phaseOf,
+  progressIndex,
+  PROGRESS,
+  stepTime,
+} from './orderState';
+
+const all: OrderState[] = [
+  'STARTED',
+  'AWAITING_DESKTOP_APP',
+  'DESKTOP_APP_CONNECTED',
+  'CREATING_CARD',
+  'ISSUING_CERTIFICATES',
+  'CARD_READY',
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'EXPIRED',
+];
+
+describe('phaseOf', () => {
+  it.each([
+    ['STARTED', 'intro'],
+    ['AWAITING_DESKTOP_APP', 'desktop'],
+    ['DESKTOP_APP_CONNECTED', 'desktop'],
+    ['CREATING_CARD', 'desktop'],
+    ['ISSUING_CERTIFICATES', 'desktop'],
+    ['CARD_READY', 'review'],
+    ['COMPLETED', 'done'],
+    ['CANCELLED', 'ended'],
+    ['FAILED', 'ended'],
+    ['EXPIRED', 'ended'],
+  ] as const)('ok/%s is %s', (state, phase) => {
+    expect(phaseOf(state)).toBe(phase);
+  });
+
+  it('ok/phase index grows along the happy path', () => {
+    const happy = all.slice(0, 7).map(phaseIndex);
+    expect(happy).toEqual([...happy].sort((a, b) => a - b));
+    expect(phaseIndex('CANCELLED')).toBe(-1);
+  });
+});
+
+describe('progressIndex', () => {
+  it('ok/counts finished progress steps', () => {
+    expect(progressIndex('STARTED')).toBe(0);
+    expect(progressIndex('AWAITING_DESKTOP_APP')).toBe(0);
+    expect(progressIndex('DESKTOP_APP_CONNECTED')).toBe(1);
+    expect(progressIndex('CREATING_CARD')).toBe(2);
+    expect(progressIndex('ISSUING_CERTIFICATES')).toBe(3);
+    expect(progressIndex('CARD_READY')).toBe(PROGRESS.length);
+    expect(progressIndex('COMPLETED')).toBe(PROGRESS.length);
+  });
+});
+
+describe('actions', () => {
+  it('ok/cancel in every running state, never after the end', () => {
+    expect(all.filter(canCancel)).toEqual(all.slice(0, 6));
+  });
+  it('ok/next only at the start and when the card is ready', () => {
+    expect(all.filter(canProceed)).toEqual(['STARTED', 'CARD_READY']);
+  });
+});
+
+describe('stepTime', () => {
+  const steps = [
+    { state: 'STARTED' as const, at: '2026-01-01T10:00:00Z' },
+    { state: 'AWAITING_DESKTOP_APP' as const, at: '2026-01-01T10:01:00Z' },
+    { state: 'AWAITING_DESKTOP_APP' as const, at: '2026-01-01T10:05:00Z' },
+  ];
+  it('ok/last entry of a state wins', () => {
+    expect(stepTime(steps, 'AWAITING_DESKTOP_APP')).toBe('2026-01-01T10:05:00Z');
+  });
+  it('ok/undefined for a state not reached', () => {
+    expect(stepTime(steps, 'CARD_READY')).toBeUndefined();
+  });
+});
+
+describe('newerOrder', () => {
+  const base = { id: 'o1', state: 'STARTED' as OrderState, updatedAt: '2026-01-01T10:00:00Z', steps: [{ state: 'STARTED' as OrderState, at: 'x' }] };
+  const later = {
+    ...base,
+    state: 'AWAITING_DESKTOP_APP' as OrderState,
+    updatedAt: '2026-01-01T10:01:00Z',
+    steps: [...base.steps, { state: 'AWAITING_DESKTOP_APP' as OrderState, at: 'y' }],
+  };
+  it('ok/keeps the order with more steps whatever arrives last', () => {
+    expect(newerOrder(later, base)).toBe(later);
+    expect(newerOrder(base, later)).toBe(later);
+  });
+  it('ok/later updatedAt wins on equal steps', () => {
+    const touched = { ...base, updatedAt: '2026-01-01T10:00:30Z' };
+    expect(newerOrder(base, touched)).toBe(touched);
+    expect(newerOrder(touched, base)).toBe(touched);
+  });
+  it('ok/first snapshot and other orders are taken as they come', () => {
+    expect(newerOrder(undefined, base)).toBe(base);
+    expect(newerOrder(base, undefined)).toBe(base);
+    const other = { ...base, id: 'o2' };
+    expect(newerOrder(base, other)).toBe(other);
+  });
+});
+
+describe('endMessage', () => {
+  it('ok/failure reason is part of the message', () => {
+    expect(endMessage('FAILED', 'The PIN dialog was closed.')?.message).toContain('The PIN dialog was closed.');
+  });
+  it('ok/no message for running or completed orders', () => {
+    expect(endMessage('CARD_READY')).toBeUndefined();
+    expect(endMessage('COMPLETED')).toBeUndefined();
+  });
+});

@@ -1,0 +1,149 @@
+// The mapping from an order's server-side state to what the wizard shows. Pure functions,
+// unit-tested in orderState.test.ts; the components only render what these decide.
+import type { OrderState } from '../gql/graphql';
+
+/** Phase is the wizard page a state belongs to. */
+export type Phase = 'intro' | 'desktop' | 'review' | 'done' | 'ended';
+
+export const FINAL_STATES: readonly OrderState[] = ['COMPLETED', 'CANCELLED', 'FAILED', 'EXPIRED'];
+
+export function isFinal(state: OrderState): boolean {
+  return FINAL_STATES.includes(state);
+}
+
+export function phaseOf(state: OrderState): Phase {
+  switch (state) {
+    case 'STARTED':
+      return 'intro';
+    case 'AWAITING_DESKTOP_APP':
+    case 'DESKTOP_APP_CONNECTED':
+    case 'CREATING_CARD':
+    case 'ISSUING_CERTIFICATES':
+      return 'desktop';
+    case 'CARD_READY':
+      return 'review';
+    case 'COMPLETED':
+      return 'done';
+    case 'CANCELLED':
+    case 'FAILED':
+    case 'EXPIRED':
+      return 'ended';
+  }
+}
+
+/** The wizard's overall steps, shown at the top of every page of it. */
+export const PHASES: readonly { phase: Phase; label: string }[] = [
+  { phase: 'intro', label: 'Introduction' },
+  { phase: 'desktop', label: 'Desktop App' },
+  { phase: 'review', label: 'Your card' },
+  { phase: 'done', label: 'Done' },
+];
+
+/** phaseIndex is the active index in PHASES; ended orders keep no step active. */
+export function phaseIndex(state: OrderState): number {
+  const phase = phaseOf(state);
+  if (phase === 'ended') return -1;
+  // The Done step shows as completed once the order is.
+  if (phase === 'done') return PHASES.length;
+  return PHASES.findIndex((p) => p.phase === phase);
+}
+
+/** The live progress while the Desktop App works, in the order the server goes through it. */
+export const PROGRESS: readonly { state: OrderState; label: string; activeLabel: string }[] = [
+  { state: 'DESKTOP_APP_CONNECTED', label: 'Desktop App connected', activeLabel: 'Waiting for the Desktop App' },
+  { state: 'CREATING_CARD', label: 'Card created', activeLabel: 'Creating the card' },
+  { state: 'ISSUING_CERTIFICATES', label: 'Certificates issued', activeLabel: 'Issuing certificates' },
+  { state: 'CARD_READY', label: 'Card ready', activeLabel: 'Finishing the card' },
+];
+
+/**
+ * progressIndex is how many PROGRESS steps are done: while AWAITING_DESKTOP_APP nothing
+ * is, at DESKTOP_APP_CONNECTED the first is, ..., at CARD_READY and later all are.
+ */
+export function progressIndex(state: OrderState): number {
+  if (state === 'STARTED' || state === 'AWAITING_DESKTOP_APP') return 0;
+  if (state === 'CARD_READY' || state === 'COMPLETED') return PROGRESS.length;
+  const i = PROGRESS.findIndex((p) => p.state === state);
+  return i < 0 ? 0 : i + 1;
+}
+
+export interface StepLike {
+  state: OrderState;
+  at: string;
+}
+
+/** stepTime is when the order last entered state, from its step history. */
+export function stepTime(steps: readonly StepLike[], state: OrderState): string | undefined {
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const step = steps[i];
+    if (step && step.state === state) return step.at;
+  }
+  return undefined;
+}
+
+/** canCancel: every running order can be cancelled; final ones cannot. */
+export function canCancel(state: OrderState): boolean {
+  return !isFinal(state);
+}
+
+/** canProceed: Next is the user's to press only at the start and once the card is ready. */
+export function canProceed(state: OrderState): boolean {
+  return state === 'STARTED' || state === 'CARD_READY';
+}
+
+export interface OrderLike {
+  id: string;
+  state: OrderState;
+  updatedAt: string;
+  steps: readonly StepLike[];
+}
+
+/**
+ * newerOrder picks the fresher of two snapshots of one order: the wizard receives the
+ * order from the subscription and from its own mutations, which may arrive in any order.
+ * More steps wins, then a later updatedAt; on a tie the incoming one.
+ */
+export function newerOrder<T extends OrderLike>(current: T | undefined, incoming: T | undefined): T | undefined {
+  if (!current || !incoming || current.id !== incoming.id) return incoming ?? current;
+  if (incoming.steps.length !== current.steps.length) {
+    return incoming.steps.length > current.steps.length ? incoming : current;
+  }
+  return Date.parse(incoming.updatedAt) >= Date.parse(current.updatedAt) ? incoming : current;
+}
+
+export interface EndMessage {
+  title: string;
+  message: string;
+  color: 'gray' | 'red' | 'orange';
+}
+
+/** endMessage explains an order that ended without a card. */
+export function endMessage(state: OrderState, failureReason?: string | null): EndMessage | undefined {
+  switch (state) {
+    case 'CANCELLED':
+      return {
+        title: 'The order was cancelled',
+        message: 'Nothing was left behind: no card was created and every certificate issued for it was revoked.',
+        color: 'gray',
+      };
+    case 'FAILED':
+      return {
+        title: 'The card could not be created',
+        message: failureReason
+          ? `${failureReason} Whatever was issued for the order has been revoked.`
+          : 'Whatever was issued for the order has been revoked.',
+        color: 'red',
+      };
+    case 'EXPIRED':
+      return {
+        title: 'The order expired',
+        message: 'It waited too long in one step. Whatever was issued for it has been revoked.',
+        color: 'orange',
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** DESKTOP_APP_HELP_AFTER_MS: how long the wizard waits before explaining how to start the Desktop App. */
+export const DESKTOP_APP_HELP_AFTER_MS = 60_000;

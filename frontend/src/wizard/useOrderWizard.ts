@@ -1,0 +1,107 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useMutation, useSubscription } from 'urql';
+
+import type { WizardOrderFragment } from '../gql/graphql';
+import { apiError, type ApiError } from '../lib/errors';
+import { CancelOrderDoc, NextStepDoc, OrderUpdatedDoc, RenewHandoffDoc } from './operations';
+import { newerOrder } from './orderState';
+
+export interface Handoff {
+  url: string;
+  expiresAt: string;
+  verificationCode: string;
+  /** receivedAt (client clock) starts the wait after which the wizard explains the Desktop App. */
+  receivedAt: number;
+}
+
+export interface OrderWizard {
+  order: WizardOrderFragment | undefined;
+  /** loadError: the order could not be followed at all (not found, not yours, offline). */
+  loadError: ApiError | undefined;
+  /** actionError: the last Next, Cancel or new link failed. */
+  actionError: ApiError | undefined;
+  handoff: Handoff | undefined;
+  busy: 'next' | 'cancel' | 'renew' | undefined;
+  next: () => Promise<boolean>;
+  cancel: () => Promise<boolean>;
+  renew: () => Promise<boolean>;
+}
+
+/**
+ * useOrderWizard follows one order live and performs the user's steps on it. The order
+ * shown is the freshest of the subscription's events and the mutations' results.
+ */
+export function useOrderWizard(orderId: string): OrderWizard {
+  const [order, setOrder] = useState<WizardOrderFragment>();
+  const [handoff, setHandoff] = useState<Handoff>();
+  const [busy, setBusy] = useState<OrderWizard['busy']>();
+  const [actionError, setActionError] = useState<ApiError>();
+
+  const [sub] = useSubscription({ query: OrderUpdatedDoc, variables: { id: orderId } });
+  const [, nextStep] = useMutation(NextStepDoc);
+  const [, renewHandoff] = useMutation(RenewHandoffDoc);
+  const [, cancelOrder] = useMutation(CancelOrderDoc);
+
+  const accept = useCallback((o: WizardOrderFragment | undefined) => setOrder((cur) => newerOrder(cur, o)), []);
+
+  useEffect(() => accept(sub.data?.orderUpdated), [sub.data, accept]);
+
+  const run = useCallback(async <T,>(kind: NonNullable<OrderWizard['busy']>, op: () => Promise<T | undefined>) => {
+    setBusy(kind);
+    setActionError(undefined);
+    try {
+      return await op();
+    } finally {
+      setBusy(undefined);
+    }
+  }, []);
+
+  const next = useCallback(
+    () =>
+      run('next', async () => {
+        const res = await nextStep({ orderId });
+        const data = res.data?.nextStep;
+        if (data?.handoff) setHandoff({ ...data.handoff, receivedAt: Date.now() });
+        accept(data?.order);
+        setActionError(apiError(res.error));
+        return !res.error;
+      }).then(Boolean),
+    [run, nextStep, orderId, accept],
+  );
+
+  const renew = useCallback(
+    () =>
+      run('renew', async () => {
+        const res = await renewHandoff({ orderId });
+        const h = res.data?.renewHandoff;
+        if (h) setHandoff({ ...h, receivedAt: Date.now() });
+        setActionError(apiError(res.error));
+        return !res.error;
+      }).then(Boolean),
+    [run, renewHandoff, orderId],
+  );
+
+  const cancel = useCallback(
+    () =>
+      run('cancel', async () => {
+        const res = await cancelOrder({ orderId, reason: 'Cancelled by the user in Self-Service.' });
+        accept(res.data?.cancelOrder);
+        setActionError(apiError(res.error));
+        return !res.error;
+      }).then(Boolean),
+    [run, cancelOrder, orderId, accept],
+  );
+
+  // The hand-off link is shown only once. After a reload in AWAITING_DESKTOP_APP the
+  // wizard asks for a new one (the old one stops working), but not while its own Next is
+  // still on the way: its answer carries the link.
+  const renewedOnLoad = useRef(false);
+  const awaiting = order?.state === 'AWAITING_DESKTOP_APP';
+  useEffect(() => {
+    if (!awaiting || handoff || busy || renewedOnLoad.current) return;
+    renewedOnLoad.current = true;
+    void renew();
+  }, [awaiting, handoff, busy, renew]);
+
+  return { order, loadError: order ? undefined : apiError(sub.error), actionError, handoff, busy, next, cancel, renew };
+}
