@@ -45,10 +45,8 @@ func (s *Service) authenticateBridge(ctx context.Context, token, addr string) (*
 	return &out, nil
 }
 
-// portalClaims are the access token claims vscard reads beyond the verified ones.
+// portalClaims are the access token claims that name the client.
 type portalClaims struct {
-	Scope    string `json:"scope"`
-	Scp      any    `json:"scp"`
 	ClientID string `json:"client_id"`
 	AZP      string `json:"azp"`
 	AppID    string `json:"appid"` // Entra ID v1 tokens
@@ -66,10 +64,17 @@ func (s *Service) authenticatePortal(ctx context.Context, token, addr string) (*
 		return nil, time.Time{}, errs.Wrap(err, errs.Unauthenticated, "access token invalid")
 	}
 	var c portalClaims
+	var all map[string]any
 	if err := at.Claims(&c); err != nil {
 		return nil, time.Time{}, errs.Wrap(err, errs.Unauthenticated, "access token claims unreadable")
 	}
-	scopes := append(strings.Fields(c.Scope), stringValues(c.Scp)...)
+	if err := at.Claims(&all); err != nil {
+		return nil, time.Time{}, errs.Wrap(err, errs.Unauthenticated, "access token claims unreadable")
+	}
+	var scopes []string
+	for _, name := range s.cfg.ScopeClaims {
+		scopes = append(scopes, stringValues(all[name])...)
+	}
 	slices.Sort(scopes)
 	scopes = slices.Compact(scopes)
 	if !slices.Contains(scopes, s.cfg.PortalScope) {

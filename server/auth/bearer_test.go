@@ -132,6 +132,7 @@ func TestPortalTokenChecks(t *testing.T) {
 		{name: "error/wrong audience", shape: func(c map[string]any) { c["aud"] = "vscard" }, status: 401},
 		{name: "error/wrong issuer", shape: func(c map[string]any) { c["iss"] = "https://evil.example" }, status: 401},
 		{name: "error/no scope", shape: func(c map[string]any) { delete(c, "scope") }, status: 401},
+		{name: "error/roles are not scopes unless configured", shape: func(c map[string]any) { delete(c, "scope"); c["roles"] = []string{"cards:read"} }, status: 401},
 		{name: "error/scope prefix is not the scope", shape: func(c map[string]any) { c["scope"] = "cards:readwrite" }, status: 401},
 		{name: "error/algorithm not allowed", signer: "RS512", status: 401},
 		{name: "error/signed by another key", signer: "rogue", status: 401},
@@ -145,6 +146,22 @@ func TestPortalTokenChecks(t *testing.T) {
 				t.Errorf("viewer = %+v", who)
 			}
 		})
+	}
+}
+
+func TestScopeClaims(t *testing.T) {
+	f := startFakeIdP(t)
+	app := newApp(t, nil, func(cfg *Config) {
+		cfg.Issuer = f.issuer
+		cfg.ScopeClaims = []string{"scp", "roles"} // Entra ID client credentials
+	})
+	token := f.accessToken("", func(c map[string]any) { delete(c, "scope"); c["roles"] = []string{"cards:read"} })
+	if status, who, body := callWhoami(t, http.DefaultClient, bearerRequest(http.MethodGet, app.URL+"/api/whoami", "Bearer "+token)); status != 200 || !slices.Equal(who.Scopes, []string{"cards:read"}) {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	token = f.accessToken("", nil) // "scope" is no longer read
+	if status, _, _ := callWhoami(t, http.DefaultClient, bearerRequest(http.MethodGet, app.URL+"/api/whoami", "Bearer "+token)); status != 401 {
+		t.Fatalf("status %d", status)
 	}
 }
 

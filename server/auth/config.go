@@ -62,6 +62,10 @@ type Config struct {
 	// PortalScope is the scope portal access tokens must carry (VSCARD_API_SCOPE),
 	// default "cards:read".
 	PortalScope string
+	// ScopeClaims name the access token claims that hold granted scopes, as a
+	// space-separated string or a list (VSCARD_API_SCOPE_CLAIMS). Default: scope, scp.
+	// Entra ID puts application permissions of client-credential tokens in "roles".
+	ScopeClaims []string
 
 	// DefaultUserState is the state of a user on first sign-in
 	// (VSCARD_DEFAULT_USER_STATE): REGISTERED unless set; the development setup uses
@@ -130,6 +134,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PortalScope == "" {
 		c.PortalScope = "cards:read"
+	}
+	if len(c.ScopeClaims) == 0 {
+		c.ScopeClaims = []string{"scope", "scp"}
 	}
 	if c.DefaultUserState == "" {
 		c.DefaultUserState = StateRegistered
