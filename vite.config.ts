@@ -12,6 +12,8 @@ const server = process.env.VSCARD_SERVER ?? 'http://127.0.0.1:18080';
 
 export default defineConfig({
   root: 'frontend',
+  // Keep Vite's and Vitest's caches in the root node_modules (ignored), not in frontend/.
+  cacheDir: '../node_modules/.vite',
   plugins: [react()],
   build: {
     outDir: 'dist',
