@@ -1,0 +1,148 @@
+// Command vscard-bridge is vscard's Desktop App: it creates virtual PIV smart cards for
+// the Self-Service portal's "Open Desktop App" links and hosts them on pcscd, so every
+// PC/SC program on the desktop can use them.
+//
+//	vscard-bridge install            register the vscard:// link handler
+//	vscard-bridge serve              run the agent (hosts the cards; see package agent)
+//	vscard-bridge open <vscard://…>  hand a link to the agent, starting it if needed
+//	vscard-bridge cards              list the virtual cards
+//	vscard-bridge delete <serial>    remove a virtual card
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/vscard/vscard/desktop-bridge/agent"
+	"github.com/vscard/vscard/desktop-bridge/enroll"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; otherwise the
+// module version from the build info.
+var version = ""
+
+type cli struct {
+	globals
+
+	Serve   serveCmd   `cmd:"" help:"Run the agent: host the virtual cards and accept enrolments."`
+	Open    openCmd    `cmd:"" help:"Handle a vscard:// link: hand it to the agent and show where to type the PIN."`
+	Install installCmd `cmd:"" help:"Register vscard-bridge as the desktop's handler of vscard:// links."`
+	Cards   cardsCmd   `cmd:"" help:"List the virtual cards."`
+	Delete  deleteCmd  `cmd:"" help:"Remove a virtual card (from its reader, then from disk)."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+// globals are the flags every command shares; open passes them on to the agent it
+// starts.
+type globals struct {
+	DataDir  string   `env:"VSCARD_BRIDGE_DATA_DIR" placeholder:"DIR" help:"Cards and their key (default $XDG_DATA_HOME/vscard)."`
+	Config   string   `env:"VSCARD_BRIDGE_CONFIG" placeholder:"FILE" help:"Configuration with the trusted servers (default $XDG_CONFIG_HOME/vscard/bridge.yaml)."`
+	Socket   string   `env:"VSCARD_BRIDGE_SOCKET" placeholder:"PATH" help:"The agent's control socket (default $XDG_RUNTIME_DIR/vscard/bridge.sock)."`
+	VPCD     []string `name:"vpcd" env:"VSCARD_BRIDGE_VPCD" placeholder:"ADDR=READER" help:"vpcd reader slots, host:port=reader name (default 127.0.0.1:35963=Virtual PCD 00 00 and 127.0.0.1:35964=Virtual PCD 00 01)." sep:";"`
+	LogLevel string   `env:"VSCARD_BRIDGE_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+}
+
+func (g *globals) dataDir() (string, error) {
+	if g.DataDir != "" {
+		return g.DataDir, nil
+	}
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find data directory: %w", err)
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "vscard"), nil
+}
+
+func (g *globals) configPath() (string, error) {
+	if g.Config != "" {
+		return g.Config, nil
+	}
+	return enroll.DefaultConfigPath()
+}
+
+func (g *globals) socket() string {
+	if g.Socket != "" {
+		return g.Socket
+	}
+	return agent.DefaultSocket()
+}
+
+func (g *globals) slots() ([]agent.Slot, error) {
+	var out []agent.Slot
+	for _, s := range g.VPCD {
+		addr, reader, ok := strings.Cut(s, "=")
+		if !ok || addr == "" || reader == "" {
+			return nil, fmt.Errorf("parse --vpcd %q: want host:port=reader name", s)
+		}
+		out = append(out, agent.Slot{Addr: addr, Reader: reader})
+	}
+	return out, nil
+}
+
+// args returns the global flags as arguments, for the agent that open starts.
+func (g *globals) args() []string {
+	var a []string
+	add := func(name, v string) {
+		if v != "" {
+			a = append(a, "--"+name+"="+v)
+		}
+	}
+	add("data-dir", g.DataDir)
+	add("config", g.Config)
+	add("socket", g.Socket)
+	if len(g.VPCD) > 0 {
+		add("vpcd", strings.Join(g.VPCD, ";"))
+	}
+	add("log-level", g.LogLevel)
+	return a
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run() error {
+	fmt.Println(bridgeVersion())
+	return nil
+}
+
+func bridgeVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+func main() {
+	var c cli
+	k := kong.Parse(&c,
+		kong.Name("vscard-bridge"),
+		kong.Description("vscard Desktop App: virtual PIV smart cards for the vscard Self-Service portal."),
+		kong.UsageOnError(),
+	)
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(c.LogLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	k.BindTo(ctx, (*context.Context)(nil))
+	k.Bind(log, &c.globals)
+	if err := k.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "vscard-bridge:", err)
+		os.Exit(1)
+	}
+}

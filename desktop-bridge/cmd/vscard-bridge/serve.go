@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/vscard/vscard/desktop-bridge/agent"
+	"github.com/vscard/vscard/desktop-bridge/enroll"
+)
+
+type serveCmd struct {
+	PINPageAddr string `placeholder:"HOST:PORT" default:"127.0.0.1:0" help:"Where PIN pages listen (loopback only; port 0 picks a free one)."`
+}
+
+func (s *serveCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
+	dataDir, err := g.dataDir()
+	if err != nil {
+		return err
+	}
+	cfgPath, err := g.configPath()
+	if err != nil {
+		return err
+	}
+	slots, err := g.slots()
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(agent.Config{
+		DataDir: dataDir, Trust: enroll.NewTrustFile(cfgPath), Slots: slots,
+		Version: bridgeVersion(), PINPageAddr: s.PINPageAddr, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := agent.Listen(g.socket())
+	if err != nil {
+		return err
+	}
+	if err := a.Start(); err != nil {
+		return err
+	}
+	log.Info("vscard bridge agent running", "socket", g.socket(), "data", dataDir, "config", cfgPath, "slots", fmt.Sprint(a.Slots()))
+	return a.Serve(ctx, ln)
+}
