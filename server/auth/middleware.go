@@ -40,8 +40,27 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			s.serveBearer(w, r, token, next)
 			return
 		}
+		if isWebSocketUpgrade(r) {
+			s.serveUpgrade(w, r, next)
+			return
+		}
 		withSession.ServeHTTP(w, r)
 	})
+}
+
+// serveUpgrade loads the session of a WebSocket upgrade without saving it afterwards: the
+// connection is hijacked and may outlive the session, and InitFunc watches the session.
+func (s *Service) serveUpgrade(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	token := ""
+	if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+		token = c.Value
+	}
+	ctx, err := s.sessions.Load(r.Context(), token)
+	if err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
+	s.serveSession(w, r.WithContext(ctx), next)
 }
 
 // serveSession runs next with the viewer of the session cookie, if any.
