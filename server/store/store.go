@@ -74,13 +74,5 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return &DB{Client: client, SQL: db, Dialect: dia, DSN: dsn}, nil
 }
 
-// Migrate brings the schema up to date.
-func (d *DB) Migrate(ctx context.Context) error {
-	if err := d.Client.Schema.Create(ctx); err != nil {
-		return fmt.Errorf("migrate schema: %w", err)
-	}
-	return nil
-}
-
 // Close closes the database.
 func (d *DB) Close() error { return d.Client.Close() }
