@@ -2,6 +2,8 @@ package server
 
 import (
 	"time"
+
+	"github.com/vscard/vscard/server/enroll"
 )
 
 // Config is everything the server can be told. cmd/vscard-server fills it from flags and
@@ -56,6 +58,8 @@ type Config struct {
 	TokenTTL time.Duration
 	// OrderIdleTTL is how long an order may sit in one state.
 	OrderIdleTTL time.Duration
+	// Limits bound claim attempts per order and order starts per user.
+	Limits enroll.Limits
 	// AttestationRootsFile (PEM) makes the server verify card attestations before issuing.
 	AttestationRootsFile string
 }

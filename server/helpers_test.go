@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"net/url"
+	"testing"
+
 	"context"
 	"crypto/elliptic"
 
@@ -11,3 +14,12 @@ func p256() elliptic.Curve { return elliptic.P256() }
 func p384() elliptic.Curve { return elliptic.P384() }
 
 func systemCtx() context.Context { return viewer.SystemContext(context.Background()) }
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

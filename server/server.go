@@ -105,6 +105,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	}
 	s.Enroll = enroll.New(s.DB.Client, s.CA, s.Events, s.Scripts, box, enroll.Config{
 		PublicURL: cfg.PublicURL, TokenTTL: cfg.TokenTTL, IdleTTL: cfg.OrderIdleTTL, AttestationRoots: roots,
+		Limits: cfg.Limits,
 	}, s.log.With("component", "enroll"))
 
 	authCfg := auth.Config{

@@ -45,6 +45,9 @@ type CardSetup struct {
 // Claim hands the order to the desktop bridge that presents the one-time token. It creates
 // the card record (REGISTERED) with fresh credentials and a bridge session bound to the order.
 func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model.Device) (*Claim, error) {
+	if err := e.claims.allow(orderID, "attempts to open this order in the Desktop App"); err != nil {
+		return nil, err
+	}
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
 	o, err := e.db.Order.Get(sys, orderID)
 	// Unknown order and wrong token look the same from outside: nothing to probe.
@@ -93,11 +96,13 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 		to: order.StateDESKTOP_APP_CONNECTED, action: "order.claim",
 		note:    "Desktop App connected" + deviceNote(device),
 		details: map[string]any{"cardSerial": serial, "reader": device.Reader, "host": device.Host},
-		apply: func(ctx context.Context, tx *ent.Tx, o *ent.Order, u *ent.OrderUpdateOne) error {
+		set: func(u *ent.OrderUpdateOne) {
 			u.SetTokenUsedAt(now).
 				SetBridgeSessionHash(hashToken(session)).
 				SetBridgeSessionExpiresAt(sessionExpires)
-			c, err := tx.Card.Create().
+		},
+		then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
+			err := tx.Card.Create().
 				SetSerial(serial).
 				SetOwnerID(o.UserID).
 				SetOrderID(o.ID).
@@ -109,15 +114,19 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 				// Sealed under a context that names the card: a value moved elsewhere won't open.
 				SetManagementKey(e.box.Seal(mgmtKey, "card:management-key:"+serial)).
 				SetPuk(e.box.Seal([]byte(puk), "card:puk:"+serial)).
-				Save(ctx)
+				Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("create card: %w", err)
 			}
-			_ = c
 			return nil
 		},
 	})
 	if err != nil {
+		// Lost a race with another claim of the same link: say so plainly.
+		if cur, rerr := e.db.Order.Get(sys, orderID); rerr == nil && cur.TokenUsedAt != nil &&
+			errs.CodeOf(err) == errs.IllegalState {
+			return nil, errs.New(errs.TokenUsed, "This Desktop App link was already used. Open a new one from the portal.")
+		}
 		return nil, err
 	}
 	name := owner.DisplayName
@@ -197,7 +206,7 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 	}
 	return e.transition(ctx, o, move{
 		to: order.StateCARD_READY, action: "order.card_ready", note: "card " + serial + " ready",
-		apply: func(ctx context.Context, tx *ent.Tx, _ *ent.Order, _ *ent.OrderUpdateOne) error {
+		then: func(ctx context.Context, tx *ent.Tx, _ *ent.Order) error {
 			if device == nil {
 				return nil
 			}
@@ -215,10 +224,7 @@ func (e *Engine) Fail(ctx context.Context, orderID, reason string) (*ent.Order, 
 	reason = truncate(reason, 500)
 	return e.transition(ctx, o, move{
 		to: order.StateFAILED, action: "order.fail", note: reason,
-		apply: func(_ context.Context, _ *ent.Tx, _ *ent.Order, u *ent.OrderUpdateOne) error {
-			u.SetFailureReason(reason)
-			return nil
-		},
+		set: func(u *ent.OrderUpdateOne) { u.SetFailureReason(reason) },
 	})
 }
 

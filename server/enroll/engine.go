@@ -34,6 +34,8 @@ type Config struct {
 	// AttestationRoots, when set, are the roots a card's attestation must chain to before
 	// the CA issues. Without them attestations are stored unverified.
 	AttestationRoots *x509.CertPool
+	// Limits bound claim attempts and order starts.
+	Limits Limits
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -51,6 +53,7 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Limits.defaults()
 }
 
 // OptionsSource evaluates the option script in force for a user.
@@ -70,13 +73,19 @@ type Engine struct {
 	cfg  Config
 	log  *slog.Logger
 	now  func() time.Time
+
+	claims, starts *limiter
 }
 
 // New returns an engine.
 func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSource,
 	box *secretbox.Box, cfg Config, log *slog.Logger) *Engine {
 	cfg.defaults()
-	return &Engine{db: db, ca: authority, bus: bus, opts: opts, box: box, cfg: cfg, log: log, now: cfg.Now}
+	return &Engine{
+		db: db, ca: authority, bus: bus, opts: opts, box: box, cfg: cfg, log: log, now: cfg.Now,
+		claims: newLimiter(cfg.Limits.ClaimsPerMinute, cfg.Limits.ClaimBurst),
+		starts: newLimiter(cfg.Limits.StartsPerMinute, cfg.Limits.StartBurst),
+	}
 }
 
 // discard undoes what an order created, inside the transaction that ends it: certificates

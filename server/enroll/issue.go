@@ -166,10 +166,7 @@ func (e *Engine) abandon(ctx context.Context, o *ent.Order, issued []*ca.Issued,
 	}
 	if _, err := e.transition(ctx, o, move{
 		to: order.StateFAILED, action: "order.fail", note: reason,
-		apply: func(_ context.Context, _ *ent.Tx, _ *ent.Order, u *ent.OrderUpdateOne) error {
-			u.SetFailureReason(reason)
-			return nil
-		},
+		set: func(u *ent.OrderUpdateOne) { u.SetFailureReason(reason) },
 	}); err != nil {
 		e.log.Error("fail order after CA error", "order", o.ID, "err", err)
 	}

@@ -46,9 +46,11 @@ type move struct {
 	to     order.State
 	action string // audit action, e.g. "order.next"
 	note   string // shown in the step history; never a secret
-	// apply adds changes to the order update and writes related rows, inside the
-	// transaction, after the state check.
-	apply   func(ctx context.Context, tx *ent.Tx, o *ent.Order, u *ent.OrderUpdateOne) error
+	// set adds field changes to the order's update.
+	set func(u *ent.OrderUpdateOne)
+	// then writes related rows, inside the transaction, once the order's version-checked
+	// update has succeeded: a request that lost a race never gets this far.
+	then    func(ctx context.Context, tx *ent.Tx, o *ent.Order) error
 	details map[string]any
 }
 
@@ -73,17 +75,8 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 		if IsFinal(m.to) {
 			u.SetFinishedAt(now)
 		}
-		if m.apply != nil {
-			if err := m.apply(sys, tx, o, u); err != nil {
-				return err
-			}
-		}
-		if slices.Contains(endings, m.to) {
-			serials, err := e.discard(sys, tx, o, now)
-			if err != nil {
-				return err
-			}
-			revoke = serials
+		if m.set != nil {
+			m.set(u)
 		}
 		var err error
 		updated, err = u.Save(sys)
@@ -92,6 +85,16 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 		}
 		if err != nil {
 			return fmt.Errorf("update order: %w", err)
+		}
+		if m.then != nil {
+			if err := m.then(sys, tx, updated); err != nil {
+				return err
+			}
+		}
+		if slices.Contains(endings, m.to) {
+			if revoke, err = e.discard(sys, tx, o, now); err != nil {
+				return err
+			}
 		}
 		details := map[string]any{"from": string(o.State), "to": string(m.to)}
 		for k, v := range m.details {

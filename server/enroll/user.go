@@ -71,6 +71,9 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 	if reason := notActiveReason(u); reason != "" {
 		return nil, errs.New(errs.UserNotActive, "%s", reason).WithDetails(map[string]any{"state": string(u.State)})
 	}
+	if err := e.starts.allow(u.ID, "card orders started"); err != nil {
+		return nil, err
+	}
 	if running, err := e.runningOrder(ctx, u.ID); err != nil {
 		return nil, err
 	} else if running != nil {
@@ -122,8 +125,8 @@ func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff
 	}
 	switch o.State {
 	case order.StateSTARTED:
-		h, apply := e.newHandoff(o)
-		o, err = e.transition(ctx, o, move{to: order.StateAWAITING_DESKTOP_APP, action: "order.next", apply: apply})
+		h, set := e.newHandoff(o)
+		o, err = e.transition(ctx, o, move{to: order.StateAWAITING_DESKTOP_APP, action: "order.next", set: set})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -131,7 +134,7 @@ func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff
 	case order.StateCARD_READY:
 		o, err = e.transition(ctx, o, move{
 			to: order.StateCOMPLETED, action: "order.next", note: "card active",
-			apply: func(ctx context.Context, tx *ent.Tx, o *ent.Order, _ *ent.OrderUpdateOne) error {
+			then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
 				n, err := tx.Card.Update().
 					Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).
 					SetState(card.StateACTIVE).
@@ -166,14 +169,12 @@ func (e *Engine) RenewHandoff(ctx context.Context, orderID string) (*Handoff, er
 	if o.State != order.StateAWAITING_DESKTOP_APP {
 		return nil, errs.New(errs.IllegalState, "Only an order waiting for the Desktop App has a hand-off link; this one is %s.", o.State)
 	}
-	h, apply := e.newHandoff(o)
+	h, set := e.newHandoff(o)
 	h.VerificationCode = o.VerificationCode
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
 	err = e.withTx(sys, func(tx *ent.Tx) error {
 		u := tx.Order.UpdateOneID(o.ID).Where(order.Version(o.Version), order.StateEQ(o.State)).SetVersion(o.Version + 1)
-		if err := apply(sys, tx, o, u); err != nil {
-			return err
-		}
+		set(u)
 		u.SetVerificationCode(o.VerificationCode)
 		if _, err := u.Save(sys); ent.IsNotFound(err) {
 			return e.changedMeanwhile(sys, o.ID, o.State)
@@ -190,7 +191,7 @@ func (e *Engine) RenewHandoff(ctx context.Context, orderID string) (*Handoff, er
 
 // newHandoff makes a token and verification code, and the update that stores the token's
 // hash on the order.
-func (e *Engine) newHandoff(o *ent.Order) (*Handoff, func(context.Context, *ent.Tx, *ent.Order, *ent.OrderUpdateOne) error) {
+func (e *Engine) newHandoff(o *ent.Order) (*Handoff, func(*ent.OrderUpdateOne)) {
 	token, code := newToken(), newVerificationCode()
 	expires := e.now().Add(e.cfg.TokenTTL)
 	q := url.Values{}
@@ -198,9 +199,8 @@ func (e *Engine) newHandoff(o *ent.Order) (*Handoff, func(context.Context, *ent.
 	q.Set("order", o.ID)
 	q.Set("token", token)
 	h := &Handoff{URL: "vscard://enroll?" + q.Encode(), ExpiresAt: expires, VerificationCode: code}
-	return h, func(_ context.Context, _ *ent.Tx, _ *ent.Order, u *ent.OrderUpdateOne) error {
+	return h, func(u *ent.OrderUpdateOne) {
 		u.SetTokenHash(hashToken(token)).SetTokenExpiresAt(expires).ClearTokenUsedAt().SetVerificationCode(code)
-		return nil
 	}
 }
 

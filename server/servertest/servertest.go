@@ -42,6 +42,13 @@ type Option func(*server.Config)
 // Start runs a server until the test ends.
 func Start(tb testing.TB, opts ...Option) *Env {
 	tb.Helper()
+	return StartLogged(tb, nil, opts...)
+}
+
+// StartLogged is Start with the server's debug log written to w (nil: discarded, or stderr
+// when VSCARD_TEST_LOG is set).
+func StartLogged(tb testing.TB, w io.Writer, opts ...Option) *Env {
+	tb.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	url := "http://" + ts.Listener.Addr().String()
 	cfg := server.Config{
@@ -55,10 +62,13 @@ func Start(tb testing.TB, opts ...Option) *Env {
 		o(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("VSCARD_TEST_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if w == nil {
+		w = io.Discard
+		if os.Getenv("VSCARD_TEST_LOG") != "" {
+			w = os.Stderr
+		}
 	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		cancel()
