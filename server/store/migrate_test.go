@@ -3,8 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,22 +12,9 @@ import (
 	"entgo.io/ent/dialect/sql/schema"
 
 	entmigrate "github.com/vscard/vscard/ent/migrate"
-	"github.com/vscard/vscard/server/servertest"
 	"github.com/vscard/vscard/server/store"
+	"github.com/vscard/vscard/server/store/storetest"
 )
-
-// backends are the databases every storage test runs on: SQLite always, PostgreSQL when
-// VSCARD_TEST_POSTGRES names a server.
-func backends(t *testing.T) map[string]func(t *testing.T) string {
-	t.Helper()
-	b := map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string { return filepath.Join(t.TempDir(), "vscard.db") },
-	}
-	if os.Getenv("VSCARD_TEST_POSTGRES") != "" {
-		b["postgres"] = func(t *testing.T) string { return servertest.Database(t) }
-	}
-	return b
-}
 
 func open(t *testing.T, dsn string) *store.DB {
 	t.Helper()
@@ -108,7 +93,7 @@ func migrationFiles(t *testing.T, dialect string) int {
 
 func TestMigrate(t *testing.T) {
 	ctx := context.Background()
-	for name, newDSN := range backends(t) {
+	for name, newDSN := range storetest.Backends() {
 		t.Run(name, func(t *testing.T) {
 			t.Run("ok/fresh database gets exactly the ent schema", func(t *testing.T) {
 				db := open(t, newDSN(t))
