@@ -75,7 +75,9 @@ func mayCall(v *viewer.Viewer, allow []model.Access, declared bool) error {
 func admits(v *viewer.Viewer, a model.Access) bool {
 	switch a {
 	case model.AccessAnonymous:
-		return true
+		// Portals hold a token for card status only: they get exactly the fields that
+		// name PORTAL, not those open to everybody else.
+		return v == nil || v.Kind != viewer.KindPortal
 	case model.AccessUser:
 		return v != nil && v.Kind == viewer.KindUser
 	case model.AccessAdmin:

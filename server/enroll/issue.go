@@ -2,6 +2,7 @@ package enroll
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
@@ -238,7 +239,7 @@ func (e *Engine) checkAttestation(csr *x509.CertificateRequest, attPEM, signerPE
 	if err != nil {
 		return nil, false, fmt.Errorf("parse attestation: %w", err)
 	}
-	if k, ok := att.PublicKey.(interface{ Equal(x any) bool }); !ok || !k.Equal(csr.PublicKey) {
+	if k, ok := att.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(csr.PublicKey) {
 		return nil, false, errors.New("the attested key is not the CSR's key")
 	}
 	if e.cfg.AttestationRoots == nil {

@@ -1,0 +1,161 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vscard/vscard/server/servertest"
+)
+
+// TestAuthorizationMatrix runs every root field of the API as every kind of caller and
+// asserts the outcome: OK, or the error code. Rows a caller may not see are NOT_FOUND
+// (indistinguishable from missing), fields a caller may not use are FORBIDDEN, and
+// anonymous callers are UNAUTHENTICATED.
+func TestAuthorizationMatrix(t *testing.T) {
+	env := servertest.Start(t, generous)
+	alice := env.SignIn(t, servertest.Alice)
+	carol := env.SignIn(t, servertest.Carol)
+	admin := env.SignIn(t, servertest.Admin)
+	portal := env.Bearer(env.PortalToken(t, "cards:read"))
+	anon := env.Anonymous()
+
+	// alice owns a completed order with a card; its bridge session is still valid.
+	done := start(t, env, alice)
+	done.next()
+	done.mustClaim()
+	done.mustCreate()
+	done.mustSubmit()
+	done.mustReady()
+	done.next()
+	bridge := done.bridge
+	serial := done.claim.Card.Serial
+	var carolMe struct{ Me struct{ ID string } }
+	carol.MustDo(t, `{ me { id } }`, nil, &carolMe)
+
+	callers := []struct {
+		name string
+		c    *servertest.Client
+	}{{"anonymous", anon}, {"alice", alice}, {"carol", carol}, {"admin", admin}, {"portal", portal}, {"bridge", bridge}}
+
+	const (
+		OK    = "OK"
+		UN    = "UNAUTHENTICATED"
+		FB    = "FORBIDDEN"
+		NF    = "NOT_FOUND"
+		IS    = "ILLEGAL_STATE"
+		TI    = "TOKEN_INVALID"
+		SE    = "SCRIPT_ERROR"
+		CONFL = "CONFLICT"
+	)
+	ord := map[string]any{"id": done.id}
+	cases := []struct {
+		op   string
+		vars map[string]any
+		// want per caller, in the order of callers: anonymous, alice, carol, admin, portal, bridge.
+		want [6]string
+	}{
+		{`{ me { id } }`, nil, [6]string{UN, OK, OK, OK, FB, FB}},
+		{`query($id: ID!) { order(id: $id) { id } }`, ord, [6]string{UN, OK, NF, OK, FB, OK}},
+		{`query($s: String!) { card(serial: $s) { id } }`, map[string]any{"s": serial}, [6]string{UN, OK, NF, OK, FB, FB}},
+		{`query($s: String!) { cardStatus(serial: $s) { state certificates { state } } }`, map[string]any{"s": serial}, [6]string{UN, OK, NF, OK, OK, FB}},
+		{`{ processes { name } }`, nil, [6]string{UN, OK, OK, OK, FB, FB}},
+		{`{ optionScript { name } }`, nil, [6]string{UN, FB, FB, OK, FB, FB}},
+		{`{ validateOptionScript(source: "x = 1") { ok } }`, nil, [6]string{UN, FB, FB, OK, FB, FB}},
+		{`query($id: ID!) { node(id: $id) { id } }`, ord, [6]string{UN, OK, NF, OK, FB, OK}},
+		{`query($id: ID!) { nodes(ids: [$id]) { id } }`, ord, [6]string{UN, OK, NF, OK, FB, OK}},
+		{`{ cards { totalCount } }`, nil, [6]string{UN, OK, OK, OK, FB, FB}},
+		{`{ certificates { totalCount } }`, nil, [6]string{UN, OK, OK, OK, FB, FB}},
+		{`{ orders { totalCount } }`, nil, [6]string{UN, OK, OK, OK, FB, FB}},
+		{`{ users { totalCount } }`, nil, [6]string{UN, FB, FB, OK, FB, FB}},
+		{`{ auditEvents { totalCount } }`, nil, [6]string{UN, FB, FB, OK, FB, FB}},
+		{qNext, ord, [6]string{UN, IS, NF, NF, FB, FB}},
+		{`mutation($id: ID!) { renewHandoff(orderId: $id) { url } }`, ord, [6]string{UN, IS, NF, NF, FB, FB}},
+		{qCancel, ord, [6]string{UN, IS, NF, IS, FB, IS}},
+		{`mutation($id: ID!) { claimOrder(orderId: $id, token: "forged") { sessionToken } }`, ord, [6]string{TI, TI, TI, TI, FB, TI}},
+		{qCreate, ord, [6]string{UN, FB, FB, FB, FB, IS}},
+		{`mutation($id: ID!) { submitCardKeys(orderId: $id, keys: []) { serial } }`, ord, [6]string{UN, FB, FB, FB, FB, IS}},
+		{`mutation($id: ID!) { confirmCardReady(orderId: $id, serial: "1", device: {reader: "r"}) { state } }`, ord, [6]string{UN, FB, FB, FB, FB, IS}},
+		{`mutation($id: ID!) { failOrder(orderId: $id, reason: "x") { state } }`, ord, [6]string{UN, FB, FB, FB, FB, IS}},
+		{`mutation($id: ID!) { setUserState(userId: $id, state: ACTIVE) { state } }`, map[string]any{"id": carolMe.Me.ID}, [6]string{UN, FB, FB, OK, FB, FB}},
+		{`mutation { updateOptionScript(source: "def options(") { name } }`, nil, [6]string{UN, FB, FB, SE, FB, FB}},
+		{`mutation { revertOptionScript(version: 1) { current { version } } }`, nil, [6]string{UN, FB, FB, OK, FB, FB}},
+		{qStart, nil, [6]string{UN, OK, OK, OK, FB, FB}},
+		{qStart, nil, [6]string{UN, CONFL, CONFL, CONFL, FB, FB}}, // the order each just started is running
+	}
+	for _, tc := range cases {
+		for i, who := range callers {
+			t.Run(fmt.Sprintf("%s/%s", who.name, firstLine(tc.op)), func(t *testing.T) {
+				err := who.c.Do(context.Background(), tc.op, tc.vars, nil)
+				got := OK
+				if err != nil {
+					got = codeOf(err)
+					if got == "" {
+						got = err.Error()
+					}
+				}
+				if got != tc.want[i] {
+					t.Errorf("got %s, want %s (%v)", got, tc.want[i], err)
+				}
+			})
+		}
+	}
+
+	// Lists show each caller only their own rows.
+	counts := map[string]int{}
+	for _, who := range []struct {
+		name string
+		c    *servertest.Client
+	}{{"alice", alice}, {"carol", carol}} {
+		var out struct{ Cards struct{ TotalCount int } }
+		who.c.MustDo(t, `{ cards { totalCount } }`, nil, &out)
+		counts[who.name] = out.Cards.TotalCount
+	}
+	if counts["alice"] != 1 || counts["carol"] != 0 {
+		t.Errorf("cards visible: %v, want alice 1 and carol 0", counts)
+	}
+	// Edges too: carol's own orders never lead to alice's card.
+	var edges struct {
+		Me struct{ Cards struct{ TotalCount int } }
+	}
+	carol.MustDo(t, `{ me { cards { totalCount } } }`, nil, &edges)
+	if edges.Me.Cards.TotalCount != 0 {
+		t.Errorf("carol's me.cards shows %d cards", edges.Me.Cards.TotalCount)
+	}
+
+	// Subscriptions, over WebSocket.
+	subWant := [6]string{UN, OK, NF, OK, FB, OK}
+	for i, who := range callers {
+		t.Run("subscription/"+who.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			got := OK
+			sub, err := who.c.Subscribe(ctx, qUpdates, ord)
+			if err != nil {
+				got = UN // the connection itself was refused
+			} else {
+				defer sub.Close()
+				var n int
+				for range sub.Next {
+					n++
+				}
+				if len(*sub.Err) > 0 {
+					got = sub.Err.Code()
+				} else if n != 1 {
+					got = fmt.Sprintf("%d messages for a completed order", n)
+				}
+			}
+			if got != subWant[i] {
+				t.Errorf("got %s, want %s (%v)", got, subWant[i], err)
+			}
+		})
+	}
+}
+
+func firstLine(op string) string {
+	if len(op) > 60 {
+		return op[:60]
+	}
+	return op
+}
