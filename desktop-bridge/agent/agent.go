@@ -187,6 +187,19 @@ func (a *Agent) CreateCard(ctx context.Context, serial uint32) (string, error) {
 	return reader, nil
 }
 
+// ResetCard wipes the card's security state, as a warm reset does. It implements
+// enroll.CardHost.
+func (a *Agent) ResetCard(serial uint32) error {
+	a.mu.Lock()
+	card := a.cards[serial]
+	a.mu.Unlock()
+	if card == nil {
+		return fmt.Errorf("reset card %d: %w", serial, vcard.ErrNotFound)
+	}
+	card.Reset()
+	return nil
+}
+
 // DeleteCard removes the card from its reader and deletes its files. It implements
 // enroll.CardHost.
 func (a *Agent) DeleteCard(serial uint32) error {

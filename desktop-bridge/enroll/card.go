@@ -141,6 +141,9 @@ func (c *pivCard) generateKeys(mgmtKey []byte, pin string, specs []api.Certifica
 		if err != nil {
 			return nil, fmt.Errorf("attest slot %s: %w", spec.Slot, err)
 		}
+		if !samePublicKey(pub, att.PublicKey) {
+			return nil, fmt.Errorf("attest slot %s: the card attests another key than the one it generated", spec.Slot)
+		}
 		attPEM := encodePEM("CERTIFICATE", att.Raw)
 		out = append(out, api.KeySubmission{
 			Slot:              strings.ToUpper(spec.Slot),

@@ -18,6 +18,11 @@ type CardHost interface {
 	// CreateCard makes a fresh virtual card with the serial, inserts it into a reader and
 	// returns the reader's PC/SC name once PC/SC clients can use the card.
 	CreateCard(ctx context.Context, serial uint32) (reader string, err error)
+	// ResetCard resets the card as taking it out and putting it back would: it forgets
+	// that the PIN was verified and the management key authenticated. piv-go leaves
+	// the card with both when it disconnects, and the enrolment must not hand over a
+	// card that signs without the PIN.
+	ResetCard(serial uint32) error
 	// DeleteCard removes the card from its reader and deletes it.
 	DeleteCard(serial uint32) error
 }
@@ -234,7 +239,12 @@ func (e *enrolment) build(ctx context.Context, pin string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer c.close()
+	defer func() {
+		c.close()
+		if err := e.cfg.Cards.ResetCard(e.serial); err != nil {
+			e.log.Warn("reset card", "err", err)
+		}
+	}()
 	if err := c.secure(mgmtKey, card.Puk, pin, card.PinPolicy.RetryCount); err != nil {
 		return nil, err
 	}
@@ -311,10 +321,19 @@ func (e *enrolment) device(reader, firmware string) api.DeviceInput {
 
 // cause prefers the reason the run's context was cancelled (portal cancel, Cancel
 // button) over the error it caused in whatever was running.
+// A refusal with ILLEGAL_STATE usually means the same: the order ended meanwhile and
+// the subscription has not said so yet; the order is read to tell.
 func (e *enrolment) cause(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 			return c
+		}
+	}
+	if api.Code(err) == api.CodeIllegalState {
+		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if o, qerr := api.Order(qctx, e.session.GraphQL(), e.h.Order); qerr == nil && o.Order != nil && finalStates[o.Order.State] {
+			return fmt.Errorf("%w (%s)", ErrCancelledByServer, o.Order.State)
 		}
 	}
 	return err
