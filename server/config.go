@@ -38,12 +38,17 @@ type Config struct {
 	OIDCClientID     string
 	OIDCClientSecret string
 	OIDCScopes       []string
+	SignatureAlgs    []string
 	RolesClaim       string
 	AdminGroup       string
 	APIAudience      string
 	APIScope         string
+	ScopeClaims      []string
 	AllowedOrigins   []string
 	DefaultUserState string
+	// SessionIdleTimeout and SessionLifetime end browser sessions (defaults 30m / 12h).
+	SessionIdleTimeout time.Duration
+	SessionLifetime    time.Duration
 
 	// DevIDP runs the embedded development identity provider at /dev/idp. It is on in
 	// development when no OIDCIssuer is set; AllowDevIDPInProduction forces it.
@@ -86,8 +91,8 @@ func (c *Config) defaults() {
 	if c.APIScope == "" {
 		c.APIScope = "cards:read"
 	}
-	if c.OIDCClientID == "" && c.OIDCIssuer == "" {
-		c.OIDCClientID = "vscard-portal"
+	if c.OIDCClientID == "" {
+		c.OIDCClientID = "vscard"
 	}
 }
 

@@ -91,7 +91,15 @@ func (s *Server) assemble(ctx context.Context) error {
 	if err := s.Scripts.EnsureDefault(ctx); err != nil {
 		return err
 	}
-	s.Events = events.NewLocal()
+	if store.IsPostgres(s.DB.DSN) { // several instances may share the store: events cross them
+		if s.Events, err = events.NewPostgres(ctx, events.PostgresConfig{
+			DSN: s.DB.DSN, DB: s.DB.SQL, Logger: s.log.With("component", "events"),
+		}); err != nil {
+			return err
+		}
+	} else {
+		s.Events = events.NewLocal()
+	}
 	var roots *x509.CertPool
 	if cfg.AttestationRootsFile != "" {
 		pemBytes, err := os.ReadFile(cfg.AttestationRootsFile)
@@ -113,6 +121,10 @@ func (s *Server) assemble(ctx context.Context) error {
 		ClientID:         cfg.OIDCClientID,
 		ClientSecret:     cfg.OIDCClientSecret,
 		Scopes:           cfg.OIDCScopes,
+		SignatureAlgs:    cfg.SignatureAlgs,
+		ScopeClaims:      cfg.ScopeClaims,
+		IdleTimeout:      cfg.SessionIdleTimeout,
+		Lifetime:         cfg.SessionLifetime,
 		PublicURL:        cfg.PublicURL,
 		AllowedOrigins:   cfg.AllowedOrigins,
 		RolesClaim:       cfg.RolesClaim,

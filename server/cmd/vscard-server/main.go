@@ -44,16 +44,20 @@ type serveCmd struct {
 	Organization       string   `env:"VSCARD_ORGANIZATION" default:"vscard Demo" help:"Organisation name of the embedded CA."`
 	CAPassphrase       string   `env:"VSCARD_CA_PASSPHRASE" help:"Encrypts the CA key files."`
 
-	OIDCIssuer       string   `name:"oidc-issuer" env:"VSCARD_OIDC_ISSUER" help:"OIDC provider issuer URL (empty in development: the embedded provider)."`
-	OIDCClientID     string   `name:"oidc-client-id" env:"VSCARD_OIDC_CLIENT_ID" help:"OIDC client id of the portal."`
-	OIDCClientSecret string   `name:"oidc-client-secret" env:"VSCARD_OIDC_CLIENT_SECRET" help:"OIDC client secret (empty: public client with PKCE)."`
-	OIDCScopes       []string `name:"oidc-scopes" env:"VSCARD_OIDC_SCOPES" help:"Scopes to request (default openid,profile,email,groups)."`
-	RolesClaim       string   `env:"VSCARD_OIDC_ROLES_CLAIM" help:"ID-token claim with the user's groups (default groups)."`
-	AdminGroup       string   `env:"VSCARD_OIDC_ADMIN_GROUP" help:"Group whose members are administrators (default vscard-admins)."`
-	APIAudience      string   `env:"VSCARD_API_AUDIENCE" default:"vscard-api" help:"Audience of portal access tokens."`
-	APIScope         string   `env:"VSCARD_API_SCOPE" default:"cards:read" help:"Scope that allows card-status look-ups."`
-	AllowedOrigins   []string `env:"VSCARD_ALLOWED_ORIGINS" help:"Origins allowed for cookie-authenticated requests and WebSockets (default: the public URL's)."`
-	DefaultUserState string   `env:"VSCARD_DEFAULT_USER_STATE" enum:",REGISTERED,ACTIVE" default:"" help:"State of new users (default ACTIVE in development, REGISTERED in production)."`
+	OIDCIssuer         string        `name:"oidc-issuer" env:"VSCARD_OIDC_ISSUER" help:"OIDC provider issuer URL (empty in development: the embedded provider)."`
+	OIDCClientID       string        `name:"oidc-client-id" env:"VSCARD_OIDC_CLIENT_ID" help:"OIDC client id of the portal."`
+	OIDCClientSecret   string        `name:"oidc-client-secret" env:"VSCARD_OIDC_CLIENT_SECRET" help:"OIDC client secret (empty: public client with PKCE)."`
+	OIDCScopes         []string      `name:"oidc-scopes" env:"VSCARD_OIDC_SCOPES" help:"Scopes to request (default openid,profile,email)."`
+	SignatureAlgs      []string      `name:"oidc-signature-algs" env:"VSCARD_OIDC_SIGNATURE_ALGS" help:"Accepted token signature algorithms (default RS256,ES256)."`
+	RolesClaim         string        `name:"oidc-roles-claim" env:"VSCARD_OIDC_ROLES_CLAIM" help:"Claim with the user's groups or roles; a dotted path reaches into objects (default groups)."`
+	AdminGroup         string        `name:"oidc-admin-group" env:"VSCARD_OIDC_ADMIN_GROUP" help:"Value of that claim that makes an administrator (default vscard-admins)."`
+	APIAudience        string        `env:"VSCARD_API_AUDIENCE" default:"vscard-api" help:"Audience of portal access tokens."`
+	APIScope           string        `env:"VSCARD_API_SCOPE" default:"cards:read" help:"Scope that allows card-status look-ups."`
+	APIScopeClaims     []string      `env:"VSCARD_API_SCOPE_CLAIMS" help:"Claims that hold granted scopes (default scope,scp; add roles for Entra ID)."`
+	SessionIdleTimeout time.Duration `env:"VSCARD_SESSION_IDLE_TIMEOUT" default:"30m" help:"A session ends after this long without a request."`
+	SessionLifetime    time.Duration `env:"VSCARD_SESSION_LIFETIME" default:"12h" help:"A session ends this long after sign-in."`
+	AllowedOrigins     []string      `env:"VSCARD_ALLOWED_ORIGINS" help:"Origins allowed for cookie-authenticated requests and WebSockets (default: the public URL's)."`
+	DefaultUserState   string        `env:"VSCARD_DEFAULT_USER_STATE" enum:",REGISTERED,ACTIVE" default:"" help:"State of new users (default ACTIVE in development, REGISTERED in production)."`
 
 	DevIDPUsers             string `name:"devidp-users" env:"VSCARD_DEVIDP_USERS" help:"YAML file with the embedded provider's demo users."`
 	AllowDevIDPInProduction bool   `name:"allow-devidp-in-production" env:"VSCARD_ALLOW_DEVIDP_IN_PRODUCTION" help:"Run the embedded provider even in production (demos only)."`
@@ -71,7 +75,8 @@ func (c *serveCmd) config() server.Config {
 		Production: c.Production, SecretKey: c.SecretKey, PreviousSecretKeys: c.PreviousSecretKeys,
 		Organization: c.Organization, CAPassphrase: c.CAPassphrase,
 		OIDCIssuer: c.OIDCIssuer, OIDCClientID: c.OIDCClientID, OIDCClientSecret: c.OIDCClientSecret,
-		OIDCScopes: c.OIDCScopes, RolesClaim: c.RolesClaim, AdminGroup: c.AdminGroup,
+		OIDCScopes: c.OIDCScopes, SignatureAlgs: c.SignatureAlgs, RolesClaim: c.RolesClaim, AdminGroup: c.AdminGroup,
+		ScopeClaims: c.APIScopeClaims, SessionIdleTimeout: c.SessionIdleTimeout, SessionLifetime: c.SessionLifetime,
 		APIAudience: c.APIAudience, APIScope: c.APIScope, AllowedOrigins: c.AllowedOrigins,
 		DefaultUserState: c.DefaultUserState, DevIDPUsersFile: c.DevIDPUsers,
 		AllowDevIDPInProduction: c.AllowDevIDPInProduction, AllowIntrospection: c.AllowIntrospection,
