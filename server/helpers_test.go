@@ -23,3 +23,5 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+func mustParse(s string) (*url.URL, error) { return url.Parse(s) }

@@ -163,14 +163,13 @@ func (o *order) state() string {
 }
 
 func csrPEM(t testing.TB, curve elliptic.Curve) string {
-	t.Helper()
 	key, err := ecdsa.GenerateKey(curve, rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "card key"}}, key)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 }

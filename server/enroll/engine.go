@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -75,6 +76,9 @@ type Engine struct {
 	now  func() time.Time
 
 	claims, starts *limiter
+	// lastReconciled is when the sweep last checked ended orders against the CA.
+	sweepMu        sync.Mutex
+	lastReconciled time.Time
 }
 
 // New returns an engine.

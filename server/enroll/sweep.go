@@ -16,13 +16,15 @@ import (
 // SweepResult counts what one sweep did.
 type SweepResult struct {
 	Expired int // orders moved to EXPIRED
-	Revoked int // certificates revoked at the CA that the identity store had already revoked
+	Revoked int // certificates of ended orders that the CA still had as valid or pending
 }
 
 // Sweep expires orders that sat in one state past their expiry, and makes sure the CA has
-// revoked every certificate the identity store says is revoked (a crash between the two
-// would otherwise leave a certificate valid at the CA).
+// revoked everything it signed for orders that ended without completing (a crash between
+// the CA and the identity store would otherwise leave a certificate valid at the CA).
 func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
+	e.sweepMu.Lock()
+	defer e.sweepMu.Unlock()
 	ctx = viewer.SystemContext(ctx)
 	var res SweepResult
 	stale, err := e.db.Order.Query().
@@ -43,23 +45,45 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 		res.Expired++
 	}
 
-	revoked, err := e.db.Certificate.Query().
-		Where(certificate.StateEQ(certificate.StateREVOKED), certificate.RevokedAtGT(e.now().Add(-24*time.Hour))).
-		All(ctx)
+	// Orders that ended without completing must leave nothing valid at the CA, including
+	// certificates signed just before a crash and never recorded in the identity store.
+	since := e.lastReconciled
+	if since.IsZero() {
+		since = e.now().Add(-24 * time.Hour) // after a start, cover a day of downtime
+	}
+	until := e.now()
+	ended, err := e.db.Order.Query().
+		Where(order.StateIn(order.StateCANCELLED, order.StateFAILED, order.StateEXPIRED), order.FinishedAtGTE(since.Add(-time.Minute))).
+		Select(order.FieldID).
+		Strings(ctx)
 	if err != nil {
-		return res, fmt.Errorf("find revoked certificates: %w", err)
+		return res, fmt.Errorf("find ended orders: %w", err)
 	}
-	for _, c := range revoked {
-		st, err := e.ca.Status(ctx, c.Serial)
-		if err != nil || st == ca.StatusRevoked {
-			continue
+	if rr, ok := e.ca.(ca.ReferenceRevoker); ok {
+		for _, id := range ended {
+			serials, err := rr.RevokeReference(ctx, id, ocsp.CessationOfOperation)
+			if err != nil {
+				e.log.Error("revoke order's certificates at CA", "order", id, "err", err)
+				return res, nil // try again next sweep, from the same point
+			}
+			res.Revoked += len(serials)
 		}
-		if err := e.ca.Revoke(ctx, c.Serial, ocsp.CessationOfOperation); err != nil {
-			e.log.Error("revoke certificate at CA", "serial", c.Serial, "err", err)
-			continue
+	} else {
+		revoked, err := e.db.Certificate.Query().
+			Where(certificate.StateEQ(certificate.StateREVOKED), certificate.RevokedAtGTE(since.Add(-time.Minute))).
+			All(ctx)
+		if err != nil {
+			return res, fmt.Errorf("find revoked certificates: %w", err)
 		}
-		res.Revoked++
+		for _, c := range revoked {
+			if st, err := e.ca.Status(ctx, c.Serial); err == nil && st != ca.StatusRevoked {
+				if err := e.ca.Revoke(ctx, c.Serial, ocsp.CessationOfOperation); err == nil {
+					res.Revoked++
+				}
+			}
+		}
 	}
+	e.lastReconciled = until
 	return res, nil
 }
 
