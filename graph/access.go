@@ -27,8 +27,9 @@ func checkAccess(ctx context.Context, next graphql.RootResolver) graphql.Marshal
 		return next(ctx)
 	}
 	name := fc.Field.Name
-	if name == "__typename" {
-		return next(ctx)
+	switch name {
+	case "__typename", "__schema", "__type":
+		return next(ctx) // introspection has its own switch: introspectionFor
 	}
 	allow, declared := allowedFor(fc.Field.Definition)
 	if !declared {

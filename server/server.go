@@ -308,6 +308,13 @@ func adminOnly(next http.Handler) http.Handler {
 
 func limitBody(next http.Handler, n int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > n {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"errors": []map[string]any{{
+				"message":    fmt.Sprintf("The request is larger than %d bytes.", n),
+				"extensions": map[string]string{"code": "INVALID_INPUT"},
+			}}})
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, r)
 	})
