@@ -63,9 +63,9 @@ run: deps-run build ## Set up and run vscard on the embedded defaults (http://lo
 
 # --- test --------------------------------------------------------------------------------
 
-.PHONY: test test-go test-postgres test-frontend e2e
-test: deps-test build ## Set up and run all tests: Go (SQLite and PostgreSQL, race detector), frontend, end-to-end.
-	@$(MAKE) --no-print-directory test-go test-postgres test-frontend e2e
+.PHONY: test test-go test-postgres test-frontend e2e fuzz
+test: deps-test build ## Set up and run all tests: Go (SQLite and PostgreSQL, race detector), fuzzing, frontend, end-to-end.
+	@$(MAKE) --no-print-directory test-go test-postgres fuzz test-frontend e2e
 
 test-go: ## Go tests on SQLite with the race detector (pcscd and vpcd are started by the tests).
 	$(GO) vet ./...
@@ -75,6 +75,9 @@ test-postgres: ## The server suite again on a throwaway PostgreSQL.
 	@dsn=$$(scripts/test-postgres.sh start) && \
 	  VSCARD_TEST_POSTGRES="$$dsn" $(GOTEST) ./server/...; rc=$$?; \
 	  scripts/test-postgres.sh stop; exit $$rc
+
+fuzz: ## Run every fuzz target briefly (FUZZTIME=10s each).
+	scripts/fuzz.sh
 
 test-frontend: node_modules ## Type-check and unit-test the Self-Service app.
 	npm run typecheck
