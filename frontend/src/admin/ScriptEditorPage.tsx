@@ -30,7 +30,7 @@ const OptionScriptDoc = graphql(`
         createdAt
       }
     }
-    users(first: 200, orderBy: { field: USERNAME, direction: ASC }) {
+    users(first: 100, orderBy: { field: USERNAME, direction: ASC }) {
       edges {
         node {
           id

@@ -8,12 +8,17 @@ import type { UserState } from '../gql/graphql';
 import { apiError, type ApiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
-import { nodesOf } from './pager';
+import { Pager } from './Pager';
+import { nodesOf, useCursorPager } from './pager';
 
 const UsersDoc = graphql(`
-  query AdminUsers {
-    users(first: 200, orderBy: { field: USERNAME, direction: ASC }) {
+  query AdminUsers($after: Cursor) {
+    users(first: 50, after: $after, orderBy: { field: USERNAME, direction: ASC }) {
       totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         node {
           id
@@ -43,7 +48,12 @@ const STATES: UserState[] = ['REGISTERED', 'ACTIVE', 'INACTIVE', 'LOCKED'];
 /** UsersPage lists the users and lets an administrator change their state. */
 export default function UsersPage() {
   const me = useUser();
-  const [{ data, fetching, error }] = useQuery({ query: UsersDoc, requestPolicy: 'cache-and-network' });
+  const pager = useCursorPager();
+  const [{ data, fetching, error }] = useQuery({
+    query: UsersDoc,
+    variables: { after: pager.after },
+    requestPolicy: 'cache-and-network',
+  });
   const [{ fetching: saving }, setUserState] = useMutation(SetUserStateDoc);
   const [problem, setProblem] = useState<ApiError>();
   const [notice, setNotice] = useState<string>();
@@ -128,6 +138,14 @@ export default function UsersPage() {
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
+      <Pager
+        page={pager.page}
+        total={data?.users.totalCount}
+        hasPrevious={pager.hasPrevious}
+        hasNext={data?.users.pageInfo.hasNextPage ?? false}
+        onPrevious={pager.previous}
+        onNext={() => pager.next(data?.users.pageInfo.endCursor)}
+      />
     </Stack>
   );
 }

@@ -17,10 +17,19 @@ describe('problemsToDiagnostics', () => {
     expect(doc.sliceString(d!.from, d!.to)).toBe('(user, env):');
   });
 
+  it('ok/marks the whole line for a problem past its end', () => {
+    const [d] = problemsToDiagnostics(doc, [{ line: 1, column: 19, message: 'got newline' }]);
+    expect(doc.sliceString(d!.from, d!.to)).toBe('PIN_MIN_LENGTH = 6');
+  });
+
   it('ok/clamps lines and columns beyond the document', () => {
     const [d] = problemsToDiagnostics(doc, [{ line: 99, column: 99, message: 'got end of file' }]);
-    expect(d!.from).toBe(doc.length);
-    expect(d!.to).toBe(doc.length);
+    expect(doc.sliceString(d!.from, d!.to)).toBe('def options(user, env):');
+  });
+
+  it('ok/a point on an empty line', () => {
+    const [d] = problemsToDiagnostics(doc, [{ line: 3, column: 1, message: 'x' }]);
+    expect(d!.from).toBe(d!.to);
   });
 
   it('ok/adds the path of the offending value', () => {

@@ -3,8 +3,11 @@
 // results; both select the same WizardOrder fields.
 import { graphql } from '../gql';
 
-export const WizardOrderFragmentDoc = graphql(`
-  fragment WizardOrder on Order {
+// Mutations select the order without its card: the server resolves a mutation's nested
+// edges after its transaction has ended, which fails; the card comes with the
+// subscription's events instead (see mergeOrder).
+export const WizardOrderCoreFragmentDoc = graphql(`
+  fragment WizardOrderCore on Order {
     id
     process
     state
@@ -44,6 +47,12 @@ export const WizardOrderFragmentDoc = graphql(`
         profileName
       }
     }
+  }
+`);
+
+export const WizardOrderFragmentDoc = graphql(`
+  fragment WizardOrder on Order {
+    ...WizardOrderCore
     card {
       ...CardDetails
     }
@@ -71,7 +80,7 @@ export const NextStepDoc = graphql(`
   mutation NextStep($orderId: ID!) {
     nextStep(orderId: $orderId) {
       order {
-        ...WizardOrder
+        ...WizardOrderCore
       }
       handoff {
         url
@@ -95,7 +104,7 @@ export const RenewHandoffDoc = graphql(`
 export const CancelOrderDoc = graphql(`
   mutation CancelOrder($orderId: ID!, $reason: String) {
     cancelOrder(orderId: $orderId, reason: $reason) {
-      ...WizardOrder
+      ...WizardOrderCore
     }
   }
 `);

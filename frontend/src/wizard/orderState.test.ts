@@ -5,6 +5,7 @@ import {
   canCancel,
   canProceed,
   endMessage,
+  mergeOrder,
   newerOrder,
   phaseIndex,
   phaseOf,
@@ -116,5 +117,26 @@ describe('endMessage', () => {
   it('ok/no message for running or completed orders', () => {
     expect(endMessage('CARD_READY')).toBeUndefined();
     expect(endMessage('COMPLETED')).toBeUndefined();
+  });
+});
+
+describe('mergeOrder', () => {
+  const full = {
+    id: 'o1',
+    state: 'CARD_READY' as OrderState,
+    updatedAt: '2026-01-01T10:00:00Z',
+    steps: [{ state: 'CARD_READY' as OrderState, at: 'x' }],
+    card: { serial: 'VC1' },
+  };
+  it('ok/keeps the card the mutation did not select', () => {
+    const core = { id: 'o1', state: 'COMPLETED' as OrderState, updatedAt: '2026-01-01T10:01:00Z', steps: [...full.steps, { state: 'COMPLETED' as OrderState, at: 'y' }] };
+    expect(mergeOrder(full, core)).toEqual({ ...core, card: { serial: 'VC1' } });
+  });
+  it('ok/an older answer changes nothing', () => {
+    const stale = { id: 'o1', state: 'STARTED' as OrderState, updatedAt: '2026-01-01T09:00:00Z', steps: [] };
+    expect(mergeOrder(full, stale)).toBe(full);
+  });
+  it('ok/nothing to merge into before the first event', () => {
+    expect(mergeOrder(undefined, full)).toBeUndefined();
   });
 });

@@ -111,6 +111,15 @@ export function newerOrder<T extends OrderLike>(current: T | undefined, incoming
   return Date.parse(incoming.updatedAt) >= Date.parse(current.updatedAt) ? incoming : current;
 }
 
+/**
+ * mergeOrder applies a mutation's answer, which carries the order without its edges, to
+ * the full snapshot: the fields it has replace the snapshot's when it is newer.
+ */
+export function mergeOrder<T extends OrderLike>(current: T | undefined, core: Partial<T> & OrderLike | undefined): T | undefined {
+  if (!current || !core || current.id !== core.id) return current;
+  return newerOrder(current, { ...current, ...core });
+}
+
 export interface EndMessage {
   title: string;
   message: string;

@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useMutation, useSubscription } from 'urql';
 
-import type { WizardOrderFragment } from '../gql/graphql';
+import type { WizardOrderCoreFragment, WizardOrderFragment } from '../gql/graphql';
 import { apiError, type ApiError } from '../lib/errors';
 import { CancelOrderDoc, NextStepDoc, OrderUpdatedDoc, RenewHandoffDoc } from './operations';
-import { newerOrder } from './orderState';
+import { mergeOrder, newerOrder } from './orderState';
 
 export interface Handoff {
   url: string;
@@ -42,9 +42,14 @@ export function useOrderWizard(orderId: string): OrderWizard {
   const [, renewHandoff] = useMutation(RenewHandoffDoc);
   const [, cancelOrder] = useMutation(CancelOrderDoc);
 
-  const accept = useCallback((o: WizardOrderFragment | undefined) => setOrder((cur) => newerOrder(cur, o)), []);
-
-  useEffect(() => accept(sub.data?.orderUpdated), [sub.data, accept]);
+  useEffect(() => {
+    const o = sub.data?.orderUpdated;
+    if (o) setOrder((cur) => newerOrder(cur, o));
+  }, [sub.data]);
+  const accept = useCallback(
+    (core: WizardOrderCoreFragment | undefined) => setOrder((cur) => mergeOrder(cur, core)),
+    [],
+  );
 
   const run = useCallback(async <T,>(kind: NonNullable<OrderWizard['busy']>, op: () => Promise<T | undefined>) => {
     setBusy(kind);

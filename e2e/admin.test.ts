@@ -1,0 +1,153 @@
+// Administration: the option-script editor (validate with an error, save a change, revert),
+// and the users, orders and audit-log pages.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import type { Browser, Page } from 'playwright-core';
+
+import { gql, launchBrowser, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+
+let server: Server;
+let browser: Browser;
+
+before(async () => {
+  server = await startServer('admin');
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+interface ScriptData {
+  optionScript: { current: { version: number; source: string }; versions: { version: number; comment: string }[] };
+}
+
+async function currentScript(page: Page): Promise<ScriptData['optionScript']> {
+  const data = await gql<ScriptData>(page, '{ optionScript { current { version source } versions { version comment } } }');
+  return data.optionScript;
+}
+
+/** setEditorText replaces the CodeMirror document as a user would: select all, type. */
+async function setEditorText(page: Page, text: string): Promise<void> {
+  const editor = page.getByRole('textbox', { name: 'Option script source' });
+  await editor.click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  // insertText types the whole text at once, without the editor's auto-indentation.
+  await page.keyboard.insertText(text);
+}
+
+test('admin validates a broken script, saves PIN min length 8, and reverts', async () => {
+  await withPage(browser, server, 'admin-script', async (page) => {
+    await signIn(page, server, 'admin', 'admin-demo');
+    // alice signs in once so that the script can be validated for her.
+    await withPage(browser, server, 'alice-sign-in', (alice) => signIn(alice, server, 'alice', 'alice-demo'));
+
+    await page.getByRole('link', { name: 'Option script' }).click();
+    await page.getByRole('heading', { name: 'Option script', level: 1 }).waitFor();
+    const original = await currentScript(page);
+    assert.equal(original.current.version, 1);
+    assert.match(original.current.source, /^PIN_MIN_LENGTH = 6$/m);
+
+    // A syntax error on line 3: the problem names the line, and the editor marks it.
+    await setEditorText(page, 'PIN_MIN_LENGTH = 6\n\ndef options(user, env:\n    return {}\n');
+    await page.getByRole('button', { name: 'Validate' }).click();
+    const problems = page.getByTestId('script-problems');
+    await problems.waitFor();
+    assert.match((await problems.textContent()) ?? '', /Line 3, column \d+/);
+    await page.locator('.cm-lintRange-error').first().waitFor();
+    await page.locator('.cm-lint-marker-error').first().waitFor();
+    await screenshot(page, '10-admin-script-error');
+
+    // Saving the broken script is refused the same way.
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Not saved: the script has problems').waitFor();
+    assert.equal((await currentScript(page)).current.version, 1);
+
+    // Raise the PIN minimum to 8, validate for alice, save with a comment.
+    await setEditorText(page, original.current.source.replace(/^PIN_MIN_LENGTH = 6$/m, 'PIN_MIN_LENGTH = 8'));
+    await page.getByRole('combobox', { name: 'Validate for user' }).click();
+    await page.getByRole('option', { name: /Alice Active/ }).click();
+    await page.getByRole('button', { name: 'Validate' }).click();
+    const evaluated = page.getByTestId('evaluated-options');
+    await evaluated.waitFor();
+    await evaluated.getByRole('cell', { name: '8 to 8' }).waitFor();
+    await evaluated.getByText('Options for Alice Active').waitFor();
+    await screenshot(page, '11-admin-script-validated');
+
+    await page.getByLabel('Comment').fill('PIN min length 8');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('script-saved').getByText('Saved as version 2').waitFor();
+    const history = page.getByTestId('script-versions');
+    await history.getByTestId('script-version-2').getByText('PIN min length 8').waitFor();
+    const saved = await currentScript(page);
+    assert.equal(saved.current.version, 2);
+    assert.match(saved.current.source, /^PIN_MIN_LENGTH = 8$/m);
+    await screenshot(page, '12-admin-script-saved');
+
+    // Revert to version 1: saved again as version 3.
+    await history.getByRole('button', { name: 'Revert to version 1' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Revert to version 1?' });
+    await confirm.getByRole('button', { name: 'Revert', exact: true }).click();
+    await page.getByTestId('script-saved').getByText('Saved as version 3').waitFor();
+    await history.getByTestId('script-version-3').waitFor();
+    const reverted = await currentScript(page);
+    assert.equal(reverted.current.version, 3);
+    assert.equal(reverted.current.source, original.current.source);
+    assert.deepEqual(
+      reverted.versions.map((v) => v.version).sort(),
+      [1, 2, 3],
+    );
+    await screenshot(page, '13-admin-script-reverted');
+  });
+});
+
+test('admin sees users, orders and the audit log; a user does not see administration', async () => {
+  await withPage(browser, server, 'admin-pages', async (page) => {
+    await signIn(page, server, 'admin', 'admin-demo');
+    await page.getByRole('link', { name: 'Users' }).click();
+    const alice = page.getByTestId('user-alice');
+    await alice.waitFor();
+    await screenshot(page, '14-admin-users');
+
+    // Lock alice, then make her active again.
+    const stateOf = () => gql<{ users: { edges: { node: { state: string } }[] } }>(page, '{ users(where: { username: "alice" }) { edges { node { state } } } }');
+    await alice.getByRole('combobox', { name: 'State of alice' }).click();
+    await page.getByRole('option', { name: 'Locked', exact: true }).click();
+    await page.getByText('alice is now locked.').waitFor();
+    assert.equal((await stateOf()).users.edges[0]?.node.state, 'LOCKED');
+    await alice.getByRole('combobox', { name: 'State of alice' }).click();
+    await page.getByRole('option', { name: 'Active', exact: true }).click();
+    await page.getByText('alice is now active.').waitFor();
+    assert.equal((await stateOf()).users.edges[0]?.node.state, 'ACTIVE');
+
+    await page.getByRole('link', { name: 'Orders' }).click();
+    await page.getByRole('heading', { name: 'Orders', level: 1 }).waitFor();
+    await page.getByRole('table', { name: 'Orders' }).waitFor();
+
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+    await page.getByTestId('audit-row').first().waitFor();
+    const all = await page.getByTestId('audit-row').count();
+    await page.getByLabel('Object type').fill('User');
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="audit-row"]').length !== n,
+      all,
+    );
+    const objectTypes = await page.getByTestId('audit-row').locator('td:nth-child(4) p:first-child').allTextContents();
+    assert.ok(objectTypes.length > 0, 'some events about users');
+    assert.ok(objectTypes.every((t) => t.toLowerCase() === 'user'), `only users: ${objectTypes.join(', ')}`);
+    await screenshot(page, '15-admin-audit-log');
+
+    assert.equal(await page.getByRole('link', { name: 'GraphQL playground' }).getAttribute('href'), '/playground');
+  });
+
+  await withPage(browser, server, 'carol-no-admin', async (page) => {
+    await signIn(page, server, 'carol', 'carol-demo');
+    assert.equal(await page.getByRole('link', { name: 'Option script' }).count(), 0);
+    await page.goto('/admin/script');
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  });
+});

@@ -1,0 +1,160 @@
+// Test harness for the end-to-end tests: a real vscard-server in a temporary data folder
+// on a free port, and Debian's Chromium driven by playwright-core (no browser download).
+// It builds nothing: `make e2e` builds the SPA and the server first.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const repoRoot = resolve(import.meta.dirname, '..');
+export const artifacts = join(repoRoot, 'artifacts');
+export const screenshotDir = join(artifacts, 'screenshots');
+
+/** freePort asks the kernel for a port nobody listens on. */
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === 'object' ? ok(addr.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+export interface Server {
+  url: string;
+  dataDir: string;
+  logFile: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * startServer runs vscard-server (env VSCARD_SERVER_BIN, default bin/vscard-server) with
+ * a fresh data folder and waits until it answers. Its log goes to artifacts/logs/<name>.log.
+ */
+export async function startServer(name: string, extraEnv: Record<string, string> = {}): Promise<Server> {
+  const bin = resolve(repoRoot, process.env.VSCARD_SERVER_BIN ?? 'bin/vscard-server');
+  if (!existsSync(bin)) throw new Error(`vscard-server not found at ${bin}: build it first (make build) or set VSCARD_SERVER_BIN`);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dataDir = mkdtempSync(join(tmpdir(), `vscard-e2e-${name}-`));
+  mkdirSync(join(artifacts, 'logs'), { recursive: true });
+  const logFile = join(artifacts, 'logs', `${name}-server.log`);
+  const log = createWriteStream(logFile);
+  const child: ChildProcess = spawn(bin, ['--addr', `127.0.0.1:${port}`, '--public-url', url, '--data-dir', dataDir], {
+    cwd: dataDir,
+    env: { ...process.env, VSCARD_LOG_LEVEL: 'debug', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    log.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`vscard-server exited with ${child.exitCode}; see ${logFile}`);
+    try {
+      const res = await fetch(`${url}/auth/session`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`vscard-server did not answer within 30 s; see ${logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, dataDir, logFile, stop };
+}
+
+/** launchBrowser starts the system's Chromium headless. */
+export async function launchBrowser(): Promise<Browser> {
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+  return chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
+  });
+}
+
+export async function newPage(browser: Browser, server: Server): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  // Errors in the SPA show up in the test output, next to the failure they may explain.
+  page.on('pageerror', (err) => console.error(`[browser] page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') console.error(`[browser] ${msg.text()}`);
+  });
+  return { context, page };
+}
+
+/** signIn goes through the real sign-in: the portal's button, the devidp login page, back. */
+export async function signIn(page: Page, server: Server, username: string, password: string): Promise<void> {
+  await page.goto('/');
+  await page.getByRole('link', { name: 'Sign in' }).last().click();
+  await page.waitForURL(/\/dev\/idp\//);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => u.origin === server.url && !u.pathname.startsWith('/dev/idp') && !u.pathname.startsWith('/auth'));
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** screenshot saves a full-page PNG as artifacts/screenshots/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(screenshotDir, { recursive: true });
+  // Let transitions (modals fading in, steppers) settle.
+  await page.waitForTimeout(350);
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+/**
+ * gql runs a GraphQL request with the page's session cookie, for the tests' own checks of
+ * what the server recorded (the SPA itself only uses its generated client).
+ */
+export async function gql<T>(page: Page, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const res = await page.request.post('/query', { data: { query, variables }, headers: { 'Content-Type': 'application/json' } });
+  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+  if (body.errors?.length) throw new Error(`GraphQL: ${body.errors.map((e) => e.message).join('; ')}`);
+  if (!body.data) throw new Error('GraphQL: no data');
+  return body.data;
+}
+
+/**
+ * withPage runs fn in a fresh browser context (its own cookies) and closes it afterwards;
+ * when fn fails, the page is saved as artifacts/screenshots/failed-<name>.png first.
+ */
+export async function withPage(
+  browser: Browser,
+  server: Server,
+  name: string,
+  fn: (page: Page, context: BrowserContext) => Promise<void>,
+): Promise<void> {
+  const { context, page } = await newPage(browser, server);
+  try {
+    await fn(page, context);
+  } catch (err) {
+    await screenshot(page, `failed-${name}`).catch(() => undefined);
+    if (err instanceof Error) err.message += `\n  (page: ${page.url()}; screenshot: artifacts/screenshots/failed-${name}.png)`;
+    throw err;
+  } finally {
+    await context.close();
+  }
+}
