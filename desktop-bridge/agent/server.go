@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -129,12 +130,17 @@ func (a *Agent) Handler() http.Handler {
 			writeError(w, http.StatusBadRequest, err)
 			return
 		}
+		serials, err := vcard.List(a.cardDir)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		if !slices.Contains(serials, serial) {
+			writeError(w, http.StatusNotFound, fmt.Errorf("delete card %d: %w", serial, vcard.ErrNotFound))
+			return
+		}
 		if err := a.DeleteCard(serial); err != nil {
-			status := http.StatusInternalServerError
-			if errors.Is(err, vcard.ErrNotFound) {
-				status = http.StatusNotFound
-			}
-			writeError(w, status, err)
+			writeError(w, http.StatusInternalServerError, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
