@@ -9,23 +9,18 @@ package servertest
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for test databases
-
 	"github.com/vscard/vscard/server"
+	"github.com/vscard/vscard/server/store/storetest"
 )
 
 // Env is a running server.
@@ -93,35 +88,10 @@ func StartLogged(tb testing.TB, w io.Writer, opts ...Option) *Env {
 // database is created and dropped when the test ends.
 func Database(tb testing.TB) string {
 	tb.Helper()
-	admin := os.Getenv("VSCARD_TEST_POSTGRES")
-	if admin == "" {
+	if storetest.Postgres() == "" {
 		return ""
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "vscard_t_" + hex.EncodeToString(b[:])
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		tb.Fatalf("open PostgreSQL: %v", err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		tb.Fatalf("create test database: %v", err)
-	}
-	tb.Cleanup(func() {
-		db, err := sql.Open("pgx", admin)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		_, _ = db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		tb.Fatalf("parse VSCARD_TEST_POSTGRES: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return storetest.PostgresDatabase(tb)
 }
 
 // Demo users of the development identity provider (server/devidp/users.yaml).
