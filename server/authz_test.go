@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -158,4 +159,34 @@ func firstLine(op string) string {
 		return op[:60]
 	}
 	return op
+}
+
+func TestPlaygroundIsForAdmins(t *testing.T) {
+	env := servertest.Start(t)
+	noRedirect := func(c *servertest.Client) *http.Client {
+		h := *c.HTTP
+		h.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		return &h
+	}
+	cases := []struct {
+		name string
+		c    *servertest.Client
+		want int
+	}{
+		{"error/anonymous is sent to sign in", env.Anonymous(), http.StatusFound},
+		{"error/user", env.SignIn(t, servertest.Alice), http.StatusForbidden},
+		{"ok/admin", env.SignIn(t, servertest.Admin), http.StatusOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := noRedirect(tc.c).Get(env.URL + "/playground")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("GET /playground: %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
 }
