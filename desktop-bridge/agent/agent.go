@@ -280,7 +280,15 @@ func ListCards(dataDir string) ([]CardInfo, error) {
 // DeleteFiles deletes a card under a data directory without an agent; it fails with
 // vcard.ErrInUse while an agent has the card open.
 func DeleteFiles(dataDir string, serial uint32) error {
-	if err := vcard.Delete(filepath.Join(dataDir, "cards"), serial); err != nil {
+	dir := filepath.Join(dataDir, "cards")
+	serials, err := vcard.List(dir)
+	if err != nil {
+		return fmt.Errorf("list cards: %w", err)
+	}
+	if !slices.Contains(serials, serial) {
+		return fmt.Errorf("delete card %d: %w", serial, vcard.ErrNotFound)
+	}
+	if err := vcard.Delete(dir, serial); err != nil {
 		return fmt.Errorf("delete card %d: %w", serial, err)
 	}
 	return records{dir: filepath.Join(dataDir, "enrolled")}.remove(serial)

@@ -67,7 +67,7 @@ func (c *deleteCmd) Run(ctx context.Context, g *globals) error {
 	client := agent.NewClient(g.socket())
 	if _, serr := client.Status(ctx); serr == nil {
 		if err := client.DeleteCard(ctx, serial); err != nil {
-			return fmt.Errorf("delete card %d: %w", serial, err)
+			return err // the agent's message names the card
 		}
 	} else {
 		dataDir, err := g.dataDir()

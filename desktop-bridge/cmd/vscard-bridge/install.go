@@ -92,7 +92,7 @@ func desktopEntry(exe string, globalArgs []string) string {
 
 // quoteExec quotes an Exec argument when it needs it.
 func quoteExec(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n\"'\\><~|&;$*?#()`=%") {
+	if s != "" && !strings.ContainsAny(s, " \t\n\"'\\><~|&;$*?#()`%") {
 		return s
 	}
 	r := strings.NewReplacer(`\`, `\\\\`, `"`, `\\"`, "`", "\\\\`", "$", `\\$`, "%", "%%")

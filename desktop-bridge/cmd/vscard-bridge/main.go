@@ -106,7 +106,9 @@ func (g *globals) args() []string {
 	if len(g.VPCD) > 0 {
 		add("vpcd", strings.Join(g.VPCD, ";"))
 	}
-	add("log-level", g.LogLevel)
+	if g.LogLevel != "info" {
+		add("log-level", g.LogLevel)
+	}
 	return a
 }
 
