@@ -366,3 +366,32 @@ func codeOf(err error) string {
 	}
 	return ""
 }
+
+// TestMutationResultsResolveEdges: what a mutation returns was saved in a transaction;
+// its edges must still resolve after the commit.
+func TestMutationResultsResolveEdges(t *testing.T) {
+	env := servertest.Start(t)
+	alice := env.SignIn(t, servertest.Alice)
+	o := start(t, env, alice)
+	o.next()
+	o.mustClaim()
+	o.mustCreate()
+	var out struct {
+		SubmitCardKeys []struct{ Card struct{ Serial string } }
+	}
+	o.bridge.MustDo(t, `mutation($id: ID!, $keys: [KeySubmission!]!) { submitCardKeys(orderId: $id, keys: $keys) { card { serial } } }`,
+		map[string]any{"id": o.id, "keys": o.keys()}, &out)
+	if len(out.SubmitCardKeys) == 0 || out.SubmitCardKeys[0].Card.Serial != o.claim.Card.Serial {
+		t.Fatalf("submitCardKeys edges: %+v", out)
+	}
+	var c struct {
+		CancelOrder struct {
+			User  struct{ Username string }
+			Steps []struct{ State string }
+		}
+	}
+	alice.MustDo(t, `mutation($id: ID!) { cancelOrder(orderId: $id) { user { username } steps { state } } }`, map[string]any{"id": o.id}, &c)
+	if c.CancelOrder.User.Username != "alice" || len(c.CancelOrder.Steps) != 6 {
+		t.Fatalf("cancelOrder edges: %+v", c)
+	}
+}

@@ -134,7 +134,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 			if err != nil {
 				return fmt.Errorf("record certificate: %w", err)
 			}
-			out = append(out, row)
+			out = append(out, row.Unwrap())
 			if err := audit.Write(ctx, tx.AuditEvent, audit.Entry{
 				Action: "certificate.issue", ObjectType: "Certificate", ObjectID: row.ID,
 				Details: map[string]any{"serial": c.Serial, "slot": t.spec.Slot, "template": string(t.spec.Template), "order": o.ID},

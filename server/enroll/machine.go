@@ -109,7 +109,8 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 	}
 	e.revokeAtCA(sys, o.ID, revoke)
 	e.publish(sys, o.ID)
-	return updated, nil
+	// Entities saved in a transaction stay bound to it; unwrap so that edges resolve later.
+	return updated.Unwrap(), nil
 }
 
 // changedMeanwhile explains a lost race: another request moved the order first.

@@ -113,7 +113,7 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 		return nil, err
 	}
 	e.publish(sys, o.ID)
-	return o, nil
+	return o.Unwrap(), nil
 }
 
 // Next proceeds one step on the user's side: from STARTED it hands the order to the

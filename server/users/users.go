@@ -43,5 +43,5 @@ func SetState(ctx context.Context, db *ent.Client, id string, state user.State, 
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit user state: %w", err)
 	}
-	return u, nil
+	return u.Unwrap(), nil
 }
