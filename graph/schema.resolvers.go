@@ -63,6 +63,11 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, orderID string, reas
 	return r.Enroll.Cancel(ctx, orderID, deref(reason))
 }
 
+// RevokeCard is the resolver for the revokeCard field.
+func (r *mutationResolver) RevokeCard(ctx context.Context, serial string, reason *string) (*ent.Card, error) {
+	return r.Enroll.RevokeCard(ctx, serial, deref(reason))
+}
+
 // ClaimOrder is the resolver for the claimOrder field.
 func (r *mutationResolver) ClaimOrder(ctx context.Context, orderID string, token string, device *model.DeviceInput) (*enroll.Claim, error) {
 	return r.Enroll.Claim(ctx, orderID, token, toDevice(device))

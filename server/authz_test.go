@@ -82,6 +82,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{`mutation($id: ID!) { setUserState(userId: $id, state: ACTIVE) { state } }`, map[string]any{"id": carolMe.Me.ID}, [6]string{UN, FB, FB, OK, FB, FB}},
 		{`mutation { updateOptionScript(source: "def options(") { name } }`, nil, [6]string{UN, FB, FB, SE, FB, FB}},
 		{`mutation { revertOptionScript(version: 1) { current { version } } }`, nil, [6]string{UN, FB, FB, OK, FB, FB}},
+		{`mutation { revokeCard(serial: "00000000") { id } }`, nil, [6]string{UN, NF, NF, NF, FB, FB}},
 		{qStart, nil, [6]string{UN, OK, OK, OK, FB, FB}},
 		{qStart, nil, [6]string{UN, CONFL, CONFL, CONFL, FB, FB}}, // the order each just started is running
 	}

@@ -395,3 +395,46 @@ func TestMutationResultsResolveEdges(t *testing.T) {
 		t.Fatalf("cancelOrder edges: %+v", c)
 	}
 }
+
+func TestRevokeCard(t *testing.T) {
+	env := servertest.Start(t)
+	alice := env.SignIn(t, servertest.Alice)
+	carol := env.SignIn(t, servertest.Carol)
+	o := start(t, env, alice)
+	o.next()
+	o.mustClaim()
+	o.mustCreate()
+	o.mustSubmit()
+	o.mustReady()
+	o.next()
+	const q = `mutation($s: String!) { revokeCard(serial: $s, reason: "lost laptop") { state certificates { edges { node { serial state } } } } }`
+	vars := map[string]any{"s": o.claim.Card.Serial}
+
+	if err := carol.Do(context.Background(), q, vars, nil); codeOf(err) != "NOT_FOUND" {
+		t.Fatalf("another user revoking: %v, want NOT_FOUND", err)
+	}
+	var out struct {
+		RevokeCard struct {
+			State        string
+			Certificates struct{ Edges []struct{ Node issued } }
+		}
+	}
+	alice.MustDo(t, q, vars, &out)
+	if out.RevokeCard.State != "INACTIVE" || len(out.RevokeCard.Certificates.Edges) != 2 {
+		t.Fatalf("revoked card: %+v", out.RevokeCard)
+	}
+	for _, e := range out.RevokeCard.Certificates.Edges {
+		st, _ := env.Server.CA.Status(context.Background(), e.Node.Serial)
+		if e.Node.State != "REVOKED" || st != "REVOKED" {
+			t.Errorf("certificate %s: %s, CA %s; want REVOKED in both", e.Node.Serial, e.Node.State, st)
+		}
+	}
+	for _, c := range o.certs {
+		if got := ocspStatus(t, env, c.Pem); got != ocsp.Revoked {
+			t.Errorf("OCSP says %d for %s, want revoked", got, c.Serial)
+		}
+	}
+	if err := alice.Do(context.Background(), q, vars, nil); codeOf(err) != "ILLEGAL_STATE" {
+		t.Fatalf("revoking twice: %v, want ILLEGAL_STATE", err)
+	}
+}

@@ -208,6 +208,7 @@ type ComplexityRoot struct {
 		RenewHandoff       func(childComplexity int, orderID string) int
 		ReportCardCreation func(childComplexity int, orderID string, note *string) int
 		RevertOptionScript func(childComplexity int, name string, version int) int
+		RevokeCard         func(childComplexity int, serial string, reason *string) int
 		SetUserState       func(childComplexity int, userID string, state user.State, reason *string) int
 		StartProcess       func(childComplexity int, name string) int
 		SubmitCardKeys     func(childComplexity int, orderID string, keys []*model.KeySubmission) int
@@ -389,6 +390,7 @@ type MutationResolver interface {
 	NextStep(ctx context.Context, orderID string) (*model.NextStepPayload, error)
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
+	RevokeCard(ctx context.Context, serial string, reason *string) (*ent.Card, error)
 	ClaimOrder(ctx context.Context, orderID string, token string, device *model.DeviceInput) (*enroll.Claim, error)
 	ReportCardCreation(ctx context.Context, orderID string, note *string) (*ent.Order, error)
 	SubmitCardKeys(ctx context.Context, orderID string, keys []*model.KeySubmission) ([]*ent.Certificate, error)
@@ -1125,6 +1127,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevertOptionScript(childComplexity, args["name"].(string), args["version"].(int)), true
+	case "Mutation.revokeCard":
+		if e.ComplexityRoot.Mutation.RevokeCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeCard(childComplexity, args["serial"].(string), args["reason"].(*string)), true
 	case "Mutation.setUserState":
 		if e.ComplexityRoot.Mutation.SetUserState == nil {
 			break
@@ -3473,6 +3486,9 @@ type Mutation {
   "Ends a running order. Whatever was issued for it is revoked and the bridge deletes the card."
   cancelOrder(orderId: ID!, reason: String): Order! @access(allow: [USER, ADMIN, BRIDGE])
 
+  "Takes an active card out of service (lost, deleted, replaced): the card becomes INACTIVE and its certificates are revoked. The owner or an administrator may."
+  revokeCard(serial: String!, reason: String): Card! @access(allow: [USER])
+
   "Desktop bridge: claims the order with the one-time token from the hand-off link."
   claimOrder(orderId: ID!, token: String!, device: DeviceInput): BridgeClaim! @access(allow: [ANONYMOUS, USER, BRIDGE])
   "Desktop bridge: reports that it has started creating the card."
@@ -4600,6 +4616,28 @@ func (ec *executionContext) field_Mutation_revertOptionScript_args(ctx context.C
 		return nil, err
 	}
 	args["version"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -7999,6 +8037,68 @@ func (ec *executionContext) fieldContext_Mutation_cancelOrder(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_cancelOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeCard(ctx, fc.Args["serial"].(string), fc.Args["reason"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER"})
+				if err != nil {
+					var zeroVal *ent.Card
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Card
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalNCard2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17731,6 +17831,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "revokeCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "claimOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_claimOrder(ctx, field)
@@ -19314,6 +19421,14 @@ func (ec *executionContext) marshalNBridgeClaim2ᚖgithubᚗcomᚋvscardᚋvscar
 		return graphql.Null
 	}
 	return ec._BridgeClaim(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCard2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCard(ctx context.Context, sel ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Card!")
+		return graphql.Null
+	}
+	return ec._Card(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCardConnection2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CardConnection) graphql.Marshaler {
