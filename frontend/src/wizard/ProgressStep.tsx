@@ -4,7 +4,7 @@ import type { WizardOrderFragment } from '../gql/graphql';
 import { formatDateTime } from '../lib/format';
 import { useNow } from '../lib/useNow';
 import { DesktopAppHelp } from './DesktopAppHelp';
-import { DESKTOP_APP_HELP_AFTER_MS, PROGRESS, progressIndex, stepTime } from './orderState';
+import { DESKTOP_APP_HELP_AFTER_MS, PROGRESS, progressIndex, stepTime, WAITING_LABEL } from './orderState';
 import type { Handoff } from './useOrderWizard';
 
 interface Props {
@@ -19,7 +19,7 @@ interface Props {
 export function ProgressStep({ order, handoff, renewing, onShowLink, onNewLink }: Props) {
   const awaiting = order.state === 'AWAITING_DESKTOP_APP';
   const now = useNow(1000, awaiting);
-  const done = progressIndex(order.state);
+  const current = progressIndex(order.state);
   const slow = awaiting && handoff !== undefined && now - handoff.receivedAt > DESKTOP_APP_HELP_AFTER_MS;
 
   return (
@@ -29,16 +29,17 @@ export function ProgressStep({ order, handoff, renewing, onShowLink, onNewLink }
           ? 'Waiting for the Desktop App. Open it with the link, then type your PIN there.'
           : 'The Desktop App is creating your card. Keep this page open; it follows every step.'}
       </Text>
-      <Stepper active={done} orientation="vertical" size="sm" allowNextStepsSelect={false} aria-label="Progress">
+      <Stepper active={current} orientation="vertical" size="sm" allowNextStepsSelect={false} aria-label="Progress">
         {PROGRESS.map((p, i) => {
           const at = stepTime(order.steps, p.state);
-          const current = i === done;
+          const isCurrent = i === current;
+          const label = isCurrent ? (awaiting ? WAITING_LABEL : p.activeLabel) : p.label;
           return (
             <Stepper.Step
               key={p.state}
-              label={current ? p.activeLabel : p.label}
-              description={at && i < done ? formatDateTime(at) : current ? 'In progress…' : undefined}
-              loading={current && !awaiting}
+              label={label}
+              description={at ? formatDateTime(at) : isCurrent ? 'Open the Desktop App with the link' : undefined}
+              loading={isCurrent && !awaiting}
               data-testid={`progress-${p.state}`}
             />
           );

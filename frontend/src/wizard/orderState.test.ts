@@ -51,14 +51,22 @@ describe('phaseOf', () => {
 });
 
 describe('progressIndex', () => {
-  it('ok/counts finished progress steps', () => {
-    expect(progressIndex('STARTED')).toBe(0);
-    expect(progressIndex('AWAITING_DESKTOP_APP')).toBe(0);
-    expect(progressIndex('DESKTOP_APP_CONNECTED')).toBe(1);
-    expect(progressIndex('CREATING_CARD')).toBe(2);
-    expect(progressIndex('ISSUING_CERTIFICATES')).toBe(3);
-    expect(progressIndex('CARD_READY')).toBe(PROGRESS.length);
-    expect(progressIndex('COMPLETED')).toBe(PROGRESS.length);
+  it.each([
+    ['STARTED', 0],
+    ['AWAITING_DESKTOP_APP', 0],
+    ['DESKTOP_APP_CONNECTED', 0],
+    ['CREATING_CARD', 1],
+    ['ISSUING_CERTIFICATES', 2],
+    ['CARD_READY', PROGRESS.length],
+    ['COMPLETED', PROGRESS.length],
+  ] as const)('ok/%s is at step %i', (state, index) => {
+    expect(progressIndex(state)).toBe(index);
+  });
+
+  it('ok/the current step is the one of the current state', () => {
+    for (const state of ['CREATING_CARD', 'ISSUING_CERTIFICATES'] as const) {
+      expect(PROGRESS[progressIndex(state)]?.state).toBe(state);
+    }
   });
 });
 

@@ -48,23 +48,30 @@ export function phaseIndex(state: OrderState): number {
   return PHASES.findIndex((p) => p.phase === phase);
 }
 
-/** The live progress while the Desktop App works, in the order the server goes through it. */
+/**
+ * The live progress while the Desktop App works: one step per state the server goes
+ * through. A step is current while the order is in its state (or, for the first, still
+ * waiting for the Desktop App) and done once the order has moved past it.
+ */
 export const PROGRESS: readonly { state: OrderState; label: string; activeLabel: string }[] = [
-  { state: 'DESKTOP_APP_CONNECTED', label: 'Desktop App connected', activeLabel: 'Waiting for the Desktop App' },
+  { state: 'DESKTOP_APP_CONNECTED', label: 'Desktop App connected', activeLabel: 'Desktop App connected: choose your PIN there' },
   { state: 'CREATING_CARD', label: 'Card created', activeLabel: 'Creating the card' },
-  { state: 'ISSUING_CERTIFICATES', label: 'Certificates issued', activeLabel: 'Issuing certificates' },
-  { state: 'CARD_READY', label: 'Card ready', activeLabel: 'Finishing the card' },
+  { state: 'ISSUING_CERTIFICATES', label: 'Certificates issued', activeLabel: 'Issuing the certificates' },
+  { state: 'CARD_READY', label: 'Card ready', activeLabel: 'Card ready' },
 ];
 
+/** WAITING_LABEL is the first step's label before the Desktop App has connected. */
+export const WAITING_LABEL = 'Waiting for the Desktop App';
+
 /**
- * progressIndex is how many PROGRESS steps are done: while AWAITING_DESKTOP_APP nothing
- * is, at DESKTOP_APP_CONNECTED the first is, ..., at CARD_READY and later all are.
+ * progressIndex is the current PROGRESS step (the steps before it are done): the first
+ * while waiting for and talking to the Desktop App, ..., and PROGRESS.length (all done)
+ * once the card is ready.
  */
 export function progressIndex(state: OrderState): number {
-  if (state === 'STARTED' || state === 'AWAITING_DESKTOP_APP') return 0;
   if (state === 'CARD_READY' || state === 'COMPLETED') return PROGRESS.length;
   const i = PROGRESS.findIndex((p) => p.state === state);
-  return i < 0 ? 0 : i + 1;
+  return i < 0 ? 0 : i;
 }
 
 export interface StepLike {

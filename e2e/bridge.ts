@@ -1,0 +1,189 @@
+// The one place the end-to-end tests talk to the Desktop App (desktop-bridge/cmd/vscard-bridge).
+// Its command line is young; when it changes, adapt openLinkInBridge and nothing else.
+//
+// What it relies on today:
+//   vscard-bridge [globals] serve                                   the agent (hosts cards on pcscd via vpcd)
+//   vscard-bridge [globals] open --trust --no-browser <vscard://…>  prints "PIN page: <url>" and returns
+// globals: --data-dir, --config, --socket (all in a temporary folder here), and the vpcd
+// slots through VSCARD_BRIDGE_VPCD. The agent hosts the card on a private pcscd with the
+// vsmartcard vpcd driver, started here the way desktop-bridge/pcsctest does it (socket
+// activation on a socket of our own, PCSCLITE_CSOCK_NAME pointing at it), so a system
+// pcscd, if any, is left alone. That needs root, pcscd, vsmartcard-vpcd and
+// systemd-socket-activate.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { artifacts, freePort, repoRoot } from './harness.ts';
+
+const PCSCD = '/usr/sbin/pcscd';
+const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
+const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
+
+/** bridgeBinary is the bridge to test with, or why the tests that need one are skipped. */
+export function bridgeBinary(): { bin: string } | { skip: string } {
+  const env = process.env.VSCARD_BRIDGE_BIN;
+  if (!env) return { skip: 'VSCARD_BRIDGE_BIN is not set (go build -o bin/vscard-bridge ./desktop-bridge/cmd/vscard-bridge and point it there)' };
+  const bin = resolve(repoRoot, env);
+  if (!existsSync(bin)) return { skip: `VSCARD_BRIDGE_BIN=${env}: no such file` };
+  for (const [path, pkg] of [
+    [PCSCD, 'pcscd'],
+    [VPCD_DRIVER, 'vsmartcard-vpcd'],
+    [SOCKET_ACTIVATE, 'systemd'],
+  ] as const) {
+    if (!existsSync(path)) return { skip: `${path} is missing (apt-get install ${pkg})` };
+  }
+  if (process.getuid?.() !== 0) return { skip: 'the private pcscd needs root (it writes /run/pcscd/pcscd.pid)' };
+  return { bin };
+}
+
+interface Pcscd {
+  socket: string;
+  /** vpcd is the VSCARD_BRIDGE_VPCD value naming its two reader slots. */
+  vpcd: string;
+  stop: () => Promise<void>;
+}
+
+/** startPcscd runs a private pcscd with one vpcd entry (two reader slots) on free ports. */
+async function startPcscd(dir: string, log: NodeJS.WritableStream): Promise<Pcscd> {
+  let port = 0;
+  for (let i = 0; i < 20 && port === 0; i++) {
+    const p = await freePort();
+    if (p < 65535 && (await portFree(p + 1))) port = p;
+  }
+  if (port === 0) throw new Error('no free port pair for vpcd');
+  const name = `vscard e2e ${process.pid}`;
+  const confDir = join(dir, 'reader.conf.d');
+  mkdirSync(confDir, { recursive: true });
+  writeFileSync(
+    join(confDir, 'vpcd'),
+    `FRIENDLYNAME "${name}"\nDEVICENAME /dev/null:0x${port.toString(16).toUpperCase()}\nLIBPATH ${VPCD_DRIVER}\nCHANNELID 0x${port.toString(16).toUpperCase()}\n`,
+  );
+  const socket = join(dir, 'pcscd.comm');
+  const child = spawn(SOCKET_ACTIVATE, ['-l', socket, PCSCD, '--foreground', '--info', '--config', confDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const collect = (b: Buffer) => {
+    out += b.toString();
+    log.write(b);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await waitExit(child);
+    }
+  };
+  // socket-activate waits for the first connection before it starts pcscd; one probe
+  // connection starts it, and then vpcd's ports answer once the driver is loaded.
+  const deadline = Date.now() + 15_000;
+  await new Promise<void>((ok) => {
+    const poke = () => {
+      const c = connect(socket);
+      c.once('connect', () => (c.destroy(), ok()));
+      c.once('error', () => (Date.now() > deadline ? ok() : setTimeout(poke, 100)));
+    };
+    poke();
+  });
+  while (!(await portInUse(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`pcscd with vpcd did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { socket, vpcd: `127.0.0.1:${port}=${name} 00 00;127.0.0.1:${port + 1}=${name} 00 01`, stop };
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const srv = createServer();
+    srv.once('error', () => ok(false));
+    srv.listen(port, () => srv.close(() => ok(true)));
+  });
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return portFree(port).then((free) => !free);
+}
+
+export interface Bridge {
+  /** pinPage is the address of the bridge's page where the user types the PIN. */
+  pinPage: string;
+  stop: () => Promise<void>;
+}
+
+function waitExit(child: ChildProcess): Promise<number | null> {
+  return new Promise((ok) => {
+    if (child.exitCode !== null) ok(child.exitCode);
+    else child.once('exit', (code) => ok(code));
+  });
+}
+
+/**
+ * openLinkInBridge does what clicking Open Desktop App does on a desktop: it hands the
+ * vscard:// link to the bridge, trusting the link's server. It starts the bridge's agent
+ * in a temporary home first (so no user setup is touched) and returns the PIN page.
+ */
+export async function openLinkInBridge(bin: string, link: string): Promise<Bridge> {
+  const home = mkdtempSync(join(tmpdir(), 'vscard-e2e-bridge-'));
+  mkdirSync(join(artifacts, 'logs'), { recursive: true });
+  const log = createWriteStream(join(artifacts, 'logs', 'bridge.log'));
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_DATA_HOME: join(home, 'data'),
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_STATE_HOME: join(home, 'state'),
+    XDG_RUNTIME_DIR: join(home, 'run'),
+    DISPLAY: '',
+    WAYLAND_DISPLAY: '',
+  };
+  for (const d of [env.XDG_DATA_HOME, env.XDG_CONFIG_HOME, env.XDG_STATE_HOME, env.XDG_RUNTIME_DIR]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  const pcscd = await startPcscd(home, log);
+  Object.assign(env, { PCSCLITE_CSOCK_NAME: pcscd.socket, VSCARD_BRIDGE_VPCD: pcscd.vpcd });
+  const globals = [
+    `--data-dir=${join(home, 'cards')}`,
+    `--config=${join(home, 'config', 'bridge.yaml')}`,
+    `--socket=${join(home, 'run', 'bridge.sock')}`,
+    '--log-level=debug',
+  ];
+
+  const agent = spawn(bin, [...globals, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  agent.stdout.pipe(log, { end: false });
+  agent.stderr.pipe(log, { end: false });
+  const stop = async () => {
+    if (agent.exitCode === null) {
+      agent.kill('SIGTERM');
+      const timer = setTimeout(() => agent.kill('SIGKILL'), 5000);
+      await waitExit(agent);
+      clearTimeout(timer);
+    }
+    await pcscd.stop();
+    log.end();
+    rmSync(home, { recursive: true, force: true });
+  };
+
+  try {
+    const open = spawn(bin, [...globals, 'open', '--trust', '--no-browser', link], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    open.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    open.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const code = await Promise.race([
+      waitExit(open),
+      new Promise<'timeout'>((ok) => setTimeout(() => ok('timeout'), 30_000)),
+    ]);
+    log.write(`--- vscard-bridge open (exit ${String(code)}):\n${out}\n`);
+    if (code === 'timeout') open.kill('SIGKILL');
+    const pinPage = /PIN page: (\S+)/.exec(out)?.[1];
+    if (!pinPage) throw new Error(`vscard-bridge open did not name a PIN page (exit ${String(code)}):\n${out}`);
+    return { pinPage, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,119 @@
+// The whole use case with the Desktop App: the portal hands the order to vscard-bridge,
+// the PIN goes into the bridge's PIN page, the wizard follows live, Next finishes, and the
+// card is ACTIVE with VALID certificates under Cards. Needs VSCARD_BRIDGE_BIN (see bridge.ts).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import type { Browser } from 'playwright-core';
+
+import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
+import { gql, launchBrowser, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+
+const bridgeBin = bridgeBinary();
+const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
+
+let server: Server | undefined;
+let browser: Browser | undefined;
+let bridge: Bridge | undefined;
+
+before(async () => {
+  if (skip) return;
+  server = await startServer('fullflow');
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await bridge?.stop();
+  await browser?.close();
+  await server?.stop();
+});
+
+// A PIN the default option script accepts: digits, 6 to 8, no long runs, not on the block list.
+const PIN = '470215';
+
+interface CardsData {
+  me: { cards: { edges: { node: { state: string; certificates: { edges: { node: { state: string } }[] } } }[] } };
+}
+
+test('alice gets a virtual smart card through the Desktop App', { skip }, async () => {
+  if (!server || !browser || 'skip' in bridgeBin) return;
+  const srv = server;
+  const b = browser;
+  await withPage(b, srv, 'fullflow', async (page) => {
+    await signIn(page, srv, 'alice', 'alice-demo');
+    await page.getByRole('region', { name: 'Get virtual smart card' }).getByRole('link', { name: 'Get virtual smart card' }).click();
+    await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
+    await page.getByRole('button', { name: 'Next' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Open the vscard Desktop App' });
+    const link = (await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href')) ?? '';
+    const code = (await dialog.getByTestId('verification-code').textContent())?.trim() ?? '';
+    assert.match(link, /^vscard:\/\/enroll\?/);
+
+    // Record every state the wizard shows, to prove it advanced by itself (no reload).
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __states: string[] }).__states = seen;
+      const el = document.querySelector('[data-testid="order-state"]');
+      if (!el) return;
+      seen.push(el.textContent ?? '');
+      new MutationObserver(() => seen.push(el.textContent ?? '')).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+
+    bridge = await openLinkInBridge(bridgeBin.bin, link);
+    const pinPage = await page.context().newPage();
+    await pinPage.goto(bridge.pinPage);
+    await pinPage.getByText(code).waitFor({ timeout: 30_000 });
+    await screenshot(pinPage, '20-bridge-pin-page');
+    // The portal saw the bridge claim the order: the dialog is gone, the progress shows it.
+    await page.getByText('Desktop App connected: choose your PIN there').waitFor();
+    assert.equal(await dialog.count(), 0, 'the hand-off dialog closed by itself');
+    await screenshot(page, '19-wizard-desktop-app-connected');
+    await pinPage.getByLabel('New PIN').fill(PIN);
+    await pinPage.getByLabel('Type it again').fill(PIN);
+    const [post] = await Promise.all([
+      pinPage.waitForResponse((r) => r.request().method() === 'POST'),
+      pinPage.getByRole('button', { name: 'Create my card' }).click(),
+    ]);
+    if (post.status() >= 400) {
+      const origin = await post.request().headerValue('origin');
+      assert.fail(`the PIN page refused the PIN (HTTP ${post.status()}, Origin: ${origin}): ${await post.text()}`);
+    }
+
+    // The wizard follows the bridge live: the dialog closes and the card appears.
+    await page.getByRole('heading', { name: 'Your new card' }).waitFor({ timeout: 120_000 });
+    const states = await page.evaluate(() => (window as unknown as { __states: string[] }).__states);
+    assert.ok(states.some((s) => /Awaiting desktop app/i.test(s)), `started waiting: ${states.join(' | ')}`);
+    assert.ok(states.some((s) => /Card ready/i.test(s)), `reached card ready live: ${states.join(' | ')}`);
+    const card = page.getByTestId('card');
+    await card.waitFor();
+    assert.ok((await card.getByTestId('certificate-row').count()) >= 1);
+    await screenshot(page, '21-wizard-card-ready');
+    await screenshot(pinPage, '22-bridge-card-ready');
+    await pinPage.close();
+
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByTestId('order-done').waitFor();
+    await screenshot(page, '23-wizard-done');
+
+    await page.getByRole('link', { name: 'Show my cards' }).click();
+    await page.waitForURL(/\/cards$/);
+    const listed = page.getByTestId('card');
+    await listed.first().waitFor();
+    assert.equal(await listed.count(), 1);
+    assert.equal(await listed.getByLabel(/Card state/).textContent(), 'Active');
+    const rows = listed.getByTestId('certificate-row');
+    const certStates = await rows.locator('td:nth-child(5) .mantine-Badge-label').allTextContents();
+    assert.ok(certStates.length >= 1 && certStates.every((s) => s === 'Valid'), `certificate states: ${certStates.join(', ')}`);
+    await screenshot(page, '24-cards');
+
+    // PEM download of the first certificate.
+    const [download] = await Promise.all([page.waitForEvent('download'), rows.first().getByRole('button', { name: /as PEM$/ }).click()]);
+    assert.match(download.suggestedFilename(), /^vscard-.+-9A-authentication\.pem$/);
+
+    const data = await gql<CardsData>(page, '{ me { cards { edges { node { state certificates { edges { node { state } } } } } } } }');
+    const cards = data.me.cards.edges.map((e) => e.node);
+    assert.equal(cards.length, 1);
+    assert.equal(cards[0]?.state, 'ACTIVE');
+    assert.ok(cards[0]?.certificates.edges.every((e) => e.node.state === 'VALID'));
+  });
+});
