@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vscard/vscard/server"
+	"github.com/vscard/vscard/server/servertest"
+	"github.com/vscard/vscard/server/store/storetest"
+)
+
+// backends are the stores each benchmark runs on, by name.
+func backends() []string {
+	if storetest.Postgres() != "" {
+		return []string{"sqlite", "postgres"}
+	}
+	return []string{"sqlite"}
+}
+
+// startServer runs a server on the named backend.
+func startServer(b *testing.B, backend string, opts ...servertest.Option) *servertest.Env {
+	b.Helper()
+	dsn := ""
+	if backend == "postgres" {
+		dsn = storetest.PostgresDatabase(b)
+	}
+	return servertest.Start(b, append([]servertest.Option{servertest.WithDatabase(dsn)}, opts...)...)
+}
+
+// withUsers gives the development provider n extra active users, user0000…, password
+// "pw", so that load can come from many people (each may have one order in progress and
+// start a limited number per minute).
+func withUsers(b *testing.B, n int) servertest.Option {
+	b.Helper()
+	var y strings.Builder
+	y.WriteString("users:\n")
+	for i := range n {
+		fmt.Fprintf(&y, "  - {username: %s, subject: bench-%06d, password: pw, name: Bench User %d, email: %s@vscard.test, state: ACTIVE}\n",
+			benchUser(i), i, i, benchUser(i))
+	}
+	y.WriteString("  - {username: admin, subject: bench-admin, password: admin-demo, name: Bench Admin, email: admin@vscard.test, state: ACTIVE, groups: [vscard-admins]}\n")
+	path := filepath.Join(b.TempDir(), "users.yaml")
+	if err := os.WriteFile(path, []byte(y.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return func(c *server.Config) { c.DevIDPUsersFile = path }
+}
+
+func benchUser(i int) string { return fmt.Sprintf("user%04d", i) }
+
+// portalToken gets an access token for the demo portal from the development provider
+// with the client-credentials grant.
+func portalToken(b *testing.B, env *servertest.Env) string {
+	b.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"cards:read"}}
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/dev/idp/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("demo-portal", "demo-portal-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		b.Fatalf("portal token: %d %v %s", resp.StatusCode, err, out.Error)
+	}
+	return out.AccessToken
+}
+
+// load runs op b.N times from workers goroutines and reports throughput and latency.
+// op gets the worker number and the operation number.
+func load(b *testing.B, workers int, unit string, op func(worker, i int) error) {
+	b.Helper()
+	var (
+		next  atomic.Int64
+		mu    sync.Mutex
+		lat   = make([]time.Duration, 0, b.N)
+		first error
+		wg    sync.WaitGroup
+	)
+	b.ResetTimer()
+	start := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, b.N/workers+1)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					break
+				}
+				t0 := time.Now()
+				err := op(w, i)
+				local = append(local, time.Since(t0))
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					next.Store(int64(b.N)) // stop everyone
+					break
+				}
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if first != nil {
+		b.Fatal(first)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit+"/s")
+	reportLatency(b, lat)
+}
+
+// reportLatency reports the median and 99th percentile in milliseconds.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	b.Helper()
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
+	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// graphql posts one query and decodes data into out, failing on GraphQL errors.
+func graphql(ctx context.Context, c *servertest.Client, query string, vars map[string]any, out any) error {
+	return c.Do(ctx, query, vars, out)
+}

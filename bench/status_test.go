@@ -1,0 +1,248 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/options"
+	"github.com/vscard/vscard/server/servertest"
+	"github.com/vscard/vscard/server/store"
+)
+
+const qCardStatus = `query($serial: String!) { cardStatus(serial: $serial) { serial state validFrom validUntil certificates { serial slot template state notAfter revokedAt } } }`
+
+// statusWorkers is how many portal requests are in flight at once.
+const statusWorkers = 16
+
+// BenchmarkCardStatus looks cards up by serial as a portal would (GraphQL, bearer token
+// from the identity provider, privacy rules), at 100,000 and 1,000,000 cards with two
+// certificates each, next to a minimal net/http handler that runs the same SQL.
+func BenchmarkCardStatus(b *testing.B) {
+	for _, backend := range backends() {
+		b.Run(backend, func(b *testing.B) {
+			env := startServer(b, backend)
+			token := portalToken(b, env)
+			portal := &servertest.Client{URL: env.URL, HTTP: pooledClient(statusWorkers), Bearer: token}
+			baseline := httptest.NewServer(baselineHandler(env.Server.DB))
+			b.Cleanup(baseline.Close)
+			plain := pooledClient(statusWorkers)
+
+			if os.Getenv("VSCARD_BENCH_NO_INDEX") == "" {
+				addCardIndex(b, env.Server.DB)
+			}
+			seeded := 0
+			for _, cards := range cardCounts(b) {
+				seed(b, env.Server.DB.Client, seeded, cards)
+				seeded = cards
+				serial := func(i int) string { return cardSerial((i * 7919) % cards) } // spread over the table
+				b.Run(fmt.Sprintf("cards=%d/graphql", cards), func(b *testing.B) {
+					load(b, statusWorkers, "req", func(_, i int) error {
+						var out struct{ CardStatus *struct{ Serial string } }
+						if err := portal.Do(context.Background(), qCardStatus, map[string]any{"serial": serial(i)}, &out); err != nil {
+							return err
+						}
+						if out.CardStatus == nil || out.CardStatus.Serial != serial(i) {
+							return fmt.Errorf("cardStatus(%s) = %+v", serial(i), out.CardStatus)
+						}
+						return nil
+					})
+				})
+				b.Run(fmt.Sprintf("cards=%d/baseline", cards), func(b *testing.B) {
+					load(b, statusWorkers, "req", func(_, i int) error {
+						resp, err := plain.Get(baseline.URL + "/status?serial=" + serial(i))
+						if err != nil {
+							return err
+						}
+						defer resp.Body.Close()
+						var out struct{ Serial string }
+						if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Serial != serial(i) {
+							return fmt.Errorf("baseline status(%s): %d %v", serial(i), resp.StatusCode, err)
+						}
+						return nil
+					})
+				})
+			}
+		})
+	}
+}
+
+// cardCounts are the table sizes to measure at: VSCARD_BENCH_CARDS (comma-separated), by
+// default 100,000 and 1,000,000.
+func cardCounts(b *testing.B) []int {
+	env := os.Getenv("VSCARD_BENCH_CARDS")
+	if env == "" {
+		return []int{100_000, 1_000_000}
+	}
+	var out []int
+	for _, f := range strings.Split(env, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 || (len(out) > 0 && n <= out[len(out)-1]) {
+			b.Fatalf("VSCARD_BENCH_CARDS=%q: want increasing counts", env)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// addCardIndex indexes certificates by card. ent/schema declares no index on the
+// certificates' card_id, so reading a card's certificates scans the whole table: about
+// 17 look-ups/s at 20,000 cards on the benchmark machine, hopeless at a million. The
+// benchmark adds the index the schema should declare, and says so; set
+// VSCARD_BENCH_NO_INDEX=1 to measure the schema as it is.
+func addCardIndex(b *testing.B, db *store.DB) {
+	b.Helper()
+	if _, err := db.SQL.Exec(`CREATE INDEX IF NOT EXISTS bench_certificate_card_id ON certificates (card_id)`); err != nil {
+		b.Fatal(err)
+	}
+	b.Log("added index certificates(card_id), which ent/schema lacks (VSCARD_BENCH_NO_INDEX=1 to measure without)")
+}
+
+func pooledClient(conns int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = conns
+	return &http.Client{Transport: tr, Timeout: time.Minute}
+}
+
+func cardSerial(i int) string { return fmt.Sprintf("BENCH%010d", i) }
+
+// seed adds cards [from, to) with two certificates each, for a few thousand owners, in
+// bulk through ent (privacy allowed: this is the benchmark playing administrator).
+func seed(b *testing.B, client *ent.Client, from, to int) {
+	b.Helper()
+	ctx := privacy.DecisionContext(context.Background(), privacy.Allow)
+	t0 := time.Now()
+	const owners, batch = 2000, 1000
+	if from == 0 {
+		users := make([]*ent.UserCreate, owners)
+		for i := range users {
+			users[i] = client.User.Create().SetID(fmt.Sprintf("usr_bench%06d", i)).
+				SetOidcIssuer("https://idp.bench").SetOidcSubject(fmt.Sprintf("bench-%d", i)).
+				SetUsername(fmt.Sprintf("owner%d", i)).SetRoles([]string{"user"})
+		}
+		for i := 0; i < owners; i += batch {
+			client.User.CreateBulk(users[i:min(i+batch, owners)]...).ExecX(ctx)
+		}
+	}
+	now := time.Now()
+	der := make([]byte, 600) // about a P-256 certificate
+	for lo := from; lo < to; lo += batch {
+		hi := min(lo+batch, to)
+		orders := make([]*ent.OrderCreate, 0, hi-lo)
+		cards := make([]*ent.CardCreate, 0, hi-lo)
+		certs := make([]*ent.CertificateCreate, 0, 2*(hi-lo))
+		for i := lo; i < hi; i++ {
+			owner := fmt.Sprintf("usr_bench%06d", i%owners)
+			oid, cid := fmt.Sprintf("ord_bench%010d", i), fmt.Sprintf("crd_bench%010d", i)
+			orders = append(orders, client.Order.Create().SetID(oid).SetUserID(owner).
+				SetState(order.StateCOMPLETED).SetSteps([]model.OrderStep{{State: "COMPLETED", At: now}}).
+				SetExpiresAt(now).SetFinishedAt(now))
+			cards = append(cards, client.Card.Create().SetID(cid).SetSerial(cardSerial(i)).
+				SetState(card.StateACTIVE).SetValidFrom(now).SetValidUntil(now.AddDate(3, 0, 0)).
+				SetProperties(options.Properties{UserID: owner}).SetManagementKey(der[:40]).SetPuk(der[:40]).
+				SetOwnerID(owner).SetOrderID(oid))
+			for j, slot := range []string{"9A", "9C"} {
+				tmpl := []certificate.Template{certificate.TemplateAUTHENTICATION, certificate.TemplateSIGNATURE}[j]
+				certs = append(certs, client.Certificate.Create().SetID(fmt.Sprintf("crt_bench%010d%d", i, j)).
+					SetSerial(fmt.Sprintf("%032x", 2*i+j)).SetSlot(slot).SetTemplate(tmpl).
+					SetKeyAlgorithm(certificate.KeyAlgorithmECCP256).SetSubject("CN=bench").SetIssuer("CN=bench CA").
+					SetNotBefore(now).SetNotAfter(now.AddDate(3, 0, 0)).SetDer(der).SetCardID(cid).SetOrderID(oid))
+			}
+		}
+		client.Order.CreateBulk(orders...).ExecX(ctx)
+		client.Card.CreateBulk(cards...).ExecX(ctx)
+		for k := 0; k < len(certs); k += batch {
+			client.Certificate.CreateBulk(certs[k:min(k+batch, len(certs))]...).ExecX(ctx)
+		}
+	}
+	b.Logf("seeded cards %d..%d in %s", from, to, time.Since(t0).Round(time.Second))
+}
+
+// baselineHandler answers GET /status?serial= with the rows the GraphQL resolver reads
+// (card by serial, then its certificates, every column as ent selects them), in plain
+// database/sql and encoding/json: the floor under what the API could cost.
+func baselineHandler(db *store.DB) http.Handler {
+	ph := func(n int) string {
+		if db.Dialect == "postgres" {
+			return fmt.Sprintf("$%d", n)
+		}
+		return "?"
+	}
+	qCard := `SELECT id, created_at, updated_at, serial, kind, state, valid_from, valid_until, properties, device, management_key, puk, order_id, owner_id FROM cards WHERE serial = ` + ph(1) + ` LIMIT 2`
+	qCerts := `SELECT id, created_at, updated_at, serial, slot, template, key_algorithm, subject, sans, issuer, not_before, not_after, state, revocation_reason, revoked_at, der, attestation, attestation_verified, card_id, order_id FROM certificates WHERE card_id IN (` + ph(1) + `)`
+	type certStatus struct {
+		Serial    string     `json:"serial"`
+		Slot      string     `json:"slot"`
+		Template  string     `json:"template"`
+		State     string     `json:"state"`
+		NotAfter  time.Time  `json:"notAfter"`
+		RevokedAt *time.Time `json:"revokedAt"`
+	}
+	type cardStatus struct {
+		Serial       string       `json:"serial"`
+		State        string       `json:"state"`
+		ValidFrom    time.Time    `json:"validFrom"`
+		ValidUntil   time.Time    `json:"validUntil"`
+		Certificates []certStatus `json:"certificates"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		var (
+			c                      cardStatus
+			id, kind               string
+			created, updated       time.Time
+			props, device, mk, puk []byte
+			orderID                sql.NullString
+			owner                  string
+		)
+		err := db.SQL.QueryRowContext(ctx, qCard, r.URL.Query().Get("serial")).Scan(&id, &created, &updated, &c.Serial, &kind, &c.State,
+			&c.ValidFrom, &c.ValidUntil, &props, &device, &mk, &puk, &orderID, &owner)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		rows, err := db.SQL.QueryContext(ctx, qCerts, id)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				s                             certStatus
+				cid, subject, issuer, alg     string
+				cCreated, cUpdated, notBefore time.Time
+				sans, der, att                []byte
+				reason, cardID                sql.NullString
+				revoked                       sql.NullTime
+				verified                      bool
+				orderRef                      string
+			)
+			if err := rows.Scan(&cid, &cCreated, &cUpdated, &s.Serial, &s.Slot, &s.Template, &alg, &subject, &sans, &issuer,
+				&notBefore, &s.NotAfter, &s.State, &reason, &revoked, &der, &att, &verified, &cardID, &orderRef); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			if revoked.Valid {
+				s.RevokedAt = &revoked.Time
+			}
+			c.Certificates = append(c.Certificates, s)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(c)
+	})
+}
