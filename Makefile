@@ -7,8 +7,8 @@ SHELL := /bin/bash
 GO        ?= go
 # Debian packages: PC/SC and the virtual reader driver, OpenSC and yubico-piv-tool (independent
 # PIV clients in tests), PostgreSQL (scale-out store), Chromium (end-to-end tests).
-APT_RUN   := gcc pkg-config libpcsclite-dev
-APT_TEST  := $(APT_RUN) pcscd vsmartcard-vpcd opensc yubico-piv-tool postgresql chromium
+APT_RUN   := gcc pkg-config libpcsclite-dev pcscd vsmartcard-vpcd opensc
+APT_TEST  := $(APT_RUN) yubico-piv-tool postgresql chromium
 GOTEST    ?= $(GO) test -race -timeout 30m
 BIN       := bin
 
@@ -19,7 +19,7 @@ help: ## Show this list.
 # --- setup -------------------------------------------------------------------------------
 
 .PHONY: deps deps-run deps-test
-deps-run: ## Install what running needs (apt packages, npm and Go modules).
+deps-run: ## Install what running needs (apt packages incl. pcscd and vpcd, npm and Go modules).
 	@scripts/apt-install.sh $(APT_RUN)
 	@$(MAKE) --no-print-directory node_modules
 	$(GO) mod download
@@ -59,6 +59,7 @@ check-generated: generate ## Fail if generated code differs from what is committ
 
 .PHONY: run
 run: deps-run build ## Set up and run vscard on the embedded defaults (http://localhost:8080).
+	@scripts/desktop-setup.sh $(BIN)/vscard-bridge
 	$(BIN)/vscard-server
 
 # --- test --------------------------------------------------------------------------------
