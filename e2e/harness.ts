@@ -93,8 +93,15 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-export async function newPage(browser: Browser, server: Server): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 860 } });
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 390, height: 844 };
+
+export async function newPage(
+  browser: Browser,
+  server: Server,
+  viewport = DESKTOP,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ baseURL: server.url, viewport, isMobile: viewport === PHONE, hasTouch: viewport === PHONE });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   // Errors in the SPA show up in the test output, next to the failure they may explain.
@@ -146,8 +153,9 @@ export async function withPage(
   server: Server,
   name: string,
   fn: (page: Page, context: BrowserContext) => Promise<void>,
+  viewport = DESKTOP,
 ): Promise<void> {
-  const { context, page } = await newPage(browser, server);
+  const { context, page } = await newPage(browser, server, viewport);
   try {
     await fn(page, context);
   } catch (err) {

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 
 import type { Browser, Page } from 'playwright-core';
 
-import { gql, launchBrowser, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { gql, launchBrowser, PHONE, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
 
 let server: Server;
 let browser: Browser;
@@ -169,4 +169,28 @@ test('bob (inactive) cannot start: the tile says why', async () => {
     const me = await recorded(page);
     assert.equal(me.orders.edges.length, 0, 'no order was created');
   });
+});
+
+test('on a phone the navigation sits behind a burger menu', async () => {
+  await withPage(
+    browser,
+    server,
+    'phone',
+    async (page) => {
+      await signIn(page, server, 'carol', 'carol-demo');
+      const nav = page.locator('#main-navigation');
+      const onScreen = () => nav.evaluate((el) => el.getBoundingClientRect().right > 0 && !(el as HTMLElement).inert);
+      assert.equal(await onScreen(), false, 'navigation hidden at first');
+      await screenshot(page, '09-phone-dashboard');
+      await page.getByRole('button', { name: 'Toggle navigation' }).click();
+      await page.waitForFunction(() => (document.querySelector('#main-navigation')?.getBoundingClientRect().left ?? -1) >= 0);
+      assert.equal(await onScreen(), true, 'navigation shown');
+      const cards = nav.getByRole('link', { name: 'Cards', exact: true });
+      await screenshot(page, '09-phone-menu');
+      await cards.click();
+      await page.getByRole('heading', { name: 'Cards', level: 1 }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Toggle navigation' }).getAttribute('aria-expanded'), 'false', 'menu closed after navigating');
+    },
+    PHONE,
+  );
 });

@@ -1,5 +1,5 @@
 import { AppShell, Burger, Group, Text, UnstyledButton } from '@mantine/core';
-import { useDisclosure } from '@mantine/hooks';
+import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import { useEffect, type ReactNode } from 'react';
 import { Link, useLocation } from 'react-router';
 
@@ -16,6 +16,9 @@ export function AppLayout({ children }: { children: ReactNode }) {
   const [opened, { toggle, close }] = useDisclosure(false);
   const location = useLocation();
   const signedIn = session.status === 'authenticated';
+  // Below the sm breakpoint the closed navigation is only moved off screen; inert keeps
+  // keyboard and screen reader users out of it too.
+  const phone = useMediaQuery('(max-width: 48em)') ?? false;
 
   // On phones the menu covers the page: close it once the user has picked a page.
   useEffect(close, [location.pathname, close]);
@@ -30,7 +33,15 @@ export function AppLayout({ children }: { children: ReactNode }) {
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
             {signedIn && (
-              <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+              <Burger
+                opened={opened}
+                onClick={toggle}
+                hiddenFrom="sm"
+                size="sm"
+                aria-label="Toggle navigation"
+                aria-expanded={opened}
+                aria-controls="main-navigation"
+              />
             )}
             <UnstyledButton component={Link} to="/" aria-label="vscard Self-Service, start page">
               <Text fw={700} size="lg">
@@ -45,7 +56,7 @@ export function AppLayout({ children }: { children: ReactNode }) {
         </Group>
       </AppShell.Header>
       {signedIn && (
-        <AppShell.Navbar p="sm" aria-label="Main">
+        <AppShell.Navbar p="sm" aria-label="Main" inert={phone && !opened} id="main-navigation">
           <MainNav user={session.user} />
         </AppShell.Navbar>
       )}
