@@ -160,7 +160,12 @@ export async function withPage(
     await fn(page, context);
   } catch (err) {
     await screenshot(page, `failed-${name}`).catch(() => undefined);
-    if (err instanceof Error) err.message += `\n  (page: ${page.url()}; screenshot: artifacts/screenshots/failed-${name}.png)`;
+    // The reporter prints the stack, which already holds the message: extend both.
+    const where = `(page: ${page.url()}; screenshot: artifacts/screenshots/failed-${name}.png)`;
+    if (err instanceof Error) {
+      err.stack = `${where}\n${err.stack ?? ''}`;
+      err.message = `${err.message}\n${where}`;
+    }
     throw err;
   } finally {
     await context.close();

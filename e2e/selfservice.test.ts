@@ -151,6 +151,35 @@ test('alice cancels at the intro step; Start again begins a new order', async ()
   });
 });
 
+test('when the Desktop App does not connect within a minute, the wizard explains how to start it', async () => {
+  await withPage(browser, server, 'alice-slow-desktop-app', async (page) => {
+    await signIn(page, server, 'alice', 'alice-demo');
+    // A fake clock: a minute passes without waiting for it.
+    await page.clock.install();
+    await page.goto('/get-virtual-smart-card');
+    await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
+    await page.getByRole('button', { name: 'Next' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Open the vscard Desktop App' });
+    const first = await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href');
+    assert.equal(await dialog.getByTestId('desktop-app-help').count(), 0, 'no help right away');
+
+    await page.clock.fastForward(61_000);
+    const help = dialog.getByTestId('desktop-app-help');
+    await help.waitFor();
+    assert.match((await help.textContent()) ?? '', /vscard-bridge install.*vscard-bridge serve/s);
+    await screenshot(page, '03b-wizard-desktop-app-help');
+
+    await help.getByRole('button', { name: 'Get a new link' }).click();
+    await help.waitFor({ state: 'detached' });
+    const second = await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href');
+    assert.match(second ?? '', /^vscard:\/\/enroll\?/);
+    assert.notEqual(second, first, 'a new link');
+
+    await dialog.getByRole('button', { name: 'Cancel order' }).click();
+    await confirmCancel(page);
+  });
+});
+
 test('bob (inactive) cannot start: the tile says why', async () => {
   await withPage(browser, server, 'bob', async (page) => {
     await signIn(page, server, 'bob', 'bob-demo');
