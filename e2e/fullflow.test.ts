@@ -76,7 +76,11 @@ test('alice gets a virtual smart card through the Desktop App', { skip }, async 
     ]);
     if (post.status() >= 400) {
       const origin = await post.request().headerValue('origin');
-      assert.fail(`the PIN page refused the PIN (HTTP ${post.status()}, Origin: ${origin}): ${await post.text()}`);
+      const hint =
+        origin === 'null'
+          ? ' — browsers send "Origin: null" with form posts from a page whose referrer policy is no-referrer; the PIN page needs Referrer-Policy: same-origin (desktop-bridge/pinpage)'
+          : '';
+      assert.fail(`the PIN page refused the PIN (HTTP ${post.status()}, Origin: ${origin}): ${await post.text()}${hint}`);
     }
 
     // The wizard follows the bridge live: the dialog closes and the card appears.

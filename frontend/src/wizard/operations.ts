@@ -3,9 +3,9 @@
 // results; both select the same WizardOrder fields.
 import { graphql } from '../gql';
 
-// Mutations select the order without its card: the server resolves a mutation's nested
-// edges after its transaction has ended, which fails; the card comes with the
-// subscription's events instead (see mergeOrder).
+// Mutations select the order without its card: their answers stay small, and the card
+// comes with the subscription's events (mergeOrder keeps it). Early servers also failed to
+// resolve a mutation's nested edges after its transaction had ended.
 export const WizardOrderCoreFragmentDoc = graphql(`
   fragment WizardOrderCore on Order {
     id
