@@ -197,6 +197,17 @@ test('bob (inactive) cannot start: the tile says why', async () => {
     await page.getByText('The order could not be started').waitFor();
     const me = await recorded(page);
     assert.equal(me.orders.edges.length, 0, 'no order was created');
+
+    // Signing out in another tab ends the session here too: the next request finds out,
+    // and the app shows the sign-in page instead of errors.
+    const other = await page.context().newPage();
+    await other.goto('/cards');
+    await other.getByRole('button', { name: 'Sign out' }).click();
+    await other.getByRole('heading', { name: 'vscard Self-Service' }).waitFor();
+    await other.close();
+    await page.getByRole('link', { name: 'Cards', exact: true }).click();
+    await page.getByRole('heading', { name: 'vscard Self-Service' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
   });
 });
 

@@ -6,7 +6,7 @@ import { useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { OrderState, OrderWhereInput } from '../gql/graphql';
 import { apiError } from '../lib/errors';
-import { formatDateTime } from '../lib/format';
+import { formatDateTime, humanize } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
 import { Pager } from './Pager';
 import { nodesOf, useCursorPager } from './pager';
@@ -83,7 +83,7 @@ export default function OrdersPage() {
         <MultiSelect
           label="State"
           placeholder={states.length === 0 ? 'Any state' : undefined}
-          data={ORDER_STATES}
+          data={ORDER_STATES.map((s) => ({ value: s, label: humanize(s) }))}
           value={states}
           onChange={(v) => {
             setStates(ORDER_STATES.filter((s) => v.includes(s)));

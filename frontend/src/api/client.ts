@@ -4,13 +4,16 @@
 // exchange. The document cache is enough here: the wizard follows its order through the
 // orderUpdated subscription, and mutations refetch the queries whose types they touch.
 import { createClient as createWsClient } from 'graphql-ws';
-import { Client, cacheExchange, fetchExchange, subscriptionExchange } from 'urql';
+import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from 'urql';
 
 /** wsUrl turns the page's origin into the WebSocket URL of the GraphQL endpoint. */
 export function wsUrl(location: Pick<Location, 'protocol' | 'host'>): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}/query`;
 }
+
+/** UNAUTHENTICATED_EVENT is dispatched on window when the server no longer knows the session. */
+export const UNAUTHENTICATED_EVENT = 'vscard:unauthenticated';
 
 export function createApiClient(): Client {
   // The session cookie authenticates the WebSocket too; the connection opens only while a
@@ -28,6 +31,15 @@ export function createApiClient(): Client {
     preferGetMethod: false,
     fetchOptions: { credentials: 'same-origin' },
     exchanges: [
+      // A session that ended (expired, signed out in another tab) makes the app ask
+      // /auth/session again and show the sign-in page, instead of an error per request.
+      mapExchange({
+        onError(error) {
+          if (error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) {
+            window.dispatchEvent(new Event(UNAUTHENTICATED_EVENT));
+          }
+        },
+      }),
       cacheExchange,
       fetchExchange,
       subscriptionExchange({

@@ -2,6 +2,7 @@
 // signed in. These two small JSON endpoints are outside the GraphQL API, so plain fetch.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 
+import { UNAUTHENTICATED_EVENT } from '../api/client';
 import type { UserState } from '../gql/graphql';
 
 export interface SessionUser {
@@ -73,6 +74,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     void refresh();
+    const onUnauthenticated = () => void refresh();
+    window.addEventListener(UNAUTHENTICATED_EVENT, onUnauthenticated);
+    return () => window.removeEventListener(UNAUTHENTICATED_EVENT, onUnauthenticated);
   }, [refresh]);
 
   const value = useMemo(() => ({ session, refresh, signOut }), [session, refresh, signOut]);
