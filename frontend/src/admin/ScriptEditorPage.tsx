@@ -220,6 +220,9 @@ export default function ScriptEditorPage() {
       <Paper withBorder>
         <ScriptCodeEditor value={text} onChange={setSource} problems={problems} label="Option script source" />
       </Paper>
+      <Text size="xs" c="dimmed" mt={-8}>
+        Tab indents in the editor; press Esc, then Tab, to move on.
+      </Text>
       <Group align="flex-end">
         <Select
           label="Validate for user"
