@@ -245,6 +245,11 @@ func TestRefusals(t *testing.T) {
 		if w.Header().Get("Cache-Control") != "no-store" || strings.Contains(w.Body.String(), "<script") {
 			t.Error("page may be cached or has a script")
 		}
+		// Under no-referrer a browser sends "Origin: null" with the form post, which the
+		// origin check refuses: nobody could submit a PIN.
+		if rp := w.Header().Get("Referrer-Policy"); rp != "same-origin" || strings.Contains(w.Body.String(), "no-referrer") {
+			t.Errorf("Referrer-Policy %q; the page's own form posts must keep their Origin", rp)
+		}
 	})
 }
 

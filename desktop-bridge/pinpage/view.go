@@ -68,7 +68,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 {{if not (or .Server .AskPIN .Final)}}<meta http-equiv="refresh" content="1">{{end}}
 <title>vscard Desktop App</title>
 <style>
