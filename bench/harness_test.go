@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -150,8 +149,3 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// graphql posts one query and decodes data into out, failing on GraphQL errors.
-func graphql(ctx context.Context, c *servertest.Client, query string, vars map[string]any, out any) error {
-	return c.Do(ctx, query, vars, out)
-}
