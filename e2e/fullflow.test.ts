@@ -121,3 +121,56 @@ test('alice gets a virtual smart card through the Desktop App', { skip }, async 
     assert.ok(cards[0]?.certificates.edges.every((e) => e.node.state === 'VALID'));
   });
 });
+
+test('after the admin raises the PIN minimum, the Desktop App refuses a short PIN', { skip }, async () => {
+  if (!server || !browser || 'skip' in bridgeBin) return;
+  const srv = server;
+  const b = browser;
+  await withPage(b, srv, 'pin-policy-admin', async (admin) => {
+    await signIn(admin, srv, 'admin', 'admin-demo');
+    const { optionScript } = await gql<{ optionScript: { current: { source: string } } }>(admin, '{ optionScript { current { source } } }');
+    const source = optionScript.current.source.replace(/^PIN_MIN_LENGTH = \d+/m, 'PIN_MIN_LENGTH = 8');
+    assert.notEqual(source, optionScript.current.source, 'the default script sets PIN_MIN_LENGTH');
+    await gql(admin, 'mutation($s: String!) { updateOptionScript(source: $s, comment: "longer PINs") { current { version } } }', { s: source });
+  });
+
+  let second: Bridge | undefined;
+  try {
+    await withPage(b, srv, 'pin-policy-carol', async (page) => {
+      await signIn(page, srv, 'carol', 'carol-demo');
+      await page.getByRole('region', { name: 'Get virtual smart card' }).getByRole('link', { name: 'Get virtual smart card' }).click();
+      await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
+      await page.getByRole('button', { name: 'Next' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Open the vscard Desktop App' });
+      const link = (await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href')) ?? '';
+      const code = (await dialog.getByTestId('verification-code').textContent())?.trim() ?? '';
+
+      second = await openLinkInBridge(bridgeBin.bin, link);
+      const pinPage = await page.context().newPage();
+      await pinPage.goto(second.pinPage);
+      await pinPage.getByText(code).waitFor({ timeout: 30_000 });
+      // The page states the new rule, and a PIN the default policy accepted (6 digits) is
+      // refused: the browser will not submit it.
+      await pinPage.getByText(/^8 characters\.$/).first().waitFor();
+      await pinPage.getByLabel('New PIN').fill(PIN);
+      await pinPage.getByLabel('Type it again').fill(PIN);
+      let posted = false;
+      pinPage.on('request', (r) => {
+        if (r.method() === 'POST') posted = true;
+      });
+      await pinPage.getByRole('button', { name: 'Create my card' }).click();
+      const tooShort = await pinPage.getByLabel('New PIN').evaluate((el) => (el as HTMLInputElement).validity.tooShort);
+      assert.ok(tooShort, 'the PIN field refuses a 6-character PIN');
+      assert.equal(posted, false, 'a refused PIN is not sent');
+      await screenshot(pinPage, '25-bridge-pin-refused');
+
+      // Cancel on the PIN page ends the order; the portal shows it live, and no card exists.
+      await pinPage.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByTestId('order-ended').waitFor({ timeout: 60_000 });
+      const data = await gql<{ me: { cards: { totalCount: number } } }>(page, '{ me { cards { totalCount } } }');
+      assert.equal(data.me.cards.totalCount, 0);
+    });
+  } finally {
+    await second?.stop();
+  }
+});
