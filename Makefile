@@ -50,10 +50,15 @@ generate: node_modules ## Regenerate ent, gqlgen, the bridge's GraphQL client an
 	$(GO) tool genqlient
 	npm run codegen
 
-.PHONY: check-generated
-check-generated: generate ## Fail if generated code differs from what is committed.
+.PHONY: check-generated migration
+check-generated: generate ## Fail if generated code differs from what is committed, or ent/schema lacks a migration.
 	@git diff --exit-code --stat -- ent graph desktop-bridge/api frontend/src || \
 	  { echo "generated code is out of date: run 'make generate' and commit"; exit 1; }
+	$(GO) test -count=1 -run TestMigrate ./server/store/
+
+migration: ## Write the next database migration from ent/schema: make migration NAME=add_x
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_changed"; exit 2; }
+	@dsn=$$(scripts/test-postgres.sh start) && $(GO) run ./server/store/gen-migration -postgres "$$dsn" $(NAME)
 
 # --- run ---------------------------------------------------------------------------------
 
@@ -92,6 +97,8 @@ e2e: build ## Browser end-to-end tests in Debian's Chromium against a real serve
 .PHONY: bench
 bench: deps-test build ## Run the benchmarks (results go into BENCHMARKS.md by hand, with machine and date).
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server/... ./desktop-bridge/...
+	$(GO) test -run '^$$' -bench . -benchtime 2000x -timeout 90m ./bench/
+	@dsn=$$(scripts/test-postgres.sh start) && VSCARD_TEST_POSTGRES="$$dsn" $(GO) test -run '^$$' -bench . -benchtime 2000x -timeout 90m ./bench/
 	node frontend/scripts/bundle-size.mjs
 
 .PHONY: clean

@@ -15,16 +15,21 @@ import (
 // update per step is sent (the order as it is now, with that step's state), so a client
 // sees every state in order.
 func (r *Resolver) followOrder(ctx context.Context, id string) (<-chan *ent.Order, error) {
-	o, err := notFound(r.DB.Order.Get(ctx, id))
+	// Subscribe before the first read, so a change between the two is not missed.
+	subCtx, cancel := context.WithCancel(ctx)
+	notices, err := r.Events.Subscribe(subCtx, events.OrderKey(id))
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	notices, err := r.Events.Subscribe(ctx, events.OrderKey(id))
+	o, err := notFound(r.DB.Order.Get(ctx, id))
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	out := make(chan *ent.Order, 1)
 	go func() {
+		defer cancel()
 		defer close(out)
 		send := func(o *ent.Order) bool {
 			select {

@@ -157,6 +157,11 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{CertificatesColumns[19], CertificatesColumns[4]},
 			},
+			{
+				Name:    "certificate_card_id",
+				Unique:  false,
+				Columns: []*schema.Column{CertificatesColumns[18]},
+			},
 		},
 	}
 	// OptionScriptsColumns holds the columns for the "option_scripts" table.

@@ -57,7 +57,10 @@ func (Certificate) Edges() []ent.Edge {
 }
 
 func (Certificate) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("order_id", "slot").Unique()}
+	return []ent.Index{
+		index.Fields("order_id", "slot").Unique(),
+		index.Fields("card_id"), // card status looks certificates up by card
+	}
 }
 
 func (Certificate) Annotations() []schema.Annotation {

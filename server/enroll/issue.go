@@ -110,7 +110,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 			return fmt.Errorf("lock order: %w", err)
 		}
 		if n != 1 {
-			return e.changedMeanwhile(sys, o.ID, order.StateISSUING_CERTIFICATES)
+			return changedMeanwhile(sys, tx, o.ID, order.StateISSUING_CERTIFICATES)
 		}
 		for i, c := range issued {
 			t := todo[i]

@@ -81,7 +81,7 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 		var err error
 		updated, err = u.Save(sys)
 		if ent.IsNotFound(err) {
-			return e.changedMeanwhile(sys, o.ID, m.to)
+			return changedMeanwhile(sys, tx, o.ID, m.to)
 		}
 		if err != nil {
 			return fmt.Errorf("update order: %w", err)
@@ -113,9 +113,11 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 	return updated.Unwrap(), nil
 }
 
-// changedMeanwhile explains a lost race: another request moved the order first.
-func (e *Engine) changedMeanwhile(ctx context.Context, id string, to order.State) error {
-	cur, err := e.db.Order.Get(ctx, id)
+// changedMeanwhile explains a lost race: another request moved the order first. It reads
+// through the caller's transaction: asking the pool for a second connection while holding
+// one can starve SQLite, where every other connection may be waiting to begin.
+func changedMeanwhile(ctx context.Context, tx *ent.Tx, id string, to order.State) error {
+	cur, err := tx.Order.Get(ctx, id)
 	if err != nil {
 		return fmt.Errorf("reload order: %w", err)
 	}

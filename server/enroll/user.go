@@ -177,7 +177,7 @@ func (e *Engine) RenewHandoff(ctx context.Context, orderID string) (*Handoff, er
 		set(u)
 		u.SetVerificationCode(o.VerificationCode)
 		if _, err := u.Save(sys); ent.IsNotFound(err) {
-			return e.changedMeanwhile(sys, o.ID, o.State)
+			return changedMeanwhile(sys, tx, o.ID, o.State)
 		} else if err != nil {
 			return fmt.Errorf("renew hand-off: %w", err)
 		}
