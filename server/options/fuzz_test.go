@@ -92,7 +92,7 @@ func FuzzEvaluate(f *testing.F) {
 		start := time.Now()
 		opts, err := limits.Evaluate(context.Background(), source, Sample(), testEnv)
 		// The grace period and a loaded machine may add to the time limit, nothing else.
-		if elapsed := time.Since(start); elapsed > limits.Time+cancelGrace+time.Second {
+		if elapsed := time.Since(start); elapsed > limits.Time+cancelGrace+slowdown*time.Second {
 			t.Fatalf("evaluation took %v", elapsed)
 		}
 		if err != nil {
