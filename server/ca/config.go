@@ -25,6 +25,10 @@ type Config struct {
 	IssuingValidity time.Duration
 	// CRLValidity is the time between a CRL's thisUpdate and nextUpdate (default 24 hours).
 	CRLValidity time.Duration
+	// CRLMaxAge is how long a signed CRL is served from this instance's cache (default
+	// 10 s). A revocation on this instance re-signs at once; one made by another instance
+	// on the same database shows after at most this long.
+	CRLMaxAge time.Duration
 	// OCSPValidity is the time between an OCSP response's thisUpdate and nextUpdate
 	// (default 1 hour).
 	OCSPValidity time.Duration
@@ -69,6 +73,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.OCSPValidity <= 0 {
 		cfg.OCSPValidity = defaultOCSPValidity
+	}
+	if cfg.CRLMaxAge <= 0 {
+		cfg.CRLMaxAge = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -35,8 +35,8 @@ func (cc *crlCache) invalidate() { cc.gen.Add(1) }
 // certificate was revoked or held since the last, or the last is past half its validity.
 //
 // Each server instance keeps its own cache; with several instances, a revocation made on
-// another instance shows in this one's CRL after at most half the CRL validity (OCSP reads
-// the store on every request and is always current).
+// another instance shows in this one's CRL after at most Config.CRLMaxAge (OCSP reads the
+// store on every request and is always current).
 func (c *CA) CRL(ctx context.Context) ([]byte, error) {
 	crl, err := c.currentCRL(ctx)
 	if err != nil {
@@ -52,7 +52,8 @@ func (c *CA) currentCRL(ctx context.Context) (*signedCRL, error) {
 	now := c.cfg.Now().UTC()
 	gen := cc.gen.Load()
 	if cur := cc.current; cur != nil && cc.builtAt == gen &&
-		now.Before(cur.ThisUpdate.Add(cur.NextUpdate.Sub(cur.ThisUpdate)/2)) {
+		now.Before(cur.ThisUpdate.Add(cur.NextUpdate.Sub(cur.ThisUpdate)/2)) &&
+		now.Sub(cur.ThisUpdate) < c.cfg.CRLMaxAge {
 		return cur, nil
 	}
 	// Read gen before the store: a revocation during the build triggers another one.

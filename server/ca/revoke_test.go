@@ -2,6 +2,7 @@ package ca
 
 import (
 	"context"
+	"crypto/x509"
 	"slices"
 	"strings"
 	"testing"
@@ -184,5 +185,40 @@ func TestCRLCache(t *testing.T) {
 	tc.clock.Advance(13 * time.Hour) // and past half that CRL's validity, so it is re-signed
 	if crlHas(fetchCRL(t, tc), got.Serial) {
 		t.Error("revoked certificate still on the CRL a CRL validity after it expired")
+	}
+}
+
+// TestCRLAcrossInstances: two server instances share the CA's files and records; a
+// revocation made on one reaches the other's CRL once that instance's cache is
+// CRLMaxAge old.
+func TestCRLAcrossInstances(t *testing.T) {
+	a := newTestCA(t, nil)
+	b, err := Open(a.dir, testConfig(a.clock), a.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	onB := func() *x509.RevocationList {
+		der, err := b.CRL(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return crl
+	}
+	_ = onB() // b caches a CRL
+	got, err := a.Issue(ctx, authRequest(makeCSR(t, newP256(t)), a.clock.Now().Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Revoke(ctx, got.Serial, ocsp.KeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	a.clock.Advance(11 * time.Second) // past the default CRLMaxAge of 10 s
+	if !crlHas(onB(), got.Serial) {
+		t.Fatal("a revocation made on one instance is missing from the other's CRL after CRLMaxAge")
 	}
 }
