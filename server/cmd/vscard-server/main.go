@@ -24,6 +24,8 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" default:"withargs" help:"Run the server (default)."`
 	Migrate migrateCmd `cmd:"" help:"Bring the database schema up to date and exit."`
 
+	RotateSecrets rotateCmd `cmd:"" name:"rotate-secrets" help:"Re-seal card management keys and PUKs under the current --secret-key (keep the old one in --previous-secret-keys while this runs)."`
+
 	LogLevel  string `env:"VSCARD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 	LogFormat string `env:"VSCARD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format."`
 }
@@ -97,6 +99,17 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	fmt.Fprintln(os.Stderr)
 	return srv.Run(ctx)
+}
+
+type rotateCmd struct{ serveCmd }
+
+func (c *rotateCmd) Run(ctx context.Context, log *slog.Logger) error {
+	n, err := server.RotateSecretsCommand(ctx, c.config(), log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "re-sealed the secrets of %d cards under the current key\n", n)
+	return nil
 }
 
 type migrateCmd struct{ common }
