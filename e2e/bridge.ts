@@ -114,6 +114,8 @@ function portInUse(port: number): Promise<boolean> {
 export interface Bridge {
   /** pinPage is the address of the bridge's page where the user types the PIN. */
   pinPage: string;
+  /** cards lists the virtual cards the bridge holds (`vscard-bridge cards --json`). */
+  cards: () => Promise<unknown[]>;
   stop: () => Promise<void>;
 }
 
@@ -181,7 +183,16 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
     if (code === 'timeout') open.kill('SIGKILL');
     const pinPage = /PIN page: (\S+)/.exec(out)?.[1];
     if (!pinPage) throw new Error(`vscard-bridge open did not name a PIN page (exit ${String(code)}):\n${out}`);
-    return { pinPage, stop };
+    const cards = async (): Promise<unknown[]> => {
+      const list = spawn(bin, [...globals, 'cards', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let json = '';
+      list.stdout.on('data', (b: Buffer) => (json += b.toString()));
+      const exit = await waitExit(list);
+      if (exit !== 0) throw new Error(`vscard-bridge cards exited ${String(exit)}`);
+      const parsed: unknown = JSON.parse(json || '[]');
+      return Array.isArray(parsed) ? parsed : [];
+    };
+    return { pinPage, cards, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -174,3 +174,49 @@ test('after the admin raises the PIN minimum, the Desktop App refuses a short PI
     await second?.stop();
   }
 });
+
+test('Cancel on the card-ready step deletes the card on the desktop and revokes its certificates', { skip }, async () => {
+  if (!server || !browser || 'skip' in bridgeBin) return;
+  const srv = server;
+  const b = browser;
+  let third: Bridge | undefined;
+  try {
+    await withPage(b, srv, 'cancel-card-ready', async (page) => {
+      await signIn(page, srv, 'carol', 'carol-demo');
+      await page.getByRole('region', { name: 'Get virtual smart card' }).getByRole('link', { name: 'Get virtual smart card' }).click();
+      await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
+      await page.getByRole('button', { name: 'Next' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Open the vscard Desktop App' });
+      const link = (await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href')) ?? '';
+      third = await openLinkInBridge(bridgeBin.bin, link);
+      const pinPage = await page.context().newPage();
+      await pinPage.goto(third.pinPage);
+      const longPIN = '47021583'; // the previous test raised the minimum to 8
+      await pinPage.getByLabel('New PIN').fill(longPIN);
+      await pinPage.getByLabel('Type it again').fill(longPIN);
+      await pinPage.getByRole('button', { name: 'Create my card' }).click();
+      await page.getByRole('heading', { name: 'Your new card' }).waitFor({ timeout: 120_000 });
+      assert.equal((await third.cards()).length, 1, 'the bridge holds the new card');
+
+      await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+      await page.getByRole('dialog', { name: 'Cancel this order?' }).getByRole('button', { name: 'Cancel order' }).click();
+      await page.getByTestId('order-ended').waitFor();
+      await screenshot(page, '26-wizard-cancelled-at-card-ready');
+
+      const data = await gql<{ me: { cards: { totalCount: number } }; certificates: { edges: { node: { state: string } }[] } }>(
+        page,
+        '{ me { cards { totalCount } } certificates { edges { node { state } } } }',
+      );
+      assert.equal(data.me.cards.totalCount, 0, 'no card is left in the portal');
+      assert.ok(data.certificates.edges.length >= 1 && data.certificates.edges.every((e) => e.node.state === 'REVOKED'), 'every certificate is revoked');
+      // The bridge learns of the cancel from the subscription and deletes its card.
+      const deadline = Date.now() + 30_000;
+      while ((await third.cards()).length > 0) {
+        assert.ok(Date.now() < deadline, 'the bridge still holds the card 30 s after the cancel');
+        await new Promise((ok) => setTimeout(ok, 250));
+      }
+    });
+  } finally {
+    await third?.stop();
+  }
+});

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
@@ -53,6 +54,26 @@ func (e *enrolment) watchOrder(ctx context.Context, cancel context.CancelCauseFu
 		}
 		backoff = min(2*backoff, 10*time.Second)
 	}
+}
+
+// followToCompletion keeps watching an order whose card is ready until the person finishes
+// it in the portal (the server completes the subscription) or the bridge session expires.
+// If the order ends otherwise — cancelled at the last step, or expired — its certificates
+// were revoked, so the card on the desktop is deleted too.
+func (e *enrolment) followToCompletion(ctx context.Context) {
+	ctx, stop := context.WithDeadline(ctx, e.claim.SessionExpiresAt)
+	defer stop()
+	var once sync.Once
+	var ended error
+	e.watchOrder(ctx, func(cause error) { once.Do(func() { ended = cause }) })
+	if !errors.Is(ended, ErrCancelledByServer) {
+		return
+	}
+	if err := e.cfg.Cards.DeleteCard(e.serial); err != nil {
+		e.log.Error("delete the card of an order that ended before it was finished", "err", err)
+		return
+	}
+	e.log.Info("card deleted: the order ended in the portal before it was finished", "reason", ended)
 }
 
 // cleanUp undoes an enrolment that failed after the claim: it deletes the unfinished

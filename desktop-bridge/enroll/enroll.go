@@ -132,6 +132,9 @@ func (e *enrolment) run(parent context.Context) (res *Result, err error) {
 		return nil, e.cause(ctx, err)
 	}
 	stopWatch()
+	// The card is ready, but the order is not finished until the person clicks Next in the
+	// portal; until then it can still be cancelled or expire.
+	go e.followToCompletion(parent)
 	return res, nil
 }
 
