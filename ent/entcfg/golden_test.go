@@ -2,10 +2,10 @@ package entcfg
 
 import (
 	"bytes"
-	"regexp"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 )
 
