@@ -119,6 +119,19 @@ test('alice gets a virtual smart card through the Desktop App', { skip }, async 
     assert.equal(cards.length, 1);
     assert.equal(cards[0]?.state, 'ACTIVE');
     assert.ok(cards[0]?.certificates.edges.every((e) => e.node.state === 'VALID'));
+
+    // A lost laptop: alice revokes the card from the Cards page.
+    await page.getByRole('button', { name: /^Revoke card \d+$/ }).click();
+    const confirm = page.getByRole('dialog', { name: 'Revoke this card?' });
+    await confirm.getByLabel('Why (optional)').fill('lost laptop');
+    await confirm.getByRole('button', { name: 'Revoke card' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await listed.getByLabel(/Card state/).filter({ hasText: 'Inactive' }).waitFor();
+    const revoked = await gql<CardsData>(page, '{ me { cards { edges { node { state certificates { edges { node { state } } } } } } } }');
+    assert.equal(revoked.me.cards.edges[0]?.node.state, 'INACTIVE');
+    assert.ok(revoked.me.cards.edges[0]?.node.certificates.edges.every((e) => e.node.state === 'REVOKED'), 'every certificate is revoked');
+    assert.equal(await page.getByRole('button', { name: /^Revoke card/ }).count(), 0, 'an inactive card offers no revoke');
+    await screenshot(page, '27-cards-revoked');
   });
 });
 

@@ -7,6 +7,7 @@ import { graphql } from '../gql';
 import { apiError } from '../lib/errors';
 import { StateBadge } from '../lib/StateBadge';
 import { CardDetails } from './CardDetails';
+import { RevokeCard } from './RevokeCard';
 
 // The signed-in user's own cards (through `me`, so an administrator also sees only theirs
 // here) and the running order, if any, whose progress changes them.
@@ -94,7 +95,12 @@ export function CardsPage() {
           </Button>
         </Alert>
       ) : (
-        cards.map((card) => <CardDetails key={card.id} card={card} />)
+        cards.map((card) => (
+          <Stack key={card.id} gap="xs">
+            <CardDetails card={card} />
+            {(card.state === 'ACTIVE' || card.state === 'LOCKED') && <RevokeCard serial={card.serial} onRevoked={reload} />}
+          </Stack>
+        ))
       )}
     </Stack>
   );
