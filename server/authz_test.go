@@ -24,11 +24,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	// alice owns a completed order with a card; its bridge session is still valid.
 	done := start(t, env, alice)
-	done.next()
-	done.mustClaim()
-	done.mustCreate()
-	done.mustSubmit()
-	done.mustReady()
+	done.toCardReady()
 	done.next()
 	bridge := done.bridge
 	serial := done.claim.Card.Serial

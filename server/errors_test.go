@@ -71,11 +71,7 @@ func TestRefusals(t *testing.T) {
 			return o.bridge.Do(ctx, qSubmit, map[string]any{"id": o.id, "keys": o.keys()}, nil), "DESKTOP_APP_CONNECTED"
 		}, "ILLEGAL_STATE"},
 		{"error/cancel a completed order", func(t *testing.T, o *order) (error, string) {
-			o.next()
-			o.mustClaim()
-			o.mustCreate()
-			o.mustSubmit()
-			o.mustReady()
+			o.toCardReady()
 			o.next()
 			return o.user.Do(ctx, qCancel, map[string]any{"id": o.id}, nil), "COMPLETED"
 		}, "ILLEGAL_STATE"},

@@ -155,6 +155,17 @@ func (o *order) mustReady() {
 	o.bridge.MustDo(o.t, qReady, map[string]any{"id": o.id, "serial": o.claim.Card.Serial}, nil)
 }
 
+// toCardReady drives a new order to CARD_READY: Next in the portal, then the bridge claims,
+// creates the card, submits its keys and confirms it.
+func (o *order) toCardReady() {
+	o.t.Helper()
+	o.next()
+	o.mustClaim()
+	o.mustCreate()
+	o.mustSubmit()
+	o.mustReady()
+}
+
 func (o *order) state() string {
 	o.t.Helper()
 	var out struct{ Order struct{ State string } }
@@ -401,11 +412,7 @@ func TestRevokeCard(t *testing.T) {
 	alice := env.SignIn(t, servertest.Alice)
 	carol := env.SignIn(t, servertest.Carol)
 	o := start(t, env, alice)
-	o.next()
-	o.mustClaim()
-	o.mustCreate()
-	o.mustSubmit()
-	o.mustReady()
+	o.toCardReady()
 	o.next()
 	const q = `mutation($s: String!) { revokeCard(serial: $s, reason: "lost laptop") { state certificates { edges { node { serial state } } } } }`
 	vars := map[string]any{"s": o.claim.Card.Serial}

@@ -87,11 +87,7 @@ func TestConcurrentNextAndCancel(t *testing.T) {
 	tally := map[string]int{}
 	for i := range 8 {
 		o := start(t, env, alice)
-		o.next()
-		o.mustClaim()
-		o.mustCreate()
-		o.mustSubmit()
-		o.mustReady()
+		o.toCardReady()
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); _ = alice.Do(context.Background(), qNext, map[string]any{"id": o.id}, nil) }()
@@ -129,11 +125,7 @@ func TestAuditLog(t *testing.T) {
 	alice := env.SignIn(t, servertest.Alice)
 
 	done := start(t, env, alice)
-	done.next()
-	done.mustClaim()
-	done.mustCreate()
-	done.mustSubmit()
-	done.mustReady()
+	done.toCardReady()
 	done.next()
 	cancelled := start(t, env, alice)
 	cancelled.next()
