@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
 import { gql, launchBrowser, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
@@ -31,6 +31,22 @@ after(async () => {
 // A PIN the default option script accepts: digits, 6 to 8, no long runs, not on the block list.
 const PIN = '470215';
 
+/**
+ * startOrder signs in, starts "Get virtual smart card", clicks Next and returns what the
+ * Open Desktop App dialog offers: the vscard:// link and the verification code.
+ */
+async function startOrder(page: Page, srv: Server, user: string, password: string) {
+  await signIn(page, srv, user, password);
+  await page.getByRole('region', { name: 'Get virtual smart card' }).getByRole('link', { name: 'Get virtual smart card' }).click();
+  await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
+  await page.getByRole('button', { name: 'Next' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Open the vscard Desktop App' });
+  const link = (await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href')) ?? '';
+  const code = (await dialog.getByTestId('verification-code').textContent())?.trim() ?? '';
+  assert.match(link, /^vscard:\/\/enroll\?/);
+  return { dialog, link, code };
+}
+
 interface CardsData {
   me: { cards: { edges: { node: { state: string; certificates: { edges: { node: { state: string } }[] } } }[] } };
 }
@@ -40,14 +56,7 @@ test('alice gets a virtual smart card through the Desktop App', { skip }, async 
   const srv = server;
   const b = browser;
   await withPage(b, srv, 'fullflow', async (page) => {
-    await signIn(page, srv, 'alice', 'alice-demo');
-    await page.getByRole('region', { name: 'Get virtual smart card' }).getByRole('link', { name: 'Get virtual smart card' }).click();
-    await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
-    await page.getByRole('button', { name: 'Next' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Open the vscard Desktop App' });
-    const link = (await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href')) ?? '';
-    const code = (await dialog.getByTestId('verification-code').textContent())?.trim() ?? '';
-    assert.match(link, /^vscard:\/\/enroll\?/);
+    const { dialog, link, code } = await startOrder(page, srv, 'alice', 'alice-demo');
 
     // Record every state the wizard shows, to prove it advanced by itself (no reload).
     await page.evaluate(() => {
@@ -150,13 +159,7 @@ test('after the admin raises the PIN minimum, the Desktop App refuses a short PI
   let second: Bridge | undefined;
   try {
     await withPage(b, srv, 'pin-policy-carol', async (page) => {
-      await signIn(page, srv, 'carol', 'carol-demo');
-      await page.getByRole('region', { name: 'Get virtual smart card' }).getByRole('link', { name: 'Get virtual smart card' }).click();
-      await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
-      await page.getByRole('button', { name: 'Next' }).click();
-      const dialog = page.getByRole('dialog', { name: 'Open the vscard Desktop App' });
-      const link = (await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href')) ?? '';
-      const code = (await dialog.getByTestId('verification-code').textContent())?.trim() ?? '';
+      const { link, code } = await startOrder(page, srv, 'carol', 'carol-demo');
 
       second = await openLinkInBridge(bridgeBin.bin, link);
       const pinPage = await page.context().newPage();
@@ -195,12 +198,7 @@ test('Cancel on the card-ready step deletes the card on the desktop and revokes 
   let third: Bridge | undefined;
   try {
     await withPage(b, srv, 'cancel-card-ready', async (page) => {
-      await signIn(page, srv, 'carol', 'carol-demo');
-      await page.getByRole('region', { name: 'Get virtual smart card' }).getByRole('link', { name: 'Get virtual smart card' }).click();
-      await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
-      await page.getByRole('button', { name: 'Next' }).click();
-      const dialog = page.getByRole('dialog', { name: 'Open the vscard Desktop App' });
-      const link = (await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href')) ?? '';
+      const { link } = await startOrder(page, srv, 'carol', 'carol-demo');
       third = await openLinkInBridge(bridgeBin.bin, link);
       const pinPage = await page.context().newPage();
       await pinPage.goto(third.pinPage);
