@@ -3,6 +3,7 @@ package enroll
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/events"
 	"github.com/vscard/vscard/server/options"
@@ -96,26 +98,9 @@ func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSou
 // still valid are revoked in the identity store and the unfinished card is deleted. It
 // returns the serials to revoke at the CA once the transaction has committed.
 func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time.Time) ([]string, error) {
-	certs, err := tx.Certificate.Query().
-		Where(certificate.OrderID(o.ID), certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD)).
-		All(ctx)
+	serials, err := revokeCertificates(ctx, tx, certificate.OrderID(o.ID), now)
 	if err != nil {
 		return nil, err
-	}
-	serials := make([]string, 0, len(certs))
-	for _, c := range certs {
-		serials = append(serials, c.Serial)
-	}
-	if len(certs) > 0 {
-		err = tx.Certificate.Update().
-			Where(certificate.OrderID(o.ID), certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD)).
-			SetState(certificate.StateREVOKED).
-			SetRevocationReason("cessationOfOperation").
-			SetRevokedAt(now).
-			Exec(ctx)
-		if err != nil {
-			return nil, err
-		}
 	}
 	// The card never became active: nothing of it is left behind.
 	if _, err := tx.Card.Delete().Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).Exec(ctx); err != nil {
@@ -124,12 +109,33 @@ func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time
 	return serials, nil
 }
 
-// revokeAtCA revokes serials in the CA's own records. A failure is logged: the sweep
-// retries, because the identity store already says REVOKED.
-func (e *Engine) revokeAtCA(ctx context.Context, orderID string, serials []string) {
+// revokeCertificates revokes, in the identity store, the certificates matching which that
+// are still valid or on hold, and returns their serials for the CA.
+func revokeCertificates(ctx context.Context, tx *ent.Tx, which predicate.Certificate, now time.Time) ([]string, error) {
+	live := certificate.And(which, certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD))
+	serials, err := tx.Certificate.Query().Where(live).Select(certificate.FieldSerial).Strings(ctx)
+	if err != nil || len(serials) == 0 {
+		return nil, err
+	}
+	err = tx.Certificate.Update().
+		Where(certificate.SerialIn(serials...)).
+		SetState(certificate.StateREVOKED).
+		SetRevocationReason("cessationOfOperation").
+		SetRevokedAt(now).
+		Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("revoke certificates: %w", err)
+	}
+	return serials, nil
+}
+
+// revokeAtCA revokes serials in the CA's own records; owner names what they belonged to
+// (an order or card id) for the log. A failure is logged: the sweep retries, because the
+// identity store already says REVOKED.
+func (e *Engine) revokeAtCA(ctx context.Context, owner string, serials []string) {
 	for _, s := range serials {
 		if err := e.ca.Revoke(ctx, s, ocsp.CessationOfOperation); err != nil {
-			e.log.Error("revoke certificate at CA", "order", orderID, "serial", s, "err", err)
+			e.log.Error("revoke certificate at CA", "of", owner, "serial", s, "err", err)
 		}
 	}
 }

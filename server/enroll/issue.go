@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/crypto/ocsp"
-
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
@@ -146,11 +144,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 	})
 	if err != nil {
 		// What the CA signed is in its own records and must not stay valid.
-		serials := make([]string, len(issued))
-		for i, c := range issued {
-			serials[i] = c.Serial
-		}
-		e.revokeAtCA(sys, o.ID, serials)
+		e.revokeAtCA(sys, o.ID, serialsOf(issued))
 		return nil, err
 	}
 	e.publish(sys, o.ID)
@@ -159,12 +153,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 
 // abandon fails the order after a CA error and revokes what was issued so far.
 func (e *Engine) abandon(ctx context.Context, o *ent.Order, issued []*ca.Issued, reason string) {
-	sys := privacy.DecisionContext(ctx, privacy.Allow)
-	for _, c := range issued {
-		if err := e.ca.Revoke(sys, c.Serial, ocsp.CessationOfOperation); err != nil {
-			e.log.Error("revoke certificate at CA", "order", o.ID, "serial", c.Serial, "err", err)
-		}
-	}
+	e.revokeAtCA(privacy.DecisionContext(ctx, privacy.Allow), o.ID, serialsOf(issued))
 	if _, err := e.transition(ctx, o, move{
 		to: order.StateFAILED, action: "order.fail", note: reason,
 		set: func(u *ent.OrderUpdateOne) { u.SetFailureReason(reason) },
@@ -317,6 +306,14 @@ func sans(c *x509.Certificate, upn string) []string {
 				out = append(out, "upn:"+upn)
 			}
 		}
+	}
+	return out
+}
+
+func serialsOf(issued []*ca.Issued) []string {
+	out := make([]string, len(issued))
+	for i, c := range issued {
+		out[i] = c.Serial
 	}
 	return out
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"golang.org/x/crypto/ocsp"
-
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
@@ -53,20 +51,8 @@ func (e *Engine) RevokeCard(ctx context.Context, serial, reason string) (*ent.Ca
 		if n != 1 {
 			return errs.New(errs.IllegalState, "Card %s changed meanwhile.", serial)
 		}
-		serials, err = tx.Certificate.Query().
-			Where(certificate.CardID(c.ID), certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD)).
-			Select(certificate.FieldSerial).
-			Strings(sys)
-		if err != nil {
-			return fmt.Errorf("find card certificates: %w", err)
-		}
-		if err := tx.Certificate.Update().
-			Where(certificate.SerialIn(serials...)).
-			SetState(certificate.StateREVOKED).
-			SetRevocationReason("cessationOfOperation").
-			SetRevokedAt(now).
-			Exec(sys); err != nil {
-			return fmt.Errorf("revoke card certificates: %w", err)
+		if serials, err = revokeCertificates(sys, tx, certificate.CardID(c.ID), now); err != nil {
+			return err
 		}
 		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
 			Action: "card.revoke", ObjectType: "Card", ObjectID: c.ID,
@@ -76,11 +62,7 @@ func (e *Engine) RevokeCard(ctx context.Context, serial, reason string) (*ent.Ca
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range serials {
-		if err := e.ca.Revoke(sys, s, ocsp.CessationOfOperation); err != nil {
-			e.log.Error("revoke certificate at CA", "card", serial, "serial", s, "err", err)
-		}
-	}
+	e.revokeAtCA(sys, c.ID, serials)
 	if c.OrderID != nil {
 		e.publish(sys, *c.OrderID)
 	}
