@@ -108,6 +108,13 @@ var (
 				OnDelete:   schema.NoAction,
 			},
 		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "card_owner_id",
+				Unique:  false,
+				Columns: []*schema.Column{CardsColumns[13]},
+			},
+		},
 	}
 	// CertificatesColumns holds the columns for the "certificates" table.
 	CertificatesColumns = []*schema.Column{
@@ -237,6 +244,11 @@ var (
 				Name:    "order_bridge_session_hash",
 				Unique:  false,
 				Columns: []*schema.Column{OrdersColumns[9]},
+			},
+			{
+				Name:    "order_user_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[18], OrdersColumns[1]},
 			},
 		},
 	}

@@ -6,6 +6,7 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 
 	"github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/options"
@@ -46,6 +47,13 @@ func (Card) Edges() []ent.Edge {
 		edge.From("owner", User.Type).Ref("cards").Field("owner_id").Unique().Required().Immutable(),
 		edge.From("order", Order.Type).Ref("card").Field("order_id").Unique(),
 		edge.To("certificates", Certificate.Type).Annotations(entgql.RelayConnection()),
+	}
+}
+
+func (Card) Indexes() []ent.Index {
+	return []ent.Index{
+		// A user's cards: the Cards page, revoking a user's cards.
+		index.Fields("owner_id"),
 	}
 }
 

@@ -67,6 +67,8 @@ func (Order) Indexes() []ent.Index {
 		index.Fields("state", "expires_at"),
 		index.Fields("token_hash"),
 		index.Fields("bridge_session_hash"),
+		// A user's orders, newest first: the order in progress, the dashboard, the orders page.
+		index.Fields("user_id", "created_at"),
 	}
 }
 

@@ -50,6 +50,9 @@ func New(cfg Config, client *ent.Client, bridges BridgeAuthenticator, logger *sl
 		logger:  logger,
 		store:   NewStore(client, cfg.Lifetime),
 	}
+	// An unchanged session is written back once its idle deadline has moved by 1/30 of the
+	// idle timeout (a minute of the default 30), not on every request.
+	s.store.Refresh = cfg.IdleTimeout / 30
 	s.provider = &lazyProvider{cfg: &s.cfg}
 	s.sessions = newSessionManager(&s.cfg, s.store, s.sessionError)
 	return s, nil

@@ -29,7 +29,7 @@ import (
 // plain cross-page form POST.
 func (s *Service) Middleware(next http.Handler) http.Handler {
 	withSession := s.sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.serveSession(w, r, next)
+		s.serveSession(w, r, next, false)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isWebSocketUpgrade(r) && !s.CheckOrigin(r) {
@@ -44,7 +44,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			s.serveUpgrade(w, r, next)
 			return
 		}
-		withSession.ServeHTTP(w, r)
+		withSession.ServeHTTP(w, r.WithContext(withSessionRead(r.Context())))
 	})
 }
 
@@ -60,11 +60,12 @@ func (s *Service) serveUpgrade(w http.ResponseWriter, r *http.Request, next http
 		s.sessionError(w, r, err)
 		return
 	}
-	s.serveSession(w, r.WithContext(ctx), next)
+	s.serveSession(w, r.WithContext(ctx), next, true)
 }
 
-// serveSession runs next with the viewer of the session cookie, if any.
-func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
+// serveSession runs next with the viewer of the session cookie, if any. A long-lived
+// connection (upgrade) gets a viewer without the user record read here.
+func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler, upgrade bool) {
 	if err := s.checkCSRF(r); err != nil {
 		s.logger.InfoContext(r.Context(), "request refused by CSRF check", "reason", err, "path", r.URL.Path, "remote_addr", remoteAddr(r))
 		writeError(w, http.StatusForbidden, errs.Forbidden, "This request is not allowed from a browser form or another site.")
@@ -84,7 +85,11 @@ func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http
 			s.sessionError(w, r, err)
 			return
 		default:
-			ctx = viewer.NewContext(ctx, userViewer(u, remoteAddr(r)))
+			v := userViewer(u, remoteAddr(r))
+			if upgrade {
+				v.Record = nil
+			}
+			ctx = viewer.NewContext(ctx, v)
 			ctx = context.WithValue(ctx, sessionKey{}, s.sessions.Token(ctx))
 		}
 	}
@@ -104,6 +109,9 @@ func (s *Service) serveBearer(w http.ResponseWriter, r *http.Request, token stri
 		writeError(w, status, errs.CodeOf(err), msg)
 		return
 	}
+	if isWebSocketUpgrade(r) {
+		v.Record = nil // the connection outlives what was read now
+	}
 	next.ServeHTTP(w, r.WithContext(viewer.NewContext(r.Context(), v)))
 }
 
@@ -119,6 +127,7 @@ func userViewer(u *ent.User, addr string) *viewer.Viewer {
 		Name:       u.Username,
 		Roles:      u.Roles,
 		RemoteAddr: addr,
+		Record:     u,
 	}
 }
 

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,12 +24,36 @@ import (
 // tombstone row that a late Commit from a request still in flight cannot update (updates
 // only touch rows that have not expired) nor re-create (the hash is unique). Cleanup
 // removes the tombstones once no request can still hold their token.
+//
+// A session's idle deadline moves on with every request, and scs writes the session back
+// each time. Within a request that went through [withSessionRead], Store skips that write
+// when the data is unchanged and the deadline moved by less than Refresh: an idle session
+// then ends between IdleTimeout-Refresh and IdleTimeout after its last request, and a
+// request that only reads costs no database write.
 type Store struct {
 	client *ent.Client
 	// grace is how long an expired row is kept before Cleanup removes it; it must
 	// outlast any request that loaded the session (the session lifetime does).
 	grace time.Duration
-	now   func() time.Time
+	// Refresh is how far the idle deadline must move before an unchanged session is
+	// written back (0: always).
+	Refresh time.Duration
+	now     func() time.Time
+}
+
+// sessionRead is what FindCtx read in one request, so that CommitCtx can tell whether the
+// write back changes anything that matters.
+type sessionRead struct {
+	hash   string
+	data   []byte
+	expiry time.Time
+}
+
+type sessionReadKey struct{}
+
+// withSessionRead gives a request a place to remember the session row it reads.
+func withSessionRead(ctx context.Context) context.Context {
+	return context.WithValue(ctx, sessionReadKey{}, &sessionRead{})
 }
 
 var _ scs.CtxStore = (*Store)(nil)
@@ -47,8 +72,9 @@ func hashToken(token string) string {
 
 // FindCtx returns the data of a live session.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	hash := hashToken(token)
 	row, err := s.client.Session.Query().
-		Where(session.TokenHash(hashToken(token)), session.ExpiryGT(s.now())).
+		Where(session.TokenHash(hash), session.ExpiryGT(s.now())).
 		Only(viewer.SystemContext(ctx))
 	switch {
 	case ent.IsNotFound(err):
@@ -56,14 +82,21 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	case err != nil:
 		return nil, false, fmt.Errorf("find session: %w", err)
 	}
+	if read, ok := ctx.Value(sessionReadKey{}).(*sessionRead); ok {
+		*read = sessionRead{hash: hash, data: row.Data, expiry: row.Expiry}
+	}
 	return row.Data, true, nil
 }
 
 // CommitCtx stores data for token until expiry. It updates a live session or creates a
 // new one, and silently drops the write for a session that was deleted or has expired.
 func (s *Store) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
-	ctx = viewer.SystemContext(ctx)
 	hash := hashToken(token)
+	if read, ok := ctx.Value(sessionReadKey{}).(*sessionRead); ok && read.hash == hash &&
+		bytes.Equal(read.data, data) && !expiry.Before(read.expiry) && expiry.Sub(read.expiry) < s.Refresh {
+		return nil // only the idle deadline moved, and not by much
+	}
+	ctx = viewer.SystemContext(ctx)
 	n, err := s.client.Session.Update().
 		Where(session.TokenHash(hash), session.ExpiryGT(s.now())).
 		SetData(data).

@@ -39,6 +39,7 @@ func (s *Service) InitFunc(ctx context.Context, payload transport.InitPayload) (
 			s.logger.InfoContext(ctx, "websocket token refused", "reason", err)
 			return ctx, nil, errs.New(errs.Unauthenticated, "the bearer token is invalid, expired or lacks the required scope")
 		}
+		v.Record = nil // the connection outlives what was read now
 		ctx = viewer.NewContext(ctx, v)
 		check = s.tokenCheck(token, v, expiry)
 	} else {

@@ -96,10 +96,10 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 		to: order.StateDESKTOP_APP_CONNECTED, action: "order.claim",
 		note:    "Desktop App connected" + deviceNote(device),
 		details: map[string]any{"cardSerial": serial, "reader": device.Reader, "host": device.Host},
-		set: func(u *ent.OrderUpdateOne) {
-			u.SetTokenUsedAt(now).
-				SetBridgeSessionHash(hashToken(session)).
-				SetBridgeSessionExpiresAt(sessionExpires)
+		set: func(m *ent.OrderMutation) {
+			m.SetTokenUsedAt(now)
+			m.SetBridgeSessionHash(hashToken(session))
+			m.SetBridgeSessionExpiresAt(sessionExpires)
 		},
 		then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
 			err := tx.Card.Create().
@@ -165,7 +165,7 @@ func (e *Engine) AuthenticateBridge(ctx context.Context, token string) (*viewer.
 	if o.BridgeSessionExpiresAt == nil || !e.now().Before(*o.BridgeSessionExpiresAt) {
 		return nil, errs.New(errs.Unauthenticated, "The Desktop App session has expired.")
 	}
-	return &viewer.Viewer{Kind: viewer.KindBridge, UserID: o.UserID, OrderID: o.ID, Name: "bridge:" + o.ID}, nil
+	return &viewer.Viewer{Kind: viewer.KindBridge, UserID: o.UserID, OrderID: o.ID, Name: "bridge:" + o.ID, Record: o}, nil
 }
 
 // ReportCardCreation records that the bridge has the PIN and is creating the card.
@@ -224,7 +224,7 @@ func (e *Engine) Fail(ctx context.Context, orderID, reason string) (*ent.Order, 
 	reason = truncate(reason, 500)
 	return e.transition(ctx, o, move{
 		to: order.StateFAILED, action: "order.fail", note: reason,
-		set: func(u *ent.OrderUpdateOne) { u.SetFailureReason(reason) },
+		set: func(m *ent.OrderMutation) { m.SetFailureReason(reason) },
 	})
 }
 
@@ -236,6 +236,9 @@ func (e *Engine) bridgeOrder(ctx context.Context, id string) (*ent.Order, error)
 	}
 	if v.OrderID != id {
 		return nil, errs.New(errs.Forbidden, "This Desktop App session belongs to another order.")
+	}
+	if o, ok := v.Record.(*ent.Order); ok && o.ID == id {
+		return o, nil // read by this request's authentication; transitions check its version
 	}
 	o, err := e.db.Order.Get(privacy.DecisionContext(ctx, privacy.Allow), id)
 	if err != nil {

@@ -156,7 +156,7 @@ func (e *Engine) abandon(ctx context.Context, o *ent.Order, issued []*ca.Issued,
 	e.revokeAtCA(privacy.DecisionContext(ctx, privacy.Allow), o.ID, serialsOf(issued))
 	if _, err := e.transition(ctx, o, move{
 		to: order.StateFAILED, action: "order.fail", note: reason,
-		set: func(u *ent.OrderUpdateOne) { u.SetFailureReason(reason) },
+		set: func(m *ent.OrderMutation) { m.SetFailureReason(reason) },
 	}); err != nil {
 		e.log.Error("fail order after CA error", "order", o.ID, "err", err)
 	}

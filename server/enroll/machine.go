@@ -47,7 +47,7 @@ type move struct {
 	action string // audit action, e.g. "order.next"
 	note   string // shown in the step history; never a secret
 	// set adds field changes to the order's update.
-	set func(u *ent.OrderUpdateOne)
+	set func(u *ent.OrderMutation)
 	// then writes related rows, inside the transaction, once the order's version-checked
 	// update has succeeded: a request that lost a race never gets this far.
 	then    func(ctx context.Context, tx *ent.Tx, o *ent.Order) error
@@ -66,8 +66,8 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 	var updated *ent.Order
 	err := e.withTx(sys, func(tx *ent.Tx) error {
 		steps := append(slices.Clone(o.Steps), model.OrderStep{State: string(m.to), At: now, Note: m.note})
-		u := tx.Order.UpdateOneID(o.ID).
-			Where(order.Version(o.Version)).
+		u := tx.Order.Update().
+			Where(order.ID(o.ID), order.Version(o.Version)).
 			SetState(m.to).
 			SetVersion(o.Version + 1).
 			SetSteps(steps).
@@ -76,15 +76,17 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 			u.SetFinishedAt(now)
 		}
 		if m.set != nil {
-			m.set(u)
+			m.set(u.Mutation())
 		}
-		var err error
-		updated, err = u.Save(sys)
-		if ent.IsNotFound(err) {
-			return changedMeanwhile(sys, tx, o.ID, m.to)
-		}
+		n, err := u.Save(sys)
 		if err != nil {
 			return fmt.Errorf("update order: %w", err)
+		}
+		if n == 0 {
+			return changedMeanwhile(sys, tx, o.ID, m.to)
+		}
+		if updated, err = afterUpdate(sys, tx, o, u.Mutation()); err != nil {
+			return err
 		}
 		if m.then != nil {
 			if err := m.then(sys, tx, updated); err != nil {
@@ -109,9 +111,71 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 	}
 	e.revokeAtCA(sys, o.ID, revoke)
 	e.publish(sys, o.ID)
-	// Entities saved in a transaction stay bound to it; unwrap so that edges resolve later.
-	return updated.Unwrap(), nil
+	return updated, nil
 }
+
+// afterUpdate returns the order as the version-checked update m left it: o with m's
+// changes, so that a transition does not read the order back. An update of a field it
+// does not know is read back through tx instead.
+func afterUpdate(ctx context.Context, tx *ent.Tx, o *ent.Order, m *ent.OrderMutation) (*ent.Order, error) {
+	n := *o
+	n.Steps = slices.Clone(o.Steps)
+	for _, f := range m.Fields() {
+		var ok bool
+		switch f {
+		case order.FieldState:
+			n.State, ok = m.State()
+		case order.FieldVersion:
+			n.Version, ok = m.Version()
+		case order.FieldSteps:
+			n.Steps, ok = m.Steps()
+		case order.FieldUpdatedAt:
+			n.UpdatedAt, ok = m.UpdatedAt()
+		case order.FieldExpiresAt:
+			n.ExpiresAt, ok = m.ExpiresAt()
+		case order.FieldFinishedAt:
+			n.FinishedAt, ok = ptr(m.FinishedAt())
+		case order.FieldTokenHash:
+			n.TokenHash, ok = m.TokenHash()
+		case order.FieldTokenExpiresAt:
+			n.TokenExpiresAt, ok = ptr(m.TokenExpiresAt())
+		case order.FieldTokenUsedAt:
+			n.TokenUsedAt, ok = ptr(m.TokenUsedAt())
+		case order.FieldBridgeSessionHash:
+			n.BridgeSessionHash, ok = m.BridgeSessionHash()
+		case order.FieldBridgeSessionExpiresAt:
+			n.BridgeSessionExpiresAt, ok = ptr(m.BridgeSessionExpiresAt())
+		case order.FieldVerificationCode:
+			n.VerificationCode, ok = m.VerificationCode()
+		case order.FieldFailureReason:
+			n.FailureReason, ok = ptr(m.FailureReason())
+		}
+		if !ok {
+			return readBack(ctx, tx, o.ID)
+		}
+	}
+	for _, f := range m.ClearedFields() {
+		switch f {
+		case order.FieldTokenUsedAt:
+			n.TokenUsedAt = nil
+		default:
+			return readBack(ctx, tx, o.ID)
+		}
+	}
+	return &n, nil
+}
+
+// readBack reads an order through tx and detaches it, so that its edges resolve after
+// the transaction.
+func readBack(ctx context.Context, tx *ent.Tx, id string) (*ent.Order, error) {
+	o, err := tx.Order.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("reload order: %w", err)
+	}
+	return o.Unwrap(), nil
+}
+
+func ptr[T any](v T, ok bool) (*T, bool) { return &v, ok }
 
 // changedMeanwhile explains a lost race: another request moved the order first. It reads
 // through the caller's transaction: asking the pool for a second connection while holding

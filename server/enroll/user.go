@@ -174,7 +174,7 @@ func (e *Engine) RenewHandoff(ctx context.Context, orderID string) (*Handoff, er
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
 	err = e.withTx(sys, func(tx *ent.Tx) error {
 		u := tx.Order.UpdateOneID(o.ID).Where(order.Version(o.Version), order.StateEQ(o.State)).SetVersion(o.Version + 1)
-		set(u)
+		set(u.Mutation())
 		u.SetVerificationCode(o.VerificationCode)
 		if _, err := u.Save(sys); ent.IsNotFound(err) {
 			return changedMeanwhile(sys, tx, o.ID, o.State)
@@ -191,7 +191,7 @@ func (e *Engine) RenewHandoff(ctx context.Context, orderID string) (*Handoff, er
 
 // newHandoff makes a token and verification code, and the update that stores the token's
 // hash on the order.
-func (e *Engine) newHandoff(o *ent.Order) (*Handoff, func(*ent.OrderUpdateOne)) {
+func (e *Engine) newHandoff(o *ent.Order) (*Handoff, func(*ent.OrderMutation)) {
 	token, code := newToken(), newVerificationCode()
 	expires := e.now().Add(e.cfg.TokenTTL)
 	q := url.Values{}
@@ -199,8 +199,11 @@ func (e *Engine) newHandoff(o *ent.Order) (*Handoff, func(*ent.OrderUpdateOne)) 
 	q.Set("order", o.ID)
 	q.Set("token", token)
 	h := &Handoff{URL: "vscard://enroll?" + q.Encode(), ExpiresAt: expires, VerificationCode: code}
-	return h, func(u *ent.OrderUpdateOne) {
-		u.SetTokenHash(hashToken(token)).SetTokenExpiresAt(expires).ClearTokenUsedAt().SetVerificationCode(code)
+	return h, func(m *ent.OrderMutation) {
+		m.SetTokenHash(hashToken(token))
+		m.SetTokenExpiresAt(expires)
+		m.ClearTokenUsedAt()
+		m.SetVerificationCode(code)
 	}
 }
 
@@ -239,6 +242,9 @@ func (e *Engine) currentUser(ctx context.Context) (*ent.User, error) {
 	v := viewer.FromContext(ctx)
 	if v == nil || v.Kind != viewer.KindUser {
 		return nil, errs.New(errs.Unauthenticated, "Sign in first.")
+	}
+	if u, ok := v.Record.(*ent.User); ok && u.ID == v.UserID {
+		return u, nil // read by this request's authentication
 	}
 	u, err := e.db.User.Get(privacy.DecisionContext(ctx, privacy.Allow), v.UserID)
 	if err != nil {

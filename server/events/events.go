@@ -23,7 +23,9 @@ type Bus interface {
 }
 
 // OrderKey is the key of an order's notices.
-func OrderKey(orderID string) string { return "order:" + orderID }
+func OrderKey(orderID string) string { return orderPrefix + orderID }
+
+const orderPrefix = "order:"
 
 // Local is the in-process Bus, used with SQLite (one instance) and as the fan-out stage of
 // the PostgreSQL bus.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +49,8 @@ type Postgres struct {
 	conn  *pgx.ConnConfig
 	local *Local
 	done  chan struct{}
+	// ordersByTrigger: the database notifies every order change itself (OrdersTrigger).
+	ordersByTrigger bool
 
 	mu  sync.Mutex
 	pid uint32
@@ -80,6 +83,12 @@ func NewPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 	}
 	connCfg.RuntimeParams["application_name"] = "vscard-events"
 	p := &Postgres{cfg: cfg, conn: connCfg, local: NewLocal(), done: make(chan struct{})}
+	if p.ordersByTrigger, err = hasOrdersTrigger(ctx, cfg.DB); err != nil {
+		return nil, err
+	}
+	if !p.ordersByTrigger {
+		cfg.Logger.Info("the orders table has no " + OrdersTrigger + " trigger: order changes are published after commit")
+	}
 	conn, err := p.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -88,11 +97,30 @@ func NewPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 	return p, nil
 }
 
+// OrdersTrigger is the trigger (migration orders_notify) through which the database
+// sends an order's notice when the transaction that changed the order commits.
+const OrdersTrigger = "orders_notify"
+
+func hasOrdersTrigger(ctx context.Context, db *sql.DB) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_trigger t
+		JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace s ON s.oid = c.relnamespace
+		WHERE t.tgname = $1 AND c.relname = 'orders' AND s.nspname = current_schema()`, OrdersTrigger).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look for the %s trigger: %w", OrdersTrigger, err)
+	}
+	return n > 0, nil
+}
+
 // Publish implements Bus: every instance's subscribers of key hear of it, this one's too
-// (through its own listener).
+// (through its own listener). Order keys are left to the database's OrdersTrigger where
+// it exists: it has sent them already, with the commit.
 func (p *Postgres) Publish(ctx context.Context, key string) error {
 	if len(key) > maxKeyLen {
 		return fmt.Errorf("publish %q…: key longer than %d bytes", key[:32], maxKeyLen)
+	}
+	if p.ordersByTrigger && strings.HasPrefix(key, orderPrefix) {
+		return nil
 	}
 	if _, err := p.cfg.DB.ExecContext(ctx, "SELECT pg_notify($1, $2)", Channel, key); err != nil {
 		return fmt.Errorf("publish %s: %w", key, err)

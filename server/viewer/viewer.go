@@ -43,6 +43,11 @@ type Viewer struct {
 	OrderID string
 	// RemoteAddr is where the request came from, for the audit log.
 	RemoteAddr string
+	// Record is what the viewer was authenticated from, as read at the start of a plain
+	// HTTP request (the *ent.User of a session, the *ent.Order of a bridge session), so
+	// that the request does not read it again. It is nil for WebSocket connections, whose
+	// viewer outlives any read: code that finds it nil reads the record itself.
+	Record any
 }
 
 // Has reports whether the viewer holds role.
