@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -61,15 +62,16 @@ func BenchmarkEnrolment(b *testing.B) {
 				load(b, enrolWorkers, "orders", func(_, _ int) error {
 					u := <-free
 					defer func() { free <- u }()
-					return enrol(env, u)
+					return enrol(env, u, pool)
 				})
 			})
 		})
 	}
 }
 
-// enrol drives one order from start to COMPLETED.
-func enrol(env *servertest.Env, user *servertest.Client) error {
+// enrol drives one order from start to COMPLETED: the portal's requests as user, the
+// desktop bridge's through bridgeHTTP (no cookies: the bridge is another program).
+func enrol(env *servertest.Env, user *servertest.Client, bridgeHTTP *http.Client) error {
 	ctx := context.Background()
 	var started struct{ StartProcess struct{ ID string } }
 	if err := user.Do(ctx, qStart, nil, &started); err != nil {
@@ -89,7 +91,7 @@ func enrol(env *servertest.Env, user *servertest.Client) error {
 	if err != nil {
 		return fmt.Errorf("parse hand-off link: %w", err)
 	}
-	anon := &servertest.Client{URL: env.URL, HTTP: user.HTTP}
+	anon := &servertest.Client{URL: env.URL, HTTP: bridgeHTTP}
 	var claim struct {
 		ClaimOrder struct {
 			SessionToken string
@@ -102,7 +104,7 @@ func enrol(env *servertest.Env, user *servertest.Client) error {
 	if err := anon.Do(ctx, qClaim, map[string]any{"id": id, "token": link.Query().Get("token")}, &claim); err != nil {
 		return fmt.Errorf("claim: %w", err)
 	}
-	bridge := &servertest.Client{URL: env.URL, HTTP: user.HTTP, Bearer: claim.ClaimOrder.SessionToken}
+	bridge := &servertest.Client{URL: env.URL, HTTP: bridgeHTTP, Bearer: claim.ClaimOrder.SessionToken}
 	if err := bridge.Do(ctx, qCreate, map[string]any{"id": id}, nil); err != nil {
 		return fmt.Errorf("report card creation: %w", err)
 	}

@@ -24,6 +24,14 @@ type Entry struct {
 
 // Write records e as done by the viewer in ctx, at now.
 func Write(ctx context.Context, c *ent.AuditEventClient, e Entry) error {
+	return WriteAll(ctx, c, e)
+}
+
+// WriteAll records entries as done by the viewer in ctx, at now, in one statement.
+func WriteAll(ctx context.Context, c *ent.AuditEventClient, entries ...Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
 	v := viewer.FromContext(ctx)
 	actor, kind, addr := "anonymous", "anonymous", ""
 	if v != nil {
@@ -32,18 +40,21 @@ func Write(ctx context.Context, c *ent.AuditEventClient, e Entry) error {
 			actor = v.Name + " (" + v.UserID + ")"
 		}
 	}
-	err := c.Create().
-		SetAt(time.Now()).
-		SetActor(actor).
-		SetActorKind(kind).
-		SetAction(e.Action).
-		SetObjectType(e.ObjectType).
-		SetObjectID(e.ObjectID).
-		SetRemoteAddr(addr).
-		SetDetails(e.Details).
-		Exec(privacy.DecisionContext(ctx, privacy.Allow))
-	if err != nil {
-		return fmt.Errorf("write audit event %s: %w", e.Action, err)
+	now := time.Now()
+	rows := make([]*ent.AuditEventCreate, len(entries))
+	for i, e := range entries {
+		rows[i] = c.Create().
+			SetAt(now).
+			SetActor(actor).
+			SetActorKind(kind).
+			SetAction(e.Action).
+			SetObjectType(e.ObjectType).
+			SetObjectID(e.ObjectID).
+			SetRemoteAddr(addr).
+			SetDetails(e.Details)
+	}
+	if err := c.CreateBulk(rows...).Exec(privacy.DecisionContext(ctx, privacy.Allow)); err != nil {
+		return fmt.Errorf("write audit events %s: %w", entries[0].Action, err)
 	}
 	return nil
 }

@@ -110,9 +110,10 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		if n != 1 {
 			return changedMeanwhile(sys, tx, o.ID, order.StateISSUING_CERTIFICATES)
 		}
+		rows := make([]*ent.CertificateCreate, len(issued))
 		for i, c := range issued {
 			t := todo[i]
-			row, err := tx.Certificate.Create().
+			rows[i] = tx.Certificate.Create().
 				SetSerial(c.Serial).
 				SetSlot(t.spec.Slot).
 				SetTemplate(certificate.Template(t.spec.Template)).
@@ -127,18 +128,26 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 				SetAttestation(t.attestation).
 				SetAttestationVerified(t.attested).
 				SetCardID(crd.ID).
-				SetOrderID(o.ID).
-				Save(sys)
-			if err != nil {
-				return fmt.Errorf("record certificate: %w", err)
-			}
+				SetOrderID(o.ID)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		saved, err := tx.Certificate.CreateBulk(rows...).Save(sys)
+		if err != nil {
+			return fmt.Errorf("record certificates: %w", err)
+		}
+		events := make([]audit.Entry, len(saved))
+		for i, row := range saved {
+			t := todo[i]
 			out = append(out, row.Unwrap())
-			if err := audit.Write(ctx, tx.AuditEvent, audit.Entry{
+			events[i] = audit.Entry{
 				Action: "certificate.issue", ObjectType: "Certificate", ObjectID: row.ID,
-				Details: map[string]any{"serial": c.Serial, "slot": t.spec.Slot, "template": string(t.spec.Template), "order": o.ID},
-			}); err != nil {
-				return err
+				Details: map[string]any{"serial": issued[i].Serial, "slot": t.spec.Slot, "template": string(t.spec.Template), "order": o.ID},
 			}
+		}
+		if err := audit.WriteAll(ctx, tx.AuditEvent, events...); err != nil {
+			return err
 		}
 		return nil
 	})
