@@ -2,11 +2,13 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/alexedwards/scs/v2"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/server/errs"
@@ -28,6 +30,9 @@ type Service struct {
 	store    *Store
 	sessions *scs.SessionManager
 	provider *lazyProvider
+	// portals remembers verified portal access tokens (by SHA-256) until they expire, so a
+	// portal that sends the same token with every request pays for one signature check.
+	portals *lru.Cache[[sha256.Size]byte, verifiedToken]
 }
 
 // New returns the service for cfg. It does not contact the provider: discovery happens at
@@ -54,6 +59,10 @@ func New(cfg Config, client *ent.Client, bridges BridgeAuthenticator, logger *sl
 	// idle timeout (a minute of the default 30), not on every request.
 	s.store.Refresh = cfg.IdleTimeout / 30
 	s.provider = &lazyProvider{cfg: &s.cfg}
+	var err error
+	if s.portals, err = lru.New[[sha256.Size]byte, verifiedToken](portalTokenCache); err != nil {
+		return nil, fmt.Errorf("set up token cache: %w", err)
+	}
 	s.sessions = newSessionManager(&s.cfg, s.store, s.sessionError)
 	return s, nil
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"slices"
 	"strings"
 	"time"
@@ -52,9 +53,37 @@ type portalClaims struct {
 	AppID    string `json:"appid"` // Entra ID v1 tokens
 }
 
+// portalTokenCache is how many verified portal access tokens are remembered.
+const portalTokenCache = 4096
+
+// verifiedToken is a portal access token that passed every check, until it expires.
+type verifiedToken struct {
+	viewer viewer.Viewer
+	expiry time.Time
+}
+
 // authenticatePortal verifies a JWT access token from the provider: issuer, audience
-// (the API audience), expiry, signature algorithm, and the portal scope.
+// (the API audience), expiry, signature algorithm, and the portal scope. A token that
+// passed is remembered until it expires: the same token always yields the same viewer.
 func (s *Service) authenticatePortal(ctx context.Context, token, addr string) (*viewer.Viewer, time.Time, error) {
+	key := sha256.Sum256([]byte(token))
+	if t, ok := s.portals.Get(key); ok {
+		if time.Now().Before(t.expiry) {
+			v := t.viewer
+			v.RemoteAddr = addr
+			return &v, t.expiry, nil
+		}
+		s.portals.Remove(key)
+	}
+	v, expiry, err := s.verifyPortal(ctx, token, addr)
+	if err == nil && !expiry.IsZero() {
+		s.portals.Add(key, verifiedToken{viewer: *v, expiry: expiry})
+	}
+	return v, expiry, err
+}
+
+// verifyPortal checks a portal access token with the provider's keys.
+func (s *Service) verifyPortal(ctx context.Context, token, addr string) (*viewer.Viewer, time.Time, error) {
 	eps, err := s.provider.get(ctx)
 	if err != nil {
 		return nil, time.Time{}, errs.Wrap(err, errs.Internal, "identity provider unavailable")

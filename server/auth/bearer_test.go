@@ -176,3 +176,28 @@ func TestBridgeAuthenticatorMissing(t *testing.T) {
 		t.Fatal("bridge token accepted without an authenticator")
 	}
 }
+
+// TestPortalTokenRemembered: a verified portal token is checked once and then served from
+// memory, but only until it expires.
+func TestPortalTokenRemembered(t *testing.T) {
+	f := startFakeIdP(t)
+	app := newApp(t, nil, func(cfg *Config) { cfg.Issuer = f.issuer })
+	exp := time.Now().Add(2 * time.Second).Truncate(time.Second).Add(time.Second)
+	token := f.accessToken("", func(c map[string]any) { c["exp"] = exp.Unix() })
+	for i := range 3 {
+		status, who, body := callWhoami(t, http.DefaultClient, bearerRequest(http.MethodGet, app.URL+"/api/whoami", "Bearer "+token))
+		if status != 200 || who.Kind != viewer.KindPortal || who.Name != "fake-portal" || who.Addr != "127.0.0.1" {
+			t.Fatalf("request %d: status %d, viewer %+v: %s", i, status, who, body)
+		}
+	}
+	if n := app.svc.portals.Len(); n != 1 {
+		t.Fatalf("%d tokens remembered, want 1", n)
+	}
+	time.Sleep(time.Until(exp) + 100*time.Millisecond)
+	if status, _, body := callWhoami(t, http.DefaultClient, bearerRequest(http.MethodGet, app.URL+"/api/whoami", "Bearer "+token)); status != 401 {
+		t.Fatalf("expired remembered token: status %d, want 401: %s", status, body)
+	}
+	if n := app.svc.portals.Len(); n != 0 {
+		t.Fatalf("%d tokens remembered after expiry, want 0", n)
+	}
+}

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vscard/vscard/ent/session"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 func TestSessions(t *testing.T) {
@@ -203,6 +206,52 @@ func TestStore(t *testing.T) {
 		}
 		if _, found, _ := s.FindCtx(ctx, "tok-2"); found {
 			t.Fatal("deleted session revived")
+		}
+	})
+
+	t.Run("ok/an unchanged session is written back once its deadline moved by Refresh", func(t *testing.T) {
+		s := NewStore(db.client, time.Hour)
+		s.Refresh = time.Minute
+		stored := func() (string, time.Time) {
+			t.Helper()
+			row, err := db.client.Session.Query().Where(session.TokenHash(hashToken("tok-4"))).Only(viewer.SystemContext(ctx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(row.Data), row.Expiry
+		}
+		start := exp.Truncate(time.Second)
+		if err := s.CommitCtx(ctx, "tok-4", []byte("a"), start); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct {
+			data       string
+			moved      time.Duration
+			wantData   string
+			wantExpiry time.Time
+		}{
+			{data: "a", moved: 30 * time.Second, wantData: "a", wantExpiry: start},                     // skipped
+			{data: "a", moved: 2 * time.Minute, wantData: "a", wantExpiry: start.Add(2 * time.Minute)}, // written
+			{data: "b", moved: 2*time.Minute + time.Second, wantData: "b", wantExpiry: start.Add(2*time.Minute + time.Second)},
+		} {
+			req := withSessionRead(ctx) // one request: read, then write back
+			if _, found, err := s.FindCtx(req, "tok-4"); err != nil || !found {
+				t.Fatalf("find: %v %v", found, err)
+			}
+			if err := s.CommitCtx(req, "tok-4", []byte(step.data), start.Add(step.moved)); err != nil {
+				t.Fatal(err)
+			}
+			if data, expiry := stored(); data != step.wantData || !expiry.Equal(step.wantExpiry) {
+				t.Fatalf("after commit of %q moved %v: stored %q until %v, want %q until %v",
+					step.data, step.moved, data, expiry, step.wantData, step.wantExpiry)
+			}
+		}
+		// Without a read in the request (no withSessionRead) every commit writes.
+		if err := s.CommitCtx(ctx, "tok-4", []byte("b"), start.Add(2*time.Minute+2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, expiry := stored(); !expiry.Equal(start.Add(2*time.Minute + 2*time.Second)) {
+			t.Fatalf("commit outside a request not written: expiry %v", expiry)
 		}
 	})
 

@@ -70,7 +70,9 @@ func (l *Local) NotifyAll() {
 	}
 }
 
-// Subscribe implements Bus.
+// Subscribe implements Bus. A subscription costs a channel and a map entry, no
+// goroutine: Notify sends to the channel directly (never blocking, under l.mu), and when
+// ctx ends the channel leaves the map and is closed, under l.mu too, so no send can follow.
 func (l *Local) Subscribe(ctx context.Context, key string) (<-chan struct{}, error) {
 	ch := make(chan struct{}, 1)
 	l.mu.Lock()
@@ -79,24 +81,8 @@ func (l *Local) Subscribe(ctx context.Context, key string) (<-chan struct{}, err
 	}
 	l.subs[key][ch] = struct{}{}
 	l.mu.Unlock()
-
-	out := make(chan struct{}, 1)
-	go func() {
-		defer close(out)
-		defer l.unsubscribe(key, ch)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ch:
-				select {
-				case out <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	return out, nil
+	context.AfterFunc(ctx, func() { l.unsubscribe(key, ch) })
+	return ch, nil
 }
 
 func (l *Local) unsubscribe(key string, ch chan struct{}) {
@@ -106,6 +92,7 @@ func (l *Local) unsubscribe(key string, ch chan struct{}) {
 	if len(l.subs[key]) == 0 {
 		delete(l.subs, key)
 	}
+	close(ch)
 }
 
 // Subscribers returns how many subscriptions are open (for metrics and tests).
