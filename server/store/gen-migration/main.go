@@ -8,6 +8,13 @@
 // and a fresh database created (and dropped) on the PostgreSQL server named by -postgres.
 // The committed migrations are replayed there first, so the new file holds only the change.
 // Nothing is written when the schema and the migrations already agree.
+//
+// A migration written by hand (SQL that ent does not model, such as a trigger) goes into
+// the dialect's folder with a later timestamp; then
+//
+//	go run ./server/store/gen-migration -rehash
+//
+// rewrites the folders' atlas.sum, which Atlas checks before it applies anything.
 package main
 
 import (
@@ -37,11 +44,20 @@ import (
 func main() {
 	dir := flag.String("dir", filepath.Join("server", "store", "migrations"), "migrations folder (one sub-folder per dialect)")
 	pg := flag.String("postgres", os.Getenv("VSCARD_DEV_POSTGRES"), "admin DSN of a PostgreSQL server for the throwaway dev database (default $VSCARD_DEV_POSTGRES)")
+	rehash := flag.Bool("rehash", false, "only rewrite each dialect's atlas.sum (after adding a hand-written migration)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: gen-migration [-dir DIR] -postgres DSN NAME\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: gen-migration [-dir DIR] -postgres DSN NAME\n       gen-migration [-dir DIR] -rehash\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *rehash {
+		for _, d := range []string{"sqlite", "postgres"} {
+			if err := writeSum(filepath.Join(*dir, d)); err != nil {
+				log.Fatal(err)
+			}
+		}
+		return
+	}
 	if flag.NArg() != 1 || *pg == "" {
 		flag.Usage()
 		os.Exit(2)
@@ -55,6 +71,22 @@ func main() {
 	if err := generatePostgres(ctx, filepath.Join(*dir, "postgres"), *pg, name); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// writeSum rewrites dir's atlas.sum from the files in it.
+func writeSum(dir string) error {
+	local, err := migrate.NewLocalDir(dir)
+	if err != nil {
+		return fmt.Errorf("open migrations folder: %w", err)
+	}
+	sum, err := local.Checksum()
+	if err != nil {
+		return fmt.Errorf("hash %s: %w", dir, err)
+	}
+	if err := migrate.WriteSumFile(local, sum); err != nil {
+		return fmt.Errorf("write %s/atlas.sum: %w", dir, err)
+	}
+	return nil
 }
 
 func generateSQLite(ctx context.Context, dir, name string) error {
