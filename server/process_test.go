@@ -13,11 +13,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
 
+	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/servertest"
 )
 
@@ -443,5 +446,36 @@ func TestRevokeCard(t *testing.T) {
 	}
 	if err := alice.Do(context.Background(), q, vars, nil); codeOf(err) != "ILLEGAL_STATE" {
 		t.Fatalf("revoking twice: %v, want ILLEGAL_STATE", err)
+	}
+}
+
+// TestConfirmCardReadyRefuses: the bridge can confirm only this order's card, and only once
+// all of its certificates are valid; a refusal changes nothing.
+func TestConfirmCardReadyRefuses(t *testing.T) {
+	env := servertest.Start(t)
+	o := start(t, env, env.SignIn(t, servertest.Alice))
+	o.next()
+	o.mustClaim()
+	o.mustCreate()
+	confirm := func(serial string) error {
+		return o.bridge.Do(context.Background(), qReady, map[string]any{"id": o.id, "serial": serial}, nil)
+	}
+	if err := confirm(o.claim.Card.Serial); codeOf(err) != "ILLEGAL_STATE" {
+		t.Fatalf("confirm before the keys: %v, want ILLEGAL_STATE", err)
+	}
+	o.mustSubmit()
+	if err := confirm("99999999"); codeOf(err) != "INVALID_INPUT" {
+		t.Fatalf("confirm another serial: %v, want INVALID_INPUT", err)
+	}
+	// A certificate that is no longer valid (revoked behind the bridge's back) is missing.
+	sys := privacy.DecisionContext(context.Background(), privacy.Allow)
+	env.Server.DB.Client.Certificate.Update().Where(certificate.Serial(o.certs[0].Serial)).
+		SetState(certificate.StateREVOKED).ExecX(sys)
+	err := confirm(o.claim.Card.Serial)
+	if codeOf(err) != "ILLEGAL_STATE" || !strings.Contains(err.Error(), "1 of 2") {
+		t.Fatalf("confirm with a revoked certificate: %v, want ILLEGAL_STATE with 1 of 2", err)
+	}
+	if got := o.state(); got != "ISSUING_CERTIFICATES" {
+		t.Fatalf("after the refusals the order is %s", got)
 	}
 }

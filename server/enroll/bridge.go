@@ -190,18 +190,23 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 		return nil, illegal(o.State, order.StateCARD_READY)
 	}
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
-	c, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
-	if err != nil {
-		return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
-	}
-	if c.Serial != serial {
-		return nil, errs.New(errs.InvalidInput, "Card serial %q does not belong to this order.", serial)
-	}
-	issued, err := e.db.Certificate.Query().Where(certificate.OrderID(o.ID), certificate.StateEQ(certificate.StateVALID)).Count(sys)
+	// One query checks both that serial is this order's card and that its certificates
+	// are all there; only a refusal looks closer, to say which.
+	issued, err := e.db.Certificate.Query().
+		Where(certificate.OrderID(o.ID), certificate.StateEQ(certificate.StateVALID),
+			certificate.HasCardWith(card.Serial(serial), card.OrderID(o.ID))).
+		Count(sys)
 	if err != nil {
 		return nil, fmt.Errorf("count certificates: %w", err)
 	}
 	if issued != len(o.Options.Certificates) {
+		c, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
+		if err != nil {
+			return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
+		}
+		if c.Serial != serial {
+			return nil, errs.New(errs.InvalidInput, "Card serial %q does not belong to this order.", serial)
+		}
 		return nil, errs.New(errs.IllegalState, "The card has %d of %d certificates; submit the keys first.", issued, len(o.Options.Certificates))
 	}
 	return e.transition(ctx, o, move{
@@ -210,7 +215,7 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 			if device == nil {
 				return nil
 			}
-			return tx.Card.UpdateOneID(c.ID).SetDevice(*device).Exec(ctx)
+			return tx.Card.Update().Where(card.OrderID(o.ID)).SetDevice(*device).Exec(ctx)
 		},
 	})
 }

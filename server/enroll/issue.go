@@ -49,7 +49,9 @@ type checked struct {
 }
 
 // SubmitKeys issues one certificate per requested slot. Either every submission passes its
-// checks and is issued, or nothing is stored.
+// checks and is issued, or nothing is stored. The CA signs first; then one version-checked
+// transition to ISSUING_CERTIFICATES records the certificates, so a cancel that came
+// meanwhile wins and what was signed is revoked.
 func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmission) ([]*ent.Certificate, error) {
 	o, err := e.bridgeOrder(ctx, orderID)
 	if err != nil {
@@ -66,13 +68,6 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 	crd, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
 	if err != nil {
 		return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
-	}
-	o, err = e.transition(ctx, o, move{
-		to: order.StateISSUING_CERTIFICATES, action: "order.issuing",
-		note: fmt.Sprintf("issuing %d certificates", len(todo)),
-	})
-	if err != nil {
-		return nil, err
 	}
 
 	props := o.Options.Properties
@@ -98,65 +93,59 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 	}
 
 	var out []*ent.Certificate
-	err = e.withTx(sys, func(tx *ent.Tx) error {
-		// The order must still be the one we moved: a cancel in the meantime wins.
-		n, err := tx.Order.Update().
-			Where(order.ID(o.ID), order.Version(o.Version), order.StateEQ(order.StateISSUING_CERTIFICATES)).
-			SetVersion(o.Version + 1).
-			Save(sys)
-		if err != nil {
-			return fmt.Errorf("lock order: %w", err)
-		}
-		if n != 1 {
-			return changedMeanwhile(sys, tx, o.ID, order.StateISSUING_CERTIFICATES)
-		}
-		rows := make([]*ent.CertificateCreate, len(issued))
-		for i, c := range issued {
-			t := todo[i]
-			rows[i] = tx.Certificate.Create().
-				SetSerial(c.Serial).
-				SetSlot(t.spec.Slot).
-				SetTemplate(certificate.Template(t.spec.Template)).
-				SetKeyAlgorithm(certificate.KeyAlgorithm(t.spec.Algorithm)).
-				SetSubject(c.Certificate.Subject.String()).
-				SetSans(sans(c.Certificate, props.UserID)).
-				SetIssuer(c.Certificate.Issuer.String()).
-				SetNotBefore(c.Certificate.NotBefore).
-				SetNotAfter(c.Certificate.NotAfter).
-				SetState(certificate.StateVALID).
-				SetDer(c.DER).
-				SetAttestation(t.attestation).
-				SetAttestationVerified(t.attested).
-				SetCardID(crd.ID).
-				SetOrderID(o.ID)
-		}
-		if len(rows) == 0 {
-			return nil
-		}
-		saved, err := tx.Certificate.CreateBulk(rows...).Save(sys)
-		if err != nil {
-			return fmt.Errorf("record certificates: %w", err)
-		}
-		events := make([]audit.Entry, len(saved))
-		for i, row := range saved {
-			t := todo[i]
-			out = append(out, row.Unwrap())
-			events[i] = audit.Entry{
-				Action: "certificate.issue", ObjectType: "Certificate", ObjectID: row.ID,
-				Details: map[string]any{"serial": issued[i].Serial, "slot": t.spec.Slot, "template": string(t.spec.Template), "order": o.ID},
+	_, err = e.transition(ctx, o, move{
+		to: order.StateISSUING_CERTIFICATES, action: "order.issuing",
+		note: fmt.Sprintf("%d certificates issued", len(issued)),
+		then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
+			rows := make([]*ent.CertificateCreate, len(issued))
+			for i, c := range issued {
+				t := todo[i]
+				rows[i] = tx.Certificate.Create().
+					SetSerial(c.Serial).
+					SetSlot(t.spec.Slot).
+					SetTemplate(certificate.Template(t.spec.Template)).
+					SetKeyAlgorithm(certificate.KeyAlgorithm(t.spec.Algorithm)).
+					SetSubject(c.Certificate.Subject.String()).
+					SetSans(sans(c.Certificate, props.UserID)).
+					SetIssuer(c.Certificate.Issuer.String()).
+					SetNotBefore(c.Certificate.NotBefore).
+					SetNotAfter(c.Certificate.NotAfter).
+					SetState(certificate.StateVALID).
+					SetDer(c.DER).
+					SetAttestation(t.attestation).
+					SetAttestationVerified(t.attested).
+					SetCardID(crd.ID).
+					SetOrderID(o.ID)
 			}
-		}
-		if err := audit.WriteAll(ctx, tx.AuditEvent, events...); err != nil {
-			return err
-		}
-		return nil
+			if len(rows) == 0 {
+				return nil
+			}
+			saved, err := tx.Certificate.CreateBulk(rows...).Save(ctx)
+			if err != nil {
+				return fmt.Errorf("record certificates: %w", err)
+			}
+			for _, row := range saved {
+				out = append(out, row.Unwrap())
+			}
+			return nil
+		},
+		events: func() []audit.Entry {
+			events := make([]audit.Entry, len(out))
+			for i, row := range out {
+				t := todo[i]
+				events[i] = audit.Entry{
+					Action: "certificate.issue", ObjectType: "Certificate", ObjectID: row.ID,
+					Details: map[string]any{"serial": row.Serial, "slot": t.spec.Slot, "template": string(t.spec.Template), "order": o.ID},
+				}
+			}
+			return events
+		},
 	})
 	if err != nil {
 		// What the CA signed is in its own records and must not stay valid.
 		e.revokeAtCA(sys, o.ID, serialsOf(issued))
 		return nil, err
 	}
-	e.publish(sys, o.ID)
 	return out, nil
 }
 

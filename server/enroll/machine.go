@@ -52,6 +52,9 @@ type move struct {
 	// update has succeeded: a request that lost a race never gets this far.
 	then    func(ctx context.Context, tx *ent.Tx, o *ent.Order) error
 	details map[string]any
+	// events are further audit events, read once then has run, written together with the
+	// transition's own.
+	events func() []audit.Entry
 }
 
 // transition moves o (as last read) to m.to. It returns the updated order, or an
@@ -102,9 +105,11 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 		for k, v := range m.details {
 			details[k] = v
 		}
-		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-			Action: m.action, ObjectType: "Order", ObjectID: o.ID, Details: details,
-		})
+		entries := []audit.Entry{{Action: m.action, ObjectType: "Order", ObjectID: o.ID, Details: details}}
+		if m.events != nil {
+			entries = append(entries, m.events()...)
+		}
+		return audit.WriteAll(ctx, tx.AuditEvent, entries...)
 	})
 	if err != nil {
 		return nil, err

@@ -75,15 +75,39 @@ func Evaluate(ctx context.Context, source string, u User, env Env) (*Options, er
 // Details["errors"] is a []ScriptError and whose cause is a ScriptErrors. Cancelling ctx
 // returns ctx's error, wrapped.
 func (l Limits) Evaluate(ctx context.Context, source string, u User, env Env) (*Options, error) {
-	l = l.withDefaults()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate options: %w", err)
 	}
+	s, err := Compile(source)
+	if err != nil {
+		return nil, err
+	}
+	return l.EvaluateScript(ctx, s, u, env)
+}
+
+// Script is a compiled option script. It is immutable: evaluate it for any number of
+// users, at once if need be; each evaluation starts from fresh globals.
+type Script struct {
+	source string
+	prog   *starlark.Program
+}
+
+// Compile checks and compiles source. Problems are reported as by [Limits.Evaluate].
+func Compile(source string) (*Script, error) {
 	prog, list := compile(source)
 	if list != nil {
 		return nil, list.asError()
 	}
-	v, list, err := l.run(ctx, prog, u, env)
+	return &Script{source: source, prog: prog}, nil
+}
+
+// EvaluateScript is [Limits.Evaluate] for a script compiled before.
+func (l Limits) EvaluateScript(ctx context.Context, s *Script, u User, env Env) (*Options, error) {
+	l = l.withDefaults()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluate options: %w", err)
+	}
+	v, list, err := l.run(ctx, s.prog, u, env)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +116,7 @@ func (l Limits) Evaluate(ctx context.Context, source string, u User, env Env) (*
 	}
 	opts, problems := decode(v)
 	if len(problems) > 0 {
-		return nil, locate(source, problems).asError()
+		return nil, locate(s.source, problems).asError()
 	}
 	return opts, nil
 }

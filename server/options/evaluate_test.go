@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -557,5 +559,44 @@ func BenchmarkEvaluateDefault(b *testing.B) {
 		if _, err := Evaluate(ctx, DefaultScript, u, testEnv); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCompiledScriptIsReusable: one compiled script evaluates for many users at once, each
+// from fresh globals, exactly as evaluating the source each time would.
+func TestCompiledScriptIsReusable(t *testing.T) {
+	ctx := context.Background()
+	script, err := Compile(DefaultScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := make([]User, 8)
+	for i := range users {
+		users[i] = Sample()
+		users[i].ID = fmt.Sprintf("user-%d", i)
+		users[i].DisplayName = fmt.Sprintf("User %d", i)
+	}
+	got := make([]*Options, len(users))
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Go(func() {
+			got[i], _ = Limits{}.EvaluateScript(ctx, script, u, testEnv)
+		})
+	}
+	wg.Wait()
+	for i, u := range users {
+		want, err := Evaluate(ctx, DefaultScript, u, testEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[i] == nil || !reflect.DeepEqual(got[i], want) {
+			t.Errorf("user %d: compiled script gave %+v, source gave %+v", i, got[i], want)
+		}
+		if got[i] != nil && got[i].Properties.CommonName != u.DisplayName {
+			t.Errorf("user %d: common name %q, want %q", i, got[i].Properties.CommonName, u.DisplayName)
+		}
+	}
+	if _, err := Compile("def options(user, env):\n  return {"); err == nil {
+		t.Error("Compile accepted a syntax error")
 	}
 }

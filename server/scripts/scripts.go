@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/optionscript"
 	"github.com/vscard/vscard/ent/privacy"
@@ -31,10 +33,19 @@ type Script struct {
 type Store struct {
 	db  *ent.Client
 	env options.Env
+	// compiled keeps the compiled form of recently evaluated versions by row id: a saved
+	// version never changes, and every order evaluates the one in force.
+	compiled *lru.Cache[string, *options.Script]
 }
 
 // New returns a store; env is what scripts see of the server.
-func New(db *ent.Client, env options.Env) *Store { return &Store{db: db, env: env} }
+func New(db *ent.Client, env options.Env) *Store {
+	compiled, err := lru.New[string, *options.Script](8)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return &Store{db: db, env: env, compiled: compiled}
+}
 
 // EnsureDefault creates the default script on first start.
 func (s *Store) EnsureDefault(ctx context.Context) error {
@@ -74,7 +85,14 @@ func (s *Store) Evaluate(ctx context.Context, u *ent.User) (*options.Options, st
 	if err != nil {
 		return nil, "", fmt.Errorf("load option script: %w", err)
 	}
-	opts, err := options.Evaluate(ctx, cur.Source, UserInput(u), s.env)
+	script, ok := s.compiled.Get(cur.ID)
+	if !ok {
+		if script, err = options.Compile(cur.Source); err != nil {
+			return nil, "", fmt.Errorf("compile option script v%d: %w", cur.Version, err)
+		}
+		s.compiled.Add(cur.ID, script)
+	}
+	opts, err := options.Limits{}.EvaluateScript(ctx, script, UserInput(u), s.env)
 	if err != nil {
 		return nil, "", fmt.Errorf("evaluate option script v%d: %w", cur.Version, err)
 	}
