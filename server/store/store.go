@@ -57,12 +57,17 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	// Keep as many connections idle as may be open: under load the pool otherwise closes
+	// every connection above the idle limit as soon as it is released and opens a new one
+	// for the next request (database/sql keeps 2 idle by default). A new connection costs a
+	// PostgreSQL backend process, or a SQLite handle that reads the schema again; idle ones
+	// still go after ConnMaxIdleTime.
+	conns := 8
 	if dia == dialect.Postgres {
-		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(10)
-	} else {
-		db.SetMaxOpenConns(8)
+		conns = 20
 	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
