@@ -50,11 +50,14 @@ func StartLogged(tb testing.TB, w io.Writer, opts ...Option) *Env {
 		Addr:          ts.Listener.Addr().String(),
 		PublicURL:     url,
 		DataDir:       tb.TempDir(),
-		DatabaseURL:   Database(tb),
+		DatabaseURL:   defaultDatabase,
 		SweepInterval: time.Hour, // tests sweep explicitly
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.DatabaseURL == defaultDatabase { // no option chose one
+		cfg.DatabaseURL = Database(tb)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if w == nil {
@@ -82,6 +85,10 @@ func StartLogged(tb testing.TB, w io.Writer, opts ...Option) *Env {
 	})
 	return env
 }
+
+// defaultDatabase stands for "no option chose a database" until the options have run, so
+// that a fresh PostgreSQL database is created only for servers that use it.
+const defaultDatabase = "\x00servertest: the test's own database"
 
 // Database returns the DSN of a fresh, empty database for one test: "" (SQLite in the data
 // folder) unless VSCARD_TEST_POSTGRES holds the DSN of a PostgreSQL server, where a new
