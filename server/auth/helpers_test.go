@@ -200,6 +200,8 @@ type whoamiAnswer struct {
 	Scopes  []string    `json:"scopes"`
 	OrderID string      `json:"orderId"`
 	Addr    string      `json:"addr"`
+	// Record says whether the viewer carries the record its authentication read.
+	Record bool `json:"record"`
 }
 
 func whoami(w http.ResponseWriter, r *http.Request) {
@@ -208,7 +210,7 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, whoamiAnswer{})
 		return
 	}
-	writeJSON(w, http.StatusOK, whoamiAnswer{v.Kind, v.UserID, v.Name, v.Roles, v.Scopes, v.OrderID, v.RemoteAddr})
+	writeJSON(w, http.StatusOK, whoamiAnswer{v.Kind, v.UserID, v.Name, v.Roles, v.Scopes, v.OrderID, v.RemoteAddr, v.Record != nil})
 }
 
 // browser is a cookie-keeping HTTP client that stops before /auth/callback when asked.

@@ -63,6 +63,9 @@ func TestLogin(t *testing.T) {
 		if who.Kind != viewer.KindUser || who.UserID != u.ID || who.Name != "alice" || who.Addr != "127.0.0.1" {
 			t.Errorf("whoami = %+v", who)
 		}
+		if !who.Record { // the request reuses the user its authentication read
+			t.Errorf("a plain request's viewer carries no user record")
+		}
 
 		// Logout: RP-initiated at the provider, which sends the browser home.
 		resp, body := b.postJSON(app.URL+"/auth/logout", "{}")

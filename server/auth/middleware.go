@@ -29,7 +29,7 @@ import (
 // plain cross-page form POST.
 func (s *Service) Middleware(next http.Handler) http.Handler {
 	withSession := s.sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.serveSession(w, r, next, false)
+		s.serveSession(w, r, next)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isWebSocketUpgrade(r) && !s.CheckOrigin(r) {
@@ -60,12 +60,11 @@ func (s *Service) serveUpgrade(w http.ResponseWriter, r *http.Request, next http
 		s.sessionError(w, r, err)
 		return
 	}
-	s.serveSession(w, r.WithContext(ctx), next, true)
+	s.serveSession(w, r.WithContext(ctx), next)
 }
 
-// serveSession runs next with the viewer of the session cookie, if any. A long-lived
-// connection (upgrade) gets a viewer without the user record read here.
-func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler, upgrade bool) {
+// serveSession runs next with the viewer of the session cookie, if any.
+func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if err := s.checkCSRF(r); err != nil {
 		s.logger.InfoContext(r.Context(), "request refused by CSRF check", "reason", err, "path", r.URL.Path, "remote_addr", remoteAddr(r))
 		writeError(w, http.StatusForbidden, errs.Forbidden, "This request is not allowed from a browser form or another site.")
@@ -85,11 +84,7 @@ func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http
 			s.sessionError(w, r, err)
 			return
 		default:
-			v := userViewer(u, remoteAddr(r))
-			if upgrade {
-				v.Record = nil
-			}
-			ctx = viewer.NewContext(ctx, v)
+			ctx = viewer.NewContext(ctx, userViewer(u, remoteAddr(r)))
 			ctx = context.WithValue(ctx, sessionKey{}, s.sessions.Token(ctx))
 		}
 	}
@@ -108,9 +103,6 @@ func (s *Service) serveBearer(w http.ResponseWriter, r *http.Request, token stri
 		}
 		writeError(w, status, errs.CodeOf(err), msg)
 		return
-	}
-	if isWebSocketUpgrade(r) {
-		v.Record = nil // the connection outlives what was read now
 	}
 	next.ServeHTTP(w, r.WithContext(viewer.NewContext(r.Context(), v)))
 }

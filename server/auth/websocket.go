@@ -39,7 +39,6 @@ func (s *Service) InitFunc(ctx context.Context, payload transport.InitPayload) (
 			s.logger.InfoContext(ctx, "websocket token refused", "reason", err)
 			return ctx, nil, errs.New(errs.Unauthenticated, "the bearer token is invalid, expired or lacks the required scope")
 		}
-		v.Record = nil // the connection outlives what was read now
 		ctx = viewer.NewContext(ctx, v)
 		check = s.tokenCheck(token, v, expiry)
 	} else {
@@ -50,6 +49,8 @@ func (s *Service) InitFunc(ctx context.Context, payload transport.InitPayload) (
 		}
 		check = s.sessionCheck(sessionToken, v.UserID)
 	}
+	// The connection outlives the records its authentication read.
+	ctx = viewer.NewContext(ctx, viewer.FromContext(ctx).Detached())
 	ctx = transport.AppendCloseReason(ctx, errSessionEnded.Error())
 	ctx, cancel := context.WithCancelCause(ctx)
 	go s.watch(ctx, cancel, check)

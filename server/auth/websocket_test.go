@@ -82,6 +82,10 @@ func TestInitFunc(t *testing.T) {
 		if v := viewer.FromContext(ctx); v == nil || v.Kind != viewer.KindUser || v.Name != "alice" {
 			t.Fatalf("viewer = %+v", v)
 		}
+		// The user was read at the upgrade; the connection must not go on using that read.
+		if v := viewer.FromContext(ctx); v.Record != nil {
+			t.Fatalf("a WebSocket viewer carries the record read at the upgrade: %+v", v.Record)
+		}
 		stillOpen(t, ctx)
 		b.postJSON(app.URL+"/auth/logout", "{}")
 		waitClosed(t, ctx)

@@ -75,9 +75,6 @@ func Evaluate(ctx context.Context, source string, u User, env Env) (*Options, er
 // Details["errors"] is a []ScriptError and whose cause is a ScriptErrors. Cancelling ctx
 // returns ctx's error, wrapped.
 func (l Limits) Evaluate(ctx context.Context, source string, u User, env Env) (*Options, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("evaluate options: %w", err)
-	}
 	s, err := Compile(source)
 	if err != nil {
 		return nil, err

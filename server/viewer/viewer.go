@@ -46,8 +46,20 @@ type Viewer struct {
 	// Record is what the viewer was authenticated from, as read at the start of a plain
 	// HTTP request (the *ent.User of a session, the *ent.Order of a bridge session), so
 	// that the request does not read it again. It is nil for WebSocket connections, whose
-	// viewer outlives any read: code that finds it nil reads the record itself.
+	// viewer outlives any read (see Detached): code that finds it nil reads the record
+	// itself.
 	Record any
+}
+
+// Detached returns v without its Record, for a viewer that outlives the request that
+// read it: a WebSocket connection.
+func (v *Viewer) Detached() *Viewer {
+	if v == nil || v.Record == nil {
+		return v
+	}
+	c := *v
+	c.Record = nil
+	return &c
 }
 
 // Has reports whether the viewer holds role.
