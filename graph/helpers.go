@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/schema"
 	"github.com/vscard/vscard/graph/model"
 	"github.com/vscard/vscard/server/errs"
@@ -58,6 +60,16 @@ func toDevice(d *model.DeviceInput) *smodel.Device {
 	}
 	return &smodel.Device{Reader: d.Reader, Host: deref(d.Host), BridgeVersion: deref(d.BridgeVersion), Firmware: deref(d.Firmware)}
 }
+
+// cardStatusColumns and certificateStatusColumns are what cardStatus reads, so that a
+// look-up selects no more (not the card's keys and properties, not the certificates' DER).
+var (
+	cardStatusColumns        = []string{card.FieldSerial, card.FieldState, card.FieldValidFrom, card.FieldValidUntil}
+	certificateStatusColumns = []string{
+		certificate.FieldSerial, certificate.FieldSlot, certificate.FieldTemplate,
+		certificate.FieldState, certificate.FieldNotAfter, certificate.FieldRevokedAt,
+	}
+)
 
 func cardStatus(c *ent.Card) *model.CardStatus {
 	out := &model.CardStatus{Serial: c.Serial, State: c.State, ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil}

@@ -137,7 +137,9 @@ func (r *queryResolver) Card(ctx context.Context, serial string) (*ent.Card, err
 
 // CardStatus is the resolver for the cardStatus field.
 func (r *queryResolver) CardStatus(ctx context.Context, serial string) (*model.CardStatus, error) {
-	c, err := notFound(r.DB.Card.Query().Where(card.Serial(serial)).WithCertificates().Only(ctx))
+	c, err := notFound(r.DB.Card.Query().Where(card.Serial(serial)).Select(cardStatusColumns...).
+		WithCertificates(func(q *ent.CertificateQuery) { q.Select(certificateStatusColumns...) }).
+		Only(ctx))
 	if err != nil || c == nil {
 		return nil, err
 	}
