@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -92,6 +93,7 @@ func load(b *testing.B, workers int, unit string, op func(worker, i int) error) 
 		first error
 		wg    sync.WaitGroup
 	)
+	stopProfile := profile(b)
 	b.ResetTimer()
 	start := time.Now()
 	for w := range workers {
@@ -125,11 +127,38 @@ func load(b *testing.B, workers int, unit string, op func(worker, i int) error) 
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	stopProfile()
 	if first != nil {
 		b.Fatal(first)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit+"/s")
 	reportLatency(b, lat)
+}
+
+// profile writes a CPU profile of the measured part of b, and of nothing else (not the
+// seeding, not the sign-ins), to $VSCARD_BENCH_PROFILES/<benchmark name>.pprof when that
+// variable names a directory. The server runs in this process, so the profile has both
+// sides of every request.
+func profile(b *testing.B) (stop func()) {
+	b.Helper()
+	dir := os.Getenv("VSCARD_BENCH_PROFILES")
+	if dir == "" {
+		return func() {}
+	}
+	name := strings.NewReplacer("/", "_", "=", "-").Replace(b.Name())
+	f, err := os.Create(filepath.Join(dir, name+".pprof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatalf("start CPU profile (not together with -cpuprofile): %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
 }
 
 // reportLatency reports the median and 99th percentile in milliseconds.
