@@ -67,6 +67,10 @@ type Config struct {
 	Limits enroll.Limits
 	// AttestationRootsFile (PEM) makes the server verify card attestations before issuing.
 	AttestationRootsFile string
+	// TrustedProxies are CIDR prefixes or single addresses of the load balancers in front of
+	// the server; only from them is X-Forwarded-For believed for the client's address.
+	// Empty: the TCP peer is the client.
+	TrustedProxies []string
 }
 
 func (c *Config) defaults() {

@@ -71,6 +71,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 
 func (s *Server) assemble(ctx context.Context) error {
 	cfg := s.Config
+	proxies, err := auth.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("parse trusted proxies (--trusted-proxies): %w", err)
+	}
 	if err := s.DB.Migrate(ctx); err != nil {
 		return err
 	}
@@ -132,6 +136,7 @@ func (s *Server) assemble(ctx context.Context) error {
 		APIAudience:      cfg.APIAudience,
 		PortalScope:      cfg.APIScope,
 		DefaultUserState: cfg.DefaultUserState,
+		TrustedProxies:   proxies,
 	}
 	if cfg.devIDP() {
 		if err := s.startDevIDP(&authCfg); err != nil {

@@ -88,6 +88,11 @@ type Config struct {
 	// token is still good, default 30 seconds.
 	SessionCheckInterval time.Duration
 
+	// TrustedProxies are the load balancers whose X-Forwarded-For header names the client
+	// in the audit log and the logs (VSCARD_TRUSTED_PROXIES). Default: none, the header
+	// is ignored and the TCP peer is the client.
+	TrustedProxies TrustedProxies
+
 	// HTTPClient talks to the provider (discovery, JWKS, token endpoint). Default: a
 	// client with a 15 second timeout.
 	HTTPClient *http.Client

@@ -67,7 +67,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &ce) {
 			ce = &callbackError{status: http.StatusInternalServerError, public: "Something went wrong on our side.", cause: err}
 		}
-		s.logger.WarnContext(ctx, "sign-in failed", "err", ce.cause, "remote_addr", remoteAddr(r))
+		s.logger.WarnContext(ctx, "sign-in failed", "err", ce.cause, "remote_addr", s.clientAddr(r))
 		writeProblem(w, ce.status, ce.public)
 		return
 	}
@@ -134,7 +134,8 @@ func (s *Service) finishLogin(ctx context.Context, r *http.Request, p pendingLog
 	if err != nil {
 		return err
 	}
-	u, err := s.upsertUser(ctx, prof, remoteAddr(r))
+	addr := s.clientAddr(r)
+	u, err := s.upsertUser(ctx, prof, addr)
 	if err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ func (s *Service) finishLogin(ctx context.Context, r *http.Request, p pendingLog
 	s.sessions.Put(ctx, keyUserID, u.ID)
 	s.sessions.Put(ctx, keyRoles, strings.Join(u.Roles, " "))
 	s.sessions.Put(ctx, keyIDToken, rawIDToken)
-	s.logger.InfoContext(ctx, "signed in", "user", u.ID, "username", u.Username, "remote_addr", remoteAddr(r))
+	s.logger.InfoContext(ctx, "signed in", "user", u.ID, "username", u.Username, "remote_addr", addr)
 	return nil
 }
 
@@ -161,7 +162,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 	redirect := "/"
 	if uid != "" {
 		if u, err := s.loadUser(ctx, uid); err == nil {
-			if err := auditUser(ctx, s.client, u, ActionLogout, remoteAddr(r), nil); err != nil {
+			if err := auditUser(ctx, s.client, u, ActionLogout, s.clientAddr(r), nil); err != nil {
 				s.logger.ErrorContext(ctx, "audit sign-out", "err", err)
 			}
 			s.logger.InfoContext(ctx, "signed out", "user", u.ID, "username", u.Username)

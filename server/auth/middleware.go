@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
@@ -66,7 +65,7 @@ func (s *Service) serveUpgrade(w http.ResponseWriter, r *http.Request, next http
 // serveSession runs next with the viewer of the session cookie, if any.
 func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if err := s.checkCSRF(r); err != nil {
-		s.logger.InfoContext(r.Context(), "request refused by CSRF check", "reason", err, "path", r.URL.Path, "remote_addr", remoteAddr(r))
+		s.logger.InfoContext(r.Context(), "request refused by CSRF check", "reason", err, "path", r.URL.Path, "remote_addr", s.clientAddr(r))
 		writeError(w, http.StatusForbidden, errs.Forbidden, "This request is not allowed from a browser form or another site.")
 		return
 	}
@@ -84,7 +83,7 @@ func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http
 			s.sessionError(w, r, err)
 			return
 		default:
-			ctx = viewer.NewContext(ctx, userViewer(u, remoteAddr(r)))
+			ctx = viewer.NewContext(ctx, userViewer(u, s.clientAddr(r)))
 			ctx = context.WithValue(ctx, sessionKey{}, s.sessions.Token(ctx))
 		}
 	}
@@ -93,9 +92,10 @@ func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http
 
 // serveBearer runs next with the viewer of a bearer token, or answers 401.
 func (s *Service) serveBearer(w http.ResponseWriter, r *http.Request, token string, next http.Handler) {
-	v, _, err := s.authenticateBearer(r.Context(), token, remoteAddr(r))
+	addr := s.clientAddr(r)
+	v, _, err := s.authenticateBearer(r.Context(), token, addr)
 	if err != nil {
-		s.logger.InfoContext(r.Context(), "bearer token refused", "reason", err, "remote_addr", remoteAddr(r))
+		s.logger.InfoContext(r.Context(), "bearer token refused", "reason", err, "remote_addr", addr)
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		status, msg := http.StatusUnauthorized, "The bearer token is invalid, expired or lacks the required scope."
 		if errs.CodeOf(err) == errs.Internal {
@@ -147,12 +147,10 @@ func parseBearer(h string) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-// remoteAddr is the client's address for the audit log (the host of RemoteAddr).
-func remoteAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
+// clientAddr is the client's address for the audit log and the logs: the TCP peer, or
+// what a trusted proxy forwarded (see TrustedProxies.ClientAddr).
+func (s *Service) clientAddr(r *http.Request) string {
+	return s.cfg.TrustedProxies.ClientAddr(r)
 }
 
 func isWebSocketUpgrade(r *http.Request) bool {

@@ -69,6 +69,7 @@ type serveCmd struct {
 	OrderIdleTTL         time.Duration `env:"VSCARD_ORDER_IDLE_TTL" default:"30m" help:"How long an order may wait in one step before it expires."`
 	SweepInterval        time.Duration `env:"VSCARD_SWEEP_INTERVAL" default:"30s" help:"How often expired orders are swept."`
 	AttestationRootsFile string        `env:"VSCARD_ATTESTATION_ROOTS" help:"PEM file of card attestation roots; when set, attestations must verify."`
+	TrustedProxies       []string      `env:"VSCARD_TRUSTED_PROXIES" help:"Load balancers (CIDRs or addresses, comma-separated) whose X-Forwarded-For names the client in the audit log (default: none, the header is ignored)."`
 }
 
 func (c *serveCmd) config() server.Config {
@@ -83,7 +84,7 @@ func (c *serveCmd) config() server.Config {
 		DefaultUserState: c.DefaultUserState, DevIDPUsersFile: c.DevIDPUsers,
 		AllowDevIDPInProduction: c.AllowDevIDPInProduction, AllowIntrospection: c.AllowIntrospection,
 		TokenTTL: c.TokenTTL, OrderIdleTTL: c.OrderIdleTTL, SweepInterval: c.SweepInterval,
-		AttestationRootsFile: c.AttestationRootsFile,
+		AttestationRootsFile: c.AttestationRootsFile, TrustedProxies: c.TrustedProxies,
 	}
 }
 
