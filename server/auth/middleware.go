@@ -31,9 +31,13 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 		s.serveSession(w, r, next)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isWebSocketUpgrade(r) && !s.CheckOrigin(r) {
-			writeError(w, http.StatusForbidden, errs.Forbidden, "This origin may not open a connection.")
-			return
+		if isWebSocketUpgrade(r) {
+			if !s.CheckOrigin(r) {
+				writeError(w, http.StatusForbidden, errs.Forbidden, "This origin may not open a connection.")
+				return
+			}
+			// A token may come only later, in connection_init: InitFunc takes the address from here.
+			r = r.WithContext(context.WithValue(r.Context(), clientAddrKey{}, s.clientAddr(r)))
 		}
 		if token, ok := bearerToken(r); ok {
 			s.serveBearer(w, r, token, next)
@@ -106,6 +110,9 @@ func (s *Service) serveBearer(w http.ResponseWriter, r *http.Request, token stri
 	}
 	next.ServeHTTP(w, r.WithContext(viewer.NewContext(r.Context(), v)))
 }
+
+// clientAddrKey carries the client's address of a WebSocket upgrade to InitFunc.
+type clientAddrKey struct{}
 
 // sessionKey carries the session token of a cookie-authenticated request, so that a
 // WebSocket opened by it can check that the session is still live.

@@ -24,10 +24,7 @@ var errSessionEnded = errors.New("session ended")
 // session is no longer accepted, or the portal token expires; this is checked every
 // SessionCheckInterval.
 func (s *Service) InitFunc(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-	addr := ""
-	if v := viewer.FromContext(ctx); v != nil {
-		addr = v.RemoteAddr
-	}
+	addr, _ := ctx.Value(clientAddrKey{}).(string)
 	var check func(context.Context) bool
 	if h := payload.Authorization(); h != "" {
 		token, ok := parseBearer(h)

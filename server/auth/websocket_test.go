@@ -96,7 +96,8 @@ func TestInitFunc(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v := viewer.FromContext(ctx); v.Kind != viewer.KindBridge || v.OrderID != "ord_2" {
+		// The address is the upgrade request's (httptest's 192.0.2.1), not lost with the cookie-less upgrade.
+		if v := viewer.FromContext(ctx); v.Kind != viewer.KindBridge || v.OrderID != "ord_2" || v.RemoteAddr != "192.0.2.1" {
 			t.Fatalf("viewer = %+v", v)
 		}
 		stillOpen(t, ctx)
