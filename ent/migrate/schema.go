@@ -236,6 +236,11 @@ var (
 				Columns: []*schema.Column{OrdersColumns[4], OrdersColumns[15]},
 			},
 			{
+				Name:    "order_state_finished_at",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[4], OrdersColumns[16]},
+			},
+			{
 				Name:    "order_token_hash",
 				Unique:  false,
 				Columns: []*schema.Column{OrdersColumns[6]},

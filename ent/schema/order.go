@@ -64,7 +64,10 @@ func (Order) Edges() []ent.Edge {
 
 func (Order) Indexes() []ent.Index {
 	return []ent.Index{
+		// The sweeper: orders still running past their expiry, orders that ended since the
+		// last sweep (their certificates are revoked at the CA).
 		index.Fields("state", "expires_at"),
+		index.Fields("state", "finished_at"),
 		index.Fields("token_hash"),
 		index.Fields("bridge_session_hash"),
 		// A user's orders, newest first: the order in progress, the dashboard, the orders page.

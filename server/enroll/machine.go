@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/vscard/vscard/ent"
@@ -24,6 +25,10 @@ var forward = map[order.State]order.State{
 	order.StateISSUING_CERTIFICATES:  order.StateCARD_READY,
 	order.StateCARD_READY:            order.StateCOMPLETED,
 }
+
+// running are the states an order can still leave (forward's keys), for queries: a
+// database can look a list of states up in an index, not the complement of one.
+var running = slices.Sorted(maps.Keys(forward))
 
 // endings are reachable from every state that is not final.
 var endings = []order.State{order.StateCANCELLED, order.StateFAILED, order.StateEXPIRED}

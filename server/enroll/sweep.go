@@ -29,7 +29,7 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
 	stale, err := e.db.Order.Query().
 		Where(
-			order.StateNotIn(order.StateCOMPLETED, order.StateCANCELLED, order.StateFAILED, order.StateEXPIRED),
+			order.StateIn(running...), // index (state, expires_at)
 			order.ExpiresAtLT(e.now()),
 		).
 		Limit(500).
@@ -53,7 +53,7 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	}
 	until := e.now()
 	ended, err := e.db.Order.Query().
-		Where(order.StateIn(order.StateCANCELLED, order.StateFAILED, order.StateEXPIRED), order.FinishedAtGTE(since.Add(-time.Minute))).
+		Where(order.StateIn(endings...), order.FinishedAtGTE(since.Add(-time.Minute))). // index (state, finished_at)
 		Select(order.FieldID).
 		Strings(ctx)
 	if err != nil {

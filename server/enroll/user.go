@@ -273,7 +273,7 @@ func (e *Engine) ownOrder(ctx context.Context, id string) (*ent.Order, error) {
 
 func (e *Engine) runningOrder(ctx context.Context, userID string) (*ent.Order, error) {
 	o, err := e.db.Order.Query().
-		Where(order.UserID(userID), order.StateNotIn(order.StateCOMPLETED, order.StateCANCELLED, order.StateFAILED, order.StateEXPIRED)).
+		Where(order.UserID(userID), order.StateIn(running...)).
 		Order(ent.Desc(order.FieldCreatedAt)).
 		First(privacy.DecisionContext(ctx, privacy.Allow))
 	if ent.IsNotFound(err) {
