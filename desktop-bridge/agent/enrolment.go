@@ -73,11 +73,12 @@ func (e *enrolment) next(i int) ([]Message, bool, <-chan struct{}) {
 	return e.msgs[min(i, len(e.msgs)):], e.ended, e.changed
 }
 
-// Enrol starts an enrolment in the background and returns its id.
-func (a *Agent) Enrol(req EnrolRequest) (string, error) {
+// startEnrolment starts an enrolment in the background. The caller keeps the enrolment
+// itself: one that fails at once may be forgotten before its id could be looked up.
+func (a *Agent) startEnrolment(req EnrolRequest) (*enrolment, error) {
 	h, err := enroll.ParseHandoff(req.URL)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	e := &enrolment{id: newID(), changed: make(chan struct{})}
 	var prompter enroll.Prompter
@@ -87,7 +88,7 @@ func (a *Agent) Enrol(req EnrolRequest) (string, error) {
 	} else {
 		e.page, err = pinpage.Start(pinpage.Options{Addr: a.cfg.PINPageAddr, Logger: a.log})
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		prompter = e.page
 	}
@@ -109,7 +110,7 @@ func (a *Agent) Enrol(req EnrolRequest) (string, error) {
 		_, _ = enroll.Run(a.ctx, cfg, h) // Run reports its end through Notify
 		a.forget(e)
 	}()
-	return e.id, nil
+	return e, nil
 }
 
 // notify records the card once it is ready, before anyone hears so, and passes the

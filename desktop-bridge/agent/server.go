@@ -185,7 +185,7 @@ func (a *Agent) handleEnrol(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("decode enrolment request: %w", err))
 		return
 	}
-	id, err := a.Enrol(req)
+	e, err := a.startEnrolment(req)
 	if err != nil {
 		status := http.StatusInternalServerError
 		if errors.Is(err, enroll.ErrBadHandoff) {
@@ -194,7 +194,6 @@ func (a *Agent) handleEnrol(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, err)
 		return
 	}
-	e := a.enrolment(id)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
