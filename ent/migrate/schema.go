@@ -255,6 +255,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{OrdersColumns[18], OrdersColumns[1]},
 			},
+			{
+				Name:    "order_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[1]},
+			},
 		},
 	}
 	// SessionsColumns holds the columns for the "sessions" table.

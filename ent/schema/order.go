@@ -72,6 +72,8 @@ func (Order) Indexes() []ent.Index {
 		index.Fields("bridge_session_hash"),
 		// A user's orders, newest first: the order in progress, the dashboard, the orders page.
 		index.Fields("user_id", "created_at"),
+		// Everyone's orders, newest first: the administrators' orders page.
+		index.Fields("created_at"),
 	}
 }
 
