@@ -308,6 +308,11 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{UsersColumns[3], UsersColumns[4]},
 			},
+			{
+				Name:    "user_username",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[5]},
+			},
 		},
 	}
 	// Tables holds all the tables in the schema.

@@ -41,7 +41,11 @@ func (User) Edges() []ent.Edge {
 }
 
 func (User) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("oidc_issuer", "oidc_subject").Unique()}
+	return []ent.Index{
+		index.Fields("oidc_issuer", "oidc_subject").Unique(),
+		// The administrators' users page and the script editor list users by name.
+		index.Fields("username"),
+	}
 }
 
 func (User) Annotations() []schema.Annotation {
