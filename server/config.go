@@ -71,6 +71,10 @@ type Config struct {
 	// the server; only from them is X-Forwarded-For believed for the client's address.
 	// Empty: the TCP peer is the client.
 	TrustedProxies []string
+	// ShutdownDelay is how long an instance told to stop keeps serving while /readyz
+	// already reports it shutting down, so that a load balancer that learns of it from
+	// health checks stops sending it requests first (default 0: stop listening at once).
+	ShutdownDelay time.Duration
 }
 
 func (c *Config) defaults() {

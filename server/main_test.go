@@ -13,7 +13,8 @@ import (
 	"github.com/vscard/vscard/server/enroll"
 )
 
-// TestMain lets the crash test run this test binary as a server it can kill -9.
+// TestMain lets the crash and shutdown tests run this test binary as a server process,
+// which they kill -9 or stop with SIGTERM.
 func TestMain(m *testing.M) {
 	if os.Getenv("VSCARD_CRASH_CHILD") == "" {
 		os.Exit(m.Run())
@@ -29,6 +30,7 @@ func TestMain(m *testing.M) {
 		SweepInterval: 500 * time.Millisecond,
 		Limits:        enroll.Limits{ClaimsPerMinute: 6000, ClaimBurst: 1000, StartsPerMinute: 6000, StartBurst: 1000},
 	}
+	cfg.ShutdownDelay, _ = time.ParseDuration(os.Getenv("VSCARD_SHUTDOWN_DELAY"))
 	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
 		slog.Error("crash child", "err", err)

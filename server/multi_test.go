@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"golang.org/x/crypto/ocsp"
 
+	"github.com/vscard/vscard/server"
 	"github.com/vscard/vscard/server/servertest"
 )
 
@@ -118,4 +121,87 @@ func TestTwoInstances(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRollingRestart stops instance A of two the way a rolling restart does, with an
+// order in progress and the portal following it on A: A keeps serving while /readyz
+// tells the balancer to stop sending it requests, then closes the subscription normally;
+// the portal reconnects to B, gets the order's current state first, and the order ends
+// there.
+func TestRollingRestart(t *testing.T) {
+	const delay = 2 * time.Second
+	envs := servertest.StartCluster(t, 2, func(c *server.Config) { c.ShutdownDelay = delay })
+	a, b := envs[0], envs[1]
+	alice := a.SignIn(t, servertest.Alice)
+	o := start(t, a, alice)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sub, err := alice.Subscribe(ctx, qUpdates, map[string]any{"id": o.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := nextState(t, sub); s != "STARTED" {
+		t.Fatalf("the subscription began with %s", s)
+	}
+
+	drained := make(chan error, 1)
+	began := time.Now()
+	go func() { drained <- a.Drain(context.Background()) }()
+	for status := 0; status != http.StatusServiceUnavailable; {
+		if time.Since(began) > delay {
+			t.Fatalf("/readyz still answers %d after %s of draining", status, delay)
+		}
+		status = httpStatus(t, a.URL+"/readyz")
+	}
+	// Still serving, and still delivering changes, until the delay is over.
+	if got := o.next(); got != "AWAITING_DESKTOP_APP" {
+		t.Fatalf("Next on the draining instance: %s", got)
+	}
+	if s := nextState(t, sub); s != "AWAITING_DESKTOP_APP" {
+		t.Fatalf("the draining instance's subscription delivered %s", s)
+	}
+	if err := <-drained; err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	if took := time.Since(began); took < delay {
+		t.Fatalf("A stopped after %s, before its %s delay", took, delay)
+	}
+	select {
+	case _, open := <-sub.Next:
+		if open {
+			t.Fatal("the subscription delivered after the drain")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the subscription is still open 10 s after the drain")
+	}
+	if *sub.Closed != websocket.StatusNormalClosure || len(*sub.Err) > 0 {
+		t.Fatalf("the subscription ended with close status %d and errors %v, want a normal closure", *sub.Closed, *sub.Err)
+	}
+	if _, err := http.Get(a.URL + "/healthz"); err == nil {
+		t.Fatal("A still accepts connections after draining")
+	}
+
+	// The portal's client reconnects; the balancer sends it to B.
+	o.user, o.env = alice.At(b.URL), b
+	states := follow(t, o)
+	o.mustClaim()
+	o.mustCreate()
+	o.mustSubmit()
+	o.mustReady()
+	if got := o.next(); got != "COMPLETED" {
+		t.Fatalf("after the last Next the order is %s", got)
+	}
+	if got, want := states(), allStates[1:]; !equal(got, want) {
+		t.Fatalf("the subscription on B saw %v\nwant %v (the current state first)", got, want)
+	}
+}
+
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -44,6 +44,10 @@ type Server struct {
 	DevIDP  *devidp.Provider
 	Handler http.Handler
 	log     *slog.Logger
+	drain   *drainer
+	// stopEvents ends the event bus's listener: at Close, not when New's context ends, so
+	// that subscriptions hear of changes while the instance drains.
+	stopEvents context.CancelFunc
 }
 
 // New opens storage, brings the schema up to date and assembles the server.
@@ -61,9 +65,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, DB: db, log: log}
+	s := &Server{Config: cfg, DB: db, log: log, drain: newDrainer(), stopEvents: func() {}}
 	if err := s.assemble(ctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -96,7 +100,9 @@ func (s *Server) assemble(ctx context.Context) error {
 		return err
 	}
 	if store.IsPostgres(s.DB.DSN) { // several instances may share the store: events cross them
-		if s.Events, err = events.NewPostgres(ctx, events.PostgresConfig{
+		var busCtx context.Context
+		busCtx, s.stopEvents = context.WithCancel(context.WithoutCancel(ctx))
+		if s.Events, err = events.NewPostgres(busCtx, events.PostgresConfig{
 			DSN: s.DB.DSN, DB: s.DB.SQL, Logger: s.log.With("component", "events"),
 		}); err != nil {
 			return err
@@ -238,7 +244,7 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("/query", s.Auth.Middleware(limitBody(gql, 1<<20)))
+	mux.Handle("/query", s.Auth.Middleware(limitBody(s.drain.webSockets(gql), 1<<20)))
 	mux.Handle("GET /playground", s.Auth.Middleware(adminOnly(playground.Handler("vscard GraphQL", "/query"))))
 	s.Auth.Register(mux)
 	if s.DevIDP != nil {
@@ -257,6 +263,10 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if s.drain.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.DB.SQL.PingContext(ctx); err != nil {
@@ -266,7 +276,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// Run serves until ctx ends, then shuts down gracefully.
+// Run serves until ctx ends, then drains (see Drain).
 func (s *Server) Run(ctx context.Context) error {
 	srv := &http.Server{
 		Addr:              s.Config.Addr,
@@ -284,17 +294,16 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("serve http: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	drainCtx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownDelay+shutdownTimeout)
 	defer cancel()
-	s.log.Info("shutting down")
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shut down http: %w", err)
-	}
-	return nil
+	return s.Drain(drainCtx, srv)
 }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.DB.Close() }
+// Close stops the event bus and releases the database.
+func (s *Server) Close() error {
+	s.stopEvents()
+	return s.DB.Close()
+}
 
 func adminOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -110,8 +110,11 @@ type Subscription struct {
 	// subscription or the connection ends.
 	Next <-chan json.RawMessage
 	// Err holds the error that ended the subscription, if any, once Next is closed.
-	Err  *Errors
-	conn *websocket.Conn
+	Err *Errors
+	// Closed is, once Next is closed, the status of the server's close frame if the
+	// connection ended with one, and -1 if it was cut or is still open.
+	Closed *websocket.StatusCode
+	conn   *websocket.Conn
 }
 
 // Close ends the subscription.
@@ -157,12 +160,14 @@ func (c *Client) Subscribe(ctx context.Context, query string, vars map[string]an
 		return nil, fmt.Errorf("send subscribe: %w", err)
 	}
 	next := make(chan json.RawMessage, 64)
-	s := &Subscription{Next: next, Err: &Errors{}, conn: conn}
+	closed := websocket.StatusCode(-1)
+	s := &Subscription{Next: next, Err: &Errors{}, Closed: &closed, conn: conn}
 	go func() {
 		defer close(next)
 		for {
 			var m wsMessage
 			if err := wsjson.Read(context.Background(), conn, &m); err != nil {
+				closed = websocket.CloseStatus(err)
 				return
 			}
 			switch m.Type {

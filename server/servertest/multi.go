@@ -1,6 +1,7 @@
 package servertest
 
 import (
+	"context"
 	"os"
 	"testing"
 
@@ -38,9 +39,9 @@ func StartCluster(tb testing.TB, n int, opts ...Option) []*Env {
 	return envs
 }
 
-// Kill stops the instance abruptly, as a crash would: its context ends (the event listener
-// and background work stop), open connections are cut and the database is closed, with no
-// graceful shutdown. Clients of other instances carry on.
+// Kill stops the instance abruptly, as a crash would: its context ends (background work
+// stops), open connections are cut, and the event listener and the database are closed,
+// with no graceful shutdown (see Drain for that). Clients of other instances carry on.
 func (e *Env) Kill() {
 	e.Cancel()
 	e.HTTP.CloseClientConnections()
@@ -55,3 +56,8 @@ func (c *Client) At(url string) *Client {
 }
 
 func hasPostgres() bool { return os.Getenv("VSCARD_TEST_POSTGRES") != "" }
+
+// Drain stops the instance gracefully, as a rolling restart does (server.Server.Drain):
+// /readyz reports it shutting down, it stops listening once the configured delay has
+// passed, requests in flight finish and subscriptions are closed normally.
+func (e *Env) Drain(ctx context.Context) error { return e.Server.Drain(ctx, e.HTTP.Config) }

@@ -70,6 +70,7 @@ type serveCmd struct {
 	SweepInterval        time.Duration `env:"VSCARD_SWEEP_INTERVAL" default:"30s" help:"How often expired orders are swept."`
 	AttestationRootsFile string        `env:"VSCARD_ATTESTATION_ROOTS" help:"PEM file of card attestation roots; when set, attestations must verify."`
 	TrustedProxies       []string      `env:"VSCARD_TRUSTED_PROXIES" help:"Load balancers (CIDRs or addresses, comma-separated) whose X-Forwarded-For names the client in the audit log (default: none, the header is ignored)."`
+	ShutdownDelay        time.Duration `env:"VSCARD_SHUTDOWN_DELAY" default:"0s" help:"On SIGTERM, keep serving this long with /readyz reporting shutting down, for load balancers that learn of it from health checks."`
 }
 
 func (c *serveCmd) config() server.Config {
@@ -85,6 +86,7 @@ func (c *serveCmd) config() server.Config {
 		AllowDevIDPInProduction: c.AllowDevIDPInProduction, AllowIntrospection: c.AllowIntrospection,
 		TokenTTL: c.TokenTTL, OrderIdleTTL: c.OrderIdleTTL, SweepInterval: c.SweepInterval,
 		AttestationRootsFile: c.AttestationRootsFile, TrustedProxies: c.TrustedProxies,
+		ShutdownDelay: c.ShutdownDelay,
 	}
 }
 
@@ -129,6 +131,8 @@ func main() {
 	log := newLogger(c.LogLevel, c.LogFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful stop; a second one ends the process at once.
+	context.AfterFunc(ctx, stop)
 	k.BindTo(ctx, (*context.Context)(nil))
 	k.Bind(log)
 	if err := k.Run(); err != nil {

@@ -1,0 +1,100 @@
+package server_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/vscard/vscard/server/servertest"
+)
+
+// TestSIGTERM stops a server process the way a service manager or an orchestrator does,
+// with an order in progress and the portal following it: the process keeps serving, and
+// delivering the order's changes, for its shutdown delay while /readyz says it is
+// shutting down; then it closes the subscription normally and exits with status 0.
+func TestSIGTERM(t *testing.T) {
+	const delay = 2 * time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := &child{t: t, url: "http://" + addr, env: []string{
+		"VSCARD_CRASH_CHILD=1", "VSCARD_ADDR=" + addr, "VSCARD_PUBLIC_URL=http://" + addr,
+		"VSCARD_DATA_DIR=" + t.TempDir(), "VSCARD_DATABASE_URL=" + servertest.Database(t),
+		"VSCARD_SHUTDOWN_DELAY=" + delay.String(),
+	}}
+	c.start()
+	defer c.kill()
+	env := &servertest.Env{URL: c.url}
+	alice := env.SignIn(t, servertest.Alice)
+	o := start(t, env, alice)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sub, err := alice.Subscribe(ctx, qUpdates, map[string]any{"id": o.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := nextState(t, sub); s != "STARTED" {
+		t.Fatalf("the subscription began with %s", s)
+	}
+
+	exited := make(chan error, 1)
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	signalled := time.Now()
+	go func() { exited <- c.cmd.Wait() }()
+	for status := 0; status != http.StatusServiceUnavailable; {
+		if time.Since(signalled) > delay {
+			t.Fatalf("/readyz still answers %d %s after SIGTERM", status, delay)
+		}
+		status = httpStatus(t, c.url+"/readyz")
+	}
+	if got := o.next(); got != "AWAITING_DESKTOP_APP" {
+		t.Fatalf("Next after SIGTERM: %s", got)
+	}
+	// On PostgreSQL this notice comes through the instance's LISTEN connection: the
+	// event bus must outlive the signal.
+	if s := nextState(t, sub); s != "AWAITING_DESKTOP_APP" {
+		t.Fatalf("the subscription delivered %s after SIGTERM", s)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("the server exited with %v, want status 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server is still running 30 s after SIGTERM")
+	}
+	if took := time.Since(signalled); took < delay {
+		t.Fatalf("the server exited %s after SIGTERM, before its %s delay", took, delay)
+	}
+	select {
+	case _, open := <-sub.Next:
+		if open {
+			t.Fatal("the subscription delivered after the drain")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the subscription is still open 10 s after the server exited")
+	}
+	if *sub.Closed != websocket.StatusNormalClosure || len(*sub.Err) > 0 {
+		t.Fatalf("the subscription ended with close status %d and errors %v, want a normal closure", *sub.Closed, *sub.Err)
+	}
+}
+
+// nextState waits for the subscription's next delivery and returns the order's state.
+func nextState(t *testing.T, sub *servertest.Subscription) string {
+	t.Helper()
+	data, ok := <-sub.Next
+	if !ok {
+		t.Fatalf("the subscription ended (close status %d, errors %v)", *sub.Closed, *sub.Err)
+	}
+	return decodeState(t, data)
+}
