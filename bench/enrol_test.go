@@ -59,11 +59,13 @@ func BenchmarkEnrolment(b *testing.B) {
 				free <- u
 			}
 			b.Run("orders", func(b *testing.B) {
+				spent := startCosts(b, env.Server.DB)
 				load(b, enrolWorkers, "orders", func(_, _ int) error {
 					u := <-free
 					defer func() { free <- u }()
 					return enrol(env, u, pool)
 				})
+				spent.report(b, b.N, "order")
 			})
 		})
 	}
@@ -162,6 +164,8 @@ func BenchmarkCAIssue(b *testing.B) {
 			}
 			ctx := viewer.SystemContext(context.Background())
 			b.Run("certificates", func(b *testing.B) {
+				spent := startCosts(b, env.Server.DB)
+				defer func() { spent.report(b, b.N, "cert") }()
 				load(b, 8, "certs", func(_, i int) error {
 					_, err := env.Server.CA.Issue(ctx, ca.IssueRequest{
 						CSR: csr, Template: ca.Authentication, Subject: pkix.Name{CommonName: "bench"},

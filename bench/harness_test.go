@@ -86,28 +86,41 @@ func portalToken(b *testing.B, env *servertest.Env) string {
 // op gets the worker number and the operation number.
 func load(b *testing.B, workers int, unit string, op func(worker, i int) error) {
 	b.Helper()
+	stopProfile := profile(b)
+	b.ResetTimer()
+	elapsed, lat, err := run(b.N, 0, workers, op)
+	b.StopTimer()
+	stopProfile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit+"/s")
+	reportLatency(b, lat)
+}
+
+// run calls op for operations from, from+1, … from+n-1, from workers goroutines, and
+// returns how long that took and each call's latency. The first error stops it.
+func run(n, from, workers int, op func(worker, i int) error) (time.Duration, []time.Duration, error) {
 	var (
 		next  atomic.Int64
 		mu    sync.Mutex
-		lat   = make([]time.Duration, 0, b.N)
+		lat   = make([]time.Duration, 0, n)
 		first error
 		wg    sync.WaitGroup
 	)
-	stopProfile := profile(b)
-	b.ResetTimer()
 	start := time.Now()
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			local := make([]time.Duration, 0, b.N/workers+1)
+			local := make([]time.Duration, 0, n/workers+1)
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= b.N {
+				if i >= n {
 					break
 				}
 				t0 := time.Now()
-				err := op(w, i)
+				err := op(w, from+i)
 				local = append(local, time.Since(t0))
 				if err != nil {
 					mu.Lock()
@@ -115,7 +128,7 @@ func load(b *testing.B, workers int, unit string, op func(worker, i int) error) 
 						first = err
 					}
 					mu.Unlock()
-					next.Store(int64(b.N)) // stop everyone
+					next.Store(int64(n)) // stop everyone
 					break
 				}
 			}
@@ -125,14 +138,7 @@ func load(b *testing.B, workers int, unit string, op func(worker, i int) error) 
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	stopProfile()
-	if first != nil {
-		b.Fatal(first)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit+"/s")
-	reportLatency(b, lat)
+	return time.Since(start), lat, first
 }
 
 // profile writes a CPU profile of the measured part of b, and of nothing else (not the
