@@ -143,16 +143,20 @@ func run(n, from, workers int, op func(worker, i int) error) (time.Duration, []t
 
 // profile writes a CPU profile of the measured part of b, and of nothing else (not the
 // seeding, not the sign-ins), to $VSCARD_BENCH_PROFILES/<benchmark name>.pprof when that
-// variable names a directory. The server runs in this process, so the profile has both
-// sides of every request.
+// variable names a directory, and the heap profile before and after it to
+// <name>.allocs-before.pprof and <name>.allocs.pprof: what the measured part allocated is
+// the difference (go tool pprof -sample_index=alloc_space -diff_base …allocs-before.pprof
+// …allocs.pprof). The server runs in this process, so the profiles have both sides of
+// every request.
 func profile(b *testing.B) (stop func()) {
 	b.Helper()
 	dir := os.Getenv("VSCARD_BENCH_PROFILES")
 	if dir == "" {
 		return func() {}
 	}
-	name := strings.NewReplacer("/", "_", "=", "-").Replace(b.Name())
-	f, err := os.Create(filepath.Join(dir, name+".pprof"))
+	name := filepath.Join(dir, strings.NewReplacer("/", "_", "=", "-").Replace(b.Name()))
+	writeHeap(b, name+".allocs-before.pprof")
+	f, err := os.Create(name + ".pprof")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -164,6 +168,19 @@ func profile(b *testing.B) (stop func()) {
 		if err := f.Close(); err != nil {
 			b.Error(err)
 		}
+		writeHeap(b, name+".allocs.pprof")
+	}
+}
+
+func writeHeap(b *testing.B, path string) {
+	b.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 
