@@ -15,6 +15,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/vscard/vscard/graph/generated"
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/metrics"
 )
 
 // HandlerOptions configure the GraphQL endpoint.
@@ -63,6 +65,7 @@ func NewHandler(r *Resolver, o HandlerOptions) http.Handler {
 	srv.AroundOperations(introspectionFor(o.AllowIntrospection))
 	srv.AroundOperations(depthLimit(o.MaxDepth))
 	srv.AroundRootFields(checkAccess)
+	srv.AroundResponses(countRequests(r.Metrics))
 	srv.SetErrorPresenter(presentError(r.Log))
 	srv.SetRecoverFunc(recoverPanic(r.Log))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -72,6 +75,42 @@ func NewHandler(r *Resolver, o HandlerOptions) http.Handler {
 		}
 		srv.ServeHTTP(w, req)
 	})
+}
+
+// countRequests counts each query's and mutation's response, by operation type, first
+// root field and outcome (OK, or the first error's code); a request refused before it
+// was parsed counts with an empty type and field. Subscriptions are counted as they open
+// and close, in followOrder.
+func countRequests(m *metrics.Metrics) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		resp := next(ctx)
+		if m == nil || !graphql.HasOperationContext(ctx) {
+			return resp
+		}
+		oc := graphql.GetOperationContext(ctx)
+		kind, field := "", ""
+		if op := oc.Operation; op != nil {
+			if op.Operation == ast.Subscription {
+				return resp
+			}
+			kind = string(op.Operation)
+			for _, s := range op.SelectionSet {
+				if f, ok := s.(*ast.Field); ok {
+					field = f.Name
+					break
+				}
+			}
+		}
+		outcome := "OK"
+		if resp != nil && len(resp.Errors) > 0 {
+			outcome = string(errs.Internal)
+			if code, ok := resp.Errors[0].Extensions["code"].(string); ok {
+				outcome = code
+			}
+		}
+		m.Request(kind, field, outcome, time.Since(oc.Stats.OperationStart))
+		return resp
+	}
 }
 
 func isUpgrade(r *http.Request) bool {

@@ -10,6 +10,7 @@ import (
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/events"
+	"github.com/vscard/vscard/server/metrics"
 	"github.com/vscard/vscard/server/scripts"
 )
 
@@ -21,4 +22,6 @@ type Resolver struct {
 	CA      ca.Authority
 	Events  events.Bus
 	Log     *slog.Logger
+	// Metrics counts requests and subscriptions; nil counts nothing.
+	Metrics *metrics.Metrics
 }

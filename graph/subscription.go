@@ -28,7 +28,9 @@ func (r *Resolver) followOrder(ctx context.Context, id string) (<-chan *ent.Orde
 		return nil, err
 	}
 	out := make(chan *ent.Order, 1)
+	unsubscribed := r.Metrics.Subscribed()
 	go func() {
+		defer unsubscribed()
 		defer cancel()
 		defer close(out)
 		send := func(o *ent.Order) bool {

@@ -75,6 +75,9 @@ type Config struct {
 	// already reports it shutting down, so that a load balancer that learns of it from
 	// health checks stops sending it requests first (default 0: stop listening at once).
 	ShutdownDelay time.Duration
+	// MetricsAddr, when set, is where Prometheus metrics are served (GET /metrics), apart
+	// from the public listener: keep it off the load balancer.
+	MetricsAddr string
 }
 
 func (c *Config) defaults() {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -69,12 +68,7 @@ func TestCrashSafety(t *testing.T) {
 	const orders = 200
 	dataDir := t.TempDir()
 	dsn := servertest.Database(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	c := &child{t: t, url: "http://" + addr, env: []string{
 		"VSCARD_CRASH_CHILD=1", "VSCARD_ADDR=" + addr, "VSCARD_PUBLIC_URL=http://" + addr,
 		"VSCARD_DATA_DIR=" + dataDir, "VSCARD_DATABASE_URL=" + dsn,

@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 		Limits:        enroll.Limits{ClaimsPerMinute: 6000, ClaimBurst: 1000, StartsPerMinute: 6000, StartBurst: 1000},
 	}
 	cfg.ShutdownDelay, _ = time.ParseDuration(os.Getenv("VSCARD_SHUTDOWN_DELAY"))
+	cfg.MetricsAddr = os.Getenv("VSCARD_METRICS_ADDR")
 	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
 		slog.Error("crash child", "err", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/playground"
 
+	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/frontend"
 	"github.com/vscard/vscard/graph"
 	"github.com/vscard/vscard/server/auth"
@@ -25,6 +26,7 @@ import (
 	"github.com/vscard/vscard/server/devidp"
 	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/events"
+	"github.com/vscard/vscard/server/metrics"
 	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/scripts"
 	"github.com/vscard/vscard/server/secretbox"
@@ -42,6 +44,7 @@ type Server struct {
 	Auth    *auth.Service
 	Events  events.Bus
 	DevIDP  *devidp.Provider
+	Metrics *metrics.Metrics
 	Handler http.Handler
 	log     *slog.Logger
 	drain   *drainer
@@ -121,9 +124,11 @@ func (s *Server) assemble(ctx context.Context) error {
 			return errors.New("read attestation roots: no PEM certificates found")
 		}
 	}
+	s.Metrics = metrics.New(s.DB.SQL)
 	s.Enroll = enroll.New(s.DB.Client, s.CA, s.Events, s.Scripts, box, enroll.Config{
 		PublicURL: cfg.PublicURL, TokenTTL: cfg.TokenTTL, IdleTTL: cfg.OrderIdleTTL, AttestationRoots: roots,
-		Limits: cfg.Limits,
+		Limits:  cfg.Limits,
+		Entered: func(state order.State) { s.Metrics.OrderEntered(string(state)) },
 	}, s.log.With("component", "enroll"))
 
 	authCfg := auth.Config{
@@ -159,7 +164,7 @@ func (s *Server) assemble(ctx context.Context) error {
 
 	gql := graph.NewHandler(&graph.Resolver{
 		DB: s.DB.Client, Enroll: s.Enroll, Scripts: s.Scripts, CA: s.CA, Events: s.Events,
-		Log: s.log.With("component", "graphql"),
+		Log: s.log.With("component", "graphql"), Metrics: s.Metrics,
 	}, graph.HandlerOptions{
 		CheckOrigin:        s.Auth.CheckOrigin,
 		WebsocketInit:      s.Auth.InitFunc,
@@ -276,7 +281,8 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// Run serves until ctx ends, then drains (see Drain).
+// Run serves until ctx ends, then drains (see Drain). With Config.MetricsAddr it also
+// serves /metrics there, until the drain is over.
 func (s *Server) Run(ctx context.Context) error {
 	srv := &http.Server{
 		Addr:              s.Config.Addr,
@@ -286,8 +292,16 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	go s.Auth.Run(ctx)
 	go s.Enroll.RunSweeper(ctx, s.Config.SweepInterval)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
+	if addr := s.Config.MetricsAddr; addr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+		ms := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- fmt.Errorf("metrics: %w", ms.ListenAndServe()) }()
+		defer ms.Close()
+		s.log.Info("metrics are served", "url", "http://"+addr+"/metrics")
+	}
 	s.log.Info("vscard is running", "url", s.Config.PublicURL, "listen", s.Config.Addr)
 	select {
 	case err := <-errc:

@@ -17,18 +17,14 @@ import (
 // with an order in progress and the portal following it: the process keeps serving, and
 // delivering the order's changes, for its shutdown delay while /readyz says it is
 // shutting down; then it closes the subscription normally and exits with status 0.
+// Before that, its metrics listener answers with the open subscription.
 func TestSIGTERM(t *testing.T) {
 	const delay = 2 * time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	c := &child{t: t, url: "http://" + addr, env: []string{
 		"VSCARD_CRASH_CHILD=1", "VSCARD_ADDR=" + addr, "VSCARD_PUBLIC_URL=http://" + addr,
 		"VSCARD_DATA_DIR=" + t.TempDir(), "VSCARD_DATABASE_URL=" + servertest.Database(t),
-		"VSCARD_SHUTDOWN_DELAY=" + delay.String(),
+		"VSCARD_SHUTDOWN_DELAY=" + delay.String(), "VSCARD_METRICS_ADDR=" + metricsAddr,
 	}}
 	c.start()
 	defer c.kill()
@@ -43,6 +39,15 @@ func TestSIGTERM(t *testing.T) {
 	}
 	if s := nextState(t, sub); s != "STARTED" {
 		t.Fatalf("the subscription began with %s", s)
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics listener: %v", err)
+	}
+	families := parseMetrics(t, resp.Body)
+	resp.Body.Close()
+	if got := gauge(t, families, "vscard_subscriptions"); got != 1 {
+		t.Fatalf("the metrics listener says vscard_subscriptions = %v, want 1", got)
 	}
 
 	exited := make(chan error, 1)
@@ -97,4 +102,15 @@ func nextState(t *testing.T, sub *servertest.Subscription) string {
 		t.Fatalf("the subscription ended (close status %d, errors %v)", *sub.Closed, *sub.Err)
 	}
 	return decodeState(t, data)
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

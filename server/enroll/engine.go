@@ -13,6 +13,7 @@ import (
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/events"
@@ -41,6 +42,9 @@ type Config struct {
 	Limits Limits
 	// Now replaces time.Now in tests.
 	Now func() time.Time
+	// Entered, when set, hears of each order that entered a state (STARTED: it was
+	// started) once the change has committed, e.g. to count them.
+	Entered func(state order.State)
 }
 
 func (c *Config) defaults() {
@@ -55,6 +59,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Entered == nil {
+		c.Entered = func(order.State) {}
 	}
 	c.Limits.defaults()
 }

@@ -119,6 +119,7 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 	if err != nil {
 		return nil, err
 	}
+	e.cfg.Entered(m.to)
 	e.revokeAtCA(sys, o.ID, revoke)
 	e.publish(sys, o.ID)
 	return updated, nil

@@ -112,6 +112,7 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 	if err != nil {
 		return nil, err
 	}
+	e.cfg.Entered(order.StateSTARTED)
 	e.publish(sys, o.ID)
 	return o.Unwrap(), nil
 }

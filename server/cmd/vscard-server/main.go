@@ -71,6 +71,7 @@ type serveCmd struct {
 	AttestationRootsFile string        `env:"VSCARD_ATTESTATION_ROOTS" help:"PEM file of card attestation roots; when set, attestations must verify."`
 	TrustedProxies       []string      `env:"VSCARD_TRUSTED_PROXIES" help:"Load balancers (CIDRs or addresses, comma-separated) whose X-Forwarded-For names the client in the audit log (default: none, the header is ignored)."`
 	ShutdownDelay        time.Duration `env:"VSCARD_SHUTDOWN_DELAY" default:"0s" help:"On SIGTERM, keep serving this long with /readyz reporting shutting down, for load balancers that learn of it from health checks."`
+	MetricsAddr          string        `env:"VSCARD_METRICS_ADDR" help:"Serve Prometheus metrics at http://<addr>/metrics, on a listener of its own (default: off), e.g. 127.0.0.1:9090."`
 }
 
 func (c *serveCmd) config() server.Config {
@@ -86,7 +87,7 @@ func (c *serveCmd) config() server.Config {
 		AllowDevIDPInProduction: c.AllowDevIDPInProduction, AllowIntrospection: c.AllowIntrospection,
 		TokenTTL: c.TokenTTL, OrderIdleTTL: c.OrderIdleTTL, SweepInterval: c.SweepInterval,
 		AttestationRootsFile: c.AttestationRootsFile, TrustedProxies: c.TrustedProxies,
-		ShutdownDelay: c.ShutdownDelay,
+		ShutdownDelay: c.ShutdownDelay, MetricsAddr: c.MetricsAddr,
 	}
 }
 
