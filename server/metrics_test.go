@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,13 +23,7 @@ func TestMetrics(t *testing.T) {
 	env := servertest.Start(t)
 	alice := env.SignIn(t, servertest.Alice)
 	o := start(t, env, alice)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	sub, err := alice.Subscribe(ctx, qUpdates, map[string]any{"id": o.id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nextState(t, sub)
+	sub := subscribe(t, o, "STARTED")
 	if got := gauge(t, scrape(t, env), "vscard_subscriptions"); got != 1 {
 		t.Fatalf("vscard_subscriptions = %v with one subscription open", got)
 	}
@@ -43,10 +36,10 @@ func TestMetrics(t *testing.T) {
 	if got := o.next(); got != "COMPLETED" {
 		t.Fatalf("order ended %s", got)
 	}
-	if err := alice.Do(ctx, qNext, map[string]any{"id": o.id}, nil); codeOf(err) != "ILLEGAL_STATE" {
+	if err := alice.Do(t.Context(), qNext, map[string]any{"id": o.id}, nil); codeOf(err) != "ILLEGAL_STATE" {
 		t.Fatalf("Next on a completed order: %v", err)
 	}
-	if err := alice.Do(ctx, `{ cards { totalCount `, nil, nil); err == nil {
+	if err := alice.Do(t.Context(), `{ cards { totalCount `, nil, nil); err == nil {
 		t.Fatal("a query that does not parse was answered")
 	}
 	for range sub.Next { // the subscription ends with the order

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/vscard/vscard/server"
@@ -134,25 +133,12 @@ func TestRollingRestart(t *testing.T) {
 	a, b := envs[0], envs[1]
 	alice := a.SignIn(t, servertest.Alice)
 	o := start(t, a, alice)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	sub, err := alice.Subscribe(ctx, qUpdates, map[string]any{"id": o.id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := nextState(t, sub); s != "STARTED" {
-		t.Fatalf("the subscription began with %s", s)
-	}
+	sub := subscribe(t, o, "STARTED")
 
 	drained := make(chan error, 1)
 	began := time.Now()
 	go func() { drained <- a.Drain(context.Background()) }()
-	for status := 0; status != http.StatusServiceUnavailable; {
-		if time.Since(began) > delay {
-			t.Fatalf("/readyz still answers %d after %s of draining", status, delay)
-		}
-		status = httpStatus(t, a.URL+"/readyz")
-	}
+	awaitNotReady(t, a.URL, delay)
 	// Still serving, and still delivering changes, until the delay is over.
 	if got := o.next(); got != "AWAITING_DESKTOP_APP" {
 		t.Fatalf("Next on the draining instance: %s", got)
@@ -166,17 +152,7 @@ func TestRollingRestart(t *testing.T) {
 	if took := time.Since(began); took < delay {
 		t.Fatalf("A stopped after %s, before its %s delay", took, delay)
 	}
-	select {
-	case _, open := <-sub.Next:
-		if open {
-			t.Fatal("the subscription delivered after the drain")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the subscription is still open 10 s after the drain")
-	}
-	if *sub.Closed != websocket.StatusNormalClosure || len(*sub.Err) > 0 {
-		t.Fatalf("the subscription ended with close status %d and errors %v, want a normal closure", *sub.Closed, *sub.Err)
-	}
+	expectNormalClosure(t, sub)
 	if _, err := http.Get(a.URL + "/healthz"); err == nil {
 		t.Fatal("A still accepts connections after draining")
 	}

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"syscall"
@@ -31,15 +30,7 @@ func TestSIGTERM(t *testing.T) {
 	env := &servertest.Env{URL: c.url}
 	alice := env.SignIn(t, servertest.Alice)
 	o := start(t, env, alice)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	sub, err := alice.Subscribe(ctx, qUpdates, map[string]any{"id": o.id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := nextState(t, sub); s != "STARTED" {
-		t.Fatalf("the subscription began with %s", s)
-	}
+	sub := subscribe(t, o, "STARTED")
 	resp, err := http.Get("http://" + metricsAddr + "/metrics")
 	if err != nil {
 		t.Fatalf("metrics listener: %v", err)
@@ -56,12 +47,7 @@ func TestSIGTERM(t *testing.T) {
 	}
 	signalled := time.Now()
 	go func() { exited <- c.cmd.Wait() }()
-	for status := 0; status != http.StatusServiceUnavailable; {
-		if time.Since(signalled) > delay {
-			t.Fatalf("/readyz still answers %d %s after SIGTERM", status, delay)
-		}
-		status = httpStatus(t, c.url+"/readyz")
-	}
+	awaitNotReady(t, c.url, delay)
 	if got := o.next(); got != "AWAITING_DESKTOP_APP" {
 		t.Fatalf("Next after SIGTERM: %s", got)
 	}
@@ -81,13 +67,45 @@ func TestSIGTERM(t *testing.T) {
 	if took := time.Since(signalled); took < delay {
 		t.Fatalf("the server exited %s after SIGTERM, before its %s delay", took, delay)
 	}
+	expectNormalClosure(t, sub)
+}
+
+// subscribe follows o's order for its user and returns once the first delivery, the
+// order's current state, has come; it must be want.
+func subscribe(t *testing.T, o *order, want string) *servertest.Subscription {
+	t.Helper()
+	sub, err := o.user.Subscribe(t.Context(), qUpdates, map[string]any{"id": o.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := nextState(t, sub); s != want {
+		t.Fatalf("the subscription began with %s, want %s", s, want)
+	}
+	return sub
+}
+
+// awaitNotReady polls the instance's /readyz until it answers 503, for at most within.
+func awaitNotReady(t *testing.T, url string, within time.Duration) {
+	t.Helper()
+	began := time.Now()
+	for status := 0; status != http.StatusServiceUnavailable; status = httpStatus(t, url+"/readyz") {
+		if time.Since(began) > within {
+			t.Fatalf("/readyz still answers %d %s after the stop began", status, within)
+		}
+	}
+}
+
+// expectNormalClosure waits up to 10 s for sub to end and fails unless it delivered
+// nothing more and the server closed it normally (1000), without an error.
+func expectNormalClosure(t *testing.T, sub *servertest.Subscription) {
+	t.Helper()
 	select {
 	case _, open := <-sub.Next:
 		if open {
-			t.Fatal("the subscription delivered after the drain")
+			t.Fatal("the subscription delivered after the stop")
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("the subscription is still open 10 s after the server exited")
+		t.Fatal("the subscription is still open 10 s after the stop")
 	}
 	if *sub.Closed != websocket.StatusNormalClosure || len(*sub.Err) > 0 {
 		t.Fatalf("the subscription ended with close status %d and errors %v, want a normal closure", *sub.Closed, *sub.Err)
