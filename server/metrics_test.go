@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/vscard/vscard/server/events"
 	"github.com/vscard/vscard/server/servertest"
 )
 
@@ -81,6 +82,17 @@ func TestMetrics(t *testing.T) {
 	}
 	if got := gauge(t, families, "go_sql_max_open_connections", "db_name", "vscard"); got < 1 {
 		t.Errorf("go_sql_max_open_connections = %v", got)
+	}
+	if _, pg := env.Server.Events.(*events.Postgres); pg {
+		if got := gauge(t, families, "vscard_events_listener_connected"); got != 1 {
+			t.Errorf("vscard_events_listener_connected = %v", got)
+		}
+		// The subscription saw each move after STARTED because a notice came for it.
+		if got, moves := counter(t, families, "vscard_events_notices_total"), len(allStates)-1; got < float64(moves) {
+			t.Errorf("vscard_events_notices_total = %v for an order that moved %d times", got, moves)
+		}
+	} else if families["vscard_events_listener_connected"] != nil {
+		t.Error("an instance without a PostgreSQL listener reports one")
 	}
 
 	// Not on the public listener: that is the load balancer's.

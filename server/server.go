@@ -124,7 +124,11 @@ func (s *Server) assemble(ctx context.Context) error {
 			return errors.New("read attestation roots: no PEM certificates found")
 		}
 	}
-	s.Metrics = metrics.New(s.DB.SQL)
+	var listener metrics.Listener
+	if pg, ok := s.Events.(*events.Postgres); ok {
+		listener = pg
+	}
+	s.Metrics = metrics.New(s.DB.SQL, listener)
 	s.Enroll = enroll.New(s.DB.Client, s.CA, s.Events, s.Scripts, box, enroll.Config{
 		PublicURL: cfg.PublicURL, TokenTTL: cfg.TokenTTL, IdleTTL: cfg.OrderIdleTTL, AttestationRoots: roots,
 		Limits:  cfg.Limits,

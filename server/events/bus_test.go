@@ -151,10 +151,17 @@ func TestPostgresReconnect(t *testing.T) {
 		if got := b.BackendPID(); got == pid || got == 0 {
 			t.Fatalf("round %d: listener backend is %d after reconnect (was %d)", round, got, pid)
 		}
+		if got := b.Reconnects(); got != int64(round+1) {
+			t.Fatalf("round %d: Reconnects() = %d", round, got)
+		}
+		notices := b.Notices()
 		if err := a.Publish(ctx, events.OrderKey("r")); err != nil {
 			t.Fatal(err)
 		}
 		receive(t, ch, "notice after reconnect")
+		if got := b.Notices(); got != notices+1 {
+			t.Fatalf("round %d: Notices() went from %d to %d for one notice", round, notices, got)
+		}
 	}
 }
 

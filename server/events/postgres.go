@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,6 +55,9 @@ type Postgres struct {
 
 	mu  sync.Mutex
 	pid uint32
+	// reconnects and notices count, for metrics, how often the listener came back after a
+	// loss and how many notices it delivered.
+	reconnects, notices atomic.Int64
 }
 
 var _ Bus = (*Postgres)(nil)
@@ -144,6 +148,12 @@ func (p *Postgres) BackendPID() uint32 {
 	return p.pid
 }
 
+// Reconnects is how many times the listener has come back after losing its connection.
+func (p *Postgres) Reconnects() int64 { return p.reconnects.Load() }
+
+// Notices is how many notices the listener has received.
+func (p *Postgres) Notices() int64 { return p.notices.Load() }
+
 // Done is closed when the bus has stopped, after its context ended.
 func (p *Postgres) Done() <-chan struct{} { return p.done }
 
@@ -191,6 +201,7 @@ func (p *Postgres) run(ctx context.Context, conn *pgx.Conn) {
 			log.Warn("reconnect events listener", "err", err, "retry_in", backoff)
 			backoff = min(2*backoff, p.cfg.MaxBackoff)
 		}
+		p.reconnects.Add(1)
 		log.Info("events connection to PostgreSQL is back; every subscriber re-reads")
 		// Notices sent while the listener was away are gone: have everyone re-read.
 		p.local.NotifyAll()
@@ -207,6 +218,7 @@ func (p *Postgres) listen(ctx context.Context, conn *pgx.Conn) error {
 		cancel()
 		switch {
 		case err == nil:
+			p.notices.Add(1)
 			p.local.Notify(n.Payload)
 		case ctx.Err() != nil:
 			return ctx.Err()

@@ -1,6 +1,7 @@
 // Package metrics counts what the operator of one or several vscard instances watches, in
 // Prometheus's format: orders moving through their states, GraphQL requests by operation
-// and outcome, open subscriptions, the database pool, and the Go runtime.
+// and outcome, open subscriptions, the event listener, the database pool, and the Go
+// runtime.
 //
 // Every label takes its values from a fixed set (the schema's root fields, the order
 // states, the API's error codes), never from what a client sends, so the number of series
@@ -26,8 +27,18 @@ type Metrics struct {
 	subscriptions prometheus.Gauge
 }
 
-// New returns the counters of an instance whose database pool is db.
-func New(db *sql.DB) *Metrics {
+// Listener is the PostgreSQL event listener of an instance (events.Postgres), whose
+// health its metrics report: subscriptions only hear of changes made through other
+// instances while it is connected.
+type Listener interface {
+	BackendPID() uint32 // 0 while reconnecting
+	Reconnects() int64
+	Notices() int64
+}
+
+// New returns the counters of an instance whose database pool is db, and whose event
+// listener is l (nil on SQLite, which has none).
+func New(db *sql.DB, l Listener) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -52,6 +63,26 @@ func New(db *sql.DB) *Metrics {
 		collectors.NewDBStatsCollector(db, "vscard"),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if l != nil {
+		m.registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "vscard_events_listener_connected",
+				Help: "1 while the PostgreSQL LISTEN connection that carries other instances' changes is up.",
+			}, func() float64 {
+				if l.BackendPID() == 0 {
+					return 0
+				}
+				return 1
+			}),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "vscard_events_listener_reconnects_total",
+				Help: "Times the LISTEN connection came back after a loss (each time, every subscription re-reads its order).",
+			}, func() float64 { return float64(l.Reconnects()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "vscard_events_notices_total",
+				Help: "Change notices received through the LISTEN connection.",
+			}, func() float64 { return float64(l.Notices()) }))
+	}
 	return m
 }
 
