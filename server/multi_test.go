@@ -2,7 +2,14 @@ package server_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,4 +187,147 @@ func httpStatus(t *testing.T, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestRollingRestartUnderLoad restarts both instances of a cluster, one after the other,
+// while three people run orders through a load balancer that, like Caddy configured as
+// the README says, health-checks /readyz every 100 ms and sends requests only to ready
+// instances: A drains, a fresh instance C joins, B drains. No request may fail. (Without
+// the shutdown delay, requests the balancer sends before its next check fail: seen.)
+func TestRollingRestartUnderLoad(t *testing.T) {
+	limits := func(c *server.Config) {
+		c.ShutdownDelay = time.Second // ten health checks
+		c.Limits.StartsPerMinute, c.Limits.StartBurst = 6000, 1000
+	}
+	envs := servertest.StartCluster(t, 2, limits)
+	a, b := envs[0], envs[1]
+	lb := newBalancer(t, a.URL, b.URL)
+	front := &servertest.Env{URL: lb.URL}
+	var users []*servertest.Client
+	for _, who := range []servertest.Credentials{servertest.Alice, servertest.Carol, servertest.Admin} {
+		users = append(users, a.SignIn(t, who).At(lb.URL)) // the session is in the shared database
+	}
+
+	var started, completed atomic.Int64
+	stop := make(chan struct{})
+	failures := make(chan error, len(users))
+	var wg sync.WaitGroup
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := driveOrder(front, u, &started); err != nil {
+					failures <- err
+					return
+				}
+				completed.Add(1)
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := a.Drain(context.Background()); err != nil {
+		t.Fatalf("drain A: %v", err)
+	}
+	c := servertest.Start(t, servertest.WithDatabase(a.Server.Config.DatabaseURL),
+		servertest.WithDataDir(a.Server.Config.DataDir), limits)
+	lb.add(c.URL)
+	time.Sleep(500 * time.Millisecond)
+	if err := b.Drain(context.Background()); err != nil {
+		t.Fatalf("drain B: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	close(failures)
+	for err := range failures {
+		t.Errorf("a request failed during the restarts: %v", err)
+	}
+	served := lb.served()
+	t.Logf("orders completed %d; requests served by A %d, B %d, C %d", completed.Load(), served[a.URL], served[b.URL], served[c.URL])
+	for _, e := range []*servertest.Env{a, b, c} {
+		if served[e.URL] == 0 {
+			t.Errorf("instance %s served no request: the test did not exercise it", e.URL)
+		}
+	}
+}
+
+// balancer is a small HTTP load balancer for tests: round robin over the backends whose
+// /readyz answered 200 at the last check, every 100 ms.
+type balancer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	backends []string
+	ready    map[string]bool
+	count    map[string]int
+	next     int
+}
+
+func newBalancer(t *testing.T, backends ...string) *balancer {
+	lb := &balancer{ready: map[string]bool{}, count: map[string]int{}}
+	for _, u := range backends {
+		lb.add(u)
+	}
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		target, _ := url.Parse(lb.pick())
+		r.SetURL(target)
+	}}
+	lb.Server = httptest.NewServer(proxy)
+	t.Cleanup(lb.Close)
+	go func() {
+		for {
+			select {
+			case <-t.Context().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			lb.mu.Lock()
+			all := slices.Clone(lb.backends)
+			lb.mu.Unlock()
+			for _, u := range all {
+				resp, err := http.Get(u + "/readyz")
+				ok := err == nil && resp.StatusCode == http.StatusOK
+				if err == nil {
+					resp.Body.Close()
+				}
+				lb.mu.Lock()
+				lb.ready[u] = ok
+				lb.mu.Unlock()
+			}
+		}
+	}()
+	return lb
+}
+
+// add puts a backend into rotation (as ready: the health check corrects that).
+func (lb *balancer) add(u string) {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	lb.backends = append(lb.backends, u)
+	lb.ready[u] = true
+}
+
+func (lb *balancer) pick() string {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	for range lb.backends {
+		u := lb.backends[lb.next%len(lb.backends)]
+		lb.next++
+		if lb.ready[u] {
+			lb.count[u]++
+			return u
+		}
+	}
+	return "http://127.0.0.1:1" // none ready: the request fails, and the test with it
+}
+
+func (lb *balancer) served() map[string]int {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	return maps.Clone(lb.count)
 }
