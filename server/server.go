@@ -132,6 +132,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	s.Enroll = enroll.New(s.DB.Client, s.CA, s.Events, s.Scripts, box, enroll.Config{
 		PublicURL: cfg.PublicURL, TokenTTL: cfg.TokenTTL, IdleTTL: cfg.OrderIdleTTL, AttestationRoots: roots,
 		Limits:  cfg.Limits,
+		Dialect: s.DB.Dialect,
 		Entered: func(state order.State) { s.Metrics.OrderEntered(string(state)) },
 	}, s.log.With("component", "enroll"))
 

@@ -34,6 +34,7 @@ func Generate(schemaDir, target, schemaPath, gqlgenConfig string) error {
 			gen.FeatureUpsert,
 			gen.FeatureVersionedMigration,
 			gen.FeatureExecQuery,
+			gen.FeatureLock, // SELECT … FOR UPDATE: one order in progress per person
 		},
 	}
 	if err := entc.Generate(schemaDir, cfg, entc.Extensions(ex)); err != nil {

@@ -42,6 +42,10 @@ type Config struct {
 	Limits Limits
 	// Now replaces time.Now in tests.
 	Now func() time.Time
+	// Dialect is the store's (entgo.io/ent/dialect: dialect.Postgres or dialect.SQLite):
+	// PostgreSQL rows are locked where two requests must take turns; SQLite's write
+	// transactions take turns anyway and know no SELECT … FOR UPDATE.
+	Dialect string
 	// Entered, when set, hears of each order that entered a state (STARTED: it was
 	// started) once the change has committed, e.g. to count them.
 	Entered func(state order.State)

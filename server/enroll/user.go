@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
@@ -51,7 +53,7 @@ func (e *Engine) Processes(ctx context.Context) ([]*Process, error) {
 	if reason := notActiveReason(u); reason != "" {
 		p.Available, p.UnavailableReason = false, &reason
 	}
-	running, err := e.runningOrder(ctx, u.ID)
+	running, err := runningOrder(privacy.DecisionContext(ctx, privacy.Allow), e.db.Order, u.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -74,13 +76,6 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 	if err := e.starts.allow(u.ID, "card orders started"); err != nil {
 		return nil, err
 	}
-	if running, err := e.runningOrder(ctx, u.ID); err != nil {
-		return nil, err
-	} else if running != nil {
-		return nil, errs.New(errs.Conflict,
-			"You already have a card order in progress; continue or cancel it first.").
-			WithDetails(map[string]any{"orderId": running.ID})
-	}
 	opts, version, err := e.opts.Evaluate(ctx, u)
 	if err != nil {
 		e.log.Error("evaluate option script", "user", u.ID, "err", err)
@@ -91,6 +86,17 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 	now := e.now()
 	var o *ent.Order
 	err = e.withTx(sys, func(tx *ent.Tx) error {
+		// Two starts at once (a double click, two tabs) must not both find no order in
+		// progress: each locks the person's row first, so the second waits for the first
+		// to commit and then finds its order. (SQLite's transactions take turns anyway.)
+		if e.cfg.Dialect == dialect.Postgres {
+			if _, err := tx.User.Query().Where(user.ID(u.ID)).ForUpdate().OnlyID(sys); err != nil {
+				return fmt.Errorf("lock user: %w", err)
+			}
+		}
+		if err := refuseSecondOrder(runningOrder(sys, tx.Order, u.ID)); err != nil {
+			return err
+		}
 		var err error
 		o, err = tx.Order.Create().
 			SetProcess(process).
@@ -272,11 +278,11 @@ func (e *Engine) ownOrder(ctx context.Context, id string) (*ent.Order, error) {
 	return o, nil
 }
 
-func (e *Engine) runningOrder(ctx context.Context, userID string) (*ent.Order, error) {
-	o, err := e.db.Order.Query().
+func runningOrder(ctx context.Context, orders *ent.OrderClient, userID string) (*ent.Order, error) {
+	o, err := orders.Query().
 		Where(order.UserID(userID), order.StateIn(running...)).
 		Order(ent.Desc(order.FieldCreatedAt)).
-		First(privacy.DecisionContext(ctx, privacy.Allow))
+		First(ctx)
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}
@@ -284,6 +290,16 @@ func (e *Engine) runningOrder(ctx context.Context, userID string) (*ent.Order, e
 		return nil, fmt.Errorf("find running order: %w", err)
 	}
 	return o, nil
+}
+
+// refuseSecondOrder turns the order a person already has in progress (runningOrder's
+// result) into a CONFLICT error that names it.
+func refuseSecondOrder(running *ent.Order, err error) error {
+	if err != nil || running == nil {
+		return err
+	}
+	return errs.New(errs.Conflict, "You already have a card order in progress; continue or cancel it first.").
+		WithDetails(map[string]any{"orderId": running.ID})
 }
 
 // notActiveReason says why u may not order, or "" when u may.
