@@ -82,7 +82,7 @@ func (d *drainer) endWebSockets() {
 func (s *Server) Drain(ctx context.Context, hs *http.Server) error {
 	s.drain.draining.Store(true)
 	if d := s.Config.ShutdownDelay; d > 0 {
-		s.log.Info("draining: /readyz reports shutting down", "serving for", d)
+		s.log.Info("draining: /readyz reports shutting down; still serving", "for", d)
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
