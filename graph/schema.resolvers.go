@@ -102,7 +102,15 @@ func (r *mutationResolver) FailOrder(ctx context.Context, orderID string, reason
 
 // SetUserState is the resolver for the setUserState field.
 func (r *mutationResolver) SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error) {
-	return users.SetState(ctx, r.DB, userID, state, deref(reason))
+	u, err := users.SetState(ctx, r.DB, userID, state, deref(reason))
+	if err != nil || u.State == user.StateACTIVE {
+		return u, err
+	}
+	// Only ACTIVE people may order: an order in progress ends with the change.
+	if err := r.Enroll.EndOrderOf(ctx, u.ID, "the account was set to "+string(u.State)); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // UpdateOptionScript is the resolver for the updateOptionScript field.

@@ -112,14 +112,20 @@ func expectNormalClosure(t *testing.T, sub *servertest.Subscription) {
 	}
 }
 
-// nextState waits for the subscription's next delivery and returns the order's state.
+// nextState waits up to 10 s for the subscription's next delivery and returns the
+// order's state.
 func nextState(t *testing.T, sub *servertest.Subscription) string {
 	t.Helper()
-	data, ok := <-sub.Next
-	if !ok {
-		t.Fatalf("the subscription ended (close status %d, errors %v)", *sub.Closed, *sub.Err)
+	select {
+	case data, ok := <-sub.Next:
+		if !ok {
+			t.Fatalf("the subscription ended (close status %d, errors %v)", *sub.Closed, *sub.Err)
+		}
+		return decodeState(t, data)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the subscription delivered nothing for 10 s")
+		return ""
 	}
-	return decodeState(t, data)
 }
 
 // freeAddr returns a loopback address that was free a moment ago.

@@ -74,6 +74,9 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 	if err != nil {
 		return nil, fmt.Errorf("load order owner: %w", err)
 	}
+	if err := refuseInactive(owner); err != nil {
+		return nil, err
+	}
 
 	now := e.now()
 	mgmtKey := make([]byte, 24)

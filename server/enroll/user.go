@@ -70,8 +70,8 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 	if err != nil {
 		return nil, err
 	}
-	if reason := notActiveReason(u); reason != "" {
-		return nil, errs.New(errs.UserNotActive, "%s", reason).WithDetails(map[string]any{"state": string(u.State)})
+	if err := refuseInactive(u); err != nil {
+		return nil, err
 	}
 	if err := e.starts.allow(u.ID, "card orders started"); err != nil {
 		return nil, err
@@ -128,6 +128,9 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff, error) {
 	o, err := e.ownOrder(ctx, orderID)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := e.mayOrder(ctx); err != nil {
 		return nil, nil, err
 	}
 	switch o.State {
@@ -242,6 +245,45 @@ func (e *Engine) Cancel(ctx context.Context, orderID, reason string) (*ent.Order
 		note = "cancelled: " + truncate(reason, 200)
 	}
 	return e.transition(ctx, o, move{to: order.StateCANCELLED, action: "order.cancel", note: note})
+}
+
+// EndOrderOf cancels the order in progress of a person who may no longer order (an
+// administrator set them LOCKED or INACTIVE): what it had issued is revoked, its card is
+// removed, and the portal and the Desktop App see it end. why goes into the order's
+// history and the audit log.
+func (e *Engine) EndOrderOf(ctx context.Context, userID, why string) error {
+	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	for range 3 { // the order moved on meanwhile: cancel it where it is now
+		o, err := runningOrder(sys, e.db.Order, userID)
+		if err != nil || o == nil {
+			return err
+		}
+		_, err = e.transition(ctx, o, move{
+			to: order.StateCANCELLED, action: "order.cancel", note: "cancelled: " + truncate(why, 200),
+			details: map[string]any{"reason": why},
+		})
+		if errs.CodeOf(err) != errs.IllegalState {
+			return err
+		}
+	}
+	return errs.New(errs.Conflict, "The person's order in progress kept changing; try again.")
+}
+
+// mayOrder refuses the signed-in user unless they may order (are ACTIVE).
+func (e *Engine) mayOrder(ctx context.Context) error {
+	u, err := e.currentUser(ctx)
+	if err != nil {
+		return err
+	}
+	return refuseInactive(u)
+}
+
+// refuseInactive is a USER_NOT_ACTIVE error unless u may order.
+func refuseInactive(u *ent.User) error {
+	if reason := notActiveReason(u); reason != "" {
+		return errs.New(errs.UserNotActive, "%s", reason).WithDetails(map[string]any{"state": string(u.State)})
+	}
+	return nil
 }
 
 // currentUser loads the signed-in user.
