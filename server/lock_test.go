@@ -8,8 +8,8 @@ import (
 
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
-	"github.com/vscard/vscard/ent/user"
 	entorder "github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/servertest"
 )
 
