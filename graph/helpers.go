@@ -61,11 +61,12 @@ func toDevice(d *model.DeviceInput) *smodel.Device {
 	return &smodel.Device{Reader: d.Reader, Host: deref(d.Host), BridgeVersion: deref(d.BridgeVersion), Firmware: deref(d.Firmware)}
 }
 
-// cardStatusColumns and certificateStatusColumns are what cardStatus reads, so that a
+// CardStatusColumns and CertificateStatusColumns are what cardStatus reads, so that a
 // look-up selects no more (not the card's keys and properties, not the certificates' DER).
+// The card-status benchmark's baseline sends the same statements.
 var (
-	cardStatusColumns        = []string{card.FieldSerial, card.FieldState, card.FieldValidFrom, card.FieldValidUntil}
-	certificateStatusColumns = []string{
+	CardStatusColumns        = []string{card.FieldSerial, card.FieldState, card.FieldValidFrom, card.FieldValidUntil}
+	CertificateStatusColumns = []string{
 		certificate.FieldSerial, certificate.FieldSlot, certificate.FieldTemplate,
 		certificate.FieldState, certificate.FieldNotAfter, certificate.FieldRevokedAt,
 	}

@@ -145,8 +145,8 @@ func (r *queryResolver) Card(ctx context.Context, serial string) (*ent.Card, err
 
 // CardStatus is the resolver for the cardStatus field.
 func (r *queryResolver) CardStatus(ctx context.Context, serial string) (*model.CardStatus, error) {
-	c, err := notFound(r.DB.Card.Query().Where(card.Serial(serial)).Select(cardStatusColumns...).
-		WithCertificates(func(q *ent.CertificateQuery) { q.Select(certificateStatusColumns...) }).
+	c, err := notFound(r.DB.Card.Query().Where(card.Serial(serial)).Select(CardStatusColumns...).
+		WithCertificates(func(q *ent.CertificateQuery) { q.Select(CertificateStatusColumns...) }).
 		Only(ctx))
 	if err != nil || c == nil {
 		return nil, err
