@@ -240,11 +240,17 @@ func (e *Engine) Cancel(ctx context.Context, orderID, reason string) (*ent.Order
 		return nil, errs.New(errs.IllegalState, "The order is already %s.", o.State).
 			WithDetails(map[string]any{"state": string(o.State)})
 	}
-	note := "cancelled"
+	return e.transition(ctx, o, cancellation(reason))
+}
+
+// cancellation is the move that cancels an order, for reason (may be empty).
+func cancellation(reason string) move {
+	m := move{to: order.StateCANCELLED, action: "order.cancel", note: "cancelled"}
 	if reason != "" {
-		note = "cancelled: " + truncate(reason, 200)
+		m.note = "cancelled: " + truncate(reason, 200)
+		m.details = map[string]any{"reason": reason}
 	}
-	return e.transition(ctx, o, move{to: order.StateCANCELLED, action: "order.cancel", note: note})
+	return m
 }
 
 // EndOrderOf cancels the order in progress of a person who may no longer order (an
@@ -258,10 +264,7 @@ func (e *Engine) EndOrderOf(ctx context.Context, userID, why string) error {
 		if err != nil || o == nil {
 			return err
 		}
-		_, err = e.transition(ctx, o, move{
-			to: order.StateCANCELLED, action: "order.cancel", note: "cancelled: " + truncate(why, 200),
-			details: map[string]any{"reason": why},
-		})
+		_, err = e.transition(ctx, o, cancellation(why))
 		if errs.CodeOf(err) != errs.IllegalState {
 			return err
 		}
