@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -15,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/vscard/vscard/graph/generated"
+	"github.com/vscard/vscard/server/auth"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/metrics"
 )
@@ -69,7 +69,7 @@ func NewHandler(r *Resolver, o HandlerOptions) http.Handler {
 	srv.SetErrorPresenter(presentError(r.Log))
 	srv.SetRecoverFunc(recoverPanic(r.Log))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if isUpgrade(req) && o.CheckOrigin != nil && !o.CheckOrigin(req) {
+		if auth.IsWebSocketUpgrade(req) && o.CheckOrigin != nil && !o.CheckOrigin(req) {
 			http.Error(w, "WebSocket origin not allowed", http.StatusForbidden)
 			return
 		}
@@ -111,10 +111,6 @@ func countRequests(m *metrics.Metrics) graphql.ResponseMiddleware {
 		m.Request(kind, field, outcome, time.Since(oc.Stats.OperationStart))
 		return resp
 	}
-}
-
-func isUpgrade(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // depthLimit refuses operations nested deeper than max (introspection included: its

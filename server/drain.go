@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vscard/vscard/server/auth"
 )
 
 // shutdownTimeout bounds how long requests in flight may take to finish once an instance
@@ -38,7 +39,7 @@ func newDrainer() *drainer {
 // counts them, so that the drain can wait for their close frames.
 func (d *drainer) webSockets(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		if !auth.IsWebSocketUpgrade(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -31,7 +31,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 		s.serveSession(w, r, next)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isWebSocketUpgrade(r) {
+		if IsWebSocketUpgrade(r) {
 			if !s.CheckOrigin(r) {
 				writeError(w, http.StatusForbidden, errs.Forbidden, "This origin may not open a connection.")
 				return
@@ -43,7 +43,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			s.serveBearer(w, r, token, next)
 			return
 		}
-		if isWebSocketUpgrade(r) {
+		if IsWebSocketUpgrade(r) {
 			s.serveUpgrade(w, r, next)
 			return
 		}
@@ -160,6 +160,7 @@ func (s *Service) clientAddr(r *http.Request) string {
 	return s.cfg.TrustedProxies.ClientAddr(r)
 }
 
-func isWebSocketUpgrade(r *http.Request) bool {
+// IsWebSocketUpgrade reports whether r asks to become a WebSocket.
+func IsWebSocketUpgrade(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
