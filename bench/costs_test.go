@@ -1,10 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	stdsql "database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +26,7 @@ type costs struct {
 	cpu      time.Duration
 	pgCPU    map[int]time.Duration // by process id, at the start
 	pgCalls  int64                 // statements so far, from pg_stat_statements
+	pgByText map[string]int64      // the same, by statement text
 	pgTicked bool                  // the server's processes are readable here
 }
 
@@ -36,6 +40,7 @@ func startCosts(b *testing.B, db *store.DB) *costs {
 		_, _ = db.SQL.Exec(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
 		c.pgCPU, c.pgTicked = postgresCPU(db.SQL)
 		c.pgCalls = statements(db.SQL)
+		c.pgByText = statementsByText(db.SQL)
 	}
 	return c
 }
@@ -57,6 +62,9 @@ func (c *costs) report(b *testing.B, n int, unit string) {
 	}
 	if calls := statements(c.db.SQL); calls >= 0 && c.pgCalls >= 0 {
 		b.ReportMetric(float64(calls-c.pgCalls)/float64(n), "statements/"+unit)
+	}
+	if dir := os.Getenv("VSCARD_BENCH_PROFILES"); dir != "" && c.pgByText != nil {
+		c.writeStatements(b, filepath.Join(dir, profileName(b)+".statements.txt"), n, unit)
 	}
 }
 
@@ -125,4 +133,57 @@ func statements(db *stdsql.DB) int64 {
 		return -1
 	}
 	return n
+}
+
+// statementsByText is statements' count split by statement text (pg_stat_statements
+// normalises constants to $n, so one text is one kind of statement), or nil without
+// the extension.
+func statementsByText(db *stdsql.DB) map[string]int64 {
+	rows, err := db.QueryContext(context.Background(), `SELECT query, sum(calls)::bigint FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY query`)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var q string
+		var n int64
+		if rows.Scan(&q, &n) != nil {
+			return nil
+		}
+		out[q] = n
+	}
+	if rows.Err() != nil {
+		return nil
+	}
+	return out
+}
+
+// writeStatements writes which statements the measured part ran, per operation, most
+// frequent first: where an operation's round trips to PostgreSQL go.
+func (c *costs) writeStatements(b *testing.B, path string, n int, unit string) {
+	b.Helper()
+	now := statementsByText(c.db.SQL)
+	type row struct {
+		text  string
+		calls int64
+	}
+	var rows []row
+	var total int64
+	for q, calls := range now {
+		if d := calls - c.pgByText[q]; d > 0 {
+			rows = append(rows, row{q, d})
+			total += d
+		}
+	}
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Or(cmp.Compare(b.calls, a.calls), strings.Compare(a.text, b.text)) })
+	var out strings.Builder
+	fmt.Fprintf(&out, "# %s: statements per %s over %d, %.2f in all\n", b.Name(), unit, n, float64(total)/float64(n))
+	for _, r := range rows {
+		fmt.Fprintf(&out, "%7.2f  %s\n", float64(r.calls)/float64(n), strings.Join(strings.Fields(r.text), " "))
+	}
+	if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+		b.Error(err)
+	}
 }

@@ -4,9 +4,10 @@
 //
 // The benchmarks are Go benchmarks so that every run is bounded by -benchtime; each runs
 // on SQLite and, when VSCARD_TEST_POSTGRES is set, on PostgreSQL. The load generator runs
-// in the same process as the server (except the subscribers, which run in a child process
-// so the server's memory can be measured alone), so on a small machine it competes with
-// the server for the CPU; figures are for the whole system on that machine.
+// in the same process as the server, except the enrolment client (portal and bridge) and
+// the subscribers, which run in child processes so that the server's CPU and memory can be
+// measured alone. All of it shares the machine's CPUs, so figures are for the whole system
+// on that machine.
 //
 //	make bench   # see BENCHMARKS.md for the commands and the figures
 package bench

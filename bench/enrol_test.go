@@ -7,10 +7,16 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +46,8 @@ const (
 
 // BenchmarkEnrolment runs complete orders (start, hand-off, claim, card created, two
 // software keys certified, card ready, finish) through the GraphQL API, many at once.
+// The portal and the bridge run in a child process (enrolmentClient), so that this
+// process's CPU is the server's alone: what an instance needs per order.
 func BenchmarkEnrolment(b *testing.B) {
 	for _, backend := range backends() {
 		b.Run(backend, func(b *testing.B) {
@@ -47,33 +55,126 @@ func BenchmarkEnrolment(b *testing.B) {
 				// Per-user anti-abuse limits are not what is measured here.
 				c.Limits.StartsPerMinute, c.Limits.StartBurst = 1e6, 1e6
 			})
-			pool := pooledClient(2 * enrolWorkers)
-			users := make([]*servertest.Client, enrolUsers)
-			for i := range users {
-				users[i] = env.SignIn(b, servertest.Credentials{Username: benchUser(i), Password: "pw"})
-				users[i].HTTP.Transport = pool.Transport
-			}
-			// Users take turns, so that none has two orders in progress at once.
-			free := make(chan *servertest.Client, len(users))
-			for _, u := range users {
-				free <- u
+			u, _ := url.Parse(env.URL)
+			cfg := enrolConfig{URL: env.URL, Workers: enrolWorkers}
+			for i := range enrolUsers {
+				user := env.SignIn(b, servertest.Credentials{Username: benchUser(i), Password: "pw"})
+				var cookies []string
+				for _, c := range user.HTTP.Jar.Cookies(u) {
+					cookies = append(cookies, c.Name+"="+c.Value)
+				}
+				cfg.Users = append(cfg.Users, cookies)
 			}
 			b.Run("orders", func(b *testing.B) {
+				cfg.Orders = b.N
 				spent := startCosts(b, env.Server.DB)
-				load(b, enrolWorkers, "orders", func(_, _ int) error {
-					u := <-free
-					defer func() { free <- u }()
-					return enrol(env, u, pool)
-				})
+				stopProfile := profile(b)
+				b.ResetTimer()
+				res, clientCPU := enrolmentClient(b, cfg)
+				b.StopTimer()
+				stopProfile()
+				b.ReportMetric(float64(b.N)/res.Elapsed.Seconds(), "orders/s")
+				reportLatency(b, res.Latencies)
 				spent.report(b, b.N, "order")
+				b.ReportMetric(float64(clientCPU)/float64(time.Millisecond)/float64(b.N), "client-cpu-ms/order")
 			})
 		})
 	}
 }
 
+// enrolEnv names the configuration file of the enrolment client's child process.
+const enrolEnv = "VSCARD_BENCH_ENROL_CLIENT"
+
+// enrolConfig is what the child process gets: where the server is, each user's session
+// cookies (signed in by the parent), and how many orders to run how many at a time.
+type enrolConfig struct {
+	URL             string
+	Users           [][]string
+	Orders, Workers int
+}
+
+// enrolResult is what the child process reports.
+type enrolResult struct {
+	Elapsed   time.Duration
+	Latencies []time.Duration
+	Err       string
+}
+
+// enrolmentClient runs cfg.Orders orders from a child process and returns its result
+// and the CPU the child used, start-up included.
+func enrolmentClient(b *testing.B, cfg enrolConfig) (enrolResult, time.Duration) {
+	b.Helper()
+	dir := b.TempDir()
+	data, _ := json.Marshal(cfg)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEnrolmentClient$", "-test.timeout=60m")
+	cmd.Env = append(os.Environ(), enrolEnv+"="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("enrolment client: %v\n%s", err, out)
+	}
+	var res enrolResult
+	data, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &res)
+	}
+	if err != nil {
+		b.Fatalf("enrolment client's result: %v", err)
+	}
+	if res.Err != "" {
+		b.Fatalf("enrolment client: %s", res.Err)
+	}
+	return res, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// TestEnrolmentClient is the portal and desktop bridge side of BenchmarkEnrolment, run in
+// a child process; it does nothing in a normal test run.
+func TestEnrolmentClient(t *testing.T) {
+	dir := os.Getenv(enrolEnv)
+	if dir == "" {
+		t.Skip("runs as BenchmarkEnrolment's child process")
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg enrolConfig
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	pool := pooledClient(2 * cfg.Workers)
+	u, _ := url.Parse(cfg.URL)
+	// Users take turns, so that none has two orders in progress at once.
+	free := make(chan *servertest.Client, len(cfg.Users))
+	for _, cookies := range cfg.Users {
+		jar, _ := cookiejar.New(nil)
+		var cs []*http.Cookie
+		for _, c := range cookies {
+			name, value, _ := strings.Cut(c, "=")
+			cs = append(cs, &http.Cookie{Name: name, Value: value})
+		}
+		jar.SetCookies(u, cs)
+		free <- &servertest.Client{URL: cfg.URL, HTTP: &http.Client{Jar: jar, Transport: pool.Transport}}
+	}
+	elapsed, lat, err := run(cfg.Orders, 0, cfg.Workers, func(_, _ int) error {
+		user := <-free
+		defer func() { free <- user }()
+		return enrol(cfg.URL, user, pool)
+	})
+	res := enrolResult{Elapsed: elapsed, Latencies: lat}
+	if err != nil {
+		res.Err = err.Error()
+	}
+	out, _ := json.Marshal(res)
+	if err := os.WriteFile(filepath.Join(dir, "result.json"), out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // enrol drives one order from start to COMPLETED: the portal's requests as user, the
 // desktop bridge's through bridgeHTTP (no cookies: the bridge is another program).
-func enrol(env *servertest.Env, user *servertest.Client, bridgeHTTP *http.Client) error {
+func enrol(server string, user *servertest.Client, bridgeHTTP *http.Client) error {
 	ctx := context.Background()
 	var started struct{ StartProcess struct{ ID string } }
 	if err := user.Do(ctx, qStart, nil, &started); err != nil {
@@ -93,7 +194,7 @@ func enrol(env *servertest.Env, user *servertest.Client, bridgeHTTP *http.Client
 	if err != nil {
 		return fmt.Errorf("parse hand-off link: %w", err)
 	}
-	anon := &servertest.Client{URL: env.URL, HTTP: bridgeHTTP}
+	anon := &servertest.Client{URL: server, HTTP: bridgeHTTP}
 	var claim struct {
 		ClaimOrder struct {
 			SessionToken string
@@ -106,7 +207,7 @@ func enrol(env *servertest.Env, user *servertest.Client, bridgeHTTP *http.Client
 	if err := anon.Do(ctx, qClaim, map[string]any{"id": id, "token": link.Query().Get("token")}, &claim); err != nil {
 		return fmt.Errorf("claim: %w", err)
 	}
-	bridge := &servertest.Client{URL: env.URL, HTTP: bridgeHTTP, Bearer: claim.ClaimOrder.SessionToken}
+	bridge := &servertest.Client{URL: server, HTTP: bridgeHTTP, Bearer: claim.ClaimOrder.SessionToken}
 	if err := bridge.Do(ctx, qCreate, map[string]any{"id": id}, nil); err != nil {
 		return fmt.Errorf("report card creation: %w", err)
 	}

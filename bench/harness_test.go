@@ -146,15 +146,15 @@ func run(n, from, workers int, op func(worker, i int) error) (time.Duration, []t
 // variable names a directory, and the heap profile before and after it to
 // <name>.allocs-before.pprof and <name>.allocs.pprof: what the measured part allocated is
 // the difference (go tool pprof -sample_index=alloc_space -diff_base …allocs-before.pprof
-// …allocs.pprof). The server runs in this process, so the profiles have both sides of
-// every request.
+// …allocs.pprof). The server runs in this process, so the profiles have its side of every
+// request, and the client's too where the client runs here (all but enrolment).
 func profile(b *testing.B) (stop func()) {
 	b.Helper()
 	dir := os.Getenv("VSCARD_BENCH_PROFILES")
 	if dir == "" {
 		return func() {}
 	}
-	name := filepath.Join(dir, strings.NewReplacer("/", "_", "=", "-").Replace(b.Name()))
+	name := filepath.Join(dir, profileName(b))
 	writeHeap(b, name+".allocs-before.pprof")
 	f, err := os.Create(name + ".pprof")
 	if err != nil {
@@ -170,6 +170,11 @@ func profile(b *testing.B) (stop func()) {
 		}
 		writeHeap(b, name+".allocs.pprof")
 	}
+}
+
+// profileName is how b's files in $VSCARD_BENCH_PROFILES are named.
+func profileName(b *testing.B) string {
+	return strings.NewReplacer("/", "_", "=", "-").Replace(b.Name())
 }
 
 func writeHeap(b *testing.B, path string) {
