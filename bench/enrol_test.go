@@ -17,12 +17,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/vscard/vscard/server"
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/servertest"
+	"github.com/vscard/vscard/server/store/storetest"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -47,18 +49,41 @@ const (
 // BenchmarkEnrolment runs complete orders (start, hand-off, claim, card created, two
 // software keys certified, card ready, finish) through the GraphQL API, many at once.
 // The portal and the bridge run in a child process (enrolmentClient), so that this
-// process's CPU is the server's alone: what an instance needs per order.
+// process's CPU is the servers' alone: what instances need per order. On PostgreSQL it
+// also runs two instances on one database, every request going to the next instance in
+// turn as a round-robin balancer sends them, so that an order's steps cross instances
+// and every instance hears of every change: what scaling out costs per order.
 func BenchmarkEnrolment(b *testing.B) {
-	for _, backend := range backends() {
-		b.Run(backend, func(b *testing.B) {
-			env := startServer(b, backend, withUsers(b, enrolUsers), func(c *server.Config) {
+	type setup struct {
+		name      string
+		backend   string
+		instances int
+	}
+	setups := []setup{{"sqlite", "sqlite", 1}}
+	if storetest.Postgres() != "" {
+		setups = append(setups, setup{"postgres", "postgres", 1}, setup{"postgres-2-instances", "postgres", 2})
+	}
+	for _, s := range setups {
+		b.Run(s.name, func(b *testing.B) {
+			opts := []servertest.Option{withUsers(b, enrolUsers), func(c *server.Config) {
 				// Per-user anti-abuse limits are not what is measured here.
 				c.Limits.StartsPerMinute, c.Limits.StartBurst = 1e6, 1e6
-			})
-			u, _ := url.Parse(env.URL)
-			cfg := enrolConfig{URL: env.URL, Workers: enrolWorkers}
+			}}
+			envs := []*servertest.Env{}
+			if s.instances == 1 {
+				envs = append(envs, startServer(b, s.backend, opts...))
+			} else {
+				envs = servertest.StartCluster(b, s.instances, opts...)
+			}
+			cfg := enrolConfig{Workers: enrolWorkers}
+			for _, env := range envs {
+				cfg.URLs = append(cfg.URLs, env.URL)
+			}
+			// The development provider signs in through one instance; sessions are in the
+			// database, so every instance knows them.
+			u, _ := url.Parse(envs[0].URL)
 			for i := range enrolUsers {
-				user := env.SignIn(b, servertest.Credentials{Username: benchUser(i), Password: "pw"})
+				user := envs[0].SignIn(b, servertest.Credentials{Username: benchUser(i), Password: "pw"})
 				var cookies []string
 				for _, c := range user.HTTP.Jar.Cookies(u) {
 					cookies = append(cookies, c.Name+"="+c.Value)
@@ -67,7 +92,7 @@ func BenchmarkEnrolment(b *testing.B) {
 			}
 			b.Run("orders", func(b *testing.B) {
 				cfg.Orders = b.N
-				spent := startCosts(b, env.Server.DB)
+				spent := startCosts(b, envs[0].Server.DB)
 				stopProfile := profile(b)
 				b.ResetTimer()
 				res, clientCPU := enrolmentClient(b, cfg)
@@ -85,10 +110,10 @@ func BenchmarkEnrolment(b *testing.B) {
 // enrolEnv names the configuration file of the enrolment client's child process.
 const enrolEnv = "VSCARD_BENCH_ENROL_CLIENT"
 
-// enrolConfig is what the child process gets: where the server is, each user's session
+// enrolConfig is what the child process gets: the instances' URLs, each user's session
 // cookies (signed in by the parent), and how many orders to run how many at a time.
 type enrolConfig struct {
-	URL             string
+	URLs            []string
 	Users           [][]string
 	Orders, Workers int
 }
@@ -144,7 +169,7 @@ func TestEnrolmentClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool := pooledClient(2 * cfg.Workers)
-	u, _ := url.Parse(cfg.URL)
+	u, _ := url.Parse(cfg.URLs[0])
 	// Users take turns, so that none has two orders in progress at once.
 	free := make(chan *servertest.Client, len(cfg.Users))
 	for _, cookies := range cfg.Users {
@@ -155,12 +180,14 @@ func TestEnrolmentClient(t *testing.T) {
 			cs = append(cs, &http.Cookie{Name: name, Value: value})
 		}
 		jar.SetCookies(u, cs)
-		free <- &servertest.Client{URL: cfg.URL, HTTP: &http.Client{Jar: jar, Transport: pool.Transport}}
+		free <- &servertest.Client{URL: cfg.URLs[0], HTTP: &http.Client{Jar: jar, Transport: pool.Transport}}
 	}
+	var requests atomic.Uint64
+	balance := func() string { return cfg.URLs[requests.Add(1)%uint64(len(cfg.URLs))] }
 	elapsed, lat, err := run(cfg.Orders, 0, cfg.Workers, func(_, _ int) error {
 		user := <-free
 		defer func() { free <- user }()
-		return enrol(cfg.URL, user, pool)
+		return enrol(balance, user, pool)
 	})
 	res := enrolResult{Elapsed: elapsed, Latencies: lat}
 	if err != nil {
@@ -173,11 +200,12 @@ func TestEnrolmentClient(t *testing.T) {
 }
 
 // enrol drives one order from start to COMPLETED: the portal's requests as user, the
-// desktop bridge's through bridgeHTTP (no cookies: the bridge is another program).
-func enrol(server string, user *servertest.Client, bridgeHTTP *http.Client) error {
+// desktop bridge's through bridgeHTTP (no cookies: the bridge is another program). Each
+// request goes to the instance that server names.
+func enrol(server func() string, user *servertest.Client, bridgeHTTP *http.Client) error {
 	ctx := context.Background()
 	var started struct{ StartProcess struct{ ID string } }
-	if err := user.Do(ctx, qStart, nil, &started); err != nil {
+	if err := user.At(server()).Do(ctx, qStart, nil, &started); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 	id := started.StartProcess.ID
@@ -187,14 +215,14 @@ func enrol(server string, user *servertest.Client, bridgeHTTP *http.Client) erro
 			Handoff *struct{ URL string }
 		}
 	}
-	if err := user.Do(ctx, qNext, map[string]any{"id": id}, &next); err != nil || next.NextStep.Handoff == nil {
+	if err := user.At(server()).Do(ctx, qNext, map[string]any{"id": id}, &next); err != nil || next.NextStep.Handoff == nil {
 		return fmt.Errorf("next: %v", err)
 	}
 	link, err := url.Parse(next.NextStep.Handoff.URL)
 	if err != nil {
 		return fmt.Errorf("parse hand-off link: %w", err)
 	}
-	anon := &servertest.Client{URL: server, HTTP: bridgeHTTP}
+	anon := &servertest.Client{HTTP: bridgeHTTP}
 	var claim struct {
 		ClaimOrder struct {
 			SessionToken string
@@ -204,11 +232,11 @@ func enrol(server string, user *servertest.Client, bridgeHTTP *http.Client) erro
 			}
 		}
 	}
-	if err := anon.Do(ctx, qClaim, map[string]any{"id": id, "token": link.Query().Get("token")}, &claim); err != nil {
+	if err := anon.At(server()).Do(ctx, qClaim, map[string]any{"id": id, "token": link.Query().Get("token")}, &claim); err != nil {
 		return fmt.Errorf("claim: %w", err)
 	}
-	bridge := &servertest.Client{URL: server, HTTP: bridgeHTTP, Bearer: claim.ClaimOrder.SessionToken}
-	if err := bridge.Do(ctx, qCreate, map[string]any{"id": id}, nil); err != nil {
+	bridge := &servertest.Client{HTTP: bridgeHTTP, Bearer: claim.ClaimOrder.SessionToken}
+	if err := bridge.At(server()).Do(ctx, qCreate, map[string]any{"id": id}, nil); err != nil {
 		return fmt.Errorf("report card creation: %w", err)
 	}
 	var keys []map[string]any
@@ -222,13 +250,13 @@ func enrol(server string, user *servertest.Client, bridgeHTTP *http.Client) erro
 	if len(keys) != 2 {
 		return fmt.Errorf("the options ask for %d certificates, the benchmark wants 2", len(keys))
 	}
-	if err := bridge.Do(ctx, qSubmit, map[string]any{"id": id, "keys": keys}, nil); err != nil {
+	if err := bridge.At(server()).Do(ctx, qSubmit, map[string]any{"id": id, "keys": keys}, nil); err != nil {
 		return fmt.Errorf("submit keys: %w", err)
 	}
-	if err := bridge.Do(ctx, qReady, map[string]any{"id": id, "serial": claim.ClaimOrder.Card.Serial}, nil); err != nil {
+	if err := bridge.At(server()).Do(ctx, qReady, map[string]any{"id": id, "serial": claim.ClaimOrder.Card.Serial}, nil); err != nil {
 		return fmt.Errorf("confirm card ready: %w", err)
 	}
-	if err := user.Do(ctx, qNext, map[string]any{"id": id}, &next); err != nil {
+	if err := user.At(server()).Do(ctx, qNext, map[string]any{"id": id}, &next); err != nil {
 		return fmt.Errorf("finish: %w", err)
 	}
 	if next.NextStep.Order.State != "COMPLETED" {

@@ -18,6 +18,9 @@ type Config struct {
 	DataDir string
 	// DatabaseURL is a postgres:// URL or a SQLite file; empty means DataDir/vscard.db.
 	DatabaseURL string
+	// DatabaseMaxConns bounds the connections this instance opens to the database, besides
+	// the one that listens for events on PostgreSQL (0: store.DefaultMaxConns).
+	DatabaseMaxConns int
 	// Production turns off development conveniences (the embedded identity provider,
 	// generated secret key, new users ACTIVE).
 	Production bool

@@ -182,7 +182,7 @@ func checkAfterCrashes(t *testing.T, dataDir, dsn string) {
 	if dsn == "" {
 		dsn = dataDir + "/vscard.db"
 	}
-	db, err := store.Open(context.Background(), dsn)
+	db, err := store.Open(context.Background(), dsn, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if dsn == "" {
 		dsn = filepath.Join(cfg.DataDir, "vscard.db")
 	}
-	db, err := store.Open(ctx, dsn)
+	if cfg.DatabaseMaxConns < 0 {
+		return nil, fmt.Errorf("the database connection limit (--database-max-conns) must be at least 1, not %d", cfg.DatabaseMaxConns)
+	}
+	db, err := store.Open(ctx, dsn, cfg.DatabaseMaxConns)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +388,7 @@ func Migrate(ctx context.Context, dataDir, databaseURL string, log *slog.Logger)
 	if dsn == "" {
 		dsn = filepath.Join(dataDir, "vscard.db")
 	}
-	db, err := store.Open(ctx, dsn)
+	db, err := store.Open(ctx, dsn, 2)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ import (
 // know is read back.
 func TestAfterUpdate(t *testing.T) {
 	ctx := privacy.DecisionContext(context.Background(), privacy.Allow)
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "vscard.db"))
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "vscard.db"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func TestOrdersTrigger(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dsn := storetest.PostgresDatabase(t)
-	db, err := store.Open(ctx, dsn)
+	db, err := store.Open(ctx, dsn, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 
 func open(t *testing.T, dsn string) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), dsn)
+	db, err := store.Open(context.Background(), dsn, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

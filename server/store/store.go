@@ -42,8 +42,24 @@ func SQLiteDSN(path string) string {
 		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
 
-// Open connects to dsn: a postgres:// URL, or a SQLite DSN or file path.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+// DefaultMaxConns is how many connections to the database an instance opens at most
+// unless told otherwise. Fewer connections than requests in flight is the point: on
+// PostgreSQL every connection is a backend process, and more busy backends than the
+// database's cores can run only add switching between them. Enrolment on a 2-core
+// PostgreSQL cost 8 ms of its CPU per order with 6 or 8 connections and ~10 ms with 20,
+// for the same statements (BENCHMARKS.md). Requests beyond the limit wait for a
+// connection, which costs them latency but no database work.
+const DefaultMaxConns = 8
+
+// Open connects to dsn: a postgres:// URL, or a SQLite DSN or file path. It opens at
+// most maxConns connections (DefaultMaxConns when maxConns is 0).
+func Open(ctx context.Context, dsn string, maxConns int) (*DB, error) {
+	if maxConns < 0 {
+		return nil, fmt.Errorf("open database: the connection limit must be at least 1, not %d", maxConns)
+	}
+	if maxConns == 0 {
+		maxConns = DefaultMaxConns
+	}
 	driver, dia := "sqlite", dialect.SQLite
 	if IsPostgres(dsn) {
 		driver, dia = "pgx", dialect.Postgres
@@ -62,12 +78,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	// for the next request (database/sql keeps 2 idle by default). A new connection costs a
 	// PostgreSQL backend process, or a SQLite handle that reads the schema again; idle ones
 	// still go after ConnMaxIdleTime.
-	conns := 8
-	if dia == dialect.Postgres {
-		conns = 20
-	}
-	db.SetMaxOpenConns(conns)
-	db.SetMaxIdleConns(conns)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()

@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/vscard/vscard/server"
+	"github.com/vscard/vscard/server/store"
 )
 
 // cli is the command line. kong keeps flag, environment variable, default and help text
@@ -37,9 +39,11 @@ type common struct {
 
 type serveCmd struct {
 	common
-	Addr       string `env:"VSCARD_ADDR" default:":8080" help:"Listen address."`
-	PublicURL  string `env:"VSCARD_PUBLIC_URL" default:"http://localhost:8080" help:"URL browsers and desktop bridges use to reach this server."`
-	Production bool   `env:"VSCARD_PRODUCTION" help:"Turn off development defaults (embedded identity provider, generated secret key, new users ACTIVE)."`
+	Addr string `env:"VSCARD_ADDR" default:":8080" help:"Listen address."`
+	// The pool's size is the server's only: migrate needs a connection or two.
+	DatabaseMaxConns int    `env:"VSCARD_DATABASE_MAX_CONNS" default:"${dbMaxConns}" help:"Most connections this instance opens to the database, besides PostgreSQL's event listener. Across all instances, 2-4 per PostgreSQL core."`
+	PublicURL        string `env:"VSCARD_PUBLIC_URL" default:"http://localhost:8080" help:"URL browsers and desktop bridges use to reach this server."`
+	Production       bool   `env:"VSCARD_PRODUCTION" help:"Turn off development defaults (embedded identity provider, generated secret key, new users ACTIVE)."`
 
 	SecretKey          string   `env:"VSCARD_SECRET_KEY" help:"64 hex characters; encrypts card management keys and PUKs at rest."`
 	PreviousSecretKeys []string `env:"VSCARD_PREVIOUS_SECRET_KEYS" help:"Keys in use before a rotation (comma-separated)."`
@@ -76,7 +80,7 @@ type serveCmd struct {
 
 func (c *serveCmd) config() server.Config {
 	return server.Config{
-		Addr: c.Addr, PublicURL: c.PublicURL, DataDir: c.DataDir, DatabaseURL: c.DatabaseURL,
+		Addr: c.Addr, PublicURL: c.PublicURL, DataDir: c.DataDir, DatabaseURL: c.DatabaseURL, DatabaseMaxConns: c.DatabaseMaxConns,
 		Production: c.Production, SecretKey: c.SecretKey, PreviousSecretKeys: c.PreviousSecretKeys,
 		Organization: c.Organization, CAPassphrase: c.CAPassphrase,
 		OIDCIssuer: c.OIDCIssuer, OIDCClientID: c.OIDCClientID, OIDCClientSecret: c.OIDCClientSecret,
@@ -128,6 +132,7 @@ func main() {
 		kong.Name("vscard-server"),
 		kong.Description("vscard: credential management for virtual smart cards."),
 		kong.UsageOnError(),
+		kong.Vars{"dbMaxConns": strconv.Itoa(store.DefaultMaxConns)},
 	)
 	log := newLogger(c.LogLevel, c.LogFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
