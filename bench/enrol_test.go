@@ -11,12 +11,10 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,14 +79,9 @@ func BenchmarkEnrolment(b *testing.B) {
 			}
 			// The development provider signs in through one instance; sessions are in the
 			// database, so every instance knows them.
-			u, _ := url.Parse(envs[0].URL)
 			for i := range enrolUsers {
 				user := envs[0].SignIn(b, servertest.Credentials{Username: benchUser(i), Password: "pw"})
-				var cookies []string
-				for _, c := range user.HTTP.Jar.Cookies(u) {
-					cookies = append(cookies, c.Name+"="+c.Value)
-				}
-				cfg.Users = append(cfg.Users, cookies)
+				cfg.Users = append(cfg.Users, sessionCookies(user))
 			}
 			b.Run("orders", func(b *testing.B) {
 				cfg.Orders = b.N
@@ -169,18 +162,12 @@ func TestEnrolmentClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool := pooledClient(2 * cfg.Workers)
-	u, _ := url.Parse(cfg.URLs[0])
 	// Users take turns, so that none has two orders in progress at once.
 	free := make(chan *servertest.Client, len(cfg.Users))
 	for _, cookies := range cfg.Users {
-		jar, _ := cookiejar.New(nil)
-		var cs []*http.Cookie
-		for _, c := range cookies {
-			name, value, _ := strings.Cut(c, "=")
-			cs = append(cs, &http.Cookie{Name: name, Value: value})
-		}
-		jar.SetCookies(u, cs)
-		free <- &servertest.Client{URL: cfg.URLs[0], HTTP: &http.Client{Jar: jar, Transport: pool.Transport}}
+		c := withCookies(cfg.URLs[0], cookies)
+		c.HTTP.Transport = pool.Transport
+		free <- c
 	}
 	var requests atomic.Uint64
 	balance := func() string { return cfg.URLs[requests.Add(1)%uint64(len(cfg.URLs))] }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -58,6 +59,31 @@ func withUsers(b *testing.B, n int) servertest.Option {
 }
 
 func benchUser(i int) string { return fmt.Sprintf("user%04d", i) }
+
+// sessionCookies are the cookies a signed-in client sends to its server, as name=value,
+// for a child process to sign in with (withCookies).
+func sessionCookies(c *servertest.Client) []string {
+	u, _ := url.Parse(c.URL)
+	var out []string
+	for _, k := range c.HTTP.Jar.Cookies(u) {
+		out = append(out, k.Name+"="+k.Value)
+	}
+	return out
+}
+
+// withCookies is a client of the server at serverURL that sends cookies (name=value, from
+// sessionCookies).
+func withCookies(serverURL string, cookies []string) *servertest.Client {
+	u, _ := url.Parse(serverURL)
+	jar, _ := cookiejar.New(nil)
+	var cs []*http.Cookie
+	for _, c := range cookies {
+		name, value, _ := strings.Cut(c, "=")
+		cs = append(cs, &http.Cookie{Name: name, Value: value})
+	}
+	jar.SetCookies(u, cs)
+	return &servertest.Client{URL: serverURL, HTTP: &http.Client{Jar: jar}}
+}
 
 // portalToken gets an access token for the demo portal from the development provider
 // with the client-credentials grant.

@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -144,11 +141,7 @@ type subscriberProcess struct {
 
 func startSubscribers(b *testing.B, env *servertest.Env, owner *servertest.Client, ids []string) *subscriberProcess {
 	b.Helper()
-	u, _ := url.Parse(env.URL)
-	cfg := subscriberConfig{URL: env.URL, Orders: ids}
-	for _, c := range owner.HTTP.Jar.Cookies(u) {
-		cfg.Cookies = append(cfg.Cookies, c.Name+"="+c.Value)
-	}
+	cfg := subscriberConfig{URL: env.URL, Orders: ids, Cookies: sessionCookies(owner)}
 	path := b.TempDir() + "/subscribers.json"
 	data, _ := json.Marshal(cfg)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
@@ -250,15 +243,7 @@ func TestSubscriberProcess(t *testing.T) {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	jar, _ := cookiejar.New(nil)
-	u, _ := url.Parse(cfg.URL)
-	var cookies []*http.Cookie
-	for _, c := range cfg.Cookies {
-		name, value, _ := strings.Cut(c, "=")
-		cookies = append(cookies, &http.Cookie{Name: name, Value: value})
-	}
-	jar.SetCookies(u, cookies)
-	client := &servertest.Client{URL: cfg.URL, HTTP: &http.Client{Jar: jar}}
+	client := withCookies(cfg.URL, cfg.Cookies)
 
 	lines := make(chan string, 1024)
 	go func() {
