@@ -388,7 +388,7 @@ func Migrate(ctx context.Context, dataDir, databaseURL string, log *slog.Logger)
 	if dsn == "" {
 		dsn = filepath.Join(dataDir, "vscard.db")
 	}
-	db, err := store.Open(ctx, dsn, 2)
+	db, err := store.Open(ctx, dsn, 0) // the pool every instance migrates with at start
 	if err != nil {
 		return err
 	}

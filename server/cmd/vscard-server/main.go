@@ -40,7 +40,7 @@ type common struct {
 type serveCmd struct {
 	common
 	Addr string `env:"VSCARD_ADDR" default:":8080" help:"Listen address."`
-	// The pool's size is the server's only: migrate needs a connection or two.
+	// Only the server has this flag: migrate runs with the default pool.
 	DatabaseMaxConns int    `env:"VSCARD_DATABASE_MAX_CONNS" default:"${dbMaxConns}" help:"Most connections this instance opens to the database, besides PostgreSQL's event listener. Across all instances, 2-4 per PostgreSQL core."`
 	PublicURL        string `env:"VSCARD_PUBLIC_URL" default:"http://localhost:8080" help:"URL browsers and desktop bridges use to reach this server."`
 	Production       bool   `env:"VSCARD_PRODUCTION" help:"Turn off development defaults (embedded identity provider, generated secret key, new users ACTIVE)."`
