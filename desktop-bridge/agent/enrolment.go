@@ -103,13 +103,12 @@ func (a *Agent) startEnrolment(req EnrolRequest) (*enrolment, error) {
 		Cards: a, HTTPClient: a.cfg.HTTPClient, Host: a.host, Version: a.cfg.Version,
 		Logger: a.log.With("enrolment", e.id),
 		Notify: func(ev enroll.Event) { a.notify(e, h, ev) },
+		Tasks:  &a.wg, // Close waits for the order to be followed to its end
 	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
+	a.wg.Go(func() {
 		_, _ = enroll.Run(a.ctx, cfg, h) // Run reports its end through Notify
 		a.forget(e)
-	}()
+	})
 	return e, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
@@ -49,6 +50,14 @@ type Config struct {
 	// CardTimeout bounds how long a new card may take to appear in its reader
 	// (default 20s).
 	CardTimeout time.Duration
+	// Tasks owns the work an enrolment leaves running after Run has returned with a
+	// ready card: following the order until the person finishes it in the portal, and
+	// deleting the card if it is cancelled or expires first. The owner cancels Run's
+	// context and waits for Tasks before it closes the card host; it must not start
+	// waiting before Run has returned unless Run itself runs under Tasks (the agent's
+	// enrolments do), as sync.WaitGroup requires. Without Tasks, Run does not follow
+	// the order once the card is ready.
+	Tasks *sync.WaitGroup
 }
 
 // Run enrols one card for the hand-off: it checks that the server is trusted, claims
@@ -107,16 +116,20 @@ func (e *enrolment) run(parent context.Context) (res *Result, err error) {
 	// From here on the order is ours: whatever ends the run early ends the order too.
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
+	// The watchers end with watchCtx, and run waits for them before it returns
+	// (deferred calls run last in, first out: stopWatch, then Wait).
+	var watchers sync.WaitGroup
+	defer watchers.Wait()
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	go e.watchOrder(watchCtx, cancel)
-	go func() {
+	watchers.Go(func() { e.watchOrder(watchCtx, cancel) })
+	watchers.Go(func() {
 		select {
 		case <-e.cfg.Prompter.Cancelled():
 			cancel(ErrCancelled)
 		case <-watchCtx.Done():
 		}
-	}()
+	})
 	defer func() {
 		if err != nil {
 			err = e.cleanUp(ctx, err)
@@ -131,10 +144,11 @@ func (e *enrolment) run(parent context.Context) (res *Result, err error) {
 	if err != nil {
 		return nil, e.cause(ctx, err)
 	}
-	stopWatch()
 	// The card is ready, but the order is not finished until the person clicks Next in the
 	// portal; until then it can still be cancelled or expire.
-	go e.followToCompletion(parent)
+	if e.cfg.Tasks != nil {
+		e.cfg.Tasks.Go(func() { e.followToCompletion(parent) })
+	}
 	return res, nil
 }
 
