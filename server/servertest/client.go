@@ -127,6 +127,8 @@ type wsMessage struct {
 }
 
 // Subscribe starts a subscription over WebSocket with this client's cookie or bearer.
+// It lives until the server ends it, Close is called or ctx ends; a reader that stops
+// reading Next does not keep its goroutine blocked past ctx.
 func (c *Client) Subscribe(ctx context.Context, query string, vars map[string]any) (*Subscription, error) {
 	wsURL := "ws" + strings.TrimPrefix(c.URL, "http") + "/query"
 	h := http.Header{}
@@ -166,7 +168,7 @@ func (c *Client) Subscribe(ctx context.Context, query string, vars map[string]an
 		defer close(next)
 		for {
 			var m wsMessage
-			if err := wsjson.Read(context.Background(), conn, &m); err != nil {
+			if err := wsjson.Read(ctx, conn, &m); err != nil {
 				closed = websocket.CloseStatus(err)
 				return
 			}
@@ -178,14 +180,19 @@ func (c *Client) Subscribe(ctx context.Context, query string, vars map[string]an
 					*s.Err = r.Errors
 					return
 				}
-				next <- r.Data
+				select {
+				case next <- r.Data:
+				case <-ctx.Done():
+					conn.CloseNow()
+					return
+				}
 			case "error":
 				_ = json.Unmarshal(m.Payload, s.Err)
 				return
 			case "complete":
 				return
 			case "ping":
-				_ = wsjson.Write(context.Background(), conn, wsMessage{Type: "pong"})
+				_ = wsjson.Write(ctx, conn, wsMessage{Type: "pong"})
 			}
 		}
 	}()
