@@ -32,8 +32,9 @@ type securityHeaders struct {
 //     and the playground are one document. CSS runs no script; with scripts confined to
 //     'self' and React escaping all text, what is left is CSS injection, which needs an
 //     HTML injection point the app does not have.
-//   - img-src 'self' data:: Mantine's and Monaco's style sheets draw small icons as data:
-//     SVGs.
+//   - img-src 'self' data:, font-src 'self' data:: Mantine's and Monaco's style sheets
+//     draw small icons as data: SVGs, and GraphiQL's carries its fonts (and Monaco's icon
+//     font) as data: URLs. Neither images nor fonts run script.
 //   - connect-src 'self': the API over fetch, and its WebSocket, which CSP3 lets 'self'
 //     match (ws: for an http page, wss: for https; Chromium does).
 //   - object-src 'none', base-uri 'none': no plugins, no <base> to re-point relative URLs.
@@ -52,7 +53,7 @@ func contentSecurityPolicy(providerOrigins []string) string {
 		"script-src 'self'",
 		"style-src 'self' 'unsafe-inline'",
 		"img-src 'self' data:",
-		"font-src 'self'",
+		"font-src 'self' data:",
 		"connect-src 'self'",
 		"worker-src 'self'",
 		"object-src 'none'",
