@@ -212,6 +212,21 @@ test('the GraphQL playground is built in: it loads and runs a query with no netw
     await docs.getByText('Root Types').waitFor();
     await docs.getByText('Query', { exact: true }).first().waitFor();
 
+    // connect-src 'self' lets the page open its own WebSocket (ws: on http, as CSP3 says and
+    // Chromium does), which the playground's subscriptions and the wizard use.
+    const socket = await page.evaluate(
+      () =>
+        new Promise<string>((ok) => {
+          const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/query`, 'graphql-transport-ws');
+          ws.onopen = () => {
+            ws.close();
+            ok('open');
+          };
+          ws.onerror = () => ok('error');
+        }),
+    );
+    assert.equal(socket, 'open');
+
     assert.deepEqual(elsewhere, [], 'requests beyond the server');
   });
 });

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"github.com/alecthomas/kong"
@@ -23,7 +24,10 @@ func TestAddrFlag(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv("VSCARD_ADDR", tc.env)
+			t.Setenv("VSCARD_ADDR", tc.env) // restored when the test ends
+			if tc.env == "" {
+				os.Unsetenv("VSCARD_ADDR") // unset, not empty: kong takes an empty value as given
+			}
 			var c cli
 			p, err := kong.New(&c, kong.Vars{"dbMaxConns": "10"})
 			if err != nil {
