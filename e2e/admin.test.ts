@@ -200,6 +200,9 @@ test('the GraphQL playground is built in: it loads and runs a query with no netw
     await page.waitForFunction(() => document.querySelector('.graphiql-response .view-lines')?.textContent?.includes('admin'));
     const answer = await responseText(page);
     assert.match(answer, /"username": "admin"/, answer);
+    // Prettify loads prettier's chunks: same origin, no eval.
+    await page.getByRole('button', { name: /Prettify query/ }).click();
+    await page.waitForFunction(() => (document.querySelector('.graphiql-query-editor .view-lines')?.childElementCount ?? 0) > 1);
     await screenshot(page, '16-admin-playground');
 
     // Loaded directly, from the server's /playground; the schema too (introspection is open
