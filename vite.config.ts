@@ -29,7 +29,6 @@ export default defineConfig({
       '/query': { target: server, ws: true },
       '/auth': server,
       '/dev/idp': server,
-      '/playground': server,
       '/ca': server,
     },
   },

@@ -1,5 +1,5 @@
 // Administration: the option-script editor (validate with an error, save a change, revert),
-// and the users, orders and audit-log pages.
+// the users, orders and audit-log pages, and the GraphQL playground.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -147,7 +147,89 @@ test('admin sees users, orders and the audit log; a user does not see administra
   await withPage(browser, server, 'carol-no-admin', async (page) => {
     await signIn(page, server, 'carol', 'carol-demo');
     assert.equal(await page.getByRole('link', { name: 'Option script' }).count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'GraphQL playground' }).count(), 0);
     await page.goto('/admin/script');
     await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    // Loaded directly, the server refuses the playground; reached inside the app, the
+    // router does.
+    const direct = await page.goto('/playground');
+    assert.equal(direct?.status(), 403);
+    await page.goto('/');
+    await page.evaluate(() => {
+      history.pushState(null, '', '/playground');
+      dispatchEvent(new PopStateEvent('popstate'));
+    });
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  });
+});
+
+/** responseText is what GraphiQL's response editor shows, with Monaco's spacing undone. */
+async function responseText(page: Page): Promise<string> {
+  const text = await page.locator('.graphiql-response .view-lines').textContent();
+  return (text ?? '').replace(/\u00a0/g, ' ').replace(/\s+/g, ' ');
+}
+
+test('the GraphQL playground is built in: it loads and runs a query with no network but the server', async () => {
+  await withPage(browser, server, 'playground', async (page, context) => {
+    // Anything not from the server fails, as offline or behind a strict proxy, and is
+    // remembered: the playground must not try.
+    const elsewhere: string[] = [];
+    await context.route(
+      (url) => url.origin !== server.url,
+      (route) => {
+        elsewhere.push(route.request().url());
+        return route.abort('internetdisconnected');
+      },
+    );
+    const index = await page.request.get('/');
+    const scripts = (await index.text()).match(/<script\b[^>]*>/g) ?? [];
+    assert.ok(scripts.length > 0 && scripts.every((tag) => /\bsrc=/.test(tag)), `index.html has inline script: ${scripts.join(' ')}`);
+
+    await signIn(page, server, 'admin', 'admin-demo');
+    // Inside the app: the router loads the playground's chunk.
+    await page.getByRole('link', { name: 'GraphQL playground' }).click();
+    await page.getByRole('heading', { name: 'GraphQL playground', level: 1 }).waitFor({ state: 'attached' });
+    const query = page.locator('.graphiql-query-editor .monaco-editor').first();
+    await query.waitFor();
+    await query.click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Delete');
+    // insertText types it at once, so the editor closes no brackets of its own.
+    await page.keyboard.insertText('{ me { username } }');
+    await page.getByRole('button', { name: /Execute query/ }).click();
+    await page.waitForFunction(() => document.querySelector('.graphiql-response .view-lines')?.textContent?.includes('admin'));
+    const answer = await responseText(page);
+    assert.match(answer, /"username": "admin"/, answer);
+    // Prettify loads prettier's chunks: same origin, no eval.
+    await page.getByRole('button', { name: /Prettify query/ }).click();
+    await page.waitForFunction(() => (document.querySelector('.graphiql-query-editor .view-lines')?.childElementCount ?? 0) > 1);
+    await screenshot(page, '16-admin-playground');
+
+    // Loaded directly, from the server's /playground; the schema too (introspection is open
+    // to administrators), for the documentation and completion.
+    await page.goto('/playground');
+    await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor();
+    // GraphiQL remembers whether the documentation was open.
+    const docs = page.locator('.graphiql-doc-explorer');
+    if (!(await docs.isVisible())) await page.getByRole('button', { name: /Show Documentation Explorer/ }).click();
+    await docs.getByText('Root Types').waitFor();
+    await docs.getByText('Query', { exact: true }).first().waitFor();
+
+    // connect-src 'self' lets the page open its own WebSocket (ws: on http, as CSP3 says and
+    // Chromium does), which the playground's subscriptions and the wizard use.
+    const socket = await page.evaluate(
+      () =>
+        new Promise<string>((ok) => {
+          const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/query`, 'graphql-transport-ws');
+          ws.onopen = () => {
+            ws.close();
+            ok('open');
+          };
+          ws.onerror = () => ok('error');
+        }),
+    );
+    assert.equal(socket, 'open');
+
+    assert.deepEqual(elsewhere, [], 'requests beyond the server');
   });
 });

@@ -96,6 +96,22 @@ export async function launchBrowser(): Promise<Browser> {
 export const DESKTOP = { width: 1280, height: 860 };
 export const PHONE = { width: 390, height: 844 };
 
+/** CSPViolation is one thing a page's Content-Security-Policy refused. */
+export interface CSPViolation {
+  page: string;
+  directive: string;
+  blocked: string;
+  source: string;
+}
+
+/** cspViolations are those of each context's pages, collected by newPage. */
+const cspViolations = new WeakMap<BrowserContext, CSPViolation[]>();
+
+/** violationsOf returns what the policies of context's pages have refused so far. */
+export function violationsOf(context: BrowserContext): CSPViolation[] {
+  return cspViolations.get(context) ?? [];
+}
+
 export async function newPage(
   browser: Browser,
   server: Server,
@@ -103,6 +119,25 @@ export async function newPage(
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ baseURL: server.url, viewport, isMobile: viewport === PHONE, hasTouch: viewport === PHONE });
   context.setDefaultTimeout(15_000);
+  // Every page of the context reports what its CSP refused (a blocked script, style,
+  // connection or worker), on every load: init scripts and bindings are outside the
+  // page's policy, and they survive navigations.
+  const violations: CSPViolation[] = [];
+  cspViolations.set(context, violations);
+  await context.exposeBinding('__vscardCSPViolation', (_source, v: CSPViolation) => {
+    violations.push(v);
+  });
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const report = (window as unknown as { __vscardCSPViolation: (v: unknown) => void }).__vscardCSPViolation;
+      report({
+        page: e.documentURI,
+        directive: e.effectiveDirective,
+        blocked: e.blockedURI,
+        source: `${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`.trim(),
+      });
+    });
+  });
   const page = await context.newPage();
   // Errors in the SPA show up in the test output, next to the failure they may explain.
   page.on('pageerror', (err) => console.error(`[browser] page error: ${err.message}`));
@@ -158,6 +193,9 @@ export async function withPage(
   const { context, page } = await newPage(browser, server, viewport);
   try {
     await fn(page, context);
+    // The app's pages run under a strict policy: whatever it refused is a bug.
+    const refused = violationsOf(context);
+    if (refused.length > 0) throw new Error(`the Content-Security-Policy refused:\n${refused.map((v) => JSON.stringify(v)).join('\n')}`);
   } catch (err) {
     await screenshot(page, `failed-${name}`).catch(() => undefined);
     // The reporter prints the stack, which already holds the message: extend both.

@@ -10,7 +10,9 @@ import (
 // VSCARD_* environment variables; the zero values of optional fields are the embedded
 // development defaults.
 type Config struct {
-	// Addr is where to listen, e.g. ":8080".
+	// Addr is where to listen, e.g. ":8080". Empty: ":8080" (every interface), or
+	// "127.0.0.1:8080" (loopback) while the development identity provider is on, because
+	// its demo users' passwords, the administrator's too, are public.
 	Addr string
 	// PublicURL is how browsers and desktop bridges reach this server (no trailing slash).
 	PublicURL string
@@ -86,6 +88,9 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.Addr == "" {
 		c.Addr = ":8080"
+		if c.devIDP() {
+			c.Addr = "127.0.0.1:8080"
+		}
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://localhost:8080"

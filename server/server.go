@@ -10,13 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/99designs/gqlgen/graphql/playground"
 
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/frontend"
@@ -51,10 +50,14 @@ type Server struct {
 	// stopEvents ends the event bus's listener: at Close, not when New's context ends, so
 	// that subscriptions hear of changes while the instance drains.
 	stopEvents context.CancelFunc
+	// loopbackByDefault: no address was given and the development provider is on, so Run
+	// listens on loopback only (Config.Addr) and says why.
+	loopbackByDefault bool
 }
 
 // New opens storage, brings the schema up to date and assembles the server.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	loopbackByDefault := cfg.Addr == "" && cfg.devIDP()
 	cfg.defaults()
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -71,7 +74,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, DB: db, log: log, drain: newDrainer(), stopEvents: func() {}}
+	s := &Server{Config: cfg, DB: db, log: log, drain: newDrainer(), stopEvents: func() {}, loopbackByDefault: loopbackByDefault}
 	if err := s.assemble(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -258,14 +261,21 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("/query", s.Auth.Middleware(limitBody(s.drain.webSockets(gql), 1<<20)))
-	mux.Handle("GET /playground", s.Auth.Middleware(adminOnly(playground.Handler("vscard GraphQL", "/query"))))
+	spa := frontend.Handler()
+	// The playground is a page of the SPA (GraphiQL, built in); loaded directly, the server
+	// gives its index.html to administrators only, as it did for the old one.
+	mux.Handle("GET /playground", s.Auth.Middleware(adminOnly(spa)))
 	s.Auth.Register(mux)
 	if s.DevIDP != nil {
 		mux.Handle("/dev/idp/", s.DevIDP) // it strips its own issuer path
 	}
-	mux.Handle("/", frontend.Handler())
+	mux.Handle("/", spa)
 	caHandler := s.CA.Handler()
-	return securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	headers := securityHeaders{
+		hsts:            strings.HasPrefix(s.Config.PublicURL, "https://"),
+		providerOrigins: s.Auth.ProviderOrigins,
+	}
+	return headers.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The CA routes by hand: ServeMux would "clean" an OCSP GET whose base64 holds "//".
 		if strings.HasPrefix(r.URL.Path, "/ca/") {
 			caHandler.ServeHTTP(w, r)
@@ -298,10 +308,16 @@ func (s *Server) Run(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	// Listening first makes the log name the address in use (the port of ":0" too) and
+	// reports a taken port before anything else starts.
+	ln, err := net.Listen("tcp", s.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.Config.Addr, err)
+	}
 	go s.Auth.Run(ctx)
 	go s.Enroll.RunSweeper(ctx, s.Config.SweepInterval)
 	errc := make(chan error, 2)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(ln) }()
 	if addr := s.Config.MetricsAddr; addr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", s.Metrics.Handler())
@@ -310,7 +326,11 @@ func (s *Server) Run(ctx context.Context) error {
 		defer ms.Close()
 		s.log.Info("metrics are served", "url", "http://"+addr+"/metrics")
 	}
-	s.log.Info("vscard is running", "url", s.Config.PublicURL, "listen", s.Config.Addr)
+	s.log.Info("vscard is running", "url", s.Config.PublicURL, "listen", ln.Addr().String())
+	if s.loopbackByDefault {
+		s.log.Info("listening on loopback only: the development identity provider's demo passwords are public; give --addr (e.g. :8080) to listen on other interfaces",
+			"listen", ln.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve http: %w", err)
@@ -352,18 +372,6 @@ func limitBody(next http.Handler, n int64) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
-		next.ServeHTTP(w, r)
-	})
-}
-
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		if !strings.HasPrefix(r.URL.Path, "/playground") && !strings.HasPrefix(r.URL.Path, "/dev/idp") {
-			h.Set("X-Frame-Options", "DENY")
-		}
 		next.ServeHTTP(w, r)
 	})
 }

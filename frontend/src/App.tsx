@@ -18,6 +18,8 @@ const ScriptEditorPage = lazy(() => import('./admin/ScriptEditorPage'));
 const UsersPage = lazy(() => import('./admin/UsersPage'));
 const OrdersPage = lazy(() => import('./admin/OrdersPage'));
 const AuditLogPage = lazy(() => import('./admin/AuditLogPage'));
+// GraphiQL and its Monaco editor are several times the size of the rest of the app.
+const PlaygroundPage = lazy(() => import('./admin/PlaygroundPage'));
 
 function PageLoader() {
   return (
@@ -52,6 +54,8 @@ export function App() {
         <Route path="/admin/users" element={adminOnly(<UsersPage />)} />
         <Route path="/admin/orders" element={adminOnly(<OrdersPage />)} />
         <Route path="/admin/audit" element={adminOnly(<AuditLogPage />)} />
+        {/* The server also refuses /playground to non-administrators when it is loaded directly. */}
+        <Route path="/playground" element={adminOnly(<PlaygroundPage />)} />
         <Route path="*" element={<NotFoundPage />} />
       </Routes>
     </AppLayout>

@@ -1,6 +1,7 @@
 import { Alert, Anchor, MultiSelect, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { useQuery } from 'urql';
 
 import { graphql } from '../gql';
@@ -171,7 +172,7 @@ export default function OrdersPage() {
       />
       <Text size="sm" c="dimmed">
         The GraphQL API behind this page is open to administrators in the{' '}
-        <Anchor href="/playground">playground</Anchor>.
+        <Anchor component={Link} to="/playground">playground</Anchor>.
       </Text>
     </Stack>
   );

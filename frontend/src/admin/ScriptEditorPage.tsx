@@ -1,5 +1,6 @@
 import { Alert, Anchor, Button, Group, List, Paper, Select, Skeleton, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { useClient, useMutation, useQuery } from 'urql';
 
 import { graphql } from '../gql';
@@ -215,7 +216,7 @@ export default function ScriptEditorPage() {
       <Text size="sm" c="dimmed">
         Decides the PIN policy, the certificates, the validity and the card properties of every new order. Version{' '}
         {script.current.version}, saved {formatDateTime(script.current.createdAt)} by {script.current.author}. Test it in
-        the <Anchor href="/playground">GraphQL playground</Anchor> too.
+        the <Anchor component={Link} to="/playground">GraphQL playground</Anchor> too.
       </Text>
       <Paper withBorder>
         <ScriptCodeEditor value={text} onChange={setSource} problems={problems} label="Option script source" />

@@ -20,6 +20,7 @@ const administration: Item[] = [
   { to: '/admin/users', label: 'Users', match: (p) => p.startsWith('/admin/users') },
   { to: '/admin/orders', label: 'Orders', match: (p) => p.startsWith('/admin/orders') },
   { to: '/admin/audit', label: 'Audit log', match: (p) => p.startsWith('/admin/audit') },
+  { to: '/playground', label: 'GraphQL playground', match: (p) => p.startsWith('/playground') },
 ];
 
 function NavItems({ items }: { items: Item[] }) {
@@ -50,8 +51,6 @@ export function MainNav({ user }: { user: SessionUser }) {
             Administration
           </Text>
           <NavItems items={administration} />
-          {/* The playground is served by the Go server, outside the SPA's router. */}
-          <NavLink component="a" href="/playground" label="GraphQL playground" />
         </>
       )}
     </>

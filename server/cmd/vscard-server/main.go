@@ -39,7 +39,7 @@ type common struct {
 
 type serveCmd struct {
 	common
-	Addr string `env:"VSCARD_ADDR" default:":8080" help:"Listen address."`
+	Addr string `env:"VSCARD_ADDR" help:"Listen address (default :8080; 127.0.0.1:8080, loopback only, while the development identity provider with its public demo passwords is on)."`
 	// Only the server has this flag: migrate runs with the default pool.
 	DatabaseMaxConns int    `env:"VSCARD_DATABASE_MAX_CONNS" default:"${dbMaxConns}" help:"Most connections this instance opens to the database, besides PostgreSQL's event listener. Across all instances, 2-4 per PostgreSQL core."`
 	PublicURL        string `env:"VSCARD_PUBLIC_URL" default:"http://localhost:8080" help:"URL browsers and desktop bridges use to reach this server."`
