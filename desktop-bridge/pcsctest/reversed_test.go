@@ -17,12 +17,14 @@ import (
 
 // TestReversedModeAbortsPcscd records why the harness, and vscard, use
 // vpcd's server mode although its sockets listen on every interface: with
-// the driver of Debian bookworm (vsmartcard 3.3), reversed mode works while
-// the connections stay up but aborts pcscd as soon as one is down. If this
-// test fails because pcscd survives, the driver has been fixed (upstream
-// commit 76543ea, June 2022) and reversed mode can be used.
+// the driver of Debian bookworm (package vsmartcard-vpcd 3.3, which ships
+// virtualsmartcard 0.8: libifdvpcd.so.0.8), reversed mode works while the
+// connections stay up but aborts pcscd as soon as one is down. If this test
+// fails because pcscd survives, the driver has been fixed (upstream commit
+// 76543ea, June 2022, first released in virtualsmartcard 0.9) and reversed
+// mode can be reconsidered.
 //
-// The cause, read from the source of that release and its disassembly:
+// The cause, read from the 0.8 source and the installed driver's disassembly:
 // vicc_connect tests `if (ctx->server_sock)` to choose server mode, but
 // reversed mode leaves server_sock at INVALID_SOCKET (-1), which is true, so
 // a reconnect calls waitforclient(-1), whose FD_SET(-1) is caught by
