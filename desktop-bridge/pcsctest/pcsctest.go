@@ -37,7 +37,19 @@
 //
 // vpcd's driver gives every reader.conf entry two slots, on CHANNELID and
 // CHANNELID+1, named "<FRIENDLYNAME> 00 00" and "<FRIENDLYNAME> 00 01"; Start
-// writes one entry per two readers.
+// writes one entry per two readers. The driver keeps its slots in one static
+// array indexed by slot number alone, and pcscd loads a LIBPATH once for all
+// the entries naming it, so a second entry with the same LIBPATH takes over
+// the first entry's slots: both readers are then polled over the second
+// entry's sockets. Every entry after the first therefore names its own copy
+// of the driver (a copy, not a link: the dynamic loader shares one instance
+// between paths to the same file).
+//
+// vpcd's reversed mode (DEVICENAME host:port, the driver connects to the
+// card) is not used: the driver in Debian bookworm (vsmartcard 3.3) aborts
+// pcscd on the first presence poll of a slot whose connection is down, which
+// is the case whenever a card is removed or its process is not listening
+// when pcscd starts (see TestReversedModeAbortsPcscd).
 package pcsctest
 
 import (
@@ -135,6 +147,20 @@ func Start(t testing.TB, nReaders int) *Env {
 	if os.Geteuid() != 0 {
 		t.Fatalf("pcsctest: pcscd needs root (it writes /run/pcscd/pcscd.pid)")
 	}
+	e := newEnv(t)
+	if err := e.writeConfig(nReaders); err != nil {
+		t.Fatalf("pcsctest: %v", err)
+	}
+	if err := e.start(); err != nil {
+		t.Fatalf("pcsctest: %v", err)
+	}
+	return e
+}
+
+// newEnv takes the process's daemon socket for the test and prepares the
+// Env's directories; pcscd is started by the caller.
+func newEnv(t testing.TB) *Env {
+	t.Helper()
 	sock, err := processSocket()
 	if err != nil {
 		t.Fatalf("pcsctest: %v", err)
@@ -154,12 +180,6 @@ func Start(t testing.TB, nReaders int) *Env {
 		os.Remove(sock)
 		envMu.Unlock()
 	})
-	if err := e.writeConfig(nReaders); err != nil {
-		t.Fatalf("pcsctest: %v", err)
-	}
-	if err := e.start(); err != nil {
-		t.Fatalf("pcsctest: %v", err)
-	}
 	return e
 }
 
@@ -176,8 +196,12 @@ func (e *Env) writeConfig(n int) error {
 			return err
 		}
 		name := fmt.Sprintf("vscard test %d-%d", os.Getpid(), i)
+		lib, err := e.driverFor(i)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(&conf, "FRIENDLYNAME \"%s\"\nDEVICENAME /dev/null:0x%X\nLIBPATH %s\nCHANNELID 0x%X\n\n",
-			name, port, vpcdDriver, port)
+			name, port, lib, port)
 		for slot := 0; slot < 2 && len(e.Readers) < n; slot++ {
 			e.Readers = append(e.Readers, Reader{
 				Name: fmt.Sprintf("%s 00 %02d", name, slot),
@@ -189,6 +213,27 @@ func (e *Env) writeConfig(n int) error {
 		return fmt.Errorf("write reader.conf: %w", err)
 	}
 	return nil
+}
+
+// driverFor returns the driver path for reader.conf entry i: the system's
+// for the first, a private copy for every other (see the package doc).
+func (e *Env) driverFor(i int) (string, error) {
+	if i == 0 {
+		return vpcdDriver, nil
+	}
+	lib := filepath.Join(e.Dir, fmt.Sprintf("libifdvpcd-%d.so", i))
+	if err := copyFile(vpcdDriver, lib); err != nil {
+		return "", fmt.Errorf("copy vpcd driver: %w", err)
+	}
+	return lib, nil
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o644)
 }
 
 // freePortPair finds a port p such that p and p+1 are free on all
@@ -310,6 +355,14 @@ func (e *Env) Restart(t testing.TB) {
 	if err := e.start(); err != nil {
 		t.Fatalf("pcsctest: restart: %v", err)
 	}
+}
+
+// PID returns the process id of the running pcscd, or 0.
+func (e *Env) PID() int {
+	if e.cmd == nil {
+		return 0
+	}
+	return e.cmd.Process.Pid
 }
 
 // Stop stops pcscd before the test ends, to test clients that lose it.
