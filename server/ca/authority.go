@@ -8,7 +8,7 @@ import (
 )
 
 // Template selects key usages and SANs of an issued certificate.
-// The values equal options.Template and the GraphQL enum.
+// The values equal cardspec.Template and the GraphQL enum.
 type Template string
 
 // The templates of DESIGN.md.

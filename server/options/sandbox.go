@@ -11,6 +11,8 @@ import (
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // Starlark counts steps but not memory: one operation such as "a" * 1000000000 or
@@ -395,9 +397,9 @@ func cloneTarget(e syntax.Expr) (syntax.Expr, bool) {
 var sandbox = sync.OnceValue(func() starlark.StringDict {
 	d := starlark.StringDict{}
 	for _, s := range []string{
-		string(Allowed), string(Required), string(Disallowed),
-		string(Authentication), string(Signature), string(Encryption),
-		string(ECCP256), string(ECCP384), string(RSA2048),
+		string(cardspec.Allowed), string(cardspec.Required), string(cardspec.Disallowed),
+		string(cardspec.Authentication), string(cardspec.Signature), string(cardspec.Encryption),
+		string(cardspec.ECCP256), string(cardspec.ECCP384), string(cardspec.RSA2048),
 	} {
 		d[s] = starlark.String(s)
 	}
