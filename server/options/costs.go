@@ -75,7 +75,33 @@ var builtinCosts = map[string]costFunc{
 	"str": printed, "repr": printed, "print": printed, "fail": printed,
 }
 
-// methodCosts lists the methods that copy or multiply their receiver or arguments.
+// guardedBuiltins replace universal builtins whose arguments need a check of their own.
+var guardedBuiltins = map[string]func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error){
+	"getattr": getattrGuard, // returns guarded methods
+	"int":     intGuard,     // parsing long digit strings takes quadratic time
+}
+
+// freeUniversals are the universal names that need no meter: constants, and builtins that
+// build at most a small value (a number, a bool, a one-character string, dir's list of a
+// type's few method names, a lazy range) from their arguments.
+var freeUniversals = map[string]bool{
+	"None": true, "True": true, "False": true,
+	"abs": true, "bool": true, "chr": true, "dir": true, "float": true, "hasattr": true,
+	"len": true, "ord": true, "range": true, "type": true,
+}
+
+// freeMethods are the methods of built-in types that need no meter: they test or search
+// without copying (find, startswith, isdigit, ...), add one element (append, insert) or remove
+// elements (clear, popitem). A call adds at most one element, so the step limit bounds them.
+var freeMethods = map[string]bool{
+	"append": true, "insert": true, "clear": true, "popitem": true,
+	"find": true, "rfind": true, "rindex": true, "startswith": true, "endswith": true,
+	"isalnum": true, "isalpha": true, "isdigit": true, "islower": true, "isspace": true,
+	"istitle": true, "isupper": true,
+}
+
+// methodCosts lists the methods that copy or multiply their receiver or arguments, or compare
+// or hash them.
 var methodCosts = map[string]costFunc{
 	"join": func(_ int64, recv starlark.Value, args starlark.Tuple, _ []starlark.Tuple) cost {
 		if len(args) != 1 {

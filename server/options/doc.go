@@ -35,6 +35,9 @@
 //     allocate gigabytes, so compilation rewrites every operator, slice and copying method
 //     into a guard that charges the size of its result against a budget before it runs.
 //
+// The sandbox fails closed: a builtin or method it has no cost for is refused, not run
+// unmetered.
+//
 // Errors are *errs.Error values with code errs.ScriptError; their Details["errors"] hold the
 // [ScriptError] list for the GraphQL presenter.
 //

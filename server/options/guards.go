@@ -124,14 +124,15 @@ func intGuard(t *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwar
 	return starlark.Universe["int"].(*starlark.Builtin).CallInternal(t, args, kwargs)
 }
 
-// attr is x.name for the methods in methodCosts: the bound method comes back metered.
+// attr is x.name for the methods the rewriter routes here (see guardedAttr): the bound method
+// comes back metered, or refused.
 func attr(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 	x, name := args[0], string(args[1].(starlark.String))
 	v, err := getAttr(x, name)
 	if err != nil {
 		return nil, err
 	}
-	return meteredMethod(v, name), nil
+	return guardMethod(v, name)
 }
 
 func getAttr(x starlark.Value, name string) (starlark.Value, error) {
@@ -144,7 +145,7 @@ func getAttr(x starlark.Value, name string) (starlark.Value, error) {
 	return nil, starlark.NoSuchAttrError(fmt.Sprintf("%s has no .%s field or method", x.Type(), name))
 }
 
-// getattrGuard is getattr(x, name[, default]) returning metered methods.
+// getattrGuard is getattr(x, name[, default]) returning guarded methods.
 func getattrGuard(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	v, err := starlark.Universe["getattr"].(*starlark.Builtin).CallInternal(t, args, kwargs)
 	if err != nil {
@@ -152,17 +153,26 @@ func getattrGuard(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	}
 	if len(args) > 1 {
 		if name, ok := args[1].(starlark.String); ok {
-			return meteredMethod(v, string(name)), nil
+			return guardMethod(v, string(name))
 		}
 	}
 	return v, nil
 }
 
-func meteredMethod(v starlark.Value, name string) starlark.Value {
+// guardMethod returns v, the value of x.name: metered if it is a method with an entry in
+// methodCosts, as it is if it is no method of a built-in type or one in freeMethods, and
+// refused otherwise, so that a method a new go.starlark.net adds fails closed.
+func guardMethod(v starlark.Value, name string) (starlark.Value, error) {
 	m, ok := v.(*starlark.Builtin)
+	if !ok || m.Receiver() == nil {
+		return v, nil
+	}
 	costOf := methodCosts[name]
-	if !ok || m.Receiver() == nil || costOf == nil {
-		return v
+	if costOf == nil {
+		if freeMethods[name] {
+			return v, nil
+		}
+		return nil, fmt.Errorf("%s.%s is not available in an option script", m.Receiver().Type(), name)
 	}
 	return starlark.NewBuiltin(name, func(t *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		mt := meterOf(t)
@@ -170,7 +180,7 @@ func meteredMethod(v starlark.Value, name string) starlark.Value {
 			return nil, err
 		}
 		return m.CallInternal(t, args, kwargs)
-	})
+	}), nil
 }
 
 // slice is x[lo:hi:step], charged after the fact: a slice is never larger than x.

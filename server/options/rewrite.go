@@ -157,7 +157,7 @@ func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
 		}
 	case *syntax.DotExpr:
 		e.X = r.expr(e.X)
-		if _, ok := methodCosts[e.Name.Name]; ok {
+		if guardedAttr(e.Name.Name) {
 			name := &syntax.Literal{Token: syntax.STRING, TokenPos: e.NamePos, Raw: strconv.Quote(e.Name.Name), Value: e.Name.Name}
 			return guardCall(attrGuard, e.Dot, e.X, name)
 		}
@@ -273,4 +273,12 @@ func cloneTarget(e syntax.Expr) (syntax.Expr, bool) {
 		return &syntax.BinaryExpr{X: l[0], OpPos: e.OpPos, Op: e.Op, Y: l[1]}, true
 	}
 	return nil, false
+}
+
+// guardedAttr reports whether x.name goes through the attribute guard: a method with an entry
+// in methodCosts, or one of a built-in type without an entry in freeMethods (which the guard
+// refuses). Field names of user and env, and free methods, stay direct.
+func guardedAttr(name string) bool {
+	_, costed := methodCosts[name]
+	return costed || builtinMethods()[name] && !freeMethods[name]
 }

@@ -2,6 +2,7 @@ package options
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -20,6 +21,11 @@ import (
 //     format, split, extend, ...) are routed through guards as well;
 //   - the universal builtins (list, sorted, str, max, ...) are shadowed by wrappers that
 //     charge the values they build and count the elements they iterate as steps.
+//
+// The sandbox fails closed: a universal builtin or a method of a built-in type without an
+// entry in the cost table (costs.go) or on its list of free names is refused, so that a
+// version of go.starlark.net that adds one cannot slip an unmetered allocator in. Tests walk
+// the universe and every built-in type's methods and fail on a name that is not decided.
 //
 // The budget is cumulative: it bounds everything a script allocates, not only what it keeps,
 // which is simple to reason about and far above what an option script needs.
@@ -114,7 +120,14 @@ func (m *meter) charge(t *starlark.Thread, c cost) error {
 // sandbox returns the names a script sees besides its own: the vscard constants, the
 // universal builtins behind their meters, and the guards the rewriter calls. It is built once;
 // every value in it is immutable.
-var sandbox = sync.OnceValue(func() starlark.StringDict {
+var sandbox = sync.OnceValue(func() starlark.StringDict { return newSandbox(starlark.Universe) })
+
+// newSandbox builds the sandbox over universe. It fails closed: the resolver falls back to
+// starlark.Universe for any name missing here, so every universal name gets an entry, and one
+// that is neither metered (builtinCosts), guarded (guardedBuiltins) nor known to need no meter
+// (freeUniversals) is refused. A builtin that a new go.starlark.net adds is therefore
+// unavailable to scripts until someone decides its cost, instead of running unmetered.
+func newSandbox(universe starlark.StringDict) starlark.StringDict {
 	d := starlark.StringDict{}
 	for _, s := range []string{
 		string(cardspec.Allowed), string(cardspec.Required), string(cardspec.Disallowed),
@@ -123,13 +136,19 @@ var sandbox = sync.OnceValue(func() starlark.StringDict {
 	} {
 		d[s] = starlark.String(s)
 	}
-	for name, v := range starlark.Universe {
-		if b, ok := v.(*starlark.Builtin); ok {
+	for name, v := range universe {
+		b, isBuiltin := v.(*starlark.Builtin)
+		switch {
+		case guardedBuiltins[name] != nil:
+			d[name] = starlark.NewBuiltin(name, guardedBuiltins[name])
+		case isBuiltin && builtinCosts[name] != nil:
 			d[name] = meteredBuiltin(b, builtinCosts[name])
+		case freeUniversals[name]:
+			d[name] = v
+		default:
+			d[name] = refused(name)
 		}
 	}
-	d["getattr"] = starlark.NewBuiltin("getattr", getattrGuard)
-	d["int"] = starlark.NewBuiltin("int", intGuard)
 	for _, op := range meteredOps {
 		d[binopGuard(op)] = starlark.NewBuiltin(op.String(), binop(op))
 		d[augGuard(op)] = starlark.NewBuiltin(op.String()+"=", augmented(op))
@@ -143,4 +162,26 @@ var sandbox = sync.OnceValue(func() starlark.StringDict {
 	d[spreadGuard] = starlark.NewBuiltin("spread", spread)
 	d.Freeze()
 	return d
+}
+
+// refused stands in for a universal name the sandbox has no meter for.
+func refused(name string) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return nil, fmt.Errorf("%s is not available in an option script", name)
+	})
+}
+
+// builtinMethods returns the names of the methods of Starlark's built-in types. The rewriter
+// routes each of them that is not free through the attribute guard, which meters it or, when
+// methodCosts has no entry, refuses it.
+var builtinMethods = sync.OnceValue(func() map[string]bool {
+	m := map[string]bool{}
+	for _, v := range []starlark.HasAttrs{
+		starlark.String(""), starlark.Bytes(""), starlark.NewList(nil), starlark.NewDict(0), starlark.NewSet(0),
+	} {
+		for _, name := range v.AttrNames() {
+			m[name] = true
+		}
+	}
+	return m
 })
