@@ -23,8 +23,8 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/graph"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/servertest"
 	"github.com/vscard/vscard/server/store"
 )
@@ -225,7 +225,7 @@ func seed(b *testing.B, client *ent.Client, from, to int) {
 				SetExpiresAt(now).SetFinishedAt(now))
 			cards = append(cards, client.Card.Create().SetID(cid).SetSerial(cardSerial(i)).
 				SetState(card.StateACTIVE).SetValidFrom(now).SetValidUntil(now.AddDate(3, 0, 0)).
-				SetProperties(options.Properties{UserID: owner}).SetManagementKey(der[:40]).SetPuk(der[:40]).
+				SetProperties(cardspec.Properties{UserID: owner}).SetManagementKey(der[:40]).SetPuk(der[:40]).
 				SetOwnerID(owner).SetOrderID(oid))
 			for j, slot := range []string{"9A", "9C"} {
 				tmpl := []certificate.Template{certificate.TemplateAUTHENTICATION, certificate.TemplateSIGNATURE}[j]

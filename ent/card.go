@@ -13,8 +13,8 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 )
 
 // Card is the model entity for the Card schema.
@@ -37,7 +37,7 @@ type Card struct {
 	// ValidUntil holds the value of the "valid_until" field.
 	ValidUntil time.Time `json:"valid_until,omitempty"`
 	// Properties holds the value of the "properties" field.
-	Properties options.Properties `json:"properties,omitempty"`
+	Properties cardspec.Properties `json:"properties,omitempty"`
 	// Device holds the value of the "device" field.
 	Device model.Device `json:"device,omitempty"`
 	// ManagementKey holds the value of the "management_key" field.

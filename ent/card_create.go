@@ -16,8 +16,8 @@ import (
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 )
 
 // CardCreate is the builder for creating a Card entity.
@@ -103,7 +103,7 @@ func (_c *CardCreate) SetValidUntil(v time.Time) *CardCreate {
 }
 
 // SetProperties sets the "properties" field.
-func (_c *CardCreate) SetProperties(v options.Properties) *CardCreate {
+func (_c *CardCreate) SetProperties(v cardspec.Properties) *CardCreate {
 	_c.mutation.SetProperties(v)
 	return _c
 }
@@ -551,7 +551,7 @@ func (u *CardUpsert) UpdateValidUntil() *CardUpsert {
 }
 
 // SetProperties sets the "properties" field.
-func (u *CardUpsert) SetProperties(v options.Properties) *CardUpsert {
+func (u *CardUpsert) SetProperties(v cardspec.Properties) *CardUpsert {
 	u.Set(card.FieldProperties, v)
 	return u
 }
@@ -739,7 +739,7 @@ func (u *CardUpsertOne) UpdateValidUntil() *CardUpsertOne {
 }
 
 // SetProperties sets the "properties" field.
-func (u *CardUpsertOne) SetProperties(v options.Properties) *CardUpsertOne {
+func (u *CardUpsertOne) SetProperties(v cardspec.Properties) *CardUpsertOne {
 	return u.Update(func(s *CardUpsert) {
 		s.SetProperties(v)
 	})
@@ -1106,7 +1106,7 @@ func (u *CardUpsertBulk) UpdateValidUntil() *CardUpsertBulk {
 }
 
 // SetProperties sets the "properties" field.
-func (u *CardUpsertBulk) SetProperties(v options.Properties) *CardUpsertBulk {
+func (u *CardUpsertBulk) SetProperties(v cardspec.Properties) *CardUpsertBulk {
 	return u.Update(func(s *CardUpsert) {
 		s.SetProperties(v)
 	})

@@ -15,8 +15,8 @@ import (
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 )
 
 // CardUpdate is the builder for updating Card entities.
@@ -81,13 +81,13 @@ func (_u *CardUpdate) SetNillableValidUntil(v *time.Time) *CardUpdate {
 }
 
 // SetProperties sets the "properties" field.
-func (_u *CardUpdate) SetProperties(v options.Properties) *CardUpdate {
+func (_u *CardUpdate) SetProperties(v cardspec.Properties) *CardUpdate {
 	_u.mutation.SetProperties(v)
 	return _u
 }
 
 // SetNillableProperties sets the "properties" field if the given value is not nil.
-func (_u *CardUpdate) SetNillableProperties(v *options.Properties) *CardUpdate {
+func (_u *CardUpdate) SetNillableProperties(v *cardspec.Properties) *CardUpdate {
 	if v != nil {
 		_u.SetProperties(*v)
 	}
@@ -435,13 +435,13 @@ func (_u *CardUpdateOne) SetNillableValidUntil(v *time.Time) *CardUpdateOne {
 }
 
 // SetProperties sets the "properties" field.
-func (_u *CardUpdateOne) SetProperties(v options.Properties) *CardUpdateOne {
+func (_u *CardUpdateOne) SetProperties(v cardspec.Properties) *CardUpdateOne {
 	_u.mutation.SetProperties(v)
 	return _u
 }
 
 // SetNillableProperties sets the "properties" field if the given value is not nil.
-func (_u *CardUpdateOne) SetNillableProperties(v *options.Properties) *CardUpdateOne {
+func (_u *CardUpdateOne) SetNillableProperties(v *cardspec.Properties) *CardUpdateOne {
 	if v != nil {
 		_u.SetProperties(*v)
 	}

@@ -20,8 +20,8 @@ import (
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/ent/session"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 )
 
 const (
@@ -1811,7 +1811,7 @@ type CardMutation struct {
 	state               *card.State
 	valid_from          *time.Time
 	valid_until         *time.Time
-	properties          *options.Properties
+	properties          *cardspec.Properties
 	device              *model.Device
 	management_key      *[]byte
 	puk                 *[]byte
@@ -2185,12 +2185,12 @@ func (m *CardMutation) ResetValidUntil() {
 }
 
 // SetProperties sets the "properties" field.
-func (m *CardMutation) SetProperties(o options.Properties) {
-	m.properties = &o
+func (m *CardMutation) SetProperties(c cardspec.Properties) {
+	m.properties = &c
 }
 
 // Properties returns the value of the "properties" field in the mutation.
-func (m *CardMutation) Properties() (r options.Properties, exists bool) {
+func (m *CardMutation) Properties() (r cardspec.Properties, exists bool) {
 	v := m.properties
 	if v == nil {
 		return
@@ -2201,7 +2201,7 @@ func (m *CardMutation) Properties() (r options.Properties, exists bool) {
 // OldProperties returns the old "properties" field's value of the Card entity.
 // If the Card object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *CardMutation) OldProperties(ctx context.Context) (v options.Properties, err error) {
+func (m *CardMutation) OldProperties(ctx context.Context) (v cardspec.Properties, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldProperties is only allowed on UpdateOne operations")
 	}
@@ -2736,7 +2736,7 @@ func (m *CardMutation) SetField(name string, value ent.Value) error {
 		m.SetValidUntil(v)
 		return nil
 	case card.FieldProperties:
-		v, ok := value.(options.Properties)
+		v, ok := value.(cardspec.Properties)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
@@ -5158,7 +5158,7 @@ type OrderMutation struct {
 	token_used_at             *time.Time
 	bridge_session_hash       *[]byte
 	bridge_session_expires_at *time.Time
-	options                   **options.Options
+	options                   **cardspec.Options
 	option_script_version     *string
 	verification_code         *string
 	failure_reason            *string
@@ -5724,12 +5724,12 @@ func (m *OrderMutation) ResetBridgeSessionExpiresAt() {
 }
 
 // SetOptions sets the "options" field.
-func (m *OrderMutation) SetOptions(o *options.Options) {
-	m.options = &o
+func (m *OrderMutation) SetOptions(c *cardspec.Options) {
+	m.options = &c
 }
 
 // Options returns the value of the "options" field in the mutation.
-func (m *OrderMutation) Options() (r *options.Options, exists bool) {
+func (m *OrderMutation) Options() (r *cardspec.Options, exists bool) {
 	v := m.options
 	if v == nil {
 		return
@@ -5740,7 +5740,7 @@ func (m *OrderMutation) Options() (r *options.Options, exists bool) {
 // OldOptions returns the old "options" field's value of the Order entity.
 // If the Order object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *OrderMutation) OldOptions(ctx context.Context) (v *options.Options, err error) {
+func (m *OrderMutation) OldOptions(ctx context.Context) (v *cardspec.Options, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldOptions is only allowed on UpdateOne operations")
 	}
@@ -6461,7 +6461,7 @@ func (m *OrderMutation) SetField(name string, value ent.Value) error {
 		m.SetBridgeSessionExpiresAt(v)
 		return nil
 	case order.FieldOptions:
-		v, ok := value.(*options.Options)
+		v, ok := value.(*cardspec.Options)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}

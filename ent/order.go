@@ -13,8 +13,8 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 )
 
 // Order is the model entity for the Order schema.
@@ -43,7 +43,7 @@ type Order struct {
 	// BridgeSessionExpiresAt holds the value of the "bridge_session_expires_at" field.
 	BridgeSessionExpiresAt *time.Time `json:"bridge_session_expires_at,omitempty"`
 	// Options holds the value of the "options" field.
-	Options *options.Options `json:"options,omitempty"`
+	Options *cardspec.Options `json:"options,omitempty"`
 	// OptionScriptVersion holds the value of the "option_script_version" field.
 	OptionScriptVersion string `json:"option_script_version,omitempty"`
 	// VerificationCode holds the value of the "verification_code" field.

@@ -16,8 +16,8 @@ import (
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 )
 
 // OrderCreate is the builder for creating a Order entity.
@@ -145,7 +145,7 @@ func (_c *OrderCreate) SetNillableBridgeSessionExpiresAt(v *time.Time) *OrderCre
 }
 
 // SetOptions sets the "options" field.
-func (_c *OrderCreate) SetOptions(v *options.Options) *OrderCreate {
+func (_c *OrderCreate) SetOptions(v *cardspec.Options) *OrderCreate {
 	_c.mutation.SetOptions(v)
 	return _c
 }
@@ -736,7 +736,7 @@ func (u *OrderUpsert) ClearBridgeSessionExpiresAt() *OrderUpsert {
 }
 
 // SetOptions sets the "options" field.
-func (u *OrderUpsert) SetOptions(v *options.Options) *OrderUpsert {
+func (u *OrderUpsert) SetOptions(v *cardspec.Options) *OrderUpsert {
 	u.Set(order.FieldOptions, v)
 	return u
 }
@@ -1054,7 +1054,7 @@ func (u *OrderUpsertOne) ClearBridgeSessionExpiresAt() *OrderUpsertOne {
 }
 
 // SetOptions sets the "options" field.
-func (u *OrderUpsertOne) SetOptions(v *options.Options) *OrderUpsertOne {
+func (u *OrderUpsertOne) SetOptions(v *cardspec.Options) *OrderUpsertOne {
 	return u.Update(func(s *OrderUpsert) {
 		s.SetOptions(v)
 	})
@@ -1558,7 +1558,7 @@ func (u *OrderUpsertBulk) ClearBridgeSessionExpiresAt() *OrderUpsertBulk {
 }
 
 // SetOptions sets the "options" field.
-func (u *OrderUpsertBulk) SetOptions(v *options.Options) *OrderUpsertBulk {
+func (u *OrderUpsertBulk) SetOptions(v *cardspec.Options) *OrderUpsertBulk {
 	return u.Update(func(s *OrderUpsert) {
 		s.SetOptions(v)
 	})

@@ -16,8 +16,8 @@ import (
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 )
 
 // OrderUpdate is the builder for updating Order entities.
@@ -150,7 +150,7 @@ func (_u *OrderUpdate) ClearBridgeSessionExpiresAt() *OrderUpdate {
 }
 
 // SetOptions sets the "options" field.
-func (_u *OrderUpdate) SetOptions(v *options.Options) *OrderUpdate {
+func (_u *OrderUpdate) SetOptions(v *cardspec.Options) *OrderUpdate {
 	_u.mutation.SetOptions(v)
 	return _u
 }
@@ -694,7 +694,7 @@ func (_u *OrderUpdateOne) ClearBridgeSessionExpiresAt() *OrderUpdateOne {
 }
 
 // SetOptions sets the "options" field.
-func (_u *OrderUpdateOne) SetOptions(v *options.Options) *OrderUpdateOne {
+func (_u *OrderUpdateOne) SetOptions(v *cardspec.Options) *OrderUpdateOne {
 	_u.mutation.SetOptions(v)
 	return _u
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/schema"
 	"github.com/vscard/vscard/graph/model"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	smodel "github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/options"
@@ -83,7 +84,7 @@ func cardStatus(c *ent.Card) *model.CardStatus {
 	return out
 }
 
-func scriptValidation(opts *options.Options, problems []options.ScriptError) *model.ScriptValidation {
+func scriptValidation(opts *cardspec.Options, problems []options.ScriptError) *model.ScriptValidation {
 	v := &model.ScriptValidation{Ok: len(problems) == 0, Options: opts, Errors: []*model.ScriptProblem{}}
 	for _, p := range problems {
 		var path *string

@@ -16,9 +16,9 @@ import (
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/graph/generated"
 	"github.com/vscard/vscard/graph/model"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/enroll"
 	model1 "github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/scripts"
 	"github.com/vscard/vscard/server/users"
 	"github.com/vscard/vscard/server/viewer"
@@ -30,12 +30,12 @@ func (r *certificateResolver) Pem(ctx context.Context, obj *ent.Certificate) (st
 }
 
 // Template is the resolver for the template field.
-func (r *certificateSpecResolver) Template(ctx context.Context, obj *options.CertificateSpec) (certificate.Template, error) {
+func (r *certificateSpecResolver) Template(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.Template, error) {
 	return certificate.Template(obj.Template), nil
 }
 
 // Algorithm is the resolver for the algorithm field.
-func (r *certificateSpecResolver) Algorithm(ctx context.Context, obj *options.CertificateSpec) (certificate.KeyAlgorithm, error) {
+func (r *certificateSpecResolver) Algorithm(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.KeyAlgorithm, error) {
 	return certificate.KeyAlgorithm(obj.Algorithm), nil
 }
 
@@ -83,7 +83,7 @@ func (r *mutationResolver) SubmitCardKeys(ctx context.Context, orderID string, k
 	subs := make([]enroll.KeySubmission, len(keys))
 	for i, k := range keys {
 		subs[i] = enroll.KeySubmission{
-			Slot: k.Slot, Template: options.Template(k.Template), CSR: k.Csr,
+			Slot: k.Slot, Template: cardspec.Template(k.Template), CSR: k.Csr,
 			Attestation: deref(k.Attestation), AttestationSigner: deref(k.AttestationSigner),
 		}
 	}

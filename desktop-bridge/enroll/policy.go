@@ -4,19 +4,19 @@ import (
 	"fmt"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
-	"github.com/vscard/vscard/server/options"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // pinPolicy turns the claim's policy into the server's own type, whose Check the bridge
 // uses, so that bridge and server agree on every rule and its message.
-func pinPolicy(p api.PINPolicy) options.PINPolicy {
-	return options.PINPolicy{
+func pinPolicy(p api.PINPolicy) cardspec.PINPolicy {
+	return cardspec.PINPolicy{
 		MinLength:     p.MinLength,
 		MaxLength:     p.MaxLength,
-		Upper:         options.Rule(p.Upper),
-		Lower:         options.Rule(p.Lower),
-		Digits:        options.Rule(p.Digits),
-		Special:       options.Rule(p.Special),
+		Upper:         cardspec.Rule(p.Upper),
+		Lower:         cardspec.Rule(p.Lower),
+		Digits:        cardspec.Rule(p.Digits),
+		Special:       cardspec.Rule(p.Special),
 		BlockList:     p.BlockList,
 		MaxRepeated:   p.MaxRepeated,
 		MaxSequential: p.MaxSequential,
@@ -25,7 +25,7 @@ func pinPolicy(p api.PINPolicy) options.PINPolicy {
 }
 
 // CheckPIN returns one message per policy rule pin breaks, or nil.
-func CheckPIN(p options.PINPolicy, pin string) []string {
+func CheckPIN(p cardspec.PINPolicy, pin string) []string {
 	var out []string
 	for _, v := range p.Check(pin) {
 		out = append(out, v.Message)
@@ -34,7 +34,7 @@ func CheckPIN(p options.PINPolicy, pin string) []string {
 }
 
 // PolicyRules describes the policy in words, one rule per line, for a PIN prompt.
-func PolicyRules(p options.PINPolicy) []string {
+func PolicyRules(p cardspec.PINPolicy) []string {
 	var r []string
 	if p.MinLength == p.MaxLength {
 		r = append(r, fmt.Sprintf("%d characters.", p.MinLength))
@@ -42,13 +42,13 @@ func PolicyRules(p options.PINPolicy) []string {
 		r = append(r, fmt.Sprintf("%d to %d characters.", p.MinLength, p.MaxLength))
 	}
 	for _, c := range []struct {
-		rule options.Rule
+		rule cardspec.Rule
 		name string
 	}{{p.Digits, "Digits"}, {p.Upper, "Upper-case letters"}, {p.Lower, "Lower-case letters"}, {p.Special, "Special characters"}} {
 		switch c.rule {
-		case options.Required:
+		case cardspec.Required:
 			r = append(r, c.name+": at least one.")
-		case options.Disallowed:
+		case cardspec.Disallowed:
 			r = append(r, c.name+": not allowed.")
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/vscard/vscard/desktop-bridge/internal/atomicfile"
 )
 
 // TrustStore decides which servers the bridge enrols cards for. Servers are compared in
@@ -100,7 +102,13 @@ func (t *TrustFile) Trust(server string) error {
 	if err != nil {
 		return fmt.Errorf("encode trust list: %w", err)
 	}
-	return writeFileAtomic(t.path, out)
+	if err := os.MkdirAll(filepath.Dir(t.path), 0o700); err != nil {
+		return fmt.Errorf("create configuration directory: %w", err)
+	}
+	if err := atomicfile.WriteFile(t.path, out, 0o600); err != nil {
+		return fmt.Errorf("write configuration: %w", err)
+	}
+	return nil
 }
 
 func (t *TrustFile) read() (yaml.MapSlice, error) {
@@ -144,28 +152,4 @@ func servers(doc yaml.MapSlice) ([]string, error) {
 		return out, nil
 	}
 	return nil, nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("create configuration directory: %w", err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".bridge-*.yaml")
-	if err != nil {
-		return fmt.Errorf("write configuration: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write configuration: %w", err)
-	}
-	return nil
 }

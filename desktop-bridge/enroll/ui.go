@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/vscard/vscard/server/options"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // Prompter asks the person at the desktop. The PIN page (desktop-bridge/pinpage) is
@@ -35,7 +35,7 @@ type ClaimInfo struct {
 	UserName         string
 	VerificationCode string
 	CardSerial       string
-	PINPolicy        options.PINPolicy
+	PINPolicy        cardspec.PINPolicy
 	// Rules are the PIN policy in words, one per line, for the prompt.
 	Rules []string
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/enroll"
-	"github.com/vscard/vscard/server/options"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 const host = "127.0.0.1:43210"
@@ -76,8 +76,8 @@ func nonce(t *testing.T, body string) string {
 
 var claim = enroll.ClaimInfo{
 	Server: "https://cards.example.com", UserName: "Alice Example", VerificationCode: "K7Q-4MX",
-	PINPolicy: options.PINPolicy{MinLength: 6, MaxLength: 8, Upper: options.Disallowed, Lower: options.Disallowed,
-		Digits: options.Required, Special: options.Disallowed},
+	PINPolicy: cardspec.PINPolicy{MinLength: 6, MaxLength: 8, Upper: cardspec.Disallowed, Lower: cardspec.Disallowed,
+		Digits: cardspec.Required, Special: cardspec.Disallowed},
 	Rules: []string{"6 to 8 characters.", "Digits: at least one."},
 }
 

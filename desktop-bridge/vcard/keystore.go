@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/vscard/vscard/desktop-bridge/internal/atomicfile"
 )
 
 // KeyStore seals the secret part of a card's state (PIN, PUK, management
@@ -60,7 +62,7 @@ func LoadMasterKey(path string) (*MasterKey, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create master key directory: %w", err)
 		}
-		if err := writeFileAtomic(path, key, true); err != nil {
+		if err := atomicfile.CreateFile(path, key, 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("write master key: %w", err)
 		}
 		if key, err = os.ReadFile(path); err != nil { // another process may have won

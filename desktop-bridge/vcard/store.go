@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vscard/vscard/desktop-bridge/internal/atomicfile"
 )
 
 // Errors of the card store, checked with errors.Is.
@@ -258,7 +260,7 @@ func Delete(dir string, serial uint32) error {
 		}
 		return fmt.Errorf("delete card %d: %w", serial, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("delete card %d: %w", serial, err)
 	}
 	// The lock file goes last, while we still hold the lock.
@@ -411,7 +413,7 @@ func (f *cardFile) save(st *state) error {
 	if err != nil {
 		return fmt.Errorf("save card: %w", err)
 	}
-	if err := writeFileAtomic(f.path, out, false); err != nil {
+	if err := atomicfile.WriteFile(f.path, out, 0o600); err != nil {
 		return fmt.Errorf("save card: %w", err)
 	}
 	return nil
@@ -483,49 +485,4 @@ func (f *cardFile) load() (*state, error) {
 
 func validCounter(c counter) bool {
 	return c.Max >= 1 && c.Max <= 255 && c.Left >= 0 && c.Left <= c.Max
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory: write, fsync, rename, fsync the directory. With exclusive set
-// an existing file is left alone.
-func writeFileAtomic(path string, data []byte, exclusive bool) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if exclusive {
-		// A hard link fails if path exists, unlike rename.
-		if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-	} else if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

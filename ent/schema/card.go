@@ -8,8 +8,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 )
 
 // Card is a virtual smart card. It is REGISTERED while the bridge creates it and ACTIVE once
@@ -29,7 +29,7 @@ func (Card) Fields() []ent.Field {
 			Annotations(entgql.OrderField("STATE")),
 		field.Time("valid_from").Annotations(entgql.OrderField("VALID_FROM")),
 		field.Time("valid_until").Annotations(entgql.OrderField("VALID_UNTIL")),
-		field.JSON("properties", options.Properties{}).
+		field.JSON("properties", cardspec.Properties{}).
 			Annotations(entgql.Type("CardProperties"), entgql.Skip(entgql.SkipWhereInput)),
 		field.JSON("device", model.Device{}).
 			Optional().

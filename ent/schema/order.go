@@ -8,8 +8,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 )
 
 // Order is one run of a self-service process ("get-virtual-smart-card"). Its state moves
@@ -38,7 +38,7 @@ func (Order) Fields() []ent.Field {
 		// The bridge session issued at claim, bound to this order, stored only as a hash.
 		field.Bytes("bridge_session_hash").Optional().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("bridge_session_expires_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
-		field.JSON("options", &options.Options{}).
+		field.JSON("options", &cardspec.Options{}).
 			Optional().
 			Annotations(entgql.Type("Options"), entgql.Skip(entgql.SkipWhereInput)),
 		field.String("option_script_version").Optional().Annotations(entgql.Skip(entgql.SkipWhereInput)),

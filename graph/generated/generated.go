@@ -23,9 +23,9 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/graph/model"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/enroll"
 	model1 "github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/scripts"
 )
 
@@ -381,9 +381,9 @@ type CertificateResolver interface {
 	Pem(ctx context.Context, obj *ent.Certificate) (string, error)
 }
 type CertificateSpecResolver interface {
-	Template(ctx context.Context, obj *options.CertificateSpec) (certificate.Template, error)
+	Template(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.Template, error)
 
-	Algorithm(ctx context.Context, obj *options.CertificateSpec) (certificate.KeyAlgorithm, error)
+	Algorithm(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.KeyAlgorithm, error)
 }
 type MutationResolver interface {
 	StartProcess(ctx context.Context, name string) (*ent.Order, error)
@@ -6078,8 +6078,8 @@ func (ec *executionContext) _Card_properties(ctx context.Context, field graphql.
 			return obj.Properties, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v options.Properties) graphql.Marshaler {
-			return ec.marshalNCardProperties2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐProperties(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Properties) graphql.Marshaler {
+			return ec.marshalNCardProperties2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐProperties(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6380,7 +6380,7 @@ func (ec *executionContext) fieldContext_CardEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("CardEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _CardProperties_userId(ctx context.Context, field graphql.CollectedField, obj *options.Properties) (ret graphql.Marshaler) {
+func (ec *executionContext) _CardProperties_userId(ctx context.Context, field graphql.CollectedField, obj *cardspec.Properties) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6403,7 +6403,7 @@ func (ec *executionContext) fieldContext_CardProperties_userId(_ context.Context
 	return graphql.NewScalarFieldContext("CardProperties", field, false, false, "String")
 }
 
-func (ec *executionContext) _CardProperties_serverName(ctx context.Context, field graphql.CollectedField, obj *options.Properties) (ret graphql.Marshaler) {
+func (ec *executionContext) _CardProperties_serverName(ctx context.Context, field graphql.CollectedField, obj *cardspec.Properties) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6426,7 +6426,7 @@ func (ec *executionContext) fieldContext_CardProperties_serverName(_ context.Con
 	return graphql.NewScalarFieldContext("CardProperties", field, false, false, "String")
 }
 
-func (ec *executionContext) _CardProperties_profileName(ctx context.Context, field graphql.CollectedField, obj *options.Properties) (ret graphql.Marshaler) {
+func (ec *executionContext) _CardProperties_profileName(ctx context.Context, field graphql.CollectedField, obj *cardspec.Properties) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6449,7 +6449,7 @@ func (ec *executionContext) fieldContext_CardProperties_profileName(_ context.Co
 	return graphql.NewScalarFieldContext("CardProperties", field, false, false, "String")
 }
 
-func (ec *executionContext) _CardProperties_commonName(ctx context.Context, field graphql.CollectedField, obj *options.Properties) (ret graphql.Marshaler) {
+func (ec *executionContext) _CardProperties_commonName(ctx context.Context, field graphql.CollectedField, obj *cardspec.Properties) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6472,7 +6472,7 @@ func (ec *executionContext) fieldContext_CardProperties_commonName(_ context.Con
 	return graphql.NewScalarFieldContext("CardProperties", field, false, false, "String")
 }
 
-func (ec *executionContext) _CardProperties_email(ctx context.Context, field graphql.CollectedField, obj *options.Properties) (ret graphql.Marshaler) {
+func (ec *executionContext) _CardProperties_email(ctx context.Context, field graphql.CollectedField, obj *cardspec.Properties) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6495,7 +6495,7 @@ func (ec *executionContext) fieldContext_CardProperties_email(_ context.Context,
 	return graphql.NewScalarFieldContext("CardProperties", field, false, false, "String")
 }
 
-func (ec *executionContext) _CardProperties_organization(ctx context.Context, field graphql.CollectedField, obj *options.Properties) (ret graphql.Marshaler) {
+func (ec *executionContext) _CardProperties_organization(ctx context.Context, field graphql.CollectedField, obj *cardspec.Properties) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6599,8 +6599,8 @@ func (ec *executionContext) _CardSetup_pinPolicy(ctx context.Context, field grap
 			return obj.PINPolicy, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v options.PINPolicy) graphql.Marshaler {
-			return ec.marshalNPinPolicy2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐPINPolicy(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.PINPolicy) graphql.Marshaler {
+			return ec.marshalNPinPolicy2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐPINPolicy(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6631,8 +6631,8 @@ func (ec *executionContext) _CardSetup_certificates(ctx context.Context, field g
 			return obj.Certificates, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []options.CertificateSpec) graphql.Marshaler {
-			return ec.marshalNCertificateSpec2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐCertificateSpecᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []cardspec.CertificateSpec) graphql.Marshaler {
+			return ec.marshalNCertificateSpec2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐCertificateSpecᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6663,8 +6663,8 @@ func (ec *executionContext) _CardSetup_properties(ctx context.Context, field gra
 			return obj.Properties, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v options.Properties) graphql.Marshaler {
-			return ec.marshalNCardProperties2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐProperties(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Properties) graphql.Marshaler {
+			return ec.marshalNCardProperties2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐProperties(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7427,7 +7427,7 @@ func (ec *executionContext) fieldContext_CertificateEdge_cursor(_ context.Contex
 	return graphql.NewScalarFieldContext("CertificateEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _CertificateSpec_template(ctx context.Context, field graphql.CollectedField, obj *options.CertificateSpec) (ret graphql.Marshaler) {
+func (ec *executionContext) _CertificateSpec_template(ctx context.Context, field graphql.CollectedField, obj *cardspec.CertificateSpec) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7450,7 +7450,7 @@ func (ec *executionContext) fieldContext_CertificateSpec_template(_ context.Cont
 	return graphql.NewScalarFieldContext("CertificateSpec", field, true, true, "CertificateTemplate")
 }
 
-func (ec *executionContext) _CertificateSpec_slot(ctx context.Context, field graphql.CollectedField, obj *options.CertificateSpec) (ret graphql.Marshaler) {
+func (ec *executionContext) _CertificateSpec_slot(ctx context.Context, field graphql.CollectedField, obj *cardspec.CertificateSpec) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7473,7 +7473,7 @@ func (ec *executionContext) fieldContext_CertificateSpec_slot(_ context.Context,
 	return graphql.NewScalarFieldContext("CertificateSpec", field, false, false, "String")
 }
 
-func (ec *executionContext) _CertificateSpec_algorithm(ctx context.Context, field graphql.CollectedField, obj *options.CertificateSpec) (ret graphql.Marshaler) {
+func (ec *executionContext) _CertificateSpec_algorithm(ctx context.Context, field graphql.CollectedField, obj *cardspec.CertificateSpec) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8867,7 +8867,7 @@ func (ec *executionContext) fieldContext_OptionScriptVersion_createdAt(_ context
 	return graphql.NewScalarFieldContext("OptionScriptVersion", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Options_pin(ctx context.Context, field graphql.CollectedField, obj *options.Options) (ret graphql.Marshaler) {
+func (ec *executionContext) _Options_pin(ctx context.Context, field graphql.CollectedField, obj *cardspec.Options) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8879,8 +8879,8 @@ func (ec *executionContext) _Options_pin(ctx context.Context, field graphql.Coll
 			return obj.PIN, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v options.PINPolicy) graphql.Marshaler {
-			return ec.marshalNPinPolicy2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐPINPolicy(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.PINPolicy) graphql.Marshaler {
+			return ec.marshalNPinPolicy2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐPINPolicy(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8899,7 +8899,7 @@ func (ec *executionContext) fieldContext_Options_pin(_ context.Context, field gr
 	return fc, nil
 }
 
-func (ec *executionContext) _Options_certificates(ctx context.Context, field graphql.CollectedField, obj *options.Options) (ret graphql.Marshaler) {
+func (ec *executionContext) _Options_certificates(ctx context.Context, field graphql.CollectedField, obj *cardspec.Options) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8911,8 +8911,8 @@ func (ec *executionContext) _Options_certificates(ctx context.Context, field gra
 			return obj.Certificates, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []options.CertificateSpec) graphql.Marshaler {
-			return ec.marshalNCertificateSpec2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐCertificateSpecᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []cardspec.CertificateSpec) graphql.Marshaler {
+			return ec.marshalNCertificateSpec2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐCertificateSpecᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8931,7 +8931,7 @@ func (ec *executionContext) fieldContext_Options_certificates(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _Options_validity(ctx context.Context, field graphql.CollectedField, obj *options.Options) (ret graphql.Marshaler) {
+func (ec *executionContext) _Options_validity(ctx context.Context, field graphql.CollectedField, obj *cardspec.Options) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8943,8 +8943,8 @@ func (ec *executionContext) _Options_validity(ctx context.Context, field graphql
 			return obj.Validity, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v options.Validity) graphql.Marshaler {
-			return ec.marshalNValidity2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐValidity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Validity) graphql.Marshaler {
+			return ec.marshalNValidity2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐValidity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8963,7 +8963,7 @@ func (ec *executionContext) fieldContext_Options_validity(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Options_properties(ctx context.Context, field graphql.CollectedField, obj *options.Options) (ret graphql.Marshaler) {
+func (ec *executionContext) _Options_properties(ctx context.Context, field graphql.CollectedField, obj *cardspec.Options) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8975,8 +8975,8 @@ func (ec *executionContext) _Options_properties(ctx context.Context, field graph
 			return obj.Properties, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v options.Properties) graphql.Marshaler {
-			return ec.marshalNCardProperties2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐProperties(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Properties) graphql.Marshaler {
+			return ec.marshalNCardProperties2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐProperties(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9154,8 +9154,8 @@ func (ec *executionContext) _Order_options(ctx context.Context, field graphql.Co
 			return obj.Options, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *options.Options) graphql.Marshaler {
-			return ec.marshalOOptions2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐOptions(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *cardspec.Options) graphql.Marshaler {
+			return ec.marshalOOptions2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐOptions(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9700,7 +9700,7 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _PinPolicy_minLength(ctx context.Context, field graphql.CollectedField, obj *options.PINPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _PinPolicy_minLength(ctx context.Context, field graphql.CollectedField, obj *cardspec.PINPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9723,7 +9723,7 @@ func (ec *executionContext) fieldContext_PinPolicy_minLength(_ context.Context, 
 	return graphql.NewScalarFieldContext("PinPolicy", field, false, false, "Int")
 }
 
-func (ec *executionContext) _PinPolicy_maxLength(ctx context.Context, field graphql.CollectedField, obj *options.PINPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _PinPolicy_maxLength(ctx context.Context, field graphql.CollectedField, obj *cardspec.PINPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9746,7 +9746,7 @@ func (ec *executionContext) fieldContext_PinPolicy_maxLength(_ context.Context, 
 	return graphql.NewScalarFieldContext("PinPolicy", field, false, false, "Int")
 }
 
-func (ec *executionContext) _PinPolicy_upper(ctx context.Context, field graphql.CollectedField, obj *options.PINPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _PinPolicy_upper(ctx context.Context, field graphql.CollectedField, obj *cardspec.PINPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9758,8 +9758,8 @@ func (ec *executionContext) _PinPolicy_upper(ctx context.Context, field graphql.
 			return obj.Upper, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v options.Rule) graphql.Marshaler {
-			return ec.marshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐRule(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Rule) graphql.Marshaler {
+			return ec.marshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐRule(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9769,7 +9769,7 @@ func (ec *executionContext) fieldContext_PinPolicy_upper(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("PinPolicy", field, false, false, "CharacterRule")
 }
 
-func (ec *executionContext) _PinPolicy_lower(ctx context.Context, field graphql.CollectedField, obj *options.PINPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _PinPolicy_lower(ctx context.Context, field graphql.CollectedField, obj *cardspec.PINPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9781,8 +9781,8 @@ func (ec *executionContext) _PinPolicy_lower(ctx context.Context, field graphql.
 			return obj.Lower, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v options.Rule) graphql.Marshaler {
-			return ec.marshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐRule(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Rule) graphql.Marshaler {
+			return ec.marshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐRule(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9792,7 +9792,7 @@ func (ec *executionContext) fieldContext_PinPolicy_lower(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("PinPolicy", field, false, false, "CharacterRule")
 }
 
-func (ec *executionContext) _PinPolicy_digits(ctx context.Context, field graphql.CollectedField, obj *options.PINPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _PinPolicy_digits(ctx context.Context, field graphql.CollectedField, obj *cardspec.PINPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9804,8 +9804,8 @@ func (ec *executionContext) _PinPolicy_digits(ctx context.Context, field graphql
 			return obj.Digits, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v options.Rule) graphql.Marshaler {
-			return ec.marshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐRule(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Rule) graphql.Marshaler {
+			return ec.marshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐRule(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9815,7 +9815,7 @@ func (ec *executionContext) fieldContext_PinPolicy_digits(_ context.Context, fie
 	return graphql.NewScalarFieldContext("PinPolicy", field, false, false, "CharacterRule")
 }
 
-func (ec *executionContext) _PinPolicy_special(ctx context.Context, field graphql.CollectedField, obj *options.PINPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _PinPolicy_special(ctx context.Context, field graphql.CollectedField, obj *cardspec.PINPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9827,8 +9827,8 @@ func (ec *executionContext) _PinPolicy_special(ctx context.Context, field graphq
 			return obj.Special, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v options.Rule) graphql.Marshaler {
-			return ec.marshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐRule(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Rule) graphql.Marshaler {
+			return ec.marshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐRule(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9838,7 +9838,7 @@ func (ec *executionContext) fieldContext_PinPolicy_special(_ context.Context, fi
 	return graphql.NewScalarFieldContext("PinPolicy", field, false, false, "CharacterRule")
 }
 
-func (ec *executionContext) _PinPolicy_blockList(ctx context.Context, field graphql.CollectedField, obj *options.PINPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _PinPolicy_blockList(ctx context.Context, field graphql.CollectedField, obj *cardspec.PINPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9861,7 +9861,7 @@ func (ec *executionContext) fieldContext_PinPolicy_blockList(_ context.Context, 
 	return graphql.NewScalarFieldContext("PinPolicy", field, false, false, "String")
 }
 
-func (ec *executionContext) _PinPolicy_maxRepeated(ctx context.Context, field graphql.CollectedField, obj *options.PINPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _PinPolicy_maxRepeated(ctx context.Context, field graphql.CollectedField, obj *cardspec.PINPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9884,7 +9884,7 @@ func (ec *executionContext) fieldContext_PinPolicy_maxRepeated(_ context.Context
 	return graphql.NewScalarFieldContext("PinPolicy", field, false, false, "Int")
 }
 
-func (ec *executionContext) _PinPolicy_maxSequential(ctx context.Context, field graphql.CollectedField, obj *options.PINPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _PinPolicy_maxSequential(ctx context.Context, field graphql.CollectedField, obj *cardspec.PINPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9907,7 +9907,7 @@ func (ec *executionContext) fieldContext_PinPolicy_maxSequential(_ context.Conte
 	return graphql.NewScalarFieldContext("PinPolicy", field, false, false, "Int")
 }
 
-func (ec *executionContext) _PinPolicy_retryCount(ctx context.Context, field graphql.CollectedField, obj *options.PINPolicy) (ret graphql.Marshaler) {
+func (ec *executionContext) _PinPolicy_retryCount(ctx context.Context, field graphql.CollectedField, obj *cardspec.PINPolicy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11088,8 +11088,8 @@ func (ec *executionContext) _ScriptValidation_options(ctx context.Context, field
 			return obj.Options, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *options.Options) graphql.Marshaler {
-			return ec.marshalOOptions2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐOptions(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *cardspec.Options) graphql.Marshaler {
+			return ec.marshalOOptions2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐOptions(ctx, selections, v)
 		},
 		true,
 		false,
@@ -11708,7 +11708,7 @@ func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("UserEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _Validity_years(ctx context.Context, field graphql.CollectedField, obj *options.Validity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Validity_years(ctx context.Context, field graphql.CollectedField, obj *cardspec.Validity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11731,7 +11731,7 @@ func (ec *executionContext) fieldContext_Validity_years(_ context.Context, field
 	return graphql.NewScalarFieldContext("Validity", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Validity_days(ctx context.Context, field graphql.CollectedField, obj *options.Validity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Validity_days(ctx context.Context, field graphql.CollectedField, obj *cardspec.Validity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17211,7 +17211,7 @@ func (ec *executionContext) _CardEdge(ctx context.Context, sel ast.SelectionSet,
 
 var cardPropertiesImplementors = []string{"CardProperties"}
 
-func (ec *executionContext) _CardProperties(ctx context.Context, sel ast.SelectionSet, obj *options.Properties) graphql.Marshaler {
+func (ec *executionContext) _CardProperties(ctx context.Context, sel ast.SelectionSet, obj *cardspec.Properties) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, cardPropertiesImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17592,7 +17592,7 @@ func (ec *executionContext) _CertificateEdge(ctx context.Context, sel ast.Select
 
 var certificateSpecImplementors = []string{"CertificateSpec"}
 
-func (ec *executionContext) _CertificateSpec(ctx context.Context, sel ast.SelectionSet, obj *options.CertificateSpec) graphql.Marshaler {
+func (ec *executionContext) _CertificateSpec(ctx context.Context, sel ast.SelectionSet, obj *cardspec.CertificateSpec) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, certificateSpecImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18047,7 +18047,7 @@ func (ec *executionContext) _OptionScriptVersion(ctx context.Context, sel ast.Se
 
 var optionsImplementors = []string{"Options"}
 
-func (ec *executionContext) _Options(ctx context.Context, sel ast.SelectionSet, obj *options.Options) graphql.Marshaler {
+func (ec *executionContext) _Options(ctx context.Context, sel ast.SelectionSet, obj *cardspec.Options) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, optionsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18374,7 +18374,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 
 var pinPolicyImplementors = []string{"PinPolicy"}
 
-func (ec *executionContext) _PinPolicy(ctx context.Context, sel ast.SelectionSet, obj *options.PINPolicy) graphql.Marshaler {
+func (ec *executionContext) _PinPolicy(ctx context.Context, sel ast.SelectionSet, obj *cardspec.PINPolicy) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pinPolicyImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18936,7 +18936,7 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 
 var validityImplementors = []string{"Validity"}
 
-func (ec *executionContext) _Validity(ctx context.Context, sel ast.SelectionSet, obj *options.Validity) graphql.Marshaler {
+func (ec *executionContext) _Validity(ctx context.Context, sel ast.SelectionSet, obj *cardspec.Validity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, validityImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19463,7 +19463,7 @@ func (ec *executionContext) marshalNCardOrderField2ᚖgithubᚗcomᚋvscardᚋvs
 	return v
 }
 
-func (ec *executionContext) marshalNCardProperties2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐProperties(ctx context.Context, sel ast.SelectionSet, v options.Properties) graphql.Marshaler {
+func (ec *executionContext) marshalNCardProperties2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐProperties(ctx context.Context, sel ast.SelectionSet, v cardspec.Properties) graphql.Marshaler {
 	return ec._CardProperties(ctx, sel, &v)
 }
 
@@ -19536,15 +19536,15 @@ func (ec *executionContext) marshalNCertificateOrderField2ᚖgithubᚗcomᚋvsca
 	return v
 }
 
-func (ec *executionContext) marshalNCertificateSpec2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐCertificateSpec(ctx context.Context, sel ast.SelectionSet, v options.CertificateSpec) graphql.Marshaler {
+func (ec *executionContext) marshalNCertificateSpec2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐCertificateSpec(ctx context.Context, sel ast.SelectionSet, v cardspec.CertificateSpec) graphql.Marshaler {
 	return ec._CertificateSpec(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNCertificateSpec2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐCertificateSpecᚄ(ctx context.Context, sel ast.SelectionSet, v []options.CertificateSpec) graphql.Marshaler {
+func (ec *executionContext) marshalNCertificateSpec2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐCertificateSpecᚄ(ctx context.Context, sel ast.SelectionSet, v []cardspec.CertificateSpec) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCertificateSpec2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐCertificateSpec(ctx, sel, v[i])
+		return ec.marshalNCertificateSpec2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐCertificateSpec(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19605,13 +19605,13 @@ func (ec *executionContext) unmarshalNCertificateWhereInput2ᚖgithubᚗcomᚋvs
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐRule(ctx context.Context, v any) (options.Rule, error) {
+func (ec *executionContext) unmarshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐRule(ctx context.Context, v any) (cardspec.Rule, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := options.Rule(tmp)
+	res := cardspec.Rule(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐRule(ctx context.Context, sel ast.SelectionSet, v options.Rule) graphql.Marshaler {
+func (ec *executionContext) marshalNCharacterRule2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐRule(ctx context.Context, sel ast.SelectionSet, v cardspec.Rule) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
@@ -19858,7 +19858,7 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPinPolicy2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐPINPolicy(ctx context.Context, sel ast.SelectionSet, v options.PINPolicy) graphql.Marshaler {
+func (ec *executionContext) marshalNPinPolicy2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐPINPolicy(ctx context.Context, sel ast.SelectionSet, v cardspec.PINPolicy) graphql.Marshaler {
 	return ec._PinPolicy(ctx, sel, &v)
 }
 
@@ -20020,7 +20020,7 @@ func (ec *executionContext) unmarshalNUserWhereInput2ᚖgithubᚗcomᚋvscardᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNValidity2githubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐValidity(ctx context.Context, sel ast.SelectionSet, v options.Validity) graphql.Marshaler {
+func (ec *executionContext) marshalNValidity2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐValidity(ctx context.Context, sel ast.SelectionSet, v cardspec.Validity) graphql.Marshaler {
 	return ec._Validity(ctx, sel, &v)
 }
 
@@ -20781,7 +20781,7 @@ func (ec *executionContext) marshalOOptionScript2ᚖgithubᚗcomᚋvscardᚋvsca
 	return ec._OptionScript(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOOptions2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋoptionsᚐOptions(ctx context.Context, sel ast.SelectionSet, v *options.Options) graphql.Marshaler {
+func (ec *executionContext) marshalOOptions2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐOptions(ctx context.Context, sel ast.SelectionSet, v *cardspec.Options) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/enroll"
-	"github.com/vscard/vscard/server/options"
 )
 
 type CardStatus struct {
@@ -65,9 +65,9 @@ type ScriptProblem struct {
 }
 
 type ScriptValidation struct {
-	Ok      bool             `json:"ok"`
-	Options *options.Options `json:"options,omitempty"`
-	Errors  []*ScriptProblem `json:"errors"`
+	Ok      bool              `json:"ok"`
+	Options *cardspec.Options `json:"options,omitempty"`
+	Errors  []*ScriptProblem  `json:"errors"`
 }
 
 type Subscription struct {

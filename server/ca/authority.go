@@ -8,10 +8,12 @@ import (
 )
 
 // Template selects key usages and SANs of an issued certificate.
-// The values equal options.Template and the GraphQL enum.
+// The values equal cardspec.Template and the GraphQL enum.
 type Template string
 
-// The templates of DESIGN.md.
+// The certificate templates, one per PIV slot a card uses (9A, 9C, 9D); (*CA).template in
+// issue.go sets the key usages and extended key usages of each, and the SANs come from the
+// IssueRequest.
 const (
 	Authentication Template = "AUTHENTICATION" // clientAuth + smartcardLogon, UPN and email SANs
 	Signature      Template = "SIGNATURE"      // digitalSignature + nonRepudiation, emailProtection

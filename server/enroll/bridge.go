@@ -14,9 +14,9 @@ import (
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/model"
-	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -36,9 +36,9 @@ type CardSetup struct {
 	Serial        string
 	ManagementKey string // hex, 24 bytes (AES-192)
 	PUK           string
-	PINPolicy     options.PINPolicy
-	Certificates  []options.CertificateSpec
-	Properties    options.Properties
+	PINPolicy     cardspec.PINPolicy
+	Certificates  []cardspec.CertificateSpec
+	Properties    cardspec.Properties
 	ValidUntil    time.Time
 }
 
@@ -255,7 +255,7 @@ func (e *Engine) bridgeOrder(ctx context.Context, id string) (*ent.Order, error)
 	return o, nil
 }
 
-func (e *Engine) cardValidUntil(now time.Time, opts *options.Options) time.Time {
+func (e *Engine) cardValidUntil(now time.Time, opts *cardspec.Options) time.Time {
 	until := now.AddDate(0, 0, opts.Validity.Days())
 	if chain := e.ca.Chain(); len(chain) > 0 && chain[0].NotAfter.Before(until) {
 		until = chain[0].NotAfter

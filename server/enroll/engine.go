@@ -16,8 +16,8 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/server/ca"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/events"
-	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/secretbox"
 )
 
@@ -73,7 +73,7 @@ func (c *Config) defaults() {
 // OptionsSource evaluates the option script in force for a user.
 type OptionsSource interface {
 	// Evaluate returns the options and the version of the script that produced them.
-	Evaluate(ctx context.Context, u *ent.User) (*options.Options, string, error)
+	Evaluate(ctx context.Context, u *ent.User) (*cardspec.Options, string, error)
 }
 
 // Engine runs orders. It is safe for concurrent use, also by several server instances on

@@ -21,8 +21,8 @@ import (
 	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/ca"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
-	"github.com/vscard/vscard/server/options"
 )
 
 // maxPEM bounds any PEM or base64 input (a CSR or attestation is well under 4 KiB).
@@ -31,7 +31,7 @@ const maxPEM = 16 << 10
 // KeySubmission is one CSR from the bridge, made with a key generated in the slot.
 type KeySubmission struct {
 	Slot     string
-	Template options.Template
+	Template cardspec.Template
 	// CSR is PEM or base64 DER.
 	CSR string
 	// Attestation is the slot's attestation certificate (PEM), AttestationSigner the
@@ -42,7 +42,7 @@ type KeySubmission struct {
 
 // checked is a submission that passed every check, ready for the CA.
 type checked struct {
-	spec        options.CertificateSpec
+	spec        cardspec.CertificateSpec
 	csr         []byte
 	attestation []byte
 	attested    bool
@@ -162,11 +162,11 @@ func (e *Engine) abandon(ctx context.Context, o *ent.Order, issued []*ca.Issued,
 
 // checkSubmissions matches the submissions against the order's certificate list: exactly
 // the requested slots, each with a CSR of the requested key algorithm.
-func (e *Engine) checkSubmissions(opts *options.Options, keys []KeySubmission) ([]checked, error) {
+func (e *Engine) checkSubmissions(opts *cardspec.Options, keys []KeySubmission) ([]checked, error) {
 	if opts == nil {
 		return nil, errs.New(errs.Internal, "The order has no options.")
 	}
-	bySlot := map[string]options.CertificateSpec{}
+	bySlot := map[string]cardspec.CertificateSpec{}
 	for _, s := range opts.Certificates {
 		bySlot[s.Slot] = s
 	}
@@ -268,24 +268,24 @@ func decodePEMOrBase64(s, pemType string) ([]byte, error) {
 	return der, nil
 }
 
-func algorithmOf(pub any) options.KeyAlgorithm {
+func algorithmOf(pub any) cardspec.KeyAlgorithm {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
 		switch k.Curve {
 		case elliptic.P256():
-			return options.ECCP256
+			return cardspec.ECCP256
 		case elliptic.P384():
-			return options.ECCP384
+			return cardspec.ECCP384
 		}
 	case *rsa.PublicKey:
 		if k.N.BitLen() == 2048 {
-			return options.RSA2048
+			return cardspec.RSA2048
 		}
 	}
 	return ""
 }
 
-func orUnknown(a options.KeyAlgorithm) string {
+func orUnknown(a cardspec.KeyAlgorithm) string {
 	if a == "" {
 		return "an unsupported key"
 	}

@@ -11,13 +11,13 @@ import (
 	"encoding/pem"
 	"testing"
 
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
-	"github.com/vscard/vscard/server/options"
 )
 
-var twoCerts = &options.Options{Certificates: []options.CertificateSpec{
-	{Template: options.Authentication, Slot: "9A", Algorithm: options.ECCP256},
-	{Template: options.Signature, Slot: "9C", Algorithm: options.RSA2048},
+var twoCerts = &cardspec.Options{Certificates: []cardspec.CertificateSpec{
+	{Template: cardspec.Authentication, Slot: "9A", Algorithm: cardspec.ECCP256},
+	{Template: cardspec.Signature, Slot: "9C", Algorithm: cardspec.RSA2048},
 }}
 
 func csrFor(tb testing.TB, key any) []byte {
@@ -43,16 +43,16 @@ func TestCheckSubmissions(t *testing.T) {
 		keys []KeySubmission
 		ok   bool
 	}{
-		{"ok/PEM and base64 DER", []KeySubmission{{Slot: "9A", Template: options.Authentication, CSR: ec}, {Slot: "9c", Template: options.Signature, CSR: rs}}, true},
-		{"error/missing slot", []KeySubmission{{Slot: "9A", Template: options.Authentication, CSR: ec}}, false},
-		{"error/extra slot", []KeySubmission{{Slot: "9A", Template: options.Authentication, CSR: ec}, {Slot: "9C", Template: options.Signature, CSR: rs}, {Slot: "9D", Template: options.Encryption, CSR: ec}}, false},
-		{"error/slot twice", []KeySubmission{{Slot: "9A", Template: options.Authentication, CSR: ec}, {Slot: "9A", Template: options.Authentication, CSR: ec}}, false},
-		{"error/wrong template for the slot", []KeySubmission{{Slot: "9A", Template: options.Signature, CSR: ec}, {Slot: "9C", Template: options.Signature, CSR: rs}}, false},
-		{"error/wrong curve", []KeySubmission{{Slot: "9A", Template: options.Authentication, CSR: wrongCurve}, {Slot: "9C", Template: options.Signature, CSR: rs}}, false},
-		{"error/RSA where EC was asked", []KeySubmission{{Slot: "9A", Template: options.Authentication, CSR: rs}, {Slot: "9C", Template: options.Signature, CSR: rs}}, false},
-		{"error/two PEM blocks", []KeySubmission{{Slot: "9A", Template: options.Authentication, CSR: ec + ec}, {Slot: "9C", Template: options.Signature, CSR: rs}}, false},
-		{"error/oversized", []KeySubmission{{Slot: "9A", Template: options.Authentication, CSR: string(make([]byte, maxPEM+1))}, {Slot: "9C", Template: options.Signature, CSR: rs}}, false},
-		{"error/attestation that is no certificate", []KeySubmission{{Slot: "9A", Template: options.Authentication, CSR: ec, Attestation: "AAAA"}, {Slot: "9C", Template: options.Signature, CSR: rs}}, false},
+		{"ok/PEM and base64 DER", []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: ec}, {Slot: "9c", Template: cardspec.Signature, CSR: rs}}, true},
+		{"error/missing slot", []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: ec}}, false},
+		{"error/extra slot", []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: ec}, {Slot: "9C", Template: cardspec.Signature, CSR: rs}, {Slot: "9D", Template: cardspec.Encryption, CSR: ec}}, false},
+		{"error/slot twice", []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: ec}, {Slot: "9A", Template: cardspec.Authentication, CSR: ec}}, false},
+		{"error/wrong template for the slot", []KeySubmission{{Slot: "9A", Template: cardspec.Signature, CSR: ec}, {Slot: "9C", Template: cardspec.Signature, CSR: rs}}, false},
+		{"error/wrong curve", []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: wrongCurve}, {Slot: "9C", Template: cardspec.Signature, CSR: rs}}, false},
+		{"error/RSA where EC was asked", []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: rs}, {Slot: "9C", Template: cardspec.Signature, CSR: rs}}, false},
+		{"error/two PEM blocks", []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: ec + ec}, {Slot: "9C", Template: cardspec.Signature, CSR: rs}}, false},
+		{"error/oversized", []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: string(make([]byte, maxPEM+1))}, {Slot: "9C", Template: cardspec.Signature, CSR: rs}}, false},
+		{"error/attestation that is no certificate", []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: ec, Attestation: "AAAA"}, {Slot: "9C", Template: cardspec.Signature, CSR: rs}}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,10 +79,10 @@ func FuzzCheckSubmissions(f *testing.F) {
 	f.Add(base64.StdEncoding.EncodeToString(good))
 	f.Add("-----BEGIN CERTIFICATE REQUEST-----\n\n-----END CERTIFICATE REQUEST-----")
 	f.Add("")
-	opts := &options.Options{Certificates: []options.CertificateSpec{{Template: options.Authentication, Slot: "9A", Algorithm: options.ECCP256}}}
+	opts := &cardspec.Options{Certificates: []cardspec.CertificateSpec{{Template: cardspec.Authentication, Slot: "9A", Algorithm: cardspec.ECCP256}}}
 	e := &Engine{}
 	f.Fuzz(func(t *testing.T, csr string) {
-		got, err := e.checkSubmissions(opts, []KeySubmission{{Slot: "9A", Template: options.Authentication, CSR: csr}})
+		got, err := e.checkSubmissions(opts, []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: csr}})
 		if err != nil {
 			if errs.CodeOf(err) != errs.InvalidInput {
 				t.Fatalf("error %v is not INVALID_INPUT", err)
@@ -90,7 +90,7 @@ func FuzzCheckSubmissions(f *testing.F) {
 			return
 		}
 		parsed, perr := x509.ParseCertificateRequest(got[0].csr)
-		if perr != nil || algorithmOf(parsed.PublicKey) != options.ECCP256 {
+		if perr != nil || algorithmOf(parsed.PublicKey) != cardspec.ECCP256 {
 			t.Fatalf("accepted a CSR that is not P-256: %v", perr)
 		}
 	})

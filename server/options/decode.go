@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
+
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // problem is a wrong value in the result of options(), named by its path in that result
@@ -44,13 +46,13 @@ var (
 const maxPropertyLength = 1024
 
 // decode checks v, the value options() returned, and converts it.
-func decode(v starlark.Value) (*Options, []problem) {
+func decode(v starlark.Value) (*cardspec.Options, []problem) {
 	d := &decoder{}
 	top, _ := d.fields(v, "", topKeys, topKeys, false)
 	if top == nil {
 		return nil, d.problems
 	}
-	o := &Options{}
+	o := &cardspec.Options{}
 	if v, ok := top["pin"]; ok {
 		o.PIN = d.pin(v)
 	}
@@ -69,27 +71,27 @@ func decode(v starlark.Value) (*Options, []problem) {
 	return o, nil
 }
 
-func (d *decoder) pin(v starlark.Value) PINPolicy {
+func (d *decoder) pin(v starlark.Value) cardspec.PINPolicy {
 	f, _ := d.fields(v, "pin", pinKeys, pinKeys, false)
 	if f == nil {
-		return PINPolicy{}
+		return cardspec.PINPolicy{}
 	}
-	p := PINPolicy{
-		MinLength:     d.intIn(f, "pin", "min_length", MinPINLength, MaxPINLength, "PIV cards need PINs of %[1]d to %[2]d characters"),
-		MaxLength:     d.intIn(f, "pin", "max_length", MinPINLength, MaxPINLength, "PIV cards store PINs of %[1]d to %[2]d characters"),
+	p := cardspec.PINPolicy{
+		MinLength:     d.intIn(f, "pin", "min_length", cardspec.MinPINLength, cardspec.MaxPINLength, "PIV cards need PINs of %[1]d to %[2]d characters"),
+		MaxLength:     d.intIn(f, "pin", "max_length", cardspec.MinPINLength, cardspec.MaxPINLength, "PIV cards store PINs of %[1]d to %[2]d characters"),
 		Upper:         d.rule(f, "pin", "upper_case"),
 		Lower:         d.rule(f, "pin", "lower_case"),
 		Digits:        d.rule(f, "pin", "digits"),
 		Special:       d.rule(f, "pin", "special"),
-		MaxRepeated:   d.intIn(f, "pin", "max_repeated", 0, MaxPINLength, "use 0 for no limit or at most %[2]d"),
-		MaxSequential: d.intIn(f, "pin", "max_sequential", 0, MaxPINLength, "use 0 for no limit or at most %[2]d"),
-		RetryCount:    d.intIn(f, "pin", "retry_count", 1, MaxRetryCount, "a card blocks after %[1]d to %[2]d wrong PINs"),
+		MaxRepeated:   d.intIn(f, "pin", "max_repeated", 0, cardspec.MaxPINLength, "use 0 for no limit or at most %[2]d"),
+		MaxSequential: d.intIn(f, "pin", "max_sequential", 0, cardspec.MaxPINLength, "use 0 for no limit or at most %[2]d"),
+		RetryCount:    d.intIn(f, "pin", "retry_count", 1, cardspec.MaxRetryCount, "a card blocks after %[1]d to %[2]d wrong PINs"),
 		BlockList:     d.blockList(f["block_list"]),
 	}
 	if p.MinLength > p.MaxLength && p.MaxLength != 0 {
 		d.fail("pin.min_length", "pin.min_length (%d) is greater than pin.max_length (%d)", p.MinLength, p.MaxLength)
 	}
-	if p.Upper == Disallowed && p.Lower == Disallowed && p.Digits == Disallowed && p.Special == Disallowed {
+	if p.Upper == cardspec.Disallowed && p.Lower == cardspec.Disallowed && p.Digits == cardspec.Disallowed && p.Special == cardspec.Disallowed {
 		d.fail("pin", "pin: every kind of character is DISALLOWED, so no PIN is possible")
 	}
 	return p
@@ -109,8 +111,8 @@ func (d *decoder) blockList(v starlark.Value) []string {
 		switch {
 		case !ok:
 			d.fail(p, "%s must be a string, not %s", p, describe(seq.Index(i)))
-		case len(s) == 0 || len(s) > MaxPINLength || !printableASCII(string(s)):
-			d.fail(p, "%s is %q: a PIN is 1 to %d printable ASCII characters", p, string(s), MaxPINLength)
+		case len(s) == 0 || len(s) > cardspec.MaxPINLength || !printableASCII(string(s)):
+			d.fail(p, "%s is %q: a PIN is 1 to %d printable ASCII characters", p, string(s), cardspec.MaxPINLength)
 		default:
 			out = append(out, string(s))
 		}
@@ -118,14 +120,14 @@ func (d *decoder) blockList(v starlark.Value) []string {
 	return out
 }
 
-func (d *decoder) rule(f map[string]starlark.Value, parent, key string) Rule {
+func (d *decoder) rule(f map[string]starlark.Value, parent, key string) cardspec.Rule {
 	path := parent + "." + key
 	s, ok := f[key].(starlark.String)
 	if !ok {
 		d.fail(path, "%s must be ALLOWED, REQUIRED or DISALLOWED, not %s", path, describe(f[key]))
 		return ""
 	}
-	if r := Rule(s); r.Valid() {
+	if r := cardspec.Rule(s); r.Valid() {
 		return r
 	}
 	d.fail(path, "%s must be ALLOWED, REQUIRED or DISALLOWED, not %q", path, string(s))
@@ -133,25 +135,25 @@ func (d *decoder) rule(f map[string]starlark.Value, parent, key string) Rule {
 }
 
 // certificates decodes {TEMPLATE: None | ALGORITHM | {"algorithm": A, "slot": S}}.
-func (d *decoder) certificates(v starlark.Value) []CertificateSpec {
+func (d *decoder) certificates(v starlark.Value) []cardspec.CertificateSpec {
 	const path = "certificates"
 	dict, ok := v.(*starlark.Dict)
 	if !ok {
 		d.fail(path, "certificates must be a dict such as {AUTHENTICATION: ECCP256}, not %s", describe(v))
 		return nil
 	}
-	var out []CertificateSpec
-	usedBy := map[string]Template{}
+	var out []cardspec.CertificateSpec
+	usedBy := map[string]cardspec.Template{}
 	for _, item := range dict.Items() {
 		k, val := item[0], item[1]
 		name, _ := k.(starlark.String)
-		t := Template(name)
+		t := cardspec.Template(name)
 		p := path + "." + string(name)
 		if !t.Valid() {
 			d.failKey(p, "certificates: %s is not a certificate; use AUTHENTICATION, SIGNATURE or ENCRYPTION", describe(k))
 			continue
 		}
-		spec := CertificateSpec{Template: t, Slot: t.Slot()}
+		spec := cardspec.CertificateSpec{Template: t, Slot: t.Slot()}
 		switch val := val.(type) {
 		case starlark.NoneType:
 			continue // not issued
@@ -192,9 +194,9 @@ func slotOrder(slot string) string {
 	return "1" + slot
 }
 
-func (d *decoder) algorithm(path string, v starlark.Value) KeyAlgorithm {
-	if s, ok := v.(starlark.String); ok && KeyAlgorithm(s).Valid() {
-		return KeyAlgorithm(s)
+func (d *decoder) algorithm(path string, v starlark.Value) cardspec.KeyAlgorithm {
+	if s, ok := v.(starlark.String); ok && cardspec.KeyAlgorithm(s).Valid() {
+		return cardspec.KeyAlgorithm(s)
 	}
 	d.fail(path, "%s: %s is not a key algorithm; use ECCP256, ECCP384 or RSA2048", path, describe(v))
 	return ""
@@ -210,10 +212,10 @@ func (d *decoder) slot(path string, v starlark.Value) string {
 }
 
 // validity decodes {"years": N} or {"days": N}.
-func (d *decoder) validity(v starlark.Value) Validity {
+func (d *decoder) validity(v starlark.Value) cardspec.Validity {
 	f, _ := d.fields(v, "validity", nil, []string{"years", "days"}, false)
 	if f == nil {
-		return Validity{}
+		return cardspec.Validity{}
 	}
 	_, years := f["years"]
 	_, days := f["days"]
@@ -221,20 +223,20 @@ func (d *decoder) validity(v starlark.Value) Validity {
 	case years && days:
 		d.fail("validity", "validity must give years or days, not both")
 	case years:
-		return Validity{Years: d.intIn(f, "validity", "years", 1, MaxValidityYears, "certificates are valid for %[1]d to %[2]d years")}
+		return cardspec.Validity{Years: d.intIn(f, "validity", "years", 1, cardspec.MaxValidityYears, "certificates are valid for %[1]d to %[2]d years")}
 	case days:
-		return Validity{DaysN: d.intIn(f, "validity", "days", 1, MaxValidityDays, "certificates are valid for %[1]d to %[2]d days")}
+		return cardspec.Validity{DaysN: d.intIn(f, "validity", "days", 1, cardspec.MaxValidityDays, "certificates are valid for %[1]d to %[2]d days")}
 	default:
 		d.fail("validity", `validity must give years or days, e.g. {"years": 2}`)
 	}
-	return Validity{}
+	return cardspec.Validity{}
 }
 
-func (d *decoder) properties(v starlark.Value) Properties {
+func (d *decoder) properties(v starlark.Value) cardspec.Properties {
 	const path = "properties"
 	f, extra := d.fields(v, path, nil, propertyKeys, true)
 	if f == nil {
-		return Properties{}
+		return cardspec.Properties{}
 	}
 	str := func(key string, required bool) string {
 		s := d.property(path+"."+key, f[key])
@@ -243,7 +245,7 @@ func (d *decoder) properties(v starlark.Value) Properties {
 		}
 		return s
 	}
-	p := Properties{
+	p := cardspec.Properties{
 		UserID:       str("user_id", true),
 		ServerName:   str("server_name", false),
 		ProfileName:  str("profile_name", true),

@@ -1,5 +1,7 @@
-// Package options evaluates the administrator's option script (Starlark) into Options for one
-// order: PIN policy, certificates, validity and user properties.
+// Package options evaluates the administrator's option script (Starlark) into a
+// [cardspec.Options] for one order: PIN policy, certificates, validity and user properties.
+// The values themselves live in server/cardspec, so that the packages that store or enforce
+// them (ent, the desktop bridge) do not link the interpreter; this package is the evaluator.
 //
 // # The script
 //
@@ -13,8 +15,8 @@
 //	    "properties": {"user_id": user.email, "common_name": user.display_name, ...},
 //	}
 //
-// Keys are snake_case, as is usual in Starlark; the JSON names of [Options] stay camelCase.
-// Every value is checked ([PINPolicy] within PIV's 6 to 8 characters, retries 1 to 10, known
+// Keys are snake_case, as is usual in Starlark; the JSON names of [cardspec.Options] stay camelCase.
+// Every value is checked ([cardspec.PINPolicy] within PIV's 6 to 8 characters, retries 1 to 10, known
 // key algorithms, unique slots, ...) and each problem is reported with the line and column an
 // administrator must edit: for "pin.max_length" that is the PIN_MAX_LENGTH constant when the
 // returned dict names it.
@@ -33,11 +35,14 @@
 //     allocate gigabytes, so compilation rewrites every operator, slice and copying method
 //     into a guard that charges the size of its result against a budget before it runs.
 //
+// The sandbox fails closed: a builtin or method it has no cost for is refused, not run
+// unmetered.
+//
 // Errors are *errs.Error values with code errs.ScriptError; their Details["errors"] hold the
 // [ScriptError] list for the GraphQL presenter.
 //
 // # PIN checks
 //
-// [PINPolicy.Check] lives in pin.go without Starlark state: the desktop bridge imports it to
-// explain a refused PIN rule by rule.
+// [cardspec.PINPolicy.Check] lives in server/cardspec, without Starlark: the desktop bridge
+// imports it to explain a refused PIN rule by rule.
 package options

@@ -13,6 +13,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 )
 
@@ -64,7 +65,7 @@ func (l Limits) withDefaults() Limits {
 
 // Evaluate runs the option script source for user u on server env with the default limits
 // and returns the validated options. See [Limits.Evaluate].
-func Evaluate(ctx context.Context, source string, u User, env Env) (*Options, error) {
+func Evaluate(ctx context.Context, source string, u User, env Env) (*cardspec.Options, error) {
 	return Limits{}.Evaluate(ctx, source, u, env)
 }
 
@@ -74,7 +75,7 @@ func Evaluate(ctx context.Context, source string, u User, env Env) (*Options, er
 // A script without a usable result yields an *errs.Error with code errs.ScriptError whose
 // Details["errors"] is a []ScriptError and whose cause is a ScriptErrors. Cancelling ctx
 // returns ctx's error, wrapped.
-func (l Limits) Evaluate(ctx context.Context, source string, u User, env Env) (*Options, error) {
+func (l Limits) Evaluate(ctx context.Context, source string, u User, env Env) (*cardspec.Options, error) {
 	s, err := Compile(source)
 	if err != nil {
 		return nil, err
@@ -99,7 +100,7 @@ func Compile(source string) (*Script, error) {
 }
 
 // EvaluateScript is [Limits.Evaluate] for a script compiled before.
-func (l Limits) EvaluateScript(ctx context.Context, s *Script, u User, env Env) (*Options, error) {
+func (l Limits) EvaluateScript(ctx context.Context, s *Script, u User, env Env) (*cardspec.Options, error) {
 	l = l.withDefaults()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate options: %w", err)
@@ -122,7 +123,7 @@ func (l Limits) EvaluateScript(ctx context.Context, s *Script, u User, env Env) 
 // [Sample] when no real user is at hand) and checks every value. It returns the options the
 // sample user would get, or the problems, each positioned in source. An evaluation that could
 // not finish (ctx cancelled) is one problem without a position.
-func Validate(ctx context.Context, source string, sample User, env Env) (*Options, []ScriptError) {
+func Validate(ctx context.Context, source string, sample User, env Env) (*cardspec.Options, []ScriptError) {
 	opts, err := Evaluate(ctx, source, sample, env)
 	if err == nil {
 		return opts, nil

@@ -12,17 +12,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 )
 
 var testEnv = Env{ServerName: "vscard.example.com"}
 
 // defaults is what DefaultScript yields for Sample().
-func defaults() *Options {
-	return &Options{
-		PIN: PINPolicy{
+func defaults() *cardspec.Options {
+	return &cardspec.Options{
+		PIN: cardspec.PINPolicy{
 			MinLength: 6, MaxLength: 8,
-			Upper: Disallowed, Lower: Disallowed, Digits: Required, Special: Disallowed,
+			Upper: cardspec.Disallowed, Lower: cardspec.Disallowed, Digits: cardspec.Required, Special: cardspec.Disallowed,
 			BlockList: []string{
 				"123456", "1234567", "12345678",
 				"000000", "0000000", "00000000",
@@ -33,12 +34,12 @@ func defaults() *Options {
 			},
 			MaxRepeated: 3, MaxSequential: 3, RetryCount: 3,
 		},
-		Certificates: []CertificateSpec{
-			{Template: Authentication, Slot: "9A", Algorithm: ECCP256},
-			{Template: Signature, Slot: "9C", Algorithm: ECCP256},
+		Certificates: []cardspec.CertificateSpec{
+			{Template: cardspec.Authentication, Slot: "9A", Algorithm: cardspec.ECCP256},
+			{Template: cardspec.Signature, Slot: "9C", Algorithm: cardspec.ECCP256},
 		},
-		Validity: Validity{Years: 2},
-		Properties: Properties{
+		Validity: cardspec.Validity{Years: 2},
+		Properties: cardspec.Properties{
 			UserID:      "jane.doe@example.com",
 			ServerName:  "vscard.example.com",
 			ProfileName: "Virtual smart card jane.doe@example.com",
@@ -71,7 +72,7 @@ func edits(t testing.TB, pairs ...string) string {
 	return src
 }
 
-func assertOptions(t *testing.T, got, want *Options) {
+func assertOptions(t *testing.T, got, want *cardspec.Options) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		g, _ := json.MarshalIndent(got, "", "  ")
@@ -97,139 +98,141 @@ func TestEvaluateOption(t *testing.T) {
 		name   string
 		source func(t testing.TB) string
 		user   func(u *User)
-		want   func(o *Options)
+		want   func(o *cardspec.Options)
 	}{
 		{
 			name:   "ok/pin min length",
 			source: func(t testing.TB) string { return edit(t, "PIN_MIN_LENGTH = 6", "PIN_MIN_LENGTH = 7") },
-			want:   func(o *Options) { o.PIN.MinLength = 7 },
+			want:   func(o *cardspec.Options) { o.PIN.MinLength = 7 },
 		},
 		{
 			name:   "ok/pin max length",
 			source: func(t testing.TB) string { return edit(t, "PIN_MAX_LENGTH = 8", "PIN_MAX_LENGTH = 6") },
-			want:   func(o *Options) { o.PIN.MaxLength = 6 },
+			want:   func(o *cardspec.Options) { o.PIN.MaxLength = 6 },
 		},
 		{
 			name:   "ok/upper case required",
 			source: func(t testing.TB) string { return edit(t, "PIN_UPPER_CASE = DISALLOWED", "PIN_UPPER_CASE = REQUIRED") },
-			want:   func(o *Options) { o.PIN.Upper = Required },
+			want:   func(o *cardspec.Options) { o.PIN.Upper = cardspec.Required },
 		},
 		{
 			name:   "ok/lower case allowed",
 			source: func(t testing.TB) string { return edit(t, "PIN_LOWER_CASE = DISALLOWED", "PIN_LOWER_CASE = ALLOWED") },
-			want:   func(o *Options) { o.PIN.Lower = Allowed },
+			want:   func(o *cardspec.Options) { o.PIN.Lower = cardspec.Allowed },
 		},
 		{
 			name:   "ok/digits allowed",
 			source: func(t testing.TB) string { return edit(t, "PIN_DIGITS = REQUIRED", "PIN_DIGITS = ALLOWED") },
-			want:   func(o *Options) { o.PIN.Digits = Allowed },
+			want:   func(o *cardspec.Options) { o.PIN.Digits = cardspec.Allowed },
 		},
 		{
 			name:   "ok/special required",
 			source: func(t testing.TB) string { return edit(t, "PIN_SPECIAL = DISALLOWED", "PIN_SPECIAL = REQUIRED") },
-			want:   func(o *Options) { o.PIN.Special = Required },
+			want:   func(o *cardspec.Options) { o.PIN.Special = cardspec.Required },
 		},
 		{
 			name: "ok/block list",
 			source: func(t testing.TB) string {
 				return blockList.ReplaceAllString(DefaultScript, `PIN_BLOCK_LIST = ["13572468", "24681357"]`)
 			},
-			want: func(o *Options) { o.PIN.BlockList = []string{"13572468", "24681357"} },
+			want: func(o *cardspec.Options) { o.PIN.BlockList = []string{"13572468", "24681357"} },
 		},
 		{
 			name:   "ok/max repeated",
 			source: func(t testing.TB) string { return edit(t, "PIN_MAX_REPEATED = 3", "PIN_MAX_REPEATED = 2") },
-			want:   func(o *Options) { o.PIN.MaxRepeated = 2 },
+			want:   func(o *cardspec.Options) { o.PIN.MaxRepeated = 2 },
 		},
 		{
 			name:   "ok/no sequence limit",
 			source: func(t testing.TB) string { return edit(t, "PIN_MAX_SEQUENTIAL = 3", "PIN_MAX_SEQUENTIAL = 0") },
-			want:   func(o *Options) { o.PIN.MaxSequential = 0 },
+			want:   func(o *cardspec.Options) { o.PIN.MaxSequential = 0 },
 		},
 		{
 			name:   "ok/retries",
 			source: func(t testing.TB) string { return edit(t, "PIN_RETRY_COUNT = 3", "PIN_RETRY_COUNT = 10") },
-			want:   func(o *Options) { o.PIN.RetryCount = 10 },
+			want:   func(o *cardspec.Options) { o.PIN.RetryCount = 10 },
 		},
 		{
 			name:   "ok/encryption on",
 			source: func(t testing.TB) string { return edit(t, "ENCRYPTION: None,", "ENCRYPTION: RSA2048,") },
-			want: func(o *Options) {
-				o.Certificates = append(o.Certificates, CertificateSpec{Template: Encryption, Slot: "9D", Algorithm: RSA2048})
+			want: func(o *cardspec.Options) {
+				o.Certificates = append(o.Certificates, cardspec.CertificateSpec{Template: cardspec.Encryption, Slot: "9D", Algorithm: cardspec.RSA2048})
 			},
 		},
 		{
 			name:   "ok/signature off",
 			source: func(t testing.TB) string { return edit(t, "SIGNATURE: ECCP256,", "SIGNATURE: None,") },
-			want:   func(o *Options) { o.Certificates = o.Certificates[:1] },
+			want:   func(o *cardspec.Options) { o.Certificates = o.Certificates[:1] },
 		},
 		{
-			name:   "ok/algorithm",
-			source: func(t testing.TB) string { return edit(t, "AUTHENTICATION: ECCP256,", "AUTHENTICATION: ECCP384,") },
-			want:   func(o *Options) { o.Certificates[0].Algorithm = ECCP384 },
+			name: "ok/algorithm",
+			source: func(t testing.TB) string {
+				return edit(t, "AUTHENTICATION: ECCP256,", "AUTHENTICATION: ECCP384,")
+			},
+			want: func(o *cardspec.Options) { o.Certificates[0].Algorithm = cardspec.ECCP384 },
 		},
 		{
 			name: "ok/retired slot",
 			source: func(t testing.TB) string {
 				return edit(t, "ENCRYPTION: None,", `ENCRYPTION: {"algorithm": ECCP256, "slot": "82"},`)
 			},
-			want: func(o *Options) {
-				o.Certificates = append(o.Certificates, CertificateSpec{Template: Encryption, Slot: "82", Algorithm: ECCP256})
+			want: func(o *cardspec.Options) {
+				o.Certificates = append(o.Certificates, cardspec.CertificateSpec{Template: cardspec.Encryption, Slot: "82", Algorithm: cardspec.ECCP256})
 			},
 		},
 		{
 			name:   "ok/validity years",
 			source: func(t testing.TB) string { return edit(t, `VALIDITY = {"years": 2}`, `VALIDITY = {"years": 10}`) },
-			want:   func(o *Options) { o.Validity = Validity{Years: 10} },
+			want:   func(o *cardspec.Options) { o.Validity = cardspec.Validity{Years: 10} },
 		},
 		{
 			name:   "ok/validity days",
 			source: func(t testing.TB) string { return edit(t, `VALIDITY = {"years": 2}`, `VALIDITY = {"days": 90}`) },
-			want:   func(o *Options) { o.Validity = Validity{DaysN: 90} },
+			want:   func(o *cardspec.Options) { o.Validity = cardspec.Validity{DaysN: 90} },
 		},
 		{
 			name:   "ok/user id",
 			source: func(t testing.TB) string { return edit(t, `"user_id": user.email,`, `"user_id": user.id,`) },
-			want:   func(o *Options) { o.Properties.UserID = Sample().ID },
+			want:   func(o *cardspec.Options) { o.Properties.UserID = Sample().ID },
 		},
 		{
 			name: "ok/server name",
 			source: func(t testing.TB) string {
 				return edit(t, `"server_name": env.server_name,`, `"server_name": "ca.example.org",`)
 			},
-			want: func(o *Options) { o.Properties.ServerName = "ca.example.org" },
+			want: func(o *cardspec.Options) { o.Properties.ServerName = "ca.example.org" },
 		},
 		{
 			name: "ok/profile name",
 			source: func(t testing.TB) string {
 				return edit(t, `"profile_name": "Virtual smart card " + user.email,`, `"profile_name": "%s (%s)" % (user.display_name, env.server_name),`)
 			},
-			want: func(o *Options) { o.Properties.ProfileName = "Jane Doe (vscard.example.com)" },
+			want: func(o *cardspec.Options) { o.Properties.ProfileName = "Jane Doe (vscard.example.com)" },
 		},
 		{
 			name:   "ok/common name falls back to the username",
 			source: func(t testing.TB) string { return DefaultScript },
 			user:   func(u *User) { u.DisplayName = "" },
-			want:   func(o *Options) { o.Properties.CommonName = "jdoe" },
+			want:   func(o *cardspec.Options) { o.Properties.CommonName = "jdoe" },
 		},
 		{
 			name: "ok/email",
 			source: func(t testing.TB) string {
 				return edit(t, `"email": user.email,`, `"email": user.username + "@corp.example.com",`)
 			},
-			want: func(o *Options) { o.Properties.Email = "jdoe@corp.example.com" },
+			want: func(o *cardspec.Options) { o.Properties.Email = "jdoe@corp.example.com" },
 		},
 		{
 			name:   "ok/organization",
 			source: func(t testing.TB) string { return edit(t, `ORGANIZATION = ""`, `ORGANIZATION = "Example Corp"`) },
-			want:   func(o *Options) { o.Properties.Organization = "Example Corp" },
+			want:   func(o *cardspec.Options) { o.Properties.Organization = "Example Corp" },
 		},
 		{
 			name: "ok/extra property",
 			source: func(t testing.TB) string {
 				return edit(t, `# "department": user.attributes.get("department", ""),`, `"department": user.attributes.get("department", ""),`)
 			},
-			want: func(o *Options) { o.Properties.Extra = map[string]string{"department": "Engineering"} },
+			want: func(o *cardspec.Options) { o.Properties.Extra = map[string]string{"department": "Engineering"} },
 		},
 		{
 			name: "ok/computed from roles",
@@ -237,7 +240,7 @@ func TestEvaluateOption(t *testing.T) {
 				return edit(t, `"validity": VALIDITY,`, `"validity": {"days": 30} if "contractor" in user.roles else VALIDITY,`)
 			},
 			user: func(u *User) { u.Roles = []string{"contractor"} },
-			want: func(o *Options) { o.Validity = Validity{DaysN: 30} },
+			want: func(o *cardspec.Options) { o.Validity = cardspec.Validity{DaysN: 30} },
 		},
 	}
 	for _, tt := range tests {
@@ -503,7 +506,7 @@ func TestEvaluateEmptyUser(t *testing.T) {
 	}
 }
 
-func mustFail(_ *Options, err error) error { return err }
+func mustFail(_ *cardspec.Options, err error) error { return err }
 
 func TestEvaluateLimits(t *testing.T) {
 	loop := "def options(user, env):\n    n = 0\n    for i in range(1000000000):\n        n += i\n    return {}\n"
@@ -576,7 +579,7 @@ func TestCompiledScriptIsReusable(t *testing.T) {
 		users[i].ID = fmt.Sprintf("user-%d", i)
 		users[i].DisplayName = fmt.Sprintf("User %d", i)
 	}
-	got := make([]*Options, len(users))
+	got := make([]*cardspec.Options, len(users))
 	var wg sync.WaitGroup
 	for i, u := range users {
 		wg.Go(func() {
@@ -598,5 +601,22 @@ func TestCompiledScriptIsReusable(t *testing.T) {
 	}
 	if _, err := Compile("def options(user, env):\n  return {"); err == nil {
 		t.Error("Compile accepted a syntax error")
+	}
+}
+
+// TestBlockListIsAboutCommonPINs checks the default block list holds the PINs people pick most.
+func TestBlockListIsAboutCommonPINs(t *testing.T) {
+	p := defaults().PIN
+	for _, pin := range []string{"123456", "000000", "111111", "12345678", "123123", "654321", "666666", "121212", "112233", "11111111", "123321", "88888888", "87654321", "00000000"} {
+		if v := p.Check(pin); len(v) == 0 {
+			t.Errorf("Check(%q) accepts it", pin)
+		}
+		found := false
+		for _, b := range p.BlockList {
+			found = found || b == pin
+		}
+		if !found {
+			t.Errorf("%q is not on the default block list", pin)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vscard/vscard/ent/optionscript"
 	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/audit"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/viewer"
@@ -77,7 +78,7 @@ func (s *Store) Get(ctx context.Context, name string) (*Script, error) {
 }
 
 // Evaluate runs the default script in force for u. It implements enroll.OptionsSource.
-func (s *Store) Evaluate(ctx context.Context, u *ent.User) (*options.Options, string, error) {
+func (s *Store) Evaluate(ctx context.Context, u *ent.User) (*cardspec.Options, string, error) {
 	cur, err := s.db.OptionScript.Query().
 		Where(optionscript.Name(DefaultName)).
 		Order(ent.Desc(optionscript.FieldVersion)).
@@ -100,7 +101,7 @@ func (s *Store) Evaluate(ctx context.Context, u *ent.User) (*options.Options, st
 }
 
 // Validate evaluates source for u (nil: a sample user) without saving it.
-func (s *Store) Validate(ctx context.Context, source string, u *ent.User) (*options.Options, []options.ScriptError) {
+func (s *Store) Validate(ctx context.Context, source string, u *ent.User) (*cardspec.Options, []options.ScriptError) {
 	sample := options.Sample()
 	if u != nil {
 		sample = UserInput(u)

@@ -1,12 +1,12 @@
-package options
+package cardspec
 
 import (
 	"fmt"
 	"slices"
 )
 
-// This file must not depend on Starlark: the desktop bridge imports it to check a PIN against
-// the policy stored on the order before it sets the PIN on the card.
+// The desktop bridge checks a PIN with Check against the policy stored on the order before it
+// sets the PIN on the card, and explains a refusal rule by rule.
 
 // Violation is one PIN policy rule a PIN breaks.
 type Violation struct {

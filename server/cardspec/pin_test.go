@@ -1,11 +1,21 @@
-package options
+package cardspec
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
-func defaultPolicy() PINPolicy { return defaults().PIN }
+// defaultPolicy is the PIN part of what server/options' default script yields, with a short
+// block list: digits only, 6 to 8 of them, at most 3 repeated or sequential.
+func defaultPolicy() PINPolicy {
+	return PINPolicy{
+		MinLength: 6, MaxLength: 8,
+		Upper: Disallowed, Lower: Disallowed, Digits: Required, Special: Disallowed,
+		BlockList:   []string{"123456", "000000", "121212", "654321"},
+		MaxRepeated: 3, MaxSequential: 3, RetryCount: 3,
+	}
+}
 
 func TestCheckPIN(t *testing.T) {
 	lettersAllowed := defaultPolicy()
@@ -65,19 +75,33 @@ func TestCheckPIN(t *testing.T) {
 	}
 }
 
-// TestBlockListIsAboutCommonPINs checks the default block list holds the PINs people pick most.
-func TestBlockListIsAboutCommonPINs(t *testing.T) {
-	p := defaultPolicy()
-	for _, pin := range []string{"123456", "000000", "111111", "12345678", "123123", "654321", "666666", "121212", "112233", "11111111", "123321", "88888888", "87654321", "00000000"} {
-		if v := p.Check(pin); len(v) == 0 {
-			t.Errorf("Check(%q) accepts it", pin)
-		}
-		found := false
-		for _, b := range p.BlockList {
-			found = found || b == pin
-		}
-		if !found {
-			t.Errorf("%q is not on the default block list", pin)
-		}
+// FuzzCheckPIN checks that Check never panics and that a PIN it accepts under the default
+// policy really meets it.
+func FuzzCheckPIN(f *testing.F) {
+	for _, s := range []string{"385019", "123456", "1111", "abcdef", "38501é", "", "9876543210", "Ab3-x9k!"} {
+		f.Add(s)
 	}
+	policy := defaultPolicy()
+	f.Fuzz(func(t *testing.T, pin string) {
+		violations := policy.Check(pin)
+		for _, v := range violations {
+			if v.Rule == "" || !strings.HasSuffix(v.Message, ".") {
+				t.Fatalf("malformed violation %+v", v)
+			}
+		}
+		if len(violations) > 0 {
+			return
+		}
+		if len(pin) < 6 || len(pin) > 8 || strings.Trim(pin, "0123456789") != "" {
+			t.Fatalf("Check accepted %q", pin)
+		}
+		for _, b := range policy.BlockList {
+			if pin == b {
+				t.Fatalf("Check accepted blocked %q", pin)
+			}
+		}
+		if longestRepeat(pin) > 3 {
+			t.Fatalf("Check accepted repeated %q", pin)
+		}
+	})
 }

@@ -1,8 +1,15 @@
-package options
-
-// This file is the contract between the option script and the rest of vscard: the enrolment
-// engine stores Options on each order as a snapshot, the CA reads validity and properties,
-// and the desktop bridge enforces PINPolicy. Changing a JSON name changes stored snapshots.
+// Package cardspec holds what an option script decides for one card: the PIN policy and its
+// check, the certificates, the validity and the properties, and the limits of each.
+//
+// It is the contract between the option script and the rest of vscard: the enrolment engine
+// stores [Options] on each order as a snapshot (ent/schema binds the JSON columns to these
+// types), the CA reads validity and properties, and the desktop bridge enforces [PINPolicy]
+// with [PINPolicy.Check]. Changing a JSON name changes stored snapshots.
+//
+// The package is a leaf on purpose: it imports nothing of vscard and nothing of Starlark, so
+// ent and the desktop bridge, which need the values, do not link the interpreter. The
+// evaluator that produces them lives in server/options.
+package cardspec
 
 // Rule says whether a class of characters may, must or must not appear in a PIN.
 type Rule string
@@ -102,21 +109,6 @@ type Options struct {
 	Certificates []CertificateSpec `json:"certificates"`
 	Validity     Validity          `json:"validity"`
 	Properties   Properties        `json:"properties"`
-}
-
-// User is what a script sees of the person ordering.
-type User struct {
-	ID          string         `json:"id"`
-	Username    string         `json:"username"`
-	Email       string         `json:"email"`
-	DisplayName string         `json:"displayName"`
-	Roles       []string       `json:"roles"`
-	Attributes  map[string]any `json:"attributes"`
-}
-
-// Env is what a script sees of the server.
-type Env struct {
-	ServerName string `json:"serverName"`
 }
 
 // Limits of the values an option script may return. PIV stores a PIN in at most 8 bytes and
