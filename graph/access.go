@@ -28,8 +28,17 @@ func checkAccess(ctx context.Context, next graphql.RootResolver) graphql.Marshal
 	}
 	name := fc.Field.Name
 	switch name {
-	case "__typename", "__schema", "__type":
-		return next(ctx) // introspection has its own switch: introspectionFor
+	case "__typename":
+		return next(ctx)
+	case "__schema", "__type":
+		// introspectionFor decided. Refused here, as a refusal with its own code, rather
+		// than by gqlgen's introspection resolver, whose plain error would be INTERNAL
+		// and logged as a fault every time anyone asks.
+		if graphql.GetOperationContext(ctx).DisableIntrospection {
+			graphql.AddError(ctx, errs.New(errs.IntrospectionDisabled, "Schema introspection is open to administrators only."))
+			return graphql.Null
+		}
+		return next(ctx)
 	}
 	allow, declared := allowedFor(fc.Field.Definition)
 	if !declared {
@@ -98,7 +107,7 @@ func accessDirective(ctx context.Context, _ any, next graphql.Resolver, _ []mode
 }
 
 // introspectionFor turns schema introspection off for everyone but administrators, unless
-// the server allows it for all.
+// the server allows it for all; checkAccess then refuses the introspection root fields.
 func introspectionFor(allowAll bool) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)

@@ -25,6 +25,13 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		var de *errs.Error
 		switch {
+		case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+			// The request's deadline passed or its client went away: not a fault of
+			// ours to log at ERROR each time.
+			log.DebugContext(ctx, "graphql request ended before it was answered", "err", err)
+			e := endedError(ctx.Err())
+			gerr.Message = e.Message
+			gerr.Extensions = extensions(e.Code, nil)
 		case errors.As(err, &de):
 			gerr.Message = de.Message
 			gerr.Extensions = extensions(de.Code, de.Details)

@@ -12,6 +12,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/vscard/vscard/graph/generated"
 	"github.com/vscard/vscard/server/auth"
@@ -26,20 +28,26 @@ type HandlerOptions struct {
 	// WebsocketInit authenticates a WebSocket connection from its connection_init payload.
 	WebsocketInit transport.WebsocketInitFunc
 	// AllowIntrospection opens schema introspection to everyone (default: admins only).
+	// Without it, validation errors carry no "Did you mean" suggestions either, for
+	// anyone: they would name the fields, arguments, enum values and input fields that
+	// introspection hides.
 	AllowIntrospection bool
-	// MaxComplexity bounds a query's cost (default 1000); MaxDepth its nesting (default 12).
-	MaxComplexity int
-	MaxDepth      int
+	// Limits bound what one request may ask for; zero fields take DefaultLimits.
+	Limits Limits
+	// RequestTimeout ends a query or mutation that runs longer (default 30s).
+	// Subscriptions run as long as their connection.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is HandlerOptions.RequestTimeout's default.
+const DefaultRequestTimeout = 30 * time.Second
 
 // NewHandler returns the GraphQL endpoint: queries over GET and POST, mutations over POST
 // only, subscriptions over WebSocket (graphql-transport-ws and graphql-ws).
 func NewHandler(r *Resolver, o HandlerOptions) http.Handler {
-	if o.MaxComplexity == 0 {
-		o.MaxComplexity = 1000
-	}
-	if o.MaxDepth == 0 {
-		o.MaxDepth = 12
+	limits := o.Limits.withDefaults()
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = DefaultRequestTimeout
 	}
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{
 		Resolvers:  r,
@@ -57,24 +65,60 @@ func NewHandler(r *Resolver, o HandlerOptions) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{}) // gqlgen refuses mutations over GET
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.SetDisableSuggestion(true)
+	queryCache := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(queryCache)
+	// documentLimits counts tokens first; this is the same bound in gqlgen's own parse.
+	srv.SetParserTokenLimit(limits.MaxTokens)
+	// gqlgen's switch covers two of the rules that suggest names; the others are swapped
+	// here (TestNoSuggestionsWithoutIntrospection tries every kind).
+	srv.SetDisableSuggestion(!o.AllowIntrospection)
+	if !o.AllowIntrospection {
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
+	}
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(extension.FixedComplexityLimit(o.MaxComplexity))
+	// After the persisted-query extension, which puts the query text in place.
+	srv.Use(documentLimits{limits: limits, cache: queryCache, log: r.Log})
+	srv.Use(complexityLimit{extension.FixedComplexityLimit(limits.MaxComplexity)})
 	srv.AroundOperations(introspectionFor(o.AllowIntrospection))
-	srv.AroundOperations(depthLimit(o.MaxDepth))
 	srv.AroundRootFields(checkAccess)
 	srv.AroundResponses(countRequests(r.Metrics))
 	srv.SetErrorPresenter(presentError(r.Log))
 	srv.SetRecoverFunc(recoverPanic(r.Log))
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if auth.IsWebSocketUpgrade(req) && o.CheckOrigin != nil && !o.CheckOrigin(req) {
-			http.Error(w, "WebSocket origin not allowed", http.StatusForbidden)
+		if auth.IsWebSocketUpgrade(req) {
+			if o.CheckOrigin != nil && !o.CheckOrigin(req) {
+				http.Error(w, "WebSocket origin not allowed", http.StatusForbidden)
+				return
+			}
+			srv.ServeHTTP(w, req)
 			return
 		}
-		srv.ServeHTTP(w, req)
+		// The request's context already ends when the client goes away; the deadline
+		// also ends a client that stays.
+		ctx, cancel := context.WithTimeout(req.Context(), o.RequestTimeout)
+		defer cancel()
+		srv.ServeHTTP(w, req.WithContext(ctx))
 	})
+}
+
+// rulesWithoutSuggestions is gqlparser's rule set with every rule that can suggest a
+// name replaced by its variant that does not. gqlgen swaps FieldsOnCorrectType and
+// ScalarLeafs itself (SetDisableSuggestion) but leaves these three.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, swap := range []struct {
+		name string
+		rule core.Rule
+	}{
+		{rules.KnownArgumentNamesRule.Name, rules.KnownArgumentNamesRuleWithoutSuggestions},
+		{rules.KnownTypeNamesRule.Name, rules.KnownTypeNamesRuleWithoutSuggestions},
+		{rules.ValuesOfCorrectTypeRule.Name, rules.ValuesOfCorrectTypeRuleWithoutSuggestions},
+	} {
+		r.RemoveRule(swap.name)
+		r.AddRule(swap.rule.Name, swap.rule.RuleFunc)
+	}
+	return r
 }
 
 // countRequests counts each query's and mutation's response, by operation type, first
@@ -111,46 +155,4 @@ func countRequests(m *metrics.Metrics) graphql.ResponseMiddleware {
 		m.Request(kind, field, outcome, time.Since(oc.Stats.OperationStart))
 		return resp
 	}
-}
-
-// depthLimit refuses operations nested deeper than max (introspection included: its
-// fixed shape stays well within the default).
-func depthLimit(max int) graphql.OperationMiddleware {
-	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		oc := graphql.GetOperationContext(ctx)
-		if oc.Operation != nil {
-			if d := depth(oc.Operation.SelectionSet, 0, max); d > max {
-				return graphql.OneShot(graphql.ErrorResponse(ctx, "The query is nested %d levels deep; at most %d are allowed.", d, max))
-			}
-		}
-		return next(ctx)
-	}
-}
-
-func depth(set ast.SelectionSet, at, max int) int {
-	deepest := at
-	if at > max {
-		return at
-	}
-	for _, s := range set {
-		var d int
-		switch s := s.(type) {
-		case *ast.Field:
-			if len(s.SelectionSet) == 0 {
-				d = at + 1
-			} else {
-				d = depth(s.SelectionSet, at+1, max)
-			}
-		case *ast.InlineFragment:
-			d = depth(s.SelectionSet, at, max)
-		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				d = depth(s.Definition.SelectionSet, at, max)
-			}
-		}
-		if d > deepest {
-			deepest = d
-		}
-	}
-	return deepest
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"github.com/vscard/vscard/graph"
 	"github.com/vscard/vscard/server/enroll"
 )
 
@@ -62,6 +63,11 @@ type Config struct {
 
 	// AllowIntrospection opens GraphQL introspection to everyone (default: admins only).
 	AllowIntrospection bool
+	// GraphQLLimits bound what one GraphQL request may ask for (zero fields: the defaults
+	// in graph.DefaultLimits); GraphQLTimeout ends a query or mutation that runs longer
+	// (default graph.DefaultRequestTimeout).
+	GraphQLLimits  graph.Limits
+	GraphQLTimeout time.Duration
 	// SweepInterval is how often stale orders are expired.
 	SweepInterval time.Duration
 	// TokenTTL is how long a hand-off link works.

@@ -180,6 +180,8 @@ func (s *Server) assemble(ctx context.Context) error {
 		CheckOrigin:        s.Auth.CheckOrigin,
 		WebsocketInit:      s.Auth.InitFunc,
 		AllowIntrospection: cfg.AllowIntrospection,
+		Limits:             cfg.GraphQLLimits,
+		RequestTimeout:     cfg.GraphQLTimeout,
 	})
 	s.Handler = s.routes(gql)
 	return nil

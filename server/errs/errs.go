@@ -28,7 +28,14 @@ const (
 	ScriptError     Code = "SCRIPT_ERROR"
 	Conflict        Code = "CONFLICT"
 	RateLimited     Code = "RATE_LIMITED"
-	Internal        Code = "INTERNAL"
+	// QueryTooComplex refuses a GraphQL document over one of the server's limits before
+	// the server works on it; details name the limit ("limit") and its value ("max").
+	QueryTooComplex Code = "QUERY_TOO_COMPLEX"
+	// IntrospectionDisabled refuses schema introspection to a caller not allowed it.
+	IntrospectionDisabled Code = "INTROSPECTION_DISABLED"
+	// Timeout ends a request that ran past its deadline or whose client went away.
+	Timeout  Code = "TIMEOUT"
+	Internal Code = "INTERNAL"
 )
 
 // Error is a domain error: a code, a message a person can act on, and an internal cause.

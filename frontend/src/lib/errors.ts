@@ -11,7 +11,21 @@ export type ErrorCode =
   | 'USER_NOT_ACTIVE'
   | 'CONFLICT'
   | 'SCRIPT_ERROR'
+  | 'QUERY_TOO_COMPLEX'
+  | 'INTROSPECTION_DISABLED'
+  | 'TIMEOUT'
   | 'INTERNAL';
+
+/**
+ * friendlyMessages replaces the server's message for codes whose message is written for
+ * a developer (it names a limit, say): the SPA's own operations never hit these, so a
+ * person seeing one can only reload or report it.
+ */
+const friendlyMessages: Partial<Record<ErrorCode, string>> = {
+  QUERY_TOO_COMPLEX: 'This page asked the server for more than it answers at once. Reload the page; if it happens again, tell your administrator.',
+  INTROSPECTION_DISABLED: 'Only administrators may read the API schema.',
+  TIMEOUT: 'The server took too long to answer. Try again in a moment.',
+};
 
 export interface ApiError {
   code: ErrorCode | string | undefined;
@@ -28,7 +42,8 @@ export function apiError(err: ErrorLike | undefined | null): ApiError | undefine
   if (first) {
     const extensions = (first.extensions ?? {}) as Record<string, unknown>;
     const code = typeof extensions.code === 'string' ? extensions.code : undefined;
-    return { code, message: first.message, extensions };
+    const friendly = code === undefined ? undefined : friendlyMessages[code as ErrorCode];
+    return { code, message: friendly ?? first.message, extensions };
   }
   if (err.networkError) {
     return { code: undefined, message: 'The server cannot be reached. Check your connection and try again.', extensions: {} };
