@@ -93,6 +93,9 @@ type Config struct {
 	// is ignored and the TCP peer is the client.
 	TrustedProxies TrustedProxies
 
+	// Now is the clock of token and login-state checks. Default: time.Now.
+	Now func() time.Time
+
 	// HTTPClient talks to the provider (discovery, JWKS, token endpoint). Default: a
 	// client with a 15 second timeout.
 	HTTPClient *http.Client
@@ -157,6 +160,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SessionCheckInterval == 0 {
 		c.SessionCheckInterval = 30 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 15 * time.Second}
