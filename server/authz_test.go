@@ -76,6 +76,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{`mutation($id: ID!) { confirmCardReady(orderId: $id, serial: "1", device: {reader: "r"}) { state } }`, ord, [6]string{UN, FB, FB, FB, FB, IS}},
 		{`mutation($id: ID!) { failOrder(orderId: $id, reason: "x") { state } }`, ord, [6]string{UN, FB, FB, FB, FB, IS}},
 		{`mutation($id: ID!) { setUserState(userId: $id, state: ACTIVE) { state } }`, map[string]any{"id": carolMe.Me.ID}, [6]string{UN, FB, FB, OK, FB, FB}},
+		{`mutation { endUserSessions(userId: "usr_nobody") }`, nil, [6]string{UN, FB, FB, NF, FB, FB}},
+		{`mutation { signOutEverywhere }`, nil, [6]string{UN, OK, OK, OK, FB, FB}}, // ends only the others
 		{`mutation { updateOptionScript(source: "def options(") { name } }`, nil, [6]string{UN, FB, FB, SE, FB, FB}},
 		{`mutation { revertOptionScript(version: 1) { current { version } } }`, nil, [6]string{UN, FB, FB, OK, FB, FB}},
 		{`mutation { revokeCard(serial: "00000000") { id } }`, nil, [6]string{UN, NF, NF, NF, FB, FB}},
