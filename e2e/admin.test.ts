@@ -116,7 +116,7 @@ test('admin sees users, orders and the audit log; a user does not see administra
     const stateOf = () => gql<{ users: { edges: { node: { state: string } }[] } }>(page, '{ users(where: { username: "alice" }) { edges { node { state } } } }');
     await alice.getByRole('combobox', { name: 'State of alice' }).click();
     await page.getByRole('option', { name: 'Locked', exact: true }).click();
-    await page.getByText('alice is now locked.').waitFor();
+    await page.getByText('alice is now locked and signed out everywhere.').waitFor();
     assert.equal((await stateOf()).users.edges[0]?.node.state, 'LOCKED');
     await alice.getByRole('combobox', { name: 'State of alice' }).click();
     await page.getByRole('option', { name: 'Active', exact: true }).click();

@@ -190,6 +190,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldTokenHash: {Type: field.TypeString, Column: session.FieldTokenHash},
 			session.FieldData:      {Type: field.TypeBytes, Column: session.FieldData},
 			session.FieldExpiry:    {Type: field.TypeTime, Column: session.FieldExpiry},
+			session.FieldUserID:    {Type: field.TypeString, Column: session.FieldUserID},
 		},
 	}
 	graph.Nodes[7] = &sqlgraph.Node{
@@ -1130,6 +1131,11 @@ func (f *SessionFilter) WhereData(p entql.BytesP) {
 // WhereExpiry applies the entql time.Time predicate on the expiry field.
 func (f *SessionFilter) WhereExpiry(p entql.TimeP) {
 	f.Where(p.Field(session.FieldExpiry))
+}
+
+// WhereUserID applies the entql string predicate on the user_id field.
+func (f *SessionFilter) WhereUserID(p entql.StringP) {
+	f.Where(p.Field(session.FieldUserID))
 }
 
 // addPredicate implements the predicateAdder interface.

@@ -22,7 +22,9 @@ type Session struct {
 	// Data holds the value of the "data" field.
 	Data []byte `json:"-"`
 	// Expiry holds the value of the "expiry" field.
-	Expiry       time.Time `json:"expiry,omitempty"`
+	Expiry time.Time `json:"expiry,omitempty"`
+	// UserID holds the value of the "user_id" field.
+	UserID       string `json:"user_id,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -33,7 +35,7 @@ func (*Session) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case session.FieldData:
 			values[i] = new([]byte)
-		case session.FieldID, session.FieldTokenHash:
+		case session.FieldID, session.FieldTokenHash, session.FieldUserID:
 			values[i] = new(sql.NullString)
 		case session.FieldExpiry:
 			values[i] = new(sql.NullTime)
@@ -75,6 +77,12 @@ func (_m *Session) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field expiry", values[i])
 			} else if value.Valid {
 				_m.Expiry = value.Time
+			}
+		case session.FieldUserID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field user_id", values[i])
+			} else if value.Valid {
+				_m.UserID = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -119,6 +127,9 @@ func (_m *Session) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("expiry=")
 	builder.WriteString(_m.Expiry.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("user_id=")
+	builder.WriteString(_m.UserID)
 	builder.WriteByte(')')
 	return builder.String()
 }

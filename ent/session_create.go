@@ -41,6 +41,20 @@ func (_c *SessionCreate) SetExpiry(v time.Time) *SessionCreate {
 	return _c
 }
 
+// SetUserID sets the "user_id" field.
+func (_c *SessionCreate) SetUserID(v string) *SessionCreate {
+	_c.mutation.SetUserID(v)
+	return _c
+}
+
+// SetNillableUserID sets the "user_id" field if the given value is not nil.
+func (_c *SessionCreate) SetNillableUserID(v *string) *SessionCreate {
+	if v != nil {
+		_c.SetUserID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *SessionCreate) SetID(v string) *SessionCreate {
 	_c.mutation.SetID(v)
@@ -92,6 +106,10 @@ func (_c *SessionCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *SessionCreate) defaults() error {
+	if _, ok := _c.mutation.UserID(); !ok {
+		v := session.DefaultUserID
+		_c.mutation.SetUserID(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if session.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized session.DefaultID (forgotten import ent/runtime?)")
@@ -117,6 +135,9 @@ func (_c *SessionCreate) check() error {
 	}
 	if _, ok := _c.mutation.Expiry(); !ok {
 		return &ValidationError{Name: "expiry", err: errors.New(`ent: missing required field "Session.expiry"`)}
+	}
+	if _, ok := _c.mutation.UserID(); !ok {
+		return &ValidationError{Name: "user_id", err: errors.New(`ent: missing required field "Session.user_id"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := session.IDValidator(v); err != nil {
@@ -170,6 +191,10 @@ func (_c *SessionCreate) createSpec() (*Session, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Expiry(); ok {
 		_spec.SetField(session.FieldExpiry, field.TypeTime, value)
 		_node.Expiry = value
+	}
+	if value, ok := _c.mutation.UserID(); ok {
+		_spec.SetField(session.FieldUserID, field.TypeString, value)
+		_node.UserID = value
 	}
 	return _node, _spec
 }
@@ -244,6 +269,18 @@ func (u *SessionUpsert) SetExpiry(v time.Time) *SessionUpsert {
 // UpdateExpiry sets the "expiry" field to the value that was provided on create.
 func (u *SessionUpsert) UpdateExpiry() *SessionUpsert {
 	u.SetExcluded(session.FieldExpiry)
+	return u
+}
+
+// SetUserID sets the "user_id" field.
+func (u *SessionUpsert) SetUserID(v string) *SessionUpsert {
+	u.Set(session.FieldUserID, v)
+	return u
+}
+
+// UpdateUserID sets the "user_id" field to the value that was provided on create.
+func (u *SessionUpsert) UpdateUserID() *SessionUpsert {
+	u.SetExcluded(session.FieldUserID)
 	return u
 }
 
@@ -323,6 +360,20 @@ func (u *SessionUpsertOne) SetExpiry(v time.Time) *SessionUpsertOne {
 func (u *SessionUpsertOne) UpdateExpiry() *SessionUpsertOne {
 	return u.Update(func(s *SessionUpsert) {
 		s.UpdateExpiry()
+	})
+}
+
+// SetUserID sets the "user_id" field.
+func (u *SessionUpsertOne) SetUserID(v string) *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetUserID(v)
+	})
+}
+
+// UpdateUserID sets the "user_id" field to the value that was provided on create.
+func (u *SessionUpsertOne) UpdateUserID() *SessionUpsertOne {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateUserID()
 	})
 }
 
@@ -569,6 +620,20 @@ func (u *SessionUpsertBulk) SetExpiry(v time.Time) *SessionUpsertBulk {
 func (u *SessionUpsertBulk) UpdateExpiry() *SessionUpsertBulk {
 	return u.Update(func(s *SessionUpsert) {
 		s.UpdateExpiry()
+	})
+}
+
+// SetUserID sets the "user_id" field.
+func (u *SessionUpsertBulk) SetUserID(v string) *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.SetUserID(v)
+	})
+}
+
+// UpdateUserID sets the "user_id" field to the value that was provided on create.
+func (u *SessionUpsertBulk) UpdateUserID() *SessionUpsertBulk {
+	return u.Update(func(s *SessionUpsert) {
+		s.UpdateUserID()
 	})
 }
 

@@ -48,6 +48,20 @@ func (_u *SessionUpdate) SetNillableExpiry(v *time.Time) *SessionUpdate {
 	return _u
 }
 
+// SetUserID sets the "user_id" field.
+func (_u *SessionUpdate) SetUserID(v string) *SessionUpdate {
+	_u.mutation.SetUserID(v)
+	return _u
+}
+
+// SetNillableUserID sets the "user_id" field if the given value is not nil.
+func (_u *SessionUpdate) SetNillableUserID(v *string) *SessionUpdate {
+	if v != nil {
+		_u.SetUserID(*v)
+	}
+	return _u
+}
+
 // Mutation returns the SessionMutation object of the builder.
 func (_u *SessionUpdate) Mutation() *SessionMutation {
 	return _u.mutation
@@ -95,6 +109,9 @@ func (_u *SessionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Expiry(); ok {
 		_spec.SetField(session.FieldExpiry, field.TypeTime, value)
 	}
+	if value, ok := _u.mutation.UserID(); ok {
+		_spec.SetField(session.FieldUserID, field.TypeString, value)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{session.Label}
@@ -131,6 +148,20 @@ func (_u *SessionUpdateOne) SetExpiry(v time.Time) *SessionUpdateOne {
 func (_u *SessionUpdateOne) SetNillableExpiry(v *time.Time) *SessionUpdateOne {
 	if v != nil {
 		_u.SetExpiry(*v)
+	}
+	return _u
+}
+
+// SetUserID sets the "user_id" field.
+func (_u *SessionUpdateOne) SetUserID(v string) *SessionUpdateOne {
+	_u.mutation.SetUserID(v)
+	return _u
+}
+
+// SetNillableUserID sets the "user_id" field if the given value is not nil.
+func (_u *SessionUpdateOne) SetNillableUserID(v *string) *SessionUpdateOne {
+	if v != nil {
+		_u.SetUserID(*v)
 	}
 	return _u
 }
@@ -211,6 +242,9 @@ func (_u *SessionUpdateOne) sqlSave(ctx context.Context) (_node *Session, err er
 	}
 	if value, ok := _u.mutation.Expiry(); ok {
 		_spec.SetField(session.FieldExpiry, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.UserID(); ok {
+		_spec.SetField(session.FieldUserID, field.TypeString, value)
 	}
 	_node = &Session{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -16,6 +16,7 @@ import (
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/graph/generated"
 	"github.com/vscard/vscard/graph/model"
+	"github.com/vscard/vscard/server/auth"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/enroll"
 	model1 "github.com/vscard/vscard/server/model"
@@ -111,6 +112,16 @@ func (r *mutationResolver) SetUserState(ctx context.Context, userID string, stat
 		return nil, err
 	}
 	return u, nil
+}
+
+// SignOutEverywhere is the resolver for the signOutEverywhere field.
+func (r *mutationResolver) SignOutEverywhere(ctx context.Context) (int, error) {
+	return users.SignOutEverywhere(ctx, r.DB, viewer.FromContext(ctx).UserID, auth.SessionToken(ctx))
+}
+
+// EndUserSessions is the resolver for the endUserSessions field.
+func (r *mutationResolver) EndUserSessions(ctx context.Context, userID string) (int, error) {
+	return users.EndSessions(ctx, r.DB, userID)
 }
 
 // UpdateOptionScript is the resolver for the updateOptionScript field.

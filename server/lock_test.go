@@ -55,6 +55,7 @@ func TestLockingEndsTheOrder(t *testing.T) {
 			if err := tc.then(o); err == nil {
 				t.Fatal("the order went on after its owner was locked")
 			}
+			o.user = admin // locking ended the owner's session
 			if got := o.state(); got != "CANCELLED" {
 				t.Fatalf("order is %s, want CANCELLED", got)
 			}
@@ -70,6 +71,9 @@ func TestLockingEndsTheOrder(t *testing.T) {
 			if n := db.Card.Query().Where(card.OrderID(o.id)).CountX(systemCtx()); n != 0 {
 				t.Errorf("the order left %d cards", n)
 			}
+			// Locking ended the person's session; signed in again, they may not start.
+			signedOut(t, alice, "the locked person")
+			alice = env.SignIn(t, servertest.Alice)
 			if err := alice.Do(context.Background(), qStart, nil, nil); codeOf(err) != "USER_NOT_ACTIVE" {
 				t.Errorf("a locked person's start: %v, want USER_NOT_ACTIVE", err)
 			}

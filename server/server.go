@@ -91,7 +91,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	if err := s.DB.Migrate(ctx); err != nil {
 		return err
 	}
-	box, err := s.secretBox()
+	box, keys, err := s.secretKeys()
 	if err != nil {
 		return err
 	}
@@ -159,6 +159,9 @@ func (s *Server) assemble(ctx context.Context) error {
 		PortalScope:      cfg.APIScope,
 		DefaultUserState: cfg.DefaultUserState,
 		TrustedProxies:   proxies,
+		// Every instance shares the secret key, so any of them can finish a sign-in
+		// another one started; auth derives the cookie's own keys from it.
+		LoginStateKeys: keys,
 	}
 	if cfg.devIDP() {
 		if err := s.startDevIDP(&authCfg); err != nil {
@@ -222,11 +225,18 @@ func (s *Server) startDevIDP(authCfg *auth.Config) error {
 // secretBox opens the key that seals card secrets: configured, or in development generated
 // once into the data directory.
 func (s *Server) secretBox() (*secretbox.Box, error) {
+	box, _, err := s.secretKeys()
+	return box, err
+}
+
+// secretKeys is secretBox, and the keys themselves (current first) for what derives its
+// own keys from them.
+func (s *Server) secretKeys() (*secretbox.Box, [][]byte, error) {
 	cfg := s.Config
 	keyHex := cfg.SecretKey
 	if keyHex == "" {
 		if cfg.Production {
-			return nil, errors.New("set a secret key (--secret-key / VSCARD_SECRET_KEY, 64 hex characters) in production")
+			return nil, nil, errors.New("set a secret key (--secret-key / VSCARD_SECRET_KEY, 64 hex characters) in production")
 		}
 		path := filepath.Join(cfg.DataDir, "secret.key")
 		b, err := os.ReadFile(path)
@@ -235,27 +245,30 @@ func (s *Server) secretBox() (*secretbox.Box, error) {
 			k := secretbox.NewKey()
 			keyHex = fmt.Sprintf("%x", k[:])
 			if err := os.WriteFile(path, []byte(keyHex+"\n"), 0o600); err != nil {
-				return nil, fmt.Errorf("write secret key: %w", err)
+				return nil, nil, fmt.Errorf("write secret key: %w", err)
 			}
 		case err != nil:
-			return nil, fmt.Errorf("read secret key: %w", err)
+			return nil, nil, fmt.Errorf("read secret key: %w", err)
 		default:
 			keyHex = strings.TrimSpace(string(b))
 		}
 	}
 	cur, err := secretbox.ParseKey(keyHex)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	keys := [][]byte{cur[:]}
 	var prev []secretbox.Key
 	for _, p := range cfg.PreviousSecretKeys {
 		k, err := secretbox.ParseKey(p)
 		if err != nil {
-			return nil, fmt.Errorf("previous secret key: %w", err)
+			return nil, nil, fmt.Errorf("previous secret key: %w", err)
 		}
 		prev = append(prev, k)
+		keys = append(keys, k[:])
 	}
-	return secretbox.New(cur, prev...)
+	box, err := secretbox.New(cur, prev...)
+	return box, keys, err
 }
 
 func (s *Server) routes(gql http.Handler) http.Handler {

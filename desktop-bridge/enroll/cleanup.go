@@ -44,7 +44,15 @@ func (e *enrolment) watchOrder(ctx context.Context, cancel context.CancelCauseFu
 			return
 		}
 		e.log.Debug("order subscription ended", "err", err)
-		if o, qerr := api.Order(ctx, e.session.GraphQL(), e.h.Order); qerr == nil && o.Order != nil && ended(*o.Order) {
+		o, qerr := api.Order(ctx, e.session.GraphQL(), e.h.Order)
+		if qerr == nil && o.Order != nil && ended(*o.Order) {
+			return
+		}
+		if api.Code(qerr) == api.CodeUnauthenticated {
+			// The bridge session ends with its order (or at its expiry): the order is
+			// over, but how is no longer ours to read. Stop, and delete nothing on a guess.
+			e.log.Info("bridge session ended: the order is over on the server")
+			cancel(fmt.Errorf("%w: the Desktop App session ended", ErrSessionEnded))
 			return
 		}
 		select {
@@ -104,8 +112,9 @@ func (e *enrolment) cleanUp(ctx context.Context, runErr error) error {
 	switch {
 	case err == nil:
 		e.log.Info("server told that the order ended")
-	case api.Code(err) == api.CodeIllegalState:
-		// The order had ended already (cancelled or expired meanwhile): nothing to say.
+	case api.Code(err) == api.CodeIllegalState, api.Code(err) == api.CodeUnauthenticated:
+		// The order had ended already (cancelled or expired meanwhile; the bridge session
+		// ends with it): nothing to say.
 		e.log.Info("order had ended on the server already")
 	default:
 		e.log.Error("tell the server that the order ended", "err", err)

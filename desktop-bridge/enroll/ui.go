@@ -98,6 +98,9 @@ var (
 	// ErrCancelledByServer: the order ended on the server (cancelled in the portal,
 	// failed or expired) while the bridge was working on it.
 	ErrCancelledByServer = errors.New("the order was ended in the portal")
+	// ErrSessionEnded: the server no longer accepts the bridge session, which ends with
+	// its order, so the order is over there.
+	ErrSessionEnded = errors.New("the order is over on the server")
 	// ErrUntrusted: the server is not on the trusted list and nobody trusted it.
 	ErrUntrusted = errors.New("server is not trusted")
 )

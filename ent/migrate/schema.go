@@ -268,6 +268,7 @@ var (
 		{Name: "token_hash", Type: field.TypeString, Unique: true},
 		{Name: "data", Type: field.TypeBytes},
 		{Name: "expiry", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeString, Default: ""},
 	}
 	// SessionsTable holds the schema information for the "sessions" table.
 	SessionsTable = &schema.Table{
@@ -279,6 +280,11 @@ var (
 				Name:    "session_expiry",
 				Unique:  false,
 				Columns: []*schema.Column{SessionsColumns[3]},
+			},
+			{
+				Name:    "session_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[4]},
 			},
 		},
 	}

@@ -357,6 +357,10 @@ func init() {
 	sessionDescTokenHash := sessionFields[0].Descriptor()
 	// session.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
 	session.TokenHashValidator = sessionDescTokenHash.Validators[0].(func(string) error)
+	// sessionDescUserID is the schema descriptor for user_id field.
+	sessionDescUserID := sessionFields[3].Descriptor()
+	// session.DefaultUserID holds the default value on creation for the user_id field.
+	session.DefaultUserID = sessionDescUserID.Default.(string)
 	// sessionDescID is the schema descriptor for id field.
 	sessionDescID := sessionMixinFields0[0].Descriptor()
 	// session.DefaultID holds the default value on creation for the id field.

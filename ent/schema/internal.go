@@ -19,10 +19,16 @@ func (Session) Fields() []ent.Field {
 		field.String("token_hash").Unique().Immutable().NotEmpty(),
 		field.Bytes("data").Sensitive(),
 		field.Time("expiry"),
+		// user_id is the signed-in person (empty before sign-in), so that all of a
+		// person's sessions can be ended at once: locked, signed out everywhere. A plain
+		// column, not an edge: a session row must not hold up deleting its user.
+		field.String("user_id").Default(""),
 	}
 }
 
-func (Session) Indexes() []ent.Index { return []ent.Index{index.Fields("expiry")} }
+func (Session) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("expiry"), index.Fields("user_id")}
+}
 
 func (Session) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}

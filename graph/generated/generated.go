@@ -203,6 +203,7 @@ type ComplexityRoot struct {
 		CancelOrder        func(childComplexity int, orderID string, reason *string) int
 		ClaimOrder         func(childComplexity int, orderID string, token string, device *model.DeviceInput) int
 		ConfirmCardReady   func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
+		EndUserSessions    func(childComplexity int, userID string) int
 		FailOrder          func(childComplexity int, orderID string, reason string) int
 		NextStep           func(childComplexity int, orderID string) int
 		RenewHandoff       func(childComplexity int, orderID string) int
@@ -210,6 +211,7 @@ type ComplexityRoot struct {
 		RevertOptionScript func(childComplexity int, name string, version int) int
 		RevokeCard         func(childComplexity int, serial string, reason *string) int
 		SetUserState       func(childComplexity int, userID string, state user.State, reason *string) int
+		SignOutEverywhere  func(childComplexity int) int
 		StartProcess       func(childComplexity int, name string) int
 		SubmitCardKeys     func(childComplexity int, orderID string, keys []*model.KeySubmission) int
 		UpdateOptionScript func(childComplexity int, name string, source string, comment *string) int
@@ -397,6 +399,8 @@ type MutationResolver interface {
 	ConfirmCardReady(ctx context.Context, orderID string, serial string, device model.DeviceInput) (*ent.Order, error)
 	FailOrder(ctx context.Context, orderID string, reason string) (*ent.Order, error)
 	SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error)
+	SignOutEverywhere(ctx context.Context) (int, error)
+	EndUserSessions(ctx context.Context, userID string) (int, error)
 	UpdateOptionScript(ctx context.Context, name string, source string, comment *string) (*scripts.Script, error)
 	RevertOptionScript(ctx context.Context, name string, version int) (*scripts.Script, error)
 }
@@ -1072,6 +1076,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmCardReady(childComplexity, args["orderId"].(string), args["serial"].(string), args["device"].(model.DeviceInput)), true
+	case "Mutation.endUserSessions":
+		if e.ComplexityRoot.Mutation.EndUserSessions == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endUserSessions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndUserSessions(childComplexity, args["userId"].(string)), true
 	case "Mutation.failOrder":
 		if e.ComplexityRoot.Mutation.FailOrder == nil {
 			break
@@ -1149,6 +1164,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetUserState(childComplexity, args["userId"].(string), args["state"].(user.State), args["reason"].(*string)), true
+	case "Mutation.signOutEverywhere":
+		if e.ComplexityRoot.Mutation.SignOutEverywhere == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.SignOutEverywhere(childComplexity), true
 	case "Mutation.startProcess":
 		if e.ComplexityRoot.Mutation.StartProcess == nil {
 			break
@@ -3500,8 +3521,12 @@ type Mutation {
   "Desktop bridge: the order cannot go on (PIN dialog closed, card error)."
   failOrder(orderId: ID!, reason: String!): Order! @access(allow: [BRIDGE])
 
-  "Administrators: sets a user's state. Only ACTIVE users may order."
+  "Administrators: sets a user's state. Only ACTIVE users may order. LOCKED and INACTIVE also end every portal session of the user."
   setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [ADMIN])
+  "Ends every other portal session of the signed-in person (other browsers, other computers) and returns how many. The portal then signs this one out through /auth/logout, which ends the identity provider's session too."
+  signOutEverywhere: Int! @access(allow: [USER])
+  "Administrators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here."
+  endUserSessions(userId: ID!): Int! @access(allow: [ADMIN])
   "Administrators: validates and saves a new version of an option script."
   updateOptionScript(name: String! = "default", source: String!, comment: String): OptionScript! @access(allow: [ADMIN])
   "Administrators: saves an old version again as the newest."
@@ -4522,6 +4547,20 @@ func (ec *executionContext) field_Mutation_confirmCardReady_args(ctx context.Con
 		return nil, err
 	}
 	args["device"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_endUserSessions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg0
 	return args, nil
 }
 
@@ -8471,6 +8510,109 @@ func (ec *executionContext) fieldContext_Mutation_setUserState(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setUserState_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_signOutEverywhere(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_signOutEverywhere(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().SignOutEverywhere(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_signOutEverywhere(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Mutation_endUserSessions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_endUserSessions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EndUserSessions(ctx, fc.Args["userId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_endUserSessions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_endUserSessions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17876,6 +18018,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setUserState":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setUserState(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signOutEverywhere":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_signOutEverywhere(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endUserSessions":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_endUserSessions(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -29,7 +29,9 @@ type Service struct {
 	logger   *slog.Logger
 	store    *Store
 	sessions *scs.SessionManager
-	provider *lazyProvider
+	// loginState carries sign-ins under way, so that they need no session.
+	loginState *loginState
+	provider   *lazyProvider
 	// portals remembers verified portal access tokens (by SHA-256) until they expire, so a
 	// portal that sends the same token with every request pays for one signature check.
 	portals *lru.Cache[[sha256.Size]byte, verifiedToken]
@@ -64,6 +66,9 @@ func New(cfg Config, client *ent.Client, bridges BridgeAuthenticator, logger *sl
 		return nil, fmt.Errorf("set up token cache: %w", err)
 	}
 	s.sessions = newSessionManager(&s.cfg, s.store, s.sessionError)
+	if s.loginState, err = newLoginState(&s.cfg); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -75,13 +80,16 @@ func (s *Service) Run(ctx context.Context) {
 // Store returns the database session store.
 func (s *Service) Store() *Store { return s.store }
 
+// logoutPath is where the SPA's sign-out form posts.
+const logoutPath = "/auth/logout"
+
 // Routes serves /auth/login, /auth/callback, /auth/logout (POST) and /auth/session. Mount
 // it at "/auth/"; it applies Middleware itself.
 func (s *Service) Routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /auth/login", s.login)
 	mux.HandleFunc("GET /auth/callback", s.callback)
-	mux.HandleFunc("POST /auth/logout", s.logout)
+	mux.HandleFunc("POST "+logoutPath, s.logout)
 	mux.HandleFunc("GET /auth/session", s.session)
 	return s.Middleware(mux)
 }

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -53,6 +55,47 @@ type portalClaims struct {
 	AppID    string `json:"appid"` // Entra ID v1 tokens
 }
 
+// issuedAtSkew is how far in the future a portal token's "iat" may lie: the provider's
+// clock and ours disagree a little, but a token from the future was not issued yet.
+const issuedAtSkew = time.Minute
+
+// checkTokenType refuses a JWT whose header says it is something other than an access
+// token. RFC 9068 access tokens say "at+jwt"; many providers (zitadel, Keycloak, Entra ID)
+// put the generic "JWT" on every token, ID tokens included, and some leave typ out. Any
+// other explicit type (an ID token's "id+jwt", a logout token, a DPoP proof) is refused.
+func checkTokenType(token string) error {
+	head, _, ok := strings.Cut(token, ".")
+	if !ok {
+		return errs.New(errs.Unauthenticated, "access token is not a JWT")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return errs.Wrap(err, errs.Unauthenticated, "access token header unreadable")
+	}
+	var h struct {
+		Typ *string `json:"typ"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return errs.Wrap(err, errs.Unauthenticated, "access token header unreadable")
+	}
+	if h.Typ == nil {
+		return nil
+	}
+	switch strings.ToLower(*h.Typ) {
+	case "at+jwt", "application/at+jwt", "jwt":
+		return nil
+	}
+	return errs.New(errs.Unauthenticated, "token type %q is not an access token", *h.Typ)
+}
+
+// idTokenMarks are what tell an ID token from an access token when the header's typ does
+// not: a nonce (vscard always sends one at sign-in, and a portal's client-credentials
+// token never has one), and Keycloak's "typ" claim of "ID".
+type idTokenMarks struct {
+	Nonce    string `json:"nonce"`
+	TypClaim any    `json:"typ"`
+}
+
 // portalTokenCache is how many verified portal access tokens are remembered.
 const portalTokenCache = 4096
 
@@ -68,7 +111,7 @@ type verifiedToken struct {
 func (s *Service) authenticatePortal(ctx context.Context, token, addr string) (*viewer.Viewer, time.Time, error) {
 	key := sha256.Sum256([]byte(token))
 	if t, ok := s.portals.Get(key); ok {
-		if time.Now().Before(t.expiry) {
+		if s.cfg.Now().Before(t.expiry) {
 			v := t.viewer
 			v.RemoteAddr = addr
 			return &v, t.expiry, nil
@@ -88,9 +131,23 @@ func (s *Service) verifyPortal(ctx context.Context, token, addr string) (*viewer
 	if err != nil {
 		return nil, time.Time{}, errs.Wrap(err, errs.Internal, "identity provider unavailable")
 	}
+	if err := checkTokenType(token); err != nil {
+		return nil, time.Time{}, err
+	}
 	at, err := eps.accessTokens.Verify(oidc.ClientContext(ctx, s.cfg.HTTPClient), token)
 	if err != nil {
 		return nil, time.Time{}, errs.Wrap(err, errs.Unauthenticated, "access token invalid")
+	}
+	var marks idTokenMarks
+	if err := at.Claims(&marks); err != nil {
+		return nil, time.Time{}, errs.Wrap(err, errs.Unauthenticated, "access token claims unreadable")
+	}
+	if typ, _ := marks.TypClaim.(string); marks.Nonce != "" || strings.EqualFold(typ, "ID") {
+		return nil, time.Time{}, errs.New(errs.Unauthenticated, "an ID token is not an access token")
+	}
+	// go-oidc checks exp and nbf but not iat.
+	if !at.IssuedAt.IsZero() && at.IssuedAt.After(s.cfg.Now().Add(issuedAtSkew)) {
+		return nil, time.Time{}, errs.New(errs.Unauthenticated, "access token issued in the future")
 	}
 	var c portalClaims
 	var all map[string]any

@@ -121,11 +121,22 @@ func TestPortalTokenChecks(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		signer string
+		typ    *string // header typ; nil: "JWT"
 		shape  func(map[string]any)
 		status int
 		scopes []string
 	}{
 		{name: "ok/scope string", status: 200, scopes: []string{"cards:read", "other"}},
+		{name: "ok/typ at+jwt (RFC 9068)", typ: ptr("at+jwt"), status: 200, scopes: []string{"cards:read", "other"}},
+		{name: "ok/typ application/at+jwt", typ: ptr("application/at+jwt"), status: 200, scopes: []string{"cards:read", "other"}},
+		{name: "ok/no typ", typ: ptr(""), status: 200, scopes: []string{"cards:read", "other"}},
+		{name: "ok/iat within the skew", shape: func(c map[string]any) { c["iat"] = time.Now().Add(20 * time.Second).Unix() }, status: 200, scopes: []string{"cards:read", "other"}},
+		{name: "error/iat in the future", shape: func(c map[string]any) { c["iat"] = time.Now().Add(10 * time.Minute).Unix() }, status: 401},
+		{name: "error/typ of an ID token", typ: ptr("id_token+jwt"), status: 401},
+		{name: "error/typ of a logout token", typ: ptr("logout+jwt"), status: 401},
+		{name: "error/typ of a DPoP proof", typ: ptr("dpop+jwt"), status: 401},
+		{name: "error/ID token with the API audience (nonce)", shape: func(c map[string]any) { c["nonce"] = "n-1" }, status: 401},
+		{name: "error/Keycloak ID token (typ claim ID)", shape: func(c map[string]any) { c["typ"] = "ID" }, status: 401},
 		{name: "ok/scp list (Entra ID style)", shape: func(c map[string]any) { delete(c, "scope"); c["scp"] = []string{"cards:read"} }, status: 200, scopes: []string{"cards:read"}},
 		{name: "ok/ES256", signer: "ES256", status: 200, scopes: []string{"cards:read", "other"}},
 		{name: "error/expired", shape: func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }, status: 401},
@@ -138,7 +149,11 @@ func TestPortalTokenChecks(t *testing.T) {
 		{name: "error/signed by another key", signer: "rogue", status: 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, who, body := callWhoami(t, http.DefaultClient, bearerRequest(http.MethodGet, app.URL+"/api/whoami", "Bearer "+f.accessToken(tc.signer, tc.shape)))
+			typ := "JWT"
+			if tc.typ != nil {
+				typ = *tc.typ
+			}
+			status, who, body := callWhoami(t, http.DefaultClient, bearerRequest(http.MethodGet, app.URL+"/api/whoami", "Bearer "+f.accessTokenTyp(tc.signer, typ, tc.shape)))
 			if status != tc.status {
 				t.Fatalf("status %d, want %d: %s", status, tc.status, body)
 			}
@@ -201,3 +216,5 @@ func TestPortalTokenRemembered(t *testing.T) {
 		t.Fatalf("%d tokens remembered after expiry, want 0", n)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -93,6 +93,16 @@ type Config struct {
 	// is ignored and the TCP peer is the client.
 	TrustedProxies TrustedProxies
 
+	// LoginStateKeys seal the cookie that carries a sign-in's state, nonce, PKCE verifier
+	// and return path from /auth/login to /auth/callback; each at least 32 bytes. The
+	// first seals, all open (rotation). Every instance behind one public URL needs the
+	// same keys; server derives them from the secret key (--secret-key). Default: a random
+	// key, which suits a single instance (a restart only fails sign-ins under way).
+	LoginStateKeys [][]byte
+
+	// Now is the clock of token and login-state checks. Default: time.Now.
+	Now func() time.Time
+
 	// HTTPClient talks to the provider (discovery, JWKS, token endpoint). Default: a
 	// client with a 15 second timeout.
 	HTTPClient *http.Client
@@ -157,6 +167,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SessionCheckInterval == 0 {
 		c.SessionCheckInterval = 30 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 15 * time.Second}

@@ -66,6 +66,18 @@ func TestCSRF(t *testing.T) {
 		}
 	})
 
+	t.Run("error/logout by a form from another site keeps the session", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, app.URL+"/auth/logout", strings.NewReader(""))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		if resp, _ := b.do(req); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if !b.sessionInfo(app.URL).Authenticated {
+			t.Fatal("signed out by a cross-site form")
+		}
+	})
+
 	t.Run("error/logout is POST only", func(t *testing.T) {
 		if resp, _ := b.get(app.URL + "/auth/logout"); resp.StatusCode != http.StatusMethodNotAllowed {
 			t.Fatalf("GET /auth/logout: %d", resp.StatusCode)

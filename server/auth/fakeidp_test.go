@@ -132,8 +132,14 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// sign returns claims as a JWS signed the way signer says.
+// sign returns claims as a JWS signed the way signer says, with header typ "JWT".
 func (f *fakeIdP) sign(signer string, claims map[string]any) string {
+	f.tb.Helper()
+	return f.signTyp(signer, "JWT", claims)
+}
+
+// signTyp is sign with the header's typ; "" leaves typ out.
+func (f *fakeIdP) signTyp(signer, typ string, claims map[string]any) string {
 	f.tb.Helper()
 	var key jose.SigningKey
 	switch signer {
@@ -148,7 +154,11 @@ func (f *fakeIdP) sign(signer string, claims map[string]any) string {
 	default:
 		f.tb.Fatalf("unknown signer %q", signer)
 	}
-	s, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT"))
+	opts := &jose.SignerOptions{}
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	s, err := jose.NewSigner(key, opts)
 	if err != nil {
 		f.tb.Fatal(err)
 	}
@@ -167,6 +177,11 @@ func (f *fakeIdP) sign(signer string, claims map[string]any) string {
 // accessToken mints a portal access token with the API audience and cards:read, shaped
 // by shape.
 func (f *fakeIdP) accessToken(signer string, shape func(map[string]any)) string {
+	return f.accessTokenTyp(signer, "JWT", shape)
+}
+
+// accessTokenTyp is accessToken with the header's typ ("" for none).
+func (f *fakeIdP) accessTokenTyp(signer, typ string, shape func(map[string]any)) string {
 	now := time.Now()
 	claims := map[string]any{
 		"iss": f.issuer, "sub": "portal-client", "aud": []string{"vscard-api"},
@@ -176,5 +191,5 @@ func (f *fakeIdP) accessToken(signer string, shape func(map[string]any)) string 
 	if shape != nil {
 		shape(claims)
 	}
-	return f.sign(signer, claims)
+	return f.signTyp(signer, typ, claims)
 }

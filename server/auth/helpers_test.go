@@ -266,6 +266,24 @@ func (b *browser) postJSON(u, body string, header ...string) (*http.Response, st
 	return b.do(req)
 }
 
+// signOut posts the SPA's sign-out form, as a browser does for a top-level form POST
+// (with Origin), and returns the answer without following it.
+func (b *browser) signOut(appURL string) (*http.Response, string) {
+	b.tb.Helper()
+	req, _ := http.NewRequest(http.MethodPost, appURL+"/auth/logout", nil)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", appURL)
+	c := *b.c
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		b.tb.Fatalf("sign out: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
 // startLogin opens /auth/login and returns the provider's login page URL.
 func (b *browser) startLogin(appURL, returnPath string) *url.URL {
 	b.tb.Helper()

@@ -17,7 +17,8 @@ import (
 )
 
 // login starts the authorization code flow: a fresh state, nonce and PKCE verifier are
-// kept in the server-side session, and the browser goes to the provider.
+// kept in the login-state cookie (sealed; no database row for a visitor who has not
+// signed in), and the browser goes to the provider.
 func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	eps, err := s.provider.get(r.Context())
 	if err != nil {
@@ -27,19 +28,25 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	}
 	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
 
-	ctx := r.Context()
-	pending := pendingLogins(ctx, s.sessions)
+	pending := s.loginState.read(r)
 	for len(pending) >= maxPending {
 		delete(pending, oldest(pending))
+	}
+	ret := localPath(r.URL.Query().Get("return"))
+	if len(ret) > maxReturnPath {
+		ret = "/"
 	}
 	pending[state] = pendingLogin{
 		Nonce:    nonce,
 		Verifier: verifier,
-		Return:   localPath(r.URL.Query().Get("return")),
-		Started:  time.Now(),
+		Return:   ret,
+		Started:  s.cfg.Now(),
 	}
-	putPendingLogins(ctx, s.sessions, pending)
-
+	if err := s.loginState.write(w, pending); err != nil {
+		s.logger.ErrorContext(r.Context(), "sign-in state not kept", "err", err)
+		writeProblem(w, http.StatusInternalServerError, "Something went wrong on our side.")
+		return
+	}
 	http.Redirect(w, r, eps.oauth2.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)), http.StatusFound)
 }
 
@@ -58,7 +65,7 @@ func (e *callbackError) Unwrap() error { return e.cause }
 // (issuer, audience, expiry, algorithm, signature) and carry the nonce of that state.
 func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p, err := s.takePending(ctx, r.URL.Query())
+	p, err := s.takePending(w, r)
 	if err == nil {
 		err = s.finishLogin(ctx, r, p)
 	}
@@ -74,15 +81,19 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, p.Return, http.StatusSeeOther)
 }
 
-// takePending removes the pending sign-in of the callback's state from the session, so a
-// callback URL works at most once.
-func (s *Service) takePending(ctx context.Context, q url.Values) (pendingLogin, error) {
+// takePending removes the pending sign-in of the callback's state from the login-state
+// cookie, so that a callback URL works at most once in this browser (the provider's code
+// works once anyway).
+func (s *Service) takePending(w http.ResponseWriter, r *http.Request) (pendingLogin, error) {
+	q := r.URL.Query()
 	state := q.Get("state")
-	pending := pendingLogins(ctx, s.sessions)
+	pending := s.loginState.read(r)
 	p, ok := pending[state]
 	if state != "" && ok {
 		delete(pending, state)
-		putPendingLogins(ctx, s.sessions, pending)
+		if err := s.loginState.write(w, pending); err != nil {
+			return p, err
+		}
 	}
 	if e := q.Get("error"); e != "" {
 		return p, &callbackError{http.StatusUnauthorized, "The identity provider did not sign you in.",
@@ -150,7 +161,9 @@ func (s *Service) finishLogin(ctx context.Context, r *http.Request, p pendingLog
 }
 
 // logout ends the session and, when the provider supports RP-initiated logout, sends the
-// browser there too. JSON callers get {"redirect": url}; others a 303 to it.
+// browser there too, so that the provider's own session ends as well. It is a top-level
+// form POST answered with a 303: the ID token travels as id_token_hint in the Location
+// the browser follows, never in a body that page script could read.
 func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	uid := s.sessions.GetString(ctx, keyUserID)
@@ -169,10 +182,8 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		}
 		redirect = s.endSessionURL(ctx, idToken)
 	}
-	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]string{"redirect": redirect})
-		return
-	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, redirect, http.StatusSeeOther)
 }
 
@@ -254,9 +265,4 @@ func oldest(p map[string]pendingLogin) string {
 		}
 	}
 	return key
-}
-
-func wantsJSON(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), "application/json") ||
-		strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
 }

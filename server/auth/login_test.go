@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -67,29 +66,41 @@ func TestLogin(t *testing.T) {
 			t.Errorf("a plain request's viewer carries no user record")
 		}
 
-		// Logout: RP-initiated at the provider, which sends the browser home.
-		resp, body := b.postJSON(app.URL+"/auth/logout", "{}")
-		var out struct{ Redirect string }
-		if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &out) != nil {
+		// While the provider's session lasts, signing in again asks for no password.
+		if resp, _ := b.get(app.URL + "/auth/login"); resp.Request.URL.String() != app.URL+"/" {
+			t.Fatalf("second sign-in with the provider's session landed at %s", resp.Request.URL)
+		}
+
+		// Logout: a form POST answered with a 303 to the provider's end_session_endpoint
+		// (RP-initiated logout), which ends the provider's session and sends the browser
+		// home. The token is in the Location only, never in the body.
+		resp, body := b.signOut(app.URL)
+		end, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusSeeOther || end == nil {
 			t.Fatalf("logout: %d %s", resp.StatusCode, body)
 		}
-		end, _ := url.Parse(out.Redirect)
-		if !strings.HasPrefix(out.Redirect, idp.Issuer()+"/end_session") || end.Query().Get("id_token_hint") == "" ||
+		hint := end.Query().Get("id_token_hint")
+		if !strings.HasPrefix(end.String(), idp.Issuer()+"/end_session") || hint == "" ||
 			end.Query().Get("post_logout_redirect_uri") != app.URL+"/" {
-			t.Fatalf("logout redirect = %s", out.Redirect)
+			t.Fatalf("logout redirect = %s", end)
 		}
-		resp, body = b.get(out.Redirect)
+		if strings.Contains(body, hint) || strings.Contains(body, "eyJ") {
+			t.Fatalf("the logout answer's body carries the ID token: %s", body)
+		}
+		resp, body = b.get(end.String())
 		if resp.Request.URL.String() != app.URL+"/" || body != "home /" {
 			t.Errorf("after end_session: %s %q", resp.Request.URL, body)
 		}
 		if info := b.sessionInfo(app.URL); info.Authenticated {
 			t.Errorf("still authenticated after logout")
 		}
+		// The provider's session ended too: the next sign-in asks for the password.
+		b.startLogin(app.URL, "")
 
 		// Both the sign-in and the sign-out are in the audit log.
 		ctx := viewer.SystemContext(context.Background())
 		for _, action := range []string{ActionLogin, ActionLogout} {
-			ev, err := app.db.client.AuditEvent.Query().Where(auditevent.Action(action), auditevent.ObjectID(u.ID)).Only(ctx)
+			ev, err := app.db.client.AuditEvent.Query().Where(auditevent.Action(action), auditevent.ObjectID(u.ID)).First(ctx)
 			if err != nil {
 				t.Fatalf("audit %s: %v", action, err)
 			}

@@ -97,10 +97,12 @@ func (s *Store) CommitCtx(ctx context.Context, token string, data []byte, expiry
 		return nil // only the idle deadline moved, and not by much
 	}
 	ctx = viewer.SystemContext(ctx)
+	uid := userOfSession(data)
 	n, err := s.client.Session.Update().
 		Where(session.TokenHash(hash), session.ExpiryGT(s.now())).
 		SetData(data).
 		SetExpiry(expiry).
+		SetUserID(uid).
 		Save(ctx)
 	if err != nil {
 		return fmt.Errorf("update session: %w", err)
@@ -108,7 +110,7 @@ func (s *Store) CommitCtx(ctx context.Context, token string, data []byte, expiry
 	if n > 0 {
 		return nil
 	}
-	err = s.client.Session.Create().SetTokenHash(hash).SetData(data).SetExpiry(expiry).Exec(ctx)
+	err = s.client.Session.Create().SetTokenHash(hash).SetData(data).SetExpiry(expiry).SetUserID(uid).Exec(ctx)
 	if ent.IsConstraintError(err) {
 		// A tombstone: the session ended while this request was running.
 		return nil
@@ -130,6 +132,44 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
+}
+
+// userOfSession returns the user id in a session's data (scs's gob encoding), or "".
+func userOfSession(data []byte) string {
+	_, values, err := scs.GobCodec{}.Decode(data)
+	if err != nil {
+		return ""
+	}
+	uid, _ := values[keyUserID].(string)
+	return uid
+}
+
+// EndUserSessions ends every live session of the user except the one with token keep
+// ("" ends all), and returns how many it ended. client may be a transaction's, so that a
+// change of state and the end of the sessions commit together. Like DeleteCtx it leaves
+// expired tombstones, which a request still in flight cannot revive. An open WebSocket of
+// an ended session closes at its next check (Config.SessionCheckInterval).
+func EndUserSessions(ctx context.Context, client *ent.Client, userID, keep string) (int, error) {
+	if userID == "" {
+		return 0, nil
+	}
+	now := time.Now()
+	q := client.Session.Update().Where(session.UserID(userID), session.ExpiryGT(now))
+	if keep != "" {
+		q = q.Where(session.TokenHashNEQ(hashToken(keep)))
+	}
+	n, err := q.SetData([]byte{}).SetExpiry(now.Add(-time.Second)).Save(viewer.SystemContext(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("end sessions of user: %w", err)
+	}
+	return n, nil
+}
+
+// SessionToken returns the session token of a cookie-authenticated request's context
+// (Middleware puts it there), or "".
+func SessionToken(ctx context.Context) string {
+	t, _ := ctx.Value(sessionKey{}).(string)
+	return t
 }
 
 // Find implements scs.Store for callers without a context.

@@ -87,7 +87,7 @@ func TestInitFunc(t *testing.T) {
 			t.Fatalf("a WebSocket viewer carries the record read at the upgrade: %+v", v.Record)
 		}
 		stillOpen(t, ctx)
-		b.postJSON(app.URL+"/auth/logout", "{}")
+		b.signOut(app.URL)
 		waitClosed(t, ctx)
 	})
 

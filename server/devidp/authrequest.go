@@ -20,6 +20,8 @@ type authRequest struct {
 	responseType  oidc.ResponseType
 	responseMode  oidc.ResponseMode
 	codeChallenge *oidc.CodeChallenge
+	prompt        []string
+	maxAge        *uint
 
 	// Set by the login page once the password was right.
 	subject  string

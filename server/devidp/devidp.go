@@ -21,6 +21,7 @@ type Provider struct {
 	mux     *http.ServeMux
 	users   []User
 	clients []*client
+	cookies browserCookie
 }
 
 // New starts the development identity provider. It refuses to when cfg.Production is set
@@ -93,8 +94,10 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("create OpenID provider: %w", err)
 	}
 
+	p.cookies = browserCookie{path: p.prefix + "/", secure: issuerURL.Scheme == "https"}
 	login := &loginHandler{
 		path:    p.prefix + "/login",
+		cookies: p.cookies,
 		storage: store,
 		users:   users,
 		callback: func(r *http.Request, id string) string {
@@ -111,8 +114,16 @@ func New(cfg Config) (*Provider, error) {
 	return p, nil
 }
 
-// ServeHTTP serves the provider's endpoints below the issuer's path.
+// ServeHTTP serves the provider's endpoints below the issuer's path. end_session ends the
+// browser's session with the provider (and the user's others), so that the next sign-in
+// asks for the password again.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if browser := p.cookies.read(r); browser != "" {
+		r = r.WithContext(withBrowser(r.Context(), browser))
+		if strings.TrimPrefix(r.URL.Path, p.prefix) == "/end_session" {
+			p.cookies.set(w, "")
+		}
+	}
 	http.StripPrefix(p.prefix, p.mux).ServeHTTP(w, r)
 }
 

@@ -305,3 +305,101 @@ func TestKeyFile(t *testing.T) {
 		t.Error("garbage key file accepted")
 	}
 }
+
+// TestBrowserSession: like a real provider, the devidp remembers who signed in at a
+// browser, and end_session (RP-initiated logout) forgets it, so that the next sign-in asks
+// for the password again.
+func TestBrowserSession(t *testing.T) {
+	e := start(t, func(c *Config) { c.PostLogoutRedirectURIs = []string{c.RedirectURIs[0] + "?out"} })
+	cfg, p := e.oauth2Config(t)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	// open follows authURL and says whether the login form came up, or the code when not.
+	open := func(authURL string) (form bool, code string) {
+		t.Helper()
+		resp, err := c.Get(authURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Request.URL.Path == callbackPath {
+			q, _ := url.ParseQuery(string(body))
+			return false, q.Get("code")
+		}
+		if !strings.Contains(string(body), `name="password"`) {
+			t.Fatalf("neither login form nor callback: %s %s", resp.Request.URL, body)
+		}
+		id := resp.Request.URL.Query().Get("authRequestID")
+		resp, err = c.PostForm(e.idp.Issuer()+"/login", url.Values{"id": {id}, "username": {"alice"}, "password": {"alice-demo"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		q, _ := url.ParseQuery(string(body))
+		return true, q.Get("code")
+	}
+	verifier := oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oidc.Nonce("nc"))
+
+	if form, _ := open(authURL); !form {
+		t.Fatal("first sign-in asked for no password")
+	}
+	form, code := open(authURL)
+	if form || code == "" {
+		t.Fatalf("second sign-in in the same browser: form %v code %q, want no form", form, code)
+	}
+	if form, _ := open(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "login"))); !form {
+		t.Error("prompt=login asked for no password")
+	}
+
+	tok, err := cfg.Exchange(context.Background(), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idToken := tok.Extra("id_token").(string)
+	if _, err := p.Verifier(&oidc.Config{ClientID: "vscard"}).Verify(context.Background(), idToken); err != nil {
+		t.Fatal(err)
+	}
+	end := e.idp.Issuer() + "/end_session?" + url.Values{
+		"id_token_hint": {idToken}, "post_logout_redirect_uri": {cfg.RedirectURL + "?out"},
+	}.Encode()
+	resp, err := c.Get(end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != callbackPath || resp.Request.URL.RawQuery != "out" {
+		t.Fatalf("end_session landed at %s (%d)", resp.Request.URL, resp.StatusCode)
+	}
+	if form, _ := open(authURL); !form {
+		t.Fatal("after end_session the sign-in asked for no password")
+	}
+
+	// A browser with a copy of the old cookie is signed out too: the session is gone
+	// on the provider's side, not only in this browser.
+	t.Run("error/the ended session's cookie does not sign in", func(t *testing.T) {
+		u, _ := url.Parse(e.idp.Issuer() + "/")
+		cookies := jar.Cookies(u)
+		if len(cookies) == 0 {
+			t.Fatal("no provider cookie")
+		}
+		// The current cookie is from the sign-in just above; end it with its ID token.
+		_, code := open(authURL)
+		tok, err := cfg.Exchange(context.Background(), code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved := jar.Cookies(u)
+		resp, err := c.Get(e.idp.Issuer() + "/end_session?" + url.Values{"id_token_hint": {tok.Extra("id_token").(string)}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		jar.SetCookies(u, saved)
+		if form, _ := open(authURL); !form {
+			t.Fatal("a copied cookie of an ended session signed in without a password")
+		}
+	})
+}

@@ -58,9 +58,11 @@ type loginData struct {
 	Users    []User
 }
 
-// loginHandler serves the login form and checks the password.
+// loginHandler serves the login form and checks the password. A browser that signed in
+// before, and has not signed out (end_session), is sent on without the form.
 type loginHandler struct {
 	path     string // absolute path of the login page, with the issuer's prefix
+	cookies  browserCookie
 	storage  *storage
 	users    []User
 	callback func(r *http.Request, authRequestID string) string
@@ -70,7 +72,13 @@ type loginHandler struct {
 func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
-		h.render(w, http.StatusOK, loginData{ID: r.URL.Query().Get("authRequestID")})
+		id := r.URL.Query().Get("authRequestID")
+		if browser := h.cookies.read(r); browser != "" && h.storage.resumeSession(id, browser) {
+			h.logger.InfoContext(r.Context(), "devidp: signed in by the browser session")
+			http.Redirect(w, r, h.callback(r, id), http.StatusFound)
+			return
+		}
+		h.render(w, http.StatusOK, loginData{ID: id})
 	case http.MethodPost:
 		h.submit(w, r)
 	default:
@@ -86,11 +94,13 @@ func (h *loginHandler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, username := r.PostForm.Get("id"), r.PostForm.Get("username")
-	if err := h.storage.checkPassword(id, username, r.PostForm.Get("password")); err != nil {
+	browser, err := h.storage.checkPassword(id, username, r.PostForm.Get("password"))
+	if err != nil {
 		h.logger.InfoContext(r.Context(), "devidp: sign-in refused", "username", username)
 		h.render(w, http.StatusUnauthorized, loginData{ID: id, Username: username, Error: "Unknown user or wrong password, or the sign-in took too long."})
 		return
 	}
+	h.cookies.set(w, browser)
 	h.logger.InfoContext(r.Context(), "devidp: signed in", "username", username)
 	http.Redirect(w, r, h.callback(r, id), http.StatusFound)
 }
@@ -104,4 +114,31 @@ func (h *loginHandler) render(w http.ResponseWriter, status int, d loginData) {
 	if err := loginPage.Execute(w, d); err != nil {
 		h.logger.Error("devidp: render login page", "err", err)
 	}
+}
+
+// browserCookie names the provider's session at a browser. It is scoped to the
+// provider's path, so it never reaches the application mounted beside it.
+type browserCookie struct {
+	path   string
+	secure bool
+}
+
+const browserCookieName = "vscard_devidp_session"
+
+func (c browserCookie) read(r *http.Request) string {
+	if k, err := r.Cookie(browserCookieName); err == nil {
+		return k.Value
+	}
+	return ""
+}
+
+func (c browserCookie) set(w http.ResponseWriter, value string) {
+	k := &http.Cookie{
+		Name: browserCookieName, Value: value, Path: c.path,
+		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode,
+	}
+	if value == "" {
+		k.MaxAge = -1
+	}
+	http.SetCookie(w, k)
 }

@@ -21,6 +21,9 @@ const (
 	authRequestTTL = 10 * time.Minute
 	// codeTTL bounds how long an issued code can be exchanged.
 	codeTTL = 2 * time.Minute
+	// browserSessionTTL is how long the provider remembers who signed in at a browser, as
+	// real providers do: a second sign-in within it asks for no password.
+	browserSessionTTL = 8 * time.Hour
 )
 
 var errNotFound = errors.New("not found")
@@ -49,12 +52,22 @@ type storage struct {
 	authRequests map[string]*authRequest
 	codes        map[string]string // code -> auth request id
 	tokens       map[string]*accessToken
+	browsers     map[string]*browserSession // by the browser cookie's value
+}
+
+// browserSession is the provider's own sign-in at one browser (its cookie), which
+// end_session ends.
+type browserSession struct {
+	subject  string
+	authTime time.Time
+	expires  time.Time
 }
 
 var (
-	_ op.Storage                   = (*storage)(nil)
-	_ op.ClientCredentialsStorage  = (*storage)(nil)
-	_ op.CanSetUserinfoFromRequest = (*storage)(nil)
+	_ op.Storage                        = (*storage)(nil)
+	_ op.ClientCredentialsStorage       = (*storage)(nil)
+	_ op.CanSetUserinfoFromRequest      = (*storage)(nil)
+	_ op.CanTerminateSessionFromRequest = (*storage)(nil)
 )
 
 func newStorage(key *signingKey, lifetime time.Duration, clients []*client, users []User) *storage {
@@ -67,6 +80,7 @@ func newStorage(key *signingKey, lifetime time.Duration, clients []*client, user
 		authRequests: map[string]*authRequest{},
 		codes:        map[string]string{},
 		tokens:       map[string]*accessToken{},
+		browsers:     map[string]*browserSession{},
 	}
 	for _, c := range clients {
 		s.clients[c.id] = c
@@ -83,22 +97,71 @@ func randomID() string {
 	return rand.Text()
 }
 
-// checkPassword completes auth request id for the user whose password matches.
-func (s *storage) checkPassword(id, username, password string) error {
+// checkPassword completes auth request id for the user whose password matches, and
+// returns the id of the browser session it starts.
+func (s *storage) checkPassword(id, username, password string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	req, ok := s.authRequests[id]
 	if !ok || time.Since(req.created) > authRequestTTL {
-		return fmt.Errorf("find login request: %w", errNotFound)
+		return "", fmt.Errorf("find login request: %w", errNotFound)
 	}
 	u, ok := s.byName[strings.ToLower(strings.TrimSpace(username))]
 	if !ok || subtle.ConstantTimeCompare([]byte(u.Password), []byte(password)) != 1 {
-		return errors.New("unknown user or wrong password")
+		return "", errors.New("unknown user or wrong password")
 	}
+	now := time.Now()
 	req.subject = u.Subject
-	req.authTime = time.Now()
+	req.authTime = now
 	req.done = true
-	return nil
+	browser := randomID()
+	s.browsers[browser] = &browserSession{subject: u.Subject, authTime: now, expires: now.Add(browserSessionTTL)}
+	return browser, nil
+}
+
+// resumeSession completes auth request id from the browser session, without a password,
+// unless the client asked for a fresh sign-in (prompt=login, max_age=0) or there is no
+// live session. It reports whether it did.
+func (s *storage) resumeSession(id, browser string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	req, ok := s.authRequests[id]
+	b, live := s.browsers[browser]
+	if !ok || !live || time.Now().After(b.expires) || req.done {
+		return false
+	}
+	if slices.Contains(req.prompt, oidc.PromptLogin) || (req.maxAge != nil && time.Since(b.authTime) > time.Duration(*req.maxAge)*time.Second) {
+		return false
+	}
+	req.subject = b.subject
+	req.authTime = b.authTime
+	req.done = true
+	return true
+}
+
+type browserKey struct{}
+
+// withBrowser tells TerminateSessionFromRequest which browser session the request has.
+func withBrowser(ctx context.Context, browser string) context.Context {
+	return context.WithValue(ctx, browserKey{}, browser)
+}
+
+// TerminateSessionFromRequest ends the provider's sign-in at this browser, and every
+// other of the same user, and forgets the user's tokens for the client (end_session).
+func (s *storage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSessionRequest) (string, error) {
+	s.mu.Lock()
+	if browser, _ := ctx.Value(browserKey{}).(string); browser != "" {
+		delete(s.browsers, browser)
+	}
+	if r.UserID != "" {
+		for id, b := range s.browsers {
+			if b.subject == r.UserID {
+				delete(s.browsers, id)
+			}
+		}
+	}
+	s.mu.Unlock()
+	return r.RedirectURI, s.TerminateSession(ctx, r.UserID, r.ClientID)
 }
 
 // CreateAuthRequest stores a validated authorization request. PKCE with S256 is required
@@ -120,6 +183,8 @@ func (s *storage) CreateAuthRequest(_ context.Context, r *oidc.AuthRequest, _ st
 		scopes:       r.Scopes,
 		responseType: r.ResponseType,
 		responseMode: r.ResponseMode,
+		prompt:       []string(r.Prompt),
+		maxAge:       r.MaxAge,
 		codeChallenge: &oidc.CodeChallenge{
 			Challenge: r.CodeChallenge,
 			Method:    r.CodeChallengeMethod,
@@ -148,6 +213,11 @@ func (s *storage) sweepLocked() {
 	for id, t := range s.tokens {
 		if now.After(t.expires) {
 			delete(s.tokens, id)
+		}
+	}
+	for id, b := range s.browsers {
+		if now.After(b.expires) {
+			delete(s.browsers, id)
 		}
 	}
 }

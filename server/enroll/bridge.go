@@ -168,6 +168,11 @@ func (e *Engine) AuthenticateBridge(ctx context.Context, token string) (*viewer.
 	if o.BridgeSessionExpiresAt == nil || !e.now().Before(*o.BridgeSessionExpiresAt) {
 		return nil, errs.New(errs.Unauthenticated, "The Desktop App session has expired.")
 	}
+	// The session is the order's: it ends with it (transition also sets its expiry), and
+	// a token that leaks afterwards opens nothing.
+	if IsFinal(o.State) {
+		return nil, errs.New(errs.Unauthenticated, "The Desktop App session ended with its order.")
+	}
 	return &viewer.Viewer{Kind: viewer.KindBridge, UserID: o.UserID, OrderID: o.ID, Name: "bridge:" + o.ID, Record: o}, nil
 }
 

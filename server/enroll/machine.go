@@ -82,6 +82,9 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 			SetExpiresAt(now.Add(e.cfg.IdleTTL))
 		if IsFinal(m.to) {
 			u.SetFinishedAt(now)
+			if o.BridgeSessionExpiresAt != nil && o.BridgeSessionExpiresAt.After(now) {
+				u.SetBridgeSessionExpiresAt(now) // the bridge session ends with the order
+			}
 		}
 		if m.set != nil {
 			m.set(u.Mutation())

@@ -1,4 +1,4 @@
-import { Alert, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Button, Group, Modal, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 
@@ -43,9 +43,15 @@ const SetUserStateDoc = graphql(`
   }
 `);
 
+const EndUserSessionsDoc = graphql(`
+  mutation EndUserSessions($userId: ID!) {
+    endUserSessions(userId: $userId)
+  }
+`);
+
 const STATES: UserState[] = ['REGISTERED', 'ACTIVE', 'INACTIVE', 'LOCKED'];
 
-/** UsersPage lists the users and lets an administrator change their state. */
+/** UsersPage lists the users and lets an administrator change their state or end their sessions. */
 export default function UsersPage() {
   const me = useUser();
   const pager = useCursorPager();
@@ -55,7 +61,10 @@ export default function UsersPage() {
     requestPolicy: 'cache-and-network',
   });
   const [{ fetching: saving }, setUserState] = useMutation(SetUserStateDoc);
+  const [{ fetching: ending }, endUserSessions] = useMutation(EndUserSessionsDoc);
+  const [confirmEnd, setConfirmEnd] = useState<{ id: string; username: string }>();
   const [problem, setProblem] = useState<ApiError>();
+  const [problemTitle, setProblemTitle] = useState('The state was not changed');
   const [notice, setNotice] = useState<string>();
   const users = nodesOf(data?.users);
 
@@ -63,8 +72,23 @@ export default function UsersPage() {
     setProblem(undefined);
     setNotice(undefined);
     const res = await setUserState({ userId, state, reason: 'Changed in Self-Service administration.' });
+    setProblemTitle('The state was not changed');
     if (res.error) setProblem(apiError(res.error));
+    else if (state === 'LOCKED' || state === 'INACTIVE') setNotice(`${username} is now ${state.toLowerCase()} and signed out everywhere.`);
     else setNotice(`${username} is now ${state.toLowerCase()}.`);
+  };
+
+  const endSessions = async (userId: string, username: string) => {
+    setProblem(undefined);
+    setNotice(undefined);
+    const res = await endUserSessions({ userId });
+    setConfirmEnd(undefined);
+    setProblemTitle('The sessions were not ended');
+    if (res.error) setProblem(apiError(res.error));
+    else {
+      const n = res.data?.endUserSessions ?? 0;
+      setNotice(`${username} is signed out everywhere (${n === 1 ? '1 session' : `${n} sessions`} ended).`);
+    }
   };
 
   const loadError = apiError(error);
@@ -80,7 +104,7 @@ export default function UsersPage() {
         </Alert>
       )}
       {problem && (
-        <Alert color="red" role="alert" title="The state was not changed">
+        <Alert color="red" role="alert" title={problemTitle}>
           {problem.message}
         </Alert>
       )}
@@ -99,6 +123,7 @@ export default function UsersPage() {
               <Table.Th>Last sign-in</Table.Th>
               <Table.Th>State</Table.Th>
               <Table.Th>Change state</Table.Th>
+              <Table.Th>Sessions</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -133,11 +158,47 @@ export default function UsersPage() {
                     }}
                   />
                 </Table.Td>
+                <Table.Td>
+                  <Button
+                    variant="default"
+                    size="xs"
+                    aria-label={`End sessions of ${u.username}`}
+                    disabled={u.id === me.id}
+                    onClick={() => setConfirmEnd({ id: u.id, username: u.username })}
+                  >
+                    End sessions
+                  </Button>
+                </Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
+      <Modal
+        opened={confirmEnd !== undefined}
+        onClose={() => setConfirmEnd(undefined)}
+        title={`End every session of ${confirmEnd?.username ?? ''}?`}
+        centered
+      >
+        <Text mb="lg">
+          {confirmEnd?.username} is signed out of Self-Service in every browser at once. They can sign in again unless their
+          account is locked or inactive.
+        </Text>
+        <Group justify="flex-end">
+          <Button variant="default" onClick={() => setConfirmEnd(undefined)} data-autofocus>
+            Keep the sessions
+          </Button>
+          <Button
+            color="red"
+            loading={ending}
+            onClick={() => {
+              if (confirmEnd) void endSessions(confirmEnd.id, confirmEnd.username);
+            }}
+          >
+            End sessions
+          </Button>
+        </Group>
+      </Modal>
       <Pager
         page={pager.page}
         total={data?.users.totalCount}

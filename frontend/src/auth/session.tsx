@@ -1,5 +1,8 @@
 // The session lives in an HttpOnly cookie the SPA never sees; /auth/session tells who is
-// signed in. These two small JSON endpoints are outside the GraphQL API, so plain fetch.
+// signed in. It is a small JSON endpoint outside the GraphQL API, so plain fetch. Signing
+// out is a top-level form POST (SignOutForm): the server answers with a redirect to the
+// identity provider's end_session endpoint, which carries the ID token as a hint, and
+// only the browser follows it: no token reaches page script.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 
 import { UNAUTHENTICATED_EVENT } from '../api/client';
@@ -23,7 +26,6 @@ export type Session =
 interface SessionContextValue {
   session: Session;
   refresh: () => Promise<void>;
-  signOut: () => Promise<void>;
 }
 
 const SessionContext = createContext<SessionContextValue | null>(null);
@@ -39,6 +41,9 @@ export async function fetchSession(): Promise<Session> {
   const body = (await res.json()) as SessionResponse;
   return body.authenticated && body.user ? { status: 'authenticated', user: body.user } : { status: 'anonymous' };
 }
+
+/** LOGOUT_PATH takes the sign-out form's POST (the browser sends Origin, which the server checks). */
+export const LOGOUT_PATH = '/auth/logout';
 
 /** loginUrl is where "Sign in" goes: the server starts the OIDC flow and returns to path. */
 export function loginUrl(returnTo: string): string {
@@ -60,18 +65,6 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
-  const signOut = useCallback(async () => {
-    // JSON content type satisfies the server's CSRF rule for cookie-authenticated POSTs.
-    await fetch('/auth/logout', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: '{}',
-      credentials: 'same-origin',
-    });
-    // A full page load drops every cached query and the WebSocket of the old session.
-    window.location.assign('/');
-  }, []);
-
   useEffect(() => {
     void refresh();
     const onUnauthenticated = () => void refresh();
@@ -79,7 +72,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return () => window.removeEventListener(UNAUTHENTICATED_EVENT, onUnauthenticated);
   }, [refresh]);
 
-  const value = useMemo(() => ({ session, refresh, signOut }), [session, refresh, signOut]);
+  const value = useMemo(() => ({ session, refresh }), [session, refresh]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

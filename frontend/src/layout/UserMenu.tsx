@@ -1,15 +1,35 @@
-import { Button, Group, Text } from '@mantine/core';
-import { useState } from 'react';
+import { ActionIcon, Alert, Button, Group, Menu, Text } from '@mantine/core';
+import { useRef, useState } from 'react';
 import { useLocation } from 'react-router';
+import { useMutation } from 'urql';
 
-import { loginUrl, useSession } from '../auth/session';
+import { LOGOUT_PATH, loginUrl, useSession } from '../auth/session';
+import { graphql } from '../gql';
+import { apiError, type ApiError } from '../lib/errors';
 import { StateBadge } from '../lib/StateBadge';
 
-/** UserMenu is the header's right side: who is signed in, their state, and sign in/out. */
+const SignOutEverywhereDoc = graphql(`
+  mutation SignOutEverywhere {
+    signOutEverywhere
+  }
+`);
+
+/**
+ * UserMenu is the header's right side: who is signed in, their state, and sign in/out.
+ *
+ * Sign out is a plain form POST, a top-level navigation: the server ends the session and
+ * answers with a redirect to the identity provider's end_session endpoint, so that the
+ * provider's session ends too, and script never sees the ID token that redirect carries.
+ * "Sign out everywhere" first ends the person's other sessions, then signs out here the same
+ * way.
+ */
 export function UserMenu() {
-  const { session, signOut } = useSession();
+  const { session } = useSession();
   const location = useLocation();
+  const form = useRef<HTMLFormElement>(null);
   const [signingOut, setSigningOut] = useState(false);
+  const [problem, setProblem] = useState<ApiError>();
+  const [{ fetching: endingOthers }, signOutEverywhere] = useMutation(SignOutEverywhereDoc);
 
   if (session.status !== 'authenticated') {
     if (session.status === 'loading') return null;
@@ -20,23 +40,42 @@ export function UserMenu() {
     );
   }
   const { user } = session;
+  const everywhere = async () => {
+    setProblem(undefined);
+    const res = await signOutEverywhere({});
+    if (res.error) {
+      setProblem(apiError(res.error));
+      return;
+    }
+    setSigningOut(true);
+    form.current?.requestSubmit();
+  };
   return (
     <Group gap="sm" wrap="nowrap">
       <Text size="sm" fw={500} visibleFrom="xs" data-testid="user-name">
         {user.displayName || user.username}
       </Text>
       <StateBadge state={user.state} label="Account state" />
-      <Button
-        variant="default"
-        size="xs"
-        loading={signingOut}
-        onClick={() => {
-          setSigningOut(true);
-          void signOut().finally(() => setSigningOut(false));
-        }}
-      >
-        Sign out
-      </Button>
+      <form ref={form} method="post" action={LOGOUT_PATH} onSubmit={() => setSigningOut(true)} style={{ display: 'contents' }}>
+        <Button type="submit" variant="default" size="xs" loading={signingOut}>
+          Sign out
+        </Button>
+      </form>
+      <Menu position="bottom-end" withinPortal>
+        <Menu.Target>
+          <ActionIcon variant="subtle" aria-label="More sign-out options" loading={endingOthers}>
+            ⋯
+          </ActionIcon>
+        </Menu.Target>
+        <Menu.Dropdown>
+          <Menu.Item onClick={() => void everywhere()}>Sign out everywhere</Menu.Item>
+        </Menu.Dropdown>
+      </Menu>
+      {problem && (
+        <Alert color="red" role="alert" title="Not signed out everywhere" withCloseButton onClose={() => setProblem(undefined)}>
+          {problem.message}
+        </Alert>
+      )}
     </Group>
   );
 }

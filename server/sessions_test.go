@@ -1,0 +1,136 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/vscard/vscard/ent/auditevent"
+	"github.com/vscard/vscard/server/servertest"
+	"github.com/vscard/vscard/server/users"
+)
+
+const (
+	qMe                = `{ me { id } }`
+	qSignOutEverywhere = `mutation { signOutEverywhere }`
+	qEndUserSessions   = `mutation($id: ID!) { endUserSessions(userId: $id) }`
+)
+
+// signedOut fails the test unless c's session is over: its next request is
+// UNAUTHENTICATED.
+func signedOut(t *testing.T, c *servertest.Client, who string) {
+	t.Helper()
+	if err := c.Do(context.Background(), qMe, nil, nil); codeOf(err) != "UNAUTHENTICATED" {
+		t.Errorf("%s: next request got %v, want UNAUTHENTICATED", who, err)
+	}
+}
+
+func signedIn(t *testing.T, c *servertest.Client, who string) {
+	t.Helper()
+	if err := c.Do(context.Background(), qMe, nil, nil); err != nil {
+		t.Errorf("%s: next request got %v, want the session to go on", who, err)
+	}
+}
+
+func userID(t *testing.T, c *servertest.Client) string {
+	t.Helper()
+	var me struct{ Me struct{ ID string } }
+	c.MustDo(t, qMe, nil, &me)
+	return me.Me.ID
+}
+
+// sessionsEnded returns what the newest audit event of action on user id says it ended.
+func sessionsEnded(t *testing.T, env *servertest.Env, action, id string) float64 {
+	t.Helper()
+	ev, err := env.Server.DB.Client.AuditEvent.Query().
+		Where(auditevent.Action(action), auditevent.ObjectID(id)).
+		Order(auditevent.ByAt()).All(systemCtx())
+	if err != nil || len(ev) == 0 {
+		t.Fatalf("audit %s of %s: %v (%d events)", action, id, err, len(ev))
+	}
+	n, _ := ev[len(ev)-1].Details["sessions_ended"].(float64)
+	return n
+}
+
+// TestLockingEndsSessions: locking a person, or setting them INACTIVE, ends every portal
+// session they have at once, in every browser; other people's sessions go on.
+func TestLockingEndsSessions(t *testing.T) {
+	env := servertest.Start(t)
+	admin := env.SignIn(t, servertest.Admin)
+	carol := env.SignIn(t, servertest.Carol)
+	for _, tc := range []struct {
+		state string
+		ended float64 // the second run also ends the session signed in again in the first
+	}{{"LOCKED", 2}, {"INACTIVE", 3}} {
+		state := tc.state
+		t.Run(state, func(t *testing.T) {
+			laptop := env.SignIn(t, servertest.Alice)
+			phone := env.SignIn(t, servertest.Alice)
+			id := userID(t, laptop)
+			admin.MustDo(t, qSetState, map[string]any{"id": id, "state": state}, nil)
+			signedOut(t, laptop, "alice's laptop")
+			signedOut(t, phone, "alice's phone")
+			signedIn(t, carol, "carol")
+			signedIn(t, admin, "the administrator")
+			if n := sessionsEnded(t, env, "user.set_state", id); n != tc.ended {
+				t.Errorf("the audit event says %v sessions ended, want %v", n, tc.ended)
+			}
+			// Signing in again works (the person then reads why they cannot order).
+			again := env.SignIn(t, servertest.Alice)
+			if err := again.Do(context.Background(), qStart, nil, nil); codeOf(err) != "USER_NOT_ACTIVE" {
+				t.Errorf("start after signing in again: %v, want USER_NOT_ACTIVE", err)
+			}
+			admin.MustDo(t, qSetState, map[string]any{"id": id, "state": "ACTIVE"}, nil)
+			signedIn(t, again, "alice, set ACTIVE again") // ACTIVE ends nothing
+		})
+	}
+}
+
+// TestSignOutEverywhere: a person ends their sessions in every other browser; this one
+// goes on until the portal signs it out (RP-initiated logout).
+func TestSignOutEverywhere(t *testing.T) {
+	env := servertest.Start(t)
+	here := env.SignIn(t, servertest.Alice)
+	other := env.SignIn(t, servertest.Alice)
+	third := env.SignIn(t, servertest.Alice)
+	carol := env.SignIn(t, servertest.Carol)
+	var out struct{ SignOutEverywhere int }
+	here.MustDo(t, qSignOutEverywhere, nil, &out)
+	if out.SignOutEverywhere != 2 {
+		t.Errorf("signOutEverywhere = %d, want 2", out.SignOutEverywhere)
+	}
+	signedOut(t, other, "the other browser")
+	signedOut(t, third, "the third browser")
+	signedIn(t, here, "this browser")
+	signedIn(t, carol, "carol")
+	if n := sessionsEnded(t, env, users.ActionSignOutEverywhere, userID(t, here)); n != 2 {
+		t.Errorf("the audit event says %v sessions ended, want 2", n)
+	}
+}
+
+// TestAdministratorEndsSessions: an administrator ends every session of a person.
+func TestAdministratorEndsSessions(t *testing.T) {
+	env := servertest.Start(t)
+	admin := env.SignIn(t, servertest.Admin)
+	carol := env.SignIn(t, servertest.Carol)
+	carol2 := env.SignIn(t, servertest.Carol)
+	alice := env.SignIn(t, servertest.Alice)
+	id := userID(t, carol)
+	var out struct{ EndUserSessions int }
+	admin.MustDo(t, qEndUserSessions, map[string]any{"id": id}, &out)
+	if out.EndUserSessions != 2 {
+		t.Errorf("endUserSessions = %d, want 2", out.EndUserSessions)
+	}
+	signedOut(t, carol, "carol")
+	signedOut(t, carol2, "carol's second browser")
+	signedIn(t, alice, "alice")
+	signedIn(t, admin, "the administrator")
+	if n := sessionsEnded(t, env, users.ActionEndSessions, id); n != 2 {
+		t.Errorf("the audit event says %v sessions ended, want 2", n)
+	}
+	if err := admin.Do(context.Background(), qEndUserSessions, map[string]any{"id": "usr_nobody"}, nil); codeOf(err) != "NOT_FOUND" {
+		t.Errorf("end sessions of nobody: %v, want NOT_FOUND", err)
+	}
+	if err := alice.Do(context.Background(), qEndUserSessions, map[string]any{"id": id}, nil); codeOf(err) != "FORBIDDEN" {
+		t.Errorf("a person ends another's sessions: %v, want FORBIDDEN", err)
+	}
+}
