@@ -132,13 +132,26 @@ test('alice gets a virtual smart card through the Desktop App', { skip }, async 
     // A lost laptop: alice revokes the card from the Cards page.
     await page.getByRole('button', { name: /^Revoke card \d+$/ }).click();
     const confirm = page.getByRole('dialog', { name: 'Revoke this card?' });
-    await confirm.getByLabel('Why (optional)').fill('lost laptop');
+    // Nothing is revoked until the person says why.
+    assert.ok(await confirm.getByRole('button', { name: 'Revoke card' }).isDisabled(), 'revoke waits for a reason');
+    await confirm.getByRole('radio', { name: 'Lost or stolen' }).check();
+    await confirm.getByLabel('Anything to add (optional)').fill('Left the laptop on the train.');
+    await screenshot(page, '25-revoke-reason');
     await confirm.getByRole('button', { name: 'Revoke card' }).click();
     await confirm.waitFor({ state: 'hidden' });
     await listed.getByLabel(/Card state/).filter({ hasText: 'Inactive' }).waitFor();
-    const revoked = await gql<CardsData>(page, '{ me { cards { edges { node { state certificates { edges { node { state } } } } } } } }');
+    // The reason in words, never an enum name.
+    const summary = listed.getByTestId('card-revoked');
+    assert.match((await summary.textContent()) ?? '', /^Revoked on .+ — lost or stolen$/);
+    assert.equal(await listed.getByText(/keyCompromise|LOST_OR_STOLEN/).count(), 0, 'no enum name on the page');
+    const revoked = await gql<{
+      me: { cards: { edges: { node: { state: string; certificates: { edges: { node: { state: string; revocationReason: string } }[] } } }[] } };
+    }>(page, '{ me { cards { edges { node { state certificates { edges { node { state revocationReason } } } } } } } }');
     assert.equal(revoked.me.cards.edges[0]?.node.state, 'INACTIVE');
-    assert.ok(revoked.me.cards.edges[0]?.node.certificates.edges.every((e) => e.node.state === 'REVOKED'), 'every certificate is revoked');
+    assert.ok(
+      revoked.me.cards.edges[0]?.node.certificates.edges.every((e) => e.node.state === 'REVOKED' && e.node.revocationReason === 'keyCompromise'),
+      'every certificate is revoked as keyCompromise',
+    );
     assert.equal(await page.getByRole('button', { name: /^Revoke card/ }).count(), 0, 'an inactive card offers no revoke');
     await screenshot(page, '27-cards-revoked');
   });

@@ -13,6 +13,7 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/server/revocation"
 )
 
 // Certificate is the model entity for the Certificate schema.
@@ -45,7 +46,7 @@ type Certificate struct {
 	// State holds the value of the "state" field.
 	State certificate.State `json:"state,omitempty"`
 	// RevocationReason holds the value of the "revocation_reason" field.
-	RevocationReason *string `json:"revocation_reason,omitempty"`
+	RevocationReason *revocation.Reason `json:"revocation_reason,omitempty"`
 	// RevokedAt holds the value of the "revoked_at" field.
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	// Der holds the value of the "der" field.
@@ -211,8 +212,8 @@ func (_m *Certificate) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field revocation_reason", values[i])
 			} else if value.Valid {
-				_m.RevocationReason = new(string)
-				*_m.RevocationReason = value.String
+				_m.RevocationReason = new(revocation.Reason)
+				*_m.RevocationReason = revocation.Reason(value.String)
 			}
 		case certificate.FieldRevokedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -336,7 +337,7 @@ func (_m *Certificate) String() string {
 	builder.WriteString(", ")
 	if v := _m.RevocationReason; v != nil {
 		builder.WriteString("revocation_reason=")
-		builder.WriteString(*v)
+		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
 	if v := _m.RevokedAt; v != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/server/revocation"
 )
 
 // CertificateCreate is the builder for creating a Certificate entity.
@@ -122,13 +123,13 @@ func (_c *CertificateCreate) SetNillableState(v *certificate.State) *Certificate
 }
 
 // SetRevocationReason sets the "revocation_reason" field.
-func (_c *CertificateCreate) SetRevocationReason(v string) *CertificateCreate {
+func (_c *CertificateCreate) SetRevocationReason(v revocation.Reason) *CertificateCreate {
 	_c.mutation.SetRevocationReason(v)
 	return _c
 }
 
 // SetNillableRevocationReason sets the "revocation_reason" field if the given value is not nil.
-func (_c *CertificateCreate) SetNillableRevocationReason(v *string) *CertificateCreate {
+func (_c *CertificateCreate) SetNillableRevocationReason(v *revocation.Reason) *CertificateCreate {
 	if v != nil {
 		_c.SetRevocationReason(*v)
 	}
@@ -355,6 +356,11 @@ func (_c *CertificateCreate) check() error {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Certificate.state": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.RevocationReason(); ok {
+		if err := certificate.RevocationReasonValidator(v); err != nil {
+			return &ValidationError{Name: "revocation_reason", err: fmt.Errorf(`ent: validator failed for field "Certificate.revocation_reason": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Der(); !ok {
 		return &ValidationError{Name: "der", err: errors.New(`ent: missing required field "Certificate.der"`)}
 	}
@@ -457,7 +463,7 @@ func (_c *CertificateCreate) createSpec() (*Certificate, *sqlgraph.CreateSpec) {
 		_node.State = value
 	}
 	if value, ok := _c.mutation.RevocationReason(); ok {
-		_spec.SetField(certificate.FieldRevocationReason, field.TypeString, value)
+		_spec.SetField(certificate.FieldRevocationReason, field.TypeEnum, value)
 		_node.RevocationReason = &value
 	}
 	if value, ok := _c.mutation.RevokedAt(); ok {
@@ -587,7 +593,7 @@ func (u *CertificateUpsert) UpdateState() *CertificateUpsert {
 }
 
 // SetRevocationReason sets the "revocation_reason" field.
-func (u *CertificateUpsert) SetRevocationReason(v string) *CertificateUpsert {
+func (u *CertificateUpsert) SetRevocationReason(v revocation.Reason) *CertificateUpsert {
 	u.Set(certificate.FieldRevocationReason, v)
 	return u
 }
@@ -768,7 +774,7 @@ func (u *CertificateUpsertOne) UpdateState() *CertificateUpsertOne {
 }
 
 // SetRevocationReason sets the "revocation_reason" field.
-func (u *CertificateUpsertOne) SetRevocationReason(v string) *CertificateUpsertOne {
+func (u *CertificateUpsertOne) SetRevocationReason(v revocation.Reason) *CertificateUpsertOne {
 	return u.Update(func(s *CertificateUpsert) {
 		s.SetRevocationReason(v)
 	})
@@ -1127,7 +1133,7 @@ func (u *CertificateUpsertBulk) UpdateState() *CertificateUpsertBulk {
 }
 
 // SetRevocationReason sets the "revocation_reason" field.
-func (u *CertificateUpsertBulk) SetRevocationReason(v string) *CertificateUpsertBulk {
+func (u *CertificateUpsertBulk) SetRevocationReason(v revocation.Reason) *CertificateUpsertBulk {
 	return u.Update(func(s *CertificateUpsert) {
 		s.SetRevocationReason(v)
 	})

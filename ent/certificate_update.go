@@ -14,6 +14,7 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/predicate"
+	"github.com/vscard/vscard/server/revocation"
 )
 
 // CertificateUpdate is the builder for updating Certificate entities.
@@ -50,13 +51,13 @@ func (_u *CertificateUpdate) SetNillableState(v *certificate.State) *Certificate
 }
 
 // SetRevocationReason sets the "revocation_reason" field.
-func (_u *CertificateUpdate) SetRevocationReason(v string) *CertificateUpdate {
+func (_u *CertificateUpdate) SetRevocationReason(v revocation.Reason) *CertificateUpdate {
 	_u.mutation.SetRevocationReason(v)
 	return _u
 }
 
 // SetNillableRevocationReason sets the "revocation_reason" field if the given value is not nil.
-func (_u *CertificateUpdate) SetNillableRevocationReason(v *string) *CertificateUpdate {
+func (_u *CertificateUpdate) SetNillableRevocationReason(v *revocation.Reason) *CertificateUpdate {
 	if v != nil {
 		_u.SetRevocationReason(*v)
 	}
@@ -188,6 +189,11 @@ func (_u *CertificateUpdate) check() error {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Certificate.state": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.RevocationReason(); ok {
+		if err := certificate.RevocationReasonValidator(v); err != nil {
+			return &ValidationError{Name: "revocation_reason", err: fmt.Errorf(`ent: validator failed for field "Certificate.revocation_reason": %w`, err)}
+		}
+	}
 	if _u.mutation.OrderCleared() && len(_u.mutation.OrderIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Certificate.order"`)
 	}
@@ -213,10 +219,10 @@ func (_u *CertificateUpdate) sqlSave(ctx context.Context) (_node int, err error)
 		_spec.SetField(certificate.FieldState, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.RevocationReason(); ok {
-		_spec.SetField(certificate.FieldRevocationReason, field.TypeString, value)
+		_spec.SetField(certificate.FieldRevocationReason, field.TypeEnum, value)
 	}
 	if _u.mutation.RevocationReasonCleared() {
-		_spec.ClearField(certificate.FieldRevocationReason, field.TypeString)
+		_spec.ClearField(certificate.FieldRevocationReason, field.TypeEnum)
 	}
 	if value, ok := _u.mutation.RevokedAt(); ok {
 		_spec.SetField(certificate.FieldRevokedAt, field.TypeTime, value)
@@ -300,13 +306,13 @@ func (_u *CertificateUpdateOne) SetNillableState(v *certificate.State) *Certific
 }
 
 // SetRevocationReason sets the "revocation_reason" field.
-func (_u *CertificateUpdateOne) SetRevocationReason(v string) *CertificateUpdateOne {
+func (_u *CertificateUpdateOne) SetRevocationReason(v revocation.Reason) *CertificateUpdateOne {
 	_u.mutation.SetRevocationReason(v)
 	return _u
 }
 
 // SetNillableRevocationReason sets the "revocation_reason" field if the given value is not nil.
-func (_u *CertificateUpdateOne) SetNillableRevocationReason(v *string) *CertificateUpdateOne {
+func (_u *CertificateUpdateOne) SetNillableRevocationReason(v *revocation.Reason) *CertificateUpdateOne {
 	if v != nil {
 		_u.SetRevocationReason(*v)
 	}
@@ -451,6 +457,11 @@ func (_u *CertificateUpdateOne) check() error {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Certificate.state": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.RevocationReason(); ok {
+		if err := certificate.RevocationReasonValidator(v); err != nil {
+			return &ValidationError{Name: "revocation_reason", err: fmt.Errorf(`ent: validator failed for field "Certificate.revocation_reason": %w`, err)}
+		}
+	}
 	if _u.mutation.OrderCleared() && len(_u.mutation.OrderIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Certificate.order"`)
 	}
@@ -493,10 +504,10 @@ func (_u *CertificateUpdateOne) sqlSave(ctx context.Context) (_node *Certificate
 		_spec.SetField(certificate.FieldState, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.RevocationReason(); ok {
-		_spec.SetField(certificate.FieldRevocationReason, field.TypeString, value)
+		_spec.SetField(certificate.FieldRevocationReason, field.TypeEnum, value)
 	}
 	if _u.mutation.RevocationReasonCleared() {
-		_spec.ClearField(certificate.FieldRevocationReason, field.TypeString)
+		_spec.ClearField(certificate.FieldRevocationReason, field.TypeEnum)
 	}
 	if value, ok := _u.mutation.RevokedAt(); ok {
 		_spec.SetField(certificate.FieldRevokedAt, field.TypeTime, value)

@@ -117,7 +117,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			certificate.FieldNotBefore:           {Type: field.TypeTime, Column: certificate.FieldNotBefore},
 			certificate.FieldNotAfter:            {Type: field.TypeTime, Column: certificate.FieldNotAfter},
 			certificate.FieldState:               {Type: field.TypeEnum, Column: certificate.FieldState},
-			certificate.FieldRevocationReason:    {Type: field.TypeString, Column: certificate.FieldRevocationReason},
+			certificate.FieldRevocationReason:    {Type: field.TypeEnum, Column: certificate.FieldRevocationReason},
 			certificate.FieldRevokedAt:           {Type: field.TypeTime, Column: certificate.FieldRevokedAt},
 			certificate.FieldDer:                 {Type: field.TypeBytes, Column: certificate.FieldDer},
 			certificate.FieldAttestation:         {Type: field.TypeBytes, Column: certificate.FieldAttestation},

@@ -13,6 +13,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/revocation"
 )
 
 // AuditEventWhereInput represents a where input for filtering AuditEvent queries.
@@ -1052,21 +1053,12 @@ type CertificateWhereInput struct {
 	StateNotIn []certificate.State `json:"stateNotIn,omitempty"`
 
 	// "revocation_reason" field predicates.
-	RevocationReason             *string  `json:"revocationReason,omitempty"`
-	RevocationReasonNEQ          *string  `json:"revocationReasonNEQ,omitempty"`
-	RevocationReasonIn           []string `json:"revocationReasonIn,omitempty"`
-	RevocationReasonNotIn        []string `json:"revocationReasonNotIn,omitempty"`
-	RevocationReasonGT           *string  `json:"revocationReasonGT,omitempty"`
-	RevocationReasonGTE          *string  `json:"revocationReasonGTE,omitempty"`
-	RevocationReasonLT           *string  `json:"revocationReasonLT,omitempty"`
-	RevocationReasonLTE          *string  `json:"revocationReasonLTE,omitempty"`
-	RevocationReasonContains     *string  `json:"revocationReasonContains,omitempty"`
-	RevocationReasonHasPrefix    *string  `json:"revocationReasonHasPrefix,omitempty"`
-	RevocationReasonHasSuffix    *string  `json:"revocationReasonHasSuffix,omitempty"`
-	RevocationReasonIsNil        bool     `json:"revocationReasonIsNil,omitempty"`
-	RevocationReasonNotNil       bool     `json:"revocationReasonNotNil,omitempty"`
-	RevocationReasonEqualFold    *string  `json:"revocationReasonEqualFold,omitempty"`
-	RevocationReasonContainsFold *string  `json:"revocationReasonContainsFold,omitempty"`
+	RevocationReason       *revocation.Reason  `json:"revocationReason,omitempty"`
+	RevocationReasonNEQ    *revocation.Reason  `json:"revocationReasonNEQ,omitempty"`
+	RevocationReasonIn     []revocation.Reason `json:"revocationReasonIn,omitempty"`
+	RevocationReasonNotIn  []revocation.Reason `json:"revocationReasonNotIn,omitempty"`
+	RevocationReasonIsNil  bool                `json:"revocationReasonIsNil,omitempty"`
+	RevocationReasonNotNil bool                `json:"revocationReasonNotNil,omitempty"`
 
 	// "revoked_at" field predicates.
 	RevokedAt       *time.Time  `json:"revokedAt,omitempty"`
@@ -1455,38 +1447,11 @@ func (i *CertificateWhereInput) P() (predicate.Certificate, error) {
 	if len(i.RevocationReasonNotIn) > 0 {
 		predicates = append(predicates, certificate.RevocationReasonNotIn(i.RevocationReasonNotIn...))
 	}
-	if i.RevocationReasonGT != nil {
-		predicates = append(predicates, certificate.RevocationReasonGT(*i.RevocationReasonGT))
-	}
-	if i.RevocationReasonGTE != nil {
-		predicates = append(predicates, certificate.RevocationReasonGTE(*i.RevocationReasonGTE))
-	}
-	if i.RevocationReasonLT != nil {
-		predicates = append(predicates, certificate.RevocationReasonLT(*i.RevocationReasonLT))
-	}
-	if i.RevocationReasonLTE != nil {
-		predicates = append(predicates, certificate.RevocationReasonLTE(*i.RevocationReasonLTE))
-	}
-	if i.RevocationReasonContains != nil {
-		predicates = append(predicates, certificate.RevocationReasonContains(*i.RevocationReasonContains))
-	}
-	if i.RevocationReasonHasPrefix != nil {
-		predicates = append(predicates, certificate.RevocationReasonHasPrefix(*i.RevocationReasonHasPrefix))
-	}
-	if i.RevocationReasonHasSuffix != nil {
-		predicates = append(predicates, certificate.RevocationReasonHasSuffix(*i.RevocationReasonHasSuffix))
-	}
 	if i.RevocationReasonIsNil {
 		predicates = append(predicates, certificate.RevocationReasonIsNil())
 	}
 	if i.RevocationReasonNotNil {
 		predicates = append(predicates, certificate.RevocationReasonNotNil())
-	}
-	if i.RevocationReasonEqualFold != nil {
-		predicates = append(predicates, certificate.RevocationReasonEqualFold(*i.RevocationReasonEqualFold))
-	}
-	if i.RevocationReasonContainsFold != nil {
-		predicates = append(predicates, certificate.RevocationReasonContainsFold(*i.RevocationReasonContainsFold))
 	}
 	if i.RevokedAt != nil {
 		predicates = append(predicates, certificate.RevokedAtEQ(*i.RevokedAt))

@@ -22,6 +22,7 @@ import (
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/revocation"
 )
 
 const (
@@ -3023,7 +3024,7 @@ type CertificateMutation struct {
 	not_before           *time.Time
 	not_after            *time.Time
 	state                *certificate.State
-	revocation_reason    *string
+	revocation_reason    *revocation.Reason
 	revoked_at           *time.Time
 	der                  *[]byte
 	attestation          *[]byte
@@ -3590,12 +3591,12 @@ func (m *CertificateMutation) ResetState() {
 }
 
 // SetRevocationReason sets the "revocation_reason" field.
-func (m *CertificateMutation) SetRevocationReason(s string) {
-	m.revocation_reason = &s
+func (m *CertificateMutation) SetRevocationReason(r revocation.Reason) {
+	m.revocation_reason = &r
 }
 
 // RevocationReason returns the value of the "revocation_reason" field in the mutation.
-func (m *CertificateMutation) RevocationReason() (r string, exists bool) {
+func (m *CertificateMutation) RevocationReason() (r revocation.Reason, exists bool) {
 	v := m.revocation_reason
 	if v == nil {
 		return
@@ -3606,7 +3607,7 @@ func (m *CertificateMutation) RevocationReason() (r string, exists bool) {
 // OldRevocationReason returns the old "revocation_reason" field's value of the Certificate entity.
 // If the Certificate object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *CertificateMutation) OldRevocationReason(ctx context.Context) (v *string, err error) {
+func (m *CertificateMutation) OldRevocationReason(ctx context.Context) (v *revocation.Reason, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldRevocationReason is only allowed on UpdateOne operations")
 	}
@@ -4226,7 +4227,7 @@ func (m *CertificateMutation) SetField(name string, value ent.Value) error {
 		m.SetState(v)
 		return nil
 	case certificate.FieldRevocationReason:
-		v, ok := value.(string)
+		v, ok := value.(revocation.Reason)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/enroll"
 	model1 "github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/scripts"
 	"github.com/vscard/vscard/server/users"
 	"github.com/vscard/vscard/server/viewer"
@@ -65,8 +66,8 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, orderID string, reas
 }
 
 // RevokeCard is the resolver for the revokeCard field.
-func (r *mutationResolver) RevokeCard(ctx context.Context, serial string, reason *string) (*ent.Card, error) {
-	return r.Enroll.RevokeCard(ctx, serial, deref(reason))
+func (r *mutationResolver) RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error) {
+	return r.Enroll.RevokeCard(ctx, serial, reason, deref(comment))
 }
 
 // ClaimOrder is the resolver for the claimOrder field.

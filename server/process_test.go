@@ -19,8 +19,10 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
+	"github.com/vscard/vscard/ent/auditevent"
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/servertest"
 )
 
@@ -191,6 +193,12 @@ func csrPEM(t testing.TB, curve elliptic.Curve) string {
 // ocspStatus asks the server's OCSP responder over HTTP.
 func ocspStatus(t *testing.T, env *servertest.Env, certPEM string) int {
 	t.Helper()
+	return ocspResponse(t, env, certPEM).Status
+}
+
+// ocspResponse asks the server's OCSP responder about certPEM.
+func ocspResponse(t *testing.T, env *servertest.Env, certPEM string) *ocsp.Response {
+	t.Helper()
 	block, _ := pem.Decode([]byte(certPEM))
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
@@ -211,7 +219,7 @@ func ocspStatus(t *testing.T, env *servertest.Env, certPEM string) int {
 	if err != nil {
 		t.Fatalf("parse OCSP response: %v", err)
 	}
-	return r.Status
+	return r
 }
 
 func TestGetVirtualSmartCard(t *testing.T) {
@@ -415,43 +423,138 @@ func TestMutationResultsResolveEdges(t *testing.T) {
 	}
 }
 
+// TestRevokeCard: the person's reason decides the RFC 5280 reason on the certificates, in
+// the CRL and in OCSP; their comment goes, trimmed, to the audit event only.
 func TestRevokeCard(t *testing.T) {
 	env := servertest.Start(t)
 	alice := env.SignIn(t, servertest.Alice)
 	carol := env.SignIn(t, servertest.Carol)
-	o := start(t, env, alice)
-	o.toCardReady()
-	o.next()
-	const q = `mutation($s: String!) { revokeCard(serial: $s, reason: "lost laptop") { state certificates { edges { node { serial state } } } } }`
-	vars := map[string]any{"s": o.claim.Card.Serial}
-
-	if err := carol.Do(context.Background(), q, vars, nil); codeOf(err) != "NOT_FOUND" {
-		t.Fatalf("another user revoking: %v, want NOT_FOUND", err)
-	}
-	var out struct {
+	const q = `mutation($s: String!, $r: RevocationReason!, $c: String) { revokeCard(serial: $s, reason: $r, comment: $c) { id state certificates { edges { node { serial state revocationReason } } } } }`
+	// Callers from before reasons existed name none: NO_LONGER_NEEDED.
+	const qDefault = `mutation($s: String!) { revokeCard(serial: $s) { id state certificates { edges { node { serial state revocationReason } } } } }`
+	type revoked struct {
 		RevokeCard struct {
-			State        string
-			Certificates struct{ Edges []struct{ Node issued } }
+			ID, State    string
+			Certificates struct {
+				Edges []struct {
+					Node struct{ Serial, State, RevocationReason string }
+				}
+			}
 		}
 	}
-	alice.MustDo(t, q, vars, &out)
-	if out.RevokeCard.State != "INACTIVE" || len(out.RevokeCard.Certificates.Edges) != 2 {
-		t.Fatalf("revoked card: %+v", out.RevokeCard)
+	newCard := func(t *testing.T) *order {
+		t.Helper()
+		o := start(t, env, alice)
+		o.toCardReady()
+		o.next()
+		return o
 	}
-	for _, e := range out.RevokeCard.Certificates.Edges {
-		st, _ := env.Server.CA.Status(context.Background(), e.Node.Serial)
-		if e.Node.State != "REVOKED" || st != "REVOKED" {
-			t.Errorf("certificate %s: %s, CA %s; want REVOKED in both", e.Node.Serial, e.Node.State, st)
+
+	tests := []struct {
+		name, reason, comment string
+		wantReason            string
+		wantCode              int
+		wantComment           string
+	}{
+		{name: "ok/lost-or-stolen", reason: "LOST_OR_STOLEN", comment: "  Left the laptop on the train.\n", wantReason: "keyCompromise", wantCode: ocsp.KeyCompromise, wantComment: "Left the laptop on the train."},
+		{name: "ok/replaced", reason: "REPLACED", wantReason: "superseded", wantCode: ocsp.Superseded},
+		{name: "ok/no-longer-needed", reason: "NO_LONGER_NEEDED", comment: strings.Repeat("é", enroll.MaxRevokeComment), wantReason: "cessationOfOperation", wantCode: ocsp.CessationOfOperation, wantComment: strings.Repeat("é", enroll.MaxRevokeComment)},
+		{name: "ok/default-reason", wantReason: "cessationOfOperation", wantCode: ocsp.CessationOfOperation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newCard(t)
+			vars := map[string]any{"s": o.claim.Card.Serial}
+			query := qDefault
+			if tt.reason != "" {
+				query, vars["r"], vars["c"] = q, tt.reason, tt.comment
+			}
+			if err := carol.Do(context.Background(), query, vars, nil); codeOf(err) != "NOT_FOUND" {
+				t.Fatalf("another user revoking: %v, want NOT_FOUND", err)
+			}
+			var out revoked
+			alice.MustDo(t, query, vars, &out)
+			if out.RevokeCard.State != "INACTIVE" || len(out.RevokeCard.Certificates.Edges) != 2 {
+				t.Fatalf("revoked card: %+v", out.RevokeCard)
+			}
+			crl := fetchServerCRL(t, env)
+			for _, e := range out.RevokeCard.Certificates.Edges {
+				st, _ := env.Server.CA.Status(context.Background(), e.Node.Serial)
+				if e.Node.State != "REVOKED" || st != "REVOKED" || e.Node.RevocationReason != tt.wantReason {
+					t.Errorf("certificate %s: %s (%s), CA %s; want REVOKED (%s) in both", e.Node.Serial, e.Node.State, e.Node.RevocationReason, st, tt.wantReason)
+				}
+				if entry := crlEntryOf(crl, e.Node.Serial); entry == nil || entry.ReasonCode != tt.wantCode {
+					t.Errorf("CRL entry of %s: %+v, want reason %d", e.Node.Serial, entry, tt.wantCode)
+				}
+			}
+			for _, c := range o.certs {
+				if r := ocspResponse(t, env, c.Pem); r.Status != ocsp.Revoked || r.RevocationReason != tt.wantCode {
+					t.Errorf("OCSP says %d reason %d for %s, want revoked with %d", r.Status, r.RevocationReason, c.Serial, tt.wantCode)
+				}
+			}
+			ev, err := env.Server.DB.Client.AuditEvent.Query().
+				Where(auditevent.Action("card.revoke"), auditevent.ObjectID(out.RevokeCard.ID)).Only(systemCtx())
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCause := tt.reason
+			if wantCause == "" {
+				wantCause = "NO_LONGER_NEEDED"
+			}
+			if ev.Details["reason"] != wantCause || ev.Details["crlReason"] != tt.wantReason || ev.Details["comment"] != tt.wantComment {
+				t.Errorf("audit details %v, want reason %s, crlReason %s, comment %q", ev.Details, wantCause, tt.wantReason, tt.wantComment)
+			}
+			if err := alice.Do(context.Background(), query, vars, nil); codeOf(err) != "ILLEGAL_STATE" {
+				t.Fatalf("revoking twice: %v, want ILLEGAL_STATE", err)
+			}
+		})
+	}
+
+	t.Run("error/comment-too-long", func(t *testing.T) {
+		o := newCard(t)
+		vars := map[string]any{"s": o.claim.Card.Serial, "r": "LOST_OR_STOLEN", "c": strings.Repeat("x", enroll.MaxRevokeComment+1)}
+		err := alice.Do(context.Background(), q, vars, nil)
+		if codeOf(err) != "INVALID_INPUT" || !strings.Contains(err.Error(), "shorten it to at most 500") {
+			t.Fatalf("a long comment: %v, want INVALID_INPUT asking to shorten it", err)
+		}
+		for _, c := range o.certs {
+			if got := ocspStatus(t, env, c.Pem); got != ocsp.Good {
+				t.Errorf("after a refused revocation OCSP says %d for %s, want good", got, c.Serial)
+			}
+		}
+	})
+	t.Run("error/unknown-reason", func(t *testing.T) {
+		o := newCard(t)
+		vars := map[string]any{"s": o.claim.Card.Serial, "r": "STOLEN"}
+		if err := alice.Do(context.Background(), q, vars, nil); err == nil {
+			t.Fatal("an unknown reason was accepted")
+		}
+	})
+}
+
+// fetchServerCRL fetches and parses the server's CRL.
+func fetchServerCRL(t *testing.T, env *servertest.Env) *x509.RevocationList {
+	t.Helper()
+	resp, err := http.Get(env.URL + "/ca/crl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	der, _ := io.ReadAll(resp.Body)
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatalf("parse CRL: %v", err)
+	}
+	return crl
+}
+
+func crlEntryOf(crl *x509.RevocationList, serial string) *x509.RevocationListEntry {
+	for i, e := range crl.RevokedCertificateEntries {
+		if strings.EqualFold(e.SerialNumber.Text(16), serial) {
+			return &crl.RevokedCertificateEntries[i]
 		}
 	}
-	for _, c := range o.certs {
-		if got := ocspStatus(t, env, c.Pem); got != ocsp.Revoked {
-			t.Errorf("OCSP says %d for %s, want revoked", got, c.Serial)
-		}
-	}
-	if err := alice.Do(context.Background(), q, vars, nil); codeOf(err) != "ILLEGAL_STATE" {
-		t.Fatalf("revoking twice: %v, want ILLEGAL_STATE", err)
-	}
+	return nil
 }
 
 // TestConfirmCardReadyRefuses: the bridge can confirm only this order's card, and only once

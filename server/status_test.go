@@ -64,6 +64,6 @@ func TestCardStatus(t *testing.T) {
 		}
 	}
 	check("active")
-	alice.MustDo(t, `mutation($s: String!) { revokeCard(serial: $s, reason: "lost laptop") { id } }`, map[string]any{"s": serial}, nil)
+	alice.MustDo(t, `mutation($s: String!) { revokeCard(serial: $s, reason: LOST_OR_STOLEN, comment: "lost laptop") { id } }`, map[string]any{"s": serial}, nil)
 	check("revoked")
 }

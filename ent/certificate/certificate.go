@@ -11,6 +11,8 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vscard/vscard/server/revocation"
 )
 
 const (
@@ -216,6 +218,16 @@ func StateValidator(s State) error {
 	}
 }
 
+// RevocationReasonValidator is a validator for the "revocation_reason" field enum values. It is called by the builders before save.
+func RevocationReasonValidator(rr revocation.Reason) error {
+	switch rr {
+	case "unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded", "cessationOfOperation", "certificateHold", "privilegeWithdrawn", "aACompromise":
+		return nil
+	default:
+		return fmt.Errorf("certificate: invalid enum value for revocation_reason field: %q", rr)
+	}
+}
+
 // OrderOption defines the ordering options for the Certificate queries.
 type OrderOption func(*sql.Selector)
 
@@ -385,3 +397,10 @@ func (e *State) UnmarshalGQL(val interface{}) error {
 	}
 	return nil
 }
+
+var (
+	// revocation.Reason must implement graphql.Marshaler.
+	_ graphql.Marshaler = (*revocation.Reason)(nil)
+	// revocation.Reason must implement graphql.Unmarshaler.
+	_ graphql.Unmarshaler = (*revocation.Reason)(nil)
+)

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/vscard/vscard/ent/predicate"
+	"github.com/vscard/vscard/server/revocation"
 )
 
 // ID filters vertices based on their ID field.
@@ -103,11 +104,6 @@ func NotBefore(v time.Time) predicate.Certificate {
 // NotAfter applies equality check predicate on the "not_after" field. It's identical to NotAfterEQ.
 func NotAfter(v time.Time) predicate.Certificate {
 	return predicate.Certificate(sql.FieldEQ(FieldNotAfter, v))
-}
-
-// RevocationReason applies equality check predicate on the "revocation_reason" field. It's identical to RevocationReasonEQ.
-func RevocationReason(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldEQ(FieldRevocationReason, v))
 }
 
 // RevokedAt applies equality check predicate on the "revoked_at" field. It's identical to RevokedAtEQ.
@@ -621,58 +617,33 @@ func StateNotIn(vs ...State) predicate.Certificate {
 }
 
 // RevocationReasonEQ applies the EQ predicate on the "revocation_reason" field.
-func RevocationReasonEQ(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldEQ(FieldRevocationReason, v))
+func RevocationReasonEQ(v revocation.Reason) predicate.Certificate {
+	vc := v
+	return predicate.Certificate(sql.FieldEQ(FieldRevocationReason, vc))
 }
 
 // RevocationReasonNEQ applies the NEQ predicate on the "revocation_reason" field.
-func RevocationReasonNEQ(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldNEQ(FieldRevocationReason, v))
+func RevocationReasonNEQ(v revocation.Reason) predicate.Certificate {
+	vc := v
+	return predicate.Certificate(sql.FieldNEQ(FieldRevocationReason, vc))
 }
 
 // RevocationReasonIn applies the In predicate on the "revocation_reason" field.
-func RevocationReasonIn(vs ...string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldIn(FieldRevocationReason, vs...))
+func RevocationReasonIn(vs ...revocation.Reason) predicate.Certificate {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = vs[i]
+	}
+	return predicate.Certificate(sql.FieldIn(FieldRevocationReason, v...))
 }
 
 // RevocationReasonNotIn applies the NotIn predicate on the "revocation_reason" field.
-func RevocationReasonNotIn(vs ...string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldNotIn(FieldRevocationReason, vs...))
-}
-
-// RevocationReasonGT applies the GT predicate on the "revocation_reason" field.
-func RevocationReasonGT(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldGT(FieldRevocationReason, v))
-}
-
-// RevocationReasonGTE applies the GTE predicate on the "revocation_reason" field.
-func RevocationReasonGTE(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldGTE(FieldRevocationReason, v))
-}
-
-// RevocationReasonLT applies the LT predicate on the "revocation_reason" field.
-func RevocationReasonLT(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldLT(FieldRevocationReason, v))
-}
-
-// RevocationReasonLTE applies the LTE predicate on the "revocation_reason" field.
-func RevocationReasonLTE(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldLTE(FieldRevocationReason, v))
-}
-
-// RevocationReasonContains applies the Contains predicate on the "revocation_reason" field.
-func RevocationReasonContains(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldContains(FieldRevocationReason, v))
-}
-
-// RevocationReasonHasPrefix applies the HasPrefix predicate on the "revocation_reason" field.
-func RevocationReasonHasPrefix(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldHasPrefix(FieldRevocationReason, v))
-}
-
-// RevocationReasonHasSuffix applies the HasSuffix predicate on the "revocation_reason" field.
-func RevocationReasonHasSuffix(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldHasSuffix(FieldRevocationReason, v))
+func RevocationReasonNotIn(vs ...revocation.Reason) predicate.Certificate {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = vs[i]
+	}
+	return predicate.Certificate(sql.FieldNotIn(FieldRevocationReason, v...))
 }
 
 // RevocationReasonIsNil applies the IsNil predicate on the "revocation_reason" field.
@@ -683,16 +654,6 @@ func RevocationReasonIsNil() predicate.Certificate {
 // RevocationReasonNotNil applies the NotNil predicate on the "revocation_reason" field.
 func RevocationReasonNotNil() predicate.Certificate {
 	return predicate.Certificate(sql.FieldNotNull(FieldRevocationReason))
-}
-
-// RevocationReasonEqualFold applies the EqualFold predicate on the "revocation_reason" field.
-func RevocationReasonEqualFold(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldEqualFold(FieldRevocationReason, v))
-}
-
-// RevocationReasonContainsFold applies the ContainsFold predicate on the "revocation_reason" field.
-func RevocationReasonContainsFold(v string) predicate.Certificate {
-	return predicate.Certificate(sql.FieldContainsFold(FieldRevocationReason, v))
 }
 
 // RevokedAtEQ applies the EQ predicate on the "revoked_at" field.

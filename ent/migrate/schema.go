@@ -131,7 +131,7 @@ var (
 		{Name: "not_before", Type: field.TypeTime},
 		{Name: "not_after", Type: field.TypeTime},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"VALID", "ON_HOLD", "REVOKED", "EXPIRED"}, Default: "VALID"},
-		{Name: "revocation_reason", Type: field.TypeString, Nullable: true},
+		{Name: "revocation_reason", Type: field.TypeEnum, Nullable: true, Enums: []string{"unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded", "cessationOfOperation", "certificateHold", "privilegeWithdrawn", "aACompromise"}},
 		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
 		{Name: "der", Type: field.TypeBytes},
 		{Name: "attestation", Type: field.TypeBytes, Nullable: true},

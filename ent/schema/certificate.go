@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/vscard/vscard/server/revocation"
 )
 
 // Certificate is the identity store's record of a certificate on a card. The CA keeps its
@@ -38,7 +40,9 @@ func (Certificate) Fields() []ent.Field {
 			Values("VALID", "ON_HOLD", "REVOKED", "EXPIRED").
 			Default("VALID").
 			Annotations(entgql.OrderField("STATE")),
-		field.String("revocation_reason").Optional().Nillable(),
+		// RevocationReason is the RFC 5280 reason the CRL and OCSP give, for ON_HOLD and REVOKED.
+		field.Enum("revocation_reason").GoType(revocation.Reason("")).Optional().Nillable().
+			Annotations(entgql.Type("CrlReason")),
 		field.Time("revoked_at").Optional().Nillable(),
 		field.Bytes("der").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		// Attestation is the slot's attestation certificate from the card (DER), if any.

@@ -26,6 +26,7 @@ import (
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/enroll"
 	model1 "github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/scripts"
 )
 
@@ -209,7 +210,7 @@ type ComplexityRoot struct {
 		RenewHandoff       func(childComplexity int, orderID string) int
 		ReportCardCreation func(childComplexity int, orderID string, note *string) int
 		RevertOptionScript func(childComplexity int, name string, version int) int
-		RevokeCard         func(childComplexity int, serial string, reason *string) int
+		RevokeCard         func(childComplexity int, serial string, reason revocation.Cause, comment *string) int
 		SetUserState       func(childComplexity int, userID string, state user.State, reason *string) int
 		SignOutEverywhere  func(childComplexity int) int
 		StartProcess       func(childComplexity int, name string) int
@@ -392,7 +393,7 @@ type MutationResolver interface {
 	NextStep(ctx context.Context, orderID string) (*model.NextStepPayload, error)
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
-	RevokeCard(ctx context.Context, serial string, reason *string) (*ent.Card, error)
+	RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error)
 	ClaimOrder(ctx context.Context, orderID string, token string, device *model.DeviceInput) (*enroll.Claim, error)
 	ReportCardCreation(ctx context.Context, orderID string, note *string) (*ent.Order, error)
 	SubmitCardKeys(ctx context.Context, orderID string, keys []*model.KeySubmission) ([]*ent.Certificate, error)
@@ -1152,7 +1153,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RevokeCard(childComplexity, args["serial"].(string), args["reason"].(*string)), true
+		return e.ComplexityRoot.Mutation.RevokeCard(childComplexity, args["serial"].(string), args["reason"].(revocation.Cause), args["comment"].(*string)), true
 	case "Mutation.setUserState":
 		if e.ComplexityRoot.Mutation.SetUserState == nil {
 			break
@@ -2448,7 +2449,7 @@ type Certificate implements Node {
   notBefore: Time!
   notAfter: Time!
   state: CertificateState!
-  revocationReason: String
+  revocationReason: CrlReason
   revokedAt: Time
   attestationVerified: Boolean!
   card: Card
@@ -2662,21 +2663,12 @@ input CertificateWhereInput {
   """
   revocation_reason field predicates
   """
-  revocationReason: String
-  revocationReasonNEQ: String
-  revocationReasonIn: [String!]
-  revocationReasonNotIn: [String!]
-  revocationReasonGT: String
-  revocationReasonGTE: String
-  revocationReasonLT: String
-  revocationReasonLTE: String
-  revocationReasonContains: String
-  revocationReasonHasPrefix: String
-  revocationReasonHasSuffix: String
+  revocationReason: CrlReason
+  revocationReasonNEQ: CrlReason
+  revocationReasonIn: [CrlReason!]
+  revocationReasonNotIn: [CrlReason!]
   revocationReasonIsNil: Boolean
   revocationReasonNotNil: Boolean
-  revocationReasonEqualFold: String
-  revocationReasonContainsFold: String
   """
   revoked_at field predicates
   """
@@ -2705,6 +2697,20 @@ input CertificateWhereInput {
   """
   hasOrder: Boolean
   hasOrderWith: [OrderWhereInput!]
+}
+"""
+CrlReason is enum for the field revocation_reason
+"""
+enum CrlReason @goModel(model: "github.com/vscard/vscard/server/revocation.Reason") {
+  unspecified
+  keyCompromise
+  cACompromise
+  affiliationChanged
+  superseded
+  cessationOfOperation
+  certificateHold
+  privilegeWithdrawn
+  aACompromise
 }
 """
 Define a Relay Cursor type:
@@ -3507,8 +3513,12 @@ type Mutation {
   "Ends a running order. Whatever was issued for it is revoked and the bridge deletes the card."
   cancelOrder(orderId: ID!, reason: String): Order! @access(allow: [USER, ADMIN, BRIDGE])
 
-  "Takes an active card out of service (lost, deleted, replaced): the card becomes INACTIVE and its certificates are revoked. The owner or an administrator may."
-  revokeCard(serial: String!, reason: String): Card! @access(allow: [USER])
+  """
+  Takes an active card out of service: the card becomes INACTIVE and its certificates are
+  revoked with the RFC 5280 reason for the person's reason. The comment (at most 500
+  characters) goes to the audit log only. The owner or an administrator may.
+  """
+  revokeCard(serial: String!, reason: RevocationReason! = NO_LONGER_NEEDED, comment: String): Card! @access(allow: [USER])
 
   "Desktop bridge: claims the order with the one-time token from the hand-off link."
   claimOrder(orderId: ID!, token: String!, device: DeviceInput): BridgeClaim! @access(allow: [ANONYMOUS, USER, BRIDGE])
@@ -3609,6 +3619,16 @@ type CardStatus {
   validFrom: Time!
   validUntil: Time!
   certificates: [CertificateStatus!]!
+}
+
+"Why a person takes a card out of service."
+enum RevocationReason {
+  "The card or the computer it is on was lost or stolen: its certificates are revoked as keyCompromise."
+  LOST_OR_STOLEN
+  "A new card replaces it: superseded."
+  REPLACED
+  "The card is no longer needed: cessationOfOperation."
+  NO_LONGER_NEEDED
 }
 
 type CertificateStatus {
@@ -4670,13 +4690,21 @@ func (ec *executionContext) field_Mutation_revokeCard_args(ctx context.Context, 
 	}
 	args["serial"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (revocation.Cause, error) {
+			return ec.unmarshalNRevocationReason2githubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐCause(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "comment",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["reason"] = arg1
+	args["comment"] = arg2
 	return args, nil
 }
 
@@ -7180,15 +7208,15 @@ func (ec *executionContext) _Certificate_revocationReason(ctx context.Context, f
 			return obj.RevocationReason, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *revocation.Reason) graphql.Marshaler {
+			return ec.marshalOCrlReason2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReason(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_revocationReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "CrlReason")
 }
 
 func (ec *executionContext) _Certificate_revokedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -8092,7 +8120,7 @@ func (ec *executionContext) _Mutation_revokeCard(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RevokeCard(ctx, fc.Args["serial"].(string), fc.Args["reason"].(*string))
+			return ec.Resolvers.Mutation().RevokeCard(ctx, fc.Args["serial"].(string), fc.Args["reason"].(revocation.Cause), fc.Args["comment"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -14406,7 +14434,7 @@ func (ec *executionContext) unmarshalInputCertificateWhereInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "template", "templateNEQ", "templateIn", "templateNotIn", "keyAlgorithm", "keyAlgorithmNEQ", "keyAlgorithmIn", "keyAlgorithmNotIn", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "issuer", "issuerNEQ", "issuerIn", "issuerNotIn", "issuerGT", "issuerGTE", "issuerLT", "issuerLTE", "issuerContains", "issuerHasPrefix", "issuerHasSuffix", "issuerEqualFold", "issuerContainsFold", "notBefore", "notBeforeNEQ", "notBeforeIn", "notBeforeNotIn", "notBeforeGT", "notBeforeGTE", "notBeforeLT", "notBeforeLTE", "notAfter", "notAfterNEQ", "notAfterIn", "notAfterNotIn", "notAfterGT", "notAfterGTE", "notAfterLT", "notAfterLTE", "state", "stateNEQ", "stateIn", "stateNotIn", "revocationReason", "revocationReasonNEQ", "revocationReasonIn", "revocationReasonNotIn", "revocationReasonGT", "revocationReasonGTE", "revocationReasonLT", "revocationReasonLTE", "revocationReasonContains", "revocationReasonHasPrefix", "revocationReasonHasSuffix", "revocationReasonIsNil", "revocationReasonNotNil", "revocationReasonEqualFold", "revocationReasonContainsFold", "revokedAt", "revokedAtNEQ", "revokedAtIn", "revokedAtNotIn", "revokedAtGT", "revokedAtGTE", "revokedAtLT", "revokedAtLTE", "revokedAtIsNil", "revokedAtNotNil", "attestationVerified", "attestationVerifiedNEQ", "hasCard", "hasCardWith", "hasOrder", "hasOrderWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "template", "templateNEQ", "templateIn", "templateNotIn", "keyAlgorithm", "keyAlgorithmNEQ", "keyAlgorithmIn", "keyAlgorithmNotIn", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "issuer", "issuerNEQ", "issuerIn", "issuerNotIn", "issuerGT", "issuerGTE", "issuerLT", "issuerLTE", "issuerContains", "issuerHasPrefix", "issuerHasSuffix", "issuerEqualFold", "issuerContainsFold", "notBefore", "notBeforeNEQ", "notBeforeIn", "notBeforeNotIn", "notBeforeGT", "notBeforeGTE", "notBeforeLT", "notBeforeLTE", "notAfter", "notAfterNEQ", "notAfterIn", "notAfterNotIn", "notAfterGT", "notAfterGTE", "notAfterLT", "notAfterLTE", "state", "stateNEQ", "stateIn", "stateNotIn", "revocationReason", "revocationReasonNEQ", "revocationReasonIn", "revocationReasonNotIn", "revocationReasonIsNil", "revocationReasonNotNil", "revokedAt", "revokedAtNEQ", "revokedAtIn", "revokedAtNotIn", "revokedAtGT", "revokedAtGTE", "revokedAtLT", "revokedAtLTE", "revokedAtIsNil", "revokedAtNotNil", "attestationVerified", "attestationVerifiedNEQ", "hasCard", "hasCardWith", "hasOrder", "hasOrderWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15087,81 +15115,32 @@ func (ec *executionContext) unmarshalInputCertificateWhereInput(ctx context.Cont
 			it.StateNotIn = data
 		case "revocationReason":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReason"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			data, err := ec.unmarshalOCrlReason2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReason(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RevocationReason = data
 		case "revocationReasonNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonNEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			data, err := ec.unmarshalOCrlReason2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReason(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RevocationReasonNEQ = data
 		case "revocationReasonIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			data, err := ec.unmarshalOCrlReason2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReasonᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RevocationReasonIn = data
 		case "revocationReasonNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonNotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			data, err := ec.unmarshalOCrlReason2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReasonᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RevocationReasonNotIn = data
-		case "revocationReasonGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonGT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RevocationReasonGT = data
-		case "revocationReasonGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonGTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RevocationReasonGTE = data
-		case "revocationReasonLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonLT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RevocationReasonLT = data
-		case "revocationReasonLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonLTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RevocationReasonLTE = data
-		case "revocationReasonContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonContains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RevocationReasonContains = data
-		case "revocationReasonHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonHasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RevocationReasonHasPrefix = data
-		case "revocationReasonHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonHasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RevocationReasonHasSuffix = data
 		case "revocationReasonIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
@@ -15176,20 +15155,6 @@ func (ec *executionContext) unmarshalInputCertificateWhereInput(ctx context.Cont
 				return it, err
 			}
 			it.RevocationReasonNotNil = data
-		case "revocationReasonEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonEqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RevocationReasonEqualFold = data
-		case "revocationReasonContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revocationReasonContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RevocationReasonContainsFold = data
 		case "revokedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revokedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -19776,6 +19741,16 @@ func (ec *executionContext) marshalNCharacterRule2githubᚗcomᚋvscardᚋvscard
 	return res
 }
 
+func (ec *executionContext) unmarshalNCrlReason2githubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReason(ctx context.Context, v any) (revocation.Reason, error) {
+	var res revocation.Reason
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCrlReason2githubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReason(ctx context.Context, sel ast.SelectionSet, v revocation.Reason) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[string], error) {
 	var res entgql.Cursor[string]
 	err := res.UnmarshalGQL(v)
@@ -20040,6 +20015,16 @@ func (ec *executionContext) marshalNProcess2ᚖgithubᚗcomᚋvscardᚋvscardᚋ
 		return graphql.Null
 	}
 	return ec._Process(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRevocationReason2githubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐCause(ctx context.Context, v any) (revocation.Cause, error) {
+	var res revocation.Cause
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRevocationReason2githubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐCause(ctx context.Context, sel ast.SelectionSet, v revocation.Cause) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNScriptProblem2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐScriptProblemᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ScriptProblem) graphql.Marshaler {
@@ -20745,6 +20730,58 @@ func (ec *executionContext) unmarshalOCertificateWhereInput2ᚖgithubᚗcomᚋvs
 	}
 	res, err := ec.unmarshalInputCertificateWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOCrlReason2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReasonᚄ(ctx context.Context, v any) ([]revocation.Reason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]revocation.Reason, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCrlReason2githubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReason(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCrlReason2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []revocation.Reason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCrlReason2githubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReason(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOCrlReason2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReason(ctx context.Context, v any) (*revocation.Reason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(revocation.Reason)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCrlReason2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐReason(ctx context.Context, sel ast.SelectionSet, v *revocation.Reason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (*entgql.Cursor[string], error) {

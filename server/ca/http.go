@@ -12,8 +12,13 @@ import (
 	"time"
 )
 
-// maxOCSPRequest bounds OCSP request bodies; a request for one certificate is ~100 bytes.
+// maxOCSPRequest bounds OCSP request bodies; a request for one certificate is ~100 bytes,
+// ~250 with a nonce of RFC 9654's largest size.
 const maxOCSPRequest = 10 << 10
+
+// maxOCSPPath bounds the escaped base64 of a GET request to what a POST may send: base64
+// of maxOCSPRequest, each character possibly percent-escaped.
+var maxOCSPPath = 3 * base64.StdEncoding.EncodedLen(maxOCSPRequest)
 
 // Handler serves the CA's public endpoints at their full paths (mount it at "/ca/"
 // without stripping the prefix):
@@ -113,6 +118,10 @@ func (c *CA) serveOCSP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "put the base64 OCSP request after /ca/ocsp/, or POST it", http.StatusBadRequest)
 			return
 		}
+		if len(enc) > maxOCSPPath {
+			http.Error(w, "the OCSP request is too long for a GET", http.StatusRequestURITooLong)
+			return
+		}
 		unescaped, err := url.PathUnescape(enc)
 		if err == nil {
 			reqDER, err = base64.StdEncoding.DecodeString(unescaped)
@@ -129,7 +138,12 @@ func (c *CA) serveOCSP(w http.ResponseWriter, r *http.Request) {
 		c.cfg.Logger.ErrorContext(r.Context(), "answer OCSP request", "err", err)
 	}
 	w.Header().Set("Content-Type", "application/ocsp-response")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("Content-Length", fmt.Sprint(len(resp)))
-	w.Write(resp)
+	if resp.Nonce {
+		// Bound to one request: no cache may keep it (RFC 5019 2.2).
+		w.Header().Set("Cache-Control", "no-store")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	w.Header().Set("Content-Length", fmt.Sprint(len(resp.DER)))
+	w.Write(resp.DER)
 }

@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"time"
 
 	// Hashes an OCSP request may name for the issuer.
 	_ "crypto/sha1"
@@ -17,6 +22,13 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 )
+
+// oidOCSPNonce is id-pkix-ocsp-nonce (RFC 6960 4.4.1, RFC 9654).
+var oidOCSPNonce = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
+
+// maxNonce is the longest nonce RFC 9654 allows (Nonce ::= OCTET STRING (SIZE(1..128))).
+// RFC 9654 obsoletes RFC 8954, whose limit of 32 octets refused some clients' nonces.
+const maxNonce = 128
 
 // ocspIssuer holds the issuing CA's name and key hashes, by hash algorithm, to recognise
 // requests about our certificates.
@@ -52,43 +64,205 @@ func (oi ocspIssuer) matches(req *ocsp.Request) bool {
 	return ok && bytes.Equal(name, req.IssuerNameHash) && bytes.Equal(oi.keyHash[req.HashAlgorithm], req.IssuerKeyHash)
 }
 
+// ocspAnswer is a DER OCSP response and whether it echoes the request's nonce (so no
+// cache may keep it).
+type ocspAnswer struct {
+	DER   []byte
+	Nonce bool
+}
+
 // respondOCSP answers a DER OCSP request with a DER OCSP response signed by the issuing
 // CA. Errors are answered in-band (malformedRequest, unauthorized, internalError), as RFC
-// 6960 wants; the returned error is for the log only.
+// 6960 wants; the returned error is for the log only. A request's nonce is echoed in the
+// response (RFC 9654); a nonce of 0 or more than 128 octets is a malformedRequest.
 //
 // Statuses: VALID and EXPIRED are good (validity is the client's check); ON_HOLD and REVOKED are revoked with time
 // and reason; PENDING (signed but never handed out) and unknown serials are unknown.
-func (c *CA) respondOCSP(ctx context.Context, reqDER []byte) ([]byte, error) {
+func (c *CA) respondOCSP(ctx context.Context, reqDER []byte) (ocspAnswer, error) {
 	req, err := ocsp.ParseRequest(reqDER)
 	if err != nil {
-		return ocsp.MalformedRequestErrorResponse, nil
+		return ocspAnswer{DER: ocsp.MalformedRequestErrorResponse}, nil
+	}
+	// ocsp.ParseRequest reads neither the request's extensions nor its raw CertID.
+	raw, err := parseOCSPRequestExtras(reqDER)
+	if err != nil {
+		return ocspAnswer{DER: ocsp.MalformedRequestErrorResponse}, nil
 	}
 	if !c.ocsp.matches(req) {
-		return ocsp.UnauthorizedErrorResponse, nil
+		return ocspAnswer{DER: ocsp.UnauthorizedErrorResponse}, nil
 	}
-	now := c.cfg.Now().UTC()
-	tmpl := ocsp.Response{
-		Status:       ocsp.Unknown,
-		SerialNumber: req.SerialNumber,
-		ThisUpdate:   now,
-		NextUpdate:   now.Add(c.cfg.OCSPValidity),
-		IssuerHash:   req.HashAlgorithm,
+	now := c.cfg.Now().UTC().Truncate(time.Second)
+	single := singleResponse{
+		CertID:     asn1.RawValue{FullBytes: raw.certID},
+		Unknown:    true,
+		ThisUpdate: now,
+		NextUpdate: now.Add(c.cfg.OCSPValidity),
 	}
 	rec, err := c.store.Get(ctx, formatSerial(req.SerialNumber))
 	switch {
 	case errors.Is(err, ErrRecordNotFound):
 	case err != nil:
-		return ocsp.InternalErrorErrorResponse, fmt.Errorf("get CA record for OCSP: %w", err)
+		return ocspAnswer{DER: ocsp.InternalErrorErrorResponse}, fmt.Errorf("get CA record for OCSP: %w", err)
 	case rec.State == StatusValid || rec.State == StatusExpired:
-		tmpl.Status = ocsp.Good
+		single.Unknown, single.Good = false, true
 	case rec.State == StatusOnHold || rec.State == StatusRevoked:
-		tmpl.Status = ocsp.Revoked
-		tmpl.RevokedAt = rec.RevokedAt
-		tmpl.RevocationReason = rec.RevocationReason
+		single.Unknown = false
+		single.Revoked = revokedInfo{RevocationTime: rec.RevokedAt.UTC(), Reason: asn1.Enumerated(rec.RevocationReason)}
 	}
-	resp, err := ocsp.CreateResponse(c.issuing, c.issuing, tmpl, c.key)
+	var exts []pkix.Extension
+	if raw.nonce != nil {
+		exts = append(exts, *raw.nonce)
+	}
+	der, err := c.signOCSP(now, single, exts)
 	if err != nil {
-		return ocsp.InternalErrorErrorResponse, fmt.Errorf("sign OCSP response: %w", err)
+		return ocspAnswer{DER: ocsp.InternalErrorErrorResponse}, fmt.Errorf("sign OCSP response: %w", err)
 	}
-	return resp, nil
+	return ocspAnswer{DER: der, Nonce: raw.nonce != nil}, nil
+}
+
+// ocspRequestExtras is what respondOCSP reads of a request beyond ocsp.ParseRequest: the
+// first CertID as sent, to echo it, and the checked nonce extension, if any.
+type ocspRequestExtras struct {
+	certID []byte
+	nonce  *pkix.Extension
+}
+
+// RFC 6960 4.1.1, with what vscard does not read left raw.
+type rawOCSPRequest struct {
+	TBSRequest struct {
+		Version       int           `asn1:"explicit,tag:0,default:0,optional"`
+		RequestorName asn1.RawValue `asn1:"explicit,tag:1,optional"`
+		RequestList   []struct {
+			ReqCert    asn1.RawValue
+			Extensions asn1.RawValue `asn1:"explicit,tag:0,optional"`
+		}
+		Extensions []pkix.Extension `asn1:"explicit,tag:2,optional"`
+	}
+	OptionalSignature asn1.RawValue `asn1:"explicit,tag:0,optional"`
+}
+
+// parseOCSPRequestExtras reads der, which ocsp.ParseRequest has accepted. The HTTP layer
+// bounds its size, so the work is bounded too. A nonce must be a DER OCTET STRING of 1
+// to maxNonce octets, and appear once; an unknown critical extension is refused, as RFC
+// 5280 4.2 wants of extensions one does not understand.
+func parseOCSPRequestExtras(der []byte) (ocspRequestExtras, error) {
+	var out ocspRequestExtras
+	var req rawOCSPRequest
+	if rest, err := asn1.Unmarshal(der, &req); err != nil || len(rest) > 0 || len(req.TBSRequest.RequestList) == 0 {
+		return out, errors.New("malformed OCSP request")
+	}
+	out.certID = req.TBSRequest.RequestList[0].ReqCert.FullBytes
+	for _, ext := range req.TBSRequest.Extensions {
+		if !ext.Id.Equal(oidOCSPNonce) {
+			if ext.Critical {
+				return out, fmt.Errorf("unknown critical OCSP request extension %v", ext.Id)
+			}
+			continue
+		}
+		if out.nonce != nil {
+			return out, errors.New("two OCSP nonces")
+		}
+		var nonce []byte
+		rest, err := asn1.Unmarshal(ext.Value, &nonce)
+		if err != nil || len(rest) > 0 || len(nonce) == 0 || len(nonce) > maxNonce {
+			return out, fmt.Errorf("OCSP nonce is not an OCTET STRING of 1 to %d octets", maxNonce)
+		}
+		out.nonce = &pkix.Extension{Id: oidOCSPNonce, Value: ext.Value}
+	}
+	return out, nil
+}
+
+// RFC 6960 4.2.1. golang.org/x/crypto/ocsp cannot write responseExtensions, where the
+// nonce goes (golang/go#20001), so vscard encodes and signs the BasicOCSPResponse itself
+// and relies on x/crypto to read it back in the tests.
+type ocspResponseASN1 struct {
+	Status   asn1.Enumerated
+	Response struct {
+		Type     asn1.ObjectIdentifier
+		Response []byte
+	} `asn1:"explicit,tag:0,optional"`
+}
+
+type basicOCSPResponse struct {
+	TBSResponseData    asn1.RawValue
+	SignatureAlgorithm pkix.AlgorithmIdentifier
+	Signature          asn1.BitString
+}
+
+type ocspResponseData struct {
+	Version     int `asn1:"optional,default:0,explicit,tag:0"`
+	ResponderID asn1.RawValue
+	ProducedAt  time.Time `asn1:"generalized"`
+	Responses   []singleResponse
+	Extensions  []pkix.Extension `asn1:"explicit,tag:1,optional"`
+}
+
+type singleResponse struct {
+	CertID     asn1.RawValue
+	Good       asn1.Flag   `asn1:"tag:0,optional"`
+	Revoked    revokedInfo `asn1:"tag:1,optional"`
+	Unknown    asn1.Flag   `asn1:"tag:2,optional"`
+	ThisUpdate time.Time   `asn1:"generalized"`
+	NextUpdate time.Time   `asn1:"generalized,explicit,tag:0,optional"`
+}
+
+// revokedInfo leaves out reason 0 (unspecified), as RFC 5280 5.3.1 prefers.
+type revokedInfo struct {
+	RevocationTime time.Time       `asn1:"generalized"`
+	Reason         asn1.Enumerated `asn1:"explicit,tag:0,optional"`
+}
+
+var oidOCSPBasic = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 1}
+
+// signOCSP signs a successful response with one single response, named by the issuing
+// CA's subject (byName).
+func (c *CA) signOCSP(producedAt time.Time, single singleResponse, exts []pkix.Extension) ([]byte, error) {
+	hash, alg, err := signatureParams(c.key.Public())
+	if err != nil {
+		return nil, err
+	}
+	tbs, err := asn1.Marshal(ocspResponseData{
+		ResponderID: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 1, IsCompound: true, Bytes: c.issuing.RawSubject},
+		ProducedAt:  producedAt,
+		Responses:   []singleResponse{single},
+		Extensions:  exts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode OCSP response data: %w", err)
+	}
+	sig, err := c.key.Sign(rand.Reader, digest(hash, tbs), hash)
+	if err != nil {
+		return nil, fmt.Errorf("sign OCSP response data: %w", err)
+	}
+	basic, err := asn1.Marshal(basicOCSPResponse{
+		TBSResponseData:    asn1.RawValue{FullBytes: tbs},
+		SignatureAlgorithm: alg,
+		Signature:          asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode basic OCSP response: %w", err)
+	}
+	var resp ocspResponseASN1
+	resp.Status = asn1.Enumerated(ocsp.Success)
+	resp.Response.Type, resp.Response.Response = oidOCSPBasic, basic
+	return asn1.Marshal(resp)
+}
+
+// signatureParams picks the hash and signature algorithm for the CA key, as x509 does
+// for certificates: ECDSA with the curve's hash, RSA PKCS #1 v1.5 with SHA-256.
+func signatureParams(pub crypto.PublicKey) (crypto.Hash, pkix.AlgorithmIdentifier, error) {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return crypto.SHA256, pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}}, nil
+		case elliptic.P384():
+			return crypto.SHA384, pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}}, nil
+		case elliptic.P521():
+			return crypto.SHA512, pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}}, nil
+		}
+	case *rsa.PublicKey:
+		return crypto.SHA256, pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, Parameters: asn1.NullRawValue}, nil
+	}
+	return 0, pkix.AlgorithmIdentifier{}, fmt.Errorf("no OCSP signature algorithm for a %T CA key", pub)
 }

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/ocsp"
-
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
@@ -18,6 +16,7 @@ import (
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/events"
+	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/secretbox"
 )
 
@@ -109,7 +108,7 @@ func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSou
 // still valid are revoked in the identity store and the unfinished card is deleted. It
 // returns the serials to revoke at the CA once the transaction has committed.
 func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time.Time) ([]string, error) {
-	serials, err := revokeCertificates(ctx, tx, certificate.OrderID(o.ID), now)
+	serials, err := revokeCertificates(ctx, tx, certificate.OrderID(o.ID), now, revocation.CessationOfOperation)
 	if err != nil {
 		return nil, err
 	}
@@ -121,8 +120,8 @@ func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time
 }
 
 // revokeCertificates revokes, in the identity store, the certificates matching which that
-// are still valid or on hold, and returns their serials for the CA.
-func revokeCertificates(ctx context.Context, tx *ent.Tx, which predicate.Certificate, now time.Time) ([]string, error) {
+// are still valid or on hold, for reason, and returns their serials for the CA.
+func revokeCertificates(ctx context.Context, tx *ent.Tx, which predicate.Certificate, now time.Time, reason revocation.Reason) ([]string, error) {
 	live := certificate.And(which, certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD))
 	serials, err := tx.Certificate.Query().Where(live).Select(certificate.FieldSerial).Strings(ctx)
 	if err != nil || len(serials) == 0 {
@@ -131,7 +130,7 @@ func revokeCertificates(ctx context.Context, tx *ent.Tx, which predicate.Certifi
 	err = tx.Certificate.Update().
 		Where(certificate.SerialIn(serials...)).
 		SetState(certificate.StateREVOKED).
-		SetRevocationReason("cessationOfOperation").
+		SetRevocationReason(reason).
 		SetRevokedAt(now).
 		Exec(ctx)
 	if err != nil {
@@ -140,12 +139,12 @@ func revokeCertificates(ctx context.Context, tx *ent.Tx, which predicate.Certifi
 	return serials, nil
 }
 
-// revokeAtCA revokes serials in the CA's own records; owner names what they belonged to
-// (an order or card id) for the log. A failure is logged: the sweep retries, because the
-// identity store already says REVOKED.
-func (e *Engine) revokeAtCA(ctx context.Context, owner string, serials []string) {
+// revokeAtCA revokes serials in the CA's own records for reason; owner names what they
+// belonged to (an order or card id) for the log. A failure is logged: the sweep retries,
+// because the identity store already says REVOKED.
+func (e *Engine) revokeAtCA(ctx context.Context, owner string, serials []string, reason revocation.Reason) {
 	for _, s := range serials {
-		if err := e.ca.Revoke(ctx, s, ocsp.CessationOfOperation); err != nil {
+		if err := e.ca.Revoke(ctx, s, reason.Code()); err != nil {
 			e.log.Error("revoke certificate at CA", "of", owner, "serial", s, "err", err)
 		}
 	}

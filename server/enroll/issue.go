@@ -23,6 +23,7 @@ import (
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/revocation"
 )
 
 // maxPEM bounds any PEM or base64 input (a CSR or attestation is well under 4 KiB).
@@ -143,7 +144,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 	})
 	if err != nil {
 		// What the CA signed is in its own records and must not stay valid.
-		e.revokeAtCA(sys, o.ID, serialsOf(issued))
+		e.revokeAtCA(sys, o.ID, serialsOf(issued), revocation.CessationOfOperation)
 		return nil, err
 	}
 	return out, nil
@@ -151,7 +152,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 
 // abandon fails the order after a CA error and revokes what was issued so far.
 func (e *Engine) abandon(ctx context.Context, o *ent.Order, issued []*ca.Issued, reason string) {
-	e.revokeAtCA(privacy.DecisionContext(ctx, privacy.Allow), o.ID, serialsOf(issued))
+	e.revokeAtCA(privacy.DecisionContext(ctx, privacy.Allow), o.ID, serialsOf(issued), revocation.CessationOfOperation)
 	if _, err := e.transition(ctx, o, move{
 		to: order.StateFAILED, action: "order.fail", note: reason,
 		set: func(m *ent.OrderMutation) { m.SetFailureReason(reason) },

@@ -14,6 +14,7 @@ import (
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/events"
 	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/revocation"
 )
 
 // forward is the happy path: each state and the one state it may move to.
@@ -123,7 +124,7 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 		return nil, err
 	}
 	e.cfg.Entered(m.to)
-	e.revokeAtCA(sys, o.ID, revoke)
+	e.revokeAtCA(sys, o.ID, revoke, revocation.CessationOfOperation)
 	e.publish(sys, o.ID)
 	return updated, nil
 }

@@ -5,6 +5,7 @@ import type { CardDetailsFragment } from '../gql/graphql';
 import { formatDate, formatDateTime, humanize } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
 import { downloadPem, pemFileName } from './pem';
+import { reasonInWords, revocationSummary } from './revocation';
 
 // What the portal shows of a card: on the Cards page and when the wizard's card is ready.
 export const CardDetailsFragmentDoc = graphql(`
@@ -41,6 +42,7 @@ export const CardDetailsFragmentDoc = graphql(`
           notAfter
           state
           revokedAt
+          revocationReason
           pem
         }
       }
@@ -121,6 +123,7 @@ function Certificates({ card }: { card: CardDetailsFragment }) {
                 {c.revokedAt && (
                   <Text size="xs" c="dimmed">
                     {formatDateTime(c.revokedAt)}
+                    {reasonInWords(c.revocationReason) && ` — ${reasonInWords(c.revocationReason)}`}
                   </Text>
                 )}
               </Table.Td>
@@ -149,6 +152,7 @@ function Certificates({ card }: { card: CardDetailsFragment }) {
 
 /** CardDetails shows one card: state, validity, properties and its certificates. */
 export function CardDetails({ card, headingLevel = 2 }: { card: CardDetailsFragment; headingLevel?: 2 | 3 }) {
+  const revoked = card.state === 'INACTIVE' ? revocationSummary(certificatesOf(card), formatDate) : null;
   return (
     <Card withBorder padding="lg" component="article" aria-label={`Card ${card.serial}`} data-testid="card">
       <Stack gap="md">
@@ -158,6 +162,11 @@ export function CardDetails({ card, headingLevel = 2 }: { card: CardDetailsFragm
           </Title>
           <StateBadge state={card.state} label="Card state" />
         </Group>
+        {revoked && (
+          <Text size="sm" data-testid="card-revoked">
+            {revoked}
+          </Text>
+        )}
         <Properties card={card} />
         <Title order={headingLevel === 2 ? 3 : 4} size="h5">
           Certificates

@@ -1,13 +1,18 @@
-import { Alert, Button, Group, Modal, Stack, Text, Textarea } from '@mantine/core';
+import { Alert, Button, Group, Modal, Radio, Stack, Text, Textarea } from '@mantine/core';
 import { useState } from 'react';
 import { useMutation } from 'urql';
 
 import { graphql } from '../gql';
+import type { RevocationReason } from '../gql/graphql';
 import { apiError } from '../lib/errors';
+import { revocationChoices } from './revocation';
+
+// The server's limit (enroll.MaxRevokeComment).
+const maxComment = 500;
 
 const RevokeCardDoc = graphql(`
-  mutation RevokeCard($serial: String!, $reason: String) {
-    revokeCard(serial: $serial, reason: $reason) {
+  mutation RevokeCard($serial: String!, $reason: RevocationReason!, $comment: String) {
+    revokeCard(serial: $serial, reason: $reason, comment: $comment) {
       id
       ...CardDetails
     }
@@ -17,16 +22,19 @@ const RevokeCardDoc = graphql(`
 /**
  * RevokeCard takes a card out of service, e.g. when the computer it lives on is lost:
  * the card becomes inactive and its certificates are revoked. It asks first, since this
- * cannot be undone.
+ * cannot be undone, and asks why: the reason decides how relying parties treat what the
+ * card signed before (lost or stolen: nothing is trusted any more).
  */
 export function RevokeCard({ serial, onRevoked }: { serial: string; onRevoked: () => void }) {
   const [opened, setOpened] = useState(false);
-  const [reason, setReason] = useState('');
+  const [reason, setReason] = useState<RevocationReason | null>(null);
+  const [comment, setComment] = useState('');
   const [{ fetching, error }, revoke] = useMutation(RevokeCardDoc);
   const problem = apiError(error);
 
   const confirm = async () => {
-    const res = await revoke({ serial, reason: reason.trim() || null });
+    if (!reason) return;
+    const res = await revoke({ serial, reason, comment: comment.trim() || null });
     if (!res.error) {
       setOpened(false);
       onRevoked();
@@ -46,12 +54,25 @@ export function RevokeCard({ serial, onRevoked }: { serial: string; onRevoked: (
             Card {serial} stops working everywhere: its certificates are revoked and it can no longer sign you in. This
             cannot be undone; you can get a new card afterwards.
           </Text>
-          <Textarea
-            label="Why (optional)"
-            placeholder="Lost laptop, card deleted, …"
+          <Radio.Group
+            label="Why are you revoking it?"
             value={reason}
-            onChange={(e) => setReason(e.currentTarget.value)}
-            maxLength={200}
+            onChange={(v) => setReason(v as RevocationReason)}
+            required
+          >
+            <Stack gap="xs" mt="xs">
+              {revocationChoices.map((c) => (
+                <Radio key={c.value} value={c.value} label={c.label} description={c.description} />
+              ))}
+            </Stack>
+          </Radio.Group>
+          <Textarea
+            label="Anything to add (optional)"
+            description="Kept in the audit log for your administrators."
+            placeholder="Left the laptop on the train, …"
+            value={comment}
+            onChange={(e) => setComment(e.currentTarget.value)}
+            maxLength={maxComment}
           />
           {problem && (
             <Alert color="red" role="alert" title="The card was not revoked">
@@ -62,7 +83,7 @@ export function RevokeCard({ serial, onRevoked }: { serial: string; onRevoked: (
             <Button variant="default" onClick={() => setOpened(false)} data-autofocus>
               Keep the card
             </Button>
-            <Button color="red" onClick={() => void confirm()} loading={fetching}>
+            <Button color="red" onClick={() => void confirm()} loading={fetching} disabled={!reason}>
               Revoke card
             </Button>
           </Group>
