@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
@@ -64,16 +63,10 @@ func (e *enrolment) watchOrder(ctx context.Context, cancel context.CancelCauseFu
 	}
 }
 
-// followToCompletion keeps watching an order whose card is ready until the person finishes
-// it in the portal (the server completes the subscription) or the bridge session expires.
-// If the order ends otherwise — cancelled at the last step, or expired — its certificates
-// were revoked, so the card on the desktop is deleted too.
-func (e *enrolment) followToCompletion(ctx context.Context) {
-	ctx, stop := context.WithDeadline(ctx, e.claim.SessionExpiresAt)
-	defer stop()
-	var once sync.Once
-	var ended error
-	e.watchOrder(ctx, func(cause error) { once.Do(func() { ended = cause }) })
+// deleteIfEnded deletes the ready card whose order ended, after it was ready, other than
+// by the person finishing it: cancelled at the last step, or expired. Its certificates
+// were revoked, so the card on the desktop goes too.
+func (e *enrolment) deleteIfEnded(ended error) {
 	if !errors.Is(ended, ErrCancelledByServer) {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
@@ -116,20 +117,55 @@ func (e *enrolment) run(parent context.Context) (res *Result, err error) {
 	// From here on the order is ours: whatever ends the run early ends the order too.
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
-	// The watchers end with watchCtx, and run waits for them before it returns
-	// (deferred calls run last in, first out: stopWatch, then Wait).
-	var watchers sync.WaitGroup
-	defer watchers.Wait()
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	watchers.Go(func() { e.watchOrder(watchCtx, cancel) })
-	watchers.Go(func() {
+
+	// One subscription follows the order from the claim to its end. Until the card is
+	// ready, an end on the server cancels the run; after it, the follower deletes the card
+	// if the order is cancelled or expires before the person finishes it in the portal.
+	// Keeping the subscription that was open all along matters: the bridge session ends
+	// with the order, so a subscription opened after a cancel could no longer learn how
+	// the order ended.
+	var ready atomic.Bool
+	var endedAfterReady error
+	var once sync.Once
+	onEnd := func(cause error) {
+		if ready.Load() {
+			once.Do(func() { endedAfterReady = cause })
+			return
+		}
+		cancel(cause)
+	}
+	followCtx, stopFollow := context.WithDeadline(parent, e.claim.SessionExpiresAt)
+	follower := make(chan struct{})
+	go func() {
+		defer close(follower)
+		e.watchOrder(followCtx, onEnd)
+	}()
+	// The prompter's Cancel matters until the run ends; run waits for its goroutine
+	// (deferred calls run last in, first out: stopPrompt, then Wait).
+	var prompt sync.WaitGroup
+	defer prompt.Wait()
+	promptCtx, stopPrompt := context.WithCancel(ctx)
+	defer stopPrompt()
+	prompt.Go(func() {
 		select {
 		case <-e.cfg.Prompter.Cancelled():
 			cancel(ErrCancelled)
-		case <-watchCtx.Done():
+		case <-promptCtx.Done():
 		}
 	})
+	defer func() {
+		if err != nil || e.cfg.Tasks == nil {
+			stopFollow()
+			<-follower
+			return
+		}
+		// Handed over: Tasks owns the follower from here on.
+		e.cfg.Tasks.Go(func() {
+			defer stopFollow()
+			<-follower
+			e.deleteIfEnded(endedAfterReady)
+		})
+	}()
 	defer func() {
 		if err != nil {
 			err = e.cleanUp(ctx, err)
@@ -146,8 +182,9 @@ func (e *enrolment) run(parent context.Context) (res *Result, err error) {
 	}
 	// The card is ready, but the order is not finished until the person clicks Next in the
 	// portal; until then it can still be cancelled or expire.
-	if e.cfg.Tasks != nil {
-		e.cfg.Tasks.Go(func() { e.followToCompletion(parent) })
+	ready.Store(true)
+	if ctx.Err() != nil { // ended on the server, or cancelled here, just before ready
+		return nil, e.cause(ctx, context.Cause(ctx))
 	}
 	return res, nil
 }
