@@ -24,6 +24,8 @@ import (
 	_ "github.com/vscard/vscard/ent/runtime" // hooks, defaults and privacy policies, as in the server
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/devidp"
+	"github.com/vscard/vscard/server/store"
+	"github.com/vscard/vscard/server/store/storetest"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -36,6 +38,17 @@ type testDB struct {
 
 func newTestDB(tb testing.TB) *testDB {
 	tb.Helper()
+	if storetest.Postgres() != "" { // the same tests on PostgreSQL (VSCARD_TEST_POSTGRES)
+		db, err := store.Open(context.Background(), storetest.PostgresDatabase(tb), 0)
+		if err != nil {
+			tb.Fatalf("open postgres: %v", err)
+		}
+		tb.Cleanup(func() { db.Close() })
+		if err := db.Migrate(context.Background()); err != nil {
+			tb.Fatalf("migrate: %v", err)
+		}
+		return &testDB{client: db.Client, raw: db.SQL}
+	}
 	dsn := "file:" + filepath.Join(tb.TempDir(), "auth.db") +
 		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)"
 	db, err := sql.Open("sqlite", dsn)
