@@ -28,24 +28,36 @@ const (
 	AACompromise         Reason = "aACompromise"
 )
 
-// codes are the CRLReason numbers (7 is unused; 8 is removeFromCRL).
-var codes = map[Reason]int{
-	Unspecified: 0, KeyCompromise: 1, CACompromise: 2, AffiliationChanged: 3, Superseded: 4,
-	CessationOfOperation: 5, CertificateHold: 6, PrivilegeWithdrawn: 9, AACompromise: 10,
+// reasons are the reasons with their CRLReason numbers (7 is unused; 8 is
+// removeFromCRL), in the order Values lists them: one list, so the two cannot drift.
+var reasons = []struct {
+	reason Reason
+	code   int
+}{
+	{Unspecified, 0}, {KeyCompromise, 1}, {CACompromise, 2}, {AffiliationChanged, 3},
+	{Superseded, 4}, {CessationOfOperation, 5}, {CertificateHold, 6},
+	{PrivilegeWithdrawn, 9}, {AACompromise, 10},
 }
 
 // Values lists the reasons; ent uses it for the enum field.
 func (Reason) Values() []string {
-	return []string{
-		string(Unspecified), string(KeyCompromise), string(CACompromise), string(AffiliationChanged),
-		string(Superseded), string(CessationOfOperation), string(CertificateHold),
-		string(PrivilegeWithdrawn), string(AACompromise),
+	out := make([]string, len(reasons))
+	for i, r := range reasons {
+		out[i] = string(r.reason)
 	}
+	return out
 }
 
 // Code is the RFC 5280 CRLReason number of r, as ca.Authority.Revoke takes it;
 // unspecified (0) for a reason it does not know.
-func (r Reason) Code() int { return codes[r] }
+func (r Reason) Code() int {
+	for _, x := range reasons {
+		if x.reason == r {
+			return x.code
+		}
+	}
+	return 0
+}
 
 // MarshalGQL writes r as a GraphQL enum value (gqlgen's graphql.Marshaler).
 func (r Reason) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(r))) }
