@@ -2,7 +2,9 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // hstsMaxAge is one year, the lifetime HSTS preload lists ask for. includeSubDomains is
@@ -17,6 +19,24 @@ type securityHeaders struct {
 	// providerOrigins are where the identity provider lives (form-action), asked per
 	// request because its sign-out endpoint is only known once discovery has run.
 	providerOrigins func() []string
+	// policy is the last policy built and the origins it was built for: they change at
+	// most once (when discovery has run), so a response does not rebuild the string.
+	policy atomic.Pointer[cachedPolicy]
+}
+
+type cachedPolicy struct {
+	origins []string
+	value   string
+}
+
+// csp returns the policy for origins, built once per set of origins.
+func (p *securityHeaders) csp(origins []string) string {
+	if c := p.policy.Load(); c != nil && slices.Equal(c.origins, origins) {
+		return c.value
+	}
+	c := &cachedPolicy{origins: origins, value: contentSecurityPolicy(origins)}
+	p.policy.Store(c)
+	return c.value
 }
 
 // contentSecurityPolicy is the policy of the Self-Service app (playground included) and of
@@ -63,7 +83,7 @@ func contentSecurityPolicy(providerOrigins []string) string {
 	}, "; ")
 }
 
-func (p securityHeaders) wrap(next http.Handler) http.Handler {
+func (p *securityHeaders) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -77,7 +97,7 @@ func (p securityHeaders) wrap(next http.Handler) http.Handler {
 			if p.providerOrigins != nil {
 				origins = p.providerOrigins()
 			}
-			h.Set("Content-Security-Policy", contentSecurityPolicy(origins))
+			h.Set("Content-Security-Policy", p.csp(origins))
 			h.Set("X-Frame-Options", "DENY")
 		}
 		next.ServeHTTP(w, r)

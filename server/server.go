@@ -286,7 +286,7 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	}
 	mux.Handle("/", spa)
 	caHandler := s.CA.Handler()
-	headers := securityHeaders{
+	headers := &securityHeaders{
 		hsts:            strings.HasPrefix(s.Config.PublicURL, "https://"),
 		providerOrigins: s.Auth.ProviderOrigins,
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/alexedwards/scs/v2"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -32,6 +33,9 @@ type Service struct {
 	// loginState carries sign-ins under way, so that they need no session.
 	loginState *loginState
 	provider   *lazyProvider
+	// origins caches ProviderOrigins once discovery has run, after which they cannot
+	// change: every response's header asks for them.
+	origins atomic.Pointer[[]string]
 	// portals remembers verified portal access tokens (by SHA-256) until they expire, so a
 	// portal that sends the same token with every request pays for one signature check.
 	portals *lru.Cache[[sha256.Size]byte, verifiedToken]

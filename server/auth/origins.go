@@ -9,6 +9,9 @@ import "slices"
 // form-action to the redirects after a form submission too. It never discovers: a header
 // must not wait for the provider, and no one signs out before discovery (at sign-in).
 func (s *Service) ProviderOrigins() []string {
+	if o := s.origins.Load(); o != nil {
+		return *o
+	}
 	var origins []string
 	add := func(raw string) {
 		if o := originOf(raw); o != "" && !slices.Contains(origins, o) {
@@ -18,6 +21,7 @@ func (s *Service) ProviderOrigins() []string {
 	add(s.cfg.Issuer)
 	if eps := s.provider.peek(); eps != nil {
 		add(eps.endSession)
+		s.origins.Store(&origins) // final: discovery runs once
 	}
 	return origins
 }
