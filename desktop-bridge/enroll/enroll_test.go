@@ -204,58 +204,54 @@ func TestRun(t *testing.T) {
 		}
 	})
 
-	t.Run("ok/cancel in the portal after the card is ready deletes it, and the follower ends", func(t *testing.T) {
+	// runReady runs an order to a ready card with Tasks, for the follower's tests, and
+	// returns the card's serial.
+	runReady := func(t *testing.T, ctx context.Context, host *testHost, tasks *sync.WaitGroup) (orderID string, serial uint32) {
+		t.Helper()
 		order, link := alice.StartOrder()
 		h, err := ParseHandoff(link)
 		if err != nil {
 			t.Fatal(err)
 		}
-		host := newTestHost(t, env)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		var tasks sync.WaitGroup
 		res, err := Run(ctx, Config{
 			Trust: trusted(), Prompter: newPrompter(false, goodPIN), Cards: host,
-			Logger: testLogger(t), Tasks: &tasks,
+			Logger: testLogger(t), Tasks: tasks,
 		}, h)
 		if err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		serial, _ := strconv.ParseUint(res.Serial, 10, 32)
-		if host.wasDeleted(uint32(serial)) {
+		n, _ := strconv.ParseUint(res.Serial, 10, 32)
+		return order.ID, uint32(n)
+	}
+
+	t.Run("ok/cancel in the portal after the card is ready deletes it, and the follower ends", func(t *testing.T) {
+		host := newTestHost(t, env)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		var tasks sync.WaitGroup
+		orderID, serial := runReady(t, ctx, host, &tasks)
+		if host.wasDeleted(serial) {
 			t.Fatal("card deleted before the order ended")
 		}
-		if got := alice.Cancel(order.ID).State; got != "CANCELLED" {
+		if got := alice.Cancel(orderID).State; got != "CANCELLED" {
 			t.Fatalf("portal cancel: %s", got)
 		}
 		// Waiting for Tasks is what an owner does on close: it returns once the follower
 		// has seen the cancel and deleted the card, not before.
 		tasks.Wait()
-		if !host.wasDeleted(uint32(serial)) {
+		if !host.wasDeleted(serial) {
 			t.Errorf("card %d still there after the order was cancelled", serial)
 		}
 	})
 
 	t.Run("ok/the follower ends with its context", func(t *testing.T) {
-		_, link := alice.StartOrder()
-		h, err := ParseHandoff(link)
-		if err != nil {
-			t.Fatal(err)
-		}
 		host := newTestHost(t, env)
 		ctx, cancel := context.WithCancel(context.Background())
 		var tasks sync.WaitGroup
-		res, err := Run(ctx, Config{
-			Trust: trusted(), Prompter: newPrompter(false, goodPIN), Cards: host,
-			Logger: testLogger(t), Tasks: &tasks,
-		}, h)
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
+		_, serial := runReady(t, ctx, host, &tasks)
 		cancel()
 		tasks.Wait() // hangs (test timeout) if the follower ignores its context
-		serial, _ := strconv.ParseUint(res.Serial, 10, 32)
-		if host.wasDeleted(uint32(serial)) {
+		if host.wasDeleted(serial) {
 			t.Errorf("card %d deleted although its order is still CARD_READY", serial)
 		}
 	})
