@@ -83,7 +83,8 @@ func Run(ctx context.Context, cfg Config, h Handoff) (*Result, error) {
 	switch {
 	case err == nil:
 		e.notify(Event{Step: StepDone, Result: res})
-	case errors.Is(err, ErrCancelled) || errors.Is(err, ErrCancelledByServer):
+	case errors.Is(err, ErrCancelled), errors.Is(err, ErrCancelledByServer), errors.Is(err, ErrSessionEnded):
+		// An order the server ended (its session ends with it) was cancelled, not failed here.
 		e.log.Info("enrolment cancelled", "reason", err)
 		e.notify(Event{Step: StepCancelled, Error: Describe(err)})
 	default:
