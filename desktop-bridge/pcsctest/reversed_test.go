@@ -238,4 +238,3 @@ func (c *rawCard) serve(conn net.Conn, first bool) {
 		}
 	}
 }
-

@@ -195,6 +195,13 @@ func (a *Attachment) WaitReady(ctx context.Context) error {
 	}
 }
 
+// CheckSlotAddr returns an error wrapping ErrNotLoopback when a card could
+// not be attached to addr, so a configuration can be refused up front.
+func CheckSlotAddr(addr string) error {
+	_, err := loopbackAddr(addr)
+	return err
+}
+
 // loopbackAddr returns the address to listen on for a slot address, or
 // ErrNotLoopback. The driver connects over IPv4 only (AF_INET), so
 // localhost means 127.0.0.1.
