@@ -31,18 +31,20 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 "$here/apt-install.sh" gcc libc6-dev dpkg-dev libpcsclite-dev pkg-config
 
-# The .dsc name apt would fetch, e.g. vsmartcard_3.3+dfsg-2.dsc; empty without a deb-src entry.
-source_dsc() {
-  apt-get source --print-uris vsmartcard 2>/dev/null | awk '{print $2}' | grep '\.dsc$' || true
+# The newest source version apt knows, e.g. 3.3+dfsg-2; empty without a deb-src entry.
+source_version() {
+  { apt-cache showsrc --only-source vsmartcard 2>/dev/null || true; } | sed -n 's/^Version: //p' | sort -V | tail -1
+}
+stamp_key() {
+  echo "vsmartcard $1 $(cat "$here/build-vpcd.sh" "$PATCH" | sha256sum | cut -d' ' -f1)"
 }
 
-dsc=$(source_dsc)
-key="$dsc $(cat "$0" "$PATCH" | sha256sum | cut -d' ' -f1)"
-if [ -n "$dsc" ] && [ -f "$DRIVER" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$key" ]; then
+ver=$(source_version)
+if [ -n "$ver" ] && [ -f "$DRIVER" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$(stamp_key "$ver")" ]; then
   exit 0
 fi
 
-if [ -z "$dsc" ]; then
+if [ -z "$ver" ]; then
   # Mirror and key of the machine's own entry for this release's main component.
   . /etc/os-release
   entry=$(apt-get indextargets --format '$(REPO_URI) $(SOURCESENTRY)' \
@@ -53,22 +55,26 @@ if [ -z "$dsc" ]; then
     *.sources) signed=$(awk -v n="$line" 'NR >= n && /^$/ {exit} NR >= n && /^Signed-By:/ {print $2}' "$file") ;;
     *) signed=$(sed -n "${line}p" "$file" | sed -n 's/.*signed-by=\([^] ]*\).*/\1/p') ;;
   esac
+  if [ -n "$signed" ] && [ "${signed#/}" = "$signed" ]; then # an inline key: not copied here
+    echo "build-vpcd: add a deb-src entry for $VERSION_CODENAME main by hand ($file:$line)" >&2; exit 1
+  fi
   echo "build-vpcd: adding a deb-src entry for $VERSION_CODENAME main ($SRC_LIST)"
   {
     printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\n' "$uri" "$VERSION_CODENAME"
     [ -z "$signed" ] || printf 'Signed-By: %s\n' "$signed"
   } | $SUDO tee "$SRC_LIST" >/dev/null
   $SUDO apt-get update -q
-  dsc=$(source_dsc)
-  [ -n "$dsc" ] || { echo "build-vpcd: apt still finds no source for vsmartcard" >&2; exit 1; }
-  key="$dsc $(cat "$0" "$PATCH" | sha256sum | cut -d' ' -f1)"
+  ver=$(source_version)
+  [ -n "$ver" ] || { echo "build-vpcd: apt still finds no source for vsmartcard" >&2; exit 1; }
 fi
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-echo "build-vpcd: building the vpcd driver from ${dsc%.dsc} with $(basename "$PATCH")"
-(cd "$work" && apt-get source -q --download-only vsmartcard >/dev/null 2>&1 &&
-  dpkg-source -x --no-check "$dsc" src >/dev/null) ||
-  { echo "build-vpcd: could not fetch or unpack the vsmartcard source" >&2; exit 1; }
+echo "build-vpcd: building the vpcd driver from Debian's vsmartcard $ver with $(basename "$PATCH")"
+# apt checks the files against the signed index; dpkg-source only warns that it has no key
+# for the uploader's signature.
+(cd "$work" && apt-get source -q --download-only "vsmartcard=$ver" &&
+  dpkg-source -x "vsmartcard_${ver#*:}.dsc" src) >"$work/log" 2>&1 ||
+  { cat "$work/log" >&2; echo "build-vpcd: could not fetch or unpack the vsmartcard source" >&2; exit 1; }
 patch -d "$work/src" -p1 --quiet --no-backup-if-mismatch <"$PATCH"
 
 s=$work/src/virtualsmartcard/src
@@ -83,5 +89,5 @@ gcc -shared -fPIC -o "$work/libifdvpcd.so" \
 
 $SUDO install -d "$DEST"
 $SUDO install -m 0644 "$work/libifdvpcd.so" "$DRIVER"
-echo "$key" | $SUDO tee "$STAMP" >/dev/null
+stamp_key "$ver" | $SUDO tee "$STAMP" >/dev/null
 echo "build-vpcd: installed $DRIVER"
