@@ -55,6 +55,6 @@
 // nothing to touch. pcscd exposes every card to every local process that
 // may talk to it. The card listens for the vpcd driver on a loopback port
 // only (vpcd's reversed mode, see package vpcd), so no other host can reach
-// it or present a card of its own; a local process that connects to that
-// port before pcscd does can talk to the card as pcscd would.
+// it or present a card of its own, and serves only root (pcscd) and its own
+// user there.
 package vcard

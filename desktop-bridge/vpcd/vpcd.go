@@ -7,7 +7,10 @@
 // package is that card process: while a card is attached to a slot, it
 // listens on the slot's loopback address and serves the driver's connection;
 // detaching closes both, which is how the card is removed. Nothing listens
-// beyond loopback: Attach refuses any other address. (In the driver's other
+// beyond loopback: Attach refuses any other address. On loopback, only
+// processes of root (pcscd) and of the card process's own user are served;
+// another user's connection is closed at once (on Linux, where the kernel's
+// socket table tells the peer's user). (In the driver's other
 // mode, vpcd itself listens, on every interface, for anyone to present a
 // card.) Reversed mode needs the driver built by scripts/build-vpcd.sh:
 // Debian bookworm's aborts pcscd whenever a connection drops.
@@ -245,7 +248,13 @@ func (a *Attachment) run(ctx context.Context) {
 			continue
 		}
 		log.Info("card inserted")
+		backoff = a.opts.MinBackoff
 		a.accept(ctx, ln)
+		// accept returns before the end only when accepting failed (out
+		// of descriptors, say): wait before listening again.
+		if ctx.Err() == nil && !sleep(ctx, jitter(backoff)) {
+			break
+		}
 	}
 	log.Info("card removed")
 }
@@ -269,6 +278,11 @@ func (a *Attachment) accept(ctx context.Context, ln net.Listener) {
 				log.Warn("accept vpcd connection failed", "err", err)
 			}
 			return
+		}
+		if ok, uid, err := peerAllowed(conn); !ok {
+			log.Warn("vpcd connection from another user's process refused", "uid", uid, "err", err)
+			conn.Close()
+			continue
 		}
 		select {
 		case busy <- struct{}{}:
