@@ -68,7 +68,8 @@ for ((i = 0; i < entries; i++)); do
   lib=$DRIVER name="Virtual PCD"
   if [ "$i" -gt 0 ]; then
     lib="$DRIVER_DIR/libifdvpcd-$i.so" name="vscard $i"
-    cmp -s "$DRIVER" "$lib" || $SUDO cp "$DRIVER" "$lib"
+    # install replaces the file; cp would rewrite it under a pcscd that has it mapped
+    cmp -s "$DRIVER" "$lib" || $SUDO install -m 0644 "$DRIVER" "$lib"
   fi
   printf 'FRIENDLYNAME "%s"\nDEVICENAME   127.0.0.1:%d\nLIBPATH      %s\nCHANNELID    %d\n\n' \
     "$name" "$port" "$lib" "$port" >>"$conf"
