@@ -58,7 +58,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -221,7 +220,7 @@ func (e *Env) writeConfig(n int) error {
 	}
 	var conf strings.Builder
 	for i := 0; i < (n+1)/2; i++ {
-		port, err := freePortPair()
+		port, err := reservePorts(e.t, 2)
 		if err != nil {
 			return err
 		}
@@ -266,25 +265,69 @@ func copyFile(from, to string) error {
 	return os.WriteFile(to, b, 0o644)
 }
 
-// freePortPair finds a port p such that p and p+1 are free on 127.0.0.1,
-// where the cards listen for the driver.
-func freePortPair() (int, error) {
+// reservePorts finds a port p such that p to p+n-1 are free on 127.0.0.1,
+// where the cards listen for the driver, and reserves them until the test
+// ends. Nothing holds a reader's port until a card is inserted (a stand-in
+// listener would take the driver's connection and leave it waiting), so
+// test binaries running at the same time would otherwise pick the same free
+// ports, and one pcscd would talk to the other's cards: each port is
+// reserved with a lock file, which the kernel releases with the process.
+func reservePorts(t testing.TB, n int) (int, error) {
+	dir := filepath.Join(os.TempDir(), "vscard-pcsctest-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return 0, fmt.Errorf("reserve ports: %w", err)
+	}
+next:
 	for range 50 {
-		l1, err := net.Listen("tcp4", "127.0.0.1:0")
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
-			return 0, fmt.Errorf("find free port: %w", err)
+			return 0, fmt.Errorf("reserve ports: %w", err)
 		}
-		p := l1.Addr().(*net.TCPAddr).Port
-		l2, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", p+1))
-		l1.Close()
-		if err == nil {
-			l2.Close()
-			if p+1 <= 0xFFFF {
-				return p, nil
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if p+n-1 > 0xFFFF {
+			continue
+		}
+		var locks []*os.File
+		release := func() {
+			for _, f := range locks {
+				f.Close()
 			}
 		}
+		for i := range n {
+			f, err := lockPort(dir, p+i)
+			if err != nil {
+				release()
+				continue next
+			}
+			locks = append(locks, f)
+			if i > 0 { // p itself was free a moment ago
+				li, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", p+i))
+				if err != nil {
+					release()
+					continue next
+				}
+				li.Close()
+			}
+		}
+		t.Cleanup(release)
+		return p, nil
 	}
-	return 0, errors.New("find free port: no free pair")
+	return 0, fmt.Errorf("reserve ports: no %d free in a row", n)
+}
+
+// lockPort takes the lock file of port p, or fails if another process
+// holds it.
+func lockPort(dir string, p int) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("%d.lock", p)), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // start binds the socket and starts pcscd on it (socket activation).

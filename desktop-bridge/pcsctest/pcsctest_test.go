@@ -3,6 +3,7 @@ package pcsctest
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"slices"
 	"strings"
@@ -71,4 +72,22 @@ func TestStart(t *testing.T) {
 			t.Errorf("after restart: %q %v", readers, err)
 		}
 	})
+}
+
+func TestReservePorts(t *testing.T) {
+	p, err := reservePorts(t, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(os.TempDir(), "vscard-pcsctest-ports")
+	for _, port := range []int{p, p + 1} {
+		if f, err := lockPort(dir, port); err == nil {
+			f.Close()
+			t.Errorf("port %d reserved twice", port)
+		}
+	}
+	q, err := reservePorts(t, 2)
+	if err != nil || q == p || q == p+1 || q+1 == p {
+		t.Errorf("second reservation %d %v overlaps %d", q, err, p)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -60,7 +59,7 @@ func TestDesktopSetup(t *testing.T) {
 	}
 
 	t.Run("ok/three readers with a card each listen on loopback only", func(t *testing.T) {
-		base, err := freePorts(4)
+		base, err := reservePorts(t, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,29 +167,4 @@ func TestDesktopSetup(t *testing.T) {
 			}
 		}
 	})
-}
-
-// freePorts finds a port p such that p to p+n-1 are free on 127.0.0.1.
-func freePorts(n int) (int, error) {
-next:
-	for range 50 {
-		l, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("find free ports: %w", err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if p+n > 0xFFFF {
-			continue
-		}
-		for i := 1; i < n; i++ {
-			li, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", p+i))
-			if err != nil {
-				continue next
-			}
-			li.Close()
-		}
-		return p, nil
-	}
-	return 0, fmt.Errorf("find free ports: no %d in a row", n)
 }
