@@ -5,9 +5,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO        ?= go
-# Debian packages: PC/SC and the virtual reader driver, OpenSC and yubico-piv-tool (independent
-# PIV clients in tests), PostgreSQL (scale-out store), Chromium (end-to-end tests).
-APT_RUN   := gcc pkg-config libpcsclite-dev pcscd vsmartcard-vpcd opensc
+# Debian packages: PC/SC, OpenSC and yubico-piv-tool (independent PIV clients in tests),
+# PostgreSQL (scale-out store), Chromium (end-to-end tests). The virtual reader driver (vpcd)
+# is built from Debian's source by scripts/build-vpcd.sh: bookworm's package lacks the fix its
+# loopback-only (reversed) mode needs.
+APT_RUN   := gcc pkg-config libpcsclite-dev pcscd opensc
 APT_TEST  := $(APT_RUN) yubico-piv-tool postgresql chromium
 GOTEST    ?= $(GO) test -race -timeout 30m
 BIN       := bin
@@ -19,13 +21,15 @@ help: ## Show this list.
 # --- setup -------------------------------------------------------------------------------
 
 .PHONY: deps deps-run deps-test
-deps-run: ## Install what running needs (apt packages incl. pcscd and vpcd, npm and Go modules).
+deps-run: ## Install what running needs (apt packages incl. pcscd, the vpcd driver, npm and Go modules).
 	@scripts/apt-install.sh $(APT_RUN)
+	@scripts/build-vpcd.sh
 	@$(MAKE) --no-print-directory node_modules
 	$(GO) mod download
 
 deps-test: ## Install what testing needs (adds pcscd, vpcd, OpenSC, PostgreSQL, Chromium).
 	@scripts/apt-install.sh $(APT_TEST)
+	@scripts/build-vpcd.sh
 	@$(MAKE) --no-print-directory node_modules
 	$(GO) mod download
 

@@ -6,9 +6,10 @@
 //   vscard-bridge [globals] open --trust --no-browser <vscard://…>  prints "PIN page: <url>" and returns
 // globals: --data-dir, --config, --socket (all in a temporary folder here), and the vpcd
 // slots through VSCARD_BRIDGE_VPCD. The agent hosts the card on a private pcscd with the
-// vsmartcard vpcd driver, started here the way desktop-bridge/pcsctest does it (socket
-// activation on a socket of our own, PCSCLITE_CSOCK_NAME pointing at it), so a system
-// pcscd, if any, is left alone. That needs root, pcscd, vsmartcard-vpcd and
+// vsmartcard vpcd driver in reversed mode (the driver connects to the bridge, which listens
+// on loopback), started here the way desktop-bridge/pcsctest does it (socket activation on a
+// socket of our own, PCSCLITE_CSOCK_NAME pointing at it), so a system pcscd, if any, is left
+// alone. That needs root, pcscd, the driver scripts/build-vpcd.sh builds (make deps-test) and
 // systemd-socket-activate.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { artifacts, freePort, repoRoot } from './harness.ts';
 
 const PCSCD = '/usr/sbin/pcscd';
-const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
+const VPCD_DRIVER = '/usr/local/lib/vscard/libifdvpcd.so';
 const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
 
 /** bridgeBinary is the bridge to test with, or why the tests that need one are skipped. */
@@ -28,12 +29,12 @@ export function bridgeBinary(): { bin: string } | { skip: string } {
   if (!env) return { skip: 'VSCARD_BRIDGE_BIN is not set (go build -o bin/vscard-bridge ./desktop-bridge/cmd/vscard-bridge and point it there)' };
   const bin = resolve(repoRoot, env);
   if (!existsSync(bin)) return { skip: `VSCARD_BRIDGE_BIN=${env}: no such file` };
-  for (const [path, pkg] of [
-    [PCSCD, 'pcscd'],
-    [VPCD_DRIVER, 'vsmartcard-vpcd'],
-    [SOCKET_ACTIVATE, 'systemd'],
+  for (const [path, install] of [
+    [PCSCD, 'apt-get install pcscd'],
+    [VPCD_DRIVER, 'scripts/build-vpcd.sh'],
+    [SOCKET_ACTIVATE, 'apt-get install systemd'],
   ] as const) {
-    if (!existsSync(path)) return { skip: `${path} is missing (apt-get install ${pkg})` };
+    if (!existsSync(path)) return { skip: `${path} is missing (${install})` };
   }
   if (process.getuid?.() !== 0) return { skip: 'the private pcscd needs root (it writes /run/pcscd/pcscd.pid)' };
   return { bin };
@@ -59,7 +60,7 @@ async function startPcscd(dir: string, log: NodeJS.WritableStream): Promise<Pcsc
   mkdirSync(confDir, { recursive: true });
   writeFileSync(
     join(confDir, 'vpcd'),
-    `FRIENDLYNAME "${name}"\nDEVICENAME /dev/null:0x${port.toString(16).toUpperCase()}\nLIBPATH ${VPCD_DRIVER}\nCHANNELID 0x${port.toString(16).toUpperCase()}\n`,
+    `FRIENDLYNAME "${name}"\nDEVICENAME 127.0.0.1:0x${port.toString(16).toUpperCase()}\nLIBPATH ${VPCD_DRIVER}\nCHANNELID 0x${port.toString(16).toUpperCase()}\n`,
   );
   const socket = join(dir, 'pcscd.comm');
   const child = spawn(SOCKET_ACTIVATE, ['-l', socket, PCSCD, '--foreground', '--info', '--config', confDir], {
@@ -79,7 +80,8 @@ async function startPcscd(dir: string, log: NodeJS.WritableStream): Promise<Pcsc
     }
   };
   // socket-activate waits for the first connection before it starts pcscd; one probe
-  // connection starts it, and then vpcd's ports answer once the driver is loaded.
+  // connection starts it. pcscd listens on no port (the driver connects to the bridge), so
+  // its log tells when it is ready.
   const deadline = Date.now() + 15_000;
   await new Promise<void>((ok) => {
     const poke = () => {
@@ -89,7 +91,7 @@ async function startPcscd(dir: string, log: NodeJS.WritableStream): Promise<Pcsc
     };
     poke();
   });
-  while (!(await portInUse(port))) {
+  while (!out.includes('daemon ready')) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`pcscd with vpcd did not start:\n${out}`);
@@ -105,10 +107,6 @@ function portFree(port: number): Promise<boolean> {
     srv.once('error', () => ok(false));
     srv.listen(port, () => srv.close(() => ok(true)));
   });
-}
-
-function portInUse(port: number): Promise<boolean> {
-  return portFree(port).then((free) => !free);
 }
 
 export interface Bridge {

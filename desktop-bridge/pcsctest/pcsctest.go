@@ -40,22 +40,24 @@
 // writes one entry per two readers. The driver keeps its slots in one static
 // array indexed by slot number alone, and pcscd loads a LIBPATH once for all
 // the entries naming it, so a second entry with the same LIBPATH takes over
-// the first entry's slots: both readers are then polled over the second
-// entry's sockets. Every entry after the first therefore names its own copy
+// the first entry's slots: both readers are then served over the second
+// entry's ports. Every entry after the first therefore names its own copy
 // of the driver (a copy, not a link: the dynamic loader shares one instance
 // between paths to the same file).
 //
-// vpcd's reversed mode (DEVICENAME host:port, the driver connects to the
-// card) is not used: the driver in Debian bookworm (vsmartcard 3.3) aborts
-// pcscd on the first presence poll of a slot whose connection is down, which
-// is the case whenever a card is removed or its process is not listening
-// when pcscd starts (see TestReversedModeAbortsPcscd).
+// The entries use vpcd's reversed mode, as vscard does (DEVICENAME
+// 127.0.0.1:<port>: the driver connects to the card process, which listens
+// on loopback; pcscd listens on nothing). That needs the driver built by
+// scripts/build-vpcd.sh (make deps-test): Debian bookworm's aborts pcscd
+// whenever a slot's connection is down (see TestReversedMode). Start refuses
+// the packaged driver. VSCARD_VPCD_DRIVER names another driver file, to try
+// one.
 package pcsctest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -77,18 +79,44 @@ import (
 // path from.
 const SocketEnv = "PCSCLITE_CSOCK_NAME"
 
-// Paths of the system parts the harness needs (Debian packages pcscd and
-// vsmartcard-vpcd).
+// Paths of the system parts the harness needs: pcscd from Debian, the vpcd
+// driver from scripts/build-vpcd.sh, and the driver of Debian's
+// vsmartcard-vpcd, which must not be used.
 const (
-	pcscdPath  = "/usr/sbin/pcscd"
-	vpcdDriver = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
+	pcscdPath         = "/usr/sbin/pcscd"
+	builtVpcdDriver   = "/usr/local/lib/vscard/libifdvpcd.so"
+	packageVpcdDriver = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 )
+
+// vpcdDriver returns the driver file the harness uses.
+func vpcdDriver() string {
+	if p := os.Getenv("VSCARD_VPCD_DRIVER"); p != "" {
+		return p
+	}
+	return builtVpcdDriver
+}
+
+// checkDriver refuses a missing driver, and Debian's unless it is tried on
+// purpose (VSCARD_VPCD_DRIVER set).
+func checkDriver(drv string, onPurpose bool) error {
+	b, err := os.ReadFile(drv)
+	if err != nil {
+		return fmt.Errorf("vpcd driver: %w (run scripts/build-vpcd.sh, or make deps-test)", err)
+	}
+	if !onPurpose {
+		if stock, err := os.ReadFile(packageVpcdDriver); err == nil && bytes.Equal(b, stock) {
+			return fmt.Errorf("vpcd driver %s is Debian's, which aborts pcscd in reversed mode (run scripts/build-vpcd.sh)", drv)
+		}
+	}
+	return nil
+}
 
 // Reader is one vpcd reader slot of an Env.
 type Reader struct {
 	// Name is the PC/SC reader name, for piv.Open and the tools' -r options.
 	Name string
-	// Addr is the host:port a vpcd client connects to.
+	// Addr is the loopback host:port the reader's card listens on for the
+	// driver (vpcd.Attach).
 	Addr string
 }
 
@@ -139,10 +167,11 @@ func Start(t testing.TB, nReaders int) *Env {
 	if nReaders < 1 {
 		t.Fatalf("pcsctest: need at least one reader, got %d", nReaders)
 	}
-	for _, p := range []string{pcscdPath, vpcdDriver} {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("pcsctest: %v (install pcscd and vsmartcard-vpcd)", err)
-		}
+	if _, err := os.Stat(pcscdPath); err != nil {
+		t.Fatalf("pcsctest: %v (install pcscd)", err)
+	}
+	if err := checkDriver(vpcdDriver(), os.Getenv("VSCARD_VPCD_DRIVER") != ""); err != nil {
+		t.Fatalf("pcsctest: %v", err)
 	}
 	if os.Geteuid() != 0 {
 		t.Fatalf("pcsctest: pcscd needs root (it writes /run/pcscd/pcscd.pid)")
@@ -183,15 +212,15 @@ func newEnv(t testing.TB) *Env {
 	return e
 }
 
-// writeConfig writes the reader.conf with one vpcd entry per two readers,
-// on free port pairs.
+// writeConfig writes the reader.conf with one reversed-mode vpcd entry per
+// two readers, on free loopback port pairs.
 func (e *Env) writeConfig(n int) error {
 	if err := os.MkdirAll(e.confDir, 0o755); err != nil {
 		return fmt.Errorf("create config directory: %w", err)
 	}
 	var conf strings.Builder
 	for i := 0; i < (n+1)/2; i++ {
-		port, err := freePortPair()
+		port, err := reservePorts(e.t, 2)
 		if err != nil {
 			return err
 		}
@@ -200,7 +229,7 @@ func (e *Env) writeConfig(n int) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&conf, "FRIENDLYNAME \"%s\"\nDEVICENAME /dev/null:0x%X\nLIBPATH %s\nCHANNELID 0x%X\n\n",
+		fmt.Fprintf(&conf, "FRIENDLYNAME \"%s\"\nDEVICENAME 127.0.0.1:0x%X\nLIBPATH %s\nCHANNELID 0x%X\n\n",
 			name, port, lib, port)
 		for slot := 0; slot < 2 && len(e.Readers) < n; slot++ {
 			e.Readers = append(e.Readers, Reader{
@@ -215,14 +244,14 @@ func (e *Env) writeConfig(n int) error {
 	return nil
 }
 
-// driverFor returns the driver path for reader.conf entry i: the system's
-// for the first, a private copy for every other (see the package doc).
+// driverFor returns the driver path for reader.conf entry i: the installed
+// one for the first, a private copy for every other (see the package doc).
 func (e *Env) driverFor(i int) (string, error) {
 	if i == 0 {
-		return vpcdDriver, nil
+		return vpcdDriver(), nil
 	}
 	lib := filepath.Join(e.Dir, fmt.Sprintf("libifdvpcd-%d.so", i))
-	if err := copyFile(vpcdDriver, lib); err != nil {
+	if err := copyFile(vpcdDriver(), lib); err != nil {
 		return "", fmt.Errorf("copy vpcd driver: %w", err)
 	}
 	return lib, nil
@@ -236,25 +265,69 @@ func copyFile(from, to string) error {
 	return os.WriteFile(to, b, 0o644)
 }
 
-// freePortPair finds a port p such that p and p+1 are free on all
-// interfaces (vpcd binds to all of them).
-func freePortPair() (int, error) {
+// reservePorts finds a port p such that p to p+n-1 are free on 127.0.0.1,
+// where the cards listen for the driver, and reserves them until the test
+// ends. Nothing holds a reader's port until a card is inserted (a stand-in
+// listener would take the driver's connection and leave it waiting), so
+// test binaries running at the same time would otherwise pick the same free
+// ports, and one pcscd would talk to the other's cards: each port is
+// reserved with a lock file, which the kernel releases with the process.
+func reservePorts(t testing.TB, n int) (int, error) {
+	dir := filepath.Join(os.TempDir(), "vscard-pcsctest-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return 0, fmt.Errorf("reserve ports: %w", err)
+	}
+next:
 	for range 50 {
-		l1, err := net.Listen("tcp", ":0")
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
-			return 0, fmt.Errorf("find free port: %w", err)
+			return 0, fmt.Errorf("reserve ports: %w", err)
 		}
-		p := l1.Addr().(*net.TCPAddr).Port
-		l2, err := net.Listen("tcp", fmt.Sprintf(":%d", p+1))
-		l1.Close()
-		if err == nil {
-			l2.Close()
-			if p+1 <= 0xFFFF {
-				return p, nil
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if p+n-1 > 0xFFFF {
+			continue
+		}
+		var locks []*os.File
+		release := func() {
+			for _, f := range locks {
+				f.Close()
 			}
 		}
+		for i := range n {
+			f, err := lockPort(dir, p+i)
+			if err != nil {
+				release()
+				continue next
+			}
+			locks = append(locks, f)
+			if i > 0 { // p itself was free a moment ago
+				li, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", p+i))
+				if err != nil {
+					release()
+					continue next
+				}
+				li.Close()
+			}
+		}
+		t.Cleanup(release)
+		return p, nil
 	}
-	return 0, errors.New("find free port: no free pair")
+	return 0, fmt.Errorf("reserve ports: no %d free in a row", n)
+}
+
+// lockPort takes the lock file of port p, or fails if another process
+// holds it.
+func lockPort(dir string, p int) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("%d.lock", p)), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // start binds the socket and starts pcscd on it (socket activation).

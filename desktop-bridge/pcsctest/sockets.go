@@ -18,6 +18,21 @@ const tcpListen = "0A"
 // process pid holds open, read from the kernel's socket table
 // (/proc/net/tcp and /proc/net/tcp6, matched to /proc/<pid>/fd by inode).
 func ListeningTCP(pid int) ([]netip.AddrPort, error) {
+	inodes, err := socketInodes(pid)
+	if err != nil {
+		return nil, err
+	}
+	return listeningTCP(func(inode string) bool { return inodes[inode] })
+}
+
+// AllListeningTCP returns the addresses of every TCP socket in LISTEN state
+// on the machine (in this network namespace).
+func AllListeningTCP() ([]netip.AddrPort, error) {
+	return listeningTCP(func(string) bool { return true })
+}
+
+// socketInodes returns the inodes of the sockets process pid holds open.
+func socketInodes(pid int) (map[string]bool, error) {
 	inodes := map[string]bool{}
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {
@@ -32,6 +47,12 @@ func ListeningTCP(pid int) ([]netip.AddrPort, error) {
 			inodes[strings.TrimSuffix(ino, "]")] = true
 		}
 	}
+	return inodes, nil
+}
+
+// listeningTCP reads the LISTEN sockets whose inode keep accepts from the
+// kernel's socket tables.
+func listeningTCP(keep func(inode string) bool) ([]netip.AddrPort, error) {
 	var out []netip.AddrPort
 	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		f, err := os.Open(table)
@@ -43,7 +64,7 @@ func ListeningTCP(pid int) ([]netip.AddrPort, error) {
 		for s.Scan() {
 			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
 			fields := strings.Fields(s.Text())
-			if len(fields) < 10 || fields[3] != tcpListen || !inodes[fields[9]] {
+			if len(fields) < 10 || fields[3] != tcpListen || !keep(fields[9]) {
 				continue
 			}
 			ap, err := parseProcAddr(fields[1])

@@ -53,8 +53,8 @@
 // with blinding and a result check rather than constant-time code. Touch
 // policies are stored and reported but cannot be enforced, as there is
 // nothing to touch. pcscd exposes every card to every local process that
-// may talk to it, and the vpcd driver listens on its TCP ports on all
-// interfaces (it has no option to bind to loopback): anyone who can reach
-// them can present a card of their own to the machine's PC/SC clients, so
-// those ports should be firewalled.
+// may talk to it. The card listens for the vpcd driver on a loopback port
+// only (vpcd's reversed mode, see package vpcd), so no other host can reach
+// it or present a card of its own, and serves only root (pcscd) and its own
+// user there.
 package vcard

@@ -1,10 +1,28 @@
 // Package vpcd attaches software smart cards to pcscd through the vpcd
 // reader driver of vsmartcard (https://frankmorgner.github.io/vsmartcard/).
 //
-// The driver is configured in a reader.conf file of pcscd; each configured
-// reader slot listens on a TCP port. This package is the TCP client: while a
-// card is attached, a connection to the slot's port is open, and closing it is
-// how the card is removed.
+// The driver runs in its reversed mode: each reader.conf entry names
+// DEVICENAME 127.0.0.1:<port>, and the driver connects out to the card
+// process on <port> and <port>+1, one TCP connection per reader slot. This
+// package is that card process: while a card is attached to a slot, it
+// listens on the slot's loopback address and serves the driver's connection;
+// detaching closes both, which is how the card is removed. Nothing listens
+// beyond loopback: Attach refuses any other address. On loopback, only
+// processes of root (pcscd) and of the card process's own user are served;
+// another user's connection is closed at once (on Linux, where the kernel's
+// socket table tells the peer's user). (In the driver's other
+// mode, vpcd itself listens, on every interface, for anyone to present a
+// card.) Reversed mode needs the driver built by scripts/build-vpcd.sh:
+// Debian bookworm's aborts pcscd whenever a connection drops.
+//
+// pcscd's driver polls an empty slot about every 400 ms by connecting to its
+// port, so it notices an attached card up to that late; a removed one it
+// notices at its next poll, when the closed connection fails. A client that
+// transmits to a detached card before then gets a communication error;
+// piv-go v2.6.0 does not release its handle when piv.Open fails that way,
+// which keeps the reader busy for the rest of that process. Wait for pcscd
+// to report the removal (pcsctest's WaitCard) before probing a reader whose
+// card was just detached.
 //
 // The protocol frames every message, in both directions, with a 2-byte
 // big-endian length. A 1-byte message from the driver is a control code
@@ -15,13 +33,6 @@
 //
 // Logs carry the instruction byte, lengths and status words of APDUs, never
 // their data: a VERIFY carries the PIN.
-//
-// pcscd polls a slot about every 400 ms, so it notices an attached or
-// detached card up to that late. A client that transmits to a detached card
-// before then gets a communication error; piv-go v2.6.0 does not release its
-// handle when piv.Open fails that way, which keeps the reader busy for the
-// rest of that process. Wait for pcscd to report the removal (pcsctest's
-// WaitCard) before probing a reader whose card was just detached.
 package vpcd
 
 import (
@@ -33,6 +44,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -74,6 +86,10 @@ const (
 	ctlGetATR   = 0x04
 )
 
+// ErrNotLoopback is why an attachment to an address beyond loopback ends at
+// once: the slot's port would let any host present the card.
+var ErrNotLoopback = errors.New("vpcd slot address is not on loopback")
+
 // Options tune an attachment. The zero value works.
 type Options struct {
 	// ATR the card answers with; DefaultATR when nil.
@@ -81,8 +97,9 @@ type Options struct {
 	// Logger receives connection events (Info) and APDU summaries (Debug);
 	// slog.Default() when nil.
 	Logger *slog.Logger
-	// MinBackoff and MaxBackoff bound the wait between reconnection
-	// attempts; 100ms and 5s when zero.
+	// MinBackoff and MaxBackoff bound the wait between attempts to listen
+	// on the slot's address while something else holds it; 100ms and 5s
+	// when zero.
 	MinBackoff, MaxBackoff time.Duration
 }
 
@@ -102,9 +119,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Attachment is a card attached to one vpcd slot. It keeps the connection
-// up, reconnecting with exponential backoff when pcscd goes away, until its
-// context ends or Detach is called.
+// Attachment is a card attached to one vpcd slot. It listens on the slot's
+// address and serves the driver whenever it connects (again, after pcscd
+// restarts), until its context ends or Detach is called.
 type Attachment struct {
 	addr   string
 	card   Card
@@ -114,13 +131,16 @@ type Attachment struct {
 
 	mu        sync.Mutex
 	connected bool
+	err       error // why the attachment ended by itself
 	// ready is closed once pcscd has powered the card on over the current
 	// connection and read its ATR.
 	ready chan struct{}
 }
 
-// Attach connects card to the vpcd slot listening at addr (host:port) and
-// serves it in a goroutine until ctx ends or Detach is called.
+// Attach offers card on the vpcd slot whose driver connects to addr
+// (127.0.0.1:port or localhost:port) and serves it in a goroutine until ctx
+// ends or Detach is called. An address beyond loopback ends the attachment
+// at once with ErrNotLoopback (see WaitReady).
 func Attach(ctx context.Context, addr string, card Card, opts Options) *Attachment {
 	ctx, cancel := context.WithCancel(ctx)
 	a := &Attachment{
@@ -140,7 +160,7 @@ func Attach(ctx context.Context, addr string, card Card, opts Options) *Attachme
 func (a *Attachment) Addr() string { return a.addr }
 
 // Detach removes the card from the reader: it closes the connection and
-// waits for the attachment's goroutine to end.
+// the listener and waits for the attachment's goroutine to end.
 func (a *Attachment) Detach() {
 	a.cancel()
 	<-a.done
@@ -149,7 +169,7 @@ func (a *Attachment) Detach() {
 // Done is closed when the attachment has ended.
 func (a *Attachment) Done() <-chan struct{} { return a.done }
 
-// Connected reports whether the connection to the slot is up.
+// Connected reports whether the driver's connection is up.
 func (a *Attachment) Connected() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -167,45 +187,124 @@ func (a *Attachment) WaitReady(ctx context.Context) error {
 	case <-ch:
 		return nil
 	case <-a.done:
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.err != nil {
+			return fmt.Errorf("wait for card: %w", a.err)
+		}
 		return errors.New("wait for card: detached")
 	case <-ctx.Done():
 		return fmt.Errorf("wait for card: %w", ctx.Err())
 	}
 }
 
+// CheckSlotAddr returns an error wrapping ErrNotLoopback when a card could
+// not be attached to addr, so a configuration can be refused up front.
+func CheckSlotAddr(addr string) error {
+	_, err := loopbackAddr(addr)
+	return err
+}
+
+// loopbackAddr returns the address to listen on for a slot address, or
+// ErrNotLoopback. The driver connects over IPv4 only (AF_INET), so
+// localhost means 127.0.0.1.
+func loopbackAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("parse slot address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return net.JoinHostPort("127.0.0.1", port), nil
+	}
+	if ip, err := netip.ParseAddr(host); err != nil || !ip.Is4() || !ip.IsLoopback() {
+		return "", fmt.Errorf("slot address %q: %w", addr, ErrNotLoopback)
+	}
+	return addr, nil
+}
+
 func (a *Attachment) run(ctx context.Context) {
 	defer close(a.done)
 	log := a.opts.Logger
+	laddr, err := loopbackAddr(a.addr)
+	if err != nil {
+		log.Error("card not inserted", "err", err)
+		a.mu.Lock()
+		a.err = err
+		a.mu.Unlock()
+		return
+	}
 	backoff := a.opts.MinBackoff
-	var d net.Dialer
+	var lc net.ListenConfig
 	for ctx.Err() == nil {
-		conn, err := d.DialContext(ctx, "tcp", a.addr)
+		ln, err := lc.Listen(ctx, "tcp4", laddr)
 		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			log.Debug("connect to vpcd failed", "err", err, "retry_in", backoff)
+			// Another process holds the port: a second bridge, or pcscd
+			// still running the driver in its listening mode.
+			log.Warn("cannot listen for the vpcd driver, retrying", "err", err, "retry_in", backoff)
 			if !sleep(ctx, jitter(backoff)) {
 				break
 			}
 			backoff = min(backoff*2, a.opts.MaxBackoff)
 			continue
 		}
-		backoff = a.opts.MinBackoff
 		log.Info("card inserted")
-		a.setConnected(true)
-		err = a.serve(ctx, conn)
-		a.setConnected(false)
-		a.card.PowerOff()
-		if ctx.Err() != nil {
-			break
-		}
-		log.Warn("vpcd connection lost, reconnecting", "err", err)
-		if !sleep(ctx, jitter(backoff)) {
+		backoff = a.opts.MinBackoff
+		a.accept(ctx, ln)
+		// accept returns before the end only when accepting failed (out
+		// of descriptors, say): wait before listening again.
+		if ctx.Err() == nil && !sleep(ctx, jitter(backoff)) {
 			break
 		}
 	}
 	log.Info("card removed")
+}
+
+// accept serves the driver's connections on ln, one at a time, until ctx
+// ends. A connection that arrives while one is served is closed at once: a
+// slot belongs to one pcscd, and the driver reads without a timeout, so
+// leaving it waiting would hang that pcscd's reader.
+func (a *Attachment) accept(ctx context.Context, ln net.Listener) {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer ln.Close()
+	log := a.opts.Logger
+	var serving sync.WaitGroup
+	defer serving.Wait()
+	busy := make(chan struct{}, 1)
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("accept vpcd connection failed", "err", err)
+			}
+			return
+		}
+		if ok, uid, err := peerAllowed(conn); !ok {
+			log.Warn("vpcd connection from another user's process refused", "uid", uid, "err", err)
+			conn.Close()
+			continue
+		}
+		select {
+		case busy <- struct{}{}:
+		default:
+			log.Warn("second vpcd connection to a busy slot closed", "from", conn.RemoteAddr().String())
+			conn.Close()
+			continue
+		}
+		serving.Add(1)
+		go func() {
+			defer serving.Done()
+			defer func() { <-busy }()
+			log.Info("pcscd connected")
+			a.setConnected(true)
+			err := a.serve(ctx, conn)
+			a.setConnected(false)
+			a.card.PowerOff()
+			if ctx.Err() == nil {
+				log.Warn("vpcd connection lost, waiting for pcscd to reconnect", "err", err)
+			}
+		}()
+	}
 }
 
 func (a *Attachment) setConnected(up bool) {

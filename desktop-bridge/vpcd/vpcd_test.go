@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,26 +61,41 @@ func (d driver) recv() []byte {
 	return msg
 }
 
-func accept(t *testing.T, ln net.Listener) driver {
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
-	conn, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return driver{t: t, conn: conn}
-}
-
-func TestProtocol(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// connect connects to the card at addr as the driver does, retrying until
+// the attachment listens.
+func connect(t *testing.T, addr string) driver {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		var conn net.Conn
+		if conn, err = net.Dial("tcp4", addr); err == nil {
+			t.Cleanup(func() { conn.Close() })
+			return driver{t: t, conn: conn}
+		}
+	}
+	t.Fatalf("connect to the card: %v", err)
+	return driver{}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestProtocol(t *testing.T) {
+	addr := freeAddr(t)
 	card := &recordingCard{reply: []byte{0x90, 0x00}}
-	a := Attach(context.Background(), ln.Addr().String(), card, Options{Logger: slog.New(slog.DiscardHandler), MinBackoff: 10 * time.Millisecond})
+	a := Attach(context.Background(), addr, card, Options{Logger: quiet()})
 	defer a.Detach()
-	d := accept(t, ln)
+	d := connect(t, addr)
 
 	d.send(ctlGetATR)
 	if got := d.recv(); !bytes.Equal(got, DefaultATR) {
@@ -116,9 +133,24 @@ func TestProtocol(t *testing.T) {
 	}
 	card.mu.Unlock()
 
-	t.Run("ok/reconnect after the driver goes away", func(t *testing.T) {
+	t.Run("error/a second connection to a busy slot is closed", func(t *testing.T) {
+		d2 := connect(t, addr)
+		d2.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := d2.conn.Read(make([]byte, 1)); err != io.EOF {
+			t.Errorf("second connection reads %v, want EOF", err)
+		}
+		d.send(ctlGetATR) // the first still works
+		d.recv()
+	})
+
+	t.Run("ok/the driver reconnects after pcscd restarts", func(t *testing.T) {
 		d.conn.Close()
-		d2 := accept(t, ln)
+		// Until the card has seen the close, a new connection is a second
+		// one and is closed; the driver would simply poll again.
+		for deadline := time.Now().Add(10 * time.Second); a.Connected() && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		d2 := connect(t, addr)
 		d2.send(ctlGetATR)
 		if got := d2.recv(); !bytes.Equal(got, DefaultATR) {
 			t.Errorf("ATR after reconnect %X", got)
@@ -137,22 +169,47 @@ func TestProtocol(t *testing.T) {
 		if a.Connected() {
 			t.Error("still connected after detach")
 		}
+		// Removed means not listening: the driver's next poll finds no card.
+		if c, err := net.Dial("tcp4", addr); err == nil {
+			c.Close()
+			t.Error("the slot's port still listens after detach")
+		}
 	})
 }
 
-func TestBackoffWhileNoDriver(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close() // nobody listens: the attachment must keep trying
-	ctx, cancel := context.WithCancel(context.Background())
-	a := Attach(ctx, addr, &recordingCard{}, Options{Logger: slog.New(slog.DiscardHandler), MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
-	time.Sleep(100 * time.Millisecond)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("port taken meanwhile: %v", err)
+// warnings passes the messages of Warn records to a channel.
+type warnings chan string
+
+func (w warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (w warnings) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case w <- r.Message:
+	default:
 	}
-	defer ln.Close()
-	d := accept(t, ln)
+	return nil
+}
+func (w warnings) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w warnings) WithGroup(string) slog.Handler      { return w }
+
+func TestRetryWhilePortTaken(t *testing.T) {
+	blocker, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := blocker.Addr().String()
+	warned := make(warnings, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	a := Attach(ctx, addr, &recordingCard{}, Options{Logger: slog.New(warned), MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	select {
+	case msg := <-warned:
+		if !strings.Contains(msg, "cannot listen") {
+			t.Errorf("warning %q", msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no warning while the port is taken")
+	}
+	blocker.Close() // the attachment must take the port on its next try
+	d := connect(t, addr)
 	d.send(ctlGetATR)
 	d.recv()
 	cancel()
@@ -161,6 +218,34 @@ func TestBackoffWhileNoDriver(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("attachment did not end with its context")
 	}
+}
+
+func TestOnlyLoopback(t *testing.T) {
+	port := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+	for _, host := range []string{"0.0.0.0", "", "192.0.2.1", "[::1]", "[::]", "example.com"} {
+		t.Run("error/"+host, func(t *testing.T) {
+			a := Attach(context.Background(), host+":"+port, &recordingCard{}, Options{Logger: quiet()})
+			select {
+			case <-a.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("attachment beyond loopback did not end")
+			}
+			if err := a.WaitReady(context.Background()); !errors.Is(err, ErrNotLoopback) {
+				t.Errorf("WaitReady: %v, want ErrNotLoopback", err)
+			}
+			if c, err := net.Dial("tcp4", "127.0.0.1:"+port); err == nil {
+				c.Close()
+				t.Error("something listens on the port")
+			}
+		})
+	}
+	t.Run("ok/localhost", func(t *testing.T) {
+		a := Attach(context.Background(), "localhost:"+port, &recordingCard{}, Options{Logger: quiet()})
+		defer a.Detach()
+		d := connect(t, "127.0.0.1:"+port)
+		d.send(ctlGetATR)
+		d.recv()
+	})
 }
 
 func TestATR(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/vscard/vscard/desktop-bridge/agent"
 	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/vpcd"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; otherwise the
@@ -86,6 +87,9 @@ func (g *globals) slots() ([]agent.Slot, error) {
 		addr, reader, ok := strings.Cut(s, "=")
 		if !ok || addr == "" || reader == "" {
 			return nil, fmt.Errorf("parse --vpcd %q: want host:port=reader name", s)
+		}
+		if err := vpcd.CheckSlotAddr(addr); err != nil { // the card would listen there
+			return nil, fmt.Errorf("parse --vpcd %q: want 127.0.0.1:port=reader name: %w", s, err)
 		}
 		out = append(out, agent.Slot{Addr: addr, Reader: reader})
 	}
