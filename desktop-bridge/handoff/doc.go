@@ -7,7 +7,7 @@
 // # How a run goes
 //
 // The portal's "Open Desktop App" button opens vscard://enroll?server=…&order=…&token=…
-// ([ParseHandoff]; the token is one-time and never logged, see [Handoff.String]). [Run] then
+// ([ParseLink]; the token is one-time and never logged, see [Link.String]). [Run] then
 //
 //  1. checks that the server is on the trust list ([TrustStore], kept in bridge.yaml by
 //     [TrustFile]) or asks the person whether to trust it: a link from an unknown server
@@ -37,4 +37,4 @@
 //
 // Progress goes to Config.Notify as [Event] values, for the agent and the PIN page;
 // [Describe] turns an error into a message for a person.
-package enroll
+package handoff

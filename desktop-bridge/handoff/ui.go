@@ -1,4 +1,4 @@
-package enroll
+package handoff
 
 import (
 	"context"
@@ -13,18 +13,53 @@ import (
 type Prompter interface {
 	// ConfirmTrust asks whether to trust a server that is not on the trusted list yet.
 	ConfirmTrust(ctx context.Context, server string) (bool, error)
-	// AskPIN asks for the card's new PIN. req.Problems says why the previous one was
-	// refused. It returns ErrCancelled when the person cancels.
-	AskPIN(ctx context.Context, req PINRequest) (string, error)
-	// Cancelled is closed when the person cancels at any point of the enrolment.
+	// AskPIN asks for PINs as req.Mode says. req.Problems says why the previous answer
+	// was refused. It returns ErrCancelled when the person cancels. A prompter may
+	// refuse a form itself (CheckPIN) before answering; Job.AskPIN checks again.
+	AskPIN(ctx context.Context, req PINRequest) (PINAnswer, error)
+	// Cancelled is closed when the person cancels at any point of the run.
 	Cancelled() <-chan struct{}
 }
 
+// PINMode is what a PIN prompt asks for: the PIN page is one form with these modes.
+type PINMode string
+
+// The PIN prompt's modes. Every mode takes the new PIN twice and checks it against the
+// order's PIN policy.
+const (
+	// PINChoose: a new card's first PIN (get-virtual-smart-card).
+	PINChoose PINMode = "choose"
+	// PINChange: the current PIN, then the new one (change-pin). The current PIN is
+	// not checked against the policy: it may date from an older one.
+	PINChange PINMode = "change"
+	// PINUnblock: a new PIN for a card whose PIN was reset with the PUK (unblock,
+	// reset-pin). The PUK comes from the server and is never shown or asked for.
+	PINUnblock PINMode = "unblock"
+)
+
+// PINModes lists the modes, for checks that each has its words.
+var PINModes = []PINMode{PINChoose, PINChange, PINUnblock}
+
 // PINRequest is what a PIN prompt shows.
 type PINRequest struct {
+	// Mode is what to ask for; "" means PINChoose.
+	Mode  PINMode
 	Claim ClaimInfo
-	// Problems are the messages of the rules the previous PIN broke, one per rule.
-	Problems []string
+	// Problems say why the previous answer was refused, one per broken rule.
+	Problems []Problem
+}
+
+// PINAnswer is what the person typed. Current is set in PINChange mode only.
+type PINAnswer struct {
+	Current string
+	New     string
+}
+
+// Problem is one reason a PIN answer was refused: a code (a policy rule of
+// cardspec.Violation, or a Problem* code) and its words.
+type Problem struct {
+	Code    Code
+	Message string
 }
 
 // ClaimInfo is what the person sees once the order is claimed: enough to recognise the
@@ -32,6 +67,7 @@ type PINRequest struct {
 type ClaimInfo struct {
 	Server           string
 	Order            string
+	Process          string
 	UserName         string
 	VerificationCode string
 	CardSerial       string
@@ -66,6 +102,9 @@ type Event struct {
 	Result *Result    `json:"result,omitempty"`
 	// Error is a message a person can act on (StepFailed, StepCancelled).
 	Error string `json:"error,omitempty"`
+	// Code is the Desktop App's code of the refusal (CodeOf), when it has one, for a
+	// client that shows its own words.
+	Code Code `json:"code,omitempty"`
 }
 
 // Result describes the finished card.

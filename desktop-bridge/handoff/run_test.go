@@ -1,4 +1,4 @@
-package enroll
+package handoff
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func TestRun(t *testing.T) {
 
 	run := func(t *testing.T, link string, host *testHost, p *scriptedPrompter, trust TrustStore) (*Result, []Event, error) {
 		t.Helper()
-		h, err := ParseHandoff(link)
+		h, err := ParseLink(link)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,13 +64,18 @@ func TestRun(t *testing.T) {
 		}
 		policy := p.asked[0].Claim.PINPolicy
 		for i, pin := range []string{"123456", "11119", "aaaa1"} {
-			want := CheckPIN(policy, pin)
+			want := CheckPIN(PINChoose, policy, PINAnswer{New: pin})
 			got := p.asked[i+1].Problems
 			if len(want) == 0 || !slices.Equal(got, want) {
 				t.Errorf("PIN %q: problems %q, want %q", pin, got, want)
 			}
 		}
-		if n := len(CheckPIN(policy, "aaaa1")); n < 3 {
+		for _, req := range p.asked {
+			if req.Mode != PINChoose {
+				t.Errorf("asked in mode %q, want %q", req.Mode, PINChoose)
+			}
+		}
+		if n := len(CheckPIN(PINChoose, policy, PINAnswer{New: "aaaa1"})); n < 3 {
 			t.Errorf("1234abc broke %d rules; the test wants one that breaks several", n)
 		}
 		if p.asked[0].Claim.VerificationCode != order.VerificationCode || p.asked[0].Claim.UserName == "" {
@@ -209,7 +214,7 @@ func TestRun(t *testing.T) {
 	runReady := func(t *testing.T, ctx context.Context, host *testHost, tasks *sync.WaitGroup) (orderID string, serial uint32) {
 		t.Helper()
 		order, link := alice.StartOrder()
-		h, err := ParseHandoff(link)
+		h, err := ParseLink(link)
 		if err != nil {
 			t.Fatal(err)
 		}
