@@ -19,6 +19,14 @@ const (
 	// than the link named. The bridge trusts the server, refuses the link's, and
 	// fails the order.
 	CodeProcessMismatch Code = "PROCESS_MISMATCH"
+	// CodeCancelled: the person cancelled in the Desktop App.
+	CodeCancelled Code = "CANCELLED_IN_DESKTOP_APP"
+	// CodeOrderEnded: the order ended on the server while the Desktop App worked on it.
+	CodeOrderEnded Code = "ORDER_ENDED"
+	// CodeSessionEnded: the server no longer accepts the Desktop App's session.
+	CodeSessionEnded Code = "SESSION_ENDED"
+	// CodeUntrusted: the link's server is not trusted, and the person did not trust it.
+	CodeUntrusted Code = "SERVER_NOT_TRUSTED"
 )
 
 // Codes of a refused PIN form, besides the policy's rules (cardspec.Violation.Rule).
@@ -37,6 +45,10 @@ var words = map[string]map[Code]string{
 	"en": {
 		CodeUnknownProcess:    "This Desktop App cannot do what the portal asked for. Update the Desktop App, then start again from the portal.",
 		CodeProcessMismatch:   "The portal's link does not match the order on the server, so nothing was done. Start again from the portal.",
+		CodeCancelled:         "Cancelled in the Desktop App.",
+		CodeOrderEnded:        "The order was cancelled in the portal, or it expired.",
+		CodeSessionEnded:      "The order is over on the server: it was cancelled in the portal, or it expired.",
+		CodeUntrusted:         "This server is not on your list of trusted servers. Trust it on the PIN page, or run vscard-bridge open --trust.",
 		ProblemMismatch:       "The two new PINs are not the same. Type the new PIN twice.",
 		ProblemCurrentMissing: "Type your current PIN.",
 		ProblemSameAsCurrent:  "The new PIN is the same as the current one. Choose another PIN.",
@@ -44,7 +56,7 @@ var words = map[string]map[Code]string{
 }
 
 // allCodes lists every Code, for the test that each has words in every language.
-var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent}
+var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {

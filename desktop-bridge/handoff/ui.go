@@ -2,7 +2,6 @@ package handoff
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/vscard/vscard/server/cardspec"
@@ -130,16 +129,17 @@ type Certificate struct {
 	PEM      string    `json:"pem"`
 }
 
-// Errors of an enrolment, checked with errors.Is.
+// Errors of a run, checked with errors.Is; each has a Code, so a person reads its
+// words (Describe), not the state or server it was wrapped with for the log.
 var (
 	// ErrCancelled: the person cancelled in the Desktop App.
-	ErrCancelled = errors.New("cancelled in the Desktop App")
+	ErrCancelled = &Error{Code: CodeCancelled}
 	// ErrCancelledByServer: the order ended on the server (cancelled in the portal,
 	// failed or expired) while the bridge was working on it.
-	ErrCancelledByServer = errors.New("the order was ended in the portal")
+	ErrCancelledByServer = &Error{Code: CodeOrderEnded}
 	// ErrSessionEnded: the server no longer accepts the bridge session, which ends with
 	// its order, so the order is over there.
-	ErrSessionEnded = errors.New("the order is over on the server")
+	ErrSessionEnded = &Error{Code: CodeSessionEnded}
 	// ErrUntrusted: the server is not on the trusted list and nobody trusted it.
-	ErrUntrusted = errors.New("server is not trusted")
+	ErrUntrusted = &Error{Code: CodeUntrusted}
 )

@@ -36,7 +36,7 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "Enrolling a virtual smart card from %s\n", h.Server)
+	fmt.Fprintf(os.Stderr, "Handing the portal's link from %s to the Desktop App\n", h.Server)
 
 	stdin := bufio.NewScanner(os.Stdin)
 	var id string
