@@ -42,7 +42,7 @@ type Link struct {
 }
 
 // ErrBadLink is wrapped by every ParseLink error.
-var ErrBadLink = errors.New("not a vscard enrolment link")
+var ErrBadLink = errors.New("not a vscard:// link of the portal")
 
 // ParseLink parses vscard://enroll?server=<url>&order=<id>&token=<token>[&process=<name>].
 func ParseLink(raw string) (Link, error) {

@@ -80,6 +80,8 @@ func FuzzParseLink(f *testing.F) {
 		"vscard://enroll?server=https%3A%2F%2Fa.example%2F%2E%2E%2Fb&order=o&token=t",
 		"vscard://enroll?server=https%3A%2F%2Fa%25zz&order=o&token=t",
 		"vscard://enroll?;server=x",
+		"vscard://enroll?server=https%3A%2F%2Fa.example&order=o&token=t&process=change-pin",
+		"vscard://enroll?server=https%3A%2F%2Fa.example&order=o&token=t&process=-x",
 	} {
 		f.Add(s)
 	}

@@ -75,10 +75,11 @@ type ClaimInfo struct {
 	Rules []string
 }
 
-// Step names a point of the enrolment that Notify reports.
+// Step names a point of a run that Notify reports. A handler may report the steps that
+// fit its process; the final three are the runner's.
 type Step string
 
-// The steps, in order, and the three ways an enrolment ends.
+// The steps, in get-virtual-smart-card's order, and the three ways a run ends.
 const (
 	StepClaimed      Step = "claimed"       // the order is ours; Event.Claim is set
 	StepPINAccepted  Step = "pin_accepted"  // the PIN meets the policy
@@ -87,13 +88,13 @@ const (
 	StepKeysCreated  Step = "keys_created"  // one key per certificate generated on the card
 	StepCertsIssued  Step = "certs_issued"  // the server issued the certificates
 	StepCertsStored  Step = "certs_stored"  // the certificates are on the card
-	StepDone         Step = "done"          // the server knows the card is ready; Event.Result is set
+	StepDone         Step = "done"          // the handler is done (a new card: the server knows it is ready); Event.Result is set
 	StepFailed       Step = "failed"        // Event.Error says why; nothing is left behind
 	StepCancelled    Step = "cancelled"     // cancelled here or in the portal
 	stepTrustChecked Step = "trust_checked" // internal: logged only
 )
 
-// Event is one report of an enrolment's progress.
+// Event is one report of a run's progress.
 type Event struct {
 	Step   Step       `json:"step"`
 	At     time.Time  `json:"at"`
