@@ -128,6 +128,13 @@ func TestPINModes(t *testing.T) {
 			if body := do(p, http.MethodGet, base, nil, nil).Body.String(); strings.Contains(body, tt.pin) {
 				t.Error("the page shows the PIN")
 			}
+			// A failure is told in the mode's words, with the run's words for why.
+			why := handoff.Describe(handoff.ErrSessionEnded)
+			p.Notify(handoff.Event{Step: handoff.StepFailed, Error: why, Code: handoff.CodeSessionEnded})
+			body = waitFor(t, p, modeWords[lang][tt.mode].Failed)
+			if !strings.Contains(body, why) || strings.Contains(body, string(handoff.CodeSessionEnded)) {
+				t.Errorf("failure view shows no words, or the code:\n%s", body)
+			}
 		})
 	}
 }
@@ -138,7 +145,7 @@ func TestWordsInEveryLanguage(t *testing.T) {
 	for _, l := range handoff.Languages {
 		for _, m := range handoff.PINModes {
 			w, ok := modeWords[l][m]
-			if !ok || w.Heading == "" || w.Rules == "" || w.New == "" || w.Confirm == "" || w.Submit == "" || w.Working == "" {
+			if !ok || w.Heading == "" || w.Rules == "" || w.New == "" || w.Confirm == "" || w.Submit == "" || w.Working == "" || w.Failed == "" {
 				t.Errorf("%s: mode %s lacks words: %+v", l, m, w)
 			}
 			if (w.Current != "") != (m == handoff.PINChange) {

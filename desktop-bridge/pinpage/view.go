@@ -37,6 +37,7 @@ type modeText struct {
 	Confirm string // label of its confirmation
 	Submit  string // the button
 	Working string // the title while the run goes on after the form
+	Failed  string // the title when the run failed
 }
 
 // modeWords holds the form's words per language and mode.
@@ -45,19 +46,19 @@ var modeWords = map[string]map[handoff.PINMode]modeText{
 		handoff.PINChoose: {
 			Heading: "Choose your PIN", Rules: "Your PIN must have:",
 			New: "New PIN", Confirm: "Type it again", Submit: "Create my card",
-			Working: "Creating your card…",
+			Working: "Creating your card…", Failed: "The card could not be created",
 		},
 		handoff.PINChange: {
 			Heading: "Change your PIN", Intro: "Type the PIN you use now, then your new PIN twice.",
 			Rules: "Your new PIN must have:", Current: "Current PIN",
 			New: "New PIN", Confirm: "Type the new PIN again", Submit: "Change my PIN",
-			Working: "Changing your PIN…",
+			Working: "Changing your PIN…", Failed: "The PIN was not changed",
 		},
 		handoff.PINUnblock: {
 			Heading: "Choose a new PIN",
 			Intro:   "Your card's PIN was reset. Choose a new PIN to use the card again; your certificates stay as they are.",
 			Rules:   "Your new PIN must have:", New: "New PIN", Confirm: "Type it again", Submit: "Unblock my card",
-			Working: "Unblocking your card…",
+			Working: "Unblocking your card…", Failed: "The card was not unblocked",
 		},
 	},
 }
@@ -166,7 +167,7 @@ organisation's vscard server, the one whose portal you just used.</p>
 {{end}}</tbody>
 </table>
 {{else}}
-<h2 class="fail">{{if eq .Step "cancelled"}}Cancelled{{else}}The card could not be created{{end}}</h2>
+<h2 class="fail">{{if eq .Step "cancelled"}}Cancelled{{else}}{{$.Text.Failed}}{{end}}</h2>
 <p>{{.Error}}</p>
 <p class="muted">Nothing was left behind on this computer. You can start again from the portal.</p>
 {{end}}
