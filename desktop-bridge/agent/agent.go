@@ -200,6 +200,19 @@ func (a *Agent) ResetCard(serial uint32) error {
 	return nil
 }
 
+// CardReader returns the reader the card is inserted into. It implements
+// handoff.CardHost.
+func (a *Agent) CardReader(serial uint32) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if card := a.cards[serial]; card != nil {
+		if att := a.pool.Attachment(card); att != nil {
+			return a.readers[att.Addr()], nil
+		}
+	}
+	return "", fmt.Errorf("find reader of card %d: %w", serial, vcard.ErrNotFound)
+}
+
 // DeleteCard removes the card from its reader and deletes its files. It implements
 // handoff.CardHost.
 func (a *Agent) DeleteCard(serial uint32) error {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/internal/portaltest"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
+	"github.com/vscard/vscard/desktop-bridge/vcard"
 )
 
 // TestAgent runs the agent as `vscard-bridge serve` does, on its control socket, with a
@@ -92,6 +94,14 @@ func TestAgent(t *testing.T) {
 		cards, err := client.Cards(ctx)
 		if err != nil || len(cards) != 1 || cards[0].State != StateReady || cards[0].Reader != env.Readers[0].Name || len(cards[0].Certificates) != 2 {
 			t.Errorf("cards %+v, %v", cards, err)
+		}
+		// A process that acts on this card finds it in its reader.
+		n, _ := parseSerial(serial)
+		if r, err := a.CardReader(n); err != nil || r != env.Readers[0].Name {
+			t.Errorf("CardReader(%d) = %q, %v; want %q", n, r, err, env.Readers[0].Name)
+		}
+		if _, err := a.CardReader(n + 1); !errors.Is(err, vcard.ErrNotFound) {
+			t.Errorf("CardReader of an unknown card: %v, want ErrNotFound", err)
 		}
 	})
 

@@ -19,8 +19,11 @@ var finalStates = map[api.OrderState]bool{
 // watchOrder follows the order on the server until ctx ends and cancels the run with
 // ErrCancelledByServer once the order has ended there. A lost subscription is opened
 // again; between attempts the order is read once, so that an end missed while
-// disconnected is still seen.
-func (r *run) watchOrder(ctx context.Context, cancel context.CancelCauseFunc) {
+// disconnected is still seen. listening is called once the watcher has learned the
+// order's state for the first time (the subscription sends it first), or its first
+// attempt failed and the order was read instead, or it stopped.
+func (r *run) watchOrder(ctx context.Context, cancel context.CancelCauseFunc, listening func()) {
+	defer listening()
 	ended := func(s api.OrderStatus) bool {
 		if !finalStates[s.State] {
 			return false
@@ -37,6 +40,7 @@ func (r *run) watchOrder(ctx context.Context, cancel context.CancelCauseFunc) {
 	for ctx.Err() == nil {
 		err := r.job.Session.Watch(ctx, r.link.Order, func(s api.OrderStatus) bool {
 			backoff = 250 * time.Millisecond
+			defer listening()
 			return !ended(s)
 		})
 		if ctx.Err() != nil || err == nil {
@@ -54,6 +58,7 @@ func (r *run) watchOrder(ctx context.Context, cancel context.CancelCauseFunc) {
 			cancel(fmt.Errorf("%w: the Desktop App session ended", ErrSessionEnded))
 			return
 		}
+		listening() // degraded: no subscription yet, but the order was read
 		select {
 		case <-ctx.Done():
 			return

@@ -51,6 +51,10 @@ func (c noCards) CreateCard(context.Context, uint32) (string, error) {
 }
 func (c noCards) ResetCard(uint32) error  { c.t.Error("ResetCard called"); return nil }
 func (c noCards) DeleteCard(uint32) error { c.t.Error("DeleteCard called"); return nil }
+func (c noCards) CardReader(uint32) (string, error) {
+	c.t.Error("CardReader called")
+	return "", errors.New("no cards here")
+}
 
 // TestDispatch runs links against a real server with a registry that holds a test-only
 // handler: the process named by the link (and confirmed by the claim) picks the

@@ -78,6 +78,17 @@ func (h *testHost) CreateCard(ctx context.Context, serial uint32) (string, error
 	return h.env.Readers[i].Name, nil
 }
 
+func (h *testHost) CardReader(serial uint32) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, s := range h.slots {
+		if s == serial {
+			return h.env.Readers[i].Name, nil
+		}
+	}
+	return "", fmt.Errorf("find reader of card %d: %w", serial, vcard.ErrNotFound)
+}
+
 func (h *testHost) ResetCard(serial uint32) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
@@ -25,6 +24,10 @@ type CardHost interface {
 	ResetCard(serial uint32) error
 	// DeleteCard removes the card from its reader and deletes it.
 	DeleteCard(serial uint32) error
+	// CardReader returns the PC/SC name of the reader that holds the card, for the
+	// processes that act on a card this desktop already has (change-pin, unblock,
+	// renew, ...); an error wrapping vcard.ErrNotFound when no reader holds it.
+	CardReader(serial uint32) (string, error)
 }
 
 // Config is what a run needs besides the link.
@@ -139,21 +142,27 @@ func (r *run) run(parent context.Context) (res *Result, err error) {
 	// finishes it in the portal. Keeping the subscription that was open all along
 	// matters: the bridge session ends with the order, so a subscription opened after a
 	// cancel could no longer learn how the order ended.
-	var done atomic.Bool
+	// done and the end are decided under one lock: an end either cancels the run or,
+	// once the handler is done, is left to the follower's Undo; never neither.
+	var mu sync.Mutex
+	var done bool
 	var endedAfterDone error
-	var once sync.Once
 	onEnd := func(cause error) {
-		if done.Load() {
-			once.Do(func() { endedAfterDone = cause })
-			return
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			cancel(cause)
+		} else if endedAfterDone == nil {
+			endedAfterDone = cause
 		}
-		cancel(cause)
 	}
 	followCtx, stopFollow := context.WithDeadline(parent, r.job.Claim.SessionExpiresAt)
 	follower := make(chan struct{})
+	listening := make(chan struct{})
+	var listenOnce sync.Once
 	go func() {
 		defer close(follower)
-		r.watchOrder(followCtx, onEnd)
+		r.watchOrder(followCtx, onEnd, func() { listenOnce.Do(func() { close(listening) }) })
 	}()
 	// The prompter's Cancel matters until the run ends; run waits for its goroutine
 	// (deferred calls run last in, first out: stopPrompt, then Wait).
@@ -192,9 +201,19 @@ func (r *run) run(parent context.Context) (res *Result, err error) {
 		return nil, r.cause(ctx, err)
 	}
 	// The handler is done, but the order is not finished until the person clicks Next
-	// in the portal; until then it can still be cancelled or expire.
-	done.Store(true)
-	if ctx.Err() != nil { // ended on the server, or cancelled here, just before done
+	// in the portal; until then it can still be cancelled or expire. Only a follower
+	// that is listening can tell: a subscription opened after the order ended finds the
+	// bridge session gone and could not say how the order ended. The handler's work
+	// (a person choosing a PIN, at least) hides the wait.
+	select {
+	case <-listening:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	done = true
+	endedBefore := ctx.Err() != nil // on the server, or cancelled here, just before done
+	mu.Unlock()
+	if endedBefore {
 		return nil, r.cause(ctx, context.Cause(ctx))
 	}
 	return res, nil

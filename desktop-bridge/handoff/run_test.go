@@ -99,6 +99,10 @@ func TestRun(t *testing.T) {
 		t.Logf("claim to CARD_READY: %v", res.Duration)
 
 		checkCard(t, res, policy.RetryCount)
+		serial, _ := strconv.ParseUint(res.Serial, 10, 32)
+		if r, err := host.CardReader(uint32(serial)); err != nil || r != res.Reader {
+			t.Errorf("CardReader = %q, %v; want %q", r, err, res.Reader)
+		}
 
 		if got := alice.Next(order.ID).State; got != "COMPLETED" {
 			t.Errorf("after Next: %s, want COMPLETED", got)
