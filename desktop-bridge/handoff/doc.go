@@ -45,7 +45,8 @@
 // takes back what it did on the desktop (a new card is deleted) and the server is told
 // (cancel or fail, with a reason free of secrets). After the handler is done the order is
 // followed, under Config.Tasks, until it completes; if it ends otherwise the server took
-// back its part, and the handler's Undo takes back the desktop's.
+// back its part, and the handler's Undo takes back the desktop's. Run reports done only
+// once the follower has learned the order's state, so that such an end is not missed.
 //
 // Progress goes to Config.Notify as [Event] values, for the agent and the PIN page.
 // [Describe] turns an error into words for a person: the Desktop App's own refusals
@@ -60,7 +61,8 @@
 //     for get-virtual-smart-card. Run gets everything through the [Job]: ask with
 //     job.AskPIN in the mode the process needs ([PINChoose] for a new card, [PINChange]
 //     for change-pin, [PINUnblock] after the PUK reset of unblock and reset-pin; the
-//     page has the words for each), open the card with job.openPIV, call the server with
+//     page has the words for each), find a card the desktop has with
+//     job.Cards.CardReader and open it with job.openPIV, call the server with
 //     job.Session, report steps with job.Notify. Keep in the handler's fields what Undo
 //     must take back; Run makes a new handler for every run.
 //  2. Add one line to the map in [Processes]: the server's symbolic name and the
