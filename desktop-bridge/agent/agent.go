@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 	"github.com/vscard/vscard/desktop-bridge/vpcd"
 )
@@ -37,7 +37,7 @@ type Config struct {
 	// DataDir holds cards/, cards.key and enrolled/ (see the package doc). Required.
 	DataDir string
 	// Trust is the trusted-server list. Required.
-	Trust enroll.TrustStore
+	Trust handoff.TrustStore
 	// Slots are the vpcd reader slots to insert cards into; DefaultSlots when empty.
 	Slots []Slot
 	// HTTPClient talks to vscard servers; nil means http.DefaultClient.
@@ -164,7 +164,7 @@ func (a *Agent) insert(card *vcard.Card) (string, error) {
 }
 
 // CreateCard makes a fresh card, inserts it and waits until pcscd has powered it on.
-// It implements enroll.CardHost.
+// It implements handoff.CardHost.
 func (a *Agent) CreateCard(ctx context.Context, serial uint32) (string, error) {
 	if err := a.recs.save(&record{Serial: serial, State: StateEnrolling, CreatedAt: time.Now()}); err != nil {
 		return "", err
@@ -188,7 +188,7 @@ func (a *Agent) CreateCard(ctx context.Context, serial uint32) (string, error) {
 }
 
 // ResetCard wipes the card's security state, as a warm reset does. It implements
-// enroll.CardHost.
+// handoff.CardHost.
 func (a *Agent) ResetCard(serial uint32) error {
 	a.mu.Lock()
 	card := a.cards[serial]
@@ -200,8 +200,21 @@ func (a *Agent) ResetCard(serial uint32) error {
 	return nil
 }
 
+// CardReader returns the reader the card is inserted into. It implements
+// handoff.CardHost.
+func (a *Agent) CardReader(serial uint32) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if card := a.cards[serial]; card != nil {
+		if att := a.pool.Attachment(card); att != nil {
+			return a.readers[att.Addr()], nil
+		}
+	}
+	return "", fmt.Errorf("find reader of card %d: %w", serial, vcard.ErrNotFound)
+}
+
 // DeleteCard removes the card from its reader and deletes its files. It implements
-// enroll.CardHost.
+// handoff.CardHost.
 func (a *Agent) DeleteCard(serial uint32) error {
 	a.mu.Lock()
 	card := a.cards[serial]
@@ -227,13 +240,13 @@ func (a *Agent) deleteFiles(serial uint32) error {
 
 // CardInfo describes a card for `vscard-bridge cards`.
 type CardInfo struct {
-	Serial       uint32               `json:"serial"`
-	State        string               `json:"state"`
-	Reader       string               `json:"reader,omitempty"` // empty when not inserted
-	Server       string               `json:"server,omitempty"`
-	UserName     string               `json:"userName,omitempty"`
-	ValidUntil   time.Time            `json:"validUntil,omitzero"`
-	Certificates []enroll.Certificate `json:"certificates,omitempty"`
+	Serial       uint32                `json:"serial"`
+	State        string                `json:"state"`
+	Reader       string                `json:"reader,omitempty"` // empty when not inserted
+	Server       string                `json:"server,omitempty"`
+	UserName     string                `json:"userName,omitempty"`
+	ValidUntil   time.Time             `json:"validUntil,omitzero"`
+	Certificates []handoff.Certificate `json:"certificates,omitempty"`
 }
 
 // Cards lists the cards in the card directory, with where each is inserted.

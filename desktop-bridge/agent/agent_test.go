@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,9 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/internal/portaltest"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
+	"github.com/vscard/vscard/desktop-bridge/vcard"
 )
 
 // TestAgent runs the agent as `vscard-bridge serve` does, on its control socket, with a
@@ -31,7 +33,7 @@ func TestAgent(t *testing.T) {
 		slots = append(slots, Slot{Addr: r.Addr, Reader: r.Name})
 	}
 	dataDir := t.TempDir()
-	trust := enroll.NewTrustFile(filepath.Join(t.TempDir(), "bridge.yaml"))
+	trust := handoff.NewTrustFile(filepath.Join(t.TempDir(), "bridge.yaml"))
 	newAgent := func(t *testing.T) (*Agent, *Client) {
 		a, err := New(Config{DataDir: dataDir, Trust: trust, Slots: slots, Version: "test",
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -93,13 +95,21 @@ func TestAgent(t *testing.T) {
 		if err != nil || len(cards) != 1 || cards[0].State != StateReady || cards[0].Reader != env.Readers[0].Name || len(cards[0].Certificates) != 2 {
 			t.Errorf("cards %+v, %v", cards, err)
 		}
+		// A process that acts on this card finds it in its reader.
+		n, _ := parseSerial(serial)
+		if r, err := a.CardReader(n); err != nil || r != env.Readers[0].Name {
+			t.Errorf("CardReader(%d) = %q, %v; want %q", n, r, err, env.Readers[0].Name)
+		}
+		if _, err := a.CardReader(n + 1); !errors.Is(err, vcard.ErrNotFound) {
+			t.Errorf("CardReader of an unknown card: %v, want ErrNotFound", err)
+		}
 	})
 
 	t.Run("ok/pin from the client, refused first, then ready", func(t *testing.T) {
 		order, link := alice.StartOrder()
 		pins := []string{"1111", "135790"}
-		var problems [][]string
-		var final *enroll.Event
+		var problems [][]handoff.Problem
+		var final *handoff.Event
 		var id string
 		err := client.Enrol(ctx, EnrolRequest{URL: link, ClientPIN: true}, func(m Message) bool {
 			switch m.Type {
@@ -107,7 +117,7 @@ func TestAgent(t *testing.T) {
 				id = m.ID
 			case MsgPINNeeded:
 				problems = append(problems, m.PINRequest.Problems)
-				if err := client.SendPIN(ctx, id, pins[0]); err != nil {
+				if err := client.SendPIN(ctx, id, handoff.PINAnswer{New: pins[0]}); err != nil {
 					t.Errorf("SendPIN: %v", err)
 				}
 				pins = pins[1:]
@@ -116,11 +126,11 @@ func TestAgent(t *testing.T) {
 			}
 			return true
 		})
-		if err != nil || final == nil || final.Step != enroll.StepDone {
+		if err != nil || final == nil || final.Step != handoff.StepDone {
 			t.Fatalf("Enrol: %v, last event %+v", err, final)
 		}
 		if len(problems) != 2 || len(problems[1]) < 2 {
-			t.Errorf("problems %q: want none, then one per rule 1111 breaks", problems)
+			t.Errorf("problems %v: want none, then one per rule 1111 breaks", problems)
 		}
 		if final.Result.Reader != env.Readers[1].Name {
 			t.Errorf("reader %q", final.Result.Reader)
@@ -133,7 +143,7 @@ func TestAgent(t *testing.T) {
 	t.Run("error/no free reader fails the order and leaves nothing", func(t *testing.T) {
 		order, link := alice.StartOrder()
 		final := enrolWithPIN(t, ctx, client, link, "135790")
-		if final.Step != enroll.StepFailed || !strings.Contains(final.Error, "virtual readers") {
+		if final.Step != handoff.StepFailed || !strings.Contains(final.Error, "virtual readers") {
 			t.Fatalf("last event %+v", final)
 		}
 		if o := alice.Order(order.ID); o.State != "FAILED" || o.FailureReason == "" {
@@ -145,13 +155,13 @@ func TestAgent(t *testing.T) {
 	})
 
 	t.Run("error/untrusted server refused without the page", func(t *testing.T) {
-		a2 := enroll.NewTrustFile(filepath.Join(t.TempDir(), "empty.yaml"))
+		a2 := handoff.NewTrustFile(filepath.Join(t.TempDir(), "empty.yaml"))
 		old := a.cfg.Trust
 		a.cfg.Trust = a2
 		defer func() { a.cfg.Trust = old }()
 		_, link := alice.StartOrder()
 		final := enrolWithPIN(t, ctx, client, link, "135790")
-		if final.Step != enroll.StepFailed || !strings.Contains(final.Error, "--trust") {
+		if final.Step != handoff.StepFailed || !strings.Contains(final.Error, "--trust") {
 			t.Fatalf("last event %+v", final)
 		}
 	})
@@ -196,16 +206,16 @@ func TestAgent(t *testing.T) {
 }
 
 // enrolWithPIN runs a ClientPIN enrolment to its end and returns the last event.
-func enrolWithPIN(t *testing.T, ctx context.Context, c *Client, link, pin string) *enroll.Event {
+func enrolWithPIN(t *testing.T, ctx context.Context, c *Client, link, pin string) *handoff.Event {
 	t.Helper()
 	var id string
-	var last *enroll.Event
+	var last *handoff.Event
 	err := c.Enrol(ctx, EnrolRequest{URL: link, ClientPIN: true}, func(m Message) bool {
 		switch m.Type {
 		case MsgStarted:
 			id = m.ID
 		case MsgPINNeeded:
-			c.SendPIN(ctx, id, pin)
+			c.SendPIN(ctx, id, handoff.PINAnswer{New: pin})
 		case MsgEvent:
 			last = m.Event
 		}

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 )
 
 // Client talks to a running agent over its control socket.
@@ -53,8 +55,8 @@ func (c *Client) DeleteCard(ctx context.Context, serial uint32) error {
 }
 
 // SendPIN answers a ClientPIN enrolment's PIN prompt.
-func (c *Client) SendPIN(ctx context.Context, id, pin string) error {
-	return c.do(ctx, http.MethodPost, "/v1/enrolments/"+id+"/pin", map[string]string{"pin": pin}, nil)
+func (c *Client) SendPIN(ctx context.Context, id string, a handoff.PINAnswer) error {
+	return c.do(ctx, http.MethodPost, "/v1/enrolments/"+id+"/pin", pinBody{PIN: a.New, Current: a.Current}, nil)
 }
 
 // CancelEnrolment cancels a running enrolment.

@@ -16,7 +16,8 @@
 //	GET    /v1/cards                    [CardInfo]
 //	DELETE /v1/cards/{serial}           204; detaches and deletes the card
 //	POST   /v1/enrolments               EnrolRequest -> stream of Message (NDJSON)
-//	POST   /v1/enrolments/{id}/pin      {"pin": "..."} -> 204 (ClientPIN enrolments)
+//	POST   /v1/enrolments/{id}/pin      {"pin", "current"} -> 204 (ClientPIN enrolments;
+//	                                    current only when the prompt's mode is "change")
 //	POST   /v1/enrolments/{id}/cancel   204
 //
 // An enrolment outlives the request that started it: closing the stream does not stop

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/pinpage"
 )
 
@@ -37,11 +37,11 @@ const (
 
 // Message is one line of an enrolment's stream.
 type Message struct {
-	Type       string             `json:"type"`
-	ID         string             `json:"id,omitempty"`
-	PINPage    string             `json:"pinPage,omitempty"`
-	Event      *enroll.Event      `json:"event,omitempty"`
-	PINRequest *enroll.PINRequest `json:"pinRequest,omitempty"`
+	Type       string              `json:"type"`
+	ID         string              `json:"id,omitempty"`
+	PINPage    string              `json:"pinPage,omitempty"`
+	Event      *handoff.Event      `json:"event,omitempty"`
+	PINRequest *handoff.PINRequest `json:"pinRequest,omitempty"`
 }
 
 // enrolment is one running or recently ended enrolment.
@@ -76,14 +76,14 @@ func (e *enrolment) next(i int) ([]Message, bool, <-chan struct{}) {
 // startEnrolment starts an enrolment in the background. The caller keeps the enrolment
 // itself: one that fails at once may be forgotten before its id could be looked up.
 func (a *Agent) startEnrolment(req EnrolRequest) (*enrolment, error) {
-	h, err := enroll.ParseHandoff(req.URL)
+	h, err := handoff.ParseLink(req.URL)
 	if err != nil {
 		return nil, err
 	}
 	e := &enrolment{id: newID(), changed: make(chan struct{})}
-	var prompter enroll.Prompter
+	var prompter handoff.Prompter
 	if req.ClientPIN {
-		e.client = &clientPrompts{e: e, pins: make(chan string, 1), cancelled: make(chan struct{})}
+		e.client = &clientPrompts{e: e, pins: make(chan handoff.PINAnswer, 1), cancelled: make(chan struct{})}
 		prompter = e.client
 	} else {
 		e.page, err = pinpage.Start(pinpage.Options{Addr: a.cfg.PINPageAddr, Logger: a.log})
@@ -98,15 +98,15 @@ func (a *Agent) startEnrolment(req EnrolRequest) (*enrolment, error) {
 	a.enrolments[e.id] = e
 	a.mu.Unlock()
 
-	cfg := enroll.Config{
+	cfg := handoff.Config{
 		Trust: a.cfg.Trust, TrustWithoutAsking: req.Trust, Prompter: prompter,
 		Cards: a, HTTPClient: a.cfg.HTTPClient, Host: a.host, Version: a.cfg.Version,
 		Logger: a.log.With("enrolment", e.id),
-		Notify: func(ev enroll.Event) { a.notify(e, h, ev) },
+		Notify: func(ev handoff.Event) { a.notify(e, h, ev) },
 		Tasks:  &a.wg, // Close waits for the order to be followed to its end
 	}
 	a.wg.Go(func() {
-		_, _ = enroll.Run(a.ctx, cfg, h) // Run reports its end through Notify
+		_, _ = handoff.Run(a.ctx, cfg, h) // Run reports its end through Notify
 		a.forget(e)
 	})
 	return e, nil
@@ -114,8 +114,8 @@ func (a *Agent) startEnrolment(req EnrolRequest) (*enrolment, error) {
 
 // notify records the card once it is ready, before anyone hears so, and passes the
 // event on to the page and the stream.
-func (a *Agent) notify(e *enrolment, h enroll.Handoff, ev enroll.Event) {
-	if ev.Step == enroll.StepDone && ev.Result != nil {
+func (a *Agent) notify(e *enrolment, h handoff.Link, ev handoff.Event) {
+	if ev.Step == handoff.StepDone && ev.Result != nil {
 		r := ev.Result
 		serial, err := parseSerial(r.Serial)
 		if err == nil {
@@ -132,7 +132,7 @@ func (a *Agent) notify(e *enrolment, h enroll.Handoff, ev enroll.Event) {
 	if e.page != nil {
 		e.page.Notify(ev)
 	}
-	final := ev.Step == enroll.StepDone || ev.Step == enroll.StepFailed || ev.Step == enroll.StepCancelled
+	final := ev.Step == handoff.StepDone || ev.Step == handoff.StepFailed || ev.Step == handoff.StepCancelled
 	e.add(Message{Type: MsgEvent, Event: &ev}, final)
 }
 
@@ -171,7 +171,7 @@ func (a *Agent) CancelEnrolment(id string) error {
 }
 
 // SendPIN answers a ClientPIN enrolment's PIN prompt.
-func (a *Agent) SendPIN(id, pin string) error {
+func (a *Agent) SendPIN(id string, pin handoff.PINAnswer) error {
 	e := a.enrolment(id)
 	if e == nil {
 		return errNoEnrolment
@@ -197,7 +197,7 @@ func (e *enrolment) pageURL() string {
 // clientPrompts relays PIN prompts to the client that started the enrolment.
 type clientPrompts struct {
 	e         *enrolment
-	pins      chan string
+	pins      chan handoff.PINAnswer
 	cancelled chan struct{}
 	once      sync.Once
 
@@ -207,7 +207,7 @@ type clientPrompts struct {
 
 func (c *clientPrompts) ConfirmTrust(context.Context, string) (bool, error) { return false, nil }
 
-func (c *clientPrompts) AskPIN(ctx context.Context, req enroll.PINRequest) (string, error) {
+func (c *clientPrompts) AskPIN(ctx context.Context, req handoff.PINRequest) (handoff.PINAnswer, error) {
 	c.setWaiting(true)
 	defer c.setWaiting(false)
 	c.e.add(Message{Type: MsgPINNeeded, PINRequest: &req}, false)
@@ -215,9 +215,9 @@ func (c *clientPrompts) AskPIN(ctx context.Context, req enroll.PINRequest) (stri
 	case pin := <-c.pins:
 		return pin, nil
 	case <-c.cancelled:
-		return "", enroll.ErrCancelled
+		return handoff.PINAnswer{}, handoff.ErrCancelled
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return handoff.PINAnswer{}, ctx.Err()
 	}
 }
 

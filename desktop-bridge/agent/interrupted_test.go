@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 )
@@ -49,7 +49,7 @@ func TestInterruptedEnrolmentIsRemoved(t *testing.T) {
 	c.Close()
 
 	a, err := New(Config{
-		DataDir: dataDir, Trust: enroll.NewTrustFile(filepath.Join(t.TempDir(), "bridge.yaml")),
+		DataDir: dataDir, Trust: handoff.NewTrustFile(filepath.Join(t.TempDir(), "bridge.yaml")),
 		Slots:  []Slot{{Addr: env.Readers[0].Addr, Reader: env.Readers[0].Name}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 )
 
 // Card states in the agent's records.
@@ -22,14 +22,14 @@ const (
 
 // record is what the agent keeps about a card besides the card file.
 type record struct {
-	Serial       uint32               `json:"serial"`
-	State        string               `json:"state"`
-	Server       string               `json:"server,omitempty"`
-	Order        string               `json:"order,omitempty"`
-	UserName     string               `json:"userName,omitempty"`
-	CreatedAt    time.Time            `json:"createdAt"`
-	ValidUntil   time.Time            `json:"validUntil,omitzero"`
-	Certificates []enroll.Certificate `json:"certificates,omitempty"`
+	Serial       uint32                `json:"serial"`
+	State        string                `json:"state"`
+	Server       string                `json:"server,omitempty"`
+	Order        string                `json:"order,omitempty"`
+	UserName     string                `json:"userName,omitempty"`
+	CreatedAt    time.Time             `json:"createdAt"`
+	ValidUntil   time.Time             `json:"validUntil,omitzero"`
+	Certificates []handoff.Certificate `json:"certificates,omitempty"`
 }
 
 // records keeps one JSON file per card.

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 )
 
@@ -147,14 +147,12 @@ func (a *Agent) Handler() http.Handler {
 	})
 	mux.HandleFunc("POST /v1/enrolments", a.handleEnrol)
 	mux.HandleFunc("POST /v1/enrolments/{id}/pin", func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			PIN string `json:"pin"`
-		}
+		var body pinBody
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10)).Decode(&body); err != nil {
 			writeError(w, http.StatusBadRequest, fmt.Errorf("decode PIN: %w", err))
 			return
 		}
-		if err := a.SendPIN(r.PathValue("id"), body.PIN); err != nil {
+		if err := a.SendPIN(r.PathValue("id"), handoff.PINAnswer{New: body.PIN, Current: body.Current}); err != nil {
 			writeError(w, statusOf(err), err)
 			return
 		}
@@ -168,6 +166,12 @@ func (a *Agent) Handler() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
+}
+
+// pinBody answers a PIN prompt: the new PIN, and the current one in PINChange mode.
+type pinBody struct {
+	PIN     string `json:"pin"`
+	Current string `json:"current,omitempty"`
 }
 
 // Status answers GET /v1/status.
@@ -188,7 +192,7 @@ func (a *Agent) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	e, err := a.startEnrolment(req)
 	if err != nil {
 		status := http.StatusInternalServerError
-		if errors.Is(err, enroll.ErrBadHandoff) {
+		if errors.Is(err, handoff.ErrBadLink) {
 			status = http.StatusBadRequest
 		}
 		writeError(w, status, err)

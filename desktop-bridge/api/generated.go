@@ -132,6 +132,8 @@ var AllCharacterRule = []CharacterRule{
 // What the desktop bridge needs to build the card, returned once at claim.
 type Claim struct {
 	Order OrderStatus `json:"order"`
+	// The process this order runs, e.g. get-virtual-smart-card.
+	Process string `json:"process"`
 	// Bearer token for the rest of this order's calls; short-lived and bound to this order.
 	SessionToken     string    `json:"sessionToken"`
 	SessionExpiresAt time.Time `json:"sessionExpiresAt"`
@@ -142,6 +144,9 @@ type Claim struct {
 
 // GetOrder returns Claim.Order, and is useful for accessing the field via an interface.
 func (v *Claim) GetOrder() OrderStatus { return v.Order }
+
+// GetProcess returns Claim.Process, and is useful for accessing the field via an interface.
+func (v *Claim) GetProcess() string { return v.Process }
 
 // GetSessionToken returns Claim.SessionToken, and is useful for accessing the field via an interface.
 func (v *Claim) GetSessionToken() string { return v.SessionToken }
@@ -543,6 +548,7 @@ mutation ClaimOrder ($orderId: ID!, $token: String!, $device: DeviceInput!) {
 		order {
 			... OrderStatus
 		}
+		process
 		sessionToken
 		sessionExpiresAt
 		verificationCode

@@ -4,9 +4,11 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 )
 
-// maxForm bounds a form post: a PIN, its confirmation and a nonce.
+// maxForm bounds a form post: the current PIN, the new one, its confirmation and a nonce.
 const maxForm = 4 << 10
 
 // ServeHTTP serves the page under /<token>/ and its three form targets.
@@ -101,13 +103,29 @@ func (p *Page) postPIN(r *http.Request) {
 	if q == nil || !nonceMatches(r.PostForm.Get("q"), q.nonce) {
 		return
 	}
-	pin, confirm := r.PostForm.Get("pin"), r.PostForm.Get("confirm")
-	if pin != confirm {
-		p.update(func() { p.problems = []string{"The two PINs are not the same. Type the PIN twice."} })
+	p.mu.Lock()
+	mode, claim := p.mode, p.claim
+	p.mu.Unlock()
+	a := handoff.PINAnswer{New: r.PostForm.Get("pin")}
+	if mode == handoff.PINChange {
+		a.Current = r.PostForm.Get("current")
+	}
+	var problems []handoff.Problem
+	if a.New != r.PostForm.Get("confirm") {
+		problems = append(problems, handoff.NewProblem(handoff.ProblemMismatch))
+	} else if claim != nil {
+		problems = handoff.CheckPIN(mode, claim.PINPolicy, a)
+	}
+	if len(problems) > 0 {
+		p.update(func() {
+			if p.pin == q {
+				p.problems = problems
+			}
+		})
 		return
 	}
 	select {
-	case q.ch <- pin:
+	case q.ch <- a:
 		// Until the enrolment asks again or moves on, the form must not take another PIN.
 		p.update(func() {
 			if p.pin == q {

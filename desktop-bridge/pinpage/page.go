@@ -1,7 +1,16 @@
 // Package pinpage is the desktop bridge's PIN dialog: a small web page on 127.0.0.1,
 // opened in the person's default browser, that asks whether to trust a new server,
-// shows the order's verification code and the PIN rules, takes the new PIN twice,
-// follows the enrolment and shows the finished card.
+// shows the order's verification code and the PIN rules, takes the PINs, follows the
+// run and shows its result.
+//
+// The PIN form is one component with the modes of handoff.PINMode: choose a PIN (a new
+// card: the new PIN twice), change it (the current PIN, then the new one twice) and
+// confirm an unblock (a new PIN twice after the card's PIN was reset with the PUK,
+// which the page never shows). In every mode the page refuses a form whose new PINs
+// differ or that handoff.CheckPIN refuses (the order's PIN policy, and in change mode
+// a missing or unchanged current PIN), showing each problem's words and keeping its
+// code in the HTML (data-code); only an answer that passes goes to the run, which
+// checks it again. The words of each mode are in modeWords, per language.
 //
 // The page is plain HTML with form posts (no JavaScript; progress refreshes with a meta
 // refresh). Other local pages and programs are kept out by a random 256-bit token in
@@ -23,10 +32,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 )
 
-// Page is one enrolment's PIN page. It implements enroll.Prompter; pass Notify as the
+// Page is one enrolment's PIN page. It implements handoff.Prompter; pass Notify as the
 // enrolment's Notify to show its progress.
 type Page struct {
 	url    string
@@ -42,11 +51,12 @@ type Page struct {
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced whenever the state changes
 	trust    *question[bool]
-	pin      *question[string]
-	problems []string // refusals of the previous PIN, from the policy or the form
-	claim    *enroll.ClaimInfo
-	steps    []enroll.Event
-	final    *enroll.Event
+	pin      *question[handoff.PINAnswer]
+	mode     handoff.PINMode   // of the open PIN question
+	problems []handoff.Problem // refusals of the previous answer, from the run or the form
+	claim    *handoff.ClaimInfo
+	steps    []handoff.Event
+	final    *handoff.Event
 }
 
 // question is a pending question: the form carries its nonce, the answer goes to ch.
@@ -131,33 +141,39 @@ func (p *Page) ConfirmTrust(ctx context.Context, server string) (bool, error) {
 	}
 }
 
-// AskPIN shows the PIN form, with the problems of the previous PIN, and waits.
-func (p *Page) AskPIN(ctx context.Context, req enroll.PINRequest) (string, error) {
-	q := &question[string]{nonce: randomToken(16), ch: make(chan string, 1)}
+// AskPIN shows the PIN form in req.Mode, with the problems of the previous answer, and
+// waits for an answer the form accepts.
+func (p *Page) AskPIN(ctx context.Context, req handoff.PINRequest) (handoff.PINAnswer, error) {
+	mode := req.Mode
+	if mode == "" {
+		mode = handoff.PINChoose
+	}
+	q := &question[handoff.PINAnswer]{nonce: randomToken(16), ch: make(chan handoff.PINAnswer, 1)}
 	p.update(func() {
 		claim := req.Claim
 		p.claim = &claim
 		p.problems = req.Problems
+		p.mode = mode
 		p.pin = q
 	})
 	defer p.update(func() { p.pin = nil })
 	select {
-	case pin := <-q.ch:
-		return pin, nil
+	case a := <-q.ch:
+		return a, nil
 	case <-p.cancelled:
-		return "", enroll.ErrCancelled
+		return handoff.PINAnswer{}, handoff.ErrCancelled
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return handoff.PINAnswer{}, ctx.Err()
 	}
 }
 
 // Notify records a step of the enrolment for the progress and result views.
-func (p *Page) Notify(ev enroll.Event) {
+func (p *Page) Notify(ev handoff.Event) {
 	p.update(func() {
 		switch ev.Step {
-		case enroll.StepClaimed:
+		case handoff.StepClaimed:
 			p.claim = ev.Claim
-		case enroll.StepDone, enroll.StepFailed, enroll.StepCancelled:
+		case handoff.StepDone, handoff.StepFailed, handoff.StepCancelled:
 			p.final = &ev
 		}
 		p.steps = append(p.steps, ev)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/server/cardspec"
 )
 
@@ -74,7 +74,7 @@ func nonce(t *testing.T, body string) string {
 	return m[1]
 }
 
-var claim = enroll.ClaimInfo{
+var claim = handoff.ClaimInfo{
 	Server: "https://cards.example.com", UserName: "Alice Example", VerificationCode: "K7Q-4MX",
 	PINPolicy: cardspec.PINPolicy{MinLength: 6, MaxLength: 8, Upper: cardspec.Disallowed, Lower: cardspec.Disallowed,
 		Digits: cardspec.Required, Special: cardspec.Disallowed},
@@ -99,9 +99,10 @@ func TestPINFlow(t *testing.T) {
 	}
 
 	pins := make(chan string)
-	ask := func(problems []string) {
+	ask := func(problems []handoff.Problem) {
 		go func() {
-			pin, err := p.AskPIN(context.Background(), enroll.PINRequest{Claim: claim, Problems: problems})
+			a, err := p.AskPIN(context.Background(), handoff.PINRequest{Claim: claim, Problems: problems})
+			pin := a.New
 			if err != nil {
 				pin = "error: " + err.Error()
 			}
@@ -130,10 +131,10 @@ func TestPINFlow(t *testing.T) {
 	}
 
 	// The policy refused it: each problem is shown.
-	ask([]string{"This PIN is too common.", "The PIN must not contain letters."})
+	ask([]handoff.Problem{{Code: "block_list", Message: "This PIN is too common."}, {Code: "letters", Message: "The PIN must not contain letters."}})
 	body = waitFor(t, p, "This PIN is too common.")
-	if !strings.Contains(body, "The PIN must not contain letters.") {
-		t.Error("second problem not shown")
+	if !strings.Contains(body, "The PIN must not contain letters.") || !strings.Contains(body, `data-code="letters"`) {
+		t.Error("second problem not shown with its code")
 	}
 	old := nonce(t, body)
 	do(p, http.MethodPost, base+"pin", url.Values{"q": {old}, "pin": {"482915"}, "confirm": {"482915"}}, nil)
@@ -144,15 +145,15 @@ func TestPINFlow(t *testing.T) {
 		t.Error("the page shows the PIN")
 	}
 
-	p.Notify(enroll.Event{Step: enroll.StepClaimed, Claim: &claim})
-	p.Notify(enroll.Event{Step: enroll.StepPINAccepted})
+	p.Notify(handoff.Event{Step: handoff.StepClaimed, Claim: &claim})
+	p.Notify(handoff.Event{Step: handoff.StepPINAccepted})
 	body = waitFor(t, p, "PIN accepted")
 	if !strings.Contains(body, `http-equiv="refresh"`) {
 		t.Error("progress view does not refresh")
 	}
-	p.Notify(enroll.Event{Step: enroll.StepDone, Result: &enroll.Result{
+	p.Notify(handoff.Event{Step: handoff.StepDone, Result: &handoff.Result{
 		Serial: "12345678", UserName: "Alice Example", Reader: "Virtual PCD 00 00",
-		Certificates: []enroll.Certificate{{Slot: "9A", Template: "AUTHENTICATION", Subject: "CN=Alice Example"}},
+		Certificates: []handoff.Certificate{{Slot: "9A", Template: "AUTHENTICATION", Subject: "CN=Alice Example"}},
 	}})
 	body = waitFor(t, p, "is ready")
 	for _, want := range []string{"12345678", "Virtual PCD 00 00", "CN=Alice Example", "click <strong>Next</strong>"} {
@@ -166,12 +167,12 @@ func TestCancel(t *testing.T) {
 	p := testPage(t)
 	errc := make(chan error)
 	go func() {
-		_, err := p.AskPIN(context.Background(), enroll.PINRequest{Claim: claim})
+		_, err := p.AskPIN(context.Background(), handoff.PINRequest{Claim: claim})
 		errc <- err
 	}()
 	waitFor(t, p, "Choose your PIN")
 	do(p, http.MethodPost, "/"+p.token+"/cancel", url.Values{}, nil)
-	if err := <-errc; !errors.Is(err, enroll.ErrCancelled) {
+	if err := <-errc; !errors.Is(err, handoff.ErrCancelled) {
 		t.Fatalf("AskPIN: %v, want ErrCancelled", err)
 	}
 	select {
@@ -186,8 +187,8 @@ func TestRefusals(t *testing.T) {
 	p := testPage(t)
 	pins := make(chan string, 1)
 	go func() {
-		pin, _ := p.AskPIN(context.Background(), enroll.PINRequest{Claim: claim})
-		pins <- pin
+		a, _ := p.AskPIN(context.Background(), handoff.PINRequest{Claim: claim})
+		pins <- a.New
 	}()
 	body := waitFor(t, p, "Choose your PIN")
 	form := url.Values{"q": {nonce(t, body)}, "pin": {"482915"}, "confirm": {"482915"}}

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 )
 
 // view is what the template sees: a snapshot of the page's state.
@@ -14,22 +14,64 @@ type view struct {
 	Server   string // set when the trust question is open
 	Nonce    string
 	AskPIN   bool
-	Claim    *enroll.ClaimInfo
-	Problems []string
+	Mode     handoff.PINMode
+	Text     modeText // the words of Mode in the page's language
+	Claim    *handoff.ClaimInfo
+	Problems []handoff.Problem
 	Steps    []string
-	Final    *enroll.Event
+	Final    *handoff.Event
 	Digits   bool // the policy allows digits only: numeric keyboard
 }
 
-var stepText = map[enroll.Step]string{
-	enroll.StepClaimed:     "Connected to the server",
-	enroll.StepPINAccepted: "PIN accepted",
-	enroll.StepCardCreated: "Virtual smart card created",
-	enroll.StepCardSecured: "PIN, PUK and management key set on the card",
-	enroll.StepKeysCreated: "Keys generated on the card",
-	enroll.StepCertsIssued: "Certificates issued",
-	enroll.StepCertsStored: "Certificates stored on the card",
-	enroll.StepDone:        "Card ready",
+// lang is the page's language; the words of every language are in modeWords and
+// handoff's words, and TestWordsInEveryLanguage checks that none is missing.
+var lang = handoff.Languages[0]
+
+// modeText is what the PIN form says in one mode.
+type modeText struct {
+	Heading string // the form's title
+	Intro   string // what the person is about to do; may be empty
+	Rules   string // introduces the policy's rules
+	Current string // label of the current PIN; change mode only
+	New     string // label of the new PIN
+	Confirm string // label of its confirmation
+	Submit  string // the button
+	Working string // the title while the run goes on after the form
+	Failed  string // the title when the run failed
+}
+
+// modeWords holds the form's words per language and mode.
+var modeWords = map[string]map[handoff.PINMode]modeText{
+	"en": {
+		handoff.PINChoose: {
+			Heading: "Choose your PIN", Rules: "Your PIN must have:",
+			New: "New PIN", Confirm: "Type it again", Submit: "Create my card",
+			Working: "Creating your card…", Failed: "The card could not be created",
+		},
+		handoff.PINChange: {
+			Heading: "Change your PIN", Intro: "Type the PIN you use now, then your new PIN twice.",
+			Rules: "Your new PIN must have:", Current: "Current PIN",
+			New: "New PIN", Confirm: "Type the new PIN again", Submit: "Change my PIN",
+			Working: "Changing your PIN…", Failed: "The PIN was not changed",
+		},
+		handoff.PINUnblock: {
+			Heading: "Choose a new PIN",
+			Intro:   "Your card's PIN was reset. Choose a new PIN to use the card again; your certificates stay as they are.",
+			Rules:   "Your new PIN must have:", New: "New PIN", Confirm: "Type it again", Submit: "Unblock my card",
+			Working: "Unblocking your card…", Failed: "The card was not unblocked",
+		},
+	},
+}
+
+var stepText = map[handoff.Step]string{
+	handoff.StepClaimed:     "Connected to the server",
+	handoff.StepPINAccepted: "PIN accepted",
+	handoff.StepCardCreated: "Virtual smart card created",
+	handoff.StepCardSecured: "PIN, PUK and management key set on the card",
+	handoff.StepKeysCreated: "Keys generated on the card",
+	handoff.StepCertsIssued: "Certificates issued",
+	handoff.StepCertsStored: "Certificates stored on the card",
+	handoff.StepDone:        "Card ready",
 }
 
 func (p *Page) snapshot() view {
@@ -42,6 +84,11 @@ func (p *Page) snapshot() view {
 	if p.pin != nil {
 		v.AskPIN, v.Nonce, v.Problems = true, p.pin.nonce, p.problems
 	}
+	v.Mode = p.mode
+	if v.Mode == "" {
+		v.Mode = handoff.PINChoose
+	}
+	v.Text = modeWords[lang][v.Mode]
 	if p.claim != nil {
 		pp := p.claim.PINPolicy
 		v.Digits = pp.Upper == "DISALLOWED" && pp.Lower == "DISALLOWED" && pp.Special == "DISALLOWED"
@@ -120,7 +167,7 @@ organisation's vscard server, the one whose portal you just used.</p>
 {{end}}</tbody>
 </table>
 {{else}}
-<h2 class="fail">{{if eq .Step "cancelled"}}Cancelled{{else}}The card could not be created{{end}}</h2>
+<h2 class="fail">{{if eq .Step "cancelled"}}Cancelled{{else}}{{$.Text.Failed}}{{end}}</h2>
 <p>{{.Error}}</p>
 <p class="muted">Nothing was left behind on this computer. You can start again from the portal.</p>
 {{end}}
@@ -132,19 +179,22 @@ organisation's vscard server, the one whose portal you just used.</p>
 <p class="muted">The portal shows the same code. If it does not, press Cancel.</p>
 {{end}}
 {{if .AskPIN}}
-<h2>Choose your PIN</h2>
-{{if .Problems}}<div class="problems" role="alert"><p>Please choose another PIN:</p><ul>{{range .Problems}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
-{{with .Claim}}<p>Your PIN must have:</p><ul>{{range .Rules}}<li>{{.}}</li>{{end}}</ul>{{end}}
-<form method="post" action="/{{.Token}}/pin">
+<h2>{{.Text.Heading}}</h2>
+{{with .Text.Intro}}<p>{{.}}</p>{{end}}
+{{if .Problems}}<div class="problems" role="alert"><p>Please check the PINs:</p><ul>{{range .Problems}}<li data-code="{{.Code}}">{{.Message}}</li>{{end}}</ul></div>{{end}}
+{{with .Claim}}<p>{{$.Text.Rules}}</p><ul>{{range .Rules}}<li>{{.}}</li>{{end}}</ul>{{end}}
+<form method="post" action="/{{.Token}}/pin" data-mode="{{.Mode}}">
 <input type="hidden" name="q" value="{{.Nonce}}">
-<label for="pin">New PIN</label>
-<input id="pin" name="pin" type="password" autocomplete="new-password" required autofocus{{if .Digits}} inputmode="numeric"{{end}}{{with .Claim}} minlength="{{.PINPolicy.MinLength}}" maxlength="{{.PINPolicy.MaxLength}}"{{end}}>
-<label for="confirm">Type it again</label>
+{{if eq .Mode "change"}}<label for="current">{{.Text.Current}}</label>
+<input id="current" name="current" type="password" autocomplete="current-password" required autofocus{{if .Digits}} inputmode="numeric"{{end}}>
+{{end}}<label for="pin">{{.Text.New}}</label>
+<input id="pin" name="pin" type="password" autocomplete="new-password" required{{if ne .Mode "change"}} autofocus{{end}}{{if .Digits}} inputmode="numeric"{{end}}{{with .Claim}} minlength="{{.PINPolicy.MinLength}}" maxlength="{{.PINPolicy.MaxLength}}"{{end}}>
+<label for="confirm">{{.Text.Confirm}}</label>
 <input id="confirm" name="confirm" type="password" autocomplete="new-password" required{{if .Digits}} inputmode="numeric"{{end}}{{with .Claim}} minlength="{{.PINPolicy.MinLength}}" maxlength="{{.PINPolicy.MaxLength}}"{{end}}>
-<div class="buttons"><button class="primary" type="submit">Create my card</button></div>
+<div class="buttons"><button class="primary" type="submit">{{.Text.Submit}}</button></div>
 </form>
 {{else}}
-<h2>{{if .Claim}}Creating your card…{{else}}Connecting to the server…{{end}}</h2>
+<h2>{{if .Claim}}{{.Text.Working}}{{else}}Connecting to the server…{{end}}</h2>
 {{end}}
 {{if .Steps}}<ul>{{range .Steps}}<li class="ok">{{.}}</li>{{end}}</ul>{{end}}
 <form method="post" action="/{{.Token}}/cancel">

@@ -23,7 +23,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/vscard/vscard/desktop-bridge/agent"
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/vpcd"
 )
 
@@ -71,7 +71,7 @@ func (g *globals) configPath() (string, error) {
 	if g.Config != "" {
 		return g.Config, nil
 	}
-	return enroll.DefaultConfigPath()
+	return handoff.DefaultConfigPath()
 }
 
 func (g *globals) socket() string {

@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/agent"
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 )
 
 type openCmd struct {
 	URL       string `arg:"" name:"url" help:"The vscard://enroll link from the portal."`
-	PINStdin  bool   `name:"pin-stdin" help:"Read the PIN from standard input, one line per attempt, instead of opening the PIN page."`
+	PINStdin  bool   `name:"pin-stdin" help:"Read the PIN from standard input, one line per attempt (when changing a PIN: the current PIN, then the new one), instead of opening the PIN page."`
 	Trust     bool   `help:"Trust the link's server without asking (adds it to the trusted servers)."`
 	Wait      bool   `help:"Wait until the card is ready; exit non-zero if the enrolment fails or is cancelled."`
 	NoBrowser bool   `name:"no-browser" help:"Print the PIN page's address without opening it in the browser."`
@@ -28,7 +28,7 @@ type openCmd struct {
 
 func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 	// Refuse a bad link here, before starting anything.
-	h, err := enroll.ParseHandoff(o.URL)
+	h, err := handoff.ParseLink(o.URL)
 	if err != nil {
 		return err
 	}
@@ -36,11 +36,11 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "Enrolling a virtual smart card from %s\n", h.Server)
+	fmt.Fprintf(os.Stderr, "Handing the portal's link from %s to the Desktop App\n", h.Server)
 
 	stdin := bufio.NewScanner(os.Stdin)
 	var id string
-	var final *enroll.Event
+	var final *handoff.Event
 	pinAccepted := false
 	var handErr error
 	err = client.Enrol(ctx, agent.EnrolRequest{URL: o.URL, Trust: o.Trust, ClientPIN: o.PINStdin}, func(m agent.Message) bool {
@@ -57,9 +57,9 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 				}
 			}
 		case agent.MsgPINNeeded:
-			pin, err := readPIN(stdin, m.PINRequest)
+			a, err := readPIN(stdin, m.PINRequest)
 			if err == nil {
-				err = client.SendPIN(ctx, id, pin)
+				err = client.SendPIN(ctx, id, a)
 			}
 			if err != nil {
 				handErr = err
@@ -70,12 +70,12 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 			ev := m.Event
 			printEvent(ev)
 			switch ev.Step {
-			case enroll.StepPINAccepted:
+			case handoff.StepPINAccepted:
 				pinAccepted = true
 				if !o.Wait {
 					return false
 				}
-			case enroll.StepDone, enroll.StepFailed, enroll.StepCancelled:
+			case handoff.StepDone, handoff.StepFailed, handoff.StepCancelled:
 				final = ev
 				return false
 			}
@@ -94,7 +94,7 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 		}
 		return nil
 	}
-	if final.Step != enroll.StepDone {
+	if final.Step != handoff.StepDone {
 		if handErr != nil {
 			return fmt.Errorf("%s (%w)", final.Error, handErr)
 		}
@@ -104,13 +104,15 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 	return nil
 }
 
-// readPIN prints why the previous PIN was refused and reads the next line.
-func readPIN(in *bufio.Scanner, req *enroll.PINRequest) (string, error) {
+// readPIN prints why the previous answer was refused and reads the next: one line, or
+// two (current, then new) when the prompt changes a PIN.
+func readPIN(in *bufio.Scanner, req *handoff.PINRequest) (handoff.PINAnswer, error) {
+	var a handoff.PINAnswer
 	if req != nil {
 		if len(req.Problems) > 0 {
 			fmt.Fprintln(os.Stderr, "The PIN was refused:")
 			for _, p := range req.Problems {
-				fmt.Fprintln(os.Stderr, "  -", p)
+				fmt.Fprintln(os.Stderr, "  -", p.Message)
 			}
 		} else {
 			fmt.Fprintf(os.Stderr, "Card for %s. Verification code: %s\n", req.Claim.UserName, req.Claim.VerificationCode)
@@ -120,7 +122,20 @@ func readPIN(in *bufio.Scanner, req *enroll.PINRequest) (string, error) {
 			}
 		}
 	}
-	fmt.Fprint(os.Stderr, "PIN: ")
+	var err error
+	if req != nil && req.Mode == handoff.PINChange {
+		if a.Current, err = readLine(in, "Current PIN: "); err != nil {
+			return a, err
+		}
+		a.New, err = readLine(in, "New PIN: ")
+		return a, err
+	}
+	a.New, err = readLine(in, "PIN: ")
+	return a, err
+}
+
+func readLine(in *bufio.Scanner, prompt string) (string, error) {
+	fmt.Fprint(os.Stderr, prompt)
 	if !in.Scan() {
 		if err := in.Err(); err != nil {
 			return "", fmt.Errorf("read PIN: %w", err)
@@ -131,21 +146,21 @@ func readPIN(in *bufio.Scanner, req *enroll.PINRequest) (string, error) {
 	return strings.TrimRight(in.Text(), "\r"), nil
 }
 
-func printEvent(ev *enroll.Event) {
+func printEvent(ev *handoff.Event) {
 	switch ev.Step {
-	case enroll.StepClaimed:
+	case handoff.StepClaimed:
 		fmt.Fprintf(os.Stderr, "Order claimed for %s. Verification code: %s\n", ev.Claim.UserName, ev.Claim.VerificationCode)
-	case enroll.StepFailed:
+	case handoff.StepFailed:
 		fmt.Fprintf(os.Stderr, "Failed: %s\n", ev.Error)
-	case enroll.StepCancelled:
+	case handoff.StepCancelled:
 		fmt.Fprintf(os.Stderr, "Cancelled: %s\n", ev.Error)
-	case enroll.StepDone:
+	case handoff.StepDone:
 	default:
 		fmt.Fprintf(os.Stderr, "  %s\n", strings.ReplaceAll(string(ev.Step), "_", " "))
 	}
 }
 
-func printResult(r *enroll.Result) {
+func printResult(r *handoff.Result) {
 	fmt.Printf("Card %s is ready in reader %q (for %s, valid until %s, %s from claim to ready).\n",
 		r.Serial, r.Reader, r.UserName, r.ValidUntil.Local().Format(time.DateOnly), r.Duration.Round(time.Millisecond))
 	for _, c := range r.Certificates {

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/vscard/vscard/desktop-bridge/agent"
-	"github.com/vscard/vscard/desktop-bridge/enroll"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 )
 
 type serveCmd struct {
@@ -27,7 +27,7 @@ func (s *serveCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error 
 		return err
 	}
 	a, err := agent.New(agent.Config{
-		DataDir: dataDir, Trust: enroll.NewTrustFile(cfgPath), Slots: slots,
+		DataDir: dataDir, Trust: handoff.NewTrustFile(cfgPath), Slots: slots,
 		Version: bridgeVersion(), PINPageAddr: s.PINPageAddr, Logger: log,
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package enroll
+package handoff
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func BenchmarkRun(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		order, link := alice.StartOrder()
-		h, err := ParseHandoff(link)
+		h, err := ParseLink(link)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,8 +1,7 @@
-package enroll
+package handoff
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/vscard/vscard/server/cardspec"
@@ -13,18 +12,53 @@ import (
 type Prompter interface {
 	// ConfirmTrust asks whether to trust a server that is not on the trusted list yet.
 	ConfirmTrust(ctx context.Context, server string) (bool, error)
-	// AskPIN asks for the card's new PIN. req.Problems says why the previous one was
-	// refused. It returns ErrCancelled when the person cancels.
-	AskPIN(ctx context.Context, req PINRequest) (string, error)
-	// Cancelled is closed when the person cancels at any point of the enrolment.
+	// AskPIN asks for PINs as req.Mode says. req.Problems says why the previous answer
+	// was refused. It returns ErrCancelled when the person cancels. A prompter may
+	// refuse a form itself (CheckPIN) before answering; Job.AskPIN checks again.
+	AskPIN(ctx context.Context, req PINRequest) (PINAnswer, error)
+	// Cancelled is closed when the person cancels at any point of the run.
 	Cancelled() <-chan struct{}
 }
 
+// PINMode is what a PIN prompt asks for: the PIN page is one form with these modes.
+type PINMode string
+
+// The PIN prompt's modes. Every mode takes the new PIN twice and checks it against the
+// order's PIN policy.
+const (
+	// PINChoose: a new card's first PIN (get-virtual-smart-card).
+	PINChoose PINMode = "choose"
+	// PINChange: the current PIN, then the new one (change-pin). The current PIN is
+	// not checked against the policy: it may date from an older one.
+	PINChange PINMode = "change"
+	// PINUnblock: a new PIN for a card whose PIN was reset with the PUK (unblock,
+	// reset-pin). The PUK comes from the server and is never shown or asked for.
+	PINUnblock PINMode = "unblock"
+)
+
+// PINModes lists the modes, for checks that each has its words.
+var PINModes = []PINMode{PINChoose, PINChange, PINUnblock}
+
 // PINRequest is what a PIN prompt shows.
 type PINRequest struct {
+	// Mode is what to ask for; "" means PINChoose.
+	Mode  PINMode
 	Claim ClaimInfo
-	// Problems are the messages of the rules the previous PIN broke, one per rule.
-	Problems []string
+	// Problems say why the previous answer was refused, one per broken rule.
+	Problems []Problem
+}
+
+// PINAnswer is what the person typed. Current is set in PINChange mode only.
+type PINAnswer struct {
+	Current string
+	New     string
+}
+
+// Problem is one reason a PIN answer was refused: a code (a policy rule of
+// cardspec.Violation, or a Problem* code) and its words.
+type Problem struct {
+	Code    Code
+	Message string
 }
 
 // ClaimInfo is what the person sees once the order is claimed: enough to recognise the
@@ -32,6 +66,7 @@ type PINRequest struct {
 type ClaimInfo struct {
 	Server           string
 	Order            string
+	Process          string
 	UserName         string
 	VerificationCode string
 	CardSerial       string
@@ -40,10 +75,11 @@ type ClaimInfo struct {
 	Rules []string
 }
 
-// Step names a point of the enrolment that Notify reports.
+// Step names a point of a run that Notify reports. A handler may report the steps that
+// fit its process; the final three are the runner's.
 type Step string
 
-// The steps, in order, and the three ways an enrolment ends.
+// The steps, in get-virtual-smart-card's order, and the three ways a run ends.
 const (
 	StepClaimed      Step = "claimed"       // the order is ours; Event.Claim is set
 	StepPINAccepted  Step = "pin_accepted"  // the PIN meets the policy
@@ -52,13 +88,13 @@ const (
 	StepKeysCreated  Step = "keys_created"  // one key per certificate generated on the card
 	StepCertsIssued  Step = "certs_issued"  // the server issued the certificates
 	StepCertsStored  Step = "certs_stored"  // the certificates are on the card
-	StepDone         Step = "done"          // the server knows the card is ready; Event.Result is set
+	StepDone         Step = "done"          // the handler is done (a new card: the server knows it is ready); Event.Result is set
 	StepFailed       Step = "failed"        // Event.Error says why; nothing is left behind
 	StepCancelled    Step = "cancelled"     // cancelled here or in the portal
 	stepTrustChecked Step = "trust_checked" // internal: logged only
 )
 
-// Event is one report of an enrolment's progress.
+// Event is one report of a run's progress.
 type Event struct {
 	Step   Step       `json:"step"`
 	At     time.Time  `json:"at"`
@@ -66,6 +102,9 @@ type Event struct {
 	Result *Result    `json:"result,omitempty"`
 	// Error is a message a person can act on (StepFailed, StepCancelled).
 	Error string `json:"error,omitempty"`
+	// Code is the Desktop App's code of the refusal (CodeOf), when it has one, for a
+	// client that shows its own words.
+	Code Code `json:"code,omitempty"`
 }
 
 // Result describes the finished card.
@@ -91,16 +130,17 @@ type Certificate struct {
 	PEM      string    `json:"pem"`
 }
 
-// Errors of an enrolment, checked with errors.Is.
+// Errors of a run, checked with errors.Is; each has a Code, so a person reads its
+// words (Describe), not the state or server it was wrapped with for the log.
 var (
 	// ErrCancelled: the person cancelled in the Desktop App.
-	ErrCancelled = errors.New("cancelled in the Desktop App")
+	ErrCancelled = &Error{Code: CodeCancelled}
 	// ErrCancelledByServer: the order ended on the server (cancelled in the portal,
 	// failed or expired) while the bridge was working on it.
-	ErrCancelledByServer = errors.New("the order was ended in the portal")
+	ErrCancelledByServer = &Error{Code: CodeOrderEnded}
 	// ErrSessionEnded: the server no longer accepts the bridge session, which ends with
 	// its order, so the order is over there.
-	ErrSessionEnded = errors.New("the order is over on the server")
+	ErrSessionEnded = &Error{Code: CodeSessionEnded}
 	// ErrUntrusted: the server is not on the trusted list and nobody trusted it.
-	ErrUntrusted = errors.New("server is not trusted")
+	ErrUntrusted = &Error{Code: CodeUntrusted}
 )

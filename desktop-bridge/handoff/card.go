@@ -1,4 +1,4 @@
-package enroll
+package handoff
 
 import (
 	"context"
@@ -24,7 +24,7 @@ import (
 // pukRetries is the PUK's retry count; the PIN's comes from the policy.
 const pukRetries = 3
 
-// pivCard is an open card and what the enrolment needs to know about it.
+// pivCard is an open card and what a handler needs to know about it.
 type pivCard struct {
 	yk      *piv.YubiKey
 	reader  string

@@ -1,4 +1,4 @@
-package enroll
+package handoff
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/internal/atomicfile"
 )
 
-// TrustStore decides which servers the bridge enrols cards for. Servers are compared in
+// TrustStore decides which servers the bridge carries out processes for. Servers are compared in
 // the form CanonicalServer returns.
 type TrustStore interface {
 	// Trusted reports whether server is on the list.

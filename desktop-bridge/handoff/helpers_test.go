@@ -1,4 +1,4 @@
-package enroll
+package handoff
 
 import (
 	"context"
@@ -78,6 +78,17 @@ func (h *testHost) CreateCard(ctx context.Context, serial uint32) (string, error
 	return h.env.Readers[i].Name, nil
 }
 
+func (h *testHost) CardReader(serial uint32) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, s := range h.slots {
+		if s == serial {
+			return h.env.Readers[i].Name, nil
+		}
+	}
+	return "", fmt.Errorf("find reader of card %d: %w", serial, vcard.ErrNotFound)
+}
+
 func (h *testHost) ResetCard(serial uint32) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -123,25 +134,34 @@ func (h *testHost) wasDeleted(serial uint32) bool {
 // order; when they run out it cancels.
 type scriptedPrompter struct {
 	trust     bool
-	pins      []string
+	answers   []PINAnswer
 	asked     []PINRequest
+	trustAsks int
 	cancelled chan struct{}
 }
 
+// newPrompter answers with new PINs, as the choose and unblock modes ask.
 func newPrompter(trust bool, pins ...string) *scriptedPrompter {
-	return &scriptedPrompter{trust: trust, pins: pins, cancelled: make(chan struct{})}
+	p := &scriptedPrompter{trust: trust, cancelled: make(chan struct{})}
+	for _, pin := range pins {
+		p.answers = append(p.answers, PINAnswer{New: pin})
+	}
+	return p
 }
 
-func (p *scriptedPrompter) ConfirmTrust(context.Context, string) (bool, error) { return p.trust, nil }
+func (p *scriptedPrompter) ConfirmTrust(context.Context, string) (bool, error) {
+	p.trustAsks++
+	return p.trust, nil
+}
 
-func (p *scriptedPrompter) AskPIN(_ context.Context, req PINRequest) (string, error) {
+func (p *scriptedPrompter) AskPIN(_ context.Context, req PINRequest) (PINAnswer, error) {
 	p.asked = append(p.asked, req)
-	if len(p.pins) == 0 {
-		return "", ErrCancelled
+	if len(p.answers) == 0 {
+		return PINAnswer{}, ErrCancelled
 	}
-	pin := p.pins[0]
-	p.pins = p.pins[1:]
-	return pin, nil
+	a := p.answers[0]
+	p.answers = p.answers[1:]
+	return a, nil
 }
 
 func (p *scriptedPrompter) Cancelled() <-chan struct{} { return p.cancelled }

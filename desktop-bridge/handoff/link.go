@@ -1,4 +1,4 @@
-package enroll
+package handoff
 
 import (
 	"errors"
@@ -15,36 +15,46 @@ const Scheme = "vscard"
 // base64url and its order ids are short; the bounds only keep junk out of logs and
 // requests.
 const (
-	maxHandoffLen = 4096
+	maxLinkLen    = 4096
 	maxIDLen      = 128
 	maxTokenLen   = 512
+	maxProcessLen = 64
 )
 
-// Handoff is a parsed vscard://enroll link: which server, which order, and the one-time
-// token that claims it.
-type Handoff struct {
+// DefaultProcess is the process of a link without a process parameter: servers from
+// before the engine knew only this one.
+const DefaultProcess = GetVirtualSmartCard
+
+// Link is a parsed vscard://enroll link: which server, which order, which process the
+// order runs, and the one-time token that claims it.
+type Link struct {
 	// Server is the server's base URL in canonical form (see CanonicalServer).
 	Server string
 	// Order is the order id.
 	Order string
+	// Process is the symbolic name of the order's process (get-virtual-smart-card,
+	// change-pin, ...); DefaultProcess when the link has none. Whether the Desktop App
+	// has a handler for it is Run's question, not the parser's: a refusal there reaches
+	// the person in words, with a code.
+	Process string
 	// Token is the one-time hand-off token. It is a secret: never log it.
 	Token string
 }
 
-// ErrBadHandoff is wrapped by every ParseHandoff error.
-var ErrBadHandoff = errors.New("not a vscard enrolment link")
+// ErrBadLink is wrapped by every ParseLink error.
+var ErrBadLink = errors.New("not a vscard:// link of the portal")
 
-// ParseHandoff parses vscard://enroll?server=<url>&order=<id>&token=<token>.
-func ParseHandoff(raw string) (Handoff, error) {
-	if len(raw) > maxHandoffLen {
-		return Handoff{}, fmt.Errorf("%w: longer than %d bytes", ErrBadHandoff, maxHandoffLen)
+// ParseLink parses vscard://enroll?server=<url>&order=<id>&token=<token>[&process=<name>].
+func ParseLink(raw string) (Link, error) {
+	if len(raw) > maxLinkLen {
+		return Link{}, fmt.Errorf("%w: longer than %d bytes", ErrBadLink, maxLinkLen)
 	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return Handoff{}, fmt.Errorf("%w: %v", ErrBadHandoff, err)
+		return Link{}, fmt.Errorf("%w: %v", ErrBadLink, err)
 	}
 	if !strings.EqualFold(u.Scheme, Scheme) {
-		return Handoff{}, fmt.Errorf("%w: scheme %q, want %s", ErrBadHandoff, u.Scheme, Scheme)
+		return Link{}, fmt.Errorf("%w: scheme %q, want %s", ErrBadLink, u.Scheme, Scheme)
 	}
 	// vscard://enroll?... has the action as host; vscard:enroll?... as opaque part.
 	action := u.Host
@@ -52,45 +62,53 @@ func ParseHandoff(raw string) (Handoff, error) {
 		action = u.Opaque
 	}
 	if action != "enroll" || (u.Path != "" && u.Path != "/") || u.User != nil || u.Fragment != "" {
-		return Handoff{}, fmt.Errorf("%w: want vscard://enroll?server=...&order=...&token=...", ErrBadHandoff)
+		return Link{}, fmt.Errorf("%w: want vscard://enroll?server=...&order=...&token=...", ErrBadLink)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return Handoff{}, fmt.Errorf("%w: %v", ErrBadHandoff, err)
+		return Link{}, fmt.Errorf("%w: %v", ErrBadLink, err)
 	}
-	var h Handoff
+	var h Link
 	for _, p := range []struct {
 		name string
 		dst  *string
 		max  int
-	}{{"server", &h.Server, maxHandoffLen}, {"order", &h.Order, maxIDLen}, {"token", &h.Token, maxTokenLen}} {
+	}{{"server", &h.Server, maxLinkLen}, {"order", &h.Order, maxIDLen}, {"token", &h.Token, maxTokenLen}} {
 		v := q[p.name]
 		if len(v) != 1 || v[0] == "" {
-			return Handoff{}, fmt.Errorf("%w: needs exactly one %s parameter", ErrBadHandoff, p.name)
+			return Link{}, fmt.Errorf("%w: needs exactly one %s parameter", ErrBadLink, p.name)
 		}
 		if len(v[0]) > p.max {
-			return Handoff{}, fmt.Errorf("%w: %s longer than %d bytes", ErrBadHandoff, p.name, p.max)
+			return Link{}, fmt.Errorf("%w: %s longer than %d bytes", ErrBadLink, p.name, p.max)
 		}
 		*p.dst = v[0]
 	}
+	switch v := q["process"]; {
+	case len(v) == 0:
+		h.Process = DefaultProcess
+	case len(v) > 1 || !symbolicName(v[0]):
+		return Link{}, fmt.Errorf("%w: process must be one name of lower-case letters, digits and hyphens", ErrBadLink)
+	default:
+		h.Process = v[0]
+	}
 	if h.Server, err = CanonicalServer(h.Server); err != nil {
-		return Handoff{}, fmt.Errorf("%w: %v", ErrBadHandoff, err)
+		return Link{}, fmt.Errorf("%w: %v", ErrBadLink, err)
 	}
 	if !printableID(h.Order) || !printableID(h.Token) {
-		return Handoff{}, fmt.Errorf("%w: order and token must be printable ASCII without spaces", ErrBadHandoff)
+		return Link{}, fmt.Errorf("%w: order and token must be printable ASCII without spaces", ErrBadLink)
 	}
 	return h, nil
 }
 
 // String returns the link, without revealing the token: for logs and messages.
-func (h Handoff) String() string {
-	return fmt.Sprintf("vscard://enroll?server=%s&order=%s&token=REDACTED",
-		url.QueryEscape(h.Server), url.QueryEscape(h.Order))
+func (h Link) String() string {
+	return fmt.Sprintf("vscard://enroll?server=%s&order=%s&process=%s&token=REDACTED",
+		url.QueryEscape(h.Server), url.QueryEscape(h.Order), url.QueryEscape(h.Process))
 }
 
 // URL returns the full link, token included.
-func (h Handoff) URL() string {
-	q := url.Values{"server": {h.Server}, "order": {h.Order}, "token": {h.Token}}
+func (h Link) URL() string {
+	q := url.Values{"server": {h.Server}, "order": {h.Order}, "process": {h.Process}, "token": {h.Token}}
 	return "vscard://enroll?" + q.Encode()
 }
 
@@ -143,6 +161,19 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// symbolicName reports whether s has the form of a process's symbolic name.
+func symbolicName(s string) bool {
+	if s == "" || len(s) > maxProcessLen || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func printableID(s string) bool {

@@ -1,4 +1,4 @@
-package enroll
+package handoff
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func TestRun(t *testing.T) {
 
 	run := func(t *testing.T, link string, host *testHost, p *scriptedPrompter, trust TrustStore) (*Result, []Event, error) {
 		t.Helper()
-		h, err := ParseHandoff(link)
+		h, err := ParseLink(link)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,13 +64,18 @@ func TestRun(t *testing.T) {
 		}
 		policy := p.asked[0].Claim.PINPolicy
 		for i, pin := range []string{"123456", "11119", "aaaa1"} {
-			want := CheckPIN(policy, pin)
+			want := CheckPIN(PINChoose, policy, PINAnswer{New: pin})
 			got := p.asked[i+1].Problems
 			if len(want) == 0 || !slices.Equal(got, want) {
 				t.Errorf("PIN %q: problems %q, want %q", pin, got, want)
 			}
 		}
-		if n := len(CheckPIN(policy, "aaaa1")); n < 3 {
+		for _, req := range p.asked {
+			if req.Mode != PINChoose {
+				t.Errorf("asked in mode %q, want %q", req.Mode, PINChoose)
+			}
+		}
+		if n := len(CheckPIN(PINChoose, policy, PINAnswer{New: "aaaa1"})); n < 3 {
 			t.Errorf("1234abc broke %d rules; the test wants one that breaks several", n)
 		}
 		if p.asked[0].Claim.VerificationCode != order.VerificationCode || p.asked[0].Claim.UserName == "" {
@@ -94,6 +99,10 @@ func TestRun(t *testing.T) {
 		t.Logf("claim to CARD_READY: %v", res.Duration)
 
 		checkCard(t, res, policy.RetryCount)
+		serial, _ := strconv.ParseUint(res.Serial, 10, 32)
+		if r, err := host.CardReader(uint32(serial)); err != nil || r != res.Reader {
+			t.Errorf("CardReader = %q, %v; want %q", r, err, res.Reader)
+		}
 
 		if got := alice.Next(order.ID).State; got != "COMPLETED" {
 			t.Errorf("after Next: %s, want COMPLETED", got)
@@ -209,7 +218,7 @@ func TestRun(t *testing.T) {
 	runReady := func(t *testing.T, ctx context.Context, host *testHost, tasks *sync.WaitGroup) (orderID string, serial uint32) {
 		t.Helper()
 		order, link := alice.StartOrder()
-		h, err := ParseHandoff(link)
+		h, err := ParseLink(link)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package enroll
+package handoff
 
 import (
 	"fmt"
@@ -24,13 +24,31 @@ func pinPolicy(p api.PINPolicy) cardspec.PINPolicy {
 	}
 }
 
-// CheckPIN returns one message per policy rule pin breaks, or nil.
-func CheckPIN(p cardspec.PINPolicy, pin string) []string {
-	var out []string
-	for _, v := range p.Check(pin) {
-		out = append(out, v.Message)
+// CheckPIN returns the problems of a PIN answer in mode, or nil: for every mode the new
+// PIN against the order's policy, one problem per broken rule; in PINChange mode also
+// that the current PIN is there and differs from the new one. A prompter checks that the
+// new PIN was typed the same twice (ProblemMismatch); the answer holds it once.
+func CheckPIN(mode PINMode, p cardspec.PINPolicy, a PINAnswer) []Problem {
+	var out []Problem
+	if mode == PINChange {
+		switch {
+		case a.Current == "":
+			out = append(out, NewProblem(ProblemCurrentMissing))
+		case a.Current == a.New:
+			out = append(out, NewProblem(ProblemSameAsCurrent))
+		}
+	}
+	for _, v := range p.Check(a.New) {
+		// The policy's messages are the server's own, so bridge and server word a
+		// rule alike; the rule is the code.
+		out = append(out, Problem{Code: Code(v.Rule), Message: v.Message})
 	}
 	return out
+}
+
+// NewProblem returns the problem with code c, in the default language's words.
+func NewProblem(c Code) Problem {
+	return Problem{Code: c, Message: Words(Languages[0], c)}
 }
 
 // PolicyRules describes the policy in words, one rule per line, for a PIN prompt.

@@ -1,0 +1,110 @@
+package handoff
+
+import (
+	"errors"
+
+	"github.com/vscard/vscard/desktop-bridge/api"
+)
+
+// Code names a refusal of the Desktop App itself, or a problem with a PIN form, so that
+// a person is shown words in their language (Words) and never an error chain.
+type Code string
+
+// The Desktop App's own error codes.
+const (
+	// CodeUnknownProcess: the link names a process this Desktop App has no handler
+	// for (a newer server, or a forged link). The order is not claimed.
+	CodeUnknownProcess Code = "UNKNOWN_PROCESS"
+	// CodeProcessMismatch: the server says the claimed order runs another process
+	// than the link named. The bridge trusts the server, refuses the link's, and
+	// fails the order.
+	CodeProcessMismatch Code = "PROCESS_MISMATCH"
+	// CodeCancelled: the person cancelled in the Desktop App.
+	CodeCancelled Code = "CANCELLED_IN_DESKTOP_APP"
+	// CodeOrderEnded: the order ended on the server while the Desktop App worked on it.
+	CodeOrderEnded Code = "ORDER_ENDED"
+	// CodeSessionEnded: the server no longer accepts the Desktop App's session.
+	CodeSessionEnded Code = "SESSION_ENDED"
+	// CodeUntrusted: the link's server is not trusted, and the person did not trust it.
+	CodeUntrusted Code = "SERVER_NOT_TRUSTED"
+)
+
+// Codes of a refused PIN form, besides the policy's rules (cardspec.Violation.Rule).
+const (
+	ProblemMismatch       Code = "pin_mismatch"        // the new PIN and its confirmation differ
+	ProblemCurrentMissing Code = "current_pin_missing" // change mode without the current PIN
+	ProblemSameAsCurrent  Code = "pin_unchanged"       // change mode: the new PIN is the current one
+)
+
+// Languages are the languages the Desktop App has words in, the first the default.
+var Languages = []string{"en"}
+
+// words holds, per language, the words for each Code. TestWordsInEveryLanguage fails
+// when a code lacks words in a language.
+var words = map[string]map[Code]string{
+	"en": {
+		CodeUnknownProcess:    "This Desktop App cannot do what the portal asked for. Update the Desktop App, then start again from the portal.",
+		CodeProcessMismatch:   "The portal's link does not match the order on the server, so nothing was done. Start again from the portal.",
+		CodeCancelled:         "Cancelled in the Desktop App.",
+		CodeOrderEnded:        "The order was cancelled in the portal, or it expired.",
+		CodeSessionEnded:      "The order is over on the server: it was cancelled in the portal, or it expired.",
+		CodeUntrusted:         "This server is not on your list of trusted servers. Trust it on the PIN page, or run vscard-bridge open --trust.",
+		ProblemMismatch:       "The two new PINs are not the same. Type the new PIN twice.",
+		ProblemCurrentMissing: "Type your current PIN.",
+		ProblemSameAsCurrent:  "The new PIN is the same as the current one. Choose another PIN.",
+	},
+}
+
+// allCodes lists every Code, for the test that each has words in every language.
+var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent}
+
+// Words returns the words for c in lang, falling back to the default language.
+func Words(lang string, c Code) string {
+	if w, ok := words[lang][c]; ok {
+		return w
+	}
+	return words[Languages[0]][c]
+}
+
+// Error is a refusal with a code. Detail is for the log; a person sees Words.
+type Error struct {
+	Code   Code
+	Detail string
+}
+
+func (e *Error) Error() string {
+	if e.Detail == "" {
+		return string(e.Code)
+	}
+	return string(e.Code) + ": " + e.Detail
+}
+
+// Is makes errors.Is(err, &Error{Code: c}) match any refusal with code c.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// CodeOf returns the code of the Desktop App's own refusal in err, or "".
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// Describe returns a message about err for a person: words for the Desktop App's own
+// codes, the server's message for its errors, else the error text.
+func Describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	if c := CodeOf(err); c != "" {
+		return Words(Languages[0], c)
+	}
+	if api.Code(err) != "" {
+		return api.Message(err)
+	}
+	return err.Error()
+}
