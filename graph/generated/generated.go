@@ -79,6 +79,7 @@ type ComplexityRoot struct {
 	BridgeClaim struct {
 		Card             func(childComplexity int) int
 		Order            func(childComplexity int) int
+		Process          func(childComplexity int) int
 		SessionExpiresAt func(childComplexity int) int
 		SessionToken     func(childComplexity int) int
 		UserName         func(childComplexity int) int
@@ -545,6 +546,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BridgeClaim.Order(childComplexity), true
+	case "BridgeClaim.process":
+		if e.ComplexityRoot.BridgeClaim.Process == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BridgeClaim.Process(childComplexity), true
 	case "BridgeClaim.sessionExpiresAt":
 		if e.ComplexityRoot.BridgeClaim.SessionExpiresAt == nil {
 			break
@@ -3594,6 +3601,8 @@ input KeySubmission {
 "What the desktop bridge needs to build the card, returned once at claim."
 type BridgeClaim {
   order: Order!
+  "The process this order runs, e.g. get-virtual-smart-card."
+  process: String!
   "Bearer token for the rest of this order's calls; short-lived and bound to this order."
   sessionToken: String!
   sessionExpiresAt: Time!
@@ -3788,6 +3797,8 @@ func (ec *executionContext) childFields_BridgeClaim(ctx context.Context, field g
 	switch field.Name {
 	case "order":
 		return ec.fieldContext_BridgeClaim_order(ctx, field)
+	case "process":
+		return ec.fieldContext_BridgeClaim_process(ctx, field)
 	case "sessionToken":
 		return ec.fieldContext_BridgeClaim_sessionToken(ctx, field)
 	case "sessionExpiresAt":
@@ -5823,6 +5834,29 @@ func (ec *executionContext) fieldContext_BridgeClaim_order(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BridgeClaim_process(ctx context.Context, field graphql.CollectedField, obj *enroll.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BridgeClaim_process(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Process, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BridgeClaim_process(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BridgeClaim", field, false, false, "String")
 }
 
 func (ec *executionContext) _BridgeClaim_sessionToken(ctx context.Context, field graphql.CollectedField, obj *enroll.Claim) (ret graphql.Marshaler) {
@@ -17094,6 +17128,11 @@ func (ec *executionContext) _BridgeClaim(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = graphql.MarshalString("BridgeClaim")
 		case "order":
 			out.Values[i] = ec._BridgeClaim_order(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "process":
+			out.Values[i] = ec._BridgeClaim_process(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -23,6 +23,7 @@ import (
 // Claim is what the bridge gets once, when it claims an order with the hand-off token.
 type Claim struct {
 	Order            *ent.Order
+	Process          string
 	SessionToken     string
 	SessionExpiresAt time.Time
 	VerificationCode string
@@ -138,6 +139,7 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 	}
 	return &Claim{
 		Order:            updated,
+		Process:          updated.Process,
 		SessionToken:     session,
 		SessionExpiresAt: sessionExpires,
 		VerificationCode: o.VerificationCode,

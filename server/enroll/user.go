@@ -208,6 +208,7 @@ func (e *Engine) newHandoff(o *ent.Order) (*Handoff, func(*ent.OrderMutation)) {
 	q.Set("server", e.cfg.PublicURL)
 	q.Set("order", o.ID)
 	q.Set("token", token)
+	q.Set("process", o.Process)
 	h := &Handoff{URL: "vscard://enroll?" + q.Encode(), ExpiresAt: expires, VerificationCode: code}
 	return h, func(m *ent.OrderMutation) {
 		m.SetTokenHash(hashToken(token))
