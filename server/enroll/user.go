@@ -361,6 +361,8 @@ func refuseSecondOrder(running *ent.Order, err error) error {
 // notActiveReason says, for the error's message, why u may not order.
 func notActiveReason(u *ent.User) string {
 	switch u.State {
+	case user.StateACTIVE:
+		return "Your account's state does not allow this."
 	case user.StateREGISTERED:
 		return "Your account is registered but not yet active. An administrator must activate it before you can get a card."
 	case user.StateLOCKED:
