@@ -29,6 +29,7 @@ import (
 	"github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/secretbox"
 	"github.com/vscard/vscard/server/store"
+	"github.com/vscard/vscard/server/store/storetest"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -179,7 +180,7 @@ type clock struct {
 	now time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // fixedOptions is the option script's answer for everyone: one authentication certificate.
@@ -194,15 +195,16 @@ func (fixedOptions) Evaluate(_ context.Context, u *ent.User) (*cardspec.Options,
 	}, "1", nil
 }
 
-// testEnv is an engine on a fresh SQLite database with a fake CA and a clock.
+// testEnv is an engine on a fresh database (SQLite, or PostgreSQL when
+// VSCARD_TEST_POSTGRES is set) with a fake CA and a clock.
 type testEnv struct {
-	e                 *Engine
-	db                *ent.Client
-	ca                *fakeCA
-	clock             *clock
-	ann, bob, admin   *ent.User
-	sys               context.Context
-	idle, tokenTTL    time.Duration
+	e               *Engine
+	db              *ent.Client
+	ca              *fakeCA
+	clock           *clock
+	ann, bob, admin *ent.User
+	sys             context.Context
+	idle, tokenTTL  time.Duration
 }
 
 // newEnv starts an engine that also runs the processes extra (test-only ones). authority
@@ -210,7 +212,11 @@ type testEnv struct {
 func newEnv(t *testing.T, authority func(*fakeCA) ca.Authority, extra ...*Definition) *testEnv {
 	t.Helper()
 	sys := privacy.DecisionContext(viewer.SystemContext(context.Background()), privacy.Allow)
-	db, err := store.Open(sys, filepath.Join(t.TempDir(), "vscard.db"), 0)
+	dsn := filepath.Join(t.TempDir(), "vscard.db")
+	if storetest.Postgres() != "" { // the same tests on PostgreSQL (VSCARD_TEST_POSTGRES)
+		dsn = storetest.PostgresDatabase(t)
+	}
+	db, err := store.Open(sys, dsn, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
@@ -281,7 +282,7 @@ func TestCardProcessWithoutDesktopApp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		env.clock.Add(env.idle + 1)
+		env.clock.Add(env.idle + time.Second)
 		if res, err := env.e.Sweep(context.Background()); err != nil || res.Expired != 1 {
 			t.Fatalf("sweep = %+v, %v", res, err)
 		}
