@@ -60,15 +60,18 @@ type CardEdges struct {
 	Owner *User `json:"owner,omitempty"`
 	// Order holds the value of the order edge.
 	Order *Order `json:"order,omitempty"`
+	// SubjectOrders holds the value of the subject_orders edge.
+	SubjectOrders []*Order `json:"subject_orders,omitempty"`
 	// Certificates holds the value of the certificates edge.
 	Certificates []*Certificate `json:"certificates,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
-	totalCount [3]map[string]int
+	totalCount [4]map[string]int
 
-	namedCertificates map[string][]*Certificate
+	namedSubjectOrders map[string][]*Order
+	namedCertificates  map[string][]*Certificate
 }
 
 // OwnerOrErr returns the Owner value or an error if the edge
@@ -93,10 +96,19 @@ func (e CardEdges) OrderOrErr() (*Order, error) {
 	return nil, &NotLoadedError{edge: "order"}
 }
 
+// SubjectOrdersOrErr returns the SubjectOrders value or an error if the edge
+// was not loaded in eager-loading.
+func (e CardEdges) SubjectOrdersOrErr() ([]*Order, error) {
+	if e.loadedTypes[2] {
+		return e.SubjectOrders, nil
+	}
+	return nil, &NotLoadedError{edge: "subject_orders"}
+}
+
 // CertificatesOrErr returns the Certificates value or an error if the edge
 // was not loaded in eager-loading.
 func (e CardEdges) CertificatesOrErr() ([]*Certificate, error) {
-	if e.loadedTypes[2] {
+	if e.loadedTypes[3] {
 		return e.Certificates, nil
 	}
 	return nil, &NotLoadedError{edge: "certificates"}
@@ -240,6 +252,11 @@ func (_m *Card) QueryOrder() *OrderQuery {
 	return NewCardClient(_m.config).QueryOrder(_m)
 }
 
+// QuerySubjectOrders queries the "subject_orders" edge of the Card entity.
+func (_m *Card) QuerySubjectOrders() *OrderQuery {
+	return NewCardClient(_m.config).QuerySubjectOrders(_m)
+}
+
 // QueryCertificates queries the "certificates" edge of the Card entity.
 func (_m *Card) QueryCertificates() *CertificateQuery {
 	return NewCardClient(_m.config).QueryCertificates(_m)
@@ -308,6 +325,30 @@ func (_m *Card) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedSubjectOrders returns the SubjectOrders named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Card) NamedSubjectOrders(name string) ([]*Order, error) {
+	if _m.Edges.namedSubjectOrders == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSubjectOrders[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Card) appendNamedSubjectOrders(name string, edges ...*Order) {
+	if _m.Edges.namedSubjectOrders == nil {
+		_m.Edges.namedSubjectOrders = make(map[string][]*Order)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSubjectOrders[name] = []*Order{}
+	} else {
+		_m.Edges.namedSubjectOrders[name] = append(_m.Edges.namedSubjectOrders[name], edges...)
+	}
 }
 
 // NamedCertificates returns the Certificates named value or an error if the edge was not

@@ -178,6 +178,21 @@ func (_c *CardCreate) SetOrder(v *Order) *CardCreate {
 	return _c.SetOrderID(v.ID)
 }
 
+// AddSubjectOrderIDs adds the "subject_orders" edge to the Order entity by IDs.
+func (_c *CardCreate) AddSubjectOrderIDs(ids ...string) *CardCreate {
+	_c.mutation.AddSubjectOrderIDs(ids...)
+	return _c
+}
+
+// AddSubjectOrders adds the "subject_orders" edges to the Order entity.
+func (_c *CardCreate) AddSubjectOrders(v ...*Order) *CardCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddSubjectOrderIDs(ids...)
+}
+
 // AddCertificateIDs adds the "certificates" edge to the Certificate entity by IDs.
 func (_c *CardCreate) AddCertificateIDs(ids ...string) *CardCreate {
 	_c.mutation.AddCertificateIDs(ids...)
@@ -432,6 +447,22 @@ func (_c *CardCreate) createSpec() (*Card, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.OrderID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.SubjectOrdersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   card.SubjectOrdersTable,
+			Columns: []string{card.SubjectOrdersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(order.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	if nodes := _c.mutation.CertificatesIDs(); len(nodes) > 0 {

@@ -24,16 +24,18 @@ import (
 // CardQuery is the builder for querying Card entities.
 type CardQuery struct {
 	config
-	ctx                   *QueryContext
-	order                 []card.OrderOption
-	inters                []Interceptor
-	predicates            []predicate.Card
-	withOwner             *UserQuery
-	withOrder             *OrderQuery
-	withCertificates      *CertificateQuery
-	loadTotal             []func(context.Context, []*Card) error
-	modifiers             []func(*sql.Selector)
-	withNamedCertificates map[string]*CertificateQuery
+	ctx                    *QueryContext
+	order                  []card.OrderOption
+	inters                 []Interceptor
+	predicates             []predicate.Card
+	withOwner              *UserQuery
+	withOrder              *OrderQuery
+	withSubjectOrders      *OrderQuery
+	withCertificates       *CertificateQuery
+	loadTotal              []func(context.Context, []*Card) error
+	modifiers              []func(*sql.Selector)
+	withNamedSubjectOrders map[string]*OrderQuery
+	withNamedCertificates  map[string]*CertificateQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -107,6 +109,28 @@ func (_q *CardQuery) QueryOrder() *OrderQuery {
 			sqlgraph.From(card.Table, card.FieldID, selector),
 			sqlgraph.To(order.Table, order.FieldID),
 			sqlgraph.Edge(sqlgraph.O2O, true, card.OrderTable, card.OrderColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySubjectOrders chains the current query on the "subject_orders" edge.
+func (_q *CardQuery) QuerySubjectOrders() *OrderQuery {
+	query := (&OrderClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(card.Table, card.FieldID, selector),
+			sqlgraph.To(order.Table, order.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, card.SubjectOrdersTable, card.SubjectOrdersColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -323,14 +347,15 @@ func (_q *CardQuery) Clone() *CardQuery {
 		return nil
 	}
 	return &CardQuery{
-		config:           _q.config,
-		ctx:              _q.ctx.Clone(),
-		order:            append([]card.OrderOption{}, _q.order...),
-		inters:           append([]Interceptor{}, _q.inters...),
-		predicates:       append([]predicate.Card{}, _q.predicates...),
-		withOwner:        _q.withOwner.Clone(),
-		withOrder:        _q.withOrder.Clone(),
-		withCertificates: _q.withCertificates.Clone(),
+		config:            _q.config,
+		ctx:               _q.ctx.Clone(),
+		order:             append([]card.OrderOption{}, _q.order...),
+		inters:            append([]Interceptor{}, _q.inters...),
+		predicates:        append([]predicate.Card{}, _q.predicates...),
+		withOwner:         _q.withOwner.Clone(),
+		withOrder:         _q.withOrder.Clone(),
+		withSubjectOrders: _q.withSubjectOrders.Clone(),
+		withCertificates:  _q.withCertificates.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -356,6 +381,17 @@ func (_q *CardQuery) WithOrder(opts ...func(*OrderQuery)) *CardQuery {
 		opt(query)
 	}
 	_q.withOrder = query
+	return _q
+}
+
+// WithSubjectOrders tells the query-builder to eager-load the nodes that are connected to
+// the "subject_orders" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CardQuery) WithSubjectOrders(opts ...func(*OrderQuery)) *CardQuery {
+	query := (&OrderClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSubjectOrders = query
 	return _q
 }
 
@@ -454,9 +490,10 @@ func (_q *CardQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Card, e
 	var (
 		nodes       = []*Card{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withOwner != nil,
 			_q.withOrder != nil,
+			_q.withSubjectOrders != nil,
 			_q.withCertificates != nil,
 		}
 	)
@@ -493,10 +530,24 @@ func (_q *CardQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Card, e
 			return nil, err
 		}
 	}
+	if query := _q.withSubjectOrders; query != nil {
+		if err := _q.loadSubjectOrders(ctx, query, nodes,
+			func(n *Card) { n.Edges.SubjectOrders = []*Order{} },
+			func(n *Card, e *Order) { n.Edges.SubjectOrders = append(n.Edges.SubjectOrders, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withCertificates; query != nil {
 		if err := _q.loadCertificates(ctx, query, nodes,
 			func(n *Card) { n.Edges.Certificates = []*Certificate{} },
 			func(n *Card, e *Certificate) { n.Edges.Certificates = append(n.Edges.Certificates, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSubjectOrders {
+		if err := _q.loadSubjectOrders(ctx, query, nodes,
+			func(n *Card) { n.appendNamedSubjectOrders(name) },
+			func(n *Card, e *Order) { n.appendNamedSubjectOrders(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -573,6 +624,39 @@ func (_q *CardQuery) loadOrder(ctx context.Context, query *OrderQuery, nodes []*
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *CardQuery) loadSubjectOrders(ctx context.Context, query *OrderQuery, nodes []*Card, init func(*Card), assign func(*Card, *Order)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[string]*Card)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(order.FieldSubjectCardID)
+	}
+	query.Where(predicate.Order(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(card.SubjectOrdersColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.SubjectCardID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "subject_card_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "subject_card_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -726,6 +810,20 @@ func (_q *CardQuery) ForShare(opts ...sql.LockOption) *CardQuery {
 	_q.modifiers = append(_q.modifiers, func(s *sql.Selector) {
 		s.ForShare(opts...)
 	})
+	return _q
+}
+
+// WithNamedSubjectOrders tells the query-builder to eager-load the nodes that are connected to the "subject_orders"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *CardQuery) WithNamedSubjectOrders(name string, opts ...func(*OrderQuery)) *CardQuery {
+	query := (&OrderClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSubjectOrders == nil {
+		_q.withNamedSubjectOrders = make(map[string]*OrderQuery)
+	}
+	_q.withNamedSubjectOrders[name] = query
 	return _q
 }
 

@@ -151,6 +151,21 @@ func (_u *CardUpdate) SetOrder(v *Order) *CardUpdate {
 	return _u.SetOrderID(v.ID)
 }
 
+// AddSubjectOrderIDs adds the "subject_orders" edge to the Order entity by IDs.
+func (_u *CardUpdate) AddSubjectOrderIDs(ids ...string) *CardUpdate {
+	_u.mutation.AddSubjectOrderIDs(ids...)
+	return _u
+}
+
+// AddSubjectOrders adds the "subject_orders" edges to the Order entity.
+func (_u *CardUpdate) AddSubjectOrders(v ...*Order) *CardUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSubjectOrderIDs(ids...)
+}
+
 // AddCertificateIDs adds the "certificates" edge to the Certificate entity by IDs.
 func (_u *CardUpdate) AddCertificateIDs(ids ...string) *CardUpdate {
 	_u.mutation.AddCertificateIDs(ids...)
@@ -175,6 +190,27 @@ func (_u *CardUpdate) Mutation() *CardMutation {
 func (_u *CardUpdate) ClearOrder() *CardUpdate {
 	_u.mutation.ClearOrder()
 	return _u
+}
+
+// ClearSubjectOrders clears all "subject_orders" edges to the Order entity.
+func (_u *CardUpdate) ClearSubjectOrders() *CardUpdate {
+	_u.mutation.ClearSubjectOrders()
+	return _u
+}
+
+// RemoveSubjectOrderIDs removes the "subject_orders" edge to Order entities by IDs.
+func (_u *CardUpdate) RemoveSubjectOrderIDs(ids ...string) *CardUpdate {
+	_u.mutation.RemoveSubjectOrderIDs(ids...)
+	return _u
+}
+
+// RemoveSubjectOrders removes "subject_orders" edges to Order entities.
+func (_u *CardUpdate) RemoveSubjectOrders(v ...*Order) *CardUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSubjectOrderIDs(ids...)
 }
 
 // ClearCertificates clears all "certificates" edges to the Certificate entity.
@@ -311,6 +347,51 @@ func (_u *CardUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Inverse: true,
 			Table:   card.OrderTable,
 			Columns: []string{card.OrderColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(order.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SubjectOrdersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   card.SubjectOrdersTable,
+			Columns: []string{card.SubjectOrdersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(order.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSubjectOrdersIDs(); len(nodes) > 0 && !_u.mutation.SubjectOrdersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   card.SubjectOrdersTable,
+			Columns: []string{card.SubjectOrdersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(order.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SubjectOrdersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   card.SubjectOrdersTable,
+			Columns: []string{card.SubjectOrdersColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(order.FieldID, field.TypeString),
@@ -505,6 +586,21 @@ func (_u *CardUpdateOne) SetOrder(v *Order) *CardUpdateOne {
 	return _u.SetOrderID(v.ID)
 }
 
+// AddSubjectOrderIDs adds the "subject_orders" edge to the Order entity by IDs.
+func (_u *CardUpdateOne) AddSubjectOrderIDs(ids ...string) *CardUpdateOne {
+	_u.mutation.AddSubjectOrderIDs(ids...)
+	return _u
+}
+
+// AddSubjectOrders adds the "subject_orders" edges to the Order entity.
+func (_u *CardUpdateOne) AddSubjectOrders(v ...*Order) *CardUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSubjectOrderIDs(ids...)
+}
+
 // AddCertificateIDs adds the "certificates" edge to the Certificate entity by IDs.
 func (_u *CardUpdateOne) AddCertificateIDs(ids ...string) *CardUpdateOne {
 	_u.mutation.AddCertificateIDs(ids...)
@@ -529,6 +625,27 @@ func (_u *CardUpdateOne) Mutation() *CardMutation {
 func (_u *CardUpdateOne) ClearOrder() *CardUpdateOne {
 	_u.mutation.ClearOrder()
 	return _u
+}
+
+// ClearSubjectOrders clears all "subject_orders" edges to the Order entity.
+func (_u *CardUpdateOne) ClearSubjectOrders() *CardUpdateOne {
+	_u.mutation.ClearSubjectOrders()
+	return _u
+}
+
+// RemoveSubjectOrderIDs removes the "subject_orders" edge to Order entities by IDs.
+func (_u *CardUpdateOne) RemoveSubjectOrderIDs(ids ...string) *CardUpdateOne {
+	_u.mutation.RemoveSubjectOrderIDs(ids...)
+	return _u
+}
+
+// RemoveSubjectOrders removes "subject_orders" edges to Order entities.
+func (_u *CardUpdateOne) RemoveSubjectOrders(v ...*Order) *CardUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSubjectOrderIDs(ids...)
 }
 
 // ClearCertificates clears all "certificates" edges to the Certificate entity.
@@ -695,6 +812,51 @@ func (_u *CardUpdateOne) sqlSave(ctx context.Context) (_node *Card, err error) {
 			Inverse: true,
 			Table:   card.OrderTable,
 			Columns: []string{card.OrderColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(order.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SubjectOrdersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   card.SubjectOrdersTable,
+			Columns: []string{card.SubjectOrdersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(order.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSubjectOrdersIDs(); len(nodes) > 0 && !_u.mutation.SubjectOrdersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   card.SubjectOrdersTable,
+			Columns: []string{card.SubjectOrdersColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(order.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SubjectOrdersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   card.SubjectOrdersTable,
+			Columns: []string{card.SubjectOrdersColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(order.FieldID, field.TypeString),

@@ -673,6 +673,22 @@ func (c *CardClient) QueryOrder(_m *Card) *OrderQuery {
 	return query
 }
 
+// QuerySubjectOrders queries the subject_orders edge of a Card.
+func (c *CardClient) QuerySubjectOrders(_m *Card) *OrderQuery {
+	query := (&OrderClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(card.Table, card.FieldID, id),
+			sqlgraph.To(order.Table, order.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, card.SubjectOrdersTable, card.SubjectOrdersColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryCertificates queries the certificates edge of a Card.
 func (c *CardClient) QueryCertificates(_m *Card) *CertificateQuery {
 	query := (&CertificateClient{config: c.config}).Query()
@@ -1148,6 +1164,22 @@ func (c *OrderClient) QueryCard(_m *Order) *CardQuery {
 			sqlgraph.From(order.Table, order.FieldID, id),
 			sqlgraph.To(card.Table, card.FieldID),
 			sqlgraph.Edge(sqlgraph.O2O, false, order.CardTable, order.CardColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySubjectCard queries the subject_card edge of a Order.
+func (c *OrderClient) QuerySubjectCard(_m *Order) *CardQuery {
+	query := (&CardClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(order.Table, order.FieldID, id),
+			sqlgraph.To(card.Table, card.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, order.SubjectCardTable, order.SubjectCardColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil

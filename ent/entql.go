@@ -174,6 +174,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			order.FieldFinishedAt:             {Type: field.TypeTime, Column: order.FieldFinishedAt},
 			order.FieldVersion:                {Type: field.TypeInt, Column: order.FieldVersion},
 			order.FieldUserID:                 {Type: field.TypeString, Column: order.FieldUserID},
+			order.FieldSubjectCardID:          {Type: field.TypeString, Column: order.FieldSubjectCardID},
 		},
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
@@ -242,6 +243,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Order",
 	)
 	graph.MustAddE(
+		"subject_orders",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   card.SubjectOrdersTable,
+			Columns: []string{card.SubjectOrdersColumn},
+			Bidi:    false,
+		},
+		"Card",
+		"Order",
+	)
+	graph.MustAddE(
 		"certificates",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -296,6 +309,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Inverse: false,
 			Table:   order.CardTable,
 			Columns: []string{order.CardColumn},
+			Bidi:    false,
+		},
+		"Order",
+		"Card",
+	)
+	graph.MustAddE(
+		"subject_card",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   order.SubjectCardTable,
+			Columns: []string{order.SubjectCardColumn},
 			Bidi:    false,
 		},
 		"Order",
@@ -653,6 +678,20 @@ func (f *CardFilter) WhereHasOrder() {
 // WhereHasOrderWith applies a predicate to check if query has an edge order with a given conditions (other predicates).
 func (f *CardFilter) WhereHasOrderWith(preds ...predicate.Order) {
 	f.Where(entql.HasEdgeWith("order", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSubjectOrders applies a predicate to check if query has an edge subject_orders.
+func (f *CardFilter) WhereHasSubjectOrders() {
+	f.Where(entql.HasEdge("subject_orders"))
+}
+
+// WhereHasSubjectOrdersWith applies a predicate to check if query has an edge subject_orders with a given conditions (other predicates).
+func (f *CardFilter) WhereHasSubjectOrdersWith(preds ...predicate.Order) {
+	f.Where(entql.HasEdgeWith("subject_orders", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}
@@ -1036,6 +1075,11 @@ func (f *OrderFilter) WhereUserID(p entql.StringP) {
 	f.Where(p.Field(order.FieldUserID))
 }
 
+// WhereSubjectCardID applies the entql string predicate on the subject_card_id field.
+func (f *OrderFilter) WhereSubjectCardID(p entql.StringP) {
+	f.Where(p.Field(order.FieldSubjectCardID))
+}
+
 // WhereHasUser applies a predicate to check if query has an edge user.
 func (f *OrderFilter) WhereHasUser() {
 	f.Where(entql.HasEdge("user"))
@@ -1058,6 +1102,20 @@ func (f *OrderFilter) WhereHasCard() {
 // WhereHasCardWith applies a predicate to check if query has an edge card with a given conditions (other predicates).
 func (f *OrderFilter) WhereHasCardWith(preds ...predicate.Card) {
 	f.Where(entql.HasEdgeWith("card", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSubjectCard applies a predicate to check if query has an edge subject_card.
+func (f *OrderFilter) WhereHasSubjectCard() {
+	f.Where(entql.HasEdge("subject_card"))
+}
+
+// WhereHasSubjectCardWith applies a predicate to check if query has an edge subject_card with a given conditions (other predicates).
+func (f *OrderFilter) WhereHasSubjectCardWith(preds ...predicate.Card) {
+	f.Where(entql.HasEdgeWith("subject_card", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

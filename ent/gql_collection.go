@@ -193,6 +193,19 @@ func (_q *CardQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				fieldSeen[card.FieldOrderID] = struct{}{}
 			}
 
+		case "subjectOrders":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrderClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, orderImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedSubjectOrders(alias, func(wq *OrderQuery) {
+				*wq = *query
+			})
+
 		case "certificates":
 			var (
 				alias = field.Alias
@@ -236,10 +249,10 @@ func (_q *CardQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[2] == nil {
-								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[2][alias] = n
+							nodes[i].Edges.totalCount[3][alias] = n
 						}
 						return nil
 					})
@@ -247,10 +260,10 @@ func (_q *CardQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Card) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Certificates)
-							if nodes[i].Edges.totalCount[2] == nil {
-								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[2][alias] = n
+							nodes[i].Edges.totalCount[3][alias] = n
 						}
 						return nil
 					})
@@ -626,6 +639,21 @@ func (_q *OrderQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 			}
 			_q.withCard = query
 
+		case "subjectCard":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CardClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, cardImplementors)...); err != nil {
+				return err
+			}
+			_q.withSubjectCard = query
+			if _, ok := fieldSeen[order.FieldSubjectCardID]; !ok {
+				selectedFields = append(selectedFields, order.FieldSubjectCardID)
+				fieldSeen[order.FieldSubjectCardID] = struct{}{}
+			}
+
 		case "certificates":
 			var (
 				alias = field.Alias
@@ -669,10 +697,10 @@ func (_q *OrderQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[2] == nil {
-								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[2][alias] = n
+							nodes[i].Edges.totalCount[3][alias] = n
 						}
 						return nil
 					})
@@ -680,10 +708,10 @@ func (_q *OrderQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Order) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Certificates)
-							if nodes[i].Edges.totalCount[2] == nil {
-								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[2][alias] = n
+							nodes[i].Edges.totalCount[3][alias] = n
 						}
 						return nil
 					})

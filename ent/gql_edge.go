@@ -24,6 +24,18 @@ func (_m *Card) Order(ctx context.Context) (*Order, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *Card) SubjectOrders(ctx context.Context) (result []*Order, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedSubjectOrders(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.SubjectOrdersOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySubjectOrders().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *Card) Certificates(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *CertificateOrder, where *CertificateWhereInput,
 ) (*CertificateConnection, error) {
@@ -32,7 +44,7 @@ func (_m *Card) Certificates(
 		WithCertificateFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
 	if nodes, err := _m.NamedCertificates(alias); err == nil || hasTotalCount {
 		pager, err := newCertificatePager(opts, last != nil)
 		if err != nil {
@@ -77,6 +89,14 @@ func (_m *Order) Card(ctx context.Context) (*Card, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *Order) SubjectCard(ctx context.Context) (*Card, error) {
+	result, err := _m.Edges.SubjectCardOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySubjectCard().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Order) Certificates(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *CertificateOrder, where *CertificateWhereInput,
 ) (*CertificateConnection, error) {
@@ -85,7 +105,7 @@ func (_m *Order) Certificates(
 		WithCertificateFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
 	if nodes, err := _m.NamedCertificates(alias); err == nil || hasTotalCount {
 		pager, err := newCertificatePager(opts, last != nil)
 		if err != nil {

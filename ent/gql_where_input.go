@@ -600,6 +600,10 @@ type CardWhereInput struct {
 	HasOrder     *bool              `json:"hasOrder,omitempty"`
 	HasOrderWith []*OrderWhereInput `json:"hasOrderWith,omitempty"`
 
+	// "subject_orders" edge predicates.
+	HasSubjectOrders     *bool              `json:"hasSubjectOrders,omitempty"`
+	HasSubjectOrdersWith []*OrderWhereInput `json:"hasSubjectOrdersWith,omitempty"`
+
 	// "certificates" edge predicates.
 	HasCertificates     *bool                    `json:"hasCertificates,omitempty"`
 	HasCertificatesWith []*CertificateWhereInput `json:"hasCertificatesWith,omitempty"`
@@ -901,6 +905,24 @@ func (i *CardWhereInput) P() (predicate.Card, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, card.HasOrderWith(with...))
+	}
+	if i.HasSubjectOrders != nil {
+		p := card.HasSubjectOrders()
+		if !*i.HasSubjectOrders {
+			p = card.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSubjectOrdersWith) > 0 {
+		with := make([]predicate.Order, 0, len(i.HasSubjectOrdersWith))
+		for _, w := range i.HasSubjectOrdersWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSubjectOrdersWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, card.HasSubjectOrdersWith(with...))
 	}
 	if i.HasCertificates != nil {
 		p := card.HasCertificates()
@@ -1658,6 +1680,10 @@ type OrderWhereInput struct {
 	HasCard     *bool             `json:"hasCard,omitempty"`
 	HasCardWith []*CardWhereInput `json:"hasCardWith,omitempty"`
 
+	// "subject_card" edge predicates.
+	HasSubjectCard     *bool             `json:"hasSubjectCard,omitempty"`
+	HasSubjectCardWith []*CardWhereInput `json:"hasSubjectCardWith,omitempty"`
+
 	// "certificates" edge predicates.
 	HasCertificates     *bool                    `json:"hasCertificates,omitempty"`
 	HasCertificatesWith []*CertificateWhereInput `json:"hasCertificatesWith,omitempty"`
@@ -2037,6 +2063,24 @@ func (i *OrderWhereInput) P() (predicate.Order, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, order.HasCardWith(with...))
+	}
+	if i.HasSubjectCard != nil {
+		p := order.HasSubjectCard()
+		if !*i.HasSubjectCard {
+			p = order.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSubjectCardWith) > 0 {
+		with := make([]predicate.Card, 0, len(i.HasSubjectCardWith))
+		for _, w := range i.HasSubjectCardWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSubjectCardWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, order.HasSubjectCardWith(with...))
 	}
 	if i.HasCertificates != nil {
 		p := order.HasCertificates()

@@ -1802,31 +1802,34 @@ func (m *CaRecordMutation) ResetEdge(name string) error {
 // CardMutation represents an operation that mutates the Card nodes in the graph.
 type CardMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *string
-	created_at          *time.Time
-	updated_at          *time.Time
-	serial              *string
-	kind                *card.Kind
-	state               *card.State
-	valid_from          *time.Time
-	valid_until         *time.Time
-	properties          *cardspec.Properties
-	device              *model.Device
-	management_key      *[]byte
-	puk                 *[]byte
-	clearedFields       map[string]struct{}
-	owner               *string
-	clearedowner        bool
-	_order              *string
-	cleared_order       bool
-	certificates        map[string]struct{}
-	removedcertificates map[string]struct{}
-	clearedcertificates bool
-	done                bool
-	oldValue            func(context.Context) (*Card, error)
-	predicates          []predicate.Card
+	op                    Op
+	typ                   string
+	id                    *string
+	created_at            *time.Time
+	updated_at            *time.Time
+	serial                *string
+	kind                  *card.Kind
+	state                 *card.State
+	valid_from            *time.Time
+	valid_until           *time.Time
+	properties            *cardspec.Properties
+	device                *model.Device
+	management_key        *[]byte
+	puk                   *[]byte
+	clearedFields         map[string]struct{}
+	owner                 *string
+	clearedowner          bool
+	_order                *string
+	cleared_order         bool
+	subject_orders        map[string]struct{}
+	removedsubject_orders map[string]struct{}
+	clearedsubject_orders bool
+	certificates          map[string]struct{}
+	removedcertificates   map[string]struct{}
+	clearedcertificates   bool
+	done                  bool
+	oldValue              func(context.Context) (*Card, error)
+	predicates            []predicate.Card
 }
 
 var _ ent.Mutation = (*CardMutation)(nil)
@@ -2481,6 +2484,60 @@ func (m *CardMutation) ResetOrder() {
 	m.cleared_order = false
 }
 
+// AddSubjectOrderIDs adds the "subject_orders" edge to the Order entity by ids.
+func (m *CardMutation) AddSubjectOrderIDs(ids ...string) {
+	if m.subject_orders == nil {
+		m.subject_orders = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.subject_orders[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSubjectOrders clears the "subject_orders" edge to the Order entity.
+func (m *CardMutation) ClearSubjectOrders() {
+	m.clearedsubject_orders = true
+}
+
+// SubjectOrdersCleared reports if the "subject_orders" edge to the Order entity was cleared.
+func (m *CardMutation) SubjectOrdersCleared() bool {
+	return m.clearedsubject_orders
+}
+
+// RemoveSubjectOrderIDs removes the "subject_orders" edge to the Order entity by IDs.
+func (m *CardMutation) RemoveSubjectOrderIDs(ids ...string) {
+	if m.removedsubject_orders == nil {
+		m.removedsubject_orders = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.subject_orders, ids[i])
+		m.removedsubject_orders[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSubjectOrders returns the removed IDs of the "subject_orders" edge to the Order entity.
+func (m *CardMutation) RemovedSubjectOrdersIDs() (ids []string) {
+	for id := range m.removedsubject_orders {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SubjectOrdersIDs returns the "subject_orders" edge IDs in the mutation.
+func (m *CardMutation) SubjectOrdersIDs() (ids []string) {
+	for id := range m.subject_orders {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSubjectOrders resets all changes to the "subject_orders" edge.
+func (m *CardMutation) ResetSubjectOrders() {
+	m.subject_orders = nil
+	m.clearedsubject_orders = false
+	m.removedsubject_orders = nil
+}
+
 // AddCertificateIDs adds the "certificates" edge to the Certificate entity by ids.
 func (m *CardMutation) AddCertificateIDs(ids ...string) {
 	if m.certificates == nil {
@@ -2887,12 +2944,15 @@ func (m *CardMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *CardMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.owner != nil {
 		edges = append(edges, card.EdgeOwner)
 	}
 	if m._order != nil {
 		edges = append(edges, card.EdgeOrder)
+	}
+	if m.subject_orders != nil {
+		edges = append(edges, card.EdgeSubjectOrders)
 	}
 	if m.certificates != nil {
 		edges = append(edges, card.EdgeCertificates)
@@ -2912,6 +2972,12 @@ func (m *CardMutation) AddedIDs(name string) []ent.Value {
 		if id := m._order; id != nil {
 			return []ent.Value{*id}
 		}
+	case card.EdgeSubjectOrders:
+		ids := make([]ent.Value, 0, len(m.subject_orders))
+		for id := range m.subject_orders {
+			ids = append(ids, id)
+		}
+		return ids
 	case card.EdgeCertificates:
 		ids := make([]ent.Value, 0, len(m.certificates))
 		for id := range m.certificates {
@@ -2924,7 +2990,10 @@ func (m *CardMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *CardMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
+	if m.removedsubject_orders != nil {
+		edges = append(edges, card.EdgeSubjectOrders)
+	}
 	if m.removedcertificates != nil {
 		edges = append(edges, card.EdgeCertificates)
 	}
@@ -2935,6 +3004,12 @@ func (m *CardMutation) RemovedEdges() []string {
 // the given name in this mutation.
 func (m *CardMutation) RemovedIDs(name string) []ent.Value {
 	switch name {
+	case card.EdgeSubjectOrders:
+		ids := make([]ent.Value, 0, len(m.removedsubject_orders))
+		for id := range m.removedsubject_orders {
+			ids = append(ids, id)
+		}
+		return ids
 	case card.EdgeCertificates:
 		ids := make([]ent.Value, 0, len(m.removedcertificates))
 		for id := range m.removedcertificates {
@@ -2947,12 +3022,15 @@ func (m *CardMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *CardMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.clearedowner {
 		edges = append(edges, card.EdgeOwner)
 	}
 	if m.cleared_order {
 		edges = append(edges, card.EdgeOrder)
+	}
+	if m.clearedsubject_orders {
+		edges = append(edges, card.EdgeSubjectOrders)
 	}
 	if m.clearedcertificates {
 		edges = append(edges, card.EdgeCertificates)
@@ -2968,6 +3046,8 @@ func (m *CardMutation) EdgeCleared(name string) bool {
 		return m.clearedowner
 	case card.EdgeOrder:
 		return m.cleared_order
+	case card.EdgeSubjectOrders:
+		return m.clearedsubject_orders
 	case card.EdgeCertificates:
 		return m.clearedcertificates
 	}
@@ -2997,6 +3077,9 @@ func (m *CardMutation) ResetEdge(name string) error {
 		return nil
 	case card.EdgeOrder:
 		m.ResetOrder()
+		return nil
+	case card.EdgeSubjectOrders:
+		m.ResetSubjectOrders()
 		return nil
 	case card.EdgeCertificates:
 		m.ResetCertificates()
@@ -5172,6 +5255,8 @@ type OrderMutation struct {
 	cleareduser               bool
 	card                      *string
 	clearedcard               bool
+	subject_card              *string
+	clearedsubject_card       bool
 	certificates              map[string]struct{}
 	removedcertificates       map[string]struct{}
 	clearedcertificates       bool
@@ -6084,6 +6169,55 @@ func (m *OrderMutation) ResetUserID() {
 	m.user = nil
 }
 
+// SetSubjectCardID sets the "subject_card_id" field.
+func (m *OrderMutation) SetSubjectCardID(s string) {
+	m.subject_card = &s
+}
+
+// SubjectCardID returns the value of the "subject_card_id" field in the mutation.
+func (m *OrderMutation) SubjectCardID() (r string, exists bool) {
+	v := m.subject_card
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubjectCardID returns the old "subject_card_id" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldSubjectCardID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubjectCardID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubjectCardID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubjectCardID: %w", err)
+	}
+	return oldValue.SubjectCardID, nil
+}
+
+// ClearSubjectCardID clears the value of the "subject_card_id" field.
+func (m *OrderMutation) ClearSubjectCardID() {
+	m.subject_card = nil
+	m.clearedFields[order.FieldSubjectCardID] = struct{}{}
+}
+
+// SubjectCardIDCleared returns if the "subject_card_id" field was cleared in this mutation.
+func (m *OrderMutation) SubjectCardIDCleared() bool {
+	_, ok := m.clearedFields[order.FieldSubjectCardID]
+	return ok
+}
+
+// ResetSubjectCardID resets all changes to the "subject_card_id" field.
+func (m *OrderMutation) ResetSubjectCardID() {
+	m.subject_card = nil
+	delete(m.clearedFields, order.FieldSubjectCardID)
+}
+
 // ClearUser clears the "user" edge to the User entity.
 func (m *OrderMutation) ClearUser() {
 	m.cleareduser = true
@@ -6148,6 +6282,33 @@ func (m *OrderMutation) CardIDs() (ids []string) {
 func (m *OrderMutation) ResetCard() {
 	m.card = nil
 	m.clearedcard = false
+}
+
+// ClearSubjectCard clears the "subject_card" edge to the Card entity.
+func (m *OrderMutation) ClearSubjectCard() {
+	m.clearedsubject_card = true
+	m.clearedFields[order.FieldSubjectCardID] = struct{}{}
+}
+
+// SubjectCardCleared reports if the "subject_card" edge to the Card entity was cleared.
+func (m *OrderMutation) SubjectCardCleared() bool {
+	return m.SubjectCardIDCleared() || m.clearedsubject_card
+}
+
+// SubjectCardIDs returns the "subject_card" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SubjectCardID instead. It exists only for internal usage by the builders.
+func (m *OrderMutation) SubjectCardIDs() (ids []string) {
+	if id := m.subject_card; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSubjectCard resets all changes to the "subject_card" edge.
+func (m *OrderMutation) ResetSubjectCard() {
+	m.subject_card = nil
+	m.clearedsubject_card = false
 }
 
 // AddCertificateIDs adds the "certificates" edge to the Certificate entity by ids.
@@ -6238,7 +6399,7 @@ func (m *OrderMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrderMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 19)
 	if m.created_at != nil {
 		fields = append(fields, order.FieldCreatedAt)
 	}
@@ -6293,6 +6454,9 @@ func (m *OrderMutation) Fields() []string {
 	if m.user != nil {
 		fields = append(fields, order.FieldUserID)
 	}
+	if m.subject_card != nil {
+		fields = append(fields, order.FieldSubjectCardID)
+	}
 	return fields
 }
 
@@ -6337,6 +6501,8 @@ func (m *OrderMutation) Field(name string) (ent.Value, bool) {
 		return m.Version()
 	case order.FieldUserID:
 		return m.UserID()
+	case order.FieldSubjectCardID:
+		return m.SubjectCardID()
 	}
 	return nil, false
 }
@@ -6382,6 +6548,8 @@ func (m *OrderMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldVersion(ctx)
 	case order.FieldUserID:
 		return m.OldUserID(ctx)
+	case order.FieldSubjectCardID:
+		return m.OldSubjectCardID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Order field %s", name)
 }
@@ -6517,6 +6685,13 @@ func (m *OrderMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetUserID(v)
 		return nil
+	case order.FieldSubjectCardID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubjectCardID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Order field %s", name)
 }
@@ -6589,6 +6764,9 @@ func (m *OrderMutation) ClearedFields() []string {
 	if m.FieldCleared(order.FieldFinishedAt) {
 		fields = append(fields, order.FieldFinishedAt)
 	}
+	if m.FieldCleared(order.FieldSubjectCardID) {
+		fields = append(fields, order.FieldSubjectCardID)
+	}
 	return fields
 }
 
@@ -6629,6 +6807,9 @@ func (m *OrderMutation) ClearField(name string) error {
 		return nil
 	case order.FieldFinishedAt:
 		m.ClearFinishedAt()
+		return nil
+	case order.FieldSubjectCardID:
+		m.ClearSubjectCardID()
 		return nil
 	}
 	return fmt.Errorf("unknown Order nullable field %s", name)
@@ -6692,18 +6873,24 @@ func (m *OrderMutation) ResetField(name string) error {
 	case order.FieldUserID:
 		m.ResetUserID()
 		return nil
+	case order.FieldSubjectCardID:
+		m.ResetSubjectCardID()
+		return nil
 	}
 	return fmt.Errorf("unknown Order field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *OrderMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.user != nil {
 		edges = append(edges, order.EdgeUser)
 	}
 	if m.card != nil {
 		edges = append(edges, order.EdgeCard)
+	}
+	if m.subject_card != nil {
+		edges = append(edges, order.EdgeSubjectCard)
 	}
 	if m.certificates != nil {
 		edges = append(edges, order.EdgeCertificates)
@@ -6723,6 +6910,10 @@ func (m *OrderMutation) AddedIDs(name string) []ent.Value {
 		if id := m.card; id != nil {
 			return []ent.Value{*id}
 		}
+	case order.EdgeSubjectCard:
+		if id := m.subject_card; id != nil {
+			return []ent.Value{*id}
+		}
 	case order.EdgeCertificates:
 		ids := make([]ent.Value, 0, len(m.certificates))
 		for id := range m.certificates {
@@ -6735,7 +6926,7 @@ func (m *OrderMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *OrderMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.removedcertificates != nil {
 		edges = append(edges, order.EdgeCertificates)
 	}
@@ -6758,12 +6949,15 @@ func (m *OrderMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *OrderMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.cleareduser {
 		edges = append(edges, order.EdgeUser)
 	}
 	if m.clearedcard {
 		edges = append(edges, order.EdgeCard)
+	}
+	if m.clearedsubject_card {
+		edges = append(edges, order.EdgeSubjectCard)
 	}
 	if m.clearedcertificates {
 		edges = append(edges, order.EdgeCertificates)
@@ -6779,6 +6973,8 @@ func (m *OrderMutation) EdgeCleared(name string) bool {
 		return m.cleareduser
 	case order.EdgeCard:
 		return m.clearedcard
+	case order.EdgeSubjectCard:
+		return m.clearedsubject_card
 	case order.EdgeCertificates:
 		return m.clearedcertificates
 	}
@@ -6795,6 +6991,9 @@ func (m *OrderMutation) ClearEdge(name string) error {
 	case order.EdgeCard:
 		m.ClearCard()
 		return nil
+	case order.EdgeSubjectCard:
+		m.ClearSubjectCard()
+		return nil
 	}
 	return fmt.Errorf("unknown Order unique edge %s", name)
 }
@@ -6808,6 +7007,9 @@ func (m *OrderMutation) ResetEdge(name string) error {
 		return nil
 	case order.EdgeCard:
 		m.ResetCard()
+		return nil
+	case order.EdgeSubjectCard:
+		m.ResetSubjectCard()
 		return nil
 	case order.EdgeCertificates:
 		m.ResetCertificates()

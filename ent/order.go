@@ -58,6 +58,8 @@ type Order struct {
 	Version int `json:"version,omitempty"`
 	// UserID holds the value of the "user_id" field.
 	UserID string `json:"user_id,omitempty"`
+	// SubjectCardID holds the value of the "subject_card_id" field.
+	SubjectCardID *string `json:"subject_card_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OrderQuery when eager-loading is set.
 	Edges        OrderEdges `json:"edges"`
@@ -70,13 +72,15 @@ type OrderEdges struct {
 	User *User `json:"user,omitempty"`
 	// Card holds the value of the card edge.
 	Card *Card `json:"card,omitempty"`
+	// SubjectCard holds the value of the subject_card edge.
+	SubjectCard *Card `json:"subject_card,omitempty"`
 	// Certificates holds the value of the certificates edge.
 	Certificates []*Certificate `json:"certificates,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
-	totalCount [3]map[string]int
+	totalCount [4]map[string]int
 
 	namedCertificates map[string][]*Certificate
 }
@@ -103,10 +107,21 @@ func (e OrderEdges) CardOrErr() (*Card, error) {
 	return nil, &NotLoadedError{edge: "card"}
 }
 
+// SubjectCardOrErr returns the SubjectCard value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e OrderEdges) SubjectCardOrErr() (*Card, error) {
+	if e.SubjectCard != nil {
+		return e.SubjectCard, nil
+	} else if e.loadedTypes[2] {
+		return nil, &NotFoundError{label: card.Label}
+	}
+	return nil, &NotLoadedError{edge: "subject_card"}
+}
+
 // CertificatesOrErr returns the Certificates value or an error if the edge
 // was not loaded in eager-loading.
 func (e OrderEdges) CertificatesOrErr() ([]*Certificate, error) {
-	if e.loadedTypes[2] {
+	if e.loadedTypes[3] {
 		return e.Certificates, nil
 	}
 	return nil, &NotLoadedError{edge: "certificates"}
@@ -121,7 +136,7 @@ func (*Order) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case order.FieldVersion:
 			values[i] = new(sql.NullInt64)
-		case order.FieldID, order.FieldProcess, order.FieldState, order.FieldOptionScriptVersion, order.FieldVerificationCode, order.FieldFailureReason, order.FieldUserID:
+		case order.FieldID, order.FieldProcess, order.FieldState, order.FieldOptionScriptVersion, order.FieldVerificationCode, order.FieldFailureReason, order.FieldUserID, order.FieldSubjectCardID:
 			values[i] = new(sql.NullString)
 		case order.FieldCreatedAt, order.FieldUpdatedAt, order.FieldTokenExpiresAt, order.FieldTokenUsedAt, order.FieldBridgeSessionExpiresAt, order.FieldExpiresAt, order.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
@@ -263,6 +278,13 @@ func (_m *Order) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.UserID = value.String
 			}
+		case order.FieldSubjectCardID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field subject_card_id", values[i])
+			} else if value.Valid {
+				_m.SubjectCardID = new(string)
+				*_m.SubjectCardID = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -284,6 +306,11 @@ func (_m *Order) QueryUser() *UserQuery {
 // QueryCard queries the "card" edge of the Order entity.
 func (_m *Order) QueryCard() *CardQuery {
 	return NewOrderClient(_m.config).QueryCard(_m)
+}
+
+// QuerySubjectCard queries the "subject_card" edge of the Order entity.
+func (_m *Order) QuerySubjectCard() *CardQuery {
+	return NewOrderClient(_m.config).QuerySubjectCard(_m)
 }
 
 // QueryCertificates queries the "certificates" edge of the Order entity.
@@ -375,6 +402,11 @@ func (_m *Order) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("user_id=")
 	builder.WriteString(_m.UserID)
+	builder.WriteString(", ")
+	if v := _m.SubjectCardID; v != nil {
+		builder.WriteString("subject_card_id=")
+		builder.WriteString(*v)
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

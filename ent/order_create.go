@@ -232,6 +232,20 @@ func (_c *OrderCreate) SetUserID(v string) *OrderCreate {
 	return _c
 }
 
+// SetSubjectCardID sets the "subject_card_id" field.
+func (_c *OrderCreate) SetSubjectCardID(v string) *OrderCreate {
+	_c.mutation.SetSubjectCardID(v)
+	return _c
+}
+
+// SetNillableSubjectCardID sets the "subject_card_id" field if the given value is not nil.
+func (_c *OrderCreate) SetNillableSubjectCardID(v *string) *OrderCreate {
+	if v != nil {
+		_c.SetSubjectCardID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *OrderCreate) SetID(v string) *OrderCreate {
 	_c.mutation.SetID(v)
@@ -268,6 +282,11 @@ func (_c *OrderCreate) SetNillableCardID(id *string) *OrderCreate {
 // SetCard sets the "card" edge to the Card entity.
 func (_c *OrderCreate) SetCard(v *Card) *OrderCreate {
 	return _c.SetCardID(v.ID)
+}
+
+// SetSubjectCard sets the "subject_card" edge to the Card entity.
+func (_c *OrderCreate) SetSubjectCard(v *Card) *OrderCreate {
+	return _c.SetSubjectCardID(v.ID)
 }
 
 // AddCertificateIDs adds the "certificates" edge to the Certificate entity by IDs.
@@ -539,6 +558,23 @@ func (_c *OrderCreate) createSpec() (*Order, *sqlgraph.CreateSpec) {
 		for _, k := range nodes {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.SubjectCardIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   order.SubjectCardTable,
+			Columns: []string{order.SubjectCardColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.SubjectCardID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	if nodes := _c.mutation.CertificatesIDs(); len(nodes) > 0 {
@@ -874,6 +910,9 @@ func (u *OrderUpsertOne) UpdateNewValues() *OrderUpsertOne {
 		}
 		if _, exists := u.create.mutation.UserID(); exists {
 			s.SetIgnore(order.FieldUserID)
+		}
+		if _, exists := u.create.mutation.SubjectCardID(); exists {
+			s.SetIgnore(order.FieldSubjectCardID)
 		}
 	}))
 	return u
@@ -1377,6 +1416,9 @@ func (u *OrderUpsertBulk) UpdateNewValues() *OrderUpsertBulk {
 			}
 			if _, exists := b.mutation.UserID(); exists {
 				s.SetIgnore(order.FieldUserID)
+			}
+			if _, exists := b.mutation.SubjectCardID(); exists {
+				s.SetIgnore(order.FieldSubjectCardID)
 			}
 		}
 	}))

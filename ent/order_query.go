@@ -30,6 +30,7 @@ type OrderQuery struct {
 	predicates            []predicate.Order
 	withUser              *UserQuery
 	withCard              *CardQuery
+	withSubjectCard       *CardQuery
 	withCertificates      *CertificateQuery
 	loadTotal             []func(context.Context, []*Order) error
 	modifiers             []func(*sql.Selector)
@@ -107,6 +108,28 @@ func (_q *OrderQuery) QueryCard() *CardQuery {
 			sqlgraph.From(order.Table, order.FieldID, selector),
 			sqlgraph.To(card.Table, card.FieldID),
 			sqlgraph.Edge(sqlgraph.O2O, false, order.CardTable, order.CardColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySubjectCard chains the current query on the "subject_card" edge.
+func (_q *OrderQuery) QuerySubjectCard() *CardQuery {
+	query := (&CardClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(order.Table, order.FieldID, selector),
+			sqlgraph.To(card.Table, card.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, order.SubjectCardTable, order.SubjectCardColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -330,6 +353,7 @@ func (_q *OrderQuery) Clone() *OrderQuery {
 		predicates:       append([]predicate.Order{}, _q.predicates...),
 		withUser:         _q.withUser.Clone(),
 		withCard:         _q.withCard.Clone(),
+		withSubjectCard:  _q.withSubjectCard.Clone(),
 		withCertificates: _q.withCertificates.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
@@ -356,6 +380,17 @@ func (_q *OrderQuery) WithCard(opts ...func(*CardQuery)) *OrderQuery {
 		opt(query)
 	}
 	_q.withCard = query
+	return _q
+}
+
+// WithSubjectCard tells the query-builder to eager-load the nodes that are connected to
+// the "subject_card" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *OrderQuery) WithSubjectCard(opts ...func(*CardQuery)) *OrderQuery {
+	query := (&CardClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSubjectCard = query
 	return _q
 }
 
@@ -454,9 +489,10 @@ func (_q *OrderQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Order,
 	var (
 		nodes       = []*Order{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withUser != nil,
 			_q.withCard != nil,
+			_q.withSubjectCard != nil,
 			_q.withCertificates != nil,
 		}
 	)
@@ -490,6 +526,12 @@ func (_q *OrderQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Order,
 	if query := _q.withCard; query != nil {
 		if err := _q.loadCard(ctx, query, nodes, nil,
 			func(n *Order, e *Card) { n.Edges.Card = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSubjectCard; query != nil {
+		if err := _q.loadSubjectCard(ctx, query, nodes, nil,
+			func(n *Order, e *Card) { n.Edges.SubjectCard = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -574,6 +616,38 @@ func (_q *OrderQuery) loadCard(ctx context.Context, query *CardQuery, nodes []*O
 	}
 	return nil
 }
+func (_q *OrderQuery) loadSubjectCard(ctx context.Context, query *CardQuery, nodes []*Order, init func(*Order), assign func(*Order, *Card)) error {
+	ids := make([]string, 0, len(nodes))
+	nodeids := make(map[string][]*Order)
+	for i := range nodes {
+		if nodes[i].SubjectCardID == nil {
+			continue
+		}
+		fk := *nodes[i].SubjectCardID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(card.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "subject_card_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 func (_q *OrderQuery) loadCertificates(ctx context.Context, query *CertificateQuery, nodes []*Order, init func(*Order), assign func(*Order, *Certificate)) error {
 	fks := make([]driver.Value, 0, len(nodes))
 	nodeids := make(map[string]*Order)
@@ -635,6 +709,9 @@ func (_q *OrderQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withUser != nil {
 			_spec.Node.AddColumnOnce(order.FieldUserID)
+		}
+		if _q.withSubjectCard != nil {
+			_spec.Node.AddColumnOnce(order.FieldSubjectCardID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

@@ -42,8 +42,8 @@ func (r *certificateSpecResolver) Algorithm(ctx context.Context, obj *cardspec.C
 }
 
 // StartProcess is the resolver for the startProcess field.
-func (r *mutationResolver) StartProcess(ctx context.Context, name string) (*ent.Order, error) {
-	return r.Enroll.Start(ctx, name)
+func (r *mutationResolver) StartProcess(ctx context.Context, name string, card *string) (*ent.Order, error) {
+	return r.Enroll.Start(ctx, name, deref(card))
 }
 
 // NextStep is the resolver for the nextStep field.
@@ -167,8 +167,8 @@ func (r *queryResolver) CardStatus(ctx context.Context, serial string) (*model.C
 }
 
 // Processes is the resolver for the processes field.
-func (r *queryResolver) Processes(ctx context.Context) ([]*enroll.Process, error) {
-	return r.Enroll.Processes(ctx)
+func (r *queryResolver) Processes(ctx context.Context, card *string) ([]*enroll.Process, error) {
+	return r.Enroll.Processes(ctx, deref(card))
 }
 
 // OptionScript is the resolver for the optionScript field.

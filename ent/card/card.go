@@ -48,6 +48,8 @@ const (
 	EdgeOwner = "owner"
 	// EdgeOrder holds the string denoting the order edge name in mutations.
 	EdgeOrder = "order"
+	// EdgeSubjectOrders holds the string denoting the subject_orders edge name in mutations.
+	EdgeSubjectOrders = "subject_orders"
 	// EdgeCertificates holds the string denoting the certificates edge name in mutations.
 	EdgeCertificates = "certificates"
 	// Table holds the table name of the card in the database.
@@ -66,6 +68,13 @@ const (
 	OrderInverseTable = "orders"
 	// OrderColumn is the table column denoting the order relation/edge.
 	OrderColumn = "order_id"
+	// SubjectOrdersTable is the table that holds the subject_orders relation/edge.
+	SubjectOrdersTable = "orders"
+	// SubjectOrdersInverseTable is the table name for the Order entity.
+	// It exists in this package in order to avoid circular dependency with the "order" package.
+	SubjectOrdersInverseTable = "orders"
+	// SubjectOrdersColumn is the table column denoting the subject_orders relation/edge.
+	SubjectOrdersColumn = "subject_card_id"
 	// CertificatesTable is the table that holds the certificates relation/edge.
 	CertificatesTable = "certificates"
 	// CertificatesInverseTable is the table name for the Certificate entity.
@@ -245,6 +254,20 @@ func ByOrderField(field string, opts ...sql.OrderTermOption) OrderOption {
 	}
 }
 
+// BySubjectOrdersCount orders the results by subject_orders count.
+func BySubjectOrdersCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSubjectOrdersStep(), opts...)
+	}
+}
+
+// BySubjectOrders orders the results by subject_orders terms.
+func BySubjectOrders(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSubjectOrdersStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByCertificatesCount orders the results by certificates count.
 func ByCertificatesCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -270,6 +293,13 @@ func newOrderStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(OrderInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2O, true, OrderTable, OrderColumn),
+	)
+}
+func newSubjectOrdersStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SubjectOrdersInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SubjectOrdersTable, SubjectOrdersColumn),
 	)
 }
 func newCertificatesStep() *sqlgraph.Step {

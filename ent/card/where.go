@@ -651,6 +651,29 @@ func HasOrderWith(preds ...predicate.Order) predicate.Card {
 	})
 }
 
+// HasSubjectOrders applies the HasEdge predicate on the "subject_orders" edge.
+func HasSubjectOrders() predicate.Card {
+	return predicate.Card(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, SubjectOrdersTable, SubjectOrdersColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasSubjectOrdersWith applies the HasEdge predicate on the "subject_orders" edge with a given conditions (other predicates).
+func HasSubjectOrdersWith(preds ...predicate.Order) predicate.Card {
+	return predicate.Card(func(s *sql.Selector) {
+		step := newSubjectOrdersStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasCertificates applies the HasEdge predicate on the "certificates" edge.
 func HasCertificates() predicate.Card {
 	return predicate.Card(func(s *sql.Selector) {

@@ -214,6 +214,7 @@ var (
 		{Name: "expires_at", Type: field.TypeTime},
 		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
 		{Name: "version", Type: field.TypeInt, Default: 0},
+		{Name: "subject_card_id", Type: field.TypeString, Nullable: true, Size: 40},
 		{Name: "user_id", Type: field.TypeString, Size: 40},
 	}
 	// OrdersTable holds the schema information for the "orders" table.
@@ -223,8 +224,14 @@ var (
 		PrimaryKey: []*schema.Column{OrdersColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "orders_users_orders",
+				Symbol:     "orders_cards_subject_orders",
 				Columns:    []*schema.Column{OrdersColumns[18]},
+				RefColumns: []*schema.Column{CardsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "orders_users_orders",
+				Columns:    []*schema.Column{OrdersColumns[19]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -253,12 +260,17 @@ var (
 			{
 				Name:    "order_user_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{OrdersColumns[18], OrdersColumns[1]},
+				Columns: []*schema.Column{OrdersColumns[19], OrdersColumns[1]},
 			},
 			{
 				Name:    "order_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{OrdersColumns[1]},
+			},
+			{
+				Name:    "order_subject_card_id",
+				Unique:  false,
+				Columns: []*schema.Column{OrdersColumns[18]},
 			},
 		},
 	}
@@ -339,5 +351,6 @@ func init() {
 	CardsTable.ForeignKeys[1].RefTable = UsersTable
 	CertificatesTable.ForeignKeys[0].RefTable = CardsTable
 	CertificatesTable.ForeignKeys[1].RefTable = OrdersTable
-	OrdersTable.ForeignKeys[0].RefTable = UsersTable
+	OrdersTable.ForeignKeys[0].RefTable = CardsTable
+	OrdersTable.ForeignKeys[1].RefTable = UsersTable
 }

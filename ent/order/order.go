@@ -54,10 +54,14 @@ const (
 	FieldVersion = "version"
 	// FieldUserID holds the string denoting the user_id field in the database.
 	FieldUserID = "user_id"
+	// FieldSubjectCardID holds the string denoting the subject_card_id field in the database.
+	FieldSubjectCardID = "subject_card_id"
 	// EdgeUser holds the string denoting the user edge name in mutations.
 	EdgeUser = "user"
 	// EdgeCard holds the string denoting the card edge name in mutations.
 	EdgeCard = "card"
+	// EdgeSubjectCard holds the string denoting the subject_card edge name in mutations.
+	EdgeSubjectCard = "subject_card"
 	// EdgeCertificates holds the string denoting the certificates edge name in mutations.
 	EdgeCertificates = "certificates"
 	// Table holds the table name of the order in the database.
@@ -76,6 +80,13 @@ const (
 	CardInverseTable = "cards"
 	// CardColumn is the table column denoting the card relation/edge.
 	CardColumn = "order_id"
+	// SubjectCardTable is the table that holds the subject_card relation/edge.
+	SubjectCardTable = "orders"
+	// SubjectCardInverseTable is the table name for the Card entity.
+	// It exists in this package in order to avoid circular dependency with the "card" package.
+	SubjectCardInverseTable = "cards"
+	// SubjectCardColumn is the table column denoting the subject_card relation/edge.
+	SubjectCardColumn = "subject_card_id"
 	// CertificatesTable is the table that holds the certificates relation/edge.
 	CertificatesTable = "certificates"
 	// CertificatesInverseTable is the table name for the Certificate entity.
@@ -106,6 +117,7 @@ var Columns = []string{
 	FieldFinishedAt,
 	FieldVersion,
 	FieldUserID,
+	FieldSubjectCardID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -256,6 +268,11 @@ func ByUserID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUserID, opts...).ToFunc()
 }
 
+// BySubjectCardID orders the results by the subject_card_id field.
+func BySubjectCardID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSubjectCardID, opts...).ToFunc()
+}
+
 // ByUserField orders the results by user field.
 func ByUserField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -267,6 +284,13 @@ func ByUserField(field string, opts ...sql.OrderTermOption) OrderOption {
 func ByCardField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newCardStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// BySubjectCardField orders the results by subject_card field.
+func BySubjectCardField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSubjectCardStep(), sql.OrderByField(field, opts...))
 	}
 }
 
@@ -295,6 +319,13 @@ func newCardStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(CardInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2O, false, CardTable, CardColumn),
+	)
+}
+func newSubjectCardStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(SubjectCardInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, SubjectCardTable, SubjectCardColumn),
 	)
 }
 func newCertificatesStep() *sqlgraph.Step {

@@ -140,6 +140,11 @@ func UserID(v string) predicate.Order {
 	return predicate.Order(sql.FieldEQ(FieldUserID, v))
 }
 
+// SubjectCardID applies equality check predicate on the "subject_card_id" field. It's identical to SubjectCardIDEQ.
+func SubjectCardID(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldSubjectCardID, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Order {
 	return predicate.Order(sql.FieldEQ(FieldCreatedAt, v))
@@ -975,6 +980,81 @@ func UserIDContainsFold(v string) predicate.Order {
 	return predicate.Order(sql.FieldContainsFold(FieldUserID, v))
 }
 
+// SubjectCardIDEQ applies the EQ predicate on the "subject_card_id" field.
+func SubjectCardIDEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldSubjectCardID, v))
+}
+
+// SubjectCardIDNEQ applies the NEQ predicate on the "subject_card_id" field.
+func SubjectCardIDNEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldNEQ(FieldSubjectCardID, v))
+}
+
+// SubjectCardIDIn applies the In predicate on the "subject_card_id" field.
+func SubjectCardIDIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldIn(FieldSubjectCardID, vs...))
+}
+
+// SubjectCardIDNotIn applies the NotIn predicate on the "subject_card_id" field.
+func SubjectCardIDNotIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldNotIn(FieldSubjectCardID, vs...))
+}
+
+// SubjectCardIDGT applies the GT predicate on the "subject_card_id" field.
+func SubjectCardIDGT(v string) predicate.Order {
+	return predicate.Order(sql.FieldGT(FieldSubjectCardID, v))
+}
+
+// SubjectCardIDGTE applies the GTE predicate on the "subject_card_id" field.
+func SubjectCardIDGTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldGTE(FieldSubjectCardID, v))
+}
+
+// SubjectCardIDLT applies the LT predicate on the "subject_card_id" field.
+func SubjectCardIDLT(v string) predicate.Order {
+	return predicate.Order(sql.FieldLT(FieldSubjectCardID, v))
+}
+
+// SubjectCardIDLTE applies the LTE predicate on the "subject_card_id" field.
+func SubjectCardIDLTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldLTE(FieldSubjectCardID, v))
+}
+
+// SubjectCardIDContains applies the Contains predicate on the "subject_card_id" field.
+func SubjectCardIDContains(v string) predicate.Order {
+	return predicate.Order(sql.FieldContains(FieldSubjectCardID, v))
+}
+
+// SubjectCardIDHasPrefix applies the HasPrefix predicate on the "subject_card_id" field.
+func SubjectCardIDHasPrefix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasPrefix(FieldSubjectCardID, v))
+}
+
+// SubjectCardIDHasSuffix applies the HasSuffix predicate on the "subject_card_id" field.
+func SubjectCardIDHasSuffix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasSuffix(FieldSubjectCardID, v))
+}
+
+// SubjectCardIDIsNil applies the IsNil predicate on the "subject_card_id" field.
+func SubjectCardIDIsNil() predicate.Order {
+	return predicate.Order(sql.FieldIsNull(FieldSubjectCardID))
+}
+
+// SubjectCardIDNotNil applies the NotNil predicate on the "subject_card_id" field.
+func SubjectCardIDNotNil() predicate.Order {
+	return predicate.Order(sql.FieldNotNull(FieldSubjectCardID))
+}
+
+// SubjectCardIDEqualFold applies the EqualFold predicate on the "subject_card_id" field.
+func SubjectCardIDEqualFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldEqualFold(FieldSubjectCardID, v))
+}
+
+// SubjectCardIDContainsFold applies the ContainsFold predicate on the "subject_card_id" field.
+func SubjectCardIDContainsFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldContainsFold(FieldSubjectCardID, v))
+}
+
 // HasUser applies the HasEdge predicate on the "user" edge.
 func HasUser() predicate.Order {
 	return predicate.Order(func(s *sql.Selector) {
@@ -1013,6 +1093,29 @@ func HasCard() predicate.Order {
 func HasCardWith(preds ...predicate.Card) predicate.Order {
 	return predicate.Order(func(s *sql.Selector) {
 		step := newCardStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasSubjectCard applies the HasEdge predicate on the "subject_card" edge.
+func HasSubjectCard() predicate.Order {
+	return predicate.Order(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, SubjectCardTable, SubjectCardColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasSubjectCardWith applies the HasEdge predicate on the "subject_card" edge with a given conditions (other predicates).
+func HasSubjectCardWith(preds ...predicate.Card) predicate.Order {
+	return predicate.Order(func(s *sql.Selector) {
+		step := newSubjectCardStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

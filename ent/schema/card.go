@@ -45,7 +45,10 @@ func (Card) Fields() []ent.Field {
 func (Card) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("owner", User.Type).Ref("cards").Field("owner_id").Unique().Required().Immutable(),
+		// The order that made the card.
 		edge.From("order", Order.Type).Ref("card").Field("order_id").Unique(),
+		// The orders that acted on the card after it was made (lock, change PIN, renew...).
+		edge.To("subject_orders", Order.Type),
 		edge.To("certificates", Certificate.Type).Annotations(entgql.RelayConnection()),
 	}
 }

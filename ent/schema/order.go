@@ -12,8 +12,10 @@ import (
 	"github.com/vscard/vscard/server/model"
 )
 
-// Order is one run of a self-service process ("get-virtual-smart-card"). Its state moves
-// only through server/enroll, which checks every transition in one place.
+// Order is one run of a self-service process ("get-virtual-smart-card", or a card process
+// that acts on an existing card). Its state moves only through server/enroll, which checks
+// every transition against the table of the order's process, in one place. The state enum
+// is the union of every process's states; each process uses a subset.
 type Order struct{ ent.Schema }
 
 func (Order) Mixin() []ent.Mixin { return []ent.Mixin{withID("ord", "orders"), timeMixin{}} }
@@ -51,13 +53,19 @@ func (Order) Fields() []ent.Field {
 		// racing transitions cannot both win (optimistic locking, portable across databases).
 		field.Int("version").Default(0).Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("user_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		// The existing card a card process (lock, change PIN, renew...) acts on; empty for
+		// a process that makes a new card, which is the card edge instead.
+		field.String("subject_card_id").Optional().Nillable().Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 
 func (Order) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("user", User.Type).Ref("orders").Field("user_id").Unique().Required().Immutable(),
+		// The card this order made (get-virtual-smart-card).
 		edge.To("card", Card.Type).Unique(),
+		// The card this order acts on (a card process): distinct from the card it made.
+		edge.From("subject_card", Card.Type).Ref("subject_orders").Field("subject_card_id").Unique().Immutable(),
 		edge.To("certificates", Certificate.Type).Annotations(entgql.RelayConnection()),
 	}
 }
@@ -74,6 +82,8 @@ func (Order) Indexes() []ent.Index {
 		index.Fields("user_id", "created_at"),
 		// Everyone's orders, newest first: the administrators' orders page.
 		index.Fields("created_at"),
+		// A card's orders: the orders that changed it, the order running on it.
+		index.Fields("subject_card_id"),
 	}
 }
 

@@ -87,19 +87,20 @@ type ComplexityRoot struct {
 	}
 
 	Card struct {
-		Certificates func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) int
-		CreatedAt    func(childComplexity int) int
-		Device       func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Kind         func(childComplexity int) int
-		Order        func(childComplexity int) int
-		Owner        func(childComplexity int) int
-		Properties   func(childComplexity int) int
-		Serial       func(childComplexity int) int
-		State        func(childComplexity int) int
-		UpdatedAt    func(childComplexity int) int
-		ValidFrom    func(childComplexity int) int
-		ValidUntil   func(childComplexity int) int
+		Certificates  func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) int
+		CreatedAt     func(childComplexity int) int
+		Device        func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		Order         func(childComplexity int) int
+		Owner         func(childComplexity int) int
+		Properties    func(childComplexity int) int
+		Serial        func(childComplexity int) int
+		State         func(childComplexity int) int
+		SubjectOrders func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		ValidFrom     func(childComplexity int) int
+		ValidUntil    func(childComplexity int) int
 	}
 
 	CardConnection struct {
@@ -214,7 +215,7 @@ type ComplexityRoot struct {
 		RevokeCard         func(childComplexity int, serial string, reason revocation.Cause, comment *string) int
 		SetUserState       func(childComplexity int, userID string, state user.State, reason *string) int
 		SignOutEverywhere  func(childComplexity int) int
-		StartProcess       func(childComplexity int, name string) int
+		StartProcess       func(childComplexity int, name string, card *string) int
 		SubmitCardKeys     func(childComplexity int, orderID string, keys []*model.KeySubmission) int
 		UpdateOptionScript func(childComplexity int, name string, source string, comment *string) int
 	}
@@ -258,6 +259,7 @@ type ComplexityRoot struct {
 		Process             func(childComplexity int) int
 		State               func(childComplexity int) int
 		Steps               func(childComplexity int) int
+		SubjectCard         func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 		User                func(childComplexity int) int
 		VerificationCode    func(childComplexity int) int
@@ -321,7 +323,7 @@ type ComplexityRoot struct {
 		OptionScript         func(childComplexity int, name string) int
 		Order                func(childComplexity int, id string) int
 		Orders               func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OrderOrder, where *ent.OrderWhereInput) int
-		Processes            func(childComplexity int) int
+		Processes            func(childComplexity int, card *string) int
 		Users                func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 		ValidateOptionScript func(childComplexity int, source string, userID *string) int
 	}
@@ -390,7 +392,7 @@ type CertificateSpecResolver interface {
 	Algorithm(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.KeyAlgorithm, error)
 }
 type MutationResolver interface {
-	StartProcess(ctx context.Context, name string) (*ent.Order, error)
+	StartProcess(ctx context.Context, name string, card *string) (*ent.Order, error)
 	NextStep(ctx context.Context, orderID string) (*model.NextStepPayload, error)
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
@@ -421,7 +423,7 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*ent.Order, error)
 	Card(ctx context.Context, serial string) (*ent.Card, error)
 	CardStatus(ctx context.Context, serial string) (*model.CardStatus, error)
-	Processes(ctx context.Context) ([]*enroll.Process, error)
+	Processes(ctx context.Context, card *string) ([]*enroll.Process, error)
 	OptionScript(ctx context.Context, name string) (*scripts.Script, error)
 	ValidateOptionScript(ctx context.Context, source string, userID *string) (*model.ScriptValidation, error)
 }
@@ -642,6 +644,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Card.State(childComplexity), true
+	case "Card.subjectOrders":
+		if e.ComplexityRoot.Card.SubjectOrders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Card.SubjectOrders(childComplexity), true
 	case "Card.updatedAt":
 		if e.ComplexityRoot.Card.UpdatedAt == nil {
 			break
@@ -1188,7 +1196,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.StartProcess(childComplexity, args["name"].(string)), true
+		return e.ComplexityRoot.Mutation.StartProcess(childComplexity, args["name"].(string), args["card"].(*string)), true
 	case "Mutation.submitCardKeys":
 		if e.ComplexityRoot.Mutation.SubmitCardKeys == nil {
 			break
@@ -1377,6 +1385,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.Steps(childComplexity), true
+	case "Order.subjectCard":
+		if e.ComplexityRoot.Order.SubjectCard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.SubjectCard(childComplexity), true
 	case "Order.updatedAt":
 		if e.ComplexityRoot.Order.UpdatedAt == nil {
 			break
@@ -1692,7 +1706,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Query.Processes(childComplexity), true
+		args, err := ec.field_Query_processes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Processes(childComplexity, args["card"].(*string)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -2230,6 +2249,7 @@ type Card implements Node {
   device: Device
   owner: User!
   order: Order
+  subjectOrders: [Order!]
   certificates(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -2436,6 +2456,11 @@ input CardWhereInput {
   """
   hasOrder: Boolean
   hasOrderWith: [OrderWhereInput!]
+  """
+  subject_orders edge predicates
+  """
+  hasSubjectOrders: Boolean
+  hasSubjectOrdersWith: [OrderWhereInput!]
   """
   certificates edge predicates
   """
@@ -2757,6 +2782,7 @@ type Order implements Node {
   finishedAt: Time
   user: User!
   card: Card
+  subjectCard: Card
   certificates(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3003,6 +3029,11 @@ input OrderWhereInput {
   """
   hasCard: Boolean
   hasCardWith: [CardWhereInput!]
+  """
+  subject_card edge predicates
+  """
+  hasSubjectCard: Boolean
+  hasSubjectCardWith: [CardWhereInput!]
   """
   certificates edge predicates
   """
@@ -3502,8 +3533,12 @@ extend type Query {
   card(serial: String!): Card @access(allow: [USER])
   "Card status for third-party portals: serial, state, validity and certificate states only."
   cardStatus(serial: String!): CardStatus @access(allow: [USER, PORTAL])
-  "The self-service processes, with whether the caller may start each and why not."
-  processes: [Process!]! @access(allow: [USER])
+  """
+  The self-service processes, with whether the caller may start each and why not. Without
+  card: the processes that make something new (the start page's). With card: the processes
+  that act on that card (its possible actions); a card the caller may not see is NOT_FOUND.
+  """
+  processes(card: ID): [Process!]! @access(allow: [USER])
   "An option script with its versions."
   optionScript(name: String! = "default"): OptionScript @access(allow: [ADMIN])
   "Evaluates a script against a user (default: a sample user) without saving it."
@@ -3511,8 +3546,13 @@ extend type Query {
 }
 
 type Mutation {
-  "Starts a self-service process for the signed-in user (only users in state ACTIVE)."
-  startProcess(name: String! = "get-virtual-smart-card"): Order! @access(allow: [USER])
+  """
+  Starts a self-service process: for the signed-in user, or for card, which a card process
+  needs (the owner's card, or anyone's for an administrator where the process lets an operator
+  start it). An unknown process is NOT_FOUND; the person must be ACTIVE (USER_NOT_ACTIVE) and
+  the card in the state the process needs (ILLEGAL_STATE).
+  """
+  startProcess(name: String! = "get-virtual-smart-card", card: ID): Order! @access(allow: [USER])
   "Proceeds one step: STARTED to AWAITING_DESKTOP_APP (returns the hand-off), CARD_READY to COMPLETED."
   nextStep(orderId: ID!): NextStepPayload! @access(allow: [USER])
   "Issues a new hand-off link for an order waiting for the Desktop App; the old one stops working."
@@ -3558,13 +3598,28 @@ type Subscription {
 type Process {
   "Symbolic name, e.g. get-virtual-smart-card."
   name: String!
+  "Message key of the process's name, e.g. process.get-virtual-smart-card.name: the portal has the words."
   displayName: String!
+  "Message key of the process's one-line description, e.g. process.get-virtual-smart-card.description."
   description: String!
+  "Whether the caller may start the process now (for processes(card:), on that card)."
   available: Boolean!
-  "Why the process is unavailable to the caller, when it is."
-  unavailableReason: String
-  "The caller's order of this process that is still running, to resume."
+  "Why the caller may not start the process, when they may not."
+  unavailableReason: ProcessUnavailableReason
+  "The caller's order of this process that is still running (on that card), to resume."
   runningOrder: Order
+}
+
+"Why a process cannot be started: the portal puts it into words."
+enum ProcessUnavailableReason {
+  "The process acts for a person who is not ACTIVE (registered, locked or inactive)."
+  USER_NOT_ACTIVE
+  "The card is not in a state the process acts on (e.g. locking a card that is not active)."
+  CARD_NOT_IN_REQUIRED_STATE
+  "The person already has an order in progress; it must end first."
+  ORDER_RUNNING
+  "The caller may not start this process (for this card)."
+  NOT_PERMITTED
 }
 
 type Handoff {
@@ -3839,6 +3894,8 @@ func (ec *executionContext) childFields_Card(ctx context.Context, field graphql.
 		return ec.fieldContext_Card_owner(ctx, field)
 	case "order":
 		return ec.fieldContext_Card_order(ctx, field)
+	case "subjectOrders":
+		return ec.fieldContext_Card_subjectOrders(ctx, field)
 	case "certificates":
 		return ec.fieldContext_Card_certificates(ctx, field)
 	}
@@ -4125,6 +4182,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_user(ctx, field)
 	case "card":
 		return ec.fieldContext_Order_card(ctx, field)
+	case "subjectCard":
+		return ec.fieldContext_Order_subjectCard(ctx, field)
 	case "certificates":
 		return ec.fieldContext_Order_certificates(ctx, field)
 	}
@@ -4760,6 +4819,14 @@ func (ec *executionContext) field_Mutation_startProcess_args(ctx context.Context
 		return nil, err
 	}
 	args["name"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "card",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["card"] = arg1
 	return args, nil
 }
 
@@ -5180,6 +5247,20 @@ func (ec *executionContext) field_Query_orders_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_processes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "card",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["card"] = arg0
 	return args, nil
 }
 
@@ -6283,6 +6364,38 @@ func (ec *executionContext) _Card_order(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Card_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Card",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Card_subjectOrders(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Card_subjectOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectOrders(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrderᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Card_subjectOrders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Card",
 		Field:      field,
@@ -7906,7 +8019,7 @@ func (ec *executionContext) _Mutation_startProcess(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().StartProcess(ctx, fc.Args["name"].(string))
+			return ec.Resolvers.Mutation().StartProcess(ctx, fc.Args["name"].(string), fc.Args["card"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -9557,6 +9670,38 @@ func (ec *executionContext) fieldContext_Order_card(_ context.Context, field gra
 	return fc, nil
 }
 
+func (ec *executionContext) _Order_subjectCard(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_subjectCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectCard(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalOCard2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Order_subjectCard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Order_certificates(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10238,15 +10383,15 @@ func (ec *executionContext) _Process_unavailableReason(ctx context.Context, fiel
 			return obj.UnavailableReason, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *enroll.Unavailable) graphql.Marshaler {
+			return ec.marshalOProcessUnavailableReason2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐUnavailable(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Process_unavailableReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Process", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Process", field, false, false, "ProcessUnavailableReason")
 }
 
 func (ec *executionContext) _Process_runningOrder(ctx context.Context, field graphql.CollectedField, obj *enroll.Process) (ret graphql.Marshaler) {
@@ -10924,7 +11069,8 @@ func (ec *executionContext) _Query_processes(ctx context.Context, field graphql.
 			return ec.fieldContext_Query_processes(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().Processes(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Processes(ctx, fc.Args["card"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -10952,7 +11098,7 @@ func (ec *executionContext) _Query_processes(ctx context.Context, field graphql.
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Query_processes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Query_processes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
@@ -10961,6 +11107,17 @@ func (ec *executionContext) fieldContext_Query_processes(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Process(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_processes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -13876,7 +14033,7 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasCertificates", "hasCertificatesWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14373,6 +14530,20 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.HasOrderWith = data
+		case "hasSubjectOrders":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSubjectOrders"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasSubjectOrders = data
+		case "hasSubjectOrdersWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSubjectOrdersWith"))
+			data, err := ec.unmarshalOOrderWhereInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrderWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasSubjectOrdersWith = data
 		case "hasCertificates":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCertificates"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -15515,7 +15686,7 @@ func (ec *executionContext) unmarshalInputOrderWhereInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "process", "processNEQ", "processIn", "processNotIn", "processGT", "processGTE", "processLT", "processLTE", "processContains", "processHasPrefix", "processHasSuffix", "processEqualFold", "processContainsFold", "state", "stateNEQ", "stateIn", "stateNotIn", "verificationCode", "verificationCodeNEQ", "verificationCodeIn", "verificationCodeNotIn", "verificationCodeGT", "verificationCodeGTE", "verificationCodeLT", "verificationCodeLTE", "verificationCodeContains", "verificationCodeHasPrefix", "verificationCodeHasSuffix", "verificationCodeEqualFold", "verificationCodeContainsFold", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonGT", "failureReasonGTE", "failureReasonLT", "failureReasonLTE", "failureReasonContains", "failureReasonHasPrefix", "failureReasonHasSuffix", "failureReasonIsNil", "failureReasonNotNil", "failureReasonEqualFold", "failureReasonContainsFold", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "hasUser", "hasUserWith", "hasCard", "hasCardWith", "hasCertificates", "hasCertificatesWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "process", "processNEQ", "processIn", "processNotIn", "processGT", "processGTE", "processLT", "processLTE", "processContains", "processHasPrefix", "processHasSuffix", "processEqualFold", "processContainsFold", "state", "stateNEQ", "stateIn", "stateNotIn", "verificationCode", "verificationCodeNEQ", "verificationCodeIn", "verificationCodeNotIn", "verificationCodeGT", "verificationCodeGTE", "verificationCodeLT", "verificationCodeLTE", "verificationCodeContains", "verificationCodeHasPrefix", "verificationCodeHasSuffix", "verificationCodeEqualFold", "verificationCodeContainsFold", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonGT", "failureReasonGTE", "failureReasonLT", "failureReasonLTE", "failureReasonContains", "failureReasonHasPrefix", "failureReasonHasSuffix", "failureReasonIsNil", "failureReasonNotNil", "failureReasonEqualFold", "failureReasonContainsFold", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "hasUser", "hasUserWith", "hasCard", "hasCardWith", "hasSubjectCard", "hasSubjectCardWith", "hasCertificates", "hasCertificatesWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16194,6 +16365,20 @@ func (ec *executionContext) unmarshalInputOrderWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.HasCardWith = data
+		case "hasSubjectCard":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSubjectCard"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasSubjectCard = data
+		case "hasSubjectCardWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSubjectCardWith"))
+			data, err := ec.unmarshalOCardWhereInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasSubjectCardWith = data
 		case "hasCertificates":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCertificates"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -17250,6 +17435,12 @@ func (ec *executionContext) _Card(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Card_order(ctx, field, obj)
+				})
+		case "subjectOrders":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Card_subjectOrders(ctx, field, obj)
 				})
 		case "certificates":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -18335,6 +18526,12 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Order_card(ctx, field, obj)
+				})
+		case "subjectCard":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Order_subjectCard(ctx, field, obj)
 				})
 		case "certificates":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -21020,6 +21217,25 @@ func (ec *executionContext) marshalOOptions2ᚖgithubᚗcomᚋvscardᚋvscardᚋ
 	return ec._Options(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOOrder2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Order) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrder2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrder(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOOrder2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrder(ctx context.Context, sel ast.SelectionSet, v *ent.Order) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21130,6 +21346,22 @@ func (ec *executionContext) unmarshalOOrderWhereInput2ᚖgithubᚗcomᚋvscard�
 	}
 	res, err := ec.unmarshalInputOrderWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOProcessUnavailableReason2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐUnavailable(ctx context.Context, v any) (*enroll.Unavailable, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(enroll.Unavailable)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProcessUnavailableReason2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐUnavailable(ctx context.Context, sel ast.SelectionSet, v *enroll.Unavailable) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

@@ -3,7 +3,6 @@ package enroll
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,8 +42,9 @@ type CardSetup struct {
 	ValidUntil    time.Time
 }
 
-// Claim hands the order to the desktop bridge that presents the one-time token. It creates
-// the card record (REGISTERED) with fresh credentials and a bridge session bound to the order.
+// Claim hands the order to the desktop bridge that presents the one-time token: it gets a
+// bridge session bound to the order and what the order's process gives it (for
+// get-virtual-smart-card: a new card record, REGISTERED, with fresh credentials).
 func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model.Device) (*Claim, error) {
 	if err := e.claims.allow(orderID, "attempts to open this order in the Desktop App"); err != nil {
 		return nil, err
@@ -67,63 +67,38 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 	if o.State != order.StateAWAITING_DESKTOP_APP {
 		return nil, illegal(o.State, order.StateDESKTOP_APP_CONNECTED)
 	}
-	opts := o.Options
-	if opts == nil {
-		return nil, errs.New(errs.Internal, "The order has no options.")
+	proc := e.procs.of(o)
+	if proc == nil || proc.Claim == nil {
+		return nil, errs.New(errs.IllegalState, "This order is not one the Desktop App works on.")
 	}
 	owner, err := e.db.User.Get(sys, o.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("load order owner: %w", err)
 	}
-	if err := refuseInactive(owner); err != nil {
-		return nil, err
-	}
-
-	now := e.now()
-	mgmtKey := make([]byte, 24)
-	if _, err := randRead(mgmtKey); err != nil {
-		return nil, err
-	}
-	puk := newPUK()
-	session := BridgeSessionPrefix + newToken()
-	sessionExpires := now.Add(e.cfg.BridgeSessionTTL)
-	validUntil := e.cardValidUntil(now, opts)
-	serial, err := e.freeCardSerial(sys)
-	if err != nil {
+	if err := refuseInactive(proc, owner); err != nil {
 		return nil, err
 	}
 	if device == nil {
 		device = &model.Device{}
 	}
+	claimed, err := proc.Claim(ctx, e, o, device)
+	if err != nil {
+		return nil, err
+	}
 
+	now := e.now()
+	session := BridgeSessionPrefix + newToken()
+	sessionExpires := now.Add(e.cfg.BridgeSessionTTL)
 	updated, err := e.transition(ctx, o, move{
 		to: order.StateDESKTOP_APP_CONNECTED, action: "order.claim",
 		note:    "Desktop App connected" + deviceNote(device),
-		details: map[string]any{"cardSerial": serial, "reader": device.Reader, "host": device.Host},
+		details: claimed.Details,
 		set: func(m *ent.OrderMutation) {
 			m.SetTokenUsedAt(now)
 			m.SetBridgeSessionHash(hashToken(session))
 			m.SetBridgeSessionExpiresAt(sessionExpires)
 		},
-		then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
-			err := tx.Card.Create().
-				SetSerial(serial).
-				SetOwnerID(o.UserID).
-				SetOrderID(o.ID).
-				SetState(card.StateREGISTERED).
-				SetValidFrom(now).
-				SetValidUntil(validUntil).
-				SetProperties(opts.Properties).
-				SetDevice(*device).
-				// Sealed under a context that names the card: a value moved elsewhere won't open.
-				SetManagementKey(e.box.Seal(mgmtKey, "card:management-key:"+serial)).
-				SetPuk(e.box.Seal([]byte(puk), "card:puk:"+serial)).
-				Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("create card: %w", err)
-			}
-			return nil
-		},
+		then: claimed.Then,
 	})
 	if err != nil {
 		// Lost a race with another claim of the same link: say so plainly.
@@ -139,20 +114,12 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 	}
 	return &Claim{
 		Order:            updated,
-		Process:          o.Process,
+		Process:          updated.Process,
 		SessionToken:     session,
 		SessionExpiresAt: sessionExpires,
 		VerificationCode: o.VerificationCode,
 		UserName:         name,
-		Card: &CardSetup{
-			Serial:        serial,
-			ManagementKey: hex.EncodeToString(mgmtKey),
-			PUK:           puk,
-			PINPolicy:     opts.PIN,
-			Certificates:  opts.Certificates,
-			Properties:    opts.Properties,
-			ValidUntil:    validUntil,
-		},
+		Card:             claimed.Card,
 	}, nil
 }
 

@@ -1,17 +1,76 @@
-// Package enroll runs the self-service process "Get virtual smart card": the order state
-// machine, the hand-off to the desktop bridge, issuing through the CA, and clean-up.
+// Package enroll runs vscard's self-service processes — "Get virtual smart card" and, as
+// they come, the card processes (change PIN, reset PIN, lock, unlock, renew, replace,
+// delete, add certificates) — as orders that move through states: the registry of
+// processes, the one transition that moves every order, the hand-off to the Desktop App,
+// issuing through the CA, and clean-up.
+//
+// # Processes
+//
+// A process is a Definition (process.go); the built-in ones are listed in builtin()
+// (processes.go). A Definition declares:
+//
+//   - Name, the symbolic name stored on each order and named in the hand-off link
+//     (vscard://enroll?server=…&order=…&token=…&process=<name>) and in the Desktop App's
+//     claim, so that the Desktop App dispatches to its handler for the process;
+//   - DisplayName and Description as message keys ("process.<name>.name"): the portal
+//     has the words, a person never reads ours;
+//   - Starters: the person themself (BySelf), an administrator for someone (ByOperator),
+//     the server on its own (BySystem, StartAsSystem);
+//   - what it needs: UserStates of the person (default ACTIVE) and, for a card process,
+//     CardStates of the card it acts on. A card process's order refers to that card
+//     (Order.subject_card, distinct from the card edge of the card an order made);
+//   - Forward, its table: each running state and the one state it moves to. The ent enum
+//     order.state is the union of every process's states; a process uses a subset. Every
+//     running order may also end: CANCELLED, FAILED or EXPIRED;
+//   - Next, the steps the person makes, Bridge, the Desktop App's generic steps, each with
+//     the writes it makes (Step.Do) inside the transition's transaction;
+//   - whether it hands off to the Desktop App: the Next step marked Handoff (to
+//     AWAITING_DESKTOP_APP) returns a one-time link, and Claim says what the Desktop App
+//     gets when it claims the order (DESKTOP_APP_CONNECTED);
+//   - Undo, what an ending undoes: revoke what the order issued, delete the card it made.
+//
+// "Get virtual smart card" is one entry:
 //
 //	STARTED -> AWAITING_DESKTOP_APP -> DESKTOP_APP_CONNECTED -> CREATING_CARD
 //	        -> ISSUING_CERTIFICATES -> CARD_READY -> COMPLETED
 //
-// and from every non-final state to CANCELLED, FAILED or EXPIRED. Every transition goes
-// through Engine.transition: it checks the move against one table, runs in a database
-// transaction together with its audit event, is conditional on the order's version (so two
-// racing requests cannot both win), and publishes an event after commit. Cancel, failure
-// and expiry revoke whatever the order had issued and delete the unfinished card; the
-// bridge learns of it from the subscription or the next call, and deletes its card too.
+// with its own bridge calls (ReportCardCreation, SubmitKeys, ConfirmCardReady) for the
+// middle states; Next hands off from STARTED and activates the card from CARD_READY.
+//
+// # How to add a process
+//
+//  1. Write a func returning its *Definition next to getVirtualSmartCard in processes.go
+//     and add it to builtin(). register checks the declaration when the engine starts
+//     (and in every test): the table leads from STARTED to COMPLETED through running
+//     states, every step is in the table, a hand-off comes with a Claim.
+//  2. If it needs a state the enum lacks, add it to ent/schema/order.go and to running
+//     (process.go), run make generate and make migration.
+//  3. Give the portal words for its keys (frontend/src/lib/processes.ts) and a handler in
+//     the Desktop App if it hands off. A Desktop App step with no call of its own uses
+//     Engine.BridgeNext; one that needs checks of its own (as SubmitKeys) gets a method
+//     here that ends in transition.
+//  4. Test it as process_test.go tests its two test-only processes: start, Next, the
+//     Desktop App's step, cancel and expiry, against the fake CA and a moved clock.
+//
+// Nothing else changes: Processes offers it (without a card for a process that makes
+// something new, with processes(card:) for a card process), with a reason code when it is
+// unavailable (NOT_PERMITTED, USER_NOT_ACTIVE, CARD_NOT_IN_REQUIRED_STATE, ORDER_RUNNING);
+// Start, Next, Cancel, the sweep's expiry and EndOrderOf run it. Who may start what is
+// decided in one place (whyNot, start.go) for the offer and the refusal alike. A person has
+// at most one order in progress, of any process.
+//
+// # Transitions
+//
+// Every transition goes through Engine.transition: it checks the move against the order's
+// process table (Definition.CanMove), runs in a database transaction together with its
+// audit event, is conditional on the order's version (so two racing requests cannot both
+// win), and publishes an event after commit. An ending undoes what the process declares;
+// the bridge learns of it from the subscription or the next call, and deletes its card too.
+// An order of a process this server no longer knows can still be cancelled and expired.
 //
 // The CA is called outside database transactions: SQLite serialises writers, and the CA
 // writes its own records. A crash between the CA and the identity store is repaired by the
 // sweep, which revokes what the CA signed for orders that did not complete.
+//
+// Time comes from Config.Now, so tests move a clock instead of sleeping.
 package enroll

@@ -20,9 +20,6 @@ import (
 	"github.com/vscard/vscard/server/secretbox"
 )
 
-// ProcessGetVirtualSmartCard is the symbolic name of the one process vscard runs today.
-const ProcessGetVirtualSmartCard = "get-virtual-smart-card"
-
 // Config tunes the engine. Zero durations take the defaults.
 type Config struct {
 	// PublicURL is this server's URL as the bridge reaches it; it goes into hand-off links.
@@ -86,6 +83,8 @@ type Engine struct {
 	cfg  Config
 	log  *slog.Logger
 	now  func() time.Time
+	// procs are the processes this engine runs (builtin, and in tests a few more).
+	procs *registry
 
 	claims, starts *limiter
 	// lastReconciled is when the sweep last checked ended orders against the CA.
@@ -99,22 +98,35 @@ func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSou
 	cfg.defaults()
 	return &Engine{
 		db: db, ca: authority, bus: bus, opts: opts, box: box, cfg: cfg, log: log, now: cfg.Now,
+		procs:  newRegistry(builtin()...),
 		claims: newLimiter(cfg.Limits.ClaimsPerMinute, cfg.Limits.ClaimBurst),
 		starts: newLimiter(cfg.Limits.StartsPerMinute, cfg.Limits.StartBurst),
 	}
 }
 
-// discard undoes what an order created, inside the transaction that ends it: certificates
-// still valid are revoked in the identity store and the unfinished card is deleted. It
-// returns the serials to revoke at the CA once the transaction has committed.
+// discard undoes what an order created, inside the transaction that ends it, as far as its
+// process says (Definition.Undo): certificates still valid are revoked in the identity
+// store and the unfinished card is deleted. It returns the serials to revoke at the CA once
+// the transaction has committed. An order of a process this server does not know undoes
+// everything it could have made.
 func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time.Time) ([]string, error) {
-	serials, err := revokeCertificates(ctx, tx, certificate.OrderID(o.ID), now, revocation.CessationOfOperation)
-	if err != nil {
-		return nil, err
+	undo := UndoCertificates | UndoNewCard
+	if d := e.procs.of(o); d != nil {
+		undo = d.Undo
+	}
+	var serials []string
+	if undo&UndoCertificates != 0 {
+		var err error
+		serials, err = revokeCertificates(ctx, tx, certificate.OrderID(o.ID), now, revocation.CessationOfOperation)
+		if err != nil {
+			return nil, err
+		}
 	}
 	// The card never became active: nothing of it is left behind.
-	if _, err := tx.Card.Delete().Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).Exec(ctx); err != nil {
-		return nil, err
+	if undo&UndoNewCard != 0 {
+		if _, err := tx.Card.Delete().Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("delete unfinished card: %w", err)
+		}
 	}
 	return serials, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/vscard/vscard/ent"
@@ -16,36 +15,6 @@ import (
 	"github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/revocation"
 )
-
-// forward is the happy path: each state and the one state it may move to.
-var forward = map[order.State]order.State{
-	order.StateSTARTED:               order.StateAWAITING_DESKTOP_APP,
-	order.StateAWAITING_DESKTOP_APP:  order.StateDESKTOP_APP_CONNECTED,
-	order.StateDESKTOP_APP_CONNECTED: order.StateCREATING_CARD,
-	order.StateCREATING_CARD:         order.StateISSUING_CERTIFICATES,
-	order.StateISSUING_CERTIFICATES:  order.StateCARD_READY,
-	order.StateCARD_READY:            order.StateCOMPLETED,
-}
-
-// running are the states an order can still leave (forward's keys), for queries: a
-// database can look a list of states up in an index, not the complement of one.
-var running = slices.Sorted(maps.Keys(forward))
-
-// endings are reachable from every state that is not final.
-var endings = []order.State{order.StateCANCELLED, order.StateFAILED, order.StateEXPIRED}
-
-// IsFinal reports whether an order in state s can no longer change.
-func IsFinal(s order.State) bool {
-	return s == order.StateCOMPLETED || slices.Contains(endings, s)
-}
-
-// CanMove reports whether from -> to is a legal transition.
-func CanMove(from, to order.State) bool {
-	if IsFinal(from) {
-		return false
-	}
-	return forward[from] == to || slices.Contains(endings, to)
-}
 
 // move is one transition request.
 type move struct {
@@ -66,7 +35,7 @@ type move struct {
 // transition moves o (as last read) to m.to. It returns the updated order, or an
 // ILLEGAL_STATE error if the move is not allowed or o changed meanwhile.
 func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Order, error) {
-	if !CanMove(o.State, m.to) {
+	if !e.procs.of(o).CanMove(o.State, m.to) { // the one place a move is checked
 		return nil, illegal(o.State, m.to)
 	}
 	sys := privacy.DecisionContext(ctx, privacy.Allow)

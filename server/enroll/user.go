@@ -9,11 +9,11 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/vscard/vscard/ent"
-	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/audit"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/viewer"
@@ -27,65 +27,95 @@ type Handoff struct {
 	VerificationCode string
 }
 
-// Process is a self-service process as one user sees it.
+// Process is a self-service process as one caller sees it (for a card process: on one
+// card). DisplayName and Description are message keys; the portal has the words.
 type Process struct {
 	Name              string
 	DisplayName       string
 	Description       string
 	Available         bool
-	UnavailableReason *string
+	UnavailableReason *Unavailable
 	RunningOrder      *ent.Order
 }
 
-// Processes lists what the signed-in user may start, and why not when they may not.
-func (e *Engine) Processes(ctx context.Context) ([]*Process, error) {
+// Processes lists what the signed-in user may start, and why not when they may not:
+// without cardID the processes that make something new, with it those that act on that
+// card (NOT_FOUND when the caller may not see it).
+func (e *Engine) Processes(ctx context.Context, cardID string) ([]*Process, error) {
 	u, err := e.currentUser(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{
-		Name:        ProcessGetVirtualSmartCard,
-		DisplayName: "Get virtual smart card",
-		Description: "Create a virtual smart card on this computer, protected by a PIN you choose, " +
-			"with certificates from your organisation.",
-		Available: true,
+	person, c := u, (*ent.Card)(nil)
+	if cardID != "" {
+		if c, person, err = e.actingCard(ctx, u, cardID); err != nil {
+			return nil, err
+		}
 	}
-	if reason := notActiveReason(u); reason != "" {
-		p.Available, p.UnavailableReason = false, &reason
-	}
-	running, err := runningOrder(privacy.DecisionContext(ctx, privacy.Allow), e.db.Order, u.ID)
+	running, err := runningOrder(privacy.DecisionContext(ctx, privacy.Allow), e.db.Order, person.ID)
 	if err != nil {
 		return nil, err
 	}
-	p.RunningOrder = running
-	return []*Process{p}, nil
+	var out []*Process
+	for _, d := range e.procs.list {
+		if d.OnCard() == (c != nil) {
+			out = append(out, e.offer(ctx, d, person, c, running))
+		}
+	}
+	return out, nil
 }
 
-// Start begins "Get virtual smart card" for the signed-in user.
-func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) {
-	if process != ProcessGetVirtualSmartCard {
-		return nil, errs.New(errs.NotFound, "There is no process named %q.", process)
+// Start begins the process named process for the signed-in user or, for a card process,
+// on the card cardID (the caller's own, or anyone's for an operator where the process
+// allows it).
+func (e *Engine) Start(ctx context.Context, process, cardID string) (*ent.Order, error) {
+	d, err := e.procs.lookup(process)
+	if err != nil {
+		return nil, err
 	}
 	u, err := e.currentUser(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseInactive(u); err != nil {
+	person, c, err := e.subjectOf(ctx, d, u, cardID)
+	if err != nil {
 		return nil, err
 	}
+	return e.start(ctx, d, person, c)
+}
+
+// start begins an order of d for person (on card c, for a card process), once the caller
+// in ctx is found to be allowed to.
+func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *ent.Card) (*ent.Order, error) {
+	if err := e.mayStart(ctx, d, person, c); err != nil {
+		return nil, err
+	}
+	u := person
 	if err := e.starts.allow(u.ID, "card orders started"); err != nil {
 		return nil, err
 	}
-	opts, version, err := e.opts.Evaluate(ctx, u)
-	if err != nil {
-		e.log.Error("evaluate option script", "user", u.ID, "err", err)
-		return nil, errs.Wrap(err, errs.ScriptError,
-			"The card options could not be computed. An administrator needs to fix the option script.")
+	var opts *cardspec.Options
+	var version string
+	if d.Options {
+		var err error
+		if opts, version, err = e.opts.Evaluate(ctx, u); err != nil {
+			e.log.Error("evaluate option script", "user", u.ID, "err", err)
+			return nil, errs.Wrap(err, errs.ScriptError,
+				"The card options could not be computed. An administrator needs to fix the option script.")
+		}
+	}
+	process := d.Name
+	details := map[string]any{"process": process}
+	if d.Options {
+		details["optionScriptVersion"] = version
+	}
+	if c != nil {
+		details["card"] = c.Serial
 	}
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
 	now := e.now()
 	var o *ent.Order
-	err = e.withTx(sys, func(tx *ent.Tx) error {
+	err := e.withTx(sys, func(tx *ent.Tx) error {
 		// Two starts at once (a double click, two tabs) must not both find no order in
 		// progress: each locks the person's row first, so the second waits for the first
 		// to commit and then finds its order. (SQLite's transactions take turns anyway.)
@@ -98,21 +128,24 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 			return err
 		}
 		var err error
-		o, err = tx.Order.Create().
+		create := tx.Order.Create().
 			SetProcess(process).
 			SetUserID(u.ID).
 			SetState(order.StateSTARTED).
 			SetSteps([]model.OrderStep{{State: string(order.StateSTARTED), At: now}}).
-			SetOptions(opts).
-			SetOptionScriptVersion(version).
-			SetExpiresAt(now.Add(e.cfg.IdleTTL)).
-			Save(sys)
+			SetExpiresAt(now.Add(e.cfg.IdleTTL))
+		if d.Options {
+			create.SetOptions(opts).SetOptionScriptVersion(version)
+		}
+		if c != nil {
+			create.SetSubjectCardID(c.ID)
+		}
+		o, err = create.Save(sys)
 		if err != nil {
 			return fmt.Errorf("create order: %w", err)
 		}
 		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-			Action: "order.start", ObjectType: "Order", ObjectID: o.ID,
-			Details: map[string]any{"process": process, "optionScriptVersion": version},
+			Action: "order.start", ObjectType: "Order", ObjectID: o.ID, Details: details,
 		})
 	})
 	if err != nil {
@@ -123,50 +156,36 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 	return o.Unwrap(), nil
 }
 
-// Next proceeds one step on the user's side: from STARTED it hands the order to the
-// Desktop App, from CARD_READY it completes the order and activates the card.
+// Next proceeds one step on the person's side, as the order's process says (Definition.Next):
+// for get-virtual-smart-card, from STARTED it hands the order to the Desktop App, from
+// CARD_READY it completes the order and activates the card.
 func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff, error) {
-	o, err := e.ownOrder(ctx, orderID)
+	o, d, err := e.stepOrder(ctx, orderID)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := e.mayOrder(ctx); err != nil {
-		return nil, nil, err
-	}
-	switch o.State {
-	case order.StateSTARTED:
-		h, set := e.newHandoff(o)
-		o, err = e.transition(ctx, o, move{to: order.StateAWAITING_DESKTOP_APP, action: "order.next", set: set})
-		if err != nil {
-			return nil, nil, err
+	step, ok := d.Next[o.State]
+	if !ok {
+		if IsFinal(o.State) {
+			return nil, nil, errs.New(errs.IllegalState, "The order is %s and cannot go on.", o.State).
+				WithDetails(map[string]any{"state": string(o.State)})
 		}
-		return o, h, nil
-	case order.StateCARD_READY:
-		o, err = e.transition(ctx, o, move{
-			to: order.StateCOMPLETED, action: "order.next", note: "card active",
-			then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
-				n, err := tx.Card.Update().
-					Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).
-					SetState(card.StateACTIVE).
-					Save(ctx)
-				if err != nil {
-					return fmt.Errorf("activate card: %w", err)
-				}
-				if n != 1 {
-					return errs.New(errs.IllegalState, "The order has no card to activate.")
-				}
-				return nil
-			},
-		})
-		return o, nil, err
-	}
-	if IsFinal(o.State) {
-		return nil, nil, errs.New(errs.IllegalState, "The order is %s and cannot go on.", o.State).
+		return nil, nil, errs.New(errs.IllegalState,
+			"The Desktop App is working on this order (%s); Next is possible once the card is ready.", o.State).
 			WithDetails(map[string]any{"state": string(o.State)})
 	}
-	return nil, nil, errs.New(errs.IllegalState,
-		"The Desktop App is working on this order (%s); Next is possible once the card is ready.", o.State).
-		WithDetails(map[string]any{"state": string(o.State)})
+	m := move{to: step.To, action: step.Action, note: step.Note, then: step.Do}
+	if m.action == "" {
+		m.action = "order.next"
+	}
+	var h *Handoff
+	if step.Handoff {
+		h, m.set = e.newHandoff(o)
+	}
+	if o, err = e.transition(ctx, o, m); err != nil {
+		return nil, nil, err
+	}
+	return o, h, nil
 }
 
 // RenewHandoff replaces the hand-off link of an order that waits for the Desktop App, e.g.
@@ -208,6 +227,7 @@ func (e *Engine) newHandoff(o *ent.Order) (*Handoff, func(*ent.OrderMutation)) {
 	q.Set("server", e.cfg.PublicURL)
 	q.Set("order", o.ID)
 	q.Set("token", token)
+	q.Set("process", o.Process)
 	h := &Handoff{URL: "vscard://enroll?" + q.Encode(), ExpiresAt: expires, VerificationCode: code}
 	return h, func(m *ent.OrderMutation) {
 		m.SetTokenHash(hashToken(token))
@@ -272,19 +292,10 @@ func (e *Engine) EndOrderOf(ctx context.Context, userID, why string) error {
 	return errs.New(errs.Conflict, "The person's order in progress kept changing; try again.")
 }
 
-// mayOrder refuses the signed-in user unless they may order (are ACTIVE).
-func (e *Engine) mayOrder(ctx context.Context) error {
-	u, err := e.currentUser(ctx)
-	if err != nil {
-		return err
-	}
-	return refuseInactive(u)
-}
-
-// refuseInactive is a USER_NOT_ACTIVE error unless u may order.
-func refuseInactive(u *ent.User) error {
-	if reason := notActiveReason(u); reason != "" {
-		return errs.New(errs.UserNotActive, "%s", reason).WithDetails(map[string]any{"state": string(u.State)})
+// refuseInactive is a USER_NOT_ACTIVE error unless u may have an order of d.
+func refuseInactive(d *Definition, u *ent.User) error {
+	if !d.userMay(u.State) {
+		return errs.New(errs.UserNotActive, "%s", notActiveReason(u)).WithDetails(map[string]any{"state": string(u.State)})
 	}
 	return nil
 }
@@ -347,11 +358,11 @@ func refuseSecondOrder(running *ent.Order, err error) error {
 		WithDetails(map[string]any{"orderId": running.ID})
 }
 
-// notActiveReason says why u may not order, or "" when u may.
+// notActiveReason says, for the error's message, why u may not order.
 func notActiveReason(u *ent.User) string {
 	switch u.State {
 	case user.StateACTIVE:
-		return ""
+		return "Your account's state does not allow this."
 	case user.StateREGISTERED:
 		return "Your account is registered but not yet active. An administrator must activate it before you can get a card."
 	case user.StateLOCKED:

@@ -153,6 +153,9 @@ export type CardWhereInput = {
   /** owner edge predicates */
   hasOwner?: boolean | null | undefined;
   hasOwnerWith?: Array<UserWhereInput> | null | undefined;
+  /** subject_orders edge predicates */
+  hasSubjectOrders?: boolean | null | undefined;
+  hasSubjectOrdersWith?: Array<OrderWhereInput> | null | undefined;
   /** id field predicates */
   id?: string | number | null | undefined;
   idContainsFold?: string | number | null | undefined;
@@ -466,6 +469,9 @@ export type OrderWhereInput = {
   /** certificates edge predicates */
   hasCertificates?: boolean | null | undefined;
   hasCertificatesWith?: Array<CertificateWhereInput> | null | undefined;
+  /** subject_card edge predicates */
+  hasSubjectCard?: boolean | null | undefined;
+  hasSubjectCardWith?: Array<CardWhereInput> | null | undefined;
   /** user edge predicates */
   hasUser?: boolean | null | undefined;
   hasUserWith?: Array<UserWhereInput> | null | undefined;
@@ -525,6 +531,17 @@ export type OrderWhereInput = {
   verificationCodeNEQ?: string | null | undefined;
   verificationCodeNotIn?: Array<string> | null | undefined;
 };
+
+/** Why a process cannot be started: the portal puts it into words. */
+export type ProcessUnavailableReason =
+  /** The card is not in a state the process acts on (e.g. locking a card that is not active). */
+  | 'CARD_NOT_IN_REQUIRED_STATE'
+  /** The caller may not start this process (for this card). */
+  | 'NOT_PERMITTED'
+  /** The person already has an order in progress; it must end first. */
+  | 'ORDER_RUNNING'
+  /** The process acts for a person who is not ACTIVE (registered, locked or inactive). */
+  | 'USER_NOT_ACTIVE';
 
 /** Why a person takes a card out of service. */
 export type RevocationReason =
@@ -745,7 +762,7 @@ export type SignOutEverywhereMutation = { signOutEverywhere: number };
 export type DashboardQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type DashboardQuery = { processes: Array<{ name: string, displayName: string, description: string, available: boolean, unavailableReason: string | null, runningOrder: { id: string, state: OrderState, createdAt: string } | null }>, me: { id: string, cards: { totalCount: number } } };
+export type DashboardQuery = { processes: Array<{ name: string, displayName: string, description: string, available: boolean, unavailableReason: ProcessUnavailableReason | null, runningOrder: { id: string, state: OrderState, createdAt: string } | null }>, me: { id: string, cards: { totalCount: number } } };
 
 export type WizardOrderCoreFragment = { id: string, process: string, state: OrderState, createdAt: string, updatedAt: string, expiresAt: string, finishedAt: string | null, verificationCode: string, failureReason: string | null, steps: Array<{ state: OrderState, at: string, note: string | null }>, options: { certificates: Array<{ template: CertificateTemplate, slot: string, algorithm: KeyAlgorithm }>, validity: { years: number, days: number }, pin: { minLength: number, maxLength: number, upper: CharacterRule, lower: CharacterRule, digits: CharacterRule, special: CharacterRule }, properties: { commonName: string, email: string, userId: string, profileName: string } } | null };
 

@@ -6,6 +6,7 @@ import { useUser } from '../auth/session';
 import { graphql } from '../gql';
 import type { DashboardQuery } from '../gql/graphql';
 import { apiError } from '../lib/errors';
+import { processDescription, processTitle, unavailableText } from '../lib/processes';
 import { StateBadge } from '../lib/StateBadge';
 
 // Everything the start page shows, in one request.
@@ -40,17 +41,19 @@ export function startPath(processName: string): string | undefined {
 }
 
 function ProcessTile({ process }: { process: Process }) {
+  const user = useUser();
   const start = startPath(process.name);
+  const title = processTitle(process);
   const running = process.runningOrder;
   const headingId = `process-${process.name}`;
   return (
     <Card withBorder shadow="sm" padding="lg" component="section" aria-labelledby={headingId}>
       <Stack gap="sm" h="100%">
         <Title order={2} size="h3" id={headingId}>
-          {process.displayName}
+          {title}
         </Title>
         <Text size="sm" c="dimmed" style={{ flexGrow: 1 }}>
-          {process.description}
+          {processDescription(process)}
         </Text>
         {running ? (
           <>
@@ -64,15 +67,15 @@ function ProcessTile({ process }: { process: Process }) {
           </>
         ) : process.available && start ? (
           <Button component={Link} to={start}>
-            {process.displayName}
+            {title}
           </Button>
         ) : (
           <>
             <Button disabled aria-describedby={`${headingId}-why`}>
-              {process.displayName}
+              {title}
             </Button>
             <Alert color="orange" variant="light" id={`${headingId}-why`}>
-              {process.unavailableReason ?? 'This process cannot be started from this portal.'}
+              {process.available ? unavailableText(null) : unavailableText(process.unavailableReason, user.state)}
             </Alert>
           </>
         )}

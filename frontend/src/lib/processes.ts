@@ -1,0 +1,53 @@
+// The server names a process's title, description and why it cannot be started with keys
+// and codes (graph/schema.graphqls, type Process); the words a person reads are here.
+import type { ProcessUnavailableReason, UserState } from '../gql/graphql';
+
+const texts: Record<string, string> = {
+  'process.get-virtual-smart-card.name': 'Get virtual smart card',
+  'process.get-virtual-smart-card.description':
+    'Create a virtual smart card on this computer, protected by a PIN you choose, with certificates from your organisation.',
+};
+
+/** processText gives the words for a process's name or description key. */
+export function processText(key: string, fallback: string): string {
+  return texts[key] ?? fallback;
+}
+
+/** processTitle is a process's name in words; a process this portal does not know yet shows its symbolic name made readable. */
+export function processTitle(p: { name: string; displayName: string }): string {
+  const readable = p.name.replace(/-/g, ' ');
+  return processText(p.displayName, readable.charAt(0).toUpperCase() + readable.slice(1));
+}
+
+/** processDescription is a process's one-line description in words, or nothing. */
+export function processDescription(p: { description: string }): string {
+  return processText(p.description, '');
+}
+
+/**
+ * unavailableText says why a process cannot be started. For USER_NOT_ACTIVE it names the
+ * person's own state when the portal knows it.
+ */
+export function unavailableText(reason: ProcessUnavailableReason | null | undefined, userState?: UserState): string {
+  switch (reason) {
+    case 'USER_NOT_ACTIVE':
+      switch (userState) {
+        case 'REGISTERED':
+          return 'Your account is registered but not yet active. An administrator must activate it before you can get a card.';
+        case 'LOCKED':
+          return 'Your account is locked. Contact an administrator.';
+        case 'INACTIVE':
+          return 'Your account is inactive. Only active users can get a virtual smart card; contact an administrator.';
+        default:
+          return 'The account is not active (it is inactive, locked or not yet activated). An administrator must activate it first.';
+      }
+    case 'CARD_NOT_IN_REQUIRED_STATE':
+      return 'The card is not in a state this can be done in.';
+    case 'ORDER_RUNNING':
+      return 'An order is already in progress. Continue or cancel it first.';
+    case 'NOT_PERMITTED':
+      return 'You may not do this here.';
+    default:
+      return 'This process cannot be started from this portal.';
+  }
+}

@@ -1,0 +1,116 @@
+package enroll
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/model"
+)
+
+// ProcessGetVirtualSmartCard is the symbolic name of "Get virtual smart card".
+const ProcessGetVirtualSmartCard = "get-virtual-smart-card"
+
+// builtin are the processes every engine runs, in the order the portal offers them. A new
+// process is one more entry here (see the package doc).
+func builtin() []*Definition {
+	return []*Definition{getVirtualSmartCard()}
+}
+
+// getVirtualSmartCard: a person makes a new virtual smart card on their computer. The
+// Desktop App claims the order (the card record is made, REGISTERED), creates the card,
+// submits one key per certificate (SubmitKeys), confirms the card ready; the person's Next
+// then activates it.
+func getVirtualSmartCard() *Definition {
+	return &Definition{
+		Name:        ProcessGetVirtualSmartCard,
+		DisplayName: "process.get-virtual-smart-card.name",
+		Description: "process.get-virtual-smart-card.description",
+		Starters:    BySelf,
+		Options:     true,
+		Forward: map[order.State]order.State{
+			order.StateSTARTED:               order.StateAWAITING_DESKTOP_APP,
+			order.StateAWAITING_DESKTOP_APP:  order.StateDESKTOP_APP_CONNECTED,
+			order.StateDESKTOP_APP_CONNECTED: order.StateCREATING_CARD,
+			order.StateCREATING_CARD:         order.StateISSUING_CERTIFICATES,
+			order.StateISSUING_CERTIFICATES:  order.StateCARD_READY,
+			order.StateCARD_READY:            order.StateCOMPLETED,
+		},
+		Next: map[order.State]Step{
+			order.StateSTARTED:    {To: order.StateAWAITING_DESKTOP_APP, Handoff: true},
+			order.StateCARD_READY: {To: order.StateCOMPLETED, Note: "card active", Do: activateNewCard},
+		},
+		Claim: claimNewCard,
+		Undo:  UndoCertificates | UndoNewCard,
+	}
+}
+
+// activateNewCard makes the card the order made ACTIVE.
+func activateNewCard(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
+	n, err := tx.Card.Update().
+		Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).
+		SetState(card.StateACTIVE).
+		Save(ctx)
+	if err != nil {
+		return fmt.Errorf("activate card: %w", err)
+	}
+	if n != 1 {
+		return errs.New(errs.IllegalState, "The order has no card to activate.")
+	}
+	return nil
+}
+
+// claimNewCard makes the card's credentials and, with the claim, its record (REGISTERED).
+func claimNewCard(ctx context.Context, e *Engine, o *ent.Order, device *model.Device) (*Claimed, error) {
+	opts := o.Options
+	if opts == nil {
+		return nil, errs.New(errs.Internal, "The order has no options.")
+	}
+	now := e.now()
+	mgmtKey := make([]byte, 24)
+	if _, err := randRead(mgmtKey); err != nil {
+		return nil, err
+	}
+	puk := newPUK()
+	validUntil := e.cardValidUntil(now, opts)
+	serial, err := e.freeCardSerial(privacy.DecisionContext(ctx, privacy.Allow))
+	if err != nil {
+		return nil, err
+	}
+	return &Claimed{
+		Card: &CardSetup{
+			Serial:        serial,
+			ManagementKey: hex.EncodeToString(mgmtKey),
+			PUK:           puk,
+			PINPolicy:     opts.PIN,
+			Certificates:  opts.Certificates,
+			Properties:    opts.Properties,
+			ValidUntil:    validUntil,
+		},
+		Details: map[string]any{"cardSerial": serial, "reader": device.Reader, "host": device.Host},
+		Then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
+			err := tx.Card.Create().
+				SetSerial(serial).
+				SetOwnerID(o.UserID).
+				SetOrderID(o.ID).
+				SetState(card.StateREGISTERED).
+				SetValidFrom(now).
+				SetValidUntil(validUntil).
+				SetProperties(opts.Properties).
+				SetDevice(*device).
+				// Sealed under a context that names the card: a value moved elsewhere won't open.
+				SetManagementKey(e.box.Seal(mgmtKey, "card:management-key:"+serial)).
+				SetPuk(e.box.Seal([]byte(puk), "card:puk:"+serial)).
+				Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("create card: %w", err)
+			}
+			return nil
+		},
+	}, nil
+}

@@ -1,0 +1,206 @@
+package enroll
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/viewer"
+)
+
+// Who may start what, on which card, is decided here for Processes (the offer), Start and
+// StartAsSystem (the refusal) alike, so that the portal never offers what the server then
+// refuses.
+
+// whyNot says why the caller in ctx may not start d for person (on card c), or "" when they
+// may. running is person's order in progress, if any: a person has one order at a time.
+func (e *Engine) whyNot(ctx context.Context, d *Definition, person *ent.User, c *ent.Card, running *ent.Order) Unavailable {
+	switch {
+	case !permitted(viewer.FromContext(ctx), d, person):
+		return UnavailableNotPermitted
+	case !d.userMay(person.State):
+		return UnavailableUserNotActive
+	case c != nil && !slices.Contains(d.CardStates, c.State):
+		return UnavailableCardState
+	case running != nil:
+		return UnavailableOrderRunning
+	}
+	return ""
+}
+
+// permitted reports whether v may start d for person: as themself, as an operator for
+// someone else, or as the system, each where d allows it.
+func permitted(v *viewer.Viewer, d *Definition, person *ent.User) bool {
+	switch {
+	case v.IsSystem():
+		return d.Starters&BySystem != 0
+	case v == nil || v.Kind != viewer.KindUser:
+		return false
+	case v.UserID == person.ID:
+		return d.Starters&BySelf != 0
+	default:
+		return v.IsAdmin() && d.Starters&ByOperator != 0
+	}
+}
+
+// offer is d as the caller sees it for person (on card c).
+func (e *Engine) offer(ctx context.Context, d *Definition, person *ent.User, c *ent.Card, running *ent.Order) *Process {
+	p := &Process{Name: d.Name, DisplayName: d.DisplayName, Description: d.Description, Available: true}
+	if running != nil && running.Process == d.Name && (c == nil || ptrIs(running.SubjectCardID, c.ID)) {
+		p.RunningOrder = running
+	}
+	if why := e.whyNot(ctx, d, person, c, running); why != "" {
+		p.Available, p.UnavailableReason = false, &why
+	}
+	return p
+}
+
+// mayStart refuses the caller in ctx starting d for person (on card c), with the code of
+// the first reason; the order in progress is checked later, under the person's lock.
+func (e *Engine) mayStart(ctx context.Context, d *Definition, person *ent.User, c *ent.Card) error {
+	switch e.whyNot(ctx, d, person, c, nil) {
+	case UnavailableNotPermitted:
+		return errs.New(errs.Forbidden, "You may not start this process here.").
+			WithDetails(map[string]any{"process": d.Name, "reason": string(UnavailableNotPermitted)})
+	case UnavailableUserNotActive:
+		return refuseInactive(d, person)
+	case UnavailableCardState:
+		return errs.New(errs.IllegalState, "Card %s is %s; this process needs it %v.", c.Serial, c.State, d.CardStates).
+			WithDetails(map[string]any{"state": string(c.State), "reason": string(UnavailableCardState)})
+	}
+	return nil
+}
+
+// subjectOf is who an order of d started by u is for and which card it acts on: u for a
+// process that makes something new, the card's owner for a card process.
+func (e *Engine) subjectOf(ctx context.Context, d *Definition, u *ent.User, cardID string) (*ent.User, *ent.Card, error) {
+	switch {
+	case d.OnCard() && cardID == "":
+		return nil, nil, errs.New(errs.InvalidInput, "Say which card the process acts on.").
+			WithDetails(map[string]any{"field": "card"})
+	case !d.OnCard() && cardID != "":
+		return nil, nil, errs.New(errs.InvalidInput, "This process makes a new card; it acts on no card.").
+			WithDetails(map[string]any{"field": "card"})
+	case cardID == "":
+		return u, nil, nil
+	}
+	c, owner, err := e.actingCard(ctx, u, cardID)
+	return owner, c, err
+}
+
+// actingCard loads a card u may act on, and its owner: their own, or anyone's for an
+// administrator. A card u may not see is NOT_FOUND, as if it did not exist.
+func (e *Engine) actingCard(ctx context.Context, u *ent.User, cardID string) (*ent.Card, *ent.User, error) {
+	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	q := e.db.Card.Query().Where(card.ID(cardID))
+	if !viewer.FromContext(ctx).IsAdmin() {
+		q = q.Where(card.OwnerID(u.ID))
+	}
+	c, err := q.Only(sys)
+	if ent.IsNotFound(err) {
+		return nil, nil, errs.New(errs.NotFound, "There is no card %s for you.", cardID)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load card: %w", err)
+	}
+	if c.OwnerID == u.ID {
+		return c, u, nil
+	}
+	owner, err := e.db.User.Get(sys, c.OwnerID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load card owner: %w", err)
+	}
+	return c, owner, nil
+}
+
+// StartAsSystem begins the process named process as the server, for the person userID
+// (on card cardID, for a card process): e.g. an expiry check renewing a card. The process
+// must allow BySystem.
+func (e *Engine) StartAsSystem(ctx context.Context, process, userID, cardID string) (*ent.Order, error) {
+	d, err := e.procs.lookup(process)
+	if err != nil {
+		return nil, err
+	}
+	ctx = viewer.SystemContext(ctx)
+	person, err := e.db.User.Get(ctx, userID)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.NotFound, "There is no user %s.", userID)
+	}
+	var c *ent.Card
+	if d.OnCard() != (cardID != "") {
+		return nil, errs.New(errs.InvalidInput, "Process %s acts on a card exactly when it is given one.", process)
+	}
+	if cardID != "" {
+		c, err = e.db.Card.Query().Where(card.ID(cardID), card.OwnerID(userID)).Only(ctx)
+		if err != nil {
+			return nil, errs.Wrap(err, errs.NotFound, "There is no card %s of user %s.", cardID, userID)
+		}
+	}
+	return e.start(ctx, d, person, c)
+}
+
+// stepOrder loads an order the signed-in person may move on with Next: their own, or, for
+// an administrator, one of a process an operator may start. It refuses a person the process
+// does not allow (no longer ACTIVE) and an order of a process this server does not know.
+func (e *Engine) stepOrder(ctx context.Context, id string) (*ent.Order, *Definition, error) {
+	u, err := e.currentUser(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := e.ownOrder(ctx, id)
+	person := u
+	if errs.CodeOf(err) == errs.NotFound && u != nil && viewer.FromContext(ctx).IsAdmin() {
+		sys := privacy.DecisionContext(ctx, privacy.Allow)
+		if other, gerr := e.db.Order.Get(sys, id); gerr == nil {
+			if d := e.procs.of(other); d != nil && d.Starters&ByOperator != 0 {
+				if person, err = e.db.User.Get(sys, other.UserID); err != nil {
+					return nil, nil, fmt.Errorf("load order owner: %w", err)
+				}
+				o = other
+			}
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	d := e.procs.of(o)
+	if d == nil {
+		return nil, nil, errs.New(errs.IllegalState, "This server does not run process %q; the order can only be cancelled.", o.Process)
+	}
+	if err := refuseInactive(d, person); err != nil {
+		return nil, nil, err
+	}
+	return o, d, nil
+}
+
+// BridgeNext moves the order of the Desktop App's session on by the step the Desktop App
+// reports done (Definition.Bridge), for processes with no call of their own for it.
+func (e *Engine) BridgeNext(ctx context.Context, orderID, note string) (*ent.Order, error) {
+	o, err := e.bridgeOrder(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	d := e.procs.of(o)
+	step, ok := Step{}, false
+	if d != nil {
+		step, ok = d.Bridge[o.State]
+	}
+	if !ok {
+		return nil, errs.New(errs.IllegalState, "The Desktop App has no step to report for an order that is %s.", o.State).
+			WithDetails(map[string]any{"state": string(o.State)})
+	}
+	m := move{to: step.To, action: step.Action, note: step.Note, then: step.Do}
+	if m.action == "" {
+		m.action = "order.bridge_step"
+	}
+	if note != "" {
+		m.note = truncate(note, 200)
+	}
+	return e.transition(ctx, o, m)
+}
+
+func ptrIs[T comparable](p *T, v T) bool { return p != nil && *p == v }
