@@ -259,7 +259,7 @@ func TestStore(t *testing.T) {
 		s.Refresh = time.Minute
 		stored := func() (string, time.Time) {
 			t.Helper()
-			row, err := db.client.Session.Query().Where(session.TokenHash(hashToken("tok-4"))).Only(viewer.SystemContext(ctx))
+			row, err := db.client.Session.Query().Where(session.TokenHash(hashToken("tok-4"))).Only(viewer.AsServer(ctx))
 			if err != nil {
 				t.Fatal(err)
 			}
