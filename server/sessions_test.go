@@ -159,7 +159,17 @@ func TestAdministratorKeepsOwnState(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Errorf("%d audit events of a refused change (%v), want 0", n, err)
 	}
-	// Another administrator's change still works: the refusal is about oneself.
+	// A change of someone else's state still works: the refusal is about oneself. The
+	// server makes it on its own behalf, and the audit log still names the administrator.
 	alice := env.SignIn(t, servertest.Alice)
-	admin.MustDo(t, qSetState, map[string]any{"id": userID(t, alice), "state": "ACTIVE"}, nil)
+	aliceID := userID(t, alice)
+	admin.MustDo(t, qSetState, map[string]any{"id": aliceID, "state": "ACTIVE"}, nil)
+	ev, err := env.Server.DB.Client.AuditEvent.Query().
+		Where(auditevent.Action("user.set_state"), auditevent.ObjectID(aliceID)).Only(systemCtx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.ActorKind != "user" || ev.Actor != "admin ("+id+")" {
+		t.Errorf("the audit event names %s %q, want the administrator", ev.ActorKind, ev.Actor)
+	}
 }
