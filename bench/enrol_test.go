@@ -278,7 +278,7 @@ func BenchmarkCAIssue(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ctx := viewer.SystemContext(context.Background())
+			ctx := viewer.AsServer(context.Background())
 			b.Run("certificates", func(b *testing.B) {
 				spent := startCosts(b, env.Server.DB)
 				defer func() { spent.report(b, b.N, "cert") }()

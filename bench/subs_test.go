@@ -19,10 +19,10 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/order"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/servertest"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // subscribers is how many portals follow an order at once, each on its own WebSocket
@@ -116,7 +116,7 @@ func raiseFileLimit(tb testing.TB) {
 // seedOrders creates n orders in progress for username, in bulk through ent.
 func seedOrders(b *testing.B, client *ent.Client, username string, n int) []string {
 	b.Helper()
-	ctx := privacy.DecisionContext(context.Background(), privacy.Allow)
+	ctx := viewer.AsServer(context.Background())
 	u := client.User.Query().Where(user.Username(username)).OnlyX(ctx)
 	now := time.Now()
 	ids := make([]string, n)

@@ -5,6 +5,7 @@ package graph
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/server/ca"
@@ -24,4 +25,14 @@ type Resolver struct {
 	Log     *slog.Logger
 	// Metrics counts requests and subscriptions; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Now is the server's clock (server.Config.Now); nil is time.Now.
+	Now func() time.Time
+}
+
+// now reads the server's clock.
+func (r *Resolver) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
 }

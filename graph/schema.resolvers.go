@@ -104,7 +104,7 @@ func (r *mutationResolver) FailOrder(ctx context.Context, orderID string, reason
 
 // SetUserState is the resolver for the setUserState field.
 func (r *mutationResolver) SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error) {
-	u, err := users.SetState(ctx, r.DB, userID, state, deref(reason))
+	u, err := users.SetState(ctx, r.DB, r.now(), userID, state, deref(reason))
 	if err != nil || u.State == user.StateACTIVE {
 		return u, err
 	}
@@ -117,12 +117,12 @@ func (r *mutationResolver) SetUserState(ctx context.Context, userID string, stat
 
 // SignOutEverywhere is the resolver for the signOutEverywhere field.
 func (r *mutationResolver) SignOutEverywhere(ctx context.Context) (int, error) {
-	return users.SignOutEverywhere(ctx, r.DB, viewer.FromContext(ctx).UserID, auth.SessionToken(ctx))
+	return users.SignOutEverywhere(ctx, r.DB, r.now(), viewer.FromContext(ctx).UserID, auth.SessionToken(ctx))
 }
 
 // EndUserSessions is the resolver for the endUserSessions field.
 func (r *mutationResolver) EndUserSessions(ctx context.Context, userID string) (int, error) {
-	return users.EndSessions(ctx, r.DB, userID)
+	return users.EndSessions(ctx, r.DB, r.now(), userID)
 }
 
 // UpdateOptionScript is the resolver for the updateOptionScript field.

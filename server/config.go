@@ -89,9 +89,18 @@ type Config struct {
 	// MetricsAddr, when set, is where Prometheus metrics are served (GET /metrics), apart
 	// from the public listener: keep it off the load balancer.
 	MetricsAddr string
+
+	// Now is the server's clock: everything that decides by the time of day reads it
+	// (sessions and their idle timeout, tokens, orders and their sweep, the CA's stamps).
+	// Tests move it (server/testclock) instead of sleeping until something expires.
+	// Default: time.Now.
+	Now func() time.Time
 }
 
 func (c *Config) defaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	if c.Addr == "" {
 		c.Addr = ":8080"
 		if c.devIDP() {

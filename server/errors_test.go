@@ -7,11 +7,14 @@ import (
 
 	"github.com/vscard/vscard/server"
 	"github.com/vscard/vscard/server/servertest"
+	"github.com/vscard/vscard/server/testclock"
 )
 
 // TestRefusals: each bad request gets a clear code and changes nothing.
 func TestRefusals(t *testing.T) {
-	env := servertest.Start(t, func(c *server.Config) { c.TokenTTL = 2 * time.Second })
+	clock := testclock.New()
+	const tokenTTL = 5 * time.Minute
+	env := servertest.Start(t, servertest.WithClock(clock), func(c *server.Config) { c.TokenTTL = tokenTTL })
 	alice := env.SignIn(t, servertest.Alice)
 	carol := env.SignIn(t, servertest.Carol)
 	ctx := context.Background()
@@ -30,7 +33,7 @@ func TestRefusals(t *testing.T) {
 		}, "TOKEN_ALREADY_USED"},
 		{"error/expired token", func(t *testing.T, o *order) (error, string) {
 			o.next()
-			time.Sleep(2100 * time.Millisecond)
+			clock.Advance(tokenTTL + time.Second)
 			return o.claimWith(o.token), "AWAITING_DESKTOP_APP"
 		}, "TOKEN_EXPIRED"},
 		{"error/renewed link replaces the old one", func(t *testing.T, o *order) (error, string) {
@@ -163,14 +166,19 @@ func TestInactiveUserCannotOrder(t *testing.T) {
 }
 
 func TestSweepExpiresStaleOrders(t *testing.T) {
-	env := servertest.Start(t, func(c *server.Config) { c.OrderIdleTTL = time.Second })
+	clock := testclock.New()
+	const idle = 10 * time.Minute
+	env := servertest.Start(t, servertest.WithClock(clock), func(c *server.Config) { c.OrderIdleTTL = idle })
 	alice := env.SignIn(t, servertest.Alice)
 	o := start(t, env, alice)
 	o.next()
 	o.mustClaim()
 	o.mustCreate()
 	o.mustSubmit()
-	time.Sleep(1100 * time.Millisecond)
+	if res, err := env.Server.Enroll.Sweep(context.Background()); err != nil || res.Expired != 0 {
+		t.Fatalf("sweep before the idle time = %+v, %v; want none expired", res, err)
+	}
+	clock.Advance(idle + time.Second)
 	res, err := env.Server.Enroll.Sweep(context.Background())
 	if err != nil || res.Expired != 1 {
 		t.Fatalf("sweep = %+v, %v; want 1 expired", res, err)

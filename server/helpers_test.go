@@ -13,7 +13,7 @@ import (
 func p256() elliptic.Curve { return elliptic.P256() }
 func p384() elliptic.Curve { return elliptic.P384() }
 
-func systemCtx() context.Context { return viewer.SystemContext(context.Background()) }
+func systemCtx() context.Context { return viewer.AsServer(context.Background()) }
 
 func mustURL(t *testing.T, s string) *url.URL {
 	t.Helper()

@@ -21,9 +21,9 @@ import (
 
 	"github.com/vscard/vscard/ent/auditevent"
 	"github.com/vscard/vscard/ent/certificate"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/servertest"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // The GraphQL operations a portal and a desktop bridge send, as they would.
@@ -576,7 +576,7 @@ func TestConfirmCardReadyRefuses(t *testing.T) {
 		t.Fatalf("confirm another serial: %v, want INVALID_INPUT", err)
 	}
 	// A certificate that is no longer valid (revoked behind the bridge's back) is missing.
-	sys := privacy.DecisionContext(context.Background(), privacy.Allow)
+	sys := viewer.AsServer(context.Background())
 	env.Server.DB.Client.Certificate.Update().Where(certificate.Serial(o.certs[0].Serial)).
 		SetState(certificate.StateREVOKED).ExecX(sys)
 	err := confirm(o.claim.Card.Serial)

@@ -17,7 +17,7 @@ func (s *Server) RotateSecrets(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	ctx = viewer.SystemContext(ctx)
+	ctx = viewer.AsServer(ctx)
 	cards, err := s.DB.Client.Card.Query().Select(card.FieldID, card.FieldSerial, card.FieldManagementKey, card.FieldPuk).All(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("list cards: %w", err)

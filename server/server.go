@@ -100,6 +100,7 @@ func (s *Server) assemble(ctx context.Context) error {
 		BaseURL:      cfg.PublicURL,
 		Passphrase:   []byte(cfg.CAPassphrase),
 		Logger:       s.log,
+		Now:          cfg.Now,
 	}, ca.NewEntStore(s.DB.Client))
 	if err != nil {
 		return fmt.Errorf("open CA: %w", err)
@@ -140,6 +141,7 @@ func (s *Server) assemble(ctx context.Context) error {
 		Limits:  cfg.Limits,
 		Dialect: s.DB.Dialect,
 		Entered: func(state order.State) { s.Metrics.OrderEntered(string(state)) },
+		Now:     cfg.Now,
 	}, s.log.With("component", "enroll"))
 
 	authCfg := auth.Config{
@@ -162,6 +164,7 @@ func (s *Server) assemble(ctx context.Context) error {
 		// Every instance shares the secret key, so any of them can finish a sign-in
 		// another one started; auth derives the cookie's own keys from it.
 		LoginStateKeys: keys,
+		Now:            cfg.Now,
 	}
 	if cfg.devIDP() {
 		if err := s.startDevIDP(&authCfg); err != nil {
@@ -178,7 +181,7 @@ func (s *Server) assemble(ctx context.Context) error {
 
 	gql := graph.NewHandler(&graph.Resolver{
 		DB: s.DB.Client, Enroll: s.Enroll, Scripts: s.Scripts, CA: s.CA, Events: s.Events,
-		Log: s.log.With("component", "graphql"), Metrics: s.Metrics,
+		Log: s.log.With("component", "graphql"), Metrics: s.Metrics, Now: cfg.Now,
 	}, graph.HandlerOptions{
 		CheckOrigin:        s.Auth.CheckOrigin,
 		WebsocketInit:      s.Auth.InitFunc,

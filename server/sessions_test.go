@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vscard/vscard/ent/auditevent"
+	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/servertest"
 	"github.com/vscard/vscard/server/users"
 )
@@ -132,5 +133,43 @@ func TestAdministratorEndsSessions(t *testing.T) {
 	}
 	if err := alice.Do(context.Background(), qEndUserSessions, map[string]any{"id": id}, nil); codeOf(err) != "FORBIDDEN" {
 		t.Errorf("a person ends another's sessions: %v, want FORBIDDEN", err)
+	}
+}
+
+// TestAdministratorKeepsOwnState: an administrator may not change their own state (one who
+// locked themself out could not undo it). The server refuses, not only the portal, and
+// nothing changes: the state, the session, the audit log.
+func TestAdministratorKeepsOwnState(t *testing.T) {
+	env := servertest.Start(t)
+	admin := env.SignIn(t, servertest.Admin)
+	id := userID(t, admin)
+	for _, state := range []string{"LOCKED", "INACTIVE", "REGISTERED", "ACTIVE"} {
+		err := admin.Do(context.Background(), qSetState, map[string]any{"id": id, "state": state}, nil)
+		if codeOf(err) != "FORBIDDEN" {
+			t.Errorf("an administrator sets themself %s: %v, want FORBIDDEN", state, err)
+		}
+	}
+	signedIn(t, admin, "the administrator")
+	u, err := env.Server.DB.Client.User.Get(systemCtx(), id)
+	if err != nil || u.State != user.StateACTIVE {
+		t.Fatalf("the administrator is %v (%v), want ACTIVE", u.State, err)
+	}
+	n, err := env.Server.DB.Client.AuditEvent.Query().
+		Where(auditevent.Action("user.set_state"), auditevent.ObjectID(id)).Count(systemCtx())
+	if err != nil || n != 0 {
+		t.Errorf("%d audit events of a refused change (%v), want 0", n, err)
+	}
+	// A change of someone else's state still works: the refusal is about oneself. The
+	// server makes it on its own behalf, and the audit log still names the administrator.
+	alice := env.SignIn(t, servertest.Alice)
+	aliceID := userID(t, alice)
+	admin.MustDo(t, qSetState, map[string]any{"id": aliceID, "state": "ACTIVE"}, nil)
+	ev, err := env.Server.DB.Client.AuditEvent.Query().
+		Where(auditevent.Action("user.set_state"), auditevent.ObjectID(aliceID)).Only(systemCtx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.ActorKind != "user" || ev.Actor != "admin ("+id+")" {
+		t.Errorf("the audit event names %s %q, want the administrator", ev.ActorKind, ev.Actor)
 	}
 }

@@ -13,11 +13,21 @@ import (
 // The privacy rules below are the one place that decides which rows a caller can see. They
 // run on every query ent makes, so top-level fields, node/nodes, edges and subscriptions
 // are all covered by the same code. Writes are made by the domain packages (server/enroll,
-// server/ca, ...) after their own checks, under privacy.DecisionContext(ctx, privacy.Allow).
+// server/ca, ...) after their own checks, under viewer.AsServer: the one bypass, which
+// every policy honours first and which keeps the caller for the audit log. (ent's own
+// privacy.DecisionContext would bypass them too; it is not used outside generated code.)
 
-// allowSystemAndAdmins lets the server itself and administrators through.
-var allowSystemAndAdmins = privacy.ContextQueryMutationRule(func(ctx context.Context) error {
-	if v := viewer.FromContext(ctx); v.IsSystem() || v.IsAdmin() {
+// allowServer lets through what the server does on its own behalf (viewer.AsServer).
+var allowServer = privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+	if viewer.ActsAsServer(ctx) {
+		return privacy.Allow
+	}
+	return privacy.Skip
+})
+
+// allowAdmins lets administrators through.
+var allowAdmins = privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+	if viewer.FromContext(ctx).IsAdmin() {
 		return privacy.Allow
 	}
 	return privacy.Skip
@@ -57,28 +67,22 @@ func filterByViewer(
 // systemOnly is the policy of rows no request may touch directly.
 func systemOnly() ent.Policy {
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{allowSystem, privacy.AlwaysDenyRule()},
-		Mutation: privacy.MutationPolicy{allowSystem, privacy.AlwaysDenyRule()},
+		Query:    privacy.QueryPolicy{allowServer, privacy.AlwaysDenyRule()},
+		Mutation: privacy.MutationPolicy{allowServer, privacy.AlwaysDenyRule()},
 	}
 }
-
-var allowSystem = privacy.ContextQueryMutationRule(func(ctx context.Context) error {
-	if viewer.FromContext(ctx).IsSystem() {
-		return privacy.Allow
-	}
-	return privacy.Skip
-})
 
 // readOwnRows is the policy of the entities a user owns: administrators and the server see
 // everything; users and bridge sessions see their own; writes go through domain code.
 func readOwnRows(forUser, forBridge func(privacy.Filter, string), portalMayRead bool) ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
+			allowServer,
 			denyAnonymous,
-			allowSystemAndAdmins,
+			allowAdmins,
 			filterByViewer(forUser, forBridge, portalMayRead),
 		},
-		Mutation: privacy.MutationPolicy{allowSystemAndAdmins, privacy.AlwaysDenyRule()},
+		Mutation: privacy.MutationPolicy{allowServer, allowAdmins, privacy.AlwaysDenyRule()},
 	}
 }
 

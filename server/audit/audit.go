@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/ent"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/viewer"
 )
 
-// Entry is one audit event. The actor comes from the viewer in the context.
+// Entry is one audit event. The actor comes from the viewer in the context: the person,
+// portal or bridge whose request it is, also when the server acts for them
+// (viewer.AsServer); without a viewer, the server acting on its own behalf ("system") or
+// an anonymous request.
 type Entry struct {
 	Action     string // e.g. "order.cancel", "user.set_state", "auth.login"
 	ObjectType string // e.g. "Order"
@@ -34,6 +36,9 @@ func WriteAll(ctx context.Context, c *ent.AuditEventClient, entries ...Entry) er
 	}
 	v := viewer.FromContext(ctx)
 	actor, kind, addr := "anonymous", "anonymous", ""
+	if v == nil && viewer.ActsAsServer(ctx) {
+		actor, kind = "system", "system"
+	}
 	if v != nil {
 		actor, kind, addr = v.Name, kindName(v.Kind), v.RemoteAddr
 		if v.UserID != "" && v.Kind == viewer.KindUser {
@@ -53,7 +58,7 @@ func WriteAll(ctx context.Context, c *ent.AuditEventClient, entries ...Entry) er
 			SetRemoteAddr(addr).
 			SetDetails(e.Details)
 	}
-	if err := c.CreateBulk(rows...).Exec(privacy.DecisionContext(ctx, privacy.Allow)); err != nil {
+	if err := c.CreateBulk(rows...).Exec(viewer.AsServer(ctx)); err != nil {
 		return fmt.Errorf("write audit events %s: %w", entries[0].Action, err)
 	}
 	return nil
@@ -67,8 +72,6 @@ func kindName(k viewer.Kind) string {
 		return "portal"
 	case viewer.KindBridge:
 		return "bridge"
-	case viewer.KindSystem:
-		return "system"
 	}
 	return "unknown"
 }

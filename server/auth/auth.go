@@ -61,6 +61,7 @@ func New(cfg Config, client *ent.Client, bridges BridgeAuthenticator, logger *sl
 		logger:  logger,
 		store:   NewStore(client, cfg.Lifetime),
 	}
+	s.store.now, s.store.idle, s.store.lifetime = cfg.Now, cfg.IdleTimeout, cfg.Lifetime
 	// An unchanged session is written back once its idle deadline has moved by 1/30 of the
 	// idle timeout (a minute of the default 30), not on every request.
 	s.store.Refresh = cfg.IdleTimeout / 30

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vscard/vscard/server/testclock"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -196,8 +197,9 @@ func TestBridgeAuthenticatorMissing(t *testing.T) {
 // memory, but only until it expires.
 func TestPortalTokenRemembered(t *testing.T) {
 	f := startFakeIdP(t)
-	app := newApp(t, nil, func(cfg *Config) { cfg.Issuer = f.issuer })
-	exp := time.Now().Add(2 * time.Second).Truncate(time.Second).Add(time.Second)
+	clock := testclock.New()
+	app := newApp(t, nil, func(cfg *Config) { cfg.Issuer = f.issuer; cfg.Now = clock.Now })
+	exp := clock.Now().Add(10 * time.Minute).Truncate(time.Second)
 	token := f.accessToken("", func(c map[string]any) { c["exp"] = exp.Unix() })
 	for i := range 3 {
 		status, who, body := callWhoami(t, http.DefaultClient, bearerRequest(http.MethodGet, app.URL+"/api/whoami", "Bearer "+token))
@@ -208,7 +210,7 @@ func TestPortalTokenRemembered(t *testing.T) {
 	if n := app.svc.portals.Len(); n != 1 {
 		t.Fatalf("%d tokens remembered, want 1", n)
 	}
-	time.Sleep(time.Until(exp) + 100*time.Millisecond)
+	clock.Advance(exp.Sub(clock.Now()) + time.Second)
 	if status, _, body := callWhoami(t, http.DefaultClient, bearerRequest(http.MethodGet, app.URL+"/api/whoami", "Bearer "+token)); status != 401 {
 		t.Fatalf("expired remembered token: status %d, want 401: %s", status, body)
 	}

@@ -100,7 +100,8 @@ type Config struct {
 	// key, which suits a single instance (a restart only fails sign-ins under way).
 	LoginStateKeys [][]byte
 
-	// Now is the clock of token and login-state checks. Default: time.Now.
+	// Now is the clock of sessions (idle timeout, lifetime), token checks and sign-in
+	// state: server.Config.Now. Default: time.Now.
 	Now func() time.Time
 
 	// HTTPClient talks to the provider (discovery, JWKS, token endpoint). Default: a

@@ -379,7 +379,7 @@ func (b *browser) sessionCookie(appURL string) *http.Cookie {
 
 func userByName(tb testing.TB, db *testDB, name string) *ent.User {
 	tb.Helper()
-	u, err := db.client.User.Query().Where(user.Username(name)).Only(viewer.SystemContext(context.Background()))
+	u, err := db.client.User.Query().Where(user.Username(name)).Only(viewer.AsServer(context.Background()))
 	if err != nil {
 		tb.Fatalf("find user %s: %v", name, err)
 	}

@@ -156,6 +156,7 @@ func (s *Service) finishLogin(ctx context.Context, r *http.Request, p pendingLog
 	s.sessions.Put(ctx, keyUserID, u.ID)
 	s.sessions.Put(ctx, keyRoles, strings.Join(u.Roles, " "))
 	s.sessions.Put(ctx, keyIDToken, rawIDToken)
+	s.sessions.Put(ctx, keySignedInAt, s.cfg.Now().UnixNano())
 	s.logger.InfoContext(ctx, "signed in", "user", u.ID, "username", u.Username, "remote_addr", addr)
 	return nil
 }

@@ -98,7 +98,7 @@ func TestLogin(t *testing.T) {
 		b.startLogin(app.URL, "")
 
 		// Both the sign-in and the sign-out are in the audit log.
-		ctx := viewer.SystemContext(context.Background())
+		ctx := viewer.AsServer(context.Background())
 		for _, action := range []string{ActionLogin, ActionLogout} {
 			ev, err := app.db.client.AuditEvent.Query().Where(auditevent.Action(action), auditevent.ObjectID(u.ID)).First(ctx)
 			if err != nil {
@@ -201,7 +201,7 @@ func TestUsers(t *testing.T) {
 	t.Run("ok/an existing user keeps the state an administrator set", func(t *testing.T) {
 		app, _ := devSetup(t)
 		newBrowser(t).signIn(app.URL, "alice", "alice-demo")
-		ctx := viewer.SystemContext(context.Background())
+		ctx := viewer.AsServer(context.Background())
 		u := userByName(t, app.db, "alice")
 		if err := u.Update().SetState(user.StateLOCKED).SetEmail("old@example.test").Exec(ctx); err != nil {
 			t.Fatal(err)

@@ -75,10 +75,12 @@ func (l *lazyProvider) discover(ctx context.Context) (*endpoints, error) {
 		idTokens: p.Verifier(&oidc.Config{
 			ClientID:             l.cfg.ClientID,
 			SupportedSigningAlgs: l.cfg.SignatureAlgs,
+			Now:                  l.cfg.Now,
 		}),
 		accessTokens: p.Verifier(&oidc.Config{
 			ClientID:             l.cfg.APIAudience,
 			SupportedSigningAlgs: l.cfg.SignatureAlgs,
+			Now:                  l.cfg.Now,
 		}),
 		endSession: meta.EndSession,
 	}, nil

@@ -14,6 +14,9 @@ const (
 	keyUserID  = "uid"
 	keyRoles   = "roles"
 	keyIDToken = "id_token"
+	// keySignedInAt (Unix nanoseconds on Config.Now) starts the session's lifetime; see
+	// Store.expiryOf.
+	keySignedInAt = "signed_in_at"
 )
 
 // cookieName returns the session cookie's name: __Host- prefixed when the public URL is

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/ent/session"
+	"github.com/vscard/vscard/server/testclock"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -137,44 +138,51 @@ func TestSessions(t *testing.T) {
 		}
 	})
 
+	// The two expiries run on the service's clock (Config.Now), which the tests move: no
+	// sleeping, and no margin a busy machine could eat.
 	t.Run("error/idle timeout", func(t *testing.T) {
-		var app *testApp
-		app = newApp(t, nil, func(cfg *Config) {
+		clock := testclock.New()
+		const idle = 30 * time.Minute
+		app := newApp(t, nil, func(cfg *Config) {
 			cfg.Issuer = startIdP(t, cfg.PublicURL, idpOptions{}).Issuer()
-			cfg.IdleTimeout = 1500 * time.Millisecond
+			cfg.IdleTimeout = idle
+			cfg.Lifetime = 12 * time.Hour
+			cfg.Now = clock.Now
 		})
 		b := newBrowser(t)
 		b.signIn(app.URL, "alice", "alice-demo")
-		time.Sleep(700 * time.Millisecond)
+		clock.Advance(idle - time.Minute)
 		if !b.sessionInfo(app.URL).Authenticated { // activity pushes the expiry out
 			t.Fatal("session ended early")
 		}
-		time.Sleep(900 * time.Millisecond)
+		clock.Advance(idle - time.Minute) // past the idle timeout after the sign-in
 		if !b.sessionInfo(app.URL).Authenticated {
 			t.Fatal("activity did not extend the session")
 		}
-		time.Sleep(1700 * time.Millisecond)
+		clock.Advance(idle + time.Minute)
 		if b.sessionInfo(app.URL).Authenticated {
 			t.Fatal("session outlived the idle timeout")
 		}
 	})
 
 	t.Run("error/absolute lifetime", func(t *testing.T) {
+		clock := testclock.New()
+		const idle, lifetime = 30 * time.Minute, 2 * time.Hour
 		app := newApp(t, nil, func(cfg *Config) {
 			cfg.Issuer = startIdP(t, cfg.PublicURL, idpOptions{}).Issuer()
-			cfg.IdleTimeout = time.Second
-			cfg.Lifetime = 1500 * time.Millisecond
+			cfg.IdleTimeout = idle
+			cfg.Lifetime = lifetime
+			cfg.Now = clock.Now
 		})
 		b := newBrowser(t)
 		b.signIn(app.URL, "alice", "alice-demo")
-		deadline := time.Now().Add(1500 * time.Millisecond)
-		for time.Now().Before(deadline.Add(-300 * time.Millisecond)) {
+		for range 4 { // active all along: 4 × 29 minutes = 1h56m
+			clock.Advance(idle - time.Minute)
 			if !b.sessionInfo(app.URL).Authenticated {
 				t.Fatal("session ended before its lifetime")
 			}
-			time.Sleep(200 * time.Millisecond)
 		}
-		time.Sleep(time.Until(deadline) + 200*time.Millisecond)
+		clock.Advance(5 * time.Minute) // 2h01m after the sign-in, 5 minutes after the last request
 		if b.sessionInfo(app.URL).Authenticated {
 			t.Fatal("session outlived its lifetime despite activity")
 		}
@@ -259,7 +267,7 @@ func TestStore(t *testing.T) {
 		s.Refresh = time.Minute
 		stored := func() (string, time.Time) {
 			t.Helper()
-			row, err := db.client.Session.Query().Where(session.TokenHash(hashToken("tok-4"))).Only(viewer.SystemContext(ctx))
+			row, err := db.client.Session.Query().Where(session.TokenHash(hashToken("tok-4"))).Only(viewer.AsServer(ctx))
 			if err != nil {
 				t.Fatal(err)
 			}

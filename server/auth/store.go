@@ -30,6 +30,11 @@ import (
 // when the data is unchanged and the deadline moved by less than Refresh: an idle session
 // then ends between IdleTimeout-Refresh and IdleTimeout after its last request, and a
 // request that only reads costs no database write.
+//
+// Store, not scs, decides when a session ends, on its own clock (now): scs computes the
+// expiry it hands to CommitCtx with time.Now, which tests cannot move. A signed-in
+// session ends IdleTimeout after its last request or Lifetime after the sign-in,
+// whichever comes first (see expiryOf).
 type Store struct {
 	client *ent.Client
 	// grace is how long an expired row is kept before Cleanup removes it; it must
@@ -38,7 +43,10 @@ type Store struct {
 	// Refresh is how far the idle deadline must move before an unchanged session is
 	// written back (0: always).
 	Refresh time.Duration
-	now     func() time.Time
+	// now is the clock every expiry is computed and compared on (Config.Now); idle and
+	// lifetime are Config.IdleTimeout and Config.Lifetime (0: keep scs's expiry).
+	now            func() time.Time
+	idle, lifetime time.Duration
 }
 
 // sessionRead is what FindCtx read in one request, so that CommitCtx can tell whether the
@@ -75,7 +83,7 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	hash := hashToken(token)
 	row, err := s.client.Session.Query().
 		Where(session.TokenHash(hash), session.ExpiryGT(s.now())).
-		Only(viewer.SystemContext(ctx))
+		Only(viewer.AsServer(ctx))
 	switch {
 	case ent.IsNotFound(err):
 		return nil, false, nil
@@ -92,12 +100,12 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 // new one, and silently drops the write for a session that was deleted or has expired.
 func (s *Store) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
 	hash := hashToken(token)
+	uid, expiry := s.expiryOf(data, expiry)
 	if read, ok := ctx.Value(sessionReadKey{}).(*sessionRead); ok && read.hash == hash &&
 		bytes.Equal(read.data, data) && !expiry.Before(read.expiry) && expiry.Sub(read.expiry) < s.Refresh {
 		return nil // only the idle deadline moved, and not by much
 	}
-	ctx = viewer.SystemContext(ctx)
-	uid := userOfSession(data)
+	ctx = viewer.AsServer(ctx)
 	n, err := s.client.Session.Update().
 		Where(session.TokenHash(hash), session.ExpiryGT(s.now())).
 		SetData(data).
@@ -127,38 +135,48 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 		Where(session.TokenHash(hashToken(token))).
 		SetData([]byte{}).
 		SetExpiry(s.now().Add(-time.Second)).
-		Save(viewer.SystemContext(ctx))
+		Save(viewer.AsServer(ctx))
 	if err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
 }
 
-// userOfSession returns the user id in a session's data (scs's gob encoding), or "".
-func userOfSession(data []byte) string {
+// expiryOf returns the user id in a session's data (scs's gob encoding), or "", and when
+// the session ends if it is written now: IdleTimeout from now, or Lifetime after the
+// sign-in the data records, whichever is first. A session without a sign-in time (written
+// by an older version) keeps scs's expiry.
+func (s *Store) expiryOf(data []byte, scsExpiry time.Time) (string, time.Time) {
 	_, values, err := scs.GobCodec{}.Decode(data)
 	if err != nil {
-		return ""
+		return "", scsExpiry
 	}
 	uid, _ := values[keyUserID].(string)
-	return uid
+	at, ok := values[keySignedInAt].(int64)
+	if !ok || s.idle <= 0 || s.lifetime <= 0 {
+		return uid, scsExpiry
+	}
+	expiry := s.now().Add(s.idle)
+	if end := time.Unix(0, at).Add(s.lifetime); end.Before(expiry) {
+		expiry = end
+	}
+	return uid, expiry.UTC()
 }
 
 // EndUserSessions ends every live session of the user except the one with token keep
-// ("" ends all), and returns how many it ended. client may be a transaction's, so that a
+// ("" ends all), and returns how many it ended, at now. client may be a transaction's, so that a
 // change of state and the end of the sessions commit together. Like DeleteCtx it leaves
 // expired tombstones, which a request still in flight cannot revive. An open WebSocket of
 // an ended session closes at its next check (Config.SessionCheckInterval).
-func EndUserSessions(ctx context.Context, client *ent.Client, userID, keep string) (int, error) {
+func EndUserSessions(ctx context.Context, client *ent.Client, now time.Time, userID, keep string) (int, error) {
 	if userID == "" {
 		return 0, nil
 	}
-	now := time.Now()
 	q := client.Session.Update().Where(session.UserID(userID), session.ExpiryGT(now))
 	if keep != "" {
 		q = q.Where(session.TokenHashNEQ(hashToken(keep)))
 	}
-	n, err := q.SetData([]byte{}).SetExpiry(now.Add(-time.Second)).Save(viewer.SystemContext(ctx))
+	n, err := q.SetData([]byte{}).SetExpiry(now.Add(-time.Second)).Save(viewer.AsServer(ctx))
 	if err != nil {
 		return 0, fmt.Errorf("end sessions of user: %w", err)
 	}
@@ -192,7 +210,7 @@ func (s *Store) Delete(token string) error {
 func (s *Store) Cleanup(ctx context.Context) (int, error) {
 	n, err := s.client.Session.Delete().
 		Where(session.ExpiryLT(s.now().Add(-s.grace))).
-		Exec(viewer.SystemContext(ctx))
+		Exec(viewer.AsServer(ctx))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
@@ -203,7 +221,7 @@ func (s *Store) Cleanup(ctx context.Context) (int, error) {
 func (s *Store) live(ctx context.Context, token string) (bool, error) {
 	return s.client.Session.Query().
 		Where(session.TokenHash(hashToken(token)), session.ExpiryGT(s.now())).
-		Exist(viewer.SystemContext(ctx))
+		Exist(viewer.AsServer(ctx))
 }
 
 // RunCleanup deletes expired sessions every interval until ctx ends.

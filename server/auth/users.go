@@ -3,12 +3,11 @@ package auth
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/vscard/vscard/ent"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/audit"
+	"github.com/vscard/vscard/server/store"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -22,14 +21,21 @@ const (
 // transaction with the audit event of the sign-in. Existing users keep their state: an
 // administrator may have changed it.
 func (s *Service) upsertUser(ctx context.Context, p *profile, remoteAddr string) (*ent.User, error) {
-	ctx = privacy.DecisionContext(ctx, privacy.Allow)
-	tx, err := s.client.Tx(ctx)
+	var u *ent.User
+	err := store.InTx(viewer.AsServer(ctx), s.client, func(ctx context.Context, tx *ent.Tx) error {
+		var err error
+		u, err = s.signIn(ctx, tx, p, remoteAddr)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("begin sign-in: %w", err)
+		return nil, err
 	}
-	defer func() { _ = tx.Rollback() }() // no-op after Commit
+	return u, nil
+}
 
-	now := time.Now()
+// signIn is upsertUser inside its transaction.
+func (s *Service) signIn(ctx context.Context, tx *ent.Tx, p *profile, remoteAddr string) (*ent.User, error) {
+	now := s.cfg.Now()
 	u, err := tx.User.Query().
 		Where(user.OidcIssuer(p.Issuer), user.OidcSubject(p.Subject)).
 		Only(ctx)
@@ -69,9 +75,6 @@ func (s *Service) upsertUser(ctx context.Context, p *profile, remoteAddr string)
 	details := map[string]any{"created": created, "roles": p.Roles, "state": string(u.State)}
 	if err := auditUser(ctx, tx.Client(), u, ActionLogin, remoteAddr, details); err != nil {
 		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit sign-in: %w", err)
 	}
 	return u, nil
 }

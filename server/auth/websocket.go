@@ -96,5 +96,5 @@ func (s *Service) tokenCheck(token string, v *viewer.Viewer, expiry time.Time) f
 			return err == nil
 		}
 	}
-	return func(context.Context) bool { return expiry.IsZero() || time.Now().Before(expiry) }
+	return func(context.Context) bool { return expiry.IsZero() || s.cfg.Now().Before(expiry) }
 }

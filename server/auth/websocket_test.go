@@ -10,6 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
+	"github.com/vscard/vscard/server/testclock"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -107,8 +108,10 @@ func TestInitFunc(t *testing.T) {
 
 	t.Run("ok/portal token in connection_init, closed at expiry", func(t *testing.T) {
 		f := startFakeIdP(t)
-		portalApp := newApp(t, nil, func(cfg *Config) { cfg.Issuer = f.issuer })
-		token := f.accessToken("", func(c map[string]any) { c["exp"] = time.Now().Add(1500 * time.Millisecond).Unix() })
+		clock := testclock.New()
+		portalApp := newApp(t, nil, func(cfg *Config) { cfg.Issuer = f.issuer; cfg.Now = clock.Now })
+		exp := clock.Now().Add(10 * time.Minute)
+		token := f.accessToken("", func(c map[string]any) { c["exp"] = exp.Unix() })
 		ctx, err := openWebSocket(t, portalApp.svc, nil, transport.InitPayload{"Authorization": "Bearer " + token})
 		if err != nil {
 			t.Fatal(err)
@@ -116,6 +119,8 @@ func TestInitFunc(t *testing.T) {
 		if v := viewer.FromContext(ctx); v.Kind != viewer.KindPortal || !v.HasScope("cards:read") {
 			t.Fatalf("viewer = %+v", v)
 		}
+		stillOpen(t, ctx)
+		clock.Advance(exp.Sub(clock.Now()) + time.Second)
 		waitClosed(t, ctx)
 	})
 

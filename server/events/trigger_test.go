@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/ent"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/events"
 	"github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/store"
 	"github.com/vscard/vscard/server/store/storetest"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // TestOrdersTrigger: on a migrated PostgreSQL database an order's notice comes from the
@@ -32,7 +32,7 @@ func TestOrdersTrigger(t *testing.T) {
 		t.Fatal(err)
 	}
 	bus := newPostgres(t, ctx, dsn)
-	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	sys := viewer.AsServer(ctx)
 	u := db.Client.User.Create().SetOidcIssuer("https://idp.test").SetOidcSubject("s1").SetUsername("ann").SaveX(sys)
 	onRolledBack, _ := bus.Subscribe(ctx, events.OrderKey("ord_rolledback"))
 	onCommitted, _ := bus.Subscribe(ctx, events.OrderKey("ord_committed"))

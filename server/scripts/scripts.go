@@ -12,11 +12,11 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/optionscript"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/options"
+	"github.com/vscard/vscard/server/store"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -50,7 +50,7 @@ func New(db *ent.Client, env options.Env) *Store {
 
 // EnsureDefault creates the default script on first start.
 func (s *Store) EnsureDefault(ctx context.Context) error {
-	ctx = viewer.SystemContext(ctx)
+	ctx = viewer.AsServer(ctx)
 	exists, err := s.db.OptionScript.Query().Where(optionscript.Name(DefaultName)).Exist(ctx)
 	if err != nil {
 		return fmt.Errorf("look up default option script: %w", err)
@@ -82,7 +82,7 @@ func (s *Store) Evaluate(ctx context.Context, u *ent.User) (*cardspec.Options, s
 	cur, err := s.db.OptionScript.Query().
 		Where(optionscript.Name(DefaultName)).
 		Order(ent.Desc(optionscript.FieldVersion)).
-		First(viewer.SystemContext(ctx))
+		First(viewer.AsServer(ctx))
 	if err != nil {
 		return nil, "", fmt.Errorf("load option script: %w", err)
 	}
@@ -148,40 +148,35 @@ func (s *Store) save(ctx context.Context, name, source, comment, action string) 
 	if v := viewer.FromContext(ctx); v != nil {
 		author = v.Name
 	}
-	allow := privacy.DecisionContext(ctx, privacy.Allow)
-	tx, err := s.db.Tx(allow)
+	var row *ent.OptionScript
+	err := store.InTx(viewer.AsServer(ctx), s.db, func(ctx context.Context, tx *ent.Tx) error {
+		last, err := tx.OptionScript.Query().
+			Where(optionscript.Name(name)).
+			Aggregate(ent.Max(optionscript.FieldVersion)).
+			Int(ctx)
+		if err != nil {
+			last = 0 // no versions yet: Max over no rows is NULL
+		}
+		row, err = tx.OptionScript.Create().
+			SetName(name).
+			SetVersion(last + 1).
+			SetSource(source).
+			SetAuthor(author).
+			SetComment(comment).
+			Save(ctx)
+		if ent.IsConstraintError(err) {
+			return errs.Wrap(err, errs.Conflict, "Someone saved this script at the same time; reload and try again.")
+		}
+		if err != nil {
+			return fmt.Errorf("save option script: %w", err)
+		}
+		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
+			Action: action, ObjectType: "OptionScript", ObjectID: name,
+			Details: map[string]any{"version": row.Version, "comment": comment},
+		})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("begin transaction: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after commit
-	last, err := tx.OptionScript.Query().
-		Where(optionscript.Name(name)).
-		Aggregate(ent.Max(optionscript.FieldVersion)).
-		Int(allow)
-	if err != nil {
-		last = 0 // no versions yet: Max over no rows is NULL
-	}
-	row, err := tx.OptionScript.Create().
-		SetName(name).
-		SetVersion(last + 1).
-		SetSource(source).
-		SetAuthor(author).
-		SetComment(comment).
-		Save(allow)
-	if ent.IsConstraintError(err) {
-		return nil, errs.Wrap(err, errs.Conflict, "Someone saved this script at the same time; reload and try again.")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("save option script: %w", err)
-	}
-	if err := audit.Write(ctx, tx.AuditEvent, audit.Entry{
-		Action: action, ObjectType: "OptionScript", ObjectID: name,
-		Details: map[string]any{"version": row.Version, "comment": comment},
-	}); err != nil {
 		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit option script: %w", err)
 	}
 	return row, nil
 }

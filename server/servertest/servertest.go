@@ -21,6 +21,7 @@ import (
 
 	"github.com/vscard/vscard/server"
 	"github.com/vscard/vscard/server/store/storetest"
+	"github.com/vscard/vscard/server/testclock"
 )
 
 // Env is a running server.
@@ -33,6 +34,12 @@ type Env struct {
 
 // Option changes the server's configuration before it starts.
 type Option func(*server.Config)
+
+// WithClock makes c the server's clock, so that the test moves time (c.Advance) past an
+// expiry instead of sleeping until it.
+func WithClock(c *testclock.Clock) Option {
+	return func(cfg *server.Config) { cfg.Now = c.Now }
+}
 
 // Start runs a server until the test ends.
 func Start(tb testing.TB, opts ...Option) *Env {

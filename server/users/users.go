@@ -4,54 +4,55 @@ package users
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/vscard/vscard/ent"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/auth"
 	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/store"
+	"github.com/vscard/vscard/server/viewer"
 )
 
-// SetState changes a user's state (only ACTIVE users may order) and records why. A user
-// set to LOCKED or INACTIVE is signed out of every portal session in the same
-// transaction: the next request of any of them is UNAUTHENTICATED.
-func SetState(ctx context.Context, db *ent.Client, id string, state user.State, reason string) (*ent.User, error) {
+// SetState changes a user's state (only ACTIVE users may order) and records why, at now. A
+// user set to LOCKED or INACTIVE is signed out of every portal session in the same
+// transaction: the next request of any of them is UNAUTHENTICATED. Administrators may not
+// change their own state: one who locked themself out could not undo it.
+func SetState(ctx context.Context, db *ent.Client, now time.Time, id string, state user.State, reason string) (*ent.User, error) {
 	if err := user.StateValidator(state); err != nil {
 		return nil, errs.Wrap(err, errs.InvalidInput, "Unknown user state %q.", state)
 	}
-	allow := privacy.DecisionContext(ctx, privacy.Allow)
-	tx, err := db.Tx(allow)
-	if err != nil {
-		return nil, fmt.Errorf("begin transaction: %w", err)
+	if v := viewer.FromContext(ctx); v != nil && v.Kind == viewer.KindUser && v.UserID == id {
+		return nil, errs.New(errs.Forbidden, "You cannot change the state of your own account; ask another administrator.").
+			WithDetails(map[string]any{"reason": "OWN_ACCOUNT"})
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after commit
-	old, err := tx.User.Get(allow, id)
-	if ent.IsNotFound(err) {
-		return nil, errs.New(errs.NotFound, "There is no user %s.", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load user: %w", err)
-	}
-	u, err := tx.User.UpdateOne(old).SetState(state).Save(allow)
-	if err != nil {
-		return nil, fmt.Errorf("update user state: %w", err)
-	}
-	details := map[string]any{"from": string(old.State), "to": string(state), "reason": reason}
-	if state == user.StateLOCKED || state == user.StateINACTIVE {
-		n, err := auth.EndUserSessions(ctx, tx.Client(), id, "")
-		if err != nil {
-			return nil, err
+	var u *ent.User
+	err := store.InTx(viewer.AsServer(ctx), db, func(ctx context.Context, tx *ent.Tx) error {
+		old, err := tx.User.Get(ctx, id)
+		if ent.IsNotFound(err) {
+			return errs.New(errs.NotFound, "There is no user %s.", id)
 		}
-		details["sessions_ended"] = n
-	}
-	if err := audit.Write(ctx, tx.AuditEvent, audit.Entry{
-		Action: "user.set_state", ObjectType: "User", ObjectID: id, Details: details,
-	}); err != nil {
+		if err != nil {
+			return fmt.Errorf("load user: %w", err)
+		}
+		if u, err = tx.User.UpdateOne(old).SetState(state).Save(ctx); err != nil {
+			return fmt.Errorf("update user state: %w", err)
+		}
+		details := map[string]any{"from": string(old.State), "to": string(state), "reason": reason}
+		if state == user.StateLOCKED || state == user.StateINACTIVE {
+			n, err := auth.EndUserSessions(ctx, tx.Client(), now, id, "")
+			if err != nil {
+				return err
+			}
+			details["sessions_ended"] = n
+		}
+		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
+			Action: "user.set_state", ObjectType: "User", ObjectID: id, Details: details,
+		})
+	})
+	if err != nil {
 		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit user state: %w", err)
 	}
 	return u.Unwrap(), nil
 }
@@ -65,40 +66,35 @@ const (
 // SignOutEverywhere ends every portal session of the signed-in person but the one with
 // token keep, which the portal then signs out itself (RP-initiated, so that the
 // provider's session ends too), and returns how many it ended.
-func SignOutEverywhere(ctx context.Context, db *ent.Client, userID, keep string) (int, error) {
-	return endSessions(ctx, db, userID, keep, ActionSignOutEverywhere)
+func SignOutEverywhere(ctx context.Context, db *ent.Client, now time.Time, userID, keep string) (int, error) {
+	return endSessions(ctx, db, now, userID, keep, ActionSignOutEverywhere)
 }
 
 // EndSessions ends every portal session of user id, for an administrator, and returns how
 // many it ended.
-func EndSessions(ctx context.Context, db *ent.Client, id string) (int, error) {
-	allow := privacy.DecisionContext(ctx, privacy.Allow)
-	if _, err := db.User.Get(allow, id); ent.IsNotFound(err) {
+func EndSessions(ctx context.Context, db *ent.Client, now time.Time, id string) (int, error) {
+	// Read as the caller: the privacy rules decide whether they may see this person.
+	if _, err := db.User.Get(ctx, id); ent.IsNotFound(err) {
 		return 0, errs.New(errs.NotFound, "There is no user %s.", id)
 	} else if err != nil {
 		return 0, fmt.Errorf("load user: %w", err)
 	}
-	return endSessions(ctx, db, id, "", ActionEndSessions)
+	return endSessions(ctx, db, now, id, "", ActionEndSessions)
 }
 
-func endSessions(ctx context.Context, db *ent.Client, id, keep, action string) (int, error) {
-	allow := privacy.DecisionContext(ctx, privacy.Allow)
-	tx, err := db.Tx(allow)
-	if err != nil {
-		return 0, fmt.Errorf("begin transaction: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after commit
-	n, err := auth.EndUserSessions(ctx, tx.Client(), id, keep)
+func endSessions(ctx context.Context, db *ent.Client, now time.Time, id, keep, action string) (int, error) {
+	var n int
+	err := store.InTx(viewer.AsServer(ctx), db, func(ctx context.Context, tx *ent.Tx) error {
+		var err error
+		if n, err = auth.EndUserSessions(ctx, tx.Client(), now, id, keep); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
+			Action: action, ObjectType: "User", ObjectID: id, Details: map[string]any{"sessions_ended": n},
+		})
+	})
 	if err != nil {
 		return 0, err
-	}
-	if err := audit.Write(ctx, tx.AuditEvent, audit.Entry{
-		Action: action, ObjectType: "User", ObjectID: id, Details: map[string]any{"sessions_ended": n},
-	}); err != nil {
-		return 0, err
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("commit end of sessions: %w", err)
 	}
 	return n, nil
 }

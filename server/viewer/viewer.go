@@ -1,9 +1,16 @@
-// Package viewer carries who is asking through a request's context.
+// Package viewer carries who is asking through a request's context, and whether the server
+// acts on its own behalf for a call.
 //
 // Every entry point (browser session, portal bearer token, desktop bridge session) puts a
 // Viewer into the context; the ent privacy policies and the GraphQL resolvers read it from
 // there. It lives in its own small package so that ent/schema can depend on it without
 // importing the HTTP layer.
+//
+// Reads a request makes for its caller go through the privacy rules (ent/schema/privacy.go)
+// with the caller's viewer. Work the server does after checks of its own (a transition of
+// an order, a sweep, a session look-up, an audit event) runs under [AsServer], the one
+// bypass: the rules let it through, and the viewer stays, so the audit log still names
+// the person whose request it was.
 package viewer
 
 import "context"
@@ -18,8 +25,6 @@ const (
 	KindPortal
 	// KindBridge is a desktop bridge holding a short-lived session bound to one order.
 	KindBridge
-	// KindSystem is the server itself (sweeps, migrations, the enrolment engine).
-	KindSystem
 )
 
 // Role names as they appear in the configured roles claim.
@@ -91,9 +96,6 @@ func (v *Viewer) HasScope(scope string) bool {
 // IsAdmin reports whether the viewer is a signed-in administrator.
 func (v *Viewer) IsAdmin() bool { return v != nil && v.Kind == KindUser && v.Has(RoleAdmin) }
 
-// IsSystem reports whether the viewer is the server itself.
-func (v *Viewer) IsSystem() bool { return v != nil && v.Kind == KindSystem }
-
 type ctxKey struct{}
 
 // NewContext returns a context that carries v.
@@ -107,8 +109,27 @@ func FromContext(ctx context.Context) *Viewer {
 	return v
 }
 
-// System is the viewer for work the server does on its own behalf.
-var System = &Viewer{Kind: KindSystem, Name: "system"}
+type asServerKey struct{}
 
-// SystemContext marks ctx as the server acting on its own behalf.
-func SystemContext(ctx context.Context) context.Context { return NewContext(ctx, System) }
+// AsServer marks ctx as the server acting on its own behalf for the calls made with it:
+// the privacy rules let them read and write any row. Use it only after the caller's right
+// to the action has been checked, or for work no caller asked for (sweeps, sign-in, the
+// session store). Unlike replacing the viewer, it keeps the person or bridge in ctx, so
+// that audit events written under it name who asked; without a viewer they name the system.
+func AsServer(ctx context.Context) context.Context {
+	if ActsAsServer(ctx) {
+		return ctx
+	}
+	return context.WithValue(ctx, asServerKey{}, true)
+}
+
+// ActsAsServer reports whether ctx was marked by AsServer.
+func ActsAsServer(ctx context.Context) bool {
+	b, _ := ctx.Value(asServerKey{}).(bool)
+	return b
+}
+
+// SystemContext is the old name of AsServer.
+//
+// Deprecated: use AsServer; kept until server/enroll has moved over.
+func SystemContext(ctx context.Context) context.Context { return AsServer(ctx) }
