@@ -21,7 +21,6 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/cardspec"
@@ -211,7 +210,7 @@ type testEnv struct {
 // replaces the fake CA when set (plainCA).
 func newEnv(t *testing.T, authority func(*fakeCA) ca.Authority, extra ...*Definition) *testEnv {
 	t.Helper()
-	sys := privacy.DecisionContext(viewer.SystemContext(context.Background()), privacy.Allow)
+	sys := viewer.AsServer(viewer.AsServer(context.Background()))
 	dsn := filepath.Join(t.TempDir(), "vscard.db")
 	if storetest.Postgres() != "" { // the same tests on PostgreSQL (VSCARD_TEST_POSTGRES)
 		dsn = storetest.PostgresDatabase(t)

@@ -18,12 +18,12 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/revocation"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // maxPEM bounds any PEM or base64 input (a CSR or attestation is well under 4 KiB).
@@ -65,7 +65,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 	if err != nil {
 		return nil, err
 	}
-	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	sys := viewer.AsServer(ctx)
 	crd, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
 	if err != nil {
 		return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
@@ -152,7 +152,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 
 // abandon fails the order after a CA error and revokes what was issued so far.
 func (e *Engine) abandon(ctx context.Context, o *ent.Order, issued []*ca.Issued, reason string) {
-	e.revokeAtCA(privacy.DecisionContext(ctx, privacy.Allow), o.ID, serialsOf(issued), revocation.CessationOfOperation)
+	e.revokeAtCA(viewer.AsServer(ctx), o.ID, serialsOf(issued), revocation.CessationOfOperation)
 	if _, err := e.transition(ctx, o, move{
 		to: order.StateFAILED, action: "order.fail", note: reason,
 		set: func(m *ent.OrderMutation) { m.SetFailureReason(reason) },

@@ -8,12 +8,12 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/order"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/events"
 	"github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/revocation"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // move is one transition request.
@@ -38,7 +38,7 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 	if !e.procs.of(o).CanMove(o.State, m.to) { // the one place a move is checked
 		return nil, illegal(o.State, m.to)
 	}
-	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	sys := viewer.AsServer(ctx)
 	now := e.now()
 	var revoke []string
 	var updated *ent.Order

@@ -9,16 +9,16 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/order"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/store"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // TestAfterUpdate: the order a transition hands back without reading it again is the
 // order the database holds, for every field a move sets or clears, and a change it does not
 // know is read back.
 func TestAfterUpdate(t *testing.T) {
-	ctx := privacy.DecisionContext(context.Background(), privacy.Allow)
+	ctx := viewer.AsServer(context.Background())
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "vscard.db"), 0)
 	if err != nil {
 		t.Fatal(err)

@@ -10,9 +10,9 @@ import (
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // Two processes that exist only here prove that a card process is a declaration: one that
@@ -40,7 +40,7 @@ func testCardDesktop() *Definition {
 			order.StateDESKTOP_APP_CONNECTED: {To: order.StateCARD_READY, Note: "card changed"},
 		},
 		Claim: func(ctx context.Context, e *Engine, o *ent.Order, _ *model.Device) (*Claimed, error) {
-			c, err := e.db.Card.Get(privacy.DecisionContext(ctx, privacy.Allow), *o.SubjectCardID)
+			c, err := e.db.Card.Get(viewer.AsServer(ctx), *o.SubjectCardID)
 			if err != nil {
 				return nil, err
 			}

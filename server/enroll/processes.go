@@ -8,9 +8,9 @@ import (
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // ProcessGetVirtualSmartCard is the symbolic name of "Get virtual smart card".
@@ -78,7 +78,7 @@ func claimNewCard(ctx context.Context, e *Engine, o *ent.Order, device *model.De
 	}
 	puk := newPUK()
 	validUntil := e.cardValidUntil(now, opts)
-	serial, err := e.freeCardSerial(privacy.DecisionContext(ctx, privacy.Allow))
+	serial, err := e.freeCardSerial(viewer.AsServer(ctx))
 	if err != nil {
 		return nil, err
 	}

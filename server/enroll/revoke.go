@@ -9,7 +9,6 @@ import (
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
-	"github.com/vscard/vscard/ent/privacy"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/revocation"
@@ -38,7 +37,7 @@ func (e *Engine) RevokeCard(ctx context.Context, serial string, cause revocation
 	if v == nil || v.Kind != viewer.KindUser {
 		return nil, errs.New(errs.Unauthenticated, "Sign in first.")
 	}
-	sys := privacy.DecisionContext(ctx, privacy.Allow)
+	sys := viewer.AsServer(ctx)
 	q := e.db.Card.Query().Where(card.Serial(serial))
 	if !v.IsAdmin() {
 		q = q.Where(card.OwnerID(v.UserID))

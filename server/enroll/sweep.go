@@ -25,7 +25,7 @@ type SweepResult struct {
 func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	e.sweepMu.Lock()
 	defer e.sweepMu.Unlock()
-	ctx = viewer.SystemContext(ctx)
+	ctx = viewer.AsServer(ctx)
 	var res SweepResult
 	stale, err := e.db.Order.Query().
 		Where(

@@ -129,7 +129,3 @@ func ActsAsServer(ctx context.Context) bool {
 	return b
 }
 
-// SystemContext is the old name of AsServer.
-//
-// Deprecated: use AsServer; kept until server/enroll has moved over.
-func SystemContext(ctx context.Context) context.Context { return AsServer(ctx) }
