@@ -67,12 +67,7 @@ export const ScriptOptionsFragmentDoc = graphql(`
       days
     }
     properties {
-      userId
-      serverName
-      profileName
-      commonName
-      email
-      organization
+      ...CardProperties
     }
   }
 `);

@@ -18,12 +18,7 @@ export const CardDetailsFragmentDoc = graphql(`
     validFrom
     validUntil
     properties {
-      userId
-      serverName
-      profileName
-      commonName
-      email
-      organization
+      ...CardProperties
     }
     device {
       reader
