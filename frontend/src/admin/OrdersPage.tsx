@@ -6,11 +6,11 @@ import { useQuery } from 'urql';
 
 import { graphql } from '../gql';
 import type { OrderState, OrderWhereInput } from '../gql/graphql';
+import { nodesOf, useConnectionPager } from '../lib/connection';
+import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
 import { formatDateTime, humanize } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
-import { Pager } from './Pager';
-import { nodesOf, useCursorPager } from './pager';
 
 const OrdersDoc = graphql(`
   query AdminOrders($after: Cursor, $where: OrderWhereInput) {
@@ -67,8 +67,8 @@ export default function OrdersPage() {
   const [states, setStates] = useState<OrderState[]>([]);
   const [user, setUser] = useState('');
   const [debouncedUser] = useDebouncedValue(user, 300);
-  const pager = useCursorPager();
   const where = ordersWhere(states, debouncedUser);
+  const pager = useConnectionPager(where);
   const [{ data, fetching, error }] = useQuery({
     query: OrdersDoc,
     variables: { after: pager.after, where },
@@ -88,7 +88,6 @@ export default function OrdersPage() {
           value={states}
           onChange={(v) => {
             setStates(ORDER_STATES.filter((s) => v.includes(s)));
-            pager.reset();
           }}
           clearable
           maw={640}
@@ -99,7 +98,6 @@ export default function OrdersPage() {
           value={user}
           onChange={(e) => {
             setUser(e.currentTarget.value);
-            pager.reset();
           }}
           maw={320}
         />
@@ -162,14 +160,7 @@ export default function OrdersPage() {
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      <Pager
-        page={pager.page}
-        total={data?.orders.totalCount}
-        hasPrevious={pager.hasPrevious}
-        hasNext={data?.orders.pageInfo.hasNextPage ?? false}
-        onPrevious={pager.previous}
-        onNext={() => pager.next(data?.orders.pageInfo.endCursor)}
-      />
+      <ConnectionPager pager={pager} connection={data?.orders} />
       <Text size="sm" c="dimmed">
         The GraphQL API behind this page is open to administrators in the{' '}
         <Anchor component={Link} to="/playground">playground</Anchor>.

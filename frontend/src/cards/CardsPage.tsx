@@ -5,6 +5,7 @@ import { useQuery, useSubscription } from 'urql';
 
 import { graphql } from '../gql';
 import type { CardsRunningOrderSubscription } from '../gql/graphql';
+import { nodesOf } from '../lib/connection';
 import { apiError } from '../lib/errors';
 import { StateBadge } from '../lib/StateBadge';
 import { newerOrder } from '../wizard/orderState';
@@ -78,7 +79,7 @@ function RunningOrderWatcher({ orderId, onChange }: { orderId: string; onChange:
 export function CardsPage() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: MyCardsDoc, requestPolicy: 'cache-and-network' });
   const problem = apiError(error);
-  const cards = (data?.me.cards.edges ?? []).flatMap((e) => (e?.node ? [e.node] : []));
+  const cards = nodesOf(data?.me.cards);
   const running = data?.processes.find((p) => p.runningOrder)?.runningOrder;
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
 
