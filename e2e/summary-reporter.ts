@@ -1,0 +1,39 @@
+// A Playwright reporter that prints one closing line, "e2e: N passed, N failed, N skipped",
+// after the names of the failed tests: the line CI reads, whatever the list above it says.
+import type { FullResult, Reporter, Suite, TestCase } from '@playwright/test/reporter';
+
+export default class SummaryReporter implements Reporter {
+  private suite: Suite | undefined;
+
+  onBegin(_config: unknown, suite: Suite): void {
+    this.suite = suite;
+  }
+
+  onEnd(result: FullResult): void {
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    const failures: TestCase[] = [];
+    for (const test of this.suite?.allTests() ?? []) {
+      switch (test.outcome()) {
+        case 'expected':
+        case 'flaky':
+          passed++;
+          break;
+        case 'skipped':
+          skipped++;
+          break;
+        case 'unexpected':
+          failed++;
+          failures.push(test);
+          break;
+      }
+    }
+    process.stdout.write('\n');
+    for (const test of failures) process.stdout.write(`FAILED: ${test.titlePath().filter(Boolean).join(' › ')}\n`);
+    // A run can fail with no test failed (an error outside every test, the run's time out);
+    // the exit code says so, and so does this line.
+    if (result.status !== 'passed' && failed === 0) process.stdout.write(`e2e: the run ended ${result.status} outside the tests\n`);
+    process.stdout.write(`e2e: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+  }
+}
