@@ -2,6 +2,7 @@
 // after the names of the failed tests: the line CI reads, whatever the list above it says.
 import type { FullResult, Reporter, Suite, TestCase } from '@playwright/test/reporter';
 
+/** SummaryReporter counts the tests by outcome and prints the closing line at the end. */
 export default class SummaryReporter implements Reporter {
   private suite: Suite | undefined;
 

@@ -3,6 +3,7 @@
 // script editor's evaluated options. A property added to the schema is added here.
 import { graphql } from '../gql';
 
+/** CardPropertiesFragmentDoc is every property of a card, for `...CardProperties`. */
 export const CardPropertiesFragmentDoc = graphql(`
   fragment CardProperties on CardProperties {
     userId

@@ -10,7 +10,7 @@ export interface Connection {
 }
 
 /**
- * PagerState: the `after` cursors of the pages before the current one, for the query they
+ * PagerState holds the `after` cursors of the pages before the current one, for the query they
  * came from (key). A cursor is only meaningful for that query: once the filter changes,
  * the pager is back at the first page.
  */
@@ -19,6 +19,7 @@ export interface PagerState {
   cursors: readonly string[];
 }
 
+/** PagerAction is a step of the reader, made for the query key it saw. */
 export type PagerAction =
   | { type: 'next'; key: string; endCursor: string | null | undefined }
   | { type: 'previous'; key: string }
@@ -29,6 +30,7 @@ function cursorsFor(state: PagerState, key: string): readonly string[] {
   return state.key === key ? state.cursors : [];
 }
 
+/** pagerReducer applies a step; a step made under another key starts from page 1. */
 export function pagerReducer(state: PagerState, action: PagerAction): PagerState {
   const cursors = cursorsFor(state, action.key);
   switch (action.type) {
@@ -42,6 +44,7 @@ export function pagerReducer(state: PagerState, action: PagerAction): PagerState
   }
 }
 
+/** Pager is what a list page gets from useConnectionPager. */
 export interface Pager {
   /** after is the cursor to query the current page with (null on the first). */
   after: string | null;
