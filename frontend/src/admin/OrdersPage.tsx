@@ -86,9 +86,7 @@ export default function OrdersPage() {
           placeholder={states.length === 0 ? 'Any state' : undefined}
           data={ORDER_STATES.map((s) => ({ value: s, label: humanize(s) }))}
           value={states}
-          onChange={(v) => {
-            setStates(ORDER_STATES.filter((s) => v.includes(s)));
-          }}
+          onChange={(v) => setStates(ORDER_STATES.filter((s) => v.includes(s)))}
           clearable
           maw={640}
         />
@@ -96,9 +94,7 @@ export default function OrdersPage() {
           label="User"
           placeholder="Part of a user name"
           value={user}
-          onChange={(e) => {
-            setUser(e.currentTarget.value);
-          }}
+          onChange={(e) => setUser(e.currentTarget.value)}
           maw={320}
         />
       </Stack>
