@@ -93,8 +93,8 @@ test-frontend: node_modules ## Type-check and unit-test the Self-Service app.
 	npm run typecheck
 	npm test
 
-e2e: build ## Browser end-to-end tests in Debian's Chromium against a real server and bridge.
-	VSCARD_SERVER_BIN=$(BIN)/vscard-server VSCARD_BRIDGE_BIN=$(BIN)/vscard-bridge npm run e2e
+e2e: build ## Browser end-to-end tests (@playwright/test, Debian's Chromium) against a real server and bridge.
+	VSCARD_SERVER_BIN=$(BIN)/vscard-server VSCARD_BRIDGE_BIN=$(BIN)/vscard-bridge npm run e2e -- $(E2E_ARGS)
 
 # --- benchmarks --------------------------------------------------------------------------
 

@@ -1,22 +1,21 @@
 // Administration: the option-script editor (validate with an error, save a change, revert),
 // the users, orders and audit-log pages, and the GraphQL playground.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test, type Browser, type Page } from '@playwright/test';
 
-import type { Browser, Page } from 'playwright-core';
-
-import { gql, launchBrowser, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
 
 let server: Server;
 let browser: Browser;
 
-before(async () => {
+// One server per file, in a fresh data folder; the browser is Playwright's, launched as
+// playwright.config.ts says (Debian's Chromium).
+test.beforeAll(async ({ browser: b }) => {
   server = await startServer('admin');
-  browser = await launchBrowser();
+  browser = b;
 });
 
-after(async () => {
-  await browser?.close();
+test.afterAll(async () => {
   await server?.stop();
 });
 

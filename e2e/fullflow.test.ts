@@ -2,12 +2,10 @@
 // the PIN goes into the bridge's PIN page, the wizard follows live, Next finishes, and the
 // card is ACTIVE with VALID certificates under Cards. Needs VSCARD_BRIDGE_BIN (see bridge.ts).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-
-import type { Browser, Page } from 'playwright-core';
+import { test, type Browser, type Page } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
-import { gql, launchBrowser, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
 
 const bridgeBin = bridgeBinary();
 const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
@@ -16,15 +14,16 @@ let server: Server | undefined;
 let browser: Browser | undefined;
 let bridge: Bridge | undefined;
 
-before(async () => {
-  if (skip) return;
+// Without a bridge (or what its private pcscd needs) the file's tests are skipped, with why.
+test.skip(skip !== false, skip || undefined);
+
+test.beforeAll(async ({ browser: b }) => {
   server = await startServer('fullflow');
-  browser = await launchBrowser();
+  browser = b;
 });
 
-after(async () => {
+test.afterAll(async () => {
   await bridge?.stop();
-  await browser?.close();
   await server?.stop();
 });
 
@@ -51,7 +50,7 @@ interface CardsData {
   me: { cards: { edges: { node: { state: string; certificates: { edges: { node: { state: string } }[] } } }[] } };
 }
 
-test('alice gets a virtual smart card through the Desktop App', { skip }, async () => {
+test('alice gets a virtual smart card through the Desktop App', async () => {
   if (!server || !browser || 'skip' in bridgeBin) return;
   const srv = server;
   const b = browser;
@@ -157,7 +156,7 @@ test('alice gets a virtual smart card through the Desktop App', { skip }, async 
   });
 });
 
-test('after the admin raises the PIN minimum, the Desktop App refuses a short PIN', { skip }, async () => {
+test('after the admin raises the PIN minimum, the Desktop App refuses a short PIN', async () => {
   if (!server || !browser || 'skip' in bridgeBin) return;
   const srv = server;
   const b = browser;
@@ -204,7 +203,7 @@ test('after the admin raises the PIN minimum, the Desktop App refuses a short PI
   }
 });
 
-test('Cancel on the card-ready step deletes the card on the desktop and revokes its certificates', { skip }, async () => {
+test('Cancel on the card-ready step deletes the card on the desktop and revokes its certificates', async () => {
   if (!server || !browser || 'skip' in bridgeBin) return;
   const srv = server;
   const b = browser;

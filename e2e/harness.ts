@@ -1,5 +1,6 @@
 // Test harness for the end-to-end tests: a real vscard-server in a temporary data folder
-// on a free port, and Debian's Chromium driven by playwright-core (no browser download).
+// on a free port, and browser contexts that fail a test on a Content-Security-Policy
+// violation. The browser is @playwright/test's, Debian's Chromium (playwright.config.ts).
 // It builds nothing: `make e2e` builds the SPA and the server first.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from '@playwright/test';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const artifacts = join(repoRoot, 'artifacts');
@@ -81,16 +82,6 @@ export async function startServer(name: string, extraEnv: Record<string, string>
     await new Promise((r) => setTimeout(r, 100));
   }
   return { url, dataDir, logFile, stop };
-}
-
-/** launchBrowser starts the system's Chromium headless. */
-export async function launchBrowser(): Promise<Browser> {
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-  return chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
-  });
 }
 
 export const DESKTOP = { width: 1280, height: 860 };

@@ -1,22 +1,21 @@
 // Self-Service without the Desktop App: sign in, the dashboard, the wizard up to the
 // hand-off, cancel at every step that needs no bridge, and an inactive user.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test, type Browser, type Page } from '@playwright/test';
 
-import type { Browser, Page } from 'playwright-core';
-
-import { gql, launchBrowser, PHONE, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { gql, PHONE, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
 
 let server: Server;
 let browser: Browser;
 
-before(async () => {
+// One server per file, in a fresh data folder; the browser is Playwright's, launched as
+// playwright.config.ts says (Debian's Chromium).
+test.beforeAll(async ({ browser: b }) => {
   server = await startServer('selfservice');
-  browser = await launchBrowser();
+  browser = b;
 });
 
-after(async () => {
-  await browser?.close();
+test.afterAll(async () => {
   await server?.stop();
 });
 

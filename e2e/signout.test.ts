@@ -2,22 +2,21 @@
 // sign-in asks for the password; no token reaches page script; "Sign out everywhere" and an
 // administrator's "End sessions" end the sessions of other browsers.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test, type Browser, type Page } from '@playwright/test';
 
-import type { Browser, Page } from 'playwright-core';
-
-import { launchBrowser, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
 
 let server: Server;
 let browser: Browser;
 
-before(async () => {
+// One server per file, in a fresh data folder; the browser is Playwright's, launched as
+// playwright.config.ts says (Debian's Chromium).
+test.beforeAll(async ({ browser: b }) => {
   server = await startServer('signout');
-  browser = await launchBrowser();
+  browser = b;
 });
 
-after(async () => {
-  await browser?.close();
+test.afterAll(async () => {
   await server?.stop();
 });
 

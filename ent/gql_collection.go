@@ -797,6 +797,11 @@ func (_q *OrderQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 				selectedFields = append(selectedFields, order.FieldFinishedAt)
 				fieldSeen[order.FieldFinishedAt] = struct{}{}
 			}
+		case "version":
+			if _, ok := fieldSeen[order.FieldVersion]; !ok {
+				selectedFields = append(selectedFields, order.FieldVersion)
+				fieldSeen[order.FieldVersion] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -51,7 +51,7 @@ func (Order) Fields() []ent.Field {
 		field.Time("finished_at").Optional().Nillable(),
 		// Version increments on every transition; updates are conditional on it, so two
 		// racing transitions cannot both win (optimistic locking, portable across databases).
-		field.Int("version").Default(0).Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Int("version").Default(0).Annotations(entgql.Skip(entgql.SkipWhereInput, entgql.SkipOrderField, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 		field.String("user_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		// The existing card a card process (lock, change PIN, renew...) acts on; empty for
 		// a process that makes a new card, which is the card edge instead.

@@ -263,6 +263,7 @@ type ComplexityRoot struct {
 		UpdatedAt           func(childComplexity int) int
 		User                func(childComplexity int) int
 		VerificationCode    func(childComplexity int) int
+		Version             func(childComplexity int) int
 	}
 
 	OrderConnection struct {
@@ -1409,6 +1410,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.VerificationCode(childComplexity), true
+	case "Order.version":
+		if e.ComplexityRoot.Order.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Version(childComplexity), true
 
 	case "OrderConnection.edges":
 		if e.ComplexityRoot.OrderConnection.Edges == nil {
@@ -2780,6 +2787,7 @@ type Order implements Node {
   failureReason: String
   expiresAt: Time!
   finishedAt: Time
+  version: Int!
   user: User!
   card: Card
   subjectCard: Card
@@ -4178,6 +4186,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_expiresAt(ctx, field)
 	case "finishedAt":
 		return ec.fieldContext_Order_finishedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_Order_version(ctx, field)
 	case "user":
 		return ec.fieldContext_Order_user(ctx, field)
 	case "card":
@@ -9604,6 +9614,29 @@ func (ec *executionContext) _Order_finishedAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Order_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Order", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Order_version(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Order_user(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
@@ -18513,6 +18546,11 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 		case "finishedAt":
 			out.Values[i] = ec._Order_finishedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._Order_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "user":

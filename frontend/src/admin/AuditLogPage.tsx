@@ -5,10 +5,10 @@ import { useQuery } from 'urql';
 
 import { graphql } from '../gql';
 import type { AuditEventWhereInput } from '../gql/graphql';
+import { nodesOf, useConnectionPager } from '../lib/connection';
+import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
-import { Pager } from './Pager';
-import { nodesOf, useCursorPager } from './pager';
 
 const AuditEventsDoc = graphql(`
   query AdminAuditEvents($after: Cursor, $where: AuditEventWhereInput) {
@@ -53,10 +53,11 @@ export function auditWhere(f: AuditFilter): AuditEventWhereInput | undefined {
 export default function AuditLogPage() {
   const [filter, setFilter] = useState<AuditFilter>({ action: '', objectType: '', objectID: '' });
   const [debounced] = useDebouncedValue(filter, 300);
-  const pager = useCursorPager();
+  const where = auditWhere(debounced);
+  const pager = useConnectionPager(where);
   const [{ data, fetching, error }] = useQuery({
     query: AuditEventsDoc,
-    variables: { after: pager.after, where: auditWhere(debounced) },
+    variables: { after: pager.after, where },
     requestPolicy: 'cache-and-network',
   });
   const events = nodesOf(data?.auditEvents);
@@ -66,7 +67,6 @@ export default function AuditLogPage() {
     onChange: (e: ChangeEvent<HTMLInputElement>) => {
       const value = e.currentTarget.value;
       setFilter((f) => ({ ...f, [key]: value }));
-      pager.reset();
     },
   });
 
@@ -134,14 +134,7 @@ export default function AuditLogPage() {
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      <Pager
-        page={pager.page}
-        total={data?.auditEvents.totalCount}
-        hasPrevious={pager.hasPrevious}
-        hasNext={data?.auditEvents.pageInfo.hasNextPage ?? false}
-        onPrevious={pager.previous}
-        onNext={() => pager.next(data?.auditEvents.pageInfo.endCursor)}
-      />
+      <ConnectionPager pager={pager} connection={data?.auditEvents} />
     </Stack>
   );
 }

@@ -6,11 +6,11 @@ import { useQuery } from 'urql';
 
 import { graphql } from '../gql';
 import type { OrderState, OrderWhereInput } from '../gql/graphql';
+import { nodesOf, useConnectionPager } from '../lib/connection';
+import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
 import { formatDateTime, humanize } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
-import { Pager } from './Pager';
-import { nodesOf, useCursorPager } from './pager';
 
 const OrdersDoc = graphql(`
   query AdminOrders($after: Cursor, $where: OrderWhereInput) {
@@ -67,8 +67,8 @@ export default function OrdersPage() {
   const [states, setStates] = useState<OrderState[]>([]);
   const [user, setUser] = useState('');
   const [debouncedUser] = useDebouncedValue(user, 300);
-  const pager = useCursorPager();
   const where = ordersWhere(states, debouncedUser);
+  const pager = useConnectionPager(where);
   const [{ data, fetching, error }] = useQuery({
     query: OrdersDoc,
     variables: { after: pager.after, where },
@@ -86,10 +86,7 @@ export default function OrdersPage() {
           placeholder={states.length === 0 ? 'Any state' : undefined}
           data={ORDER_STATES.map((s) => ({ value: s, label: humanize(s) }))}
           value={states}
-          onChange={(v) => {
-            setStates(ORDER_STATES.filter((s) => v.includes(s)));
-            pager.reset();
-          }}
+          onChange={(v) => setStates(ORDER_STATES.filter((s) => v.includes(s)))}
           clearable
           maw={640}
         />
@@ -97,10 +94,7 @@ export default function OrdersPage() {
           label="User"
           placeholder="Part of a user name"
           value={user}
-          onChange={(e) => {
-            setUser(e.currentTarget.value);
-            pager.reset();
-          }}
+          onChange={(e) => setUser(e.currentTarget.value)}
           maw={320}
         />
       </Stack>
@@ -162,14 +156,7 @@ export default function OrdersPage() {
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      <Pager
-        page={pager.page}
-        total={data?.orders.totalCount}
-        hasPrevious={pager.hasPrevious}
-        hasNext={data?.orders.pageInfo.hasNextPage ?? false}
-        onPrevious={pager.previous}
-        onNext={() => pager.next(data?.orders.pageInfo.endCursor)}
-      />
+      <ConnectionPager pager={pager} connection={data?.orders} />
       <Text size="sm" c="dimmed">
         The GraphQL API behind this page is open to administrators in the{' '}
         <Anchor component={Link} to="/playground">playground</Anchor>.

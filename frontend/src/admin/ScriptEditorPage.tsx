@@ -5,10 +5,10 @@ import { useClient, useMutation, useQuery } from 'urql';
 
 import { graphql } from '../gql';
 import type { ScriptOptionsFragment } from '../gql/graphql';
+import { nodesOf } from '../lib/connection';
 import { apiError, scriptProblems, type ApiError, type ScriptProblem } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { EvaluatedOptions } from './EvaluatedOptions';
-import { nodesOf } from './pager';
 import { ScriptCodeEditor } from './ScriptCodeEditor';
 import { VersionHistory } from './VersionHistory';
 
@@ -67,12 +67,7 @@ export const ScriptOptionsFragmentDoc = graphql(`
       days
     }
     properties {
-      userId
-      serverName
-      profileName
-      commonName
-      email
-      organization
+      ...CardProperties
     }
   }
 `);

@@ -5,11 +5,11 @@ import { useMutation, useQuery } from 'urql';
 import { useUser } from '../auth/session';
 import { graphql } from '../gql';
 import type { UserState } from '../gql/graphql';
+import { nodesOf, useConnectionPager } from '../lib/connection';
+import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError, type ApiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
-import { Pager } from './Pager';
-import { nodesOf, useCursorPager } from './pager';
 
 const UsersDoc = graphql(`
   query AdminUsers($after: Cursor) {
@@ -54,7 +54,7 @@ const STATES: UserState[] = ['REGISTERED', 'ACTIVE', 'INACTIVE', 'LOCKED'];
 /** UsersPage lists the users and lets an administrator change their state or end their sessions. */
 export default function UsersPage() {
   const me = useUser();
-  const pager = useCursorPager();
+  const pager = useConnectionPager();
   const [{ data, fetching, error }] = useQuery({
     query: UsersDoc,
     variables: { after: pager.after },
@@ -199,14 +199,7 @@ export default function UsersPage() {
           </Button>
         </Group>
       </Modal>
-      <Pager
-        page={pager.page}
-        total={data?.users.totalCount}
-        hasPrevious={pager.hasPrevious}
-        hasNext={data?.users.pageInfo.hasNextPage ?? false}
-        onPrevious={pager.previous}
-        onNext={() => pager.next(data?.users.pageInfo.endCursor)}
-      />
+      <ConnectionPager pager={pager} connection={data?.users} />
     </Stack>
   );
 }

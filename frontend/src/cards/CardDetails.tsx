@@ -2,6 +2,7 @@ import { Button, Card, Group, Stack, Table, Text, Title, VisuallyHidden } from '
 
 import { graphql } from '../gql';
 import type { CardDetailsFragment } from '../gql/graphql';
+import { nodesOf } from '../lib/connection';
 import { formatDate, formatDateTime, humanize } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
 import { downloadPem, pemFileName } from './pem';
@@ -18,12 +19,7 @@ export const CardDetailsFragmentDoc = graphql(`
     validFrom
     validUntil
     properties {
-      userId
-      serverName
-      profileName
-      commonName
-      email
-      organization
+      ...CardProperties
     }
     device {
       reader
@@ -53,7 +49,7 @@ export const CardDetailsFragmentDoc = graphql(`
 type Certificate = NonNullable<NonNullable<NonNullable<CardDetailsFragment['certificates']['edges']>[number]>['node']>;
 
 function certificatesOf(card: CardDetailsFragment): Certificate[] {
-  return (card.certificates.edges ?? []).flatMap((e) => (e?.node ? [e.node] : []));
+  return nodesOf(card.certificates);
 }
 
 function Properties({ card }: { card: CardDetailsFragment }) {

@@ -1,11 +1,14 @@
 import { Alert, Button, Group, Skeleton, Stack, Text, Title } from '@mantine/core';
-import { useCallback, useEffect } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
 
 import { graphql } from '../gql';
+import type { CardsRunningOrderSubscription } from '../gql/graphql';
+import { nodesOf } from '../lib/connection';
 import { apiError } from '../lib/errors';
 import { StateBadge } from '../lib/StateBadge';
+import { newerOrder } from '../wizard/orderState';
 import { CardDetails } from './CardDetails';
 import { RevokeCard } from './RevokeCard';
 
@@ -39,7 +42,7 @@ const RunningOrderDoc = graphql(`
     orderUpdated(id: $id) {
       id
       state
-      updatedAt
+      version
     }
   }
 `);
@@ -47,19 +50,25 @@ const RunningOrderDoc = graphql(`
 /**
  * RunningOrderWatcher keeps the list live in the simplest honest way: cards only change
  * while an order of the user runs, so it follows that order's orderUpdated events and
- * reloads the cards on each one (including the last, when the order ends). Changes made
+ * reloads the cards on each new version (including the last, when the order ends); an
+ * event that repeats or predates the newest one seen changes nothing. Changes made
  * elsewhere while no order runs (an administrator revoking) show on the next visit.
  */
 function RunningOrderWatcher({ orderId, onChange }: { orderId: string; onChange: () => void }) {
   const [{ data }] = useSubscription({ query: RunningOrderDoc, variables: { id: orderId } });
-  const state = data?.orderUpdated.state;
+  const [latest, setLatest] = useState<CardsRunningOrderSubscription['orderUpdated']>();
+  const event = data?.orderUpdated;
   useEffect(() => {
-    if (state) onChange();
-  }, [state, onChange]);
-  return state ? (
+    if (event) setLatest((cur) => newerOrder(cur, event));
+  }, [event]);
+  const version = latest?.version;
+  useEffect(() => {
+    if (version !== undefined) onChange();
+  }, [version, onChange]);
+  return latest ? (
     <Group gap="xs">
       <Text size="sm">An order is running:</Text>
-      <StateBadge state={state} />
+      <StateBadge state={latest.state} />
       <Button component={Link} to={`/orders/${orderId}`} size="xs" variant="light">
         Continue
       </Button>
@@ -70,14 +79,14 @@ function RunningOrderWatcher({ orderId, onChange }: { orderId: string; onChange:
 export function CardsPage() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: MyCardsDoc, requestPolicy: 'cache-and-network' });
   const problem = apiError(error);
-  const cards = (data?.me.cards.edges ?? []).flatMap((e) => (e?.node ? [e.node] : []));
+  const cards = nodesOf(data?.me.cards);
   const running = data?.processes.find((p) => p.runningOrder)?.runningOrder;
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
 
   return (
     <Stack>
       <Title order={1}>Cards</Title>
-      {running && <RunningOrderWatcher orderId={running.id} onChange={reload} />}
+      {running && <RunningOrderWatcher key={running.id} orderId={running.id} onChange={reload} />}
       {problem && (
         <Alert color="red" role="alert" title="Your cards could not be loaded">
           {problem.message}

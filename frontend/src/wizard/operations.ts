@@ -11,6 +11,7 @@ export const WizardOrderCoreFragmentDoc = graphql(`
     id
     process
     state
+    version
     createdAt
     updatedAt
     expiresAt
@@ -41,10 +42,7 @@ export const WizardOrderCoreFragmentDoc = graphql(`
         special
       }
       properties {
-        commonName
-        email
-        userId
-        profileName
+        ...CardProperties
       }
     }
   }

@@ -94,27 +94,37 @@ describe('stepTime', () => {
 });
 
 describe('newerOrder', () => {
-  const base = { id: 'o1', state: 'STARTED' as OrderState, updatedAt: '2026-01-01T10:00:00Z', steps: [{ state: 'STARTED' as OrderState, at: 'x' }] };
-  const later = {
-    ...base,
-    state: 'AWAITING_DESKTOP_APP' as OrderState,
-    updatedAt: '2026-01-01T10:01:00Z',
-    steps: [...base.steps, { state: 'AWAITING_DESKTOP_APP' as OrderState, at: 'y' }],
-  };
-  it('ok/keeps the order with more steps whatever arrives last', () => {
+  const base = { id: 'o1', state: 'STARTED' as OrderState, version: 1 };
+  const later = { id: 'o1', state: 'AWAITING_DESKTOP_APP' as OrderState, version: 2 };
+  it('ok/keeps the higher version whatever arrives last', () => {
     expect(newerOrder(later, base)).toBe(later);
     expect(newerOrder(base, later)).toBe(later);
   });
-  it('ok/later updatedAt wins on equal steps', () => {
-    const touched = { ...base, updatedAt: '2026-01-01T10:00:30Z' };
-    expect(newerOrder(base, touched)).toBe(touched);
-    expect(newerOrder(touched, base)).toBe(touched);
+  it('ok/an older version never overwrites a newer one, whatever else it says', () => {
+    // Snapshots carry no other reliable clock: an event that was delayed can list more
+    // steps or a later updatedAt (written by another server's clock) and still be older.
+    const newer = { ...later, version: 7, steps: [{ state: 'CARD_READY' as OrderState, at: '2026-01-01T10:00:00Z' }] };
+    const delayed = {
+      ...base,
+      version: 6,
+      steps: [...newer.steps, { state: 'CARD_READY' as OrderState, at: '2026-01-01T11:00:00Z' }],
+    };
+    expect(newerOrder(newer, delayed)).toBe(newer);
+  });
+  it('ok/the same version seen again is taken as it comes', () => {
+    const again = { ...later, card: { serial: 'VC1' } };
+    expect(newerOrder<typeof again>({ ...later, card: { serial: '' } }, again)).toBe(again);
   });
   it('ok/first snapshot and other orders are taken as they come', () => {
     expect(newerOrder(undefined, base)).toBe(base);
     expect(newerOrder(base, undefined)).toBe(base);
-    const other = { ...base, id: 'o2' };
-    expect(newerOrder(base, other)).toBe(other);
+    const other = { ...later, id: 'o2', version: 0 };
+    expect(newerOrder(later, other)).toBe(other);
+  });
+  it('ok/a run of events in any order ends at the newest', () => {
+    const events = [3, 1, 5, 2, 4].map((version) => ({ id: 'o1', state: 'STARTED' as OrderState, version }));
+    const last = events.reduce<(typeof events)[number] | undefined>((cur, ev) => newerOrder(cur, ev), undefined);
+    expect(last?.version).toBe(5);
   });
 });
 
@@ -132,17 +142,20 @@ describe('mergeOrder', () => {
   const full = {
     id: 'o1',
     state: 'CARD_READY' as OrderState,
-    updatedAt: '2026-01-01T10:00:00Z',
-    steps: [{ state: 'CARD_READY' as OrderState, at: 'x' }],
+    version: 5,
     card: { serial: 'VC1' },
   };
   it('ok/keeps the card the mutation did not select', () => {
-    const core = { id: 'o1', state: 'COMPLETED' as OrderState, updatedAt: '2026-01-01T10:01:00Z', steps: [...full.steps, { state: 'COMPLETED' as OrderState, at: 'y' }] };
+    const core = { id: 'o1', state: 'COMPLETED' as OrderState, version: 6 };
     expect(mergeOrder(full, core)).toEqual({ ...core, card: { serial: 'VC1' } });
   });
   it('ok/an older answer changes nothing', () => {
-    const stale = { id: 'o1', state: 'STARTED' as OrderState, updatedAt: '2026-01-01T09:00:00Z', steps: [] };
+    const stale = { id: 'o1', state: 'STARTED' as OrderState, version: 4 };
     expect(mergeOrder(full, stale)).toBe(full);
+  });
+  it('ok/an answer of the same version keeps the card and takes the answer', () => {
+    const same = { id: 'o1', state: 'CARD_READY' as OrderState, version: 5 };
+    expect(mergeOrder(full, same)).toEqual(full);
   });
   it('ok/nothing to merge into before the first event', () => {
     expect(mergeOrder(undefined, full)).toBeUndefined();

@@ -100,27 +100,24 @@ export function canProceed(state: OrderState): boolean {
 
 export interface OrderLike {
   id: string;
-  state: OrderState;
-  updatedAt: string;
-  steps: readonly StepLike[];
+  /** version is the server's count of the order's changes: every write adds one. */
+  version: number;
 }
 
 /**
  * newerOrder picks the fresher of two snapshots of one order: the wizard receives the
  * order from the subscription and from its own mutations, which may arrive in any order.
- * More steps wins, then a later updatedAt; on a tie the incoming one.
+ * The higher version wins; an equal one is the same write seen twice, and the incoming
+ * snapshot is taken (it may carry edges, such as the card, that the other did not select).
  */
 export function newerOrder<T extends OrderLike>(current: T | undefined, incoming: T | undefined): T | undefined {
   if (!current || !incoming || current.id !== incoming.id) return incoming ?? current;
-  if (incoming.steps.length !== current.steps.length) {
-    return incoming.steps.length > current.steps.length ? incoming : current;
-  }
-  return Date.parse(incoming.updatedAt) >= Date.parse(current.updatedAt) ? incoming : current;
+  return incoming.version >= current.version ? incoming : current;
 }
 
 /**
  * mergeOrder applies a mutation's answer, which carries the order without its edges, to
- * the full snapshot: the fields it has replace the snapshot's when it is newer.
+ * the full snapshot: the fields it has replace the snapshot's unless it is older.
  */
 export function mergeOrder<T extends OrderLike>(current: T | undefined, core: Partial<T> & OrderLike | undefined): T | undefined {
   if (!current || !core || current.id !== core.id) return current;
