@@ -41,7 +41,6 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Certificate() CertificateResolver
-	CertificateSpec() CertificateSpecResolver
 	Mutation() MutationResolver
 	OrderStep() OrderStepResolver
 	Query() QueryResolver
@@ -382,11 +381,6 @@ type ComplexityRoot struct {
 
 type CertificateResolver interface {
 	Pem(ctx context.Context, obj *ent.Certificate) (string, error)
-}
-type CertificateSpecResolver interface {
-	Template(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.Template, error)
-
-	Algorithm(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.KeyAlgorithm, error)
 }
 type MutationResolver interface {
 	StartProcess(ctx context.Context, name string) (*ent.Order, error)
@@ -2521,7 +2515,7 @@ enum CertificateState @goModel(model: "github.com/vscard/vscard/ent/certificate.
 """
 CertificateTemplate is enum for the field template
 """
-enum CertificateTemplate @goModel(model: "github.com/vscard/vscard/ent/certificate.Template") {
+enum CertificateTemplate @goModel(model: "github.com/vscard/vscard/server/cardspec.Template") {
   AUTHENTICATION
   SIGNATURE
   ENCRYPTION
@@ -2720,7 +2714,7 @@ scalar Cursor
 """
 KeyAlgorithm is enum for the field key_algorithm
 """
-enum KeyAlgorithm @goModel(model: "github.com/vscard/vscard/ent/certificate.KeyAlgorithm") {
+enum KeyAlgorithm @goModel(model: "github.com/vscard/vscard/server/cardspec.KeyAlgorithm") {
   ECCP256
   ECCP384
   RSA2048
@@ -3687,9 +3681,9 @@ type PinPolicy {
 }
 
 type CertificateSpec {
-  template: CertificateTemplate! @goField(forceResolver: true)
+  template: CertificateTemplate!
   slot: String!
-  algorithm: KeyAlgorithm! @goField(forceResolver: true)
+  algorithm: KeyAlgorithm!
 }
 
 type Validity {
@@ -7024,8 +7018,8 @@ func (ec *executionContext) _Certificate_template(ctx context.Context, field gra
 			return obj.Template, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v certificate.Template) graphql.Marshaler {
-			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Template) graphql.Marshaler {
+			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7047,8 +7041,8 @@ func (ec *executionContext) _Certificate_keyAlgorithm(ctx context.Context, field
 			return obj.KeyAlgorithm, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v certificate.KeyAlgorithm) graphql.Marshaler {
-			return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.KeyAlgorithm) graphql.Marshaler {
+			return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7503,18 +7497,18 @@ func (ec *executionContext) _CertificateSpec_template(ctx context.Context, field
 			return ec.fieldContext_CertificateSpec_template(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CertificateSpec().Template(ctx, obj)
+			return obj.Template, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v certificate.Template) graphql.Marshaler {
-			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Template) graphql.Marshaler {
+			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_CertificateSpec_template(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateSpec", field, true, true, "CertificateTemplate")
+	return graphql.NewScalarFieldContext("CertificateSpec", field, false, false, "CertificateTemplate")
 }
 
 func (ec *executionContext) _CertificateSpec_slot(ctx context.Context, field graphql.CollectedField, obj *cardspec.CertificateSpec) (ret graphql.Marshaler) {
@@ -7549,18 +7543,18 @@ func (ec *executionContext) _CertificateSpec_algorithm(ctx context.Context, fiel
 			return ec.fieldContext_CertificateSpec_algorithm(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CertificateSpec().Algorithm(ctx, obj)
+			return obj.Algorithm, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v certificate.KeyAlgorithm) graphql.Marshaler {
-			return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.KeyAlgorithm) graphql.Marshaler {
+			return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_CertificateSpec_algorithm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateSpec", field, true, true, "KeyAlgorithm")
+	return graphql.NewScalarFieldContext("CertificateSpec", field, false, false, "KeyAlgorithm")
 }
 
 func (ec *executionContext) _CertificateStatus_serial(ctx context.Context, field graphql.CollectedField, obj *model.CertificateStatus) (ret graphql.Marshaler) {
@@ -7621,8 +7615,8 @@ func (ec *executionContext) _CertificateStatus_template(ctx context.Context, fie
 			return obj.Template, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v certificate.Template) graphql.Marshaler {
-			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Template) graphql.Marshaler {
+			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14737,56 +14731,56 @@ func (ec *executionContext) unmarshalInputCertificateWhereInput(ctx context.Cont
 			it.SerialContainsFold = data
 		case "template":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("template"))
-			data, err := ec.unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, v)
+			data, err := ec.unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Template = data
 		case "templateNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateNEQ"))
-			data, err := ec.unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, v)
+			data, err := ec.unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateNEQ = data
 		case "templateIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIn"))
-			data, err := ec.unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplateᚄ(ctx, v)
+			data, err := ec.unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplateᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIn = data
 		case "templateNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateNotIn"))
-			data, err := ec.unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplateᚄ(ctx, v)
+			data, err := ec.unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplateᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateNotIn = data
 		case "keyAlgorithm":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyAlgorithm"))
-			data, err := ec.unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, v)
+			data, err := ec.unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.KeyAlgorithm = data
 		case "keyAlgorithmNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyAlgorithmNEQ"))
-			data, err := ec.unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, v)
+			data, err := ec.unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.KeyAlgorithmNEQ = data
 		case "keyAlgorithmIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyAlgorithmIn"))
-			data, err := ec.unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithmᚄ(ctx, v)
+			data, err := ec.unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithmᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.KeyAlgorithmIn = data
 		case "keyAlgorithmNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyAlgorithmNotIn"))
-			data, err := ec.unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithmᚄ(ctx, v)
+			data, err := ec.unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithmᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15374,7 +15368,7 @@ func (ec *executionContext) unmarshalInputKeySubmission(ctx context.Context, obj
 			it.Slot = data
 		case "template":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("template"))
-			data, err := ec.unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, v)
+			data, err := ec.unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -17709,22 +17703,20 @@ func (ec *executionContext) _CertificateSpec(ctx context.Context, sel ast.Select
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CertificateSpec")
 		case "template":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CertificateSpec_template(ctx, field, obj)
-				})
+			out.Values[i] = ec._CertificateSpec_template(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "slot":
 			out.Values[i] = ec._CertificateSpec_slot(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "algorithm":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CertificateSpec_algorithm(ctx, field, obj)
-				})
+			out.Values[i] = ec._CertificateSpec_algorithm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19711,13 +19703,13 @@ func (ec *executionContext) marshalNCertificateStatus2ᚖgithubᚗcomᚋvscard�
 	return ec._CertificateStatus(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx context.Context, v any) (certificate.Template, error) {
-	var res certificate.Template
+func (ec *executionContext) unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx context.Context, v any) (cardspec.Template, error) {
+	var res cardspec.Template
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx context.Context, sel ast.SelectionSet, v certificate.Template) graphql.Marshaler {
+func (ec *executionContext) marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx context.Context, sel ast.SelectionSet, v cardspec.Template) graphql.Marshaler {
 	return v
 }
 
@@ -19831,13 +19823,13 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) unmarshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx context.Context, v any) (certificate.KeyAlgorithm, error) {
-	var res certificate.KeyAlgorithm
+func (ec *executionContext) unmarshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx context.Context, v any) (cardspec.KeyAlgorithm, error) {
+	var res cardspec.KeyAlgorithm
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx context.Context, sel ast.SelectionSet, v certificate.KeyAlgorithm) graphql.Marshaler {
+func (ec *executionContext) marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx context.Context, sel ast.SelectionSet, v cardspec.KeyAlgorithm) graphql.Marshaler {
 	return v
 }
 
@@ -20655,16 +20647,16 @@ func (ec *executionContext) marshalOCertificateState2ᚖgithubᚗcomᚋvscardᚋ
 	return v
 }
 
-func (ec *executionContext) unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplateᚄ(ctx context.Context, v any) ([]certificate.Template, error) {
+func (ec *executionContext) unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplateᚄ(ctx context.Context, v any) ([]cardspec.Template, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]certificate.Template, len(vSlice))
+	res := make([]cardspec.Template, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -20672,14 +20664,14 @@ func (ec *executionContext) unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvsca
 	return res, nil
 }
 
-func (ec *executionContext) marshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplateᚄ(ctx context.Context, sel ast.SelectionSet, v []certificate.Template) graphql.Marshaler {
+func (ec *executionContext) marshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplateᚄ(ctx context.Context, sel ast.SelectionSet, v []cardspec.Template) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, sel, v[i])
+		return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -20691,16 +20683,16 @@ func (ec *executionContext) marshalOCertificateTemplate2ᚕgithubᚗcomᚋvscard
 	return ret
 }
 
-func (ec *executionContext) unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx context.Context, v any) (*certificate.Template, error) {
+func (ec *executionContext) unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx context.Context, v any) (*cardspec.Template, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(certificate.Template)
+	var res = new(cardspec.Template)
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx context.Context, sel ast.SelectionSet, v *certificate.Template) graphql.Marshaler {
+func (ec *executionContext) marshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx context.Context, sel ast.SelectionSet, v *cardspec.Template) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -20890,16 +20882,16 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
-func (ec *executionContext) unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithmᚄ(ctx context.Context, v any) ([]certificate.KeyAlgorithm, error) {
+func (ec *executionContext) unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithmᚄ(ctx context.Context, v any) ([]cardspec.KeyAlgorithm, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]certificate.KeyAlgorithm, len(vSlice))
+	res := make([]cardspec.KeyAlgorithm, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -20907,14 +20899,14 @@ func (ec *executionContext) unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvs
 	return res, nil
 }
 
-func (ec *executionContext) marshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithmᚄ(ctx context.Context, sel ast.SelectionSet, v []certificate.KeyAlgorithm) graphql.Marshaler {
+func (ec *executionContext) marshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithmᚄ(ctx context.Context, sel ast.SelectionSet, v []cardspec.KeyAlgorithm) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, sel, v[i])
+		return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -20926,16 +20918,16 @@ func (ec *executionContext) marshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvsca
 	return ret
 }
 
-func (ec *executionContext) unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx context.Context, v any) (*certificate.KeyAlgorithm, error) {
+func (ec *executionContext) unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx context.Context, v any) (*cardspec.KeyAlgorithm, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(certificate.KeyAlgorithm)
+	var res = new(cardspec.KeyAlgorithm)
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx context.Context, sel ast.SelectionSet, v *certificate.KeyAlgorithm) graphql.Marshaler {
+func (ec *executionContext) marshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx context.Context, sel ast.SelectionSet, v *cardspec.KeyAlgorithm) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
