@@ -17,6 +17,7 @@ import (
 	"github.com/vscard/vscard/graph/model"
 	"github.com/vscard/vscard/server/auth"
 	"github.com/vscard/vscard/server/enroll"
+	"github.com/vscard/vscard/server/errs"
 	model1 "github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/scripts"
@@ -175,6 +176,11 @@ func (r *queryResolver) ValidateOptionScript(ctx context.Context, source string,
 	}
 	opts, problems := r.Scripts.Validate(ctx, source, u)
 	return scriptValidation(opts, problems), nil
+}
+
+// ErrorCodes is the resolver for the errorCodes field.
+func (r *queryResolver) ErrorCodes(ctx context.Context) ([]errs.Code, error) {
+	return errs.Codes(), nil
 }
 
 // OrderUpdated is the resolver for the orderUpdated field.

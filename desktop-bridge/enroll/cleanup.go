@@ -47,7 +47,7 @@ func (e *enrolment) watchOrder(ctx context.Context, cancel context.CancelCauseFu
 		if qerr == nil && o.Order != nil && ended(*o.Order) {
 			return
 		}
-		if api.Code(qerr) == api.CodeUnauthenticated {
+		if api.Code(qerr) == api.ErrorCodeUnauthenticated {
 			// The bridge session ends with its order (or at its expiry): the order is
 			// over, but how is no longer ours to read. Stop, and delete nothing on a guess.
 			e.log.Info("bridge session ended: the order is over on the server")
@@ -105,7 +105,7 @@ func (e *enrolment) cleanUp(ctx context.Context, runErr error) error {
 	switch {
 	case err == nil:
 		e.log.Info("server told that the order ended")
-	case api.Code(err) == api.CodeIllegalState, api.Code(err) == api.CodeUnauthenticated:
+	case api.Code(err) == api.ErrorCodeIllegalState, api.Code(err) == api.ErrorCodeUnauthenticated:
 		// The order had ended already (cancelled or expired meanwhile; the bridge session
 		// ends with it): nothing to say.
 		e.log.Info("order had ended on the server already")

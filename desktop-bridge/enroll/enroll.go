@@ -384,7 +384,7 @@ func (e *enrolment) cause(ctx context.Context, err error) error {
 			return c
 		}
 	}
-	if api.Code(err) == api.CodeIllegalState {
+	if api.Code(err) == api.ErrorCodeIllegalState {
 		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if o, qerr := api.Order(qctx, e.session.GraphQL(), e.h.Order); qerr == nil && o.Order != nil && finalStates[o.Order.State] {

@@ -25,6 +25,7 @@ import (
 	"github.com/vscard/vscard/graph/model"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/enroll"
+	"github.com/vscard/vscard/server/errs"
 	model1 "github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/scripts"
@@ -313,6 +314,7 @@ type ComplexityRoot struct {
 		CardStatus           func(childComplexity int, serial string) int
 		Cards                func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CardOrder, where *ent.CardWhereInput) int
 		Certificates         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) int
+		ErrorCodes           func(childComplexity int) int
 		Me                   func(childComplexity int) int
 		Node                 func(childComplexity int, id string) int
 		Nodes                func(childComplexity int, ids []string) int
@@ -417,6 +419,7 @@ type QueryResolver interface {
 	Processes(ctx context.Context) ([]*enroll.Process, error)
 	OptionScript(ctx context.Context, name string) (*scripts.Script, error)
 	ValidateOptionScript(ctx context.Context, source string, userID *string) (*model.ScriptValidation, error)
+	ErrorCodes(ctx context.Context) ([]errs.Code, error)
 }
 type SubscriptionResolver interface {
 	OrderUpdated(ctx context.Context, id string) (<-chan *ent.Order, error)
@@ -1612,6 +1615,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Certificates(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.CertificateOrder), args["where"].(*ent.CertificateWhereInput)), true
+	case "Query.errorCodes":
+		if e.ComplexityRoot.Query.ErrorCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ErrorCodes(childComplexity), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -3495,6 +3504,8 @@ extend type Query {
   optionScript(name: String! = "default"): OptionScript @access(allow: [ADMIN])
   "Evaluates a script against a user (default: a sample user) without saving it."
   validateOptionScript(source: String!, userId: ID): ScriptValidation! @access(allow: [ADMIN])
+  "Every code an error of this server may carry in extensions.code, for clients to check that they know each."
+  errorCodes: [ErrorCode!]! @access(allow: [ANONYMOUS, PORTAL])
 }
 
 type Mutation {
@@ -3540,6 +3551,54 @@ type Mutation {
 type Subscription {
   "The order's current state first, then every change; ends when the order ends."
   orderUpdated(id: ID!): Order! @access(allow: [USER, BRIDGE])
+}
+
+"""
+What went wrong: the code in every GraphQL error's extensions.code, and in the JSON errors the
+server answers outside GraphQL (a refused bearer token, a request too large). Clients decide
+on the code, never on the message, which is for a person. A new value is an API change. The
+HTTP status is the one an answer outside GraphQL has; GraphQL answers are 200, or 422 for a
+document refused before it runs.
+"""
+enum ErrorCode {
+  "Sign in first: no session, or a bearer token that is missing, invalid, expired or lacks the scope. HTTP 401."
+  UNAUTHENTICATED
+  "The caller may not do this (or the request came from another site). HTTP 403."
+  FORBIDDEN
+  "No such object, or not the caller's. HTTP 404."
+  NOT_FOUND
+  "A value is wrong, e.g. a CSR with a 1024-bit RSA key or a slot that was not requested. HTTP 400."
+  INVALID_INPUT
+  "The order is not in a step where this is possible; extensions.state says where it is. HTTP 409."
+  ILLEGAL_STATE
+  "Only people in state ACTIVE may order. HTTP 403."
+  USER_NOT_ACTIVE
+  "The Desktop App link is wrong. HTTP 401."
+  TOKEN_INVALID
+  "The Desktop App link is too old: make a new one in the portal. HTTP 401."
+  TOKEN_EXPIRED
+  "The Desktop App link was used already. HTTP 401."
+  TOKEN_ALREADY_USED
+  "The PIN does not meet the card's PIN policy. HTTP 400."
+  PIN_POLICY
+  "The option script failed; extensions.errors has each problem with line and column. HTTP 400."
+  SCRIPT_ERROR
+  "Something is in the way, e.g. an order is already running (extensions.orderId). HTTP 409."
+  CONFLICT
+  "Too many attempts; extensions.retryAfterSeconds says when to try again. HTTP 429."
+  RATE_LIMITED
+  "The document asks for more than one request may; extensions.limit names the limit and extensions.max its bound. HTTP 422."
+  QUERY_TOO_COMPLEX
+  "The request body is larger than the server reads. HTTP 413."
+  REQUEST_TOO_LARGE
+  "Schema introspection is for administrators (unless the server allows it for all). HTTP 403."
+  INTROSPECTION_DISABLED
+  "The request ran past its deadline, or its client went away. HTTP 503."
+  TIMEOUT
+  "Something the server needs for the answer (the identity provider, the session store) cannot be reached now: try again later. HTTP 503."
+  UNAVAILABLE
+  "The server's fault; extensions.reference finds the log line. HTTP 500."
+  INTERNAL
 }
 
 type Process {
@@ -11047,6 +11106,47 @@ func (ec *executionContext) fieldContext_Query_validateOptionScript(ctx context.
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Query_errorCodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_errorCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ErrorCodes(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ANONYMOUS", "PORTAL"})
+				if err != nil {
+					var zeroVal []errs.Code
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal []errs.Code
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []errs.Code) graphql.Marshaler {
+			return ec.marshalNErrorCode2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_errorCodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "ErrorCode")
 }
 
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -18724,6 +18824,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_validateOptionScript(ctx, field)
 				})
+		case "errorCodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_errorCodes(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -19756,6 +19862,46 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 func (ec *executionContext) unmarshalNDeviceInput2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐDeviceInput(ctx context.Context, v any) (model.DeviceInput, error) {
 	res, err := ec.unmarshalInputDeviceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNErrorCode2githubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCode(ctx context.Context, v any) (errs.Code, error) {
+	var res errs.Code
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNErrorCode2githubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCode(ctx context.Context, sel ast.SelectionSet, v errs.Code) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNErrorCode2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCodeᚄ(ctx context.Context, v any) ([]errs.Code, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]errs.Code, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNErrorCode2githubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCode(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNErrorCode2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCodeᚄ(ctx context.Context, sel ast.SelectionSet, v []errs.Code) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNErrorCode2githubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNHandoff2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐHandoff(ctx context.Context, sel ast.SelectionSet, v *enroll.Handoff) graphql.Marshaler {
