@@ -21,6 +21,7 @@ import (
 
 	"github.com/vscard/vscard/server"
 	"github.com/vscard/vscard/server/ca"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/servertest"
 	"github.com/vscard/vscard/server/store/storetest"
 	"github.com/vscard/vscard/server/viewer"
@@ -284,7 +285,7 @@ func BenchmarkCAIssue(b *testing.B) {
 				defer func() { spent.report(b, b.N, "cert") }()
 				load(b, 8, "certs", func(_, i int) error {
 					_, err := env.Server.CA.Issue(ctx, ca.IssueRequest{
-						CSR: csr, Template: ca.Authentication, Subject: pkix.Name{CommonName: "bench"},
+						CSR: csr, Template: cardspec.Authentication, Subject: pkix.Name{CommonName: "bench"},
 						UPN: "bench@vscard.test", NotAfter: time.Now().AddDate(1, 0, 0), Reference: fmt.Sprintf("bench-%d", i),
 					})
 					return err

@@ -228,10 +228,10 @@ func seed(b *testing.B, client *ent.Client, from, to int) {
 				SetProperties(cardspec.Properties{UserID: owner}).SetManagementKey(der[:40]).SetPuk(der[:40]).
 				SetOwnerID(owner).SetOrderID(oid))
 			for j, slot := range []string{"9A", "9C"} {
-				tmpl := []certificate.Template{certificate.TemplateAUTHENTICATION, certificate.TemplateSIGNATURE}[j]
+				tmpl := []cardspec.Template{cardspec.Authentication, cardspec.Signature}[j]
 				certs = append(certs, client.Certificate.Create().SetID(fmt.Sprintf("crt_bench%010d%d", i, j)).
 					SetSerial(fmt.Sprintf("%032x", 2*i+j)).SetSlot(slot).SetTemplate(tmpl).
-					SetKeyAlgorithm(certificate.KeyAlgorithmECCP256).SetSubject("CN=bench").SetIssuer("CN=bench CA").
+					SetKeyAlgorithm(cardspec.ECCP256).SetSubject("CN=bench").SetIssuer("CN=bench CA").
 					SetNotBefore(now).SetNotAfter(now.AddDate(3, 0, 0)).SetDer(der).SetCardID(cid).SetOrderID(oid))
 			}
 		}

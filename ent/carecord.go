@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/vscard/vscard/ent/carecord"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // CaRecord is the model entity for the CaRecord schema.
@@ -26,7 +27,7 @@ type CaRecord struct {
 	// Reference holds the value of the "reference" field.
 	Reference string `json:"reference,omitempty"`
 	// Template holds the value of the "template" field.
-	Template string `json:"template,omitempty"`
+	Template cardspec.Template `json:"template,omitempty"`
 	// Subject holds the value of the "subject" field.
 	Subject string `json:"subject,omitempty"`
 	// NotBefore holds the value of the "not_before" field.
@@ -106,7 +107,7 @@ func (_m *CaRecord) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field template", values[i])
 			} else if value.Valid {
-				_m.Template = value.String
+				_m.Template = cardspec.Template(value.String)
 			}
 		case carecord.FieldSubject:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -201,7 +202,7 @@ func (_m *CaRecord) String() string {
 	builder.WriteString(_m.Reference)
 	builder.WriteString(", ")
 	builder.WriteString("template=")
-	builder.WriteString(_m.Template)
+	builder.WriteString(fmt.Sprintf("%v", _m.Template))
 	builder.WriteString(", ")
 	builder.WriteString("subject=")
 	builder.WriteString(_m.Subject)

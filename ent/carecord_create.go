@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/vscard/vscard/ent/carecord"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // CaRecordCreate is the builder for creating a CaRecord entity.
@@ -72,7 +73,7 @@ func (_c *CaRecordCreate) SetNillableReference(v *string) *CaRecordCreate {
 }
 
 // SetTemplate sets the "template" field.
-func (_c *CaRecordCreate) SetTemplate(v string) *CaRecordCreate {
+func (_c *CaRecordCreate) SetTemplate(v cardspec.Template) *CaRecordCreate {
 	_c.mutation.SetTemplate(v)
 	return _c
 }

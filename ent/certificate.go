@@ -13,6 +13,7 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/revocation"
 )
 
@@ -30,9 +31,9 @@ type Certificate struct {
 	// Slot holds the value of the "slot" field.
 	Slot string `json:"slot,omitempty"`
 	// Template holds the value of the "template" field.
-	Template certificate.Template `json:"template,omitempty"`
+	Template cardspec.Template `json:"template,omitempty"`
 	// KeyAlgorithm holds the value of the "key_algorithm" field.
-	KeyAlgorithm certificate.KeyAlgorithm `json:"key_algorithm,omitempty"`
+	KeyAlgorithm cardspec.KeyAlgorithm `json:"key_algorithm,omitempty"`
 	// Subject holds the value of the "subject" field.
 	Subject string `json:"subject,omitempty"`
 	// Sans holds the value of the "sans" field.
@@ -162,13 +163,13 @@ func (_m *Certificate) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field template", values[i])
 			} else if value.Valid {
-				_m.Template = certificate.Template(value.String)
+				_m.Template = cardspec.Template(value.String)
 			}
 		case certificate.FieldKeyAlgorithm:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field key_algorithm", values[i])
 			} else if value.Valid {
-				_m.KeyAlgorithm = certificate.KeyAlgorithm(value.String)
+				_m.KeyAlgorithm = cardspec.KeyAlgorithm(value.String)
 			}
 		case certificate.FieldSubject:
 			if value, ok := values[i].(*sql.NullString); !ok {

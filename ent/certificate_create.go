@@ -15,6 +15,7 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/revocation"
 )
 
@@ -67,13 +68,13 @@ func (_c *CertificateCreate) SetSlot(v string) *CertificateCreate {
 }
 
 // SetTemplate sets the "template" field.
-func (_c *CertificateCreate) SetTemplate(v certificate.Template) *CertificateCreate {
+func (_c *CertificateCreate) SetTemplate(v cardspec.Template) *CertificateCreate {
 	_c.mutation.SetTemplate(v)
 	return _c
 }
 
 // SetKeyAlgorithm sets the "key_algorithm" field.
-func (_c *CertificateCreate) SetKeyAlgorithm(v certificate.KeyAlgorithm) *CertificateCreate {
+func (_c *CertificateCreate) SetKeyAlgorithm(v cardspec.KeyAlgorithm) *CertificateCreate {
 	_c.mutation.SetKeyAlgorithm(v)
 	return _c
 }

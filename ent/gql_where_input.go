@@ -13,6 +13,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/revocation"
 )
 
@@ -1007,16 +1008,16 @@ type CertificateWhereInput struct {
 	SerialContainsFold *string  `json:"serialContainsFold,omitempty"`
 
 	// "template" field predicates.
-	Template      *certificate.Template  `json:"template,omitempty"`
-	TemplateNEQ   *certificate.Template  `json:"templateNEQ,omitempty"`
-	TemplateIn    []certificate.Template `json:"templateIn,omitempty"`
-	TemplateNotIn []certificate.Template `json:"templateNotIn,omitempty"`
+	Template      *cardspec.Template  `json:"template,omitempty"`
+	TemplateNEQ   *cardspec.Template  `json:"templateNEQ,omitempty"`
+	TemplateIn    []cardspec.Template `json:"templateIn,omitempty"`
+	TemplateNotIn []cardspec.Template `json:"templateNotIn,omitempty"`
 
 	// "key_algorithm" field predicates.
-	KeyAlgorithm      *certificate.KeyAlgorithm  `json:"keyAlgorithm,omitempty"`
-	KeyAlgorithmNEQ   *certificate.KeyAlgorithm  `json:"keyAlgorithmNEQ,omitempty"`
-	KeyAlgorithmIn    []certificate.KeyAlgorithm `json:"keyAlgorithmIn,omitempty"`
-	KeyAlgorithmNotIn []certificate.KeyAlgorithm `json:"keyAlgorithmNotIn,omitempty"`
+	KeyAlgorithm      *cardspec.KeyAlgorithm  `json:"keyAlgorithm,omitempty"`
+	KeyAlgorithmNEQ   *cardspec.KeyAlgorithm  `json:"keyAlgorithmNEQ,omitempty"`
+	KeyAlgorithmIn    []cardspec.KeyAlgorithm `json:"keyAlgorithmIn,omitempty"`
+	KeyAlgorithmNotIn []cardspec.KeyAlgorithm `json:"keyAlgorithmNotIn,omitempty"`
 
 	// "subject" field predicates.
 	Subject             *string  `json:"subject,omitempty"`

@@ -786,7 +786,7 @@ type CaRecordMutation struct {
 	updated_at           *time.Time
 	serial               *string
 	reference            *string
-	template             *string
+	template             *cardspec.Template
 	subject              *string
 	not_before           *time.Time
 	not_after            *time.Time
@@ -1050,12 +1050,12 @@ func (m *CaRecordMutation) ResetReference() {
 }
 
 // SetTemplate sets the "template" field.
-func (m *CaRecordMutation) SetTemplate(s string) {
-	m.template = &s
+func (m *CaRecordMutation) SetTemplate(c cardspec.Template) {
+	m.template = &c
 }
 
 // Template returns the value of the "template" field in the mutation.
-func (m *CaRecordMutation) Template() (r string, exists bool) {
+func (m *CaRecordMutation) Template() (r cardspec.Template, exists bool) {
 	v := m.template
 	if v == nil {
 		return
@@ -1066,7 +1066,7 @@ func (m *CaRecordMutation) Template() (r string, exists bool) {
 // OldTemplate returns the old "template" field's value of the CaRecord entity.
 // If the CaRecord object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *CaRecordMutation) OldTemplate(ctx context.Context) (v string, err error) {
+func (m *CaRecordMutation) OldTemplate(ctx context.Context) (v cardspec.Template, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldTemplate is only allowed on UpdateOne operations")
 	}
@@ -1571,7 +1571,7 @@ func (m *CaRecordMutation) SetField(name string, value ent.Value) error {
 		m.SetReference(v)
 		return nil
 	case carecord.FieldTemplate:
-		v, ok := value.(string)
+		v, ok := value.(cardspec.Template)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
@@ -3098,8 +3098,8 @@ type CertificateMutation struct {
 	updated_at           *time.Time
 	serial               *string
 	slot                 *string
-	template             *certificate.Template
-	key_algorithm        *certificate.KeyAlgorithm
+	template             *cardspec.Template
+	key_algorithm        *cardspec.KeyAlgorithm
 	subject              *string
 	sans                 *[]string
 	appendsans           []string
@@ -3371,12 +3371,12 @@ func (m *CertificateMutation) ResetSlot() {
 }
 
 // SetTemplate sets the "template" field.
-func (m *CertificateMutation) SetTemplate(c certificate.Template) {
+func (m *CertificateMutation) SetTemplate(c cardspec.Template) {
 	m.template = &c
 }
 
 // Template returns the value of the "template" field in the mutation.
-func (m *CertificateMutation) Template() (r certificate.Template, exists bool) {
+func (m *CertificateMutation) Template() (r cardspec.Template, exists bool) {
 	v := m.template
 	if v == nil {
 		return
@@ -3387,7 +3387,7 @@ func (m *CertificateMutation) Template() (r certificate.Template, exists bool) {
 // OldTemplate returns the old "template" field's value of the Certificate entity.
 // If the Certificate object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *CertificateMutation) OldTemplate(ctx context.Context) (v certificate.Template, err error) {
+func (m *CertificateMutation) OldTemplate(ctx context.Context) (v cardspec.Template, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldTemplate is only allowed on UpdateOne operations")
 	}
@@ -3407,12 +3407,12 @@ func (m *CertificateMutation) ResetTemplate() {
 }
 
 // SetKeyAlgorithm sets the "key_algorithm" field.
-func (m *CertificateMutation) SetKeyAlgorithm(ca certificate.KeyAlgorithm) {
+func (m *CertificateMutation) SetKeyAlgorithm(ca cardspec.KeyAlgorithm) {
 	m.key_algorithm = &ca
 }
 
 // KeyAlgorithm returns the value of the "key_algorithm" field in the mutation.
-func (m *CertificateMutation) KeyAlgorithm() (r certificate.KeyAlgorithm, exists bool) {
+func (m *CertificateMutation) KeyAlgorithm() (r cardspec.KeyAlgorithm, exists bool) {
 	v := m.key_algorithm
 	if v == nil {
 		return
@@ -3423,7 +3423,7 @@ func (m *CertificateMutation) KeyAlgorithm() (r certificate.KeyAlgorithm, exists
 // OldKeyAlgorithm returns the old "key_algorithm" field's value of the Certificate entity.
 // If the Certificate object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *CertificateMutation) OldKeyAlgorithm(ctx context.Context) (v certificate.KeyAlgorithm, err error) {
+func (m *CertificateMutation) OldKeyAlgorithm(ctx context.Context) (v cardspec.KeyAlgorithm, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldKeyAlgorithm is only allowed on UpdateOne operations")
 	}
@@ -4254,14 +4254,14 @@ func (m *CertificateMutation) SetField(name string, value ent.Value) error {
 		m.SetSlot(v)
 		return nil
 	case certificate.FieldTemplate:
-		v, ok := value.(certificate.Template)
+		v, ok := value.(cardspec.Template)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetTemplate(v)
 		return nil
 	case certificate.FieldKeyAlgorithm:
-		v, ok := value.(certificate.KeyAlgorithm)
+		v, ok := value.(cardspec.KeyAlgorithm)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}

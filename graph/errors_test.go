@@ -3,13 +3,19 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/vscard/vscard/graph/generated"
+	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -85,3 +91,47 @@ func TestAccessDenyByDefault(t *testing.T) {
 }
 
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// TestErrorCodesAreTheSchemas keeps server/errs, the schema's enum ErrorCode (from which the
+// bridge's and the SPA's codes are generated) and the HTTP statuses its descriptions promise
+// in step, and checks that anyone can read the list.
+func TestErrorCodesAreTheSchemas(t *testing.T) {
+	enum := generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{}}).Schema().Types["ErrorCode"]
+	if enum == nil || enum.Kind != ast.Enum {
+		t.Fatal("the schema has no enum ErrorCode")
+	}
+	var schema []errs.Code
+	for _, v := range enum.EnumValues {
+		schema = append(schema, errs.Code(v.Name))
+		if v.Description == "" {
+			t.Errorf("ErrorCode.%s has no description: say what it means to a client", v.Name)
+		}
+		status := errs.HTTPStatus(errs.Code(v.Name))
+		if want := fmt.Sprintf("HTTP %d.", status); !strings.HasSuffix(v.Description, want) {
+			t.Errorf("ErrorCode.%s's description does not end in %q, its status in errs.HTTPStatus", v.Name, want)
+		}
+	}
+	if !slices.Equal(schema, errs.Codes()) {
+		t.Errorf("enum ErrorCode lists\n%v\nbut errs.Codes() is\n%v", schema, errs.Codes())
+	}
+
+	srv := httptest.NewServer(NewHandler(&Resolver{Log: slog.New(slog.DiscardHandler)}, HandlerOptions{}))
+	defer srv.Close()
+	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(`{"query":"{ errorCodes }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct {
+			ErrorCodes []errs.Code `json:"errorCodes"`
+		} `json:"data"`
+		Errors []json.RawMessage `json:"errors"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Errors) > 0 || !slices.Equal(body.Data.ErrorCodes, errs.Codes()) {
+		t.Errorf("anonymous { errorCodes } = %v, errors %s; want %v", body.Data.ErrorCodes, body.Errors, errs.Codes())
+	}
+}

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -94,9 +95,14 @@ const (
 )
 
 func init() {
-	// A refused document is the client's fault, like one that does not parse: gqlgen
-	// answers protocol errors with 422 rather than 200.
-	errcode.RegisterErrorType(string(errs.QueryTooComplex), errcode.KindProtocol)
+	// gqlgen answers a document it refuses before running it with 200, or with 422 for a
+	// "protocol" error such as one that does not parse. The codes whose status
+	// (errs.HTTPStatus) is 422 are such errors, so gqlgen answers them with their status.
+	for _, c := range errs.Codes() {
+		if errs.HTTPStatus(c) == http.StatusUnprocessableEntity {
+			errcode.RegisterErrorType(string(c), errcode.KindProtocol)
+		}
+	}
 }
 
 // tooComplex is the refusal of a document over limit, naming the limit and its value.

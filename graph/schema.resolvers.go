@@ -11,14 +11,13 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
-	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/graph/generated"
 	"github.com/vscard/vscard/graph/model"
 	"github.com/vscard/vscard/server/auth"
-	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/enroll"
+	"github.com/vscard/vscard/server/errs"
 	model1 "github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/scripts"
@@ -29,16 +28,6 @@ import (
 // Pem is the resolver for the pem field.
 func (r *certificateResolver) Pem(ctx context.Context, obj *ent.Certificate) (string, error) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: obj.Der})), nil
-}
-
-// Template is the resolver for the template field.
-func (r *certificateSpecResolver) Template(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.Template, error) {
-	return certificate.Template(obj.Template), nil
-}
-
-// Algorithm is the resolver for the algorithm field.
-func (r *certificateSpecResolver) Algorithm(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.KeyAlgorithm, error) {
-	return certificate.KeyAlgorithm(obj.Algorithm), nil
 }
 
 // StartProcess is the resolver for the startProcess field.
@@ -85,7 +74,7 @@ func (r *mutationResolver) SubmitCardKeys(ctx context.Context, orderID string, k
 	subs := make([]enroll.KeySubmission, len(keys))
 	for i, k := range keys {
 		subs[i] = enroll.KeySubmission{
-			Slot: k.Slot, Template: cardspec.Template(k.Template), CSR: k.Csr,
+			Slot: k.Slot, Template: k.Template, CSR: k.Csr,
 			Attestation: deref(k.Attestation), AttestationSigner: deref(k.AttestationSigner),
 		}
 	}
@@ -189,14 +178,14 @@ func (r *queryResolver) ValidateOptionScript(ctx context.Context, source string,
 	return scriptValidation(opts, problems), nil
 }
 
+// ErrorCodes is the resolver for the errorCodes field.
+func (r *queryResolver) ErrorCodes(ctx context.Context) ([]errs.Code, error) {
+	return errs.Codes(), nil
+}
+
 // OrderUpdated is the resolver for the orderUpdated field.
 func (r *subscriptionResolver) OrderUpdated(ctx context.Context, id string) (<-chan *ent.Order, error) {
 	return r.followOrder(ctx, id)
-}
-
-// CertificateSpec returns generated.CertificateSpecResolver implementation.
-func (r *Resolver) CertificateSpec() generated.CertificateSpecResolver {
-	return &certificateSpecResolver{r}
 }
 
 // Mutation returns generated.MutationResolver implementation.
@@ -209,8 +198,7 @@ func (r *Resolver) OrderStep() generated.OrderStepResolver { return &orderStepRe
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
-	certificateSpecResolver struct{ *Resolver }
-	mutationResolver        struct{ *Resolver }
-	orderStepResolver       struct{ *Resolver }
-	subscriptionResolver    struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	orderStepResolver    struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

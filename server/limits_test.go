@@ -69,8 +69,9 @@ func TestGraphQLLimits(t *testing.T) {
 	}
 	t.Run("error/request too large", func(t *testing.T) {
 		big, _ := json.Marshal(map[string]any{"query": "{ me { id } }", "variables": map[string]string{"x": strings.Repeat("a", 2<<20)}})
-		if status, body := post(big, "application/json"); status < 400 || strings.Contains(body, `"me"`) {
-			t.Errorf("a 2 MiB request got %d: %.200s", status, body)
+		if status, body := post(big, "application/json"); status != http.StatusRequestEntityTooLarge ||
+			!strings.Contains(body, `"code":"REQUEST_TOO_LARGE"`) || strings.Contains(body, `"me"`) {
+			t.Errorf("a 2 MiB request got %d: %.200s; want 413 REQUEST_TOO_LARGE", status, body)
 		}
 	})
 	t.Run("error/batched queries", func(t *testing.T) {

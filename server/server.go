@@ -24,6 +24,7 @@ import (
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/devidp"
 	"github.com/vscard/vscard/server/enroll"
+	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/events"
 	"github.com/vscard/vscard/server/metrics"
 	"github.com/vscard/vscard/server/options"
@@ -383,10 +384,8 @@ func adminOnly(next http.Handler) http.Handler {
 func limitBody(next http.Handler, n int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > n {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"errors": []map[string]any{{
-				"message":    fmt.Sprintf("The request is larger than %d bytes.", n),
-				"extensions": map[string]string{"code": "INVALID_INPUT"},
-			}}})
+			errs.Write(w, errs.New(errs.RequestTooLarge, "The request is larger than %d bytes.", n).
+				WithDetails(map[string]any{"max": n}))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)

@@ -7,45 +7,36 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// Error codes the server puts into a GraphQL error's extensions.code that the bridge
-// acts on.
-const (
-	CodeTokenInvalid    = "TOKEN_INVALID"
-	CodeTokenExpired    = "TOKEN_EXPIRED"
-	CodeTokenUsed       = "TOKEN_ALREADY_USED"
-	CodeIllegalState    = "ILLEGAL_STATE"
-	CodeInvalidInput    = "INVALID_INPUT"
-	CodeUnauthenticated = "UNAUTHENTICATED"
-	CodeNotFound        = "NOT_FOUND"
-	CodeInternal        = "INTERNAL"
-)
+// The server's error codes are the schema's enum ErrorCode, which genqlient generates into
+// generated.go (ErrorCode, its constants and AllErrorCode, through the ErrorCodes query in
+// errors.graphql): the bridge keeps no list of its own.
 
 // Code returns the server's error code in err (the first GraphQL error's
 // extensions.code), or "" when err carries none: a network error, for instance.
-func Code(err error) string {
+func Code(err error) ErrorCode {
 	var list gqlerror.List
 	if errors.As(err, &list) {
 		for _, e := range list {
 			if c, ok := e.Extensions["code"].(string); ok {
-				return c
+				return ErrorCode(c)
 			}
 		}
 	}
 	var ge *gqlerror.Error
 	if errors.As(err, &ge) {
 		if c, ok := ge.Extensions["code"].(string); ok {
-			return c
+			return ErrorCode(c)
 		}
 	}
 	var he *graphql.HTTPError
 	if errors.As(err, &he) {
 		for _, e := range he.Response.Errors {
 			if c, ok := e.Extensions["code"].(string); ok {
-				return c
+				return ErrorCode(c)
 			}
 		}
 		if he.StatusCode == 401 {
-			return CodeUnauthenticated
+			return ErrorCodeUnauthenticated
 		}
 	}
 	return ""

@@ -200,6 +200,85 @@ func (v *DeviceInput) GetBridgeVersion() *string { return v.BridgeVersion }
 // GetFirmware returns DeviceInput.Firmware, and is useful for accessing the field via an interface.
 func (v *DeviceInput) GetFirmware() *string { return v.Firmware }
 
+// What went wrong: the code in every GraphQL error's extensions.code, and in the JSON errors the
+// server answers outside GraphQL (a refused bearer token, a request too large). Clients decide
+// on the code, never on the message, which is for a person. A new value is an API change. The
+// HTTP status is the one an answer outside GraphQL has; GraphQL answers are 200, or 422 for a
+// document refused before it runs.
+type ErrorCode string
+
+const (
+	// Sign in first: no session, or a bearer token that is missing, invalid, expired or lacks the scope. HTTP 401.
+	ErrorCodeUnauthenticated ErrorCode = "UNAUTHENTICATED"
+	// The caller may not do this (or the request came from another site). HTTP 403.
+	ErrorCodeForbidden ErrorCode = "FORBIDDEN"
+	// No such object, or not the caller's. HTTP 404.
+	ErrorCodeNotFound ErrorCode = "NOT_FOUND"
+	// A value is wrong, e.g. a CSR with a 1024-bit RSA key or a slot that was not requested. HTTP 400.
+	ErrorCodeInvalidInput ErrorCode = "INVALID_INPUT"
+	// The order is not in a step where this is possible; extensions.state says where it is. HTTP 409.
+	ErrorCodeIllegalState ErrorCode = "ILLEGAL_STATE"
+	// Only people in state ACTIVE may order. HTTP 403.
+	ErrorCodeUserNotActive ErrorCode = "USER_NOT_ACTIVE"
+	// The Desktop App link is wrong. HTTP 401.
+	ErrorCodeTokenInvalid ErrorCode = "TOKEN_INVALID"
+	// The Desktop App link is too old: make a new one in the portal. HTTP 401.
+	ErrorCodeTokenExpired ErrorCode = "TOKEN_EXPIRED"
+	// The Desktop App link was used already. HTTP 401.
+	ErrorCodeTokenAlreadyUsed ErrorCode = "TOKEN_ALREADY_USED"
+	// The PIN does not meet the card's PIN policy. HTTP 400.
+	ErrorCodePinPolicy ErrorCode = "PIN_POLICY"
+	// The option script failed; extensions.errors has each problem with line and column. HTTP 400.
+	ErrorCodeScriptError ErrorCode = "SCRIPT_ERROR"
+	// Something is in the way, e.g. an order is already running (extensions.orderId). HTTP 409.
+	ErrorCodeConflict ErrorCode = "CONFLICT"
+	// Too many attempts; extensions.retryAfterSeconds says when to try again. HTTP 429.
+	ErrorCodeRateLimited ErrorCode = "RATE_LIMITED"
+	// The document asks for more than one request may; extensions.limit names the limit and extensions.max its bound. HTTP 422.
+	ErrorCodeQueryTooComplex ErrorCode = "QUERY_TOO_COMPLEX"
+	// The request body is larger than the server reads. HTTP 413.
+	ErrorCodeRequestTooLarge ErrorCode = "REQUEST_TOO_LARGE"
+	// Schema introspection is for administrators (unless the server allows it for all). HTTP 403.
+	ErrorCodeIntrospectionDisabled ErrorCode = "INTROSPECTION_DISABLED"
+	// The request ran past its deadline, or its client went away. HTTP 503.
+	ErrorCodeTimeout ErrorCode = "TIMEOUT"
+	// Something the server needs for the answer (the identity provider, the session store) cannot be reached now: try again later. HTTP 503.
+	ErrorCodeUnavailable ErrorCode = "UNAVAILABLE"
+	// The server's fault; extensions.reference finds the log line. HTTP 500.
+	ErrorCodeInternal ErrorCode = "INTERNAL"
+)
+
+var AllErrorCode = []ErrorCode{
+	ErrorCodeUnauthenticated,
+	ErrorCodeForbidden,
+	ErrorCodeNotFound,
+	ErrorCodeInvalidInput,
+	ErrorCodeIllegalState,
+	ErrorCodeUserNotActive,
+	ErrorCodeTokenInvalid,
+	ErrorCodeTokenExpired,
+	ErrorCodeTokenAlreadyUsed,
+	ErrorCodePinPolicy,
+	ErrorCodeScriptError,
+	ErrorCodeConflict,
+	ErrorCodeRateLimited,
+	ErrorCodeQueryTooComplex,
+	ErrorCodeRequestTooLarge,
+	ErrorCodeIntrospectionDisabled,
+	ErrorCodeTimeout,
+	ErrorCodeUnavailable,
+	ErrorCodeInternal,
+}
+
+// ErrorCodesResponse is returned by ErrorCodes on success.
+type ErrorCodesResponse struct {
+	// Every code an error of this server may carry in extensions.code, for clients to check that they know each.
+	ErrorCodes []ErrorCode `json:"errorCodes"`
+}
+
+// GetErrorCodes returns ErrorCodesResponse.ErrorCodes, and is useful for accessing the field via an interface.
+func (v *ErrorCodesResponse) GetErrorCodes() []ErrorCode { return v.ErrorCodes }
+
 // FailOrderResponse is returned by FailOrder on success.
 type FailOrderResponse struct {
 	// Desktop bridge: the order cannot go on (PIN dialog closed, card error).
@@ -656,6 +735,37 @@ func ConfirmCardReady(
 	}
 
 	data_ = &ConfirmCardReadyResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by ErrorCodes.
+const ErrorCodes_Operation = `
+query ErrorCodes {
+	errorCodes
+}
+`
+
+// The server's error codes. The bridge does not need to ask for them: this operation makes
+// genqlient generate the ErrorCode enum (AllErrorCode and one constant per code) from the
+// schema, which is what errors.go and the bridge compare extensions.code with.
+func ErrorCodes(
+	ctx_ context.Context,
+	client_ graphql.Client,
+) (data_ *ErrorCodesResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ErrorCodes",
+		Query:  ErrorCodes_Operation,
+	}
+
+	data_ = &ErrorCodesResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -51,7 +51,7 @@ func (r *run) watchOrder(ctx context.Context, cancel context.CancelCauseFunc, li
 		if qerr == nil && o.Order != nil && ended(*o.Order) {
 			return
 		}
-		if api.Code(qerr) == api.CodeUnauthenticated {
+		if api.Code(qerr) == api.ErrorCodeUnauthenticated {
 			// The bridge session ends with its order (or at its expiry): the order is
 			// over, but how is no longer ours to read. Stop, and delete nothing on a guess.
 			r.log.Info("bridge session ended: the order is over on the server")
@@ -103,7 +103,7 @@ func (r *run) cleanUp(ctx context.Context, runErr error) error {
 	switch {
 	case err == nil:
 		r.log.Info("server told that the order ended")
-	case api.Code(err) == api.CodeIllegalState, api.Code(err) == api.CodeUnauthenticated:
+	case api.Code(err) == api.ErrorCodeIllegalState, api.Code(err) == api.ErrorCodeUnauthenticated:
 		// The order had ended already (cancelled or expired meanwhile; the bridge session
 		// ends with it): nothing to say.
 		r.log.Info("order had ended on the server already")

@@ -287,7 +287,7 @@ func (r *run) cause(ctx context.Context, err error) error {
 			return c
 		}
 	}
-	if api.Code(err) == api.CodeIllegalState {
+	if api.Code(err) == api.ErrorCodeIllegalState {
 		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if o, qerr := api.Order(qctx, r.job.Session.GraphQL(), r.link.Order); qerr == nil && o.Order != nil && finalStates[o.Order.State] {

@@ -124,8 +124,8 @@ func TestRun(t *testing.T) {
 		}
 		host := newTestHost(t, env)
 		_, events, err := run(t, firstLink, host, newPrompter(false, goodPIN), trusted())
-		if code := api.Code(err); code != api.CodeTokenUsed {
-			t.Fatalf("error %v (code %q), want %s", err, code, api.CodeTokenUsed)
+		if code := api.Code(err); code != api.ErrorCodeTokenAlreadyUsed {
+			t.Fatalf("error %v (code %q), want %s", err, code, api.ErrorCodeTokenAlreadyUsed)
 		}
 		if last := events[len(events)-1]; last.Step != StepFailed || last.Error == "" {
 			t.Errorf("last event %+v, want a failure with a message", last)

@@ -7,6 +7,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/vscard/vscard/ent/predicate"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // ID filters vertices based on their ID field.
@@ -85,8 +86,9 @@ func Reference(v string) predicate.CaRecord {
 }
 
 // Template applies equality check predicate on the "template" field. It's identical to TemplateEQ.
-func Template(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldEQ(FieldTemplate, v))
+func Template(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldEQ(FieldTemplate, vc))
 }
 
 // Subject applies equality check predicate on the "subject" field. It's identical to SubjectEQ.
@@ -330,68 +332,87 @@ func ReferenceContainsFold(v string) predicate.CaRecord {
 }
 
 // TemplateEQ applies the EQ predicate on the "template" field.
-func TemplateEQ(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldEQ(FieldTemplate, v))
+func TemplateEQ(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldEQ(FieldTemplate, vc))
 }
 
 // TemplateNEQ applies the NEQ predicate on the "template" field.
-func TemplateNEQ(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldNEQ(FieldTemplate, v))
+func TemplateNEQ(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldNEQ(FieldTemplate, vc))
 }
 
 // TemplateIn applies the In predicate on the "template" field.
-func TemplateIn(vs ...string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldIn(FieldTemplate, vs...))
+func TemplateIn(vs ...cardspec.Template) predicate.CaRecord {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = string(vs[i])
+	}
+	return predicate.CaRecord(sql.FieldIn(FieldTemplate, v...))
 }
 
 // TemplateNotIn applies the NotIn predicate on the "template" field.
-func TemplateNotIn(vs ...string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldNotIn(FieldTemplate, vs...))
+func TemplateNotIn(vs ...cardspec.Template) predicate.CaRecord {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = string(vs[i])
+	}
+	return predicate.CaRecord(sql.FieldNotIn(FieldTemplate, v...))
 }
 
 // TemplateGT applies the GT predicate on the "template" field.
-func TemplateGT(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldGT(FieldTemplate, v))
+func TemplateGT(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldGT(FieldTemplate, vc))
 }
 
 // TemplateGTE applies the GTE predicate on the "template" field.
-func TemplateGTE(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldGTE(FieldTemplate, v))
+func TemplateGTE(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldGTE(FieldTemplate, vc))
 }
 
 // TemplateLT applies the LT predicate on the "template" field.
-func TemplateLT(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldLT(FieldTemplate, v))
+func TemplateLT(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldLT(FieldTemplate, vc))
 }
 
 // TemplateLTE applies the LTE predicate on the "template" field.
-func TemplateLTE(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldLTE(FieldTemplate, v))
+func TemplateLTE(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldLTE(FieldTemplate, vc))
 }
 
 // TemplateContains applies the Contains predicate on the "template" field.
-func TemplateContains(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldContains(FieldTemplate, v))
+func TemplateContains(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldContains(FieldTemplate, vc))
 }
 
 // TemplateHasPrefix applies the HasPrefix predicate on the "template" field.
-func TemplateHasPrefix(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldHasPrefix(FieldTemplate, v))
+func TemplateHasPrefix(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldHasPrefix(FieldTemplate, vc))
 }
 
 // TemplateHasSuffix applies the HasSuffix predicate on the "template" field.
-func TemplateHasSuffix(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldHasSuffix(FieldTemplate, v))
+func TemplateHasSuffix(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldHasSuffix(FieldTemplate, vc))
 }
 
 // TemplateEqualFold applies the EqualFold predicate on the "template" field.
-func TemplateEqualFold(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldEqualFold(FieldTemplate, v))
+func TemplateEqualFold(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldEqualFold(FieldTemplate, vc))
 }
 
 // TemplateContainsFold applies the ContainsFold predicate on the "template" field.
-func TemplateContainsFold(v string) predicate.CaRecord {
-	return predicate.CaRecord(sql.FieldContainsFold(FieldTemplate, v))
+func TemplateContainsFold(v cardspec.Template) predicate.CaRecord {
+	vc := string(v)
+	return predicate.CaRecord(sql.FieldContainsFold(FieldTemplate, vc))
 }
 
 // SubjectEQ applies the EQ predicate on the "subject" field.

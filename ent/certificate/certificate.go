@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/revocation"
 )
 
@@ -142,48 +143,20 @@ var (
 	IDValidator func(string) error
 )
 
-// Template defines the type for the "template" enum field.
-type Template string
-
-// Template values.
-const (
-	TemplateAUTHENTICATION Template = "AUTHENTICATION"
-	TemplateSIGNATURE      Template = "SIGNATURE"
-	TemplateENCRYPTION     Template = "ENCRYPTION"
-)
-
-func (t Template) String() string {
-	return string(t)
-}
-
 // TemplateValidator is a validator for the "template" field enum values. It is called by the builders before save.
-func TemplateValidator(t Template) error {
+func TemplateValidator(t cardspec.Template) error {
 	switch t {
-	case TemplateAUTHENTICATION, TemplateSIGNATURE, TemplateENCRYPTION:
+	case "AUTHENTICATION", "SIGNATURE", "ENCRYPTION":
 		return nil
 	default:
 		return fmt.Errorf("certificate: invalid enum value for template field: %q", t)
 	}
 }
 
-// KeyAlgorithm defines the type for the "key_algorithm" enum field.
-type KeyAlgorithm string
-
-// KeyAlgorithm values.
-const (
-	KeyAlgorithmECCP256 KeyAlgorithm = "ECCP256"
-	KeyAlgorithmECCP384 KeyAlgorithm = "ECCP384"
-	KeyAlgorithmRSA2048 KeyAlgorithm = "RSA2048"
-)
-
-func (ka KeyAlgorithm) String() string {
-	return string(ka)
-}
-
 // KeyAlgorithmValidator is a validator for the "key_algorithm" field enum values. It is called by the builders before save.
-func KeyAlgorithmValidator(ka KeyAlgorithm) error {
+func KeyAlgorithmValidator(ka cardspec.KeyAlgorithm) error {
 	switch ka {
-	case KeyAlgorithmECCP256, KeyAlgorithmECCP384, KeyAlgorithmRSA2048:
+	case "ECCP256", "ECCP384", "RSA2048":
 		return nil
 	default:
 		return fmt.Errorf("certificate: invalid enum value for key_algorithm field: %q", ka)
@@ -344,41 +317,19 @@ func newOrderStep() *sqlgraph.Step {
 	)
 }
 
-// MarshalGQL implements graphql.Marshaler interface.
-func (e Template) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
-}
+var (
+	// cardspec.Template must implement graphql.Marshaler.
+	_ graphql.Marshaler = (*cardspec.Template)(nil)
+	// cardspec.Template must implement graphql.Unmarshaler.
+	_ graphql.Unmarshaler = (*cardspec.Template)(nil)
+)
 
-// UnmarshalGQL implements graphql.Unmarshaler interface.
-func (e *Template) UnmarshalGQL(val interface{}) error {
-	str, ok := val.(string)
-	if !ok {
-		return fmt.Errorf("enum %T must be a string", val)
-	}
-	*e = Template(str)
-	if err := TemplateValidator(*e); err != nil {
-		return fmt.Errorf("%s is not a valid Template", str)
-	}
-	return nil
-}
-
-// MarshalGQL implements graphql.Marshaler interface.
-func (e KeyAlgorithm) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
-}
-
-// UnmarshalGQL implements graphql.Unmarshaler interface.
-func (e *KeyAlgorithm) UnmarshalGQL(val interface{}) error {
-	str, ok := val.(string)
-	if !ok {
-		return fmt.Errorf("enum %T must be a string", val)
-	}
-	*e = KeyAlgorithm(str)
-	if err := KeyAlgorithmValidator(*e); err != nil {
-		return fmt.Errorf("%s is not a valid KeyAlgorithm", str)
-	}
-	return nil
-}
+var (
+	// cardspec.KeyAlgorithm must implement graphql.Marshaler.
+	_ graphql.Marshaler = (*cardspec.KeyAlgorithm)(nil)
+	// cardspec.KeyAlgorithm must implement graphql.Unmarshaler.
+	_ graphql.Unmarshaler = (*cardspec.KeyAlgorithm)(nil)
+)
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e State) MarshalGQL(w io.Writer) {

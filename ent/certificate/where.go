@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/vscard/vscard/ent/predicate"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/revocation"
 )
 
@@ -347,43 +348,63 @@ func SlotContainsFold(v string) predicate.Certificate {
 }
 
 // TemplateEQ applies the EQ predicate on the "template" field.
-func TemplateEQ(v Template) predicate.Certificate {
-	return predicate.Certificate(sql.FieldEQ(FieldTemplate, v))
+func TemplateEQ(v cardspec.Template) predicate.Certificate {
+	vc := v
+	return predicate.Certificate(sql.FieldEQ(FieldTemplate, vc))
 }
 
 // TemplateNEQ applies the NEQ predicate on the "template" field.
-func TemplateNEQ(v Template) predicate.Certificate {
-	return predicate.Certificate(sql.FieldNEQ(FieldTemplate, v))
+func TemplateNEQ(v cardspec.Template) predicate.Certificate {
+	vc := v
+	return predicate.Certificate(sql.FieldNEQ(FieldTemplate, vc))
 }
 
 // TemplateIn applies the In predicate on the "template" field.
-func TemplateIn(vs ...Template) predicate.Certificate {
-	return predicate.Certificate(sql.FieldIn(FieldTemplate, vs...))
+func TemplateIn(vs ...cardspec.Template) predicate.Certificate {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = vs[i]
+	}
+	return predicate.Certificate(sql.FieldIn(FieldTemplate, v...))
 }
 
 // TemplateNotIn applies the NotIn predicate on the "template" field.
-func TemplateNotIn(vs ...Template) predicate.Certificate {
-	return predicate.Certificate(sql.FieldNotIn(FieldTemplate, vs...))
+func TemplateNotIn(vs ...cardspec.Template) predicate.Certificate {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = vs[i]
+	}
+	return predicate.Certificate(sql.FieldNotIn(FieldTemplate, v...))
 }
 
 // KeyAlgorithmEQ applies the EQ predicate on the "key_algorithm" field.
-func KeyAlgorithmEQ(v KeyAlgorithm) predicate.Certificate {
-	return predicate.Certificate(sql.FieldEQ(FieldKeyAlgorithm, v))
+func KeyAlgorithmEQ(v cardspec.KeyAlgorithm) predicate.Certificate {
+	vc := v
+	return predicate.Certificate(sql.FieldEQ(FieldKeyAlgorithm, vc))
 }
 
 // KeyAlgorithmNEQ applies the NEQ predicate on the "key_algorithm" field.
-func KeyAlgorithmNEQ(v KeyAlgorithm) predicate.Certificate {
-	return predicate.Certificate(sql.FieldNEQ(FieldKeyAlgorithm, v))
+func KeyAlgorithmNEQ(v cardspec.KeyAlgorithm) predicate.Certificate {
+	vc := v
+	return predicate.Certificate(sql.FieldNEQ(FieldKeyAlgorithm, vc))
 }
 
 // KeyAlgorithmIn applies the In predicate on the "key_algorithm" field.
-func KeyAlgorithmIn(vs ...KeyAlgorithm) predicate.Certificate {
-	return predicate.Certificate(sql.FieldIn(FieldKeyAlgorithm, vs...))
+func KeyAlgorithmIn(vs ...cardspec.KeyAlgorithm) predicate.Certificate {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = vs[i]
+	}
+	return predicate.Certificate(sql.FieldIn(FieldKeyAlgorithm, v...))
 }
 
 // KeyAlgorithmNotIn applies the NotIn predicate on the "key_algorithm" field.
-func KeyAlgorithmNotIn(vs ...KeyAlgorithm) predicate.Certificate {
-	return predicate.Certificate(sql.FieldNotIn(FieldKeyAlgorithm, vs...))
+func KeyAlgorithmNotIn(vs ...cardspec.KeyAlgorithm) predicate.Certificate {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = vs[i]
+	}
+	return predicate.Certificate(sql.FieldNotIn(FieldKeyAlgorithm, v...))
 }
 
 // SubjectEQ applies the EQ predicate on the "subject" field.

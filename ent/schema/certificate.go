@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/revocation"
 )
 
@@ -27,9 +28,9 @@ func (Certificate) Fields() []ent.Field {
 		// Slot is the PIV key slot in upper-case hex ("9A", "9C", "9D").
 		field.String("slot").Immutable().Match(regexp.MustCompile(`^9[ACD]$`)).
 			Annotations(entgql.Skip(entgql.SkipWhereInput)),
-		field.Enum("template").Values("AUTHENTICATION", "SIGNATURE", "ENCRYPTION").Immutable().
+		field.Enum("template").GoType(cardspec.Template("")).Immutable().
 			Annotations(entgql.Type("CertificateTemplate")),
-		field.Enum("key_algorithm").Values("ECCP256", "ECCP384", "RSA2048").Immutable().
+		field.Enum("key_algorithm").GoType(cardspec.KeyAlgorithm("")).Immutable().
 			Annotations(entgql.Type("KeyAlgorithm")),
 		field.String("subject").Immutable(),
 		field.Strings("sans").Default([]string{}).Immutable().Annotations(entgql.Skip(entgql.SkipWhereInput)),

@@ -6,6 +6,8 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // Session is a server-side browser session (the session library's store). The token is
@@ -45,7 +47,7 @@ func (CaRecord) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("serial").Unique().Immutable().NotEmpty(),
 		field.String("reference").Immutable().Default(""),
-		field.String("template").Immutable(),
+		field.String("template").GoType(cardspec.Template("")).Immutable(),
 		field.String("subject").Immutable(),
 		field.Time("not_before").Immutable(),
 		field.Time("not_after").Immutable(),

@@ -25,6 +25,7 @@ import (
 	"github.com/vscard/vscard/graph/model"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/enroll"
+	"github.com/vscard/vscard/server/errs"
 	model1 "github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/scripts"
@@ -41,7 +42,6 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Certificate() CertificateResolver
-	CertificateSpec() CertificateSpecResolver
 	Mutation() MutationResolver
 	OrderStep() OrderStepResolver
 	Query() QueryResolver
@@ -318,6 +318,7 @@ type ComplexityRoot struct {
 		CardStatus           func(childComplexity int, serial string) int
 		Cards                func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CardOrder, where *ent.CardWhereInput) int
 		Certificates         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) int
+		ErrorCodes           func(childComplexity int) int
 		Me                   func(childComplexity int) int
 		Node                 func(childComplexity int, id string) int
 		Nodes                func(childComplexity int, ids []string) int
@@ -387,11 +388,6 @@ type ComplexityRoot struct {
 type CertificateResolver interface {
 	Pem(ctx context.Context, obj *ent.Certificate) (string, error)
 }
-type CertificateSpecResolver interface {
-	Template(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.Template, error)
-
-	Algorithm(ctx context.Context, obj *cardspec.CertificateSpec) (certificate.KeyAlgorithm, error)
-}
 type MutationResolver interface {
 	StartProcess(ctx context.Context, name string, card *string) (*ent.Order, error)
 	NextStep(ctx context.Context, orderID string) (*model.NextStepPayload, error)
@@ -427,6 +423,7 @@ type QueryResolver interface {
 	Processes(ctx context.Context, card *string) ([]*enroll.Process, error)
 	OptionScript(ctx context.Context, name string) (*scripts.Script, error)
 	ValidateOptionScript(ctx context.Context, source string, userID *string) (*model.ScriptValidation, error)
+	ErrorCodes(ctx context.Context) ([]errs.Code, error)
 }
 type SubscriptionResolver interface {
 	OrderUpdated(ctx context.Context, id string) (<-chan *ent.Order, error)
@@ -1646,6 +1643,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Certificates(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.CertificateOrder), args["where"].(*ent.CertificateWhereInput)), true
+	case "Query.errorCodes":
+		if e.ComplexityRoot.Query.ErrorCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ErrorCodes(childComplexity), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -2560,7 +2563,7 @@ enum CertificateState @goModel(model: "github.com/vscard/vscard/ent/certificate.
 """
 CertificateTemplate is enum for the field template
 """
-enum CertificateTemplate @goModel(model: "github.com/vscard/vscard/ent/certificate.Template") {
+enum CertificateTemplate @goModel(model: "github.com/vscard/vscard/server/cardspec.Template") {
   AUTHENTICATION
   SIGNATURE
   ENCRYPTION
@@ -2759,7 +2762,7 @@ scalar Cursor
 """
 KeyAlgorithm is enum for the field key_algorithm
 """
-enum KeyAlgorithm @goModel(model: "github.com/vscard/vscard/ent/certificate.KeyAlgorithm") {
+enum KeyAlgorithm @goModel(model: "github.com/vscard/vscard/server/cardspec.KeyAlgorithm") {
   ECCP256
   ECCP384
   RSA2048
@@ -3551,6 +3554,8 @@ extend type Query {
   optionScript(name: String! = "default"): OptionScript @access(allow: [ADMIN])
   "Evaluates a script against a user (default: a sample user) without saving it."
   validateOptionScript(source: String!, userId: ID): ScriptValidation! @access(allow: [ADMIN])
+  "Every code an error of this server may carry in extensions.code, for clients to check that they know each."
+  errorCodes: [ErrorCode!]! @access(allow: [ANONYMOUS, PORTAL])
 }
 
 type Mutation {
@@ -3601,6 +3606,54 @@ type Mutation {
 type Subscription {
   "The order's current state first, then every change; ends when the order ends."
   orderUpdated(id: ID!): Order! @access(allow: [USER, BRIDGE])
+}
+
+"""
+What went wrong: the code in every GraphQL error's extensions.code, and in the JSON errors the
+server answers outside GraphQL (a refused bearer token, a request too large). Clients decide
+on the code, never on the message, which is for a person. A new value is an API change. The
+HTTP status is the one an answer outside GraphQL has; GraphQL answers are 200, or 422 for a
+document refused before it runs.
+"""
+enum ErrorCode {
+  "Sign in first: no session, or a bearer token that is missing, invalid, expired or lacks the scope. HTTP 401."
+  UNAUTHENTICATED
+  "The caller may not do this (or the request came from another site). HTTP 403."
+  FORBIDDEN
+  "No such object, or not the caller's. HTTP 404."
+  NOT_FOUND
+  "A value is wrong, e.g. a CSR with a 1024-bit RSA key or a slot that was not requested. HTTP 400."
+  INVALID_INPUT
+  "The order is not in a step where this is possible; extensions.state says where it is. HTTP 409."
+  ILLEGAL_STATE
+  "Only people in state ACTIVE may order. HTTP 403."
+  USER_NOT_ACTIVE
+  "The Desktop App link is wrong. HTTP 401."
+  TOKEN_INVALID
+  "The Desktop App link is too old: make a new one in the portal. HTTP 401."
+  TOKEN_EXPIRED
+  "The Desktop App link was used already. HTTP 401."
+  TOKEN_ALREADY_USED
+  "The PIN does not meet the card's PIN policy. HTTP 400."
+  PIN_POLICY
+  "The option script failed; extensions.errors has each problem with line and column. HTTP 400."
+  SCRIPT_ERROR
+  "Something is in the way, e.g. an order is already running (extensions.orderId). HTTP 409."
+  CONFLICT
+  "Too many attempts; extensions.retryAfterSeconds says when to try again. HTTP 429."
+  RATE_LIMITED
+  "The document asks for more than one request may; extensions.limit names the limit and extensions.max its bound. HTTP 422."
+  QUERY_TOO_COMPLEX
+  "The request body is larger than the server reads. HTTP 413."
+  REQUEST_TOO_LARGE
+  "Schema introspection is for administrators (unless the server allows it for all). HTTP 403."
+  INTROSPECTION_DISABLED
+  "The request ran past its deadline, or its client went away. HTTP 503."
+  TIMEOUT
+  "Something the server needs for the answer (the identity provider, the session store) cannot be reached now: try again later. HTTP 503."
+  UNAVAILABLE
+  "The server's fault; extensions.reference finds the log line. HTTP 500."
+  INTERNAL
 }
 
 type Process {
@@ -3759,9 +3812,9 @@ type PinPolicy {
 }
 
 type CertificateSpec {
-  template: CertificateTemplate! @goField(forceResolver: true)
+  template: CertificateTemplate!
   slot: String!
-  algorithm: KeyAlgorithm! @goField(forceResolver: true)
+  algorithm: KeyAlgorithm!
 }
 
 type Validity {
@@ -7181,8 +7234,8 @@ func (ec *executionContext) _Certificate_template(ctx context.Context, field gra
 			return obj.Template, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v certificate.Template) graphql.Marshaler {
-			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Template) graphql.Marshaler {
+			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7204,8 +7257,8 @@ func (ec *executionContext) _Certificate_keyAlgorithm(ctx context.Context, field
 			return obj.KeyAlgorithm, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v certificate.KeyAlgorithm) graphql.Marshaler {
-			return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.KeyAlgorithm) graphql.Marshaler {
+			return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7660,18 +7713,18 @@ func (ec *executionContext) _CertificateSpec_template(ctx context.Context, field
 			return ec.fieldContext_CertificateSpec_template(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CertificateSpec().Template(ctx, obj)
+			return obj.Template, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v certificate.Template) graphql.Marshaler {
-			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Template) graphql.Marshaler {
+			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_CertificateSpec_template(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateSpec", field, true, true, "CertificateTemplate")
+	return graphql.NewScalarFieldContext("CertificateSpec", field, false, false, "CertificateTemplate")
 }
 
 func (ec *executionContext) _CertificateSpec_slot(ctx context.Context, field graphql.CollectedField, obj *cardspec.CertificateSpec) (ret graphql.Marshaler) {
@@ -7706,18 +7759,18 @@ func (ec *executionContext) _CertificateSpec_algorithm(ctx context.Context, fiel
 			return ec.fieldContext_CertificateSpec_algorithm(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CertificateSpec().Algorithm(ctx, obj)
+			return obj.Algorithm, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v certificate.KeyAlgorithm) graphql.Marshaler {
-			return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.KeyAlgorithm) graphql.Marshaler {
+			return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_CertificateSpec_algorithm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CertificateSpec", field, true, true, "KeyAlgorithm")
+	return graphql.NewScalarFieldContext("CertificateSpec", field, false, false, "KeyAlgorithm")
 }
 
 func (ec *executionContext) _CertificateStatus_serial(ctx context.Context, field graphql.CollectedField, obj *model.CertificateStatus) (ret graphql.Marshaler) {
@@ -7778,8 +7831,8 @@ func (ec *executionContext) _CertificateStatus_template(ctx context.Context, fie
 			return obj.Template, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v certificate.Template) graphql.Marshaler {
-			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.Template) graphql.Marshaler {
+			return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11277,6 +11330,47 @@ func (ec *executionContext) fieldContext_Query_validateOptionScript(ctx context.
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Query_errorCodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_errorCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ErrorCodes(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ANONYMOUS", "PORTAL"})
+				if err != nil {
+					var zeroVal []errs.Code
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal []errs.Code
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []errs.Code) graphql.Marshaler {
+			return ec.marshalNErrorCode2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_errorCodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "ErrorCode")
 }
 
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -14975,56 +15069,56 @@ func (ec *executionContext) unmarshalInputCertificateWhereInput(ctx context.Cont
 			it.SerialContainsFold = data
 		case "template":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("template"))
-			data, err := ec.unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, v)
+			data, err := ec.unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Template = data
 		case "templateNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateNEQ"))
-			data, err := ec.unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, v)
+			data, err := ec.unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateNEQ = data
 		case "templateIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateIn"))
-			data, err := ec.unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplateᚄ(ctx, v)
+			data, err := ec.unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplateᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateIn = data
 		case "templateNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("templateNotIn"))
-			data, err := ec.unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplateᚄ(ctx, v)
+			data, err := ec.unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplateᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TemplateNotIn = data
 		case "keyAlgorithm":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyAlgorithm"))
-			data, err := ec.unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, v)
+			data, err := ec.unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.KeyAlgorithm = data
 		case "keyAlgorithmNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyAlgorithmNEQ"))
-			data, err := ec.unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, v)
+			data, err := ec.unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.KeyAlgorithmNEQ = data
 		case "keyAlgorithmIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyAlgorithmIn"))
-			data, err := ec.unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithmᚄ(ctx, v)
+			data, err := ec.unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithmᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.KeyAlgorithmIn = data
 		case "keyAlgorithmNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyAlgorithmNotIn"))
-			data, err := ec.unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithmᚄ(ctx, v)
+			data, err := ec.unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithmᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15612,7 +15706,7 @@ func (ec *executionContext) unmarshalInputKeySubmission(ctx context.Context, obj
 			it.Slot = data
 		case "template":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("template"))
-			data, err := ec.unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, v)
+			data, err := ec.unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -17972,22 +18066,20 @@ func (ec *executionContext) _CertificateSpec(ctx context.Context, sel ast.Select
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CertificateSpec")
 		case "template":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CertificateSpec_template(ctx, field, obj)
-				})
+			out.Values[i] = ec._CertificateSpec_template(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "slot":
 			out.Values[i] = ec._CertificateSpec_slot(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "algorithm":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CertificateSpec_algorithm(ctx, field, obj)
-				})
+			out.Values[i] = ec._CertificateSpec_algorithm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19006,6 +19098,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_validateOptionScript(ctx, field)
 				})
+		case "errorCodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_errorCodes(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -19985,13 +20083,13 @@ func (ec *executionContext) marshalNCertificateStatus2ᚖgithubᚗcomᚋvscard�
 	return ec._CertificateStatus(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx context.Context, v any) (certificate.Template, error) {
-	var res certificate.Template
+func (ec *executionContext) unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx context.Context, v any) (cardspec.Template, error) {
+	var res cardspec.Template
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx context.Context, sel ast.SelectionSet, v certificate.Template) graphql.Marshaler {
+func (ec *executionContext) marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx context.Context, sel ast.SelectionSet, v cardspec.Template) graphql.Marshaler {
 	return v
 }
 
@@ -20038,6 +20136,46 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 func (ec *executionContext) unmarshalNDeviceInput2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐDeviceInput(ctx context.Context, v any) (model.DeviceInput, error) {
 	res, err := ec.unmarshalInputDeviceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNErrorCode2githubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCode(ctx context.Context, v any) (errs.Code, error) {
+	var res errs.Code
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNErrorCode2githubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCode(ctx context.Context, sel ast.SelectionSet, v errs.Code) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNErrorCode2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCodeᚄ(ctx context.Context, v any) ([]errs.Code, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]errs.Code, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNErrorCode2githubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCode(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNErrorCode2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCodeᚄ(ctx context.Context, sel ast.SelectionSet, v []errs.Code) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNErrorCode2githubᚗcomᚋvscardᚋvscardᚋserverᚋerrsᚐCode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNHandoff2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐHandoff(ctx context.Context, sel ast.SelectionSet, v *enroll.Handoff) graphql.Marshaler {
@@ -20105,13 +20243,13 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) unmarshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx context.Context, v any) (certificate.KeyAlgorithm, error) {
-	var res certificate.KeyAlgorithm
+func (ec *executionContext) unmarshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx context.Context, v any) (cardspec.KeyAlgorithm, error) {
+	var res cardspec.KeyAlgorithm
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx context.Context, sel ast.SelectionSet, v certificate.KeyAlgorithm) graphql.Marshaler {
+func (ec *executionContext) marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx context.Context, sel ast.SelectionSet, v cardspec.KeyAlgorithm) graphql.Marshaler {
 	return v
 }
 
@@ -20929,16 +21067,16 @@ func (ec *executionContext) marshalOCertificateState2ᚖgithubᚗcomᚋvscardᚋ
 	return v
 }
 
-func (ec *executionContext) unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplateᚄ(ctx context.Context, v any) ([]certificate.Template, error) {
+func (ec *executionContext) unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplateᚄ(ctx context.Context, v any) ([]cardspec.Template, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]certificate.Template, len(vSlice))
+	res := make([]cardspec.Template, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -20946,14 +21084,14 @@ func (ec *executionContext) unmarshalOCertificateTemplate2ᚕgithubᚗcomᚋvsca
 	return res, nil
 }
 
-func (ec *executionContext) marshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplateᚄ(ctx context.Context, sel ast.SelectionSet, v []certificate.Template) graphql.Marshaler {
+func (ec *executionContext) marshalOCertificateTemplate2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplateᚄ(ctx context.Context, sel ast.SelectionSet, v []cardspec.Template) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx, sel, v[i])
+		return ec.marshalNCertificateTemplate2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -20965,16 +21103,16 @@ func (ec *executionContext) marshalOCertificateTemplate2ᚕgithubᚗcomᚋvscard
 	return ret
 }
 
-func (ec *executionContext) unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx context.Context, v any) (*certificate.Template, error) {
+func (ec *executionContext) unmarshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx context.Context, v any) (*cardspec.Template, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(certificate.Template)
+	var res = new(cardspec.Template)
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐTemplate(ctx context.Context, sel ast.SelectionSet, v *certificate.Template) graphql.Marshaler {
+func (ec *executionContext) marshalOCertificateTemplate2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐTemplate(ctx context.Context, sel ast.SelectionSet, v *cardspec.Template) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -21164,16 +21302,16 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
-func (ec *executionContext) unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithmᚄ(ctx context.Context, v any) ([]certificate.KeyAlgorithm, error) {
+func (ec *executionContext) unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithmᚄ(ctx context.Context, v any) ([]cardspec.KeyAlgorithm, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]certificate.KeyAlgorithm, len(vSlice))
+	res := make([]cardspec.KeyAlgorithm, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -21181,14 +21319,14 @@ func (ec *executionContext) unmarshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvs
 	return res, nil
 }
 
-func (ec *executionContext) marshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithmᚄ(ctx context.Context, sel ast.SelectionSet, v []certificate.KeyAlgorithm) graphql.Marshaler {
+func (ec *executionContext) marshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithmᚄ(ctx context.Context, sel ast.SelectionSet, v []cardspec.KeyAlgorithm) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx, sel, v[i])
+		return ec.marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -21200,16 +21338,16 @@ func (ec *executionContext) marshalOKeyAlgorithm2ᚕgithubᚗcomᚋvscardᚋvsca
 	return ret
 }
 
-func (ec *executionContext) unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx context.Context, v any) (*certificate.KeyAlgorithm, error) {
+func (ec *executionContext) unmarshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx context.Context, v any) (*cardspec.KeyAlgorithm, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(certificate.KeyAlgorithm)
+	var res = new(cardspec.KeyAlgorithm)
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐKeyAlgorithm(ctx context.Context, sel ast.SelectionSet, v *certificate.KeyAlgorithm) graphql.Marshaler {
+func (ec *executionContext) marshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyAlgorithm(ctx context.Context, sel ast.SelectionSet, v *cardspec.KeyAlgorithm) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -25,12 +25,12 @@ type CardStatus struct {
 }
 
 type CertificateStatus struct {
-	Serial    string               `json:"serial"`
-	Slot      string               `json:"slot"`
-	Template  certificate.Template `json:"template"`
-	State     certificate.State    `json:"state"`
-	NotAfter  time.Time            `json:"notAfter"`
-	RevokedAt *time.Time           `json:"revokedAt,omitempty"`
+	Serial    string            `json:"serial"`
+	Slot      string            `json:"slot"`
+	Template  cardspec.Template `json:"template"`
+	State     certificate.State `json:"state"`
+	NotAfter  time.Time         `json:"notAfter"`
+	RevokedAt *time.Time        `json:"revokedAt,omitempty"`
 }
 
 type DeviceInput struct {
@@ -41,8 +41,8 @@ type DeviceInput struct {
 }
 
 type KeySubmission struct {
-	Slot     string               `json:"slot"`
-	Template certificate.Template `json:"template"`
+	Slot     string            `json:"slot"`
+	Template cardspec.Template `json:"template"`
 	// PKCS#10 request, PEM or base64 DER, signed with the key generated in the slot.
 	Csr string `json:"csr"`
 	// The slot's attestation certificate from the card (PEM), if the card attests.

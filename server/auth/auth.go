@@ -107,5 +107,5 @@ func (s *Service) Register(mux *http.ServeMux) {
 // sessionError answers a request whose session could not be loaded or saved.
 func (s *Service) sessionError(w http.ResponseWriter, r *http.Request, err error) {
 	s.logger.ErrorContext(r.Context(), "session store failed", "err", err, "path", r.URL.Path)
-	writeError(w, http.StatusInternalServerError, errs.Internal, "The session store is unavailable. Try again later.")
+	writeError(w, errs.Unavailable, "The session store is unavailable. Try again later.")
 }

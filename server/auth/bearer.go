@@ -20,7 +20,7 @@ const BridgeTokenPrefix = "vsb_"
 
 // authenticateBearer returns the viewer of a bridge session token or a portal access
 // token, and when the token stops being valid (zero when unknown). Errors carry
-// errs.Unauthenticated, or errs.Internal when the provider cannot be reached.
+// errs.Unauthenticated, or errs.Unavailable when the provider cannot be reached.
 func (s *Service) authenticateBearer(ctx context.Context, token, addr string) (*viewer.Viewer, time.Time, error) {
 	if token == "" {
 		return nil, time.Time{}, errs.New(errs.Unauthenticated, "empty bearer token")
@@ -129,7 +129,7 @@ func (s *Service) authenticatePortal(ctx context.Context, token, addr string) (*
 func (s *Service) verifyPortal(ctx context.Context, token, addr string) (*viewer.Viewer, time.Time, error) {
 	eps, err := s.provider.get(ctx)
 	if err != nil {
-		return nil, time.Time{}, errs.Wrap(err, errs.Internal, "identity provider unavailable")
+		return nil, time.Time{}, errs.Wrap(err, errs.Unavailable, "identity provider unavailable")
 	}
 	if err := checkTokenType(token); err != nil {
 		return nil, time.Time{}, err

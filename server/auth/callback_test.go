@@ -125,6 +125,11 @@ func TestDiscoveryIsLazy(t *testing.T) {
 	if resp, _ := b.get(app.URL + "/auth/login"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("login while provider is down: %d", resp.StatusCode)
 	}
+	// A portal token cannot be checked either: that is not the caller's fault, and worth
+	// trying again (UNAVAILABLE, 503), unlike a bad token (UNAUTHENTICATED, 401).
+	if status, _, body := callWhoami(t, http.DefaultClient, bearerRequest(http.MethodGet, app.URL+"/api/whoami", "Bearer a.b.c")); status != http.StatusServiceUnavailable || !strings.Contains(body, `"code":"UNAVAILABLE"`) {
+		t.Fatalf("portal token while provider is down: %d %s, want 503 UNAVAILABLE", status, body)
+	}
 	f := startFakeIdP(t)
 	// The provider comes up at the configured issuer: hand its handler to srv, with
 	// srv's URL as issuer.

@@ -20,6 +20,12 @@ import (
 // that the answer's redirect to the provider is followed by the browser and never read by
 // script. Browsers send Origin with every form POST; for sign-out an allowed Origin is
 // required and is enough.
+//
+// Go's http.CrossOriginProtection is not used: it lets through a state-changing request
+// with neither Origin nor Sec-Fetch-Site (it takes it for same-origin or not a browser), so
+// a cookie-carrying form, multipart or text/plain POST, or a sign-out form, without Origin
+// would pass, which TestCSRF refuses; and it trusts any Origin whose host is the request's
+// Host rather than only the configured origins.
 func (s *Service) checkCSRF(r *http.Request) error {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:

@@ -19,7 +19,7 @@ import (
 //     audience and the portal scope (KindPortal);
 //   - otherwise the session cookie (KindUser), or no viewer at all.
 //
-// An invalid bearer token is answered with 401 and an UNAUTHENTICATED error; the cookie is
+// An invalid bearer token is answered with an UNAUTHENTICATED error (401); the cookie is
 // not consulted then. State-changing requests that carry the session cookie must pass the
 // CSRF check, and WebSocket upgrades the origin check. A user who is not ACTIVE still gets
 // a viewer: the API reports USER_NOT_ACTIVE where it matters.
@@ -33,7 +33,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if IsWebSocketUpgrade(r) {
 			if !s.CheckOrigin(r) {
-				writeError(w, http.StatusForbidden, errs.Forbidden, "This origin may not open a connection.")
+				writeError(w, errs.Forbidden, "This origin may not open a connection.")
 				return
 			}
 			// A token may come only later, in connection_init: InitFunc takes the address from here.
@@ -70,7 +70,7 @@ func (s *Service) serveUpgrade(w http.ResponseWriter, r *http.Request, next http
 func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if err := s.checkCSRF(r); err != nil {
 		s.logger.InfoContext(r.Context(), "request refused by CSRF check", "reason", err, "path", r.URL.Path, "remote_addr", s.clientAddr(r))
-		writeError(w, http.StatusForbidden, errs.Forbidden, "This request is not allowed from a browser form or another site.")
+		writeError(w, errs.Forbidden, "This request is not allowed from a browser form or another site.")
 		return
 	}
 	ctx := r.Context()
@@ -101,11 +101,13 @@ func (s *Service) serveBearer(w http.ResponseWriter, r *http.Request, token stri
 	if err != nil {
 		s.logger.InfoContext(r.Context(), "bearer token refused", "reason", err, "remote_addr", addr)
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		status, msg := http.StatusUnauthorized, "The bearer token is invalid, expired or lacks the required scope."
-		if errs.CodeOf(err) == errs.Internal {
-			status, msg = http.StatusServiceUnavailable, "The token cannot be checked right now. Try again later."
+		code, msg := errs.Unauthenticated, "The bearer token is invalid, expired or lacks the required scope."
+		if errs.CodeOf(err) != errs.Unauthenticated {
+			// The token could not be checked at all (the provider is unreachable): not
+			// the caller's fault, and worth trying again.
+			code, msg = errs.Unavailable, "The token cannot be checked right now. Try again later."
 		}
-		writeError(w, status, errs.CodeOf(err), msg)
+		writeError(w, code, msg)
 		return
 	}
 	next.ServeHTTP(w, r.WithContext(viewer.NewContext(r.Context(), v)))

@@ -8,23 +8,11 @@ import (
 	"github.com/vscard/vscard/server/errs"
 )
 
-// graphQLError is the body of an error answer, shaped like a GraphQL error response so
-// that API clients handle it in one place.
-type graphQLError struct {
-	Errors []errorEntry `json:"errors"`
-}
-
-type errorEntry struct {
-	Message    string            `json:"message"`
-	Extensions map[string]string `json:"extensions"`
-}
-
-// writeError answers with status and {"errors":[{"message":…,"extensions":{"code":…}}]}.
-func writeError(w http.ResponseWriter, status int, code errs.Code, message string) {
-	writeJSON(w, status, graphQLError{Errors: []errorEntry{{
-		Message:    message,
-		Extensions: map[string]string{"code": string(code)},
-	}}})
+// writeError answers with code's status (errs.HTTPStatus) and a body shaped like a GraphQL
+// error response, {"errors":[{"message":…,"extensions":{"code":…}}]}, so that API clients
+// read it where they read every other error.
+func writeError(w http.ResponseWriter, code errs.Code, message string) {
+	errs.Write(w, &errs.Error{Code: code, Message: message})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -5,26 +5,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"time"
-)
 
-// Template selects key usages and SANs of an issued certificate.
-// The values equal cardspec.Template and the GraphQL enum.
-type Template string
-
-// The certificate templates, one per PIV slot a card uses (9A, 9C, 9D); (*CA).template in
-// issue.go sets the key usages and extended key usages of each, and the SANs come from the
-// IssueRequest.
-const (
-	Authentication Template = "AUTHENTICATION" // clientAuth + smartcardLogon, UPN and email SANs
-	Signature      Template = "SIGNATURE"      // digitalSignature + nonRepudiation, emailProtection
-	Encryption     Template = "ENCRYPTION"     // keyEncipherment / keyAgreement, emailProtection
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // IssueRequest asks for one certificate from a PKCS#10 CSR.
 type IssueRequest struct {
 	// CSR is the DER of a PKCS#10 request; its signature is checked.
-	CSR      []byte
-	Template Template
+	CSR []byte
+	// Template selects the key usages and SANs (cardspec.Template's constants say which).
+	Template cardspec.Template
 	// Subject is the subject the CA writes; the CSR's own subject is ignored.
 	Subject pkix.Name
 	// UPN goes into an otherName SAN (1.3.6.1.4.1.311.20.2.3) for Authentication.

@@ -31,7 +31,7 @@ func (s *EntStore) Reserve(ctx context.Context, rec *Record) error {
 	err := s.client.CaRecord.Create().
 		SetSerial(rec.Serial).
 		SetReference(rec.Reference).
-		SetTemplate(string(rec.Template)).
+		SetTemplate(rec.Template).
 		SetSubject(rec.Subject).
 		SetNotBefore(rec.NotBefore).
 		SetNotAfter(rec.NotAfter).
@@ -154,7 +154,7 @@ func toRecord(r *ent.CaRecord) *Record {
 	rec := &Record{
 		Serial:    r.Serial,
 		Reference: r.Reference,
-		Template:  Template(r.Template),
+		Template:  r.Template,
 		Subject:   r.Subject,
 		NotBefore: r.NotBefore,
 		NotAfter:  r.NotAfter,

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // TestEntStore checks the store's contract on SQLite, the behaviour the CA relies on.
@@ -14,7 +16,7 @@ func TestEntStore(t *testing.T) {
 	s := NewEntStore(newEntClient(t))
 	now := time.Now().UTC().Truncate(time.Second)
 	rec := func(serial, ref string, notAfter time.Time) *Record {
-		return &Record{Serial: serial, Reference: ref, Template: Signature, Subject: "CN=x",
+		return &Record{Serial: serial, Reference: ref, Template: cardspec.Signature, Subject: "CN=x",
 			NotBefore: now.Add(-time.Minute), NotAfter: notAfter, State: StatusPending}
 	}
 	for _, r := range []*Record{

@@ -22,6 +22,7 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	_ "github.com/vscard/vscard/ent/runtime" // hooks, defaults and privacy policies, as in the server
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 )
 
@@ -142,7 +143,7 @@ func sanExt(tb testing.TB, s sans) pkix.Extension {
 func authRequest(csr []byte, notAfter time.Time) IssueRequest {
 	return IssueRequest{
 		CSR:       csr,
-		Template:  Authentication,
+		Template:  cardspec.Authentication,
 		Subject:   pkix.Name{CommonName: "Alice Example", Organization: []string{"Example Org"}},
 		UPN:       "alice@corp.example.com",
 		Emails:    []string{"alice@example.com"},

@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 )
 
@@ -169,7 +170,7 @@ func (c *CA) template(req IssueRequest, csr *x509.CertificateRequest) (*x509.Cer
 	}
 	_, isRSA := csr.PublicKey.(*rsa.PublicKey)
 	switch req.Template {
-	case Authentication:
+	case cardspec.Authentication:
 		// PIV authentication and Windows logon: signatures; RSA keys also transport keys
 		// in Kerberos PKINIT. ECDSA logon needs only digitalSignature.
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
@@ -178,10 +179,10 @@ func (c *CA) template(req IssueRequest, csr *x509.CertificateRequest) (*x509.Cer
 		}
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 		tmpl.UnknownExtKeyUsage = []asn1.ObjectIdentifier{oidSmartcardLogon}
-	case Signature:
+	case cardspec.Signature:
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
-	case Encryption:
+	case cardspec.Encryption:
 		// RSA encrypts the content key to the recipient; EC derives it by key agreement.
 		tmpl.KeyUsage = x509.KeyUsageKeyAgreement
 		if isRSA {
@@ -218,16 +219,16 @@ func (c *CA) notAfter(requested, now time.Time) (time.Time, error) {
 func grantedSANs(req IssueRequest) (sans, error) {
 	var s sans
 	switch req.Template {
-	case Authentication:
+	case cardspec.Authentication:
 		if req.UPN != "" {
 			if !utf8.ValidString(req.UPN) || strings.ContainsAny(req.UPN, " \t\r\n") || !strings.Contains(req.UPN, "@") {
 				return s, errs.New(errs.InvalidInput, "UPN %q is not a user principal name like user@example.com", req.UPN)
 			}
 			s.UPN = req.UPN
 		}
-	case Signature, Encryption:
+	case cardspec.Signature, cardspec.Encryption:
 	default:
-		return s, errs.New(errs.InvalidInput, "template %q is unknown; use %s, %s or %s", req.Template, Authentication, Signature, Encryption)
+		return s, errs.New(errs.InvalidInput, "template %q is unknown; use %s, %s or %s", req.Template, cardspec.Authentication, cardspec.Signature, cardspec.Encryption)
 	}
 	for _, e := range req.Emails {
 		a, err := mail.ParseAddress(e)
@@ -240,7 +241,7 @@ func grantedSANs(req IssueRequest) (sans, error) {
 }
 
 // checkRequestedSANs refuses a CSR that asks for names the template does not grant.
-func checkRequestedSANs(csr *x509.CertificateRequest, granted sans, t Template) error {
+func checkRequestedSANs(csr *x509.CertificateRequest, granted sans, t cardspec.Template) error {
 	for _, ext := range csr.Extensions {
 		if !ext.Id.Equal(oidSubjectAltName) {
 			continue

@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 )
 
@@ -75,15 +76,15 @@ func TestIssue(t *testing.T) {
 			ku: x509.KeyUsageDigitalSignature, eku: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, smartcard: true,
 			upns: []string{"alice@corp.example.com"}, notAfter: inOneYear,
 		}},
-		{"ok/signature-p256", withTemplate(authRequest(makeCSR(t, p256), inOneYear), Signature), want{
+		{"ok/signature-p256", withTemplate(authRequest(makeCSR(t, p256), inOneYear), cardspec.Signature), want{
 			ku: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment, eku: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 			emails: []string{"alice@example.com"}, notAfter: inOneYear,
 		}},
-		{"ok/encryption-p256", withTemplate(authRequest(makeCSR(t, p256), inOneYear), Encryption), want{
+		{"ok/encryption-p256", withTemplate(authRequest(makeCSR(t, p256), inOneYear), cardspec.Encryption), want{
 			ku: x509.KeyUsageKeyAgreement, eku: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 			emails: []string{"alice@example.com"}, notAfter: inOneYear,
 		}},
-		{"ok/encryption-rsa2048", withTemplate(authRequest(makeCSR(t, rsa2048), inOneYear), Encryption), want{
+		{"ok/encryption-rsa2048", withTemplate(authRequest(makeCSR(t, rsa2048), inOneYear), cardspec.Encryption), want{
 			ku: x509.KeyUsageKeyEncipherment, eku: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 			emails: []string{"alice@example.com"}, notAfter: inOneYear,
 		}},
@@ -179,7 +180,7 @@ func TestIssue(t *testing.T) {
 	}
 }
 
-func withTemplate(r IssueRequest, t Template) IssueRequest {
+func withTemplate(r IssueRequest, t cardspec.Template) IssueRequest {
 	r.Template = t
 	return r
 }
@@ -225,7 +226,7 @@ func TestIssueRefused(t *testing.T) {
 		{"error/extra-san-dns", authRequest(makeCSR(t, p256, dnsSANExt(t, "evil.example.com")), inOneYear), "extra SANs"},
 		{"error/extra-san-email", authRequest(makeCSR(t, p256, sanExt(t, sans{Emails: []string{"ceo@example.com"}})), inOneYear), "email:ceo@example.com"},
 		{"error/extra-san-upn", authRequest(makeCSR(t, p256, sanExt(t, sans{UPN: "administrator@corp.example.com"})), inOneYear), "UPN:administrator@corp.example.com"},
-		{"error/upn-on-signature-template", withTemplate(authRequest(makeCSR(t, p256, sanExt(t, sans{UPN: "alice@corp.example.com"})), inOneYear), Signature), "extra SANs"},
+		{"error/upn-on-signature-template", withTemplate(authRequest(makeCSR(t, p256, sanExt(t, sans{UPN: "alice@corp.example.com"})), inOneYear), cardspec.Signature), "extra SANs"},
 		{"error/garbage", authRequest([]byte("this is not a CSR at all"), inOneYear), "not a DER-encoded PKCS#10"},
 		{"error/empty", authRequest(nil, inOneYear), "empty"},
 		{"error/oversized", authRequest(oversized, inOneYear), "limit is 16384"},

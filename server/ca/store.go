@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // Record is the CA's own record of one certificate.
@@ -11,7 +13,7 @@ type Record struct {
 	// Serial is lower-case hex without leading zeros, as in [Issued].
 	Serial    string
 	Reference string
-	Template  Template
+	Template  cardspec.Template
 	// Subject is the RFC 2253 form of the subject the CA wrote.
 	Subject   string
 	NotBefore time.Time

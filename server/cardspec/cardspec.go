@@ -11,6 +11,12 @@
 // evaluator that produces them lives in server/options.
 package cardspec
 
+import (
+	"fmt"
+	"io"
+	"strconv"
+)
+
 // Rule says whether a class of characters may, must or must not appear in a PIN.
 type Rule string
 
@@ -21,15 +27,37 @@ const (
 	Disallowed Rule = "DISALLOWED"
 )
 
-// Template names what a certificate is for. The values match the GraphQL enum.
+// Template names what a certificate is for: the PIV slot it goes into and the key usages
+// and SANs the CA gives it. It is vscard's one template type: ent stores it (GoType), the
+// GraphQL enum CertificateTemplate is bound to it, and the CA issues by it.
 type Template string
 
-// The certificate templates and the PIV slot each goes into.
+// The certificate templates, the PIV slot each goes into, and what the CA's certificate for
+// it carries (server/ca's template in issue.go sets the key usages; the SANs come from the
+// issue request).
 const (
-	Authentication Template = "AUTHENTICATION" // slot 9A
-	Signature      Template = "SIGNATURE"      // slot 9C
-	Encryption     Template = "ENCRYPTION"     // slot 9D
+	Authentication Template = "AUTHENTICATION" // slot 9A: clientAuth + smartcardLogon, UPN and email SANs
+	Signature      Template = "SIGNATURE"      // slot 9C: digitalSignature + nonRepudiation, emailProtection
+	Encryption     Template = "ENCRYPTION"     // slot 9D: keyEncipherment / keyAgreement, emailProtection
 )
+
+// Values lists the templates; ent uses it for the enum field.
+func (Template) Values() []string {
+	return []string{string(Authentication), string(Signature), string(Encryption)}
+}
+
+// MarshalGQL writes t as a GraphQL enum value (gqlgen's graphql.Marshaler).
+func (t Template) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(t))) }
+
+// UnmarshalGQL reads t from a GraphQL enum value (gqlgen's graphql.Unmarshaler).
+func (t *Template) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok || !Template(s).Valid() {
+		return fmt.Errorf("%v is not a certificate template", v)
+	}
+	*t = Template(s)
+	return nil
+}
 
 // Slot returns the PIV slot (upper-case hex, e.g. "9A") for the template.
 func (t Template) Slot() string {
@@ -44,7 +72,8 @@ func (t Template) Slot() string {
 	return ""
 }
 
-// KeyAlgorithm is the on-card key type of a certificate. The values match the GraphQL enum.
+// KeyAlgorithm is the on-card key type of a certificate: vscard's one key-algorithm type,
+// stored by ent (GoType) and bound to the GraphQL enum KeyAlgorithm.
 type KeyAlgorithm string
 
 // The key algorithms the virtual card generates.
@@ -53,6 +82,24 @@ const (
 	ECCP384 KeyAlgorithm = "ECCP384"
 	RSA2048 KeyAlgorithm = "RSA2048"
 )
+
+// Values lists the key algorithms; ent uses it for the enum field.
+func (KeyAlgorithm) Values() []string {
+	return []string{string(ECCP256), string(ECCP384), string(RSA2048)}
+}
+
+// MarshalGQL writes a as a GraphQL enum value (gqlgen's graphql.Marshaler).
+func (a KeyAlgorithm) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(a))) }
+
+// UnmarshalGQL reads a from a GraphQL enum value (gqlgen's graphql.Unmarshaler).
+func (a *KeyAlgorithm) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok || !KeyAlgorithm(s).Valid() {
+		return fmt.Errorf("%v is not a key algorithm", v)
+	}
+	*a = KeyAlgorithm(s)
+	return nil
+}
 
 // PINPolicy is the PIN complexity the bridge enforces before it sets the PIN.
 // PIV stores PINs of 6 to 8 bytes, so MinLength >= 6 and MaxLength <= 8.

@@ -83,7 +83,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 	issued := make([]*ca.Issued, 0, len(todo))
 	for _, t := range todo {
 		cert, err := e.ca.Issue(ctx, ca.IssueRequest{
-			CSR: t.csr, Template: ca.Template(t.spec.Template), Subject: subject,
+			CSR: t.csr, Template: t.spec.Template, Subject: subject,
 			UPN: props.UserID, Emails: emails, NotAfter: crd.ValidUntil, Reference: o.ID,
 		})
 		if err != nil {
@@ -104,8 +104,8 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 				rows[i] = tx.Certificate.Create().
 					SetSerial(c.Serial).
 					SetSlot(t.spec.Slot).
-					SetTemplate(certificate.Template(t.spec.Template)).
-					SetKeyAlgorithm(certificate.KeyAlgorithm(t.spec.Algorithm)).
+					SetTemplate(t.spec.Template).
+					SetKeyAlgorithm(t.spec.Algorithm).
 					SetSubject(c.Certificate.Subject.String()).
 					SetSans(sans(c.Certificate, props.UserID)).
 					SetIssuer(c.Certificate.Issuer.String()).

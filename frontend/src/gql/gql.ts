@@ -30,6 +30,7 @@ type Documents = {
     "\n  mutation RevokeCard($serial: String!, $reason: RevocationReason!, $comment: String) {\n    revokeCard(serial: $serial, reason: $reason, comment: $comment) {\n      id\n      ...CardDetails\n    }\n  }\n": typeof types.RevokeCardDocument,
     "\n  fragment CardProperties on CardProperties {\n    userId\n    serverName\n    profileName\n    commonName\n    email\n    organization\n  }\n": typeof types.CardPropertiesFragmentDoc,
     "\n  mutation SignOutEverywhere {\n    signOutEverywhere\n  }\n": typeof types.SignOutEverywhereDocument,
+    "\n  query ErrorCodes {\n    errorCodes\n  }\n": typeof types.ErrorCodesDocument,
     "\n  query Dashboard {\n    processes {\n      name\n      displayName\n      description\n      available\n      unavailableReason\n      runningOrder {\n        id\n        state\n        createdAt\n      }\n    }\n    me {\n      id\n      cards(first: 1) {\n        totalCount\n      }\n    }\n  }\n": typeof types.DashboardDocument,
     "\n  fragment WizardOrderCore on Order {\n    id\n    process\n    state\n    version\n    createdAt\n    updatedAt\n    expiresAt\n    finishedAt\n    verificationCode\n    failureReason\n    steps {\n      state\n      at\n      note\n    }\n    options {\n      certificates {\n        template\n        slot\n        algorithm\n      }\n      validity {\n        years\n        days\n      }\n      pin {\n        minLength\n        maxLength\n        upper\n        lower\n        digits\n        special\n      }\n      properties {\n        ...CardProperties\n      }\n    }\n  }\n": typeof types.WizardOrderCoreFragmentDoc,
     "\n  fragment WizardOrder on Order {\n    ...WizardOrderCore\n    card {\n      ...CardDetails\n    }\n  }\n": typeof types.WizardOrderFragmentDoc,
@@ -56,6 +57,7 @@ const documents: Documents = {
     "\n  mutation RevokeCard($serial: String!, $reason: RevocationReason!, $comment: String) {\n    revokeCard(serial: $serial, reason: $reason, comment: $comment) {\n      id\n      ...CardDetails\n    }\n  }\n": types.RevokeCardDocument,
     "\n  fragment CardProperties on CardProperties {\n    userId\n    serverName\n    profileName\n    commonName\n    email\n    organization\n  }\n": types.CardPropertiesFragmentDoc,
     "\n  mutation SignOutEverywhere {\n    signOutEverywhere\n  }\n": types.SignOutEverywhereDocument,
+    "\n  query ErrorCodes {\n    errorCodes\n  }\n": types.ErrorCodesDocument,
     "\n  query Dashboard {\n    processes {\n      name\n      displayName\n      description\n      available\n      unavailableReason\n      runningOrder {\n        id\n        state\n        createdAt\n      }\n    }\n    me {\n      id\n      cards(first: 1) {\n        totalCount\n      }\n    }\n  }\n": types.DashboardDocument,
     "\n  fragment WizardOrderCore on Order {\n    id\n    process\n    state\n    version\n    createdAt\n    updatedAt\n    expiresAt\n    finishedAt\n    verificationCode\n    failureReason\n    steps {\n      state\n      at\n      note\n    }\n    options {\n      certificates {\n        template\n        slot\n        algorithm\n      }\n      validity {\n        years\n        days\n      }\n      pin {\n        minLength\n        maxLength\n        upper\n        lower\n        digits\n        special\n      }\n      properties {\n        ...CardProperties\n      }\n    }\n  }\n": types.WizardOrderCoreFragmentDoc,
     "\n  fragment WizardOrder on Order {\n    ...WizardOrderCore\n    card {\n      ...CardDetails\n    }\n  }\n": types.WizardOrderFragmentDoc,
@@ -144,6 +146,10 @@ export function graphql(source: "\n  fragment CardProperties on CardProperties {
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation SignOutEverywhere {\n    signOutEverywhere\n  }\n"): (typeof documents)["\n  mutation SignOutEverywhere {\n    signOutEverywhere\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ErrorCodes {\n    errorCodes\n  }\n"): (typeof documents)["\n  query ErrorCodes {\n    errorCodes\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -1,6 +1,19 @@
+import { Kind, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import type { CombinedError } from 'urql';
-import { apiError } from './errors';
+import { apiError, codeWords } from './errors';
+import schemaText from '../../../graph/schema.graphqls?raw';
+
+/** schemaErrorCodes reads enum ErrorCode from the server's schema file itself. */
+function schemaErrorCodes(): string[] {
+  const doc = parse(schemaText);
+  for (const def of doc.definitions) {
+    if (def.kind === Kind.ENUM_TYPE_DEFINITION && def.name.value === 'ErrorCode') {
+      return (def.values ?? []).map((v) => v.name.value);
+    }
+  }
+  throw new Error('graph/schema.graphqls has no enum ErrorCode');
+}
 
 function graphQLError(code: string, message: string): Pick<CombinedError, 'graphQLErrors' | 'networkError' | 'message'> {
   return {
@@ -23,4 +36,32 @@ describe('apiError', () => {
   it("ok/keeps the server's message for other codes", () => {
     expect(apiError(graphQLError('CONFLICT', 'A card is already being made.'))?.message).toBe('A card is already being made.');
   });
+
+  it('ok/has words of its own when the server gives no message', () => {
+    expect(apiError(graphQLError('RATE_LIMITED', ''))?.message).toBe(codeWords.en.RATE_LIMITED);
+    expect(apiError(graphQLError('NO_SUCH_CODE', ''))?.message).toBe('');
+  });
+});
+
+describe('codeWords', () => {
+  const codes = schemaErrorCodes();
+
+  it('ok/the schema lists the codes', () => {
+    expect(codes).toContain('INTERNAL');
+    expect(codes.length).toBeGreaterThan(10);
+  });
+
+  // A code the server may send without words here would reach a person as a bare code or a
+  // message in the server's language.
+  for (const [language, words] of Object.entries(codeWords)) {
+    it(`ok/every code of the schema has words in ${language}`, () => {
+      const table: Record<string, string | undefined> = words;
+      const missing = codes.filter((c) => (table[c] ?? '').trim() === '');
+      expect(missing).toEqual([]);
+    });
+
+    it(`ok/no words in ${language} for a code the schema lacks`, () => {
+      expect(Object.keys(words).filter((c) => !codes.includes(c))).toEqual([]);
+    });
+  }
 });
