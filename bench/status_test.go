@@ -23,7 +23,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/graph"
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/servertest"
 	"github.com/vscard/vscard/server/store"
 	"github.com/vscard/vscard/server/viewer"
@@ -221,7 +221,7 @@ func seed(b *testing.B, client *ent.Client, from, to int) {
 			owner := fmt.Sprintf("usr_bench%06d", i%owners)
 			oid, cid := fmt.Sprintf("ord_bench%010d", i), fmt.Sprintf("crd_bench%010d", i)
 			orders = append(orders, client.Order.Create().SetID(oid).SetUserID(owner).
-				SetState(order.StateCOMPLETED).SetSteps([]model.OrderStep{{State: "COMPLETED", At: now}}).
+				SetState(order.StateCOMPLETED).SetSteps([]record.OrderStep{{State: "COMPLETED", At: now}}).
 				SetExpiresAt(now).SetFinishedAt(now))
 			cards = append(cards, client.Card.Create().SetID(cid).SetSerial(cardSerial(i)).
 				SetState(card.StateACTIVE).SetValidFrom(now).SetValidUntil(now.AddDate(3, 0, 0)).

@@ -20,7 +20,7 @@ import (
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/servertest"
 	"github.com/vscard/vscard/server/viewer"
 )
@@ -126,7 +126,7 @@ func seedOrders(b *testing.B, client *ent.Client, username string, n int) []stri
 		for i := lo; i < hi; i++ {
 			ids[i] = fmt.Sprintf("ord_sub%08d", i)
 			creates = append(creates, client.Order.Create().SetID(ids[i]).SetUserID(u.ID).SetState(order.StateSTARTED).
-				SetSteps([]model.OrderStep{{State: "STARTED", At: now}}).SetExpiresAt(now.Add(time.Hour)))
+				SetSteps([]record.OrderStep{{State: "STARTED", At: now}}).SetExpiresAt(now.Add(time.Hour)))
 		}
 		client.Order.CreateBulk(creates...).ExecX(ctx)
 	}

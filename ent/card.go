@@ -14,7 +14,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 )
 
 // Card is the model entity for the Card schema.
@@ -39,7 +39,7 @@ type Card struct {
 	// Properties holds the value of the "properties" field.
 	Properties cardspec.Properties `json:"properties,omitempty"`
 	// Device holds the value of the "device" field.
-	Device model.Device `json:"device,omitempty"`
+	Device record.Device `json:"device,omitempty"`
 	// ManagementKey holds the value of the "management_key" field.
 	ManagementKey []byte `json:"-"`
 	// Puk holds the value of the "puk" field.

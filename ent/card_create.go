@@ -17,7 +17,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 )
 
 // CardCreate is the builder for creating a Card entity.
@@ -109,13 +109,13 @@ func (_c *CardCreate) SetProperties(v cardspec.Properties) *CardCreate {
 }
 
 // SetDevice sets the "device" field.
-func (_c *CardCreate) SetDevice(v model.Device) *CardCreate {
+func (_c *CardCreate) SetDevice(v record.Device) *CardCreate {
 	_c.mutation.SetDevice(v)
 	return _c
 }
 
 // SetNillableDevice sets the "device" field if the given value is not nil.
-func (_c *CardCreate) SetNillableDevice(v *model.Device) *CardCreate {
+func (_c *CardCreate) SetNillableDevice(v *record.Device) *CardCreate {
 	if v != nil {
 		_c.SetDevice(*v)
 	}
@@ -594,7 +594,7 @@ func (u *CardUpsert) UpdateProperties() *CardUpsert {
 }
 
 // SetDevice sets the "device" field.
-func (u *CardUpsert) SetDevice(v model.Device) *CardUpsert {
+func (u *CardUpsert) SetDevice(v record.Device) *CardUpsert {
 	u.Set(card.FieldDevice, v)
 	return u
 }
@@ -784,7 +784,7 @@ func (u *CardUpsertOne) UpdateProperties() *CardUpsertOne {
 }
 
 // SetDevice sets the "device" field.
-func (u *CardUpsertOne) SetDevice(v model.Device) *CardUpsertOne {
+func (u *CardUpsertOne) SetDevice(v record.Device) *CardUpsertOne {
 	return u.Update(func(s *CardUpsert) {
 		s.SetDevice(v)
 	})
@@ -1151,7 +1151,7 @@ func (u *CardUpsertBulk) UpdateProperties() *CardUpsertBulk {
 }
 
 // SetDevice sets the "device" field.
-func (u *CardUpsertBulk) SetDevice(v model.Device) *CardUpsertBulk {
+func (u *CardUpsertBulk) SetDevice(v record.Device) *CardUpsertBulk {
 	return u.Update(func(s *CardUpsert) {
 		s.SetDevice(v)
 	})

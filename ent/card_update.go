@@ -16,7 +16,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 )
 
 // CardUpdate is the builder for updating Card entities.
@@ -95,13 +95,13 @@ func (_u *CardUpdate) SetNillableProperties(v *cardspec.Properties) *CardUpdate 
 }
 
 // SetDevice sets the "device" field.
-func (_u *CardUpdate) SetDevice(v model.Device) *CardUpdate {
+func (_u *CardUpdate) SetDevice(v record.Device) *CardUpdate {
 	_u.mutation.SetDevice(v)
 	return _u
 }
 
 // SetNillableDevice sets the "device" field if the given value is not nil.
-func (_u *CardUpdate) SetNillableDevice(v *model.Device) *CardUpdate {
+func (_u *CardUpdate) SetNillableDevice(v *record.Device) *CardUpdate {
 	if v != nil {
 		_u.SetDevice(*v)
 	}
@@ -530,13 +530,13 @@ func (_u *CardUpdateOne) SetNillableProperties(v *cardspec.Properties) *CardUpda
 }
 
 // SetDevice sets the "device" field.
-func (_u *CardUpdateOne) SetDevice(v model.Device) *CardUpdateOne {
+func (_u *CardUpdateOne) SetDevice(v record.Device) *CardUpdateOne {
 	_u.mutation.SetDevice(v)
 	return _u
 }
 
 // SetNillableDevice sets the "device" field if the given value is not nil.
-func (_u *CardUpdateOne) SetNillableDevice(v *model.Device) *CardUpdateOne {
+func (_u *CardUpdateOne) SetNillableDevice(v *record.Device) *CardUpdateOne {
 	if v != nil {
 		_u.SetDevice(*v)
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/vscard/vscard/ent/session"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/revocation"
 )
 
@@ -1813,7 +1813,7 @@ type CardMutation struct {
 	valid_from            *time.Time
 	valid_until           *time.Time
 	properties            *cardspec.Properties
-	device                *model.Device
+	device                *record.Device
 	management_key        *[]byte
 	puk                   *[]byte
 	clearedFields         map[string]struct{}
@@ -2225,12 +2225,12 @@ func (m *CardMutation) ResetProperties() {
 }
 
 // SetDevice sets the "device" field.
-func (m *CardMutation) SetDevice(value model.Device) {
-	m.device = &value
+func (m *CardMutation) SetDevice(r record.Device) {
+	m.device = &r
 }
 
 // Device returns the value of the "device" field in the mutation.
-func (m *CardMutation) Device() (r model.Device, exists bool) {
+func (m *CardMutation) Device() (r record.Device, exists bool) {
 	v := m.device
 	if v == nil {
 		return
@@ -2241,7 +2241,7 @@ func (m *CardMutation) Device() (r model.Device, exists bool) {
 // OldDevice returns the old "device" field's value of the Card entity.
 // If the Card object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *CardMutation) OldDevice(ctx context.Context) (v model.Device, err error) {
+func (m *CardMutation) OldDevice(ctx context.Context) (v record.Device, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldDevice is only allowed on UpdateOne operations")
 	}
@@ -2801,7 +2801,7 @@ func (m *CardMutation) SetField(name string, value ent.Value) error {
 		m.SetProperties(v)
 		return nil
 	case card.FieldDevice:
-		v, ok := value.(model.Device)
+		v, ok := value.(record.Device)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
@@ -5235,8 +5235,8 @@ type OrderMutation struct {
 	updated_at                *time.Time
 	process                   *string
 	state                     *order.State
-	steps                     *[]model.OrderStep
-	appendsteps               []model.OrderStep
+	steps                     *[]record.OrderStep
+	appendsteps               []record.OrderStep
 	token_hash                *[]byte
 	token_expires_at          *time.Time
 	token_used_at             *time.Time
@@ -5514,13 +5514,13 @@ func (m *OrderMutation) ResetState() {
 }
 
 // SetSteps sets the "steps" field.
-func (m *OrderMutation) SetSteps(ms []model.OrderStep) {
-	m.steps = &ms
+func (m *OrderMutation) SetSteps(rs []record.OrderStep) {
+	m.steps = &rs
 	m.appendsteps = nil
 }
 
 // Steps returns the value of the "steps" field in the mutation.
-func (m *OrderMutation) Steps() (r []model.OrderStep, exists bool) {
+func (m *OrderMutation) Steps() (r []record.OrderStep, exists bool) {
 	v := m.steps
 	if v == nil {
 		return
@@ -5531,7 +5531,7 @@ func (m *OrderMutation) Steps() (r []model.OrderStep, exists bool) {
 // OldSteps returns the old "steps" field's value of the Order entity.
 // If the Order object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *OrderMutation) OldSteps(ctx context.Context) (v []model.OrderStep, err error) {
+func (m *OrderMutation) OldSteps(ctx context.Context) (v []record.OrderStep, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldSteps is only allowed on UpdateOne operations")
 	}
@@ -5545,13 +5545,13 @@ func (m *OrderMutation) OldSteps(ctx context.Context) (v []model.OrderStep, err 
 	return oldValue.Steps, nil
 }
 
-// AppendSteps adds ms to the "steps" field.
-func (m *OrderMutation) AppendSteps(ms []model.OrderStep) {
-	m.appendsteps = append(m.appendsteps, ms...)
+// AppendSteps adds rs to the "steps" field.
+func (m *OrderMutation) AppendSteps(rs []record.OrderStep) {
+	m.appendsteps = append(m.appendsteps, rs...)
 }
 
 // AppendedSteps returns the list of values that were appended to the "steps" field in this mutation.
-func (m *OrderMutation) AppendedSteps() ([]model.OrderStep, bool) {
+func (m *OrderMutation) AppendedSteps() ([]record.OrderStep, bool) {
 	if len(m.appendsteps) == 0 {
 		return nil, false
 	}
@@ -6588,7 +6588,7 @@ func (m *OrderMutation) SetField(name string, value ent.Value) error {
 		m.SetState(v)
 		return nil
 	case order.FieldSteps:
-		v, ok := value.([]model.OrderStep)
+		v, ok := value.([]record.OrderStep)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 )
 
 // Order is the model entity for the Order schema.
@@ -31,7 +31,7 @@ type Order struct {
 	// State holds the value of the "state" field.
 	State order.State `json:"state,omitempty"`
 	// Steps holds the value of the "steps" field.
-	Steps []model.OrderStep `json:"steps,omitempty"`
+	Steps []record.OrderStep `json:"steps,omitempty"`
 	// TokenHash holds the value of the "token_hash" field.
 	TokenHash []byte `json:"-"`
 	// TokenExpiresAt holds the value of the "token_expires_at" field.

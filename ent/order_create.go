@@ -17,7 +17,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 )
 
 // OrderCreate is the builder for creating a Order entity.
@@ -85,7 +85,7 @@ func (_c *OrderCreate) SetNillableState(v *order.State) *OrderCreate {
 }
 
 // SetSteps sets the "steps" field.
-func (_c *OrderCreate) SetSteps(v []model.OrderStep) *OrderCreate {
+func (_c *OrderCreate) SetSteps(v []record.OrderStep) *OrderCreate {
 	_c.mutation.SetSteps(v)
 	return _c
 }
@@ -670,7 +670,7 @@ func (u *OrderUpsert) UpdateState() *OrderUpsert {
 }
 
 // SetSteps sets the "steps" field.
-func (u *OrderUpsert) SetSteps(v []model.OrderStep) *OrderUpsert {
+func (u *OrderUpsert) SetSteps(v []record.OrderStep) *OrderUpsert {
 	u.Set(order.FieldSteps, v)
 	return u
 }
@@ -974,7 +974,7 @@ func (u *OrderUpsertOne) UpdateState() *OrderUpsertOne {
 }
 
 // SetSteps sets the "steps" field.
-func (u *OrderUpsertOne) SetSteps(v []model.OrderStep) *OrderUpsertOne {
+func (u *OrderUpsertOne) SetSteps(v []record.OrderStep) *OrderUpsertOne {
 	return u.Update(func(s *OrderUpsert) {
 		s.SetSteps(v)
 	})
@@ -1481,7 +1481,7 @@ func (u *OrderUpsertBulk) UpdateState() *OrderUpsertBulk {
 }
 
 // SetSteps sets the "steps" field.
-func (u *OrderUpsertBulk) SetSteps(v []model.OrderStep) *OrderUpsertBulk {
+func (u *OrderUpsertBulk) SetSteps(v []record.OrderStep) *OrderUpsertBulk {
 	return u.Update(func(s *OrderUpsert) {
 		s.SetSteps(v)
 	})

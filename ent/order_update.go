@@ -17,7 +17,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 )
 
 // OrderUpdate is the builder for updating Order entities.
@@ -54,13 +54,13 @@ func (_u *OrderUpdate) SetNillableState(v *order.State) *OrderUpdate {
 }
 
 // SetSteps sets the "steps" field.
-func (_u *OrderUpdate) SetSteps(v []model.OrderStep) *OrderUpdate {
+func (_u *OrderUpdate) SetSteps(v []record.OrderStep) *OrderUpdate {
 	_u.mutation.SetSteps(v)
 	return _u
 }
 
 // AppendSteps appends value to the "steps" field.
-func (_u *OrderUpdate) AppendSteps(v []model.OrderStep) *OrderUpdate {
+func (_u *OrderUpdate) AppendSteps(v []record.OrderStep) *OrderUpdate {
 	_u.mutation.AppendSteps(v)
 	return _u
 }
@@ -598,13 +598,13 @@ func (_u *OrderUpdateOne) SetNillableState(v *order.State) *OrderUpdateOne {
 }
 
 // SetSteps sets the "steps" field.
-func (_u *OrderUpdateOne) SetSteps(v []model.OrderStep) *OrderUpdateOne {
+func (_u *OrderUpdateOne) SetSteps(v []record.OrderStep) *OrderUpdateOne {
 	_u.mutation.SetSteps(v)
 	return _u
 }
 
 // AppendSteps appends value to the "steps" field.
-func (_u *OrderUpdateOne) AppendSteps(v []model.OrderStep) *OrderUpdateOne {
+func (_u *OrderUpdateOne) AppendSteps(v []record.OrderStep) *OrderUpdateOne {
 	_u.mutation.AppendSteps(v)
 	return _u
 }

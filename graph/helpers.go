@@ -10,8 +10,8 @@ import (
 	"github.com/vscard/vscard/graph/model"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
-	smodel "github.com/vscard/vscard/server/model"
 	"github.com/vscard/vscard/server/options"
+	"github.com/vscard/vscard/server/record"
 )
 
 // maxPageSize caps first/last and nodes(ids:): a client pages instead of pulling everything.
@@ -55,11 +55,11 @@ func deref(s *string) string {
 	return *s
 }
 
-func toDevice(d *model.DeviceInput) *smodel.Device {
+func toDevice(d *model.DeviceInput) *record.Device {
 	if d == nil {
 		return nil
 	}
-	return &smodel.Device{Reader: d.Reader, Host: deref(d.Host), BridgeVersion: deref(d.BridgeVersion), Firmware: deref(d.Firmware)}
+	return &record.Device{Reader: d.Reader, Host: deref(d.Host), BridgeVersion: deref(d.BridgeVersion), Firmware: deref(d.Firmware)}
 }
 
 // CardStatusColumns and CertificateStatusColumns are what cardStatus reads, so that a

@@ -18,7 +18,7 @@ import (
 	"github.com/vscard/vscard/server/auth"
 	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/errs"
-	model1 "github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/scripts"
 	"github.com/vscard/vscard/server/users"
@@ -125,7 +125,7 @@ func (r *mutationResolver) RevertOptionScript(ctx context.Context, name string, 
 }
 
 // State is the resolver for the state field.
-func (r *orderStepResolver) State(ctx context.Context, obj *model1.OrderStep) (order.State, error) {
+func (r *orderStepResolver) State(ctx context.Context, obj *record.OrderStep) (order.State, error) {
 	return order.State(obj.State), nil
 }
 

@@ -9,7 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 )
 
 // Card is a virtual smart card. It is REGISTERED while the bridge creates it and ACTIVE once
@@ -31,7 +31,7 @@ func (Card) Fields() []ent.Field {
 		field.Time("valid_until").Annotations(entgql.OrderField("VALID_UNTIL")),
 		field.JSON("properties", cardspec.Properties{}).
 			Annotations(entgql.Type("CardProperties"), entgql.Skip(entgql.SkipWhereInput)),
-		field.JSON("device", model.Device{}).
+		field.JSON("device", record.Device{}).
 			Optional().
 			Annotations(entgql.Type("Device"), entgql.Skip(entgql.SkipWhereInput)),
 		// Secrets, encrypted with the server's secret box. Never exposed.

@@ -9,7 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 )
 
 // Order is one run of a self-service process ("get-virtual-smart-card", or a card process
@@ -31,7 +31,7 @@ func (Order) Fields() []ent.Field {
 			).
 			Default("STARTED").
 			Annotations(entgql.Type("OrderState"), entgql.OrderField("STATE")),
-		field.JSON("steps", []model.OrderStep{}).
+		field.JSON("steps", []record.OrderStep{}).
 			Annotations(entgql.Type("[OrderStep!]"), entgql.Skip(entgql.SkipWhereInput)),
 		// The one-time hand-off token, stored only as a SHA-256 hash.
 		field.Bytes("token_hash").Optional().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),

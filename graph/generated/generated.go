@@ -26,7 +26,7 @@ import (
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/errs"
-	model1 "github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/scripts"
 )
@@ -406,7 +406,7 @@ type MutationResolver interface {
 	RevertOptionScript(ctx context.Context, name string, version int) (*scripts.Script, error)
 }
 type OrderStepResolver interface {
-	State(ctx context.Context, obj *model1.OrderStep) (order.State, error)
+	State(ctx context.Context, obj *record.OrderStep) (order.State, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (ent.Noder, error)
@@ -6355,8 +6355,8 @@ func (ec *executionContext) _Card_device(ctx context.Context, field graphql.Coll
 			return obj.Device, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model1.Device) graphql.Marshaler {
-			return ec.marshalODevice2githubᚗcomᚋvscardᚋvscardᚋserverᚋmodelᚐDevice(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v record.Device) graphql.Marshaler {
+			return ec.marshalODevice2githubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐDevice(ctx, selections, v)
 		},
 		true,
 		false,
@@ -7911,7 +7911,7 @@ func (ec *executionContext) fieldContext_CertificateStatus_revokedAt(_ context.C
 	return graphql.NewScalarFieldContext("CertificateStatus", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Device_reader(ctx context.Context, field graphql.CollectedField, obj *model1.Device) (ret graphql.Marshaler) {
+func (ec *executionContext) _Device_reader(ctx context.Context, field graphql.CollectedField, obj *record.Device) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7934,7 +7934,7 @@ func (ec *executionContext) fieldContext_Device_reader(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
 }
 
-func (ec *executionContext) _Device_host(ctx context.Context, field graphql.CollectedField, obj *model1.Device) (ret graphql.Marshaler) {
+func (ec *executionContext) _Device_host(ctx context.Context, field graphql.CollectedField, obj *record.Device) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7957,7 +7957,7 @@ func (ec *executionContext) fieldContext_Device_host(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
 }
 
-func (ec *executionContext) _Device_bridgeVersion(ctx context.Context, field graphql.CollectedField, obj *model1.Device) (ret graphql.Marshaler) {
+func (ec *executionContext) _Device_bridgeVersion(ctx context.Context, field graphql.CollectedField, obj *record.Device) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7980,7 +7980,7 @@ func (ec *executionContext) fieldContext_Device_bridgeVersion(_ context.Context,
 	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
 }
 
-func (ec *executionContext) _Device_firmware(ctx context.Context, field graphql.CollectedField, obj *model1.Device) (ret graphql.Marshaler) {
+func (ec *executionContext) _Device_firmware(ctx context.Context, field graphql.CollectedField, obj *record.Device) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9502,8 +9502,8 @@ func (ec *executionContext) _Order_steps(ctx context.Context, field graphql.Coll
 			return obj.Steps, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model1.OrderStep) graphql.Marshaler {
-			return ec.marshalNOrderStep2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋmodelᚐOrderStepᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []record.OrderStep) graphql.Marshaler {
+			return ec.marshalNOrderStep2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐOrderStepᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9974,7 +9974,7 @@ func (ec *executionContext) fieldContext_OrderEdge_cursor(_ context.Context, fie
 	return graphql.NewScalarFieldContext("OrderEdge", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _OrderStep_state(ctx context.Context, field graphql.CollectedField, obj *model1.OrderStep) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStep_state(ctx context.Context, field graphql.CollectedField, obj *record.OrderStep) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9997,7 +9997,7 @@ func (ec *executionContext) fieldContext_OrderStep_state(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("OrderStep", field, true, true, "OrderState")
 }
 
-func (ec *executionContext) _OrderStep_at(ctx context.Context, field graphql.CollectedField, obj *model1.OrderStep) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStep_at(ctx context.Context, field graphql.CollectedField, obj *record.OrderStep) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10020,7 +10020,7 @@ func (ec *executionContext) fieldContext_OrderStep_at(_ context.Context, field g
 	return graphql.NewScalarFieldContext("OrderStep", field, false, false, "Time")
 }
 
-func (ec *executionContext) _OrderStep_note(ctx context.Context, field graphql.CollectedField, obj *model1.OrderStep) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStep_note(ctx context.Context, field graphql.CollectedField, obj *record.OrderStep) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18157,7 +18157,7 @@ func (ec *executionContext) _CertificateStatus(ctx context.Context, sel ast.Sele
 
 var deviceImplementors = []string{"Device"}
 
-func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, obj *model1.Device) graphql.Marshaler {
+func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, obj *record.Device) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, deviceImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18769,7 +18769,7 @@ func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet
 
 var orderStepImplementors = []string{"OrderStep"}
 
-func (ec *executionContext) _OrderStep(ctx context.Context, sel ast.SelectionSet, obj *model1.OrderStep) graphql.Marshaler {
+func (ec *executionContext) _OrderStep(ctx context.Context, sel ast.SelectionSet, obj *record.OrderStep) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderStepImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20372,15 +20372,15 @@ func (ec *executionContext) marshalNOrderState2githubᚗcomᚋvscardᚋvscardᚋ
 	return v
 }
 
-func (ec *executionContext) marshalNOrderStep2githubᚗcomᚋvscardᚋvscardᚋserverᚋmodelᚐOrderStep(ctx context.Context, sel ast.SelectionSet, v model1.OrderStep) graphql.Marshaler {
+func (ec *executionContext) marshalNOrderStep2githubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐOrderStep(ctx context.Context, sel ast.SelectionSet, v record.OrderStep) graphql.Marshaler {
 	return ec._OrderStep(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNOrderStep2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋmodelᚐOrderStepᚄ(ctx context.Context, sel ast.SelectionSet, v []model1.OrderStep) graphql.Marshaler {
+func (ec *executionContext) marshalNOrderStep2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐOrderStepᚄ(ctx context.Context, sel ast.SelectionSet, v []record.OrderStep) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNOrderStep2githubᚗcomᚋvscardᚋvscardᚋserverᚋmodelᚐOrderStep(ctx, sel, v[i])
+		return ec.marshalNOrderStep2githubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐOrderStep(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -21212,7 +21212,7 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 	return v
 }
 
-func (ec *executionContext) marshalODevice2githubᚗcomᚋvscardᚋvscardᚋserverᚋmodelᚐDevice(ctx context.Context, sel ast.SelectionSet, v model1.Device) graphql.Marshaler {
+func (ec *executionContext) marshalODevice2githubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐDevice(ctx context.Context, sel ast.SelectionSet, v record.Device) graphql.Marshaler {
 	return ec._Device(ctx, sel, &v)
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -44,7 +44,7 @@ type CardSetup struct {
 // Claim hands the order to the desktop bridge that presents the one-time token: it gets a
 // bridge session bound to the order and what the order's process gives it (for
 // get-virtual-smart-card: a new card record, REGISTERED, with fresh credentials).
-func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model.Device) (*Claim, error) {
+func (e *Engine) Claim(ctx context.Context, orderID, token string, device *record.Device) (*Claim, error) {
 	if err := e.claims.allow(orderID, "attempts to open this order in the Desktop App"); err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 		return nil, err
 	}
 	if device == nil {
-		device = &model.Device{}
+		device = &record.Device{}
 	}
 	claimed, err := proc.Claim(ctx, e, o, device)
 	if err != nil {
@@ -157,7 +157,7 @@ func (e *Engine) ReportCardCreation(ctx context.Context, orderID, note string) (
 }
 
 // ConfirmCardReady records that the certificates are on the card.
-func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, device *model.Device) (*ent.Order, error) {
+func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, device *record.Device) (*ent.Order, error) {
 	o, err := e.bridgeOrder(ctx, orderID)
 	if err != nil {
 		return nil, err
@@ -255,7 +255,7 @@ func tokenMatches(hash []byte, token string) bool {
 	return len(hash) > 0 && subtle.ConstantTimeCompare(hash, hashToken(token)) == 1
 }
 
-func deviceNote(d *model.Device) string {
+func deviceNote(d *record.Device) string {
 	if d == nil || d.Host == "" {
 		return ""
 	}

@@ -25,7 +25,7 @@ import (
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/events"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/secretbox"
 	"github.com/vscard/vscard/server/store"
 	"github.com/vscard/vscard/server/store/storetest"
@@ -314,4 +314,4 @@ func p256CSR(t *testing.T) string {
 
 var errCADown = errors.New("the CA is down")
 
-var device = &model.Device{Reader: "Virtual PCD 00 00", Host: "desk-1"}
+var device = &record.Device{Reader: "Virtual PCD 00 00", Host: "desk-1"}

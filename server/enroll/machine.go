@@ -11,7 +11,7 @@ import (
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/events"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/viewer"
 )
@@ -43,7 +43,7 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 	var revoke []string
 	var updated *ent.Order
 	err := e.withTx(sys, func(tx *ent.Tx) error {
-		steps := append(slices.Clone(o.Steps), model.OrderStep{State: string(m.to), At: now, Note: m.note})
+		steps := append(slices.Clone(o.Steps), record.OrderStep{State: string(m.to), At: now, Note: m.note})
 		u := tx.Order.Update().
 			Where(order.ID(o.ID), order.Version(o.Version)).
 			SetState(m.to).

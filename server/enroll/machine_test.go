@@ -9,7 +9,7 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/order"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/store"
 	"github.com/vscard/vscard/server/viewer"
 )
@@ -30,7 +30,7 @@ func TestAfterUpdate(t *testing.T) {
 	u := db.Client.User.Create().SetOidcIssuer("https://idp.test").SetOidcSubject("s").SetUsername("ann").SaveX(ctx)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	used := now.Add(-time.Minute)
-	o := db.Client.Order.Create().SetUserID(u.ID).SetSteps([]model.OrderStep{{State: "STARTED", At: now}}).
+	o := db.Client.Order.Create().SetUserID(u.ID).SetSteps([]record.OrderStep{{State: "STARTED", At: now}}).
 		SetExpiresAt(now.Add(time.Hour)).SetTokenUsedAt(used).SaveX(ctx)
 
 	for _, tc := range []struct {
@@ -40,7 +40,7 @@ func TestAfterUpdate(t *testing.T) {
 		{"ok/every field a move sets", func(m *ent.OrderMutation) {
 			m.SetState(order.StateFAILED)
 			m.SetVersion(o.Version + 1)
-			m.SetSteps(append(o.Steps, model.OrderStep{State: "FAILED", At: now, Note: "broken"}))
+			m.SetSteps(append(o.Steps, record.OrderStep{State: "FAILED", At: now, Note: "broken"}))
 			m.SetExpiresAt(now.Add(2 * time.Hour))
 			m.SetFinishedAt(now)
 			m.SetTokenHash([]byte{1, 2, 3})

@@ -12,7 +12,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/errs"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 )
 
 // Definition declares one process: everything the engine needs to offer, start, move and
@@ -97,7 +97,7 @@ type Step struct {
 
 // ClaimFunc prepares what the Desktop App gets when it claims o with the hand-off token:
 // the card set-up it works on, and the writes that go with the claim's transition.
-type ClaimFunc func(ctx context.Context, e *Engine, o *ent.Order, device *model.Device) (*Claimed, error)
+type ClaimFunc func(ctx context.Context, e *Engine, o *ent.Order, device *record.Device) (*Claimed, error)
 
 // Claimed is a ClaimFunc's result.
 type Claimed struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/errs"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -39,7 +39,7 @@ func testCardDesktop() *Definition {
 		Bridge: map[order.State]Step{
 			order.StateDESKTOP_APP_CONNECTED: {To: order.StateCARD_READY, Note: "card changed"},
 		},
-		Claim: func(ctx context.Context, e *Engine, o *ent.Order, _ *model.Device) (*Claimed, error) {
+		Claim: func(ctx context.Context, e *Engine, o *ent.Order, _ *record.Device) (*Claimed, error) {
 			c, err := e.db.Card.Get(viewer.AsServer(ctx), *o.SubjectCardID)
 			if err != nil {
 				return nil, err

@@ -9,7 +9,7 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/errs"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -66,7 +66,7 @@ func activateNewCard(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
 }
 
 // claimNewCard makes the card's credentials and, with the claim, its record (REGISTERED).
-func claimNewCard(ctx context.Context, e *Engine, o *ent.Order, device *model.Device) (*Claimed, error) {
+func claimNewCard(ctx context.Context, e *Engine, o *ent.Order, device *record.Device) (*Claimed, error) {
 	opts := o.Options
 	if opts == nil {
 		return nil, errs.New(errs.Internal, "The order has no options.")

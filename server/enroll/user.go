@@ -14,7 +14,7 @@ import (
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -131,7 +131,7 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 			SetProcess(process).
 			SetUserID(u.ID).
 			SetState(order.StateSTARTED).
-			SetSteps([]model.OrderStep{{State: string(order.StateSTARTED), At: now}}).
+			SetSteps([]record.OrderStep{{State: string(order.StateSTARTED), At: now}}).
 			SetExpiresAt(now.Add(e.cfg.IdleTTL))
 		if d.Options {
 			create.SetOptions(opts).SetOptionScriptVersion(version)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/server/events"
-	"github.com/vscard/vscard/server/model"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/store"
 	"github.com/vscard/vscard/server/store/storetest"
 	"github.com/vscard/vscard/server/viewer"
@@ -37,7 +37,7 @@ func TestOrdersTrigger(t *testing.T) {
 	onRolledBack, _ := bus.Subscribe(ctx, events.OrderKey("ord_rolledback"))
 	onCommitted, _ := bus.Subscribe(ctx, events.OrderKey("ord_committed"))
 	for id, ch := range map[string]<-chan struct{}{"ord_rolledback": onRolledBack, "ord_committed": onCommitted} {
-		db.Client.Order.Create().SetID(id).SetUserID(u.ID).SetSteps([]model.OrderStep{}).SetExpiresAt(time.Now().Add(time.Hour)).ExecX(sys)
+		db.Client.Order.Create().SetID(id).SetUserID(u.ID).SetSteps([]record.OrderStep{}).SetExpiresAt(time.Now().Add(time.Hour)).ExecX(sys)
 		receive(t, ch, "notice of the new order "+id)
 	}
 	rolledBack, committed := &ent.Order{ID: "ord_rolledback"}, &ent.Order{ID: "ord_committed"}

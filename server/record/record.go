@@ -1,6 +1,6 @@
-// Package model holds small value types that are stored as JSON on ent entities and shown
+// Package record holds small value types that are stored as JSON on ent entities and shown
 // through GraphQL. It depends on nothing in vscard so ent/schema can import it.
-package model
+package record
 
 import "time"
 
