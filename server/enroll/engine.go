@@ -99,8 +99,8 @@ func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSou
 	return &Engine{
 		db: db, ca: authority, bus: bus, opts: opts, box: box, cfg: cfg, log: log, now: cfg.Now,
 		procs:  newRegistry(builtin()...),
-		claims: newLimiter(cfg.Limits.ClaimsPerMinute, cfg.Limits.ClaimBurst),
-		starts: newLimiter(cfg.Limits.StartsPerMinute, cfg.Limits.StartBurst),
+		claims: newLimiter(cfg.Limits.ClaimsPerMinute, cfg.Limits.ClaimBurst, cfg.Now),
+		starts: newLimiter(cfg.Limits.StartsPerMinute, cfg.Limits.StartBurst, cfg.Now),
 	}
 }
 

@@ -43,6 +43,7 @@ type limiter struct {
 	burst   int
 	buckets map[string]*bucket
 	swept   time.Time
+	now     func() time.Time // the engine's clock, so tests refill buckets by moving it
 }
 
 type bucket struct {
@@ -50,13 +51,13 @@ type bucket struct {
 	used time.Time
 }
 
-func newLimiter(perMinute float64, burst int) *limiter {
-	return &limiter{every: rate.Limit(perMinute / 60), burst: burst, buckets: map[string]*bucket{}}
+func newLimiter(perMinute float64, burst int, now func() time.Time) *limiter {
+	return &limiter{every: rate.Limit(perMinute / 60), burst: burst, buckets: map[string]*bucket{}, now: now}
 }
 
 // allow takes one token for key, or returns a RATE_LIMITED error saying when to retry.
 func (l *limiter) allow(key, what string) error {
-	now := time.Now()
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.swept) > time.Minute {
