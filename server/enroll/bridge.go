@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
+
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
@@ -87,43 +90,43 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 	session := BridgeSessionPrefix + newToken()
 	sessionExpires := now.Add(e.cfg.BridgeSessionTTL)
 	validUntil := e.cardValidUntil(now, opts)
-	serial, err := e.freeCardSerial(sys)
-	if err != nil {
-		return nil, err
-	}
 	if device == nil {
 		device = &model.Device{}
 	}
 
-	updated, err := e.transition(ctx, o, move{
-		to: order.StateDESKTOP_APP_CONNECTED, action: "order.claim",
-		note:    "Desktop App connected" + deviceNote(device),
-		details: map[string]any{"cardSerial": serial, "reader": device.Reader, "host": device.Host},
-		set: func(m *ent.OrderMutation) {
-			m.SetTokenUsedAt(now)
-			m.SetBridgeSessionHash(hashToken(session))
-			m.SetBridgeSessionExpiresAt(sessionExpires)
-		},
-		then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
-			err := tx.Card.Create().
-				SetSerial(serial).
-				SetOwnerID(o.UserID).
-				SetOrderID(o.ID).
-				SetState(card.StateREGISTERED).
-				SetValidFrom(now).
-				SetValidUntil(validUntil).
-				SetProperties(opts.Properties).
-				SetDevice(*device).
+	// A serial is picked at random and the card's unique serial refuses one that is
+	// taken: then the claim tries another, instead of asking first every time.
+	var updated *ent.Order
+	var serial string
+	for range 10 {
+		serial = strconv.FormatUint(uint64(newCardSerial()), 10)
+		created := time.Now()
+		updated, err = e.transition(ctx, o, move{
+			to: order.StateDESKTOP_APP_CONNECTED, action: "order.claim",
+			note:    "Desktop App connected" + deviceNote(device),
+			details: map[string]any{"cardSerial": serial, "reader": device.Reader, "host": device.Host},
+			set: func(m *ent.OrderMutation) {
+				m.SetTokenUsedAt(now)
+				m.SetBridgeSessionHash(hashToken(session))
+				m.SetBridgeSessionExpiresAt(sessionExpires)
+			},
+			writes: []write{insertRow(card.Table,
+				card.FieldID, card.DefaultID(), card.FieldCreatedAt, created, card.FieldUpdatedAt, created,
+				card.FieldSerial, serial, card.FieldKind, card.DefaultKind,
+				card.FieldState, card.StateREGISTERED, card.FieldValidFrom, now, card.FieldValidUntil, validUntil,
+				card.FieldProperties, opts.Properties, card.FieldDevice, *device,
 				// Sealed under a context that names the card: a value moved elsewhere won't open.
-				SetManagementKey(e.box.Seal(mgmtKey, "card:management-key:"+serial)).
-				SetPuk(e.box.Seal([]byte(puk), "card:puk:"+serial)).
-				Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("create card: %w", err)
-			}
-			return nil
-		},
-	})
+				card.FieldManagementKey, e.box.Seal(mgmtKey, "card:management-key:"+serial),
+				card.FieldPuk, e.box.Seal([]byte(puk), "card:puk:"+serial),
+				card.FieldOwnerID, o.UserID, card.FieldOrderID, o.ID)},
+		})
+		if !serialTaken(err) {
+			break
+		}
+	}
+	if serialTaken(err) {
+		return nil, errs.New(errs.Internal, "No free card serial found.")
+	}
 	if err != nil {
 		// Lost a race with another claim of the same link: say so plainly.
 		if cur, rerr := e.db.Order.Get(sys, orderID); rerr == nil && cur.TokenUsedAt != nil &&
@@ -197,35 +200,46 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 	if o.State != order.StateISSUING_CERTIFICATES {
 		return nil, illegal(o.State, order.StateCARD_READY)
 	}
+	n := len(o.Options.Certificates)
+	m := move{
+		to: order.StateCARD_READY, action: "order.card_ready", note: "card " + serial + " ready",
+		// One condition checks both that serial is this order's card and that its
+		// certificates are all there; only a refusal looks closer, to say which.
+		requires: []condition{{
+			holds: sql.P(func(b *sql.Builder) {
+				b.WriteString(`(SELECT COUNT(*) FROM "certificates" WHERE "certificates"."order_id" = `).Arg(o.ID).
+					WriteString(` AND "certificates"."state" = `).Arg(certificate.StateVALID).
+					WriteString(` AND "certificates"."card_id" IN (SELECT "cards"."id" FROM "cards" WHERE "cards"."serial" = `).Arg(serial).
+					WriteString(` AND "cards"."order_id" = `).Arg(o.ID).WriteString(")) = ").Arg(n)
+			}),
+			why: func(ctx context.Context) error { return e.notReady(ctx, o, serial) },
+		}},
+	}
+	if device != nil {
+		m.writes = []write{updateRows(card.Table, sql.EQ(card.FieldOrderID, o.ID),
+			card.FieldDevice, *device, card.FieldUpdatedAt, card.UpdateDefaultUpdatedAt())}
+	}
+	return e.transition(ctx, o, m)
+}
+
+// notReady says why the card serial of order o is not ready.
+func (e *Engine) notReady(ctx context.Context, o *ent.Order, serial string) error {
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
-	// One query checks both that serial is this order's card and that its certificates
-	// are all there; only a refusal looks closer, to say which.
 	issued, err := e.db.Certificate.Query().
 		Where(certificate.OrderID(o.ID), certificate.StateEQ(certificate.StateVALID),
 			certificate.HasCardWith(card.Serial(serial), card.OrderID(o.ID))).
 		Count(sys)
 	if err != nil {
-		return nil, fmt.Errorf("count certificates: %w", err)
+		return fmt.Errorf("count certificates: %w", err)
 	}
-	if issued != len(o.Options.Certificates) {
-		c, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
-		if err != nil {
-			return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
-		}
-		if c.Serial != serial {
-			return nil, errs.New(errs.InvalidInput, "Card serial %q does not belong to this order.", serial)
-		}
-		return nil, errs.New(errs.IllegalState, "The card has %d of %d certificates; submit the keys first.", issued, len(o.Options.Certificates))
+	c, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
+	if err != nil {
+		return errs.Wrap(err, errs.IllegalState, "The order has no card.")
 	}
-	return e.transition(ctx, o, move{
-		to: order.StateCARD_READY, action: "order.card_ready", note: "card " + serial + " ready",
-		then: func(ctx context.Context, tx *ent.Tx, _ *ent.Order) error {
-			if device == nil {
-				return nil
-			}
-			return tx.Card.Update().Where(card.OrderID(o.ID)).SetDevice(*device).Exec(ctx)
-		},
-	})
+	if c.Serial != serial {
+		return errs.New(errs.InvalidInput, "Card serial %q does not belong to this order.", serial)
+	}
+	return errs.New(errs.IllegalState, "The card has %d of %d certificates; submit the keys first.", issued, len(o.Options.Certificates))
 }
 
 // Fail ends the order because the bridge cannot go on.
@@ -268,19 +282,9 @@ func (e *Engine) cardValidUntil(now time.Time, opts *cardspec.Options) time.Time
 	return until
 }
 
-// freeCardSerial picks a serial no card has yet.
-func (e *Engine) freeCardSerial(ctx context.Context) (string, error) {
-	for range 10 {
-		s := strconv.FormatUint(uint64(newCardSerial()), 10)
-		taken, err := e.db.Card.Query().Where(card.Serial(s)).Exist(ctx)
-		if err != nil {
-			return "", fmt.Errorf("check card serial: %w", err)
-		}
-		if !taken {
-			return s, nil
-		}
-	}
-	return "", errs.New(errs.Internal, "No free card serial found.")
+// serialTaken reports whether err is the refusal of a card serial another card has.
+func serialTaken(err error) bool {
+	return sqlgraph.IsUniqueConstraintError(err) && strings.Contains(err.Error(), "serial")
 }
 
 func tokenMatches(hash []byte, token string) bool {

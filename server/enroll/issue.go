@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
@@ -93,43 +94,43 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		issued = append(issued, cert)
 	}
 
-	var out []*ent.Certificate
+	// The rows are made here, ids included, so that the transition writes them in its
+	// own statement and the events can name them.
+	out := make([]*ent.Certificate, len(issued))
+	rows := make([]write, len(issued))
+	now := time.Now()
+	for i, c := range issued {
+		t := todo[i]
+		if err := certificate.SlotValidator(t.spec.Slot); err != nil {
+			return nil, errs.Wrap(err, errs.InvalidInput, "Slot %s is not a PIV slot for certificates.", t.spec.Slot)
+		}
+		row := &ent.Certificate{
+			ID: certificate.DefaultID(), CreatedAt: now, UpdatedAt: now,
+			Serial: c.Serial, Slot: t.spec.Slot,
+			Template:     certificate.Template(t.spec.Template),
+			KeyAlgorithm: certificate.KeyAlgorithm(t.spec.Algorithm),
+			Subject:      c.Certificate.Subject.String(), Sans: sans(c.Certificate, props.UserID),
+			Issuer: c.Certificate.Issuer.String(), NotBefore: c.Certificate.NotBefore, NotAfter: c.Certificate.NotAfter,
+			State: certificate.StateVALID, Der: c.DER,
+			Attestation: t.attestation, AttestationVerified: t.attested,
+			CardID: &crd.ID, OrderID: o.ID,
+		}
+		out[i] = row
+		rows[i] = insertRow(certificate.Table,
+			certificate.FieldID, row.ID, certificate.FieldCreatedAt, now, certificate.FieldUpdatedAt, now,
+			certificate.FieldSerial, row.Serial, certificate.FieldSlot, row.Slot,
+			certificate.FieldTemplate, row.Template, certificate.FieldKeyAlgorithm, row.KeyAlgorithm,
+			certificate.FieldSubject, row.Subject, certificate.FieldSans, row.Sans,
+			certificate.FieldIssuer, row.Issuer, certificate.FieldNotBefore, row.NotBefore,
+			certificate.FieldNotAfter, row.NotAfter, certificate.FieldState, row.State,
+			certificate.FieldDer, row.Der, certificate.FieldAttestation, row.Attestation,
+			certificate.FieldAttestationVerified, row.AttestationVerified,
+			certificate.FieldCardID, crd.ID, certificate.FieldOrderID, row.OrderID)
+	}
 	_, err = e.transition(ctx, o, move{
 		to: order.StateISSUING_CERTIFICATES, action: "order.issuing",
-		note: fmt.Sprintf("%d certificates issued", len(issued)),
-		then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
-			rows := make([]*ent.CertificateCreate, len(issued))
-			for i, c := range issued {
-				t := todo[i]
-				rows[i] = tx.Certificate.Create().
-					SetSerial(c.Serial).
-					SetSlot(t.spec.Slot).
-					SetTemplate(certificate.Template(t.spec.Template)).
-					SetKeyAlgorithm(certificate.KeyAlgorithm(t.spec.Algorithm)).
-					SetSubject(c.Certificate.Subject.String()).
-					SetSans(sans(c.Certificate, props.UserID)).
-					SetIssuer(c.Certificate.Issuer.String()).
-					SetNotBefore(c.Certificate.NotBefore).
-					SetNotAfter(c.Certificate.NotAfter).
-					SetState(certificate.StateVALID).
-					SetDer(c.DER).
-					SetAttestation(t.attestation).
-					SetAttestationVerified(t.attested).
-					SetCardID(crd.ID).
-					SetOrderID(o.ID)
-			}
-			if len(rows) == 0 {
-				return nil
-			}
-			saved, err := tx.Certificate.CreateBulk(rows...).Save(ctx)
-			if err != nil {
-				return fmt.Errorf("record certificates: %w", err)
-			}
-			for _, row := range saved {
-				out = append(out, row.Unwrap())
-			}
-			return nil
-		},
+		note:   fmt.Sprintf("%d certificates issued", len(issued)),
+		writes: rows,
 		events: func() []audit.Entry {
 			events := make([]audit.Entry, len(out))
 			for i, row := range out {

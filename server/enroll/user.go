@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
@@ -144,19 +145,18 @@ func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff
 	case order.StateCARD_READY:
 		o, err = e.transition(ctx, o, move{
 			to: order.StateCOMPLETED, action: "order.next", note: "card active",
-			then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
-				n, err := tx.Card.Update().
-					Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).
-					SetState(card.StateACTIVE).
-					Save(ctx)
-				if err != nil {
-					return fmt.Errorf("activate card: %w", err)
-				}
-				if n != 1 {
+			writes: []write{updateRows(card.Table,
+				sql.And(sql.EQ(card.FieldOrderID, o.ID), sql.EQ(card.FieldState, card.StateREGISTERED)),
+				card.FieldState, card.StateACTIVE, card.FieldUpdatedAt, card.UpdateDefaultUpdatedAt())},
+			requires: []condition{{
+				holds: sql.P(func(b *sql.Builder) {
+					b.WriteString(`EXISTS (SELECT 1 FROM "cards" WHERE "cards"."order_id" = `).Arg(o.ID).
+						WriteString(` AND "cards"."state" = `).Arg(card.StateREGISTERED).WriteString(")")
+				}),
+				why: func(context.Context) error {
 					return errs.New(errs.IllegalState, "The order has no card to activate.")
-				}
-				return nil
-			},
+				},
+			}},
 		})
 		return o, nil, err
 	}
