@@ -17,6 +17,7 @@ import (
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/privacy"
+	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/model"
@@ -52,7 +53,7 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 		return nil, err
 	}
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
-	o, err := e.db.Order.Get(sys, orderID)
+	o, err := e.db.Order.Query().Where(order.ID(orderID), withOwner).Only(sys)
 	// Unknown order and wrong token look the same from outside: nothing to probe.
 	if ent.IsNotFound(err) || (err == nil && !tokenMatches(o.TokenHash, token)) {
 		return nil, errs.New(errs.TokenInvalid, "This Desktop App link is not valid. Start again from the portal.")
@@ -73,9 +74,11 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *model
 	if opts == nil {
 		return nil, errs.New(errs.Internal, "The order has no options.")
 	}
-	owner, err := e.db.User.Get(sys, o.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("load order owner: %w", err)
+	owner := orderOwner(o) // read with the order
+	if owner == nil {
+		if owner, err = e.db.User.Get(sys, o.UserID); err != nil {
+			return nil, fmt.Errorf("load order owner: %w", err)
+		}
 	}
 	if err := refuseInactive(owner); err != nil {
 		return nil, err
@@ -163,7 +166,7 @@ func (e *Engine) AuthenticateBridge(ctx context.Context, token string) (*viewer.
 		return nil, errs.New(errs.Unauthenticated, "Not a Desktop App session.")
 	}
 	o, err := e.db.Order.Query().
-		Where(order.BridgeSessionHash(hashToken(token))).
+		Where(order.BridgeSessionHash(hashToken(token)), withCard).
 		Only(privacy.DecisionContext(ctx, privacy.Allow))
 	if err != nil {
 		return nil, errs.New(errs.Unauthenticated, "The Desktop App session is not valid.")
@@ -177,6 +180,64 @@ func (e *Engine) AuthenticateBridge(ctx context.Context, token string) (*viewer.
 		return nil, errs.New(errs.Unauthenticated, "The Desktop App session ended with its order.")
 	}
 	return &viewer.Viewer{Kind: viewer.KindBridge, UserID: o.UserID, OrderID: o.ID, Name: "bridge:" + o.ID, Record: o}, nil
+}
+
+// Columns withOwner selects besides the order's.
+const (
+	ownerState       = "owner_state"
+	ownerUsername    = "owner_username"
+	ownerDisplayName = "owner_display_name"
+)
+
+// withOwner has an order query also select what a claim needs of the order's owner: the
+// state (only an active person may go on) and the names the Desktop App shows.
+func withOwner(sel *sql.Selector) {
+	t := sql.Table(user.Table)
+	sel.Join(t).On(sel.C(order.FieldUserID), t.C(user.FieldID)).
+		AppendSelect(sql.As(t.C(user.FieldState), ownerState), sql.As(t.C(user.FieldUsername), ownerUsername),
+			sql.As(t.C(user.FieldDisplayName), ownerDisplayName))
+}
+
+// orderOwner is the order's owner as withOwner read it (state and names only), or nil.
+func orderOwner(o *ent.Order) *ent.User {
+	var v [3]string
+	for i, c := range []string{ownerState, ownerUsername, ownerDisplayName} {
+		raw, err := o.Value(c)
+		s, ok := raw.(string)
+		if err != nil || !ok {
+			return nil
+		}
+		v[i] = s
+	}
+	return &ent.User{ID: o.UserID, State: user.State(v[0]), Username: v[1], DisplayName: v[2]}
+}
+
+// Columns withCard selects besides the order's.
+const (
+	bridgeCardID         = "bridge_card_id"
+	bridgeCardValidUntil = "bridge_card_valid_until"
+)
+
+// withCard has an order query also select the id and validity of the order's card (NULL
+// before the claim made it): what the bridge's calls need of it comes with the one read
+// that authenticates the bridge (orderCard).
+func withCard(sel *sql.Selector) {
+	t := sql.Table(card.Table)
+	sel.LeftJoin(t).On(sel.C(order.FieldID), t.C(card.FieldOrderID)).
+		AppendSelect(sql.As(t.C(card.FieldID), bridgeCardID), sql.As(t.C(card.FieldValidUntil), bridgeCardValidUntil))
+}
+
+// orderCard is the order's card as withCard read it (id and validity only), or nil when
+// it was not read that way or there is none.
+func orderCard(o *ent.Order) *ent.Card {
+	id, err1 := o.Value(bridgeCardID)
+	until, err2 := o.Value(bridgeCardValidUntil)
+	cid, ok1 := id.(string)
+	t, ok2 := until.(time.Time)
+	if err1 != nil || err2 != nil || !ok1 || !ok2 {
+		return nil
+	}
+	return &ent.Card{ID: cid, ValidUntil: t, OrderID: &o.ID}
 }
 
 // ReportCardCreation records that the bridge has the PIN and is creating the card.

@@ -67,9 +67,11 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		return nil, err
 	}
 	sys := privacy.DecisionContext(ctx, privacy.Allow)
-	crd, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
-	if err != nil {
-		return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
+	crd := orderCard(o) // read with the bridge's session
+	if crd == nil {
+		if crd, err = e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys); err != nil {
+			return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
+		}
 	}
 
 	props := o.Options.Properties

@@ -19,6 +19,8 @@ import (
 	"github.com/vscard/vscard/ent/migrate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/audit"
+	"github.com/vscard/vscard/server/cardspec"
+	"github.com/vscard/vscard/server/model"
 )
 
 // A transition on PostgreSQL is one statement: the order's version-checked UPDATE and,
@@ -26,16 +28,16 @@ import (
 // order, as data-modifying CTEs:
 //
 //	WITH "u" AS (UPDATE "orders" SET … WHERE "id" = $1 AND "version" = $2 [AND condition…] RETURNING "id"),
-//	     "w0" AS (INSERT INTO "cards" (…) SELECT $… FROM "u"),
+//	     "w0" AS (INSERT INTO "cards" (…) SELECT $… WHERE EXISTS (SELECT 1 FROM "u")),
 //	     "w1" AS (UPDATE "cards" SET … WHERE … AND EXISTS (SELECT 1 FROM "u")),
-//	     "w2" AS (INSERT INTO "audit_events" (…) SELECT $… FROM "u")
+//	     "w2" AS (INSERT INTO "audit_events" (…) SELECT $… WHERE EXISTS (SELECT 1 FROM "u"))
 //	SELECT COUNT(*) FROM "u"
 //
 // A statement is atomic, so the events and rows commit with the update or not at all,
 // and they are written only when the update matched: a request that lost the race
 // writes nothing. That replaces BEGIN, the update, each further write, the audit insert
 // and COMMIT (5–7 round trips) with one. SQLite knows no data-modifying CTEs; there the
-// same statements run one after the other in a transaction (transitionInTx).
+// same statements run one after the other in a transaction (transition).
 
 type (
 	stdRows   = stdsql.Rows
@@ -164,9 +166,10 @@ func auditRows(ctx context.Context, entries []audit.Entry) []write {
 	return out
 }
 
-// render writes w as a statement of its own (after) or, with after, as a member of the
-// transition's statement that happens only when the CTE named after returned a row.
-func (w write) render(b *sql.Builder, after string) error {
+// render writes w as a statement of its own or, with a condition cond (SQL), as one that
+// writes only when cond holds: a member of a transition's statement that happens only
+// when the order's update returned its row.
+func (w write) render(b *sql.Builder, cond string) error {
 	vals := make([]any, len(w.values))
 	for i, v := range w.values {
 		var err error
@@ -176,10 +179,10 @@ func (w write) render(b *sql.Builder, after string) error {
 	}
 	if w.where == nil {
 		b.WriteString("INSERT INTO ").Ident(w.table).WriteString(" (").IdentComma(w.columns...).WriteString(")")
-		if after == "" {
+		if cond == "" {
 			b.WriteString(" VALUES (").Args(vals...).WriteString(")")
 		} else {
-			b.WriteString(" SELECT ").Args(vals...).WriteString(" FROM ").Ident(after)
+			b.WriteString(" SELECT ").Args(vals...).WriteString(" WHERE " + cond)
 		}
 		return nil
 	}
@@ -191,11 +194,14 @@ func (w write) render(b *sql.Builder, after string) error {
 		b.Ident(c).WriteString(" = ").Arg(vals[i])
 	}
 	b.WriteString(" WHERE ").Join(w.where)
-	if after != "" {
-		b.WriteString(" AND EXISTS (SELECT 1 FROM ").Ident(after).WriteString(")")
+	if cond != "" {
+		b.WriteString(" AND " + cond)
 	}
 	return nil
 }
+
+// updated is the condition of the writes of a transition's statement.
+const orderUpdated = `EXISTS (SELECT 1 FROM "u")`
 
 // oneStatement is the transition of o as the single statement described above; it
 // reports whether the order's update matched (false: the version moved or a condition
@@ -218,7 +224,7 @@ func oneStatement(o *ent.Order, cols []string, vals []any, conds []condition, wr
 	b.WriteString(` RETURNING "id")`)
 	for i, w := range writes {
 		b.WriteString(", ").Ident("w" + strconv.Itoa(i)).WriteString(" AS (")
-		if err := w.render(b, "u"); err != nil {
+		if err := w.render(b, orderUpdated); err != nil {
 			return "", nil, err
 		}
 		b.WriteString(")")
@@ -347,4 +353,73 @@ func (e *Engine) whyNot(ctx context.Context, o *ent.Order, m move) error {
 		}
 	}
 	return changed(cur.State, m.to)
+}
+
+// startInOne creates the order Start makes, and its audit event, in one statement
+// through tx unless the person has an order in progress, which it refuses as Start does:
+//
+//	WITH "r" AS (SELECT "id" FROM "orders" WHERE "user_id" = $1 AND "state" IN (…) LIMIT 1),
+//	     "i" AS (INSERT INTO "orders" (…) SELECT $… WHERE NOT EXISTS (SELECT 1 FROM "r") RETURNING "id"),
+//	     "a" AS (INSERT INTO "audit_events" (…) SELECT $… WHERE EXISTS (SELECT 1 FROM "i"))
+//	SELECT "id" FROM "r"
+//
+// Start has locked the person's row in tx, so the statement sees any order a concurrent
+// start committed before it.
+func (e *Engine) startInOne(sys, ctx context.Context, tx *ent.Tx, userID, process string,
+	opts *cardspec.Options, version string, now time.Time) (*ent.Order, error) {
+	created := time.Now() // as ent's default
+	o := &ent.Order{
+		ID: order.DefaultID(), CreatedAt: created, UpdatedAt: created, Process: process,
+		State: order.StateSTARTED, Steps: []model.OrderStep{{State: string(order.StateSTARTED), At: now}},
+		Options: opts, OptionScriptVersion: version, VerificationCode: order.DefaultVerificationCode,
+		ExpiresAt: now.Add(e.cfg.IdleTTL), Version: order.DefaultVersion, UserID: userID,
+	}
+	row := insertRow(order.Table,
+		order.FieldID, o.ID, order.FieldCreatedAt, o.CreatedAt, order.FieldUpdatedAt, o.UpdatedAt,
+		order.FieldProcess, o.Process, order.FieldState, o.State, order.FieldSteps, o.Steps,
+		order.FieldOptions, o.Options, order.FieldOptionScriptVersion, o.OptionScriptVersion,
+		order.FieldVerificationCode, o.VerificationCode, order.FieldExpiresAt, o.ExpiresAt,
+		order.FieldVersion, o.Version, order.FieldUserID, o.UserID)
+	events := auditRows(ctx, []audit.Entry{{
+		Action: "order.start", ObjectType: "Order", ObjectID: o.ID,
+		Details: map[string]any{"process": process, "optionScriptVersion": version},
+	}})
+	b := &sql.Builder{}
+	b.SetDialect(dialect.Postgres)
+	b.WriteString(`WITH "r" AS (SELECT "id" FROM "orders" WHERE "user_id" = `).Arg(userID).
+		WriteString(` AND "state" IN (`)
+	for i, s := range running {
+		if i > 0 {
+			b.Comma()
+		}
+		b.Arg(s)
+	}
+	b.WriteString(`) LIMIT 1), "i" AS (`)
+	if err := row.render(b, `NOT EXISTS (SELECT 1 FROM "r")`); err != nil {
+		return nil, err
+	}
+	b.WriteString(` RETURNING "id"), "a" AS (`)
+	if err := events[0].render(b, `EXISTS (SELECT 1 FROM "i")`); err != nil {
+		return nil, err
+	}
+	b.WriteString(`) SELECT "id" FROM "r"`)
+	query, args := b.Query()
+	rows, err := tx.QueryContext(sys, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("create order: %w", err)
+	}
+	defer rows.Close()
+	var runningID *string
+	if rows.Next() {
+		if err := rows.Scan(&runningID); err != nil {
+			return nil, fmt.Errorf("create order: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("create order: %w", err)
+	}
+	if runningID != nil {
+		return nil, refuseSecondOrder(&ent.Order{ID: *runningID}, nil)
+	}
+	return o, nil
 }

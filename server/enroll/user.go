@@ -95,6 +95,12 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 				return fmt.Errorf("lock user: %w", err)
 			}
 		}
+		if e.cfg.Dialect == dialect.Postgres {
+			// The check, the order and its audit event in one statement (startInOne).
+			var err error
+			o, err = e.startInOne(sys, ctx, tx, u.ID, process, opts, version, now)
+			return err
+		}
 		if err := refuseSecondOrder(runningOrder(sys, tx.Order, u.ID)); err != nil {
 			return err
 		}
