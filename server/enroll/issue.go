@@ -150,6 +150,25 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		e.revokeAtCA(sys, o.ID, serialsOf(issued), revocation.CessationOfOperation)
 		return nil, err
 	}
+	// Read back, not the rows built above: only an entity ent read resolves its edges
+	// (the card, the order) for the caller.
+	ids := make([]string, len(out))
+	for i, c := range out {
+		ids[i] = c.ID
+	}
+	saved, err := e.db.Certificate.Query().Where(certificate.IDIn(ids...)).All(sys)
+	if err != nil {
+		return nil, fmt.Errorf("read certificates: %w", err)
+	}
+	byID := make(map[string]*ent.Certificate, len(saved))
+	for _, c := range saved {
+		byID[c.ID] = c
+	}
+	for i, c := range out {
+		if out[i] = byID[c.ID]; out[i] == nil {
+			return nil, fmt.Errorf("read certificates: %s is missing", c.ID)
+		}
+	}
 	return out, nil
 }
 
