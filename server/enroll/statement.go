@@ -359,17 +359,17 @@ func (e *Engine) whyNot(ctx context.Context, o *ent.Order, m move) error {
 // through tx unless the person has an order in progress, which it refuses as Start does:
 //
 //	WITH "r" AS (SELECT "id" FROM "orders" WHERE "user_id" = $1 AND "state" IN (…) LIMIT 1),
-//	     "i" AS (INSERT INTO "orders" (…) SELECT $… WHERE NOT EXISTS (SELECT 1 FROM "r") RETURNING "id"),
+//	     "i" AS (INSERT INTO "orders" (…) SELECT $… WHERE NOT EXISTS (SELECT 1 FROM "r") RETURNING *),
 //	     "a" AS (INSERT INTO "audit_events" (…) SELECT $… WHERE EXISTS (SELECT 1 FROM "i"))
-//	SELECT "id" FROM "r"
+//	SELECT "orders"."id", … FROM "i" AS "orders"
 //
 // Start has locked the person's row in tx, so the statement sees any order a concurrent
 // start committed before it.
 func (e *Engine) startInOne(sys, ctx context.Context, tx *ent.Tx, userID, process string,
 	opts *cardspec.Options, version string, now time.Time) (*ent.Order, error) {
-	created := time.Now() // as ent's default
+	at := time.Now() // as ent's default
 	o := &ent.Order{
-		ID: order.DefaultID(), CreatedAt: created, UpdatedAt: created, Process: process,
+		ID: order.DefaultID(), CreatedAt: at, UpdatedAt: at, Process: process,
 		State: order.StateSTARTED, Steps: []model.OrderStep{{State: string(order.StateSTARTED), At: now}},
 		Options: opts, OptionScriptVersion: version, VerificationCode: order.DefaultVerificationCode,
 		ExpiresAt: now.Add(e.cfg.IdleTTL), Version: order.DefaultVersion, UserID: userID,
@@ -398,28 +398,22 @@ func (e *Engine) startInOne(sys, ctx context.Context, tx *ent.Tx, userID, proces
 	if err := row.render(b, `NOT EXISTS (SELECT 1 FROM "r")`); err != nil {
 		return nil, err
 	}
-	b.WriteString(` RETURNING "id"), "a" AS (`)
+	b.WriteString(` RETURNING *), "a" AS (`)
 	if err := events[0].render(b, `EXISTS (SELECT 1 FROM "i")`); err != nil {
 		return nil, err
 	}
-	b.WriteString(`) SELECT "id" FROM "r"`)
+	b.WriteString(")")
 	query, args := b.Query()
-	rows, err := tx.QueryContext(sys, query, args...)
+	// Sent as an ent query of the inserted row, so that the order it returns is one ent
+	// read: its edges resolve for the caller.
+	created, err := tx.Order.Query().Where(func(sel *sql.Selector) {
+		sel.Prefix(sql.Expr(query, args...)).FromExpr(sql.Raw(`"i" AS "orders"`))
+	}).All(sys)
 	if err != nil {
 		return nil, fmt.Errorf("create order: %w", err)
 	}
-	defer rows.Close()
-	var runningID *string
-	if rows.Next() {
-		if err := rows.Scan(&runningID); err != nil {
-			return nil, fmt.Errorf("create order: %w", err)
-		}
+	if len(created) == 0 { // "r" found one: say which
+		return nil, refuseSecondOrder(runningOrder(sys, tx.Order, userID))
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("create order: %w", err)
-	}
-	if runningID != nil {
-		return nil, refuseSecondOrder(&ent.Order{ID: *runningID}, nil)
-	}
-	return o, nil
+	return created[0], nil // of tx: Start unwraps it once committed
 }
