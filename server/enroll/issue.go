@@ -129,10 +129,12 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 			certificate.FieldAttestationVerified, row.AttestationVerified,
 			certificate.FieldCardID, crd.ID, certificate.FieldOrderID, row.OrderID)
 	}
+	var inserted []*ent.Certificate
 	_, err = e.transition(ctx, o, move{
 		to: order.StateISSUING_CERTIFICATES, action: "order.issuing",
-		note:   fmt.Sprintf("%d certificates issued", len(issued)),
-		writes: rows,
+		note:     fmt.Sprintf("%d certificates issued", len(issued)),
+		writes:   rows,
+		inserted: &inserted,
 		events: func() []audit.Entry {
 			events := make([]audit.Entry, len(out))
 			for i, row := range out {
@@ -150,15 +152,17 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		e.revokeAtCA(sys, o.ID, serialsOf(issued), revocation.CessationOfOperation)
 		return nil, err
 	}
-	// Read back, not the rows built above: only an entity ent read resolves its edges
-	// (the card, the order) for the caller.
-	ids := make([]string, len(out))
-	for i, c := range out {
-		ids[i] = c.ID
-	}
-	saved, err := e.db.Certificate.Query().Where(certificate.IDIn(ids...)).All(sys)
-	if err != nil {
-		return nil, fmt.Errorf("read certificates: %w", err)
+	// Not the rows built above: only an entity ent read resolves its edges (the card, the
+	// order) for the caller. A one-statement transition returned them; else read back.
+	saved := inserted
+	if len(saved) != len(out) {
+		ids := make([]string, len(out))
+		for i, c := range out {
+			ids[i] = c.ID
+		}
+		if saved, err = e.db.Certificate.Query().Where(certificate.IDIn(ids...)).All(sys); err != nil {
+			return nil, fmt.Errorf("read certificates: %w", err)
+		}
 	}
 	byID := make(map[string]*ent.Certificate, len(saved))
 	for _, c := range saved {

@@ -68,6 +68,9 @@ type move struct {
 	// allows (transitionInOne), unlike then.
 	writes   []write
 	requires []condition
+	// inserted, when set, receives the certificates writes inserted, as a one-statement
+	// transition reads them back (transitionInOne); elsewhere it stays empty.
+	inserted *[]*ent.Certificate
 }
 
 // transition moves o (as last read) to m.to. It returns the updated order, or an

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/auditevent"
+	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/migrate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/audit"
@@ -203,10 +205,11 @@ func (w write) render(b *sql.Builder, cond string) error {
 // updated is the condition of the writes of a transition's statement.
 const orderUpdated = `EXISTS (SELECT 1 FROM "u")`
 
-// oneStatement is the transition of o as the single statement described above; it
-// reports whether the order's update matched (false: the version moved or a condition
-// did not hold, and nothing was written).
-func oneStatement(o *ent.Order, cols []string, vals []any, conds []condition, writes []write) (string, []any, error) {
+// oneStatement is the WITH clause of the transition of o as the single statement
+// described above; the members that insert into table returning return their rows
+// (RETURNING *), and are named in members.
+func oneStatement(o *ent.Order, cols []string, vals []any, conds []condition, writes []write,
+	returning string) (with string, args []any, members []string, err error) {
 	b := &sql.Builder{}
 	b.SetDialect(dialect.Postgres)
 	b.WriteString(`WITH "u" AS (UPDATE `).Ident(order.Table).WriteString(" SET ")
@@ -223,18 +226,22 @@ func oneStatement(o *ent.Order, cols []string, vals []any, conds []condition, wr
 	}
 	b.WriteString(` RETURNING "id")`)
 	for i, w := range writes {
-		b.WriteString(", ").Ident("w" + strconv.Itoa(i)).WriteString(" AS (")
+		name := "w" + strconv.Itoa(i)
+		b.WriteString(", ").Ident(name).WriteString(" AS (")
 		if err := w.render(b, orderUpdated); err != nil {
-			return "", nil, err
+			return "", nil, nil, err
+		}
+		if w.where == nil && w.table == returning {
+			b.WriteString(" RETURNING *")
+			members = append(members, name)
 		}
 		b.WriteString(")")
 	}
-	b.WriteString(` SELECT COUNT(*) FROM "u"`)
 	if err := b.Err(); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	query, args := b.Query()
-	return query, args, nil
+	with, args = b.Query()
+	return with, args, members, nil
 }
 
 // runStatement sends one statement and returns the single integer it answers with.
@@ -314,11 +321,30 @@ func (e *Engine) transitionInOne(sys, ctx context.Context, o *ent.Order, m move,
 		return nil, fmt.Errorf("update order: %w", err)
 	}
 	writes := append(slices.Clone(m.writes), auditRows(ctx, entries)...)
-	query, args, err := oneStatement(o, cols, vals, m.requires, writes)
+	returning := ""
+	if m.inserted != nil {
+		returning = certificate.Table
+	}
+	with, args, members, err := oneStatement(o, cols, vals, m.requires, writes, returning)
 	if err != nil {
 		return nil, fmt.Errorf("update order: %w", err)
 	}
-	n, err := runStatement(sys, e.db, query, args)
+	var n int64
+	if len(members) == 0 {
+		n, err = runStatement(sys, e.db, with+` SELECT COUNT(*) FROM "u"`, args)
+	} else {
+		// The certificates come back from the statement as an ent query of the rows it
+		// inserted: entities whose edges resolve for the caller, without reading them again.
+		from := make([]string, len(members))
+		for i, name := range members {
+			from[i] = `SELECT * FROM "` + name + `"`
+		}
+		var rows []*ent.Certificate
+		rows, err = e.db.Certificate.Query().Where(func(sel *sql.Selector) {
+			sel.Prefix(sql.Expr(with, args...)).FromExpr(sql.Raw("(" + strings.Join(from, " UNION ALL ") + `) AS "certificates"`))
+		}).All(sys)
+		n, *m.inserted = int64(len(rows)), rows
+	}
 	if err != nil {
 		return nil, fmt.Errorf("update order: %w", err)
 	}
