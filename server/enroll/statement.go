@@ -21,8 +21,6 @@ import (
 	"github.com/vscard/vscard/ent/migrate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/audit"
-	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/model"
 )
 
 // A transition on PostgreSQL is one statement: the order's version-checked UPDATE and,
@@ -114,6 +112,9 @@ func value(table, column string, v any) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown column %s.%s", table, column)
 	}
+	if raw, ok := v.(json.RawMessage); ok && t == field.TypeJSON {
+		return []byte(raw), nil // encoded already (orderChanges)
+	}
 	if t == field.TypeJSON && v != nil {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -137,6 +138,9 @@ func orderChanges(m *ent.OrderMutation) ([]string, []any, error) {
 		v, err := value(order.Table, f, v)
 		if err != nil {
 			return nil, nil, err
+		}
+		if b, ok := v.([]byte); ok && columnTypes[order.Table][f] == field.TypeJSON {
+			v = json.RawMessage(b) // so that a write made of these values does not encode it again
 		}
 		cols, vals = append(cols, f), append(vals, v)
 	}
@@ -349,7 +353,7 @@ func (e *Engine) transitionInOne(sys, ctx context.Context, o *ent.Order, m move,
 		return nil, fmt.Errorf("update order: %w", err)
 	}
 	if n == 0 {
-		return nil, e.whyNot(sys, o, m)
+		return nil, e.unchanged(sys, o, m)
 	}
 	updated, err := afterUpdate(sys, nil, o, mu)
 	if errors.Is(err, errReadBack) {
@@ -360,9 +364,9 @@ func (e *Engine) transitionInOne(sys, ctx context.Context, o *ent.Order, m move,
 	return updated, err
 }
 
-// whyNot explains a one-statement transition that changed nothing: the order moved on
+// unchanged explains a one-statement transition that changed nothing: the order moved on
 // meanwhile, or one of m's conditions does not hold.
-func (e *Engine) whyNot(ctx context.Context, o *ent.Order, m move) error {
+func (e *Engine) unchanged(ctx context.Context, o *ent.Order, m move) error {
 	cur, err := e.db.Order.Get(ctx, o.ID)
 	if err != nil {
 		return fmt.Errorf("reload order: %w", err)
@@ -381,8 +385,9 @@ func (e *Engine) whyNot(ctx context.Context, o *ent.Order, m move) error {
 	return changed(cur.State, m.to)
 }
 
-// startInOne creates the order Start makes, and its audit event, in one statement
-// through tx unless the person has an order in progress, which it refuses as Start does:
+// startInOne creates the order of m (Start's create builder's mutation, which ent's
+// defaults complete here) and its audit event in one statement through tx, unless the
+// person has an order in progress, which it refuses as Start does:
 //
 //	WITH "r" AS (SELECT "id" FROM "orders" WHERE "user_id" = $1 AND "state" IN (…) LIMIT 1),
 //	     "i" AS (INSERT INTO "orders" (…) SELECT $… WHERE NOT EXISTS (SELECT 1 FROM "r") RETURNING *),
@@ -391,23 +396,40 @@ func (e *Engine) whyNot(ctx context.Context, o *ent.Order, m move) error {
 //
 // Start has locked the person's row in tx, so the statement sees any order a concurrent
 // start committed before it.
-func (e *Engine) startInOne(sys, ctx context.Context, tx *ent.Tx, userID, process string,
-	opts *cardspec.Options, version string, now time.Time) (*ent.Order, error) {
-	at := time.Now() // as ent's default
-	o := &ent.Order{
-		ID: order.DefaultID(), CreatedAt: at, UpdatedAt: at, Process: process,
-		State: order.StateSTARTED, Steps: []model.OrderStep{{State: string(order.StateSTARTED), At: now}},
-		Options: opts, OptionScriptVersion: version, VerificationCode: order.DefaultVerificationCode,
-		ExpiresAt: now.Add(e.cfg.IdleTTL), Version: order.DefaultVersion, UserID: userID,
+func (e *Engine) startInOne(sys, ctx context.Context, tx *ent.Tx, m *ent.OrderMutation) (*ent.Order, error) {
+	if _, ok := m.ID(); !ok {
+		m.SetID(order.DefaultID())
 	}
-	row := insertRow(order.Table,
-		order.FieldID, o.ID, order.FieldCreatedAt, o.CreatedAt, order.FieldUpdatedAt, o.UpdatedAt,
-		order.FieldProcess, o.Process, order.FieldState, o.State, order.FieldSteps, o.Steps,
-		order.FieldOptions, o.Options, order.FieldOptionScriptVersion, o.OptionScriptVersion,
-		order.FieldVerificationCode, o.VerificationCode, order.FieldExpiresAt, o.ExpiresAt,
-		order.FieldVersion, o.Version, order.FieldUserID, o.UserID)
+	at := order.DefaultCreatedAt() // ent's defaults, which Save would set
+	if _, ok := m.CreatedAt(); !ok {
+		m.SetCreatedAt(at)
+	}
+	if _, ok := m.UpdatedAt(); !ok {
+		m.SetUpdatedAt(at)
+	}
+	if _, ok := m.Process(); !ok {
+		m.SetProcess(order.DefaultProcess)
+	}
+	if _, ok := m.State(); !ok {
+		m.SetState(order.DefaultState)
+	}
+	if _, ok := m.VerificationCode(); !ok {
+		m.SetVerificationCode(order.DefaultVerificationCode)
+	}
+	if _, ok := m.Version(); !ok {
+		m.SetVersion(order.DefaultVersion)
+	}
+	id, _ := m.ID()
+	userID, _ := m.UserID()
+	process, _ := m.Process()
+	version, _ := m.OptionScriptVersion()
+	cols, vals, err := orderChanges(m)
+	if err != nil {
+		return nil, fmt.Errorf("create order: %w", err)
+	}
+	row := write{table: order.Table, columns: append([]string{order.FieldID}, cols...), values: append([]any{id}, vals...)}
 	events := auditRows(ctx, []audit.Entry{{
-		Action: "order.start", ObjectType: "Order", ObjectID: o.ID,
+		Action: "order.start", ObjectType: "Order", ObjectID: id,
 		Details: map[string]any{"process": process, "optionScriptVersion": version},
 	}})
 	b := &sql.Builder{}

@@ -95,25 +95,25 @@ func (e *Engine) Start(ctx context.Context, process string) (*ent.Order, error) 
 				return fmt.Errorf("lock user: %w", err)
 			}
 		}
-		if e.cfg.Dialect == dialect.Postgres {
-			// The check, the order and its audit event in one statement (startInOne).
-			var err error
-			o, err = e.startInOne(sys, ctx, tx, u.ID, process, opts, version, now)
-			return err
-		}
-		if err := refuseSecondOrder(runningOrder(sys, tx.Order, u.ID)); err != nil {
-			return err
-		}
-		var err error
-		o, err = tx.Order.Create().
+		create := tx.Order.Create().
 			SetProcess(process).
 			SetUserID(u.ID).
 			SetState(order.StateSTARTED).
 			SetSteps([]model.OrderStep{{State: string(order.StateSTARTED), At: now}}).
 			SetOptions(opts).
 			SetOptionScriptVersion(version).
-			SetExpiresAt(now.Add(e.cfg.IdleTTL)).
-			Save(sys)
+			SetExpiresAt(now.Add(e.cfg.IdleTTL))
+		if e.cfg.Dialect == dialect.Postgres {
+			// The check, the order and its audit event in one statement (startInOne).
+			var err error
+			o, err = e.startInOne(sys, ctx, tx, create.Mutation())
+			return err
+		}
+		if err := refuseSecondOrder(runningOrder(sys, tx.Order, u.ID)); err != nil {
+			return err
+		}
+		var err error
+		o, err = create.Save(sys)
 		if err != nil {
 			return fmt.Errorf("create order: %w", err)
 		}
