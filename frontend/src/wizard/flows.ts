@@ -107,7 +107,9 @@ export function cardFlow(words: {
     end: {
       cancelled: 'Nothing was changed on your card.',
       failedTitle: words.failedTitle,
-      undone: 'Your card works as before.',
+      undone: '',
+      failedWithout: 'Nothing was changed on your card.',
+      expiredUndone: 'Nothing was changed on your card.',
     },
     again: '/cards',
   };

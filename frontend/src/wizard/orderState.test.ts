@@ -183,11 +183,12 @@ describe('a process on a card (change-pin)', () => {
     expect(progressIndex('COMPLETED', flow)).toBe(flow.progress.length);
     expect(phaseIndex('COMPLETED', flow, flow.phases)).toBe(flow.phases.length);
   });
-  it('ok/an ending says the card works as before, with the reason', () => {
-    const msg = endMessage('FAILED', 'The current PIN was wrong.', flow.end);
+  it('ok/a failure says what the Desktop App said, and nothing about revoking', () => {
+    const msg = endMessage('FAILED', "The card's PIN is blocked. Use Reset PIN.", flow.end);
     expect(msg?.title).toBe('The PIN was not changed');
-    expect(msg?.message).toContain('The current PIN was wrong.');
-    expect(msg?.message).not.toContain('revoked');
+    expect(msg?.message).toBe("The card's PIN is blocked. Use Reset PIN.");
+    expect(endMessage('FAILED', null, flow.end)?.message).toBe('Nothing was changed on your card.');
+    expect(endMessage('EXPIRED', null, flow.end)?.message).not.toContain('revoked');
   });
   it('ok/a process the portal has no flow for gets the generic card flow', () => {
     expect(canProceed('STARTED', flowOf('some-new-process'))).toBe(true);

@@ -148,14 +148,23 @@ export interface EndMessage {
 export interface EndWords {
   cancelled: string;
   failedTitle: string;
-  /** undone says what was taken back, after the failure's reason or the expiry. */
+  /**
+   * undone says what was taken back, after the failure's reason or the expiry; empty when
+   * the reason says it all (a card process's failure reason is the Desktop App's words on
+   * what happened to the card).
+   */
   undone: string;
+  /** failedWithout is the failure's message when the order carries no reason. */
+  failedWithout: string;
+  /** expiredUndone, when set, replaces undone after an expiry. */
+  expiredUndone?: string;
 }
 
 export const GET_CARD_END: EndWords = {
   cancelled: 'Nothing was left behind: no card was created and every certificate issued for it was revoked.',
   failedTitle: 'The card could not be created',
   undone: 'Whatever was issued for the order has been revoked.',
+  failedWithout: 'Whatever was issued for the order has been revoked.',
 };
 
 /** endMessage explains an order that ended before it completed. */
@@ -170,13 +179,13 @@ export function endMessage(state: OrderState, failureReason?: string | null, wor
     case 'FAILED':
       return {
         title: words.failedTitle,
-        message: failureReason ? `${failureReason} ${words.undone}` : words.undone,
+        message: failureReason ? `${failureReason} ${words.undone}`.trim() : words.failedWithout,
         color: 'red',
       };
     case 'EXPIRED':
       return {
         title: 'The order expired',
-        message: `It waited too long in one step. ${words.undone}`,
+        message: `It waited too long in one step. ${words.expiredUndone ?? words.undone}`,
         color: 'orange',
       };
     default:
