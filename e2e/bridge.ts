@@ -116,6 +116,8 @@ export interface Bridge {
   cards: () => Promise<unknown[]>;
   /** open hands another link to the same agent (a process on a card it holds) and returns its PIN page. */
   open: (link: string) => Promise<string>;
+  /** run runs another vscard-bridge command against the same agent, with input on its standard input. */
+  run: (args: string[], input: string) => Promise<{ code: number | null; out: string }>;
   stop: () => Promise<void>;
 }
 
@@ -197,7 +199,17 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
       const parsed: unknown = JSON.parse(json || '[]');
       return Array.isArray(parsed) ? parsed : [];
     };
-    return { pinPage, cards, open: openLink, stop };
+    const run = async (args: string[], input: string) => {
+      const cmd = spawn(bin, [...globals, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      cmd.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      cmd.stderr.on('data', (b: Buffer) => (out += b.toString()));
+      cmd.stdin.end(input);
+      const code = await waitExit(cmd);
+      log.write(`--- vscard-bridge ${args.join(' ')} (exit ${String(code)}):\n${out}\n`);
+      return { code, out };
+    };
+    return { pinPage, cards, open: openLink, run, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -116,6 +116,15 @@ test('alice changes her PIN from the Cards page through the Desktop App', async 
     assert.match((await page.getByTestId('order-done').textContent()) ?? '', new RegExp(`Card ${serial} now takes the new PIN`));
     await screenshot(page, '44-change-pin-done');
 
+    // Without the portal, `vscard-bridge pin change` changes it through the same agent: a
+    // wrong current PIN says the tries left, the old PIN is refused now, the new one works.
+    const wrong = await bridge.run(['pin', 'change', serial, '--pin-stdin'], `${PIN}\n470216\n`);
+    assert.notEqual(wrong.code, 0, `pin change with the old PIN: ${wrong.out}`);
+    assert.match(wrong.out, /The current PIN is wrong\. The card allows 2 more tries\./);
+    const back = await bridge.run(['pin', 'change', serial, '--pin-stdin'], `${NEW_PIN}\n${PIN}\n`);
+    assert.equal(back.code, 0, `pin change with the new PIN: ${back.out}`);
+    assert.match(back.out, new RegExp(`The PIN of card ${serial} is changed\\.`));
+
     // And Change PIN is on offer again.
     await page.getByRole('link', { name: 'Show my cards' }).click();
     await page.waitForURL(/\/cards$/);
