@@ -102,8 +102,8 @@ func TestDispatch(t *testing.T) {
 			job.Notify(Event{Step: StepCardSecured})
 			return &Result{Server: job.Link.Server, Order: job.Link.Order, Serial: job.Claim.Card.Serial}, nil
 		}}
-		// The test handler stands in for get-virtual-smart-card: the server's only
-		// process so far. A link without process= is an older server's and means it.
+		// The test handler stands in for get-virtual-smart-card, the process StartOrder
+		// starts. A link without process= is an older server's and means it.
 		reg := Registry{GetVirtualSmartCard: func() Handler { return h }}
 		p := newPrompter(false)
 		p.answers = []PINAnswer{{New: "135790"}, {Current: "135790", New: "135790"}, {Current: "111111", New: "482915"}}

@@ -5,6 +5,9 @@
 // which is honest for any process that hands a card to the Desktop App.
 //
 // Adding a process: one entry in `flows` (append; other processes' entries sit next to it).
+// cardFlow fits a card process that hands off to the Desktop App; one that does not (lock)
+// spreads cardFlow's result and overrides introSteps (and nextStates if its Next ends it):
+// its order goes from the introduction straight to Done, and no Desktop App page shows.
 import { GET_CARD, GET_CARD_END, PHASES, type EndWords, type Phase, type StateMap } from './orderState';
 
 /** Flow is one process's wizard: its StateMap and its words. */
