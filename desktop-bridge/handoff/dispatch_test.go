@@ -102,8 +102,8 @@ func TestDispatch(t *testing.T) {
 			job.Notify(Event{Step: StepCardSecured})
 			return &Result{Server: job.Link.Server, Order: job.Link.Order, Serial: job.Claim.Card.Serial}, nil
 		}}
-		// The test handler stands in for get-virtual-smart-card: the server's only
-		// process so far. A link without process= is an older server's and means it.
+		// The test handler stands in for get-virtual-smart-card, the process StartOrder
+		// starts. A link without process= is an older server's and means it.
 		reg := Registry{GetVirtualSmartCard: func() Handler { return h }}
 		p := newPrompter(false)
 		p.answers = []PINAnswer{{New: "135790"}, {Current: "135790", New: "135790"}, {Current: "111111", New: "482915"}}
@@ -258,13 +258,14 @@ func pinPolicyForTest() cardspec.PINPolicy {
 		Upper: cardspec.Disallowed, Lower: cardspec.Disallowed, Special: cardspec.Disallowed}
 }
 
-// withProcess is link naming process instead of the one the server put in it.
+// withProcess is link naming process instead of the one the server named: a link made
+// for another process, or forged.
 func withProcess(t *testing.T, link, process string) string {
 	t.Helper()
-	l, err := ParseLink(link)
+	h, err := ParseLink(link)
 	if err != nil {
-		t.Fatalf("parse link: %v", err)
+		t.Fatal(err)
 	}
-	l.Process = process
-	return l.URL()
+	h.Process = process
+	return h.URL()
 }

@@ -36,6 +36,12 @@
 // keys (as CSRs signed on the card) to the server, stores the certificates it issues and
 // confirms that the card is ready. The person then finishes the order in the portal.
 //
+// For change-pin (changepin.go) the handler finds the card's reader, asks in PINChange
+// mode, and changes the PIN with piv-go; a wrong current PIN is asked again with the
+// tries the card has left, and a blocked PIN ends the run with [CodePINBlocked]. It then
+// reports the step done (bridgeNext), which completes the order. [ChangePIN] is the same
+// work on the card for `vscard-bridge pin change`, without the portal.
+//
 // # When it ends early
 //
 // From the claim on, the order is this run's: whatever ends the run early ends the order

@@ -37,6 +37,16 @@
 // with its own bridge calls (ReportCardCreation, SubmitKeys, ConfirmCardReady) for the
 // middle states; Next hands off from STARTED and activates the card from CARD_READY.
 //
+// "Change PIN" (change-pin) is a card process on an ACTIVE card, and the shortest one that
+// hands off:
+//
+//	STARTED -> AWAITING_DESKTOP_APP -> DESKTOP_APP_CONNECTED -> COMPLETED
+//
+// Its Claim gives the card's serial and the PIN policy the option script gives at the
+// claim, and no secret; its one Bridge step (bridgeNext in the API) completes the order
+// once the card took the new PIN. The server never learns a PIN; a refusal reaches it as
+// failOrder's reason.
+//
 // # How to add a process
 //
 //  1. Write a func returning its *Definition next to getVirtualSmartCard in processes.go

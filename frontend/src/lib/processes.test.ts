@@ -14,9 +14,15 @@ describe('process words', () => {
   });
 
   it('ok/a process this portal has no words for shows no key', () => {
-    const p = { name: 'change-pin', displayName: 'process.change-pin.name', description: 'process.change-pin.description' };
-    expect(processTitle(p)).toBe('Change pin');
+    const p = { name: 'renew-everything', displayName: 'process.renew-everything.name', description: 'process.renew-everything.description' };
+    expect(processTitle(p)).toBe('Renew everything');
     expect(processDescription(p)).toBe('');
+  });
+
+  it('ok/change-pin has its words', () => {
+    const p = { name: 'change-pin', displayName: 'process.change-pin.name', description: 'process.change-pin.description' };
+    expect(processTitle(p)).toBe('Change PIN');
+    expect(processDescription(p)).toMatch(/current one/);
   });
 
   it('ok/every reason has words, and no code shows through', () => {
