@@ -377,6 +377,7 @@ const (
 	OrderStateCreatingCard        OrderState = "CREATING_CARD"
 	OrderStateIssuingCertificates OrderState = "ISSUING_CERTIFICATES"
 	OrderStateCardReady           OrderState = "CARD_READY"
+	OrderStateResettingPin        OrderState = "RESETTING_PIN"
 	OrderStateCompleted           OrderState = "COMPLETED"
 	OrderStateCancelled           OrderState = "CANCELLED"
 	OrderStateFailed              OrderState = "FAILED"
@@ -390,6 +391,7 @@ var AllOrderState = []OrderState{
 	OrderStateCreatingCard,
 	OrderStateIssuingCertificates,
 	OrderStateCardReady,
+	OrderStateResettingPin,
 	OrderStateCompleted,
 	OrderStateCancelled,
 	OrderStateFailed,

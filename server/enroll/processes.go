@@ -19,7 +19,10 @@ const ProcessGetVirtualSmartCard = "get-virtual-smart-card"
 // builtin are the processes every engine runs, in the order the portal offers them. A new
 // process is one more entry here (see the package doc).
 func builtin() []*Definition {
-	return []*Definition{getVirtualSmartCard()}
+	return []*Definition{
+		getVirtualSmartCard(),
+		resetPIN(),
+	}
 }
 
 // getVirtualSmartCard: a person makes a new virtual smart card on their computer. The

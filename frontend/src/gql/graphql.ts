@@ -457,6 +457,7 @@ export type OrderState =
   | 'EXPIRED'
   | 'FAILED'
   | 'ISSUING_CERTIFICATES'
+  | 'RESETTING_PIN'
   | 'STARTED';
 
 /**
