@@ -18,6 +18,7 @@ const GetVirtualSmartCard = "get-virtual-smart-card"
 func Processes() Registry {
 	return Registry{
 		GetVirtualSmartCard: func() Handler { return &getCard{} },
+		ResetPIN:            func() Handler { return &resetPIN{} },
 	}
 }
 
