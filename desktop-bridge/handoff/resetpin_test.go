@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +51,7 @@ func (l *lockedBuffer) String() string {
 // pkcs11-tool; then interrupts runs where the PUK is at stake and checks that the server
 // can still reset the card afterwards, and that no PUK reached a log or the portal.
 func TestResetPIN(t *testing.T) {
-	env := pcsctest.Start(t, 1)
+	env := pcsctest.Start(t, 2) // the second reader for a card with a blocked PUK
 	serverLog := &lockedBuffer{}
 	senv := servertest.StartLogged(t, serverLog, func(c *server.Config) {
 		c.Limits = enroll.Limits{ClaimsPerMinute: 6000, ClaimBurst: 1000, StartsPerMinute: 6000, StartBurst: 1000}
@@ -238,6 +238,52 @@ func TestResetPIN(t *testing.T) {
 		signWithPKCS11(t, env, res, "615095")
 	})
 
+	t.Run("error/a blocked PUK: the card cannot be reset, the person is told so and the server learns it", func(t *testing.T) {
+		// A second card, its PUK blocked by wrong tries, its PIN by wrong PINs.
+		order, link := alice.StartOrder()
+		res2, err := run(t, link, newPrompter(false, goodPIN), nil)
+		if err != nil {
+			t.Fatalf("get card: %v", err)
+		}
+		alice.Next(order.ID)
+		yk, err := piv.Open(res2.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			yk.Unblock("00000000", "123456")
+		}
+		for range 3 {
+			yk.VerifyPIN("999999")
+		}
+		yk.Close()
+		var q struct{ Card struct{ ID string } }
+		alice.GraphQL(`query($s: String!) { card(serial: $s) { id } }`, map[string]any{"s": res2.Serial}, &q)
+		var started struct{ StartProcess struct{ ID string } }
+		alice.GraphQL(`mutation($c: ID!) { startProcess(name: "reset-pin", card: $c) { id } }`, map[string]any{"c": q.Card.ID}, &started)
+		var next struct {
+			NextStep struct{ Handoff struct{ URL string } }
+		}
+		alice.GraphQL(`mutation($id: ID!) { nextStep(orderId: $id) { handoff { url } } }`, map[string]any{"id": started.StartProcess.ID}, &next)
+		h := &resetPIN{}
+		h.afterRelease = record(nil)
+		_, err = run(t, next.NextStep.Handoff.URL, newPrompter(false, "730284"), h)
+		if CodeOf(err) != CodePUKBlocked || Describe(err) != Words("en", CodePUKBlocked) {
+			t.Fatalf("run: %v, want %s", err, CodePUKBlocked)
+		}
+		if o := alice.Order(started.StartProcess.ID); o.State != "FAILED" {
+			t.Errorf("order %s, want FAILED", o.State)
+		}
+		var st struct {
+			Card struct{ PinState struct{ Blocked, PukBlocked bool } }
+		}
+		alice.GraphQL(`query($s: String!) { card(serial: $s) { pinState { blocked pukBlocked } } }`, map[string]any{"s": res2.Serial}, &st)
+		if !st.Card.PinState.Blocked || !st.Card.PinState.PukBlocked {
+			t.Errorf("the server's PIN state %+v, want PIN and PUK blocked", st.Card.PinState)
+		}
+		host.DeleteCard(uint32(mustSerial(t, res2.Serial)))
+	})
+
 	t.Run("ok/no PUK in a log or in the portal's answers", func(t *testing.T) {
 		answers := []string{serverLog.String(), bridgeLog.String()}
 		var q struct{ Card map[string]any }
@@ -265,6 +311,15 @@ func TestResetPIN(t *testing.T) {
 		}
 	})
 	_ = serial
+}
+
+func mustSerial(t *testing.T, s string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func retries(t *testing.T, reader string) int {
