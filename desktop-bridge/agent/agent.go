@@ -25,8 +25,9 @@ type Slot struct {
 	Reader string `json:"reader"`
 }
 
-// DefaultSlots are the two slots of the reader.conf that Debian's vsmartcard-vpcd
-// package installs.
+// DefaultSlots are the two slots of the first reader.conf entry that
+// scripts/desktop-setup.sh writes ("Virtual PCD", reversed mode: the driver connects to
+// the card on 127.0.0.1:35963 and :35964).
 var DefaultSlots = []Slot{
 	{Addr: "127.0.0.1:35963", Reader: "Virtual PCD 00 00"},
 	{Addr: "127.0.0.1:35964", Reader: "Virtual PCD 00 01"},

@@ -172,7 +172,7 @@ func TestDispatch(t *testing.T) {
 		order, link := alice.StartOrder()
 		p := newPrompter(true, goodPIN)
 		ts := &memTrust{}
-		_, events, err := run(t, link+"&process=renew-everything", Processes(), p, ts, nil)
+		_, events, err := run(t, withProcess(t, link, "renew-everything"), Processes(), p, ts, nil)
 		if !errors.Is(err, &Error{Code: CodeUnknownProcess}) || CodeOf(err) != CodeUnknownProcess {
 			t.Fatalf("Run: %v, want %s", err, CodeUnknownProcess)
 		}
@@ -192,7 +192,7 @@ func TestDispatch(t *testing.T) {
 		order, link := alice.StartOrder()
 		h := &testHandler{run: func(context.Context, *Job) (*Result, error) { return &Result{}, nil }}
 		reg := Registry{GetVirtualSmartCard: Processes()[GetVirtualSmartCard], "test-change-pin": func() Handler { return h }}
-		_, events, err := run(t, link+"&process=test-change-pin", reg, newPrompter(false), trusted(), nil)
+		_, events, err := run(t, withProcess(t, link, "test-change-pin"), reg, newPrompter(false), trusted(), nil)
 		if CodeOf(err) != CodeProcessMismatch {
 			t.Fatalf("Run: %v, want %s", err, CodeProcessMismatch)
 		}
@@ -256,4 +256,15 @@ func TestCheckPIN(t *testing.T) {
 func pinPolicyForTest() cardspec.PINPolicy {
 	return cardspec.PINPolicy{MinLength: 6, MaxLength: 8, Digits: cardspec.Required,
 		Upper: cardspec.Disallowed, Lower: cardspec.Disallowed, Special: cardspec.Disallowed}
+}
+
+// withProcess is link naming process instead of the one the server put in it.
+func withProcess(t *testing.T, link, process string) string {
+	t.Helper()
+	l, err := ParseLink(link)
+	if err != nil {
+		t.Fatalf("parse link: %v", err)
+	}
+	l.Process = process
+	return l.URL()
 }

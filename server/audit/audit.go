@@ -34,17 +34,7 @@ func WriteAll(ctx context.Context, c *ent.AuditEventClient, entries ...Entry) er
 	if len(entries) == 0 {
 		return nil
 	}
-	v := viewer.FromContext(ctx)
-	actor, kind, addr := "anonymous", "anonymous", ""
-	if v == nil && viewer.ActsAsServer(ctx) {
-		actor, kind = "system", "system"
-	}
-	if v != nil {
-		actor, kind, addr = v.Name, kindName(v.Kind), v.RemoteAddr
-		if v.UserID != "" && v.Kind == viewer.KindUser {
-			actor = v.Name + " (" + v.UserID + ")"
-		}
-	}
+	actor, kind, addr := Actor(ctx)
 	now := time.Now()
 	rows := make([]*ent.AuditEventCreate, len(entries))
 	for i, e := range entries {
@@ -74,4 +64,22 @@ func kindName(k viewer.Kind) string {
 		return "bridge"
 	}
 	return "unknown"
+}
+
+// Actor is who audit events written in ctx name as their actor: the actor, its kind and
+// the address the request came from. A caller that writes events with a statement of its
+// own (server/enroll's one-statement transitions) fills its rows from here.
+func Actor(ctx context.Context) (actor, kind, addr string) {
+	v := viewer.FromContext(ctx)
+	actor, kind, addr = "anonymous", "anonymous", ""
+	if v == nil && viewer.ActsAsServer(ctx) {
+		actor, kind = "system", "system"
+	}
+	if v != nil {
+		actor, kind, addr = v.Name, kindName(v.Kind), v.RemoteAddr
+		if v.UserID != "" && v.Kind == viewer.KindUser {
+			actor = v.Name + " (" + v.UserID + ")"
+		}
+	}
+	return actor, kind, addr
 }

@@ -135,6 +135,9 @@ func userViewer(u *ent.User, addr string) *viewer.Viewer {
 // loadUser reads the user fresh from the database, so a change of state or roles by an
 // administrator applies at the next request.
 func (s *Service) loadUser(ctx context.Context, id string) (*ent.User, error) {
+	if u := userRead(ctx, id); u != nil {
+		return u, nil // read with the session, in this request
+	}
 	u, err := s.client.User.Get(viewer.AsServer(ctx), id)
 	if err != nil {
 		return nil, fmt.Errorf("load user: %w", err)

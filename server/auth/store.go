@@ -7,12 +7,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/session"
+	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -55,6 +58,9 @@ type sessionRead struct {
 	hash   string
 	data   []byte
 	expiry time.Time
+	// user is the session's user, read with it (nil: not read that way), so that the
+	// request's viewer costs no second statement.
+	user *ent.User
 }
 
 type sessionReadKey struct{}
@@ -81,6 +87,13 @@ func hashToken(token string) string {
 // FindCtx returns the data of a live session.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	hash := hashToken(token)
+	read, reading := ctx.Value(sessionReadKey{}).(*sessionRead)
+	if reading {
+		if u, data, expiry, ok := s.findWithUser(ctx, hash); ok {
+			*read = sessionRead{hash: hash, data: data, expiry: expiry, user: u}
+			return data, true, nil
+		}
+	}
 	row, err := s.client.Session.Query().
 		Where(session.TokenHash(hash), session.ExpiryGT(s.now())).
 		Only(viewer.AsServer(ctx))
@@ -90,10 +103,50 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	case err != nil:
 		return nil, false, fmt.Errorf("find session: %w", err)
 	}
-	if read, ok := ctx.Value(sessionReadKey{}).(*sessionRead); ok {
+	if reading {
 		*read = sessionRead{hash: hash, data: row.Data, expiry: row.Expiry}
 	}
 	return row.Data, true, nil
+}
+
+// Columns of the session that findWithUser reads besides the user's.
+const (
+	sessionDataColumn   = "session_data"
+	sessionExpiryColumn = "session_expiry"
+)
+
+// findWithUser reads a live session and its signed-in user in one statement: the user
+// with the session joined, its data and expiry selected besides the user's columns. ok is
+// false when that finds nothing, also for a session without a user (or whose user is
+// gone): FindCtx then reads the session alone, as before.
+func (s *Store) findWithUser(ctx context.Context, hash string) (*ent.User, []byte, time.Time, bool) {
+	u, err := s.client.User.Query().
+		Where(func(sel *sql.Selector) {
+			t := sql.Table(session.Table)
+			sel.Join(t).On(sel.C(user.FieldID), t.C(session.FieldUserID)).
+				AppendSelect(sql.As(t.C(session.FieldData), sessionDataColumn), sql.As(t.C(session.FieldExpiry), sessionExpiryColumn)).
+				Where(sql.And(sql.EQ(t.C(session.FieldTokenHash), hash), sql.GT(t.C(session.FieldExpiry), s.now())))
+		}).
+		Only(viewer.AsServer(ctx))
+	if err != nil {
+		return nil, nil, time.Time{}, false
+	}
+	rawData, err1 := u.Value(sessionDataColumn)
+	rawExpiry, err2 := u.Value(sessionExpiryColumn)
+	data, ok1 := rawData.([]byte)
+	expiry, ok2 := rawExpiry.(time.Time)
+	if err1 != nil || err2 != nil || !ok1 || !ok2 {
+		return nil, nil, time.Time{}, false
+	}
+	return u, data, expiry, true
+}
+
+// userRead is the user FindCtx read with the session of this request, or nil.
+func userRead(ctx context.Context, id string) *ent.User {
+	if read, ok := ctx.Value(sessionReadKey{}).(*sessionRead); ok && read.user != nil && read.user.ID == id {
+		return read.user
+	}
+	return nil
 }
 
 // CommitCtx stores data for token until expiry. It updates a live session or creates a
@@ -102,7 +155,7 @@ func (s *Store) CommitCtx(ctx context.Context, token string, data []byte, expiry
 	hash := hashToken(token)
 	uid, expiry := s.expiryOf(data, expiry)
 	if read, ok := ctx.Value(sessionReadKey{}).(*sessionRead); ok && read.hash == hash &&
-		bytes.Equal(read.data, data) && !expiry.Before(read.expiry) && expiry.Sub(read.expiry) < s.Refresh {
+		sameData(read.data, data) && !expiry.Before(read.expiry) && expiry.Sub(read.expiry) < s.Refresh {
 		return nil // only the idle deadline moved, and not by much
 	}
 	ctx = viewer.AsServer(ctx)
@@ -140,6 +193,18 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
+}
+
+// sameData reports whether two encodings of session data hold the same: scs's gob
+// encoding writes the values map in Go's random map order, so equal data rarely encodes to
+// equal bytes, and comparing bytes wrote back most unchanged sessions.
+func sameData(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	da, va, errA := scs.GobCodec{}.Decode(a)
+	db, vb, errB := scs.GobCodec{}.Decode(b)
+	return errA == nil && errB == nil && da.Equal(db) && reflect.DeepEqual(va, vb)
 }
 
 // expiryOf returns the user id in a session's data (scs's gob encoding), or "", and when

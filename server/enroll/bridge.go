@@ -4,14 +4,18 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/record"
@@ -49,7 +53,7 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *recor
 		return nil, err
 	}
 	sys := viewer.AsServer(ctx)
-	o, err := e.db.Order.Get(sys, orderID)
+	o, err := e.db.Order.Query().Where(order.ID(orderID), withOwner).Only(sys)
 	// Unknown order and wrong token look the same from outside: nothing to probe.
 	if ent.IsNotFound(err) || (err == nil && !tokenMatches(o.TokenHash, token)) {
 		return nil, errs.New(errs.TokenInvalid, "This Desktop App link is not valid. Start again from the portal.")
@@ -70,9 +74,11 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *recor
 	if proc == nil || proc.Claim == nil {
 		return nil, errs.New(errs.IllegalState, "This order is not one the Desktop App works on.")
 	}
-	owner, err := e.db.User.Get(sys, o.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("load order owner: %w", err)
+	owner := orderOwner(o) // read with the order
+	if owner == nil {
+		if owner, err = e.db.User.Get(sys, o.UserID); err != nil {
+			return nil, fmt.Errorf("load order owner: %w", err)
+		}
 	}
 	if err := refuseInactive(proc, owner); err != nil {
 		return nil, err
@@ -80,25 +86,37 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *recor
 	if device == nil {
 		device = &record.Device{}
 	}
-	claimed, err := proc.Claim(ctx, e, o, device)
-	if err != nil {
-		return nil, err
-	}
-
 	now := e.now()
 	session := BridgeSessionPrefix + newToken()
 	sessionExpires := now.Add(e.cfg.BridgeSessionTTL)
-	updated, err := e.transition(ctx, o, move{
-		to: order.StateDESKTOP_APP_CONNECTED, action: "order.claim",
-		note:    "Desktop App connected" + deviceNote(device),
-		details: claimed.Details,
-		set: func(m *ent.OrderMutation) {
-			m.SetTokenUsedAt(now)
-			m.SetBridgeSessionHash(hashToken(session))
-			m.SetBridgeSessionExpiresAt(sessionExpires)
-		},
-		then: claimed.Then,
-	})
+	// A process that makes a card picks its serial at random and the card's unique serial
+	// refuses one that is taken: then the claim is made again with another, instead of
+	// asking first every time.
+	var updated *ent.Order
+	var claimed *Claimed
+	for range 10 {
+		if claimed, err = proc.Claim(ctx, e, o, device); err != nil {
+			return nil, err
+		}
+		updated, err = e.transition(ctx, o, move{
+			to: order.StateDESKTOP_APP_CONNECTED, action: "order.claim",
+			note:    "Desktop App connected" + deviceNote(device),
+			details: claimed.Details,
+			set: func(m *ent.OrderMutation) {
+				m.SetTokenUsedAt(now)
+				m.SetBridgeSessionHash(hashToken(session))
+				m.SetBridgeSessionExpiresAt(sessionExpires)
+			},
+			writes: claimed.Writes,
+			then:   claimed.Then,
+		})
+		if !serialTaken(err) {
+			break
+		}
+	}
+	if serialTaken(err) {
+		return nil, errs.New(errs.Internal, "No free card serial found.")
+	}
 	if err != nil {
 		// Lost a race with another claim of the same link: say so plainly.
 		if cur, rerr := e.db.Order.Get(sys, orderID); rerr == nil && cur.TokenUsedAt != nil &&
@@ -127,9 +145,13 @@ func (e *Engine) AuthenticateBridge(ctx context.Context, token string) (*viewer.
 	if !strings.HasPrefix(token, BridgeSessionPrefix) {
 		return nil, errs.New(errs.Unauthenticated, "Not a Desktop App session.")
 	}
-	o, err := e.db.Order.Query().
-		Where(order.BridgeSessionHash(hashToken(token))).
-		Only(viewer.AsServer(ctx))
+	q := e.db.Order.Query().Where(order.BridgeSessionHash(hashToken(token)))
+	if e.cfg.Dialect == dialect.Postgres {
+		// Not on SQLite: its driver reports no column type for a NULL, which ent cannot
+		// scan, and the card is NULL until the claim. There the call reads the card.
+		q.Where(withCard)
+	}
+	o, err := q.Only(viewer.AsServer(ctx))
 	if err != nil {
 		return nil, errs.New(errs.Unauthenticated, "The Desktop App session is not valid.")
 	}
@@ -142,6 +164,64 @@ func (e *Engine) AuthenticateBridge(ctx context.Context, token string) (*viewer.
 		return nil, errs.New(errs.Unauthenticated, "The Desktop App session ended with its order.")
 	}
 	return &viewer.Viewer{Kind: viewer.KindBridge, UserID: o.UserID, OrderID: o.ID, Name: "bridge:" + o.ID, Record: o}, nil
+}
+
+// Columns withOwner selects besides the order's.
+const (
+	ownerState       = "owner_state"
+	ownerUsername    = "owner_username"
+	ownerDisplayName = "owner_display_name"
+)
+
+// withOwner has an order query also select what a claim needs of the order's owner: the
+// state (only an active person may go on) and the names the Desktop App shows.
+func withOwner(sel *sql.Selector) {
+	t := sql.Table(user.Table)
+	sel.Join(t).On(sel.C(order.FieldUserID), t.C(user.FieldID)).
+		AppendSelect(sql.As(t.C(user.FieldState), ownerState), sql.As(t.C(user.FieldUsername), ownerUsername),
+			sql.As(t.C(user.FieldDisplayName), ownerDisplayName))
+}
+
+// orderOwner is the order's owner as withOwner read it (state and names only), or nil.
+func orderOwner(o *ent.Order) *ent.User {
+	var v [3]string
+	for i, c := range []string{ownerState, ownerUsername, ownerDisplayName} {
+		raw, err := o.Value(c)
+		s, ok := raw.(string)
+		if err != nil || !ok {
+			return nil
+		}
+		v[i] = s
+	}
+	return &ent.User{ID: o.UserID, State: user.State(v[0]), Username: v[1], DisplayName: v[2]}
+}
+
+// Columns withCard selects besides the order's.
+const (
+	bridgeCardID         = "bridge_card_id"
+	bridgeCardValidUntil = "bridge_card_valid_until"
+)
+
+// withCard has an order query also select the id and validity of the order's card (NULL
+// before the claim made it): what the bridge's calls need of it comes with the one read
+// that authenticates the bridge (orderCard).
+func withCard(sel *sql.Selector) {
+	t := sql.Table(card.Table)
+	sel.LeftJoin(t).On(sel.C(order.FieldID), t.C(card.FieldOrderID)).
+		AppendSelect(sql.As(t.C(card.FieldID), bridgeCardID), sql.As(t.C(card.FieldValidUntil), bridgeCardValidUntil))
+}
+
+// orderCard is the order's card as withCard read it (id and validity only), or nil when
+// it was not read that way or there is none.
+func orderCard(o *ent.Order) *ent.Card {
+	id, err1 := o.Value(bridgeCardID)
+	until, err2 := o.Value(bridgeCardValidUntil)
+	cid, ok1 := id.(string)
+	t, ok2 := until.(time.Time)
+	if err1 != nil || err2 != nil || !ok1 || !ok2 {
+		return nil
+	}
+	return &ent.Card{ID: cid, ValidUntil: t, OrderID: &o.ID}
 }
 
 // ReportCardCreation records that the bridge has the PIN and is creating the card.
@@ -165,35 +245,46 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 	if o.State != order.StateISSUING_CERTIFICATES {
 		return nil, illegal(o.State, order.StateCARD_READY)
 	}
+	n := len(o.Options.Certificates)
+	m := move{
+		to: order.StateCARD_READY, action: "order.card_ready", note: "card " + serial + " ready",
+		// One condition checks both that serial is this order's card and that its
+		// certificates are all there; only a refusal looks closer, to say which.
+		requires: []condition{{
+			holds: sql.P(func(b *sql.Builder) {
+				b.WriteString(`(SELECT COUNT(*) FROM "certificates" WHERE "certificates"."order_id" = `).Arg(o.ID).
+					WriteString(` AND "certificates"."state" = `).Arg(certificate.StateVALID).
+					WriteString(` AND "certificates"."card_id" IN (SELECT "cards"."id" FROM "cards" WHERE "cards"."serial" = `).Arg(serial).
+					WriteString(` AND "cards"."order_id" = `).Arg(o.ID).WriteString(")) = ").Arg(n)
+			}),
+			why: func(ctx context.Context) error { return e.notReady(ctx, o, serial) },
+		}},
+	}
+	if device != nil {
+		m.writes = []write{updateRows(card.Table, sql.EQ(card.FieldOrderID, o.ID),
+			card.FieldDevice, *device, card.FieldUpdatedAt, card.UpdateDefaultUpdatedAt())}
+	}
+	return e.transition(ctx, o, m)
+}
+
+// notReady says why the card serial of order o is not ready.
+func (e *Engine) notReady(ctx context.Context, o *ent.Order, serial string) error {
 	sys := viewer.AsServer(ctx)
-	// One query checks both that serial is this order's card and that its certificates
-	// are all there; only a refusal looks closer, to say which.
 	issued, err := e.db.Certificate.Query().
 		Where(certificate.OrderID(o.ID), certificate.StateEQ(certificate.StateVALID),
 			certificate.HasCardWith(card.Serial(serial), card.OrderID(o.ID))).
 		Count(sys)
 	if err != nil {
-		return nil, fmt.Errorf("count certificates: %w", err)
+		return fmt.Errorf("count certificates: %w", err)
 	}
-	if issued != len(o.Options.Certificates) {
-		c, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
-		if err != nil {
-			return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
-		}
-		if c.Serial != serial {
-			return nil, errs.New(errs.InvalidInput, "Card serial %q does not belong to this order.", serial)
-		}
-		return nil, errs.New(errs.IllegalState, "The card has %d of %d certificates; submit the keys first.", issued, len(o.Options.Certificates))
+	c, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
+	if err != nil {
+		return errs.Wrap(err, errs.IllegalState, "The order has no card.")
 	}
-	return e.transition(ctx, o, move{
-		to: order.StateCARD_READY, action: "order.card_ready", note: "card " + serial + " ready",
-		then: func(ctx context.Context, tx *ent.Tx, _ *ent.Order) error {
-			if device == nil {
-				return nil
-			}
-			return tx.Card.Update().Where(card.OrderID(o.ID)).SetDevice(*device).Exec(ctx)
-		},
-	})
+	if c.Serial != serial {
+		return errs.New(errs.InvalidInput, "Card serial %q does not belong to this order.", serial)
+	}
+	return errs.New(errs.IllegalState, "The card has %d of %d certificates; submit the keys first.", issued, len(o.Options.Certificates))
 }
 
 // Fail ends the order because the bridge cannot go on.
@@ -236,19 +327,9 @@ func (e *Engine) cardValidUntil(now time.Time, opts *cardspec.Options) time.Time
 	return until
 }
 
-// freeCardSerial picks a serial no card has yet.
-func (e *Engine) freeCardSerial(ctx context.Context) (string, error) {
-	for range 10 {
-		s := strconv.FormatUint(uint64(newCardSerial()), 10)
-		taken, err := e.db.Card.Query().Where(card.Serial(s)).Exist(ctx)
-		if err != nil {
-			return "", fmt.Errorf("check card serial: %w", err)
-		}
-		if !taken {
-			return s, nil
-		}
-	}
-	return "", errs.New(errs.Internal, "No free card serial found.")
+// serialTaken reports whether err is the refusal of a card serial another card has.
+func serialTaken(err error) bool {
+	return sqlgraph.IsUniqueConstraintError(err) && strings.Contains(err.Error(), "serial")
 }
 
 func tokenMatches(hash []byte, token string) bool {

@@ -62,9 +62,14 @@
 // # Transitions
 //
 // Every transition goes through Engine.transition: it checks the move against the order's
-// process table (Definition.CanMove), runs in a database transaction together with its
-// audit event, is conditional on the order's version (so two racing requests cannot both
-// win), and publishes an event after commit. An ending undoes what the process declares;
+// process table (Definition.CanMove), writes the order together with its audit event and
+// the rows the move writes (a claim's card, issued certificates, a card's activation), is
+// conditional on the order's version (so two racing requests cannot both win), and
+// publishes an event after commit. On PostgreSQL a move whose writes are rows (move.writes,
+// Claimed.Writes, Step.Writes) is one statement (statement.go: data-modifying CTEs hanging
+// off the version-checked UPDATE, each written only if it matched), so one round trip and
+// no BEGIN/COMMIT; a move with code of its own (Step.Do, move.then) and the endings run in
+// a transaction, as every move does on SQLite. An ending undoes what the process declares;
 // the bridge learns of it from the subscription or the next call, and deletes its card too.
 // An order of a process this server no longer knows can still be cancelled and expired.
 //

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
@@ -66,9 +67,11 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		return nil, err
 	}
 	sys := viewer.AsServer(ctx)
-	crd, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
-	if err != nil {
-		return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
+	crd := orderCard(o) // read with the bridge's session
+	if crd == nil {
+		if crd, err = e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys); err != nil {
+			return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
+		}
 	}
 
 	props := o.Options.Properties
@@ -93,43 +96,45 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		issued = append(issued, cert)
 	}
 
-	var out []*ent.Certificate
+	// The rows are made here, ids included, so that the transition writes them in its
+	// own statement and the events can name them.
+	out := make([]*ent.Certificate, len(issued))
+	rows := make([]write, len(issued))
+	now := time.Now()
+	for i, c := range issued {
+		t := todo[i]
+		if err := certificate.SlotValidator(t.spec.Slot); err != nil {
+			return nil, errs.Wrap(err, errs.InvalidInput, "Slot %s is not a PIV slot for certificates.", t.spec.Slot)
+		}
+		row := &ent.Certificate{
+			ID: certificate.DefaultID(), CreatedAt: now, UpdatedAt: now,
+			Serial: c.Serial, Slot: t.spec.Slot,
+			Template:     t.spec.Template,
+			KeyAlgorithm: t.spec.Algorithm,
+			Subject:      c.Certificate.Subject.String(), Sans: sans(c.Certificate, props.UserID),
+			Issuer: c.Certificate.Issuer.String(), NotBefore: c.Certificate.NotBefore, NotAfter: c.Certificate.NotAfter,
+			State: certificate.StateVALID, Der: c.DER,
+			Attestation: t.attestation, AttestationVerified: t.attested,
+			CardID: &crd.ID, OrderID: o.ID,
+		}
+		out[i] = row
+		rows[i] = insertRow(certificate.Table,
+			certificate.FieldID, row.ID, certificate.FieldCreatedAt, now, certificate.FieldUpdatedAt, now,
+			certificate.FieldSerial, row.Serial, certificate.FieldSlot, row.Slot,
+			certificate.FieldTemplate, row.Template, certificate.FieldKeyAlgorithm, row.KeyAlgorithm,
+			certificate.FieldSubject, row.Subject, certificate.FieldSans, row.Sans,
+			certificate.FieldIssuer, row.Issuer, certificate.FieldNotBefore, row.NotBefore,
+			certificate.FieldNotAfter, row.NotAfter, certificate.FieldState, row.State,
+			certificate.FieldDer, row.Der, certificate.FieldAttestation, row.Attestation,
+			certificate.FieldAttestationVerified, row.AttestationVerified,
+			certificate.FieldCardID, crd.ID, certificate.FieldOrderID, row.OrderID)
+	}
+	var inserted []*ent.Certificate
 	_, err = e.transition(ctx, o, move{
 		to: order.StateISSUING_CERTIFICATES, action: "order.issuing",
-		note: fmt.Sprintf("%d certificates issued", len(issued)),
-		then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
-			rows := make([]*ent.CertificateCreate, len(issued))
-			for i, c := range issued {
-				t := todo[i]
-				rows[i] = tx.Certificate.Create().
-					SetSerial(c.Serial).
-					SetSlot(t.spec.Slot).
-					SetTemplate(t.spec.Template).
-					SetKeyAlgorithm(t.spec.Algorithm).
-					SetSubject(c.Certificate.Subject.String()).
-					SetSans(sans(c.Certificate, props.UserID)).
-					SetIssuer(c.Certificate.Issuer.String()).
-					SetNotBefore(c.Certificate.NotBefore).
-					SetNotAfter(c.Certificate.NotAfter).
-					SetState(certificate.StateVALID).
-					SetDer(c.DER).
-					SetAttestation(t.attestation).
-					SetAttestationVerified(t.attested).
-					SetCardID(crd.ID).
-					SetOrderID(o.ID)
-			}
-			if len(rows) == 0 {
-				return nil
-			}
-			saved, err := tx.Certificate.CreateBulk(rows...).Save(ctx)
-			if err != nil {
-				return fmt.Errorf("record certificates: %w", err)
-			}
-			for _, row := range saved {
-				out = append(out, row.Unwrap())
-			}
-			return nil
-		},
+		note:     fmt.Sprintf("%d certificates issued", len(issued)),
+		writes:   rows,
+		inserted: &inserted,
 		events: func() []audit.Entry {
 			events := make([]audit.Entry, len(out))
 			for i, row := range out {
@@ -146,6 +151,27 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		// What the CA signed is in its own records and must not stay valid.
 		e.revokeAtCA(sys, o.ID, serialsOf(issued), revocation.CessationOfOperation)
 		return nil, err
+	}
+	// Not the rows built above: only an entity ent read resolves its edges (the card, the
+	// order) for the caller. A one-statement transition returned them; else read back.
+	saved := inserted
+	if len(saved) != len(out) {
+		ids := make([]string, len(out))
+		for i, c := range out {
+			ids[i] = c.ID
+		}
+		if saved, err = e.db.Certificate.Query().Where(certificate.IDIn(ids...)).All(sys); err != nil {
+			return nil, fmt.Errorf("read certificates: %w", err)
+		}
+	}
+	byID := make(map[string]*ent.Certificate, len(saved))
+	for _, c := range saved {
+		byID[c.ID] = c
+	}
+	for i, c := range out {
+		if out[i] = byID[c.ID]; out[i] == nil {
+			return nil, fmt.Errorf("read certificates: %s is missing", c.ID)
+		}
 	}
 	return out, nil
 }

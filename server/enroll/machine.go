@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/audit"
@@ -30,6 +32,14 @@ type move struct {
 	// events are further audit events, read once then has run, written together with the
 	// transition's own.
 	events func() []audit.Entry
+	// writes are further rows the move changes, and requires what must hold for it, both
+	// made and checked with the order's update: in its one statement where the database
+	// allows (transitionInOne), unlike then.
+	writes   []write
+	requires []condition
+	// inserted, when set, receives the certificates writes inserted, as a one-statement
+	// transition reads them back (transitionInOne); elsewhere it stays empty.
+	inserted *[]*ent.Certificate
 }
 
 // transition moves o (as last read) to m.to. It returns the updated order, or an
@@ -40,16 +50,12 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 	}
 	sys := viewer.AsServer(ctx)
 	now := e.now()
-	var revoke []string
-	var updated *ent.Order
-	err := e.withTx(sys, func(tx *ent.Tx) error {
-		steps := append(slices.Clone(o.Steps), record.OrderStep{State: string(m.to), At: now, Note: m.note})
-		u := tx.Order.Update().
-			Where(order.ID(o.ID), order.Version(o.Version)).
-			SetState(m.to).
-			SetVersion(o.Version + 1).
-			SetSteps(steps).
-			SetExpiresAt(now.Add(e.cfg.IdleTTL))
+	steps := append(slices.Clone(o.Steps), record.OrderStep{State: string(m.to), At: now, Note: m.note})
+	change := func(u *ent.OrderMutation) {
+		u.SetState(m.to)
+		u.SetVersion(o.Version + 1)
+		u.SetSteps(steps)
+		u.SetExpiresAt(now.Add(e.cfg.IdleTTL))
 		if IsFinal(m.to) {
 			u.SetFinishedAt(now)
 			if o.BridgeSessionExpiresAt != nil && o.BridgeSessionExpiresAt.After(now) {
@@ -57,28 +63,10 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 			}
 		}
 		if m.set != nil {
-			m.set(u.Mutation())
+			m.set(u)
 		}
-		n, err := u.Save(sys)
-		if err != nil {
-			return fmt.Errorf("update order: %w", err)
-		}
-		if n == 0 {
-			return changedMeanwhile(sys, tx, o.ID, m.to)
-		}
-		if updated, err = afterUpdate(sys, tx, o, u.Mutation()); err != nil {
-			return err
-		}
-		if m.then != nil {
-			if err := m.then(sys, tx, updated); err != nil {
-				return err
-			}
-		}
-		if slices.Contains(endings, m.to) {
-			if revoke, err = e.discard(sys, tx, o, now); err != nil {
-				return err
-			}
-		}
+	}
+	entries := func() []audit.Entry {
 		details := map[string]any{"from": string(o.State), "to": string(m.to)}
 		for k, v := range m.details {
 			details[k] = v
@@ -87,8 +75,63 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 		if m.events != nil {
 			entries = append(entries, m.events()...)
 		}
-		return audit.WriteAll(ctx, tx.AuditEvent, entries...)
-	})
+		return entries
+	}
+	var revoke []string
+	var updated *ent.Order
+	var err error
+	// One statement where the database allows it (transitionInOne). A move with code of
+	// its own (then) and an ending, which undoes what the order made, run in a transaction.
+	if e.cfg.Dialect == dialect.Postgres && m.then == nil && !slices.Contains(endings, m.to) {
+		updated, err = e.transitionInOne(sys, ctx, o, m, change, entries())
+	} else {
+		var unmet *condition
+		err = e.withTx(sys, func(tx *ent.Tx) error {
+			u := tx.Order.Update().Where(order.ID(o.ID), order.Version(o.Version))
+			change(u.Mutation())
+			n, err := u.Save(sys)
+			if err != nil {
+				return fmt.Errorf("update order: %w", err)
+			}
+			if n == 0 {
+				return changedMeanwhile(sys, tx, o.ID, m.to)
+			}
+			// The update holds the order's row: what the conditions read cannot change
+			// under it by another transition.
+			for _, c := range m.requires {
+				ok, err := c.check(sys, tx, e.dialect())
+				if err != nil {
+					return fmt.Errorf("check order: %w", err)
+				}
+				if !ok {
+					unmet = &c // explained once the transaction is over: why may read
+					return errUnmet
+				}
+			}
+			if updated, err = afterUpdate(sys, tx, o, u.Mutation()); err != nil {
+				return err
+			}
+			for _, w := range m.writes {
+				if err := execWrite(sys, tx, e.dialect(), w); err != nil {
+					return err
+				}
+			}
+			if m.then != nil {
+				if err := m.then(sys, tx, updated); err != nil {
+					return err
+				}
+			}
+			if slices.Contains(endings, m.to) {
+				if revoke, err = e.discard(sys, tx, o, now); err != nil {
+					return err
+				}
+			}
+			return audit.WriteAll(ctx, tx.AuditEvent, entries()...)
+		})
+		if errors.Is(err, errUnmet) {
+			err = unmet.why(sys)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +195,9 @@ func afterUpdate(ctx context.Context, tx *ent.Tx, o *ent.Order, m *ent.OrderMuta
 // readBack reads an order through tx and detaches it, so that its edges resolve after
 // the transaction.
 func readBack(ctx context.Context, tx *ent.Tx, id string) (*ent.Order, error) {
+	if tx == nil {
+		return nil, errReadBack
+	}
 	o, err := tx.Order.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("reload order: %w", err)
@@ -169,9 +215,14 @@ func changedMeanwhile(ctx context.Context, tx *ent.Tx, id string, to order.State
 	if err != nil {
 		return fmt.Errorf("reload order: %w", err)
 	}
+	return changed(cur.State, to)
+}
+
+// changed is the error of a transition to to that lost a race: the order is now in state.
+func changed(state, to order.State) error {
 	return errs.New(errs.IllegalState,
-		"The order changed meanwhile and is now %s; it cannot move to %s.", cur.State, to).
-		WithDetails(map[string]any{"state": string(cur.State)})
+		"The order changed meanwhile and is now %s; it cannot move to %s.", state, to).
+		WithDetails(map[string]any{"state": string(state)})
 }
 
 func illegal(from, to order.State) error {

@@ -93,6 +93,10 @@ type Step struct {
 	// order's version check passed (activate a card, lock it...). A Do that finds nothing
 	// to change (the card changed meanwhile) returns an error and the step does not happen.
 	Do func(ctx context.Context, tx *ent.Tx, o *ent.Order) error
+	// Writes, when set, says the step's changes as rows and the conditions they need,
+	// which the transition writes in its own statement (one round trip on PostgreSQL)
+	// instead of a transaction around Do. A condition that does not hold refuses the step.
+	Writes func(o *ent.Order) ([]write, []condition)
 }
 
 // ClaimFunc prepares what the Desktop App gets when it claims o with the hand-off token:
@@ -105,7 +109,10 @@ type Claimed struct {
 	Card *CardSetup
 	// Details go into the claim's audit event.
 	Details map[string]any
-	// Then runs inside the claim's transition (e.g. create the card record).
+	// Writes are rows the claim's transition writes in its own statement (e.g. the new
+	// card record). A claim whose write meets a taken card serial is made again.
+	Writes []write
+	// Then runs inside the claim's transition, for what Writes cannot say.
 	Then func(ctx context.Context, tx *ent.Tx, o *ent.Order) error
 }
 

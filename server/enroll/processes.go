@@ -3,14 +3,16 @@ package enroll
 import (
 	"context"
 	"encoding/hex"
-	"fmt"
+	"strconv"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/record"
-	"github.com/vscard/vscard/server/viewer"
 )
 
 // ProcessGetVirtualSmartCard is the symbolic name of "Get virtual smart card".
@@ -46,26 +48,28 @@ func getVirtualSmartCard() *Definition {
 		},
 		Next: map[order.State]Step{
 			order.StateSTARTED:    {To: order.StateAWAITING_DESKTOP_APP, Handoff: true},
-			order.StateCARD_READY: {To: order.StateCOMPLETED, Note: "card active", Do: activateNewCard},
+			order.StateCARD_READY: {To: order.StateCOMPLETED, Note: "card active", Writes: activateNewCard},
 		},
 		Claim: claimNewCard,
 		Undo:  UndoCertificates | UndoNewCard,
 	}
 }
 
-// activateNewCard makes the card the order made ACTIVE.
-func activateNewCard(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
-	n, err := tx.Card.Update().
-		Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).
-		SetState(card.StateACTIVE).
-		Save(ctx)
-	if err != nil {
-		return fmt.Errorf("activate card: %w", err)
-	}
-	if n != 1 {
-		return errs.New(errs.IllegalState, "The order has no card to activate.")
-	}
-	return nil
+// activateNewCard makes the card the order made ACTIVE, on condition that it is still
+// REGISTERED.
+func activateNewCard(o *ent.Order) ([]write, []condition) {
+	return []write{updateRows(card.Table,
+			sql.And(sql.EQ(card.FieldOrderID, o.ID), sql.EQ(card.FieldState, card.StateREGISTERED)),
+			card.FieldState, card.StateACTIVE, card.FieldUpdatedAt, card.UpdateDefaultUpdatedAt())},
+		[]condition{{
+			holds: sql.P(func(b *sql.Builder) {
+				b.WriteString(`EXISTS (SELECT 1 FROM "cards" WHERE "cards"."order_id" = `).Arg(o.ID).
+					WriteString(` AND "cards"."state" = `).Arg(card.StateREGISTERED).WriteString(")")
+			}),
+			why: func(context.Context) error {
+				return errs.New(errs.IllegalState, "The order has no card to activate.")
+			},
+		}}
 }
 
 // claimNewCard makes the card's credentials and, with the claim, its record (REGISTERED).
@@ -81,10 +85,8 @@ func claimNewCard(ctx context.Context, e *Engine, o *ent.Order, device *record.D
 	}
 	puk := newPUK()
 	validUntil := e.cardValidUntil(now, opts)
-	serial, err := e.freeCardSerial(viewer.AsServer(ctx))
-	if err != nil {
-		return nil, err
-	}
+	serial := strconv.FormatUint(uint64(newCardSerial()), 10)
+	created := time.Now()
 	return &Claimed{
 		Card: &CardSetup{
 			Serial:        serial,
@@ -96,24 +98,14 @@ func claimNewCard(ctx context.Context, e *Engine, o *ent.Order, device *record.D
 			ValidUntil:    validUntil,
 		},
 		Details: map[string]any{"cardSerial": serial, "reader": device.Reader, "host": device.Host},
-		Then: func(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
-			err := tx.Card.Create().
-				SetSerial(serial).
-				SetOwnerID(o.UserID).
-				SetOrderID(o.ID).
-				SetState(card.StateREGISTERED).
-				SetValidFrom(now).
-				SetValidUntil(validUntil).
-				SetProperties(opts.Properties).
-				SetDevice(*device).
-				// Sealed under a context that names the card: a value moved elsewhere won't open.
-				SetManagementKey(e.box.Seal(mgmtKey, "card:management-key:"+serial)).
-				SetPuk(e.box.Seal([]byte(puk), "card:puk:"+serial)).
-				Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("create card: %w", err)
-			}
-			return nil
-		},
+		Writes: []write{insertRow(card.Table,
+			card.FieldID, card.DefaultID(), card.FieldCreatedAt, created, card.FieldUpdatedAt, created,
+			card.FieldSerial, serial, card.FieldKind, card.DefaultKind,
+			card.FieldState, card.StateREGISTERED, card.FieldValidFrom, now, card.FieldValidUntil, validUntil,
+			card.FieldProperties, opts.Properties, card.FieldDevice, *device,
+			// Sealed under a context that names the card: a value moved elsewhere won't open.
+			card.FieldManagementKey, e.box.Seal(mgmtKey, "card:management-key:"+serial),
+			card.FieldPuk, e.box.Seal([]byte(puk), "card:puk:"+serial),
+			card.FieldOwnerID, o.UserID, card.FieldOrderID, o.ID)},
 	}, nil
 }

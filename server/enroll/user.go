@@ -123,10 +123,6 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 				return fmt.Errorf("lock user: %w", err)
 			}
 		}
-		if err := refuseSecondOrder(runningOrder(sys, tx.Order, u.ID)); err != nil {
-			return err
-		}
-		var err error
 		create := tx.Order.Create().
 			SetProcess(process).
 			SetUserID(u.ID).
@@ -139,6 +135,16 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 		if c != nil {
 			create.SetSubjectCardID(c.ID)
 		}
+		if e.cfg.Dialect == dialect.Postgres {
+			// The check, the order and its audit event in one statement (startInOne).
+			var err error
+			o, err = e.startInOne(sys, ctx, tx, create.Mutation())
+			return err
+		}
+		if err := refuseSecondOrder(runningOrder(sys, tx.Order, u.ID)); err != nil {
+			return err
+		}
+		var err error
 		o, err = create.Save(sys)
 		if err != nil {
 			return fmt.Errorf("create order: %w", err)
@@ -174,6 +180,9 @@ func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff
 			WithDetails(map[string]any{"state": string(o.State)})
 	}
 	m := move{to: step.To, action: step.Action, note: step.Note, then: step.Do}
+	if step.Writes != nil {
+		m.writes, m.requires = step.Writes(o)
+	}
 	if m.action == "" {
 		m.action = "order.next"
 	}

@@ -128,4 +128,3 @@ func ActsAsServer(ctx context.Context) bool {
 	b, _ := ctx.Value(asServerKey{}).(bool)
 	return b
 }
-
