@@ -114,6 +114,10 @@ export interface Bridge {
   pinPage: string;
   /** cards lists the virtual cards the bridge holds (`vscard-bridge cards --json`). */
   cards: () => Promise<unknown[]>;
+  /** env is the environment PC/SC programs need to reach the bridge's private pcscd (pkcs11-tool, opensc-tool). */
+  env: NodeJS.ProcessEnv;
+  /** open hands another link to the same agent (a process on a card it holds) and returns its PIN page. */
+  open: (link: string) => Promise<string>;
   stop: () => Promise<void>;
 }
 
@@ -168,7 +172,7 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
     rmSync(home, { recursive: true, force: true });
   };
 
-  try {
+  const openLink = async (link: string): Promise<string> => {
     const open = spawn(bin, [...globals, 'open', '--trust', '--no-browser', link], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     open.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -181,6 +185,11 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
     if (code === 'timeout') open.kill('SIGKILL');
     const pinPage = /PIN page: (\S+)/.exec(out)?.[1];
     if (!pinPage) throw new Error(`vscard-bridge open did not name a PIN page (exit ${String(code)}):\n${out}`);
+    return pinPage;
+  };
+
+  try {
+    const pinPage = await openLink(link);
     const cards = async (): Promise<unknown[]> => {
       const list = spawn(bin, [...globals, 'cards', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let json = '';
@@ -190,7 +199,7 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
       const parsed: unknown = JSON.parse(json || '[]');
       return Array.isArray(parsed) ? parsed : [];
     };
-    return { pinPage, cards, stop };
+    return { pinPage, cards, env, open: openLink, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -91,6 +91,11 @@ func (r *mutationResolver) FailOrder(ctx context.Context, orderID string, reason
 	return r.Enroll.Fail(ctx, orderID, reason)
 }
 
+// BridgeNext is the resolver for the bridgeNext field.
+func (r *mutationResolver) BridgeNext(ctx context.Context, orderID string, note *string) (*ent.Order, error) {
+	return r.Enroll.BridgeNext(ctx, orderID, deref(note))
+}
+
 // ReleaseCardPuk is the resolver for the releaseCardPuk field.
 func (r *mutationResolver) ReleaseCardPuk(ctx context.Context, orderID string, serial string) (*model.PukRelease, error) {
 	rel, err := r.Enroll.ReleasePUK(ctx, orderID, serial)

@@ -27,7 +27,10 @@ const (
 	CodeSessionEnded Code = "SESSION_ENDED"
 	// CodeUntrusted: the link's server is not trusted, and the person did not trust it.
 	CodeUntrusted Code = "SERVER_NOT_TRUSTED"
-	// CodeCardNotHere: the order's card is in no reader of this computer.
+	// CodePINBlocked: the card's PIN is blocked (too many wrong PINs); only Reset PIN
+	// in the portal opens it again.
+	CodePINBlocked Code = "PIN_BLOCKED"
+	// CodeCardNotHere: the card the order acts on is in no reader of this desktop.
 	CodeCardNotHere Code = "CARD_NOT_HERE"
 	// CodePUKBlocked: the card's PUK is blocked, so its PIN cannot be reset: the card
 	// must be replaced. The server is told.
@@ -42,6 +45,10 @@ const (
 	ProblemMismatch       Code = "pin_mismatch"        // the new PIN and its confirmation differ
 	ProblemCurrentMissing Code = "current_pin_missing" // change mode without the current PIN
 	ProblemSameAsCurrent  Code = "pin_unchanged"       // change mode: the new PIN is the current one
+	// The card refused the current PIN: the words take the tries left (%d), and the
+	// last try has words of its own that say the card blocks after it.
+	ProblemCurrentWrong     Code = "current_pin_wrong"
+	ProblemCurrentWrongLast Code = "current_pin_wrong_last_try"
 )
 
 // Languages are the languages the Desktop App has words in, the first the default.
@@ -57,17 +64,22 @@ var words = map[string]map[Code]string{
 		CodeOrderEnded:        "The order was cancelled in the portal, or it expired.",
 		CodeSessionEnded:      "The order is over on the server: it was cancelled in the portal, or it expired.",
 		CodeUntrusted:         "This server is not on your list of trusted servers. Trust it on the PIN page, or run vscard-bridge open --trust.",
-		CodeCardNotHere:       "The card is not on this computer. Open the link on the computer that has the card.",
 		CodePUKBlocked:        "This card's PIN cannot be reset: its unblocking code is blocked too. Ask for a new card in the portal.",
 		CodePUKRefused:        "The card did not take the server's unblocking code, so nothing was changed. Contact your help desk.",
 		ProblemMismatch:       "The two new PINs are not the same. Type the new PIN twice.",
 		ProblemCurrentMissing: "Type your current PIN.",
 		ProblemSameAsCurrent:  "The new PIN is the same as the current one. Choose another PIN.",
+		CodePINBlocked:        "The card's PIN is blocked: it was typed wrong too often. Use Reset PIN on the Cards page of the portal to choose a new one.",
+		CodeCardNotHere:       "The card is not on this computer. Open the link on the computer that has the card.",
+		ProblemCurrentWrong:   "The current PIN is wrong. The card allows %d more tries.",
+		ProblemCurrentWrongLast: "The current PIN is wrong. One try is left: if the next current PIN is wrong too, the card blocks, " +
+			"and only Reset PIN in the portal opens it again.",
 	},
 }
 
 // allCodes lists every Code, for the test that each has words in every language.
-var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, CodeCardNotHere, CodePUKBlocked, CodePUKRefused, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent}
+var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
+	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {

@@ -258,13 +258,14 @@ func pinPolicyForTest() cardspec.PINPolicy {
 		Upper: cardspec.Disallowed, Lower: cardspec.Disallowed, Special: cardspec.Disallowed}
 }
 
-// withProcess is link naming process instead of the one the server put in it.
+// withProcess is link naming process instead of the one the server named: a link made
+// for another process, or forged.
 func withProcess(t *testing.T, link, process string) string {
 	t.Helper()
-	l, err := ParseLink(link)
+	h, err := ParseLink(link)
 	if err != nil {
-		t.Fatalf("parse link: %v", err)
+		t.Fatal(err)
 	}
-	l.Process = process
-	return l.URL()
+	h.Process = process
+	return h.URL()
 }
