@@ -14,8 +14,8 @@ describe('process words', () => {
   });
 
   it('ok/a process this portal has no words for shows no key', () => {
-    const p = { name: 'change-pin', displayName: 'process.change-pin.name', description: 'process.change-pin.description' };
-    expect(processTitle(p)).toBe('Change pin');
+    const p = { name: 'renew-virtual-smart-card', displayName: 'process.renew-virtual-smart-card.name', description: 'process.renew-virtual-smart-card.description' };
+    expect(processTitle(p)).toBe('Renew virtual smart card');
     expect(processDescription(p)).toBe('');
   });
 
