@@ -114,6 +114,8 @@ export interface Bridge {
   pinPage: string;
   /** cards lists the virtual cards the bridge holds (`vscard-bridge cards --json`). */
   cards: () => Promise<unknown[]>;
+  /** env is the environment PC/SC programs need to reach the bridge's private pcscd (pkcs11-tool, opensc-tool). */
+  env: NodeJS.ProcessEnv;
   /** open hands another link to the same agent (a process on a card it holds) and returns its PIN page. */
   open: (link: string) => Promise<string>;
   /** run runs another vscard-bridge command against the same agent, with input on its standard input. */
@@ -209,7 +211,7 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
       log.write(`--- vscard-bridge ${args.join(' ')} (exit ${String(code)}):\n${out}\n`);
       return { code, out };
     };
-    return { pinPage, cards, open: openLink, run, stop };
+    return { pinPage, cards, env, open: openLink, run, stop };
   } catch (err) {
     await stop();
     throw err;

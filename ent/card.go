@@ -44,6 +44,10 @@ type Card struct {
 	ManagementKey []byte `json:"-"`
 	// Puk holds the value of the "puk" field.
 	Puk []byte `json:"-"`
+	// PukUnconfirmed holds the value of the "puk_unconfirmed" field.
+	PukUnconfirmed *[]byte `json:"-"`
+	// PinState holds the value of the "pin_state" field.
+	PinState *record.PINState `json:"pin_state,omitempty"`
 	// OwnerID holds the value of the "owner_id" field.
 	OwnerID string `json:"owner_id,omitempty"`
 	// OrderID holds the value of the "order_id" field.
@@ -119,7 +123,7 @@ func (*Card) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case card.FieldProperties, card.FieldDevice, card.FieldManagementKey, card.FieldPuk:
+		case card.FieldProperties, card.FieldDevice, card.FieldManagementKey, card.FieldPuk, card.FieldPukUnconfirmed, card.FieldPinState:
 			values[i] = new([]byte)
 		case card.FieldID, card.FieldSerial, card.FieldKind, card.FieldState, card.FieldOwnerID, card.FieldOrderID:
 			values[i] = new(sql.NullString)
@@ -215,6 +219,20 @@ func (_m *Card) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field puk", values[i])
 			} else if value != nil {
 				_m.Puk = *value
+			}
+		case card.FieldPukUnconfirmed:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field puk_unconfirmed", values[i])
+			} else if value != nil {
+				_m.PukUnconfirmed = value
+			}
+		case card.FieldPinState:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field pin_state", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.PinState); err != nil {
+					return fmt.Errorf("unmarshal field pin_state: %w", err)
+				}
 			}
 		case card.FieldOwnerID:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -315,6 +333,11 @@ func (_m *Card) String() string {
 	builder.WriteString("management_key=<sensitive>")
 	builder.WriteString(", ")
 	builder.WriteString("puk=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("puk_unconfirmed=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("pin_state=")
+	builder.WriteString(fmt.Sprintf("%v", _m.PinState))
 	builder.WriteString(", ")
 	builder.WriteString("owner_id=")
 	builder.WriteString(_m.OwnerID)

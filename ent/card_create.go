@@ -134,6 +134,18 @@ func (_c *CardCreate) SetPuk(v []byte) *CardCreate {
 	return _c
 }
 
+// SetPukUnconfirmed sets the "puk_unconfirmed" field.
+func (_c *CardCreate) SetPukUnconfirmed(v []byte) *CardCreate {
+	_c.mutation.SetPukUnconfirmed(v)
+	return _c
+}
+
+// SetPinState sets the "pin_state" field.
+func (_c *CardCreate) SetPinState(v *record.PINState) *CardCreate {
+	_c.mutation.SetPinState(v)
+	return _c
+}
+
 // SetOwnerID sets the "owner_id" field.
 func (_c *CardCreate) SetOwnerID(v string) *CardCreate {
 	_c.mutation.SetOwnerID(v)
@@ -415,6 +427,14 @@ func (_c *CardCreate) createSpec() (*Card, *sqlgraph.CreateSpec) {
 		_spec.SetField(card.FieldPuk, field.TypeBytes, value)
 		_node.Puk = value
 	}
+	if value, ok := _c.mutation.PukUnconfirmed(); ok {
+		_spec.SetField(card.FieldPukUnconfirmed, field.TypeBytes, value)
+		_node.PukUnconfirmed = &value
+	}
+	if value, ok := _c.mutation.PinState(); ok {
+		_spec.SetField(card.FieldPinState, field.TypeJSON, value)
+		_node.PinState = value
+	}
 	if nodes := _c.mutation.OwnerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -635,6 +655,42 @@ func (u *CardUpsert) UpdatePuk() *CardUpsert {
 	return u
 }
 
+// SetPukUnconfirmed sets the "puk_unconfirmed" field.
+func (u *CardUpsert) SetPukUnconfirmed(v []byte) *CardUpsert {
+	u.Set(card.FieldPukUnconfirmed, v)
+	return u
+}
+
+// UpdatePukUnconfirmed sets the "puk_unconfirmed" field to the value that was provided on create.
+func (u *CardUpsert) UpdatePukUnconfirmed() *CardUpsert {
+	u.SetExcluded(card.FieldPukUnconfirmed)
+	return u
+}
+
+// ClearPukUnconfirmed clears the value of the "puk_unconfirmed" field.
+func (u *CardUpsert) ClearPukUnconfirmed() *CardUpsert {
+	u.SetNull(card.FieldPukUnconfirmed)
+	return u
+}
+
+// SetPinState sets the "pin_state" field.
+func (u *CardUpsert) SetPinState(v *record.PINState) *CardUpsert {
+	u.Set(card.FieldPinState, v)
+	return u
+}
+
+// UpdatePinState sets the "pin_state" field to the value that was provided on create.
+func (u *CardUpsert) UpdatePinState() *CardUpsert {
+	u.SetExcluded(card.FieldPinState)
+	return u
+}
+
+// ClearPinState clears the value of the "pin_state" field.
+func (u *CardUpsert) ClearPinState() *CardUpsert {
+	u.SetNull(card.FieldPinState)
+	return u
+}
+
 // SetOrderID sets the "order_id" field.
 func (u *CardUpsert) SetOrderID(v string) *CardUpsert {
 	u.Set(card.FieldOrderID, v)
@@ -829,6 +885,48 @@ func (u *CardUpsertOne) SetPuk(v []byte) *CardUpsertOne {
 func (u *CardUpsertOne) UpdatePuk() *CardUpsertOne {
 	return u.Update(func(s *CardUpsert) {
 		s.UpdatePuk()
+	})
+}
+
+// SetPukUnconfirmed sets the "puk_unconfirmed" field.
+func (u *CardUpsertOne) SetPukUnconfirmed(v []byte) *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.SetPukUnconfirmed(v)
+	})
+}
+
+// UpdatePukUnconfirmed sets the "puk_unconfirmed" field to the value that was provided on create.
+func (u *CardUpsertOne) UpdatePukUnconfirmed() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdatePukUnconfirmed()
+	})
+}
+
+// ClearPukUnconfirmed clears the value of the "puk_unconfirmed" field.
+func (u *CardUpsertOne) ClearPukUnconfirmed() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearPukUnconfirmed()
+	})
+}
+
+// SetPinState sets the "pin_state" field.
+func (u *CardUpsertOne) SetPinState(v *record.PINState) *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.SetPinState(v)
+	})
+}
+
+// UpdatePinState sets the "pin_state" field to the value that was provided on create.
+func (u *CardUpsertOne) UpdatePinState() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdatePinState()
+	})
+}
+
+// ClearPinState clears the value of the "pin_state" field.
+func (u *CardUpsertOne) ClearPinState() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearPinState()
 	})
 }
 
@@ -1196,6 +1294,48 @@ func (u *CardUpsertBulk) SetPuk(v []byte) *CardUpsertBulk {
 func (u *CardUpsertBulk) UpdatePuk() *CardUpsertBulk {
 	return u.Update(func(s *CardUpsert) {
 		s.UpdatePuk()
+	})
+}
+
+// SetPukUnconfirmed sets the "puk_unconfirmed" field.
+func (u *CardUpsertBulk) SetPukUnconfirmed(v []byte) *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.SetPukUnconfirmed(v)
+	})
+}
+
+// UpdatePukUnconfirmed sets the "puk_unconfirmed" field to the value that was provided on create.
+func (u *CardUpsertBulk) UpdatePukUnconfirmed() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdatePukUnconfirmed()
+	})
+}
+
+// ClearPukUnconfirmed clears the value of the "puk_unconfirmed" field.
+func (u *CardUpsertBulk) ClearPukUnconfirmed() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearPukUnconfirmed()
+	})
+}
+
+// SetPinState sets the "pin_state" field.
+func (u *CardUpsertBulk) SetPinState(v *record.PINState) *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.SetPinState(v)
+	})
+}
+
+// UpdatePinState sets the "pin_state" field to the value that was provided on create.
+func (u *CardUpsertBulk) UpdatePinState() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdatePinState()
+	})
+}
+
+// ClearPinState clears the value of the "pin_state" field.
+func (u *CardUpsertBulk) ClearPinState() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearPinState()
 	})
 }
 

@@ -126,6 +126,30 @@ func (_u *CardUpdate) SetPuk(v []byte) *CardUpdate {
 	return _u
 }
 
+// SetPukUnconfirmed sets the "puk_unconfirmed" field.
+func (_u *CardUpdate) SetPukUnconfirmed(v []byte) *CardUpdate {
+	_u.mutation.SetPukUnconfirmed(v)
+	return _u
+}
+
+// ClearPukUnconfirmed clears the value of the "puk_unconfirmed" field.
+func (_u *CardUpdate) ClearPukUnconfirmed() *CardUpdate {
+	_u.mutation.ClearPukUnconfirmed()
+	return _u
+}
+
+// SetPinState sets the "pin_state" field.
+func (_u *CardUpdate) SetPinState(v *record.PINState) *CardUpdate {
+	_u.mutation.SetPinState(v)
+	return _u
+}
+
+// ClearPinState clears the value of the "pin_state" field.
+func (_u *CardUpdate) ClearPinState() *CardUpdate {
+	_u.mutation.ClearPinState()
+	return _u
+}
+
 // SetOrderID sets the "order_id" field.
 func (_u *CardUpdate) SetOrderID(v string) *CardUpdate {
 	_u.mutation.SetOrderID(v)
@@ -327,6 +351,18 @@ func (_u *CardUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Puk(); ok {
 		_spec.SetField(card.FieldPuk, field.TypeBytes, value)
+	}
+	if value, ok := _u.mutation.PukUnconfirmed(); ok {
+		_spec.SetField(card.FieldPukUnconfirmed, field.TypeBytes, value)
+	}
+	if _u.mutation.PukUnconfirmedCleared() {
+		_spec.ClearField(card.FieldPukUnconfirmed, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.PinState(); ok {
+		_spec.SetField(card.FieldPinState, field.TypeJSON, value)
+	}
+	if _u.mutation.PinStateCleared() {
+		_spec.ClearField(card.FieldPinState, field.TypeJSON)
 	}
 	if _u.mutation.OrderCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -561,6 +597,30 @@ func (_u *CardUpdateOne) SetPuk(v []byte) *CardUpdateOne {
 	return _u
 }
 
+// SetPukUnconfirmed sets the "puk_unconfirmed" field.
+func (_u *CardUpdateOne) SetPukUnconfirmed(v []byte) *CardUpdateOne {
+	_u.mutation.SetPukUnconfirmed(v)
+	return _u
+}
+
+// ClearPukUnconfirmed clears the value of the "puk_unconfirmed" field.
+func (_u *CardUpdateOne) ClearPukUnconfirmed() *CardUpdateOne {
+	_u.mutation.ClearPukUnconfirmed()
+	return _u
+}
+
+// SetPinState sets the "pin_state" field.
+func (_u *CardUpdateOne) SetPinState(v *record.PINState) *CardUpdateOne {
+	_u.mutation.SetPinState(v)
+	return _u
+}
+
+// ClearPinState clears the value of the "pin_state" field.
+func (_u *CardUpdateOne) ClearPinState() *CardUpdateOne {
+	_u.mutation.ClearPinState()
+	return _u
+}
+
 // SetOrderID sets the "order_id" field.
 func (_u *CardUpdateOne) SetOrderID(v string) *CardUpdateOne {
 	_u.mutation.SetOrderID(v)
@@ -792,6 +852,18 @@ func (_u *CardUpdateOne) sqlSave(ctx context.Context) (_node *Card, err error) {
 	}
 	if value, ok := _u.mutation.Puk(); ok {
 		_spec.SetField(card.FieldPuk, field.TypeBytes, value)
+	}
+	if value, ok := _u.mutation.PukUnconfirmed(); ok {
+		_spec.SetField(card.FieldPukUnconfirmed, field.TypeBytes, value)
+	}
+	if _u.mutation.PukUnconfirmedCleared() {
+		_spec.ClearField(card.FieldPukUnconfirmed, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.PinState(); ok {
+		_spec.SetField(card.FieldPinState, field.TypeJSON, value)
+	}
+	if _u.mutation.PinStateCleared() {
+		_spec.ClearField(card.FieldPinState, field.TypeJSON)
 	}
 	if _u.mutation.OrderCleared() {
 		edge := &sqlgraph.EdgeSpec{

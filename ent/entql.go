@@ -79,19 +79,21 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Card",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			card.FieldCreatedAt:     {Type: field.TypeTime, Column: card.FieldCreatedAt},
-			card.FieldUpdatedAt:     {Type: field.TypeTime, Column: card.FieldUpdatedAt},
-			card.FieldSerial:        {Type: field.TypeString, Column: card.FieldSerial},
-			card.FieldKind:          {Type: field.TypeEnum, Column: card.FieldKind},
-			card.FieldState:         {Type: field.TypeEnum, Column: card.FieldState},
-			card.FieldValidFrom:     {Type: field.TypeTime, Column: card.FieldValidFrom},
-			card.FieldValidUntil:    {Type: field.TypeTime, Column: card.FieldValidUntil},
-			card.FieldProperties:    {Type: field.TypeJSON, Column: card.FieldProperties},
-			card.FieldDevice:        {Type: field.TypeJSON, Column: card.FieldDevice},
-			card.FieldManagementKey: {Type: field.TypeBytes, Column: card.FieldManagementKey},
-			card.FieldPuk:           {Type: field.TypeBytes, Column: card.FieldPuk},
-			card.FieldOwnerID:       {Type: field.TypeString, Column: card.FieldOwnerID},
-			card.FieldOrderID:       {Type: field.TypeString, Column: card.FieldOrderID},
+			card.FieldCreatedAt:      {Type: field.TypeTime, Column: card.FieldCreatedAt},
+			card.FieldUpdatedAt:      {Type: field.TypeTime, Column: card.FieldUpdatedAt},
+			card.FieldSerial:         {Type: field.TypeString, Column: card.FieldSerial},
+			card.FieldKind:           {Type: field.TypeEnum, Column: card.FieldKind},
+			card.FieldState:          {Type: field.TypeEnum, Column: card.FieldState},
+			card.FieldValidFrom:      {Type: field.TypeTime, Column: card.FieldValidFrom},
+			card.FieldValidUntil:     {Type: field.TypeTime, Column: card.FieldValidUntil},
+			card.FieldProperties:     {Type: field.TypeJSON, Column: card.FieldProperties},
+			card.FieldDevice:         {Type: field.TypeJSON, Column: card.FieldDevice},
+			card.FieldManagementKey:  {Type: field.TypeBytes, Column: card.FieldManagementKey},
+			card.FieldPuk:            {Type: field.TypeBytes, Column: card.FieldPuk},
+			card.FieldPukUnconfirmed: {Type: field.TypeBytes, Column: card.FieldPukUnconfirmed},
+			card.FieldPinState:       {Type: field.TypeJSON, Column: card.FieldPinState},
+			card.FieldOwnerID:        {Type: field.TypeString, Column: card.FieldOwnerID},
+			card.FieldOrderID:        {Type: field.TypeString, Column: card.FieldOrderID},
 		},
 	}
 	graph.Nodes[3] = &sqlgraph.Node{
@@ -644,6 +646,16 @@ func (f *CardFilter) WhereManagementKey(p entql.BytesP) {
 // WherePuk applies the entql []byte predicate on the puk field.
 func (f *CardFilter) WherePuk(p entql.BytesP) {
 	f.Where(p.Field(card.FieldPuk))
+}
+
+// WherePukUnconfirmed applies the entql []byte predicate on the puk_unconfirmed field.
+func (f *CardFilter) WherePukUnconfirmed(p entql.BytesP) {
+	f.Where(p.Field(card.FieldPukUnconfirmed))
+}
+
+// WherePinState applies the entql json.RawMessage predicate on the pin_state field.
+func (f *CardFilter) WherePinState(p entql.BytesP) {
+	f.Where(p.Field(card.FieldPinState))
 }
 
 // WhereOwnerID applies the entql string predicate on the owner_id field.

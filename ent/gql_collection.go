@@ -339,6 +339,11 @@ func (_q *CardQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, card.FieldDevice)
 				fieldSeen[card.FieldDevice] = struct{}{}
 			}
+		case "pinState":
+			if _, ok := fieldSeen[card.FieldPinState]; !ok {
+				selectedFields = append(selectedFields, card.FieldPinState)
+				fieldSeen[card.FieldPinState] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

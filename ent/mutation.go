@@ -1816,6 +1816,8 @@ type CardMutation struct {
 	device                *record.Device
 	management_key        *[]byte
 	puk                   *[]byte
+	puk_unconfirmed       *[]byte
+	pin_state             **record.PINState
 	clearedFields         map[string]struct{}
 	owner                 *string
 	clearedowner          bool
@@ -2345,6 +2347,104 @@ func (m *CardMutation) ResetPuk() {
 	m.puk = nil
 }
 
+// SetPukUnconfirmed sets the "puk_unconfirmed" field.
+func (m *CardMutation) SetPukUnconfirmed(b []byte) {
+	m.puk_unconfirmed = &b
+}
+
+// PukUnconfirmed returns the value of the "puk_unconfirmed" field in the mutation.
+func (m *CardMutation) PukUnconfirmed() (r []byte, exists bool) {
+	v := m.puk_unconfirmed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPukUnconfirmed returns the old "puk_unconfirmed" field's value of the Card entity.
+// If the Card object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardMutation) OldPukUnconfirmed(ctx context.Context) (v *[]byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPukUnconfirmed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPukUnconfirmed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPukUnconfirmed: %w", err)
+	}
+	return oldValue.PukUnconfirmed, nil
+}
+
+// ClearPukUnconfirmed clears the value of the "puk_unconfirmed" field.
+func (m *CardMutation) ClearPukUnconfirmed() {
+	m.puk_unconfirmed = nil
+	m.clearedFields[card.FieldPukUnconfirmed] = struct{}{}
+}
+
+// PukUnconfirmedCleared returns if the "puk_unconfirmed" field was cleared in this mutation.
+func (m *CardMutation) PukUnconfirmedCleared() bool {
+	_, ok := m.clearedFields[card.FieldPukUnconfirmed]
+	return ok
+}
+
+// ResetPukUnconfirmed resets all changes to the "puk_unconfirmed" field.
+func (m *CardMutation) ResetPukUnconfirmed() {
+	m.puk_unconfirmed = nil
+	delete(m.clearedFields, card.FieldPukUnconfirmed)
+}
+
+// SetPinState sets the "pin_state" field.
+func (m *CardMutation) SetPinState(rs *record.PINState) {
+	m.pin_state = &rs
+}
+
+// PinState returns the value of the "pin_state" field in the mutation.
+func (m *CardMutation) PinState() (r *record.PINState, exists bool) {
+	v := m.pin_state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPinState returns the old "pin_state" field's value of the Card entity.
+// If the Card object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardMutation) OldPinState(ctx context.Context) (v *record.PINState, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPinState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPinState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPinState: %w", err)
+	}
+	return oldValue.PinState, nil
+}
+
+// ClearPinState clears the value of the "pin_state" field.
+func (m *CardMutation) ClearPinState() {
+	m.pin_state = nil
+	m.clearedFields[card.FieldPinState] = struct{}{}
+}
+
+// PinStateCleared returns if the "pin_state" field was cleared in this mutation.
+func (m *CardMutation) PinStateCleared() bool {
+	_, ok := m.clearedFields[card.FieldPinState]
+	return ok
+}
+
+// ResetPinState resets all changes to the "pin_state" field.
+func (m *CardMutation) ResetPinState() {
+	m.pin_state = nil
+	delete(m.clearedFields, card.FieldPinState)
+}
+
 // SetOwnerID sets the "owner_id" field.
 func (m *CardMutation) SetOwnerID(s string) {
 	m.owner = &s
@@ -2626,7 +2726,7 @@ func (m *CardMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CardMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 15)
 	if m.created_at != nil {
 		fields = append(fields, card.FieldCreatedAt)
 	}
@@ -2659,6 +2759,12 @@ func (m *CardMutation) Fields() []string {
 	}
 	if m.puk != nil {
 		fields = append(fields, card.FieldPuk)
+	}
+	if m.puk_unconfirmed != nil {
+		fields = append(fields, card.FieldPukUnconfirmed)
+	}
+	if m.pin_state != nil {
+		fields = append(fields, card.FieldPinState)
 	}
 	if m.owner != nil {
 		fields = append(fields, card.FieldOwnerID)
@@ -2696,6 +2802,10 @@ func (m *CardMutation) Field(name string) (ent.Value, bool) {
 		return m.ManagementKey()
 	case card.FieldPuk:
 		return m.Puk()
+	case card.FieldPukUnconfirmed:
+		return m.PukUnconfirmed()
+	case card.FieldPinState:
+		return m.PinState()
 	case card.FieldOwnerID:
 		return m.OwnerID()
 	case card.FieldOrderID:
@@ -2731,6 +2841,10 @@ func (m *CardMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldManagementKey(ctx)
 	case card.FieldPuk:
 		return m.OldPuk(ctx)
+	case card.FieldPukUnconfirmed:
+		return m.OldPukUnconfirmed(ctx)
+	case card.FieldPinState:
+		return m.OldPinState(ctx)
 	case card.FieldOwnerID:
 		return m.OldOwnerID(ctx)
 	case card.FieldOrderID:
@@ -2821,6 +2935,20 @@ func (m *CardMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPuk(v)
 		return nil
+	case card.FieldPukUnconfirmed:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPukUnconfirmed(v)
+		return nil
+	case card.FieldPinState:
+		v, ok := value.(*record.PINState)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPinState(v)
+		return nil
 	case card.FieldOwnerID:
 		v, ok := value.(string)
 		if !ok {
@@ -2868,6 +2996,12 @@ func (m *CardMutation) ClearedFields() []string {
 	if m.FieldCleared(card.FieldDevice) {
 		fields = append(fields, card.FieldDevice)
 	}
+	if m.FieldCleared(card.FieldPukUnconfirmed) {
+		fields = append(fields, card.FieldPukUnconfirmed)
+	}
+	if m.FieldCleared(card.FieldPinState) {
+		fields = append(fields, card.FieldPinState)
+	}
 	if m.FieldCleared(card.FieldOrderID) {
 		fields = append(fields, card.FieldOrderID)
 	}
@@ -2887,6 +3021,12 @@ func (m *CardMutation) ClearField(name string) error {
 	switch name {
 	case card.FieldDevice:
 		m.ClearDevice()
+		return nil
+	case card.FieldPukUnconfirmed:
+		m.ClearPukUnconfirmed()
+		return nil
+	case card.FieldPinState:
+		m.ClearPinState()
 		return nil
 	case card.FieldOrderID:
 		m.ClearOrderID()
@@ -2931,6 +3071,12 @@ func (m *CardMutation) ResetField(name string) error {
 		return nil
 	case card.FieldPuk:
 		m.ResetPuk()
+		return nil
+	case card.FieldPukUnconfirmed:
+		m.ResetPukUnconfirmed()
+		return nil
+	case card.FieldPinState:
+		m.ResetPinState()
 		return nil
 	case card.FieldOwnerID:
 		m.ResetOwnerID()

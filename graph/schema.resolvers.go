@@ -96,6 +96,27 @@ func (r *mutationResolver) BridgeNext(ctx context.Context, orderID string, note 
 	return r.Enroll.BridgeNext(ctx, orderID, deref(note))
 }
 
+// ReleaseCardPuk is the resolver for the releaseCardPuk field.
+func (r *mutationResolver) ReleaseCardPuk(ctx context.Context, orderID string, serial string) (*model.PukRelease, error) {
+	rel, err := r.Enroll.ReleasePUK(ctx, orderID, serial)
+	if err != nil {
+		return nil, err
+	}
+	return &model.PukRelease{Candidates: rel.Candidates, Fresh: rel.Fresh}, nil
+}
+
+// ConfirmCardPuk is the resolver for the confirmCardPuk field.
+func (r *mutationResolver) ConfirmCardPuk(ctx context.Context, orderID string, serial string) (*ent.Order, error) {
+	return r.Enroll.ConfirmPUK(ctx, orderID, serial)
+}
+
+// ReportCardPinState is the resolver for the reportCardPinState field.
+func (r *mutationResolver) ReportCardPinState(ctx context.Context, orderID string, serial string, state model.CardPinStateInput) (*ent.Card, error) {
+	return r.Enroll.ReportPINState(ctx, orderID, serial, record.PINState{
+		TriesLeft: state.TriesLeft, Blocked: state.Blocked, PUKBlocked: state.PukBlocked,
+	})
+}
+
 // SetUserState is the resolver for the setUserState field.
 func (r *mutationResolver) SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error) {
 	u, err := users.SetState(ctx, r.DB, r.now(), userID, state, deref(reason))

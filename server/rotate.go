@@ -18,13 +18,15 @@ func (s *Server) RotateSecrets(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	ctx = viewer.AsServer(ctx)
-	cards, err := s.DB.Client.Card.Query().Select(card.FieldID, card.FieldSerial, card.FieldManagementKey, card.FieldPuk).All(ctx)
+	cards, err := s.DB.Client.Card.Query().Select(card.FieldID, card.FieldSerial, card.FieldManagementKey, card.FieldPuk, card.FieldPukUnconfirmed).All(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("list cards: %w", err)
 	}
 	n := 0
 	for _, c := range cards {
-		if !box.NeedsRotation(c.ManagementKey) && !box.NeedsRotation(c.Puk) {
+		unconfirmed := c.PukUnconfirmed != nil && len(*c.PukUnconfirmed) > 0
+		if !box.NeedsRotation(c.ManagementKey) && !box.NeedsRotation(c.Puk) &&
+			(!unconfirmed || !box.NeedsRotation(*c.PukUnconfirmed)) {
 			continue
 		}
 		mk, err := box.Open(c.ManagementKey, "card:management-key:"+c.Serial)
@@ -35,10 +37,18 @@ func (s *Server) RotateSecrets(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("open PUK of card %s: %w", c.Serial, err)
 		}
-		err = s.DB.Client.Card.UpdateOneID(c.ID).
+		u := s.DB.Client.Card.UpdateOneID(c.ID).
 			SetManagementKey(box.Seal(mk, "card:management-key:"+c.Serial)).
-			SetPuk(box.Seal(puk, "card:puk:"+c.Serial)).
-			Exec(ctx)
+			SetPuk(box.Seal(puk, "card:puk:"+c.Serial))
+		// The PUKs of an interrupted reset-pin: the card may have one of them.
+		if unconfirmed {
+			pending, err := box.Open(*c.PukUnconfirmed, "card:puk-unconfirmed:"+c.Serial)
+			if err != nil {
+				return n, fmt.Errorf("open unconfirmed PUKs of card %s: %w", c.Serial, err)
+			}
+			u.SetPukUnconfirmed(box.Seal(pending, "card:puk-unconfirmed:"+c.Serial))
+		}
+		err = u.Exec(ctx)
 		if err != nil {
 			return n, fmt.Errorf("re-seal card %s: %w", c.Serial, err)
 		}

@@ -33,6 +33,12 @@ func TestRotateSecrets(t *testing.T) {
 	o.next()
 	o.mustClaim()
 	sealedBefore := cardSecret(t, env)
+	// The PUKs an interrupted Reset PIN left unconfirmed are re-sealed too.
+	oldBox, _ := secretbox.New(oldKey)
+	serial := o.claim.Card.Serial
+	env.Server.DB.Client.Card.Update().
+		SetPukUnconfirmed(oldBox.Seal([]byte(`["12345678"]`), "card:puk-unconfirmed:"+serial)).
+		ExecX(systemCtx())
 	env.Cancel()
 
 	rotated := servertest.Start(t, withKeys(newKey, oldKey))
@@ -47,6 +53,13 @@ func TestRotateSecrets(t *testing.T) {
 	onlyNew, _ := secretbox.New(newKey)
 	if _, err := onlyNew.Open(after, "card:puk:"+o.claim.Card.Serial); err != nil {
 		t.Fatalf("the re-sealed PUK does not open with the new key alone: %v", err)
+	}
+	c := rotated.Server.DB.Client.Card.Query().OnlyX(systemCtx())
+	if c.PukUnconfirmed == nil {
+		t.Fatal("the unconfirmed PUKs are gone")
+	}
+	if b, err := onlyNew.Open(*c.PukUnconfirmed, "card:puk-unconfirmed:"+serial); err != nil || string(b) != `["12345678"]` {
+		t.Fatalf("the re-sealed unconfirmed PUKs do not open with the new key alone: %v", err)
 	}
 	if n, err := rotated.Server.RotateSecrets(context.Background()); err != nil || n != 0 {
 		t.Fatalf("second rotation = %d, %v; want nothing to do", n, err)

@@ -32,6 +32,21 @@ type CancelOrderResponse struct {
 // GetCancelOrder returns CancelOrderResponse.CancelOrder, and is useful for accessing the field via an interface.
 func (v *CancelOrderResponse) GetCancelOrder() OrderStatus { return v.CancelOrder }
 
+type CardPinStateInput struct {
+	TriesLeft  int  `json:"triesLeft"`
+	Blocked    bool `json:"blocked"`
+	PukBlocked bool `json:"pukBlocked"`
+}
+
+// GetTriesLeft returns CardPinStateInput.TriesLeft, and is useful for accessing the field via an interface.
+func (v *CardPinStateInput) GetTriesLeft() int { return v.TriesLeft }
+
+// GetBlocked returns CardPinStateInput.Blocked, and is useful for accessing the field via an interface.
+func (v *CardPinStateInput) GetBlocked() bool { return v.Blocked }
+
+// GetPukBlocked returns CardPinStateInput.PukBlocked, and is useful for accessing the field via an interface.
+func (v *CardPinStateInput) GetPukBlocked() bool { return v.PukBlocked }
+
 // CardProperties includes the requested fields of the GraphQL type CardProperties.
 type CardProperties struct {
 	UserId       string  `json:"userId"`
@@ -183,6 +198,15 @@ type ClaimOrderResponse struct {
 
 // GetClaimOrder returns ClaimOrderResponse.ClaimOrder, and is useful for accessing the field via an interface.
 func (v *ClaimOrderResponse) GetClaimOrder() Claim { return v.ClaimOrder }
+
+// ConfirmCardPukResponse is returned by ConfirmCardPuk on success.
+type ConfirmCardPukResponse struct {
+	// Desktop bridge, reset-pin: the card has the fresh PUK; the server keeps it and the order completes.
+	ConfirmCardPuk OrderStatus `json:"confirmCardPuk"`
+}
+
+// GetConfirmCardPuk returns ConfirmCardPukResponse.ConfirmCardPuk, and is useful for accessing the field via an interface.
+func (v *ConfirmCardPukResponse) GetConfirmCardPuk() OrderStatus { return v.ConfirmCardPuk }
 
 // ConfirmCardReadyResponse is returned by ConfirmCardReady on success.
 type ConfirmCardReadyResponse struct {
@@ -389,6 +413,7 @@ const (
 	OrderStateCreatingCard        OrderState = "CREATING_CARD"
 	OrderStateIssuingCertificates OrderState = "ISSUING_CERTIFICATES"
 	OrderStateCardReady           OrderState = "CARD_READY"
+	OrderStateResettingPin        OrderState = "RESETTING_PIN"
 	OrderStateCompleted           OrderState = "COMPLETED"
 	OrderStateCancelled           OrderState = "CANCELLED"
 	OrderStateFailed              OrderState = "FAILED"
@@ -402,6 +427,7 @@ var AllOrderState = []OrderState{
 	OrderStateCreatingCard,
 	OrderStateIssuingCertificates,
 	OrderStateCardReady,
+	OrderStateResettingPin,
 	OrderStateCompleted,
 	OrderStateCancelled,
 	OrderStateFailed,
@@ -477,6 +503,34 @@ func (v *PINPolicy) GetMaxSequential() int { return v.MaxSequential }
 // GetRetryCount returns PINPolicy.RetryCount, and is useful for accessing the field via an interface.
 func (v *PINPolicy) GetRetryCount() int { return v.RetryCount }
 
+// ReleaseCardPukReleaseCardPukPukRelease includes the requested fields of the GraphQL type PukRelease.
+// The GraphQL type's documentation follows.
+//
+// The PUKs for reset-pin, for the Desktop App only. The card has one of candidates (the one
+// the server kept first, then PUKs an interrupted run did not confirm); fresh replaces it.
+type ReleaseCardPukReleaseCardPukPukRelease struct {
+	Candidates []string `json:"candidates"`
+	Fresh      string   `json:"fresh"`
+}
+
+// GetCandidates returns ReleaseCardPukReleaseCardPukPukRelease.Candidates, and is useful for accessing the field via an interface.
+func (v *ReleaseCardPukReleaseCardPukPukRelease) GetCandidates() []string { return v.Candidates }
+
+// GetFresh returns ReleaseCardPukReleaseCardPukPukRelease.Fresh, and is useful for accessing the field via an interface.
+func (v *ReleaseCardPukReleaseCardPukPukRelease) GetFresh() string { return v.Fresh }
+
+// ReleaseCardPukResponse is returned by ReleaseCardPuk on success.
+type ReleaseCardPukResponse struct {
+	// Desktop bridge, reset-pin: the person confirmed the unblock of serial, the order's card.
+	// Returns the PUKs the card may have and a fresh one to set, once per order.
+	ReleaseCardPuk ReleaseCardPukReleaseCardPukPukRelease `json:"releaseCardPuk"`
+}
+
+// GetReleaseCardPuk returns ReleaseCardPukResponse.ReleaseCardPuk, and is useful for accessing the field via an interface.
+func (v *ReleaseCardPukResponse) GetReleaseCardPuk() ReleaseCardPukReleaseCardPukPukRelease {
+	return v.ReleaseCardPuk
+}
+
 // ReportCardCreationResponse is returned by ReportCardCreation on success.
 type ReportCardCreationResponse struct {
 	// Desktop bridge: reports that it has started creating the card.
@@ -485,6 +539,25 @@ type ReportCardCreationResponse struct {
 
 // GetReportCardCreation returns ReportCardCreationResponse.ReportCardCreation, and is useful for accessing the field via an interface.
 func (v *ReportCardCreationResponse) GetReportCardCreation() OrderStatus { return v.ReportCardCreation }
+
+// ReportCardPinStateReportCardPinStateCard includes the requested fields of the GraphQL type Card.
+type ReportCardPinStateReportCardPinStateCard struct {
+	Serial string `json:"serial"`
+}
+
+// GetSerial returns ReportCardPinStateReportCardPinStateCard.Serial, and is useful for accessing the field via an interface.
+func (v *ReportCardPinStateReportCardPinStateCard) GetSerial() string { return v.Serial }
+
+// ReportCardPinStateResponse is returned by ReportCardPinState on success.
+type ReportCardPinStateResponse struct {
+	// Desktop bridge: what it read of the order's card's PIN (tries left, blocked).
+	ReportCardPinState ReportCardPinStateReportCardPinStateCard `json:"reportCardPinState"`
+}
+
+// GetReportCardPinState returns ReportCardPinStateResponse.ReportCardPinState, and is useful for accessing the field via an interface.
+func (v *ReportCardPinStateResponse) GetReportCardPinState() ReportCardPinStateReportCardPinStateCard {
+	return v.ReportCardPinState
+}
 
 // SubmitCardKeysResponse is returned by SubmitCardKeys on success.
 type SubmitCardKeysResponse struct {
@@ -535,6 +608,18 @@ func (v *__ClaimOrderInput) GetToken() string { return v.Token }
 // GetDevice returns __ClaimOrderInput.Device, and is useful for accessing the field via an interface.
 func (v *__ClaimOrderInput) GetDevice() DeviceInput { return v.Device }
 
+// __ConfirmCardPukInput is used internally by genqlient
+type __ConfirmCardPukInput struct {
+	OrderId string `json:"orderId"`
+	Serial  string `json:"serial"`
+}
+
+// GetOrderId returns __ConfirmCardPukInput.OrderId, and is useful for accessing the field via an interface.
+func (v *__ConfirmCardPukInput) GetOrderId() string { return v.OrderId }
+
+// GetSerial returns __ConfirmCardPukInput.Serial, and is useful for accessing the field via an interface.
+func (v *__ConfirmCardPukInput) GetSerial() string { return v.Serial }
+
 // __ConfirmCardReadyInput is used internally by genqlient
 type __ConfirmCardReadyInput struct {
 	OrderId string      `json:"orderId"`
@@ -579,6 +664,18 @@ type __OrderUpdatedInput struct {
 // GetId returns __OrderUpdatedInput.Id, and is useful for accessing the field via an interface.
 func (v *__OrderUpdatedInput) GetId() string { return v.Id }
 
+// __ReleaseCardPukInput is used internally by genqlient
+type __ReleaseCardPukInput struct {
+	OrderId string `json:"orderId"`
+	Serial  string `json:"serial"`
+}
+
+// GetOrderId returns __ReleaseCardPukInput.OrderId, and is useful for accessing the field via an interface.
+func (v *__ReleaseCardPukInput) GetOrderId() string { return v.OrderId }
+
+// GetSerial returns __ReleaseCardPukInput.Serial, and is useful for accessing the field via an interface.
+func (v *__ReleaseCardPukInput) GetSerial() string { return v.Serial }
+
 // __ReportCardCreationInput is used internally by genqlient
 type __ReportCardCreationInput struct {
 	OrderId string  `json:"orderId"`
@@ -590,6 +687,22 @@ func (v *__ReportCardCreationInput) GetOrderId() string { return v.OrderId }
 
 // GetNote returns __ReportCardCreationInput.Note, and is useful for accessing the field via an interface.
 func (v *__ReportCardCreationInput) GetNote() *string { return v.Note }
+
+// __ReportCardPinStateInput is used internally by genqlient
+type __ReportCardPinStateInput struct {
+	OrderId string            `json:"orderId"`
+	Serial  string            `json:"serial"`
+	State   CardPinStateInput `json:"state"`
+}
+
+// GetOrderId returns __ReportCardPinStateInput.OrderId, and is useful for accessing the field via an interface.
+func (v *__ReportCardPinStateInput) GetOrderId() string { return v.OrderId }
+
+// GetSerial returns __ReportCardPinStateInput.Serial, and is useful for accessing the field via an interface.
+func (v *__ReportCardPinStateInput) GetSerial() string { return v.Serial }
+
+// GetState returns __ReportCardPinStateInput.State, and is useful for accessing the field via an interface.
+func (v *__ReportCardPinStateInput) GetState() CardPinStateInput { return v.State }
 
 // __SubmitCardKeysInput is used internally by genqlient
 type __SubmitCardKeysInput struct {
@@ -757,6 +870,47 @@ func ClaimOrder(
 	}
 
 	data_ = &ClaimOrderResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by ConfirmCardPuk.
+const ConfirmCardPuk_Operation = `
+mutation ConfirmCardPuk ($orderId: ID!, $serial: String!) {
+	confirmCardPuk(orderId: $orderId, serial: $serial) {
+		... OrderStatus
+	}
+}
+fragment OrderStatus on Order {
+	id
+	state
+	failureReason
+}
+`
+
+func ConfirmCardPuk(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	orderId string,
+	serial string,
+) (data_ *ConfirmCardPukResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ConfirmCardPuk",
+		Query:  ConfirmCardPuk_Operation,
+		Variables: &__ConfirmCardPukInput{
+			OrderId: orderId,
+			Serial:  serial,
+		},
+	}
+
+	data_ = &ConfirmCardPukResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
@@ -981,6 +1135,45 @@ func OrderUpdatedForwardData(interfaceChan interface{}, jsonRawMsg json.RawMessa
 	return nil
 }
 
+// The mutation executed by ReleaseCardPuk.
+const ReleaseCardPuk_Operation = `
+mutation ReleaseCardPuk ($orderId: ID!, $serial: String!) {
+	releaseCardPuk(orderId: $orderId, serial: $serial) {
+		candidates
+		fresh
+	}
+}
+`
+
+// releaseCardPuk asks for the PUKs of the order's card (reset-pin), once the person has
+// confirmed the unblock. Never logged.
+func ReleaseCardPuk(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	orderId string,
+	serial string,
+) (data_ *ReleaseCardPukResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ReleaseCardPuk",
+		Query:  ReleaseCardPuk_Operation,
+		Variables: &__ReleaseCardPukInput{
+			OrderId: orderId,
+			Serial:  serial,
+		},
+	}
+
+	data_ = &ReleaseCardPukResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The mutation executed by ReportCardCreation.
 const ReportCardCreation_Operation = `
 mutation ReportCardCreation ($orderId: ID!, $note: String) {
@@ -1011,6 +1204,44 @@ func ReportCardCreation(
 	}
 
 	data_ = &ReportCardCreationResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by ReportCardPinState.
+const ReportCardPinState_Operation = `
+mutation ReportCardPinState ($orderId: ID!, $serial: String!, $state: CardPinStateInput!) {
+	reportCardPinState(orderId: $orderId, serial: $serial, state: $state) {
+		serial
+	}
+}
+`
+
+func ReportCardPinState(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	orderId string,
+	serial string,
+	state CardPinStateInput,
+) (data_ *ReportCardPinStateResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ReportCardPinState",
+		Query:  ReportCardPinState_Operation,
+		Variables: &__ReportCardPinStateInput{
+			OrderId: orderId,
+			Serial:  serial,
+			State:   state,
+		},
+	}
+
+	data_ = &ReportCardPinStateResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

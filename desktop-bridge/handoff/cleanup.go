@@ -41,7 +41,9 @@ func (r *run) watchOrder(ctx context.Context, cancel context.CancelCauseFunc, li
 		err := r.job.Session.Watch(ctx, r.link.Order, func(s api.OrderStatus) bool {
 			backoff = 250 * time.Millisecond
 			defer listening()
-			return !ended(s)
+			// A process the Desktop App itself completes (reset-pin) is over and done:
+			// its session ends with it, so there is nothing more to follow.
+			return s.State != api.OrderStateCompleted && !ended(s)
 		})
 		if ctx.Err() != nil || err == nil {
 			return

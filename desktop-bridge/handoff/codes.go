@@ -32,6 +32,12 @@ const (
 	CodePINBlocked Code = "PIN_BLOCKED"
 	// CodeCardNotHere: the card the order acts on is in no reader of this desktop.
 	CodeCardNotHere Code = "CARD_NOT_HERE"
+	// CodePUKBlocked: the card's PUK is blocked, so its PIN cannot be reset: the card
+	// must be replaced. The server is told.
+	CodePUKBlocked Code = "PUK_BLOCKED"
+	// CodePUKRefused: the card took none of the server's PUKs; it was left as it was
+	// while it still has PUK tries.
+	CodePUKRefused Code = "PUK_REFUSED"
 )
 
 // Codes of a refused PIN form, besides the policy's rules (cardspec.Violation.Rule).
@@ -58,6 +64,8 @@ var words = map[string]map[Code]string{
 		CodeOrderEnded:        "The order was cancelled in the portal, or it expired.",
 		CodeSessionEnded:      "The order is over on the server: it was cancelled in the portal, or it expired.",
 		CodeUntrusted:         "This server is not on your list of trusted servers. Trust it on the PIN page, or run vscard-bridge open --trust.",
+		CodePUKBlocked:        "This card's PIN cannot be reset: its unblocking code is blocked too. Ask for a new card in the portal.",
+		CodePUKRefused:        "The card did not take the server's unblocking code, so nothing was changed. Contact your help desk.",
 		ProblemMismatch:       "The two new PINs are not the same. Type the new PIN twice.",
 		ProblemCurrentMissing: "Type your current PIN.",
 		ProblemSameAsCurrent:  "The new PIN is the same as the current one. Choose another PIN.",
@@ -71,7 +79,7 @@ var words = map[string]map[Code]string{
 
 // allCodes lists every Code, for the test that each has words in every language.
 var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
-	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast}
+	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {

@@ -19,6 +19,7 @@ func Processes() Registry {
 	return Registry{
 		GetVirtualSmartCard: func() Handler { return &getCard{} },
 		ChangePINProcess:    func() Handler { return &changePIN{} },
+		ResetPIN:            func() Handler { return &resetPIN{} },
 	}
 }
 

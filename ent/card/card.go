@@ -40,6 +40,10 @@ const (
 	FieldManagementKey = "management_key"
 	// FieldPuk holds the string denoting the puk field in the database.
 	FieldPuk = "puk"
+	// FieldPukUnconfirmed holds the string denoting the puk_unconfirmed field in the database.
+	FieldPukUnconfirmed = "puk_unconfirmed"
+	// FieldPinState holds the string denoting the pin_state field in the database.
+	FieldPinState = "pin_state"
 	// FieldOwnerID holds the string denoting the owner_id field in the database.
 	FieldOwnerID = "owner_id"
 	// FieldOrderID holds the string denoting the order_id field in the database.
@@ -98,6 +102,8 @@ var Columns = []string{
 	FieldDevice,
 	FieldManagementKey,
 	FieldPuk,
+	FieldPukUnconfirmed,
+	FieldPinState,
 	FieldOwnerID,
 	FieldOrderID,
 }

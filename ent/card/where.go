@@ -100,6 +100,11 @@ func Puk(v []byte) predicate.Card {
 	return predicate.Card(sql.FieldEQ(FieldPuk, v))
 }
 
+// PukUnconfirmed applies equality check predicate on the "puk_unconfirmed" field. It's identical to PukUnconfirmedEQ.
+func PukUnconfirmed(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldPukUnconfirmed, v))
+}
+
 // OwnerID applies equality check predicate on the "owner_id" field. It's identical to OwnerIDEQ.
 func OwnerID(v string) predicate.Card {
 	return predicate.Card(sql.FieldEQ(FieldOwnerID, v))
@@ -463,6 +468,66 @@ func PukLT(v []byte) predicate.Card {
 // PukLTE applies the LTE predicate on the "puk" field.
 func PukLTE(v []byte) predicate.Card {
 	return predicate.Card(sql.FieldLTE(FieldPuk, v))
+}
+
+// PukUnconfirmedEQ applies the EQ predicate on the "puk_unconfirmed" field.
+func PukUnconfirmedEQ(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldPukUnconfirmed, v))
+}
+
+// PukUnconfirmedNEQ applies the NEQ predicate on the "puk_unconfirmed" field.
+func PukUnconfirmedNEQ(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldNEQ(FieldPukUnconfirmed, v))
+}
+
+// PukUnconfirmedIn applies the In predicate on the "puk_unconfirmed" field.
+func PukUnconfirmedIn(vs ...[]byte) predicate.Card {
+	return predicate.Card(sql.FieldIn(FieldPukUnconfirmed, vs...))
+}
+
+// PukUnconfirmedNotIn applies the NotIn predicate on the "puk_unconfirmed" field.
+func PukUnconfirmedNotIn(vs ...[]byte) predicate.Card {
+	return predicate.Card(sql.FieldNotIn(FieldPukUnconfirmed, vs...))
+}
+
+// PukUnconfirmedGT applies the GT predicate on the "puk_unconfirmed" field.
+func PukUnconfirmedGT(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldGT(FieldPukUnconfirmed, v))
+}
+
+// PukUnconfirmedGTE applies the GTE predicate on the "puk_unconfirmed" field.
+func PukUnconfirmedGTE(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldGTE(FieldPukUnconfirmed, v))
+}
+
+// PukUnconfirmedLT applies the LT predicate on the "puk_unconfirmed" field.
+func PukUnconfirmedLT(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldLT(FieldPukUnconfirmed, v))
+}
+
+// PukUnconfirmedLTE applies the LTE predicate on the "puk_unconfirmed" field.
+func PukUnconfirmedLTE(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldLTE(FieldPukUnconfirmed, v))
+}
+
+// PukUnconfirmedIsNil applies the IsNil predicate on the "puk_unconfirmed" field.
+func PukUnconfirmedIsNil() predicate.Card {
+	return predicate.Card(sql.FieldIsNull(FieldPukUnconfirmed))
+}
+
+// PukUnconfirmedNotNil applies the NotNil predicate on the "puk_unconfirmed" field.
+func PukUnconfirmedNotNil() predicate.Card {
+	return predicate.Card(sql.FieldNotNull(FieldPukUnconfirmed))
+}
+
+// PinStateIsNil applies the IsNil predicate on the "pin_state" field.
+func PinStateIsNil() predicate.Card {
+	return predicate.Card(sql.FieldIsNull(FieldPinState))
+}
+
+// PinStateNotNil applies the NotNil predicate on the "pin_state" field.
+func PinStateNotNil() predicate.Card {
+	return predicate.Card(sql.FieldNotNull(FieldPinState))
 }
 
 // OwnerIDEQ applies the EQ predicate on the "owner_id" field.

@@ -86,6 +86,8 @@ var (
 		{Name: "device", Type: field.TypeJSON, Nullable: true},
 		{Name: "management_key", Type: field.TypeBytes},
 		{Name: "puk", Type: field.TypeBytes},
+		{Name: "puk_unconfirmed", Type: field.TypeBytes, Nullable: true},
+		{Name: "pin_state", Type: field.TypeJSON, Nullable: true},
 		{Name: "order_id", Type: field.TypeString, Unique: true, Nullable: true, Size: 40},
 		{Name: "owner_id", Type: field.TypeString, Size: 40},
 	}
@@ -97,13 +99,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "cards_orders_card",
-				Columns:    []*schema.Column{CardsColumns[12]},
+				Columns:    []*schema.Column{CardsColumns[14]},
 				RefColumns: []*schema.Column{OrdersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "cards_users_cards",
-				Columns:    []*schema.Column{CardsColumns[13]},
+				Columns:    []*schema.Column{CardsColumns[15]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -112,7 +114,7 @@ var (
 			{
 				Name:    "card_owner_id",
 				Unique:  false,
-				Columns: []*schema.Column{CardsColumns[13]},
+				Columns: []*schema.Column{CardsColumns[15]},
 			},
 		},
 	}
@@ -200,7 +202,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "process", Type: field.TypeString, Default: "get-virtual-smart-card"},
-		{Name: "state", Type: field.TypeEnum, Enums: []string{"STARTED", "AWAITING_DESKTOP_APP", "DESKTOP_APP_CONNECTED", "CREATING_CARD", "ISSUING_CERTIFICATES", "CARD_READY", "COMPLETED", "CANCELLED", "FAILED", "EXPIRED"}, Default: "STARTED"},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"STARTED", "AWAITING_DESKTOP_APP", "DESKTOP_APP_CONNECTED", "CREATING_CARD", "ISSUING_CERTIFICATES", "CARD_READY", "RESETTING_PIN", "COMPLETED", "CANCELLED", "FAILED", "EXPIRED"}, Default: "STARTED"},
 		{Name: "steps", Type: field.TypeJSON},
 		{Name: "token_hash", Type: field.TypeBytes, Nullable: true},
 		{Name: "token_expires_at", Type: field.TypeTime, Nullable: true},

@@ -170,6 +170,7 @@ const (
 	StateCREATING_CARD         State = "CREATING_CARD"
 	StateISSUING_CERTIFICATES  State = "ISSUING_CERTIFICATES"
 	StateCARD_READY            State = "CARD_READY"
+	StateRESETTING_PIN         State = "RESETTING_PIN"
 	StateCOMPLETED             State = "COMPLETED"
 	StateCANCELLED             State = "CANCELLED"
 	StateFAILED                State = "FAILED"
@@ -183,7 +184,7 @@ func (s State) String() string {
 // StateValidator is a validator for the "state" field enum values. It is called by the builders before save.
 func StateValidator(s State) error {
 	switch s {
-	case StateSTARTED, StateAWAITING_DESKTOP_APP, StateDESKTOP_APP_CONNECTED, StateCREATING_CARD, StateISSUING_CERTIFICATES, StateCARD_READY, StateCOMPLETED, StateCANCELLED, StateFAILED, StateEXPIRED:
+	case StateSTARTED, StateAWAITING_DESKTOP_APP, StateDESKTOP_APP_CONNECTED, StateCREATING_CARD, StateISSUING_CERTIFICATES, StateCARD_READY, StateRESETTING_PIN, StateCOMPLETED, StateCANCELLED, StateFAILED, StateEXPIRED:
 		return nil
 	default:
 		return fmt.Errorf("order: invalid enum value for state field: %q", s)

@@ -37,6 +37,15 @@ func (Card) Fields() []ent.Field {
 		// Secrets, encrypted with the server's secret box. Never exposed.
 		field.Bytes("management_key").Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Bytes("puk").Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
+		// PUKs handed to a Desktop App for reset-pin (a sealed JSON list, newest last) that it
+		// has not yet confirmed are on the card. The card has puk or one of these: a run
+		// interrupted between the card's PUK change and its confirmation leaves the server
+		// unsure which, so it keeps them all until a run confirms a PUK.
+		field.Bytes("puk_unconfirmed").Optional().Nillable().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
+		// What the Desktop App last reported of the PIN (tries left, blocked).
+		field.JSON("pin_state", &record.PINState{}).
+			Optional().
+			Annotations(entgql.Type("CardPinState"), entgql.Skip(entgql.SkipWhereInput)),
 		field.String("owner_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("order_id").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
 	}

@@ -26,7 +26,7 @@ func (Order) Fields() []ent.Field {
 		field.Enum("state").
 			Values(
 				"STARTED", "AWAITING_DESKTOP_APP", "DESKTOP_APP_CONNECTED", "CREATING_CARD",
-				"ISSUING_CERTIFICATES", "CARD_READY", "COMPLETED",
+				"ISSUING_CERTIFICATES", "CARD_READY", "RESETTING_PIN", "COMPLETED",
 				"CANCELLED", "FAILED", "EXPIRED",
 			).
 			Default("STARTED").

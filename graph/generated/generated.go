@@ -94,6 +94,7 @@ type ComplexityRoot struct {
 		Kind          func(childComplexity int) int
 		Order         func(childComplexity int) int
 		Owner         func(childComplexity int) int
+		PinState      func(childComplexity int) int
 		Properties    func(childComplexity int) int
 		Serial        func(childComplexity int) int
 		State         func(childComplexity int) int
@@ -112,6 +113,13 @@ type ComplexityRoot struct {
 	CardEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CardPinState struct {
+		Blocked    func(childComplexity int) int
+		PUKBlocked func(childComplexity int) int
+		ReportedAt func(childComplexity int) int
+		TriesLeft  func(childComplexity int) int
 	}
 
 	CardProperties struct {
@@ -206,12 +214,15 @@ type ComplexityRoot struct {
 		BridgeNext         func(childComplexity int, orderID string, note *string) int
 		CancelOrder        func(childComplexity int, orderID string, reason *string) int
 		ClaimOrder         func(childComplexity int, orderID string, token string, device *model.DeviceInput) int
+		ConfirmCardPuk     func(childComplexity int, orderID string, serial string) int
 		ConfirmCardReady   func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
 		EndUserSessions    func(childComplexity int, userID string) int
 		FailOrder          func(childComplexity int, orderID string, reason string) int
 		NextStep           func(childComplexity int, orderID string) int
+		ReleaseCardPuk     func(childComplexity int, orderID string, serial string) int
 		RenewHandoff       func(childComplexity int, orderID string) int
 		ReportCardCreation func(childComplexity int, orderID string, note *string) int
+		ReportCardPinState func(childComplexity int, orderID string, serial string, state model.CardPinStateInput) int
 		RevertOptionScript func(childComplexity int, name string, version int) int
 		RevokeCard         func(childComplexity int, serial string, reason revocation.Cause, comment *string) int
 		SetUserState       func(childComplexity int, userID string, state user.State, reason *string) int
@@ -313,6 +324,11 @@ type ComplexityRoot struct {
 		UnavailableReason func(childComplexity int) int
 	}
 
+	PukRelease struct {
+		Candidates func(childComplexity int) int
+		Fresh      func(childComplexity int) int
+	}
+
 	Query struct {
 		AuditEvents          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		Card                 func(childComplexity int, serial string) int
@@ -401,6 +417,9 @@ type MutationResolver interface {
 	ConfirmCardReady(ctx context.Context, orderID string, serial string, device model.DeviceInput) (*ent.Order, error)
 	FailOrder(ctx context.Context, orderID string, reason string) (*ent.Order, error)
 	BridgeNext(ctx context.Context, orderID string, note *string) (*ent.Order, error)
+	ReleaseCardPuk(ctx context.Context, orderID string, serial string) (*model.PukRelease, error)
+	ConfirmCardPuk(ctx context.Context, orderID string, serial string) (*ent.Order, error)
+	ReportCardPinState(ctx context.Context, orderID string, serial string, state model.CardPinStateInput) (*ent.Card, error)
 	SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error)
 	SignOutEverywhere(ctx context.Context) (int, error)
 	EndUserSessions(ctx context.Context, userID string) (int, error)
@@ -626,6 +645,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Card.Owner(childComplexity), true
+	case "Card.pinState":
+		if e.ComplexityRoot.Card.PinState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Card.PinState(childComplexity), true
 	case "Card.properties":
 		if e.ComplexityRoot.Card.Properties == nil {
 			break
@@ -700,6 +725,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CardEdge.Node(childComplexity), true
+
+	case "CardPinState.blocked":
+		if e.ComplexityRoot.CardPinState.Blocked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardPinState.Blocked(childComplexity), true
+	case "CardPinState.pukBlocked":
+		if e.ComplexityRoot.CardPinState.PUKBlocked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardPinState.PUKBlocked(childComplexity), true
+	case "CardPinState.reportedAt":
+		if e.ComplexityRoot.CardPinState.ReportedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardPinState.ReportedAt(childComplexity), true
+	case "CardPinState.triesLeft":
+		if e.ComplexityRoot.CardPinState.TriesLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardPinState.TriesLeft(childComplexity), true
 
 	case "CardProperties.commonName":
 		if e.ComplexityRoot.CardProperties.CommonName == nil {
@@ -1092,6 +1142,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ClaimOrder(childComplexity, args["orderId"].(string), args["token"].(string), args["device"].(*model.DeviceInput)), true
+	case "Mutation.confirmCardPuk":
+		if e.ComplexityRoot.Mutation.ConfirmCardPuk == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmCardPuk_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmCardPuk(childComplexity, args["orderId"].(string), args["serial"].(string)), true
 	case "Mutation.confirmCardReady":
 		if e.ComplexityRoot.Mutation.ConfirmCardReady == nil {
 			break
@@ -1136,6 +1197,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string)), true
+	case "Mutation.releaseCardPuk":
+		if e.ComplexityRoot.Mutation.ReleaseCardPuk == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_releaseCardPuk_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReleaseCardPuk(childComplexity, args["orderId"].(string), args["serial"].(string)), true
 	case "Mutation.renewHandoff":
 		if e.ComplexityRoot.Mutation.RenewHandoff == nil {
 			break
@@ -1158,6 +1230,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReportCardCreation(childComplexity, args["orderId"].(string), args["note"].(*string)), true
+	case "Mutation.reportCardPinState":
+		if e.ComplexityRoot.Mutation.ReportCardPinState == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportCardPinState_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportCardPinState(childComplexity, args["orderId"].(string), args["serial"].(string), args["state"].(model.CardPinStateInput)), true
 	case "Mutation.revertOptionScript":
 		if e.ComplexityRoot.Mutation.RevertOptionScript == nil {
 			break
@@ -1601,6 +1684,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Process.UnavailableReason(childComplexity), true
 
+	case "PukRelease.candidates":
+		if e.ComplexityRoot.PukRelease.Candidates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PukRelease.Candidates(childComplexity), true
+	case "PukRelease.fresh":
+		if e.ComplexityRoot.PukRelease.Fresh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PukRelease.Fresh(childComplexity), true
+
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -1966,6 +2062,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
 			graphql.NewInputUnmarshaler("CardOrder", ec.unmarshalInputCardOrder),
+			graphql.NewInputUnmarshaler("CardPinStateInput", ec.unmarshalInputCardPinStateInput),
 			graphql.NewInputUnmarshaler("CardWhereInput", ec.unmarshalInputCardWhereInput),
 			graphql.NewInputUnmarshaler("CertificateOrder", ec.unmarshalInputCertificateOrder),
 			graphql.NewInputUnmarshaler("CertificateWhereInput", ec.unmarshalInputCertificateWhereInput),
@@ -2270,6 +2367,7 @@ type Card implements Node {
   validUntil: Time!
   properties: CardProperties!
   device: Device
+  pinState: CardPinState
   owner: User!
   order: Order
   subjectOrders: [Order!]
@@ -2914,6 +3012,7 @@ enum OrderState @goModel(model: "github.com/vscard/vscard/ent/order.State") {
   CREATING_CARD
   ISSUING_CERTIFICATES
   CARD_READY
+  RESETTING_PIN
   COMPLETED
   CANCELLED
   FAILED
@@ -3610,6 +3709,15 @@ type Mutation {
   the order's history; never a secret.
   """
   bridgeNext(orderId: ID!, note: String): Order! @access(allow: [BRIDGE])
+  """
+  Desktop bridge, reset-pin: the person confirmed the unblock of serial, the order's card.
+  Returns the PUKs the card may have and a fresh one to set, once per order.
+  """
+  releaseCardPuk(orderId: ID!, serial: String!): PukRelease! @access(allow: [BRIDGE])
+  "Desktop bridge, reset-pin: the card has the fresh PUK; the server keeps it and the order completes."
+  confirmCardPuk(orderId: ID!, serial: String!): Order! @access(allow: [BRIDGE])
+  "Desktop bridge: what it read of the order's card's PIN (tries left, blocked)."
+  reportCardPinState(orderId: ID!, serial: String!, state: CardPinStateInput!): Card! @access(allow: [BRIDGE])
 
   "Administrators: sets a user's state. Only ACTIVE users may order. LOCKED and INACTIVE also end every portal session of the user."
   setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [ADMIN])
@@ -3756,6 +3864,32 @@ type CardSetup {
   certificates: [CertificateSpec!]!
   properties: CardProperties!
   validUntil: Time!
+}
+
+"""
+The PUKs for reset-pin, for the Desktop App only. The card has one of candidates (the one
+the server kept first, then PUKs an interrupted run did not confirm); fresh replaces it.
+"""
+type PukRelease {
+  candidates: [String!]!
+  fresh: String!
+}
+
+"What the Desktop App last read of a card's PIN."
+type CardPinState {
+  "How many wrong PINs the card still takes."
+  triesLeft: Int!
+  "The PIN is blocked: Reset PIN unblocks it."
+  blocked: Boolean!
+  "The PUK is blocked too: the PIN cannot be reset; the card must be replaced."
+  pukBlocked: Boolean!
+  reportedAt: Time!
+}
+
+input CardPinStateInput {
+  triesLeft: Int!
+  blocked: Boolean!
+  pukBlocked: Boolean!
 }
 
 type CardStatus {
@@ -3971,6 +4105,8 @@ func (ec *executionContext) childFields_Card(ctx context.Context, field graphql.
 		return ec.fieldContext_Card_properties(ctx, field)
 	case "device":
 		return ec.fieldContext_Card_device(ctx, field)
+	case "pinState":
+		return ec.fieldContext_Card_pinState(ctx, field)
 	case "owner":
 		return ec.fieldContext_Card_owner(ctx, field)
 	case "order":
@@ -4003,6 +4139,20 @@ func (ec *executionContext) childFields_CardEdge(ctx context.Context, field grap
 		return ec.fieldContext_CardEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CardEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CardPinState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "triesLeft":
+		return ec.fieldContext_CardPinState_triesLeft(ctx, field)
+	case "blocked":
+		return ec.fieldContext_CardPinState_blocked(ctx, field)
+	case "pukBlocked":
+		return ec.fieldContext_CardPinState_pukBlocked(ctx, field)
+	case "reportedAt":
+		return ec.fieldContext_CardPinState_reportedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CardPinState", field.Name)
 }
 
 func (ec *executionContext) childFields_CardProperties(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4365,6 +4515,16 @@ func (ec *executionContext) childFields_Process(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Process", field.Name)
 }
 
+func (ec *executionContext) childFields_PukRelease(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "candidates":
+		return ec.fieldContext_PukRelease_candidates(ctx, field)
+	case "fresh":
+		return ec.fieldContext_PukRelease_fresh(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PukRelease", field.Name)
+}
+
 func (ec *executionContext) childFields_ScriptProblem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "line":
@@ -4715,6 +4875,28 @@ func (ec *executionContext) field_Mutation_claimOrder_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_confirmCardPuk_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_confirmCardReady_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4795,6 +4977,28 @@ func (ec *executionContext) field_Mutation_nextStep_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_releaseCardPuk_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_renewHandoff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4828,6 +5032,36 @@ func (ec *executionContext) field_Mutation_reportCardCreation_args(ctx context.C
 		return nil, err
 	}
 	args["note"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reportCardPinState_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (model.CardPinStateInput, error) {
+			return ec.unmarshalNCardPinStateInput2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardPinStateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg2
 	return args, nil
 }
 
@@ -6417,6 +6651,38 @@ func (ec *executionContext) fieldContext_Card_device(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _Card_pinState(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Card_pinState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PinState, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *record.PINState) graphql.Marshaler {
+			return ec.marshalOCardPinState2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐPINState(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Card_pinState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Card",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardPinState(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Card_owner(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6697,6 +6963,98 @@ func (ec *executionContext) _CardEdge_cursor(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_CardEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CardEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _CardPinState_triesLeft(ctx context.Context, field graphql.CollectedField, obj *record.PINState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardPinState_triesLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TriesLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardPinState_triesLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardPinState", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CardPinState_blocked(ctx context.Context, field graphql.CollectedField, obj *record.PINState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardPinState_blocked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blocked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardPinState_blocked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardPinState", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CardPinState_pukBlocked(ctx context.Context, field graphql.CollectedField, obj *record.PINState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardPinState_pukBlocked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PUKBlocked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardPinState_pukBlocked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardPinState", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CardPinState_reportedAt(ctx context.Context, field graphql.CollectedField, obj *record.PINState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardPinState_reportedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardPinState_reportedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardPinState", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CardProperties_userId(ctx context.Context, field graphql.CollectedField, obj *cardspec.Properties) (ret graphql.Marshaler) {
@@ -8796,6 +9154,192 @@ func (ec *executionContext) fieldContext_Mutation_bridgeNext(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_releaseCardPuk(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_releaseCardPuk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReleaseCardPuk(ctx, fc.Args["orderId"].(string), fc.Args["serial"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"BRIDGE"})
+				if err != nil {
+					var zeroVal *model.PukRelease
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.PukRelease
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PukRelease) graphql.Marshaler {
+			return ec.marshalNPukRelease2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐPukRelease(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_releaseCardPuk(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PukRelease(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_releaseCardPuk_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmCardPuk(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmCardPuk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmCardPuk(ctx, fc.Args["orderId"].(string), fc.Args["serial"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"BRIDGE"})
+				if err != nil {
+					var zeroVal *ent.Order
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Order
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Order) graphql.Marshaler {
+			return ec.marshalNOrder2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmCardPuk(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmCardPuk_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reportCardPinState(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reportCardPinState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReportCardPinState(ctx, fc.Args["orderId"].(string), fc.Args["serial"].(string), fc.Args["state"].(model.CardPinStateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"BRIDGE"})
+				if err != nil {
+					var zeroVal *ent.Card
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Card
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalNCard2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reportCardPinState(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reportCardPinState_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setUserState(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10614,6 +11158,52 @@ func (ec *executionContext) fieldContext_Process_runningOrder(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PukRelease_candidates(ctx context.Context, field graphql.CollectedField, obj *model.PukRelease) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PukRelease_candidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PukRelease_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PukRelease", field, false, false, "String")
+}
+
+func (ec *executionContext) _PukRelease_fresh(ctx context.Context, field graphql.CollectedField, obj *model.PukRelease) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PukRelease_fresh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fresh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PukRelease_fresh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PukRelease", field, false, false, "String")
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -14253,6 +14843,62 @@ func UnmarshalCardOrder(ctx context.Context, raw any) (ent.CardOrder, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCardPinStateInput(ctx context.Context, obj any) (model.CardPinStateInput, error) {
+	var it model.CardPinStateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"triesLeft", "blocked", "pukBlocked"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "triesLeft":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("triesLeft"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TriesLeft = data
+		case "blocked":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("blocked"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Blocked = data
+		case "pukBlocked":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pukBlocked"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PukBlocked = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCardPinStateInput unmarshals raw into the CardPinStateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCardPinStateInput(ctx context.Context, raw any) (model.CardPinStateInput, error) {
+	var out model.CardPinStateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CardPinStateInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, obj any) (ent.CardWhereInput, error) {
 	var it ent.CardWhereInput
 	if obj == nil {
@@ -17655,6 +18301,11 @@ func (ec *executionContext) _Card(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "pinState":
+			out.Values[i] = ec._Card_pinState(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "owner":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -17757,6 +18408,54 @@ func (ec *executionContext) _CardEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cursor":
 			out.Values[i] = ec._CardEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cardPinStateImplementors = []string{"CardPinState"}
+
+func (ec *executionContext) _CardPinState(ctx context.Context, sel ast.SelectionSet, obj *record.PINState) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cardPinStateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CardPinState")
+		case "triesLeft":
+			out.Values[i] = ec._CardPinState_triesLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blocked":
+			out.Values[i] = ec._CardPinState_blocked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pukBlocked":
+			out.Values[i] = ec._CardPinState_pukBlocked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportedAt":
+			out.Values[i] = ec._CardPinState_reportedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18446,6 +19145,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "releaseCardPuk":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_releaseCardPuk(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmCardPuk":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmCardPuk(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportCardPinState":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reportCardPinState(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setUserState":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setUserState(ctx, field)
@@ -19087,6 +19807,44 @@ func (ec *executionContext) _Process(ctx context.Context, sel ast.SelectionSet, 
 		case "runningOrder":
 			out.Values[i] = ec._Process_runningOrder(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pukReleaseImplementors = []string{"PukRelease"}
+
+func (ec *executionContext) _PukRelease(ctx context.Context, sel ast.SelectionSet, obj *model.PukRelease) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pukReleaseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PukRelease")
+		case "candidates":
+			out.Values[i] = ec._PukRelease_candidates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fresh":
+			out.Values[i] = ec._PukRelease_fresh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -20067,6 +20825,11 @@ func (ec *executionContext) marshalNCardOrderField2ᚖgithubᚗcomᚋvscardᚋvs
 	return v
 }
 
+func (ec *executionContext) unmarshalNCardPinStateInput2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardPinStateInput(ctx context.Context, v any) (model.CardPinStateInput, error) {
+	res, err := ec.unmarshalInputCardPinStateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNCardProperties2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐProperties(ctx context.Context, sel ast.SelectionSet, v cardspec.Properties) graphql.Marshaler {
 	return ec._CardProperties(ctx, sel, &v)
 }
@@ -20540,6 +21303,14 @@ func (ec *executionContext) marshalNProcess2ᚖgithubᚗcomᚋvscardᚋvscardᚋ
 	return ec._Process(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPukRelease2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐPukRelease(ctx context.Context, sel ast.SelectionSet, v *model.PukRelease) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PukRelease!")
+		return graphql.Null
+	}
+	return ec._PukRelease(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRevocationReason2githubᚗcomᚋvscardᚋvscardᚋserverᚋrevocationᚐCause(ctx context.Context, v any) (revocation.Cause, error) {
 	var res revocation.Cause
 	err := res.UnmarshalGQL(v)
@@ -21005,6 +21776,13 @@ func (ec *executionContext) unmarshalOCardOrder2ᚖgithubᚗcomᚋvscardᚋvscar
 	}
 	res, err := ec.unmarshalInputCardOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCardPinState2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐPINState(ctx context.Context, sel ast.SelectionSet, v *record.PINState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CardPinState(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOCardState2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcardᚐStateᚄ(ctx context.Context, v any) ([]card.State, error) {

@@ -16,6 +16,12 @@ import (
 	"github.com/vscard/vscard/server/enroll"
 )
 
+type CardPinStateInput struct {
+	TriesLeft  int  `json:"triesLeft"`
+	Blocked    bool `json:"blocked"`
+	PukBlocked bool `json:"pukBlocked"`
+}
+
 type CardStatus struct {
 	Serial       string               `json:"serial"`
 	State        card.State           `json:"state"`
@@ -55,6 +61,13 @@ type NextStepPayload struct {
 	Order *ent.Order `json:"order"`
 	// Set when the step hands the order to the Desktop App.
 	Handoff *enroll.Handoff `json:"handoff,omitempty"`
+}
+
+// The PUKs for reset-pin, for the Desktop App only. The card has one of candidates (the one
+// the server kept first, then PUKs an interrupted run did not confirm); fresh replaces it.
+type PukRelease struct {
+	Candidates []string `json:"candidates"`
+	Fresh      string   `json:"fresh"`
 }
 
 type ScriptProblem struct {

@@ -180,6 +180,7 @@ func (d *Definition) userMay(s user.State) bool {
 var running = []order.State{
 	order.StateSTARTED, order.StateAWAITING_DESKTOP_APP, order.StateDESKTOP_APP_CONNECTED,
 	order.StateCREATING_CARD, order.StateISSUING_CERTIFICATES, order.StateCARD_READY,
+	order.StateRESETTING_PIN,
 }
 
 // endings are reachable from every state that is not final.

@@ -29,6 +29,7 @@ func builtin() []*Definition {
 	return []*Definition{
 		getVirtualSmartCard(),
 		changePIN(),
+		resetPIN(),
 	}
 }
 

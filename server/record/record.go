@@ -19,3 +19,16 @@ type Device struct {
 	BridgeVersion string `json:"bridgeVersion,omitempty"`
 	Firmware      string `json:"firmware,omitempty"`
 }
+
+// PINState is what the Desktop App last reported of a card's PIN and PUK, read on the card
+// through PC/SC while it worked on an order of the card. The server cannot read the card
+// itself, so this is as old as ReportedAt.
+type PINState struct {
+	// TriesLeft is how many wrong PINs the card still takes; 0 with Blocked.
+	TriesLeft int `json:"triesLeft"`
+	// Blocked: the PIN is blocked; Reset PIN unblocks it with the PUK.
+	Blocked bool `json:"blocked"`
+	// PUKBlocked: the PUK is blocked too, so the PIN cannot be reset: only a new card helps.
+	PUKBlocked bool      `json:"pukBlocked"`
+	ReportedAt time.Time `json:"reportedAt"`
+}

@@ -25,6 +25,12 @@ export const CardDetailsFragmentDoc = graphql(`
       reader
       host
     }
+    pinState {
+      triesLeft
+      blocked
+      pukBlocked
+      reportedAt
+    }
     certificates(first: 10, orderBy: { field: CREATED_AT, direction: ASC }) {
       edges {
         node {

@@ -4,7 +4,7 @@ import { Link } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
 
 import { graphql } from '../gql';
-import type { CardsRunningOrderSubscription } from '../gql/graphql';
+import type { CardDetailsFragment, CardsRunningOrderSubscription } from '../gql/graphql';
 import { nodesOf } from '../lib/connection';
 import { apiError } from '../lib/errors';
 import { StateBadge } from '../lib/StateBadge';
@@ -77,6 +77,24 @@ function RunningOrderWatcher({ orderId, onChange }: { orderId: string; onChange:
   ) : null;
 }
 
+/**
+ * PinStateAlert says when the Desktop App last found the card's PIN blocked: it can be
+ * reset (Reset PIN, among the card's actions), unless its PUK is blocked too.
+ */
+export function PinStateAlert({ card }: { card: CardDetailsFragment }) {
+  const st = card.pinState;
+  if (card.state !== 'ACTIVE' || !st?.blocked) return null;
+  return st.pukBlocked ? (
+    <Alert color="red" role="status" title="PIN blocked — this card cannot be reset" data-testid="pin-blocked">
+      The PIN was typed wrong too often and the card's unblocking code is blocked too. Replace the card with a new one.
+    </Alert>
+  ) : (
+    <Alert color="orange" role="status" title="PIN blocked — reset it" data-testid="pin-blocked">
+      The PIN was typed wrong too often. Choose Reset PIN below to set a new one in the Desktop App.
+    </Alert>
+  );
+}
+
 export function CardsPage() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: MyCardsDoc, requestPolicy: 'cache-and-network' });
   const problem = apiError(error);
@@ -108,6 +126,7 @@ export function CardsPage() {
         cards.map((card) => (
           <Stack key={card.id} gap="xs">
             <CardDetails card={card} />
+            <PinStateAlert card={card} />
             <CardActions cardId={card.id} serial={card.serial} />
             {(card.state === 'ACTIVE' || card.state === 'LOCKED') && <RevokeCard serial={card.serial} onRevoked={reload} />}
           </Stack>

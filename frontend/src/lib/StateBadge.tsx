@@ -13,6 +13,7 @@ const colors: Record<string, MantineColor> = {
   DESKTOP_APP_CONNECTED: 'blue',
   CREATING_CARD: 'blue',
   ISSUING_CERTIFICATES: 'blue',
+  RESETTING_PIN: 'blue',
   INACTIVE: 'orange',
   ON_HOLD: 'orange',
   EXPIRED: 'orange',

@@ -8,6 +8,9 @@ const texts: Record<string, string> = {
     'Create a virtual smart card on this computer, protected by a PIN you choose, with certificates from your organisation.',
   'process.change-pin.name': 'Change PIN',
   'process.change-pin.description': 'Choose a new PIN for this card in the Desktop App. You need the current one.',
+  'process.reset-pin.name': 'Reset PIN',
+  'process.reset-pin.description':
+    'Forgot the PIN, or typed it wrong too often? Choose a new one in the Desktop App; you do not need the old one.',
 };
 
 /** processText gives the words for a process's name or description key. */

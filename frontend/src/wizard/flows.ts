@@ -129,6 +129,32 @@ const genericCard = cardFlow({
   failedTitle: 'It did not work',
 });
 
+/** resetPinFlow is reset-pin's: a card flow with the server's step (RESETTING_PIN) between the two. */
+function resetPinFlow(): Flow {
+  const flow = cardFlow({
+    title: 'Reset PIN',
+    introSteps: [
+      'Next opens the vscard Desktop App on the computer that has the card.',
+      'The Desktop App shows which card and asks for a new PIN twice. You do not need the old PIN; only the card sees the new one.',
+      'The Desktop App unblocks the card with a code the server keeps for it, and replaces that code; this page follows along.',
+    ],
+    connected: 'Desktop App connected: choose your new PIN there',
+    doing: 'Resetting the PIN',
+    did: 'PIN reset',
+    doneTitle: 'Your PIN is reset',
+    done: (serial) => `${serial ? `Card ${serial}` : 'Your card'} now takes the new PIN.`,
+    failedTitle: 'The PIN was not reset',
+  });
+  return {
+    ...flow,
+    progress: [
+      { state: 'DESKTOP_APP_CONNECTED', label: 'Desktop App connected', activeLabel: 'Desktop App connected: choose your new PIN there' },
+      { state: 'RESETTING_PIN', label: 'PIN unblocked', activeLabel: 'Unblocking the card and replacing its unblocking code' },
+      { state: 'COMPLETED', label: 'PIN reset', activeLabel: 'Resetting the PIN' },
+    ],
+  };
+}
+
 /** flows are the wizards of the processes this portal knows, by symbolic name. */
 const flows: Record<string, Flow> = {
   'get-virtual-smart-card': getCard,
@@ -146,6 +172,7 @@ const flows: Record<string, Flow> = {
     done: (serial) => `${serial ? `Card ${serial}` : 'Your card'} now takes the new PIN.`,
     failedTitle: 'The PIN was not changed',
   }),
+  'reset-pin': resetPinFlow(),
 };
 
 /** flowOf is the wizard of the process named name. */
