@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/Khan/genqlient/graphql"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // BridgeNextResponse is returned by BridgeNext on success.
@@ -110,34 +111,19 @@ func (v *CardSetup) GetValidUntil() time.Time { return v.ValidUntil }
 
 // CertificateSpec includes the requested fields of the GraphQL type CertificateSpec.
 type CertificateSpec struct {
-	Template  CertificateTemplate `json:"template"`
-	Slot      string              `json:"slot"`
-	Algorithm KeyAlgorithm        `json:"algorithm"`
+	Template  cardspec.Template     `json:"template"`
+	Slot      string                `json:"slot"`
+	Algorithm cardspec.KeyAlgorithm `json:"algorithm"`
 }
 
 // GetTemplate returns CertificateSpec.Template, and is useful for accessing the field via an interface.
-func (v *CertificateSpec) GetTemplate() CertificateTemplate { return v.Template }
+func (v *CertificateSpec) GetTemplate() cardspec.Template { return v.Template }
 
 // GetSlot returns CertificateSpec.Slot, and is useful for accessing the field via an interface.
 func (v *CertificateSpec) GetSlot() string { return v.Slot }
 
 // GetAlgorithm returns CertificateSpec.Algorithm, and is useful for accessing the field via an interface.
-func (v *CertificateSpec) GetAlgorithm() KeyAlgorithm { return v.Algorithm }
-
-// CertificateTemplate is enum for the field template
-type CertificateTemplate string
-
-const (
-	CertificateTemplateAuthentication CertificateTemplate = "AUTHENTICATION"
-	CertificateTemplateSignature      CertificateTemplate = "SIGNATURE"
-	CertificateTemplateEncryption     CertificateTemplate = "ENCRYPTION"
-)
-
-var AllCertificateTemplate = []CertificateTemplate{
-	CertificateTemplateAuthentication,
-	CertificateTemplateSignature,
-	CertificateTemplateEncryption,
-}
+func (v *CertificateSpec) GetAlgorithm() cardspec.KeyAlgorithm { return v.Algorithm }
 
 type CharacterRule string
 
@@ -326,11 +312,11 @@ func (v *FailOrderResponse) GetFailOrder() OrderStatus { return v.FailOrder }
 
 // IssuedCertificate includes the GraphQL fields of Certificate requested by the fragment IssuedCertificate.
 type IssuedCertificate struct {
-	Serial   string              `json:"serial"`
-	Slot     string              `json:"slot"`
-	Template CertificateTemplate `json:"template"`
-	Subject  string              `json:"subject"`
-	NotAfter time.Time           `json:"notAfter"`
+	Serial   string            `json:"serial"`
+	Slot     string            `json:"slot"`
+	Template cardspec.Template `json:"template"`
+	Subject  string            `json:"subject"`
+	NotAfter time.Time         `json:"notAfter"`
 	// The certificate in PEM.
 	Pem string `json:"pem"`
 }
@@ -342,7 +328,7 @@ func (v *IssuedCertificate) GetSerial() string { return v.Serial }
 func (v *IssuedCertificate) GetSlot() string { return v.Slot }
 
 // GetTemplate returns IssuedCertificate.Template, and is useful for accessing the field via an interface.
-func (v *IssuedCertificate) GetTemplate() CertificateTemplate { return v.Template }
+func (v *IssuedCertificate) GetTemplate() cardspec.Template { return v.Template }
 
 // GetSubject returns IssuedCertificate.Subject, and is useful for accessing the field via an interface.
 func (v *IssuedCertificate) GetSubject() string { return v.Subject }
@@ -353,24 +339,9 @@ func (v *IssuedCertificate) GetNotAfter() time.Time { return v.NotAfter }
 // GetPem returns IssuedCertificate.Pem, and is useful for accessing the field via an interface.
 func (v *IssuedCertificate) GetPem() string { return v.Pem }
 
-// KeyAlgorithm is enum for the field key_algorithm
-type KeyAlgorithm string
-
-const (
-	KeyAlgorithmEccp256 KeyAlgorithm = "ECCP256"
-	KeyAlgorithmEccp384 KeyAlgorithm = "ECCP384"
-	KeyAlgorithmRsa2048 KeyAlgorithm = "RSA2048"
-)
-
-var AllKeyAlgorithm = []KeyAlgorithm{
-	KeyAlgorithmEccp256,
-	KeyAlgorithmEccp384,
-	KeyAlgorithmRsa2048,
-}
-
 type KeySubmission struct {
-	Slot     string              `json:"slot"`
-	Template CertificateTemplate `json:"template"`
+	Slot     string            `json:"slot"`
+	Template cardspec.Template `json:"template"`
 	// PKCS#10 request, PEM or base64 DER, signed with the key generated in the slot.
 	Csr string `json:"csr"`
 	// The slot's attestation certificate from the card (PEM), if the card attests.
@@ -383,7 +354,7 @@ type KeySubmission struct {
 func (v *KeySubmission) GetSlot() string { return v.Slot }
 
 // GetTemplate returns KeySubmission.Template, and is useful for accessing the field via an interface.
-func (v *KeySubmission) GetTemplate() CertificateTemplate { return v.Template }
+func (v *KeySubmission) GetTemplate() cardspec.Template { return v.Template }
 
 // GetCsr returns KeySubmission.Csr, and is useful for accessing the field via an interface.
 func (v *KeySubmission) GetCsr() string { return v.Csr }

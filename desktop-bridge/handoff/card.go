@@ -16,6 +16,7 @@ import (
 	"github.com/go-piv/piv-go/v2/piv"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // The card is personalised with piv-go through PC/SC exactly as a hardware PIV token
@@ -202,13 +203,13 @@ func pivSlot(s string) (piv.Slot, error) {
 	return piv.Slot{}, fmt.Errorf("unsupported PIV slot %q", s)
 }
 
-func pivAlgorithm(a api.KeyAlgorithm) (piv.Algorithm, error) {
+func pivAlgorithm(a cardspec.KeyAlgorithm) (piv.Algorithm, error) {
 	switch a {
-	case api.KeyAlgorithmEccp256:
+	case cardspec.ECCP256:
 		return piv.AlgorithmEC256, nil
-	case api.KeyAlgorithmEccp384:
+	case cardspec.ECCP384:
 		return piv.AlgorithmEC384, nil
-	case api.KeyAlgorithmRsa2048:
+	case cardspec.RSA2048:
 		return piv.AlgorithmRSA2048, nil
 	}
 	return 0, fmt.Errorf("unsupported key algorithm %q", a)
