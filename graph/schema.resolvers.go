@@ -91,6 +91,11 @@ func (r *mutationResolver) FailOrder(ctx context.Context, orderID string, reason
 	return r.Enroll.Fail(ctx, orderID, reason)
 }
 
+// BridgeNext is the resolver for the bridgeNext field.
+func (r *mutationResolver) BridgeNext(ctx context.Context, orderID string, note *string) (*ent.Order, error) {
+	return r.Enroll.BridgeNext(ctx, orderID, deref(note))
+}
+
 // SetUserState is the resolver for the setUserState field.
 func (r *mutationResolver) SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error) {
 	u, err := users.SetState(ctx, r.DB, r.now(), userID, state, deref(reason))

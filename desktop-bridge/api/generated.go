@@ -11,6 +11,18 @@ import (
 	"github.com/Khan/genqlient/graphql"
 )
 
+// BridgeNextResponse is returned by BridgeNext on success.
+type BridgeNextResponse struct {
+	// Desktop bridge: the Desktop App's step of the order's process from the order's state is
+	// done (for change-pin: the PIN is changed, and the order completes). A process without
+	// such a step from that state is ILLEGAL_STATE. The note (at most 200 characters) goes to
+	// the order's history; never a secret.
+	BridgeNext OrderStatus `json:"bridgeNext"`
+}
+
+// GetBridgeNext returns BridgeNextResponse.BridgeNext, and is useful for accessing the field via an interface.
+func (v *BridgeNextResponse) GetBridgeNext() OrderStatus { return v.BridgeNext }
+
 // CancelOrderResponse is returned by CancelOrder on success.
 type CancelOrderResponse struct {
 	// Ends a running order. Whatever was issued for it is revoked and the bridge deletes the card.
@@ -483,6 +495,18 @@ type SubmitCardKeysResponse struct {
 // GetSubmitCardKeys returns SubmitCardKeysResponse.SubmitCardKeys, and is useful for accessing the field via an interface.
 func (v *SubmitCardKeysResponse) GetSubmitCardKeys() []IssuedCertificate { return v.SubmitCardKeys }
 
+// __BridgeNextInput is used internally by genqlient
+type __BridgeNextInput struct {
+	OrderId string  `json:"orderId"`
+	Note    *string `json:"note"`
+}
+
+// GetOrderId returns __BridgeNextInput.OrderId, and is useful for accessing the field via an interface.
+func (v *__BridgeNextInput) GetOrderId() string { return v.OrderId }
+
+// GetNote returns __BridgeNextInput.Note, and is useful for accessing the field via an interface.
+func (v *__BridgeNextInput) GetNote() *string { return v.Note }
+
 // __CancelOrderInput is used internally by genqlient
 type __CancelOrderInput struct {
 	OrderId string  `json:"orderId"`
@@ -578,6 +602,47 @@ func (v *__SubmitCardKeysInput) GetOrderId() string { return v.OrderId }
 
 // GetKeys returns __SubmitCardKeysInput.Keys, and is useful for accessing the field via an interface.
 func (v *__SubmitCardKeysInput) GetKeys() []KeySubmission { return v.Keys }
+
+// The mutation executed by BridgeNext.
+const BridgeNext_Operation = `
+mutation BridgeNext ($orderId: ID!, $note: String) {
+	bridgeNext(orderId: $orderId, note: $note) {
+		... OrderStatus
+	}
+}
+fragment OrderStatus on Order {
+	id
+	state
+	failureReason
+}
+`
+
+func BridgeNext(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	orderId string,
+	note *string,
+) (data_ *BridgeNextResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "BridgeNext",
+		Query:  BridgeNext_Operation,
+		Variables: &__BridgeNextInput{
+			OrderId: orderId,
+			Note:    note,
+		},
+	}
+
+	data_ = &BridgeNextResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
 
 // The mutation executed by CancelOrder.
 const CancelOrder_Operation = `

@@ -27,6 +27,11 @@ const (
 	CodeSessionEnded Code = "SESSION_ENDED"
 	// CodeUntrusted: the link's server is not trusted, and the person did not trust it.
 	CodeUntrusted Code = "SERVER_NOT_TRUSTED"
+	// CodePINBlocked: the card's PIN is blocked (too many wrong PINs); only Reset PIN
+	// in the portal opens it again.
+	CodePINBlocked Code = "PIN_BLOCKED"
+	// CodeCardNotHere: the card the order acts on is in no reader of this desktop.
+	CodeCardNotHere Code = "CARD_NOT_HERE"
 )
 
 // Codes of a refused PIN form, besides the policy's rules (cardspec.Violation.Rule).
@@ -34,6 +39,10 @@ const (
 	ProblemMismatch       Code = "pin_mismatch"        // the new PIN and its confirmation differ
 	ProblemCurrentMissing Code = "current_pin_missing" // change mode without the current PIN
 	ProblemSameAsCurrent  Code = "pin_unchanged"       // change mode: the new PIN is the current one
+	// The card refused the current PIN: the words take the tries left (%d), and the
+	// last try has words of its own that say the card blocks after it.
+	ProblemCurrentWrong     Code = "current_pin_wrong"
+	ProblemCurrentWrongLast Code = "current_pin_wrong_last_try"
 )
 
 // Languages are the languages the Desktop App has words in, the first the default.
@@ -52,11 +61,17 @@ var words = map[string]map[Code]string{
 		ProblemMismatch:       "The two new PINs are not the same. Type the new PIN twice.",
 		ProblemCurrentMissing: "Type your current PIN.",
 		ProblemSameAsCurrent:  "The new PIN is the same as the current one. Choose another PIN.",
+		CodePINBlocked:        "The card's PIN is blocked: it was typed wrong too often. Use Reset PIN on the Cards page of the portal to choose a new one.",
+		CodeCardNotHere:       "The card is not on this computer. Open the link on the computer that has the card.",
+		ProblemCurrentWrong:   "The current PIN is wrong. The card allows %d more tries.",
+		ProblemCurrentWrongLast: "The current PIN is wrong. One try is left: if the next current PIN is wrong too, the card blocks, " +
+			"and only Reset PIN in the portal opens it again.",
 	},
 }
 
 // allCodes lists every Code, for the test that each has words in every language.
-var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent}
+var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
+	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {

@@ -18,6 +18,7 @@ const GetVirtualSmartCard = "get-virtual-smart-card"
 func Processes() Registry {
 	return Registry{
 		GetVirtualSmartCard: func() Handler { return &getCard{} },
+		ChangePINProcess:    func() Handler { return &changePIN{} },
 	}
 }
 
@@ -89,8 +90,14 @@ func (j *Job) ClaimInfo() ClaimInfo {
 // AskPIN asks in mode until the answer meets the order's PIN policy (CheckPIN), and
 // reports StepPINAccepted.
 func (j *Job) AskPIN(ctx context.Context, mode PINMode) (PINAnswer, error) {
+	return j.askPIN(ctx, mode, nil)
+}
+
+// askPIN is AskPIN with the problems of an answer the card refused (a wrong current PIN)
+// shown with the first question.
+func (j *Job) askPIN(ctx context.Context, mode PINMode, problems []Problem) (PINAnswer, error) {
 	policy := pinPolicy(j.Claim.Card.PinPolicy)
-	req := PINRequest{Mode: mode, Claim: j.ClaimInfo()}
+	req := PINRequest{Mode: mode, Claim: j.ClaimInfo(), Problems: problems}
 	for {
 		a, err := j.Prompter.AskPIN(ctx, req)
 		if err != nil {

@@ -88,6 +88,7 @@ const (
 	StepKeysCreated  Step = "keys_created"  // one key per certificate generated on the card
 	StepCertsIssued  Step = "certs_issued"  // the server issued the certificates
 	StepCertsStored  Step = "certs_stored"  // the certificates are on the card
+	StepPINChanged   Step = "pin_changed"   // change-pin: the card took the new PIN
 	StepDone         Step = "done"          // the handler is done (a new card: the server knows it is ready); Event.Result is set
 	StepFailed       Step = "failed"        // Event.Error says why; nothing is left behind
 	StepCancelled    Step = "cancelled"     // cancelled here or in the portal

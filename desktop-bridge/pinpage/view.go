@@ -71,6 +71,7 @@ var stepText = map[handoff.Step]string{
 	handoff.StepKeysCreated: "Keys generated on the card",
 	handoff.StepCertsIssued: "Certificates issued",
 	handoff.StepCertsStored: "Certificates stored on the card",
+	handoff.StepPINChanged:  "PIN changed on the card",
 	handoff.StepDone:        "Card ready",
 }
 
@@ -150,7 +151,10 @@ organisation's vscard server, the one whose portal you just used.</p>
 </form>
 {{else if .Final}}
 {{with .Final}}
-{{if .Result}}
+{{if and .Result (eq $.Mode "change")}}
+<h2 class="ok">Your PIN is changed</h2>
+<p>Card <strong>{{.Result.Serial}}</strong> now takes your new PIN. The portal shows that it is done.</p>
+{{else if .Result}}
 <h2 class="ok">Your virtual smart card is ready</h2>
 <p>Go back to the portal and click <strong>Next</strong> to finish.</p>
 <table>
@@ -175,6 +179,7 @@ organisation's vscard server, the one whose portal you just used.</p>
 {{else}}
 {{with .Claim}}
 <p>Card for <strong>{{.UserName}}</strong> from {{.Server}}</p>
+{{if eq $.Mode "change"}}<p>Card <strong data-testid="card-serial">{{.CardSerial}}</strong></p>{{end}}
 <p>Verification code: <span class="code">{{.VerificationCode}}</span></p>
 <p class="muted">The portal shows the same code. If it does not, press Cancel.</p>
 {{end}}

@@ -203,6 +203,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		BridgeNext         func(childComplexity int, orderID string, note *string) int
 		CancelOrder        func(childComplexity int, orderID string, reason *string) int
 		ClaimOrder         func(childComplexity int, orderID string, token string, device *model.DeviceInput) int
 		ConfirmCardReady   func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
@@ -399,6 +400,7 @@ type MutationResolver interface {
 	SubmitCardKeys(ctx context.Context, orderID string, keys []*model.KeySubmission) ([]*ent.Certificate, error)
 	ConfirmCardReady(ctx context.Context, orderID string, serial string, device model.DeviceInput) (*ent.Order, error)
 	FailOrder(ctx context.Context, orderID string, reason string) (*ent.Order, error)
+	BridgeNext(ctx context.Context, orderID string, note *string) (*ent.Order, error)
 	SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error)
 	SignOutEverywhere(ctx context.Context) (int, error)
 	EndUserSessions(ctx context.Context, userID string) (int, error)
@@ -1057,6 +1059,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Handoff.VerificationCode(childComplexity), true
 
+	case "Mutation.bridgeNext":
+		if e.ComplexityRoot.Mutation.BridgeNext == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_bridgeNext_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BridgeNext(childComplexity, args["orderId"].(string), args["note"].(*string)), true
 	case "Mutation.cancelOrder":
 		if e.ComplexityRoot.Mutation.CancelOrder == nil {
 			break
@@ -3590,6 +3603,13 @@ type Mutation {
   confirmCardReady(orderId: ID!, serial: String!, device: DeviceInput!): Order! @access(allow: [BRIDGE])
   "Desktop bridge: the order cannot go on (PIN dialog closed, card error)."
   failOrder(orderId: ID!, reason: String!): Order! @access(allow: [BRIDGE])
+  """
+  Desktop bridge: the Desktop App's step of the order's process from the order's state is
+  done (for change-pin: the PIN is changed, and the order completes). A process without
+  such a step from that state is ILLEGAL_STATE. The note (at most 200 characters) goes to
+  the order's history; never a secret.
+  """
+  bridgeNext(orderId: ID!, note: String): Order! @access(allow: [BRIDGE])
 
   "Administrators: sets a user's state. Only ACTIVE users may order. LOCKED and INACTIVE also end every portal session of the user."
   setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [ADMIN])
@@ -4618,6 +4638,28 @@ func (ec *executionContext) field_Card_certificates_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_bridgeNext_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg1
 	return args, nil
 }
 
@@ -8686,6 +8728,68 @@ func (ec *executionContext) fieldContext_Mutation_failOrder(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_failOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_bridgeNext(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_bridgeNext(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BridgeNext(ctx, fc.Args["orderId"].(string), fc.Args["note"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"BRIDGE"})
+				if err != nil {
+					var zeroVal *ent.Order
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.Order
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Order) graphql.Marshaler {
+			return ec.marshalNOrder2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_bridgeNext(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_bridgeNext_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18331,6 +18435,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "failOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_failOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bridgeNext":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_bridgeNext(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

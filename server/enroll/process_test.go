@@ -105,7 +105,7 @@ func TestCardProcessWithDesktopApp(t *testing.T) {
 		t.Fatalf("processes without a card = %v, %v", ps, err)
 	}
 	ps, err = env.e.Processes(ann, crd.ID)
-	if err != nil || len(ps) != 2 {
+	if err != nil || len(ps) != 2+len(builtinOnCard()) {
 		t.Fatalf("processes on the card = %v, %v", ps, err)
 	}
 	if p := offerOf(t, ps, "test-card-desktop"); !p.Available || p.DisplayName != "process.test-card-desktop.name" {
@@ -419,4 +419,16 @@ func TestCanMoveOnlyAlongTheTable(t *testing.T) {
 			t.Errorf("%s: CanMove(%s, %s) = %v", name, tc.from, tc.to, got)
 		}
 	}
+}
+
+// builtinOnCard are the built-in card processes, which every card is offered besides the
+// test-only ones.
+func builtinOnCard() []*Definition {
+	var out []*Definition
+	for _, d := range builtin() {
+		if d.OnCard() {
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -18,10 +18,16 @@ import (
 // ProcessGetVirtualSmartCard is the symbolic name of "Get virtual smart card".
 const ProcessGetVirtualSmartCard = "get-virtual-smart-card"
 
+// ProcessChangePIN is the symbolic name of "Change PIN".
+const ProcessChangePIN = "change-pin"
+
 // builtin are the processes every engine runs, in the order the portal offers them. A new
 // process is one more entry here (see the package doc).
 func builtin() []*Definition {
-	return []*Definition{getVirtualSmartCard()}
+	return []*Definition{
+		getVirtualSmartCard(),
+		changePIN(),
+	}
 }
 
 // getVirtualSmartCard: a person makes a new virtual smart card on their computer. The
@@ -104,5 +110,71 @@ func claimNewCard(ctx context.Context, e *Engine, o *ent.Order, device *record.D
 			card.FieldManagementKey, e.box.Seal(mgmtKey, "card:management-key:"+serial),
 			card.FieldPuk, e.box.Seal([]byte(puk), "card:puk:"+serial),
 			card.FieldOwnerID, o.UserID, card.FieldOrderID, o.ID)},
+	}, nil
+}
+
+// changePIN: a person changes the PIN of their ACTIVE card. The PIN is typed into the
+// Desktop App and goes to the card only: the server hands the order off, gives the
+// Desktop App the card's serial and the PIN policy the option script gives now, and
+// learns only that the PIN was changed (the Desktop App's step, which completes the order)
+// or why not (failOrder). Nothing on the server changes, so an ending undoes nothing.
+func changePIN() *Definition {
+	return &Definition{
+		Name:        ProcessChangePIN,
+		DisplayName: "process.change-pin.name",
+		Description: "process.change-pin.description",
+		Starters:    BySelf,
+		CardStates:  []card.State{card.StateACTIVE},
+		Forward: map[order.State]order.State{
+			order.StateSTARTED:               order.StateAWAITING_DESKTOP_APP,
+			order.StateAWAITING_DESKTOP_APP:  order.StateDESKTOP_APP_CONNECTED,
+			order.StateDESKTOP_APP_CONNECTED: order.StateCOMPLETED,
+		},
+		Next: map[order.State]Step{
+			order.StateSTARTED: {To: order.StateAWAITING_DESKTOP_APP, Handoff: true},
+		},
+		Bridge: map[order.State]Step{
+			order.StateDESKTOP_APP_CONNECTED: {To: order.StateCOMPLETED, Action: "order.pin_changed", Note: "PIN changed"},
+		},
+		Claim: claimCardPIN,
+	}
+}
+
+// claimCardPIN gives the Desktop App the card an order acts on and the PIN policy the
+// option script gives now (a PIN chosen today meets today's rules, whatever they were
+// when the card was made); never the card's PUK or management key, which changing a PIN
+// does not need. The card must still be ACTIVE: it may have been locked or revoked since
+// the order started.
+func claimCardPIN(ctx context.Context, e *Engine, o *ent.Order, device *record.Device) (*Claimed, error) {
+	if o.SubjectCardID == nil {
+		return nil, errs.New(errs.Internal, "The order names no card.")
+	}
+	sys := viewer.AsServer(ctx)
+	c, err := e.db.Card.Get(sys, *o.SubjectCardID)
+	if err != nil {
+		return nil, fmt.Errorf("load card: %w", err)
+	}
+	if c.State != card.StateACTIVE {
+		return nil, errs.New(errs.IllegalState, "Card %s is no longer active.", c.Serial).
+			WithDetails(map[string]any{"state": string(c.State)})
+	}
+	owner, err := e.db.User.Get(sys, o.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("load order owner: %w", err)
+	}
+	opts, version, err := e.opts.Evaluate(ctx, owner)
+	if err != nil {
+		e.log.Error("evaluate option script", "user", owner.ID, "err", err)
+		return nil, errs.Wrap(err, errs.ScriptError,
+			"The PIN rules could not be computed. An administrator needs to fix the option script.")
+	}
+	return &Claimed{
+		Card: &CardSetup{
+			Serial:     c.Serial,
+			PINPolicy:  opts.PIN,
+			Properties: c.Properties,
+			ValidUntil: c.ValidUntil,
+		},
+		Details: map[string]any{"cardSerial": c.Serial, "optionScriptVersion": version, "host": device.Host},
 	}, nil
 }

@@ -7,6 +7,7 @@
 //	vscard-bridge open <vscard://…>  hand a link to the agent, starting it if needed
 //	vscard-bridge cards              list the virtual cards
 //	vscard-bridge delete <serial>    remove a virtual card
+//	vscard-bridge pin change <serial> change a card's PIN without the portal
 package main
 
 import (
@@ -39,6 +40,7 @@ type cli struct {
 	Install installCmd `cmd:"" help:"Register vscard-bridge as the desktop's handler of vscard:// links."`
 	Cards   cardsCmd   `cmd:"" help:"List the virtual cards."`
 	Delete  deleteCmd  `cmd:"" help:"Remove a virtual card (from its reader, then from disk)."`
+	PIN     pinCmd     `cmd:"" name:"pin" help:"Manage a card's PIN without the portal."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 

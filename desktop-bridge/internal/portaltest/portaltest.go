@@ -141,3 +141,27 @@ func (p *Portal) WaitState(orderID, state string, timeout time.Duration) Order {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// StartOnCard starts the card process name (change-pin, ...) on the person's card with
+// serial from the Cards page's Possible actions, clicks Next and returns the order and
+// the vscard:// link of the Open Desktop App button.
+func (p *Portal) StartOnCard(name, serial string) (Order, string) {
+	p.tb.Helper()
+	var c struct{ Card struct{ ID string } }
+	p.GraphQL(`query($s: String!) { card(serial: $s) { id } }`, map[string]any{"s": serial}, &c)
+	var started struct{ StartProcess Order }
+	p.GraphQL(`mutation($n: String!, $c: ID) { startProcess(name: $n, card: $c) { id state } }`,
+		map[string]any{"n": name, "c": c.Card.ID}, &started)
+	var next struct {
+		NextStep struct {
+			Order   Order
+			Handoff struct{ URL string }
+		}
+	}
+	p.GraphQL(`mutation($id: ID!) { nextStep(orderId: $id) { order { id state verificationCode } handoff { url } } }`,
+		map[string]any{"id": started.StartProcess.ID}, &next)
+	if next.NextStep.Order.State != "AWAITING_DESKTOP_APP" || next.NextStep.Handoff.URL == "" {
+		p.tb.Fatalf("after Next: %+v", next.NextStep)
+	}
+	return next.NextStep.Order, next.NextStep.Handoff.URL
+}

@@ -9,6 +9,7 @@ import { nodesOf } from '../lib/connection';
 import { apiError } from '../lib/errors';
 import { StateBadge } from '../lib/StateBadge';
 import { newerOrder } from '../wizard/orderState';
+import { CardActions } from './CardActions';
 import { CardDetails } from './CardDetails';
 import { RevokeCard } from './RevokeCard';
 
@@ -107,6 +108,7 @@ export function CardsPage() {
         cards.map((card) => (
           <Stack key={card.id} gap="xs">
             <CardDetails card={card} />
+            <CardActions cardId={card.id} serial={card.serial} />
             {(card.state === 'ACTIVE' || card.state === 'LOCKED') && <RevokeCard serial={card.serial} onRevoked={reload} />}
           </Stack>
         ))

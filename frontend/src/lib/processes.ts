@@ -6,6 +6,8 @@ const texts: Record<string, string> = {
   'process.get-virtual-smart-card.name': 'Get virtual smart card',
   'process.get-virtual-smart-card.description':
     'Create a virtual smart card on this computer, protected by a PIN you choose, with certificates from your organisation.',
+  'process.change-pin.name': 'Change PIN',
+  'process.change-pin.description': 'Choose a new PIN for this card in the Desktop App. You need the current one.',
 };
 
 /** processText gives the words for a process's name or description key. */

@@ -5,16 +5,15 @@ interface Props {
   busy: boolean;
   onConfirm: () => void;
   onClose: () => void;
+  /** what says what cancelling leaves behind, in the process's words. */
+  what: string;
 }
 
 /** CancelDialog asks before an order is cancelled; cancelling cannot be undone. */
-export function CancelDialog({ opened, busy, onConfirm, onClose }: Props) {
+export function CancelDialog({ opened, busy, onConfirm, onClose, what }: Props) {
   return (
     <Modal opened={opened} onClose={onClose} title="Cancel this order?" centered>
-      <Text mb="lg">
-        The order ends here. Nothing is left behind: a card the Desktop App has started is deleted and every certificate
-        issued for it is revoked. You can start again at any time.
-      </Text>
+      <Text mb="lg">{what}</Text>
       <Group justify="flex-end">
         <Button variant="default" onClick={onClose} data-autofocus>
           Keep going

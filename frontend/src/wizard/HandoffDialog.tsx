@@ -9,6 +9,8 @@ import type { Handoff } from './useOrderWizard';
 interface Props {
   opened: boolean;
   handoff: Handoff | undefined;
+  /** lead says what the Desktop App will do, in the process's words. */
+  lead: string;
   renewing: boolean;
   onClose: () => void;
   onCancel: () => void;
@@ -20,7 +22,7 @@ interface Props {
  * code both sides show, and the link's expiry. It closes by itself once the Desktop App
  * has connected (the wizard stops rendering it open).
  */
-export function HandoffDialog({ opened, handoff, renewing, onClose, onCancel, onNewLink }: Props) {
+export function HandoffDialog({ opened, handoff, lead, renewing, onClose, onCancel, onNewLink }: Props) {
   const now = useNow(1000, opened);
   const remaining = handoff ? Date.parse(handoff.expiresAt) - now : 0;
   const expired = handoff !== undefined && remaining <= 0;
@@ -32,10 +34,7 @@ export function HandoffDialog({ opened, handoff, renewing, onClose, onCancel, on
         <Text>Preparing the link…</Text>
       ) : (
         <Stack>
-          <Text>
-            The Desktop App creates the card on this computer and asks you for a PIN. Check that it shows the same
-            verification code:
-          </Text>
+          <Text>{lead} Check that it shows the same verification code:</Text>
           <Text
             ta="center"
             ff="monospace"

@@ -2,6 +2,7 @@ import { List, Stack, Table, Text } from '@mantine/core';
 
 import type { WizardOrderFragment } from '../gql/graphql';
 import { humanize } from '../lib/format';
+import type { Flow } from './flows';
 
 const slotPurpose: Record<string, string> = {
   AUTHENTICATION: 'sign in to computers, VPNs and web sites',
@@ -14,8 +15,37 @@ function validityText(v: { years: number; days: number }): string {
   return `${v.days} day${v.days === 1 ? '' : 's'}`;
 }
 
-/** IntroStep says what will happen and what the card will hold, from the order's options. */
-export function IntroStep({ order }: { order: WizardOrderFragment }) {
+/**
+ * IntroStep says what will happen: for a process on a card, which card and the flow's
+ * steps; for a new card, also what it will hold, from the order's options.
+ */
+export function IntroStep({ order, flow }: { order: WizardOrderFragment; flow: Flow }) {
+  if (flow.introSteps.length > 0) return <CardIntro order={order} flow={flow} />;
+  return <NewCardIntro order={order} />;
+}
+
+function CardIntro({ order, flow }: { order: WizardOrderFragment; flow: Flow }) {
+  return (
+    <Stack>
+      {order.subjectCard && (
+        <Text data-testid="subject-card">
+          Card{' '}
+          <Text span ff="monospace" fw={700}>
+            {order.subjectCard.serial}
+          </Text>
+        </Text>
+      )}
+      <Text>What happens:</Text>
+      <List type="ordered" spacing="xs">
+        {flow.introSteps.map((s) => (
+          <List.Item key={s}>{s}</List.Item>
+        ))}
+      </List>
+    </Stack>
+  );
+}
+
+function NewCardIntro({ order }: { order: WizardOrderFragment }) {
   const options = order.options;
   return (
     <Stack>

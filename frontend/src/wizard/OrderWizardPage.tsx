@@ -7,19 +7,12 @@ import { humanize } from '../lib/format';
 import { CancelDialog } from './CancelDialog';
 import { HandoffDialog } from './HandoffDialog';
 import { IntroStep } from './IntroStep';
-import { canCancel, canProceed, phaseIndex, phaseOf, PHASES, type Phase } from './orderState';
+import { flowOf } from './flows';
+import { canCancel, canProceed, phaseIndex, phaseOf } from './orderState';
 import { ProgressStep } from './ProgressStep';
 import { DoneStep, EndedStep } from './ResultSteps';
 import { ReviewStep } from './ReviewStep';
 import { useOrderWizard, type OrderWizard } from './useOrderWizard';
-
-const headings: Record<Phase, string> = {
-  intro: 'Get a virtual smart card',
-  desktop: 'Create the card with the Desktop App',
-  review: 'Your new card',
-  done: 'Done',
-  ended: 'The order has ended',
-};
 
 type Dialog = 'none' | 'handoff' | 'cancel';
 
@@ -57,7 +50,8 @@ function OrderWizard({ orderId }: { orderId: string }) {
 }
 
 function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrderFragment }) {
-  const phase = phaseOf(order.state);
+  const flow = flowOf(order.process);
+  const phase = phaseOf(order.state, flow);
   const [dialog, setDialog] = useState<Dialog>('none');
   const heading = useRef<HTMLHeadingElement>(null);
 
@@ -82,14 +76,14 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
 
   return (
     <Stack maw={960}>
-      <Stepper active={phaseIndex(order.state)} size="sm" allowNextStepsSelect={false} aria-label="Steps">
-        {PHASES.map((p) => (
+      <Stepper active={phaseIndex(order.state, flow, flow.phases)} size="sm" allowNextStepsSelect={false} aria-label="Steps">
+        {flow.phases.map((p) => (
           <Stepper.Step key={p.phase} label={p.label} />
         ))}
       </Stepper>
       <Group justify="space-between" align="baseline">
         <Title order={1} ref={heading} tabIndex={-1} style={{ outline: 'none' }}>
-          {headings[phase]}
+          {flow.headings[phase]}
         </Title>
         {order.verificationCode && phase === 'desktop' && (
           <Text size="sm" c="dimmed">
@@ -109,10 +103,11 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
         </Alert>
       )}
       <Paper withBorder p="lg">
-        {phase === 'intro' && <IntroStep order={order} />}
+        {phase === 'intro' && <IntroStep order={order} flow={flow} />}
         {phase === 'desktop' && (
           <ProgressStep
             order={order}
+            flow={flow}
             handoff={wizard.handoff}
             renewing={wizard.busy === 'renew'}
             onShowLink={() => setDialog('handoff')}
@@ -120,8 +115,8 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
           />
         )}
         {phase === 'review' && <ReviewStep order={order} />}
-        {phase === 'done' && <DoneStep order={order} />}
-        {phase === 'ended' && <EndedStep order={order} />}
+        {phase === 'done' && <DoneStep order={order} flow={flow} />}
+        {phase === 'ended' && <EndedStep order={order} flow={flow} />}
       </Paper>
       {canCancel(order.state) && (
         <Group justify="space-between">
@@ -130,9 +125,9 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
           </Button>
           <Button
             onClick={() => void onNext()}
-            disabled={!canProceed(order.state)}
+            disabled={!canProceed(order.state, flow)}
             loading={wizard.busy === 'next'}
-            title={canProceed(order.state) ? undefined : 'The Desktop App is working on your card'}
+            title={canProceed(order.state, flow) ? undefined : flow.busy}
           >
             Next
           </Button>
@@ -141,6 +136,7 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
       <HandoffDialog
         opened={dialog === 'handoff' && order.state === 'AWAITING_DESKTOP_APP'}
         handoff={wizard.handoff}
+        lead={flow.handoff}
         renewing={wizard.busy === 'renew'}
         onClose={() => setDialog('none')}
         onCancel={() => setDialog('cancel')}
@@ -149,6 +145,7 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
       <CancelDialog
         opened={dialog === 'cancel' && canCancel(order.state)}
         busy={wizard.busy === 'cancel'}
+        what={flow.cancel}
         onConfirm={() => void onConfirmCancel()}
         onClose={() => setDialog(order.state === 'AWAITING_DESKTOP_APP' ? 'handoff' : 'none')}
       />

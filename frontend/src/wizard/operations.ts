@@ -18,6 +18,10 @@ export const WizardOrderCoreFragmentDoc = graphql(`
     finishedAt
     verificationCode
     failureReason
+    subjectCard {
+      id
+      serial
+    }
     steps {
       state
       at
@@ -66,8 +70,8 @@ export const OrderUpdatedDoc = graphql(`
 `);
 
 export const StartProcessDoc = graphql(`
-  mutation StartProcess($name: String!) {
-    startProcess(name: $name) {
+  mutation StartProcess($name: String!, $card: ID) {
+    startProcess(name: $name, card: $card) {
       id
       state
     }

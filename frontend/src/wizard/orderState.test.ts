@@ -13,6 +13,7 @@ import {
   PROGRESS,
   stepTime,
 } from './orderState';
+import { flowOf } from './flows';
 
 const all: OrderState[] = [
   'STARTED',
@@ -44,7 +45,7 @@ describe('phaseOf', () => {
   });
 
   it('ok/phase index grows along the happy path', () => {
-    const happy = all.slice(0, 7).map(phaseIndex);
+    const happy = all.slice(0, 7).map((s) => phaseIndex(s));
     expect(happy).toEqual([...happy].sort((a, b) => a - b));
     expect(phaseIndex('CANCELLED')).toBe(-1);
   });
@@ -75,7 +76,7 @@ describe('actions', () => {
     expect(all.filter(canCancel)).toEqual(all.slice(0, 6));
   });
   it('ok/next only at the start and when the card is ready', () => {
-    expect(all.filter(canProceed)).toEqual(['STARTED', 'CARD_READY']);
+    expect(all.filter((s) => canProceed(s))).toEqual(['STARTED', 'CARD_READY']);
   });
 });
 
@@ -159,5 +160,37 @@ describe('mergeOrder', () => {
   });
   it('ok/nothing to merge into before the first event', () => {
     expect(mergeOrder(undefined, full)).toBeUndefined();
+  });
+});
+
+describe('a process on a card (change-pin)', () => {
+  const flow = flowOf('change-pin');
+  it.each([
+    ['STARTED', 'intro'],
+    ['AWAITING_DESKTOP_APP', 'desktop'],
+    ['DESKTOP_APP_CONNECTED', 'desktop'],
+    ['COMPLETED', 'done'],
+    ['FAILED', 'ended'],
+  ] as const)('ok/%s is %s', (state, phase) => {
+    expect(phaseOf(state, flow)).toBe(phase);
+  });
+  it('ok/next only at the start: the Desktop App finishes the order', () => {
+    expect(all.filter((s) => canProceed(s, flow))).toEqual(['STARTED']);
+  });
+  it('ok/progress follows the Desktop App to the end', () => {
+    expect(progressIndex('AWAITING_DESKTOP_APP', flow)).toBe(0);
+    expect(progressIndex('DESKTOP_APP_CONNECTED', flow)).toBe(0);
+    expect(progressIndex('COMPLETED', flow)).toBe(flow.progress.length);
+    expect(phaseIndex('COMPLETED', flow, flow.phases)).toBe(flow.phases.length);
+  });
+  it('ok/an ending says the card works as before, with the reason', () => {
+    const msg = endMessage('FAILED', 'The current PIN was wrong.', flow.end);
+    expect(msg?.title).toBe('The PIN was not changed');
+    expect(msg?.message).toContain('The current PIN was wrong.');
+    expect(msg?.message).not.toContain('revoked');
+  });
+  it('ok/a process the portal has no flow for gets the generic card flow', () => {
+    expect(canProceed('STARTED', flowOf('some-new-process'))).toBe(true);
+    expect(flowOf('some-new-process').again).toBe('/cards');
   });
 });

@@ -11,24 +11,35 @@ export function isFinal(state: OrderState): boolean {
   return FINAL_STATES.includes(state);
 }
 
-export function phaseOf(state: OrderState): Phase {
-  switch (state) {
-    case 'STARTED':
-      return 'intro';
-    case 'AWAITING_DESKTOP_APP':
-    case 'DESKTOP_APP_CONNECTED':
-    case 'CREATING_CARD':
-    case 'ISSUING_CERTIFICATES':
-      return 'desktop';
-    case 'CARD_READY':
-      return 'review';
-    case 'COMPLETED':
-      return 'done';
-    case 'CANCELLED':
-    case 'FAILED':
-    case 'EXPIRED':
-      return 'ended';
-  }
+/**
+ * StateMap is what of a process's states the wizard's pure functions need (a Flow, see
+ * flows.ts, is one): where the person reviews before Next, where Next is theirs, and the
+ * Desktop App's progress. The defaults are get-virtual-smart-card's.
+ */
+export interface StateMap {
+  /** reviewStates: the running states the person checks a result in before Next finishes. */
+  reviewStates: readonly OrderState[];
+  /** nextStates: the states where Next is the person's to press. */
+  nextStates: readonly OrderState[];
+  /** progress: one step per state the server goes through while the Desktop App works. */
+  progress: readonly ProgressItem[];
+}
+
+export interface ProgressItem {
+  state: OrderState;
+  label: string;
+  activeLabel: string;
+}
+
+/**
+ * phaseOf: STARTED is the introduction, a review state the review, every other running
+ * state the Desktop App's; so a process with states of its own needs no change here.
+ */
+export function phaseOf(state: OrderState, map: StateMap = GET_CARD): Phase {
+  if (state === 'STARTED') return 'intro';
+  if (state === 'COMPLETED') return 'done';
+  if (isFinal(state)) return 'ended';
+  return map.reviewStates.includes(state) ? 'review' : 'desktop';
 }
 
 /** The wizard's overall steps, shown at the top of every page of it. */
@@ -40,12 +51,12 @@ export const PHASES: readonly { phase: Phase; label: string }[] = [
 ];
 
 /** phaseIndex is the active index in PHASES; ended orders keep no step active. */
-export function phaseIndex(state: OrderState): number {
-  const phase = phaseOf(state);
+export function phaseIndex(state: OrderState, map: StateMap = GET_CARD, phases: readonly { phase: Phase }[] = PHASES): number {
+  const phase = phaseOf(state, map);
   if (phase === 'ended') return -1;
   // The Done step shows as completed once the order is.
-  if (phase === 'done') return PHASES.length;
-  return PHASES.findIndex((p) => p.phase === phase);
+  if (phase === 'done') return phases.length;
+  return phases.findIndex((p) => p.phase === phase);
 }
 
 /**
@@ -53,7 +64,7 @@ export function phaseIndex(state: OrderState): number {
  * through. A step is current while the order is in its state (or, for the first, still
  * waiting for the Desktop App) and done once the order has moved past it.
  */
-export const PROGRESS: readonly { state: OrderState; label: string; activeLabel: string }[] = [
+export const PROGRESS: readonly ProgressItem[] = [
   { state: 'DESKTOP_APP_CONNECTED', label: 'Desktop App connected', activeLabel: 'Desktop App connected: choose your PIN there' },
   { state: 'CREATING_CARD', label: 'Card created', activeLabel: 'Creating the card' },
   { state: 'ISSUING_CERTIFICATES', label: 'Certificates issued', activeLabel: 'Issuing the certificates' },
@@ -68,11 +79,14 @@ export const WAITING_LABEL = 'Waiting for the Desktop App';
  * while waiting for and talking to the Desktop App, ..., and PROGRESS.length (all done)
  * once the card is ready.
  */
-export function progressIndex(state: OrderState): number {
-  if (state === 'CARD_READY' || state === 'COMPLETED') return PROGRESS.length;
-  const i = PROGRESS.findIndex((p) => p.state === state);
+export function progressIndex(state: OrderState, map: StateMap = GET_CARD): number {
+  if (state === 'COMPLETED' || map.reviewStates.includes(state)) return map.progress.length;
+  const i = map.progress.findIndex((p) => p.state === state);
   return i < 0 ? 0 : i;
 }
+
+/** GET_CARD is get-virtual-smart-card's StateMap. */
+export const GET_CARD: StateMap = { reviewStates: ['CARD_READY'], nextStates: ['STARTED', 'CARD_READY'], progress: PROGRESS };
 
 export interface StepLike {
   state: OrderState;
@@ -93,9 +107,9 @@ export function canCancel(state: OrderState): boolean {
   return !isFinal(state);
 }
 
-/** canProceed: Next is the user's to press only at the start and once the card is ready. */
-export function canProceed(state: OrderState): boolean {
-  return state === 'STARTED' || state === 'CARD_READY';
+/** canProceed: Next is the user's to press only in the process's next states (for get-virtual-smart-card at the start and once the card is ready). */
+export function canProceed(state: OrderState, map: StateMap = GET_CARD): boolean {
+  return map.nextStates.includes(state);
 }
 
 export interface OrderLike {
@@ -130,27 +144,39 @@ export interface EndMessage {
   color: 'gray' | 'red' | 'orange';
 }
 
-/** endMessage explains an order that ended without a card. */
-export function endMessage(state: OrderState, failureReason?: string | null): EndMessage | undefined {
+/** EndWords are what a process says when its order ended: the default is get-virtual-smart-card's. */
+export interface EndWords {
+  cancelled: string;
+  failedTitle: string;
+  /** undone says what was taken back, after the failure's reason or the expiry. */
+  undone: string;
+}
+
+export const GET_CARD_END: EndWords = {
+  cancelled: 'Nothing was left behind: no card was created and every certificate issued for it was revoked.',
+  failedTitle: 'The card could not be created',
+  undone: 'Whatever was issued for the order has been revoked.',
+};
+
+/** endMessage explains an order that ended before it completed. */
+export function endMessage(state: OrderState, failureReason?: string | null, words: EndWords = GET_CARD_END): EndMessage | undefined {
   switch (state) {
     case 'CANCELLED':
       return {
         title: 'The order was cancelled',
-        message: 'Nothing was left behind: no card was created and every certificate issued for it was revoked.',
+        message: words.cancelled,
         color: 'gray',
       };
     case 'FAILED':
       return {
-        title: 'The card could not be created',
-        message: failureReason
-          ? `${failureReason} Whatever was issued for the order has been revoked.`
-          : 'Whatever was issued for the order has been revoked.',
+        title: words.failedTitle,
+        message: failureReason ? `${failureReason} ${words.undone}` : words.undone,
         color: 'red',
       };
     case 'EXPIRED':
       return {
         title: 'The order expired',
-        message: 'It waited too long in one step. Whatever was issued for it has been revoked.',
+        message: `It waited too long in one step. ${words.undone}`,
         color: 'orange',
       };
     default:

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+
+	"github.com/vscard/vscard/desktop-bridge/agent"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
+	"github.com/vscard/vscard/server/cardspec"
+)
+
+type pinCmd struct {
+	Change pinChangeCmd `cmd:"" help:"Change a card's PIN on this computer, without the portal."`
+}
+
+type pinChangeCmd struct {
+	Serial   string `arg:"" help:"Serial of the card (vscard-bridge cards lists them)."`
+	PINStdin bool   `name:"pin-stdin" help:"Read the PINs from standard input, one line each: the current PIN, then the new one (again after a refusal)."`
+}
+
+// pivPIN is what a PIV card itself takes as a PIN: without the portal the option
+// script's policy is not at hand, so only the card's own limits are checked here.
+var pivPIN = cardspec.PINPolicy{MinLength: 6, MaxLength: 8}
+
+// Run changes the PIN of a card the agent hosts, through PC/SC as any program would:
+// the agent puts the card into a reader, and this command talks to the card there. The
+// server is not told (see README, "Change PIN").
+func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
+	n, err := strconv.ParseUint(c.Serial, 10, 32)
+	if err != nil {
+		return fmt.Errorf("parse serial %q: not a card serial", c.Serial)
+	}
+	serial := uint32(n)
+	cards, err := agent.NewClient(g.socket()).Cards(ctx)
+	if err != nil {
+		return fmt.Errorf("ask the Desktop App for its cards (is `vscard-bridge serve` running?): %w", err)
+	}
+	reader := ""
+	for _, card := range cards {
+		if card.Serial == serial {
+			reader = card.Reader
+		}
+	}
+	if reader == "" {
+		return errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
+	}
+	fmt.Fprintf(os.Stderr, "Changing the PIN of card %d in reader %q.\n", serial, reader)
+	for _, r := range handoff.PolicyRules(pivPIN) {
+		fmt.Fprintln(os.Stderr, "  -", r)
+	}
+	in := bufio.NewScanner(os.Stdin)
+	ask := func(ctx context.Context, problems []handoff.Problem) (handoff.PINAnswer, error) {
+		for {
+			for _, p := range problems {
+				fmt.Fprintln(os.Stderr, "  -", p.Message)
+			}
+			a, err := c.read(in)
+			if err != nil {
+				return a, err
+			}
+			if problems = handoff.CheckPIN(handoff.PINChange, pivPIN, a); len(problems) == 0 {
+				return a, nil
+			}
+		}
+	}
+	if err := handoff.ChangePIN(ctx, reader, serial, ask); err != nil {
+		return errors.New(handoff.Describe(err))
+	}
+	fmt.Printf("The PIN of card %d is changed.\n", serial)
+	return nil
+}
+
+// read reads the current PIN and the new one: from standard input as lines, or from the
+// terminal without echo, the new one twice.
+func (c *pinChangeCmd) read(in *bufio.Scanner) (handoff.PINAnswer, error) {
+	var a handoff.PINAnswer
+	if !c.PINStdin {
+		if restore := noEcho(); restore != nil {
+			defer restore()
+		}
+	}
+	var err error
+	if a.Current, err = readLine(in, "Current PIN: "); err != nil {
+		return a, err
+	}
+	if a.New, err = readLine(in, "New PIN: "); err != nil {
+		return a, err
+	}
+	if c.PINStdin {
+		return a, nil
+	}
+	again, err := readLine(in, "New PIN again: ")
+	if err != nil {
+		return a, err
+	}
+	if again != a.New {
+		// Asked again with the mismatch's words, as the PIN page does.
+		fmt.Fprintln(os.Stderr, "  -", handoff.Words(handoff.Languages[0], handoff.ProblemMismatch))
+		return c.read(in)
+	}
+	return a, nil
+}
+
+// noEcho turns the terminal's echo off while a PIN is typed, and returns what turns it
+// on again; nil when standard input is not a terminal.
+func noEcho() func() {
+	off := exec.Command("stty", "-echo")
+	off.Stdin = os.Stdin
+	if off.Run() != nil {
+		return nil
+	}
+	return func() {
+		on := exec.Command("stty", "echo")
+		on.Stdin = os.Stdin
+		_ = on.Run()
+	}
+}
