@@ -3,6 +3,7 @@ package enroll
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/record"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // ProcessGetVirtualSmartCard is the symbolic name of "Get virtual smart card".
