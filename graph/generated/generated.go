@@ -209,7 +209,7 @@ type ComplexityRoot struct {
 		ConfirmCardReady   func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
 		EndUserSessions    func(childComplexity int, userID string) int
 		FailOrder          func(childComplexity int, orderID string, reason string) int
-		NextStep           func(childComplexity int, orderID string) int
+		NextStep           func(childComplexity int, orderID string, choices map[string]any) int
 		RenewHandoff       func(childComplexity int, orderID string) int
 		ReportCardCreation func(childComplexity int, orderID string, note *string) int
 		RevertOptionScript func(childComplexity int, name string, version int) int
@@ -391,7 +391,7 @@ type CertificateResolver interface {
 }
 type MutationResolver interface {
 	StartProcess(ctx context.Context, name string, card *string) (*ent.Order, error)
-	NextStep(ctx context.Context, orderID string) (*model.NextStepPayload, error)
+	NextStep(ctx context.Context, orderID string, choices map[string]any) (*model.NextStepPayload, error)
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
 	RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error)
@@ -1135,7 +1135,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string)), true
+		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string), args["choices"].(map[string]any)), true
 	case "Mutation.renewHandoff":
 		if e.ComplexityRoot.Mutation.RenewHandoff == nil {
 			break
@@ -3579,8 +3579,12 @@ type Mutation {
   the card in the state the process needs (ILLEGAL_STATE).
   """
   startProcess(name: String! = "get-virtual-smart-card", card: ID): Order! @access(allow: [USER])
-  "Proceeds one step: STARTED to AWAITING_DESKTOP_APP (returns the hand-off), CARD_READY to COMPLETED."
-  nextStep(orderId: ID!): NextStepPayload! @access(allow: [USER])
+  """
+  Proceeds one step: STARTED to AWAITING_DESKTOP_APP (returns the hand-off), CARD_READY to COMPLETED.
+  choices are the person's yes/no choices the step offers, by name (lock-virtual-smart-card:
+  holdEncryptionCertificate, default true); one the step does not offer is INVALID_INPUT.
+  """
+  nextStep(orderId: ID!, choices: Map): NextStepPayload! @access(allow: [USER])
   "Issues a new hand-off link for an order waiting for the Desktop App; the old one stops working."
   renewHandoff(orderId: ID!): Handoff! @access(allow: [USER])
   "Ends a running order. Whatever was issued for it is revoked and the bridge deletes the card."
@@ -4792,6 +4796,14 @@ func (ec *executionContext) field_Mutation_nextStep_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "choices",
+		func(ctx context.Context, v any) (map[string]any, error) {
+			return ec.unmarshalOMap2map(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["choices"] = arg1
 	return args, nil
 }
 
@@ -8186,7 +8198,7 @@ func (ec *executionContext) _Mutation_nextStep(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().NextStep(ctx, fc.Args["orderId"].(string))
+			return ec.Resolvers.Mutation().NextStep(ctx, fc.Args["orderId"].(string), fc.Args["choices"].(map[string]any))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next

@@ -29,6 +29,8 @@ func builtin() []*Definition {
 	return []*Definition{
 		getVirtualSmartCard(),
 		changePIN(),
+		lockCard(),
+		unlockCard(),
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 // may. running is person's order in progress, if any: a person has one order at a time.
 func (e *Engine) whyNot(ctx context.Context, d *Definition, person *ent.User, c *ent.Card, running *ent.Order) Unavailable {
 	switch {
-	case !permitted(ctx, d, person):
+	case !permitted(ctx, d, person), !e.selfMay(ctx, d, person):
 		return UnavailableNotPermitted
 	case !d.userMay(person.State):
 		return UnavailableUserNotActive
@@ -45,6 +45,22 @@ func permitted(ctx context.Context, d *Definition, person *ent.User) bool {
 	default:
 		return v.IsAdmin() && d.Starters&ByOperator != 0
 	}
+}
+
+// selfMay reports whether the option script lets the caller start d on their own, where
+// d narrows BySelf (Definition.SelfMay); an operator or the system is not narrowed. A
+// script that fails to evaluate allows nothing.
+func (e *Engine) selfMay(ctx context.Context, d *Definition, person *ent.User) bool {
+	v := viewer.FromContext(ctx)
+	if d.SelfMay == nil || startedBySystem(ctx) || v == nil || v.UserID != person.ID {
+		return true
+	}
+	opts, _, err := e.opts.Evaluate(ctx, person)
+	if err != nil {
+		e.log.Error("evaluate option script", "user", person.ID, "err", err)
+		return false
+	}
+	return d.SelfMay(opts)
 }
 
 // offer is d as the caller sees it for person (on card c).
