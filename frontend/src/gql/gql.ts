@@ -37,7 +37,7 @@ type Documents = {
     "\n  fragment WizardOrder on Order {\n    ...WizardOrderCore\n    card {\n      ...CardDetails\n    }\n  }\n": typeof types.WizardOrderFragmentDoc,
     "\n  subscription OrderUpdated($id: ID!) {\n    orderUpdated(id: $id) {\n      ...WizardOrder\n    }\n  }\n": typeof types.OrderUpdatedDocument,
     "\n  mutation StartProcess($name: String!, $card: ID) {\n    startProcess(name: $name, card: $card) {\n      id\n      state\n    }\n  }\n": typeof types.StartProcessDocument,
-    "\n  mutation NextStep($orderId: ID!) {\n    nextStep(orderId: $orderId) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n": typeof types.NextStepDocument,
+    "\n  mutation NextStep($orderId: ID!, $choices: Map) {\n    nextStep(orderId: $orderId, choices: $choices) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n": typeof types.NextStepDocument,
     "\n  mutation RenewHandoff($orderId: ID!) {\n    renewHandoff(orderId: $orderId) {\n      url\n      expiresAt\n      verificationCode\n    }\n  }\n": typeof types.RenewHandoffDocument,
     "\n  mutation CancelOrder($orderId: ID!, $reason: String) {\n    cancelOrder(orderId: $orderId, reason: $reason) {\n      ...WizardOrderCore\n    }\n  }\n": typeof types.CancelOrderDocument,
 };
@@ -65,7 +65,7 @@ const documents: Documents = {
     "\n  fragment WizardOrder on Order {\n    ...WizardOrderCore\n    card {\n      ...CardDetails\n    }\n  }\n": types.WizardOrderFragmentDoc,
     "\n  subscription OrderUpdated($id: ID!) {\n    orderUpdated(id: $id) {\n      ...WizardOrder\n    }\n  }\n": types.OrderUpdatedDocument,
     "\n  mutation StartProcess($name: String!, $card: ID) {\n    startProcess(name: $name, card: $card) {\n      id\n      state\n    }\n  }\n": types.StartProcessDocument,
-    "\n  mutation NextStep($orderId: ID!) {\n    nextStep(orderId: $orderId) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n": types.NextStepDocument,
+    "\n  mutation NextStep($orderId: ID!, $choices: Map) {\n    nextStep(orderId: $orderId, choices: $choices) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n": types.NextStepDocument,
     "\n  mutation RenewHandoff($orderId: ID!) {\n    renewHandoff(orderId: $orderId) {\n      url\n      expiresAt\n      verificationCode\n    }\n  }\n": types.RenewHandoffDocument,
     "\n  mutation CancelOrder($orderId: ID!, $reason: String) {\n    cancelOrder(orderId: $orderId, reason: $reason) {\n      ...WizardOrderCore\n    }\n  }\n": types.CancelOrderDocument,
 };
@@ -179,7 +179,7 @@ export function graphql(source: "\n  mutation StartProcess($name: String!, $card
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation NextStep($orderId: ID!) {\n    nextStep(orderId: $orderId) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation NextStep($orderId: ID!) {\n    nextStep(orderId: $orderId) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n"];
+export function graphql(source: "\n  mutation NextStep($orderId: ID!, $choices: Map) {\n    nextStep(orderId: $orderId, choices: $choices) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation NextStep($orderId: ID!, $choices: Map) {\n    nextStep(orderId: $orderId, choices: $choices) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -8,6 +8,11 @@ const texts: Record<string, string> = {
     'Create a virtual smart card on this computer, protected by a PIN you choose, with certificates from your organisation.',
   'process.change-pin.name': 'Change PIN',
   'process.change-pin.description': 'Choose a new PIN for this card in the Desktop App. You need the current one.',
+  'process.lock-virtual-smart-card.name': 'Lock card',
+  'process.lock-virtual-smart-card.description':
+    'Stop the card working for now, e.g. while the computer is missing: its certificates are put on hold until it is unlocked.',
+  'process.unlock-virtual-smart-card.name': 'Unlock card',
+  'process.unlock-virtual-smart-card.description': 'Make the locked card work again: its certificates are valid again.',
 };
 
 /** processText gives the words for a process's name or description key. */
