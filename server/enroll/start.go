@@ -19,12 +19,16 @@ import (
 // may. running is person's order in progress, if any: a person has one order at a time.
 func (e *Engine) whyNot(ctx context.Context, d *Definition, person *ent.User, c *ent.Card, running *ent.Order) Unavailable {
 	switch {
-	case !permitted(ctx, d, person), !e.selfMay(ctx, d, person):
+	case !permitted(ctx, d, person):
 		return UnavailableNotPermitted
 	case !d.userMay(person.State):
 		return UnavailableUserNotActive
 	case c != nil && !slices.Contains(d.CardStates, c.State):
 		return UnavailableCardState
+	case !e.selfMay(ctx, d, person):
+		// After the card's state: unlock on an active card is no action at all (the
+		// portal hides it), not one the person is refused; and the script is not run for it.
+		return UnavailableNotPermitted
 	case running != nil:
 		return UnavailableOrderRunning
 	}
