@@ -285,3 +285,60 @@ func TestCardsFollowTheirOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepRepairsALockTheCAMissed: a crash between the lock's commit and the CA leaves the
+// CA saying VALID while the identity store says ON_HOLD (made here by releasing the hold at
+// the CA behind the engine's back); the sweep holds it again. The same for an unlock the CA
+// missed, and for a cascade's revocation.
+func TestSweepRepairsALockTheCAMissed(t *testing.T) {
+	env := servertest.Start(t)
+	alice := env.SignIn(t, servertest.Alice)
+	admin := env.SignIn(t, servertest.Admin)
+	o := start(t, env, alice)
+	o.toCardReady()
+	o.next()
+	c := readCard(t, alice, o.claim.Card.Serial)
+	ctx := context.Background()
+	caSays := func() []string {
+		var out []string
+		for _, crt := range o.certs {
+			st, err := env.Server.CA.Status(ctx, crt.Serial)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, string(st))
+		}
+		return out
+	}
+	sweep := func() {
+		if _, err := env.Server.Enroll.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := runCardProcess(t, alice, enroll.ProcessLockCard, c.Card.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, crt := range o.certs {
+		if err := env.Server.CA.Revoke(ctx, crt.Serial, ocsp.RemoveFromCRL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep()
+	if got := caSays(); !equal(got, []string{"ON_HOLD", "ON_HOLD"}) {
+		t.Fatalf("after the sweep the CA says %v, want ON_HOLD", got)
+	}
+
+	if err := runCardProcess(t, admin, enroll.ProcessUnlockCard, c.Card.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, crt := range o.certs {
+		if err := env.Server.CA.Revoke(ctx, crt.Serial, ocsp.CertificateHold); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep()
+	if got := caSays(); !equal(got, []string{"VALID", "VALID"}) {
+		t.Fatalf("after the sweep the CA says %v, want VALID", got)
+	}
+}
