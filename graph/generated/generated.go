@@ -244,6 +244,7 @@ type ComplexityRoot struct {
 		Certificates func(childComplexity int) int
 		PIN          func(childComplexity int) int
 		Properties   func(childComplexity int) int
+		SelfUnlock   func(childComplexity int) int
 		Validity     func(childComplexity int) int
 	}
 
@@ -1312,6 +1313,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Options.Properties(childComplexity), true
+	case "Options.selfUnlock":
+		if e.ComplexityRoot.Options.SelfUnlock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Options.SelfUnlock(childComplexity), true
 	case "Options.validity":
 		if e.ComplexityRoot.Options.Validity == nil {
 			break
@@ -3851,6 +3858,8 @@ type Options {
   certificates: [CertificateSpec!]!
   validity: Validity!
   properties: CardProperties!
+  "Whether a person may unlock their own locked card (the script's self_unlock); otherwise only an administrator may."
+  selfUnlock: Boolean!
 }
 
 type OptionScript {
@@ -4233,6 +4242,8 @@ func (ec *executionContext) childFields_Options(ctx context.Context, field graph
 		return ec.fieldContext_Options_validity(ctx, field)
 	case "properties":
 		return ec.fieldContext_Options_properties(ctx, field)
+	case "selfUnlock":
+		return ec.fieldContext_Options_selfUnlock(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Options", field.Name)
 }
@@ -9489,6 +9500,29 @@ func (ec *executionContext) fieldContext_Options_properties(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Options_selfUnlock(ctx context.Context, field graphql.CollectedField, obj *cardspec.Options) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Options_selfUnlock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SelfUnlock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Options_selfUnlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Options", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
@@ -18672,6 +18706,11 @@ func (ec *executionContext) _Options(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "properties":
 			out.Values[i] = ec._Options_properties(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "selfUnlock":
+			out.Values[i] = ec._Options_selfUnlock(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
