@@ -35,7 +35,9 @@ export function processDescription(p: { description: string }): string {
  * unavailableText says why a process cannot be started. For USER_NOT_ACTIVE it names the
  * person's own state when the portal knows it.
  */
-export function unavailableText(reason: ProcessUnavailableReason | null | undefined, userState?: UserState): string {
+export function unavailableText(reason: ProcessUnavailableReason | null | undefined, userState?: UserState, process?: string): string {
+  // Unlocking is an administrator's unless the option script lets people unlock their own.
+  if (reason === 'NOT_PERMITTED' && process === 'unlock-virtual-smart-card') return 'Ask an administrator to unlock this card.';
   switch (reason) {
     case 'USER_NOT_ACTIVE':
       switch (userState) {

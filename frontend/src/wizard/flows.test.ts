@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { processTitle } from '../lib/processes';
+import { processTitle, unavailableText } from '../lib/processes';
 import { flowOf } from './flows';
 import { canProceed, phaseOf } from './orderState';
 
@@ -16,6 +16,9 @@ describe('lock and unlock flows', () => {
       expect(canProceed('STARTED', flow)).toBe(true);
       expect(phaseOf('COMPLETED', flow)).toBe('done');
     }
+  });
+  it('ok/a person who may not unlock is told who can', () => {
+    expect(unavailableText('NOT_PERMITTED', 'ACTIVE', 'unlock-virtual-smart-card')).toBe('Ask an administrator to unlock this card.');
   });
   it('ok/the portal has words for both', () => {
     expect(processTitle({ name: 'lock-virtual-smart-card', displayName: 'process.lock-virtual-smart-card.name' })).toBe('Lock card');
