@@ -218,7 +218,7 @@ type ComplexityRoot struct {
 		ConfirmCardReady   func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
 		EndUserSessions    func(childComplexity int, userID string) int
 		FailOrder          func(childComplexity int, orderID string, reason string) int
-		NextStep           func(childComplexity int, orderID string) int
+		NextStep           func(childComplexity int, orderID string, choices map[string]any) int
 		ReleaseCardPuk     func(childComplexity int, orderID string, serial string) int
 		RenewHandoff       func(childComplexity int, orderID string) int
 		ReportCardCreation func(childComplexity int, orderID string, note *string) int
@@ -255,6 +255,7 @@ type ComplexityRoot struct {
 		Certificates func(childComplexity int) int
 		PIN          func(childComplexity int) int
 		Properties   func(childComplexity int) int
+		SelfUnlock   func(childComplexity int) int
 		Validity     func(childComplexity int) int
 	}
 
@@ -407,7 +408,7 @@ type CertificateResolver interface {
 }
 type MutationResolver interface {
 	StartProcess(ctx context.Context, name string, card *string) (*ent.Order, error)
-	NextStep(ctx context.Context, orderID string) (*model.NextStepPayload, error)
+	NextStep(ctx context.Context, orderID string, choices map[string]any) (*model.NextStepPayload, error)
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
 	RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error)
@@ -1196,7 +1197,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string)), true
+		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string), args["choices"].(map[string]any)), true
 	case "Mutation.releaseCardPuk":
 		if e.ComplexityRoot.Mutation.ReleaseCardPuk == nil {
 			break
@@ -1395,6 +1396,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Options.Properties(childComplexity), true
+	case "Options.selfUnlock":
+		if e.ComplexityRoot.Options.SelfUnlock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Options.SelfUnlock(childComplexity), true
 	case "Options.validity":
 		if e.ComplexityRoot.Options.Validity == nil {
 			break
@@ -3678,8 +3685,12 @@ type Mutation {
   the card in the state the process needs (ILLEGAL_STATE).
   """
   startProcess(name: String! = "get-virtual-smart-card", card: ID): Order! @access(allow: [USER])
-  "Proceeds one step: STARTED to AWAITING_DESKTOP_APP (returns the hand-off), CARD_READY to COMPLETED."
-  nextStep(orderId: ID!): NextStepPayload! @access(allow: [USER])
+  """
+  Proceeds one step: STARTED to AWAITING_DESKTOP_APP (returns the hand-off), CARD_READY to COMPLETED.
+  choices are the person's yes/no choices the step offers, by name (lock-virtual-smart-card:
+  holdEncryptionCertificate, default true); one the step does not offer is INVALID_INPUT.
+  """
+  nextStep(orderId: ID!, choices: Map): NextStepPayload! @access(allow: [USER])
   "Issues a new hand-off link for an order waiting for the Desktop App; the old one stops working."
   renewHandoff(orderId: ID!): Handoff! @access(allow: [USER])
   "Ends a running order. Whatever was issued for it is revoked and the bridge deletes the card."
@@ -3981,6 +3992,8 @@ type Options {
   certificates: [CertificateSpec!]!
   validity: Validity!
   properties: CardProperties!
+  "Whether a person may unlock their own locked card (the script's self_unlock); otherwise only an administrator may."
+  selfUnlock: Boolean!
 }
 
 type OptionScript {
@@ -4379,6 +4392,8 @@ func (ec *executionContext) childFields_Options(ctx context.Context, field graph
 		return ec.fieldContext_Options_validity(ctx, field)
 	case "properties":
 		return ec.fieldContext_Options_properties(ctx, field)
+	case "selfUnlock":
+		return ec.fieldContext_Options_selfUnlock(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Options", field.Name)
 }
@@ -4974,6 +4989,14 @@ func (ec *executionContext) field_Mutation_nextStep_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "choices",
+		func(ctx context.Context, v any) (map[string]any, error) {
+			return ec.unmarshalOMap2map(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["choices"] = arg1
 	return args, nil
 }
 
@@ -8544,7 +8567,7 @@ func (ec *executionContext) _Mutation_nextStep(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().NextStep(ctx, fc.Args["orderId"].(string))
+			return ec.Resolvers.Mutation().NextStep(ctx, fc.Args["orderId"].(string), fc.Args["choices"].(map[string]any))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -10021,6 +10044,29 @@ func (ec *executionContext) fieldContext_Options_properties(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Options_selfUnlock(ctx context.Context, field graphql.CollectedField, obj *cardspec.Options) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Options_selfUnlock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SelfUnlock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Options_selfUnlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Options", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *ent.Order) (ret graphql.Marshaler) {
@@ -19380,6 +19426,11 @@ func (ec *executionContext) _Options(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "properties":
 			out.Values[i] = ec._Options_properties(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "selfUnlock":
+			out.Values[i] = ec._Options_selfUnlock(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

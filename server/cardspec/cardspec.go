@@ -156,6 +156,10 @@ type Options struct {
 	Certificates []CertificateSpec `json:"certificates"`
 	Validity     Validity          `json:"validity"`
 	Properties   Properties        `json:"properties"`
+	// SelfUnlock lets a person unlock their own locked card (unlock-virtual-smart-card);
+	// without it only an administrator may. Off unless the script says so: a card is
+	// locked because something may be wrong, and a second pair of eyes is the default.
+	SelfUnlock bool `json:"selfUnlock,omitempty"`
 }
 
 // Limits of the values an option script may return. PIV stores a PIN in at most 8 bytes and

@@ -28,6 +28,11 @@
 //     AWAITING_DESKTOP_APP) returns a one-time link, and Claim says what the Desktop App
 //     gets when it claims the order (DESKTOP_APP_CONNECTED);
 //   - Undo, what an ending undoes: revoke what the order issued, delete the card it made.
+//   - for a step, the yes/no Choices the person makes with Next (nextStep's choices, read
+//     in Do with choicesOf), and After, what runs once the step committed (telling the CA
+//     of a lock or unlock; the sweep repairs what it missed);
+//   - SelfMay, where the option script decides whether a person may start it on their own
+//     (unlock-virtual-smart-card: self_unlock).
 //
 // "Get virtual smart card" is one entry:
 //

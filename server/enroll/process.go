@@ -11,6 +11,7 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/record"
 )
@@ -53,6 +54,9 @@ type Definition struct {
 	Claim ClaimFunc
 	// Undo is what an ending (cancel, failure, expiry) undoes.
 	Undo Undo
+	// SelfMay, when set, narrows BySelf: the person may start the process on their own
+	// only where the option script in force for them allows it (e.g. unlock).
+	SelfMay func(*cardspec.Options) bool
 }
 
 // Starter says who may start a process; a process allows any combination.
@@ -97,6 +101,13 @@ type Step struct {
 	// which the transition writes in its own statement (one round trip on PostgreSQL)
 	// instead of a transaction around Do. A condition that does not hold refuses the step.
 	Writes func(o *ent.Order) ([]write, []condition)
+	// Choices are the yes/no choices the person makes with the step (the wizard's form),
+	// by name, with their defaults; Do reads them with choicesOf. A choice the step does
+	// not offer is refused.
+	Choices map[string]bool
+	// After runs once the step's transition has committed, for what must not happen inside
+	// a database transaction (telling the CA); what it leaves undone the sweep repairs.
+	After func(ctx context.Context, e *Engine, o *ent.Order)
 }
 
 // ClaimFunc prepares what the Desktop App gets when it claims o with the hand-off token:

@@ -30,6 +30,8 @@ func builtin() []*Definition {
 		getVirtualSmartCard(),
 		changePIN(),
 		resetPIN(),
+		lockCard(),
+		unlockCard(),
 	}
 }
 

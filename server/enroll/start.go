@@ -25,6 +25,10 @@ func (e *Engine) whyNot(ctx context.Context, d *Definition, person *ent.User, c 
 		return UnavailableUserNotActive
 	case c != nil && !slices.Contains(d.CardStates, c.State):
 		return UnavailableCardState
+	case !e.selfMay(ctx, d, person):
+		// After the card's state: unlock on an active card is no action at all (the
+		// portal hides it), not one the person is refused; and the script is not run for it.
+		return UnavailableNotPermitted
 	case running != nil:
 		return UnavailableOrderRunning
 	}
@@ -45,6 +49,22 @@ func permitted(ctx context.Context, d *Definition, person *ent.User) bool {
 	default:
 		return v.IsAdmin() && d.Starters&ByOperator != 0
 	}
+}
+
+// selfMay reports whether the option script lets the caller start d on their own, where
+// d narrows BySelf (Definition.SelfMay); an operator or the system is not narrowed. A
+// script that fails to evaluate allows nothing.
+func (e *Engine) selfMay(ctx context.Context, d *Definition, person *ent.User) bool {
+	v := viewer.FromContext(ctx)
+	if d.SelfMay == nil || startedBySystem(ctx) || v == nil || v.UserID != person.ID {
+		return true
+	}
+	opts, _, err := e.opts.Evaluate(ctx, person)
+	if err != nil {
+		e.log.Error("evaluate option script", "user", person.ID, "err", err)
+		return false
+	}
+	return d.SelfMay(opts)
 }
 
 // offer is d as the caller sees it for person (on card c).

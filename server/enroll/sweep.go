@@ -83,6 +83,11 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 			}
 		}
 	}
+	// Cards locked, unlocked or revoked just before a crash: the CA hears of them here.
+	if err := e.syncChangedCards(ctx, since.Add(-time.Minute)); err != nil {
+		e.log.Error("sync changed cards with the CA", "err", err)
+		return res, nil
+	}
 	e.lastReconciled = until
 	return res, nil
 }

@@ -165,6 +165,12 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 // for get-virtual-smart-card, from STARTED it hands the order to the Desktop App, from
 // CARD_READY it completes the order and activates the card.
 func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff, error) {
+	return e.NextWith(ctx, orderID, nil)
+}
+
+// NextWith is Next with the person's choices for the step (Step.Choices), e.g. lock's
+// whether to hold the encryption certificate too; a choice left out takes its default.
+func (e *Engine) NextWith(ctx context.Context, orderID string, choices map[string]any) (*ent.Order, *Handoff, error) {
 	o, d, err := e.stepOrder(ctx, orderID)
 	if err != nil {
 		return nil, nil, err
@@ -179,6 +185,13 @@ func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff
 			"The Desktop App is working on this order (%s); Next is possible once the card is ready.", o.State).
 			WithDetails(map[string]any{"state": string(o.State)})
 	}
+	chosen, err := stepChoices(step, choices)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(chosen) > 0 {
+		ctx = withChoices(ctx, chosen)
+	}
 	m := move{to: step.To, action: step.Action, note: step.Note, then: step.Do}
 	if step.Writes != nil {
 		m.writes, m.requires = step.Writes(o)
@@ -186,12 +199,18 @@ func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff
 	if m.action == "" {
 		m.action = "order.next"
 	}
+	if len(chosen) > 0 {
+		m.details = map[string]any{"choices": chosen}
+	}
 	var h *Handoff
 	if step.Handoff {
 		h, m.set = e.newHandoff(o)
 	}
 	if o, err = e.transition(ctx, o, m); err != nil {
 		return nil, nil, err
+	}
+	if step.After != nil {
+		step.After(ctx, e, o)
 	}
 	return o, h, nil
 }

@@ -3,6 +3,7 @@ package options
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -34,9 +35,11 @@ func (d *decoder) failKey(path, format string, args ...any) {
 
 // The keys of the result, in the script's snake_case; the JSON names of Options are camelCase.
 var (
-	topKeys      = []string{"pin", "certificates", "validity", "properties"}
-	pinKeys      = []string{"min_length", "max_length", "upper_case", "lower_case", "digits", "special", "max_repeated", "max_sequential", "retry_count", "block_list"}
-	propertyKeys = []string{"user_id", "server_name", "profile_name", "common_name", "email", "organization"}
+	topKeys = []string{"pin", "certificates", "validity", "properties"}
+	// optionalTopKeys may be left out; a script written before they existed stays valid.
+	optionalTopKeys = []string{"self_unlock"}
+	pinKeys         = []string{"min_length", "max_length", "upper_case", "lower_case", "digits", "special", "max_repeated", "max_sequential", "retry_count", "block_list"}
+	propertyKeys    = []string{"user_id", "server_name", "profile_name", "common_name", "email", "organization"}
 	// pivSlots are the PIV key slots a certificate may go into: the four standard slots and
 	// the twenty retired key management slots.
 	pivSlots = regexp.MustCompile(`^(9A|9C|9D|9E|8[2-9A-F]|9[0-5])$`)
@@ -48,7 +51,7 @@ const maxPropertyLength = 1024
 // decode checks v, the value options() returned, and converts it.
 func decode(v starlark.Value) (*cardspec.Options, []problem) {
 	d := &decoder{}
-	top, _ := d.fields(v, "", topKeys, topKeys, false)
+	top, _ := d.fields(v, "", topKeys, append(slices.Clone(topKeys), optionalTopKeys...), false)
 	if top == nil {
 		return nil, d.problems
 	}
@@ -64,6 +67,13 @@ func decode(v starlark.Value) (*cardspec.Options, []problem) {
 	}
 	if v, ok := top["properties"]; ok {
 		o.Properties = d.properties(v)
+	}
+	if v, ok := top["self_unlock"]; ok {
+		b, isBool := v.(starlark.Bool)
+		if !isBool {
+			d.fail("self_unlock", "self_unlock must be True or False, not %s", describe(v))
+		}
+		o.SelfUnlock = bool(b)
 	}
 	if len(d.problems) > 0 {
 		return nil, d.problems

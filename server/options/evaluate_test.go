@@ -223,6 +223,18 @@ func TestEvaluateOption(t *testing.T) {
 			want: func(o *cardspec.Options) { o.Properties.Email = "jdoe@corp.example.com" },
 		},
 		{
+			name:   "ok/self unlock",
+			source: func(t testing.TB) string { return edit(t, "SELF_UNLOCK = False", "SELF_UNLOCK = True") },
+			want:   func(o *cardspec.Options) { o.SelfUnlock = true },
+		},
+		{
+			name: "ok/self unlock left out is off",
+			source: func(t testing.TB) string {
+				return edit(t, `"self_unlock": SELF_UNLOCK,`, ``)
+			},
+			want: func(o *cardspec.Options) {},
+		},
+		{
 			name:   "ok/organization",
 			source: func(t testing.TB) string { return edit(t, `ORGANIZATION = ""`, `ORGANIZATION = "Example Corp"`) },
 			want:   func(o *cardspec.Options) { o.Properties.Organization = "Example Corp" },
@@ -392,6 +404,11 @@ func TestEvaluateRefuses(t *testing.T) {
 			name:   "error/retries",
 			source: edit(t, "PIN_RETRY_COUNT = 3", "PIN_RETRY_COUNT = 11"),
 			at:     "= 11", offset: 2, path: "pin.retry_count", msg: []string{"pin.retry_count is 11", "1 to 10"},
+		},
+		{
+			name:   "error/self unlock is not a bool",
+			source: edit(t, "SELF_UNLOCK = False", `SELF_UNLOCK = "yes"`),
+			at:     `"yes"`, path: "self_unlock", msg: []string{"self_unlock must be True or False"},
 		},
 		{
 			name:   "error/unknown rule",

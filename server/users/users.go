@@ -19,7 +19,10 @@ import (
 // user set to LOCKED or INACTIVE is signed out of every portal session in the same
 // transaction: the next request of any of them is UNAUTHENTICATED. Administrators may not
 // change their own state: one who locked themself out could not undo it.
-func SetState(ctx context.Context, db *ent.Client, now time.Time, id string, state user.State, reason string) (*ent.User, error) {
+//
+// cascade, when set, runs in the same transaction once the state changed (the person's
+// cards follow it: enroll.CardCascade); an error from it undoes the change.
+func SetState(ctx context.Context, db *ent.Client, now time.Time, id string, state user.State, reason string, cascade Cascade) (*ent.User, error) {
 	if err := user.StateValidator(state); err != nil {
 		return nil, errs.Wrap(err, errs.InvalidInput, "Unknown user state %q.", state)
 	}
@@ -47,15 +50,25 @@ func SetState(ctx context.Context, db *ent.Client, now time.Time, id string, sta
 			}
 			details["sessions_ended"] = n
 		}
-		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
+		if err := audit.Write(ctx, tx.AuditEvent, audit.Entry{
 			Action: "user.set_state", ObjectType: "User", ObjectID: id, Details: details,
-		})
+		}); err != nil {
+			return err
+		}
+		if cascade == nil || old.State == state {
+			return nil
+		}
+		return cascade(ctx, tx, u, old.State)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return u.Unwrap(), nil
 }
+
+// Cascade is what else a user's state change changes, in SetState's transaction: u is the
+// user in the new state, from the state before.
+type Cascade func(ctx context.Context, tx *ent.Tx, u *ent.User, from user.State) error
 
 // Audit actions of ending sessions.
 const (

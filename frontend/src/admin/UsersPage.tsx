@@ -1,5 +1,6 @@
 import { Alert, Button, Group, Modal, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
+import { useNavigate } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 
 import { useUser } from '../auth/session';
@@ -10,6 +11,7 @@ import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError, type ApiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
+import { StartProcessDoc } from '../wizard/operations';
 
 const UsersDoc = graphql(`
   query AdminUsers($after: Cursor) {
@@ -28,6 +30,15 @@ const UsersDoc = graphql(`
           state
           roles
           lastLoginAt
+          cards(first: 20, orderBy: { field: CREATED_AT, direction: DESC }) {
+            edges {
+              node {
+                id
+                serial
+                state
+              }
+            }
+          }
         }
       }
     }
@@ -67,6 +78,18 @@ export default function UsersPage() {
   const [problemTitle, setProblemTitle] = useState('The state was not changed');
   const [notice, setNotice] = useState<string>();
   const users = nodesOf(data?.users);
+  const [{ fetching: unlocking }, startProcess] = useMutation(StartProcessDoc);
+  const navigate = useNavigate();
+
+  // Unlocking opens the same wizard the person uses (Next, Cancel, audit), on their card.
+  const unlock = async (cardId: string) => {
+    setProblem(undefined);
+    setNotice(undefined);
+    const res = await startProcess({ name: 'unlock-virtual-smart-card', card: cardId });
+    setProblemTitle('The card could not be unlocked');
+    if (res.data) navigate(`/orders/${res.data.startProcess.id}`);
+    else setProblem(apiError(res.error));
+  };
 
   const change = async (userId: string, username: string, state: UserState) => {
     setProblem(undefined);
@@ -122,6 +145,7 @@ export default function UsersPage() {
               <Table.Th>Roles</Table.Th>
               <Table.Th>Last sign-in</Table.Th>
               <Table.Th>State</Table.Th>
+              <Table.Th>Cards</Table.Th>
               <Table.Th>Change state</Table.Th>
               <Table.Th>Sessions</Table.Th>
             </Table.Tr>
@@ -142,6 +166,29 @@ export default function UsersPage() {
                 <Table.Td>{formatDateTime(u.lastLoginAt)}</Table.Td>
                 <Table.Td>
                   <StateBadge state={u.state} />
+                </Table.Td>
+                <Table.Td>
+                  <Stack gap={4}>
+                    {nodesOf(u.cards).map((c) => (
+                      <Group key={c.id} gap={6} wrap="nowrap">
+                        <Text size="xs" ff="monospace">
+                          {c.serial}
+                        </Text>
+                        <StateBadge state={c.state} label={`Card ${c.serial}`} />
+                        {c.state === 'LOCKED' && (
+                          <Button
+                            size="compact-xs"
+                            variant="light"
+                            loading={unlocking}
+                            aria-label={`Unlock card ${c.serial} of ${u.username}`}
+                            onClick={() => void unlock(c.id)}
+                          >
+                            Unlock
+                          </Button>
+                        )}
+                      </Group>
+                    ))}
+                  </Stack>
                 </Table.Td>
                 <Table.Td>
                   <Select

@@ -107,7 +107,7 @@ export function CardActions({ cardId, serial }: { cardId: string; serial: string
               </Button>
             )}
             <Text size="sm" c="dimmed" id={whyId}>
-              {p.available || p.runningOrder ? processDescription(p) : unavailableText(p.unavailableReason, user.state)}
+              {p.available || p.runningOrder ? processDescription(p) : unavailableText(p.unavailableReason, user.state, p.name)}
             </Text>
           </Group>
         );

@@ -164,6 +164,12 @@ export function CardDetails({ card, headingLevel = 2 }: { card: CardDetailsFragm
           </Title>
           <StateBadge state={card.state} label="Card state" />
         </Group>
+        {card.state === 'LOCKED' && (
+          <Text size="sm" data-testid="card-locked">
+            This card is locked: its certificates are on hold, so it cannot be used to sign in or sign until it is
+            unlocked.
+          </Text>
+        )}
         {revoked && (
           <Text size="sm" data-testid="card-revoked">
             {revoked}

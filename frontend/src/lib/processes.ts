@@ -11,6 +11,11 @@ const texts: Record<string, string> = {
   'process.reset-pin.name': 'Reset PIN',
   'process.reset-pin.description':
     'Forgot the PIN, or typed it wrong too often? Choose a new one in the Desktop App; you do not need the old one.',
+  'process.lock-virtual-smart-card.name': 'Lock card',
+  'process.lock-virtual-smart-card.description':
+    'Stop the card working for now, e.g. while the computer is missing: its certificates are put on hold until it is unlocked.',
+  'process.unlock-virtual-smart-card.name': 'Unlock card',
+  'process.unlock-virtual-smart-card.description': 'Make the locked card work again: its certificates are valid again.',
 };
 
 /** processText gives the words for a process's name or description key. */
@@ -33,7 +38,9 @@ export function processDescription(p: { description: string }): string {
  * unavailableText says why a process cannot be started. For USER_NOT_ACTIVE it names the
  * person's own state when the portal knows it.
  */
-export function unavailableText(reason: ProcessUnavailableReason | null | undefined, userState?: UserState): string {
+export function unavailableText(reason: ProcessUnavailableReason | null | undefined, userState?: UserState, process?: string): string {
+  // Unlocking is an administrator's unless the option script lets people unlock their own.
+  if (reason === 'NOT_PERMITTED' && process === 'unlock-virtual-smart-card') return 'Ask an administrator to unlock this card.';
   switch (reason) {
     case 'USER_NOT_ACTIVE':
       switch (userState) {

@@ -1,4 +1,4 @@
-import { List, Stack, Table, Text } from '@mantine/core';
+import { Checkbox, List, Stack, Table, Text } from '@mantine/core';
 
 import type { WizardOrderFragment } from '../gql/graphql';
 import { humanize } from '../lib/format';
@@ -19,12 +19,32 @@ function validityText(v: { years: number; days: number }): string {
  * IntroStep says what will happen: for a process on a card, which card and the flow's
  * steps; for a new card, also what it will hold, from the order's options.
  */
-export function IntroStep({ order, flow }: { order: WizardOrderFragment; flow: Flow }) {
-  if (flow.introSteps.length > 0) return <CardIntro order={order} flow={flow} />;
+export function IntroStep({
+  order,
+  flow,
+  choices = {},
+  onChoice = () => {},
+}: {
+  order: WizardOrderFragment;
+  flow: Flow;
+  choices?: Record<string, boolean>;
+  onChoice?: (name: string, value: boolean) => void;
+}) {
+  if (flow.introSteps.length > 0) return <CardIntro order={order} flow={flow} choices={choices} onChoice={onChoice} />;
   return <NewCardIntro order={order} />;
 }
 
-function CardIntro({ order, flow }: { order: WizardOrderFragment; flow: Flow }) {
+function CardIntro({
+  order,
+  flow,
+  choices,
+  onChoice,
+}: {
+  order: WizardOrderFragment;
+  flow: Flow;
+  choices: Record<string, boolean>;
+  onChoice: (name: string, value: boolean) => void;
+}) {
   return (
     <Stack>
       {order.subjectCard && (
@@ -41,6 +61,15 @@ function CardIntro({ order, flow }: { order: WizardOrderFragment; flow: Flow }) 
           <List.Item key={s}>{s}</List.Item>
         ))}
       </List>
+      {flow.choices?.map((c) => (
+        <Checkbox
+          key={c.name}
+          label={c.label}
+          description={c.description}
+          checked={choices[c.name] ?? c.default}
+          onChange={(e) => onChoice(c.name, e.currentTarget.checked)}
+        />
+      ))}
     </Stack>
   );
 }

@@ -53,6 +53,9 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
   const flow = flowOf(order.process);
   const phase = phaseOf(order.state, flow);
   const [dialog, setDialog] = useState<Dialog>('none');
+  const [choices, setChoices] = useState<Record<string, boolean>>(() =>
+    Object.fromEntries((flow.choices ?? []).map((c) => [c.name, c.default])),
+  );
   const heading = useRef<HTMLHeadingElement>(null);
 
   // A new phase replaces the page's content: move focus to its heading so keyboard and
@@ -68,7 +71,7 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
   }, [wizard.handoff]);
 
   const onNext = async () => {
-    await wizard.next();
+    await wizard.next(flow.choices && order.state === 'STARTED' ? choices : undefined);
   };
   const onConfirmCancel = async () => {
     if (await wizard.cancel()) setDialog('none');
@@ -103,7 +106,9 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
         </Alert>
       )}
       <Paper withBorder p="lg">
-        {phase === 'intro' && <IntroStep order={order} flow={flow} />}
+        {phase === 'intro' && (
+          <IntroStep order={order} flow={flow} choices={choices} onChoice={(name, v) => setChoices((c) => ({ ...c, [name]: v }))} />
+        )}
         {phase === 'desktop' && (
           <ProgressStep
             order={order}

@@ -35,6 +35,16 @@ export interface Flow extends StateMap {
   end: EndWords;
   /** again is where "Start again" leads after an order ended. */
   again: string;
+  /** choices are the yes/no questions of the intro, sent with Next (nextStep's choices). */
+  choices?: readonly Choice[];
+}
+
+/** Choice is one yes/no question the person answers before Next. */
+export interface Choice {
+  name: string;
+  label: string;
+  description: string;
+  default: boolean;
 }
 
 const getCard: Flow = {
@@ -155,6 +165,34 @@ function resetPinFlow(): Flow {
   };
 }
 
+/**
+ * serverFlow builds the flow of a process on an existing card that the server carries out
+ * on its own at Next (lock, unlock): no Desktop App, so the intro and the result.
+ */
+function serverFlow(words: {
+  title: string;
+  introSteps: string[];
+  doneTitle: string;
+  done: (serial: string | undefined) => string;
+  failedTitle: string;
+  cancel: string;
+  choices?: Choice[];
+}): Flow {
+  const base = cardFlow({ ...words, connected: '', doing: words.title, did: 'Done' });
+  return {
+    ...base,
+    progress: [],
+    phases: [
+      { phase: 'intro', label: 'Introduction' },
+      { phase: 'done', label: 'Done' },
+    ],
+    headings: { ...base.headings, desktop: words.title },
+    cancel: words.cancel,
+    end: { ...base.end, cancelled: 'Nothing was changed on your card.', undone: 'Your card is as it was.' },
+    choices: words.choices,
+  };
+}
+
 /** flows are the wizards of the processes this portal knows, by symbolic name. */
 const flows: Record<string, Flow> = {
   'get-virtual-smart-card': getCard,
@@ -173,6 +211,34 @@ const flows: Record<string, Flow> = {
     failedTitle: 'The PIN was not changed',
   }),
   'reset-pin': resetPinFlow(),
+  'lock-virtual-smart-card': serverFlow({
+    title: 'Lock card',
+    introSteps: [
+      'The card stops working at once: its certificates are put on hold, so sign-ins and signatures with it are refused everywhere.',
+      'Nothing is deleted. When the card turns up again, an administrator can unlock it and it works as before.',
+    ],
+    choices: [
+      {
+        name: 'holdEncryptionCertificate',
+        label: 'Also put the encryption certificate on hold',
+        description:
+          'Others then stop encrypting new mail to this card. Keep it off if you only want to stop sign-ins; mail you already have stays readable either way once the card is unlocked.',
+        default: true,
+      },
+    ],
+    doneTitle: 'Your card is locked',
+    done: (serial) => `${serial ? `Card ${serial}` : 'The card'} is locked and its certificates are on hold.`,
+    failedTitle: 'The card was not locked',
+    cancel: 'The card is not locked and works as before.',
+  }),
+  'unlock-virtual-smart-card': serverFlow({
+    title: 'Unlock card',
+    introSteps: ['The certificates on hold are valid again and the card works as before.'],
+    doneTitle: 'The card is unlocked',
+    done: (serial) => `${serial ? `Card ${serial}` : 'The card'} is active again and its certificates are valid.`,
+    failedTitle: 'The card was not unlocked',
+    cancel: 'The card stays locked.',
+  }),
 };
 
 /** flowOf is the wizard of the process named name. */

@@ -79,8 +79,8 @@ export const StartProcessDoc = graphql(`
 `);
 
 export const NextStepDoc = graphql(`
-  mutation NextStep($orderId: ID!) {
-    nextStep(orderId: $orderId) {
+  mutation NextStep($orderId: ID!, $choices: Map) {
+    nextStep(orderId: $orderId, choices: $choices) {
       order {
         ...WizardOrderCore
       }

@@ -22,7 +22,8 @@ export interface OrderWizard {
   actionError: ApiError | undefined;
   handoff: Handoff | undefined;
   busy: 'next' | 'cancel' | 'renew' | undefined;
-  next: () => Promise<boolean>;
+  /** next takes the person's choices for the step (Flow.choices), by name. */
+  next: (choices?: Record<string, boolean>) => Promise<boolean>;
   cancel: () => Promise<boolean>;
   renew: () => Promise<boolean>;
 }
@@ -62,9 +63,9 @@ export function useOrderWizard(orderId: string): OrderWizard {
   }, []);
 
   const next = useCallback(
-    () =>
+    (choices?: Record<string, boolean>) =>
       run('next', async () => {
-        const res = await nextStep({ orderId });
+        const res = await nextStep({ orderId, choices });
         const data = res.data?.nextStep;
         if (data?.handoff) setHandoff({ ...data.handoff, receivedAt: Date.now() });
         accept(data?.order);

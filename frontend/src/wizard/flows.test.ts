@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+
+import { processTitle, unavailableText } from '../lib/processes';
+import { flowOf } from './flows';
+import { canProceed, phaseOf } from './orderState';
+
+describe('lock and unlock flows', () => {
+  it('ok/lock asks whether to hold the encryption certificate, holding it by default', () => {
+    const lock = flowOf('lock-virtual-smart-card');
+    expect(lock.choices?.map((c) => [c.name, c.default])).toEqual([['holdEncryptionCertificate', true]]);
+  });
+  it('ok/no Desktop App: the intro, then done', () => {
+    for (const name of ['lock-virtual-smart-card', 'unlock-virtual-smart-card']) {
+      const flow = flowOf(name);
+      expect(flow.phases.map((p) => p.phase)).toEqual(['intro', 'done']);
+      expect(canProceed('STARTED', flow)).toBe(true);
+      expect(phaseOf('COMPLETED', flow)).toBe('done');
+    }
+  });
+  it('ok/a person who may not unlock is told who can', () => {
+    expect(unavailableText('NOT_PERMITTED', 'ACTIVE', 'unlock-virtual-smart-card')).toBe('Ask an administrator to unlock this card.');
+  });
+  it('ok/the portal has words for both', () => {
+    expect(processTitle({ name: 'lock-virtual-smart-card', displayName: 'process.lock-virtual-smart-card.name' })).toBe('Lock card');
+    expect(processTitle({ name: 'unlock-virtual-smart-card', displayName: 'process.unlock-virtual-smart-card.name' })).toBe('Unlock card');
+  });
+});
