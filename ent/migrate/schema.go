@@ -116,6 +116,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{CardsColumns[15]},
 			},
+			{
+				Name:    "card_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{CardsColumns[2]},
+			},
 		},
 	}
 	// CertificatesColumns holds the columns for the "certificates" table.
