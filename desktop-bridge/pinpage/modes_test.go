@@ -57,7 +57,7 @@ func TestPINModes(t *testing.T) {
 		{
 			name:  "ok/unblock",
 			mode:  handoff.PINUnblock,
-			shows: []string{"Choose a new PIN", "PIN was reset", "Unblock my card", `data-mode="unblock"`, `name="pin"`, `name="confirm"`},
+			shows: []string{"Choose a new PIN", "you do not need the old PIN", "Unblock my card", `data-mode="unblock"`, `name="pin"`, `name="confirm"`},
 			// The PUK is the server's and the run's: the page neither shows nor asks for it.
 			hides: []string{`name="current"`, "PUK", "puk"},
 			posts: []post{

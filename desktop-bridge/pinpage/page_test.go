@@ -147,7 +147,7 @@ func TestPINFlow(t *testing.T) {
 
 	p.Notify(handoff.Event{Step: handoff.StepClaimed, Claim: &claim})
 	p.Notify(handoff.Event{Step: handoff.StepPINAccepted})
-	body = waitFor(t, p, "PIN accepted")
+	body = waitFor(t, p, "PIN meets the rules")
 	if !strings.Contains(body, `http-equiv="refresh"`) {
 		t.Error("progress view does not refresh")
 	}

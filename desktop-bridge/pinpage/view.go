@@ -56,7 +56,7 @@ var modeWords = map[string]map[handoff.PINMode]modeText{
 		},
 		handoff.PINUnblock: {
 			Heading: "Choose a new PIN",
-			Intro:   "Your card's PIN was reset. Choose a new PIN to use the card again; your certificates stay as they are.",
+			Intro:   "Choose a new PIN for your card. The Desktop App then unblocks the card with it; you do not need the old PIN, and your certificates stay as they are.",
 			Rules:   "Your new PIN must have:", New: "New PIN", Confirm: "Type it again", Submit: "Unblock my card",
 			Working: "Unblocking your card…", Failed: "The card was not unblocked",
 		},
@@ -65,7 +65,7 @@ var modeWords = map[string]map[handoff.PINMode]modeText{
 
 var stepText = map[handoff.Step]string{
 	handoff.StepClaimed:     "Connected to the server",
-	handoff.StepPINAccepted: "PIN accepted",
+	handoff.StepPINAccepted: "PIN meets the rules", // the policy's check; the card has not seen it yet
 	handoff.StepCardCreated: "Virtual smart card created",
 	handoff.StepCardSecured: "PIN, PUK and management key set on the card",
 	handoff.StepKeysCreated: "Keys generated on the card",
