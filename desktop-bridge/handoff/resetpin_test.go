@@ -275,7 +275,9 @@ func TestResetPIN(t *testing.T) {
 			t.Errorf("order %s, want FAILED", o.State)
 		}
 		var st struct {
-			Card struct{ PinState struct{ Blocked, PukBlocked bool } }
+			Card struct {
+				PinState struct{ Blocked, PukBlocked bool }
+			}
 		}
 		alice.GraphQL(`query($s: String!) { card(serial: $s) { pinState { blocked pukBlocked } } }`, map[string]any{"s": res2.Serial}, &st)
 		if !st.Card.PinState.Blocked || !st.Card.PinState.PukBlocked {
