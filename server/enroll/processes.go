@@ -148,22 +148,14 @@ func changePIN() *Definition {
 // claimCardPIN gives the Desktop App the card an order acts on and the PIN policy the
 // option script gives now (a PIN chosen today meets today's rules, whatever they were
 // when the card was made); never the card's PUK or management key, which changing a PIN
-// does not need. The card must still be ACTIVE: it may have been locked or revoked since
-// the order started.
+// does not need (reset-pin's PUK waits for the person's confirmation, ReleasePUK). The
+// card must still be ACTIVE: it may have been locked or revoked since the order started.
 func claimCardPIN(ctx context.Context, e *Engine, o *ent.Order, device *record.Device) (*Claimed, error) {
-	if o.SubjectCardID == nil {
-		return nil, errs.New(errs.Internal, "The order names no card.")
-	}
-	sys := viewer.AsServer(ctx)
-	c, err := e.db.Card.Get(sys, *o.SubjectCardID)
+	c, err := e.subjectCard(ctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("load card: %w", err)
+		return nil, err
 	}
-	if c.State != card.StateACTIVE {
-		return nil, errs.New(errs.IllegalState, "Card %s is no longer active.", c.Serial).
-			WithDetails(map[string]any{"state": string(c.State)})
-	}
-	owner, err := e.db.User.Get(sys, o.UserID)
+	owner, err := e.db.User.Get(viewer.AsServer(ctx), o.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("load order owner: %w", err)
 	}

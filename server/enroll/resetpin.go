@@ -48,38 +48,8 @@ func resetPIN() *Definition {
 		Next: map[order.State]Step{
 			order.StateSTARTED: {To: order.StateAWAITING_DESKTOP_APP, Handoff: true},
 		},
-		Claim: claimResetPIN,
+		Claim: claimCardPIN, // the card and today's PIN policy; the PUK waits for ReleasePUK
 	}
-}
-
-// claimResetPIN gives the Desktop App the card and the PIN policy the option script gives
-// now (a new PIN meets today's rules); never the PUK, which waits for the person's
-// confirmation (ReleasePUK).
-func claimResetPIN(ctx context.Context, e *Engine, o *ent.Order, device *record.Device) (*Claimed, error) {
-	c, err := e.subjectCard(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	sys := viewer.AsServer(ctx)
-	owner, err := e.db.User.Get(sys, o.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("load order owner: %w", err)
-	}
-	opts, version, err := e.opts.Evaluate(ctx, owner)
-	if err != nil {
-		e.log.Error("evaluate option script", "user", owner.ID, "err", err)
-		return nil, errs.Wrap(err, errs.ScriptError,
-			"The PIN rules could not be computed. An administrator needs to fix the option script.")
-	}
-	return &Claimed{
-		Card: &CardSetup{
-			Serial:     c.Serial,
-			PINPolicy:  opts.PIN,
-			Properties: c.Properties,
-			ValidUntil: c.ValidUntil,
-		},
-		Details: map[string]any{"cardSerial": c.Serial, "optionScriptVersion": version, "host": device.Host},
-	}, nil
 }
 
 // subjectCard loads the ACTIVE card order o acts on.
