@@ -54,8 +54,13 @@ export const CardDetailsFragmentDoc = graphql(`
 
 type Certificate = NonNullable<NonNullable<NonNullable<CardDetailsFragment['certificates']['edges']>[number]>['node']>;
 
+/**
+ * certificatesOf lists a card's certificates by slot (9A, 9C, 9D), oldest first within a
+ * slot: the certificates of one issue are created in one statement with one timestamp, so
+ * the server's creation order alone does not say which comes first. (sort is stable.)
+ */
 function certificatesOf(card: CardDetailsFragment): Certificate[] {
-  return nodesOf(card.certificates);
+  return [...nodesOf(card.certificates)].sort((a, b) => a.slot.localeCompare(b.slot));
 }
 
 function Properties({ card }: { card: CardDetailsFragment }) {
