@@ -160,6 +160,10 @@ type Options struct {
 	// without it only an administrator may. Off unless the script says so: a card is
 	// locked because something may be wrong, and a second pair of eyes is the default.
 	SelfUnlock bool `json:"selfUnlock,omitempty"`
+	// UnblockPINOffline lets a person unblock their card's PIN without the Desktop App
+	// reaching the server (unblock-pin-offline): the portal answers the card's challenge
+	// with a response from the card's management key. Off unless the script says so.
+	UnblockPINOffline bool `json:"unblockPinOffline,omitempty"`
 }
 
 // Limits of the values an option script may return. PIV stores a PIN in at most 8 bytes and

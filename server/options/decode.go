@@ -37,7 +37,7 @@ func (d *decoder) failKey(path, format string, args ...any) {
 var (
 	topKeys = []string{"pin", "certificates", "validity", "properties"}
 	// optionalTopKeys may be left out; a script written before they existed stays valid.
-	optionalTopKeys = []string{"self_unlock"}
+	optionalTopKeys = []string{"self_unlock", "unblock_pin_offline"}
 	pinKeys         = []string{"min_length", "max_length", "upper_case", "lower_case", "digits", "special", "max_repeated", "max_sequential", "retry_count", "block_list"}
 	propertyKeys    = []string{"user_id", "server_name", "profile_name", "common_name", "email", "organization"}
 	// pivSlots are the PIV key slots a certificate may go into: the four standard slots and
@@ -74,6 +74,13 @@ func decode(v starlark.Value) (*cardspec.Options, []problem) {
 			d.fail("self_unlock", "self_unlock must be True or False, not %s", describe(v))
 		}
 		o.SelfUnlock = bool(b)
+	}
+	if v, ok := top["unblock_pin_offline"]; ok {
+		b, isBool := v.(starlark.Bool)
+		if !isBool {
+			d.fail("unblock_pin_offline", "unblock_pin_offline must be True or False, not %s", describe(v))
+		}
+		o.UnblockPINOffline = bool(b)
 	}
 	if len(d.problems) > 0 {
 		return nil, d.problems

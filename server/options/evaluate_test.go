@@ -235,6 +235,13 @@ func TestEvaluateOption(t *testing.T) {
 			want: func(o *cardspec.Options) {},
 		},
 		{
+			name: "ok/unblock pin offline",
+			source: func(t testing.TB) string {
+				return edit(t, "UNBLOCK_PIN_OFFLINE = False", "UNBLOCK_PIN_OFFLINE = True")
+			},
+			want: func(o *cardspec.Options) { o.UnblockPINOffline = true },
+		},
+		{
 			name:   "ok/organization",
 			source: func(t testing.TB) string { return edit(t, `ORGANIZATION = ""`, `ORGANIZATION = "Example Corp"`) },
 			want:   func(o *cardspec.Options) { o.Properties.Organization = "Example Corp" },
@@ -409,6 +416,11 @@ func TestEvaluateRefuses(t *testing.T) {
 			name:   "error/self unlock is not a bool",
 			source: edit(t, "SELF_UNLOCK = False", `SELF_UNLOCK = "yes"`),
 			at:     `"yes"`, path: "self_unlock", msg: []string{"self_unlock must be True or False"},
+		},
+		{
+			name:   "error/unblock pin offline is not a bool",
+			source: edit(t, "UNBLOCK_PIN_OFFLINE = False", `UNBLOCK_PIN_OFFLINE = 1`),
+			at:     "= 1\n", offset: 2, path: "unblock_pin_offline", msg: []string{"unblock_pin_offline must be True or False"},
 		},
 		{
 			name:   "error/unknown rule",
