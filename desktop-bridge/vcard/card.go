@@ -91,7 +91,7 @@ func (c *Card) Transmit(apdu []byte) []byte {
 	}
 	c.sess.pending = nil
 
-	if cmd.cla&^0x10 != 0 {
+	if cmd.cla&^0x10 != 0 && cmd.cla != claVscard {
 		c.sess.chaining, c.sess.chain = false, nil
 		return swBytes(nil, swCLANotSupported)
 	}
@@ -214,6 +214,9 @@ const (
 )
 
 func (c *Card) dispatch(cmd *command, witness []byte, mode byte) response {
+	if cmd.cla == claVscard {
+		return c.dispatchVscard(cmd)
+	}
 	switch cmd.ins {
 	case insSelect:
 		return c.selectApp(cmd)

@@ -2,6 +2,8 @@
 // YubiKey extensions that piv-go v2 uses (GET VERSION, GET SERIAL, GET
 // METADATA, ATTEST, SET MANAGEMENT KEY, SET PIN RETRIES, RESET, IMPORT KEY).
 //
+// It also implements vscard's own offline unblock (see below).
+//
 // A Card turns command APDUs into response APDUs (Transmit) and forgets its
 // security state on Reset and PowerOff. desktop-bridge/vpcd attaches it to
 // pcscd, after which every PC/SC program sees a PIV card: piv-go,
@@ -16,6 +18,34 @@
 // if the card cannot write its file it answers 6581 and keeps nothing of the
 // command, so a full or read-only disk neither spares a counter nor tells a
 // right PIN from a wrong one.
+//
+// # Offline unblock (vscard's extension)
+//
+// PIV has no command that unblocks a PIN without the PUK, so the card adds
+// two of its own, in the proprietary class (CLA 80; no chaining), for the
+// process unblock-pin-offline: a person whose computer cannot reach the server
+// reads a challenge here, has the portal (on another device) compute the
+// response from the card's management key, which the server holds, and types
+// it here with a new PIN. Codes and MAC are package
+// server/cardspec/unblock's, shared with the server.
+//
+//	GET UNBLOCK CHALLENGE  80 50 00 00 [Le]
+//	  -> 12 ASCII symbols (Crockford base32, canonical), 9000. A new challenge
+//	     replaces any outstanding one and is kept in the card file until used.
+//	     6983: no tries left. 6700: data given. 6A86: P1/P2 not 00.
+//	UNBLOCK PIN            80 52 00 00 14 <response: 12 ASCII symbols> <new PIN: 8 bytes, FF padded>
+//	  -> 9000: the PIN is the new one with all its tries (the count the card
+//	     was personalised with, the policy's), and the unblock tries are back.
+//	     63Cx: wrong response, x unblock tries left. 6985: no challenge
+//	     outstanding. 6983: no tries left. 6700: not 20 bytes. 6A80: the new
+//	     PIN is malformed. 6A86: P1/P2 not 00.
+//
+// Every UNBLOCK PIN that gets past the format checks consumes the challenge,
+// right or wrong, so a response works once; the try is decremented and
+// written before the response is compared, as for the PIN. After three wrong
+// responses the card issues no challenge until the PIN is unblocked with the
+// PUK (Reset PIN), which gives the tries back. The response is bound to the
+// challenge and to the card's serial, so another card's response fails.
 //
 // Create, Open, List and Delete manage the directory (DefaultDir is
 // $XDG_DATA_HOME/vscard/cards). An open Card holds an exclusive lock on its

@@ -40,6 +40,9 @@ func FuzzTransmit(f *testing.F) {
 		h("00 07 00 F7 00 9B 00 00 00"),
 		h("01 0B 00 FF FF FF 06 0A 9B 18 01 02 03"),
 		h("00 15 00 2C 00 80 10 31 32 33 34 35 36 37 38 39 39 39 39 39 39 FF FF"),
+		// vscard's offline unblock: a challenge, then a (wrong) response with a new PIN.
+		h("00 05 80 50 00 00 00 19 80 52 00 00 14 30 30 30 30 30 30 30 30 30 30 30 30 31 32 33 34 35 36 FF FF"),
+		h("00 19 80 52 00 00 14 30 30 30 30 30 30 30 30 30 30 30 30 31 32 33 34 35 36 FF FF"),
 	}
 	for _, s := range seeds {
 		f.Add(s)

@@ -179,9 +179,11 @@ func factoryState(serial uint32, version [3]byte) (*state, error) {
 		pinTry:  counter{Max: defaultRetries, Left: defaultRetries},
 		pukTry:  counter{Max: defaultRetries, Left: defaultRetries},
 		mgmtAlg: AlgAES192,
-		mgmtKey: clone(defaultManagementKey),
-		keys:    map[byte]*slotKey{},
-		objects: map[uint32][]byte{objCHUID: chuid, objCCC: ccc},
+		// unblockTry: see unblock.go.
+		unblockTry: counter{Max: unblockRetries, Left: unblockRetries},
+		mgmtKey:    clone(defaultManagementKey),
+		keys:       map[byte]*slotKey{},
+		objects:    map[uint32][]byte{objCHUID: chuid, objCCC: ccc},
 	}, nil
 }
 

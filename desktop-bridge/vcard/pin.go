@@ -111,6 +111,8 @@ func (c *Card) resetRetryCounter(cmd *command) response {
 	}
 	c.st.pin = clone(next)
 	c.st.pinTry.Left = c.st.pinTry.Max
+	// Whoever holds the PUK may also try offline unblock again.
+	c.st.unblockTry.Left, c.st.unblockChallenge = c.st.unblockTry.Max, ""
 	c.sess.pinVerified, c.sess.pinFresh = false, false
 	return status(swOK)
 }

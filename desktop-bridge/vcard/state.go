@@ -138,6 +138,13 @@ type state struct {
 	pin, puk       []byte
 	pinTry, pukTry counter
 
+	// unblockTry counts the wrong responses to offline unblock challenges the
+	// card still takes; unblockChallenge is the outstanding challenge
+	// (canonical), "" for none. Kept across power cycles: the person reads the
+	// challenge here and may come back with the response much later.
+	unblockTry       counter
+	unblockChallenge string
+
 	mgmtAlg Algorithm
 	mgmtKey []byte
 
@@ -157,6 +164,7 @@ func (s *state) clone() *state {
 // equal reports whether two states are the same, for tests and fuzzing.
 func (s *state) equal(o *state) bool {
 	if s.serial != o.serial || s.version != o.version || s.pinTry != o.pinTry || s.pukTry != o.pukTry ||
+		s.unblockTry != o.unblockTry || s.unblockChallenge != o.unblockChallenge ||
 		s.mgmtAlg != o.mgmtAlg || !bytes.Equal(s.pin, o.pin) || !bytes.Equal(s.puk, o.puk) ||
 		!bytes.Equal(s.mgmtKey, o.mgmtKey) || len(s.keys) != len(o.keys) || len(s.objects) != len(o.objects) {
 		return false

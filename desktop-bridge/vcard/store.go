@@ -320,6 +320,16 @@ type publicPart struct {
 	ManagementAlgorithm Algorithm             `json:"managementAlgorithm"`
 	Slots               map[string]publicSlot `json:"slots"`
 	Objects             map[string][]byte     `json:"objects"`
+	// OfflineUnblock is absent in files written before the card had the
+	// extension: such a card has every try and no challenge outstanding.
+	OfflineUnblock *offlineUnblockPart `json:"offlineUnblock,omitempty"`
+}
+
+// offlineUnblockPart is public: a challenge is shown to the person anyway,
+// and is worth nothing without the management key.
+type offlineUnblockPart struct {
+	Tries     counter `json:"tries"`
+	Challenge string  `json:"challenge,omitempty"`
 }
 
 type publicSlot struct {
@@ -374,6 +384,7 @@ func (f *cardFile) save(st *state) error {
 		ManagementAlgorithm: st.mgmtAlg,
 		Slots:               map[string]publicSlot{},
 		Objects:             map[string][]byte{},
+		OfflineUnblock:      &offlineUnblockPart{Tries: st.unblockTry, Challenge: st.unblockChallenge},
 	}
 	sec := secretPart{
 		PIN: st.pin, PUK: st.puk, ManagementKey: st.mgmtKey,
@@ -452,6 +463,13 @@ func (f *cardFile) load() (*state, error) {
 		pin: sec.PIN, puk: sec.PUK, pinTry: pub.PINTries, pukTry: pub.PUKTries,
 		mgmtAlg: pub.ManagementAlgorithm, mgmtKey: sec.ManagementKey,
 		keys: map[byte]*slotKey{}, objects: map[uint32][]byte{},
+		unblockTry: counter{Max: unblockRetries, Left: unblockRetries},
+	}
+	if u := pub.OfflineUnblock; u != nil {
+		if !validCounter(u.Tries) || (u.Challenge != "" && !validChallenge(u.Challenge)) {
+			return nil, errors.New("load card: inconsistent offline unblock state")
+		}
+		st.unblockTry, st.unblockChallenge = u.Tries, u.Challenge
 	}
 	if !validPIN(st.pin) || !validPIN(st.puk) || managementKeyLen(st.mgmtAlg) != len(st.mgmtKey) ||
 		!validCounter(st.pinTry) || !validCounter(st.pukTry) || len(pub.Slots) != len(sec.Keys) {
