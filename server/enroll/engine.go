@@ -87,6 +87,8 @@ type Engine struct {
 	procs *registry
 
 	claims, starts *limiter
+	// unblocks bound the responses a person asks for (AnswerUnblockChallenge).
+	unblocks *limiter
 	// lastReconciled is when the sweep last checked ended orders against the CA.
 	sweepMu        sync.Mutex
 	lastReconciled time.Time
@@ -98,9 +100,10 @@ func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSou
 	cfg.defaults()
 	return &Engine{
 		db: db, ca: authority, bus: bus, opts: opts, box: box, cfg: cfg, log: log, now: cfg.Now,
-		procs:  newRegistry(builtin()...),
-		claims: newLimiter(cfg.Limits.ClaimsPerMinute, cfg.Limits.ClaimBurst, cfg.Now),
-		starts: newLimiter(cfg.Limits.StartsPerMinute, cfg.Limits.StartBurst, cfg.Now),
+		procs:    newRegistry(builtin()...),
+		claims:   newLimiter(cfg.Limits.ClaimsPerMinute, cfg.Limits.ClaimBurst, cfg.Now),
+		starts:   newLimiter(cfg.Limits.StartsPerMinute, cfg.Limits.StartBurst, cfg.Now),
+		unblocks: newLimiter(cfg.Limits.UnblocksPerMinute, cfg.Limits.UnblockBurst, cfg.Now),
 	}
 }
 

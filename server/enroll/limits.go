@@ -19,6 +19,11 @@ type Limits struct {
 	// StartsPerMinute and StartBurst bound order starts per user (default 20 / 20).
 	StartsPerMinute float64
 	StartBurst      int
+	// UnblocksPerMinute and UnblockBurst bound the offline unblock responses (and refused
+	// challenges) per person (default 2 / 5): a person unblocks a card now and then, and
+	// every response unblocks it once more.
+	UnblocksPerMinute float64
+	UnblockBurst      int
 }
 
 func (l *Limits) defaults() {
@@ -33,6 +38,12 @@ func (l *Limits) defaults() {
 	}
 	if l.StartBurst == 0 {
 		l.StartBurst = 20
+	}
+	if l.UnblocksPerMinute == 0 {
+		l.UnblocksPerMinute = 2
+	}
+	if l.UnblockBurst == 0 {
+		l.UnblockBurst = 5
 	}
 }
 

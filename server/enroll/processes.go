@@ -32,6 +32,7 @@ func builtin() []*Definition {
 		resetPIN(),
 		lockCard(),
 		unlockCard(),
+		unblockPINOffline(),
 	}
 }
 
