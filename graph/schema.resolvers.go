@@ -44,6 +44,15 @@ func (r *mutationResolver) NextStep(ctx context.Context, orderID string, choices
 	return &model.NextStepPayload{Order: o, Handoff: h}, nil
 }
 
+// AnswerUnblockChallenge is the resolver for the answerUnblockChallenge field.
+func (r *mutationResolver) AnswerUnblockChallenge(ctx context.Context, orderID string, challenge string) (*model.UnblockResponse, error) {
+	o, response, err := r.Enroll.AnswerUnblockChallenge(ctx, orderID, challenge)
+	if err != nil {
+		return nil, err
+	}
+	return &model.UnblockResponse{Order: o, Response: response}, nil
+}
+
 // RenewHandoff is the resolver for the renewHandoff field.
 func (r *mutationResolver) RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error) {
 	return r.Enroll.RenewHandoff(ctx, orderID)

@@ -211,25 +211,26 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		BridgeNext         func(childComplexity int, orderID string, note *string) int
-		CancelOrder        func(childComplexity int, orderID string, reason *string) int
-		ClaimOrder         func(childComplexity int, orderID string, token string, device *model.DeviceInput) int
-		ConfirmCardPuk     func(childComplexity int, orderID string, serial string) int
-		ConfirmCardReady   func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
-		EndUserSessions    func(childComplexity int, userID string) int
-		FailOrder          func(childComplexity int, orderID string, reason string) int
-		NextStep           func(childComplexity int, orderID string, choices map[string]any) int
-		ReleaseCardPuk     func(childComplexity int, orderID string, serial string) int
-		RenewHandoff       func(childComplexity int, orderID string) int
-		ReportCardCreation func(childComplexity int, orderID string, note *string) int
-		ReportCardPinState func(childComplexity int, orderID string, serial string, state model.CardPinStateInput) int
-		RevertOptionScript func(childComplexity int, name string, version int) int
-		RevokeCard         func(childComplexity int, serial string, reason revocation.Cause, comment *string) int
-		SetUserState       func(childComplexity int, userID string, state user.State, reason *string) int
-		SignOutEverywhere  func(childComplexity int) int
-		StartProcess       func(childComplexity int, name string, card *string) int
-		SubmitCardKeys     func(childComplexity int, orderID string, keys []*model.KeySubmission) int
-		UpdateOptionScript func(childComplexity int, name string, source string, comment *string) int
+		AnswerUnblockChallenge func(childComplexity int, orderID string, challenge string) int
+		BridgeNext             func(childComplexity int, orderID string, note *string) int
+		CancelOrder            func(childComplexity int, orderID string, reason *string) int
+		ClaimOrder             func(childComplexity int, orderID string, token string, device *model.DeviceInput) int
+		ConfirmCardPuk         func(childComplexity int, orderID string, serial string) int
+		ConfirmCardReady       func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
+		EndUserSessions        func(childComplexity int, userID string) int
+		FailOrder              func(childComplexity int, orderID string, reason string) int
+		NextStep               func(childComplexity int, orderID string, choices map[string]any) int
+		ReleaseCardPuk         func(childComplexity int, orderID string, serial string) int
+		RenewHandoff           func(childComplexity int, orderID string) int
+		ReportCardCreation     func(childComplexity int, orderID string, note *string) int
+		ReportCardPinState     func(childComplexity int, orderID string, serial string, state model.CardPinStateInput) int
+		RevertOptionScript     func(childComplexity int, name string, version int) int
+		RevokeCard             func(childComplexity int, serial string, reason revocation.Cause, comment *string) int
+		SetUserState           func(childComplexity int, userID string, state user.State, reason *string) int
+		SignOutEverywhere      func(childComplexity int) int
+		StartProcess           func(childComplexity int, name string, card *string) int
+		SubmitCardKeys         func(childComplexity int, orderID string, keys []*model.KeySubmission) int
+		UpdateOptionScript     func(childComplexity int, name string, source string, comment *string) int
 	}
 
 	NextStepPayload struct {
@@ -252,11 +253,12 @@ type ComplexityRoot struct {
 	}
 
 	Options struct {
-		Certificates func(childComplexity int) int
-		PIN          func(childComplexity int) int
-		Properties   func(childComplexity int) int
-		SelfUnlock   func(childComplexity int) int
-		Validity     func(childComplexity int) int
+		Certificates      func(childComplexity int) int
+		PIN               func(childComplexity int) int
+		Properties        func(childComplexity int) int
+		SelfUnlock        func(childComplexity int) int
+		UnblockPINOffline func(childComplexity int) int
+		Validity          func(childComplexity int) int
 	}
 
 	Order struct {
@@ -365,6 +367,11 @@ type ComplexityRoot struct {
 		OrderUpdated func(childComplexity int, id string) int
 	}
 
+	UnblockResponse struct {
+		Order    func(childComplexity int) int
+		Response func(childComplexity int) int
+	}
+
 	User struct {
 		Attributes  func(childComplexity int) int
 		Cards       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CardOrder, where *ent.CardWhereInput) int
@@ -409,6 +416,7 @@ type CertificateResolver interface {
 type MutationResolver interface {
 	StartProcess(ctx context.Context, name string, card *string) (*ent.Order, error)
 	NextStep(ctx context.Context, orderID string, choices map[string]any) (*model.NextStepPayload, error)
+	AnswerUnblockChallenge(ctx context.Context, orderID string, challenge string) (*model.UnblockResponse, error)
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
 	RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error)
@@ -1110,6 +1118,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Handoff.VerificationCode(childComplexity), true
 
+	case "Mutation.answerUnblockChallenge":
+		if e.ComplexityRoot.Mutation.AnswerUnblockChallenge == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_answerUnblockChallenge_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnswerUnblockChallenge(childComplexity, args["orderId"].(string), args["challenge"].(string)), true
 	case "Mutation.bridgeNext":
 		if e.ComplexityRoot.Mutation.BridgeNext == nil {
 			break
@@ -1402,6 +1421,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Options.SelfUnlock(childComplexity), true
+	case "Options.unblockPinOffline":
+		if e.ComplexityRoot.Options.UnblockPINOffline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Options.UnblockPINOffline(childComplexity), true
 	case "Options.validity":
 		if e.ComplexityRoot.Options.Validity == nil {
 			break
@@ -1916,6 +1941,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.OrderUpdated(childComplexity, args["id"].(string)), true
+
+	case "UnblockResponse.order":
+		if e.ComplexityRoot.UnblockResponse.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnblockResponse.Order(childComplexity), true
+	case "UnblockResponse.response":
+		if e.ComplexityRoot.UnblockResponse.Response == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnblockResponse.Response(childComplexity), true
 
 	case "User.attributes":
 		if e.ComplexityRoot.User.Attributes == nil {
@@ -3691,6 +3729,14 @@ type Mutation {
   holdEncryptionCertificate, default true); one the step does not offer is INVALID_INPUT.
   """
   nextStep(orderId: ID!, choices: Map): NextStepPayload! @access(allow: [USER])
+  """
+  unblock-pin-offline's step: challenge is what the Desktop App shows (12 symbols, as typed:
+  case, spaces and dashes do not matter). Returns the response for the card, once; the order
+  completes. A challenge that is malformed, mistyped or of another card is INVALID_INPUT with
+  extensions.reason CHALLENGE_MALFORMED, CHALLENGE_MISTYPED or CHALLENGE_OTHER_CARD, and the
+  order stays to type it again; too many asks are RATE_LIMITED.
+  """
+  answerUnblockChallenge(orderId: ID!, challenge: String!): UnblockResponse! @access(allow: [USER])
   "Issues a new hand-off link for an order waiting for the Desktop App; the old one stops working."
   renewHandoff(orderId: ID!): Handoff! @access(allow: [USER])
   "Ends a running order. Whatever was issued for it is revoked and the bridge deletes the card."
@@ -3833,6 +3879,13 @@ type NextStepPayload {
   order: Order!
   "Set when the step hands the order to the Desktop App."
   handoff: Handoff
+}
+
+"The answer to an offline unblock challenge."
+type UnblockResponse {
+  order: Order!
+  "What the person types into the Desktop App with the new PIN, in groups (XXXX-XXXX-XXXX). Shown once; the server keeps it nowhere."
+  response: String!
 }
 
 input DeviceInput {
@@ -3994,6 +4047,8 @@ type Options {
   properties: CardProperties!
   "Whether a person may unlock their own locked card (the script's self_unlock); otherwise only an administrator may."
   selfUnlock: Boolean!
+  "Whether a person may unblock their card's PIN offline, with a challenge and a response (the script's unblock_pin_offline)."
+  unblockPinOffline: Boolean!
 }
 
 type OptionScript {
@@ -4394,6 +4449,8 @@ func (ec *executionContext) childFields_Options(ctx context.Context, field graph
 		return ec.fieldContext_Options_properties(ctx, field)
 	case "selfUnlock":
 		return ec.fieldContext_Options_selfUnlock(ctx, field)
+	case "unblockPinOffline":
+		return ec.fieldContext_Options_unblockPinOffline(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Options", field.Name)
 }
@@ -4564,6 +4621,16 @@ func (ec *executionContext) childFields_ScriptValidation(ctx context.Context, fi
 		return ec.fieldContext_ScriptValidation_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ScriptValidation", field.Name)
+}
+
+func (ec *executionContext) childFields_UnblockResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_UnblockResponse_order(ctx, field)
+	case "response":
+		return ec.fieldContext_UnblockResponse_response(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnblockResponse", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4813,6 +4880,28 @@ func (ec *executionContext) field_Card_certificates_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_answerUnblockChallenge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "challenge",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["challenge"] = arg1
 	return args, nil
 }
 
@@ -8619,6 +8708,68 @@ func (ec *executionContext) fieldContext_Mutation_nextStep(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_answerUnblockChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_answerUnblockChallenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnswerUnblockChallenge(ctx, fc.Args["orderId"].(string), fc.Args["challenge"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER"})
+				if err != nil {
+					var zeroVal *model.UnblockResponse
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.UnblockResponse
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UnblockResponse) graphql.Marshaler {
+			return ec.marshalNUnblockResponse2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐUnblockResponse(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_answerUnblockChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnblockResponse(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_answerUnblockChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_renewHandoff(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10066,6 +10217,29 @@ func (ec *executionContext) _Options_selfUnlock(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Options_selfUnlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Options", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Options_unblockPinOffline(ctx context.Context, field graphql.CollectedField, obj *cardspec.Options) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Options_unblockPinOffline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnblockPINOffline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Options_unblockPinOffline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Options", field, false, false, "Boolean")
 }
 
@@ -12428,6 +12602,61 @@ func (ec *executionContext) fieldContext_Subscription_orderUpdated(ctx context.C
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UnblockResponse_order(ctx context.Context, field graphql.CollectedField, obj *model.UnblockResponse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnblockResponse_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Order) graphql.Marshaler {
+			return ec.marshalNOrder2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnblockResponse_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnblockResponse",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UnblockResponse_response(ctx context.Context, field graphql.CollectedField, obj *model.UnblockResponse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnblockResponse_response(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Response, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnblockResponse_response(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnblockResponse", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -19128,6 +19357,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "answerUnblockChallenge":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_answerUnblockChallenge(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "renewHandoff":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_renewHandoff(ctx, field)
@@ -19431,6 +19667,11 @@ func (ec *executionContext) _Options(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "selfUnlock":
 			out.Values[i] = ec._Options_selfUnlock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unblockPinOffline":
+			out.Values[i] = ec._Options_unblockPinOffline(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20164,6 +20405,44 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var unblockResponseImplementors = []string{"UnblockResponse"}
+
+func (ec *executionContext) _UnblockResponse(ctx context.Context, sel ast.SelectionSet, obj *model.UnblockResponse) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unblockResponseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnblockResponse")
+		case "order":
+			out.Values[i] = ec._UnblockResponse_order(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "response":
+			out.Values[i] = ec._UnblockResponse_response(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var userImplementors = []string{"User", "Node"}
@@ -21459,6 +21738,14 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNUnblockResponse2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐUnblockResponse(ctx context.Context, sel ast.SelectionSet, v *model.UnblockResponse) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UnblockResponse!")
+		return graphql.Null
+	}
+	return ec._UnblockResponse(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {

@@ -86,6 +86,13 @@ type ScriptValidation struct {
 type Subscription struct {
 }
 
+// The answer to an offline unblock challenge.
+type UnblockResponse struct {
+	Order *ent.Order `json:"order"`
+	// What the person types into the Desktop App with the new PIN, in groups (XXXX-XXXX-XXXX). Shown once; the server keeps it nowhere.
+	Response string `json:"response"`
+}
+
 type Access string
 
 const (
