@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vscard/vscard/server/cardspec/unblock"
+	"github.com/vscard/vscard/server/cardspec/unblockcode"
 	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/servertest"
@@ -65,28 +65,28 @@ func TestUnblockPINOfflineAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	other, err := unblock.NewChallenge(serial+"1", rand.Reader)
+	other, err := unblockcode.NewChallenge(serial+"1", rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for unblock.ForCard(other, serial) {
-		other, _ = unblock.NewChallenge(serial+"1", rand.Reader)
+	for unblockcode.ForCard(other, serial) {
+		other, _ = unblockcode.NewChallenge(serial+"1", rand.Reader)
 	}
-	err = alice.Do(context.Background(), qAnswerUnblock, map[string]any{"id": id, "ch": unblock.Format(other)}, nil)
+	err = alice.Do(context.Background(), qAnswerUnblock, map[string]any{"id": id, "ch": unblockcode.Format(other)}, nil)
 	es, _ := err.(servertest.Errors)
 	if codeOf(err) != "INVALID_INPUT" || len(es) == 0 || es[0].Extensions["reason"] != enroll.ChallengeOtherCard {
 		t.Fatalf("another card's challenge: %v, want INVALID_INPUT with reason %s", err, enroll.ChallengeOtherCard)
 	}
 
-	ch, _ := unblock.NewChallenge(serial, rand.Reader)
+	ch, _ := unblockcode.NewChallenge(serial, rand.Reader)
 	var out struct {
 		AnswerUnblockChallenge struct {
 			Response string
 			Order    struct{ State string }
 		}
 	}
-	alice.MustDo(t, qAnswerUnblock, map[string]any{"id": id, "ch": unblock.Format(ch)}, &out)
-	if want := unblock.Format(unblock.Response(key, serial, ch)); out.AnswerUnblockChallenge.Response != want {
+	alice.MustDo(t, qAnswerUnblock, map[string]any{"id": id, "ch": unblockcode.Format(ch)}, &out)
+	if want := unblockcode.Format(unblockcode.Response(key, serial, ch)); out.AnswerUnblockChallenge.Response != want {
 		t.Fatalf("response %q, want %q", out.AnswerUnblockChallenge.Response, want)
 	}
 	if out.AnswerUnblockChallenge.Order.State != "COMPLETED" {

@@ -38,6 +38,16 @@ const (
 	// CodePUKRefused: the card took none of the server's PUKs; it was left as it was
 	// while it still has PUK tries.
 	CodePUKRefused Code = "PUK_REFUSED"
+	// CodeUnblockResponseWrong: the card refused the offline unblock response (and used
+	// its challenge up); CodeUnblockNoChallenge: the card has no challenge to answer;
+	// CodeUnblockUsedUp: the card took too many wrong responses and gives no more
+	// challenges. See OfflineUnblock.
+	CodeUnblockResponseWrong Code = "UNBLOCK_RESPONSE_WRONG"
+	CodeUnblockNoChallenge   Code = "UNBLOCK_NO_CHALLENGE"
+	CodeUnblockUsedUp        Code = "UNBLOCK_USED_UP"
+	// ProblemResponseMistyped: the response as typed has a typing mistake (its check
+	// symbol does not match) or is not 12 symbols; the card was not asked.
+	ProblemResponseMistyped Code = "unblock_response_mistyped"
 )
 
 // Codes of a refused PIN form, besides the policy's rules (cardspec.Violation.Rule).
@@ -72,6 +82,12 @@ var words = map[string]map[Code]string{
 		CodePINBlocked:        "The card's PIN is blocked: it was typed wrong too often. Use Reset PIN on the Cards page of the portal to choose a new one.",
 		CodeCardNotHere:       "The card is not on this computer. Open the link on the computer that has the card.",
 		ProblemCurrentWrong:   "The current PIN is wrong. The card allows %d more tries.",
+		CodeUnblockResponseWrong: "The card did not accept the response. Each challenge works once: run the unblock again " +
+			"for a new challenge and type it in the portal.",
+		CodeUnblockNoChallenge: "The card has no challenge waiting for this response. Run the unblock again for a new challenge.",
+		CodeUnblockUsedUp: "The card took too many wrong responses and cannot be unblocked offline any more. " +
+			"Use Reset PIN on the Cards page of the portal, from a computer that reaches the server.",
+		ProblemResponseMistyped: "The response is mistyped: it has 12 letters and digits, in groups of four, as the portal shows it. Type it again.",
 		ProblemCurrentWrongLast: "The current PIN is wrong. One try is left: if the next current PIN is wrong too, the card blocks, " +
 			"and only Reset PIN in the portal opens it again.",
 	},
@@ -79,7 +95,8 @@ var words = map[string]map[Code]string{
 
 // allCodes lists every Code, for the test that each has words in every language.
 var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
-	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused}
+	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused,
+	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {

@@ -27,7 +27,7 @@
 // reads a challenge here, has the portal (on another device) compute the
 // response from the card's management key, which the server holds, and types
 // it here with a new PIN. Codes and MAC are package
-// server/cardspec/unblock's, shared with the server.
+// server/cardspec/unblockcode's, shared with the server.
 //
 //	GET UNBLOCK CHALLENGE  80 50 00 00 [Le]
 //	  -> 12 ASCII symbols (Crockford base32, canonical), 9000. A new challenge

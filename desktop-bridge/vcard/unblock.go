@@ -4,13 +4,13 @@ import (
 	"crypto/rand"
 	"strconv"
 
-	"github.com/vscard/vscard/server/cardspec/unblock"
+	"github.com/vscard/vscard/server/cardspec/unblockcode"
 )
 
 // Offline unblock is vscard's own extension (PIV has no command for it): the
 // card issues a challenge, the person has the portal compute the response from
 // the card's management key (which the server holds) and types it here with a
-// new PIN. See the package doc for the APDUs and package unblock for the codes.
+// new PIN. See the package doc for the APDUs and package unblockcode for the codes.
 
 // claVscard is the class byte of vscard's proprietary commands (ISO/IEC
 // 7816-4: b8 set, the proprietary class; no chaining, no secure messaging).
@@ -51,7 +51,7 @@ func (c *Card) unblockChallenge(cmd *command) response {
 	if c.st.unblockTry.Left == 0 {
 		return status(swAuthBlocked)
 	}
-	ch, err := unblock.NewChallenge(c.serialString(), rand.Reader)
+	ch, err := unblockcode.NewChallenge(c.serialString(), rand.Reader)
 	if err != nil {
 		return status(swUnknown)
 	}
@@ -68,10 +68,10 @@ func (c *Card) unblockPIN(cmd *command) response {
 	if cmd.p1 != 0 || cmd.p2 != 0 {
 		return status(swWrongP1P2)
 	}
-	if len(cmd.data) != unblock.Length+8 {
+	if len(cmd.data) != unblockcode.Length+8 {
 		return status(swWrongLength)
 	}
-	got, next := cmd.data[:unblock.Length], cmd.data[unblock.Length:]
+	got, next := cmd.data[:unblockcode.Length], cmd.data[unblockcode.Length:]
 	if !validPIN(next) {
 		return status(swWrongData)
 	}
@@ -87,7 +87,7 @@ func (c *Card) unblockPIN(cmd *command) response {
 	if !c.commit() {
 		return status(swMemoryFailure)
 	}
-	if !unblock.Equal(string(got), unblock.Response(c.st.mgmtKey, c.serialString(), ch)) {
+	if !unblockcode.Equal(string(got), unblockcode.Response(c.st.mgmtKey, c.serialString(), ch)) {
 		return status(retriesSW(c.st.unblockTry.Left))
 	}
 	c.st.unblockTry.Left = c.st.unblockTry.Max
@@ -102,6 +102,6 @@ func (c *Card) serialString() string { return strconv.FormatUint(uint64(c.st.ser
 
 // validChallenge reports whether a stored challenge is a canonical code.
 func validChallenge(ch string) bool {
-	got, err := unblock.Parse(ch)
+	got, err := unblockcode.Parse(ch)
 	return err == nil && got == ch
 }

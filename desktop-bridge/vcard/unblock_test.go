@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vscard/vscard/server/cardspec/unblock"
+	"github.com/vscard/vscard/server/cardspec/unblockcode"
 )
 
 var testMgmtKey = bytes.Repeat([]byte{0x42}, 24)
@@ -30,7 +30,7 @@ func getChallenge(t testing.TB, c *Card) string {
 	t.Helper()
 	out, sw := vscardCall(t, c, insUnblockChallenge, nil)
 	mustSW(t, swOK, sw, "get unblock challenge")
-	ch, err := unblock.Parse(string(out))
+	ch, err := unblockcode.Parse(string(out))
 	if err != nil || ch != string(out) {
 		t.Fatalf("challenge %q is not a canonical code: %v", out, err)
 	}
@@ -57,10 +57,10 @@ func TestOfflineUnblock(t *testing.T) {
 	c := newMemoryCard(t, Options{Serial: 4711, ManagementKey: testMgmtKey, PINRetries: 5})
 	blockPIN(t, c)
 	ch := getChallenge(t, c)
-	if !unblock.ForCard(ch, "4711") {
+	if !unblockcode.ForCard(ch, "4711") {
 		t.Fatalf("challenge %s is not tagged for card 4711", ch)
 	}
-	mustSW(t, swOK, unblockWith(t, c, unblock.Response(testMgmtKey, "4711", ch), "24681357"), "unblock")
+	mustSW(t, swOK, unblockWith(t, c, unblockcode.Response(testMgmtKey, "4711", ch), "24681357"), "unblock")
 	mustSW(t, swOK, verifyPIN(t, c, "24681357"), "verify the new PIN")
 	if c.st.pinTry != (counter{Max: 5, Left: 5}) {
 		t.Fatalf("PIN tries %+v, want 5 of 5", c.st.pinTry)
@@ -76,7 +76,7 @@ func TestOfflineUnblockRefusals(t *testing.T) {
 	other := bytes.Repeat([]byte{0x43}, 24)
 
 	// No challenge outstanding: refused without a try.
-	mustSW(t, swConditionsNotMet, unblockWith(t, c, unblock.Response(testMgmtKey, "4711", "000000000000"), "24681357"), "no challenge")
+	mustSW(t, swConditionsNotMet, unblockWith(t, c, unblockcode.Response(testMgmtKey, "4711", "000000000000"), "24681357"), "no challenge")
 	if c.st.unblockTry.Left != unblockRetries {
 		t.Fatalf("a response without a challenge cost a try: %+v", c.st.unblockTry)
 	}
@@ -84,17 +84,17 @@ func TestOfflineUnblockRefusals(t *testing.T) {
 	// The right response to an earlier challenge, which a newer one replaced.
 	old := getChallenge(t, c)
 	ch := getChallenge(t, c)
-	mustSW(t, 0x63C2, unblockWith(t, c, unblock.Response(testMgmtKey, "4711", old), "24681357"), "response to a replaced challenge")
+	mustSW(t, 0x63C2, unblockWith(t, c, unblockcode.Response(testMgmtKey, "4711", old), "24681357"), "response to a replaced challenge")
 	// The challenge was consumed by the wrong attempt: its right response no longer works.
-	mustSW(t, swConditionsNotMet, unblockWith(t, c, unblock.Response(testMgmtKey, "4711", ch), "24681357"), "right response after a wrong one")
+	mustSW(t, swConditionsNotMet, unblockWith(t, c, unblockcode.Response(testMgmtKey, "4711", ch), "24681357"), "right response after a wrong one")
 
 	// The response of another card (same challenge, another serial or key).
 	ch = getChallenge(t, c)
-	mustSW(t, 0x63C1, unblockWith(t, c, unblock.Response(testMgmtKey, "4712", ch), "24681357"), "other card's serial")
+	mustSW(t, 0x63C1, unblockWith(t, c, unblockcode.Response(testMgmtKey, "4712", ch), "24681357"), "other card's serial")
 
 	// A right response works once; replayed with the next challenge outstanding, it fails.
 	ch = getChallenge(t, c)
-	right := unblock.Response(testMgmtKey, "4711", ch)
+	right := unblockcode.Response(testMgmtKey, "4711", ch)
 	mustSW(t, swOK, unblockWith(t, c, right, "24681357"), "right response")
 	if c.st.unblockTry.Left != unblockRetries {
 		t.Fatalf("a right response did not restore the tries: %+v", c.st.unblockTry)
@@ -107,7 +107,7 @@ func TestOfflineUnblockRefusals(t *testing.T) {
 	// Used up: no challenge, no attempt, whatever the response.
 	for _, key := range [][]byte{other, other} {
 		ch := getChallenge(t, c)
-		unblockWith(t, c, unblock.Response(key, "4711", ch), "13572468")
+		unblockWith(t, c, unblockcode.Response(key, "4711", ch), "13572468")
 	}
 	if c.st.unblockTry.Left != 0 {
 		t.Fatalf("tries %+v after three wrong responses", c.st.unblockTry)
@@ -121,7 +121,7 @@ func TestOfflineUnblockRefusals(t *testing.T) {
 	_, sw := call(t, c, insResetRetry, 0, refPIN, append(pinBytes(defaultPUK), pinBytes("11223344")...))
 	mustSW(t, swOK, sw, "unblock with the PUK")
 	ch = getChallenge(t, c)
-	mustSW(t, swOK, unblockWith(t, c, unblock.Response(testMgmtKey, "4711", ch), "55667788"), "offline unblock after the PUK")
+	mustSW(t, swOK, unblockWith(t, c, unblockcode.Response(testMgmtKey, "4711", ch), "55667788"), "offline unblock after the PUK")
 }
 
 // TestOfflineUnblockBadCommands: wrong lengths, parameters and PINs are refused before
@@ -129,7 +129,7 @@ func TestOfflineUnblockRefusals(t *testing.T) {
 func TestOfflineUnblockBadCommands(t *testing.T) {
 	c := newMemoryCard(t, Options{Serial: 4711, ManagementKey: testMgmtKey})
 	ch := getChallenge(t, c)
-	right := unblock.Response(testMgmtKey, "4711", ch)
+	right := unblockcode.Response(testMgmtKey, "4711", ch)
 	for name, apdu := range map[string][]byte{
 		"challenge with data":     h("80 50 00 00 01 00 00"),
 		"challenge with P1":       h("80 50 01 00 00"),
@@ -165,7 +165,7 @@ func TestOfflineUnblockPersists(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := getChallenge(t, c)
-	mustSW(t, 0x63C2, unblockWith(t, c, unblock.Response(testMgmtKey, "2023", ch), "24681357"), "wrong card")
+	mustSW(t, 0x63C2, unblockWith(t, c, unblockcode.Response(testMgmtKey, "2023", ch), "24681357"), "wrong card")
 	ch = getChallenge(t, c)
 	c.Close()
 	if c, err = Open(cards, 2024, ks); err != nil {
@@ -175,5 +175,5 @@ func TestOfflineUnblockPersists(t *testing.T) {
 	if c.st.unblockTry.Left != 2 || c.st.unblockChallenge != ch {
 		t.Fatalf("after reopening: tries %+v, challenge %q; want 2 left and %q", c.st.unblockTry, c.st.unblockChallenge, ch)
 	}
-	mustSW(t, swOK, unblockWith(t, c, unblock.Response(testMgmtKey, "2024", ch), "24681357"), "unblock after reopening")
+	mustSW(t, swOK, unblockWith(t, c, unblockcode.Response(testMgmtKey, "2024", ch), "24681357"), "unblock after reopening")
 }

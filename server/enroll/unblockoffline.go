@@ -10,7 +10,7 @@ import (
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/cardspec/unblock"
+	"github.com/vscard/vscard/server/cardspec/unblockcode"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/viewer"
 )
@@ -32,7 +32,7 @@ const (
 // unblockPINOffline: the Desktop App cannot reach the server (the VPN needs the card), so
 // the person, signed in to the portal on another device, types the challenge the Desktop
 // App shows (AnswerUnblockChallenge), and the portal shows the response once: the card's
-// management key, which the server holds, makes it (package server/cardspec/unblock).
+// management key, which the server holds, makes it (package server/cardspec/unblockcode).
 // Nothing is handed off and nothing on the server changes; the card checks the response,
 // takes the new PIN and counts wrong responses itself. Off unless the option script
 // enables it (unblock_pin_offline): whoever is signed in to the portal as the person can
@@ -82,14 +82,14 @@ func (e *Engine) AnswerUnblockChallenge(ctx context.Context, orderID, challenge 
 	if err != nil {
 		return nil, "", err
 	}
-	ch, err := unblock.Parse(challenge)
+	ch, err := unblockcode.Parse(challenge)
 	reason := ""
 	switch {
-	case errors.Is(err, unblock.ErrCheck):
+	case errors.Is(err, unblockcode.ErrCheck):
 		reason = ChallengeMistyped
 	case err != nil:
 		reason = ChallengeMalformed
-	case !unblock.ForCard(ch, c.Serial):
+	case !unblockcode.ForCard(ch, c.Serial):
 		reason = ChallengeOtherCard
 	}
 	if reason != "" {
@@ -101,7 +101,7 @@ func (e *Engine) AnswerUnblockChallenge(ctx context.Context, orderID, challenge 
 	if err != nil {
 		return nil, "", errs.Wrap(err, errs.Internal, "The card's key cannot be read.")
 	}
-	response := unblock.Response(key, c.Serial, ch)
+	response := unblockcode.Response(key, c.Serial, ch)
 	clear(key)
 	asker := ""
 	if v := viewer.FromContext(ctx); v != nil {
@@ -109,16 +109,16 @@ func (e *Engine) AnswerUnblockChallenge(ctx context.Context, orderID, challenge 
 	}
 	o, err = e.transition(ctx, o, move{
 		to: order.StateCOMPLETED, action: "order.unblock_response", note: "response given for card " + c.Serial,
-		details: map[string]any{"cardSerial": c.Serial, "challenge": unblock.Format(ch)},
+		details: map[string]any{"cardSerial": c.Serial, "challenge": unblockcode.Format(ch)},
 		events: func() []audit.Entry {
 			// The challenge is no secret (the Desktop App shows it); the response is
 			// never written anywhere.
 			return []audit.Entry{{Action: "card.pin_unblock_offline", ObjectType: "Card", ObjectID: c.ID,
-				Details: map[string]any{"order": o.ID, "serial": c.Serial, "challenge": unblock.Format(ch), "askedBy": asker}}}
+				Details: map[string]any{"order": o.ID, "serial": c.Serial, "challenge": unblockcode.Format(ch), "askedBy": asker}}}
 		},
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	return o, unblock.Format(response), nil
+	return o, unblockcode.Format(response), nil
 }

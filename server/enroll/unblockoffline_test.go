@@ -14,7 +14,7 @@ import (
 	"github.com/vscard/vscard/ent/auditevent"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/cardspec"
-	"github.com/vscard/vscard/server/cardspec/unblock"
+	"github.com/vscard/vscard/server/cardspec/unblockcode"
 	"github.com/vscard/vscard/server/errs"
 )
 
@@ -37,7 +37,7 @@ func (env *testEnv) keyedCard(t *testing.T, u *ent.User, serial string, key []by
 
 func newChallenge(t *testing.T, serial string) string {
 	t.Helper()
-	ch, err := unblock.NewChallenge(serial, rand.Reader)
+	ch, err := unblockcode.NewChallenge(serial, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestUnblockPINOfflineDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.e.opts = fixedOptions{}
-	_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, unblock.Format(newChallenge(t, crd.Serial)))
+	_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, unblockcode.Format(newChallenge(t, crd.Serial)))
 	wantCode(t, err, errs.Forbidden)
 }
 
@@ -112,9 +112,9 @@ func TestUnblockPINOffline(t *testing.T) {
 	_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, string(typo))
 	wantReason(t, err, ChallengeMistyped)
 	var other string
-	for other = newChallenge(t, "30000003"); unblock.ForCard(other, crd.Serial); other = newChallenge(t, "30000003") {
+	for other = newChallenge(t, "30000003"); unblockcode.ForCard(other, crd.Serial); other = newChallenge(t, "30000003") {
 	}
-	_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, unblock.Format(other))
+	_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, unblockcode.Format(other))
 	wantReason(t, err, ChallengeOtherCard)
 	if got := env.order(t, o.ID); got.State != order.StateSTARTED {
 		t.Fatalf("a refused challenge moved the order to %s", got.State)
@@ -125,12 +125,12 @@ func TestUnblockPINOffline(t *testing.T) {
 	wantCode(t, err, errs.NotFound)
 
 	// Typed as a person types it: lower case, spaces.
-	typed := strings.ToLower(strings.ReplaceAll(unblock.Format(ch), "-", " "))
+	typed := strings.ToLower(strings.ReplaceAll(unblockcode.Format(ch), "-", " "))
 	done, resp, err := env.e.AnswerUnblockChallenge(ann, o.ID, typed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := unblock.Format(unblock.Response(key, crd.Serial, ch)); resp != want {
+	if want := unblockcode.Format(unblockcode.Response(key, crd.Serial, ch)); resp != want {
 		t.Fatalf("response %q, want %q (the card's key over its challenge)", resp, want)
 	}
 	if done.State != order.StateCOMPLETED {
@@ -145,7 +145,7 @@ func TestUnblockPINOffline(t *testing.T) {
 		t.Fatalf("audit events %v, want the order's step and the card's", events)
 	}
 	for _, ev := range events {
-		if ev.Actor == "" || ev.Details["challenge"] != unblock.Format(ch) {
+		if ev.Actor == "" || ev.Details["challenge"] != unblockcode.Format(ch) {
 			t.Errorf("audit %s: actor %q, details %v", ev.Action, ev.Actor, ev.Details)
 		}
 		if ev.Action == "card.pin_unblock_offline" && (ev.ObjectID != crd.ID || ev.Details["askedBy"] != env.ann.ID) {
@@ -172,10 +172,10 @@ func TestUnblockPINOfflineRateLimit(t *testing.T) {
 		_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, "0000-0000-0000")
 		wantCode(t, err, errs.InvalidInput)
 	}
-	_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, unblock.Format(newChallenge(t, crd.Serial)))
+	_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, unblockcode.Format(newChallenge(t, crd.Serial)))
 	wantCode(t, err, errs.RateLimited)
 	env.clock.Add(time.Minute)
-	if _, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, unblock.Format(newChallenge(t, crd.Serial))); err != nil {
+	if _, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, unblockcode.Format(newChallenge(t, crd.Serial))); err != nil {
 		t.Fatalf("after a minute: %v", err)
 	}
 }

@@ -8,6 +8,9 @@
 //	vscard-bridge cards              list the virtual cards
 //	vscard-bridge delete <serial>    remove a virtual card
 //	vscard-bridge pin change <serial> change a card's PIN without the portal
+//	vscard-bridge pin unblock --offline <serial>
+//	                                 unblock a blocked PIN with a challenge and the
+//	                                 portal's response, without reaching the server
 package main
 
 import (

@@ -15,7 +15,8 @@ import (
 )
 
 type pinCmd struct {
-	Change pinChangeCmd `cmd:"" help:"Change a card's PIN on this computer, without the portal."`
+	Change  pinChangeCmd  `cmd:"" help:"Change a card's PIN on this computer, without the portal."`
+	Unblock pinUnblockCmd `cmd:"" help:"Unblock a card's PIN with --offline: a challenge here, the response from the portal on another device."`
 }
 
 type pinChangeCmd struct {

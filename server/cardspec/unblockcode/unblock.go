@@ -1,4 +1,4 @@
-// Package unblock is the arithmetic of "Unblock PIN offline" (unblock-pin-offline), shared
+// Package unblockcode is the arithmetic of "Unblock PIN offline" (unblock-pin-offline), shared
 // by the virtual card, which issues a challenge and checks the response, and the server,
 // which computes the response from the card's management key: neither can drift from the
 // other.
@@ -17,7 +17,7 @@
 // HMAC-SHA256(management key, purpose, serial, challenge): bound to that challenge and
 // that card, and useless for anything else the management key does. Its 55 bits against a
 // card that takes a few wrong responses before it refuses any leave guessing hopeless.
-package unblock
+package unblockcode
 
 import (
 	"crypto/hmac"

@@ -1,4 +1,4 @@
-package unblock
+package unblockcode
 
 import (
 	"bytes"

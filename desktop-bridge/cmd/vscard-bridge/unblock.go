@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/vscard/vscard/desktop-bridge/agent"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
+	"github.com/vscard/vscard/server/cardspec/unblockcode"
+)
+
+type pinUnblockCmd struct {
+	Offline bool   `required:"" help:"Unblock with a challenge the card shows and the response the portal gives on another device, without reaching the server."`
+	Serial  string `arg:"" help:"Serial of the card (vscard-bridge cards lists them)."`
+	Stdin   bool   `name:"stdin" help:"Read the response and the new PIN from standard input, one line each (the new PIN once)."`
+}
+
+// Run unblocks the PIN of a card the agent hosts with unblock-pin-offline's challenge and
+// response, talking to the card only (see README, "Unblock PIN offline"): it shows the
+// challenge, reads the response the portal gave and the new PIN, and the card checks the
+// response. A response with a typing mistake is asked again without troubling the card.
+func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
+	serial, reader, err := hostedCard(ctx, g, c.Serial)
+	if err != nil {
+		return err
+	}
+	ch, err := handoff.OfflineChallenge(ctx, reader, serial)
+	if err != nil {
+		return errors.New(handoff.Describe(err))
+	}
+	fmt.Fprintf(os.Stderr, "Unblocking the PIN of card %d in reader %q.\n", serial, reader)
+	fmt.Fprintln(os.Stderr, "In the portal, on a device that reaches it, open this card's Possible actions on the Cards page,")
+	fmt.Fprintln(os.Stderr, "choose Unblock PIN offline and type this challenge:")
+	fmt.Printf("Challenge: %s\n", ch)
+	fmt.Fprintln(os.Stderr, "Then type the response the portal shows, and a new PIN.")
+	for _, r := range handoff.PolicyRules(pivPIN) {
+		fmt.Fprintln(os.Stderr, "  -", r)
+	}
+	in := bufio.NewScanner(os.Stdin)
+	response, pin, err := c.read(in, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if err := handoff.OfflineUnblock(ctx, reader, serial, response, pin); err != nil {
+		return errors.New(handoff.Describe(err))
+	}
+	fmt.Printf("The PIN of card %d is unblocked: use the new PIN.\n", serial)
+	return nil
+}
+
+// read reads the response, asked again while it has a typing mistake, and the new PIN,
+// asked again until it meets the policy and, at a terminal, was typed the same twice.
+func (c *pinUnblockCmd) read(in *bufio.Scanner, out io.Writer) (response, pin string, err error) {
+	for {
+		if response, err = readLine(in, "Response: "); err != nil {
+			return "", "", err
+		}
+		if _, perr := unblockcode.Parse(response); perr == nil {
+			break
+		}
+		if c.Stdin { // the next line is the PIN, not another try
+			return "", "", errors.New(handoff.Words(handoff.Languages[0], handoff.ProblemResponseMistyped))
+		}
+		fmt.Fprintln(out, "  -", handoff.Words(handoff.Languages[0], handoff.ProblemResponseMistyped))
+	}
+	for {
+		a, err := c.readPIN(in, out)
+		if err != nil {
+			return "", "", err
+		}
+		problems := handoff.CheckPIN(handoff.PINChoose, pivPIN, a)
+		if len(problems) == 0 {
+			return response, a.New, nil
+		}
+		for _, p := range problems {
+			fmt.Fprintln(out, "  -", p.Message)
+		}
+	}
+}
+
+// readPIN reads the new PIN: once from standard input, twice without echo at a terminal.
+func (c *pinUnblockCmd) readPIN(in *bufio.Scanner, out io.Writer) (handoff.PINAnswer, error) {
+	var a handoff.PINAnswer
+	if !c.Stdin {
+		if restore := noEcho(); restore != nil {
+			defer restore()
+		}
+	}
+	var err error
+	if a.New, err = readLine(in, "New PIN: "); err != nil || c.Stdin {
+		return a, err
+	}
+	again, err := readLine(in, "New PIN again: ")
+	if err != nil {
+		return a, err
+	}
+	if again != a.New {
+		fmt.Fprintln(out, "  -", handoff.Words(handoff.Languages[0], handoff.ProblemMismatch))
+		return c.readPIN(in, out)
+	}
+	return a, nil
+}
+
+// hostedCard finds the reader the agent put the card with serial s in.
+func hostedCard(ctx context.Context, g *globals, s string) (uint32, string, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, "", fmt.Errorf("parse serial %q: not a card serial", s)
+	}
+	cards, err := agent.NewClient(g.socket()).Cards(ctx)
+	if err != nil {
+		return 0, "", fmt.Errorf("ask the Desktop App for its cards (is `vscard-bridge serve` running?): %w", err)
+	}
+	for _, card := range cards {
+		if card.Serial == uint32(n) {
+			return uint32(n), card.Reader, nil
+		}
+	}
+	return 0, "", errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
+}
