@@ -32,13 +32,26 @@ type Process = CardProcessesQuery['processes'][number];
 /**
  * shownActions are the processes worth listing for a card. One the card's state rules out
  * (unlock on an active card, lock on a locked one) is hidden: it is the opposite of one
- * that is shown, and listing it disabled on every card would only be noise. One that the
+ * that is shown, and listing it disabled on every card would only be noise; so is one the
+ * option script has not enabled (hiddenUnlessEnabled). One that the
  * person could start but not now (an order is running, their account is not active, they
  * may not) is shown disabled with the reason, so they learn it exists and what stands in
  * the way.
  */
-export function shownActions<P extends Pick<Process, 'available' | 'unavailableReason' | 'runningOrder'>>(processes: readonly P[]): P[] {
-  return processes.filter((p) => p.available || p.runningOrder || p.unavailableReason !== 'CARD_NOT_IN_REQUIRED_STATE');
+export function shownActions<P extends Pick<Process, 'name' | 'available' | 'unavailableReason' | 'runningOrder'>>(
+  processes: readonly P[],
+): P[] {
+  return processes.filter(
+    (p) => p.available || p.runningOrder || (p.unavailableReason !== 'CARD_NOT_IN_REQUIRED_STATE' && !hiddenUnlessEnabled(p)),
+  );
+}
+
+/**
+ * hiddenUnlessEnabled: unblock-pin-offline is off unless the option script enables it;
+ * where it is off, a disabled button would only advertise what nobody here may use.
+ */
+function hiddenUnlessEnabled(p: Pick<Process, 'name' | 'unavailableReason'>): boolean {
+  return p.name === 'unblock-pin-offline' && p.unavailableReason === 'NOT_PERMITTED';
 }
 
 /**

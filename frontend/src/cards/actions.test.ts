@@ -15,6 +15,12 @@ describe('shownActions', () => {
     ];
     expect(shownActions(list).map((x) => (x as { name: string }).name)).toEqual(['change-pin', 'reset-pin', 'lock']);
   });
+  it('ok/unblock offline shows only where the option script enables it', () => {
+    const names = (list: ReturnType<typeof p>[]) => shownActions(list).map((x) => (x as { name: string }).name);
+    expect(names([p('unblock-pin-offline', false, 'NOT_PERMITTED')])).toEqual([]);
+    expect(names([p('unblock-pin-offline', true, null)])).toEqual(['unblock-pin-offline']);
+    expect(names([p('unblock-pin-offline', false, 'ORDER_RUNNING')])).toEqual(['unblock-pin-offline']);
+  });
   it('ok/a running order is shown whatever the card state says', () => {
     const list = [p('change-pin', false, 'CARD_NOT_IN_REQUIRED_STATE', { id: 'o1' })];
     expect(shownActions(list)).toHaveLength(1);

@@ -38,6 +38,7 @@ type Documents = {
     "\n  subscription OrderUpdated($id: ID!) {\n    orderUpdated(id: $id) {\n      ...WizardOrder\n    }\n  }\n": typeof types.OrderUpdatedDocument,
     "\n  mutation StartProcess($name: String!, $card: ID) {\n    startProcess(name: $name, card: $card) {\n      id\n      state\n    }\n  }\n": typeof types.StartProcessDocument,
     "\n  mutation NextStep($orderId: ID!, $choices: Map) {\n    nextStep(orderId: $orderId, choices: $choices) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n": typeof types.NextStepDocument,
+    "\n  mutation AnswerUnblockChallenge($orderId: ID!, $challenge: String!) {\n    answerUnblockChallenge(orderId: $orderId, challenge: $challenge) {\n      response\n      order {\n        ...WizardOrderCore\n      }\n    }\n  }\n": typeof types.AnswerUnblockChallengeDocument,
     "\n  mutation RenewHandoff($orderId: ID!) {\n    renewHandoff(orderId: $orderId) {\n      url\n      expiresAt\n      verificationCode\n    }\n  }\n": typeof types.RenewHandoffDocument,
     "\n  mutation CancelOrder($orderId: ID!, $reason: String) {\n    cancelOrder(orderId: $orderId, reason: $reason) {\n      ...WizardOrderCore\n    }\n  }\n": typeof types.CancelOrderDocument,
 };
@@ -66,6 +67,7 @@ const documents: Documents = {
     "\n  subscription OrderUpdated($id: ID!) {\n    orderUpdated(id: $id) {\n      ...WizardOrder\n    }\n  }\n": types.OrderUpdatedDocument,
     "\n  mutation StartProcess($name: String!, $card: ID) {\n    startProcess(name: $name, card: $card) {\n      id\n      state\n    }\n  }\n": types.StartProcessDocument,
     "\n  mutation NextStep($orderId: ID!, $choices: Map) {\n    nextStep(orderId: $orderId, choices: $choices) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n": types.NextStepDocument,
+    "\n  mutation AnswerUnblockChallenge($orderId: ID!, $challenge: String!) {\n    answerUnblockChallenge(orderId: $orderId, challenge: $challenge) {\n      response\n      order {\n        ...WizardOrderCore\n      }\n    }\n  }\n": types.AnswerUnblockChallengeDocument,
     "\n  mutation RenewHandoff($orderId: ID!) {\n    renewHandoff(orderId: $orderId) {\n      url\n      expiresAt\n      verificationCode\n    }\n  }\n": types.RenewHandoffDocument,
     "\n  mutation CancelOrder($orderId: ID!, $reason: String) {\n    cancelOrder(orderId: $orderId, reason: $reason) {\n      ...WizardOrderCore\n    }\n  }\n": types.CancelOrderDocument,
 };
@@ -180,6 +182,10 @@ export function graphql(source: "\n  mutation StartProcess($name: String!, $card
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation NextStep($orderId: ID!, $choices: Map) {\n    nextStep(orderId: $orderId, choices: $choices) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation NextStep($orderId: ID!, $choices: Map) {\n    nextStep(orderId: $orderId, choices: $choices) {\n      order {\n        ...WizardOrderCore\n      }\n      handoff {\n        url\n        expiresAt\n        verificationCode\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AnswerUnblockChallenge($orderId: ID!, $challenge: String!) {\n    answerUnblockChallenge(orderId: $orderId, challenge: $challenge) {\n      response\n      order {\n        ...WizardOrderCore\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation AnswerUnblockChallenge($orderId: ID!, $challenge: String!) {\n    answerUnblockChallenge(orderId: $orderId, challenge: $challenge) {\n      response\n      order {\n        ...WizardOrderCore\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -16,6 +16,9 @@ const texts: Record<string, string> = {
     'Stop the card working for now, e.g. while the computer is missing: its certificates are put on hold until it is unlocked.',
   'process.unlock-virtual-smart-card.name': 'Unlock card',
   'process.unlock-virtual-smart-card.description': 'Make the locked card work again: its certificates are valid again.',
+  'process.unblock-pin-offline.name': 'Unblock PIN offline',
+  'process.unblock-pin-offline.description':
+    'PIN blocked on a computer that cannot reach this portal? Type the challenge it shows here, and the response from here there.',
 };
 
 /** processText gives the words for a process's name or description key. */

@@ -1,4 +1,4 @@
-import { Checkbox, List, Stack, Table, Text } from '@mantine/core';
+import { Checkbox, List, Stack, Table, Text, TextInput } from '@mantine/core';
 
 import type { WizardOrderFragment } from '../gql/graphql';
 import { humanize } from '../lib/format';
@@ -24,14 +24,25 @@ export function IntroStep({
   flow,
   choices = {},
   onChoice = () => {},
+  challenge,
 }: {
   order: WizardOrderFragment;
   flow: Flow;
   choices?: Record<string, boolean>;
   onChoice?: (name: string, value: boolean) => void;
+  /** challenge is the challenge field of a flow that asks for one (Flow.challenge). */
+  challenge?: ChallengeField;
 }) {
-  if (flow.introSteps.length > 0) return <CardIntro order={order} flow={flow} choices={choices} onChoice={onChoice} />;
+  if (flow.introSteps.length > 0)
+    return <CardIntro order={order} flow={flow} choices={choices} onChoice={onChoice} challenge={challenge} />;
   return <NewCardIntro order={order} />;
+}
+
+/** ChallengeField is the challenge as typed, and why the server refused it, if it did. */
+export interface ChallengeField {
+  value: string;
+  onChange: (value: string) => void;
+  error: string | undefined;
 }
 
 function CardIntro({
@@ -39,11 +50,13 @@ function CardIntro({
   flow,
   choices,
   onChoice,
+  challenge,
 }: {
   order: WizardOrderFragment;
   flow: Flow;
   choices: Record<string, boolean>;
   onChoice: (name: string, value: boolean) => void;
+  challenge?: ChallengeField;
 }) {
   return (
     <Stack>
@@ -70,6 +83,21 @@ function CardIntro({
           onChange={(e) => onChoice(c.name, e.currentTarget.checked)}
         />
       ))}
+      {flow.challenge && challenge && (
+        <TextInput
+          label="Challenge"
+          description="As the computer that has the card shows it. Upper or lower case and dashes do not matter."
+          placeholder="XXXX-XXXX-XXXX"
+          maw={320}
+          ff="monospace"
+          autoComplete="off"
+          spellCheck={false}
+          data-testid="unblock-challenge"
+          value={challenge.value}
+          error={challenge.error}
+          onChange={(e) => challenge.onChange(e.currentTarget.value)}
+        />
+      )}
     </Stack>
   );
 }

@@ -4,6 +4,7 @@ import { Link, useParams } from 'react-router';
 
 import type { WizardOrderFragment } from '../gql/graphql';
 import { humanize } from '../lib/format';
+import { challengeProblem } from '../lib/unblock';
 import { CancelDialog } from './CancelDialog';
 import { HandoffDialog } from './HandoffDialog';
 import { IntroStep } from './IntroStep';
@@ -56,7 +57,11 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
   const [choices, setChoices] = useState<Record<string, boolean>>(() =>
     Object.fromEntries((flow.choices ?? []).map((c) => [c.name, c.default])),
   );
+  const [challenge, setChallenge] = useState('');
   const heading = useRef<HTMLHeadingElement>(null);
+  const asksChallenge = flow.challenge === true && order.state === 'STARTED';
+  // A refused challenge is said at the field, in the portal's words for its reason.
+  const challengeError = asksChallenge ? challengeProblem(wizard.actionError) : undefined;
 
   // A new phase replaces the page's content: move focus to its heading so keyboard and
   // screen reader users start reading there.
@@ -71,7 +76,8 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
   }, [wizard.handoff]);
 
   const onNext = async () => {
-    await wizard.next(flow.choices && order.state === 'STARTED' ? choices : undefined);
+    if (asksChallenge) await wizard.answer(challenge);
+    else await wizard.next(flow.choices && order.state === 'STARTED' ? choices : undefined);
   };
   const onConfirmCancel = async () => {
     if (await wizard.cancel()) setDialog('none');
@@ -100,14 +106,20 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
       <VisuallyHidden aria-live="polite" data-testid="order-state">
         Order state: {humanize(order.state)}
       </VisuallyHidden>
-      {wizard.actionError && (
+      {wizard.actionError && !challengeError && (
         <Alert color="red" role="alert" title="That did not work">
           {wizard.actionError.message}
         </Alert>
       )}
       <Paper withBorder p="lg">
         {phase === 'intro' && (
-          <IntroStep order={order} flow={flow} choices={choices} onChoice={(name, v) => setChoices((c) => ({ ...c, [name]: v }))} />
+          <IntroStep
+            order={order}
+            flow={flow}
+            choices={choices}
+            onChoice={(name, v) => setChoices((c) => ({ ...c, [name]: v }))}
+            challenge={{ value: challenge, onChange: setChallenge, error: challengeError }}
+          />
         )}
         {phase === 'desktop' && (
           <ProgressStep
@@ -120,7 +132,7 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
           />
         )}
         {phase === 'review' && <ReviewStep order={order} />}
-        {phase === 'done' && <DoneStep order={order} flow={flow} />}
+        {phase === 'done' && <DoneStep order={order} flow={flow} response={wizard.unblockResponse} />}
         {phase === 'ended' && <EndedStep order={order} flow={flow} />}
       </Paper>
       {canCancel(order.state) && (
@@ -130,7 +142,7 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
           </Button>
           <Button
             onClick={() => void onNext()}
-            disabled={!canProceed(order.state, flow)}
+            disabled={!canProceed(order.state, flow) || (asksChallenge && challenge.trim() === '')}
             loading={wizard.busy === 'next'}
             title={canProceed(order.state, flow) ? undefined : flow.busy}
           >

@@ -5,14 +5,37 @@ import type { WizardOrderFragment } from '../gql/graphql';
 import type { Flow } from './flows';
 import { endMessage } from './orderState';
 
-/** DoneStep: the order completed; the user goes on to Cards. */
-export function DoneStep({ order, flow }: { order: WizardOrderFragment; flow: Flow }) {
+/**
+ * DoneStep: the order completed; the user goes on to Cards. For a flow that answered a
+ * challenge it shows the response, which this page alone has.
+ */
+export function DoneStep({ order, flow, response }: { order: WizardOrderFragment; flow: Flow; response?: string }) {
   const serial = order.card?.serial ?? order.subjectCard?.serial;
+  if (flow.challenge && !response) {
+    return (
+      <Stack>
+        <Alert color="gray" title="The response was shown once" data-testid="order-done" role="status">
+          It is not shown again. If it was not typed into the computer that has the card, start again from your cards: the
+          computer then shows a new challenge.
+        </Alert>
+        <Group>
+          <Button component={Link} to="/cards">
+            Show my cards
+          </Button>
+        </Group>
+      </Stack>
+    );
+  }
   return (
     <Stack>
       <Alert color="green" title={flow.doneTitle} data-testid="order-done">
         {flow.done(serial)}
       </Alert>
+      {response && (
+        <Text ff="monospace" fw={700} fz={32} data-testid="unblock-response">
+          {response}
+        </Text>
+      )}
       <Group>
         <Button component={Link} to="/cards">
           Show my cards

@@ -25,3 +25,14 @@ describe('lock and unlock flows', () => {
     expect(processTitle({ name: 'unlock-virtual-smart-card', displayName: 'process.unlock-virtual-smart-card.name' })).toBe('Unlock card');
   });
 });
+
+describe('unblock-pin-offline flow', () => {
+  it('ok/asks for the challenge and ends on the response, without the Desktop App page', () => {
+    const flow = flowOf('unblock-pin-offline');
+    expect(flow.challenge).toBe(true);
+    expect(flow.phases.map((p) => p.phase)).toEqual(['intro', 'done']);
+    expect(canProceed('STARTED', flow)).toBe(true);
+    expect(phaseOf('COMPLETED', flow)).toBe('done');
+    expect(processTitle({ name: 'unblock-pin-offline', displayName: 'process.unblock-pin-offline.name' })).toBe('Unblock PIN offline');
+  });
+});

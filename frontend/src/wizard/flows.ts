@@ -37,6 +37,11 @@ export interface Flow extends StateMap {
   again: string;
   /** choices are the yes/no questions of the intro, sent with Next (nextStep's choices). */
   choices?: readonly Choice[];
+  /**
+   * challenge makes the intro ask for the challenge the Desktop App shows, and Next answer
+   * it (answerUnblockChallenge) instead of nextStep; the last page shows the response.
+   */
+  challenge?: boolean;
 }
 
 /** Choice is one yes/no question the person answers before Next. */
@@ -177,6 +182,7 @@ function serverFlow(words: {
   failedTitle: string;
   cancel: string;
   choices?: Choice[];
+  challenge?: boolean;
 }): Flow {
   const base = cardFlow({ ...words, connected: '', doing: words.title, did: 'Done' });
   return {
@@ -190,6 +196,7 @@ function serverFlow(words: {
     cancel: words.cancel,
     end: { ...base.end, cancelled: 'Nothing was changed on your card.', undone: 'Your card is as it was.' },
     choices: words.choices,
+    challenge: words.challenge,
   };
 }
 
@@ -238,6 +245,20 @@ const flows: Record<string, Flow> = {
     done: (serial) => `${serial ? `Card ${serial}` : 'The card'} is active again and its certificates are valid.`,
     failedTitle: 'The card was not unlocked',
     cancel: 'The card stays locked.',
+  }),
+  'unblock-pin-offline': serverFlow({
+    title: 'Unblock PIN offline',
+    introSteps: [
+      'On the computer that has the card, run: vscard-bridge pin unblock --offline followed by the card number. It shows a challenge of 12 letters and digits.',
+      'Type the challenge below and choose Next. This page then shows a response, once.',
+      'Type the response and a new PIN into the computer that has the card. The response works once, for this card only.',
+    ],
+    challenge: true,
+    doneTitle: 'Type this response on the computer that has the card',
+    done: (serial) =>
+      `${serial ? `Card ${serial}` : 'The card'} takes it once, with the new PIN you choose there. The response is shown only here: if you lose it, start again from your cards with a new challenge.`,
+    failedTitle: 'No response was given',
+    cancel: 'No response is given and the card stays as it is.',
   }),
 };
 

@@ -93,6 +93,18 @@ export const NextStepDoc = graphql(`
   }
 `);
 
+// unblock-pin-offline's step: the response is in this answer only (shown once).
+export const AnswerUnblockChallengeDoc = graphql(`
+  mutation AnswerUnblockChallenge($orderId: ID!, $challenge: String!) {
+    answerUnblockChallenge(orderId: $orderId, challenge: $challenge) {
+      response
+      order {
+        ...WizardOrderCore
+      }
+    }
+  }
+`);
+
 export const RenewHandoffDoc = graphql(`
   mutation RenewHandoff($orderId: ID!) {
     renewHandoff(orderId: $orderId) {

@@ -3,7 +3,7 @@ import { useMutation, useSubscription } from 'urql';
 
 import type { WizardOrderCoreFragment, WizardOrderFragment } from '../gql/graphql';
 import { apiError, type ApiError } from '../lib/errors';
-import { CancelOrderDoc, NextStepDoc, OrderUpdatedDoc, RenewHandoffDoc } from './operations';
+import { AnswerUnblockChallengeDoc, CancelOrderDoc, NextStepDoc, OrderUpdatedDoc, RenewHandoffDoc } from './operations';
 import { mergeOrder, newerOrder } from './orderState';
 
 export interface Handoff {
@@ -24,6 +24,13 @@ export interface OrderWizard {
   busy: 'next' | 'cancel' | 'renew' | undefined;
   /** next takes the person's choices for the step (Flow.choices), by name. */
   next: (choices?: Record<string, boolean>) => Promise<boolean>;
+  /** answer is Next of a flow that asks for a challenge (Flow.challenge): unblock-pin-offline's. */
+  answer: (challenge: string) => Promise<boolean>;
+  /**
+   * unblockResponse is the server's answer to the challenge. It lives in this page only:
+   * the server keeps it nowhere, so a reload loses it and the person starts again.
+   */
+  unblockResponse: string | undefined;
   cancel: () => Promise<boolean>;
   renew: () => Promise<boolean>;
 }
@@ -37,10 +44,12 @@ export function useOrderWizard(orderId: string): OrderWizard {
   const [handoff, setHandoff] = useState<Handoff>();
   const [busy, setBusy] = useState<OrderWizard['busy']>();
   const [actionError, setActionError] = useState<ApiError>();
+  const [unblockResponse, setUnblockResponse] = useState<string>();
 
   const [sub] = useSubscription({ query: OrderUpdatedDoc, variables: { id: orderId } });
   const [, nextStep] = useMutation(NextStepDoc);
   const [, renewHandoff] = useMutation(RenewHandoffDoc);
+  const [, answerChallenge] = useMutation(AnswerUnblockChallengeDoc);
   const [, cancelOrder] = useMutation(CancelOrderDoc);
 
   useEffect(() => {
@@ -73,6 +82,19 @@ export function useOrderWizard(orderId: string): OrderWizard {
         return !res.error;
       }).then(Boolean),
     [run, nextStep, orderId, accept],
+  );
+
+  const answer = useCallback(
+    (challenge: string) =>
+      run('next', async () => {
+        const res = await answerChallenge({ orderId, challenge });
+        const data = res.data?.answerUnblockChallenge;
+        if (data) setUnblockResponse(data.response);
+        accept(data?.order);
+        setActionError(apiError(res.error));
+        return !res.error;
+      }).then(Boolean),
+    [run, answerChallenge, orderId, accept],
   );
 
   const renew = useCallback(
@@ -109,5 +131,16 @@ export function useOrderWizard(orderId: string): OrderWizard {
     void renew();
   }, [awaiting, handoff, busy, renew]);
 
-  return { order, loadError: order ? undefined : apiError(sub.error), actionError, handoff, busy, next, cancel, renew };
+  return {
+    order,
+    loadError: order ? undefined : apiError(sub.error),
+    actionError,
+    handoff,
+    busy,
+    next,
+    answer,
+    unblockResponse,
+    cancel,
+    renew,
+  };
 }
