@@ -11,7 +11,7 @@
 // socket of our own, PCSCLITE_CSOCK_NAME pointing at it), so a system pcscd, if any, is left
 // alone. That needs root, pcscd, the driver scripts/build-vpcd.sh builds (make deps-test) and
 // systemd-socket-activate.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -120,6 +120,8 @@ export interface Bridge {
   open: (link: string) => Promise<string>;
   /** run runs another vscard-bridge command against the same agent, with input on its standard input. */
   run: (args: string[], input: string) => Promise<{ code: number | null; out: string }>;
+  /** start starts another vscard-bridge command against the same agent, to talk to it as it runs. */
+  start: (args: string[]) => ChildProcessWithoutNullStreams;
   stop: () => Promise<void>;
 }
 
@@ -211,7 +213,8 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
       log.write(`--- vscard-bridge ${args.join(' ')} (exit ${String(code)}):\n${out}\n`);
       return { code, out };
     };
-    return { pinPage, cards, env, open: openLink, run, stop };
+    const start = (args: string[]) => spawn(bin, [...globals, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    return { pinPage, cards, env, open: openLink, run, start, stop };
   } catch (err) {
     await stop();
     throw err;

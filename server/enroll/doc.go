@@ -52,6 +52,12 @@
 // once the card took the new PIN. The server never learns a PIN; a refusal reaches it as
 // failOrder's reason.
 //
+// "Unblock PIN offline" (unblockoffline.go) is a card process without hand-off whose one
+// step takes what the person typed, the card's challenge, so it is a method of its own
+// (AnswerUnblockChallenge) rather than a Next step: STARTED -> COMPLETED, returning the
+// response computed from the card's management key; SelfMay leaves it to the option
+// script (unblock_pin_offline).
+//
 // # How to add a process
 //
 //  1. Write a func returning its *Definition next to getVirtualSmartCard in processes.go
