@@ -88,8 +88,7 @@ function CardIntro({
           label="Challenge"
           description="As the computer that has the card shows it. Upper or lower case and dashes do not matter."
           placeholder="XXXX-XXXX-XXXX"
-          maw={320}
-          ff="monospace"
+          styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)', maxWidth: '16em' } }}
           autoComplete="off"
           spellCheck={false}
           data-testid="unblock-challenge"

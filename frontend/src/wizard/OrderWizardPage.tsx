@@ -58,10 +58,13 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
     Object.fromEntries((flow.choices ?? []).map((c) => [c.name, c.default])),
   );
   const [challenge, setChallenge] = useState('');
+  const [answered, setAnswered] = useState<string>();
   const heading = useRef<HTMLHeadingElement>(null);
   const asksChallenge = flow.challenge === true && order.state === 'STARTED';
-  // A refused challenge is said at the field, in the portal's words for its reason.
-  const challengeError = asksChallenge ? challengeProblem(wizard.actionError) : undefined;
+  // A refused challenge is said at the field, in the portal's words for its reason, until
+  // the person changes what they typed.
+  const refused = asksChallenge ? challengeProblem(wizard.actionError) : undefined;
+  const challengeError = refused !== undefined && answered === challenge ? refused : undefined;
 
   // A new phase replaces the page's content: move focus to its heading so keyboard and
   // screen reader users start reading there.
@@ -76,8 +79,12 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
   }, [wizard.handoff]);
 
   const onNext = async () => {
-    if (asksChallenge) await wizard.answer(challenge);
-    else await wizard.next(flow.choices && order.state === 'STARTED' ? choices : undefined);
+    if (asksChallenge) {
+      setAnswered(challenge);
+      await wizard.answer(challenge);
+    } else {
+      await wizard.next(flow.choices && order.state === 'STARTED' ? choices : undefined);
+    }
   };
   const onConfirmCancel = async () => {
     if (await wizard.cancel()) setDialog('none');
@@ -106,7 +113,7 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
       <VisuallyHidden aria-live="polite" data-testid="order-state">
         Order state: {humanize(order.state)}
       </VisuallyHidden>
-      {wizard.actionError && !challengeError && (
+      {wizard.actionError && refused === undefined && (
         <Alert color="red" role="alert" title="That did not work">
           {wizard.actionError.message}
         </Alert>
