@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -22,6 +23,7 @@ type CA struct {
 	key     crypto.Signer // the issuing CA's key
 	crl     crlCache
 	ocsp    ocspIssuer
+	live    atomic.Pointer[live] // set by Follow
 }
 
 var (
@@ -136,6 +138,7 @@ func (c *CA) revoke(ctx context.Context, rec *Record, reason int) error {
 		}
 	}
 	c.crl.invalidate()
+	c.announce(ctx, rec.Serial)
 	return nil
 }
 

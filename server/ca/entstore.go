@@ -169,3 +169,28 @@ func toRecord(r *ent.CaRecord) *Record {
 	}
 	return rec
 }
+
+var _ SerialLister = (*EntStore)(nil)
+
+// CountSerials implements SerialLister.
+func (s *EntStore) CountSerials(ctx context.Context) (int, error) {
+	n, err := s.client.CaRecord.Query().Count(system(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("count ca records: %w", err)
+	}
+	return n, nil
+}
+
+// Serials implements SerialLister.
+func (s *EntStore) Serials(ctx context.Context, after string, limit int) ([]string, error) {
+	out, err := s.client.CaRecord.Query().
+		Where(carecord.SerialGT(after)).
+		Order(ent.Asc(carecord.FieldSerial)).
+		Limit(limit).
+		Select(carecord.FieldSerial).
+		Strings(system(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("list ca serials after %q: %w", after, err)
+	}
+	return out, nil
+}

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/ocsp"
 )
 
 // maxOCSPRequest bounds OCSP request bodies; a request for one certificate is ~100 bytes,
@@ -137,13 +140,56 @@ func (c *CA) serveOCSP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.cfg.Logger.ErrorContext(r.Context(), "answer OCSP request", "err", err)
 	}
-	w.Header().Set("Content-Type", "application/ocsp-response")
-	if resp.Nonce {
+	h := w.Header()
+	h.Set("Content-Type", "application/ocsp-response")
+	switch {
+	case resp.Nonce:
 		// Bound to one request: no cache may keep it (RFC 5019 2.2).
-		w.Header().Set("Cache-Control", "no-store")
-	} else {
-		w.Header().Set("Cache-Control", "no-cache")
+		h.Set("Cache-Control", "no-store")
+	case r.Method != http.MethodGet || resp.ThisUpdate.IsZero():
+		// POST is for clients that want an answer, not a cached one; errors are not kept.
+		h.Set("Cache-Control", "no-cache")
+	default:
+		ocspCacheHeaders(h, resp, c.cfg.Now())
+		if notModified(r, resp) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 	}
-	w.Header().Set("Content-Length", fmt.Sprint(len(resp.DER)))
+	h.Set("Content-Length", strconv.Itoa(len(resp.DER)))
 	w.Write(resp.DER)
+}
+
+// ocspCacheHeaders writes RFC 5019 6's headers for a GET answer. A good or revoked answer may be kept until its nextUpdate;
+// an unknown one is revalidated every time (the serial may be a certificate being issued
+// right now), which costs a 304 while it stays unknown.
+func ocspCacheHeaders(h http.Header, resp ocspAnswer, now time.Time) {
+	h.Set("ETag", resp.ETag)
+	h.Set("Last-Modified", resp.ThisUpdate.UTC().Format(http.TimeFormat))
+	if resp.Status == ocsp.Unknown {
+		h.Set("Cache-Control", "no-cache")
+		return
+	}
+	maxAge := max(0, int(resp.NextUpdate.Sub(now)/time.Second))
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(maxAge)+", no-transform, must-revalidate")
+	h.Set("Expires", resp.NextUpdate.UTC().Format(http.TimeFormat))
+}
+
+// notModified reports whether the client already holds resp: If-None-Match names its
+// ETag, or, without If-None-Match, If-Modified-Since is not before its thisUpdate.
+func notModified(r *http.Request, resp ocspAnswer) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for _, tag := range strings.Split(inm, ",") {
+			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+			if tag == resp.ETag || tag == "*" {
+				return true
+			}
+		}
+		return false
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" {
+		t, err := http.ParseTime(ims)
+		return err == nil && !t.Before(resp.ThisUpdate.Truncate(time.Second))
+	}
+	return false
 }

@@ -71,6 +71,8 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	if err := c.store.MarkIssued(mctx, rec.Serial, der); err != nil {
 		return nil, fmt.Errorf("record certificate %s: %w", rec.Serial, err)
 	}
+	// Instances that answered unknown while the record was PENDING answer anew.
+	c.announce(mctx, rec.Serial)
 	return &Issued{Serial: rec.Serial, DER: der, Certificate: cert}, nil
 }
 

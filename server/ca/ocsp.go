@@ -64,17 +64,26 @@ func (oi ocspIssuer) matches(req *ocsp.Request) bool {
 	return ok && bytes.Equal(name, req.IssuerNameHash) && bytes.Equal(oi.keyHash[req.HashAlgorithm], req.IssuerKeyHash)
 }
 
-// ocspAnswer is a DER OCSP response and whether it echoes the request's nonce (so no
-// cache may keep it).
+// ocspAnswer is a DER OCSP response with what the HTTP layer needs to say how it may be
+// cached.
 type ocspAnswer struct {
-	DER   []byte
+	DER []byte
+	// Nonce: the response echoes the request's nonce, so no cache may keep it.
 	Nonce bool
+	// Status is ocsp.Good, ocsp.Revoked or ocsp.Unknown for a signed answer; an error
+	// response (malformedRequest…) has ThisUpdate zero.
+	Status                 int
+	ThisUpdate, NextUpdate time.Time
+	// ETag names DER for HTTP revalidation.
+	ETag string
 }
 
 // respondOCSP answers a DER OCSP request with a DER OCSP response signed by the issuing
 // CA. Errors are answered in-band (malformedRequest, unauthorized, internalError), as RFC
 // 6960 wants; the returned error is for the log only. A request's nonce is echoed in the
-// response (RFC 9654); a nonce of 0 or more than 128 octets is a malformedRequest.
+// response (RFC 9654) in a response signed for it; a nonce of 0 or more than 128 octets
+// is a malformedRequest. Without a nonce, and once the CA follows a bus ([CA.Follow]),
+// the answer comes from memory while it is in the first half of its validity.
 //
 // Statuses: VALID and EXPIRED are good (validity is the client's check); ON_HOLD and REVOKED are revoked with time
 // and reason; PENDING (signed but never handed out) and unknown serials are unknown.
@@ -91,33 +100,111 @@ func (c *CA) respondOCSP(ctx context.Context, reqDER []byte) (ocspAnswer, error)
 	if !c.ocsp.matches(req) {
 		return ocspAnswer{DER: ocsp.UnauthorizedErrorResponse}, nil
 	}
+	serial := formatSerial(req.SerialNumber)
+	lv := c.live.Load()
+	if raw.nonce != nil || lv == nil {
+		var filter *issuedFilter
+		if lv != nil {
+			filter = lv.filter
+		}
+		rec, err := c.ocspRecord(ctx, serial, filter)
+		if err != nil {
+			return ocspAnswer{DER: ocsp.InternalErrorErrorResponse}, err
+		}
+		a, err := c.signAnswer(raw.certID, rec, raw.nonce)
+		if err != nil {
+			return ocspAnswer{DER: ocsp.InternalErrorErrorResponse}, err
+		}
+		return a, nil
+	}
+	now := c.cfg.Now()
+	if a, ok := lv.known.get(serial, req.HashAlgorithm, now); ok {
+		return a, nil
+	}
+	if a, ok := lv.unknown.get(serial, req.HashAlgorithm, now); ok {
+		return a, nil
+	}
+	a, err := c.produceOCSP(ctx, serial, req.HashAlgorithm, raw.certID)
+	if err != nil {
+		return ocspAnswer{DER: ocsp.InternalErrorErrorResponse}, err
+	}
+	return a, nil
+}
+
+// produceOCSP signs the response for serial and one CertID as the record is now, and
+// keeps it in memory unless the certificate changed while it was being made.
+func (c *CA) produceOCSP(ctx context.Context, serial string, hash crypto.Hash, certID []byte) (ocspAnswer, error) {
+	lv := c.live.Load()
+	genKnown, genUnknown := lv.known.generation(serial), lv.unknown.generation(serial)
+	rec, err := c.ocspRecord(ctx, serial, lv.filter)
+	if err != nil {
+		return ocspAnswer{}, err
+	}
+	a, err := c.signAnswer(certID, rec, nil)
+	if err != nil {
+		return ocspAnswer{}, err
+	}
+	e := &ocspEntry{
+		hash: hash, certID: bytes.Clone(certID), answer: a,
+		refresh: a.ThisUpdate.Add(a.NextUpdate.Sub(a.ThisUpdate) / 2),
+	}
+	if a.Status == ocsp.Unknown {
+		lv.unknown.put(serial, genUnknown, e)
+	} else {
+		lv.known.put(serial, genKnown, e)
+	}
+	return a, nil
+}
+
+// ocspRecord reads serial's record, or returns nil for a serial the CA never recorded:
+// at once, without a read, when filter (if any) is sure of it.
+func (c *CA) ocspRecord(ctx context.Context, serial string, filter *issuedFilter) (*Record, error) {
+	if filter != nil && !filter.mayHave(serial) {
+		return nil, nil
+	}
+	rec, err := c.store.Get(ctx, serial)
+	switch {
+	case errors.Is(err, ErrRecordNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("get CA record for OCSP: %w", err)
+	}
+	return rec, nil
+}
+
+// signAnswer signs the response for certID (as the request sent it) from rec (nil: never
+// issued), echoing nonce if given.
+func (c *CA) signAnswer(certID []byte, rec *Record, nonce *pkix.Extension) (ocspAnswer, error) {
 	now := c.cfg.Now().UTC().Truncate(time.Second)
 	single := singleResponse{
-		CertID:     asn1.RawValue{FullBytes: raw.certID},
+		CertID:     asn1.RawValue{FullBytes: certID},
 		Unknown:    true,
 		ThisUpdate: now,
 		NextUpdate: now.Add(c.cfg.OCSPValidity),
 	}
-	rec, err := c.store.Get(ctx, formatSerial(req.SerialNumber))
+	status := ocsp.Unknown
 	switch {
-	case errors.Is(err, ErrRecordNotFound):
-	case err != nil:
-		return ocspAnswer{DER: ocsp.InternalErrorErrorResponse}, fmt.Errorf("get CA record for OCSP: %w", err)
+	case rec == nil:
 	case rec.State == StatusValid || rec.State == StatusExpired:
 		single.Unknown, single.Good = false, true
+		status = ocsp.Good
 	case rec.State == StatusOnHold || rec.State == StatusRevoked:
 		single.Unknown = false
 		single.Revoked = revokedInfo{RevocationTime: rec.RevokedAt.UTC(), Reason: asn1.Enumerated(rec.RevocationReason)}
+		status = ocsp.Revoked
 	}
 	var exts []pkix.Extension
-	if raw.nonce != nil {
-		exts = append(exts, *raw.nonce)
+	if nonce != nil {
+		exts = append(exts, *nonce)
 	}
 	der, err := c.signOCSP(now, single, exts)
 	if err != nil {
-		return ocspAnswer{DER: ocsp.InternalErrorErrorResponse}, fmt.Errorf("sign OCSP response: %w", err)
+		return ocspAnswer{}, fmt.Errorf("sign OCSP response: %w", err)
 	}
-	return ocspAnswer{DER: der, Nonce: raw.nonce != nil}, nil
+	return ocspAnswer{
+		DER: der, Nonce: nonce != nil, Status: status,
+		ThisUpdate: single.ThisUpdate, NextUpdate: single.NextUpdate, ETag: etagOf(der),
+	}, nil
 }
 
 // ocspRequestExtras is what respondOCSP reads of a request beyond ocsp.ParseRequest: the
