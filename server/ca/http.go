@@ -141,7 +141,7 @@ func (c *CA) serveOCSP(w http.ResponseWriter, r *http.Request) {
 		c.cfg.Logger.ErrorContext(r.Context(), "answer OCSP request", "err", err)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/ocsp-response")
+	h["Content-Type"] = []string{"application/ocsp-response"}
 	switch {
 	case resp.Nonce:
 		// Bound to one request: no cache may keep it (RFC 5019 2.2).
@@ -156,7 +156,7 @@ func (c *CA) serveOCSP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.Set("Content-Length", strconv.Itoa(len(resp.DER)))
+	h["Content-Length"] = []string{strconv.Itoa(len(resp.DER))}
 	w.Write(resp.DER)
 }
 
@@ -164,15 +164,16 @@ func (c *CA) serveOCSP(w http.ResponseWriter, r *http.Request) {
 // an unknown one is revalidated every time (the serial may be a certificate being issued
 // right now), which costs a 304 while it stays unknown.
 func ocspCacheHeaders(h http.Header, resp ocspAnswer, now time.Time) {
-	h.Set("ETag", resp.ETag)
-	h.Set("Last-Modified", resp.ThisUpdate.UTC().Format(http.TimeFormat))
+	// Canonical names, assigned directly: this runs for every request.
+	h["Etag"] = []string{resp.ETag}
+	h["Last-Modified"] = []string{resp.LastModified}
 	if resp.Status == ocsp.Unknown {
-		h.Set("Cache-Control", "no-cache")
+		h["Cache-Control"] = []string{"no-cache"}
 		return
 	}
 	maxAge := max(0, int(resp.NextUpdate.Sub(now)/time.Second))
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(maxAge)+", no-transform, must-revalidate")
-	h.Set("Expires", resp.NextUpdate.UTC().Format(http.TimeFormat))
+	h["Cache-Control"] = []string{"public, max-age=" + strconv.Itoa(maxAge) + ", no-transform, must-revalidate"}
+	h["Expires"] = []string{resp.Expires}
 }
 
 // notModified reports whether the client already holds resp: If-None-Match names its

@@ -13,6 +13,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	// Hashes an OCSP request may name for the issuer.
@@ -74,8 +75,9 @@ type ocspAnswer struct {
 	// response (malformedRequest…) has ThisUpdate zero.
 	Status                 int
 	ThisUpdate, NextUpdate time.Time
-	// ETag names DER for HTTP revalidation.
-	ETag string
+	// ETag names DER for HTTP revalidation; LastModified and Expires are ThisUpdate and
+	// NextUpdate in HTTP's form, made once rather than per request.
+	ETag, LastModified, Expires string
 }
 
 // respondOCSP answers a DER OCSP request with a DER OCSP response signed by the issuing
@@ -88,6 +90,14 @@ type ocspAnswer struct {
 // Statuses: VALID and EXPIRED are good (validity is the client's check); ON_HOLD and REVOKED are revoked with time
 // and reason; PENDING (signed but never handed out) and unknown serials are unknown.
 func (c *CA) respondOCSP(ctx context.Context, reqDER []byte) (ocspAnswer, error) {
+	lv := c.live.Load()
+	if lv != nil {
+		if k, ok := lv.requests.get(reqDER); ok {
+			if a, ok := lv.known.get(k.serial, k.hash, c.cfg.Now()); ok {
+				return a, nil
+			}
+		}
+	}
 	req, err := ocsp.ParseRequest(reqDER)
 	if err != nil {
 		return ocspAnswer{DER: ocsp.MalformedRequestErrorResponse}, nil
@@ -101,7 +111,6 @@ func (c *CA) respondOCSP(ctx context.Context, reqDER []byte) (ocspAnswer, error)
 		return ocspAnswer{DER: ocsp.UnauthorizedErrorResponse}, nil
 	}
 	serial := formatSerial(req.SerialNumber)
-	lv := c.live.Load()
 	if raw.nonce != nil || lv == nil {
 		var filter *issuedFilter
 		if lv != nil {
@@ -119,6 +128,7 @@ func (c *CA) respondOCSP(ctx context.Context, reqDER []byte) (ocspAnswer, error)
 	}
 	now := c.cfg.Now()
 	if a, ok := lv.known.get(serial, req.HashAlgorithm, now); ok {
+		lv.requests.put(reqDER, requestKey{serial: serial, hash: req.HashAlgorithm})
 		return a, nil
 	}
 	if a, ok := lv.unknown.get(serial, req.HashAlgorithm, now); ok {
@@ -204,6 +214,7 @@ func (c *CA) signAnswer(certID []byte, rec *Record, nonce *pkix.Extension) (ocsp
 	return ocspAnswer{
 		DER: der, Nonce: nonce != nil, Status: status,
 		ThisUpdate: single.ThisUpdate, NextUpdate: single.NextUpdate, ETag: etagOf(der),
+		LastModified: single.ThisUpdate.Format(http.TimeFormat), Expires: single.NextUpdate.Format(http.TimeFormat),
 	}, nil
 }
 

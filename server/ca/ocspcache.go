@@ -143,6 +143,53 @@ func (oc *ocspCache) len() int {
 	return n
 }
 
+// requestIndex remembers which certificate and CertID hash a request without a nonce
+// asks about, by its DER, so that a request seen before is answered without parsing it
+// (ASN.1 parsing is most of what a response from memory costs). What a request asks
+// never changes, so entries are only forgotten to stay within the bound.
+type requestIndex struct {
+	seed     maphash.Seed
+	perShard int
+	shards   [ocspShards]struct {
+		mu sync.Mutex
+		m  map[string]requestKey
+	}
+}
+
+type requestKey struct {
+	serial string
+	hash   crypto.Hash
+}
+
+func newRequestIndex(size int) *requestIndex {
+	ix := &requestIndex{seed: maphash.MakeSeed(), perShard: max(1, size/ocspShards)}
+	for i := range ix.shards {
+		ix.shards[i].m = map[string]requestKey{}
+	}
+	return ix
+}
+
+func (ix *requestIndex) get(reqDER []byte) (requestKey, bool) {
+	sh := &ix.shards[maphash.Bytes(ix.seed, reqDER)%ocspShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	k, ok := sh.m[string(reqDER)]
+	return k, ok
+}
+
+func (ix *requestIndex) put(reqDER []byte, k requestKey) {
+	sh := &ix.shards[maphash.Bytes(ix.seed, reqDER)%ocspShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.m[string(reqDER)]; !ok && len(sh.m) >= ix.perShard {
+		for victim := range sh.m {
+			delete(sh.m, victim)
+			break
+		}
+	}
+	sh.m[string(reqDER)] = k
+}
+
 func etagOf(der []byte) string {
 	sum := sha256.Sum256(der)
 	return `"` + hex.EncodeToString(sum[:12]) + `"`
@@ -297,8 +344,10 @@ type live struct {
 	bus     events.Bus
 	known   *ocspCache // good and revoked
 	unknown *ocspCache // kept apart, so random serials cannot push out known ones
-	filter  *issuedFilter
-	resign  chan struct{} // bounds the re-signing goroutines
+	// requests short-cuts parsing for requests for known certificates seen before.
+	requests *requestIndex
+	filter   *issuedFilter
+	resign   chan struct{} // bounds the re-signing goroutines
 	// reloading lets one filter load run at a time; loaded is closed when the last one
 	// started has ended.
 	reloading atomic.Bool
@@ -317,9 +366,10 @@ type live struct {
 func (c *CA) Follow(ctx context.Context, bus events.Watcher) {
 	lv := &live{
 		ctx: ctx, bus: bus,
-		known:   newOCSPCache(c.cfg.OCSPCacheSize),
-		unknown: newOCSPCache(max(1, c.cfg.OCSPCacheSize/4)),
-		resign:  make(chan struct{}, 2),
+		known:    newOCSPCache(c.cfg.OCSPCacheSize),
+		unknown:  newOCSPCache(max(1, c.cfg.OCSPCacheSize/4)),
+		requests: newRequestIndex(c.cfg.OCSPCacheSize),
+		resign:   make(chan struct{}, 2),
 	}
 	done := make(chan struct{})
 	close(done)
@@ -402,6 +452,18 @@ func (c *CA) announce(ctx context.Context, serial string) {
 	if err := lv.bus.Publish(context.WithoutCancel(ctx), CertKey(serial)); err != nil {
 		c.cfg.Logger.ErrorContext(ctx, "announce a certificate change to the other instances", "serial", serial, "err", err)
 	}
+}
+
+// ReloadOCSPFilter loads the filter of issued serials from the store again, in the
+// background, and returns a channel closed when it is done: after records were added
+// behind the CA's back (a bulk import), which no notice announced.
+func (c *CA) ReloadOCSPFilter() <-chan struct{} {
+	if lv := c.live.Load(); lv != nil {
+		lv.known.clear()
+		lv.unknown.clear()
+		c.reloadFilter()
+	}
+	return c.OCSPFilterLoaded()
 }
 
 // OCSPFilterLoaded is closed once the filter of issued serials that is loading (after

@@ -1,0 +1,36 @@
+package ca
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/vscard/vscard/server/events"
+)
+
+// BenchmarkOCSPFromMemory is the CA's share of a GET answered from memory: decoding and
+// parsing the request, finding the response, writing the headers.
+func BenchmarkOCSPFromMemory(b *testing.B) {
+	tc := newTestCA(b, nil)
+	ctx := b.Context()
+	tc.Follow(ctx, events.NewLocal())
+	<-tc.OCSPFilterLoaded()
+	got, err := tc.Issue(ctx, authRequest(makeCSR(b, newP256(b)), tc.clock.Now().Add(24*3600e9)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	reqDER, _ := ocsp.CreateRequest(got.Certificate, tc.issuing, nil)
+	path := "/ca/ocsp/" + base64.StdEncoding.EncodeToString(reqDER)
+	h := tc.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}
