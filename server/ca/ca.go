@@ -137,7 +137,7 @@ func (c *CA) revoke(ctx context.Context, rec *Record, reason int) error {
 			return fmt.Errorf("revoke CA record %s: %w", rec.Serial, err)
 		}
 	}
-	c.crl.invalidate()
+	c.crl.invalidate(rec.Serial)
 	c.announce(ctx, rec.Serial)
 	return nil
 }

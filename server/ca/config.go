@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -95,5 +96,8 @@ func (cfg Config) withDefaults() (Config, error) {
 }
 
 func (cfg Config) crlURL() string    { return cfg.BaseURL + "/ca/crl" }
+func (cfg Config) crlPartitionURL(p int) string {
+	return cfg.BaseURL + "/ca/crl/" + strconv.FormatInt(int64(p), 16)
+}
 func (cfg Config) ocspURL() string   { return cfg.BaseURL + "/ca/ocsp" }
 func (cfg Config) issuerURL() string { return cfg.BaseURL + "/ca/issuing.crt" }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/carecord"
+	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -128,12 +129,16 @@ func (s *EntStore) ListByReference(ctx context.Context, reference string) ([]*Re
 }
 
 // ListRevoked implements Store.
-func (s *EntStore) ListRevoked(ctx context.Context, notAfterSince time.Time) ([]*Record, error) {
+func (s *EntStore) ListRevoked(ctx context.Context, notAfterSince time.Time, suffix string) ([]*Record, error) {
+	where := []predicate.CaRecord{
+		carecord.StateIn(carecord.StateREVOKED, carecord.StateON_HOLD),
+		carecord.NotAfterGTE(notAfterSince),
+	}
+	if suffix != "" {
+		where = append(where, carecord.SerialHasSuffix(suffix))
+	}
 	rs, err := s.client.CaRecord.Query().
-		Where(
-			carecord.StateIn(carecord.StateREVOKED, carecord.StateON_HOLD),
-			carecord.NotAfterGTE(notAfterSince),
-		).
+		Where(where...).
 		Order(ent.Asc(carecord.FieldSerial)).
 		All(system(ctx))
 	if err != nil {

@@ -29,7 +29,9 @@ var maxOCSPPath = 3 * base64.StdEncoding.EncodedLen(maxOCSPRequest)
 //	GET  /ca/root.crt      root CA certificate, DER (application/pkix-cert)
 //	GET  /ca/issuing.crt   issuing CA certificate, DER (the AIA caIssuers URL)
 //	GET  /ca/chain.pem     issuing CA then root, PEM (application/x-pem-file)
-//	GET  /ca/crl           current CRL, DER (application/pkix-crl)
+//	GET  /ca/crl           current CRL, DER (application/pkix-crl), every certificate
+//	GET  /ca/crl/{p}       current CRL of partition p (0-f), the CDP of certificates
+//	                       issued since the CRL was partitioned
 //	POST /ca/ocsp          OCSP request in the body (application/ocsp-request)
 //	GET  /ca/ocsp/{base64} OCSP request, base64 (RFC 6960 A.1)
 //
@@ -50,7 +52,14 @@ func (c *CA) Handler() http.Handler {
 		case path == "/ca/chain.pem":
 			c.serveStatic(w, r, "application/x-pem-file", chain.Bytes())
 		case path == "/ca/crl":
-			c.serveCRL(w, r)
+			c.serveCRL(w, r, fullCRL)
+		case len(path) == len("/ca/crl/0") && strings.HasPrefix(path, "/ca/crl/"):
+			p, err := strconv.ParseUint(path[len("/ca/crl/"):], 16, 8)
+			if err != nil || path[len(path)-1] != strconv.FormatUint(p, 16)[0] { // lower case only, as certificates name it
+				http.NotFound(w, r)
+				return
+			}
+			c.serveCRL(w, r, crlScope(p))
 		case path == "/ca/ocsp" || strings.HasPrefix(path, "/ca/ocsp/"):
 			c.serveOCSP(w, r)
 		default:
@@ -79,11 +88,11 @@ func (c *CA) serveStatic(w http.ResponseWriter, r *http.Request, contentType str
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
-func (c *CA) serveCRL(w http.ResponseWriter, r *http.Request) {
+func (c *CA) serveCRL(w http.ResponseWriter, r *http.Request, scope crlScope) {
 	if !allow(w, r, http.MethodGet) {
 		return
 	}
-	crl, err := c.currentCRL(r.Context())
+	crl, err := c.currentCRL(r.Context(), scope)
 	if err != nil {
 		c.cfg.Logger.ErrorContext(r.Context(), "serve CRL", "err", err)
 		http.Error(w, "the CRL is unavailable; try again later", http.StatusInternalServerError)

@@ -56,6 +56,7 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	if err := c.reserve(ctx, tmpl, rec); err != nil {
 		return nil, err
 	}
+	tmpl.CRLDistributionPoints = []string{c.cfg.crlPartitionURL(int(partitionOf(rec.Serial)))}
 
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.issuing, csr.PublicKey, c.key)
 	if err != nil {

@@ -417,6 +417,7 @@ func (c *CA) changed(serial string) {
 	if lv == nil {
 		return
 	}
+	c.crl.invalidate(serial) // another instance's revocation: re-sign the CRLs too
 	if lv.filter != nil && lv.filter.add(serial) {
 		c.reloadFilter()
 	}
