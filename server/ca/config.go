@@ -95,7 +95,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-func (cfg Config) crlURL() string    { return cfg.BaseURL + "/ca/crl" }
+func (cfg Config) crlURL() string { return cfg.BaseURL + "/ca/crl" }
 func (cfg Config) crlPartitionURL(p int) string {
 	return cfg.BaseURL + "/ca/crl/" + strconv.FormatInt(int64(p), 16)
 }
