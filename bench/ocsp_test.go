@@ -19,6 +19,7 @@ import (
 	"entgo.io/ent/dialect"
 	"golang.org/x/crypto/ocsp"
 
+	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/store"
 )
 
@@ -43,8 +44,9 @@ func caRecordCount(b *testing.B) int {
 }
 
 // caSerial is the serial (formatSerial's form) of the i-th seeded record, 1-based; the
-// seeding SQL computes the same.
-func caSerial(i int) string { return strconv.FormatInt(int64(i)*1_000_003+1<<40, 16) }
+// seeding SQL computes the same. The last hex digit (the CRL partition) is spread evenly
+// over the revoked tenth as over the rest.
+func caSerial(i int) string { return strconv.FormatInt(1<<40+int64(i)*16*1_000_003+int64((i/10+i)%16), 16) }
 
 // seedCARecords inserts n CA records in one statement, every tenth revoked
 // (keyCompromise), straight into the table: the CA's own path signs each certificate,
@@ -57,15 +59,15 @@ func seedCARecords(b *testing.B, db *store.DB, n int) {
 	if db.Dialect == dialect.Postgres {
 		q = `INSERT INTO ca_records (id, created_at, updated_at, serial, reference, template, subject,
 			not_before, not_after, state, der, revoked_at, revocation_reason)
-			SELECT 'car_bench' || g, $1, $1, to_hex(g::bigint * 1000003 + 1099511627776), 'ord_bench', 'AUTHENTICATION', 'CN=bench',
-				$1, $2, CASE WHEN g % 10 = 0 THEN 'REVOKED' ELSE 'VALID' END, '\x00'::bytea,
-				CASE WHEN g % 10 = 0 THEN $1 END, CASE WHEN g % 10 = 0 THEN 1 END
-			FROM generate_series(1, $3) AS g`
+			SELECT 'car_bench' || g, $1::timestamptz, $1::timestamptz, to_hex(1099511627776 + g::bigint * 16 * 1000003 + (g / 10 + g) % 16), 'ord_bench', 'AUTHENTICATION', 'CN=bench',
+				$1::timestamptz, $2::timestamptz, CASE WHEN g % 10 = 0 THEN 'REVOKED' ELSE 'VALID' END, '\x00'::bytea,
+				CASE WHEN g % 10 = 0 THEN $1::timestamptz END, CASE WHEN g % 10 = 0 THEN 1 END
+			FROM generate_series(1, $3::int) AS g`
 	} else {
 		q = `WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < ?3)
 			INSERT INTO ca_records (id, created_at, updated_at, serial, reference, template, subject,
 				not_before, not_after, state, der, revoked_at, revocation_reason)
-			SELECT 'car_bench' || g, ?1, ?1, printf('%x', g * 1000003 + 1099511627776), 'ord_bench', 'AUTHENTICATION', 'CN=bench',
+			SELECT 'car_bench' || g, ?1, ?1, printf('%x', 1099511627776 + g * 16 * 1000003 + (g / 10 + g) % 16), 'ord_bench', 'AUTHENTICATION', 'CN=bench',
 				?1, ?2, CASE WHEN g % 10 = 0 THEN 'REVOKED' ELSE 'VALID' END, x'00',
 				CASE WHEN g % 10 = 0 THEN ?1 END, CASE WHEN g % 10 = 0 THEN 1 END
 			FROM s`
@@ -94,12 +96,14 @@ func ocspGET(b *testing.B, issuer *x509.Certificate, serial *big.Int) string {
 	return "/ca/ocsp/" + base64.StdEncoding.EncodeToString(req)
 }
 
-// BenchmarkOCSP answers OCSP GETs with 1,000,000 certificates in the CA's records (every
-// tenth revoked), 16 in flight, next to a minimal net/http handler that writes a fixed,
-// pre-made response of the same size: for the certificates in use (hot, answered from
-// memory), for random recorded ones (spread: most need a read and a signature) and for
-// random serials the CA never issued (unknown: a signature, no read).
-func BenchmarkOCSP(b *testing.B) {
+// BenchmarkRevocation measures what relying parties cost with 1,000,000 certificates in
+// the CA's records, every tenth revoked. OCSP GETs, 16 in flight, next to a minimal
+// net/http handler that writes a fixed, pre-made response of the same size: for the
+// certificates in use (ocsp-hot, answered from memory), for random recorded ones
+// (ocsp-spread: most need a read and a signature) and for random serials the CA never
+// issued (ocsp-unknown: a signature, no read). Then the CRL: signing the whole one and
+// one partition after a change, and their sizes.
+func BenchmarkRevocation(b *testing.B) {
 	for _, backend := range backends() {
 		b.Run(backend, func(b *testing.B) {
 			env := startServer(b, backend)
@@ -142,7 +146,7 @@ func BenchmarkOCSP(b *testing.B) {
 					b.Fatal("warm up failed")
 				}
 			}
-			b.Run("hot/ratio", func(b *testing.B) {
+			b.Run("ocsp-hot", func(b *testing.B) {
 				alternate(b, get(env.URL, hotPath), get(baseline.URL, hotPath))
 			})
 
@@ -155,7 +159,7 @@ func BenchmarkOCSP(b *testing.B) {
 				}
 				return func(i int) string { return paths[i%len(paths)] }
 			}
-			b.Run("spread/ratio", func(b *testing.B) {
+			b.Run("ocsp-spread", func(b *testing.B) {
 				alternate(b, get(env.URL, spread(b)), get(baseline.URL, hotPath))
 			})
 			unknown := func(b *testing.B) func(int) string {
@@ -166,17 +170,18 @@ func BenchmarkOCSP(b *testing.B) {
 				}
 				return func(i int) string { return paths[i%len(paths)] }
 			}
-			b.Run("unknown/ratio", func(b *testing.B) {
+			b.Run("ocsp-unknown", func(b *testing.B) {
 				spent := startCosts(b, env.Server.DB)
 				alternate(b, get(env.URL, unknown(b)), get(baseline.URL, hotPath))
 				spent.report(b, b.N, "req")
 			})
 			k, u := env.Server.CA.OCSPCached()
 			b.Logf("responses in memory: %d certificates, %d unknown serials", k, u)
+			held := 0 // certificates put on hold so far, to change the CRL each round
+			b.Run("crl", func(b *testing.B) { crlCosts(b, env.Server.CA, n, &held) })
 		})
 	}
 }
-
 // fetchOCSP GETs url and returns the body, or nil (failing b, if given) when the answer
 // is not a 200 OCSP response.
 func fetchOCSP(b *testing.B, client *http.Client, url string) []byte {
@@ -239,32 +244,38 @@ func alternate(b *testing.B, a, baseline func(worker, i int) error) {
 	b.ReportMetric(ratios[rounds-1], "max-ratio")
 }
 
-// BenchmarkCRL signs the CRL after each revocation, with 1,000,000 certificates in the
-// CA's records of which 100,000 are revoked, and reports its size.
-func BenchmarkCRL(b *testing.B) {
-	for _, backend := range backends() {
-		b.Run(backend, func(b *testing.B) {
-			env := startServer(b, backend)
-			n := caRecordCount(b)
-			seedCARecords(b, env.Server.DB, n)
-			ctx := context.Background()
-			var size int
-			b.ResetTimer()
-			for i := range b.N {
-				b.StopTimer()
-				// A change makes the next request sign (a held certificate, one more each time).
-				if err := env.Server.CA.Revoke(ctx, caSerial(1+10*i+1), ocsp.CertificateHold); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				der, err := env.Server.CA.CRL(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				size = len(der)
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(size), "crl-bytes")
-		})
+// crlCosts signs the whole CRL and one partition after a change (a certificate put on
+// hold), three times each whatever b.N, and reports the median time and the sizes.
+func crlCosts(b *testing.B, authority *ca.CA, n int, held *int) {
+	ctx := context.Background()
+	const rounds = 3
+	var full, part []time.Duration
+	var fullSize, partSize int
+	for range rounds {
+		serial := caSerial(1 + 10**held + 1) // not among the revoked tenths
+		*held++
+		if err := authority.Revoke(ctx, serial, ocsp.CertificateHold); err != nil {
+			b.Fatal(err)
+		}
+		p, _ := strconv.ParseUint(serial[len(serial)-1:], 16, 8)
+		t0 := time.Now()
+		der, err := authority.CRL(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		full, fullSize = append(full, time.Since(t0)), len(der)
+		t0 = time.Now()
+		if der, err = authority.PartitionCRL(ctx, int(p)); err != nil {
+			b.Fatal(err)
+		}
+		part, partSize = append(part, time.Since(t0)), len(der)
 	}
+	slices.Sort(full)
+	slices.Sort(part)
+	b.ReportMetric(ms(full[rounds/2]), "full-ms")
+	b.ReportMetric(float64(fullSize), "full-bytes")
+	b.ReportMetric(ms(part[rounds/2]), "partition-ms")
+	b.ReportMetric(float64(partSize), "partition-bytes")
+	b.Logf("%d certificates, %d revoked: the whole CRL %d bytes in %s, a partition %d bytes in %s",
+		n, n/10, fullSize, full[rounds/2].Round(time.Millisecond), partSize, part[rounds/2].Round(time.Millisecond))
 }
