@@ -46,7 +46,9 @@ func caRecordCount(b *testing.B) int {
 // caSerial is the serial (formatSerial's form) of the i-th seeded record, 1-based; the
 // seeding SQL computes the same. The last hex digit (the CRL partition) is spread evenly
 // over the revoked tenth as over the rest.
-func caSerial(i int) string { return strconv.FormatInt(1<<40+int64(i)*16*1_000_003+int64((i/10+i)%16), 16) }
+func caSerial(i int) string {
+	return strconv.FormatInt(1<<40+int64(i)*16*1_000_003+int64((i/10+i)%16), 16)
+}
 
 // seedCARecords inserts n CA records in one statement, every tenth revoked
 // (keyCompromise), straight into the table: the CA's own path signs each certificate,
@@ -182,6 +184,7 @@ func BenchmarkRevocation(b *testing.B) {
 		})
 	}
 }
+
 // fetchOCSP GETs url and returns the body, or nil (failing b, if given) when the answer
 // is not a 200 OCSP response.
 func fetchOCSP(b *testing.B, client *http.Client, url string) []byte {
