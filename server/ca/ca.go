@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -22,6 +23,7 @@ type CA struct {
 	key     crypto.Signer // the issuing CA's key
 	crl     crlCache
 	ocsp    ocspIssuer
+	live    atomic.Pointer[live] // set by Follow
 }
 
 var (
@@ -135,7 +137,8 @@ func (c *CA) revoke(ctx context.Context, rec *Record, reason int) error {
 			return fmt.Errorf("revoke CA record %s: %w", rec.Serial, err)
 		}
 	}
-	c.crl.invalidate()
+	c.crl.invalidate(rec.Serial)
+	c.announce(ctx, rec.Serial)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,6 +33,10 @@ type Config struct {
 	// OCSPValidity is the time between an OCSP response's thisUpdate and nextUpdate
 	// (default 1 hour).
 	OCSPValidity time.Duration
+	// OCSPCacheSize bounds how many certificates' pre-produced OCSP responses each
+	// instance keeps in memory once it follows a bus (default 200,000, about 100 MB at
+	// most; a quarter as many again for serials the CA never issued).
+	OCSPCacheSize int
 	// Logger receives internal errors of the HTTP endpoints. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; tests set it. Default: time.Now.
@@ -43,6 +48,7 @@ const (
 	defaultIssuingValidity = 10 * 365 * 24 * time.Hour
 	defaultCRLValidity     = 24 * time.Hour
 	defaultOCSPValidity    = time.Hour
+	defaultOCSPCacheSize   = 200_000
 )
 
 // withDefaults checks cfg and fills in the defaults.
@@ -74,6 +80,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.OCSPValidity <= 0 {
 		cfg.OCSPValidity = defaultOCSPValidity
 	}
+	if cfg.OCSPCacheSize <= 0 {
+		cfg.OCSPCacheSize = defaultOCSPCacheSize
+	}
 	if cfg.CRLMaxAge <= 0 {
 		cfg.CRLMaxAge = 10 * time.Second
 	}
@@ -86,6 +95,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-func (cfg Config) crlURL() string    { return cfg.BaseURL + "/ca/crl" }
+func (cfg Config) crlURL() string { return cfg.BaseURL + "/ca/crl" }
+func (cfg Config) crlPartitionURL(p int) string {
+	return cfg.BaseURL + "/ca/crl/" + strconv.FormatInt(int64(p), 16)
+}
 func (cfg Config) ocspURL() string   { return cfg.BaseURL + "/ca/ocsp" }
 func (cfg Config) issuerURL() string { return cfg.BaseURL + "/ca/issuing.crt" }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/carecord"
+	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -128,12 +129,16 @@ func (s *EntStore) ListByReference(ctx context.Context, reference string) ([]*Re
 }
 
 // ListRevoked implements Store.
-func (s *EntStore) ListRevoked(ctx context.Context, notAfterSince time.Time) ([]*Record, error) {
+func (s *EntStore) ListRevoked(ctx context.Context, notAfterSince time.Time, suffix string) ([]*Record, error) {
+	where := []predicate.CaRecord{
+		carecord.StateIn(carecord.StateREVOKED, carecord.StateON_HOLD),
+		carecord.NotAfterGTE(notAfterSince),
+	}
+	if suffix != "" {
+		where = append(where, carecord.SerialHasSuffix(suffix))
+	}
 	rs, err := s.client.CaRecord.Query().
-		Where(
-			carecord.StateIn(carecord.StateREVOKED, carecord.StateON_HOLD),
-			carecord.NotAfterGTE(notAfterSince),
-		).
+		Where(where...).
 		Order(ent.Asc(carecord.FieldSerial)).
 		All(system(ctx))
 	if err != nil {
@@ -168,4 +173,29 @@ func toRecord(r *ent.CaRecord) *Record {
 		rec.RevocationReason = *r.RevocationReason
 	}
 	return rec
+}
+
+var _ SerialLister = (*EntStore)(nil)
+
+// CountSerials implements SerialLister.
+func (s *EntStore) CountSerials(ctx context.Context) (int, error) {
+	n, err := s.client.CaRecord.Query().Count(system(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("count ca records: %w", err)
+	}
+	return n, nil
+}
+
+// Serials implements SerialLister.
+func (s *EntStore) Serials(ctx context.Context, after string, limit int) ([]string, error) {
+	out, err := s.client.CaRecord.Query().
+		Where(carecord.SerialGT(after)).
+		Order(ent.Asc(carecord.FieldSerial)).
+		Limit(limit).
+		Select(carecord.FieldSerial).
+		Strings(system(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("list ca serials after %q: %w", after, err)
+	}
+	return out, nil
 }

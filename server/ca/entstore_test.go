@@ -91,11 +91,11 @@ func TestEntStore(t *testing.T) {
 		if err != nil || len(byRef) != 2 || byRef[0].Serial != "a1" || byRef[1].Serial != "a2" {
 			t.Errorf("ListByReference = %v, %v", serials(byRef), err)
 		}
-		revoked, err := s.ListRevoked(ctx, now.Add(-24*time.Hour))
+		revoked, err := s.ListRevoked(ctx, now.Add(-24*time.Hour), "")
 		if err != nil || len(revoked) != 1 || revoked[0].Serial != "a2" {
 			t.Errorf("ListRevoked(-24h) = %v, %v; want [a2] (b1 expired earlier)", serials(revoked), err)
 		}
-		revoked, err = s.ListRevoked(ctx, now.Add(-72*time.Hour))
+		revoked, err = s.ListRevoked(ctx, now.Add(-72*time.Hour), "")
 		if err != nil || len(revoked) != 2 {
 			t.Errorf("ListRevoked(-72h) = %v, %v; want [a2 b1]", serials(revoked), err)
 		}

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/ocsp"
 )
 
 // maxOCSPRequest bounds OCSP request bodies; a request for one certificate is ~100 bytes,
@@ -26,7 +29,9 @@ var maxOCSPPath = 3 * base64.StdEncoding.EncodedLen(maxOCSPRequest)
 //	GET  /ca/root.crt      root CA certificate, DER (application/pkix-cert)
 //	GET  /ca/issuing.crt   issuing CA certificate, DER (the AIA caIssuers URL)
 //	GET  /ca/chain.pem     issuing CA then root, PEM (application/x-pem-file)
-//	GET  /ca/crl           current CRL, DER (application/pkix-crl)
+//	GET  /ca/crl           current CRL, DER (application/pkix-crl), every certificate
+//	GET  /ca/crl/{p}       current CRL of partition p (0-f), the CDP of certificates
+//	                       issued since the CRL was partitioned
 //	POST /ca/ocsp          OCSP request in the body (application/ocsp-request)
 //	GET  /ca/ocsp/{base64} OCSP request, base64 (RFC 6960 A.1)
 //
@@ -47,7 +52,14 @@ func (c *CA) Handler() http.Handler {
 		case path == "/ca/chain.pem":
 			c.serveStatic(w, r, "application/x-pem-file", chain.Bytes())
 		case path == "/ca/crl":
-			c.serveCRL(w, r)
+			c.serveCRL(w, r, fullCRL)
+		case len(path) == len("/ca/crl/0") && strings.HasPrefix(path, "/ca/crl/"):
+			p, err := strconv.ParseUint(path[len("/ca/crl/"):], 16, 8)
+			if err != nil || path[len(path)-1] != strconv.FormatUint(p, 16)[0] { // lower case only, as certificates name it
+				http.NotFound(w, r)
+				return
+			}
+			c.serveCRL(w, r, crlScope(p))
 		case path == "/ca/ocsp" || strings.HasPrefix(path, "/ca/ocsp/"):
 			c.serveOCSP(w, r)
 		default:
@@ -76,11 +88,11 @@ func (c *CA) serveStatic(w http.ResponseWriter, r *http.Request, contentType str
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
-func (c *CA) serveCRL(w http.ResponseWriter, r *http.Request) {
+func (c *CA) serveCRL(w http.ResponseWriter, r *http.Request, scope crlScope) {
 	if !allow(w, r, http.MethodGet) {
 		return
 	}
-	crl, err := c.currentCRL(r.Context())
+	crl, err := c.currentCRL(r.Context(), scope)
 	if err != nil {
 		c.cfg.Logger.ErrorContext(r.Context(), "serve CRL", "err", err)
 		http.Error(w, "the CRL is unavailable; try again later", http.StatusInternalServerError)
@@ -137,13 +149,57 @@ func (c *CA) serveOCSP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.cfg.Logger.ErrorContext(r.Context(), "answer OCSP request", "err", err)
 	}
-	w.Header().Set("Content-Type", "application/ocsp-response")
-	if resp.Nonce {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/ocsp-response"}
+	switch {
+	case resp.Nonce:
 		// Bound to one request: no cache may keep it (RFC 5019 2.2).
-		w.Header().Set("Cache-Control", "no-store")
-	} else {
-		w.Header().Set("Cache-Control", "no-cache")
+		h.Set("Cache-Control", "no-store")
+	case r.Method != http.MethodGet || resp.ThisUpdate.IsZero():
+		// POST is for clients that want an answer, not a cached one; errors are not kept.
+		h.Set("Cache-Control", "no-cache")
+	default:
+		ocspCacheHeaders(h, resp, c.cfg.Now())
+		if notModified(r, resp) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 	}
-	w.Header().Set("Content-Length", fmt.Sprint(len(resp.DER)))
+	h["Content-Length"] = []string{strconv.Itoa(len(resp.DER))}
 	w.Write(resp.DER)
+}
+
+// ocspCacheHeaders writes RFC 5019 6's headers for a GET answer. A good or revoked answer may be kept until its nextUpdate;
+// an unknown one is revalidated every time (the serial may be a certificate being issued
+// right now), which costs a 304 while it stays unknown.
+func ocspCacheHeaders(h http.Header, resp ocspAnswer, now time.Time) {
+	// Canonical names, assigned directly: this runs for every request.
+	h["Etag"] = []string{resp.ETag}
+	h["Last-Modified"] = []string{resp.LastModified}
+	if resp.Status == ocsp.Unknown {
+		h["Cache-Control"] = []string{"no-cache"}
+		return
+	}
+	maxAge := max(0, int(resp.NextUpdate.Sub(now)/time.Second))
+	h["Cache-Control"] = []string{"public, max-age=" + strconv.Itoa(maxAge) + ", no-transform, must-revalidate"}
+	h["Expires"] = []string{resp.Expires}
+}
+
+// notModified reports whether the client already holds resp: If-None-Match names its
+// ETag, or, without If-None-Match, If-Modified-Since is not before its thisUpdate.
+func notModified(r *http.Request, resp ocspAnswer) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for _, tag := range strings.Split(inm, ",") {
+			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+			if tag == resp.ETag || tag == "*" {
+				return true
+			}
+		}
+		return false
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" {
+		t, err := http.ParseTime(ims)
+		return err == nil && !t.Before(resp.ThisUpdate.Truncate(time.Second))
+	}
+	return false
 }

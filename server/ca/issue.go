@@ -56,6 +56,7 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	if err := c.reserve(ctx, tmpl, rec); err != nil {
 		return nil, err
 	}
+	tmpl.CRLDistributionPoints = []string{c.cfg.crlPartitionURL(int(partitionOf(rec.Serial)))}
 
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.issuing, csr.PublicKey, c.key)
 	if err != nil {
@@ -71,6 +72,8 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	if err := c.store.MarkIssued(mctx, rec.Serial, der); err != nil {
 		return nil, fmt.Errorf("record certificate %s: %w", rec.Serial, err)
 	}
+	// Instances that answered unknown while the record was PENDING answer anew.
+	c.announce(mctx, rec.Serial)
 	return &Issued{Serial: rec.Serial, DER: der, Certificate: cert}, nil
 }
 

@@ -151,7 +151,7 @@ func TestIssue(t *testing.T) {
 			if len(cert.DNSNames)+len(cert.URIs)+len(cert.IPAddresses) > 0 {
 				t.Errorf("unexpected SANs: %v %v %v", cert.DNSNames, cert.URIs, cert.IPAddresses)
 			}
-			if !slices.Equal(cert.CRLDistributionPoints, []string{"http://localhost:8080/ca/crl"}) ||
+			if !slices.Equal(cert.CRLDistributionPoints, []string{"http://localhost:8080/ca/crl/" + got.Serial[len(got.Serial)-1:]}) ||
 				!slices.Equal(cert.OCSPServer, []string{"http://localhost:8080/ca/ocsp"}) ||
 				!slices.Equal(cert.IssuingCertificateURL, []string{"http://localhost:8080/ca/issuing.crt"}) {
 				t.Errorf("URLs: CRL %v OCSP %v AIA %v", cert.CRLDistributionPoints, cert.OCSPServer, cert.IssuingCertificateURL)

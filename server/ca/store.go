@@ -46,8 +46,9 @@ type Store interface {
 	// ListByReference returns the records issued for reference, oldest first.
 	ListByReference(ctx context.Context, reference string) ([]*Record, error)
 	// ListRevoked returns the REVOKED and ON_HOLD records whose NotAfter is not before
-	// notAfterSince: the entries of the CRL.
-	ListRevoked(ctx context.Context, notAfterSince time.Time) ([]*Record, error)
+	// notAfterSince and whose serial ends with suffix ("" for all): the entries of the
+	// CRL, or of one partition.
+	ListRevoked(ctx context.Context, notAfterSince time.Time, suffix string) ([]*Record, error)
 }
 
 // Store errors. Implementations return (or wrap) these so the CA can tell them apart.

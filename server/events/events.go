@@ -9,6 +9,7 @@ package events
 
 import (
 	"context"
+	"strings"
 	"sync"
 )
 
@@ -30,8 +31,45 @@ const orderPrefix = "order:"
 // Local is the in-process Bus, used with SQLite (one instance) and as the fan-out stage of
 // the PostgreSQL bus.
 type Local struct {
-	mu   sync.Mutex
-	subs map[string]map[chan struct{}]struct{}
+	mu       sync.Mutex
+	subs     map[string]map[chan struct{}]struct{}
+	watchers map[*watcher]struct{}
+}
+
+type watcher struct {
+	prefix string
+	fn     func(key string)
+}
+
+// Watcher is a Bus that also hands every notice whose key starts with a prefix to a
+// function, for a cache that follows many keys (the CA's OCSP responses, one key per
+// certificate) where a subscription per key would not do. Local and Postgres implement it.
+type Watcher interface {
+	Bus
+	// Watch calls fn with the key of every notice that starts with prefix, and with ""
+	// when notices may have been lost (a reconnect): then everything may have changed.
+	// fn runs on the delivering goroutine, before the notice reaches the subscribers of
+	// its key, so a subscriber that hears a notice knows fn has seen it. fn must be quick
+	// and must not call the bus. The watch ends when ctx ends.
+	Watch(ctx context.Context, prefix string, fn func(key string))
+}
+
+var _ Watcher = (*Local)(nil)
+
+// Watch implements Watcher.
+func (l *Local) Watch(ctx context.Context, prefix string, fn func(key string)) {
+	w := &watcher{prefix: prefix, fn: fn}
+	l.mu.Lock()
+	if l.watchers == nil {
+		l.watchers = map[*watcher]struct{}{}
+	}
+	l.watchers[w] = struct{}{}
+	l.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		delete(l.watchers, w)
+		l.mu.Unlock()
+	})
 }
 
 // NewLocal returns an empty in-process bus.
@@ -47,6 +85,11 @@ func (l *Local) Publish(_ context.Context, key string) error {
 func (l *Local) Notify(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for w := range l.watchers {
+		if strings.HasPrefix(key, w.prefix) {
+			w.fn(key)
+		}
+	}
 	for ch := range l.subs[key] {
 		select {
 		case ch <- struct{}{}:
@@ -60,6 +103,9 @@ func (l *Local) Notify(key string) {
 func (l *Local) NotifyAll() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for w := range l.watchers {
+		w.fn("")
+	}
 	for _, set := range l.subs {
 		for ch := range set {
 			select {

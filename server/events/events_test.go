@@ -43,3 +43,24 @@ func TestLocal(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestLocalWatch: a watcher hears every key under its prefix, and "" when notices may
+// have been lost, before the key's subscribers do.
+func TestLocalWatch(t *testing.T) {
+	bus := NewLocal()
+	ctx, cancel := context.WithCancel(context.Background())
+	var got []string
+	bus.Watch(ctx, "ca:", func(key string) { got = append(got, key) }) // runs under the bus's lock
+	sub, _ := bus.Subscribe(ctx, "ca:1")
+
+	bus.Notify("ca:1")
+	bus.Notify("order:x")
+	bus.NotifyAll()
+	<-sub
+	defer cancel()
+	bus.mu.Lock()
+	defer bus.mu.Unlock()
+	if len(got) != 2 || got[0] != "ca:1" || got[1] != "" {
+		t.Errorf("watcher heard %q, want [ca:1 \"\"]", got)
+	}
+}

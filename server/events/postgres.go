@@ -137,6 +137,13 @@ func (p *Postgres) Subscribe(ctx context.Context, key string) (<-chan struct{}, 
 	return p.local.Subscribe(ctx, key)
 }
 
+// Watch implements Watcher: fn hears the notices of every instance, this one's too.
+func (p *Postgres) Watch(ctx context.Context, prefix string, fn func(key string)) {
+	p.local.Watch(ctx, prefix, fn)
+}
+
+var _ Watcher = (*Postgres)(nil)
+
 // Subscribers returns how many subscriptions are open on this instance.
 func (p *Postgres) Subscribers() int { return p.local.Subscribers() }
 
