@@ -15,6 +15,8 @@ import (
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/record"
+	"github.com/vscard/vscard/server/store"
+	"github.com/vscard/vscard/server/users"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -303,11 +305,12 @@ func cancellation(reason string) move {
 // EndOrderOf cancels the order in progress of a person who may no longer order (an
 // administrator set them LOCKED or INACTIVE): what it had issued is revoked, its card is
 // removed, and the portal and the Desktop App see it end. why goes into the order's
-// history and the audit log.
+// history and the audit log. Within a transaction ctx carries (store.InTx) it is part of
+// that transaction, and the CA and the subscribers hear of it once that commits.
 func (e *Engine) EndOrderOf(ctx context.Context, userID, why string) error {
 	sys := viewer.AsServer(ctx)
 	for range 3 { // the order moved on meanwhile: cancel it where it is now
-		o, err := runningOrder(sys, e.db.Order, userID)
+		o, err := runningOrder(sys, e.client(ctx).Order, userID)
 		if err != nil || o == nil {
 			return err
 		}
@@ -317,6 +320,33 @@ func (e *Engine) EndOrderOf(ctx context.Context, userID, why string) error {
 		}
 	}
 	return errs.New(errs.Conflict, "The person's order in progress kept changing; try again.")
+}
+
+// SetUserState changes a person's state for an administrator (users.SetState) and, in the
+// same transaction, makes their cards follow it (CardCascade) and, unless they are now
+// ACTIVE, ends their order in progress (EndOrderOf): all of it commits or none does. The
+// CA and the subscribers hear of it after the commit.
+func (e *Engine) SetUserState(ctx context.Context, userID string, state user.State, reason string) (*ent.User, error) {
+	now := e.now()
+	cards := e.NewCardCascade()
+	var u *ent.User
+	err := store.InTx(ctx, e.db, func(ctx context.Context, _ *ent.Tx) error {
+		var err error
+		u, err = users.SetState(ctx, e.db, now, userID, state, reason,
+			func(ctx context.Context, tx *ent.Tx, u *ent.User, from user.State) error {
+				return cards.InTx(ctx, tx, u, from, now)
+			})
+		if err != nil || u.State == user.StateACTIVE {
+			return err
+		}
+		// Only ACTIVE people may order: an order in progress ends with the change.
+		return e.EndOrderOf(ctx, u.ID, "the account was set to "+string(u.State))
+	})
+	if err != nil {
+		return nil, err
+	}
+	cards.After(ctx)
+	return u, nil
 }
 
 // refuseInactive is a USER_NOT_ACTIVE error unless u may have an order of d.
