@@ -115,4 +115,3 @@ func pool(certs ...*x509.Certificate) *x509.CertPool {
 	}
 	return p
 }
-
