@@ -115,17 +115,8 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 	}
 	sys := viewer.AsServer(ctx)
 	now := e.now()
-	var o *ent.Order
-	err := e.withTx(sys, func(tx *ent.Tx) error {
-		// Two starts at once (a double click, two tabs) must not both find no order in
-		// progress: each locks the person's row first, so the second waits for the first
-		// to commit and then finds its order. (SQLite's transactions take turns anyway.)
-		if e.cfg.Dialect == dialect.Postgres {
-			if _, err := tx.User.Query().Where(user.ID(u.ID)).ForUpdate().OnlyID(sys); err != nil {
-				return fmt.Errorf("lock user: %w", err)
-			}
-		}
-		create := tx.Order.Create().
+	create := func(orders *ent.OrderClient) *ent.OrderCreate {
+		create := orders.Create().
 			SetProcess(process).
 			SetUserID(u.ID).
 			SetState(order.StateSTARTED).
@@ -137,30 +128,43 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 		if c != nil {
 			create.SetSubjectCardID(c.ID)
 		}
-		if e.cfg.Dialect == dialect.Postgres {
-			// The check, the order and its audit event in one statement (startInOne).
+		return create
+	}
+	joined := ent.TxFromContext(ctx)
+	var o *ent.Order
+	var err error
+	if e.cfg.Dialect == dialect.Postgres {
+		// The check, the order and its audit event in one statement (startInOne); two
+		// starts at once (a double click, two tabs) cannot both succeed, as the database
+		// keeps one order in progress per person (order_user_id_running).
+		o, err = e.startInOne(sys, ctx, e.client(ctx), create(e.client(ctx).Order).Mutation(), details)
+	} else {
+		// SQLite's write transactions take turns: the check sees any order a concurrent
+		// start committed.
+		err = e.withTx(sys, func(tx *ent.Tx) error {
+			if err := refuseSecondOrder(runningOrder(sys, tx.Order, u.ID)); err != nil {
+				return err
+			}
 			var err error
-			o, err = e.startInOne(sys, ctx, tx, create.Mutation())
-			return err
-		}
-		if err := refuseSecondOrder(runningOrder(sys, tx.Order, u.ID)); err != nil {
-			return err
-		}
-		var err error
-		o, err = create.Save(sys)
-		if err != nil {
-			return fmt.Errorf("create order: %w", err)
-		}
-		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-			Action: "order.start", ObjectType: "Order", ObjectID: o.ID, Details: details,
+			if o, err = create(tx.Order).Save(sys); err != nil {
+				return fmt.Errorf("create order: %w", err)
+			}
+			return audit.Write(ctx, tx.AuditEvent, audit.Entry{
+				Action: "order.start", ObjectType: "Order", ObjectID: o.ID, Details: details,
+			})
 		})
-	})
+		if err == nil && joined == nil {
+			o = o.Unwrap()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	e.cfg.Entered(order.StateSTARTED)
-	e.publish(sys, o.ID)
-	return o.Unwrap(), nil
+	e.afterCommit(joined, func() {
+		e.cfg.Entered(order.StateSTARTED)
+		e.publish(sys, o.ID)
+	})
+	return o, nil
 }
 
 // Next proceeds one step on the person's side, as the order's process says (Definition.Next):
