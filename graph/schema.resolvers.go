@@ -128,26 +128,9 @@ func (r *mutationResolver) ReportCardPinState(ctx context.Context, orderID strin
 
 // SetUserState is the resolver for the setUserState field.
 func (r *mutationResolver) SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error) {
-	// The person's cards follow them in the same transaction (locked with them, revoked
-	// when they leave); the CA and the subscribers hear of it after commit.
-	now := r.now()
-	cards := r.Enroll.NewCardCascade()
-	u, err := users.SetState(ctx, r.DB, now, userID, state, deref(reason),
-		func(ctx context.Context, tx *ent.Tx, u *ent.User, from user.State) error {
-			return cards.InTx(ctx, tx, u, from, now)
-		})
-	if err != nil {
-		return nil, err
-	}
-	cards.After(ctx)
-	if u.State == user.StateACTIVE {
-		return u, nil
-	}
-	// Only ACTIVE people may order: an order in progress ends with the change.
-	if err := r.Enroll.EndOrderOf(ctx, u.ID, "the account was set to "+string(u.State)); err != nil {
-		return nil, err
-	}
-	return u, nil
+	// The person's cards follow them and their order in progress ends, in the same
+	// transaction as the change.
+	return r.Enroll.SetUserState(ctx, userID, state, deref(reason))
 }
 
 // SignOutEverywhere is the resolver for the signOutEverywhere field.

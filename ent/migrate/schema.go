@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -268,6 +269,14 @@ var (
 				Name:    "order_user_id_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{OrdersColumns[19], OrdersColumns[1]},
+			},
+			{
+				Name:    "order_user_id_running",
+				Unique:  true,
+				Columns: []*schema.Column{OrdersColumns[19]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "finished_at IS NULL",
+				},
 			},
 			{
 				Name:    "order_created_at",

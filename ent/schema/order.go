@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -80,6 +81,10 @@ func (Order) Indexes() []ent.Index {
 		index.Fields("bridge_session_hash"),
 		// A user's orders, newest first: the order in progress, the dashboard, the orders page.
 		index.Fields("user_id", "created_at"),
+		// At most one order in progress per person (every ending sets finished_at): the
+		// database refuses a second, so a start needs no lock on the person's row.
+		index.Fields("user_id").Unique().Annotations(entsql.IndexWhere("finished_at IS NULL")).
+			StorageKey("order_user_id_running"),
 		// Everyone's orders, newest first: the administrators' orders page.
 		index.Fields("created_at"),
 		// A card's orders: the orders that changed it, the order running on it.

@@ -62,6 +62,13 @@ type Authority interface {
 	Chain() []*x509.Certificate
 }
 
+// BatchIssuer issues several certificates at once, all or none checked before anything is
+// recorded; *CA implements it with two statements for the lot instead of two per
+// certificate. A caller without it calls Issue for each.
+type BatchIssuer interface {
+	IssueAll(ctx context.Context, reqs []IssueRequest) ([]*Issued, error)
+}
+
 // ReferenceRevoker revokes everything a CA issued for one reference (an order id),
 // including certificates that were signed but never reached the identity store. The
 // enrolment engine uses it on cancel, failure and expiry. *CA implements it.

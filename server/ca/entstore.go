@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/predicate"
@@ -43,6 +45,65 @@ func (s *EntStore) Reserve(ctx context.Context, rec *Record) error {
 	}
 	if err != nil {
 		return fmt.Errorf("insert ca record %s: %w", rec.Serial, err)
+	}
+	return nil
+}
+
+var _ BatchStore = (*EntStore)(nil)
+
+// ReserveAll implements BatchStore: one INSERT of every record.
+func (s *EntStore) ReserveAll(ctx context.Context, recs []*Record) error {
+	creates := make([]*ent.CaRecordCreate, len(recs))
+	for i, rec := range recs {
+		creates[i] = s.client.CaRecord.Create().
+			SetSerial(rec.Serial).
+			SetReference(rec.Reference).
+			SetTemplate(rec.Template).
+			SetSubject(rec.Subject).
+			SetNotBefore(rec.NotBefore).
+			SetNotAfter(rec.NotAfter).
+			SetState(carecord.StatePENDING)
+	}
+	err := s.client.CaRecord.CreateBulk(creates...).Exec(system(ctx))
+	if ent.IsConstraintError(err) {
+		return fmt.Errorf("insert %d ca records: %w", len(recs), ErrSerialTaken)
+	}
+	if err != nil {
+		return fmt.Errorf("insert %d ca records: %w", len(recs), err)
+	}
+	return nil
+}
+
+// MarkAllIssued implements BatchStore in one statement: the records' rows are written
+// again, and as each exists (reserved before signing), the conflict on its serial turns
+// the insert into the update MarkIssued makes: the DER stored, PENDING to VALID, any other
+// state kept.
+func (s *EntStore) MarkAllIssued(ctx context.Context, recs []*Record) error {
+	now := time.Now()
+	creates := make([]*ent.CaRecordCreate, len(recs))
+	for i, rec := range recs {
+		creates[i] = s.client.CaRecord.Create().
+			SetSerial(rec.Serial).
+			SetReference(rec.Reference).
+			SetTemplate(rec.Template).
+			SetSubject(rec.Subject).
+			SetNotBefore(rec.NotBefore).
+			SetNotAfter(rec.NotAfter).
+			SetState(carecord.StateVALID).
+			SetDer(rec.DER).
+			SetUpdatedAt(now)
+	}
+	err := s.client.CaRecord.CreateBulk(creates...).
+		OnConflict(sql.ConflictColumns(carecord.FieldSerial), sql.ResolveWith(func(u *sql.UpdateSet) {
+			state := u.Table().C(carecord.FieldState)
+			u.SetExcluded(carecord.FieldDer)
+			u.SetExcluded(carecord.FieldUpdatedAt)
+			u.Set(carecord.FieldState, sql.Expr(fmt.Sprintf("CASE WHEN %s = '%s' THEN '%s' ELSE %s END",
+				state, carecord.StatePENDING, carecord.StateVALID, state)))
+		})).
+		Exec(system(ctx))
+	if err != nil {
+		return fmt.Errorf("update %d ca records: %w", len(recs), err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/mail"
 	"strings"
 	"time"
@@ -75,6 +76,103 @@ func (c *CA) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	// Instances that answered unknown while the record was PENDING answer anew.
 	c.announce(mctx, rec.Serial)
 	return &Issued{Serial: rec.Serial, DER: der, Certificate: cert}, nil
+}
+
+// IssueAll issues a certificate for each of reqs, as Issue does one, with two statements
+// for all of them on a BatchStore: every request is checked first, so a refused one (an
+// INVALID_INPUT error) leaves no record and nothing signed; then all are recorded PENDING,
+// signed, and recorded VALID. If signing fails, what was signed is recorded and the rest
+// stays PENDING, so a revocation by Reference finds all of it. On an error it returns
+// what it signed before it, for the caller to revoke.
+func (c *CA) IssueAll(ctx context.Context, reqs []IssueRequest) ([]*Issued, error) {
+	batch, ok := c.store.(BatchStore)
+	if !ok {
+		out := make([]*Issued, 0, len(reqs))
+		for _, req := range reqs {
+			is, err := c.Issue(ctx, req)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, is)
+		}
+		return out, nil
+	}
+	csrs := make([]*x509.CertificateRequest, len(reqs))
+	tmpls := make([]*x509.Certificate, len(reqs))
+	recs := make([]*Record, len(reqs))
+	for i, req := range reqs {
+		csr, err := parseCSR(req.CSR)
+		if err != nil {
+			return nil, err
+		}
+		tmpl, err := c.template(req, csr)
+		if err != nil {
+			return nil, err
+		}
+		csrs[i], tmpls[i] = csr, tmpl
+		recs[i] = &Record{
+			Reference: req.Reference,
+			Template:  req.Template,
+			Subject:   req.Subject.String(),
+			NotBefore: tmpl.NotBefore,
+			NotAfter:  tmpl.NotAfter,
+			State:     StatusPending,
+		}
+	}
+	if err := c.reserveAll(ctx, batch, tmpls, recs); err != nil {
+		return nil, err
+	}
+	out := make([]*Issued, 0, len(reqs))
+	var signErr error
+	for i, tmpl := range tmpls {
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, c.issuing, csrs[i].PublicKey, c.key)
+		if err != nil {
+			signErr = fmt.Errorf("sign certificate %s: %w", recs[i].Serial, err)
+			break
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			signErr = fmt.Errorf("parse certificate %s: %w", recs[i].Serial, err)
+			break
+		}
+		recs[i].DER = der
+		out = append(out, &Issued{Serial: recs[i].Serial, DER: der, Certificate: cert})
+	}
+	if len(out) > 0 {
+		// The certificates exist now: record them even if the caller has given up.
+		mctx, cancel := detached(ctx)
+		defer cancel()
+		if err := batch.MarkAllIssued(mctx, recs[:len(out)]); err != nil {
+			return out, fmt.Errorf("record certificates: %w", err)
+		}
+	}
+	return out, signErr
+}
+
+// reserveAll picks a fresh serial for each of tmpls and records recs under them at once.
+func (c *CA) reserveAll(ctx context.Context, batch BatchStore, tmpls []*x509.Certificate, recs []*Record) error {
+	serials := make([]*big.Int, len(recs))
+	for range serialAttempts {
+		for i, rec := range recs {
+			serial, err := randomSerial()
+			if err != nil {
+				return err
+			}
+			serials[i], rec.Serial = serial, formatSerial(serial)
+		}
+		err := batch.ReserveAll(ctx, recs)
+		if errors.Is(err, ErrSerialTaken) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reserve CA records: %w", err)
+		}
+		for i, tmpl := range tmpls {
+			tmpl.SerialNumber = serials[i]
+		}
+		return nil
+	}
+	return fmt.Errorf("reserve CA records: %d serial collisions in a row: %w", serialAttempts, ErrSerialTaken)
 }
 
 // reserve picks a fresh serial for tmpl and records rec under it.

@@ -51,6 +51,18 @@ type Store interface {
 	ListRevoked(ctx context.Context, notAfterSince time.Time, suffix string) ([]*Record, error)
 }
 
+// BatchStore is a Store that also records several certificates at once, one statement
+// each way, for IssueAll: what a card's issue (two or three certificates) costs the
+// database does not grow with the number of certificates.
+type BatchStore interface {
+	// ReserveAll records recs in state PENDING, all or none: ErrSerialTaken if any serial
+	// is already recorded.
+	ReserveAll(ctx context.Context, recs []*Record) error
+	// MarkAllIssued stores each record's signed DER (rec.DER) and moves the PENDING ones
+	// to VALID; a record revoked in the meantime keeps its state.
+	MarkAllIssued(ctx context.Context, recs []*Record) error
+}
+
 // Store errors. Implementations return (or wrap) these so the CA can tell them apart.
 var (
 	ErrRecordNotFound = errors.New("ca record not found")

@@ -15,6 +15,7 @@ import (
 	"github.com/vscard/vscard/server/events"
 	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/revocation"
+	"github.com/vscard/vscard/server/store"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -80,9 +81,12 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 	var revoke []string
 	var updated *ent.Order
 	var err error
+	// Inside a caller's transaction (store.InTx, e.g. a person's state change ending their
+	// order) the move joins it, and what follows a commit waits for that commit.
+	joined := ent.TxFromContext(ctx)
 	// One statement where the database allows it (transitionInOne). A move with code of
 	// its own (then) and an ending, which undoes what the order made, run in a transaction.
-	if e.cfg.Dialect == dialect.Postgres && m.then == nil && !slices.Contains(endings, m.to) {
+	if e.cfg.Dialect == dialect.Postgres && m.then == nil && !slices.Contains(endings, m.to) && joined == nil {
 		updated, err = e.transitionInOne(sys, ctx, o, m, change, entries())
 	} else {
 		var unmet *condition
@@ -135,10 +139,23 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 	if err != nil {
 		return nil, err
 	}
-	e.cfg.Entered(m.to)
-	e.revokeAtCA(sys, o.ID, revoke, revocation.CessationOfOperation)
-	e.publish(sys, o.ID)
+	e.afterCommit(joined, func() {
+		e.cfg.Entered(m.to)
+		e.revokeAtCA(sys, o.ID, revoke, revocation.CessationOfOperation)
+		e.publish(sys, o.ID)
+	})
 	return updated, nil
+}
+
+// afterCommit runs fn, what tells others of a change, once the change is durable: now when
+// the change committed on its own (joined is nil), else when the caller's transaction
+// joined commits, and never if it rolls back.
+func (e *Engine) afterCommit(joined *ent.Tx, fn func()) {
+	if joined == nil {
+		fn()
+		return
+	}
+	store.AfterCommit(joined, fn)
 }
 
 // afterUpdate returns the order as the version-checked update m left it: o with m's
@@ -230,28 +247,21 @@ func illegal(from, to order.State) error {
 		WithDetails(map[string]any{"state": string(from), "to": string(to)})
 }
 
-// withTx runs fn in a transaction and commits if it returns nil.
-func (e *Engine) withTx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {
-	tx, err := e.db.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+// withTx runs fn in a transaction and commits if it returns nil; within a transaction ctx
+// carries (store.InTx) it joins that one, whose outermost caller commits or rolls back.
+// Work that must follow a commit goes through afterCommit.
+func (e *Engine) withTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
+	return store.InTx(ctx, e.db, func(_ context.Context, tx *ent.Tx) error { return fn(tx) })
+}
+
+// client reads and writes through the transaction ctx carries, if any, else the pool: a
+// read inside a joined transaction sees what it wrote so far, and on SQLite a second
+// connection would wait for it.
+func (e *Engine) client(ctx context.Context) *ent.Client {
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		return tx.Client()
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			_ = tx.Rollback()
-			panic(v)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("roll back: %w", rerr))
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
-	}
-	return nil
+	return e.db
 }
 
 // publish tells subscribers the order changed. A lost notice costs nothing: subscribers

@@ -13,6 +13,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 
 	"github.com/vscard/vscard/ent"
@@ -21,6 +22,7 @@ import (
 	"github.com/vscard/vscard/ent/migrate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/audit"
+	"github.com/vscard/vscard/server/errs"
 )
 
 // A transition on PostgreSQL is one statement: the order's version-checked UPDATE and,
@@ -394,9 +396,11 @@ func (e *Engine) unchanged(ctx context.Context, o *ent.Order, m move) error {
 //	     "a" AS (INSERT INTO "audit_events" (…) SELECT $… WHERE EXISTS (SELECT 1 FROM "i"))
 //	SELECT "orders"."id", … FROM "i" AS "orders"
 //
-// Start has locked the person's row in tx, so the statement sees any order a concurrent
-// start committed before it.
-func (e *Engine) startInOne(sys, ctx context.Context, tx *ent.Tx, m *ent.OrderMutation) (*ent.Order, error) {
+// "r" answers the usual case, a person who has an order in progress, without an error; a
+// concurrent start that committed after this statement's snapshot is caught by the unique
+// index order_user_id_running, whose violation is the same refusal. details are the audit
+// event's.
+func (e *Engine) startInOne(sys, ctx context.Context, client *ent.Client, m *ent.OrderMutation, details map[string]any) (*ent.Order, error) {
 	if _, ok := m.ID(); !ok {
 		m.SetID(order.DefaultID())
 	}
@@ -421,16 +425,13 @@ func (e *Engine) startInOne(sys, ctx context.Context, tx *ent.Tx, m *ent.OrderMu
 	}
 	id, _ := m.ID()
 	userID, _ := m.UserID()
-	process, _ := m.Process()
-	version, _ := m.OptionScriptVersion()
 	cols, vals, err := orderChanges(m)
 	if err != nil {
 		return nil, fmt.Errorf("create order: %w", err)
 	}
 	row := write{table: order.Table, columns: append([]string{order.FieldID}, cols...), values: append([]any{id}, vals...)}
 	events := auditRows(ctx, []audit.Entry{{
-		Action: "order.start", ObjectType: "Order", ObjectID: id,
-		Details: map[string]any{"process": process, "optionScriptVersion": version},
+		Action: "order.start", ObjectType: "Order", ObjectID: id, Details: details,
 	}})
 	b := &sql.Builder{}
 	b.SetDialect(dialect.Postgres)
@@ -454,14 +455,18 @@ func (e *Engine) startInOne(sys, ctx context.Context, tx *ent.Tx, m *ent.OrderMu
 	query, args := b.Query()
 	// Sent as an ent query of the inserted row, so that the order it returns is one ent
 	// read: its edges resolve for the caller.
-	created, err := tx.Order.Query().Where(func(sel *sql.Selector) {
+	created, err := client.Order.Query().Where(func(sel *sql.Selector) {
 		sel.Prefix(sql.Expr(query, args...)).FromExpr(sql.Raw(`"i" AS "orders"`))
 	}).All(sys)
-	if err != nil {
+	if err != nil && !sqlgraph.IsUniqueConstraintError(err) {
 		return nil, fmt.Errorf("create order: %w", err)
 	}
-	if len(created) == 0 { // "r" found one: say which
-		return nil, refuseSecondOrder(runningOrder(sys, tx.Order, userID))
+	if len(created) == 0 { // "r" found one, or a start that raced this one made it: say which
+		running, rerr := runningOrder(sys, client.Order, userID)
+		if running == nil && rerr == nil { // and it ended since
+			return nil, errs.New(errs.Conflict, "You already have a card order in progress; continue or cancel it first.")
+		}
+		return nil, refuseSecondOrder(running, rerr)
 	}
-	return created[0], nil // of tx: Start unwraps it once committed
+	return created[0], nil
 }

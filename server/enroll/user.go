@@ -15,6 +15,8 @@ import (
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/record"
+	"github.com/vscard/vscard/server/store"
+	"github.com/vscard/vscard/server/users"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -113,17 +115,8 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 	}
 	sys := viewer.AsServer(ctx)
 	now := e.now()
-	var o *ent.Order
-	err := e.withTx(sys, func(tx *ent.Tx) error {
-		// Two starts at once (a double click, two tabs) must not both find no order in
-		// progress: each locks the person's row first, so the second waits for the first
-		// to commit and then finds its order. (SQLite's transactions take turns anyway.)
-		if e.cfg.Dialect == dialect.Postgres {
-			if _, err := tx.User.Query().Where(user.ID(u.ID)).ForUpdate().OnlyID(sys); err != nil {
-				return fmt.Errorf("lock user: %w", err)
-			}
-		}
-		create := tx.Order.Create().
+	create := func(orders *ent.OrderClient) *ent.OrderCreate {
+		create := orders.Create().
 			SetProcess(process).
 			SetUserID(u.ID).
 			SetState(order.StateSTARTED).
@@ -135,30 +128,43 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 		if c != nil {
 			create.SetSubjectCardID(c.ID)
 		}
-		if e.cfg.Dialect == dialect.Postgres {
-			// The check, the order and its audit event in one statement (startInOne).
+		return create
+	}
+	joined := ent.TxFromContext(ctx)
+	var o *ent.Order
+	var err error
+	if e.cfg.Dialect == dialect.Postgres {
+		// The check, the order and its audit event in one statement (startInOne); two
+		// starts at once (a double click, two tabs) cannot both succeed, as the database
+		// keeps one order in progress per person (order_user_id_running).
+		o, err = e.startInOne(sys, ctx, e.client(ctx), create(e.client(ctx).Order).Mutation(), details)
+	} else {
+		// SQLite's write transactions take turns: the check sees any order a concurrent
+		// start committed.
+		err = e.withTx(sys, func(tx *ent.Tx) error {
+			if err := refuseSecondOrder(runningOrder(sys, tx.Order, u.ID)); err != nil {
+				return err
+			}
 			var err error
-			o, err = e.startInOne(sys, ctx, tx, create.Mutation())
-			return err
-		}
-		if err := refuseSecondOrder(runningOrder(sys, tx.Order, u.ID)); err != nil {
-			return err
-		}
-		var err error
-		o, err = create.Save(sys)
-		if err != nil {
-			return fmt.Errorf("create order: %w", err)
-		}
-		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-			Action: "order.start", ObjectType: "Order", ObjectID: o.ID, Details: details,
+			if o, err = create(tx.Order).Save(sys); err != nil {
+				return fmt.Errorf("create order: %w", err)
+			}
+			return audit.Write(ctx, tx.AuditEvent, audit.Entry{
+				Action: "order.start", ObjectType: "Order", ObjectID: o.ID, Details: details,
+			})
 		})
-	})
+		if err == nil && joined == nil {
+			o = o.Unwrap()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	e.cfg.Entered(order.StateSTARTED)
-	e.publish(sys, o.ID)
-	return o.Unwrap(), nil
+	e.afterCommit(joined, func() {
+		e.cfg.Entered(order.StateSTARTED)
+		e.publish(sys, o.ID)
+	})
+	return o, nil
 }
 
 // Next proceeds one step on the person's side, as the order's process says (Definition.Next):
@@ -303,11 +309,12 @@ func cancellation(reason string) move {
 // EndOrderOf cancels the order in progress of a person who may no longer order (an
 // administrator set them LOCKED or INACTIVE): what it had issued is revoked, its card is
 // removed, and the portal and the Desktop App see it end. why goes into the order's
-// history and the audit log.
+// history and the audit log. Within a transaction ctx carries (store.InTx) it is part of
+// that transaction, and the CA and the subscribers hear of it once that commits.
 func (e *Engine) EndOrderOf(ctx context.Context, userID, why string) error {
 	sys := viewer.AsServer(ctx)
 	for range 3 { // the order moved on meanwhile: cancel it where it is now
-		o, err := runningOrder(sys, e.db.Order, userID)
+		o, err := runningOrder(sys, e.client(ctx).Order, userID)
 		if err != nil || o == nil {
 			return err
 		}
@@ -317,6 +324,33 @@ func (e *Engine) EndOrderOf(ctx context.Context, userID, why string) error {
 		}
 	}
 	return errs.New(errs.Conflict, "The person's order in progress kept changing; try again.")
+}
+
+// SetUserState changes a person's state for an administrator (users.SetState) and, in the
+// same transaction, makes their cards follow it (CardCascade) and, unless they are now
+// ACTIVE, ends their order in progress (EndOrderOf): all of it commits or none does. The
+// CA and the subscribers hear of it after the commit.
+func (e *Engine) SetUserState(ctx context.Context, userID string, state user.State, reason string) (*ent.User, error) {
+	now := e.now()
+	cards := e.NewCardCascade()
+	var u *ent.User
+	err := store.InTx(ctx, e.db, func(ctx context.Context, _ *ent.Tx) error {
+		var err error
+		u, err = users.SetState(ctx, e.db, now, userID, state, reason,
+			func(ctx context.Context, tx *ent.Tx, u *ent.User, from user.State) error {
+				return cards.InTx(ctx, tx, u, from, now)
+			})
+		if err != nil || u.State == user.StateACTIVE {
+			return err
+		}
+		// Only ACTIVE people may order: an order in progress ends with the change.
+		return e.EndOrderOf(ctx, u.ID, "the account was set to "+string(u.State))
+	})
+	if err != nil {
+		return nil, err
+	}
+	cards.After(ctx)
+	return u, nil
 }
 
 // refuseInactive is a USER_NOT_ACTIVE error unless u may have an order of d.
