@@ -203,7 +203,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "task_id", Type: field.TypeString},
 		{Name: "days", Type: field.TypeInt},
-		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "SENT", "FAILED"}, Default: "PENDING"},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "SENT", "FAILED", "DROPPED"}, Default: "PENDING"},
 		{Name: "attempts", Type: field.TypeInt, Default: 0},
 		{Name: "next_attempt_at", Type: field.TypeTime},
 		{Name: "sent_at", Type: field.TypeTime, Nullable: true},

@@ -98,6 +98,7 @@ const (
 	StatePENDING State = "PENDING"
 	StateSENT    State = "SENT"
 	StateFAILED  State = "FAILED"
+	StateDROPPED State = "DROPPED"
 )
 
 func (s State) String() string {
@@ -107,7 +108,7 @@ func (s State) String() string {
 // StateValidator is a validator for the "state" field enum values. It is called by the builders before save.
 func StateValidator(s State) error {
 	switch s {
-	case StatePENDING, StateSENT, StateFAILED:
+	case StatePENDING, StateSENT, StateFAILED, StateDROPPED:
 		return nil
 	default:
 		return fmt.Errorf("notice: invalid enum value for state field: %q", s)

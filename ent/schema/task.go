@@ -64,7 +64,8 @@ func (Task) Policy() ent.Policy {
 // row is the outbox: the check writes it PENDING once per (task, days); a sender claims it
 // (attempts+1, next_attempt_at a lease ahead) before it talks to the SMTP server and marks
 // it SENT after. A crash between the SMTP server's acceptance and the mark sends that one
-// notice again when the lease ends; none is lost.
+// notice again when the lease ends; none is lost. A notice whose task closed before it went
+// out is DROPPED.
 type Notice struct{ ent.Schema }
 
 func (Notice) Mixin() []ent.Mixin { return []ent.Mixin{withID("ntc", "notices"), timeMixin{}} }
@@ -73,7 +74,7 @@ func (Notice) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("task_id").Immutable(),
 		field.Int("days").Immutable(),
-		field.Enum("state").Values("PENDING", "SENT", "FAILED").Default("PENDING"),
+		field.Enum("state").Values("PENDING", "SENT", "FAILED", "DROPPED").Default("PENDING"),
 		field.Int("attempts").Default(0),
 		field.Time("next_attempt_at"),
 		field.Time("sent_at").Optional().Nillable(),
