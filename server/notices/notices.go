@@ -223,12 +223,14 @@ func (s *Service) Check(ctx context.Context) (CheckResult, error) {
 		return res, fmt.Errorf("read renewal options: %w", err)
 	}
 	now := s.now()
-	until := now.Add(time.Duration(ren.WindowDays) * 24 * time.Hour)
+	// Due once DaysLeft <= WindowDays: with 60 days, a card 60 days and 23 hours from expiry
+	// is due, as its 60-day notice is.
+	until := now.Add(time.Duration(ren.WindowDays+1) * 24 * time.Hour)
 
 	// The due cards without a task for their expiry: two index range scans of cards
 	// (state, valid_until), each probing tasks (card_id, expires_at).
 	rows, err := s.cfg.DB.QueryContext(ctx, s.q(`SELECT c.id FROM cards c
-		WHERE c.state IN ('ACTIVE', 'LOCKED') AND c.valid_until > ? AND c.valid_until <= ?
+		WHERE c.state IN ('ACTIVE', 'LOCKED') AND c.valid_until > ? AND c.valid_until < ?
 		AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.card_id = c.id AND t.expires_at = c.valid_until)`),
 		now, until)
 	if err != nil {
