@@ -8,6 +8,7 @@ import type { DashboardQuery } from '../gql/graphql';
 import { apiError } from '../lib/errors';
 import { processDescription, processTitle, unavailableText } from '../lib/processes';
 import { StateBadge } from '../lib/StateBadge';
+import { Tasks } from './Tasks';
 
 // Everything the start page shows, in one request.
 const DashboardQueryDoc = graphql(`
@@ -22,6 +23,23 @@ const DashboardQueryDoc = graphql(`
         id
         state
         createdAt
+      }
+    }
+    tasks {
+      id
+      kind
+      expiresAt
+      daysLeft
+      card {
+        id
+        serial
+      }
+      process {
+        name
+        available
+        runningOrder {
+          id
+        }
       }
     }
     me {
@@ -97,6 +115,7 @@ export function DashboardPage() {
           {problem.message}
         </Alert>
       )}
+      {data && <Tasks tasks={data.tasks} />}
       {fetching && !data ? (
         <Skeleton h={180} />
       ) : (
