@@ -19,9 +19,12 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/joblease"
+	"github.com/vscard/vscard/ent/notice"
 	"github.com/vscard/vscard/ent/optionscript"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/session"
+	"github.com/vscard/vscard/ent/task"
 	"github.com/vscard/vscard/ent/user"
 
 	stdsql "database/sql"
@@ -40,12 +43,18 @@ type Client struct {
 	Card *CardClient
 	// Certificate is the client for interacting with the Certificate builders.
 	Certificate *CertificateClient
+	// JobLease is the client for interacting with the JobLease builders.
+	JobLease *JobLeaseClient
+	// Notice is the client for interacting with the Notice builders.
+	Notice *NoticeClient
 	// OptionScript is the client for interacting with the OptionScript builders.
 	OptionScript *OptionScriptClient
 	// Order is the client for interacting with the Order builders.
 	Order *OrderClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// Task is the client for interacting with the Task builders.
+	Task *TaskClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 }
@@ -63,9 +72,12 @@ func (c *Client) init() {
 	c.CaRecord = NewCaRecordClient(c.config)
 	c.Card = NewCardClient(c.config)
 	c.Certificate = NewCertificateClient(c.config)
+	c.JobLease = NewJobLeaseClient(c.config)
+	c.Notice = NewNoticeClient(c.config)
 	c.OptionScript = NewOptionScriptClient(c.config)
 	c.Order = NewOrderClient(c.config)
 	c.Session = NewSessionClient(c.config)
+	c.Task = NewTaskClient(c.config)
 	c.User = NewUserClient(c.config)
 }
 
@@ -163,9 +175,12 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		CaRecord:     NewCaRecordClient(cfg),
 		Card:         NewCardClient(cfg),
 		Certificate:  NewCertificateClient(cfg),
+		JobLease:     NewJobLeaseClient(cfg),
+		Notice:       NewNoticeClient(cfg),
 		OptionScript: NewOptionScriptClient(cfg),
 		Order:        NewOrderClient(cfg),
 		Session:      NewSessionClient(cfg),
+		Task:         NewTaskClient(cfg),
 		User:         NewUserClient(cfg),
 	}, nil
 }
@@ -190,9 +205,12 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		CaRecord:     NewCaRecordClient(cfg),
 		Card:         NewCardClient(cfg),
 		Certificate:  NewCertificateClient(cfg),
+		JobLease:     NewJobLeaseClient(cfg),
+		Notice:       NewNoticeClient(cfg),
 		OptionScript: NewOptionScriptClient(cfg),
 		Order:        NewOrderClient(cfg),
 		Session:      NewSessionClient(cfg),
+		Task:         NewTaskClient(cfg),
 		User:         NewUserClient(cfg),
 	}, nil
 }
@@ -223,8 +241,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.CaRecord, c.Card, c.Certificate, c.OptionScript, c.Order,
-		c.Session, c.User,
+		c.AuditEvent, c.CaRecord, c.Card, c.Certificate, c.JobLease, c.Notice,
+		c.OptionScript, c.Order, c.Session, c.Task, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -234,8 +252,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.CaRecord, c.Card, c.Certificate, c.OptionScript, c.Order,
-		c.Session, c.User,
+		c.AuditEvent, c.CaRecord, c.Card, c.Certificate, c.JobLease, c.Notice,
+		c.OptionScript, c.Order, c.Session, c.Task, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -252,12 +270,18 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Card.mutate(ctx, m)
 	case *CertificateMutation:
 		return c.Certificate.mutate(ctx, m)
+	case *JobLeaseMutation:
+		return c.JobLease.mutate(ctx, m)
+	case *NoticeMutation:
+		return c.Notice.mutate(ctx, m)
 	case *OptionScriptMutation:
 		return c.OptionScript.mutate(ctx, m)
 	case *OrderMutation:
 		return c.Order.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
+	case *TaskMutation:
+		return c.Task.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	default:
@@ -897,6 +921,274 @@ func (c *CertificateClient) mutate(ctx context.Context, m *CertificateMutation) 
 	}
 }
 
+// JobLeaseClient is a client for the JobLease schema.
+type JobLeaseClient struct {
+	config
+}
+
+// NewJobLeaseClient returns a client for the JobLease from the given config.
+func NewJobLeaseClient(c config) *JobLeaseClient {
+	return &JobLeaseClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `joblease.Hooks(f(g(h())))`.
+func (c *JobLeaseClient) Use(hooks ...Hook) {
+	c.hooks.JobLease = append(c.hooks.JobLease, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `joblease.Intercept(f(g(h())))`.
+func (c *JobLeaseClient) Intercept(interceptors ...Interceptor) {
+	c.inters.JobLease = append(c.inters.JobLease, interceptors...)
+}
+
+// Create returns a builder for creating a JobLease entity.
+func (c *JobLeaseClient) Create() *JobLeaseCreate {
+	mutation := newJobLeaseMutation(c.config, OpCreate)
+	return &JobLeaseCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of JobLease entities.
+func (c *JobLeaseClient) CreateBulk(builders ...*JobLeaseCreate) *JobLeaseCreateBulk {
+	return &JobLeaseCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *JobLeaseClient) MapCreateBulk(slice any, setFunc func(*JobLeaseCreate, int)) *JobLeaseCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &JobLeaseCreateBulk{err: fmt.Errorf("calling to JobLeaseClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*JobLeaseCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &JobLeaseCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for JobLease.
+func (c *JobLeaseClient) Update() *JobLeaseUpdate {
+	mutation := newJobLeaseMutation(c.config, OpUpdate)
+	return &JobLeaseUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *JobLeaseClient) UpdateOne(_m *JobLease) *JobLeaseUpdateOne {
+	mutation := newJobLeaseMutation(c.config, OpUpdateOne, withJobLease(_m))
+	return &JobLeaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *JobLeaseClient) UpdateOneID(id string) *JobLeaseUpdateOne {
+	mutation := newJobLeaseMutation(c.config, OpUpdateOne, withJobLeaseID(id))
+	return &JobLeaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for JobLease.
+func (c *JobLeaseClient) Delete() *JobLeaseDelete {
+	mutation := newJobLeaseMutation(c.config, OpDelete)
+	return &JobLeaseDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *JobLeaseClient) DeleteOne(_m *JobLease) *JobLeaseDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *JobLeaseClient) DeleteOneID(id string) *JobLeaseDeleteOne {
+	builder := c.Delete().Where(joblease.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &JobLeaseDeleteOne{builder}
+}
+
+// Query returns a query builder for JobLease.
+func (c *JobLeaseClient) Query() *JobLeaseQuery {
+	return &JobLeaseQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeJobLease},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a JobLease entity by its id.
+func (c *JobLeaseClient) Get(ctx context.Context, id string) (*JobLease, error) {
+	return c.Query().Where(joblease.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *JobLeaseClient) GetX(ctx context.Context, id string) *JobLease {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *JobLeaseClient) Hooks() []Hook {
+	hooks := c.hooks.JobLease
+	return append(hooks[:len(hooks):len(hooks)], joblease.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *JobLeaseClient) Interceptors() []Interceptor {
+	return c.inters.JobLease
+}
+
+func (c *JobLeaseClient) mutate(ctx context.Context, m *JobLeaseMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&JobLeaseCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&JobLeaseUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&JobLeaseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&JobLeaseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown JobLease mutation op: %q", m.Op())
+	}
+}
+
+// NoticeClient is a client for the Notice schema.
+type NoticeClient struct {
+	config
+}
+
+// NewNoticeClient returns a client for the Notice from the given config.
+func NewNoticeClient(c config) *NoticeClient {
+	return &NoticeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `notice.Hooks(f(g(h())))`.
+func (c *NoticeClient) Use(hooks ...Hook) {
+	c.hooks.Notice = append(c.hooks.Notice, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `notice.Intercept(f(g(h())))`.
+func (c *NoticeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Notice = append(c.inters.Notice, interceptors...)
+}
+
+// Create returns a builder for creating a Notice entity.
+func (c *NoticeClient) Create() *NoticeCreate {
+	mutation := newNoticeMutation(c.config, OpCreate)
+	return &NoticeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Notice entities.
+func (c *NoticeClient) CreateBulk(builders ...*NoticeCreate) *NoticeCreateBulk {
+	return &NoticeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *NoticeClient) MapCreateBulk(slice any, setFunc func(*NoticeCreate, int)) *NoticeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &NoticeCreateBulk{err: fmt.Errorf("calling to NoticeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*NoticeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &NoticeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Notice.
+func (c *NoticeClient) Update() *NoticeUpdate {
+	mutation := newNoticeMutation(c.config, OpUpdate)
+	return &NoticeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *NoticeClient) UpdateOne(_m *Notice) *NoticeUpdateOne {
+	mutation := newNoticeMutation(c.config, OpUpdateOne, withNotice(_m))
+	return &NoticeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *NoticeClient) UpdateOneID(id string) *NoticeUpdateOne {
+	mutation := newNoticeMutation(c.config, OpUpdateOne, withNoticeID(id))
+	return &NoticeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Notice.
+func (c *NoticeClient) Delete() *NoticeDelete {
+	mutation := newNoticeMutation(c.config, OpDelete)
+	return &NoticeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *NoticeClient) DeleteOne(_m *Notice) *NoticeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *NoticeClient) DeleteOneID(id string) *NoticeDeleteOne {
+	builder := c.Delete().Where(notice.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &NoticeDeleteOne{builder}
+}
+
+// Query returns a query builder for Notice.
+func (c *NoticeClient) Query() *NoticeQuery {
+	return &NoticeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeNotice},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Notice entity by its id.
+func (c *NoticeClient) Get(ctx context.Context, id string) (*Notice, error) {
+	return c.Query().Where(notice.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *NoticeClient) GetX(ctx context.Context, id string) *Notice {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *NoticeClient) Hooks() []Hook {
+	hooks := c.hooks.Notice
+	return append(hooks[:len(hooks):len(hooks)], notice.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *NoticeClient) Interceptors() []Interceptor {
+	return c.inters.Notice
+}
+
+func (c *NoticeClient) mutate(ctx context.Context, m *NoticeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&NoticeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&NoticeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&NoticeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&NoticeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Notice mutation op: %q", m.Op())
+	}
+}
+
 // OptionScriptClient is a client for the OptionScript schema.
 type OptionScriptClient struct {
 	config
@@ -1363,6 +1655,140 @@ func (c *SessionClient) mutate(ctx context.Context, m *SessionMutation) (Value, 
 	}
 }
 
+// TaskClient is a client for the Task schema.
+type TaskClient struct {
+	config
+}
+
+// NewTaskClient returns a client for the Task from the given config.
+func NewTaskClient(c config) *TaskClient {
+	return &TaskClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `task.Hooks(f(g(h())))`.
+func (c *TaskClient) Use(hooks ...Hook) {
+	c.hooks.Task = append(c.hooks.Task, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `task.Intercept(f(g(h())))`.
+func (c *TaskClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Task = append(c.inters.Task, interceptors...)
+}
+
+// Create returns a builder for creating a Task entity.
+func (c *TaskClient) Create() *TaskCreate {
+	mutation := newTaskMutation(c.config, OpCreate)
+	return &TaskCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Task entities.
+func (c *TaskClient) CreateBulk(builders ...*TaskCreate) *TaskCreateBulk {
+	return &TaskCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TaskClient) MapCreateBulk(slice any, setFunc func(*TaskCreate, int)) *TaskCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TaskCreateBulk{err: fmt.Errorf("calling to TaskClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TaskCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TaskCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Task.
+func (c *TaskClient) Update() *TaskUpdate {
+	mutation := newTaskMutation(c.config, OpUpdate)
+	return &TaskUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TaskClient) UpdateOne(_m *Task) *TaskUpdateOne {
+	mutation := newTaskMutation(c.config, OpUpdateOne, withTask(_m))
+	return &TaskUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TaskClient) UpdateOneID(id string) *TaskUpdateOne {
+	mutation := newTaskMutation(c.config, OpUpdateOne, withTaskID(id))
+	return &TaskUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Task.
+func (c *TaskClient) Delete() *TaskDelete {
+	mutation := newTaskMutation(c.config, OpDelete)
+	return &TaskDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TaskClient) DeleteOne(_m *Task) *TaskDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TaskClient) DeleteOneID(id string) *TaskDeleteOne {
+	builder := c.Delete().Where(task.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TaskDeleteOne{builder}
+}
+
+// Query returns a query builder for Task.
+func (c *TaskClient) Query() *TaskQuery {
+	return &TaskQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTask},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Task entity by its id.
+func (c *TaskClient) Get(ctx context.Context, id string) (*Task, error) {
+	return c.Query().Where(task.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TaskClient) GetX(ctx context.Context, id string) *Task {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *TaskClient) Hooks() []Hook {
+	hooks := c.hooks.Task
+	return append(hooks[:len(hooks):len(hooks)], task.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *TaskClient) Interceptors() []Interceptor {
+	return c.inters.Task
+}
+
+func (c *TaskClient) mutate(ctx context.Context, m *TaskMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TaskCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TaskUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TaskUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TaskDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Task mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -1532,12 +1958,12 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, CaRecord, Card, Certificate, OptionScript, Order, Session,
-		User []ent.Hook
+		AuditEvent, CaRecord, Card, Certificate, JobLease, Notice, OptionScript, Order,
+		Session, Task, User []ent.Hook
 	}
 	inters struct {
-		AuditEvent, CaRecord, Card, Certificate, OptionScript, Order, Session,
-		User []ent.Interceptor
+		AuditEvent, CaRecord, Card, Certificate, JobLease, Notice, OptionScript, Order,
+		Session, Task, User []ent.Interceptor
 	}
 )
 

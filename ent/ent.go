@@ -16,9 +16,12 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/joblease"
+	"github.com/vscard/vscard/ent/notice"
 	"github.com/vscard/vscard/ent/optionscript"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/session"
+	"github.com/vscard/vscard/ent/task"
 	"github.com/vscard/vscard/ent/user"
 )
 
@@ -84,9 +87,12 @@ func checkColumn(t, c string) error {
 			carecord.Table:     carecord.ValidColumn,
 			card.Table:         card.ValidColumn,
 			certificate.Table:  certificate.ValidColumn,
+			joblease.Table:     joblease.ValidColumn,
+			notice.Table:       notice.ValidColumn,
 			optionscript.Table: optionscript.ValidColumn,
 			order.Table:        order.ValidColumn,
 			session.Table:      session.ValidColumn,
+			task.Table:         task.ValidColumn,
 			user.Table:         user.ValidColumn,
 		})
 	})

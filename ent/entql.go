@@ -7,10 +7,13 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/joblease"
+	"github.com/vscard/vscard/ent/notice"
 	"github.com/vscard/vscard/ent/optionscript"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/ent/session"
+	"github.com/vscard/vscard/ent/task"
 	"github.com/vscard/vscard/ent/user"
 
 	"entgo.io/ent/dialect/sql"
@@ -21,7 +24,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 8)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 11)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
@@ -130,6 +133,44 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   joblease.Table,
+			Columns: joblease.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: joblease.FieldID,
+			},
+		},
+		Type: "JobLease",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			joblease.FieldName:      {Type: field.TypeString, Column: joblease.FieldName},
+			joblease.FieldNextRunAt: {Type: field.TypeTime, Column: joblease.FieldNextRunAt},
+			joblease.FieldHolder:    {Type: field.TypeString, Column: joblease.FieldHolder},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   notice.Table,
+			Columns: notice.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: notice.FieldID,
+			},
+		},
+		Type: "Notice",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			notice.FieldCreatedAt:     {Type: field.TypeTime, Column: notice.FieldCreatedAt},
+			notice.FieldUpdatedAt:     {Type: field.TypeTime, Column: notice.FieldUpdatedAt},
+			notice.FieldTaskID:        {Type: field.TypeString, Column: notice.FieldTaskID},
+			notice.FieldDays:          {Type: field.TypeInt, Column: notice.FieldDays},
+			notice.FieldState:         {Type: field.TypeEnum, Column: notice.FieldState},
+			notice.FieldAttempts:      {Type: field.TypeInt, Column: notice.FieldAttempts},
+			notice.FieldNextAttemptAt: {Type: field.TypeTime, Column: notice.FieldNextAttemptAt},
+			notice.FieldSentAt:        {Type: field.TypeTime, Column: notice.FieldSentAt},
+			notice.FieldLastError:     {Type: field.TypeString, Column: notice.FieldLastError},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   optionscript.Table,
 			Columns: optionscript.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -147,7 +188,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			optionscript.FieldCreatedAt: {Type: field.TypeTime, Column: optionscript.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   order.Table,
 			Columns: order.Columns,
@@ -179,7 +220,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			order.FieldSubjectCardID:          {Type: field.TypeString, Column: order.FieldSubjectCardID},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -196,7 +237,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserID:    {Type: field.TypeString, Column: session.FieldUserID},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   task.Table,
+			Columns: task.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: task.FieldID,
+			},
+		},
+		Type: "Task",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			task.FieldCreatedAt:   {Type: field.TypeTime, Column: task.FieldCreatedAt},
+			task.FieldUpdatedAt:   {Type: field.TypeTime, Column: task.FieldUpdatedAt},
+			task.FieldKind:        {Type: field.TypeEnum, Column: task.FieldKind},
+			task.FieldState:       {Type: field.TypeEnum, Column: task.FieldState},
+			task.FieldCloseReason: {Type: field.TypeEnum, Column: task.FieldCloseReason},
+			task.FieldClosedAt:    {Type: field.TypeTime, Column: task.FieldClosedAt},
+			task.FieldOwnerID:     {Type: field.TypeString, Column: task.FieldOwnerID},
+			task.FieldCardID:      {Type: field.TypeString, Column: task.FieldCardID},
+			task.FieldCardSerial:  {Type: field.TypeString, Column: task.FieldCardSerial},
+			task.FieldExpiresAt:   {Type: field.TypeTime, Column: task.FieldExpiresAt},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -888,6 +952,146 @@ func (f *CertificateFilter) WhereHasOrderWith(preds ...predicate.Order) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *JobLeaseQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the JobLeaseQuery builder.
+func (_q *JobLeaseQuery) Filter() *JobLeaseFilter {
+	return &JobLeaseFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *JobLeaseMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the JobLeaseMutation builder.
+func (m *JobLeaseMutation) Filter() *JobLeaseFilter {
+	return &JobLeaseFilter{config: m.config, predicateAdder: m}
+}
+
+// JobLeaseFilter provides a generic filtering capability at runtime for JobLeaseQuery.
+type JobLeaseFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *JobLeaseFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *JobLeaseFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(joblease.FieldID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *JobLeaseFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(joblease.FieldName))
+}
+
+// WhereNextRunAt applies the entql time.Time predicate on the next_run_at field.
+func (f *JobLeaseFilter) WhereNextRunAt(p entql.TimeP) {
+	f.Where(p.Field(joblease.FieldNextRunAt))
+}
+
+// WhereHolder applies the entql string predicate on the holder field.
+func (f *JobLeaseFilter) WhereHolder(p entql.StringP) {
+	f.Where(p.Field(joblease.FieldHolder))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *NoticeQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the NoticeQuery builder.
+func (_q *NoticeQuery) Filter() *NoticeFilter {
+	return &NoticeFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *NoticeMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the NoticeMutation builder.
+func (m *NoticeMutation) Filter() *NoticeFilter {
+	return &NoticeFilter{config: m.config, predicateAdder: m}
+}
+
+// NoticeFilter provides a generic filtering capability at runtime for NoticeQuery.
+type NoticeFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *NoticeFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *NoticeFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(notice.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *NoticeFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(notice.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *NoticeFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(notice.FieldUpdatedAt))
+}
+
+// WhereTaskID applies the entql string predicate on the task_id field.
+func (f *NoticeFilter) WhereTaskID(p entql.StringP) {
+	f.Where(p.Field(notice.FieldTaskID))
+}
+
+// WhereDays applies the entql int predicate on the days field.
+func (f *NoticeFilter) WhereDays(p entql.IntP) {
+	f.Where(p.Field(notice.FieldDays))
+}
+
+// WhereState applies the entql string predicate on the state field.
+func (f *NoticeFilter) WhereState(p entql.StringP) {
+	f.Where(p.Field(notice.FieldState))
+}
+
+// WhereAttempts applies the entql int predicate on the attempts field.
+func (f *NoticeFilter) WhereAttempts(p entql.IntP) {
+	f.Where(p.Field(notice.FieldAttempts))
+}
+
+// WhereNextAttemptAt applies the entql time.Time predicate on the next_attempt_at field.
+func (f *NoticeFilter) WhereNextAttemptAt(p entql.TimeP) {
+	f.Where(p.Field(notice.FieldNextAttemptAt))
+}
+
+// WhereSentAt applies the entql time.Time predicate on the sent_at field.
+func (f *NoticeFilter) WhereSentAt(p entql.TimeP) {
+	f.Where(p.Field(notice.FieldSentAt))
+}
+
+// WhereLastError applies the entql string predicate on the last_error field.
+func (f *NoticeFilter) WhereLastError(p entql.StringP) {
+	f.Where(p.Field(notice.FieldLastError))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *OptionScriptQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -916,7 +1120,7 @@ type OptionScriptFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OptionScriptFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -986,7 +1190,7 @@ type OrderFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrderFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1177,7 +1381,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1209,6 +1413,96 @@ func (f *SessionFilter) WhereUserID(p entql.StringP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *TaskQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TaskQuery builder.
+func (_q *TaskQuery) Filter() *TaskFilter {
+	return &TaskFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TaskMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TaskMutation builder.
+func (m *TaskMutation) Filter() *TaskFilter {
+	return &TaskFilter{config: m.config, predicateAdder: m}
+}
+
+// TaskFilter provides a generic filtering capability at runtime for TaskQuery.
+type TaskFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TaskFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *TaskFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(task.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *TaskFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(task.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *TaskFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(task.FieldUpdatedAt))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *TaskFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(task.FieldKind))
+}
+
+// WhereState applies the entql string predicate on the state field.
+func (f *TaskFilter) WhereState(p entql.StringP) {
+	f.Where(p.Field(task.FieldState))
+}
+
+// WhereCloseReason applies the entql string predicate on the close_reason field.
+func (f *TaskFilter) WhereCloseReason(p entql.StringP) {
+	f.Where(p.Field(task.FieldCloseReason))
+}
+
+// WhereClosedAt applies the entql time.Time predicate on the closed_at field.
+func (f *TaskFilter) WhereClosedAt(p entql.TimeP) {
+	f.Where(p.Field(task.FieldClosedAt))
+}
+
+// WhereOwnerID applies the entql string predicate on the owner_id field.
+func (f *TaskFilter) WhereOwnerID(p entql.StringP) {
+	f.Where(p.Field(task.FieldOwnerID))
+}
+
+// WhereCardID applies the entql string predicate on the card_id field.
+func (f *TaskFilter) WhereCardID(p entql.StringP) {
+	f.Where(p.Field(task.FieldCardID))
+}
+
+// WhereCardSerial applies the entql string predicate on the card_serial field.
+func (f *TaskFilter) WhereCardSerial(p entql.StringP) {
+	f.Where(p.Field(task.FieldCardSerial))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *TaskFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(task.FieldExpiresAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1237,7 +1531,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -22,12 +22,18 @@ type Tx struct {
 	Card *CardClient
 	// Certificate is the client for interacting with the Certificate builders.
 	Certificate *CertificateClient
+	// JobLease is the client for interacting with the JobLease builders.
+	JobLease *JobLeaseClient
+	// Notice is the client for interacting with the Notice builders.
+	Notice *NoticeClient
 	// OptionScript is the client for interacting with the OptionScript builders.
 	OptionScript *OptionScriptClient
 	// Order is the client for interacting with the Order builders.
 	Order *OrderClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
+	// Task is the client for interacting with the Task builders.
+	Task *TaskClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 
@@ -165,9 +171,12 @@ func (tx *Tx) init() {
 	tx.CaRecord = NewCaRecordClient(tx.config)
 	tx.Card = NewCardClient(tx.config)
 	tx.Certificate = NewCertificateClient(tx.config)
+	tx.JobLease = NewJobLeaseClient(tx.config)
+	tx.Notice = NewNoticeClient(tx.config)
 	tx.OptionScript = NewOptionScriptClient(tx.config)
 	tx.Order = NewOrderClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
+	tx.Task = NewTaskClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
 

@@ -9,7 +9,9 @@ import (
 	"github.com/vscard/vscard/ent/schema"
 	"github.com/vscard/vscard/graph/model"
 	"github.com/vscard/vscard/server/cardspec"
+	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/notices"
 	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/record"
 )
@@ -97,4 +99,20 @@ func scriptValidation(opts *cardspec.Options, problems []options.ScriptError) *m
 		v.Options = nil
 	}
 	return v
+}
+
+// taskProcess is the process a task offers on its card, as processes(card:) gives it, or
+// nil when this server does not run it (renew-virtual-smart-card before it is registered).
+func (r *Resolver) taskProcess(ctx context.Context, t *ent.Task) (*enroll.Process, error) {
+	name := notices.Process(t)
+	list, err := r.Enroll.Processes(ctx, t.CardID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range list {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return nil, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vscard/vscard/server/auth"
 	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/notices"
 	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/scripts"
@@ -189,6 +190,11 @@ func (r *queryResolver) Processes(ctx context.Context, card *string) ([]*enroll.
 	return r.Enroll.Processes(ctx, deref(card))
 }
 
+// Tasks is the resolver for the tasks field.
+func (r *queryResolver) Tasks(ctx context.Context) ([]*ent.Task, error) {
+	return notices.OpenTasks(ctx, r.DB, viewer.FromContext(ctx).UserID, r.now())
+}
+
 // OptionScript is the resolver for the optionScript field.
 func (r *queryResolver) OptionScript(ctx context.Context, name string) (*scripts.Script, error) {
 	return r.Scripts.Get(ctx, name)
@@ -217,6 +223,21 @@ func (r *subscriptionResolver) OrderUpdated(ctx context.Context, id string) (<-c
 	return r.followOrder(ctx, id)
 }
 
+// Card is the resolver for the card field.
+func (r *taskResolver) Card(ctx context.Context, obj *ent.Task) (*ent.Card, error) {
+	return notFound(r.DB.Card.Get(ctx, obj.CardID))
+}
+
+// DaysLeft is the resolver for the daysLeft field.
+func (r *taskResolver) DaysLeft(ctx context.Context, obj *ent.Task) (int, error) {
+	return notices.DaysLeft(obj.ExpiresAt, r.now()), nil
+}
+
+// Process is the resolver for the process field.
+func (r *taskResolver) Process(ctx context.Context, obj *ent.Task) (*enroll.Process, error) {
+	return r.taskProcess(ctx, obj)
+}
+
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
@@ -226,8 +247,12 @@ func (r *Resolver) OrderStep() generated.OrderStepResolver { return &orderStepRe
 // Subscription returns generated.SubscriptionResolver implementation.
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
+// Task returns generated.TaskResolver implementation.
+func (r *Resolver) Task() generated.TaskResolver { return &taskResolver{r} }
+
 type (
 	mutationResolver     struct{ *Resolver }
 	orderStepResolver    struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }
+	taskResolver         struct{ *Resolver }
 )

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vscard/vscard/graph"
 	"github.com/vscard/vscard/server/enroll"
+	"github.com/vscard/vscard/server/notices"
 )
 
 // Config is everything the server can be told. cmd/vscard-server fills it from flags and
@@ -89,6 +90,24 @@ type Config struct {
 	// MetricsAddr, when set, is where Prometheus metrics are served (GET /metrics), apart
 	// from the public listener: keep it off the load balancer.
 	MetricsAddr string
+
+	// SMTP is where renewal notices are e-mailed from (STARTTLS or implicit TLS, and AUTH
+	// PLAIN when a username is set). Without SMTP.Host no e-mail goes out: a card due for
+	// renewal is an open task on its owner's start page only.
+	SMTP notices.SMTP
+	// NoticeTemplates is a folder whose renewal.subject.tmpl and renewal.body.tmpl
+	// (text/template) replace the embedded notice templates; either may be left out.
+	NoticeTemplates string
+	// NoticeRate is how many notices a second this instance sends at most (default 5).
+	NoticeRate float64
+	// ExpiryCheckInterval is how often the expiry check runs in the cluster (default 1h);
+	// ExpiryPoll how often each instance looks whether it is its turn and sends due
+	// notices (default 1m).
+	ExpiryCheckInterval time.Duration
+	ExpiryPoll          time.Duration
+	// TestClock makes the clock movable by POST /test/clock?advance=<duration>, which
+	// then runs the expiry check: for end-to-end tests of expiries. Refused in production.
+	TestClock bool
 
 	// Now is the server's clock: everything that decides by the time of day reads it
 	// (sessions and their idle timeout, tokens, orders and their sweep, the CA's stamps).

@@ -27,10 +27,12 @@ import (
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/events"
 	"github.com/vscard/vscard/server/metrics"
+	"github.com/vscard/vscard/server/notices"
 	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/scripts"
 	"github.com/vscard/vscard/server/secretbox"
 	"github.com/vscard/vscard/server/store"
+	"github.com/vscard/vscard/server/testclock"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -45,12 +47,16 @@ type Server struct {
 	Events  events.Bus
 	DevIDP  *devidp.Provider
 	Metrics *metrics.Metrics
+	// Notices runs the expiry check and e-mails renewal notices.
+	Notices *notices.Service
 	Handler http.Handler
 	log     *slog.Logger
 	drain   *drainer
 	// stopEvents ends the event bus's listener: at Close, not when New's context ends, so
 	// that subscriptions hear of changes while the instance drains.
 	stopEvents context.CancelFunc
+	// clock is the movable clock of Config.TestClock, else nil.
+	clock *testclock.Clock
 	// loopbackByDefault: no address was given and the development provider is on, so Run
 	// listens on loopback only (Config.Addr) and says why.
 	loopbackByDefault bool
@@ -59,6 +65,14 @@ type Server struct {
 // New opens storage, brings the schema up to date and assembles the server.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	loopbackByDefault := cfg.Addr == "" && cfg.devIDP()
+	var clock *testclock.Clock
+	if cfg.TestClock {
+		if cfg.Production {
+			return nil, errors.New("the movable test clock (--test-clock) is for end-to-end tests and refused in production")
+		}
+		clock = testclock.New()
+		cfg.Now = clock.Now
+	}
 	cfg.defaults()
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -75,7 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: cfg, DB: db, log: log, drain: newDrainer(), stopEvents: func() {}, loopbackByDefault: loopbackByDefault}
+	s := &Server{Config: cfg, DB: db, log: log, drain: newDrainer(), stopEvents: func() {}, loopbackByDefault: loopbackByDefault, clock: clock}
 	if err := s.assemble(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -146,6 +160,10 @@ func (s *Server) assemble(ctx context.Context) error {
 		Entered: func(state order.State) { s.Metrics.OrderEntered(string(state)) },
 		Now:     cfg.Now,
 	}, s.log.With("component", "enroll"))
+
+	if err := s.assembleNotices(); err != nil {
+		return err
+	}
 
 	authCfg := auth.Config{
 		Issuer:           cfg.OIDCIssuer,
@@ -290,6 +308,9 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	if s.DevIDP != nil {
 		mux.Handle("/dev/idp/", s.DevIDP) // it strips its own issuer path
 	}
+	if s.clock != nil {
+		mux.HandleFunc("POST /test/clock", s.moveClock)
+	}
 	mux.Handle("/", spa)
 	caHandler := s.CA.Handler()
 	headers := &securityHeaders{
@@ -337,6 +358,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	go s.Auth.Run(ctx)
 	go s.Enroll.RunSweeper(ctx, s.Config.SweepInterval)
+	go s.Notices.Run(ctx)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if addr := s.Config.MetricsAddr; addr != "" {

@@ -12,10 +12,13 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/joblease"
+	"github.com/vscard/vscard/ent/notice"
 	"github.com/vscard/vscard/ent/optionscript"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/ent/session"
+	"github.com/vscard/vscard/ent/task"
 	"github.com/vscard/vscard/ent/user"
 )
 
@@ -183,6 +186,60 @@ func (f TraverseCertificate) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.CertificateQuery", q)
 }
 
+// The JobLeaseFunc type is an adapter to allow the use of ordinary function as a Querier.
+type JobLeaseFunc func(context.Context, *ent.JobLeaseQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f JobLeaseFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.JobLeaseQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.JobLeaseQuery", q)
+}
+
+// The TraverseJobLease type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseJobLease func(context.Context, *ent.JobLeaseQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseJobLease) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseJobLease) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JobLeaseQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.JobLeaseQuery", q)
+}
+
+// The NoticeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type NoticeFunc func(context.Context, *ent.NoticeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f NoticeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.NoticeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.NoticeQuery", q)
+}
+
+// The TraverseNotice type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseNotice func(context.Context, *ent.NoticeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseNotice) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseNotice) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.NoticeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.NoticeQuery", q)
+}
+
 // The OptionScriptFunc type is an adapter to allow the use of ordinary function as a Querier.
 type OptionScriptFunc func(context.Context, *ent.OptionScriptQuery) (ent.Value, error)
 
@@ -264,6 +321,33 @@ func (f TraverseSession) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.SessionQuery", q)
 }
 
+// The TaskFunc type is an adapter to allow the use of ordinary function as a Querier.
+type TaskFunc func(context.Context, *ent.TaskQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f TaskFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.TaskQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.TaskQuery", q)
+}
+
+// The TraverseTask type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseTask func(context.Context, *ent.TaskQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseTask) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseTask) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TaskQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.TaskQuery", q)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UserFunc func(context.Context, *ent.UserQuery) (ent.Value, error)
 
@@ -302,12 +386,18 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.CardQuery, predicate.Card, card.OrderOption]{typ: ent.TypeCard, tq: q}, nil
 	case *ent.CertificateQuery:
 		return &query[*ent.CertificateQuery, predicate.Certificate, certificate.OrderOption]{typ: ent.TypeCertificate, tq: q}, nil
+	case *ent.JobLeaseQuery:
+		return &query[*ent.JobLeaseQuery, predicate.JobLease, joblease.OrderOption]{typ: ent.TypeJobLease, tq: q}, nil
+	case *ent.NoticeQuery:
+		return &query[*ent.NoticeQuery, predicate.Notice, notice.OrderOption]{typ: ent.TypeNotice, tq: q}, nil
 	case *ent.OptionScriptQuery:
 		return &query[*ent.OptionScriptQuery, predicate.OptionScript, optionscript.OrderOption]{typ: ent.TypeOptionScript, tq: q}, nil
 	case *ent.OrderQuery:
 		return &query[*ent.OrderQuery, predicate.Order, order.OrderOption]{typ: ent.TypeOrder, tq: q}, nil
 	case *ent.SessionQuery:
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
+	case *ent.TaskQuery:
+		return &query[*ent.TaskQuery, predicate.Task, task.OrderOption]{typ: ent.TypeTask, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
 	default:

@@ -122,6 +122,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{CardsColumns[2]},
 			},
+			{
+				Name:    "card_state_valid_until",
+				Unique:  false,
+				Columns: []*schema.Column{CardsColumns[5], CardsColumns[7]},
+			},
 		},
 	}
 	// CertificatesColumns holds the columns for the "certificates" table.
@@ -176,6 +181,50 @@ var (
 				Name:    "certificate_card_id",
 				Unique:  false,
 				Columns: []*schema.Column{CertificatesColumns[18]},
+			},
+		},
+	}
+	// JobLeasesColumns holds the columns for the "job_leases" table.
+	JobLeasesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "name", Type: field.TypeString, Unique: true},
+		{Name: "next_run_at", Type: field.TypeTime},
+		{Name: "holder", Type: field.TypeString, Default: ""},
+	}
+	// JobLeasesTable holds the schema information for the "job_leases" table.
+	JobLeasesTable = &schema.Table{
+		Name:       "job_leases",
+		Columns:    JobLeasesColumns,
+		PrimaryKey: []*schema.Column{JobLeasesColumns[0]},
+	}
+	// NoticesColumns holds the columns for the "notices" table.
+	NoticesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "task_id", Type: field.TypeString},
+		{Name: "days", Type: field.TypeInt},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "SENT", "FAILED", "DROPPED"}, Default: "PENDING"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime},
+		{Name: "sent_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_error", Type: field.TypeString, Default: ""},
+	}
+	// NoticesTable holds the schema information for the "notices" table.
+	NoticesTable = &schema.Table{
+		Name:       "notices",
+		Columns:    NoticesColumns,
+		PrimaryKey: []*schema.Column{NoticesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "notice_task_id_days",
+				Unique:  true,
+				Columns: []*schema.Column{NoticesColumns[3], NoticesColumns[4]},
+			},
+			{
+				Name:    "notice_state_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{NoticesColumns[5], NoticesColumns[7]},
 			},
 		},
 	}
@@ -316,6 +365,43 @@ var (
 			},
 		},
 	}
+	// TasksColumns holds the columns for the "tasks" table.
+	TasksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"RENEW_CARD"}},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"OPEN", "CLOSED"}, Default: "OPEN"},
+		{Name: "close_reason", Type: field.TypeEnum, Nullable: true, Enums: []string{"RENEWED", "CARD_ENDED", "EXPIRED"}},
+		{Name: "closed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "owner_id", Type: field.TypeString},
+		{Name: "card_id", Type: field.TypeString},
+		{Name: "card_serial", Type: field.TypeString},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// TasksTable holds the schema information for the "tasks" table.
+	TasksTable = &schema.Table{
+		Name:       "tasks",
+		Columns:    TasksColumns,
+		PrimaryKey: []*schema.Column{TasksColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "task_card_id_expires_at",
+				Unique:  true,
+				Columns: []*schema.Column{TasksColumns[8], TasksColumns[10]},
+			},
+			{
+				Name:    "task_owner_id_state",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[7], TasksColumns[4]},
+			},
+			{
+				Name:    "task_state",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[4]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -355,9 +441,12 @@ var (
 		CaRecordsTable,
 		CardsTable,
 		CertificatesTable,
+		JobLeasesTable,
+		NoticesTable,
 		OptionScriptsTable,
 		OrdersTable,
 		SessionsTable,
+		TasksTable,
 		UsersTable,
 	}
 )

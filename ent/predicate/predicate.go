@@ -18,6 +18,12 @@ type Card func(*sql.Selector)
 // Certificate is the predicate function for certificate builders.
 type Certificate func(*sql.Selector)
 
+// JobLease is the predicate function for joblease builders.
+type JobLease func(*sql.Selector)
+
+// Notice is the predicate function for notice builders.
+type Notice func(*sql.Selector)
+
 // OptionScript is the predicate function for optionscript builders.
 type OptionScript func(*sql.Selector)
 
@@ -26,6 +32,9 @@ type Order func(*sql.Selector)
 
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
+
+// Task is the predicate function for task builders.
+type Task func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

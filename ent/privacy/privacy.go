@@ -207,6 +207,54 @@ func (f CertificateMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mut
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CertificateMutation", m)
 }
 
+// The JobLeaseQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type JobLeaseQueryRuleFunc func(context.Context, *ent.JobLeaseQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f JobLeaseQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JobLeaseQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.JobLeaseQuery", q)
+}
+
+// The JobLeaseMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type JobLeaseMutationRuleFunc func(context.Context, *ent.JobLeaseMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f JobLeaseMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.JobLeaseMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.JobLeaseMutation", m)
+}
+
+// The NoticeQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type NoticeQueryRuleFunc func(context.Context, *ent.NoticeQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f NoticeQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.NoticeQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.NoticeQuery", q)
+}
+
+// The NoticeMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type NoticeMutationRuleFunc func(context.Context, *ent.NoticeMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f NoticeMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.NoticeMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.NoticeMutation", m)
+}
+
 // The OptionScriptQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type OptionScriptQueryRuleFunc func(context.Context, *ent.OptionScriptQuery) error
@@ -279,6 +327,30 @@ func (f SessionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SessionMutation", m)
 }
 
+// The TaskQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TaskQueryRuleFunc func(context.Context, *ent.TaskQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TaskQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TaskQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TaskQuery", q)
+}
+
+// The TaskMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TaskMutationRuleFunc func(context.Context, *ent.TaskMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TaskMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TaskMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TaskMutation", m)
+}
+
 // The UserQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type UserQueryRuleFunc func(context.Context, *ent.UserQuery) error
@@ -346,11 +418,17 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.CertificateQuery:
 		return q.Filter(), nil
+	case *ent.JobLeaseQuery:
+		return q.Filter(), nil
+	case *ent.NoticeQuery:
+		return q.Filter(), nil
 	case *ent.OptionScriptQuery:
 		return q.Filter(), nil
 	case *ent.OrderQuery:
 		return q.Filter(), nil
 	case *ent.SessionQuery:
+		return q.Filter(), nil
+	case *ent.TaskQuery:
 		return q.Filter(), nil
 	case *ent.UserQuery:
 		return q.Filter(), nil
@@ -369,11 +447,17 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.CertificateMutation:
 		return m.Filter(), nil
+	case *ent.JobLeaseMutation:
+		return m.Filter(), nil
+	case *ent.NoticeMutation:
+		return m.Filter(), nil
 	case *ent.OptionScriptMutation:
 		return m.Filter(), nil
 	case *ent.OrderMutation:
 		return m.Filter(), nil
 	case *ent.SessionMutation:
+		return m.Filter(), nil
+	case *ent.TaskMutation:
 		return m.Filter(), nil
 	case *ent.UserMutation:
 		return m.Filter(), nil

@@ -10,10 +10,13 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/joblease"
+	"github.com/vscard/vscard/ent/notice"
 	"github.com/vscard/vscard/ent/optionscript"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/schema"
 	"github.com/vscard/vscard/ent/session"
+	"github.com/vscard/vscard/ent/task"
 	"github.com/vscard/vscard/ent/user"
 
 	"entgo.io/ent"
@@ -231,6 +234,102 @@ func init() {
 			return nil
 		}
 	}()
+	jobleaseMixin := schema.JobLease{}.Mixin()
+	joblease.Policy = privacy.NewPolicies(schema.JobLease{})
+	joblease.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := joblease.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	jobleaseMixinFields0 := jobleaseMixin[0].Fields()
+	_ = jobleaseMixinFields0
+	jobleaseFields := schema.JobLease{}.Fields()
+	_ = jobleaseFields
+	// jobleaseDescName is the schema descriptor for name field.
+	jobleaseDescName := jobleaseFields[0].Descriptor()
+	// joblease.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	joblease.NameValidator = jobleaseDescName.Validators[0].(func(string) error)
+	// jobleaseDescHolder is the schema descriptor for holder field.
+	jobleaseDescHolder := jobleaseFields[2].Descriptor()
+	// joblease.DefaultHolder holds the default value on creation for the holder field.
+	joblease.DefaultHolder = jobleaseDescHolder.Default.(string)
+	// jobleaseDescID is the schema descriptor for id field.
+	jobleaseDescID := jobleaseMixinFields0[0].Descriptor()
+	// joblease.DefaultID holds the default value on creation for the id field.
+	joblease.DefaultID = jobleaseDescID.Default.(func() string)
+	// joblease.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	joblease.IDValidator = func() func(string) error {
+		validators := jobleaseDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	noticeMixin := schema.Notice{}.Mixin()
+	notice.Policy = privacy.NewPolicies(schema.Notice{})
+	notice.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := notice.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	noticeMixinFields0 := noticeMixin[0].Fields()
+	_ = noticeMixinFields0
+	noticeMixinFields1 := noticeMixin[1].Fields()
+	_ = noticeMixinFields1
+	noticeFields := schema.Notice{}.Fields()
+	_ = noticeFields
+	// noticeDescCreatedAt is the schema descriptor for created_at field.
+	noticeDescCreatedAt := noticeMixinFields1[0].Descriptor()
+	// notice.DefaultCreatedAt holds the default value on creation for the created_at field.
+	notice.DefaultCreatedAt = noticeDescCreatedAt.Default.(func() time.Time)
+	// noticeDescUpdatedAt is the schema descriptor for updated_at field.
+	noticeDescUpdatedAt := noticeMixinFields1[1].Descriptor()
+	// notice.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	notice.DefaultUpdatedAt = noticeDescUpdatedAt.Default.(func() time.Time)
+	// notice.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	notice.UpdateDefaultUpdatedAt = noticeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// noticeDescAttempts is the schema descriptor for attempts field.
+	noticeDescAttempts := noticeFields[3].Descriptor()
+	// notice.DefaultAttempts holds the default value on creation for the attempts field.
+	notice.DefaultAttempts = noticeDescAttempts.Default.(int)
+	// noticeDescLastError is the schema descriptor for last_error field.
+	noticeDescLastError := noticeFields[6].Descriptor()
+	// notice.DefaultLastError holds the default value on creation for the last_error field.
+	notice.DefaultLastError = noticeDescLastError.Default.(string)
+	// noticeDescID is the schema descriptor for id field.
+	noticeDescID := noticeMixinFields0[0].Descriptor()
+	// notice.DefaultID holds the default value on creation for the id field.
+	notice.DefaultID = noticeDescID.Default.(func() string)
+	// notice.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	notice.IDValidator = func() func(string) error {
+		validators := noticeDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	optionscriptMixin := schema.OptionScript{}.Mixin()
 	optionscript.Policy = privacy.NewPolicies(schema.OptionScript{})
 	optionscript.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -368,6 +467,52 @@ func init() {
 	// session.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	session.IDValidator = func() func(string) error {
 		validators := sessionDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	taskMixin := schema.Task{}.Mixin()
+	task.Policy = privacy.NewPolicies(schema.Task{})
+	task.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := task.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	taskMixinFields0 := taskMixin[0].Fields()
+	_ = taskMixinFields0
+	taskMixinFields1 := taskMixin[1].Fields()
+	_ = taskMixinFields1
+	taskFields := schema.Task{}.Fields()
+	_ = taskFields
+	// taskDescCreatedAt is the schema descriptor for created_at field.
+	taskDescCreatedAt := taskMixinFields1[0].Descriptor()
+	// task.DefaultCreatedAt holds the default value on creation for the created_at field.
+	task.DefaultCreatedAt = taskDescCreatedAt.Default.(func() time.Time)
+	// taskDescUpdatedAt is the schema descriptor for updated_at field.
+	taskDescUpdatedAt := taskMixinFields1[1].Descriptor()
+	// task.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	task.DefaultUpdatedAt = taskDescUpdatedAt.Default.(func() time.Time)
+	// task.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	task.UpdateDefaultUpdatedAt = taskDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// taskDescID is the schema descriptor for id field.
+	taskDescID := taskMixinFields0[0].Descriptor()
+	// task.DefaultID holds the default value on creation for the id field.
+	task.DefaultID = taskDescID.Default.(func() string)
+	// task.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	task.IDValidator = func() func(string) error {
+		validators := taskDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -69,6 +69,9 @@ func (Card) Indexes() []ent.Index {
 		// The sweep's repair: cards changed since its last run (lock, unlock, a cascade, a
 		// revoke), made to agree with the CA. Without it each sweep scans every card.
 		index.Fields("updated_at"),
+		// The expiry check (server/notices): ACTIVE and LOCKED cards expiring within the
+		// renewal window are two range scans, a few rows when few are due, at any size.
+		index.Fields("state", "valid_until"),
 	}
 }
 

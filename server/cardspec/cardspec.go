@@ -164,7 +164,35 @@ type Options struct {
 	// reaching the server (unblock-pin-offline): the portal answers the card's challenge
 	// with a response from the card's management key. Off unless the script says so.
 	UnblockPINOffline bool `json:"unblockPinOffline,omitempty"`
+	// Renewal says when a card becomes due for renewal and when its owner is told. A script
+	// that leaves it out gets DefaultRenewal.
+	Renewal Renewal `json:"renewal"`
 }
+
+// Renewal is the option script's RENEWAL_WINDOW and NOTICE_DAYS. The expiry check
+// (server/notices) gives a card an open task for its owner once its certificates expire
+// within WindowDays, and sends an e-mail notice when the days left first reach each of
+// NoticeDays.
+type Renewal struct {
+	// WindowDays is how many days before expiry a card becomes due for renewal.
+	WindowDays int `json:"windowDays"`
+	// NoticeDays are the days before expiry at which a notice goes out, largest first,
+	// each at most WindowDays (a notice before the card is due would offer nothing to do).
+	NoticeDays []int `json:"noticeDays"`
+}
+
+// DefaultRenewal is what a script without renewal gets: due 60 days before expiry, notices
+// at 60, 30, 14 and 7 days, as Nexus sends them.
+func DefaultRenewal() Renewal {
+	return Renewal{WindowDays: 60, NoticeDays: []int{60, 30, 14, 7}}
+}
+
+// MaxRenewalWindowDays bounds RENEWAL_WINDOW: a year before expiry is already most of a
+// short validity; MaxNoticeDays bounds how many notices one card gets.
+const (
+	MaxRenewalWindowDays = 365
+	MaxNoticeDays        = 10
+)
 
 // Limits of the values an option script may return. PIV stores a PIN in at most 8 bytes and
 // requires at least 6; a card blocks after at most 10 wrong PINs here.

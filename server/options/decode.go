@@ -37,7 +37,8 @@ func (d *decoder) failKey(path, format string, args ...any) {
 var (
 	topKeys = []string{"pin", "certificates", "validity", "properties"}
 	// optionalTopKeys may be left out; a script written before they existed stays valid.
-	optionalTopKeys = []string{"self_unlock", "unblock_pin_offline"}
+	optionalTopKeys = []string{"self_unlock", "unblock_pin_offline", "renewal"}
+	renewalKeys     = []string{"window_days", "notice_days"}
 	pinKeys         = []string{"min_length", "max_length", "upper_case", "lower_case", "digits", "special", "max_repeated", "max_sequential", "retry_count", "block_list"}
 	propertyKeys    = []string{"user_id", "server_name", "profile_name", "common_name", "email", "organization"}
 	// pivSlots are the PIV key slots a certificate may go into: the four standard slots and
@@ -81,6 +82,10 @@ func decode(v starlark.Value) (*cardspec.Options, []problem) {
 			d.fail("unblock_pin_offline", "unblock_pin_offline must be True or False, not %s", describe(v))
 		}
 		o.UnblockPINOffline = bool(b)
+	}
+	o.Renewal = cardspec.DefaultRenewal()
+	if v, ok := top["renewal"]; ok {
+		o.Renewal = d.renewal(v)
 	}
 	if len(d.problems) > 0 {
 		return nil, d.problems
@@ -201,6 +206,51 @@ func (d *decoder) certificates(v starlark.Value) []cardspec.CertificateSpec {
 	}
 	sort.Slice(out, func(i, j int) bool { return slotOrder(out[i].Slot) < slotOrder(out[j].Slot) })
 	return out
+}
+
+// renewal decodes {"window_days": N, "notice_days": [D, ...]}: the days are sorted largest
+// first, and each must lie within the window and appear once.
+func (d *decoder) renewal(v starlark.Value) cardspec.Renewal {
+	f, _ := d.fields(v, "renewal", renewalKeys, renewalKeys, false)
+	if f == nil {
+		return cardspec.Renewal{}
+	}
+	r := cardspec.Renewal{
+		WindowDays: d.intIn(f, "renewal", "window_days", 1, cardspec.MaxRenewalWindowDays, "a card becomes due %[1]d to %[2]d days before it expires"),
+	}
+	const path = "renewal.notice_days"
+	seq, ok := f["notice_days"].(starlark.Indexable)
+	if _, isString := f["notice_days"].(starlark.String); !ok || isString {
+		d.fail(path, "%s must be a list of days, e.g. [60, 30, 14, 7], not %s", path, describe(f["notice_days"]))
+		return r
+	}
+	if seq.Len() > cardspec.MaxNoticeDays {
+		d.fail(path, "%s has %d days; at most %d notices are sent", path, seq.Len(), cardspec.MaxNoticeDays)
+		return r
+	}
+	seen := map[int]bool{}
+	for i := range seq.Len() {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		n, err := starlark.AsInt32(seq.Index(i))
+		if _, isInt := seq.Index(i).(starlark.Int); !isInt || err != nil {
+			d.fail(p, "%s must be an int, not %s", p, describe(seq.Index(i)))
+			continue
+		}
+		switch {
+		case n < 1 || (r.WindowDays > 0 && n > r.WindowDays):
+			d.fail(p, "%s is %d, but a notice goes out 1 to %d days (renewal.window_days) before expiry", p, n, max(r.WindowDays, 1))
+		case seen[n]:
+			d.fail(p, "%s: %d days is listed twice", p, n)
+		default:
+			seen[n] = true
+			r.NoticeDays = append(r.NoticeDays, n)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(r.NoticeDays)))
+	if r.NoticeDays == nil {
+		r.NoticeDays = []int{} // no e-mail notices: the open task alone
+	}
+	return r
 }
 
 // slotOrder sorts the standard slots (9A, 9C, 9D, 9E) before the retired ones (82 to 95).

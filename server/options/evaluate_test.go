@@ -46,6 +46,7 @@ func defaults() *cardspec.Options {
 			CommonName:  "Jane Doe",
 			Email:       "jane.doe@example.com",
 		},
+		Renewal: cardspec.Renewal{WindowDays: 60, NoticeDays: []int{60, 30, 14, 7}},
 	}
 }
 
@@ -242,6 +243,25 @@ func TestEvaluateOption(t *testing.T) {
 			want: func(o *cardspec.Options) { o.UnblockPINOffline = true },
 		},
 		{
+			name: "ok/renewal window and notice days, sorted largest first",
+			source: func(t testing.TB) string {
+				return edits(t, "RENEWAL_WINDOW = 60", "RENEWAL_WINDOW = 45", "NOTICE_DAYS = [60, 30, 14, 7]", "NOTICE_DAYS = [3, 45, 10]")
+			},
+			want: func(o *cardspec.Options) { o.Renewal = cardspec.Renewal{WindowDays: 45, NoticeDays: []int{45, 10, 3}} },
+		},
+		{
+			name:   "ok/no notices",
+			source: func(t testing.TB) string { return edit(t, "NOTICE_DAYS = [60, 30, 14, 7]", "NOTICE_DAYS = []") },
+			want:   func(o *cardspec.Options) { o.Renewal.NoticeDays = []int{} },
+		},
+		{
+			name: "ok/renewal left out takes the defaults",
+			source: func(t testing.TB) string {
+				return edit(t, `"renewal": {"window_days": RENEWAL_WINDOW, "notice_days": NOTICE_DAYS},`, ``)
+			},
+			want: func(o *cardspec.Options) {},
+		},
+		{
 			name:   "ok/organization",
 			source: func(t testing.TB) string { return edit(t, `ORGANIZATION = ""`, `ORGANIZATION = "Example Corp"`) },
 			want:   func(o *cardspec.Options) { o.Properties.Organization = "Example Corp" },
@@ -421,6 +441,26 @@ func TestEvaluateRefuses(t *testing.T) {
 			name:   "error/unblock pin offline is not a bool",
 			source: edit(t, "UNBLOCK_PIN_OFFLINE = False", `UNBLOCK_PIN_OFFLINE = 1`),
 			at:     "= 1\n", offset: 2, path: "unblock_pin_offline", msg: []string{"unblock_pin_offline must be True or False"},
+		},
+		{
+			name:   "error/renewal window too long",
+			source: edit(t, "RENEWAL_WINDOW = 60", "RENEWAL_WINDOW = 400"),
+			at:     "400", path: "renewal.window_days", msg: []string{"renewal.window_days is 400", "1 to 365 days"},
+		},
+		{
+			name:   "error/notice before the window",
+			source: edit(t, "NOTICE_DAYS = [60, 30, 14, 7]", "NOTICE_DAYS = [90, 30]"),
+			at:     "90, 30]", path: "renewal.notice_days[0]", msg: []string{"renewal.notice_days[0] is 90", "1 to 60 days"},
+		},
+		{
+			name:   "error/notice day twice",
+			source: edit(t, "NOTICE_DAYS = [60, 30, 14, 7]", "NOTICE_DAYS = [30, 30]"),
+			at:     "30]\n", path: "renewal.notice_days[1]", msg: []string{"30 days is listed twice"},
+		},
+		{
+			name:   "error/notice days not a list",
+			source: edit(t, "NOTICE_DAYS = [60, 30, 14, 7]", `NOTICE_DAYS = "60"`),
+			at:     `"60"`, path: "renewal.notice_days", msg: []string{"must be a list of days"},
 		},
 		{
 			name:   "error/unknown rule",

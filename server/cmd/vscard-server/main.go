@@ -17,6 +17,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/vscard/vscard/server"
+	"github.com/vscard/vscard/server/notices"
 	"github.com/vscard/vscard/server/store"
 )
 
@@ -75,6 +76,17 @@ type serveCmd struct {
 	AttestationRootsFile string        `env:"VSCARD_ATTESTATION_ROOTS" help:"PEM file of card attestation roots; when set, attestations must verify."`
 	TrustedProxies       []string      `env:"VSCARD_TRUSTED_PROXIES" help:"Load balancers (CIDRs or addresses, comma-separated) whose X-Forwarded-For names the client in the audit log (default: none, the header is ignored)."`
 	ShutdownDelay        time.Duration `env:"VSCARD_SHUTDOWN_DELAY" default:"0s" help:"On SIGTERM, keep serving this long with /readyz reporting shutting down, for load balancers that learn of it from health checks."`
+	SMTPHost             string        `name:"smtp-host" env:"VSCARD_SMTP_HOST" help:"SMTP submission server for renewal notices (default: none; cards due for renewal are only open tasks on the start page)."`
+	SMTPPort             int           `name:"smtp-port" env:"VSCARD_SMTP_PORT" help:"Its port (default 587 with STARTTLS, 465 with --smtp-implicit-tls)."`
+	SMTPUsername         string        `name:"smtp-username" env:"VSCARD_SMTP_USERNAME" help:"Username for AUTH PLAIN (empty: no authentication)."`
+	SMTPPassword         string        `name:"smtp-password" env:"VSCARD_SMTP_PASSWORD" help:"Password for AUTH PLAIN."`
+	SMTPFrom             string        `name:"smtp-from" env:"VSCARD_SMTP_FROM" help:"Sender of notices, e.g. 'vscard <vscard@example.com>'."`
+	SMTPImplicitTLS      bool          `name:"smtp-implicit-tls" env:"VSCARD_SMTP_IMPLICIT_TLS" help:"Speak TLS from the start (port 465) instead of STARTTLS, which is otherwise required."`
+	SMTPCAFile           string        `name:"smtp-ca-file" env:"VSCARD_SMTP_CA_FILE" help:"PEM roots to trust for the SMTP server besides the system's."`
+	NoticeTemplates      string        `env:"VSCARD_NOTICE_TEMPLATES" help:"Folder whose renewal.subject.tmpl / renewal.body.tmpl (Go text/template) replace the built-in notice."`
+	NoticeRate           float64       `env:"VSCARD_NOTICE_RATE" default:"5" help:"Notices a second this instance sends at most."`
+	ExpiryCheckInterval  time.Duration `env:"VSCARD_EXPIRY_CHECK_INTERVAL" default:"1h" help:"How often the expiry check runs, once across all instances."`
+	TestClock            bool          `env:"VSCARD_TEST_CLOCK" hidden:"" help:"End-to-end tests only: POST /test/clock?advance=<duration> moves the clock. Refused with --production."`
 	MetricsAddr          string        `env:"VSCARD_METRICS_ADDR" help:"Serve Prometheus metrics at http://<addr>/metrics, on a listener of its own (default: off), e.g. 127.0.0.1:9090."`
 }
 
@@ -92,6 +104,12 @@ func (c *serveCmd) config() server.Config {
 		TokenTTL: c.TokenTTL, OrderIdleTTL: c.OrderIdleTTL, SweepInterval: c.SweepInterval,
 		AttestationRootsFile: c.AttestationRootsFile, TrustedProxies: c.TrustedProxies,
 		ShutdownDelay: c.ShutdownDelay, MetricsAddr: c.MetricsAddr,
+		SMTP: notices.SMTP{
+			Host: c.SMTPHost, Port: c.SMTPPort, Username: c.SMTPUsername, Password: c.SMTPPassword,
+			From: c.SMTPFrom, ImplicitTLS: c.SMTPImplicitTLS, CAFile: c.SMTPCAFile,
+		},
+		NoticeTemplates: c.NoticeTemplates, NoticeRate: c.NoticeRate, ExpiryCheckInterval: c.ExpiryCheckInterval,
+		TestClock: c.TestClock,
 	}
 }
 

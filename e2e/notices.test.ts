@@ -1,0 +1,119 @@
+// Renewal tasks: alice's card falls due when the server's clock moves on (--test-clock, an
+// end-to-end-only flag the server refuses in production) to 14 days before it expires; the
+// expiry check runs and her start page says "Your card … expires in 14 days", with Renew
+// where the server runs renew-virtual-smart-card. The card is made through the server's own
+// Desktop App calls (as cardlock.test.ts does), so this file needs no pcscd.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type Browser, type Page } from '@playwright/test';
+
+import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+
+let server: Server | undefined;
+let browser: Browser | undefined;
+
+test.beforeAll(async ({ browser: b }) => {
+  server = await startServer('notices', {
+    VSCARD_TEST_CLOCK: 'true',
+    // The session outlives the clock's move: the development identity provider signs in on
+    // the real clock, so a sign-in after the move would be refused as not yet valid.
+    VSCARD_SESSION_IDLE_TIMEOUT: '20000h',
+    VSCARD_SESSION_LIFETIME: '20000h',
+  });
+  browser = b;
+});
+
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+async function bridgeCall<T>(srv: Server, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+  const res = await fetch(`${srv.url}/query`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+  if (body.errors?.length) throw new Error(`GraphQL: ${body.errors.map((e) => e.message).join('; ')}`);
+  return body.data as T;
+}
+
+function csr(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vscard-csr-'));
+  try {
+    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=card', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'r.pem')], { stdio: 'ignore' });
+    return readFileSync(join(dir, 'r.pem'), 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** activeCard gives alice an ACTIVE card through the Desktop App's calls and returns its serial. */
+async function activeCard(page: Page, srv: Server): Promise<string> {
+  const started = await gql<{ startProcess: { id: string } }>(page, 'mutation { startProcess { id } }');
+  const id = started.startProcess.id;
+  const next = await gql<{ nextStep: { handoff: { url: string } } }>(page, 'mutation($id: ID!) { nextStep(orderId: $id) { handoff { url } } }', { id });
+  const token = new URL(next.nextStep.handoff.url).searchParams.get('token') ?? '';
+  const claim = await bridgeCall<{ claimOrder: { sessionToken: string; card: { serial: string; certificates: { slot: string; template: string }[] } } }>(
+    srv,
+    'mutation($id: ID!, $t: String!) { claimOrder(orderId: $id, token: $t, device: {reader: "Virtual PCD 00 00"}) { sessionToken card { serial certificates { slot template } } } }',
+    { id, t: token },
+  );
+  const session = claim.claimOrder.sessionToken;
+  await bridgeCall(srv, 'mutation($id: ID!) { reportCardCreation(orderId: $id) { state } }', { id }, session);
+  const keys = claim.claimOrder.card.certificates.map((c) => ({ slot: c.slot, template: c.template, csr: csr() }));
+  await bridgeCall(srv, 'mutation($id: ID!, $k: [KeySubmission!]!) { submitCardKeys(orderId: $id, keys: $k) { serial } }', { id, k: keys }, session);
+  const serial = claim.claimOrder.card.serial;
+  await bridgeCall(srv, 'mutation($id: ID!, $s: String!) { confirmCardReady(orderId: $id, serial: $s, device: {reader: "Virtual PCD 00 00"}) { state } }', { id, s: serial }, session);
+  await gql(page, 'mutation($id: ID!) { nextStep(orderId: $id) { order { state } } }', { id });
+  return serial;
+}
+
+/** advanceClock moves the server's clock and runs the expiry check (POST /test/clock). */
+async function advanceClock(srv: Server, hours: number): Promise<void> {
+  const res = await fetch(`${srv.url}/test/clock?advance=${hours}h`, { method: 'POST' });
+  assert.equal(res.status, 200, `moving the clock: ${await res.text()}`);
+}
+
+interface Tasks {
+  tasks: { daysLeft: number; card: { serial: string }; process: { name: string } | null }[];
+}
+
+test('a card 14 days from expiry shows as a task on the start page', async () => {
+  if (!server || !browser) return;
+  const srv = server;
+  await withPage(browser, srv, 'notices-alice', async (page) => {
+    await signIn(page, srv, 'alice', 'alice-demo');
+    const serial = await activeCard(page, srv);
+    const { card } = await gql<{ card: { validUntil: string } }>(page, 'query($s: String!) { card(serial: $s) { validUntil } }', { s: serial });
+
+    // Not due yet: no task on the start page.
+    await advanceClock(srv, 1);
+    await page.goto('/');
+    await page.getByRole('heading', { name: /Welcome/ }).waitFor();
+    assert.equal(await page.getByTestId('task').count(), 0, 'a card two years from expiry is no task');
+
+    // Move to 14 and a half days before the card expires: due, and 14 whole days left.
+    const hoursLeft = (Date.parse(card.validUntil) - Date.now()) / 3_600_000;
+    await advanceClock(srv, Math.floor(hoursLeft - 14.5 * 24));
+    await page.reload();
+    const task = page.getByTestId('task');
+    await task.getByText(`Your card ${serial} expires in 14 days`).waitFor();
+
+    // Renew is offered where the server runs renew-virtual-smart-card, and hidden where not.
+    const got = await gql<Tasks>(page, '{ tasks { daysLeft card { serial } process { name } } }');
+    assert.equal(got.tasks.length, 1);
+    assert.equal(got.tasks[0].daysLeft, 14);
+    const renew = task.getByRole('button', { name: `Renew card ${serial}` });
+    if (got.tasks[0].process) {
+      assert.equal(got.tasks[0].process.name, 'renew-virtual-smart-card');
+      await renew.waitFor();
+    } else {
+      assert.equal(await renew.count(), 0, 'Renew shown without the renewal process');
+    }
+    await screenshot(page, '70-renewal-task');
+  });
+});
