@@ -32,6 +32,8 @@ func builtin() []*Definition {
 		resetPIN(),
 		lockCard(),
 		unlockCard(),
+		renewCard(),
+		issueCertificates(),
 	}
 }
 

@@ -584,6 +584,8 @@ export type OrderWhereInput = {
 export type ProcessUnavailableReason =
   /** The card is not in a state the process acts on (e.g. locking a card that is not active). */
   | 'CARD_NOT_IN_REQUIRED_STATE'
+  /** The card already has every certificate the process would issue (e.g. adding certificates the option script asks for). */
+  | 'NOTHING_TO_ISSUE'
   /** The caller may not start this process (for this card). */
   | 'NOT_PERMITTED'
   /** The person already has an order in progress; it must end first. */
