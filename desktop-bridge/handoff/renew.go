@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/go-piv/piv-go/v2/piv"
 
@@ -153,8 +154,8 @@ func (h *issueToCard) Run(ctx context.Context, job *Job) (*Result, error) {
 	}
 	v := c.version
 	firmware := fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch)
-	if _, err := api.ConfirmCardReady(ctx, gql, job.Link.Order, setup.Serial, job.Device(h.reader, firmware)); err != nil {
-		return nil, fmt.Errorf("confirm certificates on the card: %w", err)
+	if err := h.confirm(ctx, job, setup.Serial, job.Device(h.reader, firmware)); err != nil {
+		return nil, err
 	}
 	// The server has the new certificates as the card's and the old ones revoked: the
 	// old keys are of no more use.
@@ -171,6 +172,34 @@ func (h *issueToCard) Run(ctx context.Context, job *Job) (*Result, error) {
 		})
 	}
 	return res, nil
+}
+
+// confirm tells the server the certificates are on the card. The one case where the
+// server's answer decides between two cards is an answer lost after the server committed:
+// it has revoked the old certificates then, and putting the old keys back would leave a
+// card with nothing valid. So a request that got no answer is sent again; a repeat that
+// finds the order over (its session ends with it) while the order was not ended on the
+// server otherwise (the run's subscription would have cancelled ctx) means the first one
+// completed it, and the new keys stay.
+func (h *issueToCard) confirm(ctx context.Context, job *Job, serial string, device api.DeviceInput) error {
+	gql := job.Session.GraphQL()
+	_, err := api.ConfirmCardReady(ctx, gql, job.Link.Order, serial, device)
+	for try := 0; err != nil && api.Code(err) == "" && ctx.Err() == nil && try < 3; try++ {
+		job.Log.Warn("confirm certificates: no answer; asking again", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(try+1) * 500 * time.Millisecond):
+		}
+		_, err = api.ConfirmCardReady(ctx, gql, job.Link.Order, serial, device)
+		if c := api.Code(err); (c == api.ErrorCodeUnauthenticated || c == api.ErrorCodeIllegalState) && ctx.Err() == nil {
+			job.Log.Warn("the lost confirmation completed the order", "code", c)
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("confirm certificates on the card: %w", err)
+	}
+	return nil
 }
 
 // verifyPIN asks for the card's PIN until the card takes it; a wrong one is asked again

@@ -1,10 +1,14 @@
 package handoff
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +33,7 @@ func TestRenewAndAddCertificates(t *testing.T) {
 	host := newTestHost(t, env)
 	trust := &memTrust{}
 	trust.Trust(srv.URL)
+	var httpClient *http.Client
 	run := func(t *testing.T, link string, handlers Registry, pins ...string) (*Result, *scriptedPrompter, error) {
 		t.Helper()
 		h, err := ParseLink(link)
@@ -40,7 +45,7 @@ func TestRenewAndAddCertificates(t *testing.T) {
 		defer cancel()
 		res, err := Run(ctx, Config{
 			Trust: trust, Prompter: p, Cards: host, Host: "test-host", Version: "test",
-			Logger: testLogger(t), Handlers: handlers,
+			Logger: testLogger(t), Handlers: handlers, HTTPClient: httpClient,
 		}, h)
 		return res, p, err
 	}
@@ -155,6 +160,33 @@ func TestRenewAndAddCertificates(t *testing.T) {
 		assertNoRetiredKeys(t, host, serial, card.Reader)
 	})
 
+	t.Run("ok/a confirmation whose answer is lost keeps the new keys the server completed with", func(t *testing.T) {
+		before := valid()
+		o, link := alice.StartOnCard(RenewCard, card.Serial)
+		lose := &loseAnswer{next: http.DefaultTransport, match: "confirmCardReady"}
+		httpClient = &http.Client{Transport: lose}
+		defer func() { httpClient = nil }()
+		if _, _, err := run(t, link, nil, goodPIN); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if !lose.lost.Load() {
+			t.Fatal("no answer was lost")
+		}
+		if got := alice.Order(o.ID); got.State != "COMPLETED" {
+			t.Fatalf("order %s", got.State)
+		}
+		now := valid()
+		if now["9A"] == before["9A"] {
+			t.Fatalf("not renewed: %v", now)
+		}
+		if got := onCard(t); got["9A"] != now["9A"] || got["9C"] != now["9C"] {
+			t.Errorf("card holds %v, server %v", got, now)
+		}
+		if err := signWith(host, serial, card.Reader, goodPIN); err != nil {
+			t.Fatalf("sign with the renewed card: %v", err)
+		}
+	})
+
 	t.Run("error/a renewal that fails after the swap leaves the card as it was", func(t *testing.T) {
 		before := valid()
 		o, link := alice.StartOnCard(RenewCard, card.Serial)
@@ -208,4 +240,31 @@ func assertNoRetiredKeys(t *testing.T, host *testHost, serial uint32, reader str
 			}
 		}
 	}
+}
+
+// loseAnswer passes requests on and loses the answer to the first whose body holds match,
+// as a connection that breaks after the server committed would.
+type loseAnswer struct {
+	next  http.RoundTripper
+	match string
+	lost  atomic.Bool
+}
+
+func (l *loseAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || l.lost.Load() {
+		return l.next.RoundTrip(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	resp, err := l.next.RoundTrip(r)
+	if err == nil && bytes.Contains(body, []byte(l.match)) && l.lost.CompareAndSwap(false, true) {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer")
+	}
+	return resp, err
 }
