@@ -395,3 +395,45 @@ func slotsOfCerts(m map[string]*ent.Certificate) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestRenewSupersedesAtTheCAAfterACrash: the CA cannot be reached when the renewal
+// completes; the old certificates are superseded in the identity store at once and the
+// sweep tells the CA once it answers again.
+func TestRenewSupersedesAtTheCAAfterACrash(t *testing.T) {
+	env := newEnv(t, nil)
+	env.e.opts = &switchScript{}
+	ann := env.as(env.ann, false)
+	crd := env.newCardOf(t, env.ann)
+	old := env.certsBySlot(t, crd)
+	o, err := env.e.Start(ann, ProcessRenewCard, crd.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := env.handOffAndClaim(t, ann, o)
+	if _, err := env.e.SubmitKeys(env.bridge(t, claim.SessionToken), o.ID, keysFor(t, claim.Card.Certificates)); err != nil {
+		t.Fatal(err)
+	}
+	env.ca.mu.Lock()
+	env.ca.failRevoke = errCADown
+	env.ca.mu.Unlock()
+	if _, err := env.e.ConfirmCardReady(env.bridge(t, claim.SessionToken), o.ID, crd.Serial, device); err != nil {
+		t.Fatal(err)
+	}
+	for slot, c := range old {
+		if st, _ := env.ca.Status(env.sys, c.Serial); st != ca.StatusValid {
+			t.Fatalf("the CA has the old %s certificate as %v while it was down", slot, st)
+		}
+	}
+	env.ca.mu.Lock()
+	env.ca.failRevoke = nil
+	env.ca.mu.Unlock()
+	env.clock.Add(time.Minute)
+	if _, err := env.e.Sweep(env.sys); err != nil {
+		t.Fatal(err)
+	}
+	for slot, c := range old {
+		if st, _ := env.ca.Status(env.sys, c.Serial); st != ca.StatusRevoked {
+			t.Errorf("after the sweep the CA has the old %s certificate as %v", slot, st)
+		}
+	}
+}
