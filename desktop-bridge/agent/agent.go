@@ -214,6 +214,18 @@ func (a *Agent) CardReader(serial uint32) (string, error) {
 	return "", fmt.Errorf("find reader of card %d: %w", serial, vcard.ErrNotFound)
 }
 
+// MoveKey moves a key between slots of an inserted card (to 0xFF deletes it). It
+// implements handoff.CardHost.
+func (a *Agent) MoveKey(serial uint32, from, to byte) error {
+	a.mu.Lock()
+	card := a.cards[serial]
+	a.mu.Unlock()
+	if card == nil {
+		return fmt.Errorf("move key on card %d: %w", serial, vcard.ErrNotFound)
+	}
+	return card.MoveKey(from, to)
+}
+
 // DeleteCard removes the card from its reader and deletes its files. It implements
 // handoff.CardHost.
 func (a *Agent) DeleteCard(serial uint32) error {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -131,11 +132,44 @@ func (a *Agent) notify(e *enrolment, h handoff.Link, ev handoff.Event) {
 			a.log.Error("record ready card", "card", r.Serial, "err", err)
 		}
 	}
+	// Renew and add certificates put new certificates on a recorded card: the record
+	// follows, slot by slot (`vscard-bridge cards` shows what the card holds).
+	if ev.Step == handoff.StepDone && ev.Result != nil &&
+		(h.Process == handoff.RenewCard || h.Process == handoff.IssueCertificates) {
+		if err := a.recordIssued(ev.Result); err != nil {
+			a.log.Error("record new certificates", "card", ev.Result.Serial, "err", err)
+		}
+	}
 	if e.page != nil {
 		e.page.Notify(ev)
 	}
 	final := ev.Step == handoff.StepDone || ev.Step == handoff.StepFailed || ev.Step == handoff.StepCancelled
 	e.add(Message{Type: MsgEvent, Event: &ev}, final)
+}
+
+// recordIssued puts the certificates of r into its card's record in place of those of
+// the same slots, and the card's validity.
+func (a *Agent) recordIssued(r *handoff.Result) error {
+	serial, err := parseSerial(r.Serial)
+	if err != nil {
+		return err
+	}
+	rec, err := a.recs.load(serial)
+	if err != nil || rec == nil {
+		return err
+	}
+	for _, c := range r.Certificates {
+		i := slices.IndexFunc(rec.Certificates, func(o handoff.Certificate) bool { return o.Slot == c.Slot })
+		if i < 0 {
+			rec.Certificates = append(rec.Certificates, c)
+		} else {
+			rec.Certificates[i] = c
+		}
+	}
+	if r.ValidUntil.After(rec.ValidUntil) {
+		rec.ValidUntil = r.ValidUntil
+	}
+	return a.recs.save(rec)
 }
 
 // forget closes the enrolment's page after a while and drops the enrolment.

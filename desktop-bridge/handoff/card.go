@@ -102,6 +102,14 @@ func (c *pivCard) secure(mgmtKey []byte, puk, pin string, pinRetries int) error 
 // generateKeys makes a key in each requested slot and returns, per slot, a CSR signed
 // by the card and the card's attestation of the key.
 func (c *pivCard) generateKeys(mgmtKey []byte, pin string, specs []api.CertificateSpec, commonName string) ([]api.KeySubmission, error) {
+	return c.generateKeysInto(mgmtKey, pin, specs, commonName, pivSlot)
+}
+
+// generateKeysInto is generateKeys with the key for a slot made in the slot into names
+// (a renewal makes it in a retired slot and moves it into place later); the submission
+// names the slot the certificate is for.
+func (c *pivCard) generateKeysInto(mgmtKey []byte, pin string, specs []api.CertificateSpec, commonName string,
+	into func(slot string) (piv.Slot, error)) ([]api.KeySubmission, error) {
 	signer, err := c.yk.AttestationCertificate()
 	if err != nil {
 		return nil, fmt.Errorf("read attestation certificate: %w", err)
@@ -109,7 +117,7 @@ func (c *pivCard) generateKeys(mgmtKey []byte, pin string, specs []api.Certifica
 	signerPEM := encodePEM("CERTIFICATE", signer.Raw)
 	out := make([]api.KeySubmission, 0, len(specs))
 	for _, spec := range specs {
-		slot, err := pivSlot(spec.Slot)
+		slot, err := into(spec.Slot)
 		if err != nil {
 			return nil, err
 		}
@@ -161,26 +169,40 @@ func (c *pivCard) generateKeys(mgmtKey []byte, pin string, specs []api.Certifica
 // it certifies the key the slot holds.
 func (c *pivCard) storeCertificates(mgmtKey []byte, certs []api.IssuedCertificate) error {
 	for _, ic := range certs {
-		cert, err := parseCertificatePEM(ic.Pem)
+		cert, err := c.checkCertificate(ic, pivSlot)
 		if err != nil {
-			return fmt.Errorf("parse certificate for slot %s: %w", ic.Slot, err)
+			return err
 		}
 		slot, err := pivSlot(ic.Slot)
 		if err != nil {
 			return err
-		}
-		info, err := c.yk.KeyInfo(slot)
-		if err != nil {
-			return fmt.Errorf("read key of slot %s: %w", ic.Slot, err)
-		}
-		if !samePublicKey(info.PublicKey, cert.PublicKey) {
-			return fmt.Errorf("store certificate: the certificate for slot %s is not for the slot's key", ic.Slot)
 		}
 		if err := c.yk.SetCertificate(mgmtKey, slot, cert); err != nil {
 			return fmt.Errorf("store certificate in slot %s: %w", ic.Slot, err)
 		}
 	}
 	return nil
+}
+
+// checkCertificate parses an issued certificate and checks that it certifies the key
+// of the slot keyIn names for its slot.
+func (c *pivCard) checkCertificate(ic api.IssuedCertificate, keyIn func(slot string) (piv.Slot, error)) (*x509.Certificate, error) {
+	cert, err := parseCertificatePEM(ic.Pem)
+	if err != nil {
+		return nil, fmt.Errorf("parse certificate for slot %s: %w", ic.Slot, err)
+	}
+	slot, err := keyIn(ic.Slot)
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.yk.KeyInfo(slot)
+	if err != nil {
+		return nil, fmt.Errorf("read key of slot %s: %w", ic.Slot, err)
+	}
+	if !samePublicKey(info.PublicKey, cert.PublicKey) {
+		return nil, fmt.Errorf("store certificate: the certificate for slot %s is not for the slot's key", ic.Slot)
+	}
+	return cert, nil
 }
 
 func (c *pivCard) close() {

@@ -51,6 +51,10 @@ func (c noCards) CreateCard(context.Context, uint32) (string, error) {
 }
 func (c noCards) ResetCard(uint32) error  { c.t.Error("ResetCard called"); return nil }
 func (c noCards) DeleteCard(uint32) error { c.t.Error("DeleteCard called"); return nil }
+func (c noCards) MoveKey(uint32, byte, byte) error {
+	c.t.Error("MoveKey called")
+	return nil
+}
 func (c noCards) CardReader(uint32) (string, error) {
 	c.t.Error("CardReader called")
 	return "", errors.New("no cards here")

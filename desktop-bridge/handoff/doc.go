@@ -42,6 +42,14 @@
 // reports the step done (bridgeNext), which completes the order. [ChangePIN] is the same
 // work on the card for `vscard-bridge pin change`, without the portal.
 //
+// For renew-virtual-smart-card and issue-certificates-to-virtual-smart-card (renew.go,
+// addcerts.go) the handler asks for the card's PIN once ([PINVerify]; the card checks it),
+// makes the new keys, submits attested CSRs as for a new card, writes the certificates and
+// confirms, which completes the order. A renewal makes its keys in retired slots and swaps
+// them into place (CardHost.MoveKey) only once their certificates exist, keeping the old
+// keys aside until the server confirmed, so that a run that ends early leaves the card
+// working with what it had (its Undo swaps back).
+//
 // # When it ends early
 //
 // From the claim on, the order is this run's: whatever ends the run early ends the order

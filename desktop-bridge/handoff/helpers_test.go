@@ -98,6 +98,16 @@ func (h *testHost) ResetCard(serial uint32) error {
 	return nil
 }
 
+func (h *testHost) MoveKey(serial uint32, from, to byte) error {
+	h.mu.Lock()
+	c := h.cards[serial]
+	h.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("move key on card %d: %w", serial, vcard.ErrNotFound)
+	}
+	return c.MoveKey(from, to)
+}
+
 func (h *testHost) DeleteCard(serial uint32) error {
 	h.mu.Lock()
 	card, att := h.cards[serial], h.atts[serial]

@@ -25,11 +25,19 @@ func pinPolicy(p api.PINPolicy) cardspec.PINPolicy {
 }
 
 // CheckPIN returns the problems of a PIN answer in mode, or nil: for every mode the new
-// PIN against the order's policy, one problem per broken rule; in PINChange mode also
+// PIN against the order's policy, one problem per broken rule (in PINVerify mode only
+// that there is one: it is the card's current PIN); in PINChange mode also
 // that the current PIN is there and differs from the new one. A prompter checks that the
 // new PIN was typed the same twice (ProblemMismatch); the answer holds it once.
 func CheckPIN(mode PINMode, p cardspec.PINPolicy, a PINAnswer) []Problem {
 	var out []Problem
+	if mode == PINVerify {
+		// The card's PIN as it is: the card, not today's policy, decides.
+		if a.New == "" {
+			out = append(out, NewProblem(ProblemCurrentMissing))
+		}
+		return out
+	}
 	if mode == PINChange {
 		switch {
 		case a.Current == "":

@@ -20,6 +20,8 @@ func Processes() Registry {
 		GetVirtualSmartCard: func() Handler { return &getCard{} },
 		ChangePINProcess:    func() Handler { return &changePIN{} },
 		ResetPIN:            func() Handler { return &resetPIN{} },
+		RenewCard:           newRenewal,
+		IssueCertificates:   newAddCertificates,
 	}
 }
 

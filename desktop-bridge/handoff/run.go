@@ -28,6 +28,11 @@ type CardHost interface {
 	// processes that act on a card this desktop already has (change-pin, unblock,
 	// renew, ...); an error wrapping vcard.ErrNotFound when no reader holds it.
 	CardReader(serial uint32) (string, error)
+	// MoveKey moves the private key of slot from to slot to on the card (to 0xFF
+	// deletes it), as a YubiKey 5.7's MOVE KEY does; the slots' certificates stay. A
+	// renewal makes its new keys in retired slots and moves them into place only once
+	// their certificates exist (renew.go).
+	MoveKey(serial uint32, from, to byte) error
 }
 
 // Config is what a run needs besides the link.

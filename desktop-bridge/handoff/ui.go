@@ -34,10 +34,14 @@ const (
 	// PINUnblock: a new PIN for a card whose PIN was reset with the PUK (unblock,
 	// reset-pin). The PUK comes from the server and is never shown or asked for.
 	PINUnblock PINMode = "unblock"
+	// PINVerify: the card's current PIN, once, to use the new keys a renewal or added
+	// certificates make on a card the person has (their CSRs are signed on the card).
+	// Only the card checks it: the PIN may date from an older policy.
+	PINVerify PINMode = "verify"
 )
 
 // PINModes lists the modes, for checks that each has its words.
-var PINModes = []PINMode{PINChoose, PINChange, PINUnblock}
+var PINModes = []PINMode{PINChoose, PINChange, PINUnblock, PINVerify}
 
 // PINRequest is what a PIN prompt shows.
 type PINRequest struct {
@@ -48,7 +52,8 @@ type PINRequest struct {
 	Problems []Problem
 }
 
-// PINAnswer is what the person typed. Current is set in PINChange mode only.
+// PINAnswer is what the person typed. Current is set in PINChange mode only; in
+// PINVerify mode New holds the card's PIN.
 type PINAnswer struct {
 	Current string
 	New     string
@@ -89,6 +94,7 @@ const (
 	StepCertsIssued  Step = "certs_issued"  // the server issued the certificates
 	StepCertsStored  Step = "certs_stored"  // the certificates are on the card
 	StepPINChanged   Step = "pin_changed"   // change-pin: the card took the new PIN
+	StepPINVerified  Step = "pin_verified"  // renew, add certificates: the card took the PIN
 	StepDone         Step = "done"          // the handler is done (a new card: the server knows it is ready); Event.Result is set
 	StepFailed       Step = "failed"        // Event.Error says why; nothing is left behind
 	StepCancelled    Step = "cancelled"     // cancelled here or in the portal

@@ -111,7 +111,7 @@ func (p *Page) postPIN(r *http.Request) {
 		a.Current = r.PostForm.Get("current")
 	}
 	var problems []handoff.Problem
-	if a.New != r.PostForm.Get("confirm") {
+	if mode != handoff.PINVerify && a.New != r.PostForm.Get("confirm") { // verify: the card's PIN, once
 		problems = append(problems, handoff.NewProblem(handoff.ProblemMismatch))
 	} else if claim != nil {
 		problems = handoff.CheckPIN(mode, claim.PINPolicy, a)

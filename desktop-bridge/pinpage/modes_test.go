@@ -67,6 +67,19 @@ func TestPINModes(t *testing.T) {
 			},
 			pin: "482915",
 		},
+		{
+			name: "ok/verify",
+			mode: handoff.PINVerify,
+			// The card's PIN, once: no confirmation, no rules (the card decides).
+			shows: []string{"Type your PIN", "Continue", `data-mode="verify"`, `name="pin"`, `autocomplete="current-password"`},
+			hides: []string{`name="current"`, `name="confirm"`, "must have"},
+			posts: []post{
+				{pin: "", codes: []handoff.Code{handoff.ProblemCurrentMissing}},
+				// An old PIN that breaks today's policy is the card's to judge.
+				{pin: "12ab"},
+			},
+			pin: "12ab",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,7 +158,10 @@ func TestWordsInEveryLanguage(t *testing.T) {
 	for _, l := range handoff.Languages {
 		for _, m := range handoff.PINModes {
 			w, ok := modeWords[l][m]
-			if !ok || w.Heading == "" || w.Rules == "" || w.New == "" || w.Confirm == "" || w.Submit == "" || w.Working == "" || w.Failed == "" {
+			// The verify mode asks for the card's PIN once: no rules, no confirmation.
+			asksNew := m != handoff.PINVerify
+			if !ok || w.Heading == "" || (w.Rules == "") == asksNew || w.New == "" || (w.Confirm == "") == asksNew ||
+				w.Submit == "" || w.Working == "" || w.Failed == "" {
 				t.Errorf("%s: mode %s lacks words: %+v", l, m, w)
 			}
 			if (w.Current != "") != (m == handoff.PINChange) {

@@ -60,6 +60,12 @@ var modeWords = map[string]map[handoff.PINMode]modeText{
 			Rules:   "Your new PIN must have:", New: "New PIN", Confirm: "Type it again", Submit: "Unblock my card",
 			Working: "Unblocking your card…", Failed: "The card was not unblocked",
 		},
+		handoff.PINVerify: {
+			Heading: "Type your PIN",
+			Intro:   "The Desktop App makes new keys on your card and puts your new certificates next to them. Type the PIN of this card to use them; your PIN stays as it is.",
+			New:     "PIN", Submit: "Continue",
+			Working: "Putting the new certificates on your card…", Failed: "The card did not get its new certificates",
+		},
 	},
 }
 
@@ -72,6 +78,7 @@ var stepText = map[handoff.Step]string{
 	handoff.StepCertsIssued: "Certificates issued",
 	handoff.StepCertsStored: "Certificates stored on the card",
 	handoff.StepPINChanged:  "PIN changed on the card",
+	handoff.StepPINVerified: "The card took your PIN",
 	handoff.StepDone:        "Card ready",
 }
 
@@ -154,6 +161,19 @@ organisation's vscard server, the one whose portal you just used.</p>
 {{if and .Result (eq $.Mode "change")}}
 <h2 class="ok">Your PIN is changed</h2>
 <p>Card <strong>{{.Result.Serial}}</strong> now takes your new PIN. The portal shows that it is done.</p>
+{{else if and .Result (eq $.Mode "verify")}}
+<h2 class="ok">Your card has its new certificates</h2>
+<p>Card <strong>{{.Result.Serial}}</strong> works with the same PIN. The portal shows that it is done.</p>
+<table>
+<tr><th scope="row">Valid until</th><td>{{date .Result.ValidUntil}}</td></tr>
+</table>
+<h3>New certificates</h3>
+<table>
+<thead><tr><th scope="col">Slot</th><th scope="col">Use</th><th scope="col">Subject</th><th scope="col">Expires</th></tr></thead>
+<tbody>
+{{range .Result.Certificates}}<tr><td>{{.Slot}}</td><td>{{.Template}}</td><td>{{.Subject}}</td><td>{{date .NotAfter}}</td></tr>
+{{end}}</tbody>
+</table>
 {{else if .Result}}
 <h2 class="ok">Your virtual smart card is ready</h2>
 <p>Go back to the portal and click <strong>Next</strong> to finish.</p>
@@ -179,7 +199,7 @@ organisation's vscard server, the one whose portal you just used.</p>
 {{else}}
 {{with .Claim}}
 <p>Card for <strong>{{.UserName}}</strong> from {{.Server}}</p>
-{{if eq $.Mode "change"}}<p>Card <strong data-testid="card-serial">{{.CardSerial}}</strong></p>{{end}}
+{{if or (eq $.Mode "change") (eq $.Mode "verify")}}<p>Card <strong data-testid="card-serial">{{.CardSerial}}</strong></p>{{end}}
 <p>Verification code: <span class="code">{{.VerificationCode}}</span></p>
 <p class="muted">The portal shows the same code. If it does not, press Cancel.</p>
 {{end}}
@@ -187,15 +207,17 @@ organisation's vscard server, the one whose portal you just used.</p>
 <h2>{{.Text.Heading}}</h2>
 {{with .Text.Intro}}<p>{{.}}</p>{{end}}
 {{if .Problems}}<div class="problems" role="alert"><p>Please check the PINs:</p><ul>{{range .Problems}}<li data-code="{{.Code}}">{{.Message}}</li>{{end}}</ul></div>{{end}}
-{{with .Claim}}<p>{{$.Text.Rules}}</p><ul>{{range .Rules}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if ne .Mode "verify"}}{{with .Claim}}<p>{{$.Text.Rules}}</p><ul>{{range .Rules}}<li>{{.}}</li>{{end}}</ul>{{end}}{{end}}
 <form method="post" action="/{{.Token}}/pin" data-mode="{{.Mode}}">
 <input type="hidden" name="q" value="{{.Nonce}}">
 {{if eq .Mode "change"}}<label for="current">{{.Text.Current}}</label>
 <input id="current" name="current" type="password" autocomplete="current-password" required autofocus{{if .Digits}} inputmode="numeric"{{end}}>
 {{end}}<label for="pin">{{.Text.New}}</label>
-<input id="pin" name="pin" type="password" autocomplete="new-password" required{{if ne .Mode "change"}} autofocus{{end}}{{if .Digits}} inputmode="numeric"{{end}}{{with .Claim}} minlength="{{.PINPolicy.MinLength}}" maxlength="{{.PINPolicy.MaxLength}}"{{end}}>
+{{if eq .Mode "verify"}}<input id="pin" name="pin" type="password" autocomplete="current-password" required autofocus>
+{{else}}<input id="pin" name="pin" type="password" autocomplete="new-password" required{{if ne .Mode "change"}} autofocus{{end}}{{if .Digits}} inputmode="numeric"{{end}}{{with .Claim}} minlength="{{.PINPolicy.MinLength}}" maxlength="{{.PINPolicy.MaxLength}}"{{end}}>
 <label for="confirm">{{.Text.Confirm}}</label>
 <input id="confirm" name="confirm" type="password" autocomplete="new-password" required{{if .Digits}} inputmode="numeric"{{end}}{{with .Claim}} minlength="{{.PINPolicy.MinLength}}" maxlength="{{.PINPolicy.MaxLength}}"{{end}}>
+{{end}}
 <div class="buttons"><button class="primary" type="submit">{{.Text.Submit}}</button></div>
 </form>
 {{else}}

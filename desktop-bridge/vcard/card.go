@@ -255,6 +255,8 @@ func (c *Card) dispatch(cmd *command, witness []byte, mode byte) response {
 		return c.generate(cmd)
 	case insImportKey:
 		return c.importKey(cmd)
+	case insMoveKey:
+		return c.moveKey(cmd)
 	case insAttest:
 		return c.attest(cmd)
 	case insGetData:

@@ -1,6 +1,8 @@
 // Package vcard is a software PIV smart card: NIST SP 800-73-4 with the
 // YubiKey extensions that piv-go v2 uses (GET VERSION, GET SERIAL, GET
-// METADATA, ATTEST, SET MANAGEMENT KEY, SET PIN RETRIES, RESET, IMPORT KEY).
+// METADATA, ATTEST, SET MANAGEMENT KEY, SET PIN RETRIES, RESET, IMPORT KEY),
+// and MOVE KEY (YubiKey 5.7), which the Desktop App's renewal uses through
+// Card.MoveKey.
 //
 // It also implements vscard's own offline unblock (see below).
 //

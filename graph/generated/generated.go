@@ -3866,6 +3866,8 @@ enum ProcessUnavailableReason {
   ORDER_RUNNING
   "The caller may not start this process (for this card)."
   NOT_PERMITTED
+  "The card already has every certificate the process would issue (e.g. adding certificates the option script asks for)."
+  NOTHING_TO_ISSUE
 }
 
 type Handoff {

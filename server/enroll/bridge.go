@@ -19,6 +19,7 @@ import (
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/record"
+	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -242,12 +243,21 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 	if err != nil {
 		return nil, err
 	}
-	if o.State != order.StateISSUING_CERTIFICATES {
+	d := e.procs.of(o)
+	if o.State != order.StateISSUING_CERTIFICATES || d == nil {
 		return nil, illegal(o.State, order.StateCARD_READY)
 	}
+	// A new card waits in CARD_READY for the person's Next; a card process that issues
+	// completes here: the certificates are on the card the person already uses.
+	to := d.Forward[o.State]
 	n := len(o.Options.Certificates)
+	// The card is the order's: the one it acts on, or the one it made.
+	cardCol, cardOf := card.FieldOrderID, o.ID
+	if o.SubjectCardID != nil {
+		cardCol, cardOf = card.FieldID, *o.SubjectCardID
+	}
 	m := move{
-		to: order.StateCARD_READY, action: "order.card_ready", note: "card " + serial + " ready",
+		to: to, action: "order.card_ready", note: "card " + serial + " ready",
 		// One condition checks both that serial is this order's card and that its
 		// certificates are all there; only a refusal looks closer, to say which.
 		requires: []condition{{
@@ -255,16 +265,34 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 				b.WriteString(`(SELECT COUNT(*) FROM "certificates" WHERE "certificates"."order_id" = `).Arg(o.ID).
 					WriteString(` AND "certificates"."state" = `).Arg(certificate.StateVALID).
 					WriteString(` AND "certificates"."card_id" IN (SELECT "cards"."id" FROM "cards" WHERE "cards"."serial" = `).Arg(serial).
-					WriteString(` AND "cards"."order_id" = `).Arg(o.ID).WriteString(")) = ").Arg(n)
+					WriteString(` AND "cards"."` + cardCol + `" = `).Arg(cardOf).WriteString(")) = ").Arg(n)
 			}),
 			why: func(ctx context.Context) error { return e.notReady(ctx, o, serial) },
 		}},
 	}
 	if device != nil {
-		m.writes = []write{updateRows(card.Table, sql.EQ(card.FieldOrderID, o.ID),
+		m.writes = []write{updateRows(card.Table, sql.EQ(cardCol, cardOf),
 			card.FieldDevice, *device, card.FieldUpdatedAt, card.UpdateDefaultUpdatedAt())}
 	}
-	return e.transition(ctx, o, m)
+	var superseded []string
+	if d.Issues != nil && d.Issues.Renew {
+		// Only now, with the new certificates on the card, do the old ones go.
+		m.then = func(ctx context.Context, tx *ent.Tx, u *ent.Order) error {
+			c, err := tx.Card.Get(ctx, cardOf)
+			if err != nil {
+				return fmt.Errorf("load card: %w", err)
+			}
+			superseded, err = e.supersede(ctx, tx, u, c)
+			return err
+		}
+	}
+	updated, err := e.transition(ctx, o, m)
+	if err != nil {
+		return nil, err
+	}
+	// The sweep repeats this for a card whose change it finds the CA missed.
+	e.revokeAtCA(viewer.AsServer(ctx), cardOf, superseded, revocation.Superseded)
+	return updated, nil
 }
 
 // notReady says why the card serial of order o is not ready.
@@ -272,14 +300,14 @@ func (e *Engine) notReady(ctx context.Context, o *ent.Order, serial string) erro
 	sys := viewer.AsServer(ctx)
 	issued, err := e.db.Certificate.Query().
 		Where(certificate.OrderID(o.ID), certificate.StateEQ(certificate.StateVALID),
-			certificate.HasCardWith(card.Serial(serial), card.OrderID(o.ID))).
+			certificate.HasCardWith(card.Serial(serial))).
 		Count(sys)
 	if err != nil {
 		return fmt.Errorf("count certificates: %w", err)
 	}
-	c, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys)
+	c, err := e.issuingCard(ctx, o)
 	if err != nil {
-		return errs.Wrap(err, errs.IllegalState, "The order has no card.")
+		return err
 	}
 	if c.Serial != serial {
 		return errs.New(errs.InvalidInput, "Card serial %q does not belong to this order.", serial)

@@ -58,6 +58,18 @@
 // response computed from the card's management key; SelfMay leaves it to the option
 // script (unblock_pin_offline).
 //
+// "Renew" (renew-virtual-smart-card) and "Add certificates"
+// (issue-certificates-to-virtual-smart-card) are card processes that issue (Issues, renew.go):
+// get-virtual-smart-card's issuing steps on a card the person has,
+//
+//	STARTED -> AWAITING_DESKTOP_APP -> DESKTOP_APP_CONNECTED -> ISSUING_CERTIFICATES -> COMPLETED
+//
+// What they issue is Issuing.Select of the script's certificates at the start, kept as the
+// order's options; SubmitKeys issues from the state before ISSUING_CERTIFICATES, whichever it
+// is, and ConfirmCardReady moves on by the table, so it completes these orders. A renewal
+// supersedes the certificates it replaces and moves the card's validity in that same
+// transition, never earlier: an ending before it revokes only what the order issued.
+//
 // # How to add a process
 //
 //  1. Write a func returning its *Definition next to getVirtualSmartCard in processes.go
@@ -75,7 +87,8 @@
 //
 // Nothing else changes: Processes offers it (without a card for a process that makes
 // something new, with processes(card:) for a card process), with a reason code when it is
-// unavailable (NOT_PERMITTED, USER_NOT_ACTIVE, CARD_NOT_IN_REQUIRED_STATE, ORDER_RUNNING);
+// unavailable (NOT_PERMITTED, USER_NOT_ACTIVE, CARD_NOT_IN_REQUIRED_STATE, NOTHING_TO_ISSUE,
+// ORDER_RUNNING);
 // Start, Next, Cancel, the sweep's expiry and EndOrderOf run it. Who may start what is
 // decided in one place (whyNot, start.go) for the offer and the refusal alike. A person has
 // at most one order in progress, of any process.

@@ -77,7 +77,10 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 	if err != nil {
 		return nil, err
 	}
-	if o.State != order.StateCREATING_CARD {
+	// The state a process issues from: CREATING_CARD for a new card, the claim's
+	// DESKTOP_APP_CONNECTED for a card process that issues (Definition.Issues).
+	d := e.procs.of(o)
+	if d == nil || d.Forward[o.State] != order.StateISSUING_CERTIFICATES {
 		return nil, illegal(o.State, order.StateISSUING_CERTIFICATES)
 	}
 	todo, err := e.checkSubmissions(o.Options, keys)
@@ -85,12 +88,11 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		return nil, err
 	}
 	sys := viewer.AsServer(ctx)
-	crd := orderCard(o) // read with the bridge's session
-	if crd == nil {
-		if crd, err = e.db.Card.Query().Where(card.OrderID(o.ID)).Only(sys); err != nil {
-			return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
-		}
+	crd, err := e.issuingCard(ctx, o)
+	if err != nil {
+		return nil, err
 	}
+	notAfter := e.issuedUntil(o, d, crd)
 
 	props := o.Options.Properties
 	subject := pkix.Name{CommonName: props.CommonName}
@@ -105,7 +107,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 	for i, t := range todo {
 		reqs[i] = ca.IssueRequest{
 			CSR: t.csr, Template: t.spec.Template, Subject: subject,
-			UPN: props.UserID, Emails: emails, NotAfter: crd.ValidUntil, Reference: o.ID,
+			UPN: props.UserID, Emails: emails, NotAfter: notAfter, Reference: o.ID,
 		}
 	}
 	issued, err := e.issueAll(ctx, reqs)
@@ -192,6 +194,22 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		}
 	}
 	return out, nil
+}
+
+// issuingCard is the card the order's certificates go to: the card the order acts on,
+// which must still be ACTIVE, or the card it made.
+func (e *Engine) issuingCard(ctx context.Context, o *ent.Order) (*ent.Card, error) {
+	if o.SubjectCardID != nil {
+		return e.subjectCard(ctx, o)
+	}
+	if crd := orderCard(o); crd != nil { // read with the bridge's session
+		return crd, nil
+	}
+	crd, err := e.db.Card.Query().Where(card.OrderID(o.ID)).Only(viewer.AsServer(ctx))
+	if err != nil {
+		return nil, errs.Wrap(err, errs.IllegalState, "The order has no card.")
+	}
+	return crd, nil
 }
 
 // abandon fails the order after a CA error and revokes what was issued so far.

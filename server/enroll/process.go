@@ -57,6 +57,26 @@ type Definition struct {
 	// SelfMay, when set, narrows BySelf: the person may start the process on their own
 	// only where the option script in force for them allows it (e.g. unlock).
 	SelfMay func(*cardspec.Options) bool
+	// Issues, set for a card process that issues certificates to the card it acts on
+	// (renew, issue-certificates), says which; see Issuing.
+	Issues *Issuing
+}
+
+// Issuing is how a card process issues certificates to the card it acts on, through the
+// same Desktop App steps as a new card's (claim, SubmitKeys, ConfirmCardReady): the claim
+// gives the card's serial and management key and the certificates to make, and the order
+// completes when the Desktop App confirms they are on the card.
+type Issuing struct {
+	// Select picks, from the certificates the option script asks for (want), those the
+	// order issues, given the certificates the card has now that still count (have:
+	// VALID or ON_HOLD). None means there is nothing to do: the process is not available
+	// on the card (NOTHING_TO_ISSUE).
+	Select func(want []cardspec.CertificateSpec, have []*ent.Certificate) []cardspec.CertificateSpec
+	// Renew moves the card's validity on by the option script's, from the order's start,
+	// and revokes the certificates the new ones replace (same slot) as superseded, once
+	// the Desktop App confirmed the new ones are on the card; not before, so that a run
+	// that ends early leaves the card working with what it had.
+	Renew bool
 }
 
 // Starter says who may start a process; a process allows any combination.
@@ -140,6 +160,9 @@ const (
 	UnavailableOrderRunning Unavailable = "ORDER_RUNNING"
 	// UnavailableNotPermitted: the caller may not start the process (on this card).
 	UnavailableNotPermitted Unavailable = "NOT_PERMITTED"
+	// UnavailableNothingToIssue: the card already has every certificate the process would
+	// issue (e.g. adding certificates to a card that has all the option script asks for).
+	UnavailableNothingToIssue Unavailable = "NOTHING_TO_ISSUE"
 )
 
 // MarshalGQL writes u as a GraphQL enum value (gqlgen's graphql.Marshaler).
@@ -149,7 +172,8 @@ func (u Unavailable) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.
 func (u *Unavailable) UnmarshalGQL(v any) error {
 	s, ok := v.(string)
 	switch Unavailable(s) {
-	case UnavailableUserNotActive, UnavailableCardState, UnavailableOrderRunning, UnavailableNotPermitted:
+	case UnavailableUserNotActive, UnavailableCardState, UnavailableOrderRunning, UnavailableNotPermitted,
+		UnavailableNothingToIssue:
 	default:
 		ok = false
 	}
@@ -302,6 +326,16 @@ func (d *Definition) check() error {
 	}
 	if d.Undo&UndoNewCard != 0 && d.OnCard() {
 		return fmt.Errorf("a card process makes no new card to undo")
+	}
+	if d.Issues != nil {
+		switch {
+		case !d.OnCard() || !d.Options || d.Claim == nil:
+			return fmt.Errorf("a process that issues to a card acts on a card, evaluates the options and hands off")
+		case d.Forward[order.StateISSUING_CERTIFICATES] != order.StateCOMPLETED:
+			return fmt.Errorf("a process that issues to a card completes when the certificates are on it")
+		case d.Undo&UndoCertificates == 0:
+			return fmt.Errorf("a process that issues to a card revokes what it issued when it ends early")
+		}
 	}
 	return nil
 }

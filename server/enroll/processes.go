@@ -33,6 +33,8 @@ func builtin() []*Definition {
 		lockCard(),
 		unlockCard(),
 		unblockPINOffline(),
+		renewCard(),
+		issueCertificates(),
 	}
 }
 

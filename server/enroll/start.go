@@ -29,6 +29,8 @@ func (e *Engine) whyNot(ctx context.Context, d *Definition, person *ent.User, c 
 		// After the card's state: unlock on an active card is no action at all (the
 		// portal hides it), not one the person is refused; and the script is not run for it.
 		return UnavailableNotPermitted
+	case e.nothingToIssue(ctx, d, person, c):
+		return UnavailableNothingToIssue
 	case running != nil:
 		return UnavailableOrderRunning
 	}
@@ -91,6 +93,9 @@ func (e *Engine) mayStart(ctx context.Context, d *Definition, person *ent.User, 
 	case UnavailableCardState:
 		return errs.New(errs.IllegalState, "Card %s is %s; this process needs it %v.", c.Serial, c.State, d.CardStates).
 			WithDetails(map[string]any{"state": string(c.State), "reason": string(UnavailableCardState)})
+	case UnavailableNothingToIssue:
+		return errs.New(errs.IllegalState, "Card %s has every certificate this process would issue.", c.Serial).
+			WithDetails(map[string]any{"reason": string(UnavailableNothingToIssue)})
 	}
 	return nil
 }

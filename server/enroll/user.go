@@ -105,6 +105,21 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 				"The card options could not be computed. An administrator needs to fix the option script.")
 		}
 	}
+	if d.Issues != nil {
+		// What the order issues is decided now, under the script in force now, and kept
+		// on the order: the claim, SubmitKeys and ConfirmCardReady all go by it.
+		specs, err := e.toIssue(ctx, d, c, opts)
+		if err != nil {
+			return nil, err
+		}
+		if len(specs) == 0 {
+			return nil, errs.New(errs.IllegalState, "Card %s has every certificate this process would issue.", c.Serial).
+				WithDetails(map[string]any{"reason": string(UnavailableNothingToIssue)})
+		}
+		narrowed := *opts
+		narrowed.Certificates = specs
+		opts = &narrowed
+	}
 	process := d.Name
 	details := map[string]any{"process": process}
 	if d.Options {

@@ -31,7 +31,7 @@ export const CardDetailsFragmentDoc = graphql(`
       pukBlocked
       reportedAt
     }
-    certificates(first: 10, orderBy: { field: CREATED_AT, direction: ASC }) {
+    certificates(first: 10, orderBy: { field: CREATED_AT, direction: DESC }) {
       edges {
         node {
           id
@@ -55,9 +55,11 @@ export const CardDetailsFragmentDoc = graphql(`
 type Certificate = NonNullable<NonNullable<NonNullable<CardDetailsFragment['certificates']['edges']>[number]>['node']>;
 
 /**
- * certificatesOf lists a card's certificates by slot (9A, 9C, 9D), oldest first within a
+ * certificatesOf lists a card's certificates by slot (9A, 9C, 9D), newest first within a
  * slot: the certificates of one issue are created in one statement with one timestamp, so
- * the server's creation order alone does not say which comes first. (sort is stable.)
+ * the server's creation order alone does not say which slot comes first. (sort is stable.)
+ * Newest first, read newest first: after renewals a card has more certificates than the
+ * page reads, and the ones in use must be among them; the superseded follow.
  */
 function certificatesOf(card: CardDetailsFragment): Certificate[] {
   return [...nodesOf(card.certificates)].sort((a, b) => a.slot.localeCompare(b.slot));

@@ -19,6 +19,12 @@ const texts: Record<string, string> = {
   'process.unblock-pin-offline.name': 'Unblock PIN offline',
   'process.unblock-pin-offline.description':
     'PIN blocked on a computer that cannot reach this portal? Type the challenge it shows here, and the response from here there.',
+  'process.renew-virtual-smart-card.name': 'Renew card',
+  'process.renew-virtual-smart-card.description':
+    'New certificates for signing in and signatures on the same card before it expires. Your PIN and your encryption certificate stay.',
+  'process.issue-certificates-to-virtual-smart-card.name': 'Add certificates',
+  'process.issue-certificates-to-virtual-smart-card.description':
+    'Your organisation now gives a certificate this card lacks (for example for encrypting e-mail): add it to the card without a new one.',
 };
 
 /** processText gives the words for a process's name or description key. */
@@ -62,6 +68,8 @@ export function unavailableText(reason: ProcessUnavailableReason | null | undefi
       return 'An order is already in progress. Continue or cancel it first.';
     case 'NOT_PERMITTED':
       return 'You may not do this here.';
+    case 'NOTHING_TO_ISSUE':
+      return 'The card already has every certificate your organisation gives.';
     default:
       return 'This process cannot be started from this portal.';
   }

@@ -36,3 +36,25 @@ describe('unblock-pin-offline flow', () => {
     expect(processTitle({ name: 'unblock-pin-offline', displayName: 'process.unblock-pin-offline.name' })).toBe('Unblock PIN offline');
   });
 });
+
+describe('renew and add-certificates flows', () => {
+  it('ok/the Desktop App connects, the certificates are issued, then the order completes', () => {
+    for (const name of ['renew-virtual-smart-card', 'issue-certificates-to-virtual-smart-card']) {
+      const flow = flowOf(name);
+      expect(flow.progress.map((p) => p.state)).toEqual(['DESKTOP_APP_CONNECTED', 'ISSUING_CERTIFICATES', 'COMPLETED']);
+      expect(canProceed('STARTED', flow)).toBe(true);
+      expect(canProceed('ISSUING_CERTIFICATES', flow)).toBe(false);
+      expect(phaseOf('ISSUING_CERTIFICATES', flow)).toBe('desktop');
+      expect(phaseOf('COMPLETED', flow)).toBe('done');
+    }
+  });
+  it('ok/the portal has words for both, and for a card that has every certificate', () => {
+    expect(processTitle({ name: 'renew-virtual-smart-card', displayName: 'process.renew-virtual-smart-card.name' })).toBe('Renew card');
+    expect(
+      processTitle({ name: 'issue-certificates-to-virtual-smart-card', displayName: 'process.issue-certificates-to-virtual-smart-card.name' }),
+    ).toBe('Add certificates');
+    expect(unavailableText('NOTHING_TO_ISSUE', 'ACTIVE', 'issue-certificates-to-virtual-smart-card')).toBe(
+      'The card already has every certificate your organisation gives.',
+    );
+  });
+});

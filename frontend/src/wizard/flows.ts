@@ -171,6 +171,29 @@ function resetPinFlow(): Flow {
 }
 
 /**
+ * issueFlow is the flow of a process that puts new certificates on a card the person has
+ * (renew, add certificates): a card flow with the server's issuing step between the two.
+ */
+function issueFlow(words: Parameters<typeof cardFlow>[0] & { issuing: string; cancel: string }): Flow {
+  const flow = cardFlow(words);
+  return {
+    ...flow,
+    progress: [
+      { state: 'DESKTOP_APP_CONNECTED', label: 'Desktop App connected', activeLabel: words.connected },
+      { state: 'ISSUING_CERTIFICATES', label: 'Certificates issued', activeLabel: words.issuing },
+      { state: 'COMPLETED', label: words.did, activeLabel: words.doing },
+    ],
+    cancel: words.cancel,
+    end: {
+      ...flow.end,
+      cancelled: 'Your card works as before; any certificate issued for this order is revoked.',
+      failedWithout: 'Your card works as before; any certificate issued for this order is revoked.',
+      expiredUndone: 'Your card works as before; any certificate issued for this order is revoked.',
+    },
+  };
+}
+
+/**
  * serverFlow builds the flow of a process on an existing card that the server carries out
  * on its own at Next (lock, unlock): no Desktop App, so the intro and the result.
  */
@@ -237,6 +260,38 @@ const flows: Record<string, Flow> = {
     done: (serial) => `${serial ? `Card ${serial}` : 'The card'} is locked and its certificates are on hold.`,
     failedTitle: 'The card was not locked',
     cancel: 'The card is not locked and works as before.',
+  }),
+  'renew-virtual-smart-card': issueFlow({
+    title: 'Renew card',
+    introSteps: [
+      'Next opens the vscard Desktop App on the computer that has the card.',
+      'The Desktop App asks for your PIN and makes new keys on the same card for signing in and for signatures; the server issues their certificates.',
+      'Only once the new certificates are on the card are the old ones revoked. Your encryption certificate is kept, so mail you already have stays readable. Your PIN stays the same.',
+    ],
+    connected: 'Desktop App connected: type your PIN there',
+    issuing: 'Making new keys on the card and issuing their certificates',
+    doing: 'Putting the new certificates on the card',
+    did: 'Card renewed',
+    doneTitle: 'Your card is renewed',
+    done: (serial) => `${serial ? `Card ${serial}` : 'Your card'} has new certificates and works with the same PIN.`,
+    failedTitle: 'The card was not renewed',
+    cancel: 'The renewal ends here. Your card keeps its current certificates and works as before; you can renew it later.',
+  }),
+  'issue-certificates-to-virtual-smart-card': issueFlow({
+    title: 'Add certificates',
+    introSteps: [
+      'Next opens the vscard Desktop App on the computer that has the card.',
+      'The Desktop App asks for your PIN and makes a key on the same card for each certificate your organisation now gives that the card lacks (for example for encrypting e-mail).',
+      'The server issues the certificates and the Desktop App puts them on the card. The certificates the card has stay as they are.',
+    ],
+    connected: 'Desktop App connected: type your PIN there',
+    issuing: 'Making the new keys on the card and issuing their certificates',
+    doing: 'Putting the certificates on the card',
+    did: 'Certificates added',
+    doneTitle: 'Your card has its new certificates',
+    done: (serial) => `${serial ? `Card ${serial}` : 'Your card'} has the new certificates and works with the same PIN.`,
+    failedTitle: 'The certificates were not added',
+    cancel: 'The order ends here. Your card keeps the certificates it has and works as before.',
   }),
   'unlock-virtual-smart-card': serverFlow({
     title: 'Unlock card',
