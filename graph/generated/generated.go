@@ -96,6 +96,8 @@ type ComplexityRoot struct {
 		Owner         func(childComplexity int) int
 		PinState      func(childComplexity int) int
 		Properties    func(childComplexity int) int
+		ReplacedBy    func(childComplexity int) int
+		Replaces      func(childComplexity int) int
 		Serial        func(childComplexity int) int
 		State         func(childComplexity int) int
 		SubjectOrders func(childComplexity int) int
@@ -213,12 +215,15 @@ type ComplexityRoot struct {
 	Mutation struct {
 		BridgeNext         func(childComplexity int, orderID string, note *string) int
 		CancelOrder        func(childComplexity int, orderID string, reason *string) int
+		CardChallenge      func(childComplexity int, serial string) int
 		ClaimOrder         func(childComplexity int, orderID string, token string, device *model.DeviceInput) int
 		ConfirmCardPuk     func(childComplexity int, orderID string, serial string) int
 		ConfirmCardReady   func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
+		DeleteCardWithCard func(childComplexity int, serial string, challenge string, signature string) int
 		EndUserSessions    func(childComplexity int, userID string) int
 		FailOrder          func(childComplexity int, orderID string, reason string) int
 		NextStep           func(childComplexity int, orderID string, choices map[string]any) int
+		PurgeCard          func(childComplexity int, serial string) int
 		ReleaseCardPuk     func(childComplexity int, orderID string, serial string) int
 		RenewHandoff       func(childComplexity int, orderID string) int
 		ReportCardCreation func(childComplexity int, orderID string, note *string) int
@@ -412,6 +417,9 @@ type MutationResolver interface {
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
 	RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error)
+	PurgeCard(ctx context.Context, serial string) (string, error)
+	CardChallenge(ctx context.Context, serial string) (string, error)
+	DeleteCardWithCard(ctx context.Context, serial string, challenge string, signature string) (*model.CardStatus, error)
 	ClaimOrder(ctx context.Context, orderID string, token string, device *model.DeviceInput) (*enroll.Claim, error)
 	ReportCardCreation(ctx context.Context, orderID string, note *string) (*ent.Order, error)
 	SubmitCardKeys(ctx context.Context, orderID string, keys []*model.KeySubmission) ([]*ent.Certificate, error)
@@ -658,6 +666,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Card.Properties(childComplexity), true
+	case "Card.replacedBy":
+		if e.ComplexityRoot.Card.ReplacedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Card.ReplacedBy(childComplexity), true
+	case "Card.replaces":
+		if e.ComplexityRoot.Card.Replaces == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Card.Replaces(childComplexity), true
 	case "Card.serial":
 		if e.ComplexityRoot.Card.Serial == nil {
 			break
@@ -1132,6 +1152,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(string), args["reason"].(*string)), true
+	case "Mutation.cardChallenge":
+		if e.ComplexityRoot.Mutation.CardChallenge == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cardChallenge_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CardChallenge(childComplexity, args["serial"].(string)), true
 	case "Mutation.claimOrder":
 		if e.ComplexityRoot.Mutation.ClaimOrder == nil {
 			break
@@ -1165,6 +1196,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmCardReady(childComplexity, args["orderId"].(string), args["serial"].(string), args["device"].(model.DeviceInput)), true
+	case "Mutation.deleteCardWithCard":
+		if e.ComplexityRoot.Mutation.DeleteCardWithCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteCardWithCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteCardWithCard(childComplexity, args["serial"].(string), args["challenge"].(string), args["signature"].(string)), true
 	case "Mutation.endUserSessions":
 		if e.ComplexityRoot.Mutation.EndUserSessions == nil {
 			break
@@ -1198,6 +1240,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string), args["choices"].(map[string]any)), true
+	case "Mutation.purgeCard":
+		if e.ComplexityRoot.Mutation.PurgeCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_purgeCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PurgeCard(childComplexity, args["serial"].(string)), true
 	case "Mutation.releaseCardPuk":
 		if e.ComplexityRoot.Mutation.ReleaseCardPuk == nil {
 			break
@@ -2409,6 +2462,8 @@ type Card implements Node {
     """
     where: CertificateWhereInput
   ): CertificateConnection!
+  replacedBy: Card
+  replaces: Card
 }
 """
 A connection to a list of items.
@@ -2478,6 +2533,7 @@ enum CardState @goModel(model: "github.com/vscard/vscard/ent/card.State") {
   ACTIVE
   INACTIVE
   LOCKED
+  REVOKED
 }
 """
 CardWhereInput is used for filtering Card objects.
@@ -2594,6 +2650,16 @@ input CardWhereInput {
   """
   hasCertificates: Boolean
   hasCertificatesWith: [CertificateWhereInput!]
+  """
+  replaced_by edge predicates
+  """
+  hasReplacedBy: Boolean
+  hasReplacedByWith: [CardWhereInput!]
+  """
+  replaces edge predicates
+  """
+  hasReplaces: Boolean
+  hasReplacesWith: [CardWhereInput!]
 }
 type Certificate implements Node {
   id: ID!
@@ -3703,6 +3769,26 @@ type Mutation {
   """
   revokeCard(serial: String!, reason: RevocationReason! = NO_LONGER_NEEDED, comment: String): Card! @access(allow: [USER])
 
+  """
+  Administrators: removes a card's record entirely, in any state ("no information left"):
+  certificates still valid or on hold are revoked at the CA first (cessationOfOperation), then
+  the card and its certificate records are deleted and the orders that made or acted on it
+  no longer name it. The audit log keeps the event. Returns the deleted card's serial.
+  """
+  purgeCard(serial: String!): String! @access(allow: [ADMIN])
+  """
+  vscard-bridge delete: a challenge for the card serial to sign with its authentication key
+  (slot 9A), valid for a few minutes. Anyone may ask; only the card can answer it.
+  """
+  cardChallenge(serial: String!): String! @access(allow: [ANONYMOUS, USER])
+  """
+  vscard-bridge delete: runs delete-virtual-smart-card on the card serial for its owner, the
+  card having signed challenge (from cardChallenge) with the key of its authentication
+  certificate: signature is base64 (ASN.1 ECDSA or PKCS #1 v1.5 RSA over SHA-256 of the
+  challenge). Returns the card's status once it is INACTIVE.
+  """
+  deleteCardWithCard(serial: String!, challenge: String!, signature: String!): CardStatus! @access(allow: [ANONYMOUS, USER])
+
   "Desktop bridge: claims the order with the one-time token from the hand-off link."
   claimOrder(orderId: ID!, token: String!, device: DeviceInput): BridgeClaim! @access(allow: [ANONYMOUS, USER, BRIDGE])
   "Desktop bridge: reports that it has started creating the card."
@@ -4128,6 +4214,10 @@ func (ec *executionContext) childFields_Card(ctx context.Context, field graphql.
 		return ec.fieldContext_Card_subjectOrders(ctx, field)
 	case "certificates":
 		return ec.fieldContext_Card_certificates(ctx, field)
+	case "replacedBy":
+		return ec.fieldContext_Card_replacedBy(ctx, field)
+	case "replaces":
+		return ec.fieldContext_Card_replaces(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Card", field.Name)
 }
@@ -4860,6 +4950,20 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cardChallenge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_claimOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4942,6 +5046,36 @@ func (ec *executionContext) field_Mutation_confirmCardReady_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteCardWithCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "challenge",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["challenge"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "signature",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["signature"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_endUserSessions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4997,6 +5131,20 @@ func (ec *executionContext) field_Mutation_nextStep_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["choices"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_purgeCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg0
 	return args, nil
 }
 
@@ -6842,6 +6990,70 @@ func (ec *executionContext) fieldContext_Card_certificates(ctx context.Context, 
 	if fc.Args, err = ec.field_Card_certificates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Card_replacedBy(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Card_replacedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReplacedBy(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalOCard2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Card_replacedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Card",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Card_replaces(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Card_replaces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replaces(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalOCard2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Card_replaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Card",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -8799,6 +9011,192 @@ func (ec *executionContext) fieldContext_Mutation_revokeCard(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_purgeCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_purgeCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PurgeCard(ctx, fc.Args["serial"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_purgeCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_purgeCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cardChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cardChallenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CardChallenge(ctx, fc.Args["serial"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ANONYMOUS", "USER"})
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cardChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cardChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteCardWithCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteCardWithCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteCardWithCard(ctx, fc.Args["serial"].(string), fc.Args["challenge"].(string), fc.Args["signature"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ANONYMOUS", "USER"})
+				if err != nil {
+					var zeroVal *model.CardStatus
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.CardStatus
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CardStatus) graphql.Marshaler {
+			return ec.marshalNCardStatus2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteCardWithCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardStatus(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteCardWithCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14956,7 +15354,7 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith", "hasReplacedBy", "hasReplacedByWith", "hasReplaces", "hasReplacesWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15481,6 +15879,34 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.HasCertificatesWith = data
+		case "hasReplacedBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReplacedBy"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasReplacedBy = data
+		case "hasReplacedByWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReplacedByWith"))
+			data, err := ec.unmarshalOCardWhereInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasReplacedByWith = data
+		case "hasReplaces":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReplaces"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasReplaces = data
+		case "hasReplacesWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReplacesWith"))
+			data, err := ec.unmarshalOCardWhereInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasReplacesWith = data
 		}
 	}
 	return it, nil
@@ -18376,6 +18802,18 @@ func (ec *executionContext) _Card(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Card_certificates(ctx, field, obj)
 				})
+		case "replacedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Card_replacedBy(ctx, field, obj)
+				})
+		case "replaces":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Card_replaces(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19145,6 +19583,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeCard":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purgeCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_purgeCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cardChallenge":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cardChallenge(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteCardWithCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteCardWithCard(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20901,6 +21360,14 @@ func (ec *executionContext) unmarshalNCardState2githubᚗcomᚋvscardᚋvscard�
 
 func (ec *executionContext) marshalNCardState2githubᚗcomᚋvscardᚋvscardᚋentᚋcardᚐState(ctx context.Context, sel ast.SelectionSet, v card.State) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNCardStatus2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardStatus(ctx context.Context, sel ast.SelectionSet, v *model.CardStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CardStatus!")
+		return graphql.Null
+	}
+	return ec._CardStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCardWhereInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardWhereInput(ctx context.Context, v any) (*ent.CardWhereInput, error) {

@@ -49,6 +49,7 @@ func resetPIN() *Definition {
 			order.StateSTARTED: {To: order.StateAWAITING_DESKTOP_APP, Handoff: true},
 		},
 		Claim: claimCardPIN, // the card and today's PIN policy; the PUK waits for ReleasePUK
+		NeedsPUK: true,
 	}
 }
 

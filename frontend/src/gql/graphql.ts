@@ -127,7 +127,8 @@ export type CardState =
   | 'ACTIVE'
   | 'INACTIVE'
   | 'LOCKED'
-  | 'REGISTERED';
+  | 'REGISTERED'
+  | 'REVOKED';
 
 /**
  * CardWhereInput is used for filtering Card objects.
@@ -153,6 +154,12 @@ export type CardWhereInput = {
   /** owner edge predicates */
   hasOwner?: boolean | null | undefined;
   hasOwnerWith?: Array<UserWhereInput> | null | undefined;
+  /** replaced_by edge predicates */
+  hasReplacedBy?: boolean | null | undefined;
+  hasReplacedByWith?: Array<CardWhereInput> | null | undefined;
+  /** replaces edge predicates */
+  hasReplaces?: boolean | null | undefined;
+  hasReplacesWith?: Array<CardWhereInput> | null | undefined;
   /** subject_orders edge predicates */
   hasSubjectOrders?: boolean | null | undefined;
   hasSubjectOrdersWith?: Array<OrderWhereInput> | null | undefined;
