@@ -20,6 +20,7 @@ func Processes() Registry {
 		GetVirtualSmartCard: func() Handler { return &getCard{} },
 		ChangePINProcess:    func() Handler { return &changePIN{} },
 		ResetPIN:            func() Handler { return &resetPIN{} },
+		ReplaceCard:         func() Handler { return &replaceCard{} },
 	}
 }
 

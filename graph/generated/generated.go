@@ -3906,6 +3906,8 @@ enum ProcessUnavailableReason {
   ORDER_RUNNING
   "The caller may not start this process (for this card)."
   NOT_PERMITTED
+  "The process needs the card's PUK, which the Desktop App found blocked: only replacing the card helps."
+  PUK_BLOCKED
 }
 
 type Handoff {

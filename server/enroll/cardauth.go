@@ -74,10 +74,11 @@ func (e *Engine) DeleteWithCard(ctx context.Context, serial, challenge, signatur
 	if err != nil {
 		return nil, fmt.Errorf("load card: %w", err)
 	}
-	// A locked card may be deleted: its certificate is on hold, its key still the card's.
+	// Any authentication certificate the card had names its key, whatever its state: the
+	// signature proves the card is here, and a card no longer in use is then refused by
+	// its state as the portal's Delete refuses it (the Desktop App removes it all the same).
 	certs, err := e.db.Certificate.Query().Where(certificate.CardID(c.ID),
-		certificate.TemplateEQ(cardspec.Authentication),
-		certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD)).All(sys)
+		certificate.TemplateEQ(cardspec.Authentication)).All(sys)
 	if err != nil {
 		return nil, fmt.Errorf("load card certificates: %w", err)
 	}

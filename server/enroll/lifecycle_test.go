@@ -460,6 +460,9 @@ func TestDeleteWithCard(t *testing.T) {
 		t.Fatalf("DeleteWithCard = %v, %v", c, err)
 	}
 	wantCerts(t, env, crd.ID, certificate.StateREVOKED, revocation.CessationOfOperation, ca.StatusRevoked)
+	ch = env.e.CardChallenge(crd.Serial)
+	_, err = env.e.DeleteWithCard(ctx, crd.Serial, ch, sign(key, ch))
+	wantCode(t, err, errs.IllegalState) // the Desktop App then removes it all the same
 	o := env.db.Order.Query().Where(order.Process(ProcessDeleteCard), order.SubjectCardID(crd.ID)).OnlyX(env.sys)
 	if o.State != order.StateCOMPLETED || o.UserID != env.ann.ID {
 		t.Fatalf("delete order is %s for %s", o.State, o.UserID)

@@ -16,6 +16,12 @@ const texts: Record<string, string> = {
     'Stop the card working for now, e.g. while the computer is missing: its certificates are put on hold until it is unlocked.',
   'process.unlock-virtual-smart-card.name': 'Unlock card',
   'process.unlock-virtual-smart-card.description': 'Make the locked card work again: its certificates are valid again.',
+  'process.replace-virtual-smart-card.name': 'Replace card',
+  'process.replace-virtual-smart-card.description':
+    'Computer lost, stolen or broken? Get a new card on this computer; the old one stops working.',
+  'process.delete-virtual-smart-card.name': 'Delete card',
+  'process.delete-virtual-smart-card.description':
+    'No longer need this card? It stops working for good, its certificates are revoked, and it leaves your computer.',
 };
 
 /** processText gives the words for a process's name or description key. */
@@ -59,6 +65,8 @@ export function unavailableText(reason: ProcessUnavailableReason | null | undefi
       return 'An order is already in progress. Continue or cancel it first.';
     case 'NOT_PERMITTED':
       return 'You may not do this here.';
+    case 'PUK_BLOCKED':
+      return "The card's unblocking code is blocked too, so the PIN cannot be reset. Replace the card instead.";
     default:
       return 'This process cannot be started from this portal.';
   }
