@@ -42,6 +42,11 @@
 // reports the step done (bridgeNext), which completes the order. [ChangePIN] is the same
 // work on the card for `vscard-bridge pin change`, without the portal.
 //
+// For replace-virtual-smart-card (replace.go) the handler is getCard's: on this desktop a
+// replacement is a new card, and the old card is the server's to end. [SignChallenge] lets
+// `vscard-bridge delete` prove to the server that this desktop holds a card, with the
+// card's authentication key and the person's PIN, where no order and no session exist.
+//
 // # When it ends early
 //
 // From the claim on, the order is this run's: whatever ends the run early ends the order

@@ -468,3 +468,26 @@ func TestDeleteWithCard(t *testing.T) {
 		t.Fatalf("delete order is %s for %s", o.State, o.UserID)
 	}
 }
+
+// TestPurgeCardWhileReplaced: purging a card a replacement is running on cancels the
+// replacement first, which takes back the new card and what was issued for it.
+func TestPurgeCardWhileReplaced(t *testing.T) {
+	env := newEnv(t, nil)
+	old, _ := issuedCard(t, env, env.ann)
+	o, token := startNewCard(t, env, env.ann, ProcessReplaceCard, old.ID, nil)
+	toReady(t, env, o, token)
+	newID := env.db.Card.Query().Where(card.OrderID(o.ID)).OnlyIDX(env.sys)
+	if err := env.e.PurgeCard(env.as(env.admin, true), old.Serial); err != nil {
+		t.Fatal(err)
+	}
+	got := env.order(t, o.ID)
+	if got.State != order.StateCANCELLED || got.SubjectCardID != nil {
+		t.Fatalf("replace order is %s on %v", got.State, got.SubjectCardID)
+	}
+	if n := env.db.Card.Query().Where(card.IDIn(old.ID, newID)).CountX(env.sys); n != 0 {
+		t.Fatalf("%d of the two cards left", n)
+	}
+	if n := env.db.Certificate.Query().Where(certificate.StateEQ(certificate.StateVALID)).CountX(env.sys); n != 0 {
+		t.Fatalf("%d certificates still valid", n)
+	}
+}
