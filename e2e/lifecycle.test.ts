@@ -116,6 +116,7 @@ test('a card deleted with vscard-bridge, one replaced in the portal, and the new
   if (!server || !browser || 'skip' in bridgeBin) return;
   const srv = server;
   const bin = bridgeBin.bin;
+  let old = '';
   await withPage(browser, srv, 'lifecycle', async (page) => {
     await signIn(page, srv, 'alice', 'alice-demo');
 
@@ -131,7 +132,7 @@ test('a card deleted with vscard-bridge, one replaced in the portal, and the new
     assert.ok(!(await desktopSerials(bridge)).includes(first), 'the deleted card left the desktop');
 
     // Replace card, the computer broke: the old card works until the new one is active.
-    const old = await getCard(page, bin);
+    old = await getCard(page, bin);
     await page.goto('/cards');
     await page.getByRole('button', { name: `Replace card (card ${old})`, exact: true }).click();
     await page.waitForURL(/\/orders\//);
@@ -169,5 +170,23 @@ test('a card deleted with vscard-bridge, one replaced in the portal, and the new
     await screenshot(page, '73-ended-cards');
     await page.goto('/');
     await page.getByText('You have no smart cards in use.').waitFor();
+  });
+
+  // An administrator removes the replaced card's record: after a confirmation it is gone,
+  // for the administrator's API too.
+  await withPage(browser, srv, 'lifecycle-admin', async (page) => {
+    await signIn(page, srv, 'admin', 'admin-demo');
+    await page.goto('/admin/users');
+    await page.getByRole('button', { name: `Delete the record of card ${old} of alice` }).click();
+    const dialog = page.getByRole('dialog', { name: `Delete the record of card ${old}?` });
+    await dialog.waitFor();
+    await screenshot(page, '74-admin-delete-record');
+    await dialog.getByRole('button', { name: 'Delete record' }).click();
+    await page.getByText(`Card ${old} of alice is deleted`).waitFor();
+    assert.equal(await page.getByRole('button', { name: `Delete the record of card ${old} of alice` }).count(), 0);
+    const { card } = await gql<{ card: unknown }>(page, 'query($s: String!) { card(serial: $s) { id } }', { s: old }).catch(
+      (err: Error) => (/no card|not found/i.test(err.message) ? { card: null } : Promise.reject(err)),
+    );
+    assert.equal(card, null, 'the record is gone');
   });
 });

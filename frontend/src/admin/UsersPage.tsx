@@ -219,7 +219,7 @@ export default function UsersPage() {
                           aria-label={`Delete the record of card ${c.serial} of ${u.username}`}
                           onClick={() => setConfirmPurge({ serial: c.serial, username: u.username })}
                         >
-                          Delete record
+                          Delete
                         </Button>
                       </Group>
                     ))}
