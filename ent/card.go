@@ -52,6 +52,8 @@ type Card struct {
 	OwnerID string `json:"owner_id,omitempty"`
 	// OrderID holds the value of the "order_id" field.
 	OrderID *string `json:"order_id,omitempty"`
+	// ReplacedByID holds the value of the "replaced_by_id" field.
+	ReplacedByID *string `json:"replaced_by_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the CardQuery when eager-loading is set.
 	Edges        CardEdges `json:"edges"`
@@ -68,11 +70,15 @@ type CardEdges struct {
 	SubjectOrders []*Order `json:"subject_orders,omitempty"`
 	// Certificates holds the value of the certificates edge.
 	Certificates []*Certificate `json:"certificates,omitempty"`
+	// ReplacedBy holds the value of the replaced_by edge.
+	ReplacedBy *Card `json:"replaced_by,omitempty"`
+	// Replaces holds the value of the replaces edge.
+	Replaces *Card `json:"replaces,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
-	totalCount [4]map[string]int
+	totalCount [6]map[string]int
 
 	namedSubjectOrders map[string][]*Order
 	namedCertificates  map[string][]*Certificate
@@ -118,6 +124,28 @@ func (e CardEdges) CertificatesOrErr() ([]*Certificate, error) {
 	return nil, &NotLoadedError{edge: "certificates"}
 }
 
+// ReplacedByOrErr returns the ReplacedBy value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e CardEdges) ReplacedByOrErr() (*Card, error) {
+	if e.ReplacedBy != nil {
+		return e.ReplacedBy, nil
+	} else if e.loadedTypes[4] {
+		return nil, &NotFoundError{label: card.Label}
+	}
+	return nil, &NotLoadedError{edge: "replaced_by"}
+}
+
+// ReplacesOrErr returns the Replaces value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e CardEdges) ReplacesOrErr() (*Card, error) {
+	if e.Replaces != nil {
+		return e.Replaces, nil
+	} else if e.loadedTypes[5] {
+		return nil, &NotFoundError{label: card.Label}
+	}
+	return nil, &NotLoadedError{edge: "replaces"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Card) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -125,7 +153,7 @@ func (*Card) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case card.FieldProperties, card.FieldDevice, card.FieldManagementKey, card.FieldPuk, card.FieldPukUnconfirmed, card.FieldPinState:
 			values[i] = new([]byte)
-		case card.FieldID, card.FieldSerial, card.FieldKind, card.FieldState, card.FieldOwnerID, card.FieldOrderID:
+		case card.FieldID, card.FieldSerial, card.FieldKind, card.FieldState, card.FieldOwnerID, card.FieldOrderID, card.FieldReplacedByID:
 			values[i] = new(sql.NullString)
 		case card.FieldCreatedAt, card.FieldUpdatedAt, card.FieldValidFrom, card.FieldValidUntil:
 			values[i] = new(sql.NullTime)
@@ -247,6 +275,13 @@ func (_m *Card) assignValues(columns []string, values []any) error {
 				_m.OrderID = new(string)
 				*_m.OrderID = value.String
 			}
+		case card.FieldReplacedByID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field replaced_by_id", values[i])
+			} else if value.Valid {
+				_m.ReplacedByID = new(string)
+				*_m.ReplacedByID = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -278,6 +313,16 @@ func (_m *Card) QuerySubjectOrders() *OrderQuery {
 // QueryCertificates queries the "certificates" edge of the Card entity.
 func (_m *Card) QueryCertificates() *CertificateQuery {
 	return NewCardClient(_m.config).QueryCertificates(_m)
+}
+
+// QueryReplacedBy queries the "replaced_by" edge of the Card entity.
+func (_m *Card) QueryReplacedBy() *CardQuery {
+	return NewCardClient(_m.config).QueryReplacedBy(_m)
+}
+
+// QueryReplaces queries the "replaces" edge of the Card entity.
+func (_m *Card) QueryReplaces() *CardQuery {
+	return NewCardClient(_m.config).QueryReplaces(_m)
 }
 
 // Update returns a builder for updating this Card.
@@ -344,6 +389,11 @@ func (_m *Card) String() string {
 	builder.WriteString(", ")
 	if v := _m.OrderID; v != nil {
 		builder.WriteString("order_id=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.ReplacedByID; v != nil {
+		builder.WriteString("replaced_by_id=")
 		builder.WriteString(*v)
 	}
 	builder.WriteByte(')')

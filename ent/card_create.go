@@ -166,6 +166,20 @@ func (_c *CardCreate) SetNillableOrderID(v *string) *CardCreate {
 	return _c
 }
 
+// SetReplacedByID sets the "replaced_by_id" field.
+func (_c *CardCreate) SetReplacedByID(v string) *CardCreate {
+	_c.mutation.SetReplacedByID(v)
+	return _c
+}
+
+// SetNillableReplacedByID sets the "replaced_by_id" field if the given value is not nil.
+func (_c *CardCreate) SetNillableReplacedByID(v *string) *CardCreate {
+	if v != nil {
+		_c.SetReplacedByID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *CardCreate) SetID(v string) *CardCreate {
 	_c.mutation.SetID(v)
@@ -218,6 +232,30 @@ func (_c *CardCreate) AddCertificates(v ...*Certificate) *CardCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddCertificateIDs(ids...)
+}
+
+// SetReplacedBy sets the "replaced_by" edge to the Card entity.
+func (_c *CardCreate) SetReplacedBy(v *Card) *CardCreate {
+	return _c.SetReplacedByID(v.ID)
+}
+
+// SetReplacesID sets the "replaces" edge to the Card entity by ID.
+func (_c *CardCreate) SetReplacesID(id string) *CardCreate {
+	_c.mutation.SetReplacesID(id)
+	return _c
+}
+
+// SetNillableReplacesID sets the "replaces" edge to the Card entity by ID if the given value is not nil.
+func (_c *CardCreate) SetNillableReplacesID(id *string) *CardCreate {
+	if id != nil {
+		_c = _c.SetReplacesID(*id)
+	}
+	return _c
+}
+
+// SetReplaces sets the "replaces" edge to the Card entity.
+func (_c *CardCreate) SetReplaces(v *Card) *CardCreate {
+	return _c.SetReplacesID(v.ID)
 }
 
 // Mutation returns the CardMutation object of the builder.
@@ -501,6 +539,39 @@ func (_c *CardCreate) createSpec() (*Card, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.ReplacedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   card.ReplacedByTable,
+			Columns: []string{card.ReplacedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.ReplacedByID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ReplacesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   card.ReplacesTable,
+			Columns: []string{card.ReplacesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -706,6 +777,24 @@ func (u *CardUpsert) UpdateOrderID() *CardUpsert {
 // ClearOrderID clears the value of the "order_id" field.
 func (u *CardUpsert) ClearOrderID() *CardUpsert {
 	u.SetNull(card.FieldOrderID)
+	return u
+}
+
+// SetReplacedByID sets the "replaced_by_id" field.
+func (u *CardUpsert) SetReplacedByID(v string) *CardUpsert {
+	u.Set(card.FieldReplacedByID, v)
+	return u
+}
+
+// UpdateReplacedByID sets the "replaced_by_id" field to the value that was provided on create.
+func (u *CardUpsert) UpdateReplacedByID() *CardUpsert {
+	u.SetExcluded(card.FieldReplacedByID)
+	return u
+}
+
+// ClearReplacedByID clears the value of the "replaced_by_id" field.
+func (u *CardUpsert) ClearReplacedByID() *CardUpsert {
+	u.SetNull(card.FieldReplacedByID)
 	return u
 }
 
@@ -948,6 +1037,27 @@ func (u *CardUpsertOne) UpdateOrderID() *CardUpsertOne {
 func (u *CardUpsertOne) ClearOrderID() *CardUpsertOne {
 	return u.Update(func(s *CardUpsert) {
 		s.ClearOrderID()
+	})
+}
+
+// SetReplacedByID sets the "replaced_by_id" field.
+func (u *CardUpsertOne) SetReplacedByID(v string) *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.SetReplacedByID(v)
+	})
+}
+
+// UpdateReplacedByID sets the "replaced_by_id" field to the value that was provided on create.
+func (u *CardUpsertOne) UpdateReplacedByID() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateReplacedByID()
+	})
+}
+
+// ClearReplacedByID clears the value of the "replaced_by_id" field.
+func (u *CardUpsertOne) ClearReplacedByID() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearReplacedByID()
 	})
 }
 
@@ -1357,6 +1467,27 @@ func (u *CardUpsertBulk) UpdateOrderID() *CardUpsertBulk {
 func (u *CardUpsertBulk) ClearOrderID() *CardUpsertBulk {
 	return u.Update(func(s *CardUpsert) {
 		s.ClearOrderID()
+	})
+}
+
+// SetReplacedByID sets the "replaced_by_id" field.
+func (u *CardUpsertBulk) SetReplacedByID(v string) *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.SetReplacedByID(v)
+	})
+}
+
+// UpdateReplacedByID sets the "replaced_by_id" field to the value that was provided on create.
+func (u *CardUpsertBulk) UpdateReplacedByID() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateReplacedByID()
+	})
+}
+
+// ClearReplacedByID clears the value of the "replaced_by_id" field.
+func (u *CardUpsertBulk) ClearReplacedByID() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearReplacedByID()
 	})
 }
 

@@ -32,6 +32,8 @@ type CardQuery struct {
 	withOrder              *OrderQuery
 	withSubjectOrders      *OrderQuery
 	withCertificates       *CertificateQuery
+	withReplacedBy         *CardQuery
+	withReplaces           *CardQuery
 	loadTotal              []func(context.Context, []*Card) error
 	modifiers              []func(*sql.Selector)
 	withNamedSubjectOrders map[string]*OrderQuery
@@ -153,6 +155,50 @@ func (_q *CardQuery) QueryCertificates() *CertificateQuery {
 			sqlgraph.From(card.Table, card.FieldID, selector),
 			sqlgraph.To(certificate.Table, certificate.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, card.CertificatesTable, card.CertificatesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReplacedBy chains the current query on the "replaced_by" edge.
+func (_q *CardQuery) QueryReplacedBy() *CardQuery {
+	query := (&CardClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(card.Table, card.FieldID, selector),
+			sqlgraph.To(card.Table, card.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, card.ReplacedByTable, card.ReplacedByColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReplaces chains the current query on the "replaces" edge.
+func (_q *CardQuery) QueryReplaces() *CardQuery {
+	query := (&CardClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(card.Table, card.FieldID, selector),
+			sqlgraph.To(card.Table, card.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, card.ReplacesTable, card.ReplacesColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -356,6 +402,8 @@ func (_q *CardQuery) Clone() *CardQuery {
 		withOrder:         _q.withOrder.Clone(),
 		withSubjectOrders: _q.withSubjectOrders.Clone(),
 		withCertificates:  _q.withCertificates.Clone(),
+		withReplacedBy:    _q.withReplacedBy.Clone(),
+		withReplaces:      _q.withReplaces.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -403,6 +451,28 @@ func (_q *CardQuery) WithCertificates(opts ...func(*CertificateQuery)) *CardQuer
 		opt(query)
 	}
 	_q.withCertificates = query
+	return _q
+}
+
+// WithReplacedBy tells the query-builder to eager-load the nodes that are connected to
+// the "replaced_by" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CardQuery) WithReplacedBy(opts ...func(*CardQuery)) *CardQuery {
+	query := (&CardClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReplacedBy = query
+	return _q
+}
+
+// WithReplaces tells the query-builder to eager-load the nodes that are connected to
+// the "replaces" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CardQuery) WithReplaces(opts ...func(*CardQuery)) *CardQuery {
+	query := (&CardClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReplaces = query
 	return _q
 }
 
@@ -490,11 +560,13 @@ func (_q *CardQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Card, e
 	var (
 		nodes       = []*Card{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [6]bool{
 			_q.withOwner != nil,
 			_q.withOrder != nil,
 			_q.withSubjectOrders != nil,
 			_q.withCertificates != nil,
+			_q.withReplacedBy != nil,
+			_q.withReplaces != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -541,6 +613,18 @@ func (_q *CardQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Card, e
 		if err := _q.loadCertificates(ctx, query, nodes,
 			func(n *Card) { n.Edges.Certificates = []*Certificate{} },
 			func(n *Card, e *Certificate) { n.Edges.Certificates = append(n.Edges.Certificates, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withReplacedBy; query != nil {
+		if err := _q.loadReplacedBy(ctx, query, nodes, nil,
+			func(n *Card, e *Card) { n.Edges.ReplacedBy = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withReplaces; query != nil {
+		if err := _q.loadReplaces(ctx, query, nodes, nil,
+			func(n *Card, e *Card) { n.Edges.Replaces = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -693,6 +777,68 @@ func (_q *CardQuery) loadCertificates(ctx context.Context, query *CertificateQue
 	}
 	return nil
 }
+func (_q *CardQuery) loadReplacedBy(ctx context.Context, query *CardQuery, nodes []*Card, init func(*Card), assign func(*Card, *Card)) error {
+	ids := make([]string, 0, len(nodes))
+	nodeids := make(map[string][]*Card)
+	for i := range nodes {
+		if nodes[i].ReplacedByID == nil {
+			continue
+		}
+		fk := *nodes[i].ReplacedByID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(card.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "replaced_by_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *CardQuery) loadReplaces(ctx context.Context, query *CardQuery, nodes []*Card, init func(*Card), assign func(*Card, *Card)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[string]*Card)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(card.FieldReplacedByID)
+	}
+	query.Where(predicate.Card(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(card.ReplacesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ReplacedByID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "replaced_by_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "replaced_by_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *CardQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -727,6 +873,9 @@ func (_q *CardQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withOrder != nil {
 			_spec.Node.AddColumnOnce(card.FieldOrderID)
+		}
+		if _q.withReplacedBy != nil {
+			_spec.Node.AddColumnOnce(card.FieldReplacedByID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

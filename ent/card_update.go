@@ -170,6 +170,26 @@ func (_u *CardUpdate) ClearOrderID() *CardUpdate {
 	return _u
 }
 
+// SetReplacedByID sets the "replaced_by_id" field.
+func (_u *CardUpdate) SetReplacedByID(v string) *CardUpdate {
+	_u.mutation.SetReplacedByID(v)
+	return _u
+}
+
+// SetNillableReplacedByID sets the "replaced_by_id" field if the given value is not nil.
+func (_u *CardUpdate) SetNillableReplacedByID(v *string) *CardUpdate {
+	if v != nil {
+		_u.SetReplacedByID(*v)
+	}
+	return _u
+}
+
+// ClearReplacedByID clears the value of the "replaced_by_id" field.
+func (_u *CardUpdate) ClearReplacedByID() *CardUpdate {
+	_u.mutation.ClearReplacedByID()
+	return _u
+}
+
 // SetOrder sets the "order" edge to the Order entity.
 func (_u *CardUpdate) SetOrder(v *Order) *CardUpdate {
 	return _u.SetOrderID(v.ID)
@@ -203,6 +223,30 @@ func (_u *CardUpdate) AddCertificates(v ...*Certificate) *CardUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddCertificateIDs(ids...)
+}
+
+// SetReplacedBy sets the "replaced_by" edge to the Card entity.
+func (_u *CardUpdate) SetReplacedBy(v *Card) *CardUpdate {
+	return _u.SetReplacedByID(v.ID)
+}
+
+// SetReplacesID sets the "replaces" edge to the Card entity by ID.
+func (_u *CardUpdate) SetReplacesID(id string) *CardUpdate {
+	_u.mutation.SetReplacesID(id)
+	return _u
+}
+
+// SetNillableReplacesID sets the "replaces" edge to the Card entity by ID if the given value is not nil.
+func (_u *CardUpdate) SetNillableReplacesID(id *string) *CardUpdate {
+	if id != nil {
+		_u = _u.SetReplacesID(*id)
+	}
+	return _u
+}
+
+// SetReplaces sets the "replaces" edge to the Card entity.
+func (_u *CardUpdate) SetReplaces(v *Card) *CardUpdate {
+	return _u.SetReplacesID(v.ID)
 }
 
 // Mutation returns the CardMutation object of the builder.
@@ -256,6 +300,18 @@ func (_u *CardUpdate) RemoveCertificates(v ...*Certificate) *CardUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveCertificateIDs(ids...)
+}
+
+// ClearReplacedBy clears the "replaced_by" edge to the Card entity.
+func (_u *CardUpdate) ClearReplacedBy() *CardUpdate {
+	_u.mutation.ClearReplacedBy()
+	return _u
+}
+
+// ClearReplaces clears the "replaces" edge to the Card entity.
+func (_u *CardUpdate) ClearReplaces() *CardUpdate {
+	_u.mutation.ClearReplaces()
+	return _u
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -483,6 +539,64 @@ func (_u *CardUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.ReplacedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   card.ReplacedByTable,
+			Columns: []string{card.ReplacedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReplacedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   card.ReplacedByTable,
+			Columns: []string{card.ReplacedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReplacesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   card.ReplacesTable,
+			Columns: []string{card.ReplacesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReplacesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   card.ReplacesTable,
+			Columns: []string{card.ReplacesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{card.Label}
@@ -641,6 +755,26 @@ func (_u *CardUpdateOne) ClearOrderID() *CardUpdateOne {
 	return _u
 }
 
+// SetReplacedByID sets the "replaced_by_id" field.
+func (_u *CardUpdateOne) SetReplacedByID(v string) *CardUpdateOne {
+	_u.mutation.SetReplacedByID(v)
+	return _u
+}
+
+// SetNillableReplacedByID sets the "replaced_by_id" field if the given value is not nil.
+func (_u *CardUpdateOne) SetNillableReplacedByID(v *string) *CardUpdateOne {
+	if v != nil {
+		_u.SetReplacedByID(*v)
+	}
+	return _u
+}
+
+// ClearReplacedByID clears the value of the "replaced_by_id" field.
+func (_u *CardUpdateOne) ClearReplacedByID() *CardUpdateOne {
+	_u.mutation.ClearReplacedByID()
+	return _u
+}
+
 // SetOrder sets the "order" edge to the Order entity.
 func (_u *CardUpdateOne) SetOrder(v *Order) *CardUpdateOne {
 	return _u.SetOrderID(v.ID)
@@ -674,6 +808,30 @@ func (_u *CardUpdateOne) AddCertificates(v ...*Certificate) *CardUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.AddCertificateIDs(ids...)
+}
+
+// SetReplacedBy sets the "replaced_by" edge to the Card entity.
+func (_u *CardUpdateOne) SetReplacedBy(v *Card) *CardUpdateOne {
+	return _u.SetReplacedByID(v.ID)
+}
+
+// SetReplacesID sets the "replaces" edge to the Card entity by ID.
+func (_u *CardUpdateOne) SetReplacesID(id string) *CardUpdateOne {
+	_u.mutation.SetReplacesID(id)
+	return _u
+}
+
+// SetNillableReplacesID sets the "replaces" edge to the Card entity by ID if the given value is not nil.
+func (_u *CardUpdateOne) SetNillableReplacesID(id *string) *CardUpdateOne {
+	if id != nil {
+		_u = _u.SetReplacesID(*id)
+	}
+	return _u
+}
+
+// SetReplaces sets the "replaces" edge to the Card entity.
+func (_u *CardUpdateOne) SetReplaces(v *Card) *CardUpdateOne {
+	return _u.SetReplacesID(v.ID)
 }
 
 // Mutation returns the CardMutation object of the builder.
@@ -727,6 +885,18 @@ func (_u *CardUpdateOne) RemoveCertificates(v ...*Certificate) *CardUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveCertificateIDs(ids...)
+}
+
+// ClearReplacedBy clears the "replaced_by" edge to the Card entity.
+func (_u *CardUpdateOne) ClearReplacedBy() *CardUpdateOne {
+	_u.mutation.ClearReplacedBy()
+	return _u
+}
+
+// ClearReplaces clears the "replaces" edge to the Card entity.
+func (_u *CardUpdateOne) ClearReplaces() *CardUpdateOne {
+	_u.mutation.ClearReplaces()
+	return _u
 }
 
 // Where appends a list predicates to the CardUpdate builder.
@@ -977,6 +1147,64 @@ func (_u *CardUpdateOne) sqlSave(ctx context.Context) (_node *Card, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReplacedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   card.ReplacedByTable,
+			Columns: []string{card.ReplacedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReplacedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   card.ReplacedByTable,
+			Columns: []string{card.ReplacedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReplacesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   card.ReplacesTable,
+			Columns: []string{card.ReplacesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReplacesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   card.ReplacesTable,
+			Columns: []string{card.ReplacesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

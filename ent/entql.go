@@ -97,6 +97,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			card.FieldPinState:       {Type: field.TypeJSON, Column: card.FieldPinState},
 			card.FieldOwnerID:        {Type: field.TypeString, Column: card.FieldOwnerID},
 			card.FieldOrderID:        {Type: field.TypeString, Column: card.FieldOrderID},
+			card.FieldReplacedByID:   {Type: field.TypeString, Column: card.FieldReplacedByID},
 		},
 	}
 	graph.Nodes[3] = &sqlgraph.Node{
@@ -331,6 +332,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Card",
 		"Certificate",
+	)
+	graph.MustAddE(
+		"replaced_by",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   card.ReplacedByTable,
+			Columns: []string{card.ReplacedByColumn},
+			Bidi:    false,
+		},
+		"Card",
+		"Card",
+	)
+	graph.MustAddE(
+		"replaces",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   card.ReplacesTable,
+			Columns: []string{card.ReplacesColumn},
+			Bidi:    false,
+		},
+		"Card",
+		"Card",
 	)
 	graph.MustAddE(
 		"card",
@@ -732,6 +757,11 @@ func (f *CardFilter) WhereOrderID(p entql.StringP) {
 	f.Where(p.Field(card.FieldOrderID))
 }
 
+// WhereReplacedByID applies the entql string predicate on the replaced_by_id field.
+func (f *CardFilter) WhereReplacedByID(p entql.StringP) {
+	f.Where(p.Field(card.FieldReplacedByID))
+}
+
 // WhereHasOwner applies a predicate to check if query has an edge owner.
 func (f *CardFilter) WhereHasOwner() {
 	f.Where(entql.HasEdge("owner"))
@@ -782,6 +812,34 @@ func (f *CardFilter) WhereHasCertificates() {
 // WhereHasCertificatesWith applies a predicate to check if query has an edge certificates with a given conditions (other predicates).
 func (f *CardFilter) WhereHasCertificatesWith(preds ...predicate.Certificate) {
 	f.Where(entql.HasEdgeWith("certificates", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasReplacedBy applies a predicate to check if query has an edge replaced_by.
+func (f *CardFilter) WhereHasReplacedBy() {
+	f.Where(entql.HasEdge("replaced_by"))
+}
+
+// WhereHasReplacedByWith applies a predicate to check if query has an edge replaced_by with a given conditions (other predicates).
+func (f *CardFilter) WhereHasReplacedByWith(preds ...predicate.Card) {
+	f.Where(entql.HasEdgeWith("replaced_by", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasReplaces applies a predicate to check if query has an edge replaces.
+func (f *CardFilter) WhereHasReplaces() {
+	f.Where(entql.HasEdge("replaces"))
+}
+
+// WhereHasReplacesWith applies a predicate to check if query has an edge replaces with a given conditions (other predicates).
+func (f *CardFilter) WhereHasReplacesWith(preds ...predicate.Card) {
+	f.Where(entql.HasEdgeWith("replaces", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

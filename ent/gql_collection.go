@@ -294,6 +294,32 @@ func (_q *CardQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			_q.WithNamedCertificates(alias, func(wq *CertificateQuery) {
 				*wq = *query
 			})
+
+		case "replacedBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CardClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, cardImplementors)...); err != nil {
+				return err
+			}
+			_q.withReplacedBy = query
+			if _, ok := fieldSeen[card.FieldReplacedByID]; !ok {
+				selectedFields = append(selectedFields, card.FieldReplacedByID)
+				fieldSeen[card.FieldReplacedByID] = struct{}{}
+			}
+
+		case "replaces":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CardClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, cardImplementors)...); err != nil {
+				return err
+			}
+			_q.withReplaces = query
 		case "createdAt":
 			if _, ok := fieldSeen[card.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, card.FieldCreatedAt)

@@ -57,6 +57,22 @@ func (_m *Card) Certificates(
 	return _m.QueryCertificates().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Card) ReplacedBy(ctx context.Context) (*Card, error) {
+	result, err := _m.Edges.ReplacedByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryReplacedBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Card) Replaces(ctx context.Context) (*Card, error) {
+	result, err := _m.Edges.ReplacesOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryReplaces().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Certificate) Card(ctx context.Context) (*Card, error) {
 	result, err := _m.Edges.CardOrErr()
 	if IsNotLoaded(err) {

@@ -608,6 +608,14 @@ type CardWhereInput struct {
 	// "certificates" edge predicates.
 	HasCertificates     *bool                    `json:"hasCertificates,omitempty"`
 	HasCertificatesWith []*CertificateWhereInput `json:"hasCertificatesWith,omitempty"`
+
+	// "replaced_by" edge predicates.
+	HasReplacedBy     *bool             `json:"hasReplacedBy,omitempty"`
+	HasReplacedByWith []*CardWhereInput `json:"hasReplacedByWith,omitempty"`
+
+	// "replaces" edge predicates.
+	HasReplaces     *bool             `json:"hasReplaces,omitempty"`
+	HasReplacesWith []*CardWhereInput `json:"hasReplacesWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -942,6 +950,42 @@ func (i *CardWhereInput) P() (predicate.Card, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, card.HasCertificatesWith(with...))
+	}
+	if i.HasReplacedBy != nil {
+		p := card.HasReplacedBy()
+		if !*i.HasReplacedBy {
+			p = card.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasReplacedByWith) > 0 {
+		with := make([]predicate.Card, 0, len(i.HasReplacedByWith))
+		for _, w := range i.HasReplacedByWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasReplacedByWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, card.HasReplacedByWith(with...))
+	}
+	if i.HasReplaces != nil {
+		p := card.HasReplaces()
+		if !*i.HasReplaces {
+			p = card.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasReplacesWith) > 0 {
+		with := make([]predicate.Card, 0, len(i.HasReplacesWith))
+		for _, w := range i.HasReplacesWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasReplacesWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, card.HasReplacesWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

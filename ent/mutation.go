@@ -1835,6 +1835,10 @@ type CardMutation struct {
 	certificates          map[string]struct{}
 	removedcertificates   map[string]struct{}
 	clearedcertificates   bool
+	replaced_by           *string
+	clearedreplaced_by    bool
+	replaces              *string
+	clearedreplaces       bool
 	done                  bool
 	oldValue              func(context.Context) (*Card, error)
 	predicates            []predicate.Card
@@ -2536,6 +2540,55 @@ func (m *CardMutation) ResetOrderID() {
 	delete(m.clearedFields, card.FieldOrderID)
 }
 
+// SetReplacedByID sets the "replaced_by_id" field.
+func (m *CardMutation) SetReplacedByID(s string) {
+	m.replaced_by = &s
+}
+
+// ReplacedByID returns the value of the "replaced_by_id" field in the mutation.
+func (m *CardMutation) ReplacedByID() (r string, exists bool) {
+	v := m.replaced_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReplacedByID returns the old "replaced_by_id" field's value of the Card entity.
+// If the Card object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardMutation) OldReplacedByID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReplacedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReplacedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReplacedByID: %w", err)
+	}
+	return oldValue.ReplacedByID, nil
+}
+
+// ClearReplacedByID clears the value of the "replaced_by_id" field.
+func (m *CardMutation) ClearReplacedByID() {
+	m.replaced_by = nil
+	m.clearedFields[card.FieldReplacedByID] = struct{}{}
+}
+
+// ReplacedByIDCleared returns if the "replaced_by_id" field was cleared in this mutation.
+func (m *CardMutation) ReplacedByIDCleared() bool {
+	_, ok := m.clearedFields[card.FieldReplacedByID]
+	return ok
+}
+
+// ResetReplacedByID resets all changes to the "replaced_by_id" field.
+func (m *CardMutation) ResetReplacedByID() {
+	m.replaced_by = nil
+	delete(m.clearedFields, card.FieldReplacedByID)
+}
+
 // ClearOwner clears the "owner" edge to the User entity.
 func (m *CardMutation) ClearOwner() {
 	m.clearedowner = true
@@ -2698,6 +2751,72 @@ func (m *CardMutation) ResetCertificates() {
 	m.removedcertificates = nil
 }
 
+// ClearReplacedBy clears the "replaced_by" edge to the Card entity.
+func (m *CardMutation) ClearReplacedBy() {
+	m.clearedreplaced_by = true
+	m.clearedFields[card.FieldReplacedByID] = struct{}{}
+}
+
+// ReplacedByCleared reports if the "replaced_by" edge to the Card entity was cleared.
+func (m *CardMutation) ReplacedByCleared() bool {
+	return m.ReplacedByIDCleared() || m.clearedreplaced_by
+}
+
+// ReplacedByIDs returns the "replaced_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ReplacedByID instead. It exists only for internal usage by the builders.
+func (m *CardMutation) ReplacedByIDs() (ids []string) {
+	if id := m.replaced_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetReplacedBy resets all changes to the "replaced_by" edge.
+func (m *CardMutation) ResetReplacedBy() {
+	m.replaced_by = nil
+	m.clearedreplaced_by = false
+}
+
+// SetReplacesID sets the "replaces" edge to the Card entity by id.
+func (m *CardMutation) SetReplacesID(id string) {
+	m.replaces = &id
+}
+
+// ClearReplaces clears the "replaces" edge to the Card entity.
+func (m *CardMutation) ClearReplaces() {
+	m.clearedreplaces = true
+}
+
+// ReplacesCleared reports if the "replaces" edge to the Card entity was cleared.
+func (m *CardMutation) ReplacesCleared() bool {
+	return m.clearedreplaces
+}
+
+// ReplacesID returns the "replaces" edge ID in the mutation.
+func (m *CardMutation) ReplacesID() (id string, exists bool) {
+	if m.replaces != nil {
+		return *m.replaces, true
+	}
+	return
+}
+
+// ReplacesIDs returns the "replaces" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ReplacesID instead. It exists only for internal usage by the builders.
+func (m *CardMutation) ReplacesIDs() (ids []string) {
+	if id := m.replaces; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetReplaces resets all changes to the "replaces" edge.
+func (m *CardMutation) ResetReplaces() {
+	m.replaces = nil
+	m.clearedreplaces = false
+}
+
 // Where appends a list predicates to the CardMutation builder.
 func (m *CardMutation) Where(ps ...predicate.Card) {
 	m.predicates = append(m.predicates, ps...)
@@ -2732,7 +2851,7 @@ func (m *CardMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CardMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 16)
 	if m.created_at != nil {
 		fields = append(fields, card.FieldCreatedAt)
 	}
@@ -2778,6 +2897,9 @@ func (m *CardMutation) Fields() []string {
 	if m._order != nil {
 		fields = append(fields, card.FieldOrderID)
 	}
+	if m.replaced_by != nil {
+		fields = append(fields, card.FieldReplacedByID)
+	}
 	return fields
 }
 
@@ -2816,6 +2938,8 @@ func (m *CardMutation) Field(name string) (ent.Value, bool) {
 		return m.OwnerID()
 	case card.FieldOrderID:
 		return m.OrderID()
+	case card.FieldReplacedByID:
+		return m.ReplacedByID()
 	}
 	return nil, false
 }
@@ -2855,6 +2979,8 @@ func (m *CardMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldOwnerID(ctx)
 	case card.FieldOrderID:
 		return m.OldOrderID(ctx)
+	case card.FieldReplacedByID:
+		return m.OldReplacedByID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Card field %s", name)
 }
@@ -2969,6 +3095,13 @@ func (m *CardMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetOrderID(v)
 		return nil
+	case card.FieldReplacedByID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReplacedByID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Card field %s", name)
 }
@@ -3011,6 +3144,9 @@ func (m *CardMutation) ClearedFields() []string {
 	if m.FieldCleared(card.FieldOrderID) {
 		fields = append(fields, card.FieldOrderID)
 	}
+	if m.FieldCleared(card.FieldReplacedByID) {
+		fields = append(fields, card.FieldReplacedByID)
+	}
 	return fields
 }
 
@@ -3036,6 +3172,9 @@ func (m *CardMutation) ClearField(name string) error {
 		return nil
 	case card.FieldOrderID:
 		m.ClearOrderID()
+		return nil
+	case card.FieldReplacedByID:
+		m.ClearReplacedByID()
 		return nil
 	}
 	return fmt.Errorf("unknown Card nullable field %s", name)
@@ -3090,13 +3229,16 @@ func (m *CardMutation) ResetField(name string) error {
 	case card.FieldOrderID:
 		m.ResetOrderID()
 		return nil
+	case card.FieldReplacedByID:
+		m.ResetReplacedByID()
+		return nil
 	}
 	return fmt.Errorf("unknown Card field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *CardMutation) AddedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 6)
 	if m.owner != nil {
 		edges = append(edges, card.EdgeOwner)
 	}
@@ -3108,6 +3250,12 @@ func (m *CardMutation) AddedEdges() []string {
 	}
 	if m.certificates != nil {
 		edges = append(edges, card.EdgeCertificates)
+	}
+	if m.replaced_by != nil {
+		edges = append(edges, card.EdgeReplacedBy)
+	}
+	if m.replaces != nil {
+		edges = append(edges, card.EdgeReplaces)
 	}
 	return edges
 }
@@ -3136,13 +3284,21 @@ func (m *CardMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case card.EdgeReplacedBy:
+		if id := m.replaced_by; id != nil {
+			return []ent.Value{*id}
+		}
+	case card.EdgeReplaces:
+		if id := m.replaces; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *CardMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 6)
 	if m.removedsubject_orders != nil {
 		edges = append(edges, card.EdgeSubjectOrders)
 	}
@@ -3174,7 +3330,7 @@ func (m *CardMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *CardMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 6)
 	if m.clearedowner {
 		edges = append(edges, card.EdgeOwner)
 	}
@@ -3186,6 +3342,12 @@ func (m *CardMutation) ClearedEdges() []string {
 	}
 	if m.clearedcertificates {
 		edges = append(edges, card.EdgeCertificates)
+	}
+	if m.clearedreplaced_by {
+		edges = append(edges, card.EdgeReplacedBy)
+	}
+	if m.clearedreplaces {
+		edges = append(edges, card.EdgeReplaces)
 	}
 	return edges
 }
@@ -3202,6 +3364,10 @@ func (m *CardMutation) EdgeCleared(name string) bool {
 		return m.clearedsubject_orders
 	case card.EdgeCertificates:
 		return m.clearedcertificates
+	case card.EdgeReplacedBy:
+		return m.clearedreplaced_by
+	case card.EdgeReplaces:
+		return m.clearedreplaces
 	}
 	return false
 }
@@ -3215,6 +3381,12 @@ func (m *CardMutation) ClearEdge(name string) error {
 		return nil
 	case card.EdgeOrder:
 		m.ClearOrder()
+		return nil
+	case card.EdgeReplacedBy:
+		m.ClearReplacedBy()
+		return nil
+	case card.EdgeReplaces:
+		m.ClearReplaces()
 		return nil
 	}
 	return fmt.Errorf("unknown Card unique edge %s", name)
@@ -3235,6 +3407,12 @@ func (m *CardMutation) ResetEdge(name string) error {
 		return nil
 	case card.EdgeCertificates:
 		m.ResetCertificates()
+		return nil
+	case card.EdgeReplacedBy:
+		m.ResetReplacedBy()
+		return nil
+	case card.EdgeReplaces:
+		m.ResetReplaces()
 		return nil
 	}
 	return fmt.Errorf("unknown Card edge %s", name)

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"encoding/pem"
+	"fmt"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
@@ -67,6 +68,36 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, orderID string, reas
 // RevokeCard is the resolver for the revokeCard field.
 func (r *mutationResolver) RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error) {
 	return r.Enroll.RevokeCard(ctx, serial, reason, deref(comment))
+}
+
+// PurgeCard is the resolver for the purgeCard field.
+func (r *mutationResolver) PurgeCard(ctx context.Context, serial string) (string, error) {
+	if err := r.Enroll.PurgeCard(ctx, serial); err != nil {
+		return "", err
+	}
+	return serial, nil
+}
+
+// CardChallenge is the resolver for the cardChallenge field.
+func (r *mutationResolver) CardChallenge(ctx context.Context, serial string) (string, error) {
+	return r.Enroll.CardChallenge(serial), nil
+}
+
+// DeleteCardWithCard is the resolver for the deleteCardWithCard field.
+func (r *mutationResolver) DeleteCardWithCard(ctx context.Context, serial string, challenge string, signature string) (*model.CardStatus, error) {
+	c, err := r.Enroll.DeleteWithCard(ctx, serial, challenge, signature)
+	if err != nil {
+		return nil, err
+	}
+	// The card's status as a relying party sees it, read as the server: the caller is the
+	// card, not a signed-in person the privacy rules know.
+	sys := viewer.AsServer(ctx)
+	c, err = r.DB.Card.Query().Where(card.ID(c.ID)).Select(CardStatusColumns...).
+		WithCertificates(func(q *ent.CertificateQuery) { q.Select(CertificateStatusColumns...) }).Only(sys)
+	if err != nil {
+		return nil, fmt.Errorf("load card status: %w", err)
+	}
+	return cardStatus(c), nil
 }
 
 // ClaimOrder is the resolver for the claimOrder field.

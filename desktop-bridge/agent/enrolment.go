@@ -116,9 +116,10 @@ func (a *Agent) startEnrolment(req EnrolRequest) (*enrolment, error) {
 // notify records the card once it is ready, before anyone hears so, and passes the
 // event on to the page and the stream.
 func (a *Agent) notify(e *enrolment, h handoff.Link, ev handoff.Event) {
-	// Only a new card is recorded: a process on a card this desktop has (change-pin)
-	// changes nothing the record holds, and its result lists no certificates.
-	if ev.Step == handoff.StepDone && ev.Result != nil && h.Process == handoff.GetVirtualSmartCard {
+	// Only a new card is recorded (get-virtual-smart-card, replace): a process on a card
+	// this desktop has (change-pin) changes nothing the record holds, and its result lists
+	// no certificates.
+	if ev.Step == handoff.StepDone && ev.Result != nil && handoff.MakesNewCard(h.Process) {
 		r := ev.Result
 		serial, err := parseSerial(r.Serial)
 		if err == nil {

@@ -33,6 +33,16 @@ type CancelOrderResponse struct {
 // GetCancelOrder returns CancelOrderResponse.CancelOrder, and is useful for accessing the field via an interface.
 func (v *CancelOrderResponse) GetCancelOrder() OrderStatus { return v.CancelOrder }
 
+// CardChallengeResponse is returned by CardChallenge on success.
+type CardChallengeResponse struct {
+	// vscard-bridge delete: a challenge for the card serial to sign with its authentication key
+	// (slot 9A), valid for a few minutes. Anyone may ask; only the card can answer it.
+	CardChallenge string `json:"cardChallenge"`
+}
+
+// GetCardChallenge returns CardChallengeResponse.CardChallenge, and is useful for accessing the field via an interface.
+func (v *CardChallengeResponse) GetCardChallenge() string { return v.CardChallenge }
+
 type CardPinStateInput struct {
 	TriesLeft  int  `json:"triesLeft"`
 	Blocked    bool `json:"blocked"`
@@ -108,6 +118,25 @@ func (v *CardSetup) GetProperties() CardProperties { return v.Properties }
 
 // GetValidUntil returns CardSetup.ValidUntil, and is useful for accessing the field via an interface.
 func (v *CardSetup) GetValidUntil() time.Time { return v.ValidUntil }
+
+// CardState is enum for the field state
+type CardState string
+
+const (
+	CardStateRegistered CardState = "REGISTERED"
+	CardStateActive     CardState = "ACTIVE"
+	CardStateInactive   CardState = "INACTIVE"
+	CardStateLocked     CardState = "LOCKED"
+	CardStateRevoked    CardState = "REVOKED"
+)
+
+var AllCardState = []CardState{
+	CardStateRegistered,
+	CardStateActive,
+	CardStateInactive,
+	CardStateLocked,
+	CardStateRevoked,
+}
 
 // CertificateSpec includes the requested fields of the GraphQL type CertificateSpec.
 type CertificateSpec struct {
@@ -202,6 +231,32 @@ type ConfirmCardReadyResponse struct {
 
 // GetConfirmCardReady returns ConfirmCardReadyResponse.ConfirmCardReady, and is useful for accessing the field via an interface.
 func (v *ConfirmCardReadyResponse) GetConfirmCardReady() OrderStatus { return v.ConfirmCardReady }
+
+// DeleteCardWithCardDeleteCardWithCardCardStatus includes the requested fields of the GraphQL type CardStatus.
+type DeleteCardWithCardDeleteCardWithCardCardStatus struct {
+	Serial string    `json:"serial"`
+	State  CardState `json:"state"`
+}
+
+// GetSerial returns DeleteCardWithCardDeleteCardWithCardCardStatus.Serial, and is useful for accessing the field via an interface.
+func (v *DeleteCardWithCardDeleteCardWithCardCardStatus) GetSerial() string { return v.Serial }
+
+// GetState returns DeleteCardWithCardDeleteCardWithCardCardStatus.State, and is useful for accessing the field via an interface.
+func (v *DeleteCardWithCardDeleteCardWithCardCardStatus) GetState() CardState { return v.State }
+
+// DeleteCardWithCardResponse is returned by DeleteCardWithCard on success.
+type DeleteCardWithCardResponse struct {
+	// vscard-bridge delete: runs delete-virtual-smart-card on the card serial for its owner, the
+	// card having signed challenge (from cardChallenge) with the key of its authentication
+	// certificate: signature is base64 (ASN.1 ECDSA or PKCS #1 v1.5 RSA over SHA-256 of the
+	// challenge). Returns the card's status once it is INACTIVE.
+	DeleteCardWithCard DeleteCardWithCardDeleteCardWithCardCardStatus `json:"deleteCardWithCard"`
+}
+
+// GetDeleteCardWithCard returns DeleteCardWithCardResponse.DeleteCardWithCard, and is useful for accessing the field via an interface.
+func (v *DeleteCardWithCardResponse) GetDeleteCardWithCard() DeleteCardWithCardDeleteCardWithCardCardStatus {
+	return v.DeleteCardWithCard
+}
 
 type DeviceInput struct {
 	Reader        string  `json:"reader"`
@@ -563,6 +618,14 @@ func (v *__CancelOrderInput) GetOrderId() string { return v.OrderId }
 // GetReason returns __CancelOrderInput.Reason, and is useful for accessing the field via an interface.
 func (v *__CancelOrderInput) GetReason() *string { return v.Reason }
 
+// __CardChallengeInput is used internally by genqlient
+type __CardChallengeInput struct {
+	Serial string `json:"serial"`
+}
+
+// GetSerial returns __CardChallengeInput.Serial, and is useful for accessing the field via an interface.
+func (v *__CardChallengeInput) GetSerial() string { return v.Serial }
+
 // __ClaimOrderInput is used internally by genqlient
 type __ClaimOrderInput struct {
 	OrderId string      `json:"orderId"`
@@ -606,6 +669,22 @@ func (v *__ConfirmCardReadyInput) GetSerial() string { return v.Serial }
 
 // GetDevice returns __ConfirmCardReadyInput.Device, and is useful for accessing the field via an interface.
 func (v *__ConfirmCardReadyInput) GetDevice() DeviceInput { return v.Device }
+
+// __DeleteCardWithCardInput is used internally by genqlient
+type __DeleteCardWithCardInput struct {
+	Serial    string `json:"serial"`
+	Challenge string `json:"challenge"`
+	Signature string `json:"signature"`
+}
+
+// GetSerial returns __DeleteCardWithCardInput.Serial, and is useful for accessing the field via an interface.
+func (v *__DeleteCardWithCardInput) GetSerial() string { return v.Serial }
+
+// GetChallenge returns __DeleteCardWithCardInput.Challenge, and is useful for accessing the field via an interface.
+func (v *__DeleteCardWithCardInput) GetChallenge() string { return v.Challenge }
+
+// GetSignature returns __DeleteCardWithCardInput.Signature, and is useful for accessing the field via an interface.
+func (v *__DeleteCardWithCardInput) GetSignature() string { return v.Signature }
 
 // __FailOrderInput is used internally by genqlient
 type __FailOrderInput struct {
@@ -758,6 +837,40 @@ func CancelOrder(
 	}
 
 	data_ = &CancelOrderResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by CardChallenge.
+const CardChallenge_Operation = `
+mutation CardChallenge ($serial: String!) {
+	cardChallenge(serial: $serial)
+}
+`
+
+// vscard-bridge delete: the card signs the challenge with its authentication key, which
+// proves to the server that this desktop holds the card (there is no portal session here).
+func CardChallenge(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	serial string,
+) (data_ *CardChallengeResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CardChallenge",
+		Query:  CardChallenge_Operation,
+		Variables: &__CardChallengeInput{
+			Serial: serial,
+		},
+	}
+
+	data_ = &CardChallengeResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
@@ -925,6 +1038,45 @@ func ConfirmCardReady(
 	}
 
 	data_ = &ConfirmCardReadyResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by DeleteCardWithCard.
+const DeleteCardWithCard_Operation = `
+mutation DeleteCardWithCard ($serial: String!, $challenge: String!, $signature: String!) {
+	deleteCardWithCard(serial: $serial, challenge: $challenge, signature: $signature) {
+		serial
+		state
+	}
+}
+`
+
+func DeleteCardWithCard(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	serial string,
+	challenge string,
+	signature string,
+) (data_ *DeleteCardWithCardResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "DeleteCardWithCard",
+		Query:  DeleteCardWithCard_Operation,
+		Variables: &__DeleteCardWithCardInput{
+			Serial:    serial,
+			Challenge: challenge,
+			Signature: signature,
+		},
+	}
+
+	data_ = &DeleteCardWithCardResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

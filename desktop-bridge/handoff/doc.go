@@ -50,6 +50,11 @@
 // keys aside until the server confirmed, so that a run that ends early leaves the card
 // working with what it had (its Undo swaps back).
 //
+// For replace-virtual-smart-card (replace.go) the handler is getCard's: on this desktop a
+// replacement is a new card, and the old card is the server's to end. [SignChallenge] lets
+// `vscard-bridge delete` prove to the server that this desktop holds a card, with the
+// card's authentication key and the person's PIN, where no order and no session exist.
+//
 // # When it ends early
 //
 // From the claim on, the order is this run's: whatever ends the run early ends the order

@@ -22,6 +22,7 @@ func Processes() Registry {
 		ResetPIN:            func() Handler { return &resetPIN{} },
 		RenewCard:           newRenewal,
 		IssueCertificates:   newAddCertificates,
+		ReplaceCard:         func() Handler { return &replaceCard{} },
 	}
 }
 

@@ -48,6 +48,8 @@ const (
 	FieldOwnerID = "owner_id"
 	// FieldOrderID holds the string denoting the order_id field in the database.
 	FieldOrderID = "order_id"
+	// FieldReplacedByID holds the string denoting the replaced_by_id field in the database.
+	FieldReplacedByID = "replaced_by_id"
 	// EdgeOwner holds the string denoting the owner edge name in mutations.
 	EdgeOwner = "owner"
 	// EdgeOrder holds the string denoting the order edge name in mutations.
@@ -56,6 +58,10 @@ const (
 	EdgeSubjectOrders = "subject_orders"
 	// EdgeCertificates holds the string denoting the certificates edge name in mutations.
 	EdgeCertificates = "certificates"
+	// EdgeReplacedBy holds the string denoting the replaced_by edge name in mutations.
+	EdgeReplacedBy = "replaced_by"
+	// EdgeReplaces holds the string denoting the replaces edge name in mutations.
+	EdgeReplaces = "replaces"
 	// Table holds the table name of the card in the database.
 	Table = "cards"
 	// OwnerTable is the table that holds the owner relation/edge.
@@ -86,6 +92,14 @@ const (
 	CertificatesInverseTable = "certificates"
 	// CertificatesColumn is the table column denoting the certificates relation/edge.
 	CertificatesColumn = "card_id"
+	// ReplacedByTable is the table that holds the replaced_by relation/edge.
+	ReplacedByTable = "cards"
+	// ReplacedByColumn is the table column denoting the replaced_by relation/edge.
+	ReplacedByColumn = "replaced_by_id"
+	// ReplacesTable is the table that holds the replaces relation/edge.
+	ReplacesTable = "cards"
+	// ReplacesColumn is the table column denoting the replaces relation/edge.
+	ReplacesColumn = "replaced_by_id"
 )
 
 // Columns holds all SQL columns for card fields.
@@ -106,6 +120,7 @@ var Columns = []string{
 	FieldPinState,
 	FieldOwnerID,
 	FieldOrderID,
+	FieldReplacedByID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -177,6 +192,7 @@ const (
 	StateACTIVE     State = "ACTIVE"
 	StateINACTIVE   State = "INACTIVE"
 	StateLOCKED     State = "LOCKED"
+	StateREVOKED    State = "REVOKED"
 )
 
 func (s State) String() string {
@@ -186,7 +202,7 @@ func (s State) String() string {
 // StateValidator is a validator for the "state" field enum values. It is called by the builders before save.
 func StateValidator(s State) error {
 	switch s {
-	case StateREGISTERED, StateACTIVE, StateINACTIVE, StateLOCKED:
+	case StateREGISTERED, StateACTIVE, StateINACTIVE, StateLOCKED, StateREVOKED:
 		return nil
 	default:
 		return fmt.Errorf("card: invalid enum value for state field: %q", s)
@@ -246,6 +262,11 @@ func ByOrderID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOrderID, opts...).ToFunc()
 }
 
+// ByReplacedByID orders the results by the replaced_by_id field.
+func ByReplacedByID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReplacedByID, opts...).ToFunc()
+}
+
 // ByOwnerField orders the results by owner field.
 func ByOwnerField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -287,6 +308,20 @@ func ByCertificates(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newCertificatesStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByReplacedByField orders the results by replaced_by field.
+func ByReplacedByField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newReplacedByStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByReplacesField orders the results by replaces field.
+func ByReplacesField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newReplacesStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newOwnerStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -313,6 +348,20 @@ func newCertificatesStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(CertificatesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, CertificatesTable, CertificatesColumn),
+	)
+}
+func newReplacedByStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2O, true, ReplacedByTable, ReplacedByColumn),
+	)
+}
+func newReplacesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2O, false, ReplacesTable, ReplacesColumn),
 	)
 }
 

@@ -115,6 +115,11 @@ func OrderID(v string) predicate.Card {
 	return predicate.Card(sql.FieldEQ(FieldOrderID, v))
 }
 
+// ReplacedByID applies equality check predicate on the "replaced_by_id" field. It's identical to ReplacedByIDEQ.
+func ReplacedByID(v string) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldReplacedByID, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Card {
 	return predicate.Card(sql.FieldEQ(FieldCreatedAt, v))
@@ -670,6 +675,81 @@ func OrderIDContainsFold(v string) predicate.Card {
 	return predicate.Card(sql.FieldContainsFold(FieldOrderID, v))
 }
 
+// ReplacedByIDEQ applies the EQ predicate on the "replaced_by_id" field.
+func ReplacedByIDEQ(v string) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldReplacedByID, v))
+}
+
+// ReplacedByIDNEQ applies the NEQ predicate on the "replaced_by_id" field.
+func ReplacedByIDNEQ(v string) predicate.Card {
+	return predicate.Card(sql.FieldNEQ(FieldReplacedByID, v))
+}
+
+// ReplacedByIDIn applies the In predicate on the "replaced_by_id" field.
+func ReplacedByIDIn(vs ...string) predicate.Card {
+	return predicate.Card(sql.FieldIn(FieldReplacedByID, vs...))
+}
+
+// ReplacedByIDNotIn applies the NotIn predicate on the "replaced_by_id" field.
+func ReplacedByIDNotIn(vs ...string) predicate.Card {
+	return predicate.Card(sql.FieldNotIn(FieldReplacedByID, vs...))
+}
+
+// ReplacedByIDGT applies the GT predicate on the "replaced_by_id" field.
+func ReplacedByIDGT(v string) predicate.Card {
+	return predicate.Card(sql.FieldGT(FieldReplacedByID, v))
+}
+
+// ReplacedByIDGTE applies the GTE predicate on the "replaced_by_id" field.
+func ReplacedByIDGTE(v string) predicate.Card {
+	return predicate.Card(sql.FieldGTE(FieldReplacedByID, v))
+}
+
+// ReplacedByIDLT applies the LT predicate on the "replaced_by_id" field.
+func ReplacedByIDLT(v string) predicate.Card {
+	return predicate.Card(sql.FieldLT(FieldReplacedByID, v))
+}
+
+// ReplacedByIDLTE applies the LTE predicate on the "replaced_by_id" field.
+func ReplacedByIDLTE(v string) predicate.Card {
+	return predicate.Card(sql.FieldLTE(FieldReplacedByID, v))
+}
+
+// ReplacedByIDContains applies the Contains predicate on the "replaced_by_id" field.
+func ReplacedByIDContains(v string) predicate.Card {
+	return predicate.Card(sql.FieldContains(FieldReplacedByID, v))
+}
+
+// ReplacedByIDHasPrefix applies the HasPrefix predicate on the "replaced_by_id" field.
+func ReplacedByIDHasPrefix(v string) predicate.Card {
+	return predicate.Card(sql.FieldHasPrefix(FieldReplacedByID, v))
+}
+
+// ReplacedByIDHasSuffix applies the HasSuffix predicate on the "replaced_by_id" field.
+func ReplacedByIDHasSuffix(v string) predicate.Card {
+	return predicate.Card(sql.FieldHasSuffix(FieldReplacedByID, v))
+}
+
+// ReplacedByIDIsNil applies the IsNil predicate on the "replaced_by_id" field.
+func ReplacedByIDIsNil() predicate.Card {
+	return predicate.Card(sql.FieldIsNull(FieldReplacedByID))
+}
+
+// ReplacedByIDNotNil applies the NotNil predicate on the "replaced_by_id" field.
+func ReplacedByIDNotNil() predicate.Card {
+	return predicate.Card(sql.FieldNotNull(FieldReplacedByID))
+}
+
+// ReplacedByIDEqualFold applies the EqualFold predicate on the "replaced_by_id" field.
+func ReplacedByIDEqualFold(v string) predicate.Card {
+	return predicate.Card(sql.FieldEqualFold(FieldReplacedByID, v))
+}
+
+// ReplacedByIDContainsFold applies the ContainsFold predicate on the "replaced_by_id" field.
+func ReplacedByIDContainsFold(v string) predicate.Card {
+	return predicate.Card(sql.FieldContainsFold(FieldReplacedByID, v))
+}
+
 // HasOwner applies the HasEdge predicate on the "owner" edge.
 func HasOwner() predicate.Card {
 	return predicate.Card(func(s *sql.Selector) {
@@ -754,6 +834,52 @@ func HasCertificates() predicate.Card {
 func HasCertificatesWith(preds ...predicate.Certificate) predicate.Card {
 	return predicate.Card(func(s *sql.Selector) {
 		step := newCertificatesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasReplacedBy applies the HasEdge predicate on the "replaced_by" edge.
+func HasReplacedBy() predicate.Card {
+	return predicate.Card(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, ReplacedByTable, ReplacedByColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasReplacedByWith applies the HasEdge predicate on the "replaced_by" edge with a given conditions (other predicates).
+func HasReplacedByWith(preds ...predicate.Card) predicate.Card {
+	return predicate.Card(func(s *sql.Selector) {
+		step := newReplacedByStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasReplaces applies the HasEdge predicate on the "replaces" edge.
+func HasReplaces() predicate.Card {
+	return predicate.Card(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, ReplacesTable, ReplacesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasReplacesWith applies the HasEdge predicate on the "replaces" edge with a given conditions (other predicates).
+func HasReplacesWith(preds ...predicate.Card) predicate.Card {
+	return predicate.Card(func(s *sql.Selector) {
+		step := newReplacesStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

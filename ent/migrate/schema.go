@@ -80,7 +80,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "serial", Type: field.TypeString, Unique: true},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"VIRTUAL"}, Default: "VIRTUAL"},
-		{Name: "state", Type: field.TypeEnum, Enums: []string{"REGISTERED", "ACTIVE", "INACTIVE", "LOCKED"}, Default: "REGISTERED"},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"REGISTERED", "ACTIVE", "INACTIVE", "LOCKED", "REVOKED"}, Default: "REGISTERED"},
 		{Name: "valid_from", Type: field.TypeTime},
 		{Name: "valid_until", Type: field.TypeTime},
 		{Name: "properties", Type: field.TypeJSON},
@@ -89,6 +89,7 @@ var (
 		{Name: "puk", Type: field.TypeBytes},
 		{Name: "puk_unconfirmed", Type: field.TypeBytes, Nullable: true},
 		{Name: "pin_state", Type: field.TypeJSON, Nullable: true},
+		{Name: "replaced_by_id", Type: field.TypeString, Unique: true, Nullable: true, Size: 40},
 		{Name: "order_id", Type: field.TypeString, Unique: true, Nullable: true, Size: 40},
 		{Name: "owner_id", Type: field.TypeString, Size: 40},
 	}
@@ -99,14 +100,20 @@ var (
 		PrimaryKey: []*schema.Column{CardsColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "cards_orders_card",
+				Symbol:     "cards_cards_replaces",
 				Columns:    []*schema.Column{CardsColumns[14]},
+				RefColumns: []*schema.Column{CardsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "cards_orders_card",
+				Columns:    []*schema.Column{CardsColumns[15]},
 				RefColumns: []*schema.Column{OrdersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "cards_users_cards",
-				Columns:    []*schema.Column{CardsColumns[15]},
+				Columns:    []*schema.Column{CardsColumns[16]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -115,7 +122,7 @@ var (
 			{
 				Name:    "card_owner_id",
 				Unique:  false,
-				Columns: []*schema.Column{CardsColumns[15]},
+				Columns: []*schema.Column{CardsColumns[16]},
 			},
 			{
 				Name:    "card_updated_at",
@@ -452,8 +459,9 @@ var (
 )
 
 func init() {
-	CardsTable.ForeignKeys[0].RefTable = OrdersTable
-	CardsTable.ForeignKeys[1].RefTable = UsersTable
+	CardsTable.ForeignKeys[0].RefTable = CardsTable
+	CardsTable.ForeignKeys[1].RefTable = OrdersTable
+	CardsTable.ForeignKeys[2].RefTable = UsersTable
 	CertificatesTable.ForeignKeys[0].RefTable = CardsTable
 	CertificatesTable.ForeignKeys[1].RefTable = OrdersTable
 	OrdersTable.ForeignKeys[0].RefTable = CardsTable

@@ -32,7 +32,11 @@
 //     in Do with choicesOf), and After, what runs once the step committed (telling the CA
 //     of a lock or unlock; the sweep repairs what it missed);
 //   - SelfMay, where the option script decides whether a person may start it on their own
-//     (unlock-virtual-smart-card: self_unlock).
+//     (unlock-virtual-smart-card: self_unlock);
+//   - NewCard, for a process whose claim makes a new card (get-virtual-smart-card, and the
+//     card process replace-virtual-smart-card, which makes the card's successor): only it
+//     may undo a new card; NeedsPUK, for one that unblocks with the card's PUK (reset-pin),
+//     which is not offered on a card whose PUK is blocked (PUK_BLOCKED).
 //
 // "Get virtual smart card" is one entry:
 //
@@ -69,6 +73,14 @@
 // is, and ConfirmCardReady moves on by the table, so it completes these orders. A renewal
 // supersedes the certificates it replaces and moves the card's validity in that same
 // transition, never earlier: an ending before it revokes only what the order issued.
+//
+// "Replace virtual smart card" (replace.go) shares get-virtual-smart-card's table, hand-off,
+// claim and activation (newCardTable, newCardHandoff, newCardActivation) and adds what ends
+// the old card: at the hand-off when the person says it was lost or stolen (keyCompromise),
+// else together with the new card's activation (superseded). "Delete virtual smart card"
+// (delete.go) is one server step; the Desktop App's CLI runs it with the card's signature
+// instead of a portal session (cardauth.go). PurgeCard, an operator's removal of a card's
+// record, is not a process: nothing is left to follow.
 //
 // # How to add a process
 //

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ocsp"
+
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/user"
@@ -52,6 +54,7 @@ type fakeCA struct {
 type caRecord struct {
 	ref    string
 	status ca.Status
+	reason int // the CRL reason of the last Revoke
 }
 
 func newFakeCA(t *testing.T) *fakeCA {
@@ -108,16 +111,34 @@ func (f *fakeCA) Issue(_ context.Context, req ca.IssueRequest) (*ca.Issued, erro
 	return &ca.Issued{Serial: s, DER: der, Certificate: cert}, nil
 }
 
-func (f *fakeCA) Revoke(_ context.Context, serial string, _ int) error {
+func (f *fakeCA) Revoke(_ context.Context, serial string, reason int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failRevoke != nil {
 		return f.failRevoke
 	}
 	if r, ok := f.records[serial]; ok {
-		r.status = ca.StatusRevoked
+		switch reason {
+		case ocsp.CertificateHold:
+			r.status = ca.StatusOnHold
+		case ocsp.RemoveFromCRL:
+			r.status = ca.StatusValid
+		default:
+			r.status = ca.StatusRevoked
+		}
+		r.reason = reason
 	}
 	return nil
+}
+
+// record returns the CA's status of serial and the reason of its last revocation.
+func (f *fakeCA) record(serial string) (ca.Status, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.records[serial]; ok {
+		return r.status, r.reason
+	}
+	return ca.StatusUnknown, -1
 }
 
 func (f *fakeCA) Status(_ context.Context, serial string) (ca.Status, error) {

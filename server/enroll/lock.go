@@ -218,7 +218,7 @@ func (e *Engine) syncCardsAtCA(ctx context.Context, cardIDs ...string) {
 // a cascade, a revoke): the sweep's repair of a crash between commit and the CA.
 func (e *Engine) syncChangedCards(ctx context.Context, since time.Time) error {
 	ids, err := e.db.Card.Query().
-		Where(card.StateIn(card.StateACTIVE, card.StateLOCKED, card.StateINACTIVE), card.UpdatedAtGTE(since)).
+		Where(card.StateIn(card.StateACTIVE, card.StateLOCKED, card.StateINACTIVE, card.StateREVOKED), card.UpdatedAtGTE(since)).
 		IDs(ctx)
 	if err != nil {
 		return fmt.Errorf("find changed cards: %w", err)

@@ -54,6 +54,14 @@ type Definition struct {
 	Claim ClaimFunc
 	// Undo is what an ending (cancel, failure, expiry) undoes.
 	Undo Undo
+	// NewCard says that the process makes a new card with the Desktop App (its claim makes
+	// the card record): get-virtual-smart-card, and replace-virtual-smart-card, a card
+	// process that makes the card's successor. Only such a process may undo a new card.
+	NewCard bool
+	// NeedsPUK says that the process unblocks the card with its PUK (reset-pin): it is not
+	// offered while the Desktop App reported the card's PUK blocked (UnavailablePUKBlocked),
+	// where only a new card helps.
+	NeedsPUK bool
 	// SelfMay, when set, narrows BySelf: the person may start the process on their own
 	// only where the option script in force for them allows it (e.g. unlock).
 	SelfMay func(*cardspec.Options) bool
@@ -163,6 +171,9 @@ const (
 	// UnavailableNothingToIssue: the card already has every certificate the process would
 	// issue (e.g. adding certificates to a card that has all the option script asks for).
 	UnavailableNothingToIssue Unavailable = "NOTHING_TO_ISSUE"
+	// UnavailablePUKBlocked: the process needs the card's PUK, which is blocked; the
+	// portal offers to replace the card instead.
+	UnavailablePUKBlocked Unavailable = "PUK_BLOCKED"
 )
 
 // MarshalGQL writes u as a GraphQL enum value (gqlgen's graphql.Marshaler).
@@ -173,7 +184,7 @@ func (u *Unavailable) UnmarshalGQL(v any) error {
 	s, ok := v.(string)
 	switch Unavailable(s) {
 	case UnavailableUserNotActive, UnavailableCardState, UnavailableOrderRunning, UnavailableNotPermitted,
-		UnavailableNothingToIssue:
+		UnavailableNothingToIssue, UnavailablePUKBlocked:
 	default:
 		ok = false
 	}
@@ -324,8 +335,8 @@ func (d *Definition) check() error {
 	if handsOff && d.Forward[order.StateAWAITING_DESKTOP_APP] != order.StateDESKTOP_APP_CONNECTED {
 		return fmt.Errorf("AWAITING_DESKTOP_APP must move to DESKTOP_APP_CONNECTED (the claim)")
 	}
-	if d.Undo&UndoNewCard != 0 && d.OnCard() {
-		return fmt.Errorf("a card process makes no new card to undo")
+	if d.Undo&UndoNewCard != 0 && !d.NewCard {
+		return fmt.Errorf("a process that makes no new card has none to undo")
 	}
 	if d.Issues != nil {
 		switch {

@@ -35,6 +35,8 @@ func builtin() []*Definition {
 		unblockPINOffline(),
 		renewCard(),
 		issueCertificates(),
+		replaceCard(),
+		deleteCard(),
 	}
 }
 
@@ -49,21 +51,39 @@ func getVirtualSmartCard() *Definition {
 		Description: "process.get-virtual-smart-card.description",
 		Starters:    BySelf,
 		Options:     true,
-		Forward: map[order.State]order.State{
-			order.StateSTARTED:               order.StateAWAITING_DESKTOP_APP,
-			order.StateAWAITING_DESKTOP_APP:  order.StateDESKTOP_APP_CONNECTED,
-			order.StateDESKTOP_APP_CONNECTED: order.StateCREATING_CARD,
-			order.StateCREATING_CARD:         order.StateISSUING_CERTIFICATES,
-			order.StateISSUING_CERTIFICATES:  order.StateCARD_READY,
-			order.StateCARD_READY:            order.StateCOMPLETED,
-		},
+		Forward:     newCardTable(),
 		Next: map[order.State]Step{
-			order.StateSTARTED:    {To: order.StateAWAITING_DESKTOP_APP, Handoff: true},
-			order.StateCARD_READY: {To: order.StateCOMPLETED, Note: "card active", Writes: activateNewCard},
+			order.StateSTARTED:    newCardHandoff(),
+			order.StateCARD_READY: newCardActivation(),
 		},
-		Claim: claimNewCard,
-		Undo:  UndoCertificates | UndoNewCard,
+		Claim:   claimNewCard,
+		Undo:    UndoCertificates | UndoNewCard,
+		NewCard: true,
 	}
+}
+
+// newCardTable is the table of a process that makes a new card with the Desktop App
+// (get-virtual-smart-card, replace-virtual-smart-card): the Desktop App's calls
+// (ReportCardCreation, SubmitKeys, ConfirmCardReady) move its middle states.
+func newCardTable() map[order.State]order.State {
+	return map[order.State]order.State{
+		order.StateSTARTED:               order.StateAWAITING_DESKTOP_APP,
+		order.StateAWAITING_DESKTOP_APP:  order.StateDESKTOP_APP_CONNECTED,
+		order.StateDESKTOP_APP_CONNECTED: order.StateCREATING_CARD,
+		order.StateCREATING_CARD:         order.StateISSUING_CERTIFICATES,
+		order.StateISSUING_CERTIFICATES:  order.StateCARD_READY,
+		order.StateCARD_READY:            order.StateCOMPLETED,
+	}
+}
+
+// newCardHandoff is the person's first step of a process that makes a new card: Next
+// hands the order to the Desktop App.
+func newCardHandoff() Step { return Step{To: order.StateAWAITING_DESKTOP_APP, Handoff: true} }
+
+// newCardActivation is the person's last step of a process that makes a new card: once
+// they saw it ready, Next activates it.
+func newCardActivation() Step {
+	return Step{To: order.StateCOMPLETED, Note: "card active", Writes: activateNewCard}
 }
 
 // activateNewCard makes the card the order made ACTIVE, on condition that it is still

@@ -48,7 +48,8 @@ func resetPIN() *Definition {
 		Next: map[order.State]Step{
 			order.StateSTARTED: {To: order.StateAWAITING_DESKTOP_APP, Handoff: true},
 		},
-		Claim: claimCardPIN, // the card and today's PIN policy; the PUK waits for ReleasePUK
+		Claim:    claimCardPIN, // the card and today's PIN policy; the PUK waits for ReleasePUK
+		NeedsPUK: true,
 	}
 }
 

@@ -25,6 +25,8 @@ func (e *Engine) whyNot(ctx context.Context, d *Definition, person *ent.User, c 
 		return UnavailableUserNotActive
 	case c != nil && !slices.Contains(d.CardStates, c.State):
 		return UnavailableCardState
+	case c != nil && d.NeedsPUK && c.PinState != nil && c.PinState.PUKBlocked:
+		return UnavailablePUKBlocked
 	case !e.selfMay(ctx, d, person):
 		// After the card's state: unlock on an active card is no action at all (the
 		// portal hides it), not one the person is refused; and the script is not run for it.
@@ -96,6 +98,9 @@ func (e *Engine) mayStart(ctx context.Context, d *Definition, person *ent.User, 
 	case UnavailableNothingToIssue:
 		return errs.New(errs.IllegalState, "Card %s has every certificate this process would issue.", c.Serial).
 			WithDetails(map[string]any{"reason": string(UnavailableNothingToIssue)})
+	case UnavailablePUKBlocked:
+		return errs.New(errs.IllegalState, "The PUK of card %s is blocked; the card can only be replaced.", c.Serial).
+			WithDetails(map[string]any{"state": string(c.State), "reason": string(UnavailablePUKBlocked)})
 	}
 	return nil
 }

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/agent"
+	"github.com/vscard/vscard/desktop-bridge/api"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 )
 
 type cardsCmd struct {
@@ -53,11 +58,19 @@ func (c *cardsCmd) Run(ctx context.Context, g *globals) error {
 }
 
 type deleteCmd struct {
-	Serial string `arg:"" help:"Serial of the card to remove."`
+	Serial    string `arg:"" help:"Serial of the card to delete."`
+	PINStdin  bool   `name:"pin-stdin" help:"Read the card's PIN from standard input (again after a wrong one)."`
+	LocalOnly bool   `name:"local-only" help:"Only remove the card from this computer; do not tell the server (the card keeps working elsewhere until it is revoked in the portal)."`
 }
 
-// Run removes the card through the agent (which takes it out of its reader first), or
-// from disk when no agent runs.
+// Run deletes the card: first on the server that issued it, which makes it INACTIVE and
+// revokes its certificates (the same delete-virtual-smart-card as the portal's Delete), then
+// on this computer, through the agent (which takes it out of its reader first) or from disk
+// when no agent runs. There is no portal session on the desktop, so the card itself proves
+// to the server that this computer holds it: it signs the server's challenge with its
+// authentication key, which takes the PIN. Should the server refuse, nothing is removed
+// here, so the person can try again; a card the server no longer has in use (deleted in the
+// portal, revoked, purged) is removed here at once.
 func (c *deleteCmd) Run(ctx context.Context, g *globals) error {
 	n, err := strconv.ParseUint(c.Serial, 10, 32)
 	if err != nil {
@@ -65,7 +78,23 @@ func (c *deleteCmd) Run(ctx context.Context, g *globals) error {
 	}
 	serial := uint32(n)
 	client := agent.NewClient(g.socket())
-	if _, serr := client.Status(ctx); serr == nil {
+	_, serr := client.Status(ctx)
+	agentRuns := serr == nil
+	if !c.LocalOnly {
+		info, err := findCard(ctx, g, client, agentRuns, serial)
+		if err != nil {
+			return err
+		}
+		if info.Server != "" {
+			if info.Reader == "" {
+				return fmt.Errorf("card %d is not in a reader: start the Desktop App (vscard-bridge serve), which puts it in one, so that the card can confirm the delete to %s", serial, info.Server)
+			}
+			if err := c.tellServer(ctx, info); err != nil {
+				return err
+			}
+		}
+	}
+	if agentRuns {
 		if err := client.DeleteCard(ctx, serial); err != nil {
 			return err // the agent's message names the card
 		}
@@ -79,6 +108,77 @@ func (c *deleteCmd) Run(ctx context.Context, g *globals) error {
 		}
 	}
 	fmt.Printf("Deleted card %d.\n", serial)
+	return nil
+}
+
+// findCard returns what this computer knows of card serial: from the agent, which knows
+// its reader, or else from the data directory.
+func findCard(ctx context.Context, g *globals, client *agent.Client, agentRuns bool, serial uint32) (agent.CardInfo, error) {
+	var cards []agent.CardInfo
+	var err error
+	if agentRuns {
+		cards, err = client.Cards(ctx)
+	} else {
+		dataDir, derr := g.dataDir()
+		if derr != nil {
+			return agent.CardInfo{}, derr
+		}
+		cards, err = agent.ListCards(dataDir)
+	}
+	if err != nil {
+		return agent.CardInfo{}, err
+	}
+	for _, card := range cards {
+		if card.Serial == serial {
+			return card, nil
+		}
+	}
+	return agent.CardInfo{}, errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
+}
+
+// tellServer runs delete-virtual-smart-card on the card's server, the card signing the
+// server's challenge. A card the server no longer has in use is not an error: this computer
+// only follows.
+func (c *deleteCmd) tellServer(ctx context.Context, info agent.CardInfo) error {
+	srv, err := api.New(info.Server, http.DefaultClient)
+	if err != nil {
+		return err
+	}
+	gql := srv.GraphQL()
+	serial := strconv.FormatUint(uint64(info.Serial), 10)
+	ch, err := api.CardChallenge(ctx, gql, serial)
+	if err != nil {
+		return fmt.Errorf("ask %s for a challenge: %w", info.Server, err)
+	}
+	fmt.Fprintf(os.Stderr, "Deleting card %d: it stops working everywhere and its certificates are revoked.\n", info.Serial)
+	in := bufio.NewScanner(os.Stdin)
+	ask := func(ctx context.Context, problems []handoff.Problem) (string, error) {
+		for _, p := range problems {
+			fmt.Fprintln(os.Stderr, "  -", p.Message)
+		}
+		if !c.PINStdin {
+			if restore := noEcho(); restore != nil {
+				defer restore()
+			}
+		}
+		return readLine(in, "PIN of card "+serial+": ")
+	}
+	sig, err := handoff.SignChallenge(ctx, info.Reader, info.Serial, []byte(ch.CardChallenge), ask)
+	if err != nil {
+		return errors.New(handoff.Describe(err))
+	}
+	_, err = api.DeleteCardWithCard(ctx, gql, serial, ch.CardChallenge, base64.StdEncoding.EncodeToString(sig))
+	switch api.Code(err) {
+	case "":
+		if err != nil {
+			return fmt.Errorf("delete card on %s: %w", info.Server, err)
+		}
+		fmt.Fprintf(os.Stderr, "%s: card %d is deleted and its certificates are revoked.\n", info.Server, info.Serial)
+	case api.ErrorCodeIllegalState, api.ErrorCodeNotFound:
+		fmt.Fprintf(os.Stderr, "%s no longer has card %d in use; removing it here.\n", info.Server, info.Serial)
+	default:
+		return fmt.Errorf("delete card on %s: %w", info.Server, err)
+	}
 	return nil
 }
 

@@ -60,6 +60,14 @@ const EndUserSessionsDoc = graphql(`
   }
 `);
 
+// Removing a card's record is an operator's "no information left": not a process of the
+// person's (nothing is left to follow), so it is a plain mutation behind a confirmation.
+const PurgeCardDoc = graphql(`
+  mutation PurgeCard($serial: String!) {
+    purgeCard(serial: $serial)
+  }
+`);
+
 const STATES: UserState[] = ['REGISTERED', 'ACTIVE', 'INACTIVE', 'LOCKED'];
 
 /** UsersPage lists the users and lets an administrator change their state or end their sessions. */
@@ -74,6 +82,9 @@ export default function UsersPage() {
   const [{ fetching: saving }, setUserState] = useMutation(SetUserStateDoc);
   const [{ fetching: ending }, endUserSessions] = useMutation(EndUserSessionsDoc);
   const [confirmEnd, setConfirmEnd] = useState<{ id: string; username: string }>();
+  const [confirmPurge, setConfirmPurge] = useState<{ serial: string; username: string }>();
+  const [{ fetching: purging }, purgeCard] = useMutation(PurgeCardDoc);
+  const [purged, setPurged] = useState<string[]>([]);
   const [problem, setProblem] = useState<ApiError>();
   const [problemTitle, setProblemTitle] = useState('The state was not changed');
   const [notice, setNotice] = useState<string>();
@@ -111,6 +122,19 @@ export default function UsersPage() {
     else {
       const n = res.data?.endUserSessions ?? 0;
       setNotice(`${username} is signed out everywhere (${n === 1 ? '1 session' : `${n} sessions`} ended).`);
+    }
+  };
+
+  const purge = async (serial: string, username: string) => {
+    setProblem(undefined);
+    setNotice(undefined);
+    const res = await purgeCard({ serial });
+    setConfirmPurge(undefined);
+    setProblemTitle('The card record was not deleted');
+    if (res.error) setProblem(apiError(res.error));
+    else {
+      setPurged((p) => [...p, serial]);
+      setNotice(`Card ${serial} of ${username} is deleted: its certificates are revoked and its record is gone.`);
     }
   };
 
@@ -169,7 +193,9 @@ export default function UsersPage() {
                 </Table.Td>
                 <Table.Td>
                   <Stack gap={4}>
-                    {nodesOf(u.cards).map((c) => (
+                    {nodesOf(u.cards)
+                      .filter((c) => !purged.includes(c.serial))
+                      .map((c) => (
                       <Group key={c.id} gap={6} wrap="nowrap">
                         <Text size="xs" ff="monospace">
                           {c.serial}
@@ -186,6 +212,15 @@ export default function UsersPage() {
                             Unlock
                           </Button>
                         )}
+                        <Button
+                          size="compact-xs"
+                          variant="subtle"
+                          color="red"
+                          aria-label={`Delete the record of card ${c.serial} of ${u.username}`}
+                          onClick={() => setConfirmPurge({ serial: c.serial, username: u.username })}
+                        >
+                          Delete
+                        </Button>
                       </Group>
                     ))}
                   </Stack>
@@ -221,6 +256,31 @@ export default function UsersPage() {
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
+      <Modal
+        opened={confirmPurge !== undefined}
+        onClose={() => setConfirmPurge(undefined)}
+        title={`Delete the record of card ${confirmPurge?.serial ?? ''}?`}
+        centered
+      >
+        <Text mb="lg">
+          The card of {confirmPurge?.username} stops working everywhere: every certificate still valid is revoked. Then the card
+          and its certificates are removed from Self-Service; only the audit log keeps that it existed. This cannot be undone.
+        </Text>
+        <Group justify="flex-end">
+          <Button variant="default" onClick={() => setConfirmPurge(undefined)} data-autofocus>
+            Keep the card
+          </Button>
+          <Button
+            color="red"
+            loading={purging}
+            onClick={() => {
+              if (confirmPurge) void purge(confirmPurge.serial, confirmPurge.username);
+            }}
+          >
+            Delete record
+          </Button>
+        </Group>
+      </Modal>
       <Modal
         opened={confirmEnd !== undefined}
         onClose={() => setConfirmEnd(undefined)}

@@ -25,6 +25,9 @@ export const CardDetailsFragmentDoc = graphql(`
       reader
       host
     }
+    replacedBy {
+      serial
+    }
     pinState {
       triesLeft
       blocked
@@ -161,7 +164,7 @@ function Certificates({ card }: { card: CardDetailsFragment }) {
 
 /** CardDetails shows one card: state, validity, properties and its certificates. */
 export function CardDetails({ card, headingLevel = 2 }: { card: CardDetailsFragment; headingLevel?: 2 | 3 }) {
-  const revoked = card.state === 'INACTIVE' ? revocationSummary(certificatesOf(card), formatDate) : null;
+  const revoked = card.state === 'INACTIVE' || card.state === 'REVOKED' ? revocationSummary(certificatesOf(card), formatDate) : null;
   return (
     <Card withBorder padding="lg" component="article" aria-label={`Card ${card.serial}`} data-testid="card">
       <Stack gap="md">
@@ -180,6 +183,15 @@ export function CardDetails({ card, headingLevel = 2 }: { card: CardDetailsFragm
         {revoked && (
           <Text size="sm" data-testid="card-revoked">
             {revoked}
+          </Text>
+        )}
+        {card.replacedBy && (
+          <Text size="sm" data-testid="card-replaced-by">
+            Replaced by card{' '}
+            <Text span ff="monospace" inherit>
+              {card.replacedBy.serial}
+            </Text>
+            .
           </Text>
         )}
         <Properties card={card} />

@@ -1,4 +1,4 @@
-import { Alert, Button, Group, Skeleton, Stack, Text, Title } from '@mantine/core';
+import { Alert, Button, Collapse, Group, Skeleton, Stack, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
@@ -95,12 +95,36 @@ export function PinStateAlert({ card }: { card: CardDetailsFragment }) {
   );
 }
 
+/** ENDED are the states of a card that no longer works: it is kept for the record only. */
+const ENDED: readonly string[] = ['INACTIVE', 'REVOKED'];
+
+/** isEnded reports whether a card is one of the ended ones the Cards page folds away. */
+export function isEnded(card: { state: string }): boolean {
+  return ENDED.includes(card.state);
+}
+
+function CardEntry({ card, reload }: { card: CardDetailsFragment; reload: () => void }) {
+  return (
+    <Stack gap="xs">
+      <CardDetails card={card} />
+      <PinStateAlert card={card} />
+      <CardActions cardId={card.id} serial={card.serial} />
+      {(card.state === 'ACTIVE' || card.state === 'LOCKED') && <RevokeCard serial={card.serial} onRevoked={reload} />}
+    </Stack>
+  );
+}
+
 export function CardsPage() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: MyCardsDoc, requestPolicy: 'cache-and-network' });
   const problem = apiError(error);
   const cards = nodesOf(data?.me.cards);
   const running = data?.processes.find((p) => p.runningOrder)?.runningOrder;
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
+  // Ended cards (deleted, revoked, replaced) are folded away: they are history, and the
+  // cards in use are what the person came for.
+  const inUse = cards.filter((c) => !isEnded(c));
+  const ended = cards.filter(isEnded);
+  const [showEnded, setShowEnded] = useState(false);
 
   return (
     <Stack>
@@ -123,14 +147,39 @@ export function CardsPage() {
           </Button>
         </Alert>
       ) : (
-        cards.map((card) => (
-          <Stack key={card.id} gap="xs">
-            <CardDetails card={card} />
-            <PinStateAlert card={card} />
-            <CardActions cardId={card.id} serial={card.serial} />
-            {(card.state === 'ACTIVE' || card.state === 'LOCKED') && <RevokeCard serial={card.serial} onRevoked={reload} />}
-          </Stack>
-        ))
+        <>
+          {inUse.map((card) => (
+            <CardEntry key={card.id} card={card} reload={reload} />
+          ))}
+          {inUse.length === 0 && (
+            <Alert color="gray" title="No card in use" data-testid="no-cards-in-use">
+              <Button component={Link} to="/" size="xs">
+                Get virtual smart card
+              </Button>
+            </Alert>
+          )}
+          {ended.length > 0 && (
+            <Stack gap="xs">
+              <Button
+                variant="subtle"
+                size="xs"
+                w="fit-content"
+                aria-expanded={showEnded}
+                aria-controls="ended-cards"
+                onClick={() => setShowEnded((v) => !v)}
+              >
+                {showEnded ? 'Hide' : 'Show'} {ended.length} card{ended.length === 1 ? '' : 's'} no longer in use
+              </Button>
+              <Collapse expanded={showEnded} id="ended-cards" data-testid="ended-cards">
+                <Stack>
+                  {ended.map((card) => (
+                    <CardEntry key={card.id} card={card} reload={reload} />
+                  ))}
+                </Stack>
+              </Collapse>
+            </Stack>
+          )}
+        </>
       )}
     </Stack>
   );

@@ -25,6 +25,12 @@ const texts: Record<string, string> = {
   'process.issue-certificates-to-virtual-smart-card.name': 'Add certificates',
   'process.issue-certificates-to-virtual-smart-card.description':
     'Your organisation now gives a certificate this card lacks (for example for encrypting e-mail): add it to the card without a new one.',
+  'process.replace-virtual-smart-card.name': 'Replace card',
+  'process.replace-virtual-smart-card.description':
+    'Computer lost, stolen or broken? Get a new card on this computer; the old one stops working.',
+  'process.delete-virtual-smart-card.name': 'Delete card',
+  'process.delete-virtual-smart-card.description':
+    'No longer need this card? It stops working for good, its certificates are revoked, and it leaves your computer.',
 };
 
 /** processText gives the words for a process's name or description key. */
@@ -70,6 +76,8 @@ export function unavailableText(reason: ProcessUnavailableReason | null | undefi
       return 'You may not do this here.';
     case 'NOTHING_TO_ISSUE':
       return 'The card already has every certificate your organisation gives.';
+    case 'PUK_BLOCKED':
+      return "The card's unblocking code is blocked too, so the PIN cannot be reset. Replace the card instead.";
     default:
       return 'This process cannot be started from this portal.';
   }

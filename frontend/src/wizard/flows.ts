@@ -223,6 +223,37 @@ function serverFlow(words: {
   };
 }
 
+/**
+ * replaceFlow is get-virtual-smart-card's wizard (the same states, Desktop App and review)
+ * with a first question, why the card is replaced, and words for the old card.
+ */
+function replaceFlow(): Flow {
+  return {
+    ...getCard,
+    headings: { ...getCard.headings, intro: 'Replace your card', review: 'Your new card' },
+    introSteps: [
+      'Next opens the vscard Desktop App on the computer that gets the new card. It asks you for a PIN there; only the card sees it.',
+      'It creates the new card and your organisation issues its certificates; this page follows along.',
+      'You check the new card here and finish. Then the old card stops working: its certificates are revoked as replaced.',
+    ],
+    choices: [
+      {
+        name: 'lostOrStolen',
+        label: 'The old card was lost or stolen',
+        description:
+          'Its certificates are then revoked at once, when you press Next, so nobody can use them, even if you do not finish the new card. Leave it off if the computer broke or you just move to a new one.',
+        default: false,
+      },
+    ],
+    cancel:
+      'The order ends here. The new card is deleted and its certificates are revoked. Your old card stays as it was, unless you said it was lost or stolen: then it stays revoked.',
+    doneTitle: 'Your new card is ready',
+    done: (serial) =>
+      `${serial ? `Card ${serial} is active` : 'The new card is active'} and its certificates are valid. The old card no longer works.`,
+    again: '/cards',
+  };
+}
+
 /** flows are the wizards of the processes this portal knows, by symbolic name. */
 const flows: Record<string, Flow> = {
   'get-virtual-smart-card': getCard,
@@ -292,6 +323,18 @@ const flows: Record<string, Flow> = {
     done: (serial) => `${serial ? `Card ${serial}` : 'Your card'} has the new certificates and works with the same PIN.`,
     failedTitle: 'The certificates were not added',
     cancel: 'The order ends here. Your card keeps the certificates it has and works as before.',
+  }),
+  'replace-virtual-smart-card': replaceFlow(),
+  'delete-virtual-smart-card': serverFlow({
+    title: 'Delete card',
+    introSteps: [
+      'The card stops working for good: its certificates are revoked, so sign-ins and signatures with it are refused everywhere.',
+      'The card leaves your computer. This cannot be undone; get a new card when you need one.',
+    ],
+    doneTitle: 'Your card is deleted',
+    done: (serial) => `${serial ? `Card ${serial}` : 'The card'} no longer works and its certificates are revoked.`,
+    failedTitle: 'The card was not deleted',
+    cancel: 'The card is not deleted and works as before.',
   }),
   'unlock-virtual-smart-card': serverFlow({
     title: 'Unlock card',
