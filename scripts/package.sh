@@ -49,13 +49,18 @@ export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 CGO_CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
 CGO_LDFLAGS=$(dpkg-buildflags --get LDFLAGS)
 export CGO_CFLAGS CGO_LDFLAGS CGO_ENABLED=1
-goflags=(-trimpath -buildmode=pie -ldflags "-s -w -X main.version=$VERSION")
+# External linking, so that the hardening flags' -z relro -z now reach the executables.
+goflags=(-trimpath -buildmode=pie -ldflags "-s -w -linkmode=external -X main.version=$VERSION")
 go build "${goflags[@]}" -o "$work/vscard-server" ./server/cmd/vscard-server
 go build "${goflags[@]}" -o "$work/vscard-bridge" ./desktop-bridge/cmd/vscard-bridge
+# As dh_strip does: the compiler's notes are not needed at run time.
+strip --remove-section=.comment --remove-section=.note "$work/vscard-server" "$work/vscard-bridge"
 
 # --- the vpcd driver, built once per source version and patch (build-vpcd.sh's stamp)
 VSCARD_DRIVER_DIR="$root/dist/.vpcd" scripts/build-vpcd.sh
-driver=$root/dist/.vpcd/libifdvpcd.so
+driver=$work/libifdvpcd.so
+strip --strip-unneeded --remove-section=.comment --remove-section=.note \
+  -o "$driver" "$root/dist/.vpcd/libifdvpcd.so"
 
 # --- the readers: entry 0 is "Virtual PCD" on 35963/35964 (the Desktop App's defaults),
 # each further pair an entry of its own with its own copy of the driver (desktop-setup.sh
@@ -80,7 +85,7 @@ entries=$(((READERS + 1) / 2))
 changelog() {
   {
     printf '%s (%s) unstable; urgency=medium\n\n' "$1" "$VERSION"
-    printf '  * Built from vscard commit %s by make package.\n\n' "$(git rev-parse HEAD)"
+    printf '  * Built by make package from vscard commit %s.\n\n' "$(git rev-parse --short=12 HEAD)"
     printf ' -- %s  %s\n' "$MAINTAINER" "$(git log -1 --format=%cd --date=rfc2822)"
   } | gzip -9n >"$2"
 }
@@ -106,10 +111,11 @@ control() {
     -e "s|@SIZE@|$size|" -e "s|@DEPENDS@|$depends|" "packaging/$pkg/control" >"$tree/DEBIAN/control"
 }
 
-# finish adds the maintainer scripts, conffiles and md5sums, and builds the package.
+# finish adds the maintainer scripts (from packaging/<dir>), conffiles and md5sums, and
+# builds the package.
 finish() {
-  local pkg=$1 tree=$2
-  for s in postinst prerm postrm; do install -m 0755 "packaging/$pkg/$s" "$tree/DEBIAN/$s"; done
+  local dir=$1 pkg=$2 tree=$3
+  for s in postinst prerm postrm; do install -m 0755 "packaging/$dir/$s" "$tree/DEBIAN/$s"; done
   (cd "$tree" && find etc -type f -printf '/%p\n' | sort) >"$tree/DEBIAN/conffiles"
   (cd "$tree" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) >"$tree/DEBIAN/md5sums"
   chmod 0644 "$tree/DEBIAN/conffiles" "$tree/DEBIAN/md5sums" "$tree/DEBIAN/control"
@@ -132,13 +138,14 @@ install -m 0644 "$reader_conf" "$t/etc/reader.conf.d/vscard-bridge"
 sed "s|@VPCD@|$VPCD|" packaging/bridge/vscard-bridge.service >"$t/usr/lib/systemd/user/vscard-bridge.service"
 sed "s|@VPCD@|$VPCD|" packaging/bridge/vscard-bridge.desktop >"$t/usr/share/applications/vscard-bridge.desktop"
 chmod 0644 "$t/usr/lib/systemd/user/vscard-bridge.service" "$t/usr/share/applications/vscard-bridge.desktop"
-cat packaging/copyright packaging/copyright-vpcd >"$t/usr/share/doc/vscard-bridge/copyright"
+years="$(git log --reverse --format=%ad --date=format:%Y | head -1)-$(git log -1 --format=%ad --date=format:%Y)"
+cat packaging/copyright packaging/copyright-vpcd | sed "s|@YEARS@|$years|" >"$t/usr/share/doc/vscard-bridge/copyright"
 install -m 0644 scripts/patches/vpcd-reversed-reconnect.patch "$t/usr/share/doc/vscard-bridge/"
 changelog vscard-bridge "$t/usr/share/doc/vscard-bridge/changelog.gz"
 manpage vscard-bridge "vscard Desktop App: virtual PIV smart cards for the vscard portal" 1 "$t/usr/share/man/man1/vscard-bridge.1.gz"
 install -m 0644 packaging/bridge/lintian-overrides "$t/usr/share/lintian/overrides/vscard-bridge"
 control bridge "$t" "$(shlibs "$t/usr/bin/vscard-bridge" "$t/usr/lib/vscard-bridge/libifdvpcd.so")"
-finish vscard-bridge "$t"
+finish bridge vscard-bridge "$t"
 
 # --- vscard-server
 t=$work/server
@@ -147,9 +154,9 @@ install -d "$t/DEBIAN" "$t/usr/bin" "$t/etc/vscard" "$t/lib/systemd/system" \
 install -m 0755 "$work/vscard-server" "$t/usr/bin/"
 install -m 0600 packaging/server/vscard.env "$t/etc/vscard/vscard.env"
 install -m 0644 packaging/server/vscard-server.service "$t/lib/systemd/system/"
-install -m 0644 packaging/copyright "$t/usr/share/doc/vscard-server/copyright"
+sed "s|@YEARS@|$years|" packaging/copyright >"$t/usr/share/doc/vscard-server/copyright"
 changelog vscard-server "$t/usr/share/doc/vscard-server/changelog.gz"
 manpage vscard-server "vscard server: Self-Service portal, GraphQL API and CA for virtual smart cards" 8 "$t/usr/share/man/man8/vscard-server.8.gz"
 install -m 0644 packaging/server/lintian-overrides "$t/usr/share/lintian/overrides/vscard-server"
 control server "$t" "$(shlibs "$t/usr/bin/vscard-server")"
-finish vscard-server "$t"
+finish server vscard-server "$t"
