@@ -96,6 +96,17 @@ test-frontend: node_modules ## Type-check and unit-test the Self-Service app.
 e2e: build ## Browser end-to-end tests (@playwright/test, Debian's Chromium) against a real server and bridge.
 	VSCARD_SERVER_BIN=$(BIN)/vscard-server VSCARD_BRIDGE_BIN=$(BIN)/vscard-bridge npm run e2e -- $(E2E_ARGS)
 
+# --- packages ----------------------------------------------------------------------------
+
+# dpkg-deb from trees staged by scripts/package.sh (its header says why not nfpm or
+# debhelper); packaging/ holds the control files, maintainer scripts and units.
+.PHONY: package test-package
+package: frontend ## Build the Debian packages vscard-bridge and vscard-server into dist/.
+	scripts/package.sh
+
+test-package: package ## Install both packages here, run the full-flow e2e test on them, purge them (root; CI's last step).
+	scripts/package-test.sh
+
 # --- benchmarks --------------------------------------------------------------------------
 
 # Each benchmark in bench/ runs on SQLite and on PostgreSQL. A card look-up takes ~0.5 ms,
@@ -112,4 +123,4 @@ bench: deps-test build ## Run the benchmarks (results go into BENCHMARKS.md by h
 
 .PHONY: clean
 clean: ## Remove build output (not the data folder).
-	rm -rf $(BIN) frontend/dist/assets frontend/dist/index.html
+	rm -rf $(BIN) dist frontend/dist/assets frontend/dist/index.html

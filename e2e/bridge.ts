@@ -11,6 +11,10 @@
 // socket of our own, PCSCLITE_CSOCK_NAME pointing at it), so a system pcscd, if any, is left
 // alone. That needs root, pcscd, the driver scripts/build-vpcd.sh builds (make deps-test) and
 // systemd-socket-activate.
+//
+// VSCARD_E2E_PCSCD=system uses the machine's pcscd instead, with its reader.conf and driver,
+// and the readers VSCARD_BRIDGE_VPCD names: scripts/package-test.sh runs the installed
+// packages that way (the vscard-bridge package's readers and driver).
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -23,12 +27,18 @@ const PCSCD = '/usr/sbin/pcscd';
 const VPCD_DRIVER = '/usr/local/lib/vscard/libifdvpcd.so';
 const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
 
+const systemPcscd = process.env.VSCARD_E2E_PCSCD === 'system';
+
 /** bridgeBinary is the bridge to test with, or why the tests that need one are skipped. */
 export function bridgeBinary(): { bin: string } | { skip: string } {
   const env = process.env.VSCARD_BRIDGE_BIN;
   if (!env) return { skip: 'VSCARD_BRIDGE_BIN is not set (go build -o bin/vscard-bridge ./desktop-bridge/cmd/vscard-bridge and point it there)' };
   const bin = resolve(repoRoot, env);
   if (!existsSync(bin)) return { skip: `VSCARD_BRIDGE_BIN=${env}: no such file` };
+  if (systemPcscd) {
+    if (!process.env.VSCARD_BRIDGE_VPCD) throw new Error('VSCARD_E2E_PCSCD=system needs VSCARD_BRIDGE_VPCD (the readers of the machine\'s reader.conf)');
+    return { bin };
+  }
   for (const [path, install] of [
     [PCSCD, 'apt-get install pcscd'],
     [VPCD_DRIVER, 'scripts/build-vpcd.sh'],
@@ -152,8 +162,12 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
     WAYLAND_DISPLAY: '',
   };
   for (const d of [env.XDG_DATA_HOME, env.XDG_CONFIG_HOME, env.XDG_STATE_HOME, env.XDG_RUNTIME_DIR]) mkdirSync(d, { recursive: true, mode: 0o700 });
-  const pcscd = await startPcscd(home, log);
-  Object.assign(env, { PCSCLITE_CSOCK_NAME: pcscd.socket, VSCARD_BRIDGE_VPCD: pcscd.vpcd });
+  let pcscd: Pick<Pcscd, 'stop'> = { stop: async () => undefined };
+  if (!systemPcscd) {
+    const own = await startPcscd(home, log);
+    Object.assign(env, { PCSCLITE_CSOCK_NAME: own.socket, VSCARD_BRIDGE_VPCD: own.vpcd });
+    pcscd = own;
+  }
   const globals = [
     `--data-dir=${join(home, 'cards')}`,
     `--config=${join(home, 'config', 'bridge.yaml')}`,

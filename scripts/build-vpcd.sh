@@ -28,6 +28,10 @@ DRIVER=$DEST/libifdvpcd.so
 STAMP=$DRIVER.stamp
 SRC_LIST=/etc/apt/sources.list.d/vscard-src.sources
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+# The destination needs root only when it is not the caller's (make package builds into
+# the work tree).
+DEST_SUDO=$SUDO
+if [ -n "$SUDO" ] && mkdir -p "$DEST" 2>/dev/null && [ -w "$DEST" ]; then DEST_SUDO=""; fi
 
 "$here/apt-install.sh" gcc libc6-dev dpkg-dev libpcsclite-dev pkg-config
 
@@ -87,7 +91,7 @@ gcc -shared -fPIC -o "$work/libifdvpcd.so" \
   "$s/ifd-vpcd/ifd-vpcd.c" "$s/vpcd/vpcd.c" "$s/vpcd/lock.c" \
   $(dpkg-buildflags --get LDFLAGS)   # log_msg is pcscd's, resolved when pcscd loads the driver
 
-$SUDO install -d "$DEST"
-$SUDO install -m 0644 "$work/libifdvpcd.so" "$DRIVER"
-stamp_key "$ver" | $SUDO tee "$STAMP" >/dev/null
+$DEST_SUDO install -d "$DEST"
+$DEST_SUDO install -m 0644 "$work/libifdvpcd.so" "$DRIVER"
+stamp_key "$ver" | $DEST_SUDO tee "$STAMP" >/dev/null
 echo "build-vpcd: installed $DRIVER"

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -26,6 +27,7 @@ import (
 type cli struct {
 	Serve   serveCmd   `cmd:"" default:"withargs" help:"Run the server (default)."`
 	Migrate migrateCmd `cmd:"" help:"Bring the database schema up to date and exit."`
+	Check   checkCmd   `cmd:"" help:"Say which settings production still needs (secret key, identity provider, public URL), without starting the server."`
 
 	RotateSecrets rotateCmd `cmd:"" name:"rotate-secrets" help:"Re-seal card management keys and PUKs under the current --secret-key (keep the old one in --previous-secret-keys while this runs)."`
 
@@ -114,6 +116,10 @@ func (c *serveCmd) config() server.Config {
 }
 
 func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
+	if m := c.missingInProduction(); len(m) > 0 {
+		printFirstSettings(os.Stderr, m)
+		return errUnconfigured
+	}
 	srv, err := server.New(ctx, c.config(), log)
 	if err != nil {
 		return err
@@ -160,6 +166,10 @@ func main() {
 	k.BindTo(ctx, (*context.Context)(nil))
 	k.Bind(log)
 	if err := k.Run(); err != nil {
+		if errors.Is(err, errUnconfigured) {
+			fmt.Fprintln(os.Stderr, "vscard-server:", err)
+			os.Exit(exitConfig)
+		}
 		log.Error("vscard-server stopped", "err", err)
 		os.Exit(1)
 	}
