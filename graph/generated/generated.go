@@ -21,6 +21,7 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/ent/task"
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/graph/model"
 	"github.com/vscard/vscard/server/cardspec"
@@ -46,6 +47,7 @@ type ResolverRoot interface {
 	OrderStep() OrderStepResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
+	Task() TaskResolver
 }
 
 type DirectiveRoot struct {
@@ -96,6 +98,8 @@ type ComplexityRoot struct {
 		Owner         func(childComplexity int) int
 		PinState      func(childComplexity int) int
 		Properties    func(childComplexity int) int
+		ReplacedBy    func(childComplexity int) int
+		Replaces      func(childComplexity int) int
 		Serial        func(childComplexity int) int
 		State         func(childComplexity int) int
 		SubjectOrders func(childComplexity int) int
@@ -214,12 +218,15 @@ type ComplexityRoot struct {
 		AnswerUnblockChallenge func(childComplexity int, orderID string, challenge string) int
 		BridgeNext             func(childComplexity int, orderID string, note *string) int
 		CancelOrder            func(childComplexity int, orderID string, reason *string) int
+		CardChallenge          func(childComplexity int, serial string) int
 		ClaimOrder             func(childComplexity int, orderID string, token string, device *model.DeviceInput) int
 		ConfirmCardPuk         func(childComplexity int, orderID string, serial string) int
 		ConfirmCardReady       func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
+		DeleteCardWithCard     func(childComplexity int, serial string, challenge string, signature string) int
 		EndUserSessions        func(childComplexity int, userID string) int
 		FailOrder              func(childComplexity int, orderID string, reason string) int
 		NextStep               func(childComplexity int, orderID string, choices map[string]any) int
+		PurgeCard              func(childComplexity int, serial string) int
 		ReleaseCardPuk         func(childComplexity int, orderID string, serial string) int
 		RenewHandoff           func(childComplexity int, orderID string) int
 		ReportCardCreation     func(childComplexity int, orderID string, note *string) int
@@ -346,6 +353,7 @@ type ComplexityRoot struct {
 		Order                func(childComplexity int, id string) int
 		Orders               func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OrderOrder, where *ent.OrderWhereInput) int
 		Processes            func(childComplexity int, card *string) int
+		Tasks                func(childComplexity int) int
 		Users                func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 		ValidateOptionScript func(childComplexity int, source string, userID *string) int
 	}
@@ -365,6 +373,15 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		OrderUpdated func(childComplexity int, id string) int
+	}
+
+	Task struct {
+		Card      func(childComplexity int) int
+		DaysLeft  func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Process   func(childComplexity int) int
 	}
 
 	UnblockResponse struct {
@@ -420,6 +437,9 @@ type MutationResolver interface {
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
 	RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error)
+	PurgeCard(ctx context.Context, serial string) (string, error)
+	CardChallenge(ctx context.Context, serial string) (string, error)
+	DeleteCardWithCard(ctx context.Context, serial string, challenge string, signature string) (*model.CardStatus, error)
 	ClaimOrder(ctx context.Context, orderID string, token string, device *model.DeviceInput) (*enroll.Claim, error)
 	ReportCardCreation(ctx context.Context, orderID string, note *string) (*ent.Order, error)
 	SubmitCardKeys(ctx context.Context, orderID string, keys []*model.KeySubmission) ([]*ent.Certificate, error)
@@ -451,12 +471,19 @@ type QueryResolver interface {
 	Card(ctx context.Context, serial string) (*ent.Card, error)
 	CardStatus(ctx context.Context, serial string) (*model.CardStatus, error)
 	Processes(ctx context.Context, card *string) ([]*enroll.Process, error)
+	Tasks(ctx context.Context) ([]*ent.Task, error)
 	OptionScript(ctx context.Context, name string) (*scripts.Script, error)
 	ValidateOptionScript(ctx context.Context, source string, userID *string) (*model.ScriptValidation, error)
 	ErrorCodes(ctx context.Context) ([]errs.Code, error)
 }
 type SubscriptionResolver interface {
 	OrderUpdated(ctx context.Context, id string) (<-chan *ent.Order, error)
+}
+type TaskResolver interface {
+	Card(ctx context.Context, obj *ent.Task) (*ent.Card, error)
+
+	DaysLeft(ctx context.Context, obj *ent.Task) (int, error)
+	Process(ctx context.Context, obj *ent.Task) (*enroll.Process, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -666,6 +693,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Card.Properties(childComplexity), true
+	case "Card.replacedBy":
+		if e.ComplexityRoot.Card.ReplacedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Card.ReplacedBy(childComplexity), true
+	case "Card.replaces":
+		if e.ComplexityRoot.Card.Replaces == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Card.Replaces(childComplexity), true
 	case "Card.serial":
 		if e.ComplexityRoot.Card.Serial == nil {
 			break
@@ -1151,6 +1190,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["orderId"].(string), args["reason"].(*string)), true
+	case "Mutation.cardChallenge":
+		if e.ComplexityRoot.Mutation.CardChallenge == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cardChallenge_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CardChallenge(childComplexity, args["serial"].(string)), true
 	case "Mutation.claimOrder":
 		if e.ComplexityRoot.Mutation.ClaimOrder == nil {
 			break
@@ -1184,6 +1234,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmCardReady(childComplexity, args["orderId"].(string), args["serial"].(string), args["device"].(model.DeviceInput)), true
+	case "Mutation.deleteCardWithCard":
+		if e.ComplexityRoot.Mutation.DeleteCardWithCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteCardWithCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteCardWithCard(childComplexity, args["serial"].(string), args["challenge"].(string), args["signature"].(string)), true
 	case "Mutation.endUserSessions":
 		if e.ComplexityRoot.Mutation.EndUserSessions == nil {
 			break
@@ -1217,6 +1278,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string), args["choices"].(map[string]any)), true
+	case "Mutation.purgeCard":
+		if e.ComplexityRoot.Mutation.PurgeCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_purgeCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PurgeCard(childComplexity, args["serial"].(string)), true
 	case "Mutation.releaseCardPuk":
 		if e.ComplexityRoot.Mutation.ReleaseCardPuk == nil {
 			break
@@ -1863,6 +1935,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Processes(childComplexity, args["card"].(*string)), true
+	case "Query.tasks":
+		if e.ComplexityRoot.Query.Tasks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Tasks(childComplexity), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -1941,6 +2019,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.OrderUpdated(childComplexity, args["id"].(string)), true
+
+	case "Task.card":
+		if e.ComplexityRoot.Task.Card == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Card(childComplexity), true
+	case "Task.daysLeft":
+		if e.ComplexityRoot.Task.DaysLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.DaysLeft(childComplexity), true
+	case "Task.expiresAt":
+		if e.ComplexityRoot.Task.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.ExpiresAt(childComplexity), true
+	case "Task.id":
+		if e.ComplexityRoot.Task.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.ID(childComplexity), true
+	case "Task.kind":
+		if e.ComplexityRoot.Task.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Kind(childComplexity), true
+	case "Task.process":
+		if e.ComplexityRoot.Task.Process == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Process(childComplexity), true
 
 	case "UnblockResponse.order":
 		if e.ComplexityRoot.UnblockResponse.Order == nil {
@@ -2447,6 +2562,8 @@ type Card implements Node {
     """
     where: CertificateWhereInput
   ): CertificateConnection!
+  replacedBy: Card
+  replaces: Card
 }
 """
 A connection to a list of items.
@@ -2516,6 +2633,7 @@ enum CardState @goModel(model: "github.com/vscard/vscard/ent/card.State") {
   ACTIVE
   INACTIVE
   LOCKED
+  REVOKED
 }
 """
 CardWhereInput is used for filtering Card objects.
@@ -2632,6 +2750,16 @@ input CardWhereInput {
   """
   hasCertificates: Boolean
   hasCertificatesWith: [CertificateWhereInput!]
+  """
+  replaced_by edge predicates
+  """
+  hasReplacedBy: Boolean
+  hasReplacedByWith: [CardWhereInput!]
+  """
+  replaces edge predicates
+  """
+  hasReplaces: Boolean
+  hasReplacesWith: [CardWhereInput!]
 }
 type Certificate implements Node {
   id: ID!
@@ -3707,6 +3835,11 @@ extend type Query {
   that act on that card (its possible actions); a card the caller may not see is NOT_FOUND.
   """
   processes(card: ID): [Process!]! @access(allow: [USER])
+  """
+  The signed-in person's open tasks, soonest first: today the cards due for renewal, found
+  by the server's expiry check (the option script's RENEWAL_WINDOW).
+  """
+  tasks: [Task!]! @access(allow: [USER])
   "An option script with its versions."
   optionScript(name: String! = "default"): OptionScript @access(allow: [ADMIN])
   "Evaluates a script against a user (default: a sample user) without saving it."
@@ -3748,6 +3881,26 @@ type Mutation {
   characters) goes to the audit log only. The owner or an administrator may.
   """
   revokeCard(serial: String!, reason: RevocationReason! = NO_LONGER_NEEDED, comment: String): Card! @access(allow: [USER])
+
+  """
+  Administrators: removes a card's record entirely, in any state ("no information left"):
+  certificates still valid or on hold are revoked at the CA first (cessationOfOperation), then
+  the card and its certificate records are deleted and the orders that made or acted on it
+  no longer name it. The audit log keeps the event. Returns the deleted card's serial.
+  """
+  purgeCard(serial: String!): String! @access(allow: [ADMIN])
+  """
+  vscard-bridge delete: a challenge for the card serial to sign with its authentication key
+  (slot 9A), valid for a few minutes. Anyone may ask; only the card can answer it.
+  """
+  cardChallenge(serial: String!): String! @access(allow: [ANONYMOUS, USER])
+  """
+  vscard-bridge delete: runs delete-virtual-smart-card on the card serial for its owner, the
+  card having signed challenge (from cardChallenge) with the key of its authentication
+  certificate: signature is base64 (ASN.1 ECDSA or PKCS #1 v1.5 RSA over SHA-256 of the
+  challenge). Returns the card's status once it is INACTIVE.
+  """
+  deleteCardWithCard(serial: String!, challenge: String!, signature: String!): CardStatus! @access(allow: [ANONYMOUS, USER])
 
   "Desktop bridge: claims the order with the one-time token from the hand-off link."
   claimOrder(orderId: ID!, token: String!, device: DeviceInput): BridgeClaim! @access(allow: [ANONYMOUS, USER, BRIDGE])
@@ -3856,6 +4009,28 @@ type Process {
   runningOrder: Order
 }
 
+"Something a person has to do, found for them by the server."
+type Task {
+  id: ID!
+  kind: TaskKind!
+  "The card the task is about."
+  card: Card!
+  "When the card's certificates expire."
+  expiresAt: Time!
+  "Whole days until then (0 on the last day)."
+  daysLeft: Int!
+  """
+  The process that does the task on the card (renew-virtual-smart-card), with whether the
+  person may start it now; null when this server does not run that process.
+  """
+  process: Process
+}
+
+enum TaskKind {
+  "The card's certificates expire within the renewal window: renew the card."
+  RENEW_CARD
+}
+
 "Why a process cannot be started: the portal puts it into words."
 enum ProcessUnavailableReason {
   "The process acts for a person who is not ACTIVE (registered, locked or inactive)."
@@ -3868,6 +4043,8 @@ enum ProcessUnavailableReason {
   NOT_PERMITTED
   "The card already has every certificate the process would issue (e.g. adding certificates the option script asks for)."
   NOTHING_TO_ISSUE
+  "The process needs the card's PUK, which the Desktop App found blocked: only replacing the card helps."
+  PUK_BLOCKED
 }
 
 type Handoff {
@@ -4185,6 +4362,10 @@ func (ec *executionContext) childFields_Card(ctx context.Context, field graphql.
 		return ec.fieldContext_Card_subjectOrders(ctx, field)
 	case "certificates":
 		return ec.fieldContext_Card_certificates(ctx, field)
+	case "replacedBy":
+		return ec.fieldContext_Card_replacedBy(ctx, field)
+	case "replaces":
+		return ec.fieldContext_Card_replaces(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Card", field.Name)
 }
@@ -4625,6 +4806,24 @@ func (ec *executionContext) childFields_ScriptValidation(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type ScriptValidation", field.Name)
 }
 
+func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Task_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Task_kind(ctx, field)
+	case "card":
+		return ec.fieldContext_Task_card(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Task_expiresAt(ctx, field)
+	case "daysLeft":
+		return ec.fieldContext_Task_daysLeft(ctx, field)
+	case "process":
+		return ec.fieldContext_Task_process(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
+}
+
 func (ec *executionContext) childFields_UnblockResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "order":
@@ -4951,6 +5150,20 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cardChallenge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_claimOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5033,6 +5246,36 @@ func (ec *executionContext) field_Mutation_confirmCardReady_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteCardWithCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "challenge",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["challenge"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "signature",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["signature"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_endUserSessions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5088,6 +5331,20 @@ func (ec *executionContext) field_Mutation_nextStep_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["choices"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_purgeCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg0
 	return args, nil
 }
 
@@ -6933,6 +7190,70 @@ func (ec *executionContext) fieldContext_Card_certificates(ctx context.Context, 
 	if fc.Args, err = ec.field_Card_certificates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Card_replacedBy(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Card_replacedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReplacedBy(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalOCard2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Card_replacedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Card",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Card_replaces(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Card_replaces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replaces(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalOCard2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Card_replaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Card",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -8952,6 +9273,192 @@ func (ec *executionContext) fieldContext_Mutation_revokeCard(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_purgeCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_purgeCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PurgeCard(ctx, fc.Args["serial"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_purgeCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_purgeCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cardChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cardChallenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CardChallenge(ctx, fc.Args["serial"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ANONYMOUS", "USER"})
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cardChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cardChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteCardWithCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteCardWithCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteCardWithCard(ctx, fc.Args["serial"].(string), fc.Args["challenge"].(string), fc.Args["signature"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ANONYMOUS", "USER"})
+				if err != nil {
+					var zeroVal *model.CardStatus
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.CardStatus
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CardStatus) graphql.Marshaler {
+			return ec.marshalNCardStatus2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteCardWithCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardStatus(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteCardWithCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12124,6 +12631,56 @@ func (ec *executionContext) fieldContext_Query_processes(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_tasks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_tasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Tasks(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER"})
+				if err != nil {
+					var zeroVal []*ent.Task
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal []*ent.Task
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐTaskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_tasks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_optionScript(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12602,6 +13159,162 @@ func (ec *executionContext) fieldContext_Subscription_orderUpdated(ctx context.C
 	if fc.Args, err = ec.field_Subscription_orderUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Task_id(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Task_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v task.Kind) graphql.Marshaler {
+			return ec.marshalNTaskKind2githubᚗcomᚋvscardᚋvscardᚋentᚋtaskᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "TaskKind")
+}
+
+func (ec *executionContext) _Task_card(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_card(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().Card(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalNCard2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_card(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Task",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Task_expiresAt(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Task_daysLeft(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_daysLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().DaysLeft(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_daysLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Task_process(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_process(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().Process(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *enroll.Process) graphql.Marshaler {
+			return ec.marshalOProcess2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐProcess(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Task_process(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Task",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Process(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -15187,7 +15900,7 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith", "hasReplacedBy", "hasReplacedByWith", "hasReplaces", "hasReplacesWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15712,6 +16425,34 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.HasCertificatesWith = data
+		case "hasReplacedBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReplacedBy"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasReplacedBy = data
+		case "hasReplacedByWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReplacedByWith"))
+			data, err := ec.unmarshalOCardWhereInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasReplacedByWith = data
+		case "hasReplaces":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReplaces"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasReplaces = data
+		case "hasReplacesWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasReplacesWith"))
+			data, err := ec.unmarshalOCardWhereInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasReplacesWith = data
 		}
 	}
 	return it, nil
@@ -18607,6 +19348,18 @@ func (ec *executionContext) _Card(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Card_certificates(ctx, field, obj)
 				})
+		case "replacedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Card_replacedBy(ctx, field, obj)
+				})
+		case "replaces":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Card_replaces(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19383,6 +20136,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeCard":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purgeCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_purgeCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cardChallenge":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cardChallenge(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteCardWithCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteCardWithCard(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20249,6 +21023,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_processes(ctx, field)
 				})
+		case "tasks":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_tasks(ctx, field)
+				})
 		case "optionScript":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -20407,6 +21187,67 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var taskImplementors = []string{"Task"}
+
+func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj *ent.Task) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Task")
+		case "id":
+			out.Values[i] = ec._Task_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Task_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "card":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_card(ctx, field, obj)
+				})
+		case "expiresAt":
+			out.Values[i] = ec._Task_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "daysLeft":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_daysLeft(ctx, field, obj)
+				})
+		case "process":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_process(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var unblockResponseImplementors = []string{"UnblockResponse"}
@@ -21184,6 +22025,14 @@ func (ec *executionContext) marshalNCardState2githubᚗcomᚋvscardᚋvscardᚋe
 	return v
 }
 
+func (ec *executionContext) marshalNCardStatus2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardStatus(ctx context.Context, sel ast.SelectionSet, v *model.CardStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CardStatus!")
+		return graphql.Null
+	}
+	return ec._CardStatus(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCardWhereInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardWhereInput(ctx context.Context, v any) (*ent.CardWhereInput, error) {
 	res, err := ec.unmarshalInputCardWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -21726,6 +22575,40 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNTask2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Task) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTask2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐTask(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTask2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐTask(ctx context.Context, sel ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Task!")
+		return graphql.Null
+	}
+	return ec._Task(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTaskKind2githubᚗcomᚋvscardᚋvscardᚋentᚋtaskᚐKind(ctx context.Context, v any) (task.Kind, error) {
+	var res task.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTaskKind2githubᚗcomᚋvscardᚋvscardᚋentᚋtaskᚐKind(ctx context.Context, sel ast.SelectionSet, v task.Kind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -22751,6 +23634,13 @@ func (ec *executionContext) unmarshalOOrderWhereInput2ᚖgithubᚗcomᚋvscard�
 	}
 	res, err := ec.unmarshalInputOrderWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProcess2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐProcess(ctx context.Context, sel ast.SelectionSet, v *enroll.Process) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Process(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOProcessUnavailableReason2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐUnavailable(ctx context.Context, v any) (*enroll.Unavailable, error) {
