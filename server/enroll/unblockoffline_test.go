@@ -169,7 +169,7 @@ func TestUnblockPINOfflineRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, "0000-0000-0000")
+		_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, "not a challenge")
 		wantCode(t, err, errs.InvalidInput)
 	}
 	_, _, err = env.e.AnswerUnblockChallenge(ann, o.ID, unblockcode.Format(newChallenge(t, crd.Serial)))

@@ -157,6 +157,18 @@ func TestPinUnblockOffline(t *testing.T) {
 	if _, err := run(func(string) string { return replayed }); err == nil || !strings.Contains(err.Error(), "did not accept the response") {
 		t.Fatalf("a replayed response: %v; want the card's refusal", err)
 	}
+
+	// Two more wrong responses use the card's tries up: it gives no challenge any more,
+	// and says to reset the PIN instead.
+	for range 2 {
+		if _, err := run(portal(bytes.Repeat([]byte{2}, 24), "55501234")); err == nil {
+			t.Fatal("a wrong response was accepted")
+		}
+	}
+	_, err = runCLI(t, &pinUnblockCmd{Offline: true, Serial: "55501234", Stdin: true}, g, func(*bufio.Reader, io.Writer) {})
+	if err == nil || err.Error() != handoff.Words(handoff.Languages[0], handoff.CodeUnblockUsedUp) {
+		t.Fatalf("with no tries left: %v; want the words of %s", err, handoff.CodeUnblockUsedUp)
+	}
 }
 
 // withPIV opens the card in reader with piv-go, as any PC/SC program would, waiting while
