@@ -74,7 +74,9 @@ function valid(certs: Cert[]): Record<string, string> {
 async function runOnCard(page: Page, serial: string, title: string, process: string, shot: string) {
   await page.goto('/cards');
   const button = page.getByRole('region', { name: 'Possible actions' }).getByRole('button', { name: `${title} (card ${serial})` });
-  await expect(button).toBeEnabled();
+  // The Cards page loads its actions after the cards: on a busy machine that takes a while.
+  await button.waitFor({ timeout: 30_000 });
+  await expect(button).toBeEnabled({ timeout: 30_000 });
   await button.click();
   await page.waitForURL(/\/orders\//);
   await page.getByRole('heading', { name: title }).first().waitFor();
@@ -130,6 +132,7 @@ test('alice adds the encryption certificate, then renews her card, through the D
     // The card has all the script asks for: Add certificates is shown, not available, and why.
     const actions = page.getByRole('region', { name: 'Possible actions' });
     const add = actions.getByRole('button', { name: `Add certificates (card ${serial})` });
+    await add.waitFor({ timeout: 30_000 });
     await expect(add).toBeDisabled();
     await actions.getByText('The card already has every certificate your organisation gives.').waitFor();
     await screenshot(page, '50-cards-nothing-to-add');
@@ -163,6 +166,16 @@ test('alice adds the encryption certificate, then renews her card, through the D
       assert.equal(old?.revocationReason, 'superseded', `the old ${slot} certificate is superseded`);
     }
     assert.ok(new Date(renewed.validUntil) > new Date(made.validUntil), 'the card is valid for longer');
+
+    // The Cards page lists the certificates in use first in each slot, the superseded after.
+    await page.getByRole('link', { name: 'Show my cards' }).click();
+    await page.waitForURL(/\/cards$/);
+    const rows = page.getByTestId('certificate-row');
+    await expect(rows).toHaveCount(5, { timeout: 30_000 });
+    for (const [i, serialOf] of [now['9A'], added['9A'], now['9C'], added['9C'], now['9D']].entries()) {
+      await expect(rows.nth(i)).toContainText(serialOf ?? 'missing');
+    }
+    await screenshot(page, '53-cards-renewed');
 
     // The Desktop App's own record of the card follows.
     const cards = (await bridge?.cards()) as { serial: number; certificates: { slot: string; serial: string }[] }[];
