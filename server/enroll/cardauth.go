@@ -50,6 +50,10 @@ func (e *Engine) CardChallenge(serial string) string {
 // DeleteWithCard deletes the card serial for its owner, the card having signed challenge
 // (from CardChallenge) with the key of its authentication certificate; signature is base64.
 func (e *Engine) DeleteWithCard(ctx context.Context, serial, challenge, signature string) (*ent.Card, error) {
+	// Anyone may call this: attempts on one card are limited as claims of one order are.
+	if err := e.claims.allow("card:"+serial, "attempts to delete this card with the card"); err != nil {
+		return nil, err
+	}
 	refused := errs.New(errs.Forbidden, "The card's signature does not prove it is card %s. Start again.", serial)
 	sealed, err := base64.RawURLEncoding.DecodeString(challenge)
 	if err != nil {

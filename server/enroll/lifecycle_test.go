@@ -491,3 +491,23 @@ func TestPurgeCardWhileReplaced(t *testing.T) {
 		t.Fatalf("%d certificates still valid", n)
 	}
 }
+
+// TestReplaceLostWhileTheCAIsDown: the lost card is revoked in the identity store at the
+// hand-off even when the CA does not answer (as after a crash before it was told); the
+// sweep then revokes it at the CA as keyCompromise.
+func TestReplaceLostWhileTheCAIsDown(t *testing.T) {
+	env := newEnv(t, nil)
+	old, _ := issuedCard(t, env, env.ann)
+	env.ca.failRevoke = errCADown
+	startNewCard(t, env, env.ann, ProcessReplaceCard, old.ID, map[string]any{ChoiceLostOrStolen: true})
+	for _, c := range env.certsOf(old.ID) {
+		if st, _ := env.ca.record(c.Serial); st != ca.StatusValid || c.State != certificate.StateREVOKED {
+			t.Fatalf("with the CA down: %s in the store, %v at the CA", c.State, st)
+		}
+	}
+	env.ca.failRevoke = nil
+	if _, err := env.e.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wantCerts(t, env, old.ID, certificate.StateREVOKED, revocation.KeyCompromise, ca.StatusRevoked)
+}

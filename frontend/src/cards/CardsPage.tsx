@@ -1,5 +1,5 @@
 import { Alert, Button, Collapse, Group, Skeleton, Stack, Text, Title } from '@mantine/core';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
 
@@ -121,9 +121,13 @@ export function CardsPage() {
   const running = data?.processes.find((p) => p.runningOrder)?.runningOrder;
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
   // Ended cards (deleted, revoked, replaced) are folded away: they are history, and the
-  // cards in use are what the person came for.
-  const inUse = cards.filter((c) => !isEnded(c));
-  const ended = cards.filter(isEnded);
+  // cards in use are what the person came for. A card that ends while the page is open
+  // (revoked here) stays where it was until the next visit, so the person sees what
+  // became of it. (The set only grows, so recording into it while rendering is harmless.)
+  const seenInUse = useRef(new Set<string>());
+  for (const c of cards) if (!isEnded(c)) seenInUse.current.add(c.id);
+  const inUse = cards.filter((c) => !isEnded(c) || seenInUse.current.has(c.id));
+  const ended = cards.filter((c) => isEnded(c) && !seenInUse.current.has(c.id));
   const [showEnded, setShowEnded] = useState(false);
 
   return (

@@ -58,3 +58,25 @@ describe('renew and add-certificates flows', () => {
     );
   });
 });
+
+describe('replace and delete flows', () => {
+  it("ok/replace is get-virtual-smart-card's wizard, with the lost-or-stolen question first", () => {
+    const replace = flowOf('replace-virtual-smart-card');
+    const get = flowOf('get-virtual-smart-card');
+    expect(replace.phases).toEqual(get.phases);
+    expect(replace.progress).toEqual(get.progress);
+    expect(replace.reviewStates).toEqual(get.reviewStates);
+    expect(replace.choices?.map((c) => [c.name, c.default])).toEqual([['lostOrStolen', false]]);
+    expect(phaseOf('CARD_READY', replace)).toBe('review');
+  });
+  it('ok/delete is a server step: the intro, then done', () => {
+    const del = flowOf('delete-virtual-smart-card');
+    expect(del.phases.map((p) => p.phase)).toEqual(['intro', 'done']);
+    expect(canProceed('STARTED', del)).toBe(true);
+  });
+  it('ok/a blocked PUK sends the person to Replace', () => {
+    expect(unavailableText('PUK_BLOCKED', 'ACTIVE', 'reset-pin')).toMatch(/Replace the card/);
+    expect(processTitle({ name: 'replace-virtual-smart-card', displayName: 'process.replace-virtual-smart-card.name' })).toBe('Replace card');
+    expect(processTitle({ name: 'delete-virtual-smart-card', displayName: 'process.delete-virtual-smart-card.name' })).toBe('Delete card');
+  });
+});
