@@ -1,5 +1,11 @@
+-- Modify "cards" table
+ALTER TABLE "cards" ADD COLUMN "replaced_by_id" character varying NULL, ADD CONSTRAINT "cards_cards_replaces" FOREIGN KEY ("replaced_by_id") REFERENCES "cards" ("id") ON UPDATE NO ACTION ON DELETE SET NULL;
 -- Create index "card_state_valid_until" to table: "cards"
 CREATE INDEX "card_state_valid_until" ON "cards" ("state", "valid_until");
+-- Create index "cards_replaced_by_id_key" to table: "cards"
+CREATE UNIQUE INDEX "cards_replaced_by_id_key" ON "cards" ("replaced_by_id");
+-- Create index "order_user_id_running" to table: "orders"
+CREATE UNIQUE INDEX "order_user_id_running" ON "orders" ("user_id") WHERE (finished_at IS NULL);
 -- Create "job_leases" table
 CREATE TABLE "job_leases" ("id" character varying NOT NULL, "name" character varying NOT NULL, "next_run_at" timestamptz NOT NULL, "holder" character varying NOT NULL DEFAULT '', PRIMARY KEY ("id"));
 -- Create index "job_leases_name_key" to table: "job_leases"
