@@ -253,7 +253,7 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 	n := len(o.Options.Certificates)
 	// The card is the order's: the one it acts on, or the one it made.
 	cardCol, cardOf := card.FieldOrderID, o.ID
-	if o.SubjectCardID != nil {
+	if o.SubjectCardID != nil && !d.NewCard { // a replacement's card is the one it made
 		cardCol, cardOf = card.FieldID, *o.SubjectCardID
 	}
 	m := move{

@@ -199,7 +199,8 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 // issuingCard is the card the order's certificates go to: the card the order acts on,
 // which must still be ACTIVE, or the card it made.
 func (e *Engine) issuingCard(ctx context.Context, o *ent.Order) (*ent.Card, error) {
-	if o.SubjectCardID != nil {
+	// A replacement acts on the old card but issues to the new one it made.
+	if d := e.procs.of(o); o.SubjectCardID != nil && (d == nil || !d.NewCard) {
 		return e.subjectCard(ctx, o)
 	}
 	if crd := orderCard(o); crd != nil { // read with the bridge's session
