@@ -87,6 +87,8 @@ type Engine struct {
 	procs *registry
 
 	claims, starts *limiter
+	// challenges bounds card proof challenges per serial (CardChallenge).
+	challenges *limiter
 	// lastReconciled is when the sweep last checked ended orders against the CA.
 	sweepMu        sync.Mutex
 	lastReconciled time.Time
@@ -101,6 +103,9 @@ func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSou
 		procs:  newRegistry(builtin()...),
 		claims: newLimiter(cfg.Limits.ClaimsPerMinute, cfg.Limits.ClaimBurst, cfg.Now),
 		starts: newLimiter(cfg.Limits.StartsPerMinute, cfg.Limits.StartBurst, cfg.Now),
+		// A Desktop App asks once per card per contact; a few contacts at once (start,
+		// a hand-off, a reconnect) fit the burst.
+		challenges: newLimiter(30, 10, cfg.Now),
 	}
 }
 
