@@ -51,8 +51,8 @@ type PINChange struct {
 type CardReport struct {
 	Serial              string
 	Challenge, Response []byte
-	PINState                    *record.PINState
-	PINChanges                  []PINChange
+	PINState            *record.PINState
+	PINChanges          []PINChange
 }
 
 // maxPINChanges bounds the PIN changes one report may carry: a Desktop App that was
