@@ -28,7 +28,9 @@ func (c *Client) WatchCard(ctx context.Context, proof CardProofInput, fn func(Ca
 	if conn.Subprotocol() != wsProtocol {
 		return fmt.Errorf("open card subscription: server speaks %q, not %s", conn.Subprotocol(), wsProtocol)
 	}
-	if err := send(ctx, conn, "connection_init", "", map[string]string{}); err != nil {
+	// No session: the server accepts such a connection for subscriptions that prove
+	// their card.
+	if err := send(ctx, conn, "connection_init", "", map[string]any{"cardProof": true}); err != nil {
 		return err
 	}
 	if err := awaitAck(ctx, conn); err != nil {

@@ -208,9 +208,11 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 			st.ReportedAt = e.now()
 			// updated_at stays: the sweep's "changed since" is for what the CA must know.
 			u := tx.Card.UpdateOneID(c.ID).SetPinState(st).SetUpdatedAt(c.UpdatedAt)
-			if c, err = u.Save(sys); err != nil {
+			saved, err := u.Save(sys)
+			if err != nil {
 				return fmt.Errorf("update card PIN state: %w", err)
 			}
+			c = saved.Unwrap()
 		}
 		return audit.WriteAll(ctx, tx.AuditEvent, entries...)
 	})
@@ -220,7 +222,7 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 	if changed {
 		e.PublishCard(sys, c.ID)
 	}
-	return syncOf(c.Unwrap()), nil
+	return syncOf(c), nil
 }
 
 // PublishCard tells the card's subscribers (cardUpdated) that it changed. Every change of

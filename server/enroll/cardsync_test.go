@@ -167,11 +167,17 @@ func TestSyncCardPINState(t *testing.T) {
 	default:
 	}
 
+	// A PIN change alone (the state as before) is audited.
+	report(&record.PINState{TriesLeft: 2}, PINChange{Result: PINChanged, At: env.clock.Now()})
+	if got := pinAudits(); len(got) != 3 || !slices.Contains(got, "card.pin_changed") {
+		t.Errorf("audit = %v", got)
+	}
+
 	s = report(&record.PINState{TriesLeft: 0, Blocked: true})
 	if c := env.db.Card.GetX(env.sys, crd.ID); c.PinState == nil || !c.PinState.Blocked {
 		t.Errorf("blocked PIN not stored: %+v", c.PinState)
 	}
-	if got := pinAudits(); len(got) != 3 {
+	if got := pinAudits(); len(got) != 4 {
 		t.Errorf("audit = %v", got)
 	}
 
