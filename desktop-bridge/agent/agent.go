@@ -73,6 +73,10 @@ type Config struct {
 	// SyncInterval is how often the agent contacts each card's server when no
 	// subscription tells it of changes (DefaultSyncInterval when 0; never when < 0).
 	SyncInterval time.Duration
+	// PINWatchInterval is how often the agent looks at its cards' PIN counters (in
+	// memory) to report a change at once: wrong PINs typed into any PC/SC program reach
+	// the portal without waiting for the next contact (default 2s; never when < 0).
+	PINWatchInterval time.Duration
 	// OnRemoved, when set, hears of each card the agent removed because its server says
 	// it is out of service (reason RemovedOutOfService or RemovedUnknown).
 	OnRemoved func(serial uint32, reason string)
@@ -183,6 +187,7 @@ func (a *Agent) Start() error {
 	// Every contact tells the cards' servers what this desktop knows and learns what
 	// they know: a card revoked meanwhile leaves now.
 	a.wg.Go(a.syncLoop)
+	a.wg.Go(a.watchPINs)
 	return nil
 }
 

@@ -222,6 +222,54 @@ func (a *Agent) syncLoop() {
 	}
 }
 
+// watchPINs reports a card's PIN state to its server as soon as it changed on this
+// desktop (wrong PINs, a blocked PIN, a PIN unblocked by another tool). Reading the
+// counters costs a lock per card and no I/O; only a change costs a contact.
+func (a *Agent) watchPINs() {
+	interval := a.cfg.PINWatchInterval
+	if interval == 0 {
+		interval = 2 * time.Second
+	}
+	if interval < 0 {
+		return
+	}
+	type pinState struct {
+		left       int
+		pukBlocked bool
+	}
+	seen := map[uint32]pinState{}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		now := make(map[uint32]pinState, len(a.cards))
+		for s, c := range a.cards {
+			left, puk := c.PINStatus()
+			now[s] = pinState{left, puk}
+		}
+		a.mu.Unlock()
+		for s, st := range now {
+			if old, ok := seen[s]; ok && old != st {
+				if _, err := a.SyncCard(a.ctx, s); err != nil && !errors.Is(err, errRetired) {
+					a.log.Info("report PIN state", "card", s, "err", err)
+					continue // try again on the next look
+				}
+			}
+			seen[s] = st
+		}
+		for s := range seen {
+			if _, ok := now[s]; !ok {
+				delete(seen, s)
+			}
+		}
+	}
+}
+
 // Kick asks for a contact with every card's server soon (after a hand-off).
 func (a *Agent) Kick() {
 	select {

@@ -26,7 +26,8 @@ const DashboardQueryDoc = graphql(`
     }
     me {
       id
-      cards(first: 1) {
+      # Only cards in use: a revoked card is history, not a card the person has.
+      cards(first: 1, where: { stateIn: [ACTIVE, LOCKED] }) {
         totalCount
       }
     }
@@ -109,8 +110,8 @@ export function DashboardPage() {
               </Title>
               <Text size="sm" c="dimmed" style={{ flexGrow: 1 }}>
                 {cardCount === 0
-                  ? 'You have no smart cards yet.'
-                  : `You have ${cardCount} smart card${cardCount === 1 ? '' : 's'}.`}
+                  ? 'You have no smart cards in use.'
+                  : `You have ${cardCount} smart card${cardCount === 1 ? '' : 's'} in use.`}
               </Text>
               <Button component={Link} to="/cards" variant="light">
                 Show my cards
