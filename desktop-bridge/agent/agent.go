@@ -105,6 +105,7 @@ type Agent struct {
 	cards      map[uint32]*vcard.Card
 	enrolments map[string]*enrolment
 	followers  map[uint32]context.CancelFunc // cardUpdated subscriptions by card
+	proofs     map[uint32]*sync.Mutex        // one proof at a time per card (lockProof)
 }
 
 // New opens the card key and the card directory; Start then inserts the cards.
@@ -136,6 +137,7 @@ func New(cfg Config) (*Agent, error) {
 		cards:      map[uint32]*vcard.Card{},
 		enrolments: map[string]*enrolment{},
 		followers:  map[uint32]context.CancelFunc{},
+		proofs:     map[uint32]*sync.Mutex{},
 		pending:    pendingQueue{dir: filepath.Join(cfg.DataDir, "pending")},
 		kick:       make(chan struct{}, 1),
 	}

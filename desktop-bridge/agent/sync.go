@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
@@ -64,6 +65,10 @@ func (a *Agent) SyncCard(ctx context.Context, serial uint32) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The server keeps one challenge per card: a follower's proof must not replace this
+	// one before syncCard has used it.
+	unlock := a.lockProof(serial)
+	defer unlock()
 	proof, err := a.prove(ctx, client, serial, card)
 	if err != nil {
 		return "", err
@@ -132,6 +137,19 @@ func (a *Agent) prove(ctx context.Context, client *api.Client, serial uint32, ca
 	}
 	return api.CardProofInput{Serial: s, Challenge: ch.CardChallenge.Challenge,
 		Response: base64.StdEncoding.EncodeToString(card.Prove(raw))}, nil
+}
+
+// lockProof takes the card's proof lock and returns what releases it.
+func (a *Agent) lockProof(serial uint32) func() {
+	a.mu.Lock()
+	m := a.proofs[serial]
+	if m == nil {
+		m = &sync.Mutex{}
+		a.proofs[serial] = m
+	}
+	a.mu.Unlock()
+	m.Lock()
+	return m.Unlock
 }
 
 // errRetired: the card left the desktop during a contact.
@@ -328,14 +346,19 @@ func (a *Agent) follow(ctx context.Context, serial uint32, server string) {
 		if err != nil || card == nil {
 			return
 		}
+		// Held until the server has used the proof (its first answer), so that a contact
+		// does not replace the challenge meanwhile.
+		unlock := sync.OnceFunc(a.lockProof(serial))
 		pctx, cancel := context.WithTimeout(ctx, syncTimeout)
 		proof, err := a.prove(pctx, client, serial, card)
 		cancel()
 		if errors.Is(err, errRetired) {
+			unlock()
 			return
 		}
 		if err == nil {
 			err = client.WatchCard(ctx, proof, func(st api.CardSyncState) bool {
+				unlock()
 				backoff = minFollowBackoff // it worked: the next loss starts over
 				if !st.Remove {
 					return true
@@ -346,6 +369,7 @@ func (a *Agent) follow(ctx context.Context, serial uint32, server string) {
 				return false
 			})
 		}
+		unlock()
 		if ctx.Err() != nil {
 			return
 		}

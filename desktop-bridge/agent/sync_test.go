@@ -15,6 +15,9 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/internal/portaltest"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
+	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // TestCardLeavesWhenRevoked: on a desktop with one virtual reader, a card revoked in the
@@ -139,10 +142,32 @@ func TestCardLeavesWhenRevoked(t *testing.T) {
 	}
 
 	// The next order gets a card into the freed reader.
-	if second := enrol(); second == first {
+	second := enrol()
+	if second == first {
 		t.Errorf("the new card has the old serial %s", second)
 	}
 	if cards, err := client.Cards(ctx); err != nil || len(cards) != 1 || cards[0].Reader != env.Readers[0].Name {
 		t.Errorf("cards after the new order: %+v, %v", cards, err)
 	}
+
+	// A card the server no longer has at all (an operator deleted its record) leaves at
+	// the next contact too.
+	sys := viewer.AsServer(context.Background())
+	db := srv.Env.Server.DB.Client
+	crd := db.Card.Query().Where(card.Serial(second)).OnlyX(sys)
+	db.Certificate.Delete().Where(certificate.CardID(crd.ID)).ExecX(sys)
+	db.Card.DeleteOne(crd).ExecX(sys)
+	n, _ = strconv.ParseUint(second, 10, 32)
+	if _, err := a.SyncCard(ctx, uint32(n)); err == nil {
+		t.Error("a sync of a card the server does not know succeeded")
+	}
+	select {
+	case got := <-removed:
+		if got != uint32(n) {
+			t.Fatalf("removed card %d, want %d", got, n)
+		}
+	default:
+		t.Fatal("the unknown card did not leave the desktop")
+	}
+	env.WaitCard(t, 0, false)
 }
