@@ -202,6 +202,13 @@ func (a *Agent) retire(serial uint32, reason, state string) error {
 	return nil
 }
 
+// WasRemoved reports whether the card left the desktop under dataDir because its server
+// said it is out of service (removed/<serial>.json is kept).
+func WasRemoved(dataDir string, serial uint32) bool {
+	_, err := os.Stat(filepath.Join(dataDir, "removed", strconv.FormatUint(uint64(serial), 10)+".json"))
+	return err == nil
+}
+
 // QueuePINChange keeps the result of a PIN change for the card's server and sends it
 // now if it can. It reports whether the server has it.
 func (a *Agent) QueuePINChange(ctx context.Context, serial uint32, r PINChangeReport) (bool, error) {

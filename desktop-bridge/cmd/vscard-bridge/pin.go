@@ -52,6 +52,9 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 		}
 	}
 	if reader == "" {
+		if dir, err := g.dataDir(); err == nil && agent.WasRemoved(dir, serial) {
+			return errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardRevoked))
+		}
 		return errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
 	}
 	fmt.Fprintf(os.Stderr, "Changing the PIN of card %d in reader %q.\n", serial, reader)
