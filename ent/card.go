@@ -48,6 +48,12 @@ type Card struct {
 	PukUnconfirmed *[]byte `json:"-"`
 	// PinState holds the value of the "pin_state" field.
 	PinState *record.PINState `json:"pin_state,omitempty"`
+	// ProofChallenge holds the value of the "proof_challenge" field.
+	ProofChallenge *[]byte `json:"-"`
+	// ProofChallengeExpiresAt holds the value of the "proof_challenge_expires_at" field.
+	ProofChallengeExpiresAt *time.Time `json:"proof_challenge_expires_at,omitempty"`
+	// SeenAt holds the value of the "seen_at" field.
+	SeenAt *time.Time `json:"seen_at,omitempty"`
 	// OwnerID holds the value of the "owner_id" field.
 	OwnerID string `json:"owner_id,omitempty"`
 	// OrderID holds the value of the "order_id" field.
@@ -151,11 +157,11 @@ func (*Card) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case card.FieldProperties, card.FieldDevice, card.FieldManagementKey, card.FieldPuk, card.FieldPukUnconfirmed, card.FieldPinState:
+		case card.FieldProperties, card.FieldDevice, card.FieldManagementKey, card.FieldPuk, card.FieldPukUnconfirmed, card.FieldPinState, card.FieldProofChallenge:
 			values[i] = new([]byte)
 		case card.FieldID, card.FieldSerial, card.FieldKind, card.FieldState, card.FieldOwnerID, card.FieldOrderID, card.FieldReplacedByID:
 			values[i] = new(sql.NullString)
-		case card.FieldCreatedAt, card.FieldUpdatedAt, card.FieldValidFrom, card.FieldValidUntil:
+		case card.FieldCreatedAt, card.FieldUpdatedAt, card.FieldValidFrom, card.FieldValidUntil, card.FieldProofChallengeExpiresAt, card.FieldSeenAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -261,6 +267,26 @@ func (_m *Card) assignValues(columns []string, values []any) error {
 				if err := json.Unmarshal(*value, &_m.PinState); err != nil {
 					return fmt.Errorf("unmarshal field pin_state: %w", err)
 				}
+			}
+		case card.FieldProofChallenge:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field proof_challenge", values[i])
+			} else if value != nil {
+				_m.ProofChallenge = value
+			}
+		case card.FieldProofChallengeExpiresAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field proof_challenge_expires_at", values[i])
+			} else if value.Valid {
+				_m.ProofChallengeExpiresAt = new(time.Time)
+				*_m.ProofChallengeExpiresAt = value.Time
+			}
+		case card.FieldSeenAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field seen_at", values[i])
+			} else if value.Valid {
+				_m.SeenAt = new(time.Time)
+				*_m.SeenAt = value.Time
 			}
 		case card.FieldOwnerID:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -383,6 +409,18 @@ func (_m *Card) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("pin_state=")
 	builder.WriteString(fmt.Sprintf("%v", _m.PinState))
+	builder.WriteString(", ")
+	builder.WriteString("proof_challenge=<sensitive>")
+	builder.WriteString(", ")
+	if v := _m.ProofChallengeExpiresAt; v != nil {
+		builder.WriteString("proof_challenge_expires_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.SeenAt; v != nil {
+		builder.WriteString("seen_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("owner_id=")
 	builder.WriteString(_m.OwnerID)

@@ -146,6 +146,40 @@ func (_c *CardCreate) SetPinState(v *record.PINState) *CardCreate {
 	return _c
 }
 
+// SetProofChallenge sets the "proof_challenge" field.
+func (_c *CardCreate) SetProofChallenge(v []byte) *CardCreate {
+	_c.mutation.SetProofChallenge(v)
+	return _c
+}
+
+// SetProofChallengeExpiresAt sets the "proof_challenge_expires_at" field.
+func (_c *CardCreate) SetProofChallengeExpiresAt(v time.Time) *CardCreate {
+	_c.mutation.SetProofChallengeExpiresAt(v)
+	return _c
+}
+
+// SetNillableProofChallengeExpiresAt sets the "proof_challenge_expires_at" field if the given value is not nil.
+func (_c *CardCreate) SetNillableProofChallengeExpiresAt(v *time.Time) *CardCreate {
+	if v != nil {
+		_c.SetProofChallengeExpiresAt(*v)
+	}
+	return _c
+}
+
+// SetSeenAt sets the "seen_at" field.
+func (_c *CardCreate) SetSeenAt(v time.Time) *CardCreate {
+	_c.mutation.SetSeenAt(v)
+	return _c
+}
+
+// SetNillableSeenAt sets the "seen_at" field if the given value is not nil.
+func (_c *CardCreate) SetNillableSeenAt(v *time.Time) *CardCreate {
+	if v != nil {
+		_c.SetSeenAt(*v)
+	}
+	return _c
+}
+
 // SetOwnerID sets the "owner_id" field.
 func (_c *CardCreate) SetOwnerID(v string) *CardCreate {
 	_c.mutation.SetOwnerID(v)
@@ -473,6 +507,18 @@ func (_c *CardCreate) createSpec() (*Card, *sqlgraph.CreateSpec) {
 		_spec.SetField(card.FieldPinState, field.TypeJSON, value)
 		_node.PinState = value
 	}
+	if value, ok := _c.mutation.ProofChallenge(); ok {
+		_spec.SetField(card.FieldProofChallenge, field.TypeBytes, value)
+		_node.ProofChallenge = &value
+	}
+	if value, ok := _c.mutation.ProofChallengeExpiresAt(); ok {
+		_spec.SetField(card.FieldProofChallengeExpiresAt, field.TypeTime, value)
+		_node.ProofChallengeExpiresAt = &value
+	}
+	if value, ok := _c.mutation.SeenAt(); ok {
+		_spec.SetField(card.FieldSeenAt, field.TypeTime, value)
+		_node.SeenAt = &value
+	}
 	if nodes := _c.mutation.OwnerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -762,6 +808,60 @@ func (u *CardUpsert) ClearPinState() *CardUpsert {
 	return u
 }
 
+// SetProofChallenge sets the "proof_challenge" field.
+func (u *CardUpsert) SetProofChallenge(v []byte) *CardUpsert {
+	u.Set(card.FieldProofChallenge, v)
+	return u
+}
+
+// UpdateProofChallenge sets the "proof_challenge" field to the value that was provided on create.
+func (u *CardUpsert) UpdateProofChallenge() *CardUpsert {
+	u.SetExcluded(card.FieldProofChallenge)
+	return u
+}
+
+// ClearProofChallenge clears the value of the "proof_challenge" field.
+func (u *CardUpsert) ClearProofChallenge() *CardUpsert {
+	u.SetNull(card.FieldProofChallenge)
+	return u
+}
+
+// SetProofChallengeExpiresAt sets the "proof_challenge_expires_at" field.
+func (u *CardUpsert) SetProofChallengeExpiresAt(v time.Time) *CardUpsert {
+	u.Set(card.FieldProofChallengeExpiresAt, v)
+	return u
+}
+
+// UpdateProofChallengeExpiresAt sets the "proof_challenge_expires_at" field to the value that was provided on create.
+func (u *CardUpsert) UpdateProofChallengeExpiresAt() *CardUpsert {
+	u.SetExcluded(card.FieldProofChallengeExpiresAt)
+	return u
+}
+
+// ClearProofChallengeExpiresAt clears the value of the "proof_challenge_expires_at" field.
+func (u *CardUpsert) ClearProofChallengeExpiresAt() *CardUpsert {
+	u.SetNull(card.FieldProofChallengeExpiresAt)
+	return u
+}
+
+// SetSeenAt sets the "seen_at" field.
+func (u *CardUpsert) SetSeenAt(v time.Time) *CardUpsert {
+	u.Set(card.FieldSeenAt, v)
+	return u
+}
+
+// UpdateSeenAt sets the "seen_at" field to the value that was provided on create.
+func (u *CardUpsert) UpdateSeenAt() *CardUpsert {
+	u.SetExcluded(card.FieldSeenAt)
+	return u
+}
+
+// ClearSeenAt clears the value of the "seen_at" field.
+func (u *CardUpsert) ClearSeenAt() *CardUpsert {
+	u.SetNull(card.FieldSeenAt)
+	return u
+}
+
 // SetOrderID sets the "order_id" field.
 func (u *CardUpsert) SetOrderID(v string) *CardUpsert {
 	u.Set(card.FieldOrderID, v)
@@ -1016,6 +1116,69 @@ func (u *CardUpsertOne) UpdatePinState() *CardUpsertOne {
 func (u *CardUpsertOne) ClearPinState() *CardUpsertOne {
 	return u.Update(func(s *CardUpsert) {
 		s.ClearPinState()
+	})
+}
+
+// SetProofChallenge sets the "proof_challenge" field.
+func (u *CardUpsertOne) SetProofChallenge(v []byte) *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.SetProofChallenge(v)
+	})
+}
+
+// UpdateProofChallenge sets the "proof_challenge" field to the value that was provided on create.
+func (u *CardUpsertOne) UpdateProofChallenge() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateProofChallenge()
+	})
+}
+
+// ClearProofChallenge clears the value of the "proof_challenge" field.
+func (u *CardUpsertOne) ClearProofChallenge() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearProofChallenge()
+	})
+}
+
+// SetProofChallengeExpiresAt sets the "proof_challenge_expires_at" field.
+func (u *CardUpsertOne) SetProofChallengeExpiresAt(v time.Time) *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.SetProofChallengeExpiresAt(v)
+	})
+}
+
+// UpdateProofChallengeExpiresAt sets the "proof_challenge_expires_at" field to the value that was provided on create.
+func (u *CardUpsertOne) UpdateProofChallengeExpiresAt() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateProofChallengeExpiresAt()
+	})
+}
+
+// ClearProofChallengeExpiresAt clears the value of the "proof_challenge_expires_at" field.
+func (u *CardUpsertOne) ClearProofChallengeExpiresAt() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearProofChallengeExpiresAt()
+	})
+}
+
+// SetSeenAt sets the "seen_at" field.
+func (u *CardUpsertOne) SetSeenAt(v time.Time) *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.SetSeenAt(v)
+	})
+}
+
+// UpdateSeenAt sets the "seen_at" field to the value that was provided on create.
+func (u *CardUpsertOne) UpdateSeenAt() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateSeenAt()
+	})
+}
+
+// ClearSeenAt clears the value of the "seen_at" field.
+func (u *CardUpsertOne) ClearSeenAt() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearSeenAt()
 	})
 }
 
@@ -1446,6 +1609,69 @@ func (u *CardUpsertBulk) UpdatePinState() *CardUpsertBulk {
 func (u *CardUpsertBulk) ClearPinState() *CardUpsertBulk {
 	return u.Update(func(s *CardUpsert) {
 		s.ClearPinState()
+	})
+}
+
+// SetProofChallenge sets the "proof_challenge" field.
+func (u *CardUpsertBulk) SetProofChallenge(v []byte) *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.SetProofChallenge(v)
+	})
+}
+
+// UpdateProofChallenge sets the "proof_challenge" field to the value that was provided on create.
+func (u *CardUpsertBulk) UpdateProofChallenge() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateProofChallenge()
+	})
+}
+
+// ClearProofChallenge clears the value of the "proof_challenge" field.
+func (u *CardUpsertBulk) ClearProofChallenge() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearProofChallenge()
+	})
+}
+
+// SetProofChallengeExpiresAt sets the "proof_challenge_expires_at" field.
+func (u *CardUpsertBulk) SetProofChallengeExpiresAt(v time.Time) *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.SetProofChallengeExpiresAt(v)
+	})
+}
+
+// UpdateProofChallengeExpiresAt sets the "proof_challenge_expires_at" field to the value that was provided on create.
+func (u *CardUpsertBulk) UpdateProofChallengeExpiresAt() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateProofChallengeExpiresAt()
+	})
+}
+
+// ClearProofChallengeExpiresAt clears the value of the "proof_challenge_expires_at" field.
+func (u *CardUpsertBulk) ClearProofChallengeExpiresAt() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearProofChallengeExpiresAt()
+	})
+}
+
+// SetSeenAt sets the "seen_at" field.
+func (u *CardUpsertBulk) SetSeenAt(v time.Time) *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.SetSeenAt(v)
+	})
+}
+
+// UpdateSeenAt sets the "seen_at" field to the value that was provided on create.
+func (u *CardUpsertBulk) UpdateSeenAt() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateSeenAt()
+	})
+}
+
+// ClearSeenAt clears the value of the "seen_at" field.
+func (u *CardUpsertBulk) ClearSeenAt() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearSeenAt()
 	})
 }
 

@@ -150,6 +150,58 @@ func (_u *CardUpdate) ClearPinState() *CardUpdate {
 	return _u
 }
 
+// SetProofChallenge sets the "proof_challenge" field.
+func (_u *CardUpdate) SetProofChallenge(v []byte) *CardUpdate {
+	_u.mutation.SetProofChallenge(v)
+	return _u
+}
+
+// ClearProofChallenge clears the value of the "proof_challenge" field.
+func (_u *CardUpdate) ClearProofChallenge() *CardUpdate {
+	_u.mutation.ClearProofChallenge()
+	return _u
+}
+
+// SetProofChallengeExpiresAt sets the "proof_challenge_expires_at" field.
+func (_u *CardUpdate) SetProofChallengeExpiresAt(v time.Time) *CardUpdate {
+	_u.mutation.SetProofChallengeExpiresAt(v)
+	return _u
+}
+
+// SetNillableProofChallengeExpiresAt sets the "proof_challenge_expires_at" field if the given value is not nil.
+func (_u *CardUpdate) SetNillableProofChallengeExpiresAt(v *time.Time) *CardUpdate {
+	if v != nil {
+		_u.SetProofChallengeExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearProofChallengeExpiresAt clears the value of the "proof_challenge_expires_at" field.
+func (_u *CardUpdate) ClearProofChallengeExpiresAt() *CardUpdate {
+	_u.mutation.ClearProofChallengeExpiresAt()
+	return _u
+}
+
+// SetSeenAt sets the "seen_at" field.
+func (_u *CardUpdate) SetSeenAt(v time.Time) *CardUpdate {
+	_u.mutation.SetSeenAt(v)
+	return _u
+}
+
+// SetNillableSeenAt sets the "seen_at" field if the given value is not nil.
+func (_u *CardUpdate) SetNillableSeenAt(v *time.Time) *CardUpdate {
+	if v != nil {
+		_u.SetSeenAt(*v)
+	}
+	return _u
+}
+
+// ClearSeenAt clears the value of the "seen_at" field.
+func (_u *CardUpdate) ClearSeenAt() *CardUpdate {
+	_u.mutation.ClearSeenAt()
+	return _u
+}
+
 // SetOrderID sets the "order_id" field.
 func (_u *CardUpdate) SetOrderID(v string) *CardUpdate {
 	_u.mutation.SetOrderID(v)
@@ -419,6 +471,24 @@ func (_u *CardUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.PinStateCleared() {
 		_spec.ClearField(card.FieldPinState, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.ProofChallenge(); ok {
+		_spec.SetField(card.FieldProofChallenge, field.TypeBytes, value)
+	}
+	if _u.mutation.ProofChallengeCleared() {
+		_spec.ClearField(card.FieldProofChallenge, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.ProofChallengeExpiresAt(); ok {
+		_spec.SetField(card.FieldProofChallengeExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.ProofChallengeExpiresAtCleared() {
+		_spec.ClearField(card.FieldProofChallengeExpiresAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.SeenAt(); ok {
+		_spec.SetField(card.FieldSeenAt, field.TypeTime, value)
+	}
+	if _u.mutation.SeenAtCleared() {
+		_spec.ClearField(card.FieldSeenAt, field.TypeTime)
 	}
 	if _u.mutation.OrderCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -735,6 +805,58 @@ func (_u *CardUpdateOne) ClearPinState() *CardUpdateOne {
 	return _u
 }
 
+// SetProofChallenge sets the "proof_challenge" field.
+func (_u *CardUpdateOne) SetProofChallenge(v []byte) *CardUpdateOne {
+	_u.mutation.SetProofChallenge(v)
+	return _u
+}
+
+// ClearProofChallenge clears the value of the "proof_challenge" field.
+func (_u *CardUpdateOne) ClearProofChallenge() *CardUpdateOne {
+	_u.mutation.ClearProofChallenge()
+	return _u
+}
+
+// SetProofChallengeExpiresAt sets the "proof_challenge_expires_at" field.
+func (_u *CardUpdateOne) SetProofChallengeExpiresAt(v time.Time) *CardUpdateOne {
+	_u.mutation.SetProofChallengeExpiresAt(v)
+	return _u
+}
+
+// SetNillableProofChallengeExpiresAt sets the "proof_challenge_expires_at" field if the given value is not nil.
+func (_u *CardUpdateOne) SetNillableProofChallengeExpiresAt(v *time.Time) *CardUpdateOne {
+	if v != nil {
+		_u.SetProofChallengeExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearProofChallengeExpiresAt clears the value of the "proof_challenge_expires_at" field.
+func (_u *CardUpdateOne) ClearProofChallengeExpiresAt() *CardUpdateOne {
+	_u.mutation.ClearProofChallengeExpiresAt()
+	return _u
+}
+
+// SetSeenAt sets the "seen_at" field.
+func (_u *CardUpdateOne) SetSeenAt(v time.Time) *CardUpdateOne {
+	_u.mutation.SetSeenAt(v)
+	return _u
+}
+
+// SetNillableSeenAt sets the "seen_at" field if the given value is not nil.
+func (_u *CardUpdateOne) SetNillableSeenAt(v *time.Time) *CardUpdateOne {
+	if v != nil {
+		_u.SetSeenAt(*v)
+	}
+	return _u
+}
+
+// ClearSeenAt clears the value of the "seen_at" field.
+func (_u *CardUpdateOne) ClearSeenAt() *CardUpdateOne {
+	_u.mutation.ClearSeenAt()
+	return _u
+}
+
 // SetOrderID sets the "order_id" field.
 func (_u *CardUpdateOne) SetOrderID(v string) *CardUpdateOne {
 	_u.mutation.SetOrderID(v)
@@ -1034,6 +1156,24 @@ func (_u *CardUpdateOne) sqlSave(ctx context.Context) (_node *Card, err error) {
 	}
 	if _u.mutation.PinStateCleared() {
 		_spec.ClearField(card.FieldPinState, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.ProofChallenge(); ok {
+		_spec.SetField(card.FieldProofChallenge, field.TypeBytes, value)
+	}
+	if _u.mutation.ProofChallengeCleared() {
+		_spec.ClearField(card.FieldProofChallenge, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.ProofChallengeExpiresAt(); ok {
+		_spec.SetField(card.FieldProofChallengeExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.ProofChallengeExpiresAtCleared() {
+		_spec.ClearField(card.FieldProofChallengeExpiresAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.SeenAt(); ok {
+		_spec.SetField(card.FieldSeenAt, field.TypeTime, value)
+	}
+	if _u.mutation.SeenAtCleared() {
+		_spec.ClearField(card.FieldSeenAt, field.TypeTime)
 	}
 	if _u.mutation.OrderCleared() {
 		edge := &sqlgraph.EdgeSpec{

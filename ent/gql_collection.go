@@ -370,6 +370,11 @@ func (_q *CardQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, card.FieldPinState)
 				fieldSeen[card.FieldPinState] = struct{}{}
 			}
+		case "seenAt":
+			if _, ok := fieldSeen[card.FieldSeenAt]; !ok {
+				selectedFields = append(selectedFields, card.FieldSeenAt)
+				fieldSeen[card.FieldSeenAt] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -593,6 +593,18 @@ type CardWhereInput struct {
 	ValidUntilLT    *time.Time  `json:"validUntilLT,omitempty"`
 	ValidUntilLTE   *time.Time  `json:"validUntilLTE,omitempty"`
 
+	// "seen_at" field predicates.
+	SeenAt       *time.Time  `json:"seenAt,omitempty"`
+	SeenAtNEQ    *time.Time  `json:"seenAtNEQ,omitempty"`
+	SeenAtIn     []time.Time `json:"seenAtIn,omitempty"`
+	SeenAtNotIn  []time.Time `json:"seenAtNotIn,omitempty"`
+	SeenAtGT     *time.Time  `json:"seenAtGT,omitempty"`
+	SeenAtGTE    *time.Time  `json:"seenAtGTE,omitempty"`
+	SeenAtLT     *time.Time  `json:"seenAtLT,omitempty"`
+	SeenAtLTE    *time.Time  `json:"seenAtLTE,omitempty"`
+	SeenAtIsNil  bool        `json:"seenAtIsNil,omitempty"`
+	SeenAtNotNil bool        `json:"seenAtNotNil,omitempty"`
+
 	// "owner" edge predicates.
 	HasOwner     *bool             `json:"hasOwner,omitempty"`
 	HasOwnerWith []*UserWhereInput `json:"hasOwnerWith,omitempty"`
@@ -877,6 +889,36 @@ func (i *CardWhereInput) P() (predicate.Card, error) {
 	}
 	if i.ValidUntilLTE != nil {
 		predicates = append(predicates, card.ValidUntilLTE(*i.ValidUntilLTE))
+	}
+	if i.SeenAt != nil {
+		predicates = append(predicates, card.SeenAtEQ(*i.SeenAt))
+	}
+	if i.SeenAtNEQ != nil {
+		predicates = append(predicates, card.SeenAtNEQ(*i.SeenAtNEQ))
+	}
+	if len(i.SeenAtIn) > 0 {
+		predicates = append(predicates, card.SeenAtIn(i.SeenAtIn...))
+	}
+	if len(i.SeenAtNotIn) > 0 {
+		predicates = append(predicates, card.SeenAtNotIn(i.SeenAtNotIn...))
+	}
+	if i.SeenAtGT != nil {
+		predicates = append(predicates, card.SeenAtGT(*i.SeenAtGT))
+	}
+	if i.SeenAtGTE != nil {
+		predicates = append(predicates, card.SeenAtGTE(*i.SeenAtGTE))
+	}
+	if i.SeenAtLT != nil {
+		predicates = append(predicates, card.SeenAtLT(*i.SeenAtLT))
+	}
+	if i.SeenAtLTE != nil {
+		predicates = append(predicates, card.SeenAtLTE(*i.SeenAtLTE))
+	}
+	if i.SeenAtIsNil {
+		predicates = append(predicates, card.SeenAtIsNil())
+	}
+	if i.SeenAtNotNil {
+		predicates = append(predicates, card.SeenAtNotNil())
 	}
 
 	if i.HasOwner != nil {

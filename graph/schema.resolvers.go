@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 
@@ -26,6 +27,11 @@ import (
 	"github.com/vscard/vscard/server/users"
 	"github.com/vscard/vscard/server/viewer"
 )
+
+// Challenge is the resolver for the challenge field.
+func (r *cardChallengeResolver) Challenge(ctx context.Context, obj *enroll.CardChallenge) (string, error) {
+	return base64.StdEncoding.EncodeToString(obj.Challenge), nil
+}
 
 // Pem is the resolver for the pem field.
 func (r *certificateResolver) Pem(ctx context.Context, obj *ent.Certificate) (string, error) {
@@ -78,9 +84,9 @@ func (r *mutationResolver) PurgeCard(ctx context.Context, serial string) (string
 	return serial, nil
 }
 
-// CardChallenge is the resolver for the cardChallenge field.
-func (r *mutationResolver) CardChallenge(ctx context.Context, serial string) (string, error) {
-	return r.Enroll.CardChallenge(serial), nil
+// DeleteChallenge is the resolver for the deleteChallenge field.
+func (r *mutationResolver) DeleteChallenge(ctx context.Context, serial string) (string, error) {
+	return r.Enroll.DeleteChallenge(serial), nil
 }
 
 // DeleteCardWithCard is the resolver for the deleteCardWithCard field.
@@ -156,6 +162,20 @@ func (r *mutationResolver) ReportCardPinState(ctx context.Context, orderID strin
 	return r.Enroll.ReportPINState(ctx, orderID, serial, record.PINState{
 		TriesLeft: state.TriesLeft, Blocked: state.Blocked, PUKBlocked: state.PukBlocked,
 	})
+}
+
+// CardChallenge is the resolver for the cardChallenge field.
+func (r *mutationResolver) CardChallenge(ctx context.Context, serial string) (*enroll.CardChallenge, error) {
+	return r.Enroll.CardChallenge(ctx, serial)
+}
+
+// SyncCard is the resolver for the syncCard field.
+func (r *mutationResolver) SyncCard(ctx context.Context, report model.CardReportInput) (*enroll.CardSync, error) {
+	rep, err := cardReport(report)
+	if err != nil {
+		return nil, err
+	}
+	return r.Enroll.SyncCard(ctx, rep)
 }
 
 // SetUserState is the resolver for the setUserState field.
@@ -269,6 +289,14 @@ func (r *taskResolver) Process(ctx context.Context, obj *ent.Task) (*enroll.Proc
 	return r.taskProcess(ctx, obj)
 }
 
+// CardUpdated is the resolver for the cardUpdated field.
+func (r *subscriptionResolver) CardUpdated(ctx context.Context, serial string, proof *model.CardProofInput) (<-chan *enroll.CardSync, error) {
+	return r.followCard(ctx, serial, proof)
+}
+
+// CardChallenge returns generated.CardChallengeResolver implementation.
+func (r *Resolver) CardChallenge() generated.CardChallengeResolver { return &cardChallengeResolver{r} }
+
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
@@ -282,8 +310,9 @@ func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subsc
 func (r *Resolver) Task() generated.TaskResolver { return &taskResolver{r} }
 
 type (
-	mutationResolver     struct{ *Resolver }
-	orderStepResolver    struct{ *Resolver }
-	subscriptionResolver struct{ *Resolver }
-	taskResolver         struct{ *Resolver }
+	cardChallengeResolver struct{ *Resolver }
+	mutationResolver      struct{ *Resolver }
+	orderStepResolver     struct{ *Resolver }
+	subscriptionResolver  struct{ *Resolver }
+	taskResolver          struct{ *Resolver }
 )

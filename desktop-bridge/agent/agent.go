@@ -33,6 +33,27 @@ var DefaultSlots = []Slot{
 	{Addr: "127.0.0.1:35964", Reader: "Virtual PCD 00 01"},
 }
 
+// DefaultBasePort is the first vpcd port scripts/desktop-setup.sh gives its readers.
+const DefaultBasePort = 35963
+
+// ReaderSlots returns the slots of the n readers scripts/desktop-setup.sh writes into
+// reader.conf (VSCARD_READERS=n): pairs of ports from base, the first pair "Virtual PCD
+// 00 0x", then "vscard i 00 0x". n is 1 to 16, as pcscd serves at most 16 readers.
+func ReaderSlots(n, base int) ([]Slot, error) {
+	if n < 1 || n > 16 {
+		return nil, fmt.Errorf("virtual readers: want 1 to 16, got %d", n)
+	}
+	out := make([]Slot, 0, n)
+	for i := range n {
+		name := "Virtual PCD"
+		if i/2 > 0 {
+			name = "vscard " + strconv.Itoa(i/2)
+		}
+		out = append(out, Slot{Addr: "127.0.0.1:" + strconv.Itoa(base+i), Reader: fmt.Sprintf("%s 00 %02d", name, i%2)})
+	}
+	return out, nil
+}
+
 // Config configures an agent.
 type Config struct {
 	// DataDir holds cards/, cards.key and enrolled/ (see the package doc). Required.
@@ -49,6 +70,16 @@ type Config struct {
 	PINPageAddr string
 	// Logger; slog.Default() when nil.
 	Logger *slog.Logger
+	// SyncInterval is how often the agent contacts each card's server when no
+	// subscription tells it of changes (DefaultSyncInterval when 0; never when < 0).
+	SyncInterval time.Duration
+	// PINWatchInterval is how often the agent looks at its cards' PIN counters (in
+	// memory) to report a change at once: wrong PINs typed into any PC/SC program reach
+	// the portal without waiting for the next contact (default 2s; never when < 0).
+	PINWatchInterval time.Duration
+	// OnRemoved, when set, hears of each card the agent removed because its server says
+	// it is out of service (reason RemovedOutOfService or RemovedUnknown).
+	OnRemoved func(serial uint32, reason string)
 }
 
 // Agent hosts the virtual cards and runs enrolments. Its methods are safe for
@@ -67,9 +98,14 @@ type Agent struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	pending pendingQueue  // PIN change results for the cards' servers
+	kick    chan struct{} // asks the sync loop for a contact now
+
 	mu         sync.Mutex
 	cards      map[uint32]*vcard.Card
 	enrolments map[string]*enrolment
+	followers  map[uint32]context.CancelFunc // cardUpdated subscriptions by card
+	proofs     map[uint32]*sync.Mutex        // one proof at a time per card (lockProof)
 }
 
 // New opens the card key and the card directory; Start then inserts the cards.
@@ -100,6 +136,10 @@ func New(cfg Config) (*Agent, error) {
 		readers:    map[string]string{},
 		cards:      map[uint32]*vcard.Card{},
 		enrolments: map[string]*enrolment{},
+		followers:  map[uint32]context.CancelFunc{},
+		proofs:     map[uint32]*sync.Mutex{},
+		pending:    pendingQueue{dir: filepath.Join(cfg.DataDir, "pending")},
+		kick:       make(chan struct{}, 1),
 	}
 	addrs := make([]string, len(cfg.Slots))
 	for i, s := range cfg.Slots {
@@ -146,6 +186,10 @@ func (a *Agent) Start() error {
 		}
 		a.log.Info("card inserted", "card", serial, "reader", reader)
 	}
+	// Every contact tells the cards' servers what this desktop knows and learns what
+	// they know: a card revoked meanwhile leaves now.
+	a.wg.Go(a.syncLoop)
+	a.wg.Go(a.watchPINs)
 	return nil
 }
 
@@ -153,7 +197,9 @@ func (a *Agent) Start() error {
 func (a *Agent) insert(card *vcard.Card) (string, error) {
 	addr, err := a.pool.Attach(a.ctx, card)
 	if errors.Is(err, vpcd.ErrNoFreeSlot) {
-		return "", fmt.Errorf("insert card: all %d virtual readers hold a card; add vpcd readers to pcscd's reader.conf and pass them with --vpcd", len(a.cfg.Slots))
+		// The log keeps the detail; the person reads the code's words.
+		a.log.Warn("no free virtual reader", "readers", len(a.cfg.Slots))
+		return "", &handoff.Error{Code: handoff.CodeNoFreeReader, Detail: fmt.Sprintf("all %d virtual readers hold a card", len(a.cfg.Slots))}
 	}
 	if err != nil {
 		return "", fmt.Errorf("insert card: %w", err)
@@ -187,6 +233,10 @@ func (a *Agent) CreateCard(ctx context.Context, serial uint32) (string, error) {
 	}
 	return reader, nil
 }
+
+// FreeReaders returns how many reader slots hold no card. It implements
+// handoff.ReaderCounter.
+func (a *Agent) FreeReaders() int { return a.pool.Free() }
 
 // ResetCard wipes the card's security state, as a warm reset does. It implements
 // handoff.CardHost.
@@ -229,6 +279,7 @@ func (a *Agent) MoveKey(serial uint32, from, to byte) error {
 // DeleteCard removes the card from its reader and deletes its files. It implements
 // handoff.CardHost.
 func (a *Agent) DeleteCard(serial uint32) error {
+	a.stopFollowing(serial)
 	a.mu.Lock()
 	card := a.cards[serial]
 	delete(a.cards, serial)

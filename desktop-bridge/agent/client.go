@@ -54,6 +54,14 @@ func (c *Client) DeleteCard(ctx context.Context, serial uint32) error {
 	return c.do(ctx, http.MethodDelete, "/v1/cards/"+strconv.FormatUint(uint64(serial), 10), nil, nil)
 }
 
+// ReportPINChange hands the result of a PIN change to the agent, which sends it to the
+// card's server now if it can and otherwise on the next contact; it reports which.
+func (c *Client) ReportPINChange(ctx context.Context, serial uint32, r PINChangeReport) (sent bool, err error) {
+	var out PINChangeQueued
+	err = c.do(ctx, http.MethodPost, "/v1/cards/"+strconv.FormatUint(uint64(serial), 10)+"/pin-changes", r, &out)
+	return out.Sent, err
+}
+
 // SendPIN answers a ClientPIN enrolment's PIN prompt.
 func (c *Client) SendPIN(ctx context.Context, id string, a handoff.PINAnswer) error {
 	return c.do(ctx, http.MethodPost, "/v1/enrolments/"+id+"/pin", pinBody{PIN: a.New, Current: a.Current}, nil)

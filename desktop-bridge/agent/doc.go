@@ -19,6 +19,8 @@
 //	POST   /v1/enrolments/{id}/pin      {"pin", "current"} -> 204 (ClientPIN enrolments;
 //	                                    current only when the prompt's mode is "change")
 //	POST   /v1/enrolments/{id}/cancel   204
+//	POST   /v1/cards/{serial}/pin-changes PINChangeReport -> {"sent"}: a `pin change`
+//	                                    result for the card's server, now or queued
 //
 // An enrolment outlives the request that started it: closing the stream does not stop
 // it, except while a ClientPIN enrolment waits for its PIN (nobody could answer).
@@ -30,5 +32,17 @@
 // cards.key the key that seals their secrets (0600), and enrolled/<serial>.json what
 // the agent knows about each card (server, order, state, certificates). A card whose
 // record still says "enrolling" when the agent starts was interrupted; it is deleted
-// (the server expires the order and revokes what it issued).
+// (the server expires the order and revokes what it issued). pending/<serial>.json holds
+// PIN change results not yet sent; removed/<serial>.json what is kept of a card that left
+// the desktop (its record, when and why), for forensics, while its card file is deleted.
+//
+// # Following the cards
+//
+// Outside an order the agent proves each card to its server with the card's management
+// key (server/cardproof; the card computes the answer in process, vcard.Card.Prove),
+// reports its PIN state and queued PIN changes (SyncCard), and learns the card's state.
+// It does so at start, after each hand-off (Kick), every Config.SyncInterval, as soon as a
+// card's PIN counters change (watchPINs), and it keeps a cardUpdated subscription per card
+// (follow), reconnecting with bounded backoff. A card the server says must be removed, or
+// does not know, leaves its reader and the disk (retire).
 package agent

@@ -108,6 +108,7 @@ func (a *Agent) startEnrolment(req EnrolRequest) (*enrolment, error) {
 	}
 	a.wg.Go(func() {
 		_, _ = handoff.Run(a.ctx, cfg, h) // Run reports its end through Notify
+		a.Kick()                          // a hand-off is a contact: sync every card, follow a new one
 		a.forget(e)
 	})
 	return e, nil

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vscard/vscard/desktop-bridge/api"
 	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 )
@@ -28,6 +29,12 @@ func DefaultSocket() string {
 		return filepath.Join(os.TempDir(), fmt.Sprintf("vscard-%d", os.Getuid()), "bridge.sock")
 	}
 	return filepath.Join(dir, "vscard", "bridge.sock")
+}
+
+// PINChangeQueued answers a PIN change report: whether the server has it now (otherwise it
+// is sent on the next contact).
+type PINChangeQueued struct {
+	Sent bool `json:"sent"`
 }
 
 // Listen creates the control socket at path: its directory 0700 and owned by us, the
@@ -144,6 +151,27 @@ func (a *Agent) Handler() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /v1/cards/{serial}/pin-changes", func(w http.ResponseWriter, r *http.Request) {
+		serial, err := parseSerial(r.PathValue("serial"))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		var body PINChangeReport
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10)).Decode(&body); err != nil || !slices.Contains(api.AllPinChangeResult, body.Result) {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("decode PIN change: want a result code: %v", err))
+			return
+		}
+		if body.At.IsZero() {
+			body.At = time.Now()
+		}
+		sent, err := a.QueuePINChange(r.Context(), serial, body)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, PINChangeQueued{Sent: sent})
 	})
 	mux.HandleFunc("POST /v1/enrolments", a.handleEnrol)
 	mux.HandleFunc("POST /v1/enrolments/{id}/pin", func(w http.ResponseWriter, r *http.Request) {

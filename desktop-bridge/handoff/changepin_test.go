@@ -130,8 +130,8 @@ func TestChangePIN(t *testing.T) {
 		if CodeOf(err) != CodePINBlocked {
 			t.Fatalf("error %v, want %s", err, CodePINBlocked)
 		}
-		if o.State != "FAILED" || !strings.Contains(o.FailureReason, "Reset PIN") {
-			t.Errorf("order %s (%q), want FAILED naming Reset PIN", o.State, o.FailureReason)
+		if o.State != "FAILED" || o.FailureReason != ReasonPrefix+string(CodePINBlocked) {
+			t.Errorf("order %s (%q), want FAILED with the code %s", o.State, o.FailureReason, CodePINBlocked)
 		}
 		if last := events[len(events)-1]; last.Step != StepFailed || last.Code != CodePINBlocked {
 			t.Errorf("last event %+v", last)

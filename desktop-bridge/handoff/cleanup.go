@@ -115,9 +115,18 @@ func (r *run) cleanUp(ctx context.Context, runErr error) error {
 	return runErr
 }
 
+// ReasonPrefix starts an order's failure reason that is a code of the Desktop App's.
+const ReasonPrefix = "desktop-app:"
+
 // failureReason is what the server records: short, and free of secrets by construction
-// (errors here never carry the PIN, PUK, management key or tokens).
+// (errors here never carry the PIN, PUK, management key or tokens). A refusal of the
+// Desktop App's own travels as its code, "desktop-app:PIN_BLOCKED" (ReasonPrefix): the
+// portal has the words, in the person's language. A fault without a code keeps its text,
+// for the operator's order list.
 func failureReason(err error) string {
+	if c := CodeOf(err); c != "" {
+		return ReasonPrefix + string(c)
+	}
 	const max = 400
 	s := "Desktop App: " + Describe(err)
 	if len(s) > max {

@@ -48,6 +48,11 @@ const (
 	// ProblemResponseMistyped: the response as typed has a typing mistake (its check
 	// symbol does not match) or is not 12 symbols; the card was not asked.
 	ProblemResponseMistyped Code = "unblock_response_mistyped"
+	// CodeNoFreeReader: every virtual reader of this desktop holds a card, so a new
+	// card has nowhere to go. Told before the PIN is asked.
+	CodeNoFreeReader Code = "NO_FREE_READER"
+	// CodeCardRevoked: the server says the card is out of service; it left this desktop.
+	CodeCardRevoked Code = "CARD_OUT_OF_SERVICE"
 )
 
 // Codes of a refused PIN form, besides the policy's rules (cardspec.Violation.Rule).
@@ -68,14 +73,17 @@ var Languages = []string{"en"}
 // when a code lacks words in a language.
 var words = map[string]map[Code]string{
 	"en": {
-		CodeUnknownProcess:    "This Desktop App cannot do what the portal asked for. Update the Desktop App, then start again from the portal.",
-		CodeProcessMismatch:   "The portal's link does not match the order on the server, so nothing was done. Start again from the portal.",
-		CodeCancelled:         "Cancelled in the Desktop App.",
-		CodeOrderEnded:        "The order was cancelled in the portal, or it expired.",
-		CodeSessionEnded:      "The order is over on the server: it was cancelled in the portal, or it expired.",
-		CodeUntrusted:         "This server is not on your list of trusted servers. Trust it on the PIN page, or run vscard-bridge open --trust.",
-		CodePUKBlocked:        "This card's PIN cannot be reset: its unblocking code is blocked too. Ask for a new card in the portal.",
-		CodePUKRefused:        "The card did not take the server's unblocking code, so nothing was changed. Contact your help desk.",
+		CodeUnknownProcess:  "This Desktop App cannot do what the portal asked for. Update the Desktop App, then start again from the portal.",
+		CodeProcessMismatch: "The portal's link does not match the order on the server, so nothing was done. Start again from the portal.",
+		CodeCancelled:       "Cancelled in the Desktop App.",
+		CodeOrderEnded:      "The order was cancelled in the portal, or it expired.",
+		CodeSessionEnded:    "The order is over on the server: it was cancelled in the portal, or it expired.",
+		CodeUntrusted:       "This server is not on your list of trusted servers. Trust it on the PIN page, or run vscard-bridge open --trust.",
+		CodePUKBlocked:      "This card's PIN cannot be reset: its unblocking code is blocked too. Ask for a new card in the portal.",
+		CodePUKRefused:      "The card did not take the server's unblocking code, so nothing was changed. Contact your help desk.",
+		CodeNoFreeReader: "This computer has no room for another virtual smart card. Revoke a card you no longer use on the Cards page " +
+			"of the portal (it then leaves this computer), or ask your help desk for more virtual readers, then start again.",
+		CodeCardRevoked:       "This card is no longer in service (it was revoked or deleted in the portal), so it was removed from this computer.",
 		ProblemMismatch:       "The two new PINs are not the same. Type the new PIN twice.",
 		ProblemCurrentMissing: "Type your current PIN.",
 		ProblemSameAsCurrent:  "The new PIN is the same as the current one. Choose another PIN.",
@@ -96,7 +104,7 @@ var words = map[string]map[Code]string{
 // allCodes lists every Code, for the test that each has words in every language.
 var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
 	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused,
-	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped}
+	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped, CodeNoFreeReader, CodeCardRevoked}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {

@@ -207,8 +207,8 @@ func TestDispatch(t *testing.T) {
 			t.Errorf("last event %+v", last)
 		}
 		o := alice.Order(order.ID)
-		if o.State != "FAILED" || !strings.Contains(o.FailureReason, Words("en", CodeProcessMismatch)) || strings.Contains(o.FailureReason, "test-change-pin") {
-			t.Errorf("order %+v, want FAILED with the words only", o)
+		if o.State != "FAILED" || o.FailureReason != ReasonPrefix+string(CodeProcessMismatch) {
+			t.Errorf("order %+v, want FAILED with the code only", o)
 		}
 	})
 }

@@ -28,6 +28,10 @@ func (g *getCard) Run(ctx context.Context, job *Job) (*Result, error) {
 	g.serial = uint32(serial)
 	job.Log = job.Log.With("card", card.Serial)
 
+	// No reader for the new card: say so before the person chooses a PIN for nothing.
+	if r, ok := job.Cards.(ReaderCounter); ok && r.FreeReaders() == 0 {
+		return nil, &Error{Code: CodeNoFreeReader, Detail: "every virtual reader holds a card"}
+	}
 	a, err := job.AskPIN(ctx, PINChoose)
 	if err != nil {
 		return nil, err

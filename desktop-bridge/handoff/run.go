@@ -35,6 +35,12 @@ type CardHost interface {
 	MoveKey(serial uint32, from, to byte) error
 }
 
+// ReaderCounter is a CardHost that knows how many of its readers are free, so that a
+// process that makes a card refuses before it asks for a PIN when none is.
+type ReaderCounter interface {
+	FreeReaders() int
+}
+
 // Config is what a run needs besides the link.
 type Config struct {
 	// Trust decides which servers may hand processes to this desktop. Required.

@@ -59,6 +59,24 @@ func (p *Pool) Attach(ctx context.Context, card Card) (string, error) {
 	return "", fmt.Errorf("attach card: %w", ErrNoFreeSlot)
 }
 
+// Free returns how many slots hold no card (or one whose attachment ended).
+func (p *Pool) Free() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, addr := range p.addrs {
+		if a, busy := p.slots[addr]; busy {
+			select {
+			case <-a.Done():
+			default:
+				continue
+			}
+		}
+		n++
+	}
+	return n
+}
+
 // Attachment returns the attachment of card, or nil.
 func (p *Pool) Attachment(card Card) *Attachment {
 	p.mu.Lock()

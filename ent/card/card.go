@@ -44,6 +44,12 @@ const (
 	FieldPukUnconfirmed = "puk_unconfirmed"
 	// FieldPinState holds the string denoting the pin_state field in the database.
 	FieldPinState = "pin_state"
+	// FieldProofChallenge holds the string denoting the proof_challenge field in the database.
+	FieldProofChallenge = "proof_challenge"
+	// FieldProofChallengeExpiresAt holds the string denoting the proof_challenge_expires_at field in the database.
+	FieldProofChallengeExpiresAt = "proof_challenge_expires_at"
+	// FieldSeenAt holds the string denoting the seen_at field in the database.
+	FieldSeenAt = "seen_at"
 	// FieldOwnerID holds the string denoting the owner_id field in the database.
 	FieldOwnerID = "owner_id"
 	// FieldOrderID holds the string denoting the order_id field in the database.
@@ -118,6 +124,9 @@ var Columns = []string{
 	FieldPuk,
 	FieldPukUnconfirmed,
 	FieldPinState,
+	FieldProofChallenge,
+	FieldProofChallengeExpiresAt,
+	FieldSeenAt,
 	FieldOwnerID,
 	FieldOrderID,
 	FieldReplacedByID,
@@ -250,6 +259,16 @@ func ByValidFrom(opts ...sql.OrderTermOption) OrderOption {
 // ByValidUntil orders the results by the valid_until field.
 func ByValidUntil(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldValidUntil, opts...).ToFunc()
+}
+
+// ByProofChallengeExpiresAt orders the results by the proof_challenge_expires_at field.
+func ByProofChallengeExpiresAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldProofChallengeExpiresAt, opts...).ToFunc()
+}
+
+// BySeenAt orders the results by the seen_at field.
+func BySeenAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSeenAt, opts...).ToFunc()
 }
 
 // ByOwnerID orders the results by the owner_id field.

@@ -105,6 +105,21 @@ func PukUnconfirmed(v []byte) predicate.Card {
 	return predicate.Card(sql.FieldEQ(FieldPukUnconfirmed, v))
 }
 
+// ProofChallenge applies equality check predicate on the "proof_challenge" field. It's identical to ProofChallengeEQ.
+func ProofChallenge(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldProofChallenge, v))
+}
+
+// ProofChallengeExpiresAt applies equality check predicate on the "proof_challenge_expires_at" field. It's identical to ProofChallengeExpiresAtEQ.
+func ProofChallengeExpiresAt(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldProofChallengeExpiresAt, v))
+}
+
+// SeenAt applies equality check predicate on the "seen_at" field. It's identical to SeenAtEQ.
+func SeenAt(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldSeenAt, v))
+}
+
 // OwnerID applies equality check predicate on the "owner_id" field. It's identical to OwnerIDEQ.
 func OwnerID(v string) predicate.Card {
 	return predicate.Card(sql.FieldEQ(FieldOwnerID, v))
@@ -533,6 +548,156 @@ func PinStateIsNil() predicate.Card {
 // PinStateNotNil applies the NotNil predicate on the "pin_state" field.
 func PinStateNotNil() predicate.Card {
 	return predicate.Card(sql.FieldNotNull(FieldPinState))
+}
+
+// ProofChallengeEQ applies the EQ predicate on the "proof_challenge" field.
+func ProofChallengeEQ(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldProofChallenge, v))
+}
+
+// ProofChallengeNEQ applies the NEQ predicate on the "proof_challenge" field.
+func ProofChallengeNEQ(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldNEQ(FieldProofChallenge, v))
+}
+
+// ProofChallengeIn applies the In predicate on the "proof_challenge" field.
+func ProofChallengeIn(vs ...[]byte) predicate.Card {
+	return predicate.Card(sql.FieldIn(FieldProofChallenge, vs...))
+}
+
+// ProofChallengeNotIn applies the NotIn predicate on the "proof_challenge" field.
+func ProofChallengeNotIn(vs ...[]byte) predicate.Card {
+	return predicate.Card(sql.FieldNotIn(FieldProofChallenge, vs...))
+}
+
+// ProofChallengeGT applies the GT predicate on the "proof_challenge" field.
+func ProofChallengeGT(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldGT(FieldProofChallenge, v))
+}
+
+// ProofChallengeGTE applies the GTE predicate on the "proof_challenge" field.
+func ProofChallengeGTE(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldGTE(FieldProofChallenge, v))
+}
+
+// ProofChallengeLT applies the LT predicate on the "proof_challenge" field.
+func ProofChallengeLT(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldLT(FieldProofChallenge, v))
+}
+
+// ProofChallengeLTE applies the LTE predicate on the "proof_challenge" field.
+func ProofChallengeLTE(v []byte) predicate.Card {
+	return predicate.Card(sql.FieldLTE(FieldProofChallenge, v))
+}
+
+// ProofChallengeIsNil applies the IsNil predicate on the "proof_challenge" field.
+func ProofChallengeIsNil() predicate.Card {
+	return predicate.Card(sql.FieldIsNull(FieldProofChallenge))
+}
+
+// ProofChallengeNotNil applies the NotNil predicate on the "proof_challenge" field.
+func ProofChallengeNotNil() predicate.Card {
+	return predicate.Card(sql.FieldNotNull(FieldProofChallenge))
+}
+
+// ProofChallengeExpiresAtEQ applies the EQ predicate on the "proof_challenge_expires_at" field.
+func ProofChallengeExpiresAtEQ(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldProofChallengeExpiresAt, v))
+}
+
+// ProofChallengeExpiresAtNEQ applies the NEQ predicate on the "proof_challenge_expires_at" field.
+func ProofChallengeExpiresAtNEQ(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldNEQ(FieldProofChallengeExpiresAt, v))
+}
+
+// ProofChallengeExpiresAtIn applies the In predicate on the "proof_challenge_expires_at" field.
+func ProofChallengeExpiresAtIn(vs ...time.Time) predicate.Card {
+	return predicate.Card(sql.FieldIn(FieldProofChallengeExpiresAt, vs...))
+}
+
+// ProofChallengeExpiresAtNotIn applies the NotIn predicate on the "proof_challenge_expires_at" field.
+func ProofChallengeExpiresAtNotIn(vs ...time.Time) predicate.Card {
+	return predicate.Card(sql.FieldNotIn(FieldProofChallengeExpiresAt, vs...))
+}
+
+// ProofChallengeExpiresAtGT applies the GT predicate on the "proof_challenge_expires_at" field.
+func ProofChallengeExpiresAtGT(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldGT(FieldProofChallengeExpiresAt, v))
+}
+
+// ProofChallengeExpiresAtGTE applies the GTE predicate on the "proof_challenge_expires_at" field.
+func ProofChallengeExpiresAtGTE(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldGTE(FieldProofChallengeExpiresAt, v))
+}
+
+// ProofChallengeExpiresAtLT applies the LT predicate on the "proof_challenge_expires_at" field.
+func ProofChallengeExpiresAtLT(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldLT(FieldProofChallengeExpiresAt, v))
+}
+
+// ProofChallengeExpiresAtLTE applies the LTE predicate on the "proof_challenge_expires_at" field.
+func ProofChallengeExpiresAtLTE(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldLTE(FieldProofChallengeExpiresAt, v))
+}
+
+// ProofChallengeExpiresAtIsNil applies the IsNil predicate on the "proof_challenge_expires_at" field.
+func ProofChallengeExpiresAtIsNil() predicate.Card {
+	return predicate.Card(sql.FieldIsNull(FieldProofChallengeExpiresAt))
+}
+
+// ProofChallengeExpiresAtNotNil applies the NotNil predicate on the "proof_challenge_expires_at" field.
+func ProofChallengeExpiresAtNotNil() predicate.Card {
+	return predicate.Card(sql.FieldNotNull(FieldProofChallengeExpiresAt))
+}
+
+// SeenAtEQ applies the EQ predicate on the "seen_at" field.
+func SeenAtEQ(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldSeenAt, v))
+}
+
+// SeenAtNEQ applies the NEQ predicate on the "seen_at" field.
+func SeenAtNEQ(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldNEQ(FieldSeenAt, v))
+}
+
+// SeenAtIn applies the In predicate on the "seen_at" field.
+func SeenAtIn(vs ...time.Time) predicate.Card {
+	return predicate.Card(sql.FieldIn(FieldSeenAt, vs...))
+}
+
+// SeenAtNotIn applies the NotIn predicate on the "seen_at" field.
+func SeenAtNotIn(vs ...time.Time) predicate.Card {
+	return predicate.Card(sql.FieldNotIn(FieldSeenAt, vs...))
+}
+
+// SeenAtGT applies the GT predicate on the "seen_at" field.
+func SeenAtGT(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldGT(FieldSeenAt, v))
+}
+
+// SeenAtGTE applies the GTE predicate on the "seen_at" field.
+func SeenAtGTE(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldGTE(FieldSeenAt, v))
+}
+
+// SeenAtLT applies the LT predicate on the "seen_at" field.
+func SeenAtLT(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldLT(FieldSeenAt, v))
+}
+
+// SeenAtLTE applies the LTE predicate on the "seen_at" field.
+func SeenAtLTE(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldLTE(FieldSeenAt, v))
+}
+
+// SeenAtIsNil applies the IsNil predicate on the "seen_at" field.
+func SeenAtIsNil() predicate.Card {
+	return predicate.Card(sql.FieldIsNull(FieldSeenAt))
+}
+
+// SeenAtNotNil applies the NotNil predicate on the "seen_at" field.
+func SeenAtNotNil() predicate.Card {
+	return predicate.Card(sql.FieldNotNull(FieldSeenAt))
 }
 
 // OwnerIDEQ applies the EQ predicate on the "owner_id" field.

@@ -47,6 +47,13 @@ func (Card) Fields() []ent.Field {
 		field.JSON("pin_state", &record.PINState{}).
 			Optional().
 			Annotations(entgql.Type("CardPinState"), entgql.Skip(entgql.SkipWhereInput)),
+		// The Desktop App's outstanding proof challenge (server/cardproof): its SHA-256
+		// and when it stops working. Cleared when used.
+		field.Bytes("proof_challenge").Optional().Nillable().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("proof_challenge_expires_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
+		// When a Desktop App last proved it holds the card (any contact), so that an
+		// operator sees whether a card is still around.
+		field.Time("seen_at").Optional().Nillable(),
 		field.String("owner_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("order_id").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
 		// The card that replaced this one (replace-virtual-smart-card), set when the new

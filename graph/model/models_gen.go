@@ -22,6 +22,23 @@ type CardPinStateInput struct {
 	PukBlocked bool `json:"pukBlocked"`
 }
 
+// The card's answer to a challenge (server/cardproof).
+type CardProofInput struct {
+	Serial    string `json:"serial"`
+	Challenge string `json:"challenge"`
+	// base64 HMAC-SHA-256 under the card's management key.
+	Response string `json:"response"`
+}
+
+// What the Desktop App reports of a card it holds.
+type CardReportInput struct {
+	Proof *CardProofInput `json:"proof"`
+	// The PIN state read on the card now.
+	PinState *CardPinStateInput `json:"pinState,omitempty"`
+	// PIN changes made without the portal (vscard-bridge pin change) since the last report, oldest first.
+	PinChanges []*PinChangeReportInput `json:"pinChanges,omitempty"`
+}
+
 type CardStatus struct {
 	Serial       string               `json:"serial"`
 	State        card.State           `json:"state"`
@@ -61,6 +78,13 @@ type NextStepPayload struct {
 	Order *ent.Order `json:"order"`
 	// Set when the step hands the order to the Desktop App.
 	Handoff *enroll.Handoff `json:"handoff,omitempty"`
+}
+
+type PinChangeReportInput struct {
+	Result PinChangeResult `json:"result"`
+	// When the change was tried, on the desktop's clock.
+	At        time.Time `json:"at"`
+	TriesLeft *int      `json:"triesLeft,omitempty"`
 }
 
 // The PUKs for reset-pin, for the Desktop App only. The card has one of candidates (the one
@@ -154,6 +178,73 @@ func (e *Access) UnmarshalJSON(b []byte) error {
 }
 
 func (e Access) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The result of a PIN change on the card, as a code; the portal and the Desktop App have the words.
+type PinChangeResult string
+
+const (
+	// The card took the new PIN.
+	PinChangeResultChanged PinChangeResult = "CHANGED"
+	// The current PIN was wrong; triesLeft says how many tries the card has left.
+	PinChangeResultWrongPin PinChangeResult = "WRONG_PIN"
+	// The PIN is blocked: Reset PIN in the portal.
+	PinChangeResultPinBlocked PinChangeResult = "PIN_BLOCKED"
+	// The person stopped before the card took a new PIN.
+	PinChangeResultCancelled PinChangeResult = "CANCELLED"
+	// The card could not be reached or failed.
+	PinChangeResultCardError PinChangeResult = "CARD_ERROR"
+)
+
+var AllPinChangeResult = []PinChangeResult{
+	PinChangeResultChanged,
+	PinChangeResultWrongPin,
+	PinChangeResultPinBlocked,
+	PinChangeResultCancelled,
+	PinChangeResultCardError,
+}
+
+func (e PinChangeResult) IsValid() bool {
+	switch e {
+	case PinChangeResultChanged, PinChangeResultWrongPin, PinChangeResultPinBlocked, PinChangeResultCancelled, PinChangeResultCardError:
+		return true
+	}
+	return false
+}
+
+func (e PinChangeResult) String() string {
+	return string(e)
+}
+
+func (e *PinChangeResult) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PinChangeResult(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PinChangeResult", str)
+	}
+	return nil
+}
+
+func (e PinChangeResult) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PinChangeResult) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PinChangeResult) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -38,6 +38,11 @@ func (s *Service) InitFunc(ctx context.Context, payload transport.InitPayload) (
 		}
 		ctx = viewer.NewContext(ctx, v)
 		check = s.tokenCheck(token, v, expiry)
+	} else if payload["cardProof"] == true && viewer.FromContext(ctx) == nil {
+		// The Desktop App following its cards outside any order: it has no session, and
+		// each cardUpdated proves its card (server/cardproof). The connection has no
+		// viewer, so only ANONYMOUS fields run on it.
+		return ctx, nil, nil
 	} else {
 		v := viewer.FromContext(ctx)
 		sessionToken, _ := ctx.Value(sessionKey{}).(string)

@@ -132,11 +132,19 @@ func TestInitFunc(t *testing.T) {
 		}
 	})
 
+	t.Run("ok/Desktop App following its cards: no viewer, each subscription proves its card", func(t *testing.T) {
+		ctx, err := openWebSocket(t, app.svc, nil, transport.InitPayload{"cardProof": true})
+		if err != nil || viewer.FromContext(ctx) != nil {
+			t.Fatalf("init: %v, viewer %+v", err, viewer.FromContext(ctx))
+		}
+	})
+
 	for _, tc := range []struct {
 		name    string
 		payload transport.InitPayload
 	}{
 		{"error/anonymous", nil},
+		{"error/card proof that is not true", transport.InitPayload{"cardProof": "yes"}},
 		{"error/bridge token refused", transport.InitPayload{"authorization": "Bearer vsb_nope"}},
 		{"error/invalid portal token", transport.InitPayload{"authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}},
 		{"error/not a bearer token", transport.InitPayload{"authorization": "Basic Zm9vOmJhcg=="}},

@@ -35,10 +35,10 @@ import (
 // challengeTTL is how long a card challenge may be answered: long enough to type a PIN.
 const challengeTTL = 5 * time.Minute
 
-const challengeContext = "card:challenge"
+const challengeContext = "card:delete-challenge"
 
-// CardChallenge returns a challenge for the card serial to sign (DeleteWithCard).
-func (e *Engine) CardChallenge(serial string) string {
+// DeleteChallenge returns a challenge for the card serial to sign (DeleteWithCard).
+func (e *Engine) DeleteChallenge(serial string) string {
 	var exp [8]byte
 	binary.BigEndian.PutUint64(exp[:], uint64(e.now().Add(challengeTTL).Unix()))
 	nonce := make([]byte, 16)
@@ -48,7 +48,7 @@ func (e *Engine) CardChallenge(serial string) string {
 }
 
 // DeleteWithCard deletes the card serial for its owner, the card having signed challenge
-// (from CardChallenge) with the key of its authentication certificate; signature is base64.
+// (from DeleteChallenge) with the key of its authentication certificate; signature is base64.
 func (e *Engine) DeleteWithCard(ctx context.Context, serial, challenge, signature string) (*ent.Card, error) {
 	// Anyone may call this: attempts on one card are limited as claims of one order are.
 	if err := e.claims.allow("card:"+serial, "attempts to delete this card with the card"); err != nil {

@@ -124,4 +124,16 @@
 // sweep, which revokes what the CA signed for orders that did not complete.
 //
 // Time comes from Config.Now, so tests move a clock instead of sleeping.
+//
+// # Cards outside orders
+//
+// The Desktop App reports on the cards it holds without an order (cardsync.go): it asks
+// CardChallenge, the card answers with its management key, and SyncCard checks the proof
+// (server/cardproof has the design), stores and audits the PIN state and the PIN changes
+// made without the portal (as codes), and says whether the card must leave the desktop
+// (leaves: INACTIVE). FollowCard does the same check for the cardUpdated subscription.
+// Every change of a card — a card process's transition, a revoke, a cascade, a PIN state
+// report — calls PublishCard once committed, so that the portal and the Desktop App
+// following the card hear of it; a new process that changes a card outside transition
+// must call it too.
 package enroll

@@ -89,6 +89,8 @@ type Engine struct {
 	claims, starts *limiter
 	// unblocks bound the responses a person asks for (AnswerUnblockChallenge).
 	unblocks *limiter
+	// challenges bounds card proof challenges per serial (CardChallenge).
+	challenges *limiter
 	// lastReconciled is when the sweep last checked ended orders against the CA.
 	sweepMu        sync.Mutex
 	lastReconciled time.Time
@@ -104,6 +106,9 @@ func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSou
 		claims:   newLimiter(cfg.Limits.ClaimsPerMinute, cfg.Limits.ClaimBurst, cfg.Now),
 		starts:   newLimiter(cfg.Limits.StartsPerMinute, cfg.Limits.StartBurst, cfg.Now),
 		unblocks: newLimiter(cfg.Limits.UnblocksPerMinute, cfg.Limits.UnblockBurst, cfg.Now),
+		// A Desktop App asks once per card per contact; a few contacts at once (start,
+		// a hand-off, a reconnect) fit the burst.
+		challenges: newLimiter(30, 10, cfg.Now),
 	}
 }
 

@@ -441,10 +441,10 @@ func TestDeleteWithCard(t *testing.T) {
 		return base64.StdEncoding.EncodeToString(sig)
 	}
 	ctx := context.Background()
-	ch := env.e.CardChallenge(crd.Serial)
+	ch := env.e.DeleteChallenge(crd.Serial)
 	_, err := env.e.DeleteWithCard(ctx, crd.Serial, ch, sign(otherKey, ch))
 	wantCode(t, err, errs.Forbidden)
-	otherCh := env.e.CardChallenge(other.Serial)
+	otherCh := env.e.DeleteChallenge(other.Serial)
 	_, err = env.e.DeleteWithCard(ctx, crd.Serial, otherCh, sign(key, otherCh))
 	wantCode(t, err, errs.Forbidden)
 	env.clock.Add(challengeTTL)
@@ -454,13 +454,13 @@ func TestDeleteWithCard(t *testing.T) {
 		t.Fatalf("a refused delete left the card %s", st)
 	}
 
-	ch = env.e.CardChallenge(crd.Serial)
+	ch = env.e.DeleteChallenge(crd.Serial)
 	c, err := env.e.DeleteWithCard(ctx, crd.Serial, ch, sign(key, ch))
 	if err != nil || c.State != card.StateINACTIVE {
 		t.Fatalf("DeleteWithCard = %v, %v", c, err)
 	}
 	wantCerts(t, env, crd.ID, certificate.StateREVOKED, revocation.CessationOfOperation, ca.StatusRevoked)
-	ch = env.e.CardChallenge(crd.Serial)
+	ch = env.e.DeleteChallenge(crd.Serial)
 	_, err = env.e.DeleteWithCard(ctx, crd.Serial, ch, sign(key, ch))
 	wantCode(t, err, errs.IllegalState) // the Desktop App then removes it all the same
 	o := env.db.Order.Query().Where(order.Process(ProcessDeleteCard), order.SubjectCardID(crd.ID)).OnlyX(env.sys)

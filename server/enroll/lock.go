@@ -298,6 +298,7 @@ func (cc *CardCascade) After(ctx context.Context) {
 	}
 	cc.e.syncCardsAtCA(ctx, cc.cards...)
 	sys := viewer.AsServer(ctx)
+	cc.e.PublishCard(sys, cc.cards...)
 	orders, err := cc.e.db.Card.Query().Where(card.IDIn(cc.cards...), card.OrderIDNotNil()).
 		Select(card.FieldOrderID).Strings(sys)
 	if err != nil {

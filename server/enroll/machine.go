@@ -143,6 +143,9 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 		e.cfg.Entered(m.to)
 		e.revokeAtCA(sys, o.ID, revoke, revocation.CessationOfOperation)
 		e.publish(sys, o.ID)
+		if o.SubjectCardID != nil { // a card process may have changed its card
+			e.PublishCard(sys, *o.SubjectCardID)
+		}
 	})
 	return updated, nil
 }

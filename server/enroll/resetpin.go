@@ -206,6 +206,7 @@ func (e *Engine) ReportPINState(ctx context.Context, orderID, serial string, st 
 	if err != nil {
 		return nil, err
 	}
+	e.PublishCard(sys, c.ID)
 	return updated.Unwrap(), nil
 }
 

@@ -80,6 +80,7 @@ func (e *Engine) RevokeCard(ctx context.Context, serial string, cause revocation
 		return nil, err
 	}
 	e.revokeAtCA(sys, c.ID, serials, reason)
+	e.PublishCard(sys, c.ID)
 	if c.OrderID != nil {
 		e.publish(sys, *c.OrderID)
 	}

@@ -28,6 +28,12 @@ func OrderKey(orderID string) string { return orderPrefix + orderID }
 
 const orderPrefix = "order:"
 
+// CardKey is the key of a card's notices (cardUpdated), by the card's id: the code that
+// changes a card has its id at hand, and a subscriber looks it up once.
+func CardKey(cardID string) string { return cardPrefix + cardID }
+
+const cardPrefix = "card:"
+
 // Local is the in-process Bus, used with SQLite (one instance) and as the fan-out stage of
 // the PostgreSQL bus.
 type Local struct {

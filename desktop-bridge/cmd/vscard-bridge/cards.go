@@ -146,7 +146,7 @@ func (c *deleteCmd) tellServer(ctx context.Context, info agent.CardInfo) error {
 	}
 	gql := srv.GraphQL()
 	serial := strconv.FormatUint(uint64(info.Serial), 10)
-	ch, err := api.CardChallenge(ctx, gql, serial)
+	ch, err := api.DeleteChallenge(ctx, gql, serial)
 	if err != nil {
 		return fmt.Errorf("ask %s for a challenge: %w", info.Server, err)
 	}
@@ -163,7 +163,7 @@ func (c *deleteCmd) tellServer(ctx context.Context, info agent.CardInfo) error {
 		}
 		return readLine(in, "PIN of card "+serial+": ")
 	}
-	sig, err := handoff.SignChallenge(ctx, info.Reader, info.Serial, []byte(ch.CardChallenge), ask)
+	sig, err := handoff.SignChallenge(ctx, info.Reader, info.Serial, []byte(ch.DeleteChallenge), ask)
 	if err != nil {
 		return errors.New(handoff.Describe(err))
 	}

@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -54,6 +55,7 @@ type globals struct {
 	Config   string   `env:"VSCARD_BRIDGE_CONFIG" placeholder:"FILE" help:"Configuration with the trusted servers (default $XDG_CONFIG_HOME/vscard/bridge.yaml)."`
 	Socket   string   `env:"VSCARD_BRIDGE_SOCKET" placeholder:"PATH" help:"The agent's control socket (default $XDG_RUNTIME_DIR/vscard/bridge.sock)."`
 	VPCD     []string `name:"vpcd" env:"VSCARD_BRIDGE_VPCD" placeholder:"ADDR=READER" help:"vpcd reader slots, host:port=reader name (default 127.0.0.1:35963=Virtual PCD 00 00 and 127.0.0.1:35964=Virtual PCD 00 01)." sep:";"`
+	Readers  int      `env:"VSCARD_READERS" placeholder:"N" help:"How many virtual readers scripts/desktop-setup.sh set up (VSCARD_READERS there), when --vpcd does not list them: one card each."`
 	LogLevel string   `env:"VSCARD_BRIDGE_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 }
 
@@ -87,6 +89,9 @@ func (g *globals) socket() string {
 }
 
 func (g *globals) slots() ([]agent.Slot, error) {
+	if len(g.VPCD) == 0 && g.Readers != 0 {
+		return agent.ReaderSlots(g.Readers, agent.DefaultBasePort)
+	}
 	var out []agent.Slot
 	for _, s := range g.VPCD {
 		addr, reader, ok := strings.Cut(s, "=")
@@ -114,6 +119,9 @@ func (g *globals) args() []string {
 	add("socket", g.Socket)
 	if len(g.VPCD) > 0 {
 		add("vpcd", strings.Join(g.VPCD, ";"))
+	}
+	if g.Readers != 0 {
+		add("readers", strconv.Itoa(g.Readers))
 	}
 	if g.LogLevel != "info" {
 		add("log-level", g.LogLevel)

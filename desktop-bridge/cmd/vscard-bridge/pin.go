@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
+	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/agent"
+	"github.com/vscard/vscard/desktop-bridge/api"
 	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/server/cardspec"
 )
@@ -30,14 +33,16 @@ var pivPIN = cardspec.PINPolicy{MinLength: 6, MaxLength: 8}
 
 // Run changes the PIN of a card the agent hosts, through PC/SC as any program would:
 // the agent puts the card into a reader, and this command talks to the card there. The
-// server is not told (see README, "Change PIN").
+// result goes to the card's server through the agent, as a code (PinChangeResult): at
+// once when the server answers, otherwise on the agent's next contact.
 func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 	n, err := strconv.ParseUint(c.Serial, 10, 32)
 	if err != nil {
 		return fmt.Errorf("parse serial %q: not a card serial", c.Serial)
 	}
 	serial := uint32(n)
-	cards, err := agent.NewClient(g.socket()).Cards(ctx)
+	client := agent.NewClient(g.socket())
+	cards, err := client.Cards(ctx)
 	if err != nil {
 		return fmt.Errorf("ask the Desktop App for its cards (is `vscard-bridge serve` running?): %w", err)
 	}
@@ -48,6 +53,9 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 		}
 	}
 	if reader == "" {
+		if dir, err := g.dataDir(); err == nil && agent.WasRemoved(dir, serial) {
+			return errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardRevoked))
+		}
 		return errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
 	}
 	fmt.Fprintf(os.Stderr, "Changing the PIN of card %d in reader %q.\n", serial, reader)
@@ -55,7 +63,13 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 		fmt.Fprintln(os.Stderr, "  -", r)
 	}
 	in := bufio.NewScanner(os.Stdin)
+	wrong := 0 // wrong current PINs the card counted
 	ask := func(ctx context.Context, problems []handoff.Problem) (handoff.PINAnswer, error) {
+		for _, p := range problems {
+			if p.Code == handoff.ProblemCurrentWrong || p.Code == handoff.ProblemCurrentWrongLast {
+				wrong++
+			}
+		}
 		for {
 			for _, p := range problems {
 				fmt.Fprintln(os.Stderr, "  -", p.Message)
@@ -69,11 +83,43 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 			}
 		}
 	}
-	if err := handoff.ChangePIN(ctx, reader, serial, ask); err != nil {
+	err = handoff.ChangePIN(ctx, reader, serial, ask)
+	result := pinChangeResult(err, wrong)
+	// A change that never reached the card is nothing for the server to know.
+	if result != api.PinChangeResultCancelled || wrong > 0 {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 40*time.Second)
+		sent, rerr := client.ReportPINChange(rctx, serial, agent.PINChangeReport{Result: result, At: time.Now()})
+		cancel()
+		switch {
+		case rerr != nil:
+			fmt.Fprintln(os.Stderr, "The portal could not be told now:", rerr)
+		case !sent:
+			fmt.Fprintln(os.Stderr, "The portal will be told when the server can be reached.")
+		}
+	}
+	if err != nil {
 		return errors.New(handoff.Describe(err))
 	}
 	fmt.Printf("The PIN of card %d is changed.\n", serial)
 	return nil
+}
+
+// pinChangeResult is the code the server gets for a change that ended with err, after
+// wrong wrong current PINs: never words, which are the portal's to choose.
+func pinChangeResult(err error, wrong int) api.PinChangeResult {
+	switch {
+	case err == nil:
+		return api.PinChangeResultChanged
+	case handoff.CodeOf(err) == handoff.CodePINBlocked:
+		return api.PinChangeResultPinBlocked
+	case errors.Is(err, handoff.ErrCancelled), errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
+		if wrong > 0 {
+			return api.PinChangeResultWrongPin
+		}
+		return api.PinChangeResultCancelled
+	default:
+		return api.PinChangeResultCardError
+	}
 }
 
 // read reads the current PIN and the new one: from standard input as lines, or from the

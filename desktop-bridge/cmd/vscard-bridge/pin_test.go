@@ -2,9 +2,15 @@ package main
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vscard/vscard/desktop-bridge/agent"
+	"github.com/vscard/vscard/desktop-bridge/api"
 	"github.com/vscard/vscard/desktop-bridge/handoff"
 )
 
@@ -41,5 +47,47 @@ func TestPinChangePolicy(t *testing.T) {
 		if got := len(handoff.CheckPIN(handoff.PINChange, pivPIN, handoff.PINAnswer{Current: "000000", New: pin})) == 0; got != ok {
 			t.Errorf("PIN %q accepted %v, want %v", pin, got, ok)
 		}
+	}
+}
+
+// TestPinChangeResult: the server hears a code for each ending, never words.
+func TestPinChangeResult(t *testing.T) {
+	tests := []struct {
+		err   error
+		wrong int
+		want  api.PinChangeResult
+	}{
+		{nil, 0, api.PinChangeResultChanged},
+		{nil, 2, api.PinChangeResultChanged},
+		{&handoff.Error{Code: handoff.CodePINBlocked}, 3, api.PinChangeResultPinBlocked},
+		{fmt.Errorf("read PIN: %w", io.ErrUnexpectedEOF), 1, api.PinChangeResultWrongPin},
+		{fmt.Errorf("read PIN: %w", io.ErrUnexpectedEOF), 0, api.PinChangeResultCancelled},
+		{errors.New("change PIN on the card: transmit: reader gone"), 0, api.PinChangeResultCardError},
+	}
+	for _, tt := range tests {
+		if got := pinChangeResult(tt.err, tt.wrong); got != tt.want {
+			t.Errorf("pinChangeResult(%v, %d) = %s, want %s", tt.err, tt.wrong, got, tt.want)
+		}
+	}
+}
+
+// TestReaders: --readers gives the slots scripts/desktop-setup.sh writes for
+// VSCARD_READERS, the first two the agent's defaults.
+func TestReaders(t *testing.T) {
+	g := globals{Readers: 3}
+	slots, err := g.slots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []agent.Slot{
+		{Addr: "127.0.0.1:35963", Reader: "Virtual PCD 00 00"},
+		{Addr: "127.0.0.1:35964", Reader: "Virtual PCD 00 01"},
+		{Addr: "127.0.0.1:35965", Reader: "vscard 1 00 00"},
+	}
+	if !slices.Equal(slots, want) || !slices.Equal(slots[:2], agent.DefaultSlots) {
+		t.Errorf("slots = %v, want %v", slots, want)
+	}
+	if _, err := (&globals{Readers: 17}).slots(); err == nil {
+		t.Error("17 readers accepted; pcscd serves 16")
 	}
 }

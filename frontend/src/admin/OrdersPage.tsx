@@ -11,6 +11,7 @@ import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
 import { formatDateTime, humanize } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
+import { failureWords } from '../wizard/orderState';
 
 const OrdersDoc = graphql(`
   query AdminOrders($after: Cursor, $where: OrderWhereInput) {
@@ -131,7 +132,7 @@ export default function OrdersPage() {
                   <StateBadge state={o.state} />
                   {o.failureReason && (
                     <Text size="xs" c="dimmed">
-                      {o.failureReason}
+                      {failureWords(o.failureReason)}
                     </Text>
                   )}
                 </Table.Td>

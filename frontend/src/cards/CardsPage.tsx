@@ -9,6 +9,7 @@ import { nodesOf } from '../lib/connection';
 import { apiError } from '../lib/errors';
 import { StateBadge } from '../lib/StateBadge';
 import { newerOrder } from '../wizard/orderState';
+import { pinStateCode, pinStateWords } from './pinState';
 import { CardActions } from './CardActions';
 import { CardDetails } from './CardDetails';
 import { RevokeCard } from './RevokeCard';
@@ -79,20 +80,54 @@ function RunningOrderWatcher({ orderId, onChange }: { orderId: string; onChange:
 
 /**
  * PinStateAlert says when the Desktop App last found the card's PIN blocked: it can be
- * reset (Reset PIN, among the card's actions), unless its PUK is blocked too.
+ * reset (Reset PIN, among the card's actions), unless its PUK is blocked too, when only a
+ * new card helps (Replace). The words come from the code (pinState.ts).
  */
 export function PinStateAlert({ card }: { card: CardDetailsFragment }) {
-  const st = card.pinState;
-  if (card.state !== 'ACTIVE' || !st?.blocked) return null;
-  return st.pukBlocked ? (
-    <Alert color="red" role="status" title="PIN blocked — this card cannot be reset" data-testid="pin-blocked">
-      The PIN was typed wrong too often and the card's unblocking code is blocked too. Replace the card with a new one.
-    </Alert>
-  ) : (
-    <Alert color="orange" role="status" title="PIN blocked — reset it" data-testid="pin-blocked">
-      The PIN was typed wrong too often. Choose Reset PIN below to set a new one in the Desktop App.
+  const code = pinStateCode(card);
+  if (!code) return null;
+  const words = pinStateWords.en[code];
+  return (
+    <Alert color={code === 'PUK_BLOCKED' ? 'red' : 'orange'} role="status" title={words.title} data-testid="pin-blocked" data-code={code}>
+      {words.body}
     </Alert>
   );
+}
+
+const CardUpdatedDoc = graphql(`
+  subscription CardUpdated($serial: String!) {
+    cardUpdated(serial: $serial) {
+      serial
+      state
+      remove
+      pinState {
+        triesLeft
+        blocked
+        pukBlocked
+      }
+    }
+  }
+`);
+
+/**
+ * CardWatcher follows the card's cardUpdated events (a revoke or lock by an operator, a
+ * PIN the Desktop App found blocked) and reloads the cards when an event says something
+ * the page does not show yet.
+ */
+function CardWatcher({ card, onChange }: { card: CardDetailsFragment; onChange: () => void }) {
+  const [{ data }] = useSubscription({ query: CardUpdatedDoc, variables: { serial: card.serial } });
+  const ev = data?.cardUpdated;
+  const shown = card.pinState;
+  const differs =
+    !!ev &&
+    (ev.state !== card.state ||
+      (ev.pinState?.triesLeft ?? null) !== (shown?.triesLeft ?? null) ||
+      !!ev.pinState?.blocked !== !!shown?.blocked ||
+      !!ev.pinState?.pukBlocked !== !!shown?.pukBlocked);
+  useEffect(() => {
+    if (differs) onChange();
+  }, [differs, onChange]);
+  return null;
 }
 
 /** ENDED are the states of a card that no longer works: it is kept for the record only. */
@@ -107,6 +142,7 @@ function CardEntry({ card, reload }: { card: CardDetailsFragment; reload: () => 
   return (
     <Stack gap="xs">
       <CardDetails card={card} />
+      {(card.state === 'ACTIVE' || card.state === 'LOCKED') && <CardWatcher card={card} onChange={reload} />}
       <PinStateAlert card={card} />
       <CardActions cardId={card.id} serial={card.serial} />
       {(card.state === 'ACTIVE' || card.state === 'LOCKED') && <RevokeCard serial={card.serial} onRevoked={reload} />}

@@ -169,8 +169,8 @@ export function DashboardPage() {
               </Title>
               <Text size="sm" c="dimmed" style={{ flexGrow: 1 }}>
                 {cardCount === 0
-                  ? "You have no smart cards in use."
-                  : `You have ${cardCount} smart card${cardCount === 1 ? "" : "s"} in use.`}
+                  ? 'You have no smart cards in use.'
+                  : `You have ${cardCount} smart card${cardCount === 1 ? '' : 's'} in use.`}
               </Text>
               <Button component={Link} to="/cards" variant="light">
                 Show my cards

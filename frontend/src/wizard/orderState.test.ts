@@ -188,6 +188,11 @@ describe('a process on a card (change-pin)', () => {
     expect(msg?.title).toBe('The PIN was not changed');
     expect(msg?.message).toBe("The card's PIN is blocked. Use Reset PIN.");
     expect(endMessage('FAILED', null, flow.end)?.message).toBe('Nothing was changed on your card.');
+    // The Desktop App sends a code; the portal has the words, and never shows the code.
+    const coded = endMessage('FAILED', 'desktop-app:PIN_BLOCKED', flow.end)?.message ?? '';
+    expect(coded).toMatch(/Reset PIN/);
+    expect(coded).not.toMatch(/PIN_BLOCKED|desktop-app/);
+    expect(endMessage('FAILED', 'desktop-app:SOMETHING_NEW', flow.end)?.message).not.toMatch(/SOMETHING_NEW/);
     expect(endMessage('EXPIRED', null, flow.end)?.message).not.toContain('revoked');
   });
   it('ok/a process the portal has no flow for gets the generic card flow', () => {

@@ -167,6 +167,34 @@ export const GET_CARD_END: EndWords = {
   failedWithout: 'Whatever was issued for the order has been revoked.',
 };
 
+/**
+ * desktopAppWords has, per language, the words for the Desktop App's codes, which reach the
+ * order's failureReason as "desktop-app:<CODE>" (desktop-bridge/handoff/codes.go).
+ */
+export const desktopAppWords: Record<'en', Record<string, string>> = {
+  en: {
+    PIN_BLOCKED: "The card's PIN is blocked: it was typed wrong too often. Use Reset PIN on the Cards page to choose a new one.",
+    CARD_NOT_HERE: 'The card is not on the computer where the Desktop App was opened. Open the link on the computer that has the card.',
+    PUK_BLOCKED: "This card's PIN cannot be reset: its unblocking code is blocked too. Replace the card with a new one.",
+    PUK_REFUSED: "The card did not take the server's unblocking code, so nothing was changed. Contact your help desk.",
+    NO_FREE_READER:
+      'The computer has no room for another virtual smart card. Revoke a card you no longer use on the Cards page, or ask your help desk for more virtual readers, then start again.',
+    UNKNOWN_PROCESS: 'The Desktop App cannot do this yet. Update the Desktop App, then start again.',
+    PROCESS_MISMATCH: "The Desktop App's link did not match the order, so nothing was done. Start again.",
+    SERVER_NOT_TRUSTED: 'The Desktop App does not trust this server. Trust it on the PIN page, then start again.',
+    CANCELLED_IN_DESKTOP_APP: 'Cancelled in the Desktop App.',
+    ORDER_ENDED: 'The order was cancelled or expired while the Desktop App worked on it.',
+    SESSION_ENDED: 'The order was over on the server before the Desktop App finished.',
+  },
+};
+
+/** failureWords turns an order's failure reason into words: a Desktop App code's, or the reason itself. */
+export function failureWords(reason: string): string {
+  const code = /^desktop-app:([A-Za-z_]+)$/.exec(reason)?.[1];
+  if (!code) return reason;
+  return desktopAppWords.en[code] ?? 'The Desktop App could not finish. Try again, or contact your help desk.';
+}
+
 /** endMessage explains an order that ended before it completed. */
 export function endMessage(state: OrderState, failureReason?: string | null, words: EndWords = GET_CARD_END): EndMessage | undefined {
   switch (state) {
@@ -179,7 +207,7 @@ export function endMessage(state: OrderState, failureReason?: string | null, wor
     case 'FAILED':
       return {
         title: words.failedTitle,
-        message: failureReason ? `${failureReason} ${words.undone}`.trim() : words.failedWithout,
+        message: failureReason ? `${failureWords(failureReason)} ${words.undone}`.trim() : words.failedWithout,
         color: 'red',
       };
     case 'EXPIRED':
