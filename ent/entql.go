@@ -82,22 +82,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Card",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			card.FieldCreatedAt:      {Type: field.TypeTime, Column: card.FieldCreatedAt},
-			card.FieldUpdatedAt:      {Type: field.TypeTime, Column: card.FieldUpdatedAt},
-			card.FieldSerial:         {Type: field.TypeString, Column: card.FieldSerial},
-			card.FieldKind:           {Type: field.TypeEnum, Column: card.FieldKind},
-			card.FieldState:          {Type: field.TypeEnum, Column: card.FieldState},
-			card.FieldValidFrom:      {Type: field.TypeTime, Column: card.FieldValidFrom},
-			card.FieldValidUntil:     {Type: field.TypeTime, Column: card.FieldValidUntil},
-			card.FieldProperties:     {Type: field.TypeJSON, Column: card.FieldProperties},
-			card.FieldDevice:         {Type: field.TypeJSON, Column: card.FieldDevice},
-			card.FieldManagementKey:  {Type: field.TypeBytes, Column: card.FieldManagementKey},
-			card.FieldPuk:            {Type: field.TypeBytes, Column: card.FieldPuk},
-			card.FieldPukUnconfirmed: {Type: field.TypeBytes, Column: card.FieldPukUnconfirmed},
-			card.FieldPinState:       {Type: field.TypeJSON, Column: card.FieldPinState},
-			card.FieldOwnerID:        {Type: field.TypeString, Column: card.FieldOwnerID},
-			card.FieldOrderID:        {Type: field.TypeString, Column: card.FieldOrderID},
-			card.FieldReplacedByID:   {Type: field.TypeString, Column: card.FieldReplacedByID},
+			card.FieldCreatedAt:               {Type: field.TypeTime, Column: card.FieldCreatedAt},
+			card.FieldUpdatedAt:               {Type: field.TypeTime, Column: card.FieldUpdatedAt},
+			card.FieldSerial:                  {Type: field.TypeString, Column: card.FieldSerial},
+			card.FieldKind:                    {Type: field.TypeEnum, Column: card.FieldKind},
+			card.FieldState:                   {Type: field.TypeEnum, Column: card.FieldState},
+			card.FieldValidFrom:               {Type: field.TypeTime, Column: card.FieldValidFrom},
+			card.FieldValidUntil:              {Type: field.TypeTime, Column: card.FieldValidUntil},
+			card.FieldProperties:              {Type: field.TypeJSON, Column: card.FieldProperties},
+			card.FieldDevice:                  {Type: field.TypeJSON, Column: card.FieldDevice},
+			card.FieldManagementKey:           {Type: field.TypeBytes, Column: card.FieldManagementKey},
+			card.FieldPuk:                     {Type: field.TypeBytes, Column: card.FieldPuk},
+			card.FieldPukUnconfirmed:          {Type: field.TypeBytes, Column: card.FieldPukUnconfirmed},
+			card.FieldPinState:                {Type: field.TypeJSON, Column: card.FieldPinState},
+			card.FieldProofChallenge:          {Type: field.TypeBytes, Column: card.FieldProofChallenge},
+			card.FieldProofChallengeExpiresAt: {Type: field.TypeTime, Column: card.FieldProofChallengeExpiresAt},
+			card.FieldSeenAt:                  {Type: field.TypeTime, Column: card.FieldSeenAt},
+			card.FieldOwnerID:                 {Type: field.TypeString, Column: card.FieldOwnerID},
+			card.FieldOrderID:                 {Type: field.TypeString, Column: card.FieldOrderID},
+			card.FieldReplacedByID:            {Type: field.TypeString, Column: card.FieldReplacedByID},
 		},
 	}
 	graph.Nodes[3] = &sqlgraph.Node{
@@ -745,6 +748,21 @@ func (f *CardFilter) WherePukUnconfirmed(p entql.BytesP) {
 // WherePinState applies the entql json.RawMessage predicate on the pin_state field.
 func (f *CardFilter) WherePinState(p entql.BytesP) {
 	f.Where(p.Field(card.FieldPinState))
+}
+
+// WhereProofChallenge applies the entql []byte predicate on the proof_challenge field.
+func (f *CardFilter) WhereProofChallenge(p entql.BytesP) {
+	f.Where(p.Field(card.FieldProofChallenge))
+}
+
+// WhereProofChallengeExpiresAt applies the entql time.Time predicate on the proof_challenge_expires_at field.
+func (f *CardFilter) WhereProofChallengeExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(card.FieldProofChallengeExpiresAt))
+}
+
+// WhereSeenAt applies the entql time.Time predicate on the seen_at field.
+func (f *CardFilter) WhereSeenAt(p entql.TimeP) {
+	f.Where(p.Field(card.FieldSeenAt))
 }
 
 // WhereOwnerID applies the entql string predicate on the owner_id field.

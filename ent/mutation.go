@@ -1808,40 +1808,43 @@ func (m *CaRecordMutation) ResetEdge(name string) error {
 // CardMutation represents an operation that mutates the Card nodes in the graph.
 type CardMutation struct {
 	config
-	op                    Op
-	typ                   string
-	id                    *string
-	created_at            *time.Time
-	updated_at            *time.Time
-	serial                *string
-	kind                  *card.Kind
-	state                 *card.State
-	valid_from            *time.Time
-	valid_until           *time.Time
-	properties            *cardspec.Properties
-	device                *record.Device
-	management_key        *[]byte
-	puk                   *[]byte
-	puk_unconfirmed       *[]byte
-	pin_state             **record.PINState
-	clearedFields         map[string]struct{}
-	owner                 *string
-	clearedowner          bool
-	_order                *string
-	cleared_order         bool
-	subject_orders        map[string]struct{}
-	removedsubject_orders map[string]struct{}
-	clearedsubject_orders bool
-	certificates          map[string]struct{}
-	removedcertificates   map[string]struct{}
-	clearedcertificates   bool
-	replaced_by           *string
-	clearedreplaced_by    bool
-	replaces              *string
-	clearedreplaces       bool
-	done                  bool
-	oldValue              func(context.Context) (*Card, error)
-	predicates            []predicate.Card
+	op                         Op
+	typ                        string
+	id                         *string
+	created_at                 *time.Time
+	updated_at                 *time.Time
+	serial                     *string
+	kind                       *card.Kind
+	state                      *card.State
+	valid_from                 *time.Time
+	valid_until                *time.Time
+	properties                 *cardspec.Properties
+	device                     *record.Device
+	management_key             *[]byte
+	puk                        *[]byte
+	puk_unconfirmed            *[]byte
+	pin_state                  **record.PINState
+	proof_challenge            *[]byte
+	proof_challenge_expires_at *time.Time
+	seen_at                    *time.Time
+	clearedFields              map[string]struct{}
+	owner                      *string
+	clearedowner               bool
+	_order                     *string
+	cleared_order              bool
+	subject_orders             map[string]struct{}
+	removedsubject_orders      map[string]struct{}
+	clearedsubject_orders      bool
+	certificates               map[string]struct{}
+	removedcertificates        map[string]struct{}
+	clearedcertificates        bool
+	replaced_by                *string
+	clearedreplaced_by         bool
+	replaces                   *string
+	clearedreplaces            bool
+	done                       bool
+	oldValue                   func(context.Context) (*Card, error)
+	predicates                 []predicate.Card
 }
 
 var _ ent.Mutation = (*CardMutation)(nil)
@@ -2455,6 +2458,153 @@ func (m *CardMutation) ResetPinState() {
 	delete(m.clearedFields, card.FieldPinState)
 }
 
+// SetProofChallenge sets the "proof_challenge" field.
+func (m *CardMutation) SetProofChallenge(b []byte) {
+	m.proof_challenge = &b
+}
+
+// ProofChallenge returns the value of the "proof_challenge" field in the mutation.
+func (m *CardMutation) ProofChallenge() (r []byte, exists bool) {
+	v := m.proof_challenge
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProofChallenge returns the old "proof_challenge" field's value of the Card entity.
+// If the Card object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardMutation) OldProofChallenge(ctx context.Context) (v *[]byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProofChallenge is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProofChallenge requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProofChallenge: %w", err)
+	}
+	return oldValue.ProofChallenge, nil
+}
+
+// ClearProofChallenge clears the value of the "proof_challenge" field.
+func (m *CardMutation) ClearProofChallenge() {
+	m.proof_challenge = nil
+	m.clearedFields[card.FieldProofChallenge] = struct{}{}
+}
+
+// ProofChallengeCleared returns if the "proof_challenge" field was cleared in this mutation.
+func (m *CardMutation) ProofChallengeCleared() bool {
+	_, ok := m.clearedFields[card.FieldProofChallenge]
+	return ok
+}
+
+// ResetProofChallenge resets all changes to the "proof_challenge" field.
+func (m *CardMutation) ResetProofChallenge() {
+	m.proof_challenge = nil
+	delete(m.clearedFields, card.FieldProofChallenge)
+}
+
+// SetProofChallengeExpiresAt sets the "proof_challenge_expires_at" field.
+func (m *CardMutation) SetProofChallengeExpiresAt(t time.Time) {
+	m.proof_challenge_expires_at = &t
+}
+
+// ProofChallengeExpiresAt returns the value of the "proof_challenge_expires_at" field in the mutation.
+func (m *CardMutation) ProofChallengeExpiresAt() (r time.Time, exists bool) {
+	v := m.proof_challenge_expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProofChallengeExpiresAt returns the old "proof_challenge_expires_at" field's value of the Card entity.
+// If the Card object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardMutation) OldProofChallengeExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProofChallengeExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProofChallengeExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProofChallengeExpiresAt: %w", err)
+	}
+	return oldValue.ProofChallengeExpiresAt, nil
+}
+
+// ClearProofChallengeExpiresAt clears the value of the "proof_challenge_expires_at" field.
+func (m *CardMutation) ClearProofChallengeExpiresAt() {
+	m.proof_challenge_expires_at = nil
+	m.clearedFields[card.FieldProofChallengeExpiresAt] = struct{}{}
+}
+
+// ProofChallengeExpiresAtCleared returns if the "proof_challenge_expires_at" field was cleared in this mutation.
+func (m *CardMutation) ProofChallengeExpiresAtCleared() bool {
+	_, ok := m.clearedFields[card.FieldProofChallengeExpiresAt]
+	return ok
+}
+
+// ResetProofChallengeExpiresAt resets all changes to the "proof_challenge_expires_at" field.
+func (m *CardMutation) ResetProofChallengeExpiresAt() {
+	m.proof_challenge_expires_at = nil
+	delete(m.clearedFields, card.FieldProofChallengeExpiresAt)
+}
+
+// SetSeenAt sets the "seen_at" field.
+func (m *CardMutation) SetSeenAt(t time.Time) {
+	m.seen_at = &t
+}
+
+// SeenAt returns the value of the "seen_at" field in the mutation.
+func (m *CardMutation) SeenAt() (r time.Time, exists bool) {
+	v := m.seen_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeenAt returns the old "seen_at" field's value of the Card entity.
+// If the Card object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardMutation) OldSeenAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeenAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeenAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeenAt: %w", err)
+	}
+	return oldValue.SeenAt, nil
+}
+
+// ClearSeenAt clears the value of the "seen_at" field.
+func (m *CardMutation) ClearSeenAt() {
+	m.seen_at = nil
+	m.clearedFields[card.FieldSeenAt] = struct{}{}
+}
+
+// SeenAtCleared returns if the "seen_at" field was cleared in this mutation.
+func (m *CardMutation) SeenAtCleared() bool {
+	_, ok := m.clearedFields[card.FieldSeenAt]
+	return ok
+}
+
+// ResetSeenAt resets all changes to the "seen_at" field.
+func (m *CardMutation) ResetSeenAt() {
+	m.seen_at = nil
+	delete(m.clearedFields, card.FieldSeenAt)
+}
+
 // SetOwnerID sets the "owner_id" field.
 func (m *CardMutation) SetOwnerID(s string) {
 	m.owner = &s
@@ -2851,7 +3001,7 @@ func (m *CardMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CardMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 19)
 	if m.created_at != nil {
 		fields = append(fields, card.FieldCreatedAt)
 	}
@@ -2890,6 +3040,15 @@ func (m *CardMutation) Fields() []string {
 	}
 	if m.pin_state != nil {
 		fields = append(fields, card.FieldPinState)
+	}
+	if m.proof_challenge != nil {
+		fields = append(fields, card.FieldProofChallenge)
+	}
+	if m.proof_challenge_expires_at != nil {
+		fields = append(fields, card.FieldProofChallengeExpiresAt)
+	}
+	if m.seen_at != nil {
+		fields = append(fields, card.FieldSeenAt)
 	}
 	if m.owner != nil {
 		fields = append(fields, card.FieldOwnerID)
@@ -2934,6 +3093,12 @@ func (m *CardMutation) Field(name string) (ent.Value, bool) {
 		return m.PukUnconfirmed()
 	case card.FieldPinState:
 		return m.PinState()
+	case card.FieldProofChallenge:
+		return m.ProofChallenge()
+	case card.FieldProofChallengeExpiresAt:
+		return m.ProofChallengeExpiresAt()
+	case card.FieldSeenAt:
+		return m.SeenAt()
 	case card.FieldOwnerID:
 		return m.OwnerID()
 	case card.FieldOrderID:
@@ -2975,6 +3140,12 @@ func (m *CardMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldPukUnconfirmed(ctx)
 	case card.FieldPinState:
 		return m.OldPinState(ctx)
+	case card.FieldProofChallenge:
+		return m.OldProofChallenge(ctx)
+	case card.FieldProofChallengeExpiresAt:
+		return m.OldProofChallengeExpiresAt(ctx)
+	case card.FieldSeenAt:
+		return m.OldSeenAt(ctx)
 	case card.FieldOwnerID:
 		return m.OldOwnerID(ctx)
 	case card.FieldOrderID:
@@ -3081,6 +3252,27 @@ func (m *CardMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPinState(v)
 		return nil
+	case card.FieldProofChallenge:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProofChallenge(v)
+		return nil
+	case card.FieldProofChallengeExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProofChallengeExpiresAt(v)
+		return nil
+	case card.FieldSeenAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeenAt(v)
+		return nil
 	case card.FieldOwnerID:
 		v, ok := value.(string)
 		if !ok {
@@ -3141,6 +3333,15 @@ func (m *CardMutation) ClearedFields() []string {
 	if m.FieldCleared(card.FieldPinState) {
 		fields = append(fields, card.FieldPinState)
 	}
+	if m.FieldCleared(card.FieldProofChallenge) {
+		fields = append(fields, card.FieldProofChallenge)
+	}
+	if m.FieldCleared(card.FieldProofChallengeExpiresAt) {
+		fields = append(fields, card.FieldProofChallengeExpiresAt)
+	}
+	if m.FieldCleared(card.FieldSeenAt) {
+		fields = append(fields, card.FieldSeenAt)
+	}
 	if m.FieldCleared(card.FieldOrderID) {
 		fields = append(fields, card.FieldOrderID)
 	}
@@ -3169,6 +3370,15 @@ func (m *CardMutation) ClearField(name string) error {
 		return nil
 	case card.FieldPinState:
 		m.ClearPinState()
+		return nil
+	case card.FieldProofChallenge:
+		m.ClearProofChallenge()
+		return nil
+	case card.FieldProofChallengeExpiresAt:
+		m.ClearProofChallengeExpiresAt()
+		return nil
+	case card.FieldSeenAt:
+		m.ClearSeenAt()
 		return nil
 	case card.FieldOrderID:
 		m.ClearOrderID()
@@ -3222,6 +3432,15 @@ func (m *CardMutation) ResetField(name string) error {
 		return nil
 	case card.FieldPinState:
 		m.ResetPinState()
+		return nil
+	case card.FieldProofChallenge:
+		m.ResetProofChallenge()
+		return nil
+	case card.FieldProofChallengeExpiresAt:
+		m.ResetProofChallengeExpiresAt()
+		return nil
+	case card.FieldSeenAt:
+		m.ResetSeenAt()
 		return nil
 	case card.FieldOwnerID:
 		m.ResetOwnerID()

@@ -274,6 +274,11 @@ func (r *subscriptionResolver) OrderUpdated(ctx context.Context, id string) (<-c
 	return r.followOrder(ctx, id)
 }
 
+// CardUpdated is the resolver for the cardUpdated field.
+func (r *subscriptionResolver) CardUpdated(ctx context.Context, serial string, proof *model.CardProofInput) (<-chan *enroll.CardSync, error) {
+	return r.followCard(ctx, serial, proof)
+}
+
 // Card is the resolver for the card field.
 func (r *taskResolver) Card(ctx context.Context, obj *ent.Task) (*ent.Card, error) {
 	return notFound(r.DB.Card.Get(ctx, obj.CardID))
@@ -287,11 +292,6 @@ func (r *taskResolver) DaysLeft(ctx context.Context, obj *ent.Task) (int, error)
 // Process is the resolver for the process field.
 func (r *taskResolver) Process(ctx context.Context, obj *ent.Task) (*enroll.Process, error) {
 	return r.taskProcess(ctx, obj)
-}
-
-// CardUpdated is the resolver for the cardUpdated field.
-func (r *subscriptionResolver) CardUpdated(ctx context.Context, serial string, proof *model.CardProofInput) (<-chan *enroll.CardSync, error) {
-	return r.followCard(ctx, serial, proof)
 }
 
 // CardChallenge returns generated.CardChallengeResolver implementation.

@@ -33,15 +33,32 @@ type CancelOrderResponse struct {
 // GetCancelOrder returns CancelOrderResponse.CancelOrder, and is useful for accessing the field via an interface.
 func (v *CancelOrderResponse) GetCancelOrder() OrderStatus { return v.CancelOrder }
 
+// CardChallengeCardChallenge includes the requested fields of the GraphQL type CardChallenge.
+// The GraphQL type's documentation follows.
+//
+// A challenge for the card proof: answer it within expiresAt, once.
+type CardChallengeCardChallenge struct {
+	// The challenge, base64 (standard, padded).
+	Challenge string    `json:"challenge"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// GetChallenge returns CardChallengeCardChallenge.Challenge, and is useful for accessing the field via an interface.
+func (v *CardChallengeCardChallenge) GetChallenge() string { return v.Challenge }
+
+// GetExpiresAt returns CardChallengeCardChallenge.ExpiresAt, and is useful for accessing the field via an interface.
+func (v *CardChallengeCardChallenge) GetExpiresAt() time.Time { return v.ExpiresAt }
+
 // CardChallengeResponse is returned by CardChallenge on success.
 type CardChallengeResponse struct {
-	// vscard-bridge delete: a challenge for the card serial to sign with its authentication key
-	// (slot 9A), valid for a few minutes. Anyone may ask; only the card can answer it.
-	CardChallenge string `json:"cardChallenge"`
+	// Desktop App, outside any order: a challenge for the card serial, to answer with the
+	// card's proof (server/cardproof) in syncCard or cardUpdated. Single-use; a new one
+	// replaces the card's previous one. A card the server does not have is NOT_FOUND.
+	CardChallenge CardChallengeCardChallenge `json:"cardChallenge"`
 }
 
 // GetCardChallenge returns CardChallengeResponse.CardChallenge, and is useful for accessing the field via an interface.
-func (v *CardChallengeResponse) GetCardChallenge() string { return v.CardChallenge }
+func (v *CardChallengeResponse) GetCardChallenge() CardChallengeCardChallenge { return v.CardChallenge }
 
 type CardPinStateInput struct {
 	TriesLeft  int  `json:"triesLeft"`
@@ -57,6 +74,23 @@ func (v *CardPinStateInput) GetBlocked() bool { return v.Blocked }
 
 // GetPukBlocked returns CardPinStateInput.PukBlocked, and is useful for accessing the field via an interface.
 func (v *CardPinStateInput) GetPukBlocked() bool { return v.PukBlocked }
+
+// The card's answer to a challenge (server/cardproof).
+type CardProofInput struct {
+	Serial    string `json:"serial"`
+	Challenge string `json:"challenge"`
+	// base64 HMAC-SHA-256 under the card's management key.
+	Response string `json:"response"`
+}
+
+// GetSerial returns CardProofInput.Serial, and is useful for accessing the field via an interface.
+func (v *CardProofInput) GetSerial() string { return v.Serial }
+
+// GetChallenge returns CardProofInput.Challenge, and is useful for accessing the field via an interface.
+func (v *CardProofInput) GetChallenge() string { return v.Challenge }
+
+// GetResponse returns CardProofInput.Response, and is useful for accessing the field via an interface.
+func (v *CardProofInput) GetResponse() string { return v.Response }
 
 // CardProperties includes the requested fields of the GraphQL type CardProperties.
 type CardProperties struct {
@@ -85,6 +119,24 @@ func (v *CardProperties) GetEmail() string { return v.Email }
 
 // GetOrganization returns CardProperties.Organization, and is useful for accessing the field via an interface.
 func (v *CardProperties) GetOrganization() *string { return v.Organization }
+
+// What the Desktop App reports of a card it holds.
+type CardReportInput struct {
+	Proof CardProofInput `json:"proof"`
+	// The PIN state read on the card now.
+	PinState *CardPinStateInput `json:"pinState"`
+	// PIN changes made without the portal (vscard-bridge pin change) since the last report, oldest first.
+	PinChanges []PinChangeReportInput `json:"pinChanges"`
+}
+
+// GetProof returns CardReportInput.Proof, and is useful for accessing the field via an interface.
+func (v *CardReportInput) GetProof() CardProofInput { return v.Proof }
+
+// GetPinState returns CardReportInput.PinState, and is useful for accessing the field via an interface.
+func (v *CardReportInput) GetPinState() *CardPinStateInput { return v.PinState }
+
+// GetPinChanges returns CardReportInput.PinChanges, and is useful for accessing the field via an interface.
+func (v *CardReportInput) GetPinChanges() []PinChangeReportInput { return v.PinChanges }
 
 // CardSetup includes the requested fields of the GraphQL type CardSetup.
 type CardSetup struct {
@@ -137,6 +189,63 @@ var AllCardState = []CardState{
 	CardStateLocked,
 	CardStateRevoked,
 }
+
+// CardSyncState includes the GraphQL fields of CardSync requested by the fragment CardSyncState.
+// The GraphQL type's documentation follows.
+//
+// The card as the server sees it, for the Desktop App that holds it.
+type CardSyncState struct {
+	Serial string    `json:"serial"`
+	State  CardState `json:"state"`
+	// The card is out of service (revoked, deleted): the Desktop App takes it out of its reader and deletes it.
+	Remove   bool                               `json:"remove"`
+	PinState *CardSyncStatePinStateCardPinState `json:"pinState"`
+}
+
+// GetSerial returns CardSyncState.Serial, and is useful for accessing the field via an interface.
+func (v *CardSyncState) GetSerial() string { return v.Serial }
+
+// GetState returns CardSyncState.State, and is useful for accessing the field via an interface.
+func (v *CardSyncState) GetState() CardState { return v.State }
+
+// GetRemove returns CardSyncState.Remove, and is useful for accessing the field via an interface.
+func (v *CardSyncState) GetRemove() bool { return v.Remove }
+
+// GetPinState returns CardSyncState.PinState, and is useful for accessing the field via an interface.
+func (v *CardSyncState) GetPinState() *CardSyncStatePinStateCardPinState { return v.PinState }
+
+// CardSyncStatePinStateCardPinState includes the requested fields of the GraphQL type CardPinState.
+// The GraphQL type's documentation follows.
+//
+// What the Desktop App last read of a card's PIN.
+type CardSyncStatePinStateCardPinState struct {
+	// How many wrong PINs the card still takes.
+	TriesLeft int `json:"triesLeft"`
+	// The PIN is blocked: Reset PIN unblocks it.
+	Blocked bool `json:"blocked"`
+	// The PUK is blocked too: the PIN cannot be reset; the card must be replaced.
+	PukBlocked bool `json:"pukBlocked"`
+}
+
+// GetTriesLeft returns CardSyncStatePinStateCardPinState.TriesLeft, and is useful for accessing the field via an interface.
+func (v *CardSyncStatePinStateCardPinState) GetTriesLeft() int { return v.TriesLeft }
+
+// GetBlocked returns CardSyncStatePinStateCardPinState.Blocked, and is useful for accessing the field via an interface.
+func (v *CardSyncStatePinStateCardPinState) GetBlocked() bool { return v.Blocked }
+
+// GetPukBlocked returns CardSyncStatePinStateCardPinState.PukBlocked, and is useful for accessing the field via an interface.
+func (v *CardSyncStatePinStateCardPinState) GetPukBlocked() bool { return v.PukBlocked }
+
+// CardUpdatedResponse is returned by CardUpdated on success.
+type CardUpdatedResponse struct {
+	// The card's state now, then on every change (revoke, lock, a cascade, a PIN state
+	// report), for the portal (the owner or an administrator) and the Desktop App (with proof
+	// from cardChallenge). Ends once the card must leave the desktop.
+	CardUpdated CardSyncState `json:"cardUpdated"`
+}
+
+// GetCardUpdated returns CardUpdatedResponse.CardUpdated, and is useful for accessing the field via an interface.
+func (v *CardUpdatedResponse) GetCardUpdated() CardSyncState { return v.CardUpdated }
 
 // CertificateSpec includes the requested fields of the GraphQL type CertificateSpec.
 type CertificateSpec struct {
@@ -247,7 +356,7 @@ func (v *DeleteCardWithCardDeleteCardWithCardCardStatus) GetState() CardState { 
 // DeleteCardWithCardResponse is returned by DeleteCardWithCard on success.
 type DeleteCardWithCardResponse struct {
 	// vscard-bridge delete: runs delete-virtual-smart-card on the card serial for its owner, the
-	// card having signed challenge (from cardChallenge) with the key of its authentication
+	// card having signed challenge (from deleteChallenge) with the key of its authentication
 	// certificate: signature is base64 (ASN.1 ECDSA or PKCS #1 v1.5 RSA over SHA-256 of the
 	// challenge). Returns the card's status once it is INACTIVE.
 	DeleteCardWithCard DeleteCardWithCardDeleteCardWithCardCardStatus `json:"deleteCardWithCard"`
@@ -257,6 +366,18 @@ type DeleteCardWithCardResponse struct {
 func (v *DeleteCardWithCardResponse) GetDeleteCardWithCard() DeleteCardWithCardDeleteCardWithCardCardStatus {
 	return v.DeleteCardWithCard
 }
+
+// DeleteChallengeResponse is returned by DeleteChallenge on success.
+type DeleteChallengeResponse struct {
+	// vscard-bridge delete: a challenge for the card serial to sign with its authentication key
+	// (slot 9A), valid for a few minutes. Anyone may ask; only the card can answer it, and only
+	// with its PIN: a delete is the person's own decision, where cardChallenge's proof (the
+	// management key, no PIN) only says which card a Desktop App holds.
+	DeleteChallenge string `json:"deleteChallenge"`
+}
+
+// GetDeleteChallenge returns DeleteChallengeResponse.DeleteChallenge, and is useful for accessing the field via an interface.
+func (v *DeleteChallengeResponse) GetDeleteChallenge() string { return v.DeleteChallenge }
 
 type DeviceInput struct {
 	Reader        string  `json:"reader"`
@@ -529,6 +650,46 @@ func (v *PINPolicy) GetMaxSequential() int { return v.MaxSequential }
 // GetRetryCount returns PINPolicy.RetryCount, and is useful for accessing the field via an interface.
 func (v *PINPolicy) GetRetryCount() int { return v.RetryCount }
 
+type PinChangeReportInput struct {
+	Result PinChangeResult `json:"result"`
+	// When the change was tried, on the desktop's clock.
+	At        time.Time `json:"at"`
+	TriesLeft *int      `json:"triesLeft"`
+}
+
+// GetResult returns PinChangeReportInput.Result, and is useful for accessing the field via an interface.
+func (v *PinChangeReportInput) GetResult() PinChangeResult { return v.Result }
+
+// GetAt returns PinChangeReportInput.At, and is useful for accessing the field via an interface.
+func (v *PinChangeReportInput) GetAt() time.Time { return v.At }
+
+// GetTriesLeft returns PinChangeReportInput.TriesLeft, and is useful for accessing the field via an interface.
+func (v *PinChangeReportInput) GetTriesLeft() *int { return v.TriesLeft }
+
+// The result of a PIN change on the card, as a code; the portal and the Desktop App have the words.
+type PinChangeResult string
+
+const (
+	// The card took the new PIN.
+	PinChangeResultChanged PinChangeResult = "CHANGED"
+	// The current PIN was wrong; triesLeft says how many tries the card has left.
+	PinChangeResultWrongPin PinChangeResult = "WRONG_PIN"
+	// The PIN is blocked: Reset PIN in the portal.
+	PinChangeResultPinBlocked PinChangeResult = "PIN_BLOCKED"
+	// The person stopped before the card took a new PIN.
+	PinChangeResultCancelled PinChangeResult = "CANCELLED"
+	// The card could not be reached or failed.
+	PinChangeResultCardError PinChangeResult = "CARD_ERROR"
+)
+
+var AllPinChangeResult = []PinChangeResult{
+	PinChangeResultChanged,
+	PinChangeResultWrongPin,
+	PinChangeResultPinBlocked,
+	PinChangeResultCancelled,
+	PinChangeResultCardError,
+}
+
 // ReleaseCardPukReleaseCardPukPukRelease includes the requested fields of the GraphQL type PukRelease.
 // The GraphQL type's documentation follows.
 //
@@ -594,6 +755,17 @@ type SubmitCardKeysResponse struct {
 // GetSubmitCardKeys returns SubmitCardKeysResponse.SubmitCardKeys, and is useful for accessing the field via an interface.
 func (v *SubmitCardKeysResponse) GetSubmitCardKeys() []IssuedCertificate { return v.SubmitCardKeys }
 
+// SyncCardResponse is returned by SyncCard on success.
+type SyncCardResponse struct {
+	// Desktop App, outside any order: proves that it holds the card and reports what it
+	// knows of it (PIN state, PIN changes made without the portal); returns the card's state
+	// on the server and whether the card must leave the desktop. A refused proof is FORBIDDEN.
+	SyncCard CardSyncState `json:"syncCard"`
+}
+
+// GetSyncCard returns SyncCardResponse.SyncCard, and is useful for accessing the field via an interface.
+func (v *SyncCardResponse) GetSyncCard() CardSyncState { return v.SyncCard }
+
 // __BridgeNextInput is used internally by genqlient
 type __BridgeNextInput struct {
 	OrderId string  `json:"orderId"`
@@ -625,6 +797,18 @@ type __CardChallengeInput struct {
 
 // GetSerial returns __CardChallengeInput.Serial, and is useful for accessing the field via an interface.
 func (v *__CardChallengeInput) GetSerial() string { return v.Serial }
+
+// __CardUpdatedInput is used internally by genqlient
+type __CardUpdatedInput struct {
+	Serial string         `json:"serial"`
+	Proof  CardProofInput `json:"proof"`
+}
+
+// GetSerial returns __CardUpdatedInput.Serial, and is useful for accessing the field via an interface.
+func (v *__CardUpdatedInput) GetSerial() string { return v.Serial }
+
+// GetProof returns __CardUpdatedInput.Proof, and is useful for accessing the field via an interface.
+func (v *__CardUpdatedInput) GetProof() CardProofInput { return v.Proof }
 
 // __ClaimOrderInput is used internally by genqlient
 type __ClaimOrderInput struct {
@@ -685,6 +869,14 @@ func (v *__DeleteCardWithCardInput) GetChallenge() string { return v.Challenge }
 
 // GetSignature returns __DeleteCardWithCardInput.Signature, and is useful for accessing the field via an interface.
 func (v *__DeleteCardWithCardInput) GetSignature() string { return v.Signature }
+
+// __DeleteChallengeInput is used internally by genqlient
+type __DeleteChallengeInput struct {
+	Serial string `json:"serial"`
+}
+
+// GetSerial returns __DeleteChallengeInput.Serial, and is useful for accessing the field via an interface.
+func (v *__DeleteChallengeInput) GetSerial() string { return v.Serial }
 
 // __FailOrderInput is used internally by genqlient
 type __FailOrderInput struct {
@@ -765,6 +957,14 @@ func (v *__SubmitCardKeysInput) GetOrderId() string { return v.OrderId }
 
 // GetKeys returns __SubmitCardKeysInput.Keys, and is useful for accessing the field via an interface.
 func (v *__SubmitCardKeysInput) GetKeys() []KeySubmission { return v.Keys }
+
+// __SyncCardInput is used internally by genqlient
+type __SyncCardInput struct {
+	Report CardReportInput `json:"report"`
+}
+
+// GetReport returns __SyncCardInput.Report, and is useful for accessing the field via an interface.
+func (v *__SyncCardInput) GetReport() CardReportInput { return v.Report }
 
 // The mutation executed by BridgeNext.
 const BridgeNext_Operation = `
@@ -851,12 +1051,15 @@ func CancelOrder(
 // The mutation executed by CardChallenge.
 const CardChallenge_Operation = `
 mutation CardChallenge ($serial: String!) {
-	cardChallenge(serial: $serial)
+	cardChallenge(serial: $serial) {
+		challenge
+		expiresAt
+	}
 }
 `
 
-// vscard-bridge delete: the card signs the challenge with its authentication key, which
-// proves to the server that this desktop holds the card (there is no portal session here).
+// The card proof (server/cardproof): a challenge for a card the Desktop App holds, answered
+// by the card, outside any order.
 func CardChallenge(
 	ctx_ context.Context,
 	client_ graphql.Client,
@@ -880,6 +1083,73 @@ func CardChallenge(
 	)
 
 	return data_, err_
+}
+
+// The subscription executed by CardUpdated.
+const CardUpdated_Operation = `
+subscription CardUpdated ($serial: String!, $proof: CardProofInput!) {
+	cardUpdated(serial: $serial, proof: $proof) {
+		... CardSyncState
+	}
+}
+fragment CardSyncState on CardSync {
+	serial
+	state
+	remove
+	pinState {
+		triesLeft
+		blocked
+		pukBlocked
+	}
+}
+`
+
+// cardUpdated follows a card the Desktop App proved it holds.
+// To unsubscribe, use [graphql.WebSocketClient.Unsubscribe]
+func CardUpdated(
+	ctx_ context.Context,
+	client_ graphql.WebSocketClient,
+	serial string,
+	proof CardProofInput,
+) (dataChan_ chan CardUpdatedWsResponse, subscriptionID_ string, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CardUpdated",
+		Query:  CardUpdated_Operation,
+		Variables: &__CardUpdatedInput{
+			Serial: serial,
+			Proof:  proof,
+		},
+	}
+
+	dataChan_ = make(chan CardUpdatedWsResponse)
+	subscriptionID_, err_ = client_.Subscribe(req_, dataChan_, CardUpdatedForwardData)
+
+	return dataChan_, subscriptionID_, err_
+}
+
+type CardUpdatedWsResponse graphql.BaseResponse[*CardUpdatedResponse]
+
+func CardUpdatedForwardData(interfaceChan interface{}, jsonRawMsg json.RawMessage) error {
+	var gqlResp graphql.Response
+	var wsResp CardUpdatedWsResponse
+	err := json.Unmarshal(jsonRawMsg, &gqlResp)
+	if err != nil {
+		return err
+	}
+	if len(gqlResp.Errors) == 0 {
+		err = json.Unmarshal(jsonRawMsg, &wsResp)
+		if err != nil {
+			return err
+		}
+	} else {
+		wsResp.Errors = gqlResp.Errors
+	}
+	dataChan_, ok := interfaceChan.(chan CardUpdatedWsResponse)
+	if !ok {
+		return errors.New("failed to cast interface into 'chan CardUpdatedWsResponse'")
+	}
+	dataChan_ <- wsResp
+	return nil
 }
 
 // The mutation executed by ClaimOrder.
@@ -1077,6 +1347,40 @@ func DeleteCardWithCard(
 	}
 
 	data_ = &DeleteCardWithCardResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by DeleteChallenge.
+const DeleteChallenge_Operation = `
+mutation DeleteChallenge ($serial: String!) {
+	deleteChallenge(serial: $serial)
+}
+`
+
+// vscard-bridge delete: the card signs the challenge with its authentication key, which
+// proves to the server that this desktop holds the card (there is no portal session here).
+func DeleteChallenge(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	serial string,
+) (data_ *DeleteChallengeResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "DeleteChallenge",
+		Query:  DeleteChallenge_Operation,
+		Variables: &__DeleteChallengeInput{
+			Serial: serial,
+		},
+	}
+
+	data_ = &DeleteChallengeResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
@@ -1409,6 +1713,52 @@ func SubmitCardKeys(
 	}
 
 	data_ = &SubmitCardKeysResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by SyncCard.
+const SyncCard_Operation = `
+mutation SyncCard ($report: CardReportInput!) {
+	syncCard(report: $report) {
+		... CardSyncState
+	}
+}
+fragment CardSyncState on CardSync {
+	serial
+	state
+	remove
+	pinState {
+		triesLeft
+		blocked
+		pukBlocked
+	}
+}
+`
+
+// syncCard reports what the Desktop App knows of a card it proved it holds and learns
+// the card's state on the server.
+func SyncCard(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	report CardReportInput,
+) (data_ *SyncCardResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "SyncCard",
+		Query:  SyncCard_Operation,
+		Variables: &__SyncCardInput{
+			Report: report,
+		},
+	}
+
+	data_ = &SyncCardResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

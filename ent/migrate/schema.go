@@ -89,6 +89,9 @@ var (
 		{Name: "puk", Type: field.TypeBytes},
 		{Name: "puk_unconfirmed", Type: field.TypeBytes, Nullable: true},
 		{Name: "pin_state", Type: field.TypeJSON, Nullable: true},
+		{Name: "proof_challenge", Type: field.TypeBytes, Nullable: true},
+		{Name: "proof_challenge_expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "seen_at", Type: field.TypeTime, Nullable: true},
 		{Name: "replaced_by_id", Type: field.TypeString, Unique: true, Nullable: true, Size: 40},
 		{Name: "order_id", Type: field.TypeString, Unique: true, Nullable: true, Size: 40},
 		{Name: "owner_id", Type: field.TypeString, Size: 40},
@@ -101,19 +104,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "cards_cards_replaces",
-				Columns:    []*schema.Column{CardsColumns[14]},
+				Columns:    []*schema.Column{CardsColumns[17]},
 				RefColumns: []*schema.Column{CardsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "cards_orders_card",
-				Columns:    []*schema.Column{CardsColumns[15]},
+				Columns:    []*schema.Column{CardsColumns[18]},
 				RefColumns: []*schema.Column{OrdersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "cards_users_cards",
-				Columns:    []*schema.Column{CardsColumns[16]},
+				Columns:    []*schema.Column{CardsColumns[19]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -122,7 +125,7 @@ var (
 			{
 				Name:    "card_owner_id",
 				Unique:  false,
-				Columns: []*schema.Column{CardsColumns[16]},
+				Columns: []*schema.Column{CardsColumns[19]},
 			},
 			{
 				Name:    "card_updated_at",

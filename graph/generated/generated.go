@@ -42,6 +42,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	CardChallenge() CardChallengeResolver
 	Certificate() CertificateResolver
 	Mutation() MutationResolver
 	OrderStep() OrderStepResolver
@@ -100,12 +101,18 @@ type ComplexityRoot struct {
 		Properties    func(childComplexity int) int
 		ReplacedBy    func(childComplexity int) int
 		Replaces      func(childComplexity int) int
+		SeenAt        func(childComplexity int) int
 		Serial        func(childComplexity int) int
 		State         func(childComplexity int) int
 		SubjectOrders func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
 		ValidFrom     func(childComplexity int) int
 		ValidUntil    func(childComplexity int) int
+	}
+
+	CardChallenge struct {
+		Challenge func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
 	}
 
 	CardConnection struct {
@@ -151,6 +158,13 @@ type ComplexityRoot struct {
 		State        func(childComplexity int) int
 		ValidFrom    func(childComplexity int) int
 		ValidUntil   func(childComplexity int) int
+	}
+
+	CardSync struct {
+		PinState func(childComplexity int) int
+		Remove   func(childComplexity int) int
+		Serial   func(childComplexity int) int
+		State    func(childComplexity int) int
 	}
 
 	Certificate struct {
@@ -223,6 +237,7 @@ type ComplexityRoot struct {
 		ConfirmCardPuk         func(childComplexity int, orderID string, serial string) int
 		ConfirmCardReady       func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
 		DeleteCardWithCard     func(childComplexity int, serial string, challenge string, signature string) int
+		DeleteChallenge        func(childComplexity int, serial string) int
 		EndUserSessions        func(childComplexity int, userID string) int
 		FailOrder              func(childComplexity int, orderID string, reason string) int
 		NextStep               func(childComplexity int, orderID string, choices map[string]any) int
@@ -237,6 +252,7 @@ type ComplexityRoot struct {
 		SignOutEverywhere      func(childComplexity int) int
 		StartProcess           func(childComplexity int, name string, card *string) int
 		SubmitCardKeys         func(childComplexity int, orderID string, keys []*model.KeySubmission) int
+		SyncCard               func(childComplexity int, report model.CardReportInput) int
 		UpdateOptionScript     func(childComplexity int, name string, source string, comment *string) int
 	}
 
@@ -372,6 +388,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		CardUpdated  func(childComplexity int, serial string, proof *model.CardProofInput) int
 		OrderUpdated func(childComplexity int, id string) int
 	}
 
@@ -427,6 +444,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type CardChallengeResolver interface {
+	Challenge(ctx context.Context, obj *enroll.CardChallenge) (string, error)
+}
 type CertificateResolver interface {
 	Pem(ctx context.Context, obj *ent.Certificate) (string, error)
 }
@@ -438,7 +458,7 @@ type MutationResolver interface {
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
 	RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error)
 	PurgeCard(ctx context.Context, serial string) (string, error)
-	CardChallenge(ctx context.Context, serial string) (string, error)
+	DeleteChallenge(ctx context.Context, serial string) (string, error)
 	DeleteCardWithCard(ctx context.Context, serial string, challenge string, signature string) (*model.CardStatus, error)
 	ClaimOrder(ctx context.Context, orderID string, token string, device *model.DeviceInput) (*enroll.Claim, error)
 	ReportCardCreation(ctx context.Context, orderID string, note *string) (*ent.Order, error)
@@ -449,6 +469,8 @@ type MutationResolver interface {
 	ReleaseCardPuk(ctx context.Context, orderID string, serial string) (*model.PukRelease, error)
 	ConfirmCardPuk(ctx context.Context, orderID string, serial string) (*ent.Order, error)
 	ReportCardPinState(ctx context.Context, orderID string, serial string, state model.CardPinStateInput) (*ent.Card, error)
+	CardChallenge(ctx context.Context, serial string) (*enroll.CardChallenge, error)
+	SyncCard(ctx context.Context, report model.CardReportInput) (*enroll.CardSync, error)
 	SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error)
 	SignOutEverywhere(ctx context.Context) (int, error)
 	EndUserSessions(ctx context.Context, userID string) (int, error)
@@ -478,6 +500,7 @@ type QueryResolver interface {
 }
 type SubscriptionResolver interface {
 	OrderUpdated(ctx context.Context, id string) (<-chan *ent.Order, error)
+	CardUpdated(ctx context.Context, serial string, proof *model.CardProofInput) (<-chan *enroll.CardSync, error)
 }
 type TaskResolver interface {
 	Card(ctx context.Context, obj *ent.Task) (*ent.Card, error)
@@ -705,6 +728,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Card.Replaces(childComplexity), true
+	case "Card.seenAt":
+		if e.ComplexityRoot.Card.SeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Card.SeenAt(childComplexity), true
 	case "Card.serial":
 		if e.ComplexityRoot.Card.Serial == nil {
 			break
@@ -741,6 +770,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Card.ValidUntil(childComplexity), true
+
+	case "CardChallenge.challenge":
+		if e.ComplexityRoot.CardChallenge.Challenge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardChallenge.Challenge(childComplexity), true
+	case "CardChallenge.expiresAt":
+		if e.ComplexityRoot.CardChallenge.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardChallenge.ExpiresAt(childComplexity), true
 
 	case "CardConnection.edges":
 		if e.ComplexityRoot.CardConnection.Edges == nil {
@@ -909,6 +951,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CardStatus.ValidUntil(childComplexity), true
+
+	case "CardSync.pinState":
+		if e.ComplexityRoot.CardSync.PinState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSync.PinState(childComplexity), true
+	case "CardSync.remove":
+		if e.ComplexityRoot.CardSync.Remove == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSync.Remove(childComplexity), true
+	case "CardSync.serial":
+		if e.ComplexityRoot.CardSync.Serial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSync.Serial(childComplexity), true
+	case "CardSync.state":
+		if e.ComplexityRoot.CardSync.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSync.State(childComplexity), true
 
 	case "Certificate.attestationVerified":
 		if e.ComplexityRoot.Certificate.AttestationVerified == nil {
@@ -1245,6 +1312,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteCardWithCard(childComplexity, args["serial"].(string), args["challenge"].(string), args["signature"].(string)), true
+	case "Mutation.deleteChallenge":
+		if e.ComplexityRoot.Mutation.DeleteChallenge == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteChallenge_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteChallenge(childComplexity, args["serial"].(string)), true
 	case "Mutation.endUserSessions":
 		if e.ComplexityRoot.Mutation.EndUserSessions == nil {
 			break
@@ -1394,6 +1472,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitCardKeys(childComplexity, args["orderId"].(string), args["keys"].([]*model.KeySubmission)), true
+	case "Mutation.syncCard":
+		if e.ComplexityRoot.Mutation.SyncCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_syncCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SyncCard(childComplexity, args["report"].(model.CardReportInput)), true
 	case "Mutation.updateOptionScript":
 		if e.ComplexityRoot.Mutation.UpdateOptionScript == nil {
 			break
@@ -2008,6 +2097,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ScriptValidation.Options(childComplexity), true
 
+	case "Subscription.cardUpdated":
+		if e.ComplexityRoot.Subscription.CardUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_cardUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CardUpdated(childComplexity, args["serial"].(string), args["proof"].(*model.CardProofInput)), true
 	case "Subscription.orderUpdated":
 		if e.ComplexityRoot.Subscription.OrderUpdated == nil {
 			break
@@ -2223,6 +2323,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
 			graphql.NewInputUnmarshaler("CardOrder", ec.unmarshalInputCardOrder),
 			graphql.NewInputUnmarshaler("CardPinStateInput", ec.unmarshalInputCardPinStateInput),
+			graphql.NewInputUnmarshaler("CardProofInput", ec.unmarshalInputCardProofInput),
+			graphql.NewInputUnmarshaler("CardReportInput", ec.unmarshalInputCardReportInput),
 			graphql.NewInputUnmarshaler("CardWhereInput", ec.unmarshalInputCardWhereInput),
 			graphql.NewInputUnmarshaler("CertificateOrder", ec.unmarshalInputCertificateOrder),
 			graphql.NewInputUnmarshaler("CertificateWhereInput", ec.unmarshalInputCertificateWhereInput),
@@ -2230,6 +2332,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("KeySubmission", ec.unmarshalInputKeySubmission),
 			graphql.NewInputUnmarshaler("OrderOrder", ec.unmarshalInputOrderOrder),
 			graphql.NewInputUnmarshaler("OrderWhereInput", ec.unmarshalInputOrderWhereInput),
+			graphql.NewInputUnmarshaler("PinChangeReportInput", ec.unmarshalInputPinChangeReportInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
 		)
@@ -2528,6 +2631,7 @@ type Card implements Node {
   properties: CardProperties!
   device: Device
   pinState: CardPinState
+  seenAt: Time
   owner: User!
   order: Order
   subjectOrders: [Order!]
@@ -2730,6 +2834,19 @@ input CardWhereInput {
   validUntilGTE: Time
   validUntilLT: Time
   validUntilLTE: Time
+  """
+  seen_at field predicates
+  """
+  seenAt: Time
+  seenAtNEQ: Time
+  seenAtIn: [Time!]
+  seenAtNotIn: [Time!]
+  seenAtGT: Time
+  seenAtGTE: Time
+  seenAtLT: Time
+  seenAtLTE: Time
+  seenAtIsNil: Boolean
+  seenAtNotNil: Boolean
   """
   owner edge predicates
   """
@@ -3891,12 +4008,14 @@ type Mutation {
   purgeCard(serial: String!): String! @access(allow: [ADMIN])
   """
   vscard-bridge delete: a challenge for the card serial to sign with its authentication key
-  (slot 9A), valid for a few minutes. Anyone may ask; only the card can answer it.
+  (slot 9A), valid for a few minutes. Anyone may ask; only the card can answer it, and only
+  with its PIN: a delete is the person's own decision, where cardChallenge's proof (the
+  management key, no PIN) only says which card a Desktop App holds.
   """
-  cardChallenge(serial: String!): String! @access(allow: [ANONYMOUS, USER])
+  deleteChallenge(serial: String!): String! @access(allow: [ANONYMOUS, USER])
   """
   vscard-bridge delete: runs delete-virtual-smart-card on the card serial for its owner, the
-  card having signed challenge (from cardChallenge) with the key of its authentication
+  card having signed challenge (from deleteChallenge) with the key of its authentication
   certificate: signature is base64 (ASN.1 ECDSA or PKCS #1 v1.5 RSA over SHA-256 of the
   challenge). Returns the card's status once it is INACTIVE.
   """
@@ -3929,6 +4048,19 @@ type Mutation {
   "Desktop bridge: what it read of the order's card's PIN (tries left, blocked)."
   reportCardPinState(orderId: ID!, serial: String!, state: CardPinStateInput!): Card! @access(allow: [BRIDGE])
 
+  """
+  Desktop App, outside any order: a challenge for the card serial, to answer with the
+  card's proof (server/cardproof) in syncCard or cardUpdated. Single-use; a new one
+  replaces the card's previous one. A card the server does not have is NOT_FOUND.
+  """
+  cardChallenge(serial: String!): CardChallenge! @access(allow: [ANONYMOUS, USER, BRIDGE])
+  """
+  Desktop App, outside any order: proves that it holds the card and reports what it
+  knows of it (PIN state, PIN changes made without the portal); returns the card's state
+  on the server and whether the card must leave the desktop. A refused proof is FORBIDDEN.
+  """
+  syncCard(report: CardReportInput!): CardSync! @access(allow: [ANONYMOUS, USER, BRIDGE])
+
   "Administrators: sets a user's state. Only ACTIVE users may order. LOCKED and INACTIVE also end every portal session of the user."
   setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [ADMIN])
   "Ends every other portal session of the signed-in person (other browsers, other computers) and returns how many. The portal then signs this one out through /auth/logout, which ends the identity provider's session too."
@@ -3944,6 +4076,66 @@ type Mutation {
 type Subscription {
   "The order's current state first, then every change; ends when the order ends."
   orderUpdated(id: ID!): Order! @access(allow: [USER, BRIDGE])
+  """
+  The card's state now, then on every change (revoke, lock, a cascade, a PIN state
+  report), for the portal (the owner or an administrator) and the Desktop App (with proof
+  from cardChallenge). Ends once the card must leave the desktop.
+  """
+  cardUpdated(serial: String!, proof: CardProofInput): CardSync! @access(allow: [ANONYMOUS, USER, BRIDGE])
+}
+
+"A challenge for the card proof: answer it within expiresAt, once."
+type CardChallenge {
+  "The challenge, base64 (standard, padded)."
+  challenge: String!
+  expiresAt: Time!
+}
+
+"The card's answer to a challenge (server/cardproof)."
+input CardProofInput {
+  serial: String!
+  challenge: String!
+  "base64 HMAC-SHA-256 under the card's management key."
+  response: String!
+}
+
+"What the Desktop App reports of a card it holds."
+input CardReportInput {
+  proof: CardProofInput!
+  "The PIN state read on the card now."
+  pinState: CardPinStateInput
+  "PIN changes made without the portal (vscard-bridge pin change) since the last report, oldest first."
+  pinChanges: [PinChangeReportInput!]
+}
+
+"The result of a PIN change on the card, as a code; the portal and the Desktop App have the words."
+enum PinChangeResult {
+  "The card took the new PIN."
+  CHANGED
+  "The current PIN was wrong; triesLeft says how many tries the card has left."
+  WRONG_PIN
+  "The PIN is blocked: Reset PIN in the portal."
+  PIN_BLOCKED
+  "The person stopped before the card took a new PIN."
+  CANCELLED
+  "The card could not be reached or failed."
+  CARD_ERROR
+}
+
+input PinChangeReportInput {
+  result: PinChangeResult!
+  "When the change was tried, on the desktop's clock."
+  at: Time!
+  triesLeft: Int
+}
+
+"The card as the server sees it, for the Desktop App that holds it."
+type CardSync {
+  serial: String!
+  state: CardState!
+  "The card is out of service (revoked, deleted): the Desktop App takes it out of its reader and deletes it."
+  remove: Boolean!
+  pinState: CardPinState
 }
 
 """
@@ -4354,6 +4546,8 @@ func (ec *executionContext) childFields_Card(ctx context.Context, field graphql.
 		return ec.fieldContext_Card_device(ctx, field)
 	case "pinState":
 		return ec.fieldContext_Card_pinState(ctx, field)
+	case "seenAt":
+		return ec.fieldContext_Card_seenAt(ctx, field)
 	case "owner":
 		return ec.fieldContext_Card_owner(ctx, field)
 	case "order":
@@ -4368,6 +4562,16 @@ func (ec *executionContext) childFields_Card(ctx context.Context, field graphql.
 		return ec.fieldContext_Card_replaces(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Card", field.Name)
+}
+
+func (ec *executionContext) childFields_CardChallenge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "challenge":
+		return ec.fieldContext_CardChallenge_challenge(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_CardChallenge_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CardChallenge", field.Name)
 }
 
 func (ec *executionContext) childFields_CardConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4458,6 +4662,20 @@ func (ec *executionContext) childFields_CardStatus(ctx context.Context, field gr
 		return ec.fieldContext_CardStatus_certificates(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CardStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_CardSync(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "serial":
+		return ec.fieldContext_CardSync_serial(ctx, field)
+	case "state":
+		return ec.fieldContext_CardSync_state(ctx, field)
+	case "remove":
+		return ec.fieldContext_CardSync_remove(ctx, field)
+	case "pinState":
+		return ec.fieldContext_CardSync_pinState(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CardSync", field.Name)
 }
 
 func (ec *executionContext) childFields_Certificate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5276,6 +5494,20 @@ func (ec *executionContext) field_Mutation_deleteCardWithCard_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteChallenge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_endUserSessions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5559,6 +5791,20 @@ func (ec *executionContext) field_Mutation_submitCardKeys_args(ctx context.Conte
 		return nil, err
 	}
 	args["keys"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_syncCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "report",
+		func(ctx context.Context, v any) (model.CardReportInput, error) {
+			return ec.unmarshalNCardReportInput2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardReportInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["report"] = arg0
 	return args, nil
 }
 
@@ -6047,6 +6293,28 @@ func (ec *executionContext) field_Query_validateOptionScript_args(ctx context.Co
 		return nil, err
 	}
 	args["userId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_cardUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "proof",
+		func(ctx context.Context, v any) (*model.CardProofInput, error) {
+			return ec.unmarshalOCardProofInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardProofInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["proof"] = arg1
 	return args, nil
 }
 
@@ -7054,6 +7322,29 @@ func (ec *executionContext) fieldContext_Card_pinState(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Card_seenAt(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Card_seenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SeenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Card_seenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Card", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Card_owner(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7256,6 +7547,52 @@ func (ec *executionContext) fieldContext_Card_replaces(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CardChallenge_challenge(ctx context.Context, field graphql.CollectedField, obj *enroll.CardChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardChallenge_challenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CardChallenge().Challenge(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardChallenge_challenge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardChallenge", field, true, true, "String")
+}
+
+func (ec *executionContext) _CardChallenge_expiresAt(ctx context.Context, field graphql.CollectedField, obj *enroll.CardChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardChallenge_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardChallenge_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardChallenge", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CardConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CardConnection) (ret graphql.Marshaler) {
@@ -7937,6 +8274,107 @@ func (ec *executionContext) fieldContext_CardStatus_certificates(_ context.Conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CertificateStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CardSync_serial(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSync) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSync_serial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Serial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardSync_serial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardSync", field, false, false, "String")
+}
+
+func (ec *executionContext) _CardSync_state(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSync) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSync_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v card.State) graphql.Marshaler {
+			return ec.marshalNCardState2githubᚗcomᚋvscardᚋvscardᚋentᚋcardᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardSync_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardSync", field, false, false, "CardState")
+}
+
+func (ec *executionContext) _CardSync_remove(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSync) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSync_remove(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remove, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardSync_remove(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardSync", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CardSync_pinState(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSync) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSync_pinState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PinState, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *record.PINState) graphql.Marshaler {
+			return ec.marshalOCardPinState2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐPINState(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CardSync_pinState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CardSync",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardPinState(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9341,17 +9779,17 @@ func (ec *executionContext) fieldContext_Mutation_purgeCard(ctx context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_cardChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+func (ec *executionContext) _Mutation_deleteChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_cardChallenge(ctx, field)
+			return ec.fieldContext_Mutation_deleteChallenge(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CardChallenge(ctx, fc.Args["serial"].(string))
+			return ec.Resolvers.Mutation().DeleteChallenge(ctx, fc.Args["serial"].(string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -9379,7 +9817,7 @@ func (ec *executionContext) _Mutation_cardChallenge(ctx context.Context, field g
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Mutation_cardChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Mutation_deleteChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
@@ -9396,7 +9834,7 @@ func (ec *executionContext) fieldContext_Mutation_cardChallenge(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_cardChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_Mutation_deleteChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10017,6 +10455,130 @@ func (ec *executionContext) fieldContext_Mutation_reportCardPinState(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_reportCardPinState_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cardChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cardChallenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CardChallenge(ctx, fc.Args["serial"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ANONYMOUS", "USER", "BRIDGE"})
+				if err != nil {
+					var zeroVal *enroll.CardChallenge
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *enroll.CardChallenge
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *enroll.CardChallenge) graphql.Marshaler {
+			return ec.marshalNCardChallenge2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐCardChallenge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cardChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardChallenge(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cardChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_syncCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_syncCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SyncCard(ctx, fc.Args["report"].(model.CardReportInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ANONYMOUS", "USER", "BRIDGE"})
+				if err != nil {
+					var zeroVal *enroll.CardSync
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *enroll.CardSync
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *enroll.CardSync) graphql.Marshaler {
+			return ec.marshalNCardSync2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐCardSync(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_syncCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardSync(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_syncCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13163,6 +13725,68 @@ func (ec *executionContext) fieldContext_Subscription_orderUpdated(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_cardUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_cardUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CardUpdated(ctx, fc.Args["serial"].(string), fc.Args["proof"].(*model.CardProofInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ANONYMOUS", "USER", "BRIDGE"})
+				if err != nil {
+					var zeroVal *enroll.CardSync
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *enroll.CardSync
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *enroll.CardSync) graphql.Marshaler {
+			return ec.marshalNCardSync2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐCardSync(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_cardUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardSync(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_cardUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Task_id(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15889,6 +16513,118 @@ func UnmarshalCardPinStateInput(ctx context.Context, raw any) (model.CardPinStat
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCardProofInput(ctx context.Context, obj any) (model.CardProofInput, error) {
+	var it model.CardProofInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"serial", "challenge", "response"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "serial":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serial"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Serial = data
+		case "challenge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("challenge"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Challenge = data
+		case "response":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("response"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Response = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCardProofInput unmarshals raw into the CardProofInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCardProofInput(ctx context.Context, raw any) (model.CardProofInput, error) {
+	var out model.CardProofInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CardProofInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCardReportInput(ctx context.Context, obj any) (model.CardReportInput, error) {
+	var it model.CardReportInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"proof", "pinState", "pinChanges"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "proof":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("proof"))
+			data, err := ec.unmarshalNCardProofInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardProofInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Proof = data
+		case "pinState":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pinState"))
+			data, err := ec.unmarshalOCardPinStateInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardPinStateInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PinState = data
+		case "pinChanges":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pinChanges"))
+			data, err := ec.unmarshalOPinChangeReportInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐPinChangeReportInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PinChanges = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCardReportInput unmarshals raw into the CardReportInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCardReportInput(ctx context.Context, raw any) (model.CardReportInput, error) {
+	var out model.CardReportInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CardReportInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, obj any) (ent.CardWhereInput, error) {
 	var it ent.CardWhereInput
 	if obj == nil {
@@ -15900,7 +16636,7 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith", "hasReplacedBy", "hasReplacedByWith", "hasReplaces", "hasReplacesWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "seenAt", "seenAtNEQ", "seenAtIn", "seenAtNotIn", "seenAtGT", "seenAtGTE", "seenAtLT", "seenAtLTE", "seenAtIsNil", "seenAtNotNil", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith", "hasReplacedBy", "hasReplacedByWith", "hasReplaces", "hasReplacesWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16369,6 +17105,76 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.ValidUntilLTE = data
+		case "seenAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAt = data
+		case "seenAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAtNEQ = data
+		case "seenAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAtIn = data
+		case "seenAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAtNotIn = data
+		case "seenAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAtGT = data
+		case "seenAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAtGTE = data
+		case "seenAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAtLT = data
+		case "seenAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAtLTE = data
+		case "seenAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAtIsNil = data
+		case "seenAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SeenAtNotNil = data
 		case "hasOwner":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOwner"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -18305,6 +19111,62 @@ func UnmarshalOrderWhereInput(ctx context.Context, raw any) (ent.OrderWhereInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPinChangeReportInput(ctx context.Context, obj any) (model.PinChangeReportInput, error) {
+	var it model.PinChangeReportInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"result", "at", "triesLeft"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "result":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("result"))
+			data, err := ec.unmarshalNPinChangeResult2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐPinChangeResult(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Result = data
+		case "at":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("at"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.At = data
+		case "triesLeft":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("triesLeft"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TriesLeft = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPinChangeReportInput unmarshals raw into the PinChangeReportInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPinChangeReportInput(ctx context.Context, raw any) (model.PinChangeReportInput, error) {
+	var out model.PinChangeReportInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PinChangeReportInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUserOrder(ctx context.Context, obj any) (ent.UserOrder, error) {
 	var it ent.UserOrder
 	if obj == nil {
@@ -19324,6 +20186,11 @@ func (ec *executionContext) _Card(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "seenAt":
+			out.Values[i] = ec._Card_seenAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "owner":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -19360,6 +20227,45 @@ func (ec *executionContext) _Card(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Card_replaces(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cardChallengeImplementors = []string{"CardChallenge"}
+
+func (ec *executionContext) _CardChallenge(ctx context.Context, sel ast.SelectionSet, obj *enroll.CardChallenge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cardChallengeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CardChallenge")
+		case "challenge":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CardChallenge_challenge(ctx, field, obj)
+				})
+		case "expiresAt":
+			out.Values[i] = ec._CardChallenge_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19661,6 +20567,54 @@ func (ec *executionContext) _CardStatus(ctx context.Context, sel ast.SelectionSe
 		case "certificates":
 			out.Values[i] = ec._CardStatus_certificates(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cardSyncImplementors = []string{"CardSync"}
+
+func (ec *executionContext) _CardSync(ctx context.Context, sel ast.SelectionSet, obj *enroll.CardSync) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cardSyncImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CardSync")
+		case "serial":
+			out.Values[i] = ec._CardSync_serial(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._CardSync_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remove":
+			out.Values[i] = ec._CardSync_remove(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pinState":
+			out.Values[i] = ec._CardSync_pinState(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -20147,9 +21101,9 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "cardChallenge":
+		case "deleteChallenge":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_cardChallenge(ctx, field)
+				return ec._Mutation_deleteChallenge(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20220,6 +21174,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "reportCardPinState":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reportCardPinState(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cardChallenge":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cardChallenge(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "syncCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_syncCard(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -21184,6 +22152,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "orderUpdated":
 		return ec._Subscription_orderUpdated(ctx, fields[0])
+	case "cardUpdated":
+		return ec._Subscription_cardUpdated(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -21966,6 +22936,14 @@ func (ec *executionContext) marshalNCard2ᚖgithubᚗcomᚋvscardᚋvscardᚋent
 	return ec._Card(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCardChallenge2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐCardChallenge(ctx context.Context, sel ast.SelectionSet, v *enroll.CardChallenge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CardChallenge!")
+		return graphql.Null
+	}
+	return ec._CardChallenge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCardConnection2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CardConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CardConnection!")
@@ -22003,8 +22981,18 @@ func (ec *executionContext) unmarshalNCardPinStateInput2githubᚗcomᚋvscardᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCardProofInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardProofInput(ctx context.Context, v any) (*model.CardProofInput, error) {
+	res, err := ec.unmarshalInputCardProofInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNCardProperties2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐProperties(ctx context.Context, sel ast.SelectionSet, v cardspec.Properties) graphql.Marshaler {
 	return ec._CardProperties(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNCardReportInput2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardReportInput(ctx context.Context, v any) (model.CardReportInput, error) {
+	res, err := ec.unmarshalInputCardReportInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNCardSetup2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐCardSetup(ctx context.Context, sel ast.SelectionSet, v *enroll.CardSetup) graphql.Marshaler {
@@ -22031,6 +23019,14 @@ func (ec *executionContext) marshalNCardStatus2ᚖgithubᚗcomᚋvscardᚋvscard
 		return graphql.Null
 	}
 	return ec._CardStatus(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCardSync2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐCardSync(ctx context.Context, sel ast.SelectionSet, v *enroll.CardSync) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CardSync!")
+		return graphql.Null
+	}
+	return ec._CardSync(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCardWhereInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardWhereInput(ctx context.Context, v any) (*ent.CardWhereInput, error) {
@@ -22454,6 +23450,21 @@ func (ec *executionContext) unmarshalNOrderWhereInput2ᚖgithubᚗcomᚋvscard�
 
 func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNPinChangeReportInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐPinChangeReportInput(ctx context.Context, v any) (*model.PinChangeReportInput, error) {
+	res, err := ec.unmarshalInputPinChangeReportInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPinChangeResult2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐPinChangeResult(ctx context.Context, v any) (model.PinChangeResult, error) {
+	var res model.PinChangeResult
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPinChangeResult2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐPinChangeResult(ctx context.Context, sel ast.SelectionSet, v model.PinChangeResult) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNPinPolicy2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐPINPolicy(ctx context.Context, sel ast.SelectionSet, v cardspec.PINPolicy) graphql.Marshaler {
@@ -23006,6 +24017,22 @@ func (ec *executionContext) marshalOCardPinState2ᚖgithubᚗcomᚋvscardᚋvsca
 		return graphql.Null
 	}
 	return ec._CardPinState(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCardPinStateInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardPinStateInput(ctx context.Context, v any) (*model.CardPinStateInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCardPinStateInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOCardProofInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardProofInput(ctx context.Context, v any) (*model.CardProofInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCardProofInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOCardState2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcardᚐStateᚄ(ctx context.Context, v any) ([]card.State, error) {
@@ -23634,6 +24661,23 @@ func (ec *executionContext) unmarshalOOrderWhereInput2ᚖgithubᚗcomᚋvscard�
 	}
 	res, err := ec.unmarshalInputOrderWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPinChangeReportInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐPinChangeReportInputᚄ(ctx context.Context, v any) ([]*model.PinChangeReportInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PinChangeReportInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPinChangeReportInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐPinChangeReportInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOProcess2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐProcess(ctx context.Context, sel ast.SelectionSet, v *enroll.Process) graphql.Marshaler {

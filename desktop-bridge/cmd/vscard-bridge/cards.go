@@ -167,7 +167,7 @@ func (c *deleteCmd) tellServer(ctx context.Context, info agent.CardInfo) error {
 	if err != nil {
 		return errors.New(handoff.Describe(err))
 	}
-	_, err = api.DeleteCardWithCard(ctx, gql, serial, ch.CardChallenge, base64.StdEncoding.EncodeToString(sig))
+	_, err = api.DeleteCardWithCard(ctx, gql, serial, ch.DeleteChallenge, base64.StdEncoding.EncodeToString(sig))
 	switch api.Code(err) {
 	case "":
 		if err != nil {
