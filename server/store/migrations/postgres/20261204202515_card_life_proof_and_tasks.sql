@@ -1,5 +1,5 @@
 -- Modify "cards" table
-ALTER TABLE "cards" ADD COLUMN "replaced_by_id" character varying NULL, ADD CONSTRAINT "cards_cards_replaces" FOREIGN KEY ("replaced_by_id") REFERENCES "cards" ("id") ON UPDATE NO ACTION ON DELETE SET NULL;
+ALTER TABLE "cards" ADD COLUMN "proof_challenge" bytea NULL, ADD COLUMN "proof_challenge_expires_at" timestamptz NULL, ADD COLUMN "seen_at" timestamptz NULL, ADD COLUMN "replaced_by_id" character varying NULL, ADD CONSTRAINT "cards_cards_replaces" FOREIGN KEY ("replaced_by_id") REFERENCES "cards" ("id") ON UPDATE NO ACTION ON DELETE SET NULL;
 -- Create index "card_state_valid_until" to table: "cards"
 CREATE INDEX "card_state_valid_until" ON "cards" ("state", "valid_until");
 -- Create index "cards_replaced_by_id_key" to table: "cards"
