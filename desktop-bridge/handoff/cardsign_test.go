@@ -74,28 +74,28 @@ func TestDeleteWithTheCard(t *testing.T) {
 		return sig, asked, err
 	}
 
-	ch, err := api.CardChallenge(ctx, gql, card.Serial)
+	ch, err := api.DeleteChallenge(ctx, gql, card.Serial)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The other card's signature of this card's challenge proves nothing.
-	otherSig, _, err := sign(t, other, ch.CardChallenge, goodPIN)
+	otherSig, _, err := sign(t, other, ch.DeleteChallenge, goodPIN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = api.DeleteCardWithCard(ctx, gql, card.Serial, ch.CardChallenge, base64.StdEncoding.EncodeToString(otherSig))
+	_, err = api.DeleteCardWithCard(ctx, gql, card.Serial, ch.DeleteChallenge, base64.StdEncoding.EncodeToString(otherSig))
 	if api.Code(err) != api.ErrorCodeForbidden {
 		t.Fatalf("another card's signature: %v, want FORBIDDEN", err)
 	}
 
-	sig, asked, err := sign(t, card, ch.CardChallenge, "111999", goodPIN)
+	sig, asked, err := sign(t, card, ch.DeleteChallenge, "111999", goodPIN)
 	if err != nil {
 		t.Fatalf("sign: %v", err)
 	}
 	if len(asked) != 2 || len(asked[1]) != 1 || asked[1][0].Code != ProblemCurrentWrong {
 		t.Fatalf("problems asked with: %v", asked)
 	}
-	got, err := api.DeleteCardWithCard(ctx, gql, card.Serial, ch.CardChallenge, base64.StdEncoding.EncodeToString(sig))
+	got, err := api.DeleteCardWithCard(ctx, gql, card.Serial, ch.DeleteChallenge, base64.StdEncoding.EncodeToString(sig))
 	if err != nil {
 		t.Fatalf("delete: %v", err)
 	}
@@ -117,14 +117,14 @@ func TestDeleteWithTheCard(t *testing.T) {
 
 	// Deleted already: the server refuses by the card's state, and the Desktop App then
 	// removes the card all the same.
-	ch, err = api.CardChallenge(ctx, gql, card.Serial)
+	ch, err = api.DeleteChallenge(ctx, gql, card.Serial)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sig, _, err = sign(t, card, ch.CardChallenge, goodPIN); err != nil {
+	if sig, _, err = sign(t, card, ch.DeleteChallenge, goodPIN); err != nil {
 		t.Fatal(err)
 	}
-	_, err = api.DeleteCardWithCard(ctx, gql, card.Serial, ch.CardChallenge, base64.StdEncoding.EncodeToString(sig))
+	_, err = api.DeleteCardWithCard(ctx, gql, card.Serial, ch.DeleteChallenge, base64.StdEncoding.EncodeToString(sig))
 	if api.Code(err) != api.ErrorCodeIllegalState {
 		t.Fatalf("a second delete: %v, want ILLEGAL_STATE", err)
 	}
