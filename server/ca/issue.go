@@ -125,6 +125,8 @@ func (c *CA) IssueAll(ctx context.Context, reqs []IssueRequest) ([]*Issued, erro
 	out := make([]*Issued, 0, len(reqs))
 	var signErr error
 	for i, tmpl := range tmpls {
+		// As Issue: the CDP names the serial's CRL partition.
+		tmpl.CRLDistributionPoints = []string{c.cfg.crlPartitionURL(int(partitionOf(recs[i].Serial)))}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, c.issuing, csrs[i].PublicKey, c.key)
 		if err != nil {
 			signErr = fmt.Errorf("sign certificate %s: %w", recs[i].Serial, err)
@@ -144,6 +146,10 @@ func (c *CA) IssueAll(ctx context.Context, reqs []IssueRequest) ([]*Issued, erro
 		defer cancel()
 		if err := batch.MarkAllIssued(mctx, recs[:len(out)]); err != nil {
 			return out, fmt.Errorf("record certificates: %w", err)
+		}
+		// Instances that answered unknown while the records were PENDING answer anew.
+		for _, is := range out {
+			c.announce(mctx, is.Serial)
 		}
 	}
 	return out, signErr
