@@ -251,11 +251,7 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 	// completes here: the certificates are on the card the person already uses.
 	to := d.Forward[o.State]
 	n := len(o.Options.Certificates)
-	// The card is the order's: the one it acts on, or the one it made.
-	cardCol, cardOf := card.FieldOrderID, o.ID
-	if o.SubjectCardID != nil && !d.NewCard { // a replacement's card is the one it made
-		cardCol, cardOf = card.FieldID, *o.SubjectCardID
-	}
+	cardCol, cardOf := issuingCardColumn(o, d)
 	m := move{
 		to: to, action: "order.card_ready", note: "card " + serial + " ready",
 		// One condition checks both that serial is this order's card and that its
@@ -267,7 +263,7 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 					WriteString(` AND "certificates"."card_id" IN (SELECT "cards"."id" FROM "cards" WHERE "cards"."serial" = `).Arg(serial).
 					WriteString(` AND "cards"."` + cardCol + `" = `).Arg(cardOf).WriteString(")) = ").Arg(n)
 			}),
-			why: func(ctx context.Context) error { return e.notReady(ctx, o, serial) },
+			why: func(ctx context.Context) error { return e.notReady(ctx, o, serial, cardCol, cardOf) },
 		}},
 	}
 	if device != nil {
@@ -295,8 +291,18 @@ func (e *Engine) ConfirmCardReady(ctx context.Context, orderID, serial string, d
 	return updated, nil
 }
 
-// notReady says why the card serial of order o is not ready.
-func (e *Engine) notReady(ctx context.Context, o *ent.Order, serial string) error {
+// issuingCardColumn names the card an order issues to as a column and its value: the card
+// a process acts on, or for one that makes a card (a replacement too) the card it made.
+func issuingCardColumn(o *ent.Order, d *Definition) (col, value string) {
+	if o.SubjectCardID != nil && !d.NewCard {
+		return card.FieldID, *o.SubjectCardID
+	}
+	return card.FieldOrderID, o.ID
+}
+
+// notReady says why the card serial of order o, whose card is the one with cardCol =
+// cardOf, is not ready.
+func (e *Engine) notReady(ctx context.Context, o *ent.Order, serial, cardCol, cardOf string) error {
 	sys := viewer.AsServer(ctx)
 	issued, err := e.db.Certificate.Query().
 		Where(certificate.OrderID(o.ID), certificate.StateEQ(certificate.StateVALID),
@@ -305,11 +311,13 @@ func (e *Engine) notReady(ctx context.Context, o *ent.Order, serial string) erro
 	if err != nil {
 		return fmt.Errorf("count certificates: %w", err)
 	}
-	c, err := e.issuingCard(ctx, o)
+	ours, err := e.db.Card.Query().
+		Where(card.Serial(serial), func(s *sql.Selector) { s.Where(sql.EQ(s.C(cardCol), cardOf)) }).
+		Exist(sys)
 	if err != nil {
-		return err
+		return fmt.Errorf("find card: %w", err)
 	}
-	if c.Serial != serial {
+	if !ours {
 		return errs.New(errs.InvalidInput, "Card serial %q does not belong to this order.", serial)
 	}
 	return errs.New(errs.IllegalState, "The card has %d of %d certificates; submit the keys first.", issued, len(o.Options.Certificates))

@@ -33,10 +33,11 @@ func TestOrdersTrigger(t *testing.T) {
 	}
 	bus := newPostgres(t, ctx, dsn)
 	sys := viewer.AsServer(ctx)
-	u := db.Client.User.Create().SetOidcIssuer("https://idp.test").SetOidcSubject("s1").SetUsername("ann").SaveX(sys)
 	onRolledBack, _ := bus.Subscribe(ctx, events.OrderKey("ord_rolledback"))
 	onCommitted, _ := bus.Subscribe(ctx, events.OrderKey("ord_committed"))
+	// One person per order: a person has at most one unfinished order.
 	for id, ch := range map[string]<-chan struct{}{"ord_rolledback": onRolledBack, "ord_committed": onCommitted} {
+		u := db.Client.User.Create().SetOidcIssuer("https://idp.test").SetOidcSubject(id).SetUsername(id).SaveX(sys)
 		db.Client.Order.Create().SetID(id).SetUserID(u.ID).SetSteps([]record.OrderStep{}).SetExpiresAt(time.Now().Add(time.Hour)).ExecX(sys)
 		receive(t, ch, "notice of the new order "+id)
 	}
