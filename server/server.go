@@ -110,9 +110,9 @@ func (s *Server) assemble(ctx context.Context) error {
 	if err := s.Scripts.EnsureDefault(ctx); err != nil {
 		return err
 	}
+	busCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopEvents = stop
 	if store.IsPostgres(s.DB.DSN) { // several instances may share the store: events cross them
-		var busCtx context.Context
-		busCtx, s.stopEvents = context.WithCancel(context.WithoutCancel(ctx))
 		if s.Events, err = events.NewPostgres(busCtx, events.PostgresConfig{
 			DSN: s.DB.DSN, DB: s.DB.SQL, Logger: s.log.With("component", "events"),
 		}); err != nil {
@@ -120,6 +120,10 @@ func (s *Server) assemble(ctx context.Context) error {
 		}
 	} else {
 		s.Events = events.NewLocal()
+	}
+	// The script in force is kept until a save on any instance says otherwise.
+	if err := s.Scripts.Follow(busCtx, s.Events); err != nil {
+		return err
 	}
 	var roots *x509.CertPool
 	if cfg.AttestationRootsFile != "" {
