@@ -137,6 +137,10 @@ func (s *Server) assemble(ctx context.Context) error {
 	}
 	// OCSP answers from memory, kept current on every instance through the bus.
 	s.CA.Follow(busCtx, s.Events.(events.Watcher))
+	// The script in force is kept until a save on any instance says otherwise.
+	if err := s.Scripts.Follow(busCtx, s.Events); err != nil {
+		return err
+	}
 	var roots *x509.CertPool
 	if cfg.AttestationRootsFile != "" {
 		pemBytes, err := os.ReadFile(cfg.AttestationRootsFile)

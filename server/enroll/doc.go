@@ -119,6 +119,13 @@
 // the bridge learns of it from the subscription or the next call, and deletes its card too.
 // An order of a process this server no longer knows can still be cancelled and expired.
 //
+// Within a transaction the caller opened (store.InTx: a person's state change, whose card
+// cascade and end of their order in progress commit together, Engine.SetUserState) a move
+// joins it, and what follows a commit (the CA, subscribers, Config.Entered) waits for that
+// commit and never runs if it rolls back (afterCommit). A start on PostgreSQL is one
+// statement; the unique index order_user_id_running keeps one order in progress per person
+// where two starts race.
+//
 // The CA is called outside database transactions: SQLite serialises writers, and the CA
 // writes its own records. A crash between the CA and the identity store is repaired by the
 // sweep, which revokes what the CA signed for orders that did not complete.

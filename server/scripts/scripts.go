@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/events"
 	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/store"
 	"github.com/vscard/vscard/server/viewer"
@@ -37,6 +39,70 @@ type Store struct {
 	// compiled keeps the compiled form of recently evaluated versions by row id: a saved
 	// version never changes, and every order evaluates the one in force.
 	compiled *lru.Cache[string, *options.Script]
+
+	// inForce is the default script's newest version while a bus tells this store of
+	// every save (Follow), so that evaluating it costs no statement; nil: read it.
+	mu        sync.Mutex
+	inForce   *ent.OptionScript
+	following bool
+	// generation counts saves heard of: a version read before one is not kept.
+	generation uint64
+	bus        events.Bus
+}
+
+// Key is the event bus key of the option scripts: a save on any instance publishes it.
+const Key = "option-scripts"
+
+// Follow has the store keep the script in force between saves, told of every save, on
+// this instance or another, by bus (until ctx ends; a bus that reconnects tells every
+// subscriber, and the store forgets then too).
+func (s *Store) Follow(ctx context.Context, bus events.Bus) error {
+	ch, err := bus.Subscribe(ctx, Key)
+	if err != nil {
+		return fmt.Errorf("follow option scripts: %w", err)
+	}
+	s.mu.Lock()
+	s.bus, s.following = bus, true
+	s.mu.Unlock()
+	go func() {
+		for range ch {
+			s.forget(true)
+		}
+		s.forget(false)
+	}()
+	return nil
+}
+
+// forget drops the script in force, which a save may have changed; still says whether the
+// store goes on following saves.
+func (s *Store) forget(still bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.generation++
+	s.inForce, s.following = nil, still && s.following
+}
+
+// current returns the default script in force: the one kept, or read.
+func (s *Store) current(ctx context.Context) (*ent.OptionScript, error) {
+	s.mu.Lock()
+	cur, gen := s.inForce, s.generation
+	s.mu.Unlock()
+	if cur != nil {
+		return cur, nil
+	}
+	cur, err := s.db.OptionScript.Query().
+		Where(optionscript.Name(DefaultName)).
+		Order(ent.Desc(optionscript.FieldVersion)).
+		First(viewer.AsServer(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("load option script: %w", err)
+	}
+	s.mu.Lock()
+	if s.following && s.generation == gen { // no save was heard of meanwhile
+		s.inForce = cur
+	}
+	s.mu.Unlock()
+	return cur, nil
 }
 
 // New returns a store; env is what scripts see of the server.
@@ -79,12 +145,9 @@ func (s *Store) Get(ctx context.Context, name string) (*Script, error) {
 
 // Evaluate runs the default script in force for u. It implements enroll.OptionsSource.
 func (s *Store) Evaluate(ctx context.Context, u *ent.User) (*cardspec.Options, string, error) {
-	cur, err := s.db.OptionScript.Query().
-		Where(optionscript.Name(DefaultName)).
-		Order(ent.Desc(optionscript.FieldVersion)).
-		First(viewer.AsServer(ctx))
+	cur, err := s.current(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("load option script: %w", err)
+		return nil, "", err
 	}
 	script, ok := s.compiled.Get(cur.ID)
 	if !ok {
@@ -148,6 +211,9 @@ func (s *Store) save(ctx context.Context, name, source, comment, action string) 
 	if v := viewer.FromContext(ctx); v != nil {
 		author = v.Name
 	}
+	s.mu.Lock()
+	bus := s.bus
+	s.mu.Unlock()
 	var row *ent.OptionScript
 	err := store.InTx(viewer.AsServer(ctx), s.db, func(ctx context.Context, tx *ent.Tx) error {
 		last, err := tx.OptionScript.Query().
@@ -170,6 +236,13 @@ func (s *Store) save(ctx context.Context, name, source, comment, action string) 
 		if err != nil {
 			return fmt.Errorf("save option script: %w", err)
 		}
+		if _, shared := bus.(*events.Postgres); shared {
+			// Sent with the commit or not at all, so no instance keeps the old version
+			// because a notice after the commit failed.
+			if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, $2)", events.Channel, Key); err != nil {
+				return fmt.Errorf("tell other instances of the option script: %w", err)
+			}
+		}
 		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
 			Action: action, ObjectType: "OptionScript", ObjectID: name,
 			Details: map[string]any{"version": row.Version, "comment": comment},
@@ -177,6 +250,11 @@ func (s *Store) save(ctx context.Context, name, source, comment, action string) 
 	})
 	if err != nil {
 		return nil, err
+	}
+	// This instance evaluates the new version from now on; the others once they hear.
+	s.forget(true)
+	if _, shared := bus.(*events.Postgres); !shared && bus != nil {
+		_ = bus.Publish(viewer.AsServer(ctx), Key) // in this process: it cannot fail
 	}
 	return row, nil
 }
