@@ -34,8 +34,9 @@ type Config struct {
 	// (default 1 hour).
 	OCSPValidity time.Duration
 	// OCSPCacheSize bounds how many certificates' pre-produced OCSP responses each
-	// instance keeps in memory once it follows a bus (default 200,000, about 100 MB at
-	// most; a quarter as many again for serials the CA never issued).
+	// instance keeps in memory once it follows a bus (default 100,000). A response with
+	// its headers and index entry takes about 1 KB, so the default is ~100 MB at most,
+	// and a quarter as much again for serials the CA never issued.
 	OCSPCacheSize int
 	// Logger receives internal errors of the HTTP endpoints. Default: slog.Default().
 	Logger *slog.Logger
@@ -48,7 +49,7 @@ const (
 	defaultIssuingValidity = 10 * 365 * 24 * time.Hour
 	defaultCRLValidity     = 24 * time.Hour
 	defaultOCSPValidity    = time.Hour
-	defaultOCSPCacheSize   = 200_000
+	defaultOCSPCacheSize   = 100_000
 )
 
 // withDefaults checks cfg and fills in the defaults.
