@@ -27,8 +27,9 @@ type Config struct {
 	// CRLValidity is the time between a CRL's thisUpdate and nextUpdate (default 24 hours).
 	CRLValidity time.Duration
 	// CRLMaxAge is how long a signed CRL is served from this instance's cache (default
-	// 10 s). A revocation on this instance re-signs at once; one made by another instance
-	// on the same database shows after at most this long.
+	// 10 s). A revocation on this instance, or on another one when the CA follows the
+	// event bus (CA.Follow), re-signs at once; without the bus, one made by another
+	// instance on the same database shows after at most this long.
 	CRLMaxAge time.Duration
 	// OCSPValidity is the time between an OCSP response's thisUpdate and nextUpdate
 	// (default 1 hour).
