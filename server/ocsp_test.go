@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"io"
+	"math/big"
 	"net/http"
 	"testing"
 	"time"
@@ -113,5 +114,51 @@ func TestOCSPAcrossInstances(t *testing.T) {
 	}
 	if !bytes.Equal(r.SerialNumber.Bytes(), issued.Certificate.SerialNumber.Bytes()) {
 		t.Errorf("answer for serial %x", r.SerialNumber)
+	}
+}
+
+// TestOCSPUnknownSerialsCostNoStatement: on PostgreSQL, random serials the CA never issued
+// are answered unknown without a statement per request, counted by pg_stat_statements
+// (which scripts/test-postgres.sh loads): the filter of issued serials answers.
+func TestOCSPUnknownSerialsCostNoStatement(t *testing.T) {
+	env := servertest.StartCluster(t, 1)[0]
+	db := env.Server.DB.SQL
+	if _, err := db.Exec(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		t.Skipf("pg_stat_statements is not loaded: %v", err)
+	}
+	<-env.Server.CA.OCSPFilterLoaded()
+	caReads := func() int64 {
+		t.Helper()
+		var n int64
+		if err := db.QueryRow(`SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
+			WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND query ILIKE '%ca_records%' AND query NOT ILIKE '%pg_stat_statements%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	issuer := env.Server.CA.Chain()[0]
+	before := caReads()
+	const requests = 100
+	for range requests {
+		serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+		cert := &x509.Certificate{SerialNumber: serial.Add(serial, big.NewInt(1))}
+		req, err := ocsp.CreateRequest(cert, issuer, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(env.URL + "/ca/ocsp/" + base64.StdEncoding.EncodeToString(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r, err := ocsp.ParseResponseForCert(body, cert, issuer)
+		if err != nil || r.Status != ocsp.Unknown {
+			t.Fatalf("random serial: %v, status %v", err, r)
+		}
+	}
+	if n := caReads() - before; n > requests/20 { // a few false positives of the filter at most
+		t.Errorf("%d unknown serials ran %d statements on ca_records, want none", requests, n)
 	}
 }

@@ -27,15 +27,17 @@ type Config struct {
 	// CRLValidity is the time between a CRL's thisUpdate and nextUpdate (default 24 hours).
 	CRLValidity time.Duration
 	// CRLMaxAge is how long a signed CRL is served from this instance's cache (default
-	// 10 s). A revocation on this instance re-signs at once; one made by another instance
-	// on the same database shows after at most this long.
+	// 10 s). A revocation on this instance, or on another one when the CA follows the
+	// event bus (CA.Follow), re-signs at once; without the bus, one made by another
+	// instance on the same database shows after at most this long.
 	CRLMaxAge time.Duration
 	// OCSPValidity is the time between an OCSP response's thisUpdate and nextUpdate
 	// (default 1 hour).
 	OCSPValidity time.Duration
 	// OCSPCacheSize bounds how many certificates' pre-produced OCSP responses each
-	// instance keeps in memory once it follows a bus (default 200,000, about 100 MB at
-	// most; a quarter as many again for serials the CA never issued).
+	// instance keeps in memory once it follows a bus (default 100,000). A response with
+	// its headers and index entry takes about 1 KB, so the default is ~100 MB at most,
+	// and a quarter as much again for serials the CA never issued.
 	OCSPCacheSize int
 	// Logger receives internal errors of the HTTP endpoints. Default: slog.Default().
 	Logger *slog.Logger
@@ -48,7 +50,7 @@ const (
 	defaultIssuingValidity = 10 * 365 * 24 * time.Hour
 	defaultCRLValidity     = 24 * time.Hour
 	defaultOCSPValidity    = time.Hour
-	defaultOCSPCacheSize   = 200_000
+	defaultOCSPCacheSize   = 100_000
 )
 
 // withDefaults checks cfg and fills in the defaults.

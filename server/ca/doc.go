@@ -25,4 +25,16 @@
 // (a subjectAltName extension) beyond those the template grants is refused, so a requester
 // never believes it got a name it did not get; requesting a subset of the granted names is
 // allowed. Accepted keys are ECDSA P-256 and P-384, and RSA of at least 2048 bits.
+//
+// # Relying parties at scale
+//
+// Every login with a vscard certificate asks the CA, so once the CA follows the event bus
+// ([CA.Follow], as the server does) OCSP answers come from memory: each certificate's
+// response is signed once per half validity window, and re-signed at once when any
+// instance revokes, holds or releases it (a notice on [CertKey]). GET answers carry RFC
+// 5019's caching headers and revalidate with a 304; POST and nonce requests are not cached
+// by HTTP. Serials the CA never issued are answered unknown from a Bloom filter of the
+// issued ones, kept in step by the same notices, without a read. The CRL is split into
+// [CRLPartitions] partitions by the serial's last hex digit, which is the certificate's
+// CRL distribution point; /ca/crl stays the whole CRL.
 package ca

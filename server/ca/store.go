@@ -47,7 +47,8 @@ type Store interface {
 	ListByReference(ctx context.Context, reference string) ([]*Record, error)
 	// ListRevoked returns the REVOKED and ON_HOLD records whose NotAfter is not before
 	// notAfterSince and whose serial ends with suffix ("" for all): the entries of the
-	// CRL, or of one partition.
+	// CRL, or of one partition. Only Serial, State, NotAfter, RevokedAt and
+	// RevocationReason need be filled in.
 	ListRevoked(ctx context.Context, notAfterSince time.Time, suffix string) ([]*Record, error)
 }
 
