@@ -1,22 +1,60 @@
 // Renewal tasks: alice's card falls due when the server's clock moves on (--test-clock, an
 // end-to-end-only flag the server refuses in production) to 14 days before it expires; the
-// expiry check runs and her start page says "Your card … expires in 14 days", with Renew
-// where the server runs renew-virtual-smart-card. The card is made through the server's own
+// expiry check runs, her start page says "Your card … expires in 14 days", with Renew where
+// the server runs renew-virtual-smart-card, and the notice reaches a real SMTP server on
+// loopback (STARTTLS, AUTH PLAIN). The card is made through the server's own
 // Desktop App calls (as cardlock.test.ts does), so this file needs no pcscd.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type Browser, type Page } from '@playwright/test';
 
-import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { gql, repoRoot, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
 
 let server: Server | undefined;
 let browser: Browser | undefined;
+let sink: ChildProcess | undefined;
+let mailbox = '';
+
+interface Sink {
+  host: string;
+  port: number;
+  caFile: string;
+  http: string;
+  username: string;
+  password: string;
+}
+
+/** startSink runs a real SMTP server on loopback (STARTTLS, AUTH PLAIN; Go's smtptest) and returns where it is. */
+async function startSink(): Promise<Sink> {
+  const child = spawn('go', ['run', './server/notices/smtptest/cmd/vscard-smtp-sink'], {
+    cwd: repoRoot,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  sink = child;
+  return await new Promise<Sink>((ok, fail) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) ok(JSON.parse(line) as Sink);
+    });
+    child.once('exit', (code) => fail(new Error(`vscard-smtp-sink exited with ${code}`)));
+  });
+}
 
 test.beforeAll(async ({ browser: b }) => {
+  const smtp = await startSink();
+  mailbox = `${smtp.http}/mails`;
   server = await startServer('notices', {
+    VSCARD_SMTP_HOST: smtp.host,
+    VSCARD_SMTP_PORT: String(smtp.port),
+    VSCARD_SMTP_USERNAME: smtp.username,
+    VSCARD_SMTP_PASSWORD: smtp.password,
+    VSCARD_SMTP_FROM: 'vscard <vscard@example.com>',
+    VSCARD_SMTP_CA_FILE: smtp.caFile,
     VSCARD_TEST_CLOCK: 'true',
     // The session outlives the clock's move: the development identity provider signs in on
     // the real clock, so a sign-in after the move would be refused as not yet valid.
@@ -28,6 +66,7 @@ test.beforeAll(async ({ browser: b }) => {
 
 test.afterAll(async () => {
   await server?.stop();
+  sink?.stdin?.end();
 });
 
 async function bridgeCall<T>(srv: Server, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
@@ -174,5 +213,13 @@ test('a card 14 days from expiry shows as a task on the start page', async () =>
       assert.equal(await renew.count(), 0, 'Renew shown without the renewal process');
     }
     await screenshot(page, '70-renewal-task');
+
+    // The 14-day notice went through the real SMTP server, over STARTTLS with AUTH, once
+    // (the check's notice is sent in the same run the clock move triggered).
+    const mails = (await (await fetch(mailbox)).json()) as { to: string[]; data: string; tls: boolean; authenticated: boolean }[];
+    assert.equal(mails.length, 1, `mails: ${JSON.stringify(mails.map((m) => m.to))}`);
+    const [mail] = mails;
+    assert.ok(mail && mail.tls && mail.authenticated, 'the notice went without STARTTLS or AUTH');
+    assert.match(mail.data, new RegExp(`Subject: Your virtual smart card ${serial} expires in 14 days`));
   });
 });
