@@ -265,25 +265,24 @@ func (s *Service) Check(ctx context.Context) (CheckResult, error) {
 		res.Opened += int(n)
 	}
 
-	// Close what no longer needs doing; the first reason that holds is the one recorded.
-	for _, c := range []struct{ reason, where string }{
-		{"RENEWED", `EXISTS (SELECT 1 FROM cards c WHERE c.id = tasks.card_id
-			AND c.state IN ('ACTIVE', 'LOCKED') AND c.valid_until <> tasks.expires_at)`},
-		{"CARD_ENDED", `NOT EXISTS (SELECT 1 FROM cards c WHERE c.id = tasks.card_id AND c.state IN ('ACTIVE', 'LOCKED'))`},
-		{"EXPIRED", `tasks.expires_at <= ?`},
-	} {
-		args := []any{c.reason, now, now}
-		if strings.Contains(c.where, "?") {
-			args = append(args, now)
-		}
-		r, err := s.cfg.DB.ExecContext(ctx, s.q(`UPDATE tasks SET state = 'CLOSED', close_reason = ?, closed_at = ?, updated_at = ?
-			WHERE state = 'OPEN' AND `+c.where), args...)
-		if err != nil {
-			return res, fmt.Errorf("close renewal tasks: %w", err)
-		}
-		n, _ := r.RowsAffected()
-		res.Closed += int(n)
+	// Close what no longer needs doing, in one statement: the card has a new expiry
+	// (RENEWED), is no longer in use (CARD_ENDED), or the expiry has passed (EXPIRED); the
+	// first reason that holds is the one recorded. Only open tasks are read (index state).
+	r, err := s.cfg.DB.ExecContext(ctx, s.q(`UPDATE tasks SET state = 'CLOSED', closed_at = ?, updated_at = ?,
+		close_reason = CASE
+			WHEN EXISTS (SELECT 1 FROM cards c WHERE c.id = tasks.card_id
+				AND c.state IN ('ACTIVE', 'LOCKED') AND c.valid_until <> tasks.expires_at) THEN 'RENEWED'
+			WHEN NOT EXISTS (SELECT 1 FROM cards c WHERE c.id = tasks.card_id
+				AND c.state IN ('ACTIVE', 'LOCKED')) THEN 'CARD_ENDED'
+			ELSE 'EXPIRED' END
+		WHERE state = 'OPEN' AND (tasks.expires_at <= ? OR NOT EXISTS (SELECT 1 FROM cards c
+			WHERE c.id = tasks.card_id AND c.state IN ('ACTIVE', 'LOCKED') AND c.valid_until = tasks.expires_at))`),
+		now, now, now)
+	if err != nil {
+		return res, fmt.Errorf("close renewal tasks: %w", err)
 	}
+	n, _ := r.RowsAffected()
+	res.Closed = int(n)
 
 	if s.Emails() && len(ren.NoticeDays) > 0 {
 		if res.Noticed, err = s.writeNotices(ctx, ren.NoticeDays, now); err != nil {

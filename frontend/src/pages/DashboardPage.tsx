@@ -1,28 +1,14 @@
-import {
-  Alert,
-  Button,
-  Card,
-  Group,
-  SimpleGrid,
-  Skeleton,
-  Stack,
-  Text,
-  Title,
-} from "@mantine/core";
-import { Link } from "react-router";
-import { useQuery } from "urql";
+import { Alert, Button, Card, Group, SimpleGrid, Skeleton, Stack, Text, Title } from '@mantine/core';
+import { Link } from 'react-router';
+import { useQuery } from 'urql';
 
-import { useUser } from "../auth/session";
-import { graphql } from "../gql";
-import type { DashboardQuery } from "../gql/graphql";
-import { apiError } from "../lib/errors";
-import {
-  processDescription,
-  processTitle,
-  unavailableText,
-} from "../lib/processes";
-import { StateBadge } from "../lib/StateBadge";
-import { Tasks } from "./Tasks";
+import { useUser } from '../auth/session';
+import { graphql } from '../gql';
+import type { DashboardQuery } from '../gql/graphql';
+import { apiError } from '../lib/errors';
+import { processDescription, processTitle, unavailableText } from '../lib/processes';
+import { StateBadge } from '../lib/StateBadge';
+import { Tasks } from './Tasks';
 
 // Everything the start page shows, in one request.
 const DashboardQueryDoc = graphql(`
@@ -67,13 +53,11 @@ const DashboardQueryDoc = graphql(`
   }
 `);
 
-type Process = DashboardQuery["processes"][number];
+type Process = DashboardQuery['processes'][number];
 
 /** startPath is the route that starts a process in this portal, if it has one. */
 export function startPath(processName: string): string | undefined {
-  return processName === "get-virtual-smart-card"
-    ? "/get-virtual-smart-card"
-    : undefined;
+  return processName === 'get-virtual-smart-card' ? '/get-virtual-smart-card' : undefined;
 }
 
 function ProcessTile({ process }: { process: Process }) {
@@ -83,13 +67,7 @@ function ProcessTile({ process }: { process: Process }) {
   const running = process.runningOrder;
   const headingId = `process-${process.name}`;
   return (
-    <Card
-      withBorder
-      shadow="sm"
-      padding="lg"
-      component="section"
-      aria-labelledby={headingId}
-    >
+    <Card withBorder shadow="sm" padding="lg" component="section" aria-labelledby={headingId}>
       <Stack gap="sm" h="100%">
         <Title order={2} size="h3" id={headingId}>
           {title}
@@ -117,9 +95,7 @@ function ProcessTile({ process }: { process: Process }) {
               {title}
             </Button>
             <Alert color="orange" variant="light" id={`${headingId}-why`}>
-              {process.available
-                ? unavailableText(null)
-                : unavailableText(process.unavailableReason, user.state)}
+              {process.available ? unavailableText(null) : unavailableText(process.unavailableReason, user.state)}
             </Alert>
           </>
         )}
@@ -130,21 +106,14 @@ function ProcessTile({ process }: { process: Process }) {
 
 export function DashboardPage() {
   const user = useUser();
-  const [{ data, fetching, error }] = useQuery({
-    query: DashboardQueryDoc,
-    requestPolicy: "cache-and-network",
-  });
+  const [{ data, fetching, error }] = useQuery({ query: DashboardQueryDoc, requestPolicy: 'cache-and-network' });
   const problem = apiError(error);
   const cardCount = data?.me.cards.totalCount ?? 0;
   return (
     <Stack>
       <Title order={1}>Welcome, {user.displayName || user.username}</Title>
       {problem && (
-        <Alert
-          color="red"
-          title="The start page could not be loaded"
-          role="alert"
-        >
+        <Alert color="red" title="The start page could not be loaded" role="alert">
           {problem.message}
         </Alert>
       )}
@@ -153,16 +122,8 @@ export function DashboardPage() {
         <Skeleton h={180} />
       ) : (
         <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
-          {data?.processes.map((p) => (
-            <ProcessTile key={p.name} process={p} />
-          ))}
-          <Card
-            withBorder
-            shadow="sm"
-            padding="lg"
-            component="section"
-            aria-labelledby="tile-cards"
-          >
+          {data?.processes.map((p) => <ProcessTile key={p.name} process={p} />)}
+          <Card withBorder shadow="sm" padding="lg" component="section" aria-labelledby="tile-cards">
             <Stack gap="sm" h="100%">
               <Title order={2} size="h3" id="tile-cards">
                 Cards

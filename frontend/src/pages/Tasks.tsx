@@ -1,32 +1,30 @@
-import { Alert, Button, Group, Stack, Text } from "@mantine/core";
-import { useState } from "react";
-import { Link, useNavigate } from "react-router";
-import { useMutation } from "urql";
+import { Alert, Button, Group, Stack, Text } from '@mantine/core';
+import { useState } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { useMutation } from 'urql';
 
-import type { DashboardQuery } from "../gql/graphql";
-import { useUser } from "../auth/session";
-import { apiError, conflictOrderId, type ApiError } from "../lib/errors";
-import { unavailableText } from "../lib/processes";
-import { StartProcessDoc } from "../wizard/operations";
+import { useUser } from '../auth/session';
+import type { DashboardQuery } from '../gql/graphql';
+import { apiError, conflictOrderId, type ApiError } from '../lib/errors';
+import { unavailableText } from '../lib/processes';
+import { StartProcessDoc } from '../wizard/operations';
 
-type Task = DashboardQuery["tasks"][number];
+type Task = DashboardQuery['tasks'][number];
 
 /** expiryText says when a card expires, in words: "expires in 14 days", "expires today". */
 export function expiryText(daysLeft: number): string {
-  if (daysLeft <= 0) return "expires today";
-  if (daysLeft === 1) return "expires tomorrow";
+  if (daysLeft <= 0) return 'expires today';
+  if (daysLeft === 1) return 'expires tomorrow';
   return `expires in ${daysLeft} days`;
 }
 
 /** taskText is what a task asks of the person. */
-export function taskText(
-  task: Pick<Task, "kind" | "daysLeft" | "card">,
-): string {
+export function taskText(task: Pick<Task, 'kind' | 'daysLeft' | 'card'>): string {
   switch (task.kind) {
-    case "RENEW_CARD":
+    case 'RENEW_CARD':
       return `Your card ${task.card.serial} ${expiryText(task.daysLeft)}`;
     default:
-      return "Something needs your attention.";
+      return 'Something needs your attention.';
   }
 }
 
@@ -51,45 +49,23 @@ function TaskRow({ task }: { task: Task }) {
   };
   const text = taskText(task);
   return (
-    <Alert
-      color={task.daysLeft <= 7 ? "red" : "yellow"}
-      variant="light"
-      data-testid="task"
-    >
+    <Alert color={task.daysLeft <= 7 ? 'red' : 'yellow'} variant="light" data-testid="task">
       <Stack gap="xs">
         <Group justify="space-between" wrap="wrap">
           <Text fw={500}>{text}</Text>
           {p?.runningOrder ? (
-            <Button
-              component={Link}
-              to={`/orders/${p.runningOrder.id}`}
-              size="xs"
-            >
+            <Button component={Link} to={`/orders/${p.runningOrder.id}`} size="xs">
               Continue renewal
             </Button>
           ) : p?.available ? (
             // The button is there only where this server runs the renewal process.
-            <Button
-              size="xs"
-              loading={starting}
-              onClick={() => void onRenew()}
-              aria-label={`Renew card ${task.card.serial}`}
-            >
+            <Button size="xs" loading={starting} onClick={() => void onRenew()} aria-label={`Renew card ${task.card.serial}`}>
               Renew
             </Button>
           ) : null}
         </Group>
-        {!p && (
-          <Text size="sm">
-            Renewing cards from the portal is not available yet; ask an
-            administrator.
-          </Text>
-        )}
-        {p && !p.available && !p.runningOrder && (
-          <Text size="sm">
-            {unavailableText(p.unavailableReason, user.state, p.name)}
-          </Text>
-        )}
+        {!p && <Text size="sm">Renewing cards from the portal is not available yet; ask an administrator.</Text>}
+        {p && !p.available && !p.runningOrder && <Text size="sm">{unavailableText(p.unavailableReason, user.state, p.name)}</Text>}
         {problem && (
           <Text size="sm" c="red" role="alert">
             {problem.message}
