@@ -28,6 +28,7 @@ const VPCD_DRIVER = '/usr/local/lib/vscard/libifdvpcd.so';
 const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
 
 const systemPcscd = process.env.VSCARD_E2E_PCSCD === 'system';
+let systemSlot = 0;
 
 /** bridgeBinary is the bridge to test with, or why the tests that need one are skipped. */
 export function bridgeBinary(): { bin: string } | { skip: string } {
@@ -163,7 +164,12 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
   };
   for (const d of [env.XDG_DATA_HOME, env.XDG_CONFIG_HOME, env.XDG_STATE_HOME, env.XDG_RUNTIME_DIR]) mkdirSync(d, { recursive: true, mode: 0o700 });
   let pcscd: Pick<Pcscd, 'stop'> = { stop: async () => undefined };
-  if (!systemPcscd) {
+  if (systemPcscd) {
+    // The machine's readers are shared by every bridge a test file opens (each private
+    // pcscd has its own): each bridge gets a reader of its own, in turn.
+    const slots = (process.env.VSCARD_BRIDGE_VPCD ?? '').split(';').filter(Boolean);
+    Object.assign(env, { VSCARD_BRIDGE_VPCD: slots[systemSlot++ % slots.length] });
+  } else {
     const own = await startPcscd(home, log);
     Object.assign(env, { PCSCLITE_CSOCK_NAME: own.socket, VSCARD_BRIDGE_VPCD: own.vpcd });
     pcscd = own;

@@ -36,16 +36,34 @@ bridge_deb=$(newest vscard-bridge); server_deb=$(newest vscard-server)
 [ -n "$bridge_deb" ] && [ -n "$server_deb" ] || fail "no packages in $OUT: make package"
 
 # --- before
-for p in vscard-bridge vscard-server vsmartcard-vpcd; do
+for p in vscard-bridge vscard-server; do
   if dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qv '^not-installed$'; then
-    fail "$p is installed (or its configuration is left): this test installs and purges vscard's packages, and vscard-bridge conflicts with vsmartcard-vpcd"
+    fail "$p is installed (or its configuration is left): this test installs and purges it"
   fi
 done
+if [ "$(dpkg-query -W -f '${db:Status-Status}' vsmartcard-vpcd 2>/dev/null)" = installed ]; then
+  fail "vsmartcard-vpcd is installed: vscard-bridge conflicts with it (apt would remove it); remove it for the test"
+fi
 [ ! -e /etc/reader.conf.d/vscard ] || fail "/etc/reader.conf.d/vscard (scripts/desktop-setup.sh, make run) names the readers the package configures: move it away for the test"
 systemd=0; [ -d /run/systemd/system ] && systemd=1
 if [ "$systemd" = 0 ] && [ -S /run/pcscd/pcscd.comm ] && opensc-tool --list-readers >/dev/null 2>&1; then
   fail "the machine's pcscd runs already: stop it (this test starts it on the installed readers)"
 fi
+
+# lintian, before anything is installed: errors and warnings fail (the overrides in
+# packaging/*/lintian-overrides say why each is there).
+"$root/scripts/apt-install.sh" lintian
+log "lintian"
+if ! lintian --fail-on error,warning --tag-display-limit 0 "$bridge_deb" "$server_deb" >"$OUT/lintian.log" 2>&1; then
+  cat "$OUT/lintian.log" >&2
+  fail "lintian finds errors or warnings"
+fi
+
+# loopback prints the loopback TCP listeners of vscard's programs: the sampling below must
+# have seen the card's port, or it proves nothing.
+loopback() {
+  $SUDO ss -Hltnp 2>/dev/null | awk '/"vscard-bridge"/ && $4 ~ /^127\.0\.0\.1:/ { print $4 }'
+}
 
 # listeners prints the listening TCP sockets of vscard's programs and pcscd that are not
 # on loopback, one per line ("address program").
@@ -145,7 +163,8 @@ log "pcscd shows the $got readers of /etc/reader.conf.d/vscard-bridge"
 vpcd=$(sed -n 's/^Environment="VSCARD_BRIDGE_VPCD=\(.*\)"$/\1/p' /usr/lib/systemd/user/vscard-bridge.service)
 [ -n "$vpcd" ] || fail "the user unit names no readers"
 sampled=$(mktemp); trap 'rm -f "$sampled"; cleanup' EXIT
-(while :; do listeners >>"$sampled"; sleep 0.2; done) &
+seen=$(mktemp)
+(while :; do listeners >>"$sampled"; loopback >>"$seen"; sleep 0.2; done) &
 sampler=$!
 set +e
 VSCARD_SERVER_BIN=/usr/bin/vscard-server VSCARD_BRIDGE_BIN=/usr/bin/vscard-bridge \
@@ -156,7 +175,9 @@ kill "$sampler"; wait "$sampler" 2>/dev/null || true
 [ "$rc" = 0 ] || fail "the full-flow e2e test failed on the installed packages"
 [ ! -s "$sampled" ] || fail "listening beyond loopback during the e2e test:
 $(sort -u "$sampled")"
-log "nothing of vscard or pcscd listened beyond loopback while the card was made"
+[ -s "$seen" ] || fail "the socket table never showed the Desktop App's card port: the sampling is broken"
+log "nothing of vscard or pcscd listened beyond loopback while the cards were made (the Desktop App on $(sort -u "$seen" | tr '\n' ' '))"
+rm -f "$seen"
 
 # --- 4. purge, and nothing is left
 stop_pcscd
