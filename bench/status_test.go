@@ -31,6 +31,11 @@ import (
 
 const qCardStatus = `query($serial: String!) { cardStatus(serial: $serial) { serial state validFrom validUntil certificates { serial slot template state notAfter revokedAt } } }`
 
+const qCardStatuses = `query($serials: [String!]!) { cardStatuses(serials: $serials) { serial state validFrom validUntil certificates { serial slot template state notAfter revokedAt } } }`
+
+// statusBatch is how many serials one cardStatuses request carries: a portal's page of cards.
+const statusBatch = 50
+
 // statusWorkers is how many portal requests are in flight at once.
 const statusWorkers = 16
 
@@ -89,7 +94,40 @@ func BenchmarkCardStatus(b *testing.B) {
 					spent.report(b, b.N, "req")
 				})
 				b.Run(fmt.Sprintf("cards=%d/ratio", cards), func(b *testing.B) {
-					ratioRounds(b, base, serial, viaGraphQL, viaBaseline)
+					ratioRounds(b, base, serial, 1, viaGraphQL, viaBaseline)
+				})
+				// The batch form against the same baseline per serial: one operation is one
+				// cardStatuses request for statusBatch cards on one side and statusBatch
+				// baseline requests on the other.
+				viaBatch := func(_, i int) error {
+					serials := make([]string, statusBatch)
+					for k := range serials {
+						serials[k] = serial(i*statusBatch + k)
+					}
+					var out struct{ CardStatuses []*struct{ Serial string } }
+					if err := portal.Do(context.Background(), qCardStatuses, map[string]any{"serials": serials}, &out); err != nil {
+						return err
+					}
+					for k, st := range out.CardStatuses {
+						if st == nil || st.Serial != serials[k] {
+							return fmt.Errorf("cardStatuses: answer %d = %+v, want %s", k, st, serials[k])
+						}
+					}
+					if len(out.CardStatuses) != statusBatch {
+						return fmt.Errorf("cardStatuses: %d answers to %d serials", len(out.CardStatuses), statusBatch)
+					}
+					return nil
+				}
+				viaBaselineBatch := func(w, i int) error {
+					for k := range statusBatch {
+						if err := viaBaseline(w, i*statusBatch+k); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				b.Run(fmt.Sprintf("cards=%d/batch-ratio", cards), func(b *testing.B) {
+					ratioRounds(b, base, serial, statusBatch, viaBatch, viaBaselineBatch)
 				})
 			}
 		})
@@ -134,12 +172,13 @@ func settle(b *testing.B, db *store.DB) {
 // in ten rounds of b.N/10 look-ups a side, the two sides taking turns at going first, and
 // reports the median round's ratio and the lowest and highest. The shared host's speed
 // drifts by 10–25% over minutes, which moves two figures taken one after the other;
-// rounds taken in turn see the same drift.
-func ratioRounds(b *testing.B, base http.Handler, serial func(int) string, graphQL, baseline func(worker, i int) error) {
+// rounds taken in turn see the same drift. serialsPerOp is how many cards one operation
+// reads (a batch), so that all of them are warmed.
+func ratioRounds(b *testing.B, base http.Handler, serial func(int) string, serialsPerOp int, graphQL, baseline func(worker, i int) error) {
 	b.Helper()
 	const rounds = 10
 	per := max(b.N/rounds, 1)
-	warm(b, base, serial, rounds*per)
+	warm(b, base, serial, rounds*per*serialsPerOp)
 	stopProfile := profile(b)
 	b.ResetTimer()
 	ratios := make([]float64, rounds)

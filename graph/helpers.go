@@ -19,6 +19,10 @@ import (
 // maxPageSize caps first/last and nodes(ids:): a client pages instead of pulling everything.
 const maxPageSize = 100
 
+// maxCardStatuses caps cardStatuses: a portal asks for a screenful of cards at a time, and
+// one request's statement stays a bounded IN list.
+const maxCardStatuses = 100
+
 func checkPage(first, last *int) error {
 	for _, n := range []*int{first, last} {
 		if n != nil && (*n < 0 || *n > maxPageSize) {

@@ -236,6 +236,36 @@ func (r *queryResolver) CardStatus(ctx context.Context, serial string) (*model.C
 	return cardStatus(c), nil
 }
 
+// CardStatuses is the resolver for the cardStatuses field.
+func (r *queryResolver) CardStatuses(ctx context.Context, serials []string) ([]*model.CardStatus, error) {
+	if len(serials) > maxCardStatuses {
+		return nil, errs.New(errs.InvalidInput, "At most %d serials in one request; %d were sent.", maxCardStatuses, len(serials)).
+			WithDetails(map[string]any{"field": "serials", "max": maxCardStatuses})
+	}
+	if len(serials) == 0 {
+		return []*model.CardStatus{}, nil
+	}
+	// One statement for the cards and one for their certificates, whatever the count; the
+	// privacy rules filter the cards as for cardStatus, so a USER's foreign serial is null.
+	cards, err := r.DB.Card.Query().Where(card.SerialIn(serials...)).Select(CardStatusColumns...).
+		WithCertificates(func(q *ent.CertificateQuery) { q.Select(CertificateStatusColumns...) }).
+		All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bySerial := make(map[string]*ent.Card, len(cards))
+	for _, c := range cards {
+		bySerial[c.Serial] = c
+	}
+	out := make([]*model.CardStatus, len(serials))
+	for i, s := range serials {
+		if c := bySerial[s]; c != nil {
+			out[i] = cardStatus(c)
+		}
+	}
+	return out, nil
+}
+
 // Processes is the resolver for the processes field.
 func (r *queryResolver) Processes(ctx context.Context, card *string) ([]*enroll.Process, error) {
 	return r.Enroll.Processes(ctx, deref(card))

@@ -59,6 +59,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{`query($id: ID!) { order(id: $id) { id } }`, ord, [6]string{UN, OK, NF, OK, FB, UN}},
 		{`query($s: String!) { card(serial: $s) { id } }`, map[string]any{"s": serial}, [6]string{UN, OK, NF, OK, FB, UN}},
 		{`query($s: String!) { cardStatus(serial: $s) { state certificates { state } } }`, map[string]any{"s": serial}, [6]string{UN, OK, NF, OK, OK, UN}},
+		// The batch form answers null for a card the caller may not see, not NOT_FOUND.
+		{`query($s: String!) { cardStatuses(serials: [$s]) { state } }`, map[string]any{"s": serial}, [6]string{UN, OK, OK, OK, OK, UN}},
 		{`{ processes { name } }`, nil, [6]string{UN, OK, OK, OK, FB, UN}},
 		{`{ optionScript { name } }`, nil, [6]string{UN, FB, FB, OK, FB, UN}},
 		{`{ validateOptionScript(source: "x = 1") { ok } }`, nil, [6]string{UN, FB, FB, OK, FB, UN}},

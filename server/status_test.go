@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,4 +68,72 @@ func TestCardStatus(t *testing.T) {
 	check("active")
 	alice.MustDo(t, `mutation($s: String!) { revokeCard(serial: $s, reason: LOST_OR_STOLEN, comment: "lost laptop") { id } }`, map[string]any{"s": serial}, nil)
 	check("revoked")
+}
+
+// TestCardStatuses: the batch form answers in the order asked, null where there is no card
+// or the caller may not see it (a person sees only their own cards, a portal all), and
+// refuses more than a bounded number of serials with INVALID_INPUT.
+func TestCardStatuses(t *testing.T) {
+	env := servertest.Start(t)
+	alice := env.SignIn(t, servertest.Alice)
+	carol := env.SignIn(t, servertest.Carol)
+	portal := env.Bearer(env.PortalToken(t, "cards:read"))
+	issue := func(c *servertest.Client) string {
+		o := start(t, env, c)
+		o.toCardReady()
+		o.next()
+		return o.claim.Card.Serial
+	}
+	aliceCard, carolCard := issue(alice), issue(carol)
+
+	const q = `query($s: [String!]!) { cardStatuses(serials: $s) { serial state } }`
+	ask := func(c *servertest.Client, serials ...string) []string {
+		t.Helper()
+		var out struct {
+			CardStatuses []*struct{ Serial, State string }
+		}
+		c.MustDo(t, q, map[string]any{"s": serials}, &out)
+		if len(out.CardStatuses) != len(serials) {
+			t.Fatalf("%d answers to %d serials", len(out.CardStatuses), len(serials))
+		}
+		got := make([]string, len(serials))
+		for i, st := range out.CardStatuses {
+			switch {
+			case st == nil:
+				got[i] = "null"
+			case st.Serial != serials[i]:
+				t.Fatalf("answer %d is for %s, asked %s", i, st.Serial, serials[i])
+			default:
+				got[i] = st.State
+			}
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		name    string
+		c       *servertest.Client
+		serials []string
+		want    []string
+	}{
+		{"alice", alice, []string{carolCard, aliceCard, "00000000", aliceCard}, []string{"null", "ACTIVE", "null", "ACTIVE"}},
+		{"carol", carol, []string{aliceCard, carolCard}, []string{"null", "ACTIVE"}},
+		{"portal", portal, []string{carolCard, "00000000", aliceCard}, []string{"ACTIVE", "null", "ACTIVE"}},
+		{"none", portal, []string{}, []string{}},
+	} {
+		if got := ask(tc.c, tc.serials...); strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+
+	tooMany := make([]string, 101)
+	for i := range tooMany {
+		tooMany[i] = aliceCard
+	}
+	err := portal.Do(context.Background(), q, map[string]any{"s": tooMany}, nil)
+	if codeOf(err) != "INVALID_INPUT" {
+		t.Fatalf("101 serials: %v, want INVALID_INPUT", err)
+	}
+	if got := ask(portal, tooMany[:100]...); len(got) != 100 || got[99] != "ACTIVE" {
+		t.Errorf("100 serials: %v", got[len(got)-1])
+	}
 }

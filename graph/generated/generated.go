@@ -359,6 +359,7 @@ type ComplexityRoot struct {
 		AuditEvents          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		Card                 func(childComplexity int, serial string) int
 		CardStatus           func(childComplexity int, serial string) int
+		CardStatuses         func(childComplexity int, serials []string) int
 		Cards                func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CardOrder, where *ent.CardWhereInput) int
 		Certificates         func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) int
 		ErrorCodes           func(childComplexity int) int
@@ -492,6 +493,7 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*ent.Order, error)
 	Card(ctx context.Context, serial string) (*ent.Card, error)
 	CardStatus(ctx context.Context, serial string) (*model.CardStatus, error)
+	CardStatuses(ctx context.Context, serials []string) ([]*model.CardStatus, error)
 	Processes(ctx context.Context, card *string) ([]*enroll.Process, error)
 	Tasks(ctx context.Context) ([]*ent.Task, error)
 	OptionScript(ctx context.Context, name string) (*scripts.Script, error)
@@ -1923,6 +1925,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CardStatus(childComplexity, args["serial"].(string)), true
+	case "Query.cardStatuses":
+		if e.ComplexityRoot.Query.CardStatuses == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cardStatuses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CardStatuses(childComplexity, args["serials"].([]string)), true
 	case "Query.cards":
 		if e.ComplexityRoot.Query.Cards == nil {
 			break
@@ -3946,6 +3959,11 @@ extend type Query {
   card(serial: String!): Card @access(allow: [USER])
   "Card status for third-party portals: serial, state, validity and certificate states only."
   cardStatus(serial: String!): CardStatus @access(allow: [USER, PORTAL])
+  """
+  Card status of up to 100 cards in one request, in the order of serials: null where no card
+  has that serial or the caller may not see it. More than 100 serials is INVALID_INPUT.
+  """
+  cardStatuses(serials: [String!]!): [CardStatus]! @access(allow: [USER, PORTAL])
   """
   The self-service processes, with whether the caller may start each and why not. Without
   card: the processes that make something new (the start page's). With card: the processes
@@ -5971,6 +5989,20 @@ func (ec *executionContext) field_Query_cardStatus_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["serial"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cardStatuses_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serials",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serials"] = arg0
 	return args, nil
 }
 
@@ -13125,6 +13157,68 @@ func (ec *executionContext) fieldContext_Query_cardStatus(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_cardStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cardStatuses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cardStatuses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CardStatuses(ctx, fc.Args["serials"].([]string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER", "PORTAL"})
+				if err != nil {
+					var zeroVal []*model.CardStatus
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal []*model.CardStatus
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CardStatus) graphql.Marshaler {
+			return ec.marshalNCardStatus2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cardStatuses(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardStatus(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cardStatuses_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21985,6 +22079,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cardStatus(ctx, field)
 				})
+		case "cardStatuses":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cardStatuses(ctx, field)
+				})
 		case "processes":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -23011,6 +23111,16 @@ func (ec *executionContext) unmarshalNCardState2githubᚗcomᚋvscardᚋvscard�
 
 func (ec *executionContext) marshalNCardState2githubᚗcomᚋvscardᚋvscardᚋentᚋcardᚐState(ctx context.Context, sel ast.SelectionSet, v card.State) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNCardStatus2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardStatus(ctx context.Context, sel ast.SelectionSet, v []*model.CardStatus) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOCardStatus2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardStatus(ctx, sel, v[i])
+	})
+
+	return ret
 }
 
 func (ec *executionContext) marshalNCardStatus2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardStatus(ctx context.Context, sel ast.SelectionSet, v *model.CardStatus) graphql.Marshaler {
