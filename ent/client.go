@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/vscard/vscard/ent/auditevent"
+	"github.com/vscard/vscard/ent/cacrl"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
@@ -37,6 +38,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// CaCRL is the client for interacting with the CaCRL builders.
+	CaCRL *CaCRLClient
 	// CaRecord is the client for interacting with the CaRecord builders.
 	CaRecord *CaRecordClient
 	// Card is the client for interacting with the Card builders.
@@ -69,6 +72,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.CaCRL = NewCaCRLClient(c.config)
 	c.CaRecord = NewCaRecordClient(c.config)
 	c.Card = NewCardClient(c.config)
 	c.Certificate = NewCertificateClient(c.config)
@@ -172,6 +176,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:          ctx,
 		config:       cfg,
 		AuditEvent:   NewAuditEventClient(cfg),
+		CaCRL:        NewCaCRLClient(cfg),
 		CaRecord:     NewCaRecordClient(cfg),
 		Card:         NewCardClient(cfg),
 		Certificate:  NewCertificateClient(cfg),
@@ -202,6 +207,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:          ctx,
 		config:       cfg,
 		AuditEvent:   NewAuditEventClient(cfg),
+		CaCRL:        NewCaCRLClient(cfg),
 		CaRecord:     NewCaRecordClient(cfg),
 		Card:         NewCardClient(cfg),
 		Certificate:  NewCertificateClient(cfg),
@@ -241,7 +247,7 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.CaRecord, c.Card, c.Certificate, c.JobLease, c.Notice,
+		c.AuditEvent, c.CaCRL, c.CaRecord, c.Card, c.Certificate, c.JobLease, c.Notice,
 		c.OptionScript, c.Order, c.Session, c.Task, c.User,
 	} {
 		n.Use(hooks...)
@@ -252,7 +258,7 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.CaRecord, c.Card, c.Certificate, c.JobLease, c.Notice,
+		c.AuditEvent, c.CaCRL, c.CaRecord, c.Card, c.Certificate, c.JobLease, c.Notice,
 		c.OptionScript, c.Order, c.Session, c.Task, c.User,
 	} {
 		n.Intercept(interceptors...)
@@ -264,6 +270,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *CaCRLMutation:
+		return c.CaCRL.mutate(ctx, m)
 	case *CaRecordMutation:
 		return c.CaRecord.mutate(ctx, m)
 	case *CardMutation:
@@ -420,6 +428,140 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// CaCRLClient is a client for the CaCRL schema.
+type CaCRLClient struct {
+	config
+}
+
+// NewCaCRLClient returns a client for the CaCRL from the given config.
+func NewCaCRLClient(c config) *CaCRLClient {
+	return &CaCRLClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `cacrl.Hooks(f(g(h())))`.
+func (c *CaCRLClient) Use(hooks ...Hook) {
+	c.hooks.CaCRL = append(c.hooks.CaCRL, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `cacrl.Intercept(f(g(h())))`.
+func (c *CaCRLClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CaCRL = append(c.inters.CaCRL, interceptors...)
+}
+
+// Create returns a builder for creating a CaCRL entity.
+func (c *CaCRLClient) Create() *CaCRLCreate {
+	mutation := newCaCRLMutation(c.config, OpCreate)
+	return &CaCRLCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CaCRL entities.
+func (c *CaCRLClient) CreateBulk(builders ...*CaCRLCreate) *CaCRLCreateBulk {
+	return &CaCRLCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CaCRLClient) MapCreateBulk(slice any, setFunc func(*CaCRLCreate, int)) *CaCRLCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CaCRLCreateBulk{err: fmt.Errorf("calling to CaCRLClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CaCRLCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CaCRLCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CaCRL.
+func (c *CaCRLClient) Update() *CaCRLUpdate {
+	mutation := newCaCRLMutation(c.config, OpUpdate)
+	return &CaCRLUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CaCRLClient) UpdateOne(_m *CaCRL) *CaCRLUpdateOne {
+	mutation := newCaCRLMutation(c.config, OpUpdateOne, withCaCRL(_m))
+	return &CaCRLUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CaCRLClient) UpdateOneID(id string) *CaCRLUpdateOne {
+	mutation := newCaCRLMutation(c.config, OpUpdateOne, withCaCRLID(id))
+	return &CaCRLUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CaCRL.
+func (c *CaCRLClient) Delete() *CaCRLDelete {
+	mutation := newCaCRLMutation(c.config, OpDelete)
+	return &CaCRLDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CaCRLClient) DeleteOne(_m *CaCRL) *CaCRLDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CaCRLClient) DeleteOneID(id string) *CaCRLDeleteOne {
+	builder := c.Delete().Where(cacrl.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CaCRLDeleteOne{builder}
+}
+
+// Query returns a query builder for CaCRL.
+func (c *CaCRLClient) Query() *CaCRLQuery {
+	return &CaCRLQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCaCRL},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CaCRL entity by its id.
+func (c *CaCRLClient) Get(ctx context.Context, id string) (*CaCRL, error) {
+	return c.Query().Where(cacrl.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CaCRLClient) GetX(ctx context.Context, id string) *CaCRL {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CaCRLClient) Hooks() []Hook {
+	hooks := c.hooks.CaCRL
+	return append(hooks[:len(hooks):len(hooks)], cacrl.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CaCRLClient) Interceptors() []Interceptor {
+	return c.inters.CaCRL
+}
+
+func (c *CaCRLClient) mutate(ctx context.Context, m *CaCRLMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CaCRLCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CaCRLUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CaCRLUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CaCRLDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CaCRL mutation op: %q", m.Op())
 	}
 }
 
@@ -1990,12 +2132,12 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, CaRecord, Card, Certificate, JobLease, Notice, OptionScript, Order,
-		Session, Task, User []ent.Hook
+		AuditEvent, CaCRL, CaRecord, Card, Certificate, JobLease, Notice, OptionScript,
+		Order, Session, Task, User []ent.Hook
 	}
 	inters struct {
-		AuditEvent, CaRecord, Card, Certificate, JobLease, Notice, OptionScript, Order,
-		Session, Task, User []ent.Interceptor
+		AuditEvent, CaCRL, CaRecord, Card, Certificate, JobLease, Notice, OptionScript,
+		Order, Session, Task, User []ent.Interceptor
 	}
 )
 

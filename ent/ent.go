@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/vscard/vscard/ent/auditevent"
+	"github.com/vscard/vscard/ent/cacrl"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
@@ -84,6 +85,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			auditevent.Table:   auditevent.ValidColumn,
+			cacrl.Table:        cacrl.ValidColumn,
 			carecord.Table:     carecord.ValidColumn,
 			card.Table:         card.ValidColumn,
 			certificate.Table:  certificate.ValidColumn,

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"github.com/vscard/vscard/ent/auditevent"
+	"github.com/vscard/vscard/ent/cacrl"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
@@ -24,7 +25,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 11)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 12)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
@@ -47,6 +48,28 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   cacrl.Table,
+			Columns: cacrl.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: cacrl.FieldID,
+			},
+		},
+		Type: "CaCRL",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			cacrl.FieldScope:         {Type: field.TypeInt, Column: cacrl.FieldScope},
+			cacrl.FieldChanges:       {Type: field.TypeInt64, Column: cacrl.FieldChanges},
+			cacrl.FieldSignedChanges: {Type: field.TypeInt64, Column: cacrl.FieldSignedChanges},
+			cacrl.FieldNumber:        {Type: field.TypeString, Column: cacrl.FieldNumber},
+			cacrl.FieldDer:           {Type: field.TypeBytes, Column: cacrl.FieldDer},
+			cacrl.FieldThisUpdate:    {Type: field.TypeTime, Column: cacrl.FieldThisUpdate},
+			cacrl.FieldNextUpdate:    {Type: field.TypeTime, Column: cacrl.FieldNextUpdate},
+			cacrl.FieldHolder:        {Type: field.TypeString, Column: cacrl.FieldHolder},
+			cacrl.FieldLeaseUntil:    {Type: field.TypeTime, Column: cacrl.FieldLeaseUntil},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   carecord.Table,
 			Columns: carecord.Columns,
@@ -71,7 +94,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			carecord.FieldRevocationReason: {Type: field.TypeInt, Column: carecord.FieldRevocationReason},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   card.Table,
 			Columns: card.Columns,
@@ -103,7 +126,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			card.FieldReplacedByID:            {Type: field.TypeString, Column: card.FieldReplacedByID},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   certificate.Table,
 			Columns: certificate.Columns,
@@ -135,7 +158,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			certificate.FieldOrderID:             {Type: field.TypeString, Column: certificate.FieldOrderID},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   joblease.Table,
 			Columns: joblease.Columns,
@@ -151,7 +174,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			joblease.FieldHolder:    {Type: field.TypeString, Column: joblease.FieldHolder},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notice.Table,
 			Columns: notice.Columns,
@@ -173,7 +196,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notice.FieldLastError:     {Type: field.TypeString, Column: notice.FieldLastError},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   optionscript.Table,
 			Columns: optionscript.Columns,
@@ -192,7 +215,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			optionscript.FieldCreatedAt: {Type: field.TypeTime, Column: optionscript.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   order.Table,
 			Columns: order.Columns,
@@ -224,7 +247,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			order.FieldSubjectCardID:          {Type: field.TypeString, Column: order.FieldSubjectCardID},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -241,7 +264,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldUserID:    {Type: field.TypeString, Column: session.FieldUserID},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   task.Table,
 			Columns: task.Columns,
@@ -264,7 +287,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			task.FieldExpiresAt:   {Type: field.TypeTime, Column: task.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -546,6 +569,91 @@ func (f *AuditEventFilter) WhereDetails(p entql.BytesP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *CaCRLQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CaCRLQuery builder.
+func (_q *CaCRLQuery) Filter() *CaCRLFilter {
+	return &CaCRLFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CaCRLMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CaCRLMutation builder.
+func (m *CaCRLMutation) Filter() *CaCRLFilter {
+	return &CaCRLFilter{config: m.config, predicateAdder: m}
+}
+
+// CaCRLFilter provides a generic filtering capability at runtime for CaCRLQuery.
+type CaCRLFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CaCRLFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *CaCRLFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(cacrl.FieldID))
+}
+
+// WhereScope applies the entql int predicate on the scope field.
+func (f *CaCRLFilter) WhereScope(p entql.IntP) {
+	f.Where(p.Field(cacrl.FieldScope))
+}
+
+// WhereChanges applies the entql int64 predicate on the changes field.
+func (f *CaCRLFilter) WhereChanges(p entql.Int64P) {
+	f.Where(p.Field(cacrl.FieldChanges))
+}
+
+// WhereSignedChanges applies the entql int64 predicate on the signed_changes field.
+func (f *CaCRLFilter) WhereSignedChanges(p entql.Int64P) {
+	f.Where(p.Field(cacrl.FieldSignedChanges))
+}
+
+// WhereNumber applies the entql string predicate on the number field.
+func (f *CaCRLFilter) WhereNumber(p entql.StringP) {
+	f.Where(p.Field(cacrl.FieldNumber))
+}
+
+// WhereDer applies the entql []byte predicate on the der field.
+func (f *CaCRLFilter) WhereDer(p entql.BytesP) {
+	f.Where(p.Field(cacrl.FieldDer))
+}
+
+// WhereThisUpdate applies the entql time.Time predicate on the this_update field.
+func (f *CaCRLFilter) WhereThisUpdate(p entql.TimeP) {
+	f.Where(p.Field(cacrl.FieldThisUpdate))
+}
+
+// WhereNextUpdate applies the entql time.Time predicate on the next_update field.
+func (f *CaCRLFilter) WhereNextUpdate(p entql.TimeP) {
+	f.Where(p.Field(cacrl.FieldNextUpdate))
+}
+
+// WhereHolder applies the entql string predicate on the holder field.
+func (f *CaCRLFilter) WhereHolder(p entql.StringP) {
+	f.Where(p.Field(cacrl.FieldHolder))
+}
+
+// WhereLeaseUntil applies the entql time.Time predicate on the lease_until field.
+func (f *CaCRLFilter) WhereLeaseUntil(p entql.TimeP) {
+	f.Where(p.Field(cacrl.FieldLeaseUntil))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *CaRecordQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -574,7 +682,7 @@ type CaRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CaRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -674,7 +782,7 @@ type CardFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CardFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -893,7 +1001,7 @@ type CertificateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CertificateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1056,7 +1164,7 @@ type JobLeaseFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *JobLeaseFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1111,7 +1219,7 @@ type NoticeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NoticeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1196,7 +1304,7 @@ type OptionScriptFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OptionScriptFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1266,7 +1374,7 @@ type OrderFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrderFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1457,7 +1565,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1517,7 +1625,7 @@ type TaskFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaskFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1607,7 +1715,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

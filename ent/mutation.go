@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/vscard/vscard/ent/auditevent"
+	"github.com/vscard/vscard/ent/cacrl"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
@@ -38,6 +39,7 @@ const (
 
 	// Node types.
 	TypeAuditEvent   = "AuditEvent"
+	TypeCaCRL        = "CaCRL"
 	TypeCaRecord     = "CaRecord"
 	TypeCard         = "Card"
 	TypeCertificate  = "Certificate"
@@ -780,6 +782,951 @@ func (m *AuditEventMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AuditEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditEvent edge %s", name)
+}
+
+// CaCRLMutation represents an operation that mutates the CaCRL nodes in the graph.
+type CaCRLMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *string
+	scope             *int
+	addscope          *int
+	changes           *int64
+	addchanges        *int64
+	signed_changes    *int64
+	addsigned_changes *int64
+	number            *string
+	der               *[]byte
+	this_update       *time.Time
+	next_update       *time.Time
+	holder            *string
+	lease_until       *time.Time
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*CaCRL, error)
+	predicates        []predicate.CaCRL
+}
+
+var _ ent.Mutation = (*CaCRLMutation)(nil)
+
+// cacrlOption allows management of the mutation configuration using functional options.
+type cacrlOption func(*CaCRLMutation)
+
+// newCaCRLMutation creates new mutation for the CaCRL entity.
+func newCaCRLMutation(c config, op Op, opts ...cacrlOption) *CaCRLMutation {
+	m := &CaCRLMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCaCRL,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCaCRLID sets the ID field of the mutation.
+func withCaCRLID(id string) cacrlOption {
+	return func(m *CaCRLMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CaCRL
+		)
+		m.oldValue = func(ctx context.Context) (*CaCRL, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CaCRL.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCaCRL sets the old CaCRL of the mutation.
+func withCaCRL(node *CaCRL) cacrlOption {
+	return func(m *CaCRLMutation) {
+		m.oldValue = func(context.Context) (*CaCRL, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CaCRLMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CaCRLMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CaCRL entities.
+func (m *CaCRLMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CaCRLMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CaCRLMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CaCRL.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetScope sets the "scope" field.
+func (m *CaCRLMutation) SetScope(i int) {
+	m.scope = &i
+	m.addscope = nil
+}
+
+// Scope returns the value of the "scope" field in the mutation.
+func (m *CaCRLMutation) Scope() (r int, exists bool) {
+	v := m.scope
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScope returns the old "scope" field's value of the CaCRL entity.
+// If the CaCRL object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaCRLMutation) OldScope(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScope is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScope requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScope: %w", err)
+	}
+	return oldValue.Scope, nil
+}
+
+// AddScope adds i to the "scope" field.
+func (m *CaCRLMutation) AddScope(i int) {
+	if m.addscope != nil {
+		*m.addscope += i
+	} else {
+		m.addscope = &i
+	}
+}
+
+// AddedScope returns the value that was added to the "scope" field in this mutation.
+func (m *CaCRLMutation) AddedScope() (r int, exists bool) {
+	v := m.addscope
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScope resets all changes to the "scope" field.
+func (m *CaCRLMutation) ResetScope() {
+	m.scope = nil
+	m.addscope = nil
+}
+
+// SetChanges sets the "changes" field.
+func (m *CaCRLMutation) SetChanges(i int64) {
+	m.changes = &i
+	m.addchanges = nil
+}
+
+// Changes returns the value of the "changes" field in the mutation.
+func (m *CaCRLMutation) Changes() (r int64, exists bool) {
+	v := m.changes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChanges returns the old "changes" field's value of the CaCRL entity.
+// If the CaCRL object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaCRLMutation) OldChanges(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChanges is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChanges requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChanges: %w", err)
+	}
+	return oldValue.Changes, nil
+}
+
+// AddChanges adds i to the "changes" field.
+func (m *CaCRLMutation) AddChanges(i int64) {
+	if m.addchanges != nil {
+		*m.addchanges += i
+	} else {
+		m.addchanges = &i
+	}
+}
+
+// AddedChanges returns the value that was added to the "changes" field in this mutation.
+func (m *CaCRLMutation) AddedChanges() (r int64, exists bool) {
+	v := m.addchanges
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetChanges resets all changes to the "changes" field.
+func (m *CaCRLMutation) ResetChanges() {
+	m.changes = nil
+	m.addchanges = nil
+}
+
+// SetSignedChanges sets the "signed_changes" field.
+func (m *CaCRLMutation) SetSignedChanges(i int64) {
+	m.signed_changes = &i
+	m.addsigned_changes = nil
+}
+
+// SignedChanges returns the value of the "signed_changes" field in the mutation.
+func (m *CaCRLMutation) SignedChanges() (r int64, exists bool) {
+	v := m.signed_changes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSignedChanges returns the old "signed_changes" field's value of the CaCRL entity.
+// If the CaCRL object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaCRLMutation) OldSignedChanges(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSignedChanges is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSignedChanges requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSignedChanges: %w", err)
+	}
+	return oldValue.SignedChanges, nil
+}
+
+// AddSignedChanges adds i to the "signed_changes" field.
+func (m *CaCRLMutation) AddSignedChanges(i int64) {
+	if m.addsigned_changes != nil {
+		*m.addsigned_changes += i
+	} else {
+		m.addsigned_changes = &i
+	}
+}
+
+// AddedSignedChanges returns the value that was added to the "signed_changes" field in this mutation.
+func (m *CaCRLMutation) AddedSignedChanges() (r int64, exists bool) {
+	v := m.addsigned_changes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSignedChanges resets all changes to the "signed_changes" field.
+func (m *CaCRLMutation) ResetSignedChanges() {
+	m.signed_changes = nil
+	m.addsigned_changes = nil
+}
+
+// SetNumber sets the "number" field.
+func (m *CaCRLMutation) SetNumber(s string) {
+	m.number = &s
+}
+
+// Number returns the value of the "number" field in the mutation.
+func (m *CaCRLMutation) Number() (r string, exists bool) {
+	v := m.number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumber returns the old "number" field's value of the CaCRL entity.
+// If the CaCRL object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaCRLMutation) OldNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumber: %w", err)
+	}
+	return oldValue.Number, nil
+}
+
+// ResetNumber resets all changes to the "number" field.
+func (m *CaCRLMutation) ResetNumber() {
+	m.number = nil
+}
+
+// SetDer sets the "der" field.
+func (m *CaCRLMutation) SetDer(b []byte) {
+	m.der = &b
+}
+
+// Der returns the value of the "der" field in the mutation.
+func (m *CaCRLMutation) Der() (r []byte, exists bool) {
+	v := m.der
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDer returns the old "der" field's value of the CaCRL entity.
+// If the CaCRL object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaCRLMutation) OldDer(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDer is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDer requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDer: %w", err)
+	}
+	return oldValue.Der, nil
+}
+
+// ClearDer clears the value of the "der" field.
+func (m *CaCRLMutation) ClearDer() {
+	m.der = nil
+	m.clearedFields[cacrl.FieldDer] = struct{}{}
+}
+
+// DerCleared returns if the "der" field was cleared in this mutation.
+func (m *CaCRLMutation) DerCleared() bool {
+	_, ok := m.clearedFields[cacrl.FieldDer]
+	return ok
+}
+
+// ResetDer resets all changes to the "der" field.
+func (m *CaCRLMutation) ResetDer() {
+	m.der = nil
+	delete(m.clearedFields, cacrl.FieldDer)
+}
+
+// SetThisUpdate sets the "this_update" field.
+func (m *CaCRLMutation) SetThisUpdate(t time.Time) {
+	m.this_update = &t
+}
+
+// ThisUpdate returns the value of the "this_update" field in the mutation.
+func (m *CaCRLMutation) ThisUpdate() (r time.Time, exists bool) {
+	v := m.this_update
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldThisUpdate returns the old "this_update" field's value of the CaCRL entity.
+// If the CaCRL object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaCRLMutation) OldThisUpdate(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldThisUpdate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldThisUpdate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldThisUpdate: %w", err)
+	}
+	return oldValue.ThisUpdate, nil
+}
+
+// ClearThisUpdate clears the value of the "this_update" field.
+func (m *CaCRLMutation) ClearThisUpdate() {
+	m.this_update = nil
+	m.clearedFields[cacrl.FieldThisUpdate] = struct{}{}
+}
+
+// ThisUpdateCleared returns if the "this_update" field was cleared in this mutation.
+func (m *CaCRLMutation) ThisUpdateCleared() bool {
+	_, ok := m.clearedFields[cacrl.FieldThisUpdate]
+	return ok
+}
+
+// ResetThisUpdate resets all changes to the "this_update" field.
+func (m *CaCRLMutation) ResetThisUpdate() {
+	m.this_update = nil
+	delete(m.clearedFields, cacrl.FieldThisUpdate)
+}
+
+// SetNextUpdate sets the "next_update" field.
+func (m *CaCRLMutation) SetNextUpdate(t time.Time) {
+	m.next_update = &t
+}
+
+// NextUpdate returns the value of the "next_update" field in the mutation.
+func (m *CaCRLMutation) NextUpdate() (r time.Time, exists bool) {
+	v := m.next_update
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextUpdate returns the old "next_update" field's value of the CaCRL entity.
+// If the CaCRL object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaCRLMutation) OldNextUpdate(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextUpdate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextUpdate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextUpdate: %w", err)
+	}
+	return oldValue.NextUpdate, nil
+}
+
+// ClearNextUpdate clears the value of the "next_update" field.
+func (m *CaCRLMutation) ClearNextUpdate() {
+	m.next_update = nil
+	m.clearedFields[cacrl.FieldNextUpdate] = struct{}{}
+}
+
+// NextUpdateCleared returns if the "next_update" field was cleared in this mutation.
+func (m *CaCRLMutation) NextUpdateCleared() bool {
+	_, ok := m.clearedFields[cacrl.FieldNextUpdate]
+	return ok
+}
+
+// ResetNextUpdate resets all changes to the "next_update" field.
+func (m *CaCRLMutation) ResetNextUpdate() {
+	m.next_update = nil
+	delete(m.clearedFields, cacrl.FieldNextUpdate)
+}
+
+// SetHolder sets the "holder" field.
+func (m *CaCRLMutation) SetHolder(s string) {
+	m.holder = &s
+}
+
+// Holder returns the value of the "holder" field in the mutation.
+func (m *CaCRLMutation) Holder() (r string, exists bool) {
+	v := m.holder
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolder returns the old "holder" field's value of the CaCRL entity.
+// If the CaCRL object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaCRLMutation) OldHolder(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolder is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolder requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolder: %w", err)
+	}
+	return oldValue.Holder, nil
+}
+
+// ResetHolder resets all changes to the "holder" field.
+func (m *CaCRLMutation) ResetHolder() {
+	m.holder = nil
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (m *CaCRLMutation) SetLeaseUntil(t time.Time) {
+	m.lease_until = &t
+}
+
+// LeaseUntil returns the value of the "lease_until" field in the mutation.
+func (m *CaCRLMutation) LeaseUntil() (r time.Time, exists bool) {
+	v := m.lease_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseUntil returns the old "lease_until" field's value of the CaCRL entity.
+// If the CaCRL object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CaCRLMutation) OldLeaseUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseUntil: %w", err)
+	}
+	return oldValue.LeaseUntil, nil
+}
+
+// ClearLeaseUntil clears the value of the "lease_until" field.
+func (m *CaCRLMutation) ClearLeaseUntil() {
+	m.lease_until = nil
+	m.clearedFields[cacrl.FieldLeaseUntil] = struct{}{}
+}
+
+// LeaseUntilCleared returns if the "lease_until" field was cleared in this mutation.
+func (m *CaCRLMutation) LeaseUntilCleared() bool {
+	_, ok := m.clearedFields[cacrl.FieldLeaseUntil]
+	return ok
+}
+
+// ResetLeaseUntil resets all changes to the "lease_until" field.
+func (m *CaCRLMutation) ResetLeaseUntil() {
+	m.lease_until = nil
+	delete(m.clearedFields, cacrl.FieldLeaseUntil)
+}
+
+// Where appends a list predicates to the CaCRLMutation builder.
+func (m *CaCRLMutation) Where(ps ...predicate.CaCRL) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CaCRLMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CaCRLMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CaCRL, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CaCRLMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CaCRLMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CaCRL).
+func (m *CaCRLMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CaCRLMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.scope != nil {
+		fields = append(fields, cacrl.FieldScope)
+	}
+	if m.changes != nil {
+		fields = append(fields, cacrl.FieldChanges)
+	}
+	if m.signed_changes != nil {
+		fields = append(fields, cacrl.FieldSignedChanges)
+	}
+	if m.number != nil {
+		fields = append(fields, cacrl.FieldNumber)
+	}
+	if m.der != nil {
+		fields = append(fields, cacrl.FieldDer)
+	}
+	if m.this_update != nil {
+		fields = append(fields, cacrl.FieldThisUpdate)
+	}
+	if m.next_update != nil {
+		fields = append(fields, cacrl.FieldNextUpdate)
+	}
+	if m.holder != nil {
+		fields = append(fields, cacrl.FieldHolder)
+	}
+	if m.lease_until != nil {
+		fields = append(fields, cacrl.FieldLeaseUntil)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CaCRLMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case cacrl.FieldScope:
+		return m.Scope()
+	case cacrl.FieldChanges:
+		return m.Changes()
+	case cacrl.FieldSignedChanges:
+		return m.SignedChanges()
+	case cacrl.FieldNumber:
+		return m.Number()
+	case cacrl.FieldDer:
+		return m.Der()
+	case cacrl.FieldThisUpdate:
+		return m.ThisUpdate()
+	case cacrl.FieldNextUpdate:
+		return m.NextUpdate()
+	case cacrl.FieldHolder:
+		return m.Holder()
+	case cacrl.FieldLeaseUntil:
+		return m.LeaseUntil()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CaCRLMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case cacrl.FieldScope:
+		return m.OldScope(ctx)
+	case cacrl.FieldChanges:
+		return m.OldChanges(ctx)
+	case cacrl.FieldSignedChanges:
+		return m.OldSignedChanges(ctx)
+	case cacrl.FieldNumber:
+		return m.OldNumber(ctx)
+	case cacrl.FieldDer:
+		return m.OldDer(ctx)
+	case cacrl.FieldThisUpdate:
+		return m.OldThisUpdate(ctx)
+	case cacrl.FieldNextUpdate:
+		return m.OldNextUpdate(ctx)
+	case cacrl.FieldHolder:
+		return m.OldHolder(ctx)
+	case cacrl.FieldLeaseUntil:
+		return m.OldLeaseUntil(ctx)
+	}
+	return nil, fmt.Errorf("unknown CaCRL field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CaCRLMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case cacrl.FieldScope:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScope(v)
+		return nil
+	case cacrl.FieldChanges:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChanges(v)
+		return nil
+	case cacrl.FieldSignedChanges:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSignedChanges(v)
+		return nil
+	case cacrl.FieldNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumber(v)
+		return nil
+	case cacrl.FieldDer:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDer(v)
+		return nil
+	case cacrl.FieldThisUpdate:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetThisUpdate(v)
+		return nil
+	case cacrl.FieldNextUpdate:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextUpdate(v)
+		return nil
+	case cacrl.FieldHolder:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolder(v)
+		return nil
+	case cacrl.FieldLeaseUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseUntil(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CaCRL field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CaCRLMutation) AddedFields() []string {
+	var fields []string
+	if m.addscope != nil {
+		fields = append(fields, cacrl.FieldScope)
+	}
+	if m.addchanges != nil {
+		fields = append(fields, cacrl.FieldChanges)
+	}
+	if m.addsigned_changes != nil {
+		fields = append(fields, cacrl.FieldSignedChanges)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CaCRLMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case cacrl.FieldScope:
+		return m.AddedScope()
+	case cacrl.FieldChanges:
+		return m.AddedChanges()
+	case cacrl.FieldSignedChanges:
+		return m.AddedSignedChanges()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CaCRLMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case cacrl.FieldScope:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScope(v)
+		return nil
+	case cacrl.FieldChanges:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddChanges(v)
+		return nil
+	case cacrl.FieldSignedChanges:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSignedChanges(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CaCRL numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CaCRLMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(cacrl.FieldDer) {
+		fields = append(fields, cacrl.FieldDer)
+	}
+	if m.FieldCleared(cacrl.FieldThisUpdate) {
+		fields = append(fields, cacrl.FieldThisUpdate)
+	}
+	if m.FieldCleared(cacrl.FieldNextUpdate) {
+		fields = append(fields, cacrl.FieldNextUpdate)
+	}
+	if m.FieldCleared(cacrl.FieldLeaseUntil) {
+		fields = append(fields, cacrl.FieldLeaseUntil)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CaCRLMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CaCRLMutation) ClearField(name string) error {
+	switch name {
+	case cacrl.FieldDer:
+		m.ClearDer()
+		return nil
+	case cacrl.FieldThisUpdate:
+		m.ClearThisUpdate()
+		return nil
+	case cacrl.FieldNextUpdate:
+		m.ClearNextUpdate()
+		return nil
+	case cacrl.FieldLeaseUntil:
+		m.ClearLeaseUntil()
+		return nil
+	}
+	return fmt.Errorf("unknown CaCRL nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CaCRLMutation) ResetField(name string) error {
+	switch name {
+	case cacrl.FieldScope:
+		m.ResetScope()
+		return nil
+	case cacrl.FieldChanges:
+		m.ResetChanges()
+		return nil
+	case cacrl.FieldSignedChanges:
+		m.ResetSignedChanges()
+		return nil
+	case cacrl.FieldNumber:
+		m.ResetNumber()
+		return nil
+	case cacrl.FieldDer:
+		m.ResetDer()
+		return nil
+	case cacrl.FieldThisUpdate:
+		m.ResetThisUpdate()
+		return nil
+	case cacrl.FieldNextUpdate:
+		m.ResetNextUpdate()
+		return nil
+	case cacrl.FieldHolder:
+		m.ResetHolder()
+		return nil
+	case cacrl.FieldLeaseUntil:
+		m.ResetLeaseUntil()
+		return nil
+	}
+	return fmt.Errorf("unknown CaCRL field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CaCRLMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CaCRLMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CaCRLMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CaCRLMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CaCRLMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CaCRLMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CaCRLMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CaCRL unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CaCRLMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CaCRL edge %s", name)
 }
 
 // CaRecordMutation represents an operation that mutates the CaRecord nodes in the graph.

@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// CaCRL is the client for interacting with the CaCRL builders.
+	CaCRL *CaCRLClient
 	// CaRecord is the client for interacting with the CaRecord builders.
 	CaRecord *CaRecordClient
 	// Card is the client for interacting with the Card builders.
@@ -168,6 +170,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.CaCRL = NewCaCRLClient(tx.config)
 	tx.CaRecord = NewCaRecordClient(tx.config)
 	tx.Card = NewCardClient(tx.config)
 	tx.Certificate = NewCertificateClient(tx.config)

@@ -21,6 +21,18 @@ func (f AuditEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditEventMutation", m)
 }
 
+// The CaCRLFunc type is an adapter to allow the use of ordinary
+// function as CaCRL mutator.
+type CaCRLFunc func(context.Context, *ent.CaCRLMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CaCRLFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CaCRLMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CaCRLMutation", m)
+}
+
 // The CaRecordFunc type is an adapter to allow the use of ordinary
 // function as CaRecord mutator.
 type CaRecordFunc func(context.Context, *ent.CaRecordMutation) (ent.Value, error)

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/auditevent"
+	"github.com/vscard/vscard/ent/cacrl"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
@@ -103,6 +104,33 @@ func (f TraverseAuditEvent) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AuditEventQuery", q)
+}
+
+// The CaCRLFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CaCRLFunc func(context.Context, *ent.CaCRLQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CaCRLFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CaCRLQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CaCRLQuery", q)
+}
+
+// The TraverseCaCRL type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCaCRL func(context.Context, *ent.CaCRLQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCaCRL) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCaCRL) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CaCRLQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CaCRLQuery", q)
 }
 
 // The CaRecordFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -380,6 +408,8 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.AuditEventQuery:
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
+	case *ent.CaCRLQuery:
+		return &query[*ent.CaCRLQuery, predicate.CaCRL, cacrl.OrderOption]{typ: ent.TypeCaCRL, tq: q}, nil
 	case *ent.CaRecordQuery:
 		return &query[*ent.CaRecordQuery, predicate.CaRecord, carecord.OrderOption]{typ: ent.TypeCaRecord, tq: q}, nil
 	case *ent.CardQuery:

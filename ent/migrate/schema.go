@@ -39,6 +39,25 @@ var (
 			},
 		},
 	}
+	// CaCrlsColumns holds the columns for the "ca_crls" table.
+	CaCrlsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "scope", Type: field.TypeInt, Unique: true},
+		{Name: "changes", Type: field.TypeInt64, Default: 0},
+		{Name: "signed_changes", Type: field.TypeInt64, Default: -1},
+		{Name: "number", Type: field.TypeString, Default: ""},
+		{Name: "der", Type: field.TypeBytes, Nullable: true},
+		{Name: "this_update", Type: field.TypeTime, Nullable: true},
+		{Name: "next_update", Type: field.TypeTime, Nullable: true},
+		{Name: "holder", Type: field.TypeString, Default: ""},
+		{Name: "lease_until", Type: field.TypeTime, Nullable: true},
+	}
+	// CaCrlsTable holds the schema information for the "ca_crls" table.
+	CaCrlsTable = &schema.Table{
+		Name:       "ca_crls",
+		Columns:    CaCrlsColumns,
+		PrimaryKey: []*schema.Column{CaCrlsColumns[0]},
+	}
 	// CaRecordsColumns holds the columns for the "ca_records" table.
 	CaRecordsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -448,6 +467,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AuditEventsTable,
+		CaCrlsTable,
 		CaRecordsTable,
 		CardsTable,
 		CertificatesTable,
@@ -462,6 +482,9 @@ var (
 )
 
 func init() {
+	CaCrlsTable.Annotation = &entsql.Annotation{
+		Table: "ca_crls",
+	}
 	CardsTable.ForeignKeys[0].RefTable = CardsTable
 	CardsTable.ForeignKeys[1].RefTable = OrdersTable
 	CardsTable.ForeignKeys[2].RefTable = UsersTable

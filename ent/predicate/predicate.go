@@ -9,6 +9,9 @@ import (
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// CaCRL is the predicate function for cacrl builders.
+type CaCRL func(*sql.Selector)
+
 // CaRecord is the predicate function for carecord builders.
 type CaRecord func(*sql.Selector)
 

@@ -135,6 +135,30 @@ func (f AuditEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditEventMutation", m)
 }
 
+// The CaCRLQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CaCRLQueryRuleFunc func(context.Context, *ent.CaCRLQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CaCRLQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CaCRLQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CaCRLQuery", q)
+}
+
+// The CaCRLMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CaCRLMutationRuleFunc func(context.Context, *ent.CaCRLMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CaCRLMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CaCRLMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CaCRLMutation", m)
+}
+
 // The CaRecordQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CaRecordQueryRuleFunc func(context.Context, *ent.CaRecordQuery) error
@@ -412,6 +436,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
+	case *ent.CaCRLQuery:
+		return q.Filter(), nil
 	case *ent.CaRecordQuery:
 		return q.Filter(), nil
 	case *ent.CardQuery:
@@ -440,6 +466,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.AuditEventMutation:
+		return m.Filter(), nil
+	case *ent.CaCRLMutation:
 		return m.Filter(), nil
 	case *ent.CaRecordMutation:
 		return m.Filter(), nil

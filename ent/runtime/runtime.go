@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/ent/auditevent"
+	"github.com/vscard/vscard/ent/cacrl"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/certificate"
@@ -55,6 +56,56 @@ func init() {
 	// auditevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	auditevent.IDValidator = func() func(string) error {
 		validators := auditeventDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	cacrlMixin := schema.CaCRL{}.Mixin()
+	cacrl.Policy = privacy.NewPolicies(schema.CaCRL{})
+	cacrl.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := cacrl.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	cacrlMixinFields0 := cacrlMixin[0].Fields()
+	_ = cacrlMixinFields0
+	cacrlFields := schema.CaCRL{}.Fields()
+	_ = cacrlFields
+	// cacrlDescChanges is the schema descriptor for changes field.
+	cacrlDescChanges := cacrlFields[1].Descriptor()
+	// cacrl.DefaultChanges holds the default value on creation for the changes field.
+	cacrl.DefaultChanges = cacrlDescChanges.Default.(int64)
+	// cacrlDescSignedChanges is the schema descriptor for signed_changes field.
+	cacrlDescSignedChanges := cacrlFields[2].Descriptor()
+	// cacrl.DefaultSignedChanges holds the default value on creation for the signed_changes field.
+	cacrl.DefaultSignedChanges = cacrlDescSignedChanges.Default.(int64)
+	// cacrlDescNumber is the schema descriptor for number field.
+	cacrlDescNumber := cacrlFields[3].Descriptor()
+	// cacrl.DefaultNumber holds the default value on creation for the number field.
+	cacrl.DefaultNumber = cacrlDescNumber.Default.(string)
+	// cacrlDescHolder is the schema descriptor for holder field.
+	cacrlDescHolder := cacrlFields[7].Descriptor()
+	// cacrl.DefaultHolder holds the default value on creation for the holder field.
+	cacrl.DefaultHolder = cacrlDescHolder.Default.(string)
+	// cacrlDescID is the schema descriptor for id field.
+	cacrlDescID := cacrlMixinFields0[0].Descriptor()
+	// cacrl.DefaultID holds the default value on creation for the id field.
+	cacrl.DefaultID = cacrlDescID.Default.(func() string)
+	// cacrl.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	cacrl.IDValidator = func() func(string) error {
+		validators := cacrlDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),

@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -65,3 +66,35 @@ func (CaRecord) Indexes() []ent.Index {
 func (CaRecord) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
+
+// CaCRL is the last CRL signed for one scope (a partition, or the whole CRL), shared by
+// the instances of a cluster so that each change is signed once, not once per instance.
+// A revocation or reinstatement bumps changes; the CRL covers the change count read
+// before its entries were listed (signed_changes). One instance signs at a time: it
+// holds the row's lease (lease_until, in one conditional UPDATE) while it signs.
+type CaCRL struct{ ent.Schema }
+
+func (CaCRL) Mixin() []ent.Mixin { return []ent.Mixin{withID("crl", "ca_crls")} }
+
+func (CaCRL) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("scope").Unique().Immutable(),
+		field.Int64("changes").Default(0),
+		field.Int64("signed_changes").Default(-1),
+		// Number is the CRL number in decimal (it outgrows int64's range only in theory,
+		// but it is a big integer in the CRL).
+		field.String("number").Default(""),
+		field.Bytes("der").Optional(),
+		field.Time("this_update").Optional().Nillable(),
+		field.Time("next_update").Optional().Nillable(),
+		// Holder is the instance that signs or signed last, for logs.
+		field.String("holder").Default(""),
+		field.Time("lease_until").Optional().Nillable(),
+	}
+}
+
+func (CaCRL) Annotations() []schema.Annotation {
+	return []schema.Annotation{entsql.Annotation{Table: "ca_crls"}, entgql.Skip(entgql.SkipAll)}
+}
+
+func (CaCRL) Policy() ent.Policy { return systemOnly() }

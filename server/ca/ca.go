@@ -3,9 +3,11 @@ package ca
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +26,8 @@ type CA struct {
 	crl     crlCache
 	ocsp    ocspIssuer
 	live    atomic.Pointer[live] // set by Follow
+	// holder names this instance in the cluster's CRL claims (host, process, random).
+	holder string
 }
 
 var (
@@ -47,11 +51,20 @@ func Open(dir string, cfg Config, store Store) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open CA in %s: %w", dir, err)
 	}
-	c := &CA{cfg: cfg, store: store, root: root.cert, issuing: issuing.cert, key: issuing.key}
+	c := &CA{cfg: cfg, store: store, root: root.cert, issuing: issuing.cert, key: issuing.key, holder: instanceName()}
 	if c.ocsp, err = newOCSPIssuer(issuing.cert); err != nil {
 		return nil, fmt.Errorf("open CA: %w", err)
 	}
 	return c, nil
+}
+
+// instanceName names this process among the instances of a cluster, for the CRL claims
+// (see CRLStore) and the logs of whoever reads them.
+func instanceName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
 
 // Chain returns the issuing CA certificate followed by the root.

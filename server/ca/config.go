@@ -26,10 +26,11 @@ type Config struct {
 	IssuingValidity time.Duration
 	// CRLValidity is the time between a CRL's thisUpdate and nextUpdate (default 24 hours).
 	CRLValidity time.Duration
-	// CRLMaxAge is how long a signed CRL is served from this instance's cache (default
-	// 10 s). A revocation on this instance, or on another one when the CA follows the
-	// event bus (CA.Follow), re-signs at once; without the bus, one made by another
-	// instance on the same database shows after at most this long.
+	// CRLMaxAge is how long a CRL is served from this instance's memory before it asks
+	// the store whether another instance stored a newer one (default 10 s). A revocation
+	// on this instance, or on another one when the CA follows the event bus (CA.Follow),
+	// makes it ask at once; without the bus, one made by another instance on the same
+	// database shows after at most this long.
 	CRLMaxAge time.Duration
 	// OCSPValidity is the time between an OCSP response's thisUpdate and nextUpdate
 	// (default 1 hour).

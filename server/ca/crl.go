@@ -56,7 +56,10 @@ type crlSlot struct {
 
 	mu      sync.Mutex // serialises re-signing
 	current *signedCRL
-	builtAt uint64 // gen when current was built
+	builtAt uint64 // gen when current was built or loaded
+	// checkedAt is when current was last found to be the cluster's latest (zero: look
+	// again at the next request).
+	checkedAt time.Time
 }
 
 // signedCRL is one CRL with the fields the HTTP layer needs.
@@ -78,9 +81,11 @@ func (cc *crlCache) invalidate(serial string) {
 // CRL returns the current DER-encoded CRL of the issuing CA, signing a new one when a
 // certificate was revoked or held since the last, or the last is past half its validity.
 //
-// Each server instance keeps its own cache. An instance that follows the event bus
-// ([CA.Follow]) re-signs when any instance revokes; one that does not sees another's
-// revocation after at most Config.CRLMaxAge.
+// With a [CRLStore] (the server's database), the instances of a cluster share the CRLs:
+// one instance signs each change and stores the CRL, the others load it. Each instance
+// keeps the CRL in memory and asks the store again after a revocation on any instance
+// (when it follows the event bus, [CA.Follow]), or after Config.CRLMaxAge without one.
+// Without a CRLStore each instance signs its own.
 func (c *CA) CRL(ctx context.Context) ([]byte, error) {
 	crl, err := c.currentCRL(ctx, fullCRL)
 	if err != nil {
@@ -108,20 +113,30 @@ func (c *CA) currentCRL(ctx context.Context, scope crlScope) (*signedCRL, error)
 	now := c.cfg.Now().UTC()
 	// Read gen before the store: a revocation during the build triggers another one.
 	gen := cc.gen.Load()
-	if cur := cc.current; cur != nil && cc.builtAt == gen &&
-		now.Before(cur.ThisUpdate.Add(cur.NextUpdate.Sub(cur.ThisUpdate)/2)) &&
-		now.Sub(cur.ThisUpdate) < c.cfg.CRLMaxAge {
+	cur := cc.current
+	if cur != nil && cc.builtAt == gen && c.crlFresh(cur, now) && now.Sub(cc.checkedAt) < c.cfg.CRLMaxAge {
 		return cur, nil
 	}
+	if cs, ok := c.store.(CRLStore); ok {
+		crl, covers, err := c.sharedCRL(ctx, cs, scope, now, cur)
+		if err != nil {
+			return nil, err
+		}
+		cc.current, cc.builtAt, cc.checkedAt = crl, gen, now
+		if !covers {
+			cc.checkedAt = time.Time{} // another instance is signing: look again next time
+		}
+		return crl, nil
+	}
 	var last *big.Int
-	if cc.current != nil {
-		last = cc.current.Number
+	if cur != nil {
+		last = cur.Number
 	}
 	crl, err := c.signCRL(ctx, scope, now, last)
 	if err != nil {
 		return nil, err
 	}
-	cc.current, cc.builtAt = crl, gen
+	cc.current, cc.builtAt, cc.checkedAt = crl, gen, crl.ThisUpdate
 	return crl, nil
 }
 

@@ -36,5 +36,7 @@
 // by HTTP. Serials the CA never issued are answered unknown from a Bloom filter of the
 // issued ones, kept in step by the same notices, without a read. The CRL is split into
 // [CRLPartitions] partitions by the serial's last hex digit, which is the certificate's
-// CRL distribution point; /ca/crl stays the whole CRL.
+// CRL distribution point; /ca/crl stays the whole CRL. With a [CRLStore] (the server's
+// database) a CRL is signed once per change for the whole cluster, by the instance that
+// claims it, and loaded by the others.
 package ca

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/cacrl"
 	"github.com/vscard/vscard/ent/carecord"
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/server/viewer"
@@ -141,7 +142,10 @@ func (s *EntStore) Revoke(ctx context.Context, serial string, state Status, at t
 		SetRevokedAt(at).
 		SetRevocationReason(reason).
 		Save(system(ctx))
-	return updated(serial, n, err)
+	if err := updated(serial, n, err); err != nil {
+		return err
+	}
+	return s.countCRLChange(ctx, serial)
 }
 
 // Reinstate implements Store.
@@ -152,7 +156,106 @@ func (s *EntStore) Reinstate(ctx context.Context, serial string) error {
 		ClearRevokedAt().
 		ClearRevocationReason().
 		Save(system(ctx))
-	return updated(serial, n, err)
+	if err := updated(serial, n, err); err != nil {
+		return err
+	}
+	return s.countCRLChange(ctx, serial)
+}
+
+// countCRLChange counts a change of serial's record in the stored CRLs that list it (its
+// partition and the whole CRL), after the record's update: see [CRLStore]. A scope with no
+// stored CRL yet has no row to count in, and its first CRL lists the record anyway.
+func (s *EntStore) countCRLChange(ctx context.Context, serial string) error {
+	err := s.client.CaCRL.Update().
+		Where(cacrl.ScopeIn(int(fullCRL), int(partitionOf(serial)))).
+		AddChanges(1).
+		Exec(system(ctx))
+	if err != nil {
+		return fmt.Errorf("count CRL change for %s: %w", serial, err)
+	}
+	return nil
+}
+
+var _ CRLStore = (*EntStore)(nil)
+
+// LoadCRL implements CRLStore: one statement, two when the DER is new to the caller.
+func (s *EntStore) LoadCRL(ctx context.Context, scope int, have string) (*StoredCRL, error) {
+	r, err := s.client.CaCRL.Query().Where(cacrl.Scope(scope)).
+		Select(cacrl.FieldNumber, cacrl.FieldThisUpdate, cacrl.FieldNextUpdate, cacrl.FieldChanges, cacrl.FieldSignedChanges).
+		Only(system(ctx))
+	switch {
+	case ent.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	st := &StoredCRL{Number: r.Number, Changes: r.Changes, SignedChanges: r.SignedChanges}
+	if r.ThisUpdate != nil && r.NextUpdate != nil {
+		st.ThisUpdate, st.NextUpdate = *r.ThisUpdate, *r.NextUpdate
+	}
+	if st.Number != "" && st.Number != have {
+		// Only the CRL of that number: another instance may have stored a newer one
+		// since, and a DER must never be paired with another CRL's number.
+		der, err := s.client.CaCRL.Query().Where(cacrl.Scope(scope), cacrl.Number(st.Number)).
+			Select(cacrl.FieldDer).Only(system(ctx))
+		switch {
+		case ent.IsNotFound(err):
+			return nil, nil // replaced in between: the caller asks again next time
+		case err != nil:
+			return nil, err
+		}
+		st.DER = der.Der
+	}
+	return st, nil
+}
+
+// ClaimCRL implements CRLStore: the row is created on first use, then one conditional
+// UPDATE that only one instance wins while no unexpired claim holds.
+func (s *EntStore) ClaimCRL(ctx context.Context, scope int, holder string, now, until time.Time) (bool, int64, error) {
+	ctx = system(ctx)
+	err := s.client.CaCRL.Create().SetScope(scope).
+		OnConflictColumns(cacrl.FieldScope).Ignore().Exec(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	n, err := s.client.CaCRL.Update().
+		Where(cacrl.Scope(scope), cacrl.Or(cacrl.LeaseUntilIsNil(), cacrl.LeaseUntilLTE(now))).
+		SetHolder(holder).SetLeaseUntil(until).
+		Save(ctx)
+	if err != nil || n == 0 {
+		return false, 0, err
+	}
+	// Read after the claim and before the signer lists the records (see CRLStore).
+	r, err := s.client.CaCRL.Query().Where(cacrl.Scope(scope)).Select(cacrl.FieldChanges).Only(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	return true, r.Changes, nil
+}
+
+// SaveCRL implements CRLStore.
+func (s *EntStore) SaveCRL(ctx context.Context, scope int, holder string, changes int64, crl *StoredCRL) error {
+	n, err := s.client.CaCRL.Update().
+		Where(cacrl.Scope(scope), cacrl.Holder(holder), cacrl.LeaseUntilNotNil()).
+		SetNumber(crl.Number).SetDer(crl.DER).
+		SetThisUpdate(crl.ThisUpdate).SetNextUpdate(crl.NextUpdate).
+		SetSignedChanges(changes).ClearLeaseUntil().
+		Save(system(ctx))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("CRL scope %d, holder %s: %w", scope, holder, ErrCRLClaimLost)
+	}
+	return nil
+}
+
+// ReleaseCRL implements CRLStore.
+func (s *EntStore) ReleaseCRL(ctx context.Context, scope int, holder string) error {
+	return s.client.CaCRL.Update().
+		Where(cacrl.Scope(scope), cacrl.Holder(holder)).
+		ClearLeaseUntil().
+		Exec(system(ctx))
 }
 
 func updated(serial string, n int, err error) error {
