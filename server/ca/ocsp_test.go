@@ -23,7 +23,7 @@ import (
 
 // ocspRequestWith builds an OCSP request for cert with extra requestExtensions, as a
 // client other than x/crypto (which writes none) would.
-func ocspRequestWith(t *testing.T, tc *testCA, cert *x509.Certificate, exts ...pkix.Extension) []byte {
+func ocspRequestWith(t testing.TB, tc *testCA, cert *x509.Certificate, exts ...pkix.Extension) []byte {
 	t.Helper()
 	plain, err := ocsp.CreateRequest(cert, tc.issuing, nil)
 	if err != nil {
@@ -49,7 +49,7 @@ func ocspRequestWith(t *testing.T, tc *testCA, cert *x509.Certificate, exts ...p
 	return der
 }
 
-func nonceExt(t *testing.T, nonce []byte) pkix.Extension {
+func nonceExt(t testing.TB, nonce []byte) pkix.Extension {
 	t.Helper()
 	v, err := asn1.Marshal(nonce)
 	if err != nil {
