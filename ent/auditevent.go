@@ -22,6 +22,8 @@ type AuditEvent struct {
 	At time.Time `json:"at,omitempty"`
 	// Actor holds the value of the "actor" field.
 	Actor string `json:"actor,omitempty"`
+	// ActorID holds the value of the "actor_id" field.
+	ActorID string `json:"actor_id,omitempty"`
 	// ActorKind holds the value of the "actor_kind" field.
 	ActorKind string `json:"actor_kind,omitempty"`
 	// Action holds the value of the "action" field.
@@ -44,7 +46,7 @@ func (*AuditEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case auditevent.FieldDetails:
 			values[i] = new([]byte)
-		case auditevent.FieldID, auditevent.FieldActor, auditevent.FieldActorKind, auditevent.FieldAction, auditevent.FieldObjectType, auditevent.FieldObjectID, auditevent.FieldRemoteAddr:
+		case auditevent.FieldID, auditevent.FieldActor, auditevent.FieldActorID, auditevent.FieldActorKind, auditevent.FieldAction, auditevent.FieldObjectType, auditevent.FieldObjectID, auditevent.FieldRemoteAddr:
 			values[i] = new(sql.NullString)
 		case auditevent.FieldAt:
 			values[i] = new(sql.NullTime)
@@ -80,6 +82,12 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field actor", values[i])
 			} else if value.Valid {
 				_m.Actor = value.String
+			}
+		case auditevent.FieldActorID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field actor_id", values[i])
+			} else if value.Valid {
+				_m.ActorID = value.String
 			}
 		case auditevent.FieldActorKind:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -160,6 +168,9 @@ func (_m *AuditEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("actor=")
 	builder.WriteString(_m.Actor)
+	builder.WriteString(", ")
+	builder.WriteString("actor_id=")
+	builder.WriteString(_m.ActorID)
 	builder.WriteString(", ")
 	builder.WriteString("actor_kind=")
 	builder.WriteString(_m.ActorKind)

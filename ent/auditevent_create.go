@@ -35,6 +35,20 @@ func (_c *AuditEventCreate) SetActor(v string) *AuditEventCreate {
 	return _c
 }
 
+// SetActorID sets the "actor_id" field.
+func (_c *AuditEventCreate) SetActorID(v string) *AuditEventCreate {
+	_c.mutation.SetActorID(v)
+	return _c
+}
+
+// SetNillableActorID sets the "actor_id" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableActorID(v *string) *AuditEventCreate {
+	if v != nil {
+		_c.SetActorID(*v)
+	}
+	return _c
+}
+
 // SetActorKind sets the "actor_kind" field.
 func (_c *AuditEventCreate) SetActorKind(v string) *AuditEventCreate {
 	_c.mutation.SetActorKind(v)
@@ -130,6 +144,10 @@ func (_c *AuditEventCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *AuditEventCreate) defaults() error {
+	if _, ok := _c.mutation.ActorID(); !ok {
+		v := auditevent.DefaultActorID
+		_c.mutation.SetActorID(v)
+	}
 	if _, ok := _c.mutation.RemoteAddr(); !ok {
 		v := auditevent.DefaultRemoteAddr
 		_c.mutation.SetRemoteAddr(v)
@@ -151,6 +169,9 @@ func (_c *AuditEventCreate) check() error {
 	}
 	if _, ok := _c.mutation.Actor(); !ok {
 		return &ValidationError{Name: "actor", err: errors.New(`ent: missing required field "AuditEvent.actor"`)}
+	}
+	if _, ok := _c.mutation.ActorID(); !ok {
+		return &ValidationError{Name: "actor_id", err: errors.New(`ent: missing required field "AuditEvent.actor_id"`)}
 	}
 	if _, ok := _c.mutation.ActorKind(); !ok {
 		return &ValidationError{Name: "actor_kind", err: errors.New(`ent: missing required field "AuditEvent.actor_kind"`)}
@@ -215,6 +236,10 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Actor(); ok {
 		_spec.SetField(auditevent.FieldActor, field.TypeString, value)
 		_node.Actor = value
+	}
+	if value, ok := _c.mutation.ActorID(); ok {
+		_spec.SetField(auditevent.FieldActorID, field.TypeString, value)
+		_node.ActorID = value
 	}
 	if value, ok := _c.mutation.ActorKind(); ok {
 		_spec.SetField(auditevent.FieldActorKind, field.TypeString, value)
@@ -314,6 +339,9 @@ func (u *AuditEventUpsertOne) UpdateNewValues() *AuditEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.Actor(); exists {
 			s.SetIgnore(auditevent.FieldActor)
+		}
+		if _, exists := u.create.mutation.ActorID(); exists {
+			s.SetIgnore(auditevent.FieldActorID)
 		}
 		if _, exists := u.create.mutation.ActorKind(); exists {
 			s.SetIgnore(auditevent.FieldActorKind)
@@ -552,6 +580,9 @@ func (u *AuditEventUpsertBulk) UpdateNewValues() *AuditEventUpsertBulk {
 			}
 			if _, exists := b.mutation.Actor(); exists {
 				s.SetIgnore(auditevent.FieldActor)
+			}
+			if _, exists := b.mutation.ActorID(); exists {
+				s.SetIgnore(auditevent.FieldActorID)
 			}
 			if _, exists := b.mutation.ActorKind(); exists {
 				s.SetIgnore(auditevent.FieldActorKind)

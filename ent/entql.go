@@ -39,6 +39,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 		Fields: map[string]*sqlgraph.FieldSpec{
 			auditevent.FieldAt:         {Type: field.TypeTime, Column: auditevent.FieldAt},
 			auditevent.FieldActor:      {Type: field.TypeString, Column: auditevent.FieldActor},
+			auditevent.FieldActorID:    {Type: field.TypeString, Column: auditevent.FieldActorID},
 			auditevent.FieldActorKind:  {Type: field.TypeString, Column: auditevent.FieldActorKind},
 			auditevent.FieldAction:     {Type: field.TypeString, Column: auditevent.FieldAction},
 			auditevent.FieldObjectType: {Type: field.TypeString, Column: auditevent.FieldObjectType},
@@ -536,6 +537,11 @@ func (f *AuditEventFilter) WhereAt(p entql.TimeP) {
 // WhereActor applies the entql string predicate on the actor field.
 func (f *AuditEventFilter) WhereActor(p entql.StringP) {
 	f.Where(p.Field(auditevent.FieldActor))
+}
+
+// WhereActorID applies the entql string predicate on the actor_id field.
+func (f *AuditEventFilter) WhereActorID(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldActorID))
 }
 
 // WhereActorKind applies the entql string predicate on the actor_kind field.

@@ -48,6 +48,11 @@ func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, auditevent.FieldActor)
 				fieldSeen[auditevent.FieldActor] = struct{}{}
 			}
+		case "actorID":
+			if _, ok := fieldSeen[auditevent.FieldActorID]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldActorID)
+				fieldSeen[auditevent.FieldActorID] = struct{}{}
+			}
 		case "actorKind":
 			if _, ok := fieldSeen[auditevent.FieldActorKind]; !ok {
 				selectedFields = append(selectedFields, auditevent.FieldActorKind)

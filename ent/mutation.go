@@ -60,6 +60,7 @@ type AuditEventMutation struct {
 	id            *string
 	at            *time.Time
 	actor         *string
+	actor_id      *string
 	actor_kind    *string
 	action        *string
 	object_type   *string
@@ -246,6 +247,42 @@ func (m *AuditEventMutation) OldActor(ctx context.Context) (v string, err error)
 // ResetActor resets all changes to the "actor" field.
 func (m *AuditEventMutation) ResetActor() {
 	m.actor = nil
+}
+
+// SetActorID sets the "actor_id" field.
+func (m *AuditEventMutation) SetActorID(s string) {
+	m.actor_id = &s
+}
+
+// ActorID returns the value of the "actor_id" field in the mutation.
+func (m *AuditEventMutation) ActorID() (r string, exists bool) {
+	v := m.actor_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActorID returns the old "actor_id" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldActorID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActorID: %w", err)
+	}
+	return oldValue.ActorID, nil
+}
+
+// ResetActorID resets all changes to the "actor_id" field.
+func (m *AuditEventMutation) ResetActorID() {
+	m.actor_id = nil
 }
 
 // SetActorKind sets the "actor_kind" field.
@@ -511,12 +548,15 @@ func (m *AuditEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditEventMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.at != nil {
 		fields = append(fields, auditevent.FieldAt)
 	}
 	if m.actor != nil {
 		fields = append(fields, auditevent.FieldActor)
+	}
+	if m.actor_id != nil {
+		fields = append(fields, auditevent.FieldActorID)
 	}
 	if m.actor_kind != nil {
 		fields = append(fields, auditevent.FieldActorKind)
@@ -548,6 +588,8 @@ func (m *AuditEventMutation) Field(name string) (ent.Value, bool) {
 		return m.At()
 	case auditevent.FieldActor:
 		return m.Actor()
+	case auditevent.FieldActorID:
+		return m.ActorID()
 	case auditevent.FieldActorKind:
 		return m.ActorKind()
 	case auditevent.FieldAction:
@@ -573,6 +615,8 @@ func (m *AuditEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldAt(ctx)
 	case auditevent.FieldActor:
 		return m.OldActor(ctx)
+	case auditevent.FieldActorID:
+		return m.OldActorID(ctx)
 	case auditevent.FieldActorKind:
 		return m.OldActorKind(ctx)
 	case auditevent.FieldAction:
@@ -607,6 +651,13 @@ func (m *AuditEventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetActor(v)
+		return nil
+	case auditevent.FieldActorID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActorID(v)
 		return nil
 	case auditevent.FieldActorKind:
 		v, ok := value.(string)
@@ -713,6 +764,9 @@ func (m *AuditEventMutation) ResetField(name string) error {
 		return nil
 	case auditevent.FieldActor:
 		m.ResetActor()
+		return nil
+	case auditevent.FieldActorID:
+		m.ResetActorID()
 		return nil
 	case auditevent.FieldActorKind:
 		m.ResetActorKind()

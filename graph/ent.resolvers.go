@@ -31,8 +31,16 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[st
 	if err := checkPage(first, last); err != nil {
 		return nil, err
 	}
-	return r.DB.AuditEvent.Query().Paginate(ctx, after, first, before, last,
+	conn, err := r.DB.AuditEvent.Query().Paginate(ctx, after, first, before, last,
 		ent.WithAuditEventOrder(orderBy), ent.WithAuditEventFilter(where.Filter))
+	if err != nil {
+		return nil, err
+	}
+	events := make([]*ent.AuditEvent, 0, len(conn.Edges))
+	for _, e := range conn.Edges {
+		events = append(events, e.Node)
+	}
+	return conn, r.primeAuditLabels(ctx, events)
 }
 
 // Cards is the resolver for the cards field.
@@ -71,6 +79,9 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[string],
 		ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
+// AuditEvent returns generated.AuditEventResolver implementation.
+func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
+
 // Certificate returns generated.CertificateResolver implementation.
 func (r *Resolver) Certificate() generated.CertificateResolver { return &certificateResolver{r} }
 
@@ -78,6 +89,7 @@ func (r *Resolver) Certificate() generated.CertificateResolver { return &certifi
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 type (
+	auditEventResolver  struct{ *Resolver }
 	certificateResolver struct{ *Resolver }
 	queryResolver       struct{ *Resolver }
 )

@@ -81,6 +81,7 @@ func NewHandler(r *Resolver, o HandlerOptions) http.Handler {
 	srv.Use(documentLimits{limits: limits, cache: queryCache, log: r.Log})
 	srv.Use(complexityLimit{extension.FixedComplexityLimit(limits.MaxComplexity)})
 	srv.AroundOperations(introspectionFor(o.AllowIntrospection))
+	srv.AroundOperations(withAuditLabels)
 	srv.AroundRootFields(checkAccess)
 	srv.AroundResponses(countRequests(r.Metrics))
 	srv.SetErrorPresenter(presentError(r.Log))

@@ -308,6 +308,7 @@ func (s *Server) routes(gql http.Handler) http.Handler {
 	// The playground is a page of the SPA (GraphiQL, built in); loaded directly, the server
 	// gives its index.html to administrators only, as it did for the old one.
 	mux.Handle("GET /playground", s.Auth.Middleware(adminOnly(spa)))
+	mux.Handle("GET /audit/export", s.Auth.Middleware(http.HandlerFunc(s.exportAudit)))
 	s.Auth.Register(mux)
 	if s.DevIDP != nil {
 		mux.Handle("/dev/idp/", s.DevIDP) // it strips its own issuer path

@@ -169,7 +169,7 @@ func TestAdministratorKeepsOwnState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.ActorKind != "user" || ev.Actor != "admin ("+id+")" {
+	if ev.ActorKind != "user" || ev.Actor != "admin" || ev.ActorID != id {
 		t.Errorf("the audit event names %s %q, want the administrator", ev.ActorKind, ev.Actor)
 	}
 }

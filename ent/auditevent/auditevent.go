@@ -16,6 +16,8 @@ const (
 	FieldAt = "at"
 	// FieldActor holds the string denoting the actor field in the database.
 	FieldActor = "actor"
+	// FieldActorID holds the string denoting the actor_id field in the database.
+	FieldActorID = "actor_id"
 	// FieldActorKind holds the string denoting the actor_kind field in the database.
 	FieldActorKind = "actor_kind"
 	// FieldAction holds the string denoting the action field in the database.
@@ -37,6 +39,7 @@ var Columns = []string{
 	FieldID,
 	FieldAt,
 	FieldActor,
+	FieldActorID,
 	FieldActorKind,
 	FieldAction,
 	FieldObjectType,
@@ -63,6 +66,8 @@ func ValidColumn(column string) bool {
 var (
 	Hooks  [2]ent.Hook
 	Policy ent.Policy
+	// DefaultActorID holds the default value on creation for the "actor_id" field.
+	DefaultActorID string
 	// DefaultRemoteAddr holds the default value on creation for the "remote_addr" field.
 	DefaultRemoteAddr string
 	// DefaultID holds the default value on creation for the "id" field.
@@ -87,6 +92,11 @@ func ByAt(opts ...sql.OrderTermOption) OrderOption {
 // ByActor orders the results by the actor field.
 func ByActor(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldActor, opts...).ToFunc()
+}
+
+// ByActorID orders the results by the actor_id field.
+func ByActorID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldActorID, opts...).ToFunc()
 }
 
 // ByActorKind orders the results by the actor_kind field.

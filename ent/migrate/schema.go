@@ -14,6 +14,7 @@ var (
 		{Name: "id", Type: field.TypeString, Size: 40},
 		{Name: "at", Type: field.TypeTime},
 		{Name: "actor", Type: field.TypeString},
+		{Name: "actor_id", Type: field.TypeString, Default: ""},
 		{Name: "actor_kind", Type: field.TypeString},
 		{Name: "action", Type: field.TypeString},
 		{Name: "object_type", Type: field.TypeString},
@@ -28,14 +29,24 @@ var (
 		PrimaryKey: []*schema.Column{AuditEventsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "auditevent_object_type_object_id",
+				Name:    "auditevent_object_type_object_id_at",
 				Unique:  false,
-				Columns: []*schema.Column{AuditEventsColumns[5], AuditEventsColumns[6]},
+				Columns: []*schema.Column{AuditEventsColumns[6], AuditEventsColumns[7], AuditEventsColumns[1]},
 			},
 			{
 				Name:    "auditevent_at",
 				Unique:  false,
 				Columns: []*schema.Column{AuditEventsColumns[1]},
+			},
+			{
+				Name:    "auditevent_actor_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[3], AuditEventsColumns[1]},
+			},
+			{
+				Name:    "auditevent_action_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[5], AuditEventsColumns[1]},
 			},
 		},
 	}

@@ -45,8 +45,12 @@ func init() {
 	_ = auditeventMixinFields0
 	auditeventFields := schema.AuditEvent{}.Fields()
 	_ = auditeventFields
+	// auditeventDescActorID is the schema descriptor for actor_id field.
+	auditeventDescActorID := auditeventFields[2].Descriptor()
+	// auditevent.DefaultActorID holds the default value on creation for the actor_id field.
+	auditevent.DefaultActorID = auditeventDescActorID.Default.(string)
 	// auditeventDescRemoteAddr is the schema descriptor for remote_addr field.
-	auditeventDescRemoteAddr := auditeventFields[6].Descriptor()
+	auditeventDescRemoteAddr := auditeventFields[7].Descriptor()
 	// auditevent.DefaultRemoteAddr holds the default value on creation for the remote_addr field.
 	auditevent.DefaultRemoteAddr = auditeventDescRemoteAddr.Default.(string)
 	// auditeventDescID is the schema descriptor for id field.

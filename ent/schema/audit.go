@@ -17,7 +17,11 @@ func (AuditEvent) Mixin() []ent.Mixin { return []ent.Mixin{withID("aud", "audit_
 func (AuditEvent) Fields() []ent.Field {
 	return []ent.Field{
 		field.Time("at").Immutable().Annotations(entgql.OrderField("AT")),
+		// Actor is the actor's name when it acted (a username, a portal's client id,
+		// "bridge:<order>", "system"); ActorID the person's id for a person and for the
+		// Desktop App acting for its order's owner, "" otherwise.
 		field.String("actor").Immutable(),
+		field.String("actor_id").Immutable().Default(""),
 		field.String("actor_kind").Immutable(),
 		field.String("action").Immutable(),
 		field.String("object_type").Immutable(),
@@ -29,7 +33,12 @@ func (AuditEvent) Fields() []ent.Field {
 }
 
 func (AuditEvent) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("object_type", "object_id"), index.Fields("at")}
+	// A person's page and the log filtered by person read by actor or by object, newest
+	// first; the log filtered by action reads by action, newest first.
+	return []ent.Index{
+		index.Fields("object_type", "object_id", "at"), index.Fields("at"),
+		index.Fields("actor_id", "at"), index.Fields("action", "at"),
+	}
 }
 
 func (AuditEvent) Annotations() []schema.Annotation {

@@ -34,18 +34,19 @@ func WriteAll(ctx context.Context, c *ent.AuditEventClient, entries ...Entry) er
 	if len(entries) == 0 {
 		return nil
 	}
-	actor, kind, addr := Actor(ctx)
+	a := Actor(ctx)
 	now := time.Now()
 	rows := make([]*ent.AuditEventCreate, len(entries))
 	for i, e := range entries {
 		rows[i] = c.Create().
 			SetAt(now).
-			SetActor(actor).
-			SetActorKind(kind).
+			SetActor(a.Name).
+			SetActorID(a.UserID).
+			SetActorKind(a.Kind).
 			SetAction(e.Action).
 			SetObjectType(e.ObjectType).
 			SetObjectID(e.ObjectID).
-			SetRemoteAddr(addr).
+			SetRemoteAddr(a.Addr).
 			SetDetails(e.Details)
 	}
 	if err := c.CreateBulk(rows...).Exec(viewer.AsServer(ctx)); err != nil {
@@ -66,20 +67,27 @@ func kindName(k viewer.Kind) string {
 	return "unknown"
 }
 
-// Actor is who audit events written in ctx name as their actor: the actor, its kind and
-// the address the request came from. A caller that writes events with a statement of its
-// own (server/enroll's one-statement transitions) fills its rows from here.
-func Actor(ctx context.Context) (actor, kind, addr string) {
+// Who is the actor of audit events: a name (a username, a portal's client id,
+// "bridge:<order>", "system", "anonymous"), its kind, the person's id for a person and for
+// the Desktop App acting for its order's owner, and the address the request came from.
+type Who struct {
+	Name, Kind, UserID, Addr string
+}
+
+// Actor is who audit events written in ctx name as their actor. A caller that writes
+// events with a statement of its own (server/enroll's one-statement transitions) fills
+// its rows from here.
+func Actor(ctx context.Context) Who {
 	v := viewer.FromContext(ctx)
-	actor, kind, addr = "anonymous", "anonymous", ""
-	if v == nil && viewer.ActsAsServer(ctx) {
-		actor, kind = "system", "system"
-	}
-	if v != nil {
-		actor, kind, addr = v.Name, kindName(v.Kind), v.RemoteAddr
-		if v.UserID != "" && v.Kind == viewer.KindUser {
-			actor = v.Name + " (" + v.UserID + ")"
+	switch {
+	case v != nil:
+		w := Who{Name: v.Name, Kind: kindName(v.Kind), Addr: v.RemoteAddr}
+		if v.Kind == viewer.KindUser || v.Kind == viewer.KindBridge {
+			w.UserID = v.UserID
 		}
+		return w
+	case viewer.ActsAsServer(ctx):
+		return Who{Name: "system", Kind: "system"}
 	}
-	return actor, kind, addr
+	return Who{Name: "anonymous", Kind: "anonymous", Addr: viewer.RemoteAddr(ctx)}
 }

@@ -73,7 +73,7 @@ func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, next http
 		writeError(w, errs.Forbidden, "This request is not allowed from a browser form or another site.")
 		return
 	}
-	ctx := r.Context()
+	ctx := viewer.WithRemoteAddr(r.Context(), s.clientAddr(r))
 	if uid := s.sessions.GetString(ctx, keyUserID); uid != "" {
 		u, err := s.loadUser(ctx, uid)
 		switch {

@@ -87,6 +87,12 @@ func (e *Engine) Claim(ctx context.Context, orderID, token string, device *recor
 	if device == nil {
 		device = &record.Device{}
 	}
+	// From here the request is the Desktop App acting for the order's owner, as its bridge
+	// session will be: the audit log names it so rather than as an anonymous caller.
+	ctx = viewer.NewContext(ctx, &viewer.Viewer{
+		Kind: viewer.KindBridge, UserID: o.UserID, OrderID: o.ID, Name: "bridge:" + o.ID,
+		RemoteAddr: viewer.RemoteAddr(ctx),
+	})
 	now := e.now()
 	session := BridgeSessionPrefix + newToken()
 	sessionExpires := now.Add(e.cfg.BridgeSessionTTL)

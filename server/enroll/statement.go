@@ -155,19 +155,20 @@ func orderChanges(m *ent.OrderMutation) ([]string, []any, error) {
 // auditRows are the inserts that record entries as audit.WriteAll would, done by the
 // viewer in ctx.
 func auditRows(ctx context.Context, entries []audit.Entry) []write {
-	actor, kind, addr := audit.Actor(ctx)
+	a := audit.Actor(ctx)
 	now := time.Now() // as audit.WriteAll
 	out := make([]write, len(entries))
 	for i, e := range entries {
 		out[i] = insertRow(auditevent.Table,
 			auditevent.FieldID, auditevent.DefaultID(),
 			auditevent.FieldAt, now,
-			auditevent.FieldActor, actor,
-			auditevent.FieldActorKind, kind,
+			auditevent.FieldActor, a.Name,
+			auditevent.FieldActorID, a.UserID,
+			auditevent.FieldActorKind, a.Kind,
 			auditevent.FieldAction, e.Action,
 			auditevent.FieldObjectType, e.ObjectType,
 			auditevent.FieldObjectID, e.ObjectID,
-			auditevent.FieldRemoteAddr, addr,
+			auditevent.FieldRemoteAddr, a.Addr,
 			auditevent.FieldDetails, e.Details,
 		)
 	}

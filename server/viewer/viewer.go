@@ -128,3 +128,21 @@ func ActsAsServer(ctx context.Context) bool {
 	b, _ := ctx.Value(asServerKey{}).(bool)
 	return b
 }
+
+type remoteAddrKey struct{}
+
+// WithRemoteAddr records where a request without a viewer came from (an anonymous
+// request, e.g. the Desktop App's claim with its one-time token), for the audit log.
+func WithRemoteAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, remoteAddrKey{}, addr)
+}
+
+// RemoteAddr is where the request in ctx came from: its viewer's address, or the one
+// WithRemoteAddr recorded.
+func RemoteAddr(ctx context.Context) string {
+	if v := FromContext(ctx); v != nil && v.RemoteAddr != "" {
+		return v.RemoteAddr
+	}
+	addr, _ := ctx.Value(remoteAddrKey{}).(string)
+	return addr
+}

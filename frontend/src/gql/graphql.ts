@@ -32,6 +32,20 @@ export type AuditEventWhereInput = {
   actorGTE?: string | null | undefined;
   actorHasPrefix?: string | null | undefined;
   actorHasSuffix?: string | null | undefined;
+  /** actor_id field predicates */
+  actorID?: string | null | undefined;
+  actorIDContains?: string | null | undefined;
+  actorIDContainsFold?: string | null | undefined;
+  actorIDEqualFold?: string | null | undefined;
+  actorIDGT?: string | null | undefined;
+  actorIDGTE?: string | null | undefined;
+  actorIDHasPrefix?: string | null | undefined;
+  actorIDHasSuffix?: string | null | undefined;
+  actorIDIn?: Array<string> | null | undefined;
+  actorIDLT?: string | null | undefined;
+  actorIDLTE?: string | null | undefined;
+  actorIDNEQ?: string | null | undefined;
+  actorIDNotIn?: Array<string> | null | undefined;
   actorIn?: Array<string> | null | undefined;
   /** actor_kind field predicates */
   actorKind?: string | null | undefined;
