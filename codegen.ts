@@ -5,8 +5,8 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {
   schema: [
-    'graph/ent.graphqls',
-    'graph/schema.graphqls',
+    // Every schema file gqlgen reads (gqlgen.yml: graph/*.graphqls).
+    'graph/*.graphqls',
     // gqlgen's built-in scalars, which the schema files use without declaring them.
     'scalar Time\nscalar Map',
   ],

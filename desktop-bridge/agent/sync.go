@@ -279,7 +279,9 @@ func (a *Agent) watchPINs() {
 		}
 		a.mu.Unlock()
 		for s, st := range now {
-			if old, ok := seen[s]; ok && old != st {
+			// A card seen for the first time is reported when it is blocked already: the
+			// wrong PINs may all have come between two looks (a new card, a busy host).
+			if old, ok := seen[s]; (ok && old != st) || (!ok && (st.left == 0 || st.pukBlocked)) {
 				if _, err := a.SyncCard(a.ctx, s); err != nil && !errors.Is(err, errRetired) {
 					a.log.Info("report PIN state", "card", s, "err", err)
 					continue // try again on the next look

@@ -16,6 +16,7 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/agent"
 	"github.com/vscard/vscard/desktop-bridge/api"
 	"github.com/vscard/vscard/desktop-bridge/handoff"
+	"github.com/vscard/vscard/desktop-bridge/vcard"
 )
 
 type cardsCmd struct {
@@ -94,8 +95,12 @@ func (c *deleteCmd) Run(ctx context.Context, g *globals) error {
 			}
 		}
 	}
+	// The agent follows the card's server and removes a card the server deleted: it may
+	// have been quicker than this command, which is what the command wanted anyway.
+	var gone *agent.AgentError
 	if agentRuns {
-		if err := client.DeleteCard(ctx, serial); err != nil {
+		err := client.DeleteCard(ctx, serial)
+		if err != nil && !(errors.As(err, &gone) && gone.Status == http.StatusNotFound) {
 			return err // the agent's message names the card
 		}
 	} else {
@@ -103,7 +108,7 @@ func (c *deleteCmd) Run(ctx context.Context, g *globals) error {
 		if err != nil {
 			return err
 		}
-		if err := agent.DeleteFiles(dataDir, serial); err != nil {
+		if err := agent.DeleteFiles(dataDir, serial); err != nil && !errors.Is(err, vcard.ErrNotFound) {
 			return err
 		}
 	}

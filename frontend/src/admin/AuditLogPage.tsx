@@ -1,8 +1,10 @@
-import { Alert, Code, Group, Spoiler, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Anchor, Button, Code, Group, MultiSelect, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useState, type ChangeEvent } from 'react';
+import { useState } from 'react';
+import { Link } from 'react-router';
 import { useQuery } from 'urql';
 
+import { actionLabels, auditSentence } from '../audit/sentences';
 import { graphql } from '../gql';
 import type { AuditEventWhereInput } from '../gql/graphql';
 import { nodesOf, useConnectionPager } from '../lib/connection';
@@ -22,11 +24,15 @@ const AuditEventsDoc = graphql(`
         node {
           id
           at
-          actor
+          actorName
+          actorID
           actorKind
           action
           objectType
           objectID
+          objectLabel
+          subjectID
+          subjectName
           remoteAddr
           details
         }
@@ -35,24 +41,85 @@ const AuditEventsDoc = graphql(`
   }
 `);
 
-export interface AuditFilter {
-  action: string;
-  objectType: string;
-  objectID: string;
+const PersonDoc = graphql(`
+  query AuditPerson($username: String!) {
+    users(first: 1, where: { usernameEqualFold: $username }) {
+      edges {
+        node {
+          id
+          username
+          displayName
+        }
+      }
+    }
+  }
+`);
+
+/** A person the log is filtered by: found by username, or picked from a row. */
+interface Person {
+  id: string;
+  name: string;
 }
 
-/** auditWhere turns the filter form into a where input: case-insensitive, partial matches. */
-export function auditWhere(f: AuditFilter): AuditEventWhereInput | undefined {
-  const where: AuditEventWhereInput = {};
-  if (f.action.trim()) where.actionContainsFold = f.action.trim();
-  if (f.objectType.trim()) where.objectTypeEqualFold = f.objectType.trim();
-  if (f.objectID.trim()) where.objectIDContainsFold = f.objectID.trim();
-  return Object.keys(where).length > 0 ? where : undefined;
+export interface AuditFilter {
+  person?: Person;
+  actions: string[];
+  /** datetime-local values (the browser's time zone), "" for none. */
+  from: string;
+  to: string;
 }
+
+function isoOf(local: string): string | undefined {
+  if (!local) return undefined;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+/** auditWhere turns the filter into a where input: by person (actor or the person's account), actions and time. */
+export function auditWhere(f: AuditFilter): AuditEventWhereInput | undefined {
+  const and: AuditEventWhereInput[] = [];
+  if (f.person) {
+    and.push({ or: [{ actorID: f.person.id }, { objectType: 'User', objectID: f.person.id }] });
+  }
+  if (f.actions.length > 0) and.push({ actionIn: f.actions });
+  const from = isoOf(f.from);
+  const to = isoOf(f.to);
+  if (from) and.push({ atGTE: from });
+  if (to) and.push({ atLT: to });
+  return and.length > 0 ? { and } : undefined;
+}
+
+/** exportURL is the streamed export of what the filter selects. */
+export function exportURL(f: AuditFilter, format: 'csv' | 'jsonl'): string {
+  const q = new URLSearchParams({ format });
+  if (f.person) q.set('person', f.person.id);
+  if (f.actions.length > 0) q.set('action', f.actions.join(','));
+  const from = isoOf(f.from);
+  const to = isoOf(f.to);
+  if (from) q.set('from', from.replace(/\.\d{3}Z$/, 'Z'));
+  if (to) q.set('to', to.replace(/\.\d{3}Z$/, 'Z'));
+  return `/audit/export?${q.toString()}`;
+}
+
+const actionOptions = Object.entries(actionLabels)
+  .map(([value, label]) => ({ value, label }))
+  .sort((a, b) => a.label.localeCompare(b.label));
 
 export default function AuditLogPage() {
-  const [filter, setFilter] = useState<AuditFilter>({ action: '', objectType: '', objectID: '' });
-  const [debounced] = useDebouncedValue(filter, 300);
+  const [filter, setFilter] = useState<AuditFilter>({ actions: [], from: '', to: '' });
+  const [username, setUsername] = useState('');
+  const [debouncedName] = useDebouncedValue(username.trim(), 300);
+  const [{ data: personData, fetching: findingPerson }] = useQuery({
+    query: PersonDoc,
+    variables: { username: debouncedName },
+    pause: debouncedName === '',
+  });
+  const found = nodesOf(personData?.users)[0];
+  // A typed username selects that person once found; a person picked from a row wins until the field changes.
+  const person: Person | undefined =
+    filter.person ?? (debouncedName && found ? { id: found.id, name: found.displayName || found.username } : undefined);
+  const effective: AuditFilter = { ...filter, person };
+  const [debounced] = useDebouncedValue(effective, 300);
   const where = auditWhere(debounced);
   const pager = useConnectionPager(where);
   const [{ data, fetching, error }] = useQuery({
@@ -62,73 +129,143 @@ export default function AuditLogPage() {
   });
   const events = nodesOf(data?.auditEvents);
   const problem = apiError(error);
-  const field = (key: keyof AuditFilter) => ({
-    value: filter[key],
-    onChange: (e: ChangeEvent<HTMLInputElement>) => {
-      const value = e.currentTarget.value;
-      setFilter((f) => ({ ...f, [key]: value }));
-    },
-  });
+  const unknownPerson = debouncedName !== '' && !filter.person && !findingPerson && personData && !found;
+  const pick = (p: Person) => {
+    setUsername('');
+    setFilter((f) => ({ ...f, person: p }));
+  };
 
   return (
     <Stack>
       <Title order={1}>Audit log</Title>
       <Group align="flex-end" component="form" role="search" aria-label="Filter the audit log" onSubmit={(e) => e.preventDefault()}>
-        <TextInput label="Action" placeholder="e.g. order.cancel" {...field('action')} />
-        <TextInput label="Object type" placeholder="e.g. Order" {...field('objectType')} />
-        <TextInput label="Object id" placeholder="e.g. ord_…" {...field('objectID')} />
+        <TextInput
+          label="Person"
+          description={filter.person ? `Showing ${filter.person.name}` : 'Username'}
+          placeholder="e.g. alice"
+          value={username}
+          error={unknownPerson ? 'No person has this username.' : undefined}
+          onChange={(e) => {
+            const value = e.currentTarget.value;
+            setUsername(value);
+            setFilter((f) => ({ ...f, person: undefined }));
+          }}
+        />
+        <MultiSelect
+          label="What happened"
+          placeholder={filter.actions.length ? undefined : 'Everything'}
+          data={actionOptions}
+          value={filter.actions}
+          onChange={(actions) => setFilter((f) => ({ ...f, actions }))}
+          searchable
+          clearable
+          maw={360}
+        />
+        <TextInput
+          type="datetime-local"
+          label="From"
+          value={filter.from}
+          onChange={(e) => {
+            const from = e.currentTarget.value;
+            setFilter((f) => ({ ...f, from }));
+          }}
+        />
+        <TextInput
+          type="datetime-local"
+          label="Until"
+          value={filter.to}
+          onChange={(e) => {
+            const to = e.currentTarget.value;
+            setFilter((f) => ({ ...f, to }));
+          }}
+        />
+        {(filter.person || filter.actions.length > 0 || filter.from || filter.to) && (
+          <Button
+            variant="subtle"
+            onClick={() => {
+              setUsername('');
+              setFilter({ actions: [], from: '', to: '' });
+            }}
+          >
+            Show everything
+          </Button>
+        )}
+      </Group>
+      <Group gap="xs">
+        <Text size="sm" c="dimmed">
+          Download what is shown ({data?.auditEvents.totalCount ?? '…'} events):
+        </Text>
+        <Button component="a" href={exportURL(effective, 'csv')} download variant="light" size="xs">
+          CSV
+        </Button>
+        <Button component="a" href={exportURL(effective, 'jsonl')} download variant="light" size="xs">
+          JSON Lines
+        </Button>
       </Group>
       {problem && (
         <Alert color="red" role="alert">
           {problem.message}
         </Alert>
       )}
-      <Table.ScrollContainer minWidth={900}>
+      <Table.ScrollContainer minWidth={720}>
         <Table striped aria-busy={fetching} aria-label="Audit events">
           <Table.Thead>
             <Table.Tr>
               <Table.Th>When</Table.Th>
-              <Table.Th>Who</Table.Th>
-              <Table.Th>Action</Table.Th>
-              <Table.Th>Object</Table.Th>
-              <Table.Th>From</Table.Th>
+              <Table.Th>What happened</Table.Th>
               <Table.Th>Details</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
             {events.map((ev) => (
               <Table.Tr key={ev.id} data-testid="audit-row">
-                <Table.Td>{formatDateTime(ev.at)}</Table.Td>
+                <Table.Td style={{ whiteSpace: 'nowrap', verticalAlign: 'top' }}>{formatDateTime(ev.at)}</Table.Td>
                 <Table.Td>
-                  <Text size="sm">{ev.actor}</Text>
-                  <Text size="xs" c="dimmed">
-                    {ev.actorKind}
+                  <Text size="sm" data-testid="audit-sentence">
+                    {auditSentence({ ...ev, details: ev.details as Record<string, unknown> | null })}
                   </Text>
+                  <Group gap="xs">
+                    {ev.actorID && (
+                      <Anchor component="button" type="button" size="xs" onClick={() => pick({ id: ev.actorID, name: ev.actorName })}>
+                        Events of {ev.actorName}
+                      </Anchor>
+                    )}
+                    {ev.subjectID && ev.subjectName && ev.subjectID !== ev.actorID && (
+                      <Anchor
+                        component="button"
+                        type="button"
+                        size="xs"
+                        onClick={() => pick({ id: ev.subjectID as string, name: ev.subjectName as string })}
+                      >
+                        Events of {ev.subjectName}
+                      </Anchor>
+                    )}
+                    {ev.objectType === 'Order' && (
+                      <Anchor component={Link} to={`/orders/${ev.objectID}`} size="xs">
+                        The order
+                      </Anchor>
+                    )}
+                  </Group>
                 </Table.Td>
-                <Table.Td>
-                  <Code>{ev.action}</Code>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="sm">{ev.objectType}</Text>
-                  <Text size="xs" ff="monospace" c="dimmed">
-                    {ev.objectID}
-                  </Text>
-                </Table.Td>
-                <Table.Td>{ev.remoteAddr}</Table.Td>
-                <Table.Td maw={320}>
-                  {ev.details && Object.keys(ev.details).length > 0 ? (
-                    <Spoiler maxHeight={48} showLabel="More" hideLabel="Less">
-                      <Code block>{JSON.stringify(ev.details, null, 2)}</Code>
-                    </Spoiler>
-                  ) : (
-                    '—'
-                  )}
+                <Table.Td style={{ verticalAlign: 'top' }}>
+                  <details>
+                    <summary>
+                      <Text span size="xs">
+                        Details
+                      </Text>
+                    </summary>
+                    <Text size="xs">From {ev.remoteAddr || 'no address (vscard itself)'}</Text>
+                    <Text size="xs">
+                      {ev.objectType} {ev.objectID}
+                    </Text>
+                    {ev.details && Object.keys(ev.details).length > 0 && <Code block>{JSON.stringify(ev.details, null, 2)}</Code>}
+                  </details>
                 </Table.Td>
               </Table.Tr>
             ))}
             {!fetching && events.length === 0 && (
               <Table.Tr>
-                <Table.Td colSpan={6}>No events match.</Table.Td>
+                <Table.Td colSpan={3}>No events match.</Table.Td>
               </Table.Tr>
             )}
           </Table.Tbody>
