@@ -47,6 +47,7 @@ type Config struct {
 	SignatureAlgs    []string
 	RolesClaim       string
 	AdminGroup       string
+	OperatorGroup    string
 	APIAudience      string
 	APIScope         string
 	ScopeClaims      []string

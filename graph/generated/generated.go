@@ -3241,7 +3241,7 @@ type Query {
     Filtering options for AuditEvents returned from the connection.
     """
     where: AuditEventWhereInput
-  ): AuditEventConnection! @access(allow: [ADMIN])
+  ): AuditEventConnection! @access(allow: [OPERATOR])
   cards(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3365,7 +3365,7 @@ type Query {
     Filtering options for Users returned from the connection.
     """
     where: UserWhereInput
-  ): UserConnection! @access(allow: [ADMIN])
+  ): UserConnection! @access(allow: [OPERATOR])
 }
 type User implements Node {
   id: ID!
@@ -3648,6 +3648,8 @@ enum Access {
   USER
   "A signed-in administrator."
   ADMIN
+  "A signed-in operator (help desk), or an administrator, who is an operator too."
+  OPERATOR
   "A desktop bridge session bound to one order."
   BRIDGE
   "A third-party portal with the card-status scope."
@@ -3730,12 +3732,12 @@ type Mutation {
   "Desktop bridge: what it read of the order's card's PIN (tries left, blocked)."
   reportCardPinState(orderId: ID!, serial: String!, state: CardPinStateInput!): Card! @access(allow: [BRIDGE])
 
-  "Administrators: sets a user's state. Only ACTIVE users may order. LOCKED and INACTIVE also end every portal session of the user."
-  setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [ADMIN])
+  "Operators: sets a user's state. Only ACTIVE users may order. LOCKED and INACTIVE also end every portal session of the user. The reason goes to the audit log."
+  setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [OPERATOR])
   "Ends every other portal session of the signed-in person (other browsers, other computers) and returns how many. The portal then signs this one out through /auth/logout, which ends the identity provider's session too."
   signOutEverywhere: Int! @access(allow: [USER])
-  "Administrators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here."
-  endUserSessions(userId: ID!): Int! @access(allow: [ADMIN])
+  "Operators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here."
+  endUserSessions(userId: ID!): Int! @access(allow: [OPERATOR])
   "Administrators: validates and saves a new version of an option script."
   updateOptionScript(name: String! = "default", source: String!, comment: String): OptionScript! @access(allow: [ADMIN])
   "Administrators: saves an old version again as the newest."
@@ -9379,7 +9381,7 @@ func (ec *executionContext) _Mutation_setUserState(ctx context.Context, field gr
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal *ent.User
 					return zeroVal, err
@@ -9482,7 +9484,7 @@ func (ec *executionContext) _Mutation_endUserSessions(ctx context.Context, field
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal int
 					return zeroVal, err
@@ -11356,7 +11358,7 @@ func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphq
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal *ent.AuditEventConnection
 					return zeroVal, err
@@ -11604,7 +11606,7 @@ func (ec *executionContext) _Query_users(ctx context.Context, field graphql.Coll
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal *ent.UserConnection
 					return zeroVal, err
