@@ -90,7 +90,7 @@ func readOwnRows(forUser, forBridge func(privacy.Filter, string), portalMayRead,
 		query = append(query, allowOperators)
 	}
 	return privacy.Policy{
-		Query: append(query, filterByViewer(forUser, forBridge, portalMayRead)),
+		Query:    append(query, filterByViewer(forUser, forBridge, portalMayRead)),
 		Mutation: privacy.MutationPolicy{allowServer, allowAdmins, privacy.AlwaysDenyRule()},
 	}
 }
