@@ -49,5 +49,5 @@ func (User) Indexes() []ent.Index {
 }
 
 func (User) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.QueryField().Directives(access("ADMIN")), entgql.RelayConnection()}
+	return []schema.Annotation{entgql.QueryField().Directives(access("OPERATOR")), entgql.RelayConnection()}
 }

@@ -3524,7 +3524,7 @@ type Query {
     Filtering options for AuditEvents returned from the connection.
     """
     where: AuditEventWhereInput
-  ): AuditEventConnection! @access(allow: [ADMIN])
+  ): AuditEventConnection! @access(allow: [OPERATOR])
   cards(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3648,7 +3648,7 @@ type Query {
     Filtering options for Users returned from the connection.
     """
     where: UserWhereInput
-  ): UserConnection! @access(allow: [ADMIN])
+  ): UserConnection! @access(allow: [OPERATOR])
 }
 type User implements Node {
   id: ID!
@@ -3931,6 +3931,8 @@ enum Access {
   USER
   "A signed-in administrator."
   ADMIN
+  "A signed-in operator (help desk), or an administrator, who is an operator too."
+  OPERATOR
   "A desktop bridge session bound to one order."
   BRIDGE
   "A third-party portal with the card-status scope."
@@ -3990,7 +3992,7 @@ type Mutation {
   "Issues a new hand-off link for an order waiting for the Desktop App; the old one stops working."
   renewHandoff(orderId: ID!): Handoff! @access(allow: [USER])
   "Ends a running order. Whatever was issued for it is revoked and the bridge deletes the card."
-  cancelOrder(orderId: ID!, reason: String): Order! @access(allow: [USER, ADMIN, BRIDGE])
+  cancelOrder(orderId: ID!, reason: String): Order! @access(allow: [USER, OPERATOR, BRIDGE])
 
   """
   Takes an active card out of service: the card becomes INACTIVE and its certificates are
@@ -4061,12 +4063,12 @@ type Mutation {
   """
   syncCard(report: CardReportInput!): CardSync! @access(allow: [ANONYMOUS, USER, BRIDGE])
 
-  "Administrators: sets a user's state. Only ACTIVE users may order. LOCKED and INACTIVE also end every portal session of the user."
-  setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [ADMIN])
+  "Operators: sets a user's state. Only ACTIVE users may order. LOCKED and INACTIVE also end every portal session of the user. The reason goes to the audit log."
+  setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [OPERATOR])
   "Ends every other portal session of the signed-in person (other browsers, other computers) and returns how many. The portal then signs this one out through /auth/logout, which ends the identity provider's session too."
   signOutEverywhere: Int! @access(allow: [USER])
-  "Administrators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here."
-  endUserSessions(userId: ID!): Int! @access(allow: [ADMIN])
+  "Operators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here."
+  endUserSessions(userId: ID!): Int! @access(allow: [OPERATOR])
   "Administrators: validates and saves a new version of an option script."
   updateOptionScript(name: String! = "default", source: String!, comment: String): OptionScript! @access(allow: [ADMIN])
   "Administrators: saves an old version again as the newest."
@@ -9609,7 +9611,7 @@ func (ec *executionContext) _Mutation_cancelOrder(ctx context.Context, field gra
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER", "ADMIN", "BRIDGE"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER", "OPERATOR", "BRIDGE"})
 				if err != nil {
 					var zeroVal *ent.Order
 					return zeroVal, err
@@ -10601,7 +10603,7 @@ func (ec *executionContext) _Mutation_setUserState(ctx context.Context, field gr
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal *ent.User
 					return zeroVal, err
@@ -10704,7 +10706,7 @@ func (ec *executionContext) _Mutation_endUserSessions(ctx context.Context, field
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal int
 					return zeroVal, err
@@ -12601,7 +12603,7 @@ func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphq
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal *ent.AuditEventConnection
 					return zeroVal, err
@@ -12849,7 +12851,7 @@ func (ec *executionContext) _Query_users(ctx context.Context, field graphql.Coll
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal *ent.UserConnection
 					return zeroVal, err
