@@ -7,7 +7,7 @@ package graph
 
 import (
 	"context"
-	
+
 	"entgo.io/contrib/entgql"
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/server/errs"
