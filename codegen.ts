@@ -7,6 +7,7 @@ const config: CodegenConfig = {
   schema: [
     'graph/ent.graphqls',
     'graph/schema.graphqls',
+    'graph/operator.graphqls',
     // gqlgen's built-in scalars, which the schema files use without declaring them.
     'scalar Time\nscalar Map',
   ],
