@@ -20,6 +20,7 @@ const UsersPage = lazy(() => import('./admin/UsersPage'));
 const OrdersPage = lazy(() => import('./admin/OrdersPage'));
 const AuditLogPage = lazy(() => import('./admin/AuditLogPage'));
 const PeoplePage = lazy(() => import('./operator/PeoplePage'));
+const PersonPage = lazy(() => import('./operator/PersonPage'));
 // GraphiQL and its Monaco editor are several times the size of the rest of the app.
 const PlaygroundPage = lazy(() => import('./admin/PlaygroundPage'));
 
@@ -55,6 +56,7 @@ export function App() {
         <Route path="/cards" element={<CardsPage />} />
         <Route path="/operator" element={<Navigate to="/operator/people" replace />} />
         <Route path="/operator/people" element={operatorOnly(<PeoplePage />)} />
+        <Route path="/operator/people/:id" element={operatorOnly(<PersonPage />)} />
         <Route path="/admin" element={<Navigate to="/admin/script" replace />} />
         <Route path="/admin/script" element={adminOnly(<ScriptEditorPage />)} />
         <Route path="/admin/users" element={adminOnly(<UsersPage />)} />

@@ -1,6 +1,7 @@
-import { Alert, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Anchor, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { useQuery } from 'urql';
 
 import { graphql } from '../gql';
@@ -89,7 +90,11 @@ export default function PeoplePage() {
         <Table.Tbody>
           {people.map((p) => (
             <Table.Tr key={p.id}>
-              <Table.Td>{p.username}</Table.Td>
+              <Table.Td>
+                <Anchor component={Link} to={`/operator/people/${p.id}`}>
+                  {p.username}
+                </Anchor>
+              </Table.Td>
               <Table.Td>{p.displayName}</Table.Td>
               <Table.Td>{p.email}</Table.Td>
               <Table.Td>
