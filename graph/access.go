@@ -92,6 +92,8 @@ func admits(v *viewer.Viewer, a model.Access) bool {
 		return v != nil && v.Kind == viewer.KindUser
 	case model.AccessAdmin:
 		return v.IsAdmin()
+	case model.AccessOperator:
+		return v.IsOperator()
 	case model.AccessBridge:
 		return v != nil && v.Kind == viewer.KindBridge
 	case model.AccessPortal:

@@ -82,7 +82,7 @@ func parseAuditFilter(r *http.Request) (auditFilter, *errs.Error) {
 }
 
 // exportAudit streams the audit log, newest first, as CSV (format=csv, the default) or
-// JSON Lines (format=jsonl), to administrators. It reads a page of events at a time by
+// JSON Lines (format=jsonl), to operators and administrators. It reads a page of events at a time by
 // keyset (at, id) and flushes each, so a million events cost the memory of one page.
 func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) {
 	v := viewer.FromContext(r.Context())
@@ -90,8 +90,8 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) {
 	case v == nil:
 		errs.Write(w, errs.New(errs.Unauthenticated, "Sign in to export the audit log."))
 		return
-	case !v.IsAdmin():
-		errs.Write(w, errs.New(errs.Forbidden, "The audit log is for administrators."))
+	case !v.IsOperator(): // administrators are operators too
+		errs.Write(w, errs.New(errs.Forbidden, "The audit log is for operators and administrators."))
 		return
 	}
 	f, err := parseAuditFilter(r)

@@ -19,6 +19,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	alice := env.SignIn(t, servertest.Alice)
 	carol := env.SignIn(t, servertest.Carol)
 	admin := env.SignIn(t, servertest.Admin)
+	olga := env.SignIn(t, servertest.Olga) // operator
 	portal := env.Bearer(env.PortalToken(t, "cards:read"))
 	anon := env.Anonymous()
 
@@ -36,7 +37,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	callers := []struct {
 		name string
 		c    *servertest.Client
-	}{{"anonymous", anon}, {"alice", alice}, {"carol", carol}, {"admin", admin}, {"portal", portal}, {"bridge", bridge}}
+	}{{"anonymous", anon}, {"alice", alice}, {"carol", carol}, {"admin", admin}, {"operator", olga}, {"portal", portal}, {"bridge", bridge}}
 
 	const (
 		OK    = "OK"
@@ -52,41 +53,43 @@ func TestAuthorizationMatrix(t *testing.T) {
 	cases := []struct {
 		op   string
 		vars map[string]any
-		// want per caller, in the order of callers: anonymous, alice, carol, admin, portal, bridge.
-		want [6]string
+		// want per caller, in the order of callers: anonymous, alice, carol, admin, operator,
+		// portal, bridge. An operator may what an administrator may, but not configure the
+		// server (the option script).
+		want [7]string
 	}{
-		{`{ me { id } }`, nil, [6]string{UN, OK, OK, OK, FB, UN}},
-		{`query($id: ID!) { order(id: $id) { id } }`, ord, [6]string{UN, OK, NF, OK, FB, UN}},
-		{`query($s: String!) { card(serial: $s) { id } }`, map[string]any{"s": serial}, [6]string{UN, OK, NF, OK, FB, UN}},
-		{`query($s: String!) { cardStatus(serial: $s) { state certificates { state } } }`, map[string]any{"s": serial}, [6]string{UN, OK, NF, OK, OK, UN}},
+		{`{ me { id } }`, nil, [7]string{UN, OK, OK, OK, OK, FB, UN}},
+		{`query($id: ID!) { order(id: $id) { id } }`, ord, [7]string{UN, OK, NF, OK, OK, FB, UN}},
+		{`query($s: String!) { card(serial: $s) { id } }`, map[string]any{"s": serial}, [7]string{UN, OK, NF, OK, OK, FB, UN}},
+		{`query($s: String!) { cardStatus(serial: $s) { state certificates { state } } }`, map[string]any{"s": serial}, [7]string{UN, OK, NF, OK, OK, OK, UN}},
 		// The batch form answers null for a card the caller may not see, not NOT_FOUND.
-		{`query($s: String!) { cardStatuses(serials: [$s]) { state } }`, map[string]any{"s": serial}, [6]string{UN, OK, OK, OK, OK, UN}},
-		{`{ processes { name } }`, nil, [6]string{UN, OK, OK, OK, FB, UN}},
-		{`{ optionScript { name } }`, nil, [6]string{UN, FB, FB, OK, FB, UN}},
-		{`{ validateOptionScript(source: "x = 1") { ok } }`, nil, [6]string{UN, FB, FB, OK, FB, UN}},
-		{`query($id: ID!) { node(id: $id) { id } }`, ord, [6]string{UN, OK, NF, OK, FB, UN}},
-		{`query($id: ID!) { nodes(ids: [$id]) { id } }`, ord, [6]string{UN, OK, NF, OK, FB, UN}},
-		{`{ cards { totalCount } }`, nil, [6]string{UN, OK, OK, OK, FB, UN}},
-		{`{ certificates { totalCount } }`, nil, [6]string{UN, OK, OK, OK, FB, UN}},
-		{`{ orders { totalCount } }`, nil, [6]string{UN, OK, OK, OK, FB, UN}},
-		{`{ users { totalCount } }`, nil, [6]string{UN, FB, FB, OK, FB, UN}},
-		{`{ auditEvents { totalCount } }`, nil, [6]string{UN, FB, FB, OK, FB, UN}},
-		{qNext, ord, [6]string{UN, IS, NF, NF, FB, UN}},
-		{`mutation($id: ID!) { renewHandoff(orderId: $id) { url } }`, ord, [6]string{UN, IS, NF, NF, FB, UN}},
-		{qCancel, ord, [6]string{UN, IS, NF, IS, FB, UN}},
-		{`mutation($id: ID!) { claimOrder(orderId: $id, token: "forged") { sessionToken } }`, ord, [6]string{TI, TI, TI, TI, FB, UN}},
-		{qCreate, ord, [6]string{UN, FB, FB, FB, FB, UN}},
-		{`mutation($id: ID!) { submitCardKeys(orderId: $id, keys: []) { serial } }`, ord, [6]string{UN, FB, FB, FB, FB, UN}},
-		{`mutation($id: ID!) { confirmCardReady(orderId: $id, serial: "1", device: {reader: "r"}) { state } }`, ord, [6]string{UN, FB, FB, FB, FB, UN}},
-		{`mutation($id: ID!) { failOrder(orderId: $id, reason: "x") { state } }`, ord, [6]string{UN, FB, FB, FB, FB, UN}},
-		{`mutation($id: ID!) { setUserState(userId: $id, state: ACTIVE) { state } }`, map[string]any{"id": carolMe.Me.ID}, [6]string{UN, FB, FB, OK, FB, UN}},
-		{`mutation { endUserSessions(userId: "usr_nobody") }`, nil, [6]string{UN, FB, FB, NF, FB, UN}},
-		{`mutation { signOutEverywhere }`, nil, [6]string{UN, OK, OK, OK, FB, UN}}, // ends only the others
-		{`mutation { updateOptionScript(source: "def options(") { name } }`, nil, [6]string{UN, FB, FB, SE, FB, UN}},
-		{`mutation { revertOptionScript(version: 1) { current { version } } }`, nil, [6]string{UN, FB, FB, OK, FB, UN}},
-		{`mutation { revokeCard(serial: "00000000") { id } }`, nil, [6]string{UN, NF, NF, NF, FB, UN}},
-		{qStart, nil, [6]string{UN, OK, OK, OK, FB, UN}},
-		{qStart, nil, [6]string{UN, CONFL, CONFL, CONFL, FB, UN}}, // the order each just started is running
+		{`query($s: String!) { cardStatuses(serials: [$s]) { state } }`, map[string]any{"s": serial}, [7]string{UN, OK, OK, OK, OK, OK, UN}},
+		{`{ processes { name } }`, nil, [7]string{UN, OK, OK, OK, OK, FB, UN}},
+		{`{ optionScript { name } }`, nil, [7]string{UN, FB, FB, OK, FB, FB, UN}},
+		{`{ validateOptionScript(source: "x = 1") { ok } }`, nil, [7]string{UN, FB, FB, OK, FB, FB, UN}},
+		{`query($id: ID!) { node(id: $id) { id } }`, ord, [7]string{UN, OK, NF, OK, OK, FB, UN}},
+		{`query($id: ID!) { nodes(ids: [$id]) { id } }`, ord, [7]string{UN, OK, NF, OK, OK, FB, UN}},
+		{`{ cards { totalCount } }`, nil, [7]string{UN, OK, OK, OK, OK, FB, UN}},
+		{`{ certificates { totalCount } }`, nil, [7]string{UN, OK, OK, OK, OK, FB, UN}},
+		{`{ orders { totalCount } }`, nil, [7]string{UN, OK, OK, OK, OK, FB, UN}},
+		{`{ users { totalCount } }`, nil, [7]string{UN, FB, FB, OK, OK, FB, UN}},
+		{`{ auditEvents { totalCount } }`, nil, [7]string{UN, FB, FB, OK, OK, FB, UN}},
+		{qNext, ord, [7]string{UN, IS, NF, NF, NF, FB, UN}},
+		{`mutation($id: ID!) { renewHandoff(orderId: $id) { url } }`, ord, [7]string{UN, IS, NF, NF, NF, FB, UN}},
+		{qCancel, ord, [7]string{UN, IS, NF, IS, IS, FB, UN}},
+		{`mutation($id: ID!) { claimOrder(orderId: $id, token: "forged") { sessionToken } }`, ord, [7]string{TI, TI, TI, TI, TI, FB, UN}},
+		{qCreate, ord, [7]string{UN, FB, FB, FB, FB, FB, UN}},
+		{`mutation($id: ID!) { submitCardKeys(orderId: $id, keys: []) { serial } }`, ord, [7]string{UN, FB, FB, FB, FB, FB, UN}},
+		{`mutation($id: ID!) { confirmCardReady(orderId: $id, serial: "1", device: {reader: "r"}) { state } }`, ord, [7]string{UN, FB, FB, FB, FB, FB, UN}},
+		{`mutation($id: ID!) { failOrder(orderId: $id, reason: "x") { state } }`, ord, [7]string{UN, FB, FB, FB, FB, FB, UN}},
+		{`mutation($id: ID!) { setUserState(userId: $id, state: ACTIVE) { state } }`, map[string]any{"id": carolMe.Me.ID}, [7]string{UN, FB, FB, OK, OK, FB, UN}},
+		{`mutation { endUserSessions(userId: "usr_nobody") }`, nil, [7]string{UN, FB, FB, NF, NF, FB, UN}},
+		{`mutation { signOutEverywhere }`, nil, [7]string{UN, OK, OK, OK, OK, FB, UN}}, // ends only the others
+		{`mutation { updateOptionScript(source: "def options(") { name } }`, nil, [7]string{UN, FB, FB, SE, FB, FB, UN}},
+		{`mutation { revertOptionScript(version: 1) { current { version } } }`, nil, [7]string{UN, FB, FB, OK, FB, FB, UN}},
+		{`mutation { revokeCard(serial: "00000000") { id } }`, nil, [7]string{UN, NF, NF, NF, NF, FB, UN}},
+		{qStart, nil, [7]string{UN, OK, OK, OK, OK, FB, UN}},
+		{qStart, nil, [7]string{UN, CONFL, CONFL, CONFL, CONFL, FB, UN}}, // the order each just started is running
 	}
 	for _, tc := range cases {
 		for i, who := range callers {
@@ -129,7 +132,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	// Subscriptions, over WebSocket.
-	subWant := [6]string{UN, OK, NF, OK, FB, UN}
+	subWant := [7]string{UN, OK, NF, OK, OK, FB, UN}
 	for i, who := range callers {
 		t.Run("subscription/"+who.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -48,6 +48,7 @@ type Config struct {
 	SignatureAlgs    []string
 	RolesClaim       string
 	AdminGroup       string
+	OperatorGroup    string
 	APIAudience      string
 	APIScope         string
 	ScopeClaims      []string

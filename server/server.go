@@ -182,6 +182,7 @@ func (s *Server) assemble(ctx context.Context) error {
 		AllowedOrigins:   cfg.AllowedOrigins,
 		RolesClaim:       cfg.RolesClaim,
 		AdminGroup:       cfg.AdminGroup,
+		OperatorGroup:    cfg.OperatorGroup,
 		APIAudience:      cfg.APIAudience,
 		PortalScope:      cfg.APIScope,
 		DefaultUserState: cfg.DefaultUserState,

@@ -473,6 +473,30 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{UsersColumns[5]},
 			},
+			{
+				Name:    "user_username_prefix",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[5]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "text_pattern_ops",
+				},
+			},
+			{
+				Name:    "user_email_prefix",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[7]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "text_pattern_ops",
+				},
+			},
+			{
+				Name:    "user_display_name_prefix",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[6]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "text_pattern_ops",
+				},
+			},
 		},
 	}
 	// Tables holds all the tables in the schema.

@@ -42,5 +42,5 @@ func (AuditEvent) Indexes() []ent.Index {
 }
 
 func (AuditEvent) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.QueryField().Directives(access("ADMIN")), entgql.RelayConnection()}
+	return []schema.Annotation{entgql.QueryField().Directives(access("OPERATOR")), entgql.RelayConnection()}
 }

@@ -33,6 +33,15 @@ var allowAdmins = privacy.ContextQueryMutationRule(func(ctx context.Context) err
 	return privacy.Skip
 })
 
+// allowOperators lets operators (and so administrators) read: the help desk sees every
+// person's rows, but writes, like everyone's, go through domain code under AsServer.
+var allowOperators = privacy.QueryRuleFunc(func(ctx context.Context, _ ent.Query) error {
+	if viewer.FromContext(ctx).IsOperator() {
+		return privacy.Allow
+	}
+	return privacy.Skip
+})
+
 // denyAnonymous stops every request without a viewer.
 var denyAnonymous = privacy.ContextQueryMutationRule(func(ctx context.Context) error {
 	if viewer.FromContext(ctx) == nil {
@@ -73,15 +82,15 @@ func systemOnly() ent.Policy {
 }
 
 // readOwnRows is the policy of the entities a user owns: administrators and the server see
-// everything; users and bridge sessions see their own; writes go through domain code.
-func readOwnRows(forUser, forBridge func(privacy.Filter, string), portalMayRead bool) ent.Policy {
+// everything, operators too where operatorsMayRead; users and bridge sessions see their
+// own; writes go through domain code.
+func readOwnRows(forUser, forBridge func(privacy.Filter, string), portalMayRead, operatorsMayRead bool) ent.Policy {
+	query := privacy.QueryPolicy{allowServer, denyAnonymous, allowAdmins}
+	if operatorsMayRead {
+		query = append(query, allowOperators)
+	}
 	return privacy.Policy{
-		Query: privacy.QueryPolicy{
-			allowServer,
-			denyAnonymous,
-			allowAdmins,
-			filterByViewer(forUser, forBridge, portalMayRead),
-		},
+		Query:    append(query, filterByViewer(forUser, forBridge, portalMayRead)),
 		Mutation: privacy.MutationPolicy{allowServer, allowAdmins, privacy.AlwaysDenyRule()},
 	}
 }
@@ -101,7 +110,7 @@ func (User) Policy() ent.Policy {
 		func(f privacy.Filter, oid string) {
 			f.(hasEdgeFilter).Where(entql.HasEdgeWith("orders", entql.FieldEQ("id", oid)))
 		},
-		false,
+		false, true,
 	)
 }
 
@@ -109,7 +118,7 @@ func (Card) Policy() ent.Policy {
 	return readOwnRows(
 		func(f privacy.Filter, uid string) { f.(ownerIDFilter).WhereOwnerID(entql.StringEQ(uid)) },
 		func(f privacy.Filter, oid string) { f.(orderIDFilter).WhereOrderID(entql.StringEQ(oid)) },
-		true,
+		true, true,
 	)
 }
 
@@ -119,7 +128,7 @@ func (Certificate) Policy() ent.Policy {
 			f.(hasEdgeFilter).Where(entql.HasEdgeWith("order", entql.FieldEQ("user_id", uid)))
 		},
 		func(f privacy.Filter, oid string) { f.(orderIDFilter).WhereOrderID(entql.StringEQ(oid)) },
-		true,
+		true, true,
 	)
 }
 
@@ -127,13 +136,14 @@ func (Order) Policy() ent.Policy {
 	return readOwnRows(
 		func(f privacy.Filter, uid string) { f.(userIDFilter).WhereUserID(entql.StringEQ(uid)) },
 		func(f privacy.Filter, oid string) { f.(idFilter).WhereID(entql.StringEQ(oid)) },
-		false,
+		false, true,
 	)
 }
 
-func (AuditEvent) Policy() ent.Policy { return readOwnRows(nil, nil, false) }
+func (AuditEvent) Policy() ent.Policy { return readOwnRows(nil, nil, false, true) }
 
-func (OptionScript) Policy() ent.Policy { return readOwnRows(nil, nil, false) }
+// OptionScript is configuration: administrators only, not operators.
+func (OptionScript) Policy() ent.Policy { return readOwnRows(nil, nil, false, false) }
 
 func (Session) Policy() ent.Policy { return systemOnly() }
 

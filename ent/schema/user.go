@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -44,10 +45,19 @@ func (User) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("oidc_issuer", "oidc_subject").Unique(),
 		// The administrators' users page and the script editor list users by name.
+		// The operator console's people search is a prefix match on each of these
+		// (graph/operator.go): on PostgreSQL text_pattern_ops lets a btree serve the
+		// byte-wise range it becomes whatever the database's collation; SQLite's default
+		// BINARY indexes serve it as they are.
+		// The plain username index stays for ORDER BY username, which a text_pattern_ops
+		// index does not serve under a non-C collation.
 		index.Fields("username"),
+		index.Fields("username").Annotations(entsql.OpClass("text_pattern_ops")).StorageKey("user_username_prefix"),
+		index.Fields("email").Annotations(entsql.OpClass("text_pattern_ops")).StorageKey("user_email_prefix"),
+		index.Fields("display_name").Annotations(entsql.OpClass("text_pattern_ops")).StorageKey("user_display_name_prefix"),
 	}
 }
 
 func (User) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.QueryField().Directives(access("ADMIN")), entgql.RelayConnection()}
+	return []schema.Annotation{entgql.QueryField().Directives(access("OPERATOR")), entgql.RelayConnection()}
 }

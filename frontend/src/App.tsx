@@ -3,6 +3,7 @@ import { lazy, Suspense, type ReactNode } from 'react';
 import { Navigate, Route, Routes } from 'react-router';
 
 import { isAdmin, useSession } from './auth/session';
+import { isOperator } from './operator/role';
 import { CardsPage } from './cards/CardsPage';
 import { AppLayout } from './layout/AppLayout';
 import { ErrorPage } from './layout/ErrorPage';
@@ -18,6 +19,8 @@ const ScriptEditorPage = lazy(() => import('./admin/ScriptEditorPage'));
 const UsersPage = lazy(() => import('./admin/UsersPage'));
 const OrdersPage = lazy(() => import('./admin/OrdersPage'));
 const AuditLogPage = lazy(() => import('./admin/AuditLogPage'));
+const PeoplePage = lazy(() => import('./operator/PeoplePage'));
+const PersonPage = lazy(() => import('./operator/PersonPage'));
 // GraphiQL and its Monaco editor are several times the size of the rest of the app.
 const PlaygroundPage = lazy(() => import('./admin/PlaygroundPage'));
 
@@ -42,6 +45,8 @@ export function App() {
   }
   const admin = isAdmin(session.user);
   const adminOnly = (page: ReactNode) => (admin ? <Suspense fallback={<PageLoader />}>{page}</Suspense> : <NotFoundPage />);
+  const operatorOnly = (page: ReactNode) =>
+    isOperator(session.user) ? <Suspense fallback={<PageLoader />}>{page}</Suspense> : <NotFoundPage />;
   return (
     <AppLayout>
       <Routes>
@@ -49,6 +54,9 @@ export function App() {
         <Route path="/get-virtual-smart-card" element={<StartOrderPage />} />
         <Route path="/orders/:id" element={<OrderWizardPage />} />
         <Route path="/cards" element={<CardsPage />} />
+        <Route path="/operator" element={<Navigate to="/operator/people" replace />} />
+        <Route path="/operator/people" element={operatorOnly(<PeoplePage />)} />
+        <Route path="/operator/people/:id" element={operatorOnly(<PersonPage />)} />
         <Route path="/admin" element={<Navigate to="/admin/script" replace />} />
         <Route path="/admin/script" element={adminOnly(<ScriptEditorPage />)} />
         <Route path="/admin/users" element={adminOnly(<UsersPage />)} />

@@ -375,6 +375,7 @@ type ComplexityRoot struct {
 		OptionScript         func(childComplexity int, name string) int
 		Order                func(childComplexity int, id string) int
 		Orders               func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OrderOrder, where *ent.OrderWhereInput) int
+		People               func(childComplexity int, query string, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) int
 		Processes            func(childComplexity int, card *string) int
 		Tasks                func(childComplexity int) int
 		Users                func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
@@ -501,6 +502,7 @@ type QueryResolver interface {
 	Certificates(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) (*ent.CertificateConnection, error)
 	Orders(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OrderOrder, where *ent.OrderWhereInput) (*ent.OrderConnection, error)
 	Users(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
+	People(ctx context.Context, query string, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.UserConnection, error)
 	Me(ctx context.Context) (*ent.User, error)
 	Order(ctx context.Context, id string) (*ent.Order, error)
 	Card(ctx context.Context, serial string) (*ent.Card, error)
@@ -2068,6 +2070,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Orders(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.OrderOrder), args["where"].(*ent.OrderWhereInput)), true
+	case "Query.people":
+		if e.ComplexityRoot.Query.People == nil {
+			break
+		}
+
+		args, err := ec.field_Query_people_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.People(childComplexity, args["query"].(string), args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int)), true
 	case "Query.processes":
 		if e.ComplexityRoot.Query.Processes == nil {
 			break
@@ -3615,7 +3628,7 @@ type Query {
     Filtering options for AuditEvents returned from the connection.
     """
     where: AuditEventWhereInput
-  ): AuditEventConnection! @access(allow: [ADMIN])
+  ): AuditEventConnection! @access(allow: [OPERATOR])
   cards(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3739,7 +3752,7 @@ type Query {
     Filtering options for Users returned from the connection.
     """
     where: UserWhereInput
-  ): UserConnection! @access(allow: [ADMIN])
+  ): UserConnection! @access(allow: [OPERATOR])
 }
 type User implements Node {
   id: ID!
@@ -4002,6 +4015,19 @@ input UserWhereInput {
   hasOrdersWith: [OrderWhereInput!]
 }
 `, BuiltIn: false},
+	{Name: "../operator.graphqls", Input: `# The operator console (help desk): finding people. Operators read every person's rows
+# through the privacy rules (ent/schema/privacy.go).
+
+extend type Query {
+  """
+  Operators: the people whose username, e-mail or display name starts with query, by
+  username, paged. Username and e-mail match the query as typed and in lower case, the
+  display name as typed and with a capital first letter; an empty query lists everyone.
+  Each match is an index range (ent/schema/user.go), so a large table stays quick.
+  """
+  people(query: String! = "", after: Cursor, first: Int, before: Cursor, last: Int): UserConnection! @access(allow: [OPERATOR])
+}
+`, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# vscard's hand-written GraphQL schema. graph/ent.graphqls (types, connections, filters) is
 # generated from ent/schema by entgql; this file adds the domain operations.
 
@@ -4022,6 +4048,8 @@ enum Access {
   USER
   "A signed-in administrator."
   ADMIN
+  "A signed-in operator (help desk), or an administrator, who is an operator too."
+  OPERATOR
   "A desktop bridge session bound to one order."
   BRIDGE
   "A third-party portal with the card-status scope."
@@ -4086,7 +4114,7 @@ type Mutation {
   "Issues a new hand-off link for an order waiting for the Desktop App; the old one stops working."
   renewHandoff(orderId: ID!): Handoff! @access(allow: [USER])
   "Ends a running order. Whatever was issued for it is revoked and the bridge deletes the card."
-  cancelOrder(orderId: ID!, reason: String): Order! @access(allow: [USER, ADMIN, BRIDGE])
+  cancelOrder(orderId: ID!, reason: String): Order! @access(allow: [USER, OPERATOR, BRIDGE])
 
   """
   Takes an active card out of service: the card becomes INACTIVE and its certificates are
@@ -4157,12 +4185,12 @@ type Mutation {
   """
   syncCard(report: CardReportInput!): CardSync! @access(allow: [ANONYMOUS, USER, BRIDGE])
 
-  "Administrators: sets a user's state. Only ACTIVE users may order. LOCKED and INACTIVE also end every portal session of the user."
-  setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [ADMIN])
+  "Operators: sets a user's state. Only ACTIVE users may order. LOCKED and INACTIVE also end every portal session of the user. The reason goes to the audit log."
+  setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [OPERATOR])
   "Ends every other portal session of the signed-in person (other browsers, other computers) and returns how many. The portal then signs this one out through /auth/logout, which ends the identity provider's session too."
   signOutEverywhere: Int! @access(allow: [USER])
-  "Administrators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here."
-  endUserSessions(userId: ID!): Int! @access(allow: [ADMIN])
+  "Operators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here."
+  endUserSessions(userId: ID!): Int! @access(allow: [OPERATOR])
   "Administrators: validates and saves a new version of an option script."
   updateOptionScript(name: String! = "default", source: String!, comment: String): OptionScript! @access(allow: [ADMIN])
   "Administrators: saves an old version again as the newest."
@@ -6323,6 +6351,52 @@ func (ec *executionContext) field_Query_orders_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_people_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "query",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["query"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg4
 	return args, nil
 }
 
@@ -9844,7 +9918,7 @@ func (ec *executionContext) _Mutation_cancelOrder(ctx context.Context, field gra
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER", "ADMIN", "BRIDGE"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"USER", "OPERATOR", "BRIDGE"})
 				if err != nil {
 					var zeroVal *ent.Order
 					return zeroVal, err
@@ -10836,7 +10910,7 @@ func (ec *executionContext) _Mutation_setUserState(ctx context.Context, field gr
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal *ent.User
 					return zeroVal, err
@@ -10939,7 +11013,7 @@ func (ec *executionContext) _Mutation_endUserSessions(ctx context.Context, field
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal int
 					return zeroVal, err
@@ -12836,7 +12910,7 @@ func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphq
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal *ent.AuditEventConnection
 					return zeroVal, err
@@ -13084,7 +13158,7 @@ func (ec *executionContext) _Query_users(ctx context.Context, field graphql.Coll
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"ADMIN"})
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
 				if err != nil {
 					var zeroVal *ent.UserConnection
 					return zeroVal, err
@@ -13124,6 +13198,68 @@ func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_users_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_people(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_people(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().People(ctx, fc.Args["query"].(string), fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"OPERATOR"})
+				if err != nil {
+					var zeroVal *ent.UserConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *ent.UserConnection
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.UserConnection) graphql.Marshaler {
+			return ec.marshalNUserConnection2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐUserConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_people(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_people_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22377,6 +22513,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_users(ctx, field)
+				})
+		case "people":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_people(ctx, field)
 				})
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

@@ -126,6 +126,8 @@ const (
 	AccessUser Access = "USER"
 	// A signed-in administrator.
 	AccessAdmin Access = "ADMIN"
+	// A signed-in operator (help desk), or an administrator, who is an operator too.
+	AccessOperator Access = "OPERATOR"
 	// A desktop bridge session bound to one order.
 	AccessBridge Access = "BRIDGE"
 	// A third-party portal with the card-status scope.
@@ -136,13 +138,14 @@ var AllAccess = []Access{
 	AccessAnonymous,
 	AccessUser,
 	AccessAdmin,
+	AccessOperator,
 	AccessBridge,
 	AccessPortal,
 }
 
 func (e Access) IsValid() bool {
 	switch e {
-	case AccessAnonymous, AccessUser, AccessAdmin, AccessBridge, AccessPortal:
+	case AccessAnonymous, AccessUser, AccessAdmin, AccessOperator, AccessBridge, AccessPortal:
 		return true
 	}
 	return false

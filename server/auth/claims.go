@@ -76,13 +76,25 @@ func profileFromClaims(cfg *Config, issuer, subject string, raw json.RawMessage)
 }
 
 // roles maps the roles claim to vscard roles: everyone signed in is a user; members of
-// the admin group, or holders of the value "admin", are administrators too.
+// the operator group, or holders of the value "operator", are operators; members of the
+// admin group, or holders of the value "admin", are administrators (and, through
+// viewer.IsOperator, operators as well).
 func roles(cfg *Config, claim any) []string {
 	out := []string{viewer.RoleUser}
+	var operator, admin bool
 	for _, v := range stringValues(claim) {
-		if v == cfg.AdminGroup || v == viewer.RoleAdmin {
-			return append(out, viewer.RoleAdmin)
+		switch v {
+		case cfg.AdminGroup, viewer.RoleAdmin:
+			admin = true
+		case cfg.OperatorGroup, viewer.RoleOperator:
+			operator = true
 		}
+	}
+	if operator {
+		out = append(out, viewer.RoleOperator)
+	}
+	if admin {
+		out = append(out, viewer.RoleAdmin)
 	}
 	return out
 }

@@ -55,6 +55,10 @@ type Config struct {
 	// AdminGroup is the value of RolesClaim that makes a user an administrator
 	// (VSCARD_OIDC_ADMIN_GROUP), default "vscard-admins". The value "admin" does too.
 	AdminGroup string
+	// OperatorGroup is the value of RolesClaim that makes a user an operator, the help
+	// desk that looks after other people's cards (VSCARD_OIDC_OPERATOR_GROUP), default
+	// "vscard-operators". The value "operator" does too; administrators are operators.
+	OperatorGroup string
 
 	// APIAudience is the audience portal access tokens must carry (VSCARD_API_AUDIENCE),
 	// default "vscard-api".
@@ -144,6 +148,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AdminGroup == "" {
 		c.AdminGroup = "vscard-admins"
+	}
+	if c.OperatorGroup == "" {
+		c.OperatorGroup = "vscard-operators"
 	}
 	if c.APIAudience == "" {
 		c.APIAudience = "vscard-api"

@@ -39,7 +39,7 @@ func (e *Engine) RevokeCard(ctx context.Context, serial string, cause revocation
 	}
 	sys := viewer.AsServer(ctx)
 	q := e.db.Card.Query().Where(card.Serial(serial))
-	if !v.IsAdmin() {
+	if !v.IsOperator() {
 		q = q.Where(card.OwnerID(v.UserID))
 	}
 	c, err := q.Only(sys)

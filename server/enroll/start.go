@@ -51,7 +51,7 @@ func permitted(ctx context.Context, d *Definition, person *ent.User) bool {
 	case v.UserID == person.ID:
 		return d.Starters&BySelf != 0
 	default:
-		return v.IsAdmin() && d.Starters&ByOperator != 0
+		return v.IsOperator() && d.Starters&ByOperator != 0
 	}
 }
 
@@ -127,7 +127,7 @@ func (e *Engine) subjectOf(ctx context.Context, d *Definition, u *ent.User, card
 func (e *Engine) actingCard(ctx context.Context, u *ent.User, cardID string) (*ent.Card, *ent.User, error) {
 	sys := viewer.AsServer(ctx)
 	q := e.db.Card.Query().Where(card.ID(cardID))
-	if !viewer.FromContext(ctx).IsAdmin() {
+	if !viewer.FromContext(ctx).IsOperator() {
 		q = q.Where(card.OwnerID(u.ID))
 	}
 	c, err := q.Only(sys)
@@ -183,7 +183,7 @@ func (e *Engine) stepOrder(ctx context.Context, id string) (*ent.Order, *Definit
 	}
 	o, err := e.ownOrder(ctx, id)
 	person := u
-	if errs.CodeOf(err) == errs.NotFound && u != nil && viewer.FromContext(ctx).IsAdmin() {
+	if errs.CodeOf(err) == errs.NotFound && u != nil && viewer.FromContext(ctx).IsOperator() {
 		sys := viewer.AsServer(ctx)
 		if other, gerr := e.db.Order.Get(sys, id); gerr == nil {
 			if d := e.procs.of(other); d != nil && d.Starters&ByOperator != 0 {

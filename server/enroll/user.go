@@ -285,13 +285,14 @@ func (e *Engine) newHandoff(o *ent.Order) (*Handoff, func(*ent.OrderMutation)) {
 	}
 }
 
-// Cancel ends a running order: the owner, an administrator, or the order's bridge may.
+// Cancel ends a running order: the owner, an operator (administrators are operators), or
+// the order's bridge may.
 func (e *Engine) Cancel(ctx context.Context, orderID, reason string) (*ent.Order, error) {
 	v := viewer.FromContext(ctx)
 	var o *ent.Order
 	var err error
 	switch {
-	case v.IsAdmin():
+	case v.IsOperator():
 		o, err = e.db.Order.Get(viewer.AsServer(ctx), orderID)
 		if ent.IsNotFound(err) {
 			return nil, errs.New(errs.NotFound, "There is no order %s.", orderID)

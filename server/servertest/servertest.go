@@ -114,6 +114,7 @@ var (
 	Bob   = Credentials{"bob", "bob-demo"}     // INACTIVE
 	Carol = Credentials{"carol", "carol-demo"} // ACTIVE
 	Admin = Credentials{"admin", "admin-demo"} // administrator
+	Olga  = Credentials{"olga", "olga-demo"}   // operator (help desk)
 )
 
 // Credentials are a demo user's username and password.

@@ -29,8 +29,9 @@ const (
 
 // Role names as they appear in the configured roles claim.
 const (
-	RoleUser  = "user"
-	RoleAdmin = "admin"
+	RoleUser     = "user"
+	RoleAdmin    = "admin"
+	RoleOperator = "operator"
 )
 
 // Viewer is the authenticated caller of one request.
@@ -95,6 +96,13 @@ func (v *Viewer) HasScope(scope string) bool {
 
 // IsAdmin reports whether the viewer is a signed-in administrator.
 func (v *Viewer) IsAdmin() bool { return v != nil && v.Kind == KindUser && v.Has(RoleAdmin) }
+
+// IsOperator reports whether the viewer is a signed-in operator (help desk): someone who
+// reads every person's cards, orders and audit trail and acts on them for the person, but
+// does not configure the server. An administrator is an operator too.
+func (v *Viewer) IsOperator() bool {
+	return v != nil && v.Kind == KindUser && (v.Has(RoleOperator) || v.Has(RoleAdmin))
+}
 
 type ctxKey struct{}
 

@@ -2,6 +2,7 @@ import { Divider, NavLink, Text } from '@mantine/core';
 import { Link, useLocation } from 'react-router';
 
 import { isAdmin, type SessionUser } from '../auth/session';
+import { isOperator } from '../operator/role';
 
 interface Item {
   to: string;
@@ -14,6 +15,8 @@ const selfService: Item[] = [
   { to: '/', label: 'Start page', match: (p) => p === '/' || p.startsWith('/orders') || p === '/get-virtual-smart-card' },
   { to: '/cards', label: 'Cards', match: (p) => p.startsWith('/cards') },
 ];
+
+const operatorConsole: Item[] = [{ to: '/operator/people', label: 'People', match: (p) => p.startsWith('/operator') }];
 
 const administration: Item[] = [
   { to: '/admin/script', label: 'Option script', match: (p) => p.startsWith('/admin/script') },
@@ -44,6 +47,15 @@ export function MainNav({ user }: { user: SessionUser }) {
   return (
     <>
       <NavItems items={selfService} />
+      {isOperator(user) && (
+        <>
+          <Divider my="sm" />
+          <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" mb={4}>
+            Operator console
+          </Text>
+          <NavItems items={operatorConsole} />
+        </>
+      )}
       {isAdmin(user) && (
         <>
           <Divider my="sm" />

@@ -60,6 +60,7 @@ type serveCmd struct {
 	SignatureAlgs      []string      `name:"oidc-signature-algs" env:"VSCARD_OIDC_SIGNATURE_ALGS" help:"Accepted token signature algorithms (default RS256,ES256)."`
 	RolesClaim         string        `name:"oidc-roles-claim" env:"VSCARD_OIDC_ROLES_CLAIM" help:"Claim with the user's groups or roles; a dotted path reaches into objects (default groups)."`
 	AdminGroup         string        `name:"oidc-admin-group" env:"VSCARD_OIDC_ADMIN_GROUP" help:"Value of that claim that makes an administrator (default vscard-admins)."`
+	OperatorGroup      string        `name:"oidc-operator-group" env:"VSCARD_OIDC_OPERATOR_GROUP" help:"Value of that claim that makes an operator, who looks after other people's cards (default vscard-operators)."`
 	APIAudience        string        `env:"VSCARD_API_AUDIENCE" default:"vscard-api" help:"Audience of portal access tokens."`
 	APIScope           string        `env:"VSCARD_API_SCOPE" default:"cards:read" help:"Scope that allows card-status look-ups."`
 	APIScopeClaims     []string      `env:"VSCARD_API_SCOPE_CLAIMS" help:"Claims that hold granted scopes (default scope,scp; add roles for Entra ID)."`
@@ -98,7 +99,7 @@ func (c *serveCmd) config() server.Config {
 		Production: c.Production, SecretKey: c.SecretKey, PreviousSecretKeys: c.PreviousSecretKeys,
 		Organization: c.Organization, CAPassphrase: c.CAPassphrase,
 		OIDCIssuer: c.OIDCIssuer, OIDCClientID: c.OIDCClientID, OIDCClientSecret: c.OIDCClientSecret,
-		OIDCScopes: c.OIDCScopes, SignatureAlgs: c.SignatureAlgs, RolesClaim: c.RolesClaim, AdminGroup: c.AdminGroup,
+		OIDCScopes: c.OIDCScopes, SignatureAlgs: c.SignatureAlgs, RolesClaim: c.RolesClaim, AdminGroup: c.AdminGroup, OperatorGroup: c.OperatorGroup,
 		ScopeClaims: c.APIScopeClaims, SessionIdleTimeout: c.SessionIdleTimeout, SessionLifetime: c.SessionLifetime,
 		APIAudience: c.APIAudience, APIScope: c.APIScope, AllowedOrigins: c.AllowedOrigins,
 		DefaultUserState: c.DefaultUserState, DevIDPUsersFile: c.DevIDPUsers,
