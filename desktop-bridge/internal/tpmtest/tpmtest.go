@@ -5,6 +5,8 @@
 package tpmtest
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -74,4 +76,33 @@ func (tp *TPM) Dial() (net.Conn, error) {
 		return nil, fmt.Errorf("dial swtpm: %w", err)
 	}
 	return c, nil
+}
+
+// swtpm_setup's local CA lives in this machine-wide directory (see
+// /etc/swtpm-localca.conf); every TPM Start manufactures is certified by it.
+const localCADir = "/var/lib/swtpm-localca"
+
+// LocalCA returns swtpm's local CA root and the intermediate that signs EK
+// certificates, so attestation tests can verify an EK chain to a real root.
+func LocalCA(t testing.TB) (root, intermediate *x509.Certificate) {
+	t.Helper()
+	return readCert(t, filepath.Join(localCADir, "swtpm-localca-rootca-cert.pem")),
+		readCert(t, filepath.Join(localCADir, "issuercert.pem"))
+}
+
+func readCert(t testing.TB, path string) *x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read swtpm local CA: %v", err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatalf("no PEM block in %s", path)
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatalf("parse %s: %v", path, err)
+	}
+	return c
 }

@@ -36,3 +36,13 @@ func TestStartAnswersCommands(t *testing.T) {
 		t.Fatalf("GetRandom returned %d bytes %x", n, body[2:])
 	}
 }
+
+// TestLocalCAChains checks the intermediate that certifies EKs chains to the
+// root, which attestation tests will trust.
+func TestLocalCAChains(t *testing.T) {
+	Start(t) // manufactures at least once, so the local CA exists
+	root, inter := LocalCA(t)
+	if err := inter.CheckSignatureFrom(root); err != nil {
+		t.Fatalf("intermediate not signed by root: %v", err)
+	}
+}
