@@ -10,7 +10,7 @@ GO        ?= go
 # is built from Debian's source by scripts/build-vpcd.sh: bookworm's package lacks the fix its
 # loopback-only (reversed) mode needs.
 APT_RUN   := gcc pkg-config libpcsclite-dev pcscd opensc
-APT_TEST  := $(APT_RUN) yubico-piv-tool postgresql chromium
+APT_TEST  := $(APT_RUN) yubico-piv-tool postgresql chromium swtpm swtpm-tools
 GOTEST    ?= $(GO) test -race -timeout 30m
 BIN       := bin
 
