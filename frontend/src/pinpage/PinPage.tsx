@@ -74,7 +74,7 @@ function Body({ state, onState }: { state: State; onState: (s: State) => void })
           <Stack gap="xs">
             <Text>{t('claim.for', { user: state.claim.userName, server: state.claim.server })}</Text>
             {(m === 'change' || m === 'verify') && state.claim.cardSerial && (
-              <Text data-testid="card-serial">{t('claim.card', { serial: state.claim.cardSerial })}</Text>
+              <Text>{t('claim.card')} <strong data-testid="card-serial">{state.claim.cardSerial}</strong></Text>
             )}
             <Group gap="xs">
               <Text>{t('claim.code')}:</Text>
