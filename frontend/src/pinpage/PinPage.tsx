@@ -152,15 +152,15 @@ function PinForm({ state, onState }: { state: State; onState: (s: State) => void
           )}
           {m === 'change' && (
             <PasswordInput id="current" label={t('current')} value={current} onChange={(e) => setCurrent(e.currentTarget.value)}
-              autoComplete="current-password" required autoFocus inputMode={inputMode} />
+              autoComplete="current-password" required withAsterisk={false} autoFocus inputMode={inputMode} />
           )}
           <PasswordInput id="pin" label={t(`mode.${m}.new`)} value={pin} onChange={(e) => setPin(e.currentTarget.value)}
-            autoComplete={m === 'verify' ? 'current-password' : 'new-password'} required autoFocus={m !== 'change'}
+            autoComplete={m === 'verify' ? 'current-password' : 'new-password'} required withAsterisk={false} autoFocus={m !== 'change'}
             inputMode={m === 'verify' ? undefined : inputMode} minLength={m === 'verify' ? undefined : policy?.minLength}
             error={tooLong ? t('problem.tooLongTyped', { length: pin.length, max: policy.maxLength }) : undefined} />
           {m !== 'verify' && (
             <PasswordInput id="confirm" label={t(`mode.${m}.confirm`)} value={confirm} onChange={(e) => setConfirm(e.currentTarget.value)}
-              autoComplete="new-password" required inputMode={inputMode} minLength={policy?.minLength} />
+              autoComplete="new-password" required withAsterisk={false} inputMode={inputMode} minLength={policy?.minLength} />
           )}
           {m !== 'verify' && policy && policy.retryCount > 0 && (
             <Text size="sm" c="dimmed">{t('retries', { count: policy.retryCount })}</Text>
