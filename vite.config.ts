@@ -21,6 +21,11 @@ export default defineConfig({
     // frontend/scripts/bundle-size.mjs reads it to measure the initial JavaScript.
     manifest: true,
     chunkSizeWarningLimit: 800,
+    // The Desktop App's PIN page is a second entry: the bridge embeds this build too
+    // and serves only pinpage.html and what it loads (desktop-bridge/pinpage).
+    rollupOptions: {
+      input: { main: 'frontend/index.html', pinpage: 'frontend/pinpage.html' },
+    },
   },
   server: {
     port: 5173,

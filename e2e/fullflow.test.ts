@@ -179,7 +179,7 @@ test('after the admin raises the PIN minimum, the Desktop App refuses a short PI
       await pinPage.getByText(code).waitFor({ timeout: 30_000 });
       // The page states the new rule, and a PIN the default policy accepted (6 digits) is
       // refused: the browser will not submit it.
-      await pinPage.getByText(/^8 characters\.$/).first().waitFor();
+      await pinPage.getByText(/^8 digits$/).first().waitFor();
       await pinPage.getByLabel('New PIN').fill(PIN);
       await pinPage.getByLabel('Type it again').fill(PIN);
       let posted = false;

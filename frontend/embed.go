@@ -43,3 +43,10 @@ func Handler() http.Handler {
 		_, _ = w.Write(index)
 	})
 }
+
+// Dist returns the built app's files (the contents of dist/), for the Desktop App's
+// PIN page, which serves its own entry (pinpage.html) from the same build.
+func Dist() fs.FS {
+	root, _ := fs.Sub(dist, "dist")
+	return root
+}

@@ -114,7 +114,7 @@ func WrongPINProblem(left int) Problem {
 	if left == 1 {
 		return NewProblem(ProblemCurrentWrongLast)
 	}
-	return Problem{Code: ProblemCurrentWrong, Message: fmt.Sprintf(Words(Languages[0], ProblemCurrentWrong), left)}
+	return Problem{Code: ProblemCurrentWrong, Message: fmt.Sprintf(Words(Languages[0], ProblemCurrentWrong), left), Tries: left}
 }
 
 // cardNotHere turns a card host's "no reader holds it" into words a person can act on.

@@ -67,7 +67,7 @@ func TestRun(t *testing.T) {
 			want := CheckPIN(PINChoose, policy, PINAnswer{New: pin})
 			got := p.asked[i+1].Problems
 			if len(want) == 0 || !slices.Equal(got, want) {
-				t.Errorf("PIN %q: problems %q, want %q", pin, got, want)
+				t.Errorf("PIN %q: problems %+v, want %+v", pin, got, want)
 			}
 		}
 		for _, req := range p.asked {

@@ -64,6 +64,9 @@ type PINAnswer struct {
 type Problem struct {
 	Code    Code
 	Message string
+	// Tries is the card's PIN tries left, for ProblemCurrentWrong: the PIN page words
+	// a problem from its code and this, never from Message.
+	Tries int
 }
 
 // ClaimInfo is what the person sees once the order is claimed: enough to recognise the
@@ -112,6 +115,9 @@ type Event struct {
 	// Code is the Desktop App's code of the refusal (CodeOf), when it has one, for a
 	// client that shows its own words.
 	Code Code `json:"code,omitempty"`
+	// ServerCode is the server's error code (api.ErrorCode) of a refusal by the
+	// server, for the same purpose.
+	ServerCode string `json:"serverCode,omitempty"`
 }
 
 // Result describes the finished card.

@@ -3,35 +3,30 @@ package pinpage
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"strings"
+	"slices"
 	"testing"
 
 	"github.com/vscard/vscard/desktop-bridge/handoff"
 )
 
-// TestPINModes drives each mode of the PIN form through the page as a browser would:
-// what it shows, which forms it refuses with which codes and words, and what it passes
-// on. claim's policy: 6 to 8 digits, no letters or special characters.
+// TestPINModes drives each mode of the PIN form through the JSON API as the page does:
+// which answers it refuses with which codes, and what it passes on. claim's policy: 6
+// to 8 digits, no letters or special characters.
 func TestPINModes(t *testing.T) {
 	type post struct {
 		current, pin, confirm string
-		codes                 []handoff.Code // the form is refused with these
+		codes                 []handoff.Code // the answer is refused with these
 	}
 	tests := []struct {
 		name    string
 		mode    handoff.PINMode
-		shows   []string
-		hides   []string
 		posts   []post
 		current string // of the answer passed on
 		pin     string
 	}{
 		{
-			name:  "ok/choose",
-			mode:  handoff.PINChoose,
-			shows: []string{"Choose your PIN", "Create my card", `data-mode="choose"`, `name="pin"`, `name="confirm"`},
-			hides: []string{`name="current"`},
+			name: "ok/choose",
+			mode: handoff.PINChoose,
 			posts: []post{
 				{pin: "135790", confirm: "135791", codes: []handoff.Code{handoff.ProblemMismatch}},
 				{pin: "12ab56", confirm: "12ab56", codes: []handoff.Code{"letters"}},
@@ -41,9 +36,8 @@ func TestPINModes(t *testing.T) {
 			pin: "135790",
 		},
 		{
-			name:  "ok/change",
-			mode:  handoff.PINChange,
-			shows: []string{"Change your PIN", "Current PIN", "Type the new PIN again", "Change my PIN", `data-mode="change"`, `name="current"`},
+			name: "ok/change",
+			mode: handoff.PINChange,
 			posts: []post{
 				{current: "", pin: "135790", confirm: "135790", codes: []handoff.Code{handoff.ProblemCurrentMissing}},
 				{current: "135790", pin: "135790", confirm: "135790", codes: []handoff.Code{handoff.ProblemSameAsCurrent}},
@@ -55,11 +49,8 @@ func TestPINModes(t *testing.T) {
 			current: "1234", pin: "135790",
 		},
 		{
-			name:  "ok/unblock",
-			mode:  handoff.PINUnblock,
-			shows: []string{"Choose a new PIN", "you do not need the old PIN", "Unblock my card", `data-mode="unblock"`, `name="pin"`, `name="confirm"`},
-			// The PUK is the server's and the run's: the page neither shows nor asks for it.
-			hides: []string{`name="current"`, "PUK", "puk"},
+			name: "ok/unblock",
+			mode: handoff.PINUnblock,
 			posts: []post{
 				{pin: "482915", confirm: "482916", codes: []handoff.Code{handoff.ProblemMismatch}},
 				{pin: "48291", confirm: "48291", codes: []handoff.Code{"min_length"}},
@@ -70,9 +61,6 @@ func TestPINModes(t *testing.T) {
 		{
 			name: "ok/verify",
 			mode: handoff.PINVerify,
-			// The card's PIN, once: no confirmation, no rules (the card decides).
-			shows: []string{"Type your PIN", "Continue", `data-mode="verify"`, `name="pin"`, `autocomplete="current-password"`},
-			hides: []string{`name="current"`, `name="confirm"`, "must have"},
 			posts: []post{
 				{pin: "", codes: []handoff.Code{handoff.ProblemCurrentMissing}},
 				// An old PIN that breaks today's policy is the card's to judge.
@@ -94,43 +82,23 @@ func TestPINModes(t *testing.T) {
 				a, err := p.AskPIN(context.Background(), handoff.PINRequest{Mode: tt.mode, Claim: claim})
 				answers <- result{a, err}
 			}()
-			body := waitFor(t, p, `data-mode="`+string(tt.mode)+`"`)
-			for _, want := range tt.shows {
-				if !strings.Contains(body, want) {
-					t.Errorf("form lacks %q", want)
-				}
-			}
-			for _, unwanted := range tt.hides {
-				if strings.Contains(body, unwanted) {
-					t.Errorf("form shows %q", unwanted)
-				}
-			}
+			s := waitFor(t, p, asking(tt.mode))
 			for _, f := range tt.posts {
-				form := url.Values{"q": {nonce(t, body)}, "pin": {f.pin}, "confirm": {f.confirm}}
-				if tt.mode == handoff.PINChange {
-					form.Set("current", f.current)
-				}
-				if w := do(p, http.MethodPost, base+"pin", form, nil); w.Code != http.StatusSeeOther {
+				a := answer{Nonce: s.PIN.Nonce, Current: f.current, PIN: f.pin, Confirm: f.confirm}
+				w := do(p, http.MethodPost, base+"pin", a, nil)
+				if w.Code != http.StatusOK {
 					t.Fatalf("post: status %d", w.Code)
 				}
 				if len(f.codes) == 0 {
 					continue
 				}
-				body = do(p, http.MethodGet, base, nil, nil).Body.String()
-				for _, c := range f.codes {
-					if !strings.Contains(body, `data-code="`+string(c)+`"`) {
-						t.Errorf("form %+v: no problem %s in:\n%s", f, c, body)
-					}
-					// Words, not the code, are what a person reads.
-					if words := handoff.Words(lang, c); strings.HasPrefix(string(c), "pin") || strings.HasPrefix(string(c), "current") {
-						if !strings.Contains(body, words) {
-							t.Errorf("problem %s shown without its words %q", c, words)
-						}
-					}
+				s = decode(t, w)
+				if got := codes(s); !slices.Equal(got, f.codes) {
+					t.Errorf("answer %+v: problems %v, want %v", f, got, f.codes)
 				}
 				select {
 				case r := <-answers:
-					t.Fatalf("a refused form was passed on: %+v", r)
+					t.Fatalf("a refused answer was passed on: %+v", r)
 				default:
 				}
 			}
@@ -138,35 +106,26 @@ func TestPINModes(t *testing.T) {
 			if r.err != nil || r.a != (handoff.PINAnswer{Current: tt.current, New: tt.pin}) {
 				t.Fatalf("answer %+v, %v; want current %q, new %q", r.a, r.err, tt.current, tt.pin)
 			}
-			if body := do(p, http.MethodGet, base, nil, nil).Body.String(); strings.Contains(body, tt.pin) {
-				t.Error("the page shows the PIN")
-			}
-			// A failure is told in the mode's words, with the run's words for why.
-			why := handoff.Describe(handoff.ErrSessionEnded)
-			p.Notify(handoff.Event{Step: handoff.StepFailed, Error: why, Code: handoff.CodeSessionEnded})
-			body = waitFor(t, p, modeWords[lang][tt.mode].Failed)
-			if !strings.Contains(body, why) || strings.Contains(body, string(handoff.CodeSessionEnded)) {
-				t.Errorf("failure view shows no words, or the code:\n%s", body)
+			// A failure reaches the page as codes only.
+			p.Notify(handoff.Event{Step: handoff.StepFailed, Error: handoff.Describe(handoff.ErrSessionEnded), Code: handoff.CodeSessionEnded})
+			s = waitFor(t, p, func(s state) bool { return s.Final != nil })
+			if s.Final.Code != handoff.CodeSessionEnded || s.Mode != tt.mode {
+				t.Errorf("final %+v in mode %s", s.Final, s.Mode)
 			}
 		})
 	}
 }
 
-// TestWordsInEveryLanguage fails when a mode of the form lacks words in a language the
-// Desktop App has.
-func TestWordsInEveryLanguage(t *testing.T) {
-	for _, l := range handoff.Languages {
-		for _, m := range handoff.PINModes {
-			w, ok := modeWords[l][m]
-			// The verify mode asks for the card's PIN once: no rules, no confirmation.
-			asksNew := m != handoff.PINVerify
-			if !ok || w.Heading == "" || (w.Rules == "") == asksNew || w.New == "" || (w.Confirm == "") == asksNew ||
-				w.Submit == "" || w.Working == "" || w.Failed == "" {
-				t.Errorf("%s: mode %s lacks words: %+v", l, m, w)
-			}
-			if (w.Current != "") != (m == handoff.PINChange) {
-				t.Errorf("%s: mode %s: label of the current PIN %q", l, m, w.Current)
-			}
-		}
+// TestWrongCurrentPINTries: the tries left reach the page as a number with the code.
+func TestWrongCurrentPINTries(t *testing.T) {
+	p := testPage(t)
+	go func() {
+		_, _ = p.AskPIN(context.Background(), handoff.PINRequest{Mode: handoff.PINChange, Claim: claim,
+			Problems: []handoff.Problem{handoff.WrongPINProblem(2)}})
+	}()
+	s := waitFor(t, p, asking(handoff.PINChange))
+	if pr := s.PIN.Problems; len(pr) != 1 || pr[0].Code != handoff.ProblemCurrentWrong || pr[0].Tries != 2 {
+		t.Errorf("problems %+v", pr)
 	}
+	p.Cancel()
 }

@@ -3,21 +3,35 @@
 // shows the order's verification code and the PIN rules, takes the PINs, follows the
 // run and shows its result.
 //
+// The page is the portal's own build: the React entry frontend/pinpage.html (Mantine,
+// the portal's theme, its words in i18next catalogues), embedded with the portal in
+// package frontend. This package serves only that entry and the assets it loads, and a
+// small JSON API under the secret path the page talks to:
+//
+//	GET  /<token>/             the page
+//	GET  /<token>/state?after=N the page's state as JSON; with after, it waits (long
+//	                           poll) until the state changes past version N, so the
+//	                           page learns at once that the order was cancelled in the
+//	                           portal, whatever it is waiting for
+//	POST /<token>/trust|pin|cancel  the answers, as JSON
+//
 // The PIN form is one component with the modes of handoff.PINMode: choose a PIN (a new
 // card: the new PIN twice), change it (the current PIN, then the new one twice) and
 // confirm an unblock (a new PIN twice after the card's PIN was reset with the PUK,
-// which the page never shows). In every mode the page refuses a form whose new PINs
-// differ or that handoff.CheckPIN refuses (the order's PIN policy, and in change mode
-// a missing or unchanged current PIN), showing each problem's words and keeping its
-// code in the HTML (data-code); only an answer that passes goes to the run, which
-// checks it again. The words of each mode are in modeWords, per language.
+// which the page never shows), and verify (the card's PIN once). In every mode the
+// handler refuses an answer whose new PINs differ or that handoff.CheckPIN refuses
+// (the order's PIN policy, and in change mode a missing or unchanged current PIN),
+// and the state says why as codes (with the tries left where that matters), never as
+// words: the page words them in the person's language. Only an answer that passes goes
+// to the run, which checks it again.
 //
-// The page is plain HTML with form posts (no JavaScript; progress refreshes with a meta
-// refresh). Other local pages and programs are kept out by a random 256-bit token in
-// the path, a Host check (no DNS rebinding: only 127.0.0.1:<port> is served), an Origin
-// check on every POST, a per-question nonce in each form, and a Content-Security-Policy
-// that forbids scripts, framing and form targets elsewhere. The PIN goes from the form
-// to the enrolment through a channel and is never logged or kept by the page.
+// Other local pages and programs are kept out by a random 256-bit token in the path, a
+// Host check (no DNS rebinding: only 127.0.0.1:<port> is served), an Origin and
+// Sec-Fetch-Site check and a JSON content type on every POST (a cross-origin page
+// cannot send one without a preflight, which is refused), a per-question nonce, and a
+// Content-Security-Policy that allows scripts, styles and fetches from the page's own
+// origin only. The PIN goes from the request to the run through a channel and is never
+// logged, kept by the page or sent back in a response.
 package pinpage
 
 import (
@@ -26,6 +40,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,6 +48,7 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/handoff"
+	"github.com/vscard/vscard/frontend"
 )
 
 // Page is one enrolment's PIN page. It implements handoff.Prompter; pass Notify as the
@@ -44,11 +60,16 @@ type Page struct {
 	host   string
 	srv    *http.Server
 	log    *slog.Logger
+	files  fs.FS // the portal's build: pinpage.html and its assets
+
+	assetsOnce sync.Once
+	assets     map[string]bool // the files pinpage.html loads (pageAssets)
 
 	cancelled chan struct{}
 	cancel    sync.Once
 
 	mu       sync.Mutex
+	version  uint64        // counts the changes of the state, for the page's long poll
 	changed  chan struct{} // closed and replaced whenever the state changes
 	trust    *question[bool]
 	pin      *question[handoff.PINAnswer]
@@ -73,6 +94,9 @@ type Options struct {
 	Addr string
 	// Logger; slog.Default() when nil.
 	Logger *slog.Logger
+	// Files holds the built page (pinpage.html, .vite/manifest.json and the assets);
+	// the portal's build embedded in package frontend when nil.
+	Files fs.FS
 }
 
 // Start listens on a random loopback port and serves the page until Close.
@@ -88,6 +112,9 @@ func Start(o Options) (*Page, error) {
 		return nil, fmt.Errorf("listen for PIN page: %w", err)
 	}
 	p := newPage(ln.Addr().String(), o.Logger)
+	if o.Files != nil {
+		p.files = o.Files
+	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -103,6 +130,7 @@ func newPage(hostport string, log *slog.Logger) *Page {
 		host:      hostport,
 		origin:    "http://" + hostport,
 		log:       log,
+		files:     frontend.Dist(),
 		cancelled: make(chan struct{}),
 		changed:   make(chan struct{}),
 	}
@@ -196,6 +224,7 @@ func (p *Page) update(f func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f()
+	p.version++
 	close(p.changed)
 	p.changed = make(chan struct{})
 }

@@ -161,7 +161,10 @@ func main() {
 	k.BindTo(ctx, (*context.Context)(nil))
 	k.Bind(log, &c.globals)
 	if err := k.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "vscard-bridge:", err)
+		// A person reads the words of the error's code (handoff.Describe), once; the
+		// chain behind it is for the log (--log-level debug).
+		log.Debug("command failed", "err", err)
+		fmt.Fprintln(os.Stderr, "vscard-bridge:", handoff.Describe(err))
 		os.Exit(1)
 	}
 }
