@@ -79,7 +79,7 @@ function ProcessTile({ process }: { process: Process }) {
           <>
             <Group gap="xs">
               <Text size="sm">Your order is in progress:</Text>
-              <StateBadge state={running.state} />
+              <StateBadge kind="order" state={running.state} />
             </Group>
             <Button component={Link} to={`/orders/${running.id}`}>
               Continue
