@@ -59,10 +59,14 @@ describe('keys used in the source', () => {
     expect(Object.keys(sourceFiles).length).toBeGreaterThan(20);
     for (const [file, text] of Object.entries(sourceFiles)) {
       // The namespace a file's plain keys belong to is the first one useTranslation names.
-      const fileNs = /useTranslation\(\s*(?:\[\s*)?'([^']+)'/.exec(text)?.[1] ?? DEFAULT_NS;
+      let fileNs = /useTranslation\(\s*(?:\[\s*)?'([^']+)'/.exec(text)?.[1] ?? DEFAULT_NS;
+      // A file that works with i18n.getFixedT(null, 'ns', 'prefix') has its keys below that prefix.
+      const fixed = /getFixedT\(\s*null,\s*'([^']+)',\s*'([^']+)'/.exec(text);
+      let prefix = '';
+      if (fixed) [, fileNs = DEFAULT_NS, prefix = ''] = fixed;
       for (const m of text.matchAll(/\bt\(\s*['"`]([^'"`$]+)['"`]/g)) {
         const raw = m[1] ?? '';
-        const [ns, key] = raw.includes(':') ? (raw.split(':', 2) as [string, string]) : [fileNs, raw];
+        const [ns, key] = raw.includes(':') ? (raw.split(':', 2) as [string, string]) : [fileNs, prefix ? `${prefix}.${raw}` : raw];
         if (!i18n.exists(key, { ns, lng: 'en' }) && !i18n.exists(`${key}_other`, { ns, lng: 'en' })) {
           missing.push(`${file}: ${ns}:${key}`);
         }
