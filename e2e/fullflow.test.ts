@@ -94,7 +94,7 @@ test('alice gets a virtual smart card through the Desktop App', async () => {
     // The wizard follows the bridge live: the dialog closes and the card appears.
     await page.getByRole('heading', { name: 'Your new card' }).waitFor({ timeout: 120_000 });
     const states = await page.evaluate(() => (window as unknown as { __states: string[] }).__states);
-    assert.ok(states.some((s) => /Awaiting desktop app/i.test(s)), `started waiting: ${states.join(' | ')}`);
+    assert.ok(states.some((s) => /Waiting for the Desktop App/i.test(s)), `started waiting: ${states.join(' | ')}`);
     assert.ok(states.some((s) => /Card ready/i.test(s)), `reached card ready live: ${states.join(' | ')}`);
     const card = page.getByTestId('card');
     await card.waitFor();
