@@ -30,20 +30,20 @@ test('a German browser sees the start page and the wizard in German and can swit
     await page.getByLabel('Password').fill('alice-demo');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Willkommen, Alice Active' }).waitFor();
-    await page.getByRole('button', { name: 'Abmelden' }).waitFor();
+    await page.getByRole('button', { name: 'Abmelden', exact: true }).waitFor();
     await screenshot(page, 'i18n-01-dashboard-de');
 
     await page.getByRole('region', { name: 'Virtuelle Smartcard anfordern' }).getByRole('link', { name: 'Virtuelle Smartcard anfordern' }).click();
     await page.waitForURL(/\/orders\/ord_/);
     await page.getByRole('heading', { name: 'Virtuelle Smartcard anfordern' }).waitFor();
-    await page.getByRole('button', { name: 'Weiter' }).waitFor();
+    await page.getByRole('button', { name: 'Weiter', exact: true }).waitFor();
     await page.getByTestId('planned-certificates').getByRole('cell', { name: 'Anmeldung' }).waitFor();
     await screenshot(page, 'i18n-02-wizard-de');
 
-    await page.getByRole('textbox', { name: 'Sprache' }).click();
+    await page.getByLabel('Sprache', { exact: true }).first().click();
     await page.getByRole('option', { name: 'English' }).click();
     await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
-    await page.getByRole('button', { name: 'Next' }).waitFor();
+    await page.getByRole('button', { name: 'Next', exact: true }).waitFor();
     assert.equal(await page.locator('html').getAttribute('lang'), 'en');
 
     // The choice outlives the page: a reload keeps English although the browser says German.
