@@ -27,6 +27,8 @@ export default defineConfig({
   reporter: [['list'], ['./e2e/summary-reporter.ts']],
   use: {
     browserName: 'chromium',
+    // The tests look for English words: the SPA follows the browser's language.
+    locale: 'en-US',
     launchOptions: {
       executablePath,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],

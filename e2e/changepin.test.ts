@@ -112,7 +112,7 @@ test('alice changes her PIN from the Cards page through the Desktop App', async 
 
     // The portal follows live: the order is COMPLETED and says so.
     await page.getByTestId('order-done').waitFor({ timeout: 60_000 });
-    assert.match((await page.getByTestId('order-state').textContent()) ?? '', /Completed/i);
+    assert.match((await page.getByTestId('order-state').textContent()) ?? '', /Done/);
     assert.match((await page.getByTestId('order-done').textContent()) ?? '', new RegExp(`Card ${serial} now takes the new PIN`));
     await screenshot(page, '44-change-pin-done');
 

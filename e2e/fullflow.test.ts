@@ -94,7 +94,7 @@ test('alice gets a virtual smart card through the Desktop App', async () => {
     // The wizard follows the bridge live: the dialog closes and the card appears.
     await page.getByRole('heading', { name: 'Your new card' }).waitFor({ timeout: 120_000 });
     const states = await page.evaluate(() => (window as unknown as { __states: string[] }).__states);
-    assert.ok(states.some((s) => /Awaiting desktop app/i.test(s)), `started waiting: ${states.join(' | ')}`);
+    assert.ok(states.some((s) => /Waiting for the Desktop App/i.test(s)), `started waiting: ${states.join(' | ')}`);
     assert.ok(states.some((s) => /Card ready/i.test(s)), `reached card ready live: ${states.join(' | ')}`);
     const card = page.getByTestId('card');
     await card.waitFor();
@@ -112,7 +112,7 @@ test('alice gets a virtual smart card through the Desktop App', async () => {
     const listed = page.getByTestId('card');
     await listed.first().waitFor();
     assert.equal(await listed.count(), 1);
-    assert.equal(await listed.getByLabel(/Card state/).textContent(), 'Active');
+    assert.equal(await listed.getByLabel(/Card state/).textContent(), 'Ready to use');
     const rows = listed.getByTestId('certificate-row');
     const certStates = await rows.locator('td:nth-child(5) .mantine-Badge-label').allTextContents();
     assert.ok(certStates.length >= 1 && certStates.every((s) => s === 'Valid'), `certificate states: ${certStates.join(', ')}`);
@@ -138,7 +138,7 @@ test('alice gets a virtual smart card through the Desktop App', async () => {
     await screenshot(page, '25-revoke-reason');
     await confirm.getByRole('button', { name: 'Revoke card' }).click();
     await confirm.waitFor({ state: 'hidden' });
-    await listed.getByLabel(/Card state/).filter({ hasText: 'Inactive' }).waitFor();
+    await listed.getByLabel(/Card state/).filter({ hasText: 'Not in use' }).waitFor();
     // The reason in words, never an enum name.
     const summary = listed.getByTestId('card-revoked');
     assert.match((await summary.textContent()) ?? '', /^Revoked on .+ — lost or stolen$/);

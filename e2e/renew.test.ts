@@ -97,7 +97,7 @@ async function runOnCard(page: Page, serial: string, title: string, process: str
   await screenshot(pinPage, `${shot}-bridge-done`);
   await pinPage.close();
   await page.getByTestId('order-done').waitFor({ timeout: 60_000 });
-  assert.match((await page.getByTestId('order-state').textContent()) ?? '', /Completed/i);
+  assert.match((await page.getByTestId('order-state').textContent()) ?? '', /Done/);
   await screenshot(page, `${shot}-done`);
 }
 

@@ -63,7 +63,7 @@ test('alice signs in, starts the wizard, gets the Desktop App link, and cancels 
     await page.waitForURL(/\/orders\/ord_/);
     await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
     const planned = page.getByTestId('planned-certificates');
-    await planned.getByRole('cell', { name: '9A' }).waitFor();
+    await planned.getByRole('cell', { name: 'Authentication' }).waitFor();
     await screenshot(page, '02-wizard-intro');
 
     await page.getByRole('button', { name: 'Next' }).click();

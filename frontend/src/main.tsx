@@ -6,6 +6,7 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { Provider as UrqlProvider } from 'urql';
 
+import './i18n';
 import { App } from './App';
 import { createApiClient } from './api/client';
 import { SessionProvider } from './auth/session';

@@ -129,7 +129,7 @@ export default function OrdersPage() {
                 </Table.Td>
                 <Table.Td>{o.user.username}</Table.Td>
                 <Table.Td>
-                  <StateBadge state={o.state} />
+                  <StateBadge kind="order" state={o.state} />
                   {o.failureReason && (
                     <Text size="xs" c="dimmed">
                       {failureWords(o.failureReason)}

@@ -189,7 +189,7 @@ export default function UsersPage() {
                 <Table.Td>{u.roles.join(', ')}</Table.Td>
                 <Table.Td>{formatDateTime(u.lastLoginAt)}</Table.Td>
                 <Table.Td>
-                  <StateBadge state={u.state} />
+                  <StateBadge kind="user" state={u.state} />
                 </Table.Td>
                 <Table.Td>
                   <Stack gap={4}>
@@ -200,7 +200,7 @@ export default function UsersPage() {
                         <Text size="xs" ff="monospace">
                           {c.serial}
                         </Text>
-                        <StateBadge state={c.state} label={`Card ${c.serial}`} />
+                        <StateBadge kind="card" state={c.state} label={`Card ${c.serial}`} />
                         {c.state === 'LOCKED' && (
                           <Button
                             size="compact-xs"

@@ -131,7 +131,7 @@ function Certificates({ card }: { card: CardDetailsFragment }) {
                 <Text size="sm">– {formatDate(c.notAfter)}</Text>
               </Table.Td>
               <Table.Td>
-                <StateBadge state={c.state} />
+                <StateBadge kind="certificate" state={c.state} />
                 {c.revokedAt && (
                   <Text size="xs" c="dimmed">
                     {formatDateTime(c.revokedAt)}
@@ -172,7 +172,7 @@ export function CardDetails({ card, headingLevel = 2 }: { card: CardDetailsFragm
           <Title order={headingLevel} size="h3">
             Virtual smart card <Text span ff="monospace" inherit>{card.serial}</Text>
           </Title>
-          <StateBadge state={card.state} label="Card state" />
+          <StateBadge kind="card" state={card.state} label="Card state" />
         </Group>
         {card.state === 'LOCKED' && (
           <Text size="sm" data-testid="card-locked">

@@ -1,5 +1,6 @@
 import { Alert, Button, Collapse, Group, Skeleton, Stack, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
 
@@ -9,7 +10,7 @@ import { nodesOf } from '../lib/connection';
 import { apiError } from '../lib/errors';
 import { StateBadge } from '../lib/StateBadge';
 import { newerOrder } from '../wizard/orderState';
-import { pinStateCode, pinStateWords } from './pinState';
+import { pinStateCode, pinStateKey } from './pinState';
 import { CardActions } from './CardActions';
 import { CardDetails } from './CardDetails';
 import { RevokeCard } from './RevokeCard';
@@ -70,7 +71,7 @@ function RunningOrderWatcher({ orderId, onChange }: { orderId: string; onChange:
   return latest ? (
     <Group gap="xs">
       <Text size="sm">An order is running:</Text>
-      <StateBadge state={latest.state} />
+      <StateBadge kind="card" state={latest.state} />
       <Button component={Link} to={`/orders/${orderId}`} size="xs" variant="light">
         Continue
       </Button>
@@ -84,12 +85,12 @@ function RunningOrderWatcher({ orderId, onChange }: { orderId: string; onChange:
  * new card helps (Replace). The words come from the code (pinState.ts).
  */
 export function PinStateAlert({ card }: { card: CardDetailsFragment }) {
+  const { t } = useTranslation();
   const code = pinStateCode(card);
   if (!code) return null;
-  const words = pinStateWords.en[code];
   return (
-    <Alert color={code === 'PUK_BLOCKED' ? 'red' : 'orange'} role="status" title={words.title} data-testid="pin-blocked" data-code={code}>
-      {words.body}
+    <Alert color={code === 'PUK_BLOCKED' ? 'red' : 'orange'} role="status" title={t(pinStateKey(code, 'title'))} data-testid="pin-blocked" data-code={code}>
+      {t(pinStateKey(code, 'body'))}
     </Alert>
   );
 }

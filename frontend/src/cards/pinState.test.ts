@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { pinStateCode, pinStateWords } from './pinState';
+import i18n from '../i18n';
+import { pinStateCode, pinStateKey } from './pinState';
 
 describe('pinStateCode', () => {
   const st = (blocked: boolean, pukBlocked: boolean) => ({ triesLeft: blocked ? 0 : 3, blocked, pukBlocked, reportedAt: '2026-12-04T12:00:00Z' });
@@ -12,7 +13,7 @@ describe('pinStateCode', () => {
   it('sends a blocked PIN to Reset PIN, and a blocked PUK to Replace', () => {
     expect(pinStateCode({ state: 'ACTIVE', pinState: st(true, false) })).toBe('PIN_BLOCKED');
     expect(pinStateCode({ state: 'ACTIVE', pinState: st(true, true) })).toBe('PUK_BLOCKED');
-    expect(pinStateWords.en.PIN_BLOCKED.title).toBe('PIN blocked — reset it');
-    expect(pinStateWords.en.PUK_BLOCKED.body).toMatch(/Replace/);
+    expect(i18n.t(pinStateKey('PIN_BLOCKED', 'title'))).toBe('PIN blocked — reset it');
+    expect(i18n.t(pinStateKey('PUK_BLOCKED', 'body'))).toMatch(/Replace/);
   });
 });

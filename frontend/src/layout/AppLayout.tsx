@@ -1,6 +1,7 @@
 import { AppShell, Burger, Group, Text, UnstyledButton } from '@mantine/core';
 import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import { useEffect, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link, useLocation } from 'react-router';
 
 import { useSession } from '../auth/session';
@@ -12,6 +13,7 @@ import { UserMenu } from './UserMenu';
  * navigation bar (behind a burger menu on phones) and the page.
  */
 export function AppLayout({ children }: { children: ReactNode }) {
+  const { t } = useTranslation();
   const { session } = useSession();
   const [opened, { toggle, close }] = useDisclosure(false);
   const location = useLocation();
@@ -38,16 +40,16 @@ export function AppLayout({ children }: { children: ReactNode }) {
                 onClick={toggle}
                 hiddenFrom="sm"
                 size="sm"
-                aria-label="Toggle navigation"
+                aria-label={t('nav.toggle')}
                 aria-expanded={opened}
                 aria-controls="main-navigation"
               />
             )}
-            <UnstyledButton component={Link} to="/" aria-label="vscard Self-Service, start page">
+            <UnstyledButton component={Link} to="/" aria-label={t('app.home')}>
               <Text fw={700} size="lg">
-                vscard{' '}
+                {t('app.name')}{' '}
                 <Text span c="dimmed" fw={500} visibleFrom="xs">
-                  Self-Service
+                  {t('app.product')}
                 </Text>
               </Text>
             </UnstyledButton>
@@ -56,7 +58,7 @@ export function AppLayout({ children }: { children: ReactNode }) {
         </Group>
       </AppShell.Header>
       {signedIn && (
-        <AppShell.Navbar p="sm" aria-label="Main" inert={phone && !opened} id="main-navigation">
+        <AppShell.Navbar p="sm" aria-label={t('nav.main')} inert={phone && !opened} id="main-navigation">
           <MainNav user={session.user} />
         </AppShell.Navbar>
       )}

@@ -1,4 +1,5 @@
 import { Divider, NavLink, Text } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
 import { Link, useLocation } from 'react-router';
 
 import { isAdmin, type SessionUser } from '../auth/session';
@@ -12,22 +13,23 @@ interface Item {
 }
 
 const selfService: Item[] = [
-  { to: '/', label: 'Start page', match: (p) => p === '/' || p.startsWith('/orders') || p === '/get-virtual-smart-card' },
-  { to: '/cards', label: 'Cards', match: (p) => p.startsWith('/cards') },
+  { to: '/', label: 'nav.start', match: (p) => p === '/' || p.startsWith('/orders') || p === '/get-virtual-smart-card' },
+  { to: '/cards', label: 'nav.cards', match: (p) => p.startsWith('/cards') },
 ];
 
 const operatorConsole: Item[] = [{ to: '/operator/people', label: 'People', match: (p) => p.startsWith('/operator') }];
 
 const administration: Item[] = [
-  { to: '/admin/script', label: 'Option script', match: (p) => p.startsWith('/admin/script') },
-  { to: '/admin/users', label: 'Users', match: (p) => p.startsWith('/admin/users') },
-  { to: '/admin/orders', label: 'Orders', match: (p) => p.startsWith('/admin/orders') },
-  { to: '/admin/audit', label: 'Audit log', match: (p) => p.startsWith('/admin/audit') },
-  { to: '/playground', label: 'GraphQL playground', match: (p) => p.startsWith('/playground') },
+  { to: '/admin/script', label: 'nav.script', match: (p) => p.startsWith('/admin/script') },
+  { to: '/admin/users', label: 'nav.users', match: (p) => p.startsWith('/admin/users') },
+  { to: '/admin/orders', label: 'nav.orders', match: (p) => p.startsWith('/admin/orders') },
+  { to: '/admin/audit', label: 'nav.audit', match: (p) => p.startsWith('/admin/audit') },
+  { to: '/playground', label: 'nav.playground', match: (p) => p.startsWith('/playground') },
 ];
 
 function NavItems({ items }: { items: Item[] }) {
   const { pathname } = useLocation();
+  const { t } = useTranslation();
   return items.map((item) => {
     const active = item.match(pathname);
     return (
@@ -35,7 +37,7 @@ function NavItems({ items }: { items: Item[] }) {
         key={item.to}
         component={Link}
         to={item.to}
-        label={item.label}
+        label={t(item.label)}
         active={active}
         aria-current={active ? 'page' : undefined}
       />
@@ -44,6 +46,7 @@ function NavItems({ items }: { items: Item[] }) {
 }
 
 export function MainNav({ user }: { user: SessionUser }) {
+  const { t } = useTranslation();
   return (
     <>
       <NavItems items={selfService} />
@@ -60,7 +63,7 @@ export function MainNav({ user }: { user: SessionUser }) {
         <>
           <Divider my="sm" />
           <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" mb={4}>
-            Administration
+            {t('nav.administration')}
           </Text>
           <NavItems items={administration} />
         </>

@@ -1,12 +1,14 @@
 import { ActionIcon, Alert, Button, Group, Menu, Text } from '@mantine/core';
 import { useRef, useState } from 'react';
 import { useLocation } from 'react-router';
+import { useTranslation } from 'react-i18next';
 import { useMutation } from 'urql';
 
 import { LOGOUT_PATH, loginUrl, useSession } from '../auth/session';
 import { graphql } from '../gql';
 import { apiError, type ApiError } from '../lib/errors';
 import { StateBadge } from '../lib/StateBadge';
+import { LanguageSwitcher } from '../i18n/LanguageSwitcher';
 
 const SignOutEverywhereDoc = graphql(`
   mutation SignOutEverywhere {
@@ -24,6 +26,7 @@ const SignOutEverywhereDoc = graphql(`
  * way.
  */
 export function UserMenu() {
+  const { t } = useTranslation();
   const { session } = useSession();
   const location = useLocation();
   const form = useRef<HTMLFormElement>(null);
@@ -32,11 +35,14 @@ export function UserMenu() {
   const [{ fetching: endingOthers }, signOutEverywhere] = useMutation(SignOutEverywhereDoc);
 
   if (session.status !== 'authenticated') {
-    if (session.status === 'loading') return null;
+    if (session.status === 'loading') return <LanguageSwitcher />;
     return (
-      <Button component="a" href={loginUrl(location.pathname + location.search)} variant="light">
-        Sign in
-      </Button>
+      <Group gap="sm" wrap="nowrap">
+        <LanguageSwitcher />
+        <Button component="a" href={loginUrl(location.pathname + location.search)} variant="light">
+          {t('user.signIn')}
+        </Button>
+      </Group>
     );
   }
   const { user } = session;
@@ -52,27 +58,28 @@ export function UserMenu() {
   };
   return (
     <Group gap="sm" wrap="nowrap">
+      <LanguageSwitcher />
       <Text size="sm" fw={500} visibleFrom="xs" data-testid="user-name">
         {user.displayName || user.username}
       </Text>
-      <StateBadge state={user.state} label="Account state" />
+      <StateBadge kind="user" state={user.state} label={t('user.accountState')} />
       <form ref={form} method="post" action={LOGOUT_PATH} onSubmit={() => setSigningOut(true)} style={{ display: 'contents' }}>
         <Button type="submit" variant="default" size="xs" loading={signingOut}>
-          Sign out
+          {t('user.signOut')}
         </Button>
       </form>
       <Menu position="bottom-end" withinPortal>
         <Menu.Target>
-          <ActionIcon variant="subtle" aria-label="More sign-out options" loading={endingOthers}>
+          <ActionIcon variant="subtle" aria-label={t('user.moreSignOut')} loading={endingOthers}>
             ⋯
           </ActionIcon>
         </Menu.Target>
         <Menu.Dropdown>
-          <Menu.Item onClick={() => void everywhere()}>Sign out everywhere</Menu.Item>
+          <Menu.Item onClick={() => void everywhere()}>{t('user.signOutEverywhere')}</Menu.Item>
         </Menu.Dropdown>
       </Menu>
       {problem && (
-        <Alert color="red" role="alert" title="Not signed out everywhere" withCloseButton onClose={() => setProblem(undefined)}>
+        <Alert color="red" role="alert" title={t('user.notSignedOutEverywhere')} withCloseButton onClose={() => setProblem(undefined)}>
           {problem.message}
         </Alert>
       )}

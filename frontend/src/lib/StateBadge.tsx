@@ -1,6 +1,5 @@
 import { Badge, type MantineColor } from '@mantine/core';
-
-import { humanize } from './format';
+import { useTranslation } from 'react-i18next';
 
 const colors: Record<string, MantineColor> = {
   ACTIVE: 'green',
@@ -23,11 +22,19 @@ const colors: Record<string, MantineColor> = {
   CANCELLED: 'gray',
 };
 
-/** StateBadge shows a user, card, certificate or order state with a consistent colour. */
-export function StateBadge({ state, label }: { state: string; label?: string }) {
+/** StateKind says whose state it is: the same value (REGISTERED) reads differently for a card and a user. */
+export type StateKind = 'card' | 'certificate' | 'order' | 'user';
+
+/**
+ * StateBadge shows a user, card, certificate or order state in words (never the state's
+ * name) with a consistent colour.
+ */
+export function StateBadge({ state, kind, label }: { state: string; kind: StateKind; label?: string }) {
+  const { t } = useTranslation();
+  const words = t(`state.${kind}.${state}`, { defaultValue: t('state.unknown') });
   return (
-    <Badge color={colors[state] ?? 'gray'} variant="light" aria-label={label ? `${label}: ${humanize(state)}` : undefined}>
-      {humanize(state)}
+    <Badge color={colors[state] ?? 'gray'} variant="light" aria-label={label ? t('state.labelled', { label, state: words }) : undefined}>
+      {words}
     </Badge>
   );
 }

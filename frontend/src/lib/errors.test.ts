@@ -1,7 +1,8 @@
 import { Kind, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import type { CombinedError } from 'urql';
-import { apiError, codeWords } from './errors';
+import i18n, { LANGUAGES, resources } from '../i18n';
+import { apiError, codeMessage } from './errors';
 import schemaText from '../../../graph/schema.graphqls?raw';
 
 /** schemaErrorCodes reads enum ErrorCode from the server's schema file itself. */
@@ -38,12 +39,32 @@ describe('apiError', () => {
   });
 
   it('ok/has words of its own when the server gives no message', () => {
-    expect(apiError(graphQLError('RATE_LIMITED', ''))?.message).toBe(codeWords.en.RATE_LIMITED);
+    expect(apiError(graphQLError('RATE_LIMITED', ''))?.message).toBe(i18n.t('errors:code.RATE_LIMITED', { lng: 'en' }));
+    expect(apiError(graphQLError('RATE_LIMITED', ''))?.message).toMatch(/Too many attempts/);
     expect(apiError(graphQLError('NO_SUCH_CODE', ''))?.message).toBe('');
   });
 });
 
-describe('codeWords', () => {
+describe('apiError in German', () => {
+  it("ok/uses the catalogue's words, with the server's parameters, instead of the server's English", async () => {
+    await i18n.changeLanguage('de');
+    try {
+      expect(apiError(graphQLError('CONFLICT', 'A card is already being made.'))?.message).toMatch(/Auftrag, der noch läuft/);
+      const e = apiError({
+        graphQLErrors: [{ message: 'x', extensions: { code: 'INVALID_INPUT', field: 'pin' } }] as unknown as CombinedError['graphQLErrors'],
+        networkError: undefined,
+        message: 'x',
+      });
+      expect(e?.message).toBe('Der Wert von „pin“ ist ungültig. Bitte prüfen Sie Ihre Eingabe.');
+      expect(codeMessage('RATE_LIMITED', { retryAfterSeconds: 30 })).toBe('Zu viele Versuche. Bitte versuchen Sie es in 30 Sekunden erneut.');
+    } finally {
+      await i18n.changeLanguage('en');
+    }
+    expect(codeMessage('RATE_LIMITED', { retryAfterSeconds: 1 })).toBe('Too many attempts. Try again in 1 second.');
+  });
+});
+
+describe('error words', () => {
   const codes = schemaErrorCodes();
 
   it('ok/the schema lists the codes', () => {
@@ -53,10 +74,10 @@ describe('codeWords', () => {
 
   // A code the server may send without words here would reach a person as a bare code or a
   // message in the server's language.
-  for (const [language, words] of Object.entries(codeWords)) {
+  for (const language of LANGUAGES) {
+    const words = (resources[language]?.errors?.code ?? {}) as Record<string, string | undefined>;
     it(`ok/every code of the schema has words in ${language}`, () => {
-      const table: Record<string, string | undefined> = words;
-      const missing = codes.filter((c) => (table[c] ?? '').trim() === '');
+      const missing = codes.filter((c) => (words[c] ?? '').trim() === '');
       expect(missing).toEqual([]);
     });
 

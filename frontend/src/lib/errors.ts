@@ -3,6 +3,7 @@
 import type { CombinedError } from 'urql';
 import { graphql } from '../gql';
 import type { ErrorCode } from '../gql/graphql';
+import i18n, { currentLanguage } from '../i18n';
 
 export type { ErrorCode };
 
@@ -15,51 +16,45 @@ graphql(`
   }
 `);
 
-/** The languages the SPA speaks (index.html says lang="en"). */
-export type Language = 'en';
-
-const language: Language = 'en';
-
 /**
- * codeWords says in each language what a code means to a person. Record<ErrorCode, string>
- * makes the type check refuse a code without words; errors.test.ts checks the same against
- * the schema itself.
+ * codeKey is the catalogue key (namespace errors, locales/<language>/errors.json) of the words
+ * for a code. errors.test.ts checks against the schema itself that every code has words in
+ * every language, and none without a code.
  */
-export const codeWords: Record<Language, Record<ErrorCode, string>> = {
-  en: {
-    UNAUTHENTICATED: 'Sign in first. Your session may have ended.',
-    FORBIDDEN: 'You may not do this.',
-    NOT_FOUND: 'It does not exist, or it is not yours.',
-    INVALID_INPUT: 'A value is not valid. Check what you entered.',
-    ILLEGAL_STATE: 'This is not possible at this step of the order. Reload the page to see where it is.',
-    USER_NOT_ACTIVE: 'Your account may not order cards right now. Ask your administrator.',
-    TOKEN_INVALID: 'This Desktop App link is not valid.',
-    TOKEN_EXPIRED: 'This Desktop App link has expired. Make a new one in the portal.',
-    TOKEN_ALREADY_USED: 'This Desktop App link was used already.',
-    PIN_POLICY: 'The PIN does not meet the rules for this card.',
-    SCRIPT_ERROR: 'The option script has errors.',
-    CONFLICT: 'Something is in the way, such as an order that is still running.',
-    RATE_LIMITED: 'Too many attempts. Wait a moment and try again.',
-    QUERY_TOO_COMPLEX:
-      'This page asked the server for more than it answers at once. Reload the page; if it happens again, tell your administrator.',
-    REQUEST_TOO_LARGE: 'What was sent is larger than the server accepts.',
-    INTROSPECTION_DISABLED: 'Only administrators may read the API schema.',
-    TIMEOUT: 'The server took too long to answer. Try again in a moment.',
-    UNAVAILABLE: 'A service the server needs cannot be reached right now. Try again in a moment.',
-    INTERNAL: 'Something went wrong on the server. Try again; if it happens again, tell your administrator.',
-  },
-};
+export function codeKey(code: ErrorCode): `errors:code.${ErrorCode}` {
+  return `errors:code.${code}`;
+}
 
 /**
  * ownWords are the codes whose server message is written for a developer (it names a limit,
  * say): the SPA's own operations never hit these, so a person seeing one can only reload or
  * report it, and reads the SPA's words instead. For the other codes the server's message is
- * the more precise one (it names the field or the step), and the words stand in when it has none.
+ * the more precise one (it names the field or the step), but the server writes it in English
+ * only: in any other language the SPA's words (with the server's parameters) stand in.
  */
 const ownWords: ReadonlySet<string> = new Set<ErrorCode>(['QUERY_TOO_COMPLEX', 'REQUEST_TOO_LARGE', 'INTROSPECTION_DISABLED', 'TIMEOUT']);
 
 function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(codeWords[language], code);
+  return i18n.exists(`errors:code.${code}`, { lng: 'en' });
+}
+
+/**
+ * codeMessage says what a code means in the current language, with the parameters the server
+ * put in the error's extensions (graph/errors.go, server/errs WithDetails): the field that is
+ * not valid, the seconds to wait, the reference to quote.
+ */
+export function codeMessage(code: ErrorCode, extensions: Record<string, unknown> = {}): string {
+  const { field, retryAfterSeconds, reference } = extensions;
+  if (code === 'INVALID_INPUT' && typeof field === 'string' && field !== '') {
+    return i18n.t('errors:withParams.INVALID_INPUT_field', { field });
+  }
+  if (code === 'RATE_LIMITED' && typeof retryAfterSeconds === 'number' && retryAfterSeconds > 0) {
+    return i18n.t('errors:withParams.RATE_LIMITED_retry', { count: Math.ceil(retryAfterSeconds) });
+  }
+  if (code === 'INTERNAL' && typeof reference === 'string' && reference !== '') {
+    return i18n.t('errors:withParams.INTERNAL_reference', { reference });
+  }
+  return i18n.t(codeKey(code));
 }
 
 export interface ApiError {
@@ -77,12 +72,13 @@ export function apiError(err: ErrorLike | undefined | null): ApiError | undefine
   if (first) {
     const extensions = (first.extensions ?? {}) as Record<string, unknown>;
     const code = typeof extensions.code === 'string' ? extensions.code : undefined;
-    const words = code !== undefined && isErrorCode(code) ? codeWords[language][code] : undefined;
-    const message = words !== undefined && (ownWords.has(code ?? '') || first.message === '') ? words : first.message;
+    const known = code !== undefined && isErrorCode(code) ? code : undefined;
+    const ours = known !== undefined && (ownWords.has(known) || first.message === '' || currentLanguage() !== 'en');
+    const message = ours ? codeMessage(known, extensions) : first.message;
     return { code, message, extensions };
   }
   if (err.networkError) {
-    return { code: undefined, message: 'The server cannot be reached. Check your connection and try again.', extensions: {} };
+    return { code: undefined, message: i18n.t('errors:network'), extensions: {} };
   }
   return { code: undefined, message: err.message, extensions: {} };
 }

@@ -1,4 +1,5 @@
 import { Alert, Button, Card, Group, SimpleGrid, Skeleton, Stack, Text, Title } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { useQuery } from 'urql';
 
@@ -61,6 +62,7 @@ export function startPath(processName: string): string | undefined {
 }
 
 function ProcessTile({ process }: { process: Process }) {
+  const { t } = useTranslation('pages');
   const user = useUser();
   const start = startPath(process.name);
   const title = processTitle(process);
@@ -78,11 +80,11 @@ function ProcessTile({ process }: { process: Process }) {
         {running ? (
           <>
             <Group gap="xs">
-              <Text size="sm">Your order is in progress:</Text>
-              <StateBadge state={running.state} />
+              <Text size="sm">{t('dashboard.inProgress')}</Text>
+              <StateBadge kind="order" state={running.state} />
             </Group>
             <Button component={Link} to={`/orders/${running.id}`}>
-              Continue
+              {t('dashboard.continue')}
             </Button>
           </>
         ) : process.available && start ? (
@@ -105,15 +107,16 @@ function ProcessTile({ process }: { process: Process }) {
 }
 
 export function DashboardPage() {
+  const { t } = useTranslation('pages');
   const user = useUser();
   const [{ data, fetching, error }] = useQuery({ query: DashboardQueryDoc, requestPolicy: 'cache-and-network' });
   const problem = apiError(error);
   const cardCount = data?.me.cards.totalCount ?? 0;
   return (
     <Stack>
-      <Title order={1}>Welcome, {user.displayName || user.username}</Title>
+      <Title order={1}>{t('dashboard.welcome', { name: user.displayName || user.username })}</Title>
       {problem && (
-        <Alert color="red" title="The start page could not be loaded" role="alert">
+        <Alert color="red" title={t('dashboard.loadFailed')} role="alert">
           {problem.message}
         </Alert>
       )}
@@ -126,15 +129,13 @@ export function DashboardPage() {
           <Card withBorder shadow="sm" padding="lg" component="section" aria-labelledby="tile-cards">
             <Stack gap="sm" h="100%">
               <Title order={2} size="h3" id="tile-cards">
-                Cards
+                {t('dashboard.cards')}
               </Title>
               <Text size="sm" c="dimmed" style={{ flexGrow: 1 }}>
-                {cardCount === 0
-                  ? 'You have no smart cards in use.'
-                  : `You have ${cardCount} smart card${cardCount === 1 ? '' : 's'} in use.`}
+                {cardCount === 0 ? t('dashboard.noCards') : t('dashboard.cardCount', { count: cardCount })}
               </Text>
               <Button component={Link} to="/cards" variant="light">
-                Show my cards
+                {t('dashboard.showCards')}
               </Button>
             </Stack>
           </Card>

@@ -1,13 +1,15 @@
 import { Button, Stack, Text, Title } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 
 export function NotFoundPage() {
+  const { t } = useTranslation('pages');
   return (
     <Stack align="flex-start">
-      <Title order={1}>Page not found</Title>
-      <Text>This page does not exist, or you may not see it.</Text>
+      <Title order={1}>{t('notFound.title')}</Title>
+      <Text>{t('notFound.body')}</Text>
       <Button component={Link} to="/">
-        Back to the start page
+        {t('notFound.back')}
       </Button>
     </Stack>
   );

@@ -1,10 +1,12 @@
 import { Alert, Button, Group, Stack, Text } from '@mantine/core';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { useMutation } from 'urql';
 
 import { useUser } from '../auth/session';
 import type { DashboardQuery } from '../gql/graphql';
+import i18n from '../i18n';
 import { apiError, conflictOrderId, type ApiError } from '../lib/errors';
 import { unavailableText } from '../lib/processes';
 import { StartProcessDoc } from '../wizard/operations';
@@ -13,22 +15,23 @@ type Task = DashboardQuery['tasks'][number];
 
 /** expiryText says when a card expires, in words: "expires in 14 days", "expires today". */
 export function expiryText(daysLeft: number): string {
-  if (daysLeft <= 0) return 'expires today';
-  if (daysLeft === 1) return 'expires tomorrow';
-  return `expires in ${daysLeft} days`;
+  if (daysLeft <= 0) return i18n.t('pages:tasks.expiresToday');
+  if (daysLeft === 1) return i18n.t('pages:tasks.expiresTomorrow');
+  return i18n.t('pages:tasks.expiresIn', { count: daysLeft });
 }
 
 /** taskText is what a task asks of the person. */
 export function taskText(task: Pick<Task, 'kind' | 'daysLeft' | 'card'>): string {
   switch (task.kind) {
     case 'RENEW_CARD':
-      return `Your card ${task.card.serial} ${expiryText(task.daysLeft)}`;
+      return i18n.t('pages:tasks.renewCard', { serial: task.card.serial, expiry: expiryText(task.daysLeft) });
     default:
-      return 'Something needs your attention.';
+      return i18n.t('pages:tasks.other');
   }
 }
 
 function TaskRow({ task }: { task: Task }) {
+  const { t } = useTranslation('pages');
   const [, start] = useMutation(StartProcessDoc);
   const [starting, setStarting] = useState(false);
   const [problem, setProblem] = useState<ApiError>();
@@ -55,16 +58,16 @@ function TaskRow({ task }: { task: Task }) {
           <Text fw={500}>{text}</Text>
           {p?.runningOrder ? (
             <Button component={Link} to={`/orders/${p.runningOrder.id}`} size="xs">
-              Continue renewal
+              {t('tasks.continueRenewal')}
             </Button>
           ) : p?.available ? (
             // The button is there only where this server runs the renewal process.
-            <Button size="xs" loading={starting} onClick={() => void onRenew()} aria-label={`Renew card ${task.card.serial}`}>
-              Renew
+            <Button size="xs" loading={starting} onClick={() => void onRenew()} aria-label={t('tasks.renewLabel', { serial: task.card.serial })}>
+              {t('tasks.renew')}
             </Button>
           ) : null}
         </Group>
-        {!p && <Text size="sm">Renewing cards from the portal is not available yet; ask an administrator.</Text>}
+        {!p && <Text size="sm">{t('tasks.renewUnavailable')}</Text>}
         {p && !p.available && !p.runningOrder && <Text size="sm">{unavailableText(p.unavailableReason, user.state, p.name)}</Text>}
         {problem && (
           <Text size="sm" c="red" role="alert">
@@ -78,11 +81,12 @@ function TaskRow({ task }: { task: Task }) {
 
 /** Tasks lists what the server found the person has to do (today: cards due for renewal). */
 export function Tasks({ tasks }: { tasks: readonly Task[] }) {
+  const { t } = useTranslation('pages');
   if (tasks.length === 0) return null;
   return (
-    <Stack gap="xs" component="section" aria-label="Your tasks">
-      {tasks.map((t) => (
-        <TaskRow key={t.id} task={t} />
+    <Stack gap="xs" component="section" aria-label={t('tasks.label')}>
+      {tasks.map((task) => (
+        <TaskRow key={task.id} task={task} />
       ))}
     </Stack>
   );

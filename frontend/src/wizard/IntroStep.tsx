@@ -1,19 +1,9 @@
 import { Checkbox, List, Stack, Table, Text, TextInput } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
 
 import type { WizardOrderFragment } from '../gql/graphql';
-import { humanize } from '../lib/format';
 import type { Flow } from './flows';
 
-const slotPurpose: Record<string, string> = {
-  AUTHENTICATION: 'sign in to computers, VPNs and web sites',
-  SIGNATURE: 'sign documents and e-mail',
-  ENCRYPTION: 'decrypt e-mail and files',
-};
-
-function validityText(v: { years: number; days: number }): string {
-  if (v.years > 0) return `${v.years} year${v.years === 1 ? '' : 's'}`;
-  return `${v.days} day${v.days === 1 ? '' : 's'}`;
-}
 
 /**
  * IntroStep says what will happen: for a process on a card, which card and the flow's
@@ -102,46 +92,42 @@ function CardIntro({
 }
 
 function NewCardIntro({ order }: { order: WizardOrderFragment }) {
+  const { t } = useTranslation('wizard');
   const options = order.options;
+  const validity = options && (options.validity.years > 0 ? { unit: 'years', count: options.validity.years } : { unit: 'days', count: options.validity.days });
   return (
     <Stack>
-      <Text>This creates a virtual smart card on this computer. What happens:</Text>
+      <Text>{t('intro.lead')}</Text>
       <List type="ordered" spacing="xs">
-        <List.Item>Next opens the vscard Desktop App on this computer.</List.Item>
-        <List.Item>
-          The Desktop App asks you for a PIN
-          {options && ` of ${options.pin.minLength} to ${options.pin.maxLength} characters`}. Only the card sees it.
-        </List.Item>
-        <List.Item>It creates the card and your organisation issues its certificates; this page follows along.</List.Item>
-        <List.Item>You check the new card here and finish.</List.Item>
+        <List.Item>{t('intro.step1')}</List.Item>
+        <List.Item>{options ? t('intro.step2Length', { min: options.pin.minLength, max: options.pin.maxLength }) : t('intro.step2')}</List.Item>
+        <List.Item>{t('intro.step3')}</List.Item>
+        <List.Item>{t('intro.step4')}</List.Item>
       </List>
-      {options && (
+      {options && validity && (
         <>
-          <Text fw={500}>
-            Your card will be valid for {validityText(options.validity)} and get these certificates:
-          </Text>
-          <Table withTableBorder aria-label="Certificates that will be issued" data-testid="planned-certificates">
+          <Text fw={500}>{validity.unit === 'years' ? t('intro.validity_years', { count: validity.count }) : t('intro.validity_days', { count: validity.count })}</Text>
+          {/* People read what a certificate is for and its key in words; PIV slot numbers and algorithm names are for administrators. */}
+          <Table withTableBorder aria-label={t('intro.tableLabel')} data-testid="planned-certificates">
             <Table.Thead>
               <Table.Tr>
-                <Table.Th>Certificate</Table.Th>
-                <Table.Th>Slot</Table.Th>
-                <Table.Th>Key</Table.Th>
-                <Table.Th visibleFrom="sm">Used to</Table.Th>
+                <Table.Th>{t('intro.certificate')}</Table.Th>
+                <Table.Th>{t('intro.key')}</Table.Th>
+                <Table.Th visibleFrom="sm">{t('intro.usedTo')}</Table.Th>
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
               {options.certificates.map((c) => (
                 <Table.Tr key={c.slot}>
-                  <Table.Td>{humanize(c.template)}</Table.Td>
-                  <Table.Td>{c.slot}</Table.Td>
-                  <Table.Td>{c.algorithm}</Table.Td>
-                  <Table.Td visibleFrom="sm">{slotPurpose[c.template] ?? ''}</Table.Td>
+                  <Table.Td>{t(`intro.template.${c.template}`, { defaultValue: c.template })}</Table.Td>
+                  <Table.Td>{t(`intro.algorithm.${c.algorithm}`, { defaultValue: c.algorithm })}</Table.Td>
+                  <Table.Td visibleFrom="sm">{t(`intro.purpose.${c.template}`, { defaultValue: '' })}</Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>
           </Table>
           <Text size="sm" c="dimmed">
-            Issued to {options.properties.commonName} ({options.properties.email}).
+            {t('intro.issuedTo', { name: options.properties.commonName, email: options.properties.email })}
           </Text>
         </>
       )}

@@ -1,9 +1,9 @@
 import { Alert, Button, Center, Group, Loader, Paper, Stack, Stepper, Text, Title, VisuallyHidden } from '@mantine/core';
 import { useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 
 import type { WizardOrderFragment } from '../gql/graphql';
-import { humanize } from '../lib/format';
 import { challengeProblem } from '../lib/unblock';
 import { CancelDialog } from './CancelDialog';
 import { HandoffDialog } from './HandoffDialog';
@@ -25,6 +25,7 @@ export function OrderWizardPage() {
 }
 
 function OrderWizard({ orderId }: { orderId: string }) {
+  const { t } = useTranslation('wizard');
   const wizard = useOrderWizard(orderId);
   const { order, loadError } = wizard;
 
@@ -32,18 +33,18 @@ function OrderWizard({ orderId }: { orderId: string }) {
     if (loadError) {
       return (
         <Stack align="flex-start">
-          <Alert color="red" title="This order cannot be shown" role="alert">
-            {loadError.code === 'NOT_FOUND' ? 'There is no such order, or it is not yours.' : loadError.message}
+          <Alert color="red" title={t('page.cannotShow')} role="alert">
+            {loadError.code === 'NOT_FOUND' ? t('page.noSuchOrder') : loadError.message}
           </Alert>
           <Button component={Link} to="/">
-            Back to the start page
+            {t('page.back')}
           </Button>
         </Stack>
       );
     }
     return (
       <Center py="xl">
-        <Loader aria-label="Loading the order" />
+        <Loader aria-label={t('page.loading')} />
       </Center>
     );
   }
@@ -51,6 +52,7 @@ function OrderWizard({ orderId }: { orderId: string }) {
 }
 
 function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrderFragment }) {
+  const { t } = useTranslation('wizard');
   const flow = flowOf(order.process);
   const phase = phaseOf(order.state, flow);
   const [dialog, setDialog] = useState<Dialog>('none');
@@ -92,7 +94,7 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
 
   return (
     <Stack maw={960}>
-      <Stepper active={phaseIndex(order.state, flow, flow.phases)} size="sm" allowNextStepsSelect={false} aria-label="Steps">
+      <Stepper active={phaseIndex(order.state, flow, flow.phases)} size="sm" allowNextStepsSelect={false} aria-label={t('page.steps')}>
         {flow.phases.map((p) => (
           <Stepper.Step key={p.phase} label={p.label} />
         ))}
@@ -103,7 +105,7 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
         </Title>
         {order.verificationCode && phase === 'desktop' && (
           <Text size="sm" c="dimmed">
-            Verification code{' '}
+            {t('page.verificationCode')}{' '}
             <Text span ff="monospace" fw={700} c="var(--mantine-color-text)">
               {order.verificationCode}
             </Text>
@@ -111,10 +113,10 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
         )}
       </Group>
       <VisuallyHidden aria-live="polite" data-testid="order-state">
-        Order state: {humanize(order.state)}
+        {t('page.orderState', { state: t(`common:state.order.${order.state}`) })}
       </VisuallyHidden>
       {wizard.actionError && refused === undefined && (
-        <Alert color="red" role="alert" title="That did not work">
+        <Alert color="red" role="alert" title={t('page.actionFailed')}>
           {wizard.actionError.message}
         </Alert>
       )}
@@ -145,7 +147,7 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
       {canCancel(order.state) && (
         <Group justify="space-between">
           <Button variant="default" color="red" onClick={() => setDialog('cancel')}>
-            Cancel
+            {t('page.cancel')}
           </Button>
           <Button
             onClick={() => void onNext()}
@@ -153,7 +155,7 @@ function WizardBody({ wizard, order }: { wizard: OrderWizard; order: WizardOrder
             loading={wizard.busy === 'next'}
             title={canProceed(order.state, flow) ? undefined : flow.busy}
           >
-            Next
+            {t('page.next')}
           </Button>
         </Group>
       )}

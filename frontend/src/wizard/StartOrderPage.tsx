@@ -1,5 +1,6 @@
 import { Alert, Button, Center, Loader, Stack } from '@mantine/core';
 import { useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { useMutation } from 'urql';
 
@@ -11,6 +12,7 @@ import { StartProcessDoc } from './operations';
  * wizard at /orders/:id. An order already running is resumed instead of refused.
  */
 export function StartOrderPage() {
+  const { t } = useTranslation('wizard');
   const [, start] = useMutation(StartProcessDoc);
   const navigate = useNavigate();
   const [problem, setProblem] = useState<ApiError>();
@@ -32,17 +34,17 @@ export function StartOrderPage() {
   if (!problem) {
     return (
       <Center py="xl">
-        <Loader aria-label="Starting your order" />
+        <Loader aria-label={t('start.loading')} />
       </Center>
     );
   }
   return (
     <Stack align="flex-start">
-      <Alert color={problem.code === 'USER_NOT_ACTIVE' ? 'orange' : 'red'} title="The order could not be started" role="alert">
+      <Alert color={problem.code === 'USER_NOT_ACTIVE' ? 'orange' : 'red'} title={t('start.failed')} role="alert">
         {problem.message}
       </Alert>
       <Button component={Link} to="/">
-        Back to the start page
+        {t('start.back')}
       </Button>
     </Stack>
   );

@@ -8,6 +8,7 @@
 // cardFlow fits a card process that hands off to the Desktop App; one that does not (lock)
 // spreads cardFlow's result and overrides introSteps (and nextStates if its Next ends it):
 // its order goes from the introduction straight to Done, and no Desktop App page shows.
+import i18n from '../i18n';
 import { GET_CARD, GET_CARD_END, PHASES, type EndWords, type Phase, type StateMap } from './orderState';
 
 /** Flow is one process's wizard: its StateMap and its words. */
@@ -362,5 +363,33 @@ const flows: Record<string, Flow> = {
 
 /** flowOf is the wizard of the process named name. */
 export function flowOf(name: string | undefined): Flow {
+  if (name === 'get-virtual-smart-card') return getCardFlow();
   return (name && flows[name]) || genericCard;
+}
+
+/**
+ * getCardFlow is get-virtual-smart-card's flow in the current language (namespace wizard,
+ * getCard). The other flows still have their English words in this file.
+ */
+function getCardFlow(): Flow {
+  const t = i18n.getFixedT(null, 'wizard', 'getCard');
+  return {
+    ...getCard,
+    phases: getCard.phases.map((p) => ({ phase: p.phase, label: t(`phase.${p.phase}`, { defaultValue: p.label }) })),
+    headings: {
+      intro: t('heading.intro'),
+      desktop: t('heading.desktop'),
+      review: t('heading.review'),
+      done: t('heading.done'),
+      ended: t('heading.ended'),
+    },
+    waiting: t('waiting'),
+    working: t('working'),
+    busy: t('busy'),
+    handoff: t('handoff'),
+    cancel: t('cancel'),
+    doneTitle: t('doneTitle'),
+    done: (serial) => (serial ? t('doneSerial', { serial }) : t('doneNoSerial')),
+    end: { ...getCard.end, cancelled: t('cancelled'), failedTitle: t('failedTitle'), undone: t('undone'), failedWithout: t('undone') },
+  };
 }

@@ -161,7 +161,8 @@ export interface EndWords {
 }
 
 export const GET_CARD_END: EndWords = {
-  cancelled: 'Nothing was left behind: no card was created and every certificate issued for it was revoked.',
+  // The server does not say whether a card was made before the cancel: say only what is true either way.
+  cancelled: 'Any certificate issued for this order has been revoked. You can start again at any time.',
   failedTitle: 'The card could not be created',
   undone: 'Whatever was issued for the order has been revoked.',
   failedWithout: 'Whatever was issued for the order has been revoked.',

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+
+import i18n, { DEFAULT_NS, LANGUAGES, namespaces, resources } from '.';
+
+/** leafKeys lists a catalogue's keys as dotted paths, plural forms folded to their base key. */
+function leafKeys(obj: unknown, prefix = ''): string[] {
+  if (typeof obj !== 'object' || obj === null) return [prefix];
+  return Object.entries(obj).flatMap(([k, v]) => leafKeys(v, prefix ? `${prefix}.${k}` : k));
+}
+
+const PLURAL = /_(zero|one|two|few|many|other)$/;
+
+describe('catalogues', () => {
+  it('ok/English has the namespaces the SPA uses', () => {
+    expect(namespaces).toContain('common');
+    expect(namespaces).toContain('errors');
+  });
+
+  // A key in one language only shows the other language's words (or the key) to a person.
+  for (const ns of namespaces) {
+    for (const lng of LANGUAGES) {
+      it(`ok/${lng} has exactly the keys of every other language in ${ns}`, () => {
+        const mine = new Set(leafKeys(resources[lng]?.[ns]));
+        for (const other of LANGUAGES) {
+          if (other === lng) continue;
+          const theirs = leafKeys(resources[other]?.[ns]);
+          // Plural forms differ by language; the base key must exist in both.
+          const base = (keys: Iterable<string>) => new Set([...keys].map((k) => k.replace(PLURAL, '')));
+          const missing = [...base(theirs)].filter((k) => !base(mine).has(k));
+          expect(missing, `${ns} keys of ${other} missing in ${lng}`).toEqual([]);
+        }
+      });
+    }
+  }
+
+  it('ok/every word is non-empty', () => {
+    for (const lng of LANGUAGES) {
+      for (const ns of namespaces) {
+        const flat = leafKeys(resources[lng]?.[ns]).filter((k) => {
+          const v = k.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)?.[p], resources[lng]?.[ns]);
+          return typeof v !== 'string' || v.trim() === '';
+        });
+        expect(flat, `${lng}/${ns}`).toEqual([]);
+      }
+    }
+  });
+});
+
+// Every .ts and .tsx source of the SPA as text (generated code and tests left out).
+const sourceFiles = import.meta.glob<string>(['../**/*.{ts,tsx}', '!../gql/**', '!../**/*.test.{ts,tsx}'], {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+});
+
+describe('keys used in the source', () => {
+  it('ok/every t() key with a literal name is in the English catalogue', () => {
+    const missing: string[] = [];
+    expect(Object.keys(sourceFiles).length).toBeGreaterThan(20);
+    for (const [file, text] of Object.entries(sourceFiles)) {
+      // The namespace a file's plain keys belong to is the first one useTranslation names.
+      let fileNs = /useTranslation\(\s*(?:\[\s*)?'([^']+)'/.exec(text)?.[1] ?? DEFAULT_NS;
+      // A file that works with i18n.getFixedT(null, 'ns', 'prefix') has its keys below that prefix.
+      const fixed = /getFixedT\(\s*null,\s*'([^']+)',\s*'([^']+)'/.exec(text);
+      let prefix = '';
+      if (fixed) [, fileNs = DEFAULT_NS, prefix = ''] = fixed;
+      for (const m of text.matchAll(/\bt\(\s*['"`]([^'"`$]+)['"`]/g)) {
+        const raw = m[1] ?? '';
+        const [ns, key] = raw.includes(':') ? (raw.split(':', 2) as [string, string]) : [fileNs, prefix ? `${prefix}.${raw}` : raw];
+        if (!i18n.exists(key, { ns, lng: 'en' }) && !i18n.exists(`${key}_other`, { ns, lng: 'en' })) {
+          missing.push(`${file}: ${ns}:${key}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('ok/the scan sees the keys (a key missing from English is found)', () => {
+    expect(i18n.exists('nav.start', { ns: 'common', lng: 'en' })).toBe(true);
+    expect(i18n.exists('nav.no-such-key', { ns: 'common', lng: 'en' })).toBe(false);
+  });
+});
