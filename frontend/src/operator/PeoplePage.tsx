@@ -98,7 +98,7 @@ export default function PeoplePage() {
               <Table.Td>{p.displayName}</Table.Td>
               <Table.Td>{p.email}</Table.Td>
               <Table.Td>
-                <StateBadge state={p.state} />
+                <StateBadge kind="user" state={p.state} />
               </Table.Td>
               <Table.Td>{p.lastLoginAt ? formatDateTime(p.lastLoginAt) : T.never}</Table.Td>
             </Table.Tr>

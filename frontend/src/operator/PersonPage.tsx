@@ -99,7 +99,7 @@ export default function PersonPage() {
               </Group>
               <Group>
                 <Text fw={600}>{T.state}</Text>
-                <StateBadge state={person.state} />
+                <StateBadge kind="user" state={person.state} />
               </Group>
               <Group>
                 <Text fw={600}>{T.lastLogin}</Text>
@@ -128,7 +128,7 @@ export default function PersonPage() {
                   <Table.Tr key={c.id}>
                     <Table.Td>{c.serial}</Table.Td>
                     <Table.Td>
-                      <StateBadge state={c.state} />
+                      <StateBadge kind="card" state={c.state} />
                     </Table.Td>
                     <Table.Td>{formatDateTime(c.createdAt)}</Table.Td>
                   </Table.Tr>
@@ -155,7 +155,7 @@ export default function PersonPage() {
                     <Table.Td>{o.id}</Table.Td>
                     <Table.Td>{o.process}</Table.Td>
                     <Table.Td>
-                      <StateBadge state={o.state} />
+                      <StateBadge kind="order" state={o.state} />
                     </Table.Td>
                     <Table.Td>{formatDateTime(o.createdAt)}</Table.Td>
                   </Table.Tr>

@@ -35,7 +35,7 @@ function useBridgeState(): [State | undefined, (s: State) => void] {
 }
 
 export function PinPage() {
-  const { t } = useTranslation();
+  const { t } = useTranslation('pinpage');
   const [state, setState] = useBridgeState();
   return (
     <Container size="xs" py="xl">
@@ -48,7 +48,7 @@ export function PinPage() {
 }
 
 function Body({ state, onState }: { state: State; onState: (s: State) => void }) {
-  const { t } = useTranslation();
+  const { t } = useTranslation('pinpage');
   const cancel = () => void post('cancel', {}).then(onState);
   if (state.trust) {
     const nonce = state.trust.nonce;
@@ -107,7 +107,7 @@ function Body({ state, onState }: { state: State; onState: (s: State) => void })
 }
 
 function PinForm({ state, onState }: { state: State; onState: (s: State) => void }) {
-  const { t } = useTranslation();
+  const { t } = useTranslation('pinpage');
   const [current, setCurrent] = useState('');
   const [pin, setPin] = useState('');
   const [confirm, setConfirm] = useState('');
@@ -132,7 +132,7 @@ function PinForm({ state, onState }: { state: State; onState: (s: State) => void
       <form onSubmit={submit} data-mode={m}>
         <Stack>
           <Title order={2} size="h3">{t(`mode.${m}.heading`)}</Title>
-          {t(`mode.${m}.intro`) && <Text>{t(`mode.${m}.intro`)}</Text>}
+          {t(`mode.${m}.intro`, { defaultValue: '' }) && <Text>{t(`mode.${m}.intro`)}</Text>}
           {problems.length > 0 && (
             <Alert color="red" role="alert" title={t('problem.heading')}>
               <List>
@@ -175,7 +175,7 @@ function PinForm({ state, onState }: { state: State; onState: (s: State) => void
 }
 
 function Final({ state }: { state: State }) {
-  const { t, i18n } = useTranslation();
+  const { t, i18n } = useTranslation('pinpage');
   const f = state.final!;
   const m = state.mode;
   const date = (d: string) => new Intl.DateTimeFormat(i18n.language, { dateStyle: 'long' }).format(new Date(d));
