@@ -145,8 +145,9 @@ func TestAuditLog(t *testing.T) {
 		}
 		return out
 	}
+	// The claim is the Desktop App acting for the order's owner, as every later bridge step.
 	wantDone := []string{
-		"order.start by user", "order.next by user", "order.claim by anonymous",
+		"order.start by user", "order.next by user", "order.claim by bridge",
 		"order.creating_card by bridge", "order.issuing by bridge", "order.card_ready by bridge", "order.next by user",
 	}
 	if got := actions(done.id); !equal(got, wantDone) {
