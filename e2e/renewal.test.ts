@@ -251,7 +251,7 @@ test('a card falls due, its notice is mailed, and Renew on the task renews the s
     await pinPage.getByRole('heading', { name: 'Your card has its new certificates' }).waitFor({ timeout: 60_000 });
     await pinPage.close();
     await page.getByTestId('order-done').waitFor({ timeout: 60_000 });
-    assert.match((await page.getByTestId('order-state').textContent()) ?? '', /Completed/i);
+    assert.match((await page.getByTestId('order-state').textContent()) ?? '', /Done/i);
     await screenshot(page, '81-renewal-done');
 
     // The same card, new 9A and 9C on it, 9D's key kept; the old ones superseded at the CA.
