@@ -1,15 +1,17 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,17 +72,22 @@ func TestAgent(t *testing.T) {
 			t.Fatalf("Enrol: %v, page %q", err, page)
 		}
 		b := browser{t: t, page: page}
-		body := b.waitFor("Trust this server?")
-		b.post("trust", url.Values{"q": {b.nonce(body)}, "answer": {"trust"}})
-		body = b.waitFor("Choose your PIN")
-		if !strings.Contains(body, order.VerificationCode) {
-			t.Errorf("PIN page lacks the verification code %s", order.VerificationCode)
+		st := b.waitFor(func(s pageState) bool { return s.Trust != nil })
+		b.post("trust", map[string]any{"nonce": st.Trust.Nonce, "trust": true})
+		st = b.waitFor(func(s pageState) bool { return s.PIN != nil && s.Claim != nil })
+		if st.Claim.VerificationCode != order.VerificationCode {
+			t.Errorf("PIN page shows verification code %q, want %s", st.Claim.VerificationCode, order.VerificationCode)
 		}
-		b.post("pin", url.Values{"q": {b.nonce(body)}, "pin": {"123456"}, "confirm": {"123456"}})
-		body = b.waitFor("This PIN is too common.")
-		b.post("pin", url.Values{"q": {b.nonce(body)}, "pin": {"482915"}, "confirm": {"482915"}})
-		body = b.waitFor("is ready")
-		serial = regexp.MustCompile(`Card serial</th><td>(\d+)<`).FindStringSubmatch(body)[1]
+		b.post("pin", map[string]any{"nonce": st.PIN.Nonce, "pin": "123456", "confirm": "123456"})
+		st = b.waitFor(func(s pageState) bool {
+			return s.PIN != nil && slices.ContainsFunc(s.PIN.Problems, func(p pageProblem) bool { return p.Code == "block_list" })
+		})
+		b.post("pin", map[string]any{"nonce": st.PIN.Nonce, "pin": "482915", "confirm": "482915"})
+		st = b.waitFor(func(s pageState) bool { return s.Final != nil })
+		if st.Final.Step != handoff.StepDone || st.Final.Result == nil {
+			t.Fatalf("the run ended %+v", st.Final)
+		}
+		serial = st.Final.Result.Serial
 
 		if ok, _ := trust.Trusted(srv.URL); !ok {
 			t.Error("server not on the trusted list after trusting it on the page")
@@ -228,53 +235,83 @@ func enrolWithPIN(t *testing.T, ctx context.Context, c *Client, link, pin string
 }
 
 // browser uses the PIN page as a browser does: same-origin form posts.
+// pageState is the part of the PIN page's state (GET /<token>/state) this test reads.
+type pageState struct {
+	Version uint64 `json:"version"`
+	Trust   *struct {
+		Nonce string `json:"nonce"`
+	} `json:"trust"`
+	PIN *struct {
+		Nonce    string        `json:"nonce"`
+		Problems []pageProblem `json:"problems"`
+	} `json:"pin"`
+	Claim *struct {
+		VerificationCode string `json:"verificationCode"`
+	} `json:"claim"`
+	Final *struct {
+		Step   handoff.Step `json:"step"`
+		Result *struct {
+			Serial string `json:"serial"`
+		} `json:"result"`
+	} `json:"final"`
+}
+
+type pageProblem struct {
+	Code handoff.Code `json:"code"`
+}
+
+// browser drives the PIN page through the JSON API its script uses.
 type browser struct {
 	t    *testing.T
 	page string
 }
 
-func (b browser) get() string {
-	resp, err := http.Get(b.page)
+func (b browser) state(after uint64) pageState {
+	b.t.Helper()
+	u := b.page + "state"
+	if after > 0 {
+		u += "?after=" + strconv.FormatUint(after, 10)
+	}
+	resp, err := http.Get(u)
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return string(body)
+	var s pageState
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		b.t.Fatalf("state %s: %v", resp.Status, err)
+	}
+	return s
 }
 
-func (b browser) waitFor(want string) string {
+// waitFor follows the state with the page's long poll until ok says it is there.
+func (b browser) waitFor(ok func(pageState) bool) pageState {
 	b.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		body := b.get()
-		if strings.Contains(body, want) {
-			return body
-		}
+	s := b.state(0)
+	for !ok(s) {
 		if time.Now().After(deadline) {
-			b.t.Fatalf("PIN page never showed %q:\n%s", want, body)
+			b.t.Fatalf("the PIN page never got there: %+v", s)
 		}
-		time.Sleep(20 * time.Millisecond)
+		s = b.state(s.Version)
 	}
+	return s
 }
 
-func (b browser) nonce(body string) string {
-	m := regexp.MustCompile(`name="q" value="([^"]+)"`).FindStringSubmatch(body)
-	if m == nil {
-		b.t.Fatalf("no form on:\n%s", body)
-	}
-	return m[1]
-}
-
-func (b browser) post(action string, form url.Values) {
+func (b browser) post(action string, body map[string]any) {
 	b.t.Helper()
 	u, _ := url.Parse(b.page)
-	req, _ := http.NewRequest(http.MethodPost, b.page+action, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	data, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, b.page+action, bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", u.Scheme+"://"+u.Host)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.t.Fatalf("POST %s: %s", action, resp.Status)
+	}
 }

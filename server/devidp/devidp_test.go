@@ -129,7 +129,8 @@ func TestNew(t *testing.T) {
 	t.Run("ok/initial states from the users file", func(t *testing.T) {
 		e := start(t, nil)
 		got := e.idp.InitialStates()
-		if got["7b0d4e1a-0000-4000-8000-000000000b0b"] != "INACTIVE" || got["7b0d4e1a-0000-4000-8000-00000000a11c"] != "ACTIVE" || len(got) != 4 {
+		if got["7b0d4e1a-0000-4000-8000-000000000b0b"] != "INACTIVE" || got["7b0d4e1a-0000-4000-8000-00000000a11c"] != "ACTIVE" ||
+			got["7b0d4e1a-0000-4000-8000-0000000019a0"] != "ACTIVE" || len(got) != 5 {
 			t.Errorf("InitialStates = %v", got)
 		}
 	})
