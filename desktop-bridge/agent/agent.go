@@ -94,6 +94,11 @@ type Agent struct {
 	readers map[string]string // reader name by slot address
 	host    string
 
+	// deleting serialises DeleteCard: the person's `vscard-bridge delete` and the
+	// server-following sync may remove the same card at once, and the second must not
+	// find the file still held open by the first (vcard.ErrInUse) but already gone.
+	deleting sync.Mutex
+
 	ctx    context.Context // ends with Close: attachments and enrolments
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -279,6 +284,8 @@ func (a *Agent) MoveKey(serial uint32, from, to byte) error {
 // DeleteCard removes the card from its reader and deletes its files. It implements
 // handoff.CardHost.
 func (a *Agent) DeleteCard(serial uint32) error {
+	a.deleting.Lock()
+	defer a.deleting.Unlock()
 	a.stopFollowing(serial)
 	a.mu.Lock()
 	card := a.cards[serial]

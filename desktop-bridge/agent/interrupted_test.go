@@ -81,3 +81,54 @@ func TestInterruptedEnrolmentIsRemoved(t *testing.T) {
 		t.Errorf("PIN retries after the restart: %d, %v; want 2 (one wrong PIN before)", n, err)
 	}
 }
+
+// TestConcurrentDeletes: the person's `vscard-bridge delete` and the agent following the
+// server (which saw the same delete) remove the same card at once; both succeed, and the
+// card is gone, instead of the later one failing with "card in use".
+func TestConcurrentDeletes(t *testing.T) {
+	env := pcsctest.Start(t, 1)
+	dataDir := t.TempDir()
+	keys, err := vcard.LoadMasterKey(filepath.Join(dataDir, "cards.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cardDir := filepath.Join(dataDir, "cards")
+	c, err := vcard.Create(cardDir, vcard.Options{KeyStore: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := c.Serial()
+	c.Close()
+	recs := records{dir: filepath.Join(dataDir, "enrolled")}
+	if err := recs.save(&record{Serial: serial, State: StateReady, Order: "ord_x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{
+		DataDir: dataDir, Trust: handoff.NewTrustFile(filepath.Join(t.TempDir(), "bridge.yaml")),
+		Slots:  []Slot{{Addr: env.Readers[0].Addr, Reader: env.Readers[0].Name}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	env.WaitCard(t, 0, true)
+
+	start := make(chan struct{})
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { <-start; errs <- a.DeleteCard(serial) }()
+	}
+	close(start)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("DeleteCard: %v", err)
+		}
+	}
+	if left, _ := vcard.List(cardDir); slices.Contains(left, serial) {
+		t.Errorf("card %d is still there", serial)
+	}
+}
