@@ -54,92 +54,96 @@ func TestSelectVersionSerial(t *testing.T) {
 }
 
 func TestPIN(t *testing.T) {
-	c := newMemoryCard(t, Options{})
-	status := func() uint16 { _, sw := tx(t, c, h("00 20 00 80 00")); return sw }
+	forEachKeyStore(t, func(t *testing.T, ks KeyStore) {
+		c := newMemoryCard(t, Options{KeyStore: ks})
+		status := func() uint16 { _, sw := tx(t, c, h("00 20 00 80 00")); return sw }
 
-	mustSW(t, 0x63C3, status(), "fresh status")
-	mustSW(t, 0x63C2, verifyPIN(t, c, "000000"), "wrong pin")
-	mustSW(t, 0x63C2, status(), "status after wrong pin")
-	mustSW(t, swOK, verifyPIN(t, c, defaultPIN), "right pin")
-	mustSW(t, swOK, status(), "status after right pin")
-	mustSW(t, swOK, func() uint16 { _, sw := tx(t, c, h("00 20 FF 80 00")); return sw }(), "reset status")
-	mustSW(t, 0x63C3, status(), "counter restored, not verified")
+		mustSW(t, 0x63C3, status(), "fresh status")
+		mustSW(t, 0x63C2, verifyPIN(t, c, "000000"), "wrong pin")
+		mustSW(t, 0x63C2, status(), "status after wrong pin")
+		mustSW(t, swOK, verifyPIN(t, c, defaultPIN), "right pin")
+		mustSW(t, swOK, status(), "status after right pin")
+		mustSW(t, swOK, func() uint16 { _, sw := tx(t, c, h("00 20 FF 80 00")); return sw }(), "reset status")
+		mustSW(t, 0x63C3, status(), "counter restored, not verified")
 
-	// Malformed PINs must not cost a try.
-	mustSW(t, swWrongLength, func() uint16 { _, sw := tx(t, c, h("00 20 00 80 04 31 32 33 34")); return sw }(), "short pin")
-	mustSW(t, swRefNotFound, func() uint16 { _, sw := call(t, c, insVerify, 0, refPUK, pinBytes(defaultPUK)); return sw }(), "verify puk")
-	mustSW(t, 0x63C3, status(), "no try lost")
+		// Malformed PINs must not cost a try.
+		mustSW(t, swWrongLength, func() uint16 { _, sw := tx(t, c, h("00 20 00 80 04 31 32 33 34")); return sw }(), "short pin")
+		mustSW(t, swRefNotFound, func() uint16 { _, sw := call(t, c, insVerify, 0, refPUK, pinBytes(defaultPUK)); return sw }(), "verify puk")
+		mustSW(t, 0x63C3, status(), "no try lost")
 
-	// Change the PIN: wrong old PIN costs a try, a malformed new one doesn't.
-	_, sw := call(t, c, insChangeRef, 0, refPIN, append(pinBytes("999999"), pinBytes("654321")...))
-	mustSW(t, 0x63C2, sw, "change with wrong pin")
-	_, sw = call(t, c, insChangeRef, 0, refPIN, append(pinBytes(defaultPIN), pinBytes("12")...))
-	mustSW(t, swWrongData, sw, "change to short pin")
-	mustSW(t, 0x63C2, status(), "tries after malformed change")
-	_, sw = call(t, c, insChangeRef, 0, refPIN, append(pinBytes(defaultPIN), pinBytes("654321")...))
-	mustSW(t, swOK, sw, "change pin")
-	mustSW(t, 0x63C3, status(), "counter reset by change")
+		// Change the PIN: wrong old PIN costs a try, a malformed new one doesn't.
+		_, sw := call(t, c, insChangeRef, 0, refPIN, append(pinBytes("999999"), pinBytes("654321")...))
+		mustSW(t, 0x63C2, sw, "change with wrong pin")
+		_, sw = call(t, c, insChangeRef, 0, refPIN, append(pinBytes(defaultPIN), pinBytes("12")...))
+		mustSW(t, swWrongData, sw, "change to short pin")
+		mustSW(t, 0x63C2, status(), "tries after malformed change")
+		_, sw = call(t, c, insChangeRef, 0, refPIN, append(pinBytes(defaultPIN), pinBytes("654321")...))
+		mustSW(t, swOK, sw, "change pin")
+		mustSW(t, 0x63C3, status(), "counter reset by change")
 
-	for i, want := range []uint16{0x63C2, 0x63C1, 0x63C0, swAuthBlocked, swAuthBlocked} {
-		mustSW(t, want, verifyPIN(t, c, "111111"), "wrong pin #"+string(rune('1'+i)))
-	}
-	mustSW(t, swAuthBlocked, verifyPIN(t, c, "654321"), "right pin while blocked")
-	mustSW(t, swAuthBlocked, status(), "status while blocked")
+		for i, want := range []uint16{0x63C2, 0x63C1, 0x63C0, swAuthBlocked, swAuthBlocked} {
+			mustSW(t, want, verifyPIN(t, c, "111111"), "wrong pin #"+string(rune('1'+i)))
+		}
+		mustSW(t, swAuthBlocked, verifyPIN(t, c, "654321"), "right pin while blocked")
+		mustSW(t, swAuthBlocked, status(), "status while blocked")
 
-	// Unblock with the PUK.
-	_, sw = call(t, c, insResetRetry, 0, refPIN, append(pinBytes("00000000"), pinBytes("777777")...))
-	mustSW(t, 0x63C2, sw, "unblock with wrong puk")
-	_, sw = call(t, c, insResetRetry, 0, refPIN, append(pinBytes(defaultPUK), pinBytes("777777")...))
-	mustSW(t, swOK, sw, "unblock")
-	mustSW(t, swOK, verifyPIN(t, c, "777777"), "new pin")
-	md, sw := call(t, c, insGetMetadata, 0, refPUK, nil)
-	mustSW(t, swOK, sw, "puk metadata")
-	if !bytes.Equal(md, h("01 01 FF 05 01 01 06 02 03 03")) {
-		t.Errorf("puk metadata %X", md)
-	}
-	md, _ = call(t, c, insGetMetadata, 0, refPIN, nil)
-	if !bytes.Equal(md, h("01 01 FF 05 01 00 06 02 03 03")) {
-		t.Errorf("pin metadata %X", md)
-	}
+		// Unblock with the PUK.
+		_, sw = call(t, c, insResetRetry, 0, refPIN, append(pinBytes("00000000"), pinBytes("777777")...))
+		mustSW(t, 0x63C2, sw, "unblock with wrong puk")
+		_, sw = call(t, c, insResetRetry, 0, refPIN, append(pinBytes(defaultPUK), pinBytes("777777")...))
+		mustSW(t, swOK, sw, "unblock")
+		mustSW(t, swOK, verifyPIN(t, c, "777777"), "new pin")
+		md, sw := call(t, c, insGetMetadata, 0, refPUK, nil)
+		mustSW(t, swOK, sw, "puk metadata")
+		if !bytes.Equal(md, h("01 01 FF 05 01 01 06 02 03 03")) {
+			t.Errorf("puk metadata %X", md)
+		}
+		md, _ = call(t, c, insGetMetadata, 0, refPIN, nil)
+		if !bytes.Equal(md, h("01 01 FF 05 01 00 06 02 03 03")) {
+			t.Errorf("pin metadata %X", md)
+		}
+	})
 }
 
 func TestResetAndRetries(t *testing.T) {
-	c := newMemoryCard(t, Options{})
-	_, sw := call(t, c, insReset, 0, 0, nil)
-	mustSW(t, swConditionsNotMet, sw, "reset while pin not blocked")
+	forEachKeyStore(t, func(t *testing.T, ks KeyStore) {
+		c := newMemoryCard(t, Options{KeyStore: ks})
+		_, sw := call(t, c, insReset, 0, 0, nil)
+		mustSW(t, swConditionsNotMet, sw, "reset while pin not blocked")
 
-	_, sw = call(t, c, insSetRetries, 5, 4, nil)
-	mustSW(t, swSecurityNotSatisfied, sw, "set retries without auth")
-	authDefault(t, c)
-	verifyPIN(t, c, defaultPIN)
-	_, sw = call(t, c, insSetRetries, 5, 4, nil)
-	mustSW(t, swOK, sw, "set retries")
-	md, _ := call(t, c, insGetMetadata, 0, refPIN, nil)
-	if !bytes.Equal(md, h("01 01 FF 05 01 01 06 02 05 05")) {
-		t.Errorf("pin metadata after set retries %X", md)
-	}
+		_, sw = call(t, c, insSetRetries, 5, 4, nil)
+		mustSW(t, swSecurityNotSatisfied, sw, "set retries without auth")
+		authDefault(t, c)
+		verifyPIN(t, c, defaultPIN)
+		_, sw = call(t, c, insSetRetries, 5, 4, nil)
+		mustSW(t, swOK, sw, "set retries")
+		md, _ := call(t, c, insGetMetadata, 0, refPIN, nil)
+		if !bytes.Equal(md, h("01 01 FF 05 01 01 06 02 05 05")) {
+			t.Errorf("pin metadata after set retries %X", md)
+		}
 
-	_, sw = call(t, c, insGenerate, 0, 0x9A, h("AC 03 80 01 11"))
-	mustSW(t, swOK, sw, "generate before reset")
-	for range 5 {
-		verifyPIN(t, c, "000000")
-	}
-	for range 4 {
-		call(t, c, insChangeRef, 0, refPUK, append(pinBytes("00000000"), pinBytes("00000000")...))
-	}
-	att, _ := c.AttestationCertificate()
-	_, sw = call(t, c, insReset, 0, 0, nil)
-	mustSW(t, swOK, sw, "reset")
-	mustSW(t, 0x63C3, func() uint16 { _, sw := tx(t, c, h("00 20 00 80 00")); return sw }(), "pin after reset")
-	_, sw = call(t, c, insGetMetadata, 0, 0x9A, nil)
-	mustSW(t, swRefNotFound, sw, "key gone after reset")
-	_, sw = call(t, c, insGenerate, 0, 0x9A, h("AC 03 80 01 11"))
-	mustSW(t, swSecurityNotSatisfied, sw, "auth wiped by reset")
-	authDefault(t, c)
-	att2, err := c.AttestationCertificate()
-	if err != nil || !att2.Equal(att) {
-		t.Errorf("attestation identity changed by reset: %v", err)
-	}
+		_, sw = call(t, c, insGenerate, 0, 0x9A, h("AC 03 80 01 11"))
+		mustSW(t, swOK, sw, "generate before reset")
+		for range 5 {
+			verifyPIN(t, c, "000000")
+		}
+		for range 4 {
+			call(t, c, insChangeRef, 0, refPUK, append(pinBytes("00000000"), pinBytes("00000000")...))
+		}
+		att, _ := c.AttestationCertificate()
+		_, sw = call(t, c, insReset, 0, 0, nil)
+		mustSW(t, swOK, sw, "reset")
+		mustSW(t, 0x63C3, func() uint16 { _, sw := tx(t, c, h("00 20 00 80 00")); return sw }(), "pin after reset")
+		_, sw = call(t, c, insGetMetadata, 0, 0x9A, nil)
+		mustSW(t, swRefNotFound, sw, "key gone after reset")
+		_, sw = call(t, c, insGenerate, 0, 0x9A, h("AC 03 80 01 11"))
+		mustSW(t, swSecurityNotSatisfied, sw, "auth wiped by reset")
+		authDefault(t, c)
+		att2, err := c.AttestationCertificate()
+		if err != nil || !att2.Equal(att) {
+			t.Errorf("attestation identity changed by reset: %v", err)
+		}
+	})
 }
 
 func TestManagementKey(t *testing.T) {

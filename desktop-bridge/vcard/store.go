@@ -365,7 +365,7 @@ type secretPart struct {
 	PIN           []byte            `json:"pin"`
 	PUK           []byte            `json:"puk"`
 	ManagementKey []byte            `json:"managementKey"`
-	Keys          map[string][]byte `json:"keys"`    // PKCS #8, or TPM blob
+	Keys          map[string][]byte `json:"keys"` // PKCS #8, or TPM blob
 	FileSecret    []byte            `json:"fileSecret,omitempty"`
 	Objects       map[string][]byte `json:"objects"` // PIN protected
 }
