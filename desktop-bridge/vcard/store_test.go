@@ -89,73 +89,74 @@ func TestStoreRoundTrip(t *testing.T) {
 }
 
 func TestStoreErrors(t *testing.T) {
-	dir := t.TempDir()
-	ks := testKeyStore(t, dir)
-	c, err := Create(dir, Options{Serial: 7, KeyStore: ks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-	path := filepath.Join(dir, "7.card")
-
-	t.Run("error/exists", func(t *testing.T) {
-		if _, err := Create(dir, Options{Serial: 7, KeyStore: ks}); !errors.Is(err, ErrExists) {
-			t.Errorf("got %v", err)
-		}
-	})
-	t.Run("error/other key", func(t *testing.T) {
-		other, _ := NewMasterKey(bytes.Repeat([]byte{1}, 32))
-		if _, err := Open(dir, 7, other); !errors.Is(err, ErrUnseal) {
-			t.Errorf("got %v", err)
-		}
-	})
-	t.Run("error/tampered retry counter", func(t *testing.T) {
-		raw, _ := os.ReadFile(path)
-		bad := bytes.Replace(raw, []byte(`"pinTries":{"Max":3,"Left":3}`), []byte(`"pinTries":{"Max":3,"Left":2}`), 1)
-		if bytes.Equal(raw, bad) {
-			t.Fatalf("counter not found in %s", raw)
-		}
-		os.WriteFile(path, bad, 0o600)
-		defer os.WriteFile(path, raw, 0o600)
-		if _, err := Open(dir, 7, ks); !errors.Is(err, ErrUnseal) {
-			t.Errorf("got %v", err)
-		}
-	})
-	t.Run("error/not found", func(t *testing.T) {
-		if _, err := Open(dir, 8, ks); !errors.Is(err, ErrNotFound) {
-			t.Errorf("got %v", err)
-		}
-		if err := Delete(dir, 8); !errors.Is(err, ErrNotFound) {
-			t.Errorf("delete: got %v", err)
-		}
-	})
-	t.Run("error/master key readable by others", func(t *testing.T) {
-		p := filepath.Join(dir, "loose.key")
-		os.WriteFile(p, make([]byte, 32), 0o644)
-		if _, err := LoadMasterKey(p); err == nil {
-			t.Error("loaded a world-readable key")
-		}
-	})
-	t.Run("ok/random serial and delete", func(t *testing.T) {
-		c, err := Create(dir, Options{KeyStore: ks})
+	forEachKeyStore(t, func(t *testing.T, ks KeyStore) {
+		dir := t.TempDir()
+		c, err := Create(dir, Options{Serial: 7, KeyStore: ks})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := c.Serial()
-		if s < 10_000_000 {
-			t.Errorf("serial %d", s)
-		}
 		c.Close()
-		if err := Delete(dir, s); err != nil {
-			t.Fatal(err)
-		}
-		serials, _ := List(dir)
-		if len(serials) != 1 || serials[0] != 7 {
-			t.Errorf("after delete: %v", serials)
-		}
-		if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(int(s))+".card")); !os.IsNotExist(err) {
-			t.Errorf("file still there: %v", err)
-		}
+		path := filepath.Join(dir, "7.card")
+
+		t.Run("error/exists", func(t *testing.T) {
+			if _, err := Create(dir, Options{Serial: 7, KeyStore: ks}); !errors.Is(err, ErrExists) {
+				t.Errorf("got %v", err)
+			}
+		})
+		t.Run("error/other key", func(t *testing.T) {
+			other, _ := NewMasterKey(bytes.Repeat([]byte{1}, 32))
+			if _, err := Open(dir, 7, other); !errors.Is(err, ErrUnseal) {
+				t.Errorf("got %v", err)
+			}
+		})
+		t.Run("error/tampered retry counter", func(t *testing.T) {
+			raw, _ := os.ReadFile(path)
+			bad := bytes.Replace(raw, []byte(`"pinTries":{"Max":3,"Left":3}`), []byte(`"pinTries":{"Max":3,"Left":2}`), 1)
+			if bytes.Equal(raw, bad) {
+				t.Fatalf("counter not found in %s", raw)
+			}
+			os.WriteFile(path, bad, 0o600)
+			defer os.WriteFile(path, raw, 0o600)
+			if _, err := Open(dir, 7, ks); !errors.Is(err, ErrUnseal) {
+				t.Errorf("got %v", err)
+			}
+		})
+		t.Run("error/not found", func(t *testing.T) {
+			if _, err := Open(dir, 8, ks); !errors.Is(err, ErrNotFound) {
+				t.Errorf("got %v", err)
+			}
+			if err := Delete(dir, 8); !errors.Is(err, ErrNotFound) {
+				t.Errorf("delete: got %v", err)
+			}
+		})
+		t.Run("error/master key readable by others", func(t *testing.T) {
+			p := filepath.Join(dir, "loose.key")
+			os.WriteFile(p, make([]byte, 32), 0o644)
+			if _, err := LoadMasterKey(p); err == nil {
+				t.Error("loaded a world-readable key")
+			}
+		})
+		t.Run("ok/random serial and delete", func(t *testing.T) {
+			c, err := Create(dir, Options{KeyStore: ks})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := c.Serial()
+			if s < 10_000_000 {
+				t.Errorf("serial %d", s)
+			}
+			c.Close()
+			if err := Delete(dir, s); err != nil {
+				t.Fatal(err)
+			}
+			serials, _ := List(dir)
+			if len(serials) != 1 || serials[0] != 7 {
+				t.Errorf("after delete: %v", serials)
+			}
+			if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(int(s))+".card")); !os.IsNotExist(err) {
+				t.Errorf("file still there: %v", err)
+			}
+		})
 	})
 }
 

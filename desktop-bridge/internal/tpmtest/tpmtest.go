@@ -5,8 +5,8 @@
 package tpmtest
 
 import (
-	"encoding/binary"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -57,8 +57,11 @@ func Start(t testing.TB) *TPM {
 	})
 	// swtpm creates its socket after start; wait for it (bounded) rather
 	// than racing the first command against its listen call.
+	// The socket file exists from bind, before listen: probe with a
+	// connection, which swtpm serves and forgets.
 	for i := 0; ; i++ {
-		if _, err := os.Stat(tpm.Socket); err == nil {
+		if c, err := net.Dial("unix", tpm.Socket); err == nil {
+			c.Close()
 			break
 		}
 		if i == 500 {
