@@ -17,8 +17,14 @@ import (
 // With PIN policy "once" piv-go sends an extra VERIFY status probe before
 // each signature.
 func BenchmarkSignPCSC(b *testing.B) {
+	for _, kind := range keyStoreKinds {
+		b.Run(kind, func(b *testing.B) { benchmarkSignPCSC(b, kind) })
+	}
+}
+
+func benchmarkSignPCSC(b *testing.B, kind string) {
 	env := pcsctest.Start(b, 1)
-	c, _, _ := newCard(b, 7770001)
+	c, _, _ := newCardOn(b, kind, 7770001)
 	env.Insert(b, 0, c)
 	yk := env.OpenPIV(b, 0)
 	cases := []struct {

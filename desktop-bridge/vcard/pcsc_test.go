@@ -23,6 +23,7 @@ import (
 
 	"github.com/go-piv/piv-go/v2/piv"
 
+	"github.com/vscard/vscard/desktop-bridge/internal/tpmtest"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 )
@@ -35,9 +36,35 @@ import (
 // store.
 func newCard(t testing.TB, serial uint32) (*vcard.Card, string, vcard.KeyStore) {
 	t.Helper()
+	return newCardOn(t, "software", serial)
+}
+
+// keyStoreKinds are the key stores the PC/SC tests and benchmarks run on.
+var keyStoreKinds = []string{"software", "tpm"}
+
+// newCardOn is newCard on a key store of the given kind: "software" (a
+// MasterKey) or "tpm" (a private swtpm).
+func newCardOn(t testing.TB, kind string, serial uint32) (*vcard.Card, string, vcard.KeyStore) {
+	t.Helper()
 	dir := t.TempDir()
-	ks, err := vcard.LoadMasterKey(filepath.Join(dir, "master.key"))
-	if err != nil {
+	var ks vcard.KeyStore
+	var err error
+	if kind == "tpm" {
+		tp := tpmtest.Start(t)
+		if err := tp.SetLockout(1000, 3600); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := tp.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tks, err := vcard.OpenTPM(conn, filepath.Join(dir, "tpm.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tks.Close() })
+		ks = tks
+	} else if ks, err = vcard.LoadMasterKey(filepath.Join(dir, "master.key")); err != nil {
 		t.Fatal(err)
 	}
 	cards := filepath.Join(dir, "cards")
@@ -353,8 +380,14 @@ func TestPIVGo(t *testing.T) {
 // TestIndependentClients checks the card with tools that share no code with
 // piv-go: yubico-piv-tool and OpenSC.
 func TestIndependentClients(t *testing.T) {
+	for _, kind := range keyStoreKinds {
+		t.Run(kind, func(t *testing.T) { testIndependentClients(t, kind) })
+	}
+}
+
+func testIndependentClients(t *testing.T, kind string) {
 	env := pcsctest.Start(t, 1)
-	c, _, _ := newCard(t, 5552000)
+	c, _, _ := newCardOn(t, kind, 5552000)
 	env.Insert(t, 0, c)
 	reader := env.Readers[0].Name
 
