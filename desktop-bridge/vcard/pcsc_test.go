@@ -77,10 +77,16 @@ func newCardOn(t testing.TB, kind string, serial uint32) (*vcard.Card, string, v
 }
 
 func TestPIVGo(t *testing.T) {
+	for _, kind := range keyStoreKinds {
+		t.Run(kind, func(t *testing.T) { testPIVGo(t, kind) })
+	}
+}
+
+func testPIVGo(t *testing.T, kind string) {
 	env := pcsctest.Start(t, 2)
 
 	t.Run("ok/version serial retries", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551234)
+		c, _, _ := newCardOn(t, kind, 5551234)
 		env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		if v := yk.Version(); v.Major != 5 || v.Minor != 7 {
@@ -97,7 +103,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("error/pin blocks and stays blocked across reopen", func(t *testing.T) {
-		c, dir, ks := newCard(t, 5551235)
+		c, dir, ks := newCardOn(t, kind, 5551235)
 		a := env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		for want := 2; want >= 0; want-- {
@@ -141,7 +147,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("ok/keys, signatures, ecdh, certificates, attestation", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551236)
+		c, _, _ := newCardOn(t, kind, 5551236)
 		env.Insert(t, 1, c)
 		yk := env.OpenPIV(t, 1)
 		att, err := yk.AttestationCertificate()
@@ -254,7 +260,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("ok/ecdh p384 and pin policy never", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551237)
+		c, _, _ := newCardOn(t, kind, 5551237)
 		env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		pub, err := yk.GenerateKey(piv.DefaultManagementKey, piv.SlotCardAuthentication, piv.Key{Algorithm: piv.AlgorithmEC384, PINPolicy: piv.PINPolicyNever, TouchPolicy: piv.TouchPolicyNever})
@@ -277,7 +283,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("error/pin policy enforced", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551238)
+		c, _, _ := newCardOn(t, kind, 5551238)
 		env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		pub, err := yk.GenerateKey(piv.DefaultManagementKey, piv.SlotSignature, piv.Key{Algorithm: piv.AlgorithmEC256, PINPolicy: piv.PINPolicyOnce, TouchPolicy: piv.TouchPolicyNever})
@@ -293,7 +299,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("error/wrong management key", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551239)
+		c, _, _ := newCardOn(t, kind, 5551239)
 		env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		wrong := bytes.Repeat([]byte{7}, 24)
@@ -306,7 +312,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("ok/personalise: management key aes-192, pin, puk, metadata, retries", func(t *testing.T) {
-		c, dir, ks := newCard(t, 5551240)
+		c, dir, ks := newCardOn(t, kind, 5551240)
 		a := env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		newKey := bytes.Repeat([]byte{0x5A}, 24)
@@ -358,7 +364,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("ok/reset", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551241)
+		c, _, _ := newCardOn(t, kind, 5551241)
 		env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		newKey := bytes.Repeat([]byte{0x11}, 24)

@@ -31,7 +31,13 @@ func Start(t testing.TB) *TPM {
 	if _, err := exec.LookPath("swtpm"); err != nil {
 		t.Skip("swtpm not installed (make test installs it)")
 	}
-	dir := t.TempDir()
+	// Not t.TempDir(): it holds the test's name, and a comma there would
+	// split swtpm's "dir=...,..." option lists.
+	dir, err := os.MkdirTemp("", "swtpm")
+	if err != nil {
+		t.Fatalf("create swtpm dir: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	state := filepath.Join(dir, "state")
 	if err := os.Mkdir(state, 0o700); err != nil {
 		t.Fatalf("create state dir: %v", err)
