@@ -117,6 +117,9 @@ func (c *Card) changeReference(cmd *command) response {
 		return status(swMemoryFailure)
 	}
 	*ref = nref
+	// Knowing the secret is not a verified PIN, but keys generated later in
+	// this session can be bound to it at once (tpmcard.go).
+	c.sess.keyAuth = secret
 	return status(swOK)
 }
 

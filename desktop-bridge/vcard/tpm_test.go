@@ -89,6 +89,22 @@ func TestTPMKeysSignAndAgree(t *testing.T) {
 	authDefault(t, c)
 	_, sw = call(t, c, insImportKey, byte(AlgECCP256), 0x9A, tlvBytes(0x06, make([]byte, 32)))
 	mustSW(t, swConditionsNotMet, sw, "import on a TPM card")
+
+	// A PIN change releases the secret: keys generated after it are bound
+	// at once (the Desktop App's personalisation: set PIN, then generate).
+	c.Reset()
+	_, sw = call(t, c, insChangeRef, 0, refPIN, append(pinBytes(defaultPIN), pinBytes("654321")...))
+	mustSW(t, swOK, sw, "change PIN")
+	authDefault(t, c)
+	_, sw = call(t, c, insGenerate, 0, 0x9C, h("AC 03 80 01 11"))
+	mustSW(t, swOK, sw, "generate after PIN change")
+	if !c.st.keys[0x9C].priv.(*tpmKey).pinBound {
+		t.Error("key generated after a PIN change is not bound to the PIN secret")
+	}
+	mustSW(t, swOK, verifyPIN(t, c, "654321"), "verify new PIN")
+	body := tlvBytes(tagDynAuth, appendTLV(tlvBytes(tagResponse, nil), tagChallenge, make([]byte, 32)))
+	_, sw = call(t, c, insGenAuth, byte(AlgECCP256), 0x9C, body)
+	mustSW(t, swOK, sw, "sign with the bound key after the PIN change")
 }
 
 func responseOf(t *testing.T, out []byte) []byte {
