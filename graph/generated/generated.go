@@ -168,10 +168,11 @@ type ComplexityRoot struct {
 	}
 
 	CardSync struct {
-		PinState func(childComplexity int) int
-		Remove   func(childComplexity int) int
-		Serial   func(childComplexity int) int
-		State    func(childComplexity int) int
+		PINPolicy func(childComplexity int) int
+		PinState  func(childComplexity int) int
+		Remove    func(childComplexity int) int
+		Serial    func(childComplexity int) int
+		State     func(childComplexity int) int
 	}
 
 	Certificate struct {
@@ -1007,6 +1008,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CardStatus.ValidUntil(childComplexity), true
 
+	case "CardSync.pinPolicy":
+		if e.ComplexityRoot.CardSync.PINPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSync.PINPolicy(childComplexity), true
 	case "CardSync.pinState":
 		if e.ComplexityRoot.CardSync.PinState == nil {
 			break
@@ -4307,6 +4314,12 @@ type CardSync {
   "The card is out of service (revoked, deleted): the Desktop App takes it out of its reader and deletes it."
   remove: Boolean!
   pinState: CardPinState
+  """
+  The PIN rules the option script gives the card's owner now, in syncCard's answer (null in
+  cardUpdated's): the Desktop App keeps them to check a PIN chosen without the portal
+  (vscard-bridge pin change, pin unblock --offline).
+  """
+  pinPolicy: PinPolicy
 }
 
 """
@@ -4857,6 +4870,8 @@ func (ec *executionContext) childFields_CardSync(ctx context.Context, field grap
 		return ec.fieldContext_CardSync_remove(ctx, field)
 	case "pinState":
 		return ec.fieldContext_CardSync_pinState(ctx, field)
+	case "pinPolicy":
+		return ec.fieldContext_CardSync_pinPolicy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CardSync", field.Name)
 }
@@ -8760,6 +8775,38 @@ func (ec *executionContext) fieldContext_CardSync_pinState(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CardPinState(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CardSync_pinPolicy(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSync) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSync_pinPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PINPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cardspec.PINPolicy) graphql.Marshaler {
+			return ec.marshalOPinPolicy2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐPINPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CardSync_pinPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CardSync",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PinPolicy(ctx, field)
 		},
 	}
 	return fc, nil
@@ -21413,6 +21460,11 @@ func (ec *executionContext) _CardSync(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "pinPolicy":
+			out.Values[i] = ec._CardSync_pinPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25527,6 +25579,13 @@ func (ec *executionContext) unmarshalOPinChangeReportInput2ᚕᚖgithubᚗcomᚋ
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOPinPolicy2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐPINPolicy(ctx context.Context, sel ast.SelectionSet, v *cardspec.PINPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PinPolicy(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOProcess2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐProcess(ctx context.Context, sel ast.SelectionSet, v *enroll.Process) graphql.Marshaler {
