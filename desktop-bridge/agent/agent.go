@@ -17,6 +17,7 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 	"github.com/vscard/vscard/desktop-bridge/vpcd"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // Slot is one vpcd reader slot: the TCP address the card connects to and the reader
@@ -335,6 +336,8 @@ type CardInfo struct {
 	UserName     string                `json:"userName,omitempty"`
 	ValidUntil   time.Time             `json:"validUntil,omitzero"`
 	Certificates []handoff.Certificate `json:"certificates,omitempty"`
+	// PINPolicy is the last PIN policy the card's server gave; nil before any.
+	PINPolicy *cardspec.PINPolicy `json:"pinPolicy,omitempty"`
 }
 
 // Cards lists the cards in the card directory, with where each is inserted.
@@ -369,6 +372,7 @@ func ListCards(dataDir string) ([]CardInfo, error) {
 		if rec, err := recs.load(s); err == nil && rec != nil {
 			info.State, info.Server, info.UserName = rec.State, rec.Server, rec.UserName
 			info.ValidUntil, info.Certificates = rec.ValidUntil, rec.Certificates
+			info.PINPolicy = rec.PINPolicy
 		}
 		for i := range info.Certificates {
 			info.Certificates[i].PEM = "" // listings stay short; the card has them

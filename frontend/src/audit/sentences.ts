@@ -78,6 +78,12 @@ export const sentences: Record<string, Words> = {
   'card.replace.supersede': (f, w) => `${w.actor} replaced ${card(f, w)} with a new card`,
   'card.replace.revoke': (f, w) => `${w.actor} revoked ${card(f, w)}, reported lost or stolen, to replace it`,
   'card.pin_changed': (f, w) => `${w.actor} changed the PIN of ${card(f, w)}`,
+  'notice.queued': (f, w) => `${w.actor} prepared the ${w.detail('days')}-day expiry e-mail for ${card(f, w)}`,
+  'notice.sent': (f, w) => `${w.actor} sent the ${w.detail('days')}-day expiry e-mail for ${card(f, w)}`,
+  'notice.retry': (f, w) =>
+    `${w.actor} could not send the ${w.detail('days')}-day expiry e-mail for ${card(f, w)} and will try again`,
+  'notice.failed': (f, w) =>
+    `${w.actor} gave up sending the ${w.detail('days')}-day expiry e-mail for ${card(f, w)} after ${w.detail('attempts')} tries`,
   'card.pin_change_failed': (f, w) => `A PIN change on ${card(f, w)} failed`,
   'card.pin_reset': (f, w) => `${w.actor} reset the PIN of ${card(f, w)}`,
   'card.pin_state_reported': (f, w) => `${w.actor} reported the PIN state of ${card(f, w)}`,
@@ -171,6 +177,10 @@ export const actionLabels: Record<string, string> = {
   'card.replace.supersede': 'Card replaced',
   'card.replace.revoke': 'Lost card revoked for replacement',
   'card.pin_changed': 'PIN changed',
+  'notice.queued': 'Expiry e-mail prepared',
+  'notice.sent': 'Expiry e-mail sent',
+  'notice.retry': 'Expiry e-mail not sent, retried later',
+  'notice.failed': 'Expiry e-mail given up',
   'card.pin_change_failed': 'PIN change failed',
   'card.pin_reset': 'PIN reset',
   'card.pin_state_reported': 'PIN state reported',

@@ -222,6 +222,17 @@ export type CardWhereInput = {
   serialNotIn?: Array<string> | null | undefined;
   /** state field predicates */
   state?: CardState | null | undefined;
+  /** state_changed_at field predicates */
+  stateChangedAt?: string | null | undefined;
+  stateChangedAtGT?: string | null | undefined;
+  stateChangedAtGTE?: string | null | undefined;
+  stateChangedAtIn?: Array<string> | null | undefined;
+  stateChangedAtIsNil?: boolean | null | undefined;
+  stateChangedAtLT?: string | null | undefined;
+  stateChangedAtLTE?: string | null | undefined;
+  stateChangedAtNEQ?: string | null | undefined;
+  stateChangedAtNotIn?: Array<string> | null | undefined;
+  stateChangedAtNotNil?: boolean | null | undefined;
   stateIn?: Array<CardState> | null | undefined;
   stateNEQ?: CardState | null | undefined;
   stateNotIn?: Array<CardState> | null | undefined;
@@ -291,6 +302,12 @@ export type CertificateWhereInput = {
   /** order edge predicates */
   hasOrder?: boolean | null | undefined;
   hasOrderWith?: Array<OrderWhereInput> | null | undefined;
+  /** superseded_by edge predicates */
+  hasSupersededBy?: boolean | null | undefined;
+  hasSupersededByWith?: Array<CertificateWhereInput> | null | undefined;
+  /** supersedes edge predicates */
+  hasSupersedes?: boolean | null | undefined;
+  hasSupersedesWith?: Array<CertificateWhereInput> | null | undefined;
   /** id field predicates */
   id?: string | number | null | undefined;
   idContainsFold?: string | number | null | undefined;
