@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -117,6 +118,18 @@ func TestOperatorActsWithReason(t *testing.T) {
 
 	var me struct{ Me struct{ ID string } }
 	alice.MustDo(t, `{ me { id } }`, nil, &me)
+
+	// The export of alice's events has what olga did to alice's card, with its reason.
+	resp, err := olga.HTTP.Get(env.URL + "/audit/export?" + url.Values{"person": {me.Me.ID}, "action": {"card.lock"}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "laptop left in a taxi") {
+		t.Errorf("alice's export (%s) lacks the lock of her card:\n%s", resp.Status, body)
+	}
+
 	olga.MustDo(t, `mutation($id: ID!) { endUserSessions(userId: $id, reason: "suspicious sign-ins") }`, map[string]any{"id": me.Me.ID}, nil)
 	if r := reasonOf("user.end_sessions"); r != "suspicious sign-ins" {
 		t.Errorf("user.end_sessions reason %q", r)
