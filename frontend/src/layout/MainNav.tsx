@@ -59,7 +59,8 @@ export function MainNav({ user }: { user: SessionUser }) {
           <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" mb={4}>
             {t('operator:nav.console')}
           </Text>
-          <NavItems items={operatorConsole} />
+          {/* An administrator reads the audit log under Administration; one link is enough. */}
+          <NavItems items={isAdmin(user) ? operatorConsole.filter((i) => i.to !== '/operator/audit') : operatorConsole} />
         </>
       )}
       {isAdmin(user) && (
