@@ -67,7 +67,7 @@ export function AuditTrail({ where, exportPerson, label }: Props) {
           </Table.Tbody>
         </Table>
       )}
-      <ConnectionPager pager={pager} connection={data?.auditEvents} />
+      {(events.length > 0 || pager.hasPrevious) && <ConnectionPager pager={pager} connection={data?.auditEvents} />}
     </>
   );
 }
