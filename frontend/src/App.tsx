@@ -21,6 +21,8 @@ const OrdersPage = lazy(() => import('./admin/OrdersPage'));
 const AuditLogPage = lazy(() => import('./admin/AuditLogPage'));
 const PeoplePage = lazy(() => import('./operator/PeoplePage'));
 const PersonPage = lazy(() => import('./operator/PersonPage'));
+const OperatorCardPage = lazy(() => import('./operator/CardPage'));
+const OperatorOrderPage = lazy(() => import('./operator/OrderPage'));
 // GraphiQL and its Monaco editor are several times the size of the rest of the app.
 const PlaygroundPage = lazy(() => import('./admin/PlaygroundPage'));
 
@@ -57,6 +59,10 @@ export function App() {
         <Route path="/operator" element={<Navigate to="/operator/people" replace />} />
         <Route path="/operator/people" element={operatorOnly(<PeoplePage />)} />
         <Route path="/operator/people/:id" element={operatorOnly(<PersonPage />)} />
+        <Route path="/operator/cards/:serial" element={operatorOnly(<OperatorCardPage />)} />
+        <Route path="/operator/orders/:id" element={operatorOnly(<OperatorOrderPage />)} />
+        {/* The audit log is the help desk's too (the server lets operators read and export it). */}
+        <Route path="/operator/audit" element={operatorOnly(<AuditLogPage />)} />
         <Route path="/admin" element={<Navigate to="/admin/script" replace />} />
         <Route path="/admin/script" element={adminOnly(<ScriptEditorPage />)} />
         <Route path="/admin/users" element={adminOnly(<UsersPage />)} />

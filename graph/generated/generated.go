@@ -248,9 +248,9 @@ type ComplexityRoot struct {
 		ConfirmCardReady       func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
 		DeleteCardWithCard     func(childComplexity int, serial string, challenge string, signature string) int
 		DeleteChallenge        func(childComplexity int, serial string) int
-		EndUserSessions        func(childComplexity int, userID string) int
+		EndUserSessions        func(childComplexity int, userID string, reason *string) int
 		FailOrder              func(childComplexity int, orderID string, reason string) int
-		NextStep               func(childComplexity int, orderID string, choices map[string]any) int
+		NextStep               func(childComplexity int, orderID string, choices map[string]any, reason *string) int
 		PurgeCard              func(childComplexity int, serial string) int
 		ReleaseCardPuk         func(childComplexity int, orderID string, serial string) int
 		RenewHandoff           func(childComplexity int, orderID string) int
@@ -260,7 +260,7 @@ type ComplexityRoot struct {
 		RevokeCard             func(childComplexity int, serial string, reason revocation.Cause, comment *string) int
 		SetUserState           func(childComplexity int, userID string, state user.State, reason *string) int
 		SignOutEverywhere      func(childComplexity int) int
-		StartProcess           func(childComplexity int, name string, card *string) int
+		StartProcess           func(childComplexity int, name string, card *string, reason *string) int
 		SubmitCardKeys         func(childComplexity int, orderID string, keys []*model.KeySubmission) int
 		SyncCard               func(childComplexity int, report model.CardReportInput) int
 		UpdateOptionScript     func(childComplexity int, name string, source string, comment *string) int
@@ -469,8 +469,8 @@ type CertificateResolver interface {
 	Pem(ctx context.Context, obj *ent.Certificate) (string, error)
 }
 type MutationResolver interface {
-	StartProcess(ctx context.Context, name string, card *string) (*ent.Order, error)
-	NextStep(ctx context.Context, orderID string, choices map[string]any) (*model.NextStepPayload, error)
+	StartProcess(ctx context.Context, name string, card *string, reason *string) (*ent.Order, error)
+	NextStep(ctx context.Context, orderID string, choices map[string]any, reason *string) (*model.NextStepPayload, error)
 	AnswerUnblockChallenge(ctx context.Context, orderID string, challenge string) (*model.UnblockResponse, error)
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
@@ -491,7 +491,7 @@ type MutationResolver interface {
 	SyncCard(ctx context.Context, report model.CardReportInput) (*enroll.CardSync, error)
 	SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error)
 	SignOutEverywhere(ctx context.Context) (int, error)
-	EndUserSessions(ctx context.Context, userID string) (int, error)
+	EndUserSessions(ctx context.Context, userID string, reason *string) (int, error)
 	UpdateOptionScript(ctx context.Context, name string, source string, comment *string) (*scripts.Script, error)
 	RevertOptionScript(ctx context.Context, name string, version int) (*scripts.Script, error)
 }
@@ -1407,7 +1407,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.EndUserSessions(childComplexity, args["userId"].(string)), true
+		return e.ComplexityRoot.Mutation.EndUserSessions(childComplexity, args["userId"].(string), args["reason"].(*string)), true
 	case "Mutation.failOrder":
 		if e.ComplexityRoot.Mutation.FailOrder == nil {
 			break
@@ -1429,7 +1429,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string), args["choices"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string), args["choices"].(map[string]any), args["reason"].(*string)), true
 	case "Mutation.purgeCard":
 		if e.ComplexityRoot.Mutation.PurgeCard == nil {
 			break
@@ -1534,7 +1534,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.StartProcess(childComplexity, args["name"].(string), args["card"].(*string)), true
+		return e.ComplexityRoot.Mutation.StartProcess(childComplexity, args["name"].(string), args["card"].(*string), args["reason"].(*string)), true
 	case "Mutation.submitCardKeys":
 		if e.ComplexityRoot.Mutation.SubmitCardKeys == nil {
 			break
@@ -4148,15 +4148,18 @@ type Mutation {
   Starts a self-service process: for the signed-in user, or for card, which a card process
   needs (the owner's card, or anyone's for an administrator where the process lets an operator
   start it). An unknown process is NOT_FOUND; the person must be ACTIVE (USER_NOT_ACTIVE) and
-  the card in the state the process needs (ILLEGAL_STATE).
+  the card in the state the process needs (ILLEGAL_STATE). reason (at most 500 characters)
+  is why an operator acts for someone: it goes to the audit log with every event of the call.
   """
-  startProcess(name: String! = "get-virtual-smart-card", card: ID): Order! @access(allow: [USER])
+  startProcess(name: String! = "get-virtual-smart-card", card: ID, reason: String): Order! @access(allow: [USER])
   """
   Proceeds one step: STARTED to AWAITING_DESKTOP_APP (returns the hand-off), CARD_READY to COMPLETED.
   choices are the person's yes/no choices the step offers, by name (lock-virtual-smart-card:
   holdEncryptionCertificate, default true); one the step does not offer is INVALID_INPUT.
+  reason (at most 500 characters) goes to the audit log with the step's events (an operator
+  locking someone's card says why).
   """
-  nextStep(orderId: ID!, choices: Map): NextStepPayload! @access(allow: [USER])
+  nextStep(orderId: ID!, choices: Map, reason: String): NextStepPayload! @access(allow: [USER])
   """
   unblock-pin-offline's step: challenge is what the Desktop App shows (12 symbols, as typed:
   case, spaces and dashes do not matter). Returns the response for the card, once; the order
@@ -4243,8 +4246,8 @@ type Mutation {
   setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [OPERATOR])
   "Ends every other portal session of the signed-in person (other browsers, other computers) and returns how many. The portal then signs this one out through /auth/logout, which ends the identity provider's session too."
   signOutEverywhere: Int! @access(allow: [USER])
-  "Operators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here."
-  endUserSessions(userId: ID!): Int! @access(allow: [OPERATOR])
+  "Operators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here. The reason (at most 500 characters) goes to the audit log."
+  endUserSessions(userId: ID!, reason: String): Int! @access(allow: [OPERATOR])
   "Administrators: validates and saves a new version of an option script."
   updateOptionScript(name: String! = "default", source: String!, comment: String): OptionScript! @access(allow: [ADMIN])
   "Administrators: saves an old version again as the newest."
@@ -5721,6 +5724,14 @@ func (ec *executionContext) field_Mutation_endUserSessions_args(ctx context.Cont
 		return nil, err
 	}
 	args["userId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -5765,6 +5776,14 @@ func (ec *executionContext) field_Mutation_nextStep_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["choices"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -5971,6 +5990,14 @@ func (ec *executionContext) field_Mutation_startProcess_args(ctx context.Context
 		return nil, err
 	}
 	args["card"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -9851,7 +9878,7 @@ func (ec *executionContext) _Mutation_startProcess(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().StartProcess(ctx, fc.Args["name"].(string), fc.Args["card"].(*string))
+			return ec.Resolvers.Mutation().StartProcess(ctx, fc.Args["name"].(string), fc.Args["card"].(*string), fc.Args["reason"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -9913,7 +9940,7 @@ func (ec *executionContext) _Mutation_nextStep(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().NextStep(ctx, fc.Args["orderId"].(string), fc.Args["choices"].(map[string]any))
+			return ec.Resolvers.Mutation().NextStep(ctx, fc.Args["orderId"].(string), fc.Args["choices"].(map[string]any), fc.Args["reason"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -11194,7 +11221,7 @@ func (ec *executionContext) _Mutation_endUserSessions(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().EndUserSessions(ctx, fc.Args["userId"].(string))
+			return ec.Resolvers.Mutation().EndUserSessions(ctx, fc.Args["userId"].(string), fc.Args["reason"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next

@@ -63,16 +63,16 @@ export const sentences: Record<string, Words> = {
     };
     return `${w.actor} ${verb[to] ?? `changed the state of`} ${w.object || 'a person'}${verb[to] ? '' : ` to ${personStates[to] ?? to}`}${w.because}`;
   },
-  'user.end_sessions': (_, w) => `${w.actor} ended the sessions of ${w.object || 'a person'} (${w.detail('sessions_ended') || 0})`,
+  'user.end_sessions': (_, w) => `${w.actor} ended the sessions of ${w.object || 'a person'} (${w.detail('sessions_ended') || 0})${w.because}`,
   'user.sign_out_everywhere': (_, w) => `${w.actor} signed out everywhere`,
   'card.lock': (f, w) =>
-    w.detail('cascade') ? `${card(f, w)} was locked with its owner`.replace(/^./, (c) => c.toUpperCase()) : `${w.actor} locked ${card(f, w)}`,
-  'card.unlock': (f, w) => `${w.actor} unlocked ${card(f, w)}`,
+    w.detail('cascade') ? `${card(f, w)} was locked with its owner`.replace(/^./, (c) => c.toUpperCase()) : `${w.actor} locked ${card(f, w)}${w.because}`,
+  'card.unlock': (f, w) => `${w.actor} unlocked ${card(f, w)}${w.because}`,
   'card.revoke': (f, w) => {
     const reason = revokeReasons[w.detail('reason')];
     return `${w.actor} revoked ${card(f, w)}${reason ? ` (${reason})` : ''}${w.because}`;
   },
-  'card.delete': (f, w) => `${w.actor} deleted ${card(f, w)}`,
+  'card.delete': (f, w) => `${w.actor} deleted ${card(f, w)}${w.because}`,
   'card.purge': (f, w) => `${w.actor} removed the record of ${card(f, w)}`,
   'card.renew': (f, w) => `${w.actor} renewed ${card(f, w)}`,
   'card.replace.supersede': (f, w) => `${w.actor} replaced ${card(f, w)} with a new card`,
@@ -90,7 +90,8 @@ export const sentences: Record<string, Words> = {
   'card.pin_unblock_offline': (f, w) => `${w.actor} gave an offline unblock code for ${card(f, w)}`,
   'card.puk_released': (f, w) => `vscard gave the unblock key of ${card(f, w)} to the Desktop App`,
   'certificate.issue': (f, w) => `${w.actor} issued certificate ${w.object}${f.subjectName ? ` to ${f.subjectName}` : ''}`,
-  'order.start': (_, w) => `${w.actor} started ${processName(w.detail('process'))}`,
+  'order.start': (f, w) =>
+    `${w.actor} started ${processName(w.detail('process'))}${f.subjectName && w.whose !== 'their ' ? ` for ${f.subjectName}` : ''}${w.because}`,
   'order.next': (_, w) => `${w.actor} went on with ${w.whose}order`,
   'order.claim': (_, w) => `${w.actor} opened ${w.whose}order`,
   'order.bridge_step': (_, w) => `${w.actor} went on with ${w.whose}order`,
