@@ -31,14 +31,14 @@ func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
 	}
 	ch, err := handoff.OfflineChallenge(ctx, reader, serial)
 	if err != nil {
-		return errors.New(handoff.Describe(err))
+		return errors.New(handoff.DescribeIn(lang(), err))
 	}
 	fmt.Fprintf(os.Stderr, "Unblocking the PIN of card %d in reader %q.\n", serial, reader)
 	fmt.Fprintln(os.Stderr, "In the portal, on a device that reaches it, open this card's Possible actions on the Cards page,")
 	fmt.Fprintln(os.Stderr, "choose Unblock PIN offline and type this challenge:")
 	fmt.Printf("Challenge: %s\n", ch)
 	fmt.Fprintln(os.Stderr, "Then type the response the portal shows, and a new PIN.")
-	for _, r := range handoff.PolicyRules(pivPIN) {
+	for _, r := range handoff.PolicyRulesIn(lang(), pivPIN) {
 		fmt.Fprintln(os.Stderr, "  -", r)
 	}
 	in := bufio.NewScanner(os.Stdin)
@@ -47,7 +47,7 @@ func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
 		return err
 	}
 	if err := handoff.OfflineUnblock(ctx, reader, serial, response, pin); err != nil {
-		return errors.New(handoff.Describe(err))
+		return errors.New(handoff.DescribeIn(lang(), err))
 	}
 	fmt.Printf("The PIN of card %d is unblocked: use the new PIN.\n", serial)
 	return nil
@@ -64,9 +64,9 @@ func (c *pinUnblockCmd) read(in *bufio.Scanner, out io.Writer) (response, pin st
 			break
 		}
 		if c.Stdin { // the next line is the PIN, not another try
-			return "", "", errors.New(handoff.Words(handoff.Languages[0], handoff.ProblemResponseMistyped))
+			return "", "", errors.New(handoff.Words(lang(), handoff.ProblemResponseMistyped))
 		}
-		fmt.Fprintln(out, "  -", handoff.Words(handoff.Languages[0], handoff.ProblemResponseMistyped))
+		fmt.Fprintln(out, "  -", handoff.Words(lang(), handoff.ProblemResponseMistyped))
 	}
 	for {
 		a, err := c.readPIN(in, out)
@@ -78,7 +78,7 @@ func (c *pinUnblockCmd) read(in *bufio.Scanner, out io.Writer) (response, pin st
 			return response, a.New, nil
 		}
 		for _, p := range problems {
-			fmt.Fprintln(out, "  -", p.Message)
+			fmt.Fprintln(out, "  -", handoff.ProblemWords(lang(), p, pivPIN))
 		}
 	}
 }
@@ -100,7 +100,7 @@ func (c *pinUnblockCmd) readPIN(in *bufio.Scanner, out io.Writer) (handoff.PINAn
 		return a, err
 	}
 	if again != a.New {
-		fmt.Fprintln(out, "  -", handoff.Words(handoff.Languages[0], handoff.ProblemMismatch))
+		fmt.Fprintln(out, "  -", handoff.Words(lang(), handoff.ProblemMismatch))
 		return c.readPIN(in, out)
 	}
 	return a, nil
@@ -121,5 +121,5 @@ func hostedCard(ctx context.Context, g *globals, s string) (uint32, string, erro
 			return uint32(n), card.Reader, nil
 		}
 	}
-	return 0, "", errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
+	return 0, "", errors.New(handoff.Words(lang(), handoff.CodeCardNotHere))
 }
