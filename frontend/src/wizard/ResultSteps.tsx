@@ -3,7 +3,7 @@ import { Link } from 'react-router';
 
 import type { WizardOrderFragment } from '../gql/graphql';
 import type { Flow } from './flows';
-import { endMessage } from './orderState';
+import { endMessage, undoneOf } from './orderState';
 
 /**
  * DoneStep: the order completed; the user goes on to Cards. For a flow that answered a
@@ -50,7 +50,7 @@ export function DoneStep({ order, flow, response }: { order: WizardOrderFragment
 
 /** EndedStep: the order was cancelled, failed or expired; the user may start again. */
 export function EndedStep({ order, flow }: { order: WizardOrderFragment; flow: Flow }) {
-  const msg = endMessage(order.state, order.failureReason, flow.end);
+  const msg = endMessage(order.state, order.failureReason, flow.end, undoneOf(order.steps, order.state));
   return (
     <Stack>
       <Alert color={msg?.color ?? 'gray'} title={msg?.title ?? 'The order ended'} data-testid="order-ended" role="status">
