@@ -114,7 +114,7 @@ test('alice gets a virtual smart card through the Desktop App', async () => {
     assert.equal(await listed.count(), 1);
     assert.equal(await listed.getByLabel(/Card state/).textContent(), 'Ready to use');
     const rows = listed.getByTestId('certificate-row');
-    const certStates = await rows.locator('td:nth-child(5) .mantine-Badge-label').allTextContents();
+    const certStates = await rows.locator('td:nth-child(4) .mantine-Badge-label').allTextContents();
     assert.ok(certStates.length >= 1 && certStates.every((s) => s === 'Valid'), `certificate states: ${certStates.join(', ')}`);
     await screenshot(page, '24-cards');
 
