@@ -204,6 +204,18 @@ export function failureWords(reason: string): string {
 }
 
 /**
+ * personFailureWords is what a person reads of a failure reason: a Desktop App code's words,
+ * the CA's refusal in words, and for any other reason (a text the Desktop App or the server
+ * wrote for the operator's order list) general words: no error chain reaches a person.
+ */
+export function personFailureWords(reason: string): string {
+  if (/^desktop-app:[A-Za-z_]+$/.test(reason)) return failureWords(reason);
+  const t = i18n.getFixedT(null, 'wizard', 'end');
+  if (reason.startsWith('the CA refused')) return t('caRefused');
+  return t('desktopAppUnknown');
+}
+
+/**
  * endMessage explains an order that ended before it completed. With undone, the server's
  * account of what the ending took back, a flow that undoes (words.undone not empty) says
  * exactly that instead of its general words.
@@ -226,7 +238,7 @@ export function endMessage(
     case 'FAILED':
       return {
         title: words.failedTitle,
-        message: failureReason ? `${failureWords(failureReason)} ${what ?? words.undone}`.trim() : (what ?? words.failedWithout),
+        message: failureReason ? `${personFailureWords(failureReason)} ${what ?? words.undone}`.trim() : (what ?? words.failedWithout),
         color: 'red',
       };
     case 'EXPIRED':
