@@ -326,9 +326,15 @@ type ComplexityRoot struct {
 	}
 
 	OrderStep struct {
-		At    func(childComplexity int) int
-		Note  func(childComplexity int) int
-		State func(childComplexity int) int
+		At     func(childComplexity int) int
+		Note   func(childComplexity int) int
+		State  func(childComplexity int) int
+		Undone func(childComplexity int) int
+	}
+
+	OrderUndone struct {
+		CardDeleted         func(childComplexity int) int
+		CertificatesRevoked func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -1827,6 +1833,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrderStep.State(childComplexity), true
+	case "OrderStep.undone":
+		if e.ComplexityRoot.OrderStep.Undone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStep.Undone(childComplexity), true
+
+	case "OrderUndone.cardDeleted":
+		if e.ComplexityRoot.OrderUndone.CardDeleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderUndone.CardDeleted(childComplexity), true
+	case "OrderUndone.certificatesRevoked":
+		if e.ComplexityRoot.OrderUndone.CertificatesRevoked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderUndone.CertificatesRevoked(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -4550,6 +4575,16 @@ type OrderStep {
   state: OrderState! @goField(forceResolver: true)
   at: Time!
   note: String
+  "On the step that ended the order (CANCELLED, FAILED, EXPIRED): what the ending took back."
+  undone: OrderUndone
+}
+
+"What an order's ending took back, so that a person reads what happened."
+type OrderUndone {
+  "The unfinished card the order had made was deleted."
+  cardDeleted: Boolean!
+  "How many certificates issued for the order were revoked."
+  certificatesRevoked: Int!
 }
 
 type Device {
@@ -5131,8 +5166,20 @@ func (ec *executionContext) childFields_OrderStep(ctx context.Context, field gra
 		return ec.fieldContext_OrderStep_at(ctx, field)
 	case "note":
 		return ec.fieldContext_OrderStep_note(ctx, field)
+	case "undone":
+		return ec.fieldContext_OrderStep_undone(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderStep", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderUndone(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cardDeleted":
+		return ec.fieldContext_OrderUndone_cardDeleted(ctx, field)
+	case "certificatesRevoked":
+		return ec.fieldContext_OrderUndone_certificatesRevoked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderUndone", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12503,6 +12550,84 @@ func (ec *executionContext) _OrderStep_note(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_OrderStep_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _OrderStep_undone(ctx context.Context, field graphql.CollectedField, obj *record.OrderStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStep_undone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Undone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *record.Undone) graphql.Marshaler {
+			return ec.marshalOOrderUndone2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐUndone(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStep_undone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStep",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderUndone(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderUndone_cardDeleted(ctx context.Context, field graphql.CollectedField, obj *record.Undone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderUndone_cardDeleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CardDeleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderUndone_cardDeleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderUndone", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OrderUndone_certificatesRevoked(ctx context.Context, field graphql.CollectedField, obj *record.Undone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderUndone_certificatesRevoked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CertificatesRevoked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderUndone_certificatesRevoked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderUndone", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[string]) (ret graphql.Marshaler) {
@@ -22548,6 +22673,49 @@ func (ec *executionContext) _OrderStep(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "undone":
+			out.Values[i] = ec._OrderStep_undone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orderUndoneImplementors = []string{"OrderUndone"}
+
+func (ec *executionContext) _OrderUndone(ctx context.Context, sel ast.SelectionSet, obj *record.Undone) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderUndoneImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderUndone")
+		case "cardDeleted":
+			out.Values[i] = ec._OrderUndone_cardDeleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "certificatesRevoked":
+			out.Values[i] = ec._OrderUndone_certificatesRevoked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25564,6 +25732,13 @@ func (ec *executionContext) marshalOOrderState2ᚖgithubᚗcomᚋvscardᚋvscard
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOOrderUndone2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐUndone(ctx context.Context, sel ast.SelectionSet, v *record.Undone) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OrderUndone(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOOrderWhereInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrderWhereInputᚄ(ctx context.Context, v any) ([]*ent.OrderWhereInput, error) {
