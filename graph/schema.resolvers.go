@@ -128,6 +128,11 @@ func (r *mutationResolver) SubmitCardKeys(ctx context.Context, orderID string, k
 	return r.Enroll.SubmitKeys(ctx, orderID, subs)
 }
 
+// TpmChallenge is the resolver for the tpmChallenge field.
+func (r *mutationResolver) TpmChallenge(ctx context.Context, orderID string, identity model.TpmIdentityInput) (*model.TpmChallenge, error) {
+	panic(fmt.Errorf("not implemented: TpmChallenge - tpmChallenge"))
+}
+
 // ConfirmCardReady is the resolver for the confirmCardReady field.
 func (r *mutationResolver) ConfirmCardReady(ctx context.Context, orderID string, serial string, device model.DeviceInput) (*ent.Order, error) {
 	return r.Enroll.ConfirmCardReady(ctx, orderID, serial, toDevice(&device))

@@ -119,6 +119,9 @@ func TestEvidence(t *testing.T) {
 		if err := s.Certified(c.KeyPublic, c.CertifyInfo, c.Signature, fixedPub); err != nil {
 			t.Fatalf("certified: %v", err)
 		}
+		if s.RootErr != nil {
+			t.Fatalf("the EK does not chain to swtpm's local CA: %v", s.RootErr)
+		}
 	})
 
 	cases := []struct {
@@ -153,13 +156,10 @@ func TestEvidence(t *testing.T) {
 			return s.Certified(c.KeyPublic, c.CertifyInfo, c.Signature, loosePub)
 		}, tpmverify.KeyNotFixed},
 		{"error/other-root", func(t *testing.T) error {
-			_, err := tpmverify.New([]*x509Cert{selfSigned(t)}, nil).NewChallenge(f.a.Identity(), f.now)
-			return err
+			return rootErr(t, f, tpmverify.New([]*x509Cert{selfSigned(t)}, nil))
 		}, tpmverify.RootUnknown},
 		{"error/no-roots", func(t *testing.T) error {
-			var v *tpmverify.Verifier
-			_, err := v.NewChallenge(f.a.Identity(), f.now)
-			return err
+			return rootErr(t, f, nil)
 		}, tpmverify.RootUnknown},
 		{"error/expired", func(t *testing.T) error {
 			ch, secret := f.answer(t)
@@ -241,6 +241,25 @@ func TestActivationNeedsThisTPM(t *testing.T) {
 }
 
 type x509Cert = x509.Certificate
+
+// rootErr answers a challenge of v and returns the session's RootErr: the activation
+// works with any verifier, the chain only with the TPM's root.
+func rootErr(t *testing.T, f *fixture, v *tpmverify.Verifier) error {
+	t.Helper()
+	ch, err := v.NewChallenge(f.a.Identity(), f.now)
+	if err != nil {
+		t.Fatalf("new challenge: %v", err)
+	}
+	secret, err := f.a.Activate(ch.CredentialBlob, ch.EncryptedSecret)
+	if err != nil {
+		t.Fatalf("activate: %v", err)
+	}
+	s, err := v.Open(f.a.Identity(), secret, ch.Digest, ch.ExpiresAt, f.now)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return s.RootErr
+}
 
 // selfSigned is a root no TPM chains to.
 func selfSigned(t *testing.T) *x509.Certificate {

@@ -46,7 +46,8 @@ func defaults() *cardspec.Options {
 			CommonName:  "Jane Doe",
 			Email:       "jane.doe@example.com",
 		},
-		Renewal: cardspec.Renewal{WindowDays: 60, NoticeDays: []int{60, 30, 14, 7}},
+		Renewal:       cardspec.Renewal{WindowDays: 60, NoticeDays: []int{60, 30, 14, 7}},
+		KeyProtection: cardspec.KeyPolicyTPMPreferred,
 	}
 }
 
@@ -272,6 +273,13 @@ func TestEvaluateOption(t *testing.T) {
 				return edit(t, `# "department": user.attributes.get("department", ""),`, `"department": user.attributes.get("department", ""),`)
 			},
 			want: func(o *cardspec.Options) { o.Properties.Extra = map[string]string{"department": "Engineering"} },
+		},
+		{
+			name: "ok/key protection required",
+			source: func(t testing.TB) string {
+				return edit(t, `KEY_PROTECTION = TPM_PREFERRED`, `KEY_PROTECTION = TPM`)
+			},
+			want: func(o *cardspec.Options) { o.KeyProtection = cardspec.KeyPolicyTPM },
 		},
 		{
 			name: "ok/computed from roles",

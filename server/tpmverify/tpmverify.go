@@ -147,7 +147,7 @@ type Verifier struct {
 }
 
 // New returns a verifier trusting roots (self-signed) and building chains through
-// intermediates. A nil verifier has no roots: it refuses every EK with RootUnknown.
+// intermediates. A nil verifier has no roots: no EK chains (Session.RootErr).
 func New(roots, intermediates []*x509.Certificate) *Verifier {
 	v := &Verifier{roots: x509.NewCertPool(), intermediates: x509.NewCertPool()}
 	for _, c := range roots {
@@ -198,8 +198,8 @@ func Load(path string) (*Verifier, error) {
 // not count as handled.
 var oidSAN = asn1.ObjectIdentifier{2, 5, 29, 17}
 
-// verifyEK parses the EK certificate and checks its chain.
-func (v *Verifier) verifyEK(der []byte) (*x509.Certificate, error) {
+// parseEK parses the EK certificate, within its size limit.
+func parseEK(der []byte) (*x509.Certificate, error) {
 	if len(der) == 0 || len(der) > maxCert {
 		return nil, fail(EvidenceInvalid, "EK certificate of %d bytes", len(der))
 	}
@@ -207,25 +207,31 @@ func (v *Verifier) verifyEK(der []byte) (*x509.Certificate, error) {
 	if err != nil {
 		return nil, fail(EvidenceInvalid, "parse EK certificate: %w", err)
 	}
+	return c, nil
+}
+
+// chain checks that the EK certificate chains to a configured root.
+func (v *Verifier) chain(c *x509.Certificate) error {
 	if v == nil {
-		return nil, fail(RootUnknown, "no TPM roots configured")
+		return fail(RootUnknown, "no TPM roots configured")
 	}
-	unhandled := c.UnhandledCriticalExtensions[:0]
+	// A copy, so the parsed certificate stays as it came.
+	cc := *c
+	cc.UnhandledCriticalExtensions = nil
 	for _, o := range c.UnhandledCriticalExtensions {
 		if !o.Equal(oidSAN) {
-			unhandled = append(unhandled, o)
+			cc.UnhandledCriticalExtensions = append(cc.UnhandledCriticalExtensions, o)
 		}
 	}
-	c.UnhandledCriticalExtensions = unhandled
 	// The EK certificate's validity is the TPM's manufacturing date onwards; its end is
 	// often far off or omitted, so the chain is checked at the certificate's own start.
-	if _, err := c.Verify(x509.VerifyOptions{
+	if _, err := cc.Verify(x509.VerifyOptions{
 		Roots: v.roots, Intermediates: v.intermediates, CurrentTime: c.NotBefore.Add(time.Second),
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	}); err != nil {
-		return nil, fail(RootUnknown, "verify EK certificate: %w", err)
+		return fail(RootUnknown, "verify EK certificate: %w", err)
 	}
-	return c, nil
+	return nil
 }
 
 // ekPublic rebuilds the EK's TPMT_PUBLIC from its certificate's key with the TCG default
@@ -287,10 +293,12 @@ func digest(secret, akName, ekCert []byte) []byte {
 	return h.Sum(nil)
 }
 
-// NewChallenge checks the EK certificate and the AK, and makes the credential for the
+// NewChallenge parses the EK certificate and the AK, and makes the credential for the
 // TPM to activate, valid until now+ChallengeTTL. The caller keeps Digest and ExpiresAt.
+// The EK's chain is checked when the answer comes (Open), so that a policy that takes
+// keys in any TPM can still tell them from software keys.
 func (v *Verifier) NewChallenge(id Identity, now time.Time) (*Challenge, error) {
-	ek, err := v.verifyEK(id.EKCert)
+	ek, err := parseEK(id.EKCert)
 	if err != nil {
 		return nil, err
 	}
@@ -320,18 +328,21 @@ func (v *Verifier) NewChallenge(id Identity, now time.Time) (*Challenge, error) 
 	}, nil
 }
 
-// Session is one checked answer to a challenge: the AK is proven to be in a TPM whose EK
-// chains to a root. Certified keys are checked against it, one per CSR.
+// Session is one checked answer to a challenge: the AK is proven to be in the TPM of the
+// EK certificate. Certified keys are checked against it, one per CSR.
 type Session struct {
 	ak     *tpm2.TPMTPublic
 	akKey  crypto.PublicKey
 	nonce  []byte
 	ekCert *x509.Certificate
+	// RootErr is why the EK certificate does not chain to a configured root (reason
+	// RootUnknown), nil when it does: the caller's policy decides whether that refuses.
+	RootErr error
 }
 
 // Open checks the identity and the activated secret against the kept challenge digest
-// (expiring at expiresAt, compared with now). The caller must forget the digest whatever
-// the result, so a challenge is answered once.
+// (expiring at expiresAt, compared with now), and the EK's chain (Session.RootErr). The
+// caller must forget the digest whatever the result, so a challenge is answered once.
 func (v *Verifier) Open(id Identity, secret, keptDigest []byte, expiresAt, now time.Time) (*Session, error) {
 	if len(keptDigest) == 0 || !now.Before(expiresAt) {
 		return nil, fail(ChallengeFailed, "no challenge, or it expired at %s", expiresAt)
@@ -339,7 +350,7 @@ func (v *Verifier) Open(id Identity, secret, keptDigest []byte, expiresAt, now t
 	if len(secret) != SecretSize {
 		return nil, fail(ChallengeFailed, "secret of %d bytes", len(secret))
 	}
-	ek, err := v.verifyEK(id.EKCert)
+	ek, err := parseEK(id.EKCert)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +365,7 @@ func (v *Verifier) Open(id Identity, secret, keptDigest []byte, expiresAt, now t
 	if err != nil {
 		return nil, fail(EvidenceInvalid, "AK key: %w", err)
 	}
-	return &Session{ak: ak, akKey: akKey, nonce: Nonce(secret), ekCert: ek}, nil
+	return &Session{ak: ak, akKey: akKey, nonce: Nonce(secret), ekCert: ek, RootErr: v.chain(ek)}, nil
 }
 
 // Nonce is the qualifying data the Desktop App puts into TPM2_Certify: derived from the
