@@ -188,6 +188,11 @@ export type CardWhereInput = {
   idLTE?: string | number | null | undefined;
   idNEQ?: string | number | null | undefined;
   idNotIn?: Array<string | number> | null | undefined;
+  /** key_protection field predicates */
+  keyProtection?: KeyProtection | null | undefined;
+  keyProtectionIn?: Array<KeyProtection> | null | undefined;
+  keyProtectionNEQ?: KeyProtection | null | undefined;
+  keyProtectionNotIn?: Array<KeyProtection> | null | undefined;
   /** kind field predicates */
   kind?: CardKind | null | undefined;
   kindIn?: Array<CardKind> | null | undefined;
@@ -477,6 +482,12 @@ export type KeyAlgorithm =
   | 'ECCP256'
   | 'ECCP384'
   | 'RSA2048';
+
+/** KeyProtection is enum for the field key_protection */
+export type KeyProtection =
+  | 'SOFTWARE'
+  | 'TPM'
+  | 'TPM_ATTESTED';
 
 /** OrderState is enum for the field state */
 export type OrderState =
