@@ -2,8 +2,10 @@ package handoff
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
+	"github.com/vscard/vscard/server/tpmverify"
 )
 
 // Code names a refusal of the Desktop App itself, or a problem with a PIN form, so that
@@ -55,6 +57,17 @@ const (
 	CodeCardRevoked Code = "CARD_OUT_OF_SERVICE"
 )
 
+// The server's reasons for refusing TPM evidence (server/tpmverify.Reason), which come
+// as extensions.reason of an INVALID_INPUT: Describe gives them words.
+const (
+	CodeTPMEvidenceMissing Code = Code(tpmverify.EvidenceMissing)
+	CodeTPMEvidenceInvalid Code = Code(tpmverify.EvidenceInvalid)
+	CodeTPMRootUnknown     Code = Code(tpmverify.RootUnknown)
+	CodeTPMChallengeFailed Code = Code(tpmverify.ChallengeFailed)
+	CodeTPMKeyMismatch     Code = Code(tpmverify.KeyMismatch)
+	CodeTPMKeyNotFixed     Code = Code(tpmverify.KeyNotFixed)
+)
+
 // Codes of a refused PIN form, besides the policy's rules (cardspec.Violation.Rule).
 const (
 	ProblemMismatch       Code = "pin_mismatch"        // the new PIN and its confirmation differ
@@ -96,6 +109,16 @@ var words = map[string]map[Code]string{
 		CodeUnblockUsedUp: "The card took too many wrong responses and cannot be unblocked offline any more. " +
 			"Use Reset PIN on the Cards page of the portal, from a computer that reaches the server.",
 		ProblemResponseMistyped: "The response is mistyped: it has 12 letters and digits, in groups of four, as the portal shows it. Type it again.",
+		CodeTPMEvidenceMissing: "Your organisation requires the card's keys to be in this computer's TPM, and this Desktop App " +
+			"cannot use the TPM. Install the tpm2 support of your system and join the group that may use /dev/tpmrm0 " +
+			"(on Debian and Ubuntu: sudo usermod -aG tss $USER, then log in again), then start again from the portal.",
+		CodeTPMEvidenceInvalid: "The server could not check the proof that the keys are in this computer's TPM. Start again from the portal; " +
+			"if it happens again, contact your help desk.",
+		CodeTPMRootUnknown: "The server does not know the maker of this computer's TPM, and your organisation requires a TPM it knows. " +
+			"Contact your help desk.",
+		CodeTPMChallengeFailed: "The TPM's proof came too late or was used already. Start again from the portal.",
+		CodeTPMKeyMismatch:     "The TPM vouched for another key than the card's. Start again from the portal; if it happens again, contact your help desk.",
+		CodeTPMKeyNotFixed:     "The card's keys are not locked into this computer's TPM, as your organisation requires. Contact your help desk.",
 		ProblemCurrentWrongLast: "The current PIN is wrong. One try is left: if the next current PIN is wrong too, the card blocks, " +
 			"and only Reset PIN in the portal opens it again.",
 	},
@@ -104,7 +127,8 @@ var words = map[string]map[Code]string{
 // allCodes lists every Code, for the test that each has words in every language.
 var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
 	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused,
-	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped, CodeNoFreeReader, CodeCardRevoked}
+	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped, CodeNoFreeReader, CodeCardRevoked,
+	CodeTPMEvidenceMissing, CodeTPMEvidenceInvalid, CodeTPMRootUnknown, CodeTPMChallengeFailed, CodeTPMKeyMismatch, CodeTPMKeyNotFixed}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {
@@ -150,6 +174,11 @@ func Describe(err error) string {
 	}
 	if c := CodeOf(err); c != "" {
 		return Words(Languages[0], c)
+	}
+	if r := Code(api.Reason(err)); strings.HasPrefix(string(r), "TPM_") {
+		if w, ok := words[Languages[0]][r]; ok {
+			return w
+		}
 	}
 	if api.Code(err) != "" {
 		return api.Message(err)

@@ -1,6 +1,7 @@
 import { Button, Card, Group, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
 
 import { graphql } from '../gql';
+import i18n from '../i18n';
 import type { CardDetailsFragment } from '../gql/graphql';
 import { nodesOf } from '../lib/connection';
 import { formatDate, formatDateTime, humanize } from '../lib/format';
@@ -28,6 +29,7 @@ export const CardDetailsFragmentDoc = graphql(`
     replacedBy {
       serial
     }
+    keyProtection
     pinState {
       triesLeft
       blocked
@@ -79,6 +81,7 @@ function Properties({ card }: { card: CardDetailsFragment }) {
     ['Organization', p.organization],
     ['Server', p.serverName],
     ['Reader', card.device?.reader],
+    [i18n.t('tpm:keyProtection.label'), i18n.t(`tpm:keyProtection.${card.keyProtection}`)],
   ];
   return (
     <Table variant="vertical" layout="fixed" withTableBorder>
