@@ -27,6 +27,8 @@ import (
 	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/servertest"
+	"github.com/vscard/vscard/server/testclock"
+	"github.com/vscard/vscard/server/tpmverify"
 )
 
 // tpmSigner signs with a loaded TPM key (ECDSA P-256, SHA-256), so a CSR is made by the
@@ -245,7 +247,8 @@ func rootsFile(t *testing.T, certs ...*x509.Certificate) string {
 func TestServerChecksTPMEvidence(t *testing.T) {
 	f, tpm := setup(t)
 	root, inter := tpmtest.LocalCA(t)
-	env := servertest.Start(t, func(c *server.Config) { c.TPMRootsFile = rootsFile(t, root, inter) })
+	clock := testclock.New()
+	env := servertest.Start(t, servertest.WithClock(clock), func(c *server.Config) { c.TPMRootsFile = rootsFile(t, root, inter) })
 	stranger := servertest.Start(t, func(c *server.Config) { c.TPMRootsFile = rootsFile(t, selfSigned(t)) })
 
 	t.Run("ok/TPM required, evidence valid", func(t *testing.T) {
@@ -323,6 +326,12 @@ func TestServerChecksTPMEvidence(t *testing.T) {
 			if _, r := d.submit(first); r != "" {
 				d.t.Fatalf("first submission refused with reason %q, want a plain INVALID_INPUT", r)
 			}
+			_, r := d.submit(keys)
+			return r
+		}, "TPM_CHALLENGE_FAILED"},
+		{"error/expired challenge", env, func(d *desktop) string {
+			keys := d.keys(d.challenge(), keyOpts{})
+			clock.Advance(tpmverify.ChallengeTTL)
 			_, r := d.submit(keys)
 			return r
 		}, "TPM_CHALLENGE_FAILED"},
