@@ -451,6 +451,11 @@ func TestEvaluateRefuses(t *testing.T) {
 			at:     "= 1\n", offset: 2, path: "unblock_pin_offline", msg: []string{"unblock_pin_offline must be True or False"},
 		},
 		{
+			name:   "error/key protection unknown",
+			source: edit(t, "KEY_PROTECTION = TPM_PREFERRED", `KEY_PROTECTION = "HSM"`),
+			at:     `"HSM"`, path: "key_protection", msg: []string{"key_protection must be TPM, TPM_PREFERRED or SOFTWARE"},
+		},
+		{
 			name:   "error/renewal window too long",
 			source: edit(t, "RENEWAL_WINDOW = 60", "RENEWAL_WINDOW = 400"),
 			at:     "400", path: "renewal.window_days", msg: []string{"renewal.window_days is 400", "1 to 365 days"},
