@@ -119,7 +119,7 @@ func (h *issueToCard) Run(ctx context.Context, job *Job) (*Result, error) {
 		return nil, err
 	}
 	gql := job.Session.GraphQL()
-	if err := attachTPMEvidence(ctx, gql, job.Link.Order, job.Cards, h.serial, keys, keyRef(into)); err != nil {
+	if err := attachTPMEvidence(ctx, gql, job.Link.Order, job.Cards, h.serial, pin, keys, keyRef(into)); err != nil {
 		return nil, err
 	}
 	sub, err := api.SubmitCardKeys(ctx, gql, job.Link.Order, keys)

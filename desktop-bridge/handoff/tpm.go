@@ -26,14 +26,16 @@ type EvidenceSource interface {
 	TPMActivate(serial uint32, credentialBlob, encryptedSecret []byte) (secret []byte, err error)
 	// TPMCertify has the attestation key certify the key in the card's PIV slot (its key
 	// reference, e.g. 0x9A, or the retired slot a renewal makes it in) for the challenge
-	// whose activated secret is secret (tpmevidence.Attestor.Certify).
-	TPMCertify(serial uint32, slot byte, secret []byte) (*tpmevidence.Certification, error)
+	// whose activated secret is secret: qualifying data tpmverify.Nonce(secret)
+	// (tpmevidence.Attestor.Certify; vcard.Card.CertifyTPMKey, which needs the PIN
+	// because TPM2_Certify takes the key's ADMIN role, its PIN-bound authValue).
+	TPMCertify(serial uint32, slot byte, pin string, secret []byte) (*tpmevidence.Certification, error)
 }
 
 // attachTPMEvidence adds TPM evidence to each submission when the card host offers it:
 // one challenge for the order, one certification per key. keySlot names the PIV slot a
 // submission's key is in.
-func attachTPMEvidence(ctx context.Context, gql graphql.Client, orderID string, host CardHost, serial uint32,
+func attachTPMEvidence(ctx context.Context, gql graphql.Client, orderID string, host CardHost, serial uint32, pin string,
 	keys []api.KeySubmission, keySlot func(slot string) (byte, error)) error {
 	src, ok := host.(EvidenceSource)
 	if !ok {
@@ -69,7 +71,7 @@ func attachTPMEvidence(ctx context.Context, gql graphql.Client, orderID string, 
 		if err != nil {
 			return err
 		}
-		c, err := src.TPMCertify(serial, slot, secret)
+		c, err := src.TPMCertify(serial, slot, pin, secret)
 		if err != nil {
 			return fmt.Errorf("certify key of slot %s: %w", keys[i].Slot, err)
 		}

@@ -119,6 +119,11 @@ func TestEvidence(t *testing.T) {
 		if err := s.Certified(c.KeyPublic, c.CertifyInfo, c.Signature, fixedPub); err != nil {
 			t.Fatalf("certified: %v", err)
 		}
+		// As vcard.Card.CertifyTPMKey returns it: the TPM2B_ATTEST, size first.
+		sized := append([]byte{byte(len(c.CertifyInfo) >> 8), byte(len(c.CertifyInfo))}, c.CertifyInfo...)
+		if err := s.Certified(c.KeyPublic, sized, c.Signature, fixedPub); err != nil {
+			t.Fatalf("certified, TPM2B_ATTEST: %v", err)
+		}
 		if s.RootErr != nil {
 			t.Fatalf("the EK does not chain to swtpm's local CA: %v", s.RootErr)
 		}

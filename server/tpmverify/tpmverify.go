@@ -134,7 +134,8 @@ type Evidence struct {
 	Secret []byte
 	// KeyPublic is the card key's TPMT_PUBLIC, marshalled.
 	KeyPublic []byte
-	// CertifyInfo is the TPMS_ATTEST the AK signed (TPM2_Certify's certifyInfo contents).
+	// CertifyInfo is the TPMS_ATTEST the AK signed (TPM2_Certify's certifyInfo contents;
+	// the TPM2B_ATTEST with its size first is taken too).
 	CertifyInfo []byte
 	// Signature is the AK's TPMT_SIGNATURE over CertifyInfo, marshalled.
 	Signature []byte
@@ -387,6 +388,7 @@ func (s *Session) Certified(keyPublic, certifyInfo, signature []byte, csrKey cry
 			return fail(EvidenceInvalid, "evidence field of %d bytes", len(b))
 		}
 	}
+	certifyInfo = attestContents(certifyInfo)
 	sig, err := tpm2.Unmarshal[tpm2.TPMTSignature](signature)
 	if err != nil {
 		return fail(EvidenceInvalid, "parse signature: %w", err)
@@ -432,6 +434,17 @@ func (s *Session) Certified(keyPublic, certifyInfo, signature []byte, csrKey cry
 		return fail(KeyMismatch, "the certified key is not the CSR's key")
 	}
 	return nil
+}
+
+// attestContents takes a TPMS_ATTEST as it is, or the TPM2B_ATTEST around one (as
+// TPM2_Certify's response marshals it, with a size first) without its size: a TPMS_ATTEST
+// starts with TPM_GENERATED_VALUE, which no size of a structure this small can be.
+func attestContents(b []byte) []byte {
+	if len(b) >= 6 && int(b[0])<<8|int(b[1]) == len(b)-2 &&
+		b[2] == 0xff && b[3] == 'T' && b[4] == 'C' && b[5] == 'G' {
+		return b[2:]
+	}
+	return b
 }
 
 // verifySig checks the AK's signature over msg (SHA-256: the AK template's scheme).
