@@ -2,8 +2,10 @@ package handoff
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
+	"github.com/vscard/vscard/server/tpmverify"
 )
 
 // Code names a refusal of the Desktop App itself, or a problem with a PIN form, so that
@@ -61,6 +63,17 @@ const (
 	CodeCardRevoked Code = "CARD_OUT_OF_SERVICE"
 )
 
+// The server's reasons for refusing TPM evidence (server/tpmverify.Reason), which come
+// as extensions.reason of an INVALID_INPUT: Describe gives them words.
+const (
+	CodeTPMEvidenceMissing Code = Code(tpmverify.EvidenceMissing)
+	CodeTPMEvidenceInvalid Code = Code(tpmverify.EvidenceInvalid)
+	CodeTPMRootUnknown     Code = Code(tpmverify.RootUnknown)
+	CodeTPMChallengeFailed Code = Code(tpmverify.ChallengeFailed)
+	CodeTPMKeyMismatch     Code = Code(tpmverify.KeyMismatch)
+	CodeTPMKeyNotFixed     Code = Code(tpmverify.KeyNotFixed)
+)
+
 // Codes of a refused PIN form, besides the policy's rules (cardspec.Violation.Rule).
 const (
 	ProblemMismatch       Code = "pin_mismatch"        // the new PIN and its confirmation differ
@@ -107,6 +120,16 @@ var words = map[string]map[Code]string{
 		CodeUnblockUsedUp: "The card took too many wrong responses and cannot be unblocked offline any more. " +
 			"Use Reset PIN on the Cards page of the portal, from a computer that reaches the server.",
 		ProblemResponseMistyped: "The response is mistyped: it has 12 letters and digits, in groups of four, as the portal shows it. Type it again.",
+		CodeTPMEvidenceMissing: "Your organisation requires the card's keys to be in this computer's TPM, and this Desktop App " +
+			"cannot use the TPM. Install the tpm2 support of your system and join the group that may use /dev/tpmrm0 " +
+			"(on Debian and Ubuntu: sudo usermod -aG tss $USER, then log in again), then start again from the portal.",
+		CodeTPMEvidenceInvalid: "The server could not check the proof that the keys are in this computer's TPM. Start again from the portal; " +
+			"if it happens again, contact your help desk.",
+		CodeTPMRootUnknown: "The server does not know the maker of this computer's TPM, and your organisation requires a TPM it knows. " +
+			"Contact your help desk.",
+		CodeTPMChallengeFailed: "The TPM's proof came too late or was used already. Start again from the portal.",
+		CodeTPMKeyMismatch:     "The TPM vouched for another key than the card's. Start again from the portal; if it happens again, contact your help desk.",
+		CodeTPMKeyNotFixed:     "The card's keys are not locked into this computer's TPM, as your organisation requires. Contact your help desk.",
 		ProblemCurrentWrongLast: "The current PIN is wrong. One try is left: if the next current PIN is wrong too, the card blocks, " +
 			"and only Reset PIN in the portal opens it again.",
 	},
@@ -123,6 +146,16 @@ var words = map[string]map[Code]string{
 			"eine Karte, die Sie nicht mehr nutzen (sie verlässt dann diesen Computer), oder bitten Sie Ihren Helpdesk um mehr virtuelle Lesegeräte, und beginnen Sie neu.",
 		CodeTPMUnavailable: "Dieser Computer hat kein TPM 2.0, das die Desktop-App nutzen kann, daher kann sie die Schlüssel einer Karte nicht darin aufbewahren. " +
 			"Schalten Sie das TPM in den Firmware-Einstellungen ein (es heißt dort vielleicht fTPM oder PTT), oder wenden Sie sich an Ihren Helpdesk.",
+		CodeTPMEvidenceMissing: "Ihre Organisation verlangt, dass die Schlüssel der Karte im TPM dieses Computers liegen, und diese Desktop-App " +
+			"kann das TPM nicht nutzen. Installieren Sie die TPM-2.0-Unterstützung Ihres Systems und treten Sie der Gruppe bei, die /dev/tpmrm0 nutzen darf " +
+			"(unter Debian und Ubuntu: sudo usermod -aG tss $USER, danach neu anmelden), und beginnen Sie dann im Portal neu.",
+		CodeTPMEvidenceInvalid: "Der Server konnte den Nachweis, dass die Schlüssel im TPM dieses Computers liegen, nicht prüfen. Beginnen Sie im Portal neu; " +
+			"wenn es wieder geschieht, wenden Sie sich an Ihren Helpdesk.",
+		CodeTPMRootUnknown: "Der Server kennt den Hersteller des TPM dieses Computers nicht, und Ihre Organisation verlangt ein bekanntes TPM. " +
+			"Wenden Sie sich an Ihren Helpdesk.",
+		CodeTPMChallengeFailed: "Der Nachweis des TPM kam zu spät oder wurde schon verwendet. Beginnen Sie im Portal neu.",
+		CodeTPMKeyMismatch:     "Das TPM bürgte für einen anderen Schlüssel als den der Karte. Beginnen Sie im Portal neu; wenn es wieder geschieht, wenden Sie sich an Ihren Helpdesk.",
+		CodeTPMKeyNotFixed:     "Die Schlüssel der Karte sind nicht fest an das TPM dieses Computers gebunden, wie Ihre Organisation es verlangt. Wenden Sie sich an Ihren Helpdesk.",
 		CodeTPMPermission: "Sie dürfen das TPM dieses Computers noch nicht nutzen. Bitten Sie eine Administratorin oder einen Administrator, Sie in die Gruppe tss aufzunehmen " +
 			"(sudo usermod -aG tss $USER), und melden Sie sich danach ab und wieder an.",
 		CodeCardRevoked:       "Diese Karte ist nicht mehr in Betrieb (sie wurde im Portal widerrufen oder gelöscht) und wurde daher von diesem Computer entfernt.",
@@ -147,7 +180,8 @@ var words = map[string]map[Code]string{
 var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
 	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused,
 	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped, CodeNoFreeReader, CodeCardRevoked,
-	CodeTPMUnavailable, CodeTPMPermission}
+	CodeTPMUnavailable, CodeTPMPermission,
+	CodeTPMEvidenceMissing, CodeTPMEvidenceInvalid, CodeTPMRootUnknown, CodeTPMChallengeFailed, CodeTPMKeyMismatch, CodeTPMKeyNotFixed}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {
@@ -197,6 +231,9 @@ func DescribeIn(lang string, err error) string {
 	}
 	if c := CodeOf(err); c != "" {
 		return Words(lang, c)
+	}
+	if r := Code(api.Reason(err)); strings.HasPrefix(string(r), "TPM_") {
+		return Words(lang, r)
 	}
 	if c := api.Code(err); c != "" {
 		return ServerWords(lang, c)

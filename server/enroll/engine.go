@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"github.com/vscard/vscard/server/tpmverify"
 	"log/slog"
 	"sync"
 	"time"
@@ -35,6 +36,8 @@ type Config struct {
 	// AttestationRoots, when set, are the roots a card's attestation must chain to before
 	// the CA issues. Without them attestations are stored unverified.
 	AttestationRoots *x509.CertPool
+	// TPM checks TPM evidence (--tpm-roots); nil has no roots, so no TPM is attested.
+	TPM *tpmverify.Verifier
 	// Limits bound claim attempts and order starts.
 	Limits Limits
 	// Now replaces time.Now in tests.

@@ -31,6 +31,7 @@ export const CardDetailsFragmentDoc = graphql(`
     replacedBy {
       serial
     }
+    keyProtection
     pinState {
       triesLeft
       blocked
@@ -80,6 +81,7 @@ function Properties({ card }: { card: CardDetailsFragment }) {
     ['Common name', p.commonName],
     ['E-mail', p.email],
     ['Organization', p.organization],
+    [i18n.t('tpm:keyProtection.label'), i18n.t(`tpm:keyProtection.${card.keyProtection}`)],
   ];
   return (
     <Table variant="vertical" layout="fixed" withTableBorder>
