@@ -34,7 +34,14 @@ export const cssVariablesResolver: CSSVariablesResolver = (t) => ({
   light: {
     '--mantine-color-dimmed': 'var(--mantine-color-gray-7)',
     ...Object.fromEntries(
-      Object.keys(DEFAULT_THEME.colors).map((c) => [`--mantine-color-${c}-text`, darken(t.colors[c]?.[9] ?? '#000', 0.3)]),
+      Object.keys(DEFAULT_THEME.colors).flatMap((c) => {
+        const dark = darken(t.colors[c]?.[9] ?? '#000', 0.3);
+        // -light-color is the text of light surfaces such as the active NavLink.
+        return [
+          [`--mantine-color-${c}-text`, dark],
+          [`--mantine-color-${c}-light-color`, dark],
+        ];
+      }),
     ),
   },
   dark: {},
