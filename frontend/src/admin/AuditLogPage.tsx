@@ -226,7 +226,7 @@ export default function AuditLogPage() {
             {events.map((ev) => (
               <Table.Tr key={ev.id} data-testid="audit-row">
                 <Table.Td style={{ whiteSpace: 'nowrap', verticalAlign: 'top' }}>{formatDateTime(ev.at)}</Table.Td>
-                <Table.Td>
+                <Table.Td style={{ verticalAlign: 'top' }}>
                   <Text size="sm" data-testid="audit-sentence">
                     {auditSentence({ ...ev, details: ev.details as Record<string, unknown> | null }, t)}
                   </Text>
