@@ -115,10 +115,18 @@ test('admin sees users, orders and the audit log; a user does not see administra
     const stateOf = () => gql<{ users: { edges: { node: { state: string } }[] } }>(page, '{ users(where: { username: "alice" }) { edges { node { state } } } }');
     await alice.getByRole('combobox', { name: 'State of alice' }).click();
     await page.getByRole('option', { name: 'Locked', exact: true }).click();
+    // Nothing happens before the administrator has read the consequence and said why.
+    const dialog = page.getByRole('dialog', { name: 'Change the state of alice' });
+    await dialog.getByText(/alice is signed out and cannot order/).waitFor();
+    assert.equal((await stateOf()).users.edges[0]?.node.state, 'ACTIVE');
+    await dialog.getByLabel('Reason').fill('on leave');
+    await dialog.getByRole('button', { name: 'Change state' }).click();
     await page.getByText('alice is now locked and signed out everywhere.').waitFor();
     assert.equal((await stateOf()).users.edges[0]?.node.state, 'LOCKED');
     await alice.getByRole('combobox', { name: 'State of alice' }).click();
     await page.getByRole('option', { name: 'Active', exact: true }).click();
+    await dialog.getByLabel('Reason').fill('back from leave');
+    await dialog.getByRole('button', { name: 'Change state' }).click();
     await page.getByText('alice is now active.').waitFor();
     assert.equal((await stateOf()).users.edges[0]?.node.state, 'ACTIVE');
 

@@ -1,6 +1,5 @@
 // The operator console: an operator (olga, in vscard-operators) finds a person by the start
-// of their username and opens their page. Actions (lock with a reason, Reset PIN) are not
-// in the console yet.
+// of their username and opens their page. operator-day.test.ts drives the actions.
 import assert from 'node:assert/strict';
 import { test, type Browser } from '@playwright/test';
 
@@ -31,8 +30,8 @@ test('operator finds carol and opens her page', async () => {
     await row.waitFor();
     await screenshot(page, 'operator-people');
     await row.click();
-    await page.getByRole('heading', { name: 'Carol', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'Carol', level: 1 }).waitFor();
     await page.getByText('carol@vscard.test').waitFor();
-    await page.getByRole('heading', { name: 'Cards', level: 3 }).waitFor();
+    await page.getByRole('heading', { name: 'Cards', level: 2 }).waitFor();
   });
 });

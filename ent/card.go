@@ -32,6 +32,8 @@ type Card struct {
 	Kind card.Kind `json:"kind,omitempty"`
 	// State holds the value of the "state" field.
 	State card.State `json:"state,omitempty"`
+	// StateChangedAt holds the value of the "state_changed_at" field.
+	StateChangedAt *time.Time `json:"state_changed_at,omitempty"`
 	// ValidFrom holds the value of the "valid_from" field.
 	ValidFrom time.Time `json:"valid_from,omitempty"`
 	// ValidUntil holds the value of the "valid_until" field.
@@ -161,7 +163,7 @@ func (*Card) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case card.FieldID, card.FieldSerial, card.FieldKind, card.FieldState, card.FieldOwnerID, card.FieldOrderID, card.FieldReplacedByID:
 			values[i] = new(sql.NullString)
-		case card.FieldCreatedAt, card.FieldUpdatedAt, card.FieldValidFrom, card.FieldValidUntil, card.FieldProofChallengeExpiresAt, card.FieldSeenAt:
+		case card.FieldCreatedAt, card.FieldUpdatedAt, card.FieldStateChangedAt, card.FieldValidFrom, card.FieldValidUntil, card.FieldProofChallengeExpiresAt, card.FieldSeenAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -213,6 +215,13 @@ func (_m *Card) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field state", values[i])
 			} else if value.Valid {
 				_m.State = card.State(value.String)
+			}
+		case card.FieldStateChangedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field state_changed_at", values[i])
+			} else if value.Valid {
+				_m.StateChangedAt = new(time.Time)
+				*_m.StateChangedAt = value.Time
 			}
 		case card.FieldValidFrom:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -388,6 +397,11 @@ func (_m *Card) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("state=")
 	builder.WriteString(fmt.Sprintf("%v", _m.State))
+	builder.WriteString(", ")
+	if v := _m.StateChangedAt; v != nil {
+		builder.WriteString("state_changed_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("valid_from=")
 	builder.WriteString(_m.ValidFrom.Format(time.ANSIC))

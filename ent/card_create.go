@@ -90,6 +90,20 @@ func (_c *CardCreate) SetNillableState(v *card.State) *CardCreate {
 	return _c
 }
 
+// SetStateChangedAt sets the "state_changed_at" field.
+func (_c *CardCreate) SetStateChangedAt(v time.Time) *CardCreate {
+	_c.mutation.SetStateChangedAt(v)
+	return _c
+}
+
+// SetNillableStateChangedAt sets the "state_changed_at" field if the given value is not nil.
+func (_c *CardCreate) SetNillableStateChangedAt(v *time.Time) *CardCreate {
+	if v != nil {
+		_c.SetStateChangedAt(*v)
+	}
+	return _c
+}
+
 // SetValidFrom sets the "valid_from" field.
 func (_c *CardCreate) SetValidFrom(v time.Time) *CardCreate {
 	_c.mutation.SetValidFrom(v)
@@ -475,6 +489,10 @@ func (_c *CardCreate) createSpec() (*Card, *sqlgraph.CreateSpec) {
 		_spec.SetField(card.FieldState, field.TypeEnum, value)
 		_node.State = value
 	}
+	if value, ok := _c.mutation.StateChangedAt(); ok {
+		_spec.SetField(card.FieldStateChangedAt, field.TypeTime, value)
+		_node.StateChangedAt = &value
+	}
 	if value, ok := _c.mutation.ValidFrom(); ok {
 		_spec.SetField(card.FieldValidFrom, field.TypeTime, value)
 		_node.ValidFrom = value
@@ -691,6 +709,24 @@ func (u *CardUpsert) SetState(v card.State) *CardUpsert {
 // UpdateState sets the "state" field to the value that was provided on create.
 func (u *CardUpsert) UpdateState() *CardUpsert {
 	u.SetExcluded(card.FieldState)
+	return u
+}
+
+// SetStateChangedAt sets the "state_changed_at" field.
+func (u *CardUpsert) SetStateChangedAt(v time.Time) *CardUpsert {
+	u.Set(card.FieldStateChangedAt, v)
+	return u
+}
+
+// UpdateStateChangedAt sets the "state_changed_at" field to the value that was provided on create.
+func (u *CardUpsert) UpdateStateChangedAt() *CardUpsert {
+	u.SetExcluded(card.FieldStateChangedAt)
+	return u
+}
+
+// ClearStateChangedAt clears the value of the "state_changed_at" field.
+func (u *CardUpsert) ClearStateChangedAt() *CardUpsert {
+	u.SetNull(card.FieldStateChangedAt)
 	return u
 }
 
@@ -983,6 +1019,27 @@ func (u *CardUpsertOne) SetState(v card.State) *CardUpsertOne {
 func (u *CardUpsertOne) UpdateState() *CardUpsertOne {
 	return u.Update(func(s *CardUpsert) {
 		s.UpdateState()
+	})
+}
+
+// SetStateChangedAt sets the "state_changed_at" field.
+func (u *CardUpsertOne) SetStateChangedAt(v time.Time) *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.SetStateChangedAt(v)
+	})
+}
+
+// UpdateStateChangedAt sets the "state_changed_at" field to the value that was provided on create.
+func (u *CardUpsertOne) UpdateStateChangedAt() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateStateChangedAt()
+	})
+}
+
+// ClearStateChangedAt clears the value of the "state_changed_at" field.
+func (u *CardUpsertOne) ClearStateChangedAt() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearStateChangedAt()
 	})
 }
 
@@ -1476,6 +1533,27 @@ func (u *CardUpsertBulk) SetState(v card.State) *CardUpsertBulk {
 func (u *CardUpsertBulk) UpdateState() *CardUpsertBulk {
 	return u.Update(func(s *CardUpsert) {
 		s.UpdateState()
+	})
+}
+
+// SetStateChangedAt sets the "state_changed_at" field.
+func (u *CardUpsertBulk) SetStateChangedAt(v time.Time) *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.SetStateChangedAt(v)
+	})
+}
+
+// UpdateStateChangedAt sets the "state_changed_at" field to the value that was provided on create.
+func (u *CardUpsertBulk) UpdateStateChangedAt() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateStateChangedAt()
+	})
+}
+
+// ClearStateChangedAt clears the value of the "state_changed_at" field.
+func (u *CardUpsertBulk) ClearStateChangedAt() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.ClearStateChangedAt()
 	})
 }
 

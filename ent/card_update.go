@@ -52,6 +52,26 @@ func (_u *CardUpdate) SetNillableState(v *card.State) *CardUpdate {
 	return _u
 }
 
+// SetStateChangedAt sets the "state_changed_at" field.
+func (_u *CardUpdate) SetStateChangedAt(v time.Time) *CardUpdate {
+	_u.mutation.SetStateChangedAt(v)
+	return _u
+}
+
+// SetNillableStateChangedAt sets the "state_changed_at" field if the given value is not nil.
+func (_u *CardUpdate) SetNillableStateChangedAt(v *time.Time) *CardUpdate {
+	if v != nil {
+		_u.SetStateChangedAt(*v)
+	}
+	return _u
+}
+
+// ClearStateChangedAt clears the value of the "state_changed_at" field.
+func (_u *CardUpdate) ClearStateChangedAt() *CardUpdate {
+	_u.mutation.ClearStateChangedAt()
+	return _u
+}
+
 // SetValidFrom sets the "valid_from" field.
 func (_u *CardUpdate) SetValidFrom(v time.Time) *CardUpdate {
 	_u.mutation.SetValidFrom(v)
@@ -439,6 +459,12 @@ func (_u *CardUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(card.FieldState, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.StateChangedAt(); ok {
+		_spec.SetField(card.FieldStateChangedAt, field.TypeTime, value)
+	}
+	if _u.mutation.StateChangedAtCleared() {
+		_spec.ClearField(card.FieldStateChangedAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.ValidFrom(); ok {
 		_spec.SetField(card.FieldValidFrom, field.TypeTime, value)
 	}
@@ -704,6 +730,26 @@ func (_u *CardUpdateOne) SetNillableState(v *card.State) *CardUpdateOne {
 	if v != nil {
 		_u.SetState(*v)
 	}
+	return _u
+}
+
+// SetStateChangedAt sets the "state_changed_at" field.
+func (_u *CardUpdateOne) SetStateChangedAt(v time.Time) *CardUpdateOne {
+	_u.mutation.SetStateChangedAt(v)
+	return _u
+}
+
+// SetNillableStateChangedAt sets the "state_changed_at" field if the given value is not nil.
+func (_u *CardUpdateOne) SetNillableStateChangedAt(v *time.Time) *CardUpdateOne {
+	if v != nil {
+		_u.SetStateChangedAt(*v)
+	}
+	return _u
+}
+
+// ClearStateChangedAt clears the value of the "state_changed_at" field.
+func (_u *CardUpdateOne) ClearStateChangedAt() *CardUpdateOne {
+	_u.mutation.ClearStateChangedAt()
 	return _u
 }
 
@@ -1123,6 +1169,12 @@ func (_u *CardUpdateOne) sqlSave(ctx context.Context) (_node *Card, err error) {
 	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(card.FieldState, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.StateChangedAt(); ok {
+		_spec.SetField(card.FieldStateChangedAt, field.TypeTime, value)
+	}
+	if _u.mutation.StateChangedAtCleared() {
+		_spec.ClearField(card.FieldStateChangedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.ValidFrom(); ok {
 		_spec.SetField(card.FieldValidFrom, field.TypeTime, value)

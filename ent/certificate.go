@@ -60,6 +60,8 @@ type Certificate struct {
 	CardID *string `json:"card_id,omitempty"`
 	// OrderID holds the value of the "order_id" field.
 	OrderID string `json:"order_id,omitempty"`
+	// SupersededByID holds the value of the "superseded_by_id" field.
+	SupersededByID *string `json:"superseded_by_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the CertificateQuery when eager-loading is set.
 	Edges        CertificateEdges `json:"edges"`
@@ -72,11 +74,17 @@ type CertificateEdges struct {
 	Card *Card `json:"card,omitempty"`
 	// Order holds the value of the order edge.
 	Order *Order `json:"order,omitempty"`
+	// SupersededBy holds the value of the superseded_by edge.
+	SupersededBy *Certificate `json:"superseded_by,omitempty"`
+	// Supersedes holds the value of the supersedes edge.
+	Supersedes []*Certificate `json:"supersedes,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
+	totalCount [4]map[string]int
+
+	namedSupersedes map[string][]*Certificate
 }
 
 // CardOrErr returns the Card value or an error if the edge
@@ -101,6 +109,26 @@ func (e CertificateEdges) OrderOrErr() (*Order, error) {
 	return nil, &NotLoadedError{edge: "order"}
 }
 
+// SupersededByOrErr returns the SupersededBy value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e CertificateEdges) SupersededByOrErr() (*Certificate, error) {
+	if e.SupersededBy != nil {
+		return e.SupersededBy, nil
+	} else if e.loadedTypes[2] {
+		return nil, &NotFoundError{label: certificate.Label}
+	}
+	return nil, &NotLoadedError{edge: "superseded_by"}
+}
+
+// SupersedesOrErr returns the Supersedes value or an error if the edge
+// was not loaded in eager-loading.
+func (e CertificateEdges) SupersedesOrErr() ([]*Certificate, error) {
+	if e.loadedTypes[3] {
+		return e.Supersedes, nil
+	}
+	return nil, &NotLoadedError{edge: "supersedes"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Certificate) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -110,7 +138,7 @@ func (*Certificate) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case certificate.FieldAttestationVerified:
 			values[i] = new(sql.NullBool)
-		case certificate.FieldID, certificate.FieldSerial, certificate.FieldSlot, certificate.FieldTemplate, certificate.FieldKeyAlgorithm, certificate.FieldSubject, certificate.FieldIssuer, certificate.FieldState, certificate.FieldRevocationReason, certificate.FieldCardID, certificate.FieldOrderID:
+		case certificate.FieldID, certificate.FieldSerial, certificate.FieldSlot, certificate.FieldTemplate, certificate.FieldKeyAlgorithm, certificate.FieldSubject, certificate.FieldIssuer, certificate.FieldState, certificate.FieldRevocationReason, certificate.FieldCardID, certificate.FieldOrderID, certificate.FieldSupersededByID:
 			values[i] = new(sql.NullString)
 		case certificate.FieldCreatedAt, certificate.FieldUpdatedAt, certificate.FieldNotBefore, certificate.FieldNotAfter, certificate.FieldRevokedAt:
 			values[i] = new(sql.NullTime)
@@ -254,6 +282,13 @@ func (_m *Certificate) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.OrderID = value.String
 			}
+		case certificate.FieldSupersededByID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field superseded_by_id", values[i])
+			} else if value.Valid {
+				_m.SupersededByID = new(string)
+				*_m.SupersededByID = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -275,6 +310,16 @@ func (_m *Certificate) QueryCard() *CardQuery {
 // QueryOrder queries the "order" edge of the Certificate entity.
 func (_m *Certificate) QueryOrder() *OrderQuery {
 	return NewCertificateClient(_m.config).QueryOrder(_m)
+}
+
+// QuerySupersededBy queries the "superseded_by" edge of the Certificate entity.
+func (_m *Certificate) QuerySupersededBy() *CertificateQuery {
+	return NewCertificateClient(_m.config).QuerySupersededBy(_m)
+}
+
+// QuerySupersedes queries the "supersedes" edge of the Certificate entity.
+func (_m *Certificate) QuerySupersedes() *CertificateQuery {
+	return NewCertificateClient(_m.config).QuerySupersedes(_m)
 }
 
 // Update returns a builder for updating this Certificate.
@@ -362,8 +407,37 @@ func (_m *Certificate) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("order_id=")
 	builder.WriteString(_m.OrderID)
+	builder.WriteString(", ")
+	if v := _m.SupersededByID; v != nil {
+		builder.WriteString("superseded_by_id=")
+		builder.WriteString(*v)
+	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedSupersedes returns the Supersedes named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Certificate) NamedSupersedes(name string) ([]*Certificate, error) {
+	if _m.Edges.namedSupersedes == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSupersedes[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Certificate) appendNamedSupersedes(name string, edges ...*Certificate) {
+	if _m.Edges.namedSupersedes == nil {
+		_m.Edges.namedSupersedes = make(map[string][]*Certificate)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSupersedes[name] = []*Certificate{}
+	} else {
+		_m.Edges.namedSupersedes[name] = append(_m.Edges.namedSupersedes[name], edges...)
+	}
 }
 
 // Certificates is a parsable slice of Certificate.

@@ -197,6 +197,20 @@ func (_c *CertificateCreate) SetOrderID(v string) *CertificateCreate {
 	return _c
 }
 
+// SetSupersededByID sets the "superseded_by_id" field.
+func (_c *CertificateCreate) SetSupersededByID(v string) *CertificateCreate {
+	_c.mutation.SetSupersededByID(v)
+	return _c
+}
+
+// SetNillableSupersededByID sets the "superseded_by_id" field if the given value is not nil.
+func (_c *CertificateCreate) SetNillableSupersededByID(v *string) *CertificateCreate {
+	if v != nil {
+		_c.SetSupersededByID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *CertificateCreate) SetID(v string) *CertificateCreate {
 	_c.mutation.SetID(v)
@@ -219,6 +233,26 @@ func (_c *CertificateCreate) SetCard(v *Card) *CertificateCreate {
 // SetOrder sets the "order" edge to the Order entity.
 func (_c *CertificateCreate) SetOrder(v *Order) *CertificateCreate {
 	return _c.SetOrderID(v.ID)
+}
+
+// SetSupersededBy sets the "superseded_by" edge to the Certificate entity.
+func (_c *CertificateCreate) SetSupersededBy(v *Certificate) *CertificateCreate {
+	return _c.SetSupersededByID(v.ID)
+}
+
+// AddSupersedeIDs adds the "supersedes" edge to the Certificate entity by IDs.
+func (_c *CertificateCreate) AddSupersedeIDs(ids ...string) *CertificateCreate {
+	_c.mutation.AddSupersedeIDs(ids...)
+	return _c
+}
+
+// AddSupersedes adds the "supersedes" edges to the Certificate entity.
+func (_c *CertificateCreate) AddSupersedes(v ...*Certificate) *CertificateCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddSupersedeIDs(ids...)
 }
 
 // Mutation returns the CertificateMutation object of the builder.
@@ -517,6 +551,39 @@ func (_c *CertificateCreate) createSpec() (*Certificate, *sqlgraph.CreateSpec) {
 		_node.OrderID = nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.SupersededByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   certificate.SupersededByTable,
+			Columns: []string{certificate.SupersededByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.SupersededByID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.SupersedesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   certificate.SupersedesTable,
+			Columns: []string{certificate.SupersedesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -656,6 +723,24 @@ func (u *CertificateUpsert) UpdateCardID() *CertificateUpsert {
 // ClearCardID clears the value of the "card_id" field.
 func (u *CertificateUpsert) ClearCardID() *CertificateUpsert {
 	u.SetNull(certificate.FieldCardID)
+	return u
+}
+
+// SetSupersededByID sets the "superseded_by_id" field.
+func (u *CertificateUpsert) SetSupersededByID(v string) *CertificateUpsert {
+	u.Set(certificate.FieldSupersededByID, v)
+	return u
+}
+
+// UpdateSupersededByID sets the "superseded_by_id" field to the value that was provided on create.
+func (u *CertificateUpsert) UpdateSupersededByID() *CertificateUpsert {
+	u.SetExcluded(certificate.FieldSupersededByID)
+	return u
+}
+
+// ClearSupersededByID clears the value of the "superseded_by_id" field.
+func (u *CertificateUpsert) ClearSupersededByID() *CertificateUpsert {
+	u.SetNull(certificate.FieldSupersededByID)
 	return u
 }
 
@@ -848,6 +933,27 @@ func (u *CertificateUpsertOne) UpdateCardID() *CertificateUpsertOne {
 func (u *CertificateUpsertOne) ClearCardID() *CertificateUpsertOne {
 	return u.Update(func(s *CertificateUpsert) {
 		s.ClearCardID()
+	})
+}
+
+// SetSupersededByID sets the "superseded_by_id" field.
+func (u *CertificateUpsertOne) SetSupersededByID(v string) *CertificateUpsertOne {
+	return u.Update(func(s *CertificateUpsert) {
+		s.SetSupersededByID(v)
+	})
+}
+
+// UpdateSupersededByID sets the "superseded_by_id" field to the value that was provided on create.
+func (u *CertificateUpsertOne) UpdateSupersededByID() *CertificateUpsertOne {
+	return u.Update(func(s *CertificateUpsert) {
+		s.UpdateSupersededByID()
+	})
+}
+
+// ClearSupersededByID clears the value of the "superseded_by_id" field.
+func (u *CertificateUpsertOne) ClearSupersededByID() *CertificateUpsertOne {
+	return u.Update(func(s *CertificateUpsert) {
+		s.ClearSupersededByID()
 	})
 }
 
@@ -1207,6 +1313,27 @@ func (u *CertificateUpsertBulk) UpdateCardID() *CertificateUpsertBulk {
 func (u *CertificateUpsertBulk) ClearCardID() *CertificateUpsertBulk {
 	return u.Update(func(s *CertificateUpsert) {
 		s.ClearCardID()
+	})
+}
+
+// SetSupersededByID sets the "superseded_by_id" field.
+func (u *CertificateUpsertBulk) SetSupersededByID(v string) *CertificateUpsertBulk {
+	return u.Update(func(s *CertificateUpsert) {
+		s.SetSupersededByID(v)
+	})
+}
+
+// UpdateSupersededByID sets the "superseded_by_id" field to the value that was provided on create.
+func (u *CertificateUpsertBulk) UpdateSupersededByID() *CertificateUpsertBulk {
+	return u.Update(func(s *CertificateUpsert) {
+		s.UpdateSupersededByID()
+	})
+}
+
+// ClearSupersededByID clears the value of the "superseded_by_id" field.
+func (u *CertificateUpsertBulk) ClearSupersededByID() *CertificateUpsertBulk {
+	return u.Update(func(s *CertificateUpsert) {
+		s.ClearSupersededByID()
 	})
 }
 

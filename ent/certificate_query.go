@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -22,14 +23,17 @@ import (
 // CertificateQuery is the builder for querying Certificate entities.
 type CertificateQuery struct {
 	config
-	ctx        *QueryContext
-	order      []certificate.OrderOption
-	inters     []Interceptor
-	predicates []predicate.Certificate
-	withCard   *CardQuery
-	withOrder  *OrderQuery
-	loadTotal  []func(context.Context, []*Certificate) error
-	modifiers  []func(*sql.Selector)
+	ctx                 *QueryContext
+	order               []certificate.OrderOption
+	inters              []Interceptor
+	predicates          []predicate.Certificate
+	withCard            *CardQuery
+	withOrder           *OrderQuery
+	withSupersededBy    *CertificateQuery
+	withSupersedes      *CertificateQuery
+	loadTotal           []func(context.Context, []*Certificate) error
+	modifiers           []func(*sql.Selector)
+	withNamedSupersedes map[string]*CertificateQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -103,6 +107,50 @@ func (_q *CertificateQuery) QueryOrder() *OrderQuery {
 			sqlgraph.From(certificate.Table, certificate.FieldID, selector),
 			sqlgraph.To(order.Table, order.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, certificate.OrderTable, certificate.OrderColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySupersededBy chains the current query on the "superseded_by" edge.
+func (_q *CertificateQuery) QuerySupersededBy() *CertificateQuery {
+	query := (&CertificateClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(certificate.Table, certificate.FieldID, selector),
+			sqlgraph.To(certificate.Table, certificate.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, certificate.SupersededByTable, certificate.SupersededByColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QuerySupersedes chains the current query on the "supersedes" edge.
+func (_q *CertificateQuery) QuerySupersedes() *CertificateQuery {
+	query := (&CertificateClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(certificate.Table, certificate.FieldID, selector),
+			sqlgraph.To(certificate.Table, certificate.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, certificate.SupersedesTable, certificate.SupersedesColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -297,13 +345,15 @@ func (_q *CertificateQuery) Clone() *CertificateQuery {
 		return nil
 	}
 	return &CertificateQuery{
-		config:     _q.config,
-		ctx:        _q.ctx.Clone(),
-		order:      append([]certificate.OrderOption{}, _q.order...),
-		inters:     append([]Interceptor{}, _q.inters...),
-		predicates: append([]predicate.Certificate{}, _q.predicates...),
-		withCard:   _q.withCard.Clone(),
-		withOrder:  _q.withOrder.Clone(),
+		config:           _q.config,
+		ctx:              _q.ctx.Clone(),
+		order:            append([]certificate.OrderOption{}, _q.order...),
+		inters:           append([]Interceptor{}, _q.inters...),
+		predicates:       append([]predicate.Certificate{}, _q.predicates...),
+		withCard:         _q.withCard.Clone(),
+		withOrder:        _q.withOrder.Clone(),
+		withSupersededBy: _q.withSupersededBy.Clone(),
+		withSupersedes:   _q.withSupersedes.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -329,6 +379,28 @@ func (_q *CertificateQuery) WithOrder(opts ...func(*OrderQuery)) *CertificateQue
 		opt(query)
 	}
 	_q.withOrder = query
+	return _q
+}
+
+// WithSupersededBy tells the query-builder to eager-load the nodes that are connected to
+// the "superseded_by" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CertificateQuery) WithSupersededBy(opts ...func(*CertificateQuery)) *CertificateQuery {
+	query := (&CertificateClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSupersededBy = query
+	return _q
+}
+
+// WithSupersedes tells the query-builder to eager-load the nodes that are connected to
+// the "supersedes" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CertificateQuery) WithSupersedes(opts ...func(*CertificateQuery)) *CertificateQuery {
+	query := (&CertificateClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withSupersedes = query
 	return _q
 }
 
@@ -416,9 +488,11 @@ func (_q *CertificateQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*
 	var (
 		nodes       = []*Certificate{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [4]bool{
 			_q.withCard != nil,
 			_q.withOrder != nil,
+			_q.withSupersededBy != nil,
+			_q.withSupersedes != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -451,6 +525,26 @@ func (_q *CertificateQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*
 	if query := _q.withOrder; query != nil {
 		if err := _q.loadOrder(ctx, query, nodes, nil,
 			func(n *Certificate, e *Order) { n.Edges.Order = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSupersededBy; query != nil {
+		if err := _q.loadSupersededBy(ctx, query, nodes, nil,
+			func(n *Certificate, e *Certificate) { n.Edges.SupersededBy = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withSupersedes; query != nil {
+		if err := _q.loadSupersedes(ctx, query, nodes,
+			func(n *Certificate) { n.Edges.Supersedes = []*Certificate{} },
+			func(n *Certificate, e *Certificate) { n.Edges.Supersedes = append(n.Edges.Supersedes, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSupersedes {
+		if err := _q.loadSupersedes(ctx, query, nodes,
+			func(n *Certificate) { n.appendNamedSupersedes(name) },
+			func(n *Certificate, e *Certificate) { n.appendNamedSupersedes(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -523,6 +617,71 @@ func (_q *CertificateQuery) loadOrder(ctx context.Context, query *OrderQuery, no
 	}
 	return nil
 }
+func (_q *CertificateQuery) loadSupersededBy(ctx context.Context, query *CertificateQuery, nodes []*Certificate, init func(*Certificate), assign func(*Certificate, *Certificate)) error {
+	ids := make([]string, 0, len(nodes))
+	nodeids := make(map[string][]*Certificate)
+	for i := range nodes {
+		if nodes[i].SupersededByID == nil {
+			continue
+		}
+		fk := *nodes[i].SupersededByID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(certificate.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "superseded_by_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *CertificateQuery) loadSupersedes(ctx context.Context, query *CertificateQuery, nodes []*Certificate, init func(*Certificate), assign func(*Certificate, *Certificate)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[string]*Certificate)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(certificate.FieldSupersededByID)
+	}
+	query.Where(predicate.Certificate(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(certificate.SupersedesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.SupersededByID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "superseded_by_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "superseded_by_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *CertificateQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -557,6 +716,9 @@ func (_q *CertificateQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withOrder != nil {
 			_spec.Node.AddColumnOnce(certificate.FieldOrderID)
+		}
+		if _q.withSupersededBy != nil {
+			_spec.Node.AddColumnOnce(certificate.FieldSupersededByID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {
@@ -640,6 +802,20 @@ func (_q *CertificateQuery) ForShare(opts ...sql.LockOption) *CertificateQuery {
 	_q.modifiers = append(_q.modifiers, func(s *sql.Selector) {
 		s.ForShare(opts...)
 	})
+	return _q
+}
+
+// WithNamedSupersedes tells the query-builder to eager-load the nodes that are connected to the "supersedes"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *CertificateQuery) WithNamedSupersedes(name string, opts ...func(*CertificateQuery)) *CertificateQuery {
+	query := (&CertificateClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSupersedes == nil {
+		_q.withNamedSupersedes = make(map[string]*CertificateQuery)
+	}
+	_q.withNamedSupersedes[name] = query
 	return _q
 }
 

@@ -124,9 +124,49 @@ func (_u *CertificateUpdate) ClearCardID() *CertificateUpdate {
 	return _u
 }
 
+// SetSupersededByID sets the "superseded_by_id" field.
+func (_u *CertificateUpdate) SetSupersededByID(v string) *CertificateUpdate {
+	_u.mutation.SetSupersededByID(v)
+	return _u
+}
+
+// SetNillableSupersededByID sets the "superseded_by_id" field if the given value is not nil.
+func (_u *CertificateUpdate) SetNillableSupersededByID(v *string) *CertificateUpdate {
+	if v != nil {
+		_u.SetSupersededByID(*v)
+	}
+	return _u
+}
+
+// ClearSupersededByID clears the value of the "superseded_by_id" field.
+func (_u *CertificateUpdate) ClearSupersededByID() *CertificateUpdate {
+	_u.mutation.ClearSupersededByID()
+	return _u
+}
+
 // SetCard sets the "card" edge to the Card entity.
 func (_u *CertificateUpdate) SetCard(v *Card) *CertificateUpdate {
 	return _u.SetCardID(v.ID)
+}
+
+// SetSupersededBy sets the "superseded_by" edge to the Certificate entity.
+func (_u *CertificateUpdate) SetSupersededBy(v *Certificate) *CertificateUpdate {
+	return _u.SetSupersededByID(v.ID)
+}
+
+// AddSupersedeIDs adds the "supersedes" edge to the Certificate entity by IDs.
+func (_u *CertificateUpdate) AddSupersedeIDs(ids ...string) *CertificateUpdate {
+	_u.mutation.AddSupersedeIDs(ids...)
+	return _u
+}
+
+// AddSupersedes adds the "supersedes" edges to the Certificate entity.
+func (_u *CertificateUpdate) AddSupersedes(v ...*Certificate) *CertificateUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSupersedeIDs(ids...)
 }
 
 // Mutation returns the CertificateMutation object of the builder.
@@ -138,6 +178,33 @@ func (_u *CertificateUpdate) Mutation() *CertificateMutation {
 func (_u *CertificateUpdate) ClearCard() *CertificateUpdate {
 	_u.mutation.ClearCard()
 	return _u
+}
+
+// ClearSupersededBy clears the "superseded_by" edge to the Certificate entity.
+func (_u *CertificateUpdate) ClearSupersededBy() *CertificateUpdate {
+	_u.mutation.ClearSupersededBy()
+	return _u
+}
+
+// ClearSupersedes clears all "supersedes" edges to the Certificate entity.
+func (_u *CertificateUpdate) ClearSupersedes() *CertificateUpdate {
+	_u.mutation.ClearSupersedes()
+	return _u
+}
+
+// RemoveSupersedeIDs removes the "supersedes" edge to Certificate entities by IDs.
+func (_u *CertificateUpdate) RemoveSupersedeIDs(ids ...string) *CertificateUpdate {
+	_u.mutation.RemoveSupersedeIDs(ids...)
+	return _u
+}
+
+// RemoveSupersedes removes "supersedes" edges to Certificate entities.
+func (_u *CertificateUpdate) RemoveSupersedes(v ...*Certificate) *CertificateUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSupersedeIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -265,6 +332,80 @@ func (_u *CertificateUpdate) sqlSave(ctx context.Context) (_node int, err error)
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.SupersededByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   certificate.SupersededByTable,
+			Columns: []string{certificate.SupersededByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SupersededByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   certificate.SupersededByTable,
+			Columns: []string{certificate.SupersededByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SupersedesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   certificate.SupersedesTable,
+			Columns: []string{certificate.SupersedesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSupersedesIDs(); len(nodes) > 0 && !_u.mutation.SupersedesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   certificate.SupersedesTable,
+			Columns: []string{certificate.SupersedesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SupersedesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   certificate.SupersedesTable,
+			Columns: []string{certificate.SupersedesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{certificate.Label}
@@ -379,9 +520,49 @@ func (_u *CertificateUpdateOne) ClearCardID() *CertificateUpdateOne {
 	return _u
 }
 
+// SetSupersededByID sets the "superseded_by_id" field.
+func (_u *CertificateUpdateOne) SetSupersededByID(v string) *CertificateUpdateOne {
+	_u.mutation.SetSupersededByID(v)
+	return _u
+}
+
+// SetNillableSupersededByID sets the "superseded_by_id" field if the given value is not nil.
+func (_u *CertificateUpdateOne) SetNillableSupersededByID(v *string) *CertificateUpdateOne {
+	if v != nil {
+		_u.SetSupersededByID(*v)
+	}
+	return _u
+}
+
+// ClearSupersededByID clears the value of the "superseded_by_id" field.
+func (_u *CertificateUpdateOne) ClearSupersededByID() *CertificateUpdateOne {
+	_u.mutation.ClearSupersededByID()
+	return _u
+}
+
 // SetCard sets the "card" edge to the Card entity.
 func (_u *CertificateUpdateOne) SetCard(v *Card) *CertificateUpdateOne {
 	return _u.SetCardID(v.ID)
+}
+
+// SetSupersededBy sets the "superseded_by" edge to the Certificate entity.
+func (_u *CertificateUpdateOne) SetSupersededBy(v *Certificate) *CertificateUpdateOne {
+	return _u.SetSupersededByID(v.ID)
+}
+
+// AddSupersedeIDs adds the "supersedes" edge to the Certificate entity by IDs.
+func (_u *CertificateUpdateOne) AddSupersedeIDs(ids ...string) *CertificateUpdateOne {
+	_u.mutation.AddSupersedeIDs(ids...)
+	return _u
+}
+
+// AddSupersedes adds the "supersedes" edges to the Certificate entity.
+func (_u *CertificateUpdateOne) AddSupersedes(v ...*Certificate) *CertificateUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddSupersedeIDs(ids...)
 }
 
 // Mutation returns the CertificateMutation object of the builder.
@@ -393,6 +574,33 @@ func (_u *CertificateUpdateOne) Mutation() *CertificateMutation {
 func (_u *CertificateUpdateOne) ClearCard() *CertificateUpdateOne {
 	_u.mutation.ClearCard()
 	return _u
+}
+
+// ClearSupersededBy clears the "superseded_by" edge to the Certificate entity.
+func (_u *CertificateUpdateOne) ClearSupersededBy() *CertificateUpdateOne {
+	_u.mutation.ClearSupersededBy()
+	return _u
+}
+
+// ClearSupersedes clears all "supersedes" edges to the Certificate entity.
+func (_u *CertificateUpdateOne) ClearSupersedes() *CertificateUpdateOne {
+	_u.mutation.ClearSupersedes()
+	return _u
+}
+
+// RemoveSupersedeIDs removes the "supersedes" edge to Certificate entities by IDs.
+func (_u *CertificateUpdateOne) RemoveSupersedeIDs(ids ...string) *CertificateUpdateOne {
+	_u.mutation.RemoveSupersedeIDs(ids...)
+	return _u
+}
+
+// RemoveSupersedes removes "supersedes" edges to Certificate entities.
+func (_u *CertificateUpdateOne) RemoveSupersedes(v ...*Certificate) *CertificateUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveSupersedeIDs(ids...)
 }
 
 // Where appends a list predicates to the CertificateUpdate builder.
@@ -543,6 +751,80 @@ func (_u *CertificateUpdateOne) sqlSave(ctx context.Context) (_node *Certificate
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SupersededByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   certificate.SupersededByTable,
+			Columns: []string{certificate.SupersededByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SupersededByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   certificate.SupersededByTable,
+			Columns: []string{certificate.SupersededByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.SupersedesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   certificate.SupersedesTable,
+			Columns: []string{certificate.SupersedesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedSupersedesIDs(); len(nodes) > 0 && !_u.mutation.SupersedesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   certificate.SupersedesTable,
+			Columns: []string{certificate.SupersedesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.SupersedesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   certificate.SupersedesTable,
+			Columns: []string{certificate.SupersedesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(certificate.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

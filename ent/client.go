@@ -1069,6 +1069,38 @@ func (c *CertificateClient) QueryOrder(_m *Certificate) *OrderQuery {
 	return query
 }
 
+// QuerySupersededBy queries the superseded_by edge of a Certificate.
+func (c *CertificateClient) QuerySupersededBy(_m *Certificate) *CertificateQuery {
+	query := (&CertificateClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(certificate.Table, certificate.FieldID, id),
+			sqlgraph.To(certificate.Table, certificate.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, certificate.SupersededByTable, certificate.SupersededByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QuerySupersedes queries the supersedes edge of a Certificate.
+func (c *CertificateClient) QuerySupersedes(_m *Certificate) *CertificateQuery {
+	query := (&CertificateClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(certificate.Table, certificate.FieldID, id),
+			sqlgraph.To(certificate.Table, certificate.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, certificate.SupersedesTable, certificate.SupersedesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *CertificateClient) Hooks() []Hook {
 	hooks := c.hooks.Certificate

@@ -111,6 +111,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			card.FieldSerial:                  {Type: field.TypeString, Column: card.FieldSerial},
 			card.FieldKind:                    {Type: field.TypeEnum, Column: card.FieldKind},
 			card.FieldState:                   {Type: field.TypeEnum, Column: card.FieldState},
+			card.FieldStateChangedAt:          {Type: field.TypeTime, Column: card.FieldStateChangedAt},
 			card.FieldValidFrom:               {Type: field.TypeTime, Column: card.FieldValidFrom},
 			card.FieldValidUntil:              {Type: field.TypeTime, Column: card.FieldValidUntil},
 			card.FieldProperties:              {Type: field.TypeJSON, Column: card.FieldProperties},
@@ -157,6 +158,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			certificate.FieldAttestationVerified: {Type: field.TypeBool, Column: certificate.FieldAttestationVerified},
 			certificate.FieldCardID:              {Type: field.TypeString, Column: certificate.FieldCardID},
 			certificate.FieldOrderID:             {Type: field.TypeString, Column: certificate.FieldOrderID},
+			certificate.FieldSupersededByID:      {Type: field.TypeString, Column: certificate.FieldSupersededByID},
 		},
 	}
 	graph.Nodes[5] = &sqlgraph.Node{
@@ -407,6 +409,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Certificate",
 		"Order",
+	)
+	graph.MustAddE(
+		"superseded_by",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   certificate.SupersededByTable,
+			Columns: []string{certificate.SupersededByColumn},
+			Bidi:    false,
+		},
+		"Certificate",
+		"Certificate",
+	)
+	graph.MustAddE(
+		"supersedes",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   certificate.SupersedesTable,
+			Columns: []string{certificate.SupersedesColumn},
+			Bidi:    false,
+		},
+		"Certificate",
+		"Certificate",
 	)
 	graph.MustAddE(
 		"user",
@@ -824,6 +850,11 @@ func (f *CardFilter) WhereState(p entql.StringP) {
 	f.Where(p.Field(card.FieldState))
 }
 
+// WhereStateChangedAt applies the entql time.Time predicate on the state_changed_at field.
+func (f *CardFilter) WhereStateChangedAt(p entql.TimeP) {
+	f.Where(p.Field(card.FieldStateChangedAt))
+}
+
 // WhereValidFrom applies the entql time.Time predicate on the valid_from field.
 func (f *CardFilter) WhereValidFrom(p entql.TimeP) {
 	f.Where(p.Field(card.FieldValidFrom))
@@ -1113,6 +1144,11 @@ func (f *CertificateFilter) WhereOrderID(p entql.StringP) {
 	f.Where(p.Field(certificate.FieldOrderID))
 }
 
+// WhereSupersededByID applies the entql string predicate on the superseded_by_id field.
+func (f *CertificateFilter) WhereSupersededByID(p entql.StringP) {
+	f.Where(p.Field(certificate.FieldSupersededByID))
+}
+
 // WhereHasCard applies a predicate to check if query has an edge card.
 func (f *CertificateFilter) WhereHasCard() {
 	f.Where(entql.HasEdge("card"))
@@ -1135,6 +1171,34 @@ func (f *CertificateFilter) WhereHasOrder() {
 // WhereHasOrderWith applies a predicate to check if query has an edge order with a given conditions (other predicates).
 func (f *CertificateFilter) WhereHasOrderWith(preds ...predicate.Order) {
 	f.Where(entql.HasEdgeWith("order", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSupersededBy applies a predicate to check if query has an edge superseded_by.
+func (f *CertificateFilter) WhereHasSupersededBy() {
+	f.Where(entql.HasEdge("superseded_by"))
+}
+
+// WhereHasSupersededByWith applies a predicate to check if query has an edge superseded_by with a given conditions (other predicates).
+func (f *CertificateFilter) WhereHasSupersededByWith(preds ...predicate.Certificate) {
+	f.Where(entql.HasEdgeWith("superseded_by", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasSupersedes applies a predicate to check if query has an edge supersedes.
+func (f *CertificateFilter) WhereHasSupersedes() {
+	f.Where(entql.HasEdge("supersedes"))
+}
+
+// WhereHasSupersedesWith applies a predicate to check if query has an edge supersedes with a given conditions (other predicates).
+func (f *CertificateFilter) WhereHasSupersedesWith(preds ...predicate.Certificate) {
+	f.Where(entql.HasEdgeWith("supersedes", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

@@ -350,6 +350,11 @@ func (_q *CardQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, card.FieldState)
 				fieldSeen[card.FieldState] = struct{}{}
 			}
+		case "stateChangedAt":
+			if _, ok := fieldSeen[card.FieldStateChangedAt]; !ok {
+				selectedFields = append(selectedFields, card.FieldStateChangedAt)
+				fieldSeen[card.FieldStateChangedAt] = struct{}{}
+			}
 		case "validFrom":
 			if _, ok := fieldSeen[card.FieldValidFrom]; !ok {
 				selectedFields = append(selectedFields, card.FieldValidFrom)
@@ -494,6 +499,34 @@ func (_q *CertificateQuery) collectField(ctx context.Context, oneNode bool, opCt
 				selectedFields = append(selectedFields, certificate.FieldOrderID)
 				fieldSeen[certificate.FieldOrderID] = struct{}{}
 			}
+
+		case "supersededBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CertificateClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, certificateImplementors)...); err != nil {
+				return err
+			}
+			_q.withSupersededBy = query
+			if _, ok := fieldSeen[certificate.FieldSupersededByID]; !ok {
+				selectedFields = append(selectedFields, certificate.FieldSupersededByID)
+				fieldSeen[certificate.FieldSupersededByID] = struct{}{}
+			}
+
+		case "supersedes":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CertificateClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, certificateImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedSupersedes(alias, func(wq *CertificateQuery) {
+				*wq = *query
+			})
 		case "createdAt":
 			if _, ok := fieldSeen[certificate.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, certificate.FieldCreatedAt)

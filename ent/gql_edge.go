@@ -89,6 +89,26 @@ func (_m *Certificate) Order(ctx context.Context) (*Order, error) {
 	return result, err
 }
 
+func (_m *Certificate) SupersededBy(ctx context.Context) (*Certificate, error) {
+	result, err := _m.Edges.SupersededByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySupersededBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Certificate) Supersedes(ctx context.Context) (result []*Certificate, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedSupersedes(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.SupersedesOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QuerySupersedes().All(ctx)
+	}
+	return result, err
+}
+
 func (_m *Order) User(ctx context.Context) (*User, error) {
 	result, err := _m.Edges.UserOrErr()
 	if IsNotLoaded(err) {

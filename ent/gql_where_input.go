@@ -627,6 +627,18 @@ type CardWhereInput struct {
 	StateIn    []card.State `json:"stateIn,omitempty"`
 	StateNotIn []card.State `json:"stateNotIn,omitempty"`
 
+	// "state_changed_at" field predicates.
+	StateChangedAt       *time.Time  `json:"stateChangedAt,omitempty"`
+	StateChangedAtNEQ    *time.Time  `json:"stateChangedAtNEQ,omitempty"`
+	StateChangedAtIn     []time.Time `json:"stateChangedAtIn,omitempty"`
+	StateChangedAtNotIn  []time.Time `json:"stateChangedAtNotIn,omitempty"`
+	StateChangedAtGT     *time.Time  `json:"stateChangedAtGT,omitempty"`
+	StateChangedAtGTE    *time.Time  `json:"stateChangedAtGTE,omitempty"`
+	StateChangedAtLT     *time.Time  `json:"stateChangedAtLT,omitempty"`
+	StateChangedAtLTE    *time.Time  `json:"stateChangedAtLTE,omitempty"`
+	StateChangedAtIsNil  bool        `json:"stateChangedAtIsNil,omitempty"`
+	StateChangedAtNotNil bool        `json:"stateChangedAtNotNil,omitempty"`
+
 	// "valid_from" field predicates.
 	ValidFrom      *time.Time  `json:"validFrom,omitempty"`
 	ValidFromNEQ   *time.Time  `json:"validFromNEQ,omitempty"`
@@ -895,6 +907,36 @@ func (i *CardWhereInput) P() (predicate.Card, error) {
 	}
 	if len(i.StateNotIn) > 0 {
 		predicates = append(predicates, card.StateNotIn(i.StateNotIn...))
+	}
+	if i.StateChangedAt != nil {
+		predicates = append(predicates, card.StateChangedAtEQ(*i.StateChangedAt))
+	}
+	if i.StateChangedAtNEQ != nil {
+		predicates = append(predicates, card.StateChangedAtNEQ(*i.StateChangedAtNEQ))
+	}
+	if len(i.StateChangedAtIn) > 0 {
+		predicates = append(predicates, card.StateChangedAtIn(i.StateChangedAtIn...))
+	}
+	if len(i.StateChangedAtNotIn) > 0 {
+		predicates = append(predicates, card.StateChangedAtNotIn(i.StateChangedAtNotIn...))
+	}
+	if i.StateChangedAtGT != nil {
+		predicates = append(predicates, card.StateChangedAtGT(*i.StateChangedAtGT))
+	}
+	if i.StateChangedAtGTE != nil {
+		predicates = append(predicates, card.StateChangedAtGTE(*i.StateChangedAtGTE))
+	}
+	if i.StateChangedAtLT != nil {
+		predicates = append(predicates, card.StateChangedAtLT(*i.StateChangedAtLT))
+	}
+	if i.StateChangedAtLTE != nil {
+		predicates = append(predicates, card.StateChangedAtLTE(*i.StateChangedAtLTE))
+	}
+	if i.StateChangedAtIsNil {
+		predicates = append(predicates, card.StateChangedAtIsNil())
+	}
+	if i.StateChangedAtNotNil {
+		predicates = append(predicates, card.StateChangedAtNotNil())
 	}
 	if i.ValidFrom != nil {
 		predicates = append(predicates, card.ValidFromEQ(*i.ValidFrom))
@@ -1246,6 +1288,14 @@ type CertificateWhereInput struct {
 	// "order" edge predicates.
 	HasOrder     *bool              `json:"hasOrder,omitempty"`
 	HasOrderWith []*OrderWhereInput `json:"hasOrderWith,omitempty"`
+
+	// "superseded_by" edge predicates.
+	HasSupersededBy     *bool                    `json:"hasSupersededBy,omitempty"`
+	HasSupersededByWith []*CertificateWhereInput `json:"hasSupersededByWith,omitempty"`
+
+	// "supersedes" edge predicates.
+	HasSupersedes     *bool                    `json:"hasSupersedes,omitempty"`
+	HasSupersedesWith []*CertificateWhereInput `json:"hasSupersedesWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -1688,6 +1738,42 @@ func (i *CertificateWhereInput) P() (predicate.Certificate, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, certificate.HasOrderWith(with...))
+	}
+	if i.HasSupersededBy != nil {
+		p := certificate.HasSupersededBy()
+		if !*i.HasSupersededBy {
+			p = certificate.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSupersededByWith) > 0 {
+		with := make([]predicate.Certificate, 0, len(i.HasSupersededByWith))
+		for _, w := range i.HasSupersededByWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSupersededByWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, certificate.HasSupersededByWith(with...))
+	}
+	if i.HasSupersedes != nil {
+		p := certificate.HasSupersedes()
+		if !*i.HasSupersedes {
+			p = certificate.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSupersedesWith) > 0 {
+		with := make([]predicate.Certificate, 0, len(i.HasSupersedesWith))
+		for _, w := range i.HasSupersedesWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSupersedesWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, certificate.HasSupersedesWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

@@ -2817,6 +2817,7 @@ type CardMutation struct {
 	serial                     *string
 	kind                       *card.Kind
 	state                      *card.State
+	state_changed_at           *time.Time
 	valid_from                 *time.Time
 	valid_until                *time.Time
 	properties                 *cardspec.Properties
@@ -3130,6 +3131,55 @@ func (m *CardMutation) OldState(ctx context.Context) (v card.State, err error) {
 // ResetState resets all changes to the "state" field.
 func (m *CardMutation) ResetState() {
 	m.state = nil
+}
+
+// SetStateChangedAt sets the "state_changed_at" field.
+func (m *CardMutation) SetStateChangedAt(t time.Time) {
+	m.state_changed_at = &t
+}
+
+// StateChangedAt returns the value of the "state_changed_at" field in the mutation.
+func (m *CardMutation) StateChangedAt() (r time.Time, exists bool) {
+	v := m.state_changed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStateChangedAt returns the old "state_changed_at" field's value of the Card entity.
+// If the Card object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardMutation) OldStateChangedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStateChangedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStateChangedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStateChangedAt: %w", err)
+	}
+	return oldValue.StateChangedAt, nil
+}
+
+// ClearStateChangedAt clears the value of the "state_changed_at" field.
+func (m *CardMutation) ClearStateChangedAt() {
+	m.state_changed_at = nil
+	m.clearedFields[card.FieldStateChangedAt] = struct{}{}
+}
+
+// StateChangedAtCleared returns if the "state_changed_at" field was cleared in this mutation.
+func (m *CardMutation) StateChangedAtCleared() bool {
+	_, ok := m.clearedFields[card.FieldStateChangedAt]
+	return ok
+}
+
+// ResetStateChangedAt resets all changes to the "state_changed_at" field.
+func (m *CardMutation) ResetStateChangedAt() {
+	m.state_changed_at = nil
+	delete(m.clearedFields, card.FieldStateChangedAt)
 }
 
 // SetValidFrom sets the "valid_from" field.
@@ -4002,7 +4052,7 @@ func (m *CardMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CardMutation) Fields() []string {
-	fields := make([]string, 0, 19)
+	fields := make([]string, 0, 20)
 	if m.created_at != nil {
 		fields = append(fields, card.FieldCreatedAt)
 	}
@@ -4017,6 +4067,9 @@ func (m *CardMutation) Fields() []string {
 	}
 	if m.state != nil {
 		fields = append(fields, card.FieldState)
+	}
+	if m.state_changed_at != nil {
+		fields = append(fields, card.FieldStateChangedAt)
 	}
 	if m.valid_from != nil {
 		fields = append(fields, card.FieldValidFrom)
@@ -4078,6 +4131,8 @@ func (m *CardMutation) Field(name string) (ent.Value, bool) {
 		return m.Kind()
 	case card.FieldState:
 		return m.State()
+	case card.FieldStateChangedAt:
+		return m.StateChangedAt()
 	case card.FieldValidFrom:
 		return m.ValidFrom()
 	case card.FieldValidUntil:
@@ -4125,6 +4180,8 @@ func (m *CardMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldKind(ctx)
 	case card.FieldState:
 		return m.OldState(ctx)
+	case card.FieldStateChangedAt:
+		return m.OldStateChangedAt(ctx)
 	case card.FieldValidFrom:
 		return m.OldValidFrom(ctx)
 	case card.FieldValidUntil:
@@ -4196,6 +4253,13 @@ func (m *CardMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetState(v)
+		return nil
+	case card.FieldStateChangedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStateChangedAt(v)
 		return nil
 	case card.FieldValidFrom:
 		v, ok := value.(time.Time)
@@ -4325,6 +4389,9 @@ func (m *CardMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *CardMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(card.FieldStateChangedAt) {
+		fields = append(fields, card.FieldStateChangedAt)
+	}
 	if m.FieldCleared(card.FieldDevice) {
 		fields = append(fields, card.FieldDevice)
 	}
@@ -4363,6 +4430,9 @@ func (m *CardMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *CardMutation) ClearField(name string) error {
 	switch name {
+	case card.FieldStateChangedAt:
+		m.ClearStateChangedAt()
+		return nil
 	case card.FieldDevice:
 		m.ClearDevice()
 		return nil
@@ -4409,6 +4479,9 @@ func (m *CardMutation) ResetField(name string) error {
 		return nil
 	case card.FieldState:
 		m.ResetState()
+		return nil
+	case card.FieldStateChangedAt:
+		m.ResetStateChangedAt()
 		return nil
 	case card.FieldValidFrom:
 		m.ResetValidFrom()
@@ -4667,6 +4740,11 @@ type CertificateMutation struct {
 	clearedcard          bool
 	_order               *string
 	cleared_order        bool
+	superseded_by        *string
+	clearedsuperseded_by bool
+	supersedes           map[string]struct{}
+	removedsupersedes    map[string]struct{}
+	clearedsupersedes    bool
 	done                 bool
 	oldValue             func(context.Context) (*Certificate, error)
 	predicates           []predicate.Certificate
@@ -5527,6 +5605,55 @@ func (m *CertificateMutation) ResetOrderID() {
 	m._order = nil
 }
 
+// SetSupersededByID sets the "superseded_by_id" field.
+func (m *CertificateMutation) SetSupersededByID(s string) {
+	m.superseded_by = &s
+}
+
+// SupersededByID returns the value of the "superseded_by_id" field in the mutation.
+func (m *CertificateMutation) SupersededByID() (r string, exists bool) {
+	v := m.superseded_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSupersededByID returns the old "superseded_by_id" field's value of the Certificate entity.
+// If the Certificate object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CertificateMutation) OldSupersededByID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSupersededByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSupersededByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSupersededByID: %w", err)
+	}
+	return oldValue.SupersededByID, nil
+}
+
+// ClearSupersededByID clears the value of the "superseded_by_id" field.
+func (m *CertificateMutation) ClearSupersededByID() {
+	m.superseded_by = nil
+	m.clearedFields[certificate.FieldSupersededByID] = struct{}{}
+}
+
+// SupersededByIDCleared returns if the "superseded_by_id" field was cleared in this mutation.
+func (m *CertificateMutation) SupersededByIDCleared() bool {
+	_, ok := m.clearedFields[certificate.FieldSupersededByID]
+	return ok
+}
+
+// ResetSupersededByID resets all changes to the "superseded_by_id" field.
+func (m *CertificateMutation) ResetSupersededByID() {
+	m.superseded_by = nil
+	delete(m.clearedFields, certificate.FieldSupersededByID)
+}
+
 // ClearCard clears the "card" edge to the Card entity.
 func (m *CertificateMutation) ClearCard() {
 	m.clearedcard = true
@@ -5581,6 +5708,87 @@ func (m *CertificateMutation) ResetOrder() {
 	m.cleared_order = false
 }
 
+// ClearSupersededBy clears the "superseded_by" edge to the Certificate entity.
+func (m *CertificateMutation) ClearSupersededBy() {
+	m.clearedsuperseded_by = true
+	m.clearedFields[certificate.FieldSupersededByID] = struct{}{}
+}
+
+// SupersededByCleared reports if the "superseded_by" edge to the Certificate entity was cleared.
+func (m *CertificateMutation) SupersededByCleared() bool {
+	return m.SupersededByIDCleared() || m.clearedsuperseded_by
+}
+
+// SupersededByIDs returns the "superseded_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// SupersededByID instead. It exists only for internal usage by the builders.
+func (m *CertificateMutation) SupersededByIDs() (ids []string) {
+	if id := m.superseded_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetSupersededBy resets all changes to the "superseded_by" edge.
+func (m *CertificateMutation) ResetSupersededBy() {
+	m.superseded_by = nil
+	m.clearedsuperseded_by = false
+}
+
+// AddSupersedeIDs adds the "supersedes" edge to the Certificate entity by ids.
+func (m *CertificateMutation) AddSupersedeIDs(ids ...string) {
+	if m.supersedes == nil {
+		m.supersedes = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.supersedes[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSupersedes clears the "supersedes" edge to the Certificate entity.
+func (m *CertificateMutation) ClearSupersedes() {
+	m.clearedsupersedes = true
+}
+
+// SupersedesCleared reports if the "supersedes" edge to the Certificate entity was cleared.
+func (m *CertificateMutation) SupersedesCleared() bool {
+	return m.clearedsupersedes
+}
+
+// RemoveSupersedeIDs removes the "supersedes" edge to the Certificate entity by IDs.
+func (m *CertificateMutation) RemoveSupersedeIDs(ids ...string) {
+	if m.removedsupersedes == nil {
+		m.removedsupersedes = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.supersedes, ids[i])
+		m.removedsupersedes[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSupersedes returns the removed IDs of the "supersedes" edge to the Certificate entity.
+func (m *CertificateMutation) RemovedSupersedesIDs() (ids []string) {
+	for id := range m.removedsupersedes {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SupersedesIDs returns the "supersedes" edge IDs in the mutation.
+func (m *CertificateMutation) SupersedesIDs() (ids []string) {
+	for id := range m.supersedes {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSupersedes resets all changes to the "supersedes" edge.
+func (m *CertificateMutation) ResetSupersedes() {
+	m.supersedes = nil
+	m.clearedsupersedes = false
+	m.removedsupersedes = nil
+}
+
 // Where appends a list predicates to the CertificateMutation builder.
 func (m *CertificateMutation) Where(ps ...predicate.Certificate) {
 	m.predicates = append(m.predicates, ps...)
@@ -5615,7 +5823,7 @@ func (m *CertificateMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CertificateMutation) Fields() []string {
-	fields := make([]string, 0, 19)
+	fields := make([]string, 0, 20)
 	if m.created_at != nil {
 		fields = append(fields, certificate.FieldCreatedAt)
 	}
@@ -5673,6 +5881,9 @@ func (m *CertificateMutation) Fields() []string {
 	if m._order != nil {
 		fields = append(fields, certificate.FieldOrderID)
 	}
+	if m.superseded_by != nil {
+		fields = append(fields, certificate.FieldSupersededByID)
+	}
 	return fields
 }
 
@@ -5719,6 +5930,8 @@ func (m *CertificateMutation) Field(name string) (ent.Value, bool) {
 		return m.CardID()
 	case certificate.FieldOrderID:
 		return m.OrderID()
+	case certificate.FieldSupersededByID:
+		return m.SupersededByID()
 	}
 	return nil, false
 }
@@ -5766,6 +5979,8 @@ func (m *CertificateMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldCardID(ctx)
 	case certificate.FieldOrderID:
 		return m.OldOrderID(ctx)
+	case certificate.FieldSupersededByID:
+		return m.OldSupersededByID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Certificate field %s", name)
 }
@@ -5908,6 +6123,13 @@ func (m *CertificateMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetOrderID(v)
 		return nil
+	case certificate.FieldSupersededByID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSupersededByID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Certificate field %s", name)
 }
@@ -5950,6 +6172,9 @@ func (m *CertificateMutation) ClearedFields() []string {
 	if m.FieldCleared(certificate.FieldCardID) {
 		fields = append(fields, certificate.FieldCardID)
 	}
+	if m.FieldCleared(certificate.FieldSupersededByID) {
+		fields = append(fields, certificate.FieldSupersededByID)
+	}
 	return fields
 }
 
@@ -5975,6 +6200,9 @@ func (m *CertificateMutation) ClearField(name string) error {
 		return nil
 	case certificate.FieldCardID:
 		m.ClearCardID()
+		return nil
+	case certificate.FieldSupersededByID:
+		m.ClearSupersededByID()
 		return nil
 	}
 	return fmt.Errorf("unknown Certificate nullable field %s", name)
@@ -6041,18 +6269,27 @@ func (m *CertificateMutation) ResetField(name string) error {
 	case certificate.FieldOrderID:
 		m.ResetOrderID()
 		return nil
+	case certificate.FieldSupersededByID:
+		m.ResetSupersededByID()
+		return nil
 	}
 	return fmt.Errorf("unknown Certificate field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *CertificateMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
 	if m.card != nil {
 		edges = append(edges, certificate.EdgeCard)
 	}
 	if m._order != nil {
 		edges = append(edges, certificate.EdgeOrder)
+	}
+	if m.superseded_by != nil {
+		edges = append(edges, certificate.EdgeSupersededBy)
+	}
+	if m.supersedes != nil {
+		edges = append(edges, certificate.EdgeSupersedes)
 	}
 	return edges
 }
@@ -6069,30 +6306,57 @@ func (m *CertificateMutation) AddedIDs(name string) []ent.Value {
 		if id := m._order; id != nil {
 			return []ent.Value{*id}
 		}
+	case certificate.EdgeSupersededBy:
+		if id := m.superseded_by; id != nil {
+			return []ent.Value{*id}
+		}
+	case certificate.EdgeSupersedes:
+		ids := make([]ent.Value, 0, len(m.supersedes))
+		for id := range m.supersedes {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *CertificateMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
+	if m.removedsupersedes != nil {
+		edges = append(edges, certificate.EdgeSupersedes)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *CertificateMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case certificate.EdgeSupersedes:
+		ids := make([]ent.Value, 0, len(m.removedsupersedes))
+		for id := range m.removedsupersedes {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *CertificateMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
 	if m.clearedcard {
 		edges = append(edges, certificate.EdgeCard)
 	}
 	if m.cleared_order {
 		edges = append(edges, certificate.EdgeOrder)
+	}
+	if m.clearedsuperseded_by {
+		edges = append(edges, certificate.EdgeSupersededBy)
+	}
+	if m.clearedsupersedes {
+		edges = append(edges, certificate.EdgeSupersedes)
 	}
 	return edges
 }
@@ -6105,6 +6369,10 @@ func (m *CertificateMutation) EdgeCleared(name string) bool {
 		return m.clearedcard
 	case certificate.EdgeOrder:
 		return m.cleared_order
+	case certificate.EdgeSupersededBy:
+		return m.clearedsuperseded_by
+	case certificate.EdgeSupersedes:
+		return m.clearedsupersedes
 	}
 	return false
 }
@@ -6119,6 +6387,9 @@ func (m *CertificateMutation) ClearEdge(name string) error {
 	case certificate.EdgeOrder:
 		m.ClearOrder()
 		return nil
+	case certificate.EdgeSupersededBy:
+		m.ClearSupersededBy()
+		return nil
 	}
 	return fmt.Errorf("unknown Certificate unique edge %s", name)
 }
@@ -6132,6 +6403,12 @@ func (m *CertificateMutation) ResetEdge(name string) error {
 		return nil
 	case certificate.EdgeOrder:
 		m.ResetOrder()
+		return nil
+	case certificate.EdgeSupersededBy:
+		m.ResetSupersededBy()
+		return nil
+	case certificate.EdgeSupersedes:
+		m.ResetSupersedes()
 		return nil
 	}
 	return fmt.Errorf("unknown Certificate edge %s", name)

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/audit"
+	"github.com/vscard/vscard/server/errs"
 )
 
 // maxPeopleQuery caps the people search's query: names and addresses are shorter.
@@ -63,4 +66,15 @@ func prefixOf(s *sql.Selector, col, prefix string) *sql.Predicate {
 func capitalized(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// withReason is ctx carrying reason for the audit events of the request (audit.WithReason):
+// why an operator acts for someone. A reason longer than audit.MaxReason is INVALID_INPUT.
+func withReason(ctx context.Context, reason *string) (context.Context, error) {
+	r := strings.TrimSpace(deref(reason))
+	if n := utf8.RuneCountInString(r); n > audit.MaxReason {
+		return ctx, errs.New(errs.InvalidInput, "The reason is %d characters long; shorten it to at most %d.", n, audit.MaxReason).
+			WithDetails(map[string]any{"field": "reason", "max": audit.MaxReason})
+	}
+	return audit.WithReason(ctx, r), nil
 }

@@ -39,12 +39,20 @@ func (r *certificateResolver) Pem(ctx context.Context, obj *ent.Certificate) (st
 }
 
 // StartProcess is the resolver for the startProcess field.
-func (r *mutationResolver) StartProcess(ctx context.Context, name string, card *string) (*ent.Order, error) {
+func (r *mutationResolver) StartProcess(ctx context.Context, name string, card *string, reason *string) (*ent.Order, error) {
+	ctx, err := withReason(ctx, reason)
+	if err != nil {
+		return nil, err
+	}
 	return r.Enroll.Start(ctx, name, deref(card))
 }
 
 // NextStep is the resolver for the nextStep field.
-func (r *mutationResolver) NextStep(ctx context.Context, orderID string, choices map[string]any) (*model.NextStepPayload, error) {
+func (r *mutationResolver) NextStep(ctx context.Context, orderID string, choices map[string]any, reason *string) (*model.NextStepPayload, error) {
+	ctx, err := withReason(ctx, reason)
+	if err != nil {
+		return nil, err
+	}
 	o, h, err := r.Enroll.NextWith(ctx, orderID, choices)
 	if err != nil {
 		return nil, err
@@ -191,7 +199,11 @@ func (r *mutationResolver) SignOutEverywhere(ctx context.Context) (int, error) {
 }
 
 // EndUserSessions is the resolver for the endUserSessions field.
-func (r *mutationResolver) EndUserSessions(ctx context.Context, userID string) (int, error) {
+func (r *mutationResolver) EndUserSessions(ctx context.Context, userID string, reason *string) (int, error) {
+	ctx, err := withReason(ctx, reason)
+	if err != nil {
+		return 0, err
+	}
 	return users.EndSessions(ctx, r.DB, r.now(), userID)
 }
 

@@ -33,6 +33,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	serial := done.claim.Card.Serial
 	var carolMe struct{ Me struct{ ID string } }
 	carol.MustDo(t, `{ me { id } }`, nil, &carolMe)
+	var aliceCard struct{ Card struct{ ID string } }
+	alice.MustDo(t, `query($s: String!) { card(serial: $s) { id } }`, map[string]any{"s": serial}, &aliceCard)
+	onCard := map[string]any{"card": aliceCard.Card.ID}
 
 	callers := []struct {
 		name string
@@ -90,6 +93,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{`mutation { revokeCard(serial: "00000000") { id } }`, nil, [7]string{UN, NF, NF, NF, NF, FB, UN}},
 		{qStart, nil, [7]string{UN, OK, OK, OK, OK, FB, UN}},
 		{qStart, nil, [7]string{UN, CONFL, CONFL, CONFL, CONFL, FB, UN}}, // the order each just started is running
+		// The operator console: what may be done on alice's card, and Reset PIN for her. Once
+		// alice's own order runs, a permitted start is CONFLICT: it passed every check before.
+		{`query($card: ID!) { processes(card: $card) { name available } }`, onCard, [7]string{UN, OK, NF, OK, OK, FB, UN}},
+		{`mutation($card: ID!) { startProcess(name: "reset-pin", card: $card, reason: "forgot PIN") { id } }`, onCard, [7]string{UN, CONFL, NF, CONFL, CONFL, FB, UN}},
+		{`mutation { endUserSessions(userId: "usr_nobody", reason: "left") }`, nil, [7]string{UN, FB, FB, NF, NF, FB, UN}},
 	}
 	for _, tc := range cases {
 		for i, who := range callers {

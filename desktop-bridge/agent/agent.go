@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 	"github.com/vscard/vscard/desktop-bridge/vpcd"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // Slot is one vpcd reader slot: the TCP address the card connects to and the reader
@@ -77,6 +79,13 @@ type Config struct {
 	// memory) to report a change at once: wrong PINs typed into any PC/SC program reach
 	// the portal without waiting for the next contact (default 2s; never when < 0).
 	PINWatchInterval time.Duration
+	// TPM, when set, is the TPM device (vcard.DefaultTPMPath on a desktop): new
+	// cards keep their keys, PIN and PUK in it (see package vcard), and its sealed
+	// file key is DataDir/tpm.key. Cards made before stay software cards.
+	TPM string
+	// TPMDial, when set, opens the TPM instead of the device TPM names (tests:
+	// a swtpm socket).
+	TPMDial func() (io.ReadWriteCloser, error)
 	// OnRemoved, when set, hears of each card the agent removed because its server says
 	// it is out of service (reason RemovedOutOfService or RemovedUnknown).
 	OnRemoved func(serial uint32, reason string)
@@ -89,6 +98,7 @@ type Agent struct {
 	log     *slog.Logger
 	cardDir string
 	keys    vcard.KeyStore
+	tpm     *vcard.TPM // nil: new cards are software cards
 	recs    records
 	pool    *vpcd.Pool
 	readers map[string]string // reader name by slot address
@@ -134,8 +144,12 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load card key: %w", err)
 	}
+	tpm, err := openTPM(cfg)
+	if err != nil {
+		return nil, err
+	}
 	a := &Agent{
-		cfg: cfg, log: cfg.Logger, keys: keys,
+		cfg: cfg, log: cfg.Logger, keys: keys, tpm: tpm,
 		cardDir:    filepath.Join(cfg.DataDir, "cards"),
 		recs:       records{dir: filepath.Join(cfg.DataDir, "enrolled")},
 		readers:    map[string]string{},
@@ -178,7 +192,7 @@ func (a *Agent) Start() error {
 			}
 			continue
 		}
-		card, err := vcard.Open(a.cardDir, serial, a.keys)
+		card, err := a.openCard(serial)
 		if err != nil {
 			a.log.Warn("skip card", "card", serial, "err", err)
 			continue
@@ -221,7 +235,11 @@ func (a *Agent) CreateCard(ctx context.Context, serial uint32) (string, error) {
 	if err := a.recs.save(&record{Serial: serial, State: StateEnrolling, CreatedAt: time.Now()}); err != nil {
 		return "", err
 	}
-	card, err := vcard.Create(a.cardDir, vcard.Options{Serial: serial, KeyStore: a.keys})
+	ks := vcard.KeyStore(a.keys)
+	if a.tpm != nil {
+		ks = a.tpm
+	}
+	card, err := vcard.Create(a.cardDir, vcard.Options{Serial: serial, KeyStore: ks})
 	if err != nil {
 		return "", fmt.Errorf("create virtual card: %w", err)
 	}
@@ -318,6 +336,8 @@ type CardInfo struct {
 	UserName     string                `json:"userName,omitempty"`
 	ValidUntil   time.Time             `json:"validUntil,omitzero"`
 	Certificates []handoff.Certificate `json:"certificates,omitempty"`
+	// PINPolicy is the last PIN policy the card's server gave; nil before any.
+	PINPolicy *cardspec.PINPolicy `json:"pinPolicy,omitempty"`
 }
 
 // Cards lists the cards in the card directory, with where each is inserted.
@@ -352,6 +372,7 @@ func ListCards(dataDir string) ([]CardInfo, error) {
 		if rec, err := recs.load(s); err == nil && rec != nil {
 			info.State, info.Server, info.UserName = rec.State, rec.Server, rec.UserName
 			info.ValidUntil, info.Certificates = rec.ValidUntil, rec.Certificates
+			info.PINPolicy = rec.PINPolicy
 		}
 		for i := range info.Certificates {
 			info.Certificates[i].PEM = "" // listings stay short; the card has them
@@ -392,6 +413,11 @@ func (a *Agent) Close() error {
 		}
 	}
 	clear(a.cards)
+	if a.tpm != nil {
+		if err := a.tpm.Close(); err != nil {
+			a.log.Warn("close TPM", "err", err)
+		}
+	}
 	return nil
 }
 
@@ -404,4 +430,45 @@ func parseSerial(s string) (uint32, error) {
 		return 0, fmt.Errorf("parse card serial %q: %w", s, err)
 	}
 	return uint32(n), nil
+}
+
+// openTPM opens the configured TPM key store, or returns nil when none is
+// configured. A TPM that cannot be used is an error with a code, so the person
+// reads what to do.
+func openTPM(cfg Config) (*vcard.TPM, error) {
+	keyFile := filepath.Join(cfg.DataDir, "tpm.key")
+	var tpm *vcard.TPM
+	var err error
+	switch {
+	case cfg.TPMDial != nil:
+		var rwc io.ReadWriteCloser
+		if rwc, err = cfg.TPMDial(); err == nil {
+			tpm, err = vcard.OpenTPM(rwc, keyFile)
+		} else {
+			err = fmt.Errorf("%w: %w", vcard.ErrTPMUnavailable, err)
+		}
+	case cfg.TPM != "":
+		tpm, err = vcard.OpenTPMDevice(cfg.TPM, keyFile)
+	default:
+		return nil, nil
+	}
+	switch {
+	case errors.Is(err, vcard.ErrTPMPermission):
+		return nil, &handoff.Error{Code: handoff.CodeTPMPermission, Detail: err.Error()}
+	case err != nil:
+		return nil, &handoff.Error{Code: handoff.CodeTPMUnavailable, Detail: err.Error()}
+	}
+	return tpm, nil
+}
+
+// openCard opens a card with the key store it was made with: a TPM card with
+// the TPM, a software card with the card key.
+func (a *Agent) openCard(serial uint32) (*vcard.Card, error) {
+	if a.tpm != nil {
+		card, err := vcard.Open(a.cardDir, serial, a.tpm)
+		if err == nil || !errors.Is(err, vcard.ErrUnseal) {
+			return card, err
+		}
+	}
+	return vcard.Open(a.cardDir, serial, a.keys)
 }

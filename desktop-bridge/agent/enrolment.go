@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/pinpage"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // pageLinger is how long a PIN page stays up after its enrolment ended, so the person
@@ -127,7 +129,7 @@ func (a *Agent) notify(e *enrolment, h handoff.Link, ev handoff.Event) {
 			err = a.recs.save(&record{
 				Serial: serial, State: StateReady, Server: h.Server, Order: h.Order,
 				UserName: r.UserName, CreatedAt: time.Now(), ValidUntil: r.ValidUntil,
-				Certificates: r.Certificates,
+				Certificates: r.Certificates, PINPolicy: r.PINPolicy,
 			})
 		}
 		if err != nil {
@@ -140,6 +142,14 @@ func (a *Agent) notify(e *enrolment, h handoff.Link, ev handoff.Event) {
 		(h.Process == handoff.RenewCard || h.Process == handoff.IssueCertificates) {
 		if err := a.recordIssued(ev.Result); err != nil {
 			a.log.Error("record new certificates", "card", ev.Result.Serial, "err", err)
+		}
+	}
+	// Any other process on a recorded card brought the PIN policy in force now.
+	if ev.Step == handoff.StepDone && ev.Result != nil && !handoff.MakesNewCard(h.Process) && ev.Result.PINPolicy != nil {
+		if serial, err := parseSerial(ev.Result.Serial); err == nil {
+			if err := a.keepPINPolicy(serial, ev.Result.PINPolicy); err != nil {
+				a.log.Error("record PIN policy", "card", ev.Result.Serial, "err", err)
+			}
 		}
 	}
 	if e.page != nil {
@@ -171,6 +181,20 @@ func (a *Agent) recordIssued(r *handoff.Result) error {
 	if r.ValidUntil.After(rec.ValidUntil) {
 		rec.ValidUntil = r.ValidUntil
 	}
+	return a.recs.save(rec)
+}
+
+// keepPINPolicy records p as the PIN policy of the card serial, when it has a record and
+// p differs from the one it has.
+func (a *Agent) keepPINPolicy(serial uint32, p *cardspec.PINPolicy) error {
+	rec, err := a.recs.load(serial)
+	if err != nil || rec == nil {
+		return err
+	}
+	if rec.PINPolicy != nil && reflect.DeepEqual(*rec.PINPolicy, *p) {
+		return nil
+	}
+	rec.PINPolicy = p
 	return a.recs.save(rec)
 }
 

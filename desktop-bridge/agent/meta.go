@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/handoff"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // Card states in the agent's records.
@@ -30,6 +31,9 @@ type record struct {
 	CreatedAt    time.Time             `json:"createdAt"`
 	ValidUntil   time.Time             `json:"validUntil,omitzero"`
 	Certificates []handoff.Certificate `json:"certificates,omitempty"`
+	// PINPolicy is the last PIN policy the card's server gave (at issuance, in a process
+	// on the card, at a sync): what a PIN chosen without the portal must meet.
+	PINPolicy *cardspec.PINPolicy `json:"pinPolicy,omitempty"`
 }
 
 // records keeps one JSON file per card.

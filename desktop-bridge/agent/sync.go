@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
+	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 )
 
@@ -92,6 +93,11 @@ func (a *Agent) SyncCard(ctx context.Context, serial uint32) (string, error) {
 		}
 	}
 	st := resp.SyncCard
+	if st.PinPolicy != nil {
+		if err := a.keepPINPolicy(serial, handoff.PolicyOf(*st.PinPolicy)); err != nil {
+			a.log.Warn("record PIN policy", "card", serial, "err", err)
+		}
+	}
 	if st.Remove {
 		return string(st.State), a.retire(serial, RemovedOutOfService, string(st.State))
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -84,6 +86,27 @@ func TestCardLeavesWhenRevoked(t *testing.T) {
 	n, _ := strconv.ParseUint(first, 10, 32)
 	serial := uint32(n)
 
+	// The card's record keeps the PIN policy the server gave at issuance, for a PIN
+	// chosen without the portal.
+	policyOf := func() *cardspec.PINPolicy {
+		t.Helper()
+		cards, err := client.Cards(ctx)
+		if err != nil || len(cards) != 1 {
+			t.Fatalf("cards = %+v, %v", cards, err)
+		}
+		return cards[0].PINPolicy
+	}
+	issued := policyOf()
+	if issued == nil || issued.MinLength < 6 || issued.RetryCount == 0 {
+		t.Fatalf("PIN policy kept at issuance: %+v", issued)
+	}
+	// A policy the record holds that is not the server's now is replaced at the next sync.
+	rec, _ := a.recs.load(serial)
+	rec.PINPolicy = &cardspec.PINPolicy{MinLength: 8, MaxLength: 8}
+	if err := a.recs.save(rec); err != nil {
+		t.Fatal(err)
+	}
+
 	// A PIN change made with `vscard-bridge pin change` goes to the server with the PIN
 	// state, proved by the card.
 	sent, err := client.ReportPINChange(ctx, serial, PINChangeReport{Result: api.PinChangeResultWrongPin, At: time.Now()})
@@ -101,6 +124,9 @@ func TestCardLeavesWhenRevoked(t *testing.T) {
 	}
 	if q, _ := a.pending.load(serial); len(q) != 0 {
 		t.Errorf("%d PIN changes still queued after the server took them", len(q))
+	}
+	if got := policyOf(); got == nil || !reflect.DeepEqual(*got, *issued) {
+		t.Errorf("PIN policy after a sync %+v, want the server's %+v", got, issued)
 	}
 
 	// The one reader is taken: a second order is refused before the PIN is asked.

@@ -760,11 +760,96 @@ type SyncCardResponse struct {
 	// Desktop App, outside any order: proves that it holds the card and reports what it
 	// knows of it (PIN state, PIN changes made without the portal); returns the card's state
 	// on the server and whether the card must leave the desktop. A refused proof is FORBIDDEN.
-	SyncCard CardSyncState `json:"syncCard"`
+	SyncCard SyncCardSyncCardCardSync `json:"syncCard"`
 }
 
 // GetSyncCard returns SyncCardResponse.SyncCard, and is useful for accessing the field via an interface.
-func (v *SyncCardResponse) GetSyncCard() CardSyncState { return v.SyncCard }
+func (v *SyncCardResponse) GetSyncCard() SyncCardSyncCardCardSync { return v.SyncCard }
+
+// SyncCardSyncCardCardSync includes the requested fields of the GraphQL type CardSync.
+// The GraphQL type's documentation follows.
+//
+// The card as the server sees it, for the Desktop App that holds it.
+type SyncCardSyncCardCardSync struct {
+	CardSyncState `json:"-"`
+	// The PIN rules the option script gives the card's owner now, in syncCard's answer (null in
+	// cardUpdated's): the Desktop App keeps them to check a PIN chosen without the portal
+	// (vscard-bridge pin change, pin unblock --offline).
+	PinPolicy *PINPolicy `json:"pinPolicy"`
+}
+
+// GetPinPolicy returns SyncCardSyncCardCardSync.PinPolicy, and is useful for accessing the field via an interface.
+func (v *SyncCardSyncCardCardSync) GetPinPolicy() *PINPolicy { return v.PinPolicy }
+
+// GetSerial returns SyncCardSyncCardCardSync.Serial, and is useful for accessing the field via an interface.
+func (v *SyncCardSyncCardCardSync) GetSerial() string { return v.CardSyncState.Serial }
+
+// GetState returns SyncCardSyncCardCardSync.State, and is useful for accessing the field via an interface.
+func (v *SyncCardSyncCardCardSync) GetState() CardState { return v.CardSyncState.State }
+
+// GetRemove returns SyncCardSyncCardCardSync.Remove, and is useful for accessing the field via an interface.
+func (v *SyncCardSyncCardCardSync) GetRemove() bool { return v.CardSyncState.Remove }
+
+// GetPinState returns SyncCardSyncCardCardSync.PinState, and is useful for accessing the field via an interface.
+func (v *SyncCardSyncCardCardSync) GetPinState() *CardSyncStatePinStateCardPinState {
+	return v.CardSyncState.PinState
+}
+
+func (v *SyncCardSyncCardCardSync) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SyncCardSyncCardCardSync
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SyncCardSyncCardCardSync = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.CardSyncState)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalSyncCardSyncCardCardSync struct {
+	PinPolicy *PINPolicy `json:"pinPolicy"`
+
+	Serial string `json:"serial"`
+
+	State CardState `json:"state"`
+
+	Remove bool `json:"remove"`
+
+	PinState *CardSyncStatePinStateCardPinState `json:"pinState"`
+}
+
+func (v *SyncCardSyncCardCardSync) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SyncCardSyncCardCardSync) __premarshalJSON() (*__premarshalSyncCardSyncCardCardSync, error) {
+	var retval __premarshalSyncCardSyncCardCardSync
+
+	retval.PinPolicy = v.PinPolicy
+	retval.Serial = v.CardSyncState.Serial
+	retval.State = v.CardSyncState.State
+	retval.Remove = v.CardSyncState.Remove
+	retval.PinState = v.CardSyncState.PinState
+	return &retval, nil
+}
 
 // __BridgeNextInput is used internally by genqlient
 type __BridgeNextInput struct {
@@ -1729,6 +1814,18 @@ const SyncCard_Operation = `
 mutation SyncCard ($report: CardReportInput!) {
 	syncCard(report: $report) {
 		... CardSyncState
+		pinPolicy {
+			minLength
+			maxLength
+			upper
+			lower
+			digits
+			special
+			blockList
+			maxRepeated
+			maxSequential
+			retryCount
+		}
 	}
 }
 fragment CardSyncState on CardSync {

@@ -51,6 +51,12 @@ const (
 	// CodeNoFreeReader: every virtual reader of this desktop holds a card, so a new
 	// card has nowhere to go. Told before the PIN is asked.
 	CodeNoFreeReader Code = "NO_FREE_READER"
+	// CodeTPMUnavailable: the Desktop App was told to keep cards in the TPM
+	// (--tpm) but this computer has no usable TPM 2.0 (no /dev/tpmrm0, or not
+	// a TPM 2.0); CodeTPMPermission: the TPM is there but this user may not
+	// use it (on Linux: not in the group tss).
+	CodeTPMUnavailable Code = "TPM_UNAVAILABLE"
+	CodeTPMPermission  Code = "TPM_PERMISSION"
 	// CodeCardRevoked: the server says the card is out of service; it left this desktop.
 	CodeCardRevoked Code = "CARD_OUT_OF_SERVICE"
 )
@@ -83,6 +89,10 @@ var words = map[string]map[Code]string{
 		CodePUKRefused:      "The card did not take the server's unblocking code, so nothing was changed. Contact your help desk.",
 		CodeNoFreeReader: "This computer has no room for another virtual smart card. Revoke a card you no longer use on the Cards page " +
 			"of the portal (it then leaves this computer), or ask your help desk for more virtual readers, then start again.",
+		CodeTPMUnavailable: "This computer has no TPM 2.0 the Desktop App can use, so it cannot keep a card's keys in it. " +
+			"Turn the TPM on in the firmware settings (it may be called fTPM or PTT), or ask your help desk.",
+		CodeTPMPermission: "You may not use this computer's TPM yet. Ask an administrator to add you to the group tss " +
+			"(sudo usermod -aG tss $USER), then log out and in again.",
 		CodeCardRevoked:       "This card is no longer in service (it was revoked or deleted in the portal), so it was removed from this computer.",
 		ProblemMismatch:       "The two new PINs are not the same. Type the new PIN twice.",
 		ProblemCurrentMissing: "Type your current PIN.",
@@ -104,7 +114,8 @@ var words = map[string]map[Code]string{
 // allCodes lists every Code, for the test that each has words in every language.
 var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
 	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused,
-	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped, CodeNoFreeReader, CodeCardRevoked}
+	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped, CodeNoFreeReader, CodeCardRevoked,
+	CodeTPMUnavailable, CodeTPMPermission}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {

@@ -24,6 +24,12 @@ func pinPolicy(p api.PINPolicy) cardspec.PINPolicy {
 	}
 }
 
+// PolicyOf is the server's PIN policy p as the Desktop App keeps it with a card.
+func PolicyOf(p api.PINPolicy) *cardspec.PINPolicy {
+	c := pinPolicy(p)
+	return &c
+}
+
 // CheckPIN returns the problems of a PIN answer in mode, or nil: for every mode the new
 // PIN against the order's policy, one problem per broken rule (in PINVerify mode only
 // that there is one: it is the card's current PIN); in PINChange mode also

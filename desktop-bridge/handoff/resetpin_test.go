@@ -286,6 +286,44 @@ func TestResetPIN(t *testing.T) {
 		host.DeleteCard(uint32(mustSerial(t, res2.Serial)))
 	})
 
+	t.Run("ok/an operator starts Reset PIN for the person, who completes it in the Desktop App", func(t *testing.T) {
+		blockPIN(t)
+		olga := senv.SignIn(t, servertest.Olga) // help desk
+		var started struct {
+			StartProcess struct {
+				ID   string
+				User struct{ Username string }
+			}
+		}
+		olga.MustDo(t, `mutation($c: ID!) { startProcess(name: "reset-pin", card: $c) { id user { username } } }`,
+			map[string]any{"c": cardQ.Card.ID}, &started)
+		if started.StartProcess.User.Username != "alice" {
+			t.Fatalf("the operator's order is for %q, want the card's owner", started.StartProcess.User.Username)
+		}
+		id := started.StartProcess.ID
+		orders = append(orders, id)
+		var next struct {
+			NextStep struct{ Handoff struct{ URL string } }
+		}
+		olga.MustDo(t, `mutation($id: ID!) { nextStep(orderId: $id) { handoff { url } } }`, map[string]any{"id": id}, &next)
+		if next.NextStep.Handoff.URL == "" {
+			t.Fatal("no hand-off link for the operator to give")
+		}
+		// The person opens the link the operator gave them on their own computer.
+		h := &resetPIN{afterRelease: record(nil)}
+		const newPIN = "406183"
+		if _, err := run(t, next.NextStep.Handoff.URL, newPrompter(false, newPIN), h); err != nil {
+			t.Fatalf("reset PIN: %v", err)
+		}
+		if got := alice.Order(id).State; got != "COMPLETED" {
+			t.Fatalf("the operator's reset order is %s for its owner, want COMPLETED", got)
+		}
+		if n := retries(t, res.Reader); n == 0 {
+			t.Fatal("the PIN is still blocked")
+		}
+		signWithPKCS11(t, env, res, newPIN)
+	})
+
 	t.Run("ok/no PUK in a log or in the portal's answers", func(t *testing.T) {
 		answers := []string{serverLog.String(), bridgeLog.String()}
 		var q struct{ Card map[string]any }

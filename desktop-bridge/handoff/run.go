@@ -211,6 +211,12 @@ func (r *run) run(parent context.Context) (res *Result, err error) {
 	if err != nil {
 		return nil, r.cause(ctx, err)
 	}
+	if res != nil && res.PINPolicy == nil && r.job.Claim.Card.PinPolicy.MinLength > 0 {
+		// The PIN rules the server gave with the claim: the Desktop App keeps them with
+		// the card to check a PIN chosen without the portal.
+		p := pinPolicy(r.job.Claim.Card.PinPolicy)
+		res.PINPolicy = &p
+	}
 	// The handler is done, but the order is not finished until the person clicks Next
 	// in the portal; until then it can still be cancelled or expire. Only a follower
 	// that is listening can tell: a subscription opened after the order ended finds the

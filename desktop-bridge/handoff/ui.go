@@ -129,6 +129,9 @@ type Result struct {
 	Reader       string        `json:"reader"`
 	ValidUntil   time.Time     `json:"validUntil"`
 	Certificates []Certificate `json:"certificates"`
+	// PINPolicy is the PIN policy the server gave with the claim (the option script's at
+	// that time), which the Desktop App keeps with the card's record.
+	PINPolicy *cardspec.PINPolicy `json:"pinPolicy,omitempty"`
 	// Duration is the time from the claim to the server's CARD_READY.
 	Duration time.Duration `json:"duration"`
 }

@@ -31,6 +31,12 @@ func newAttestationIdentity(serial uint32) (*ecdsa.PrivateKey, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate attestation key: %w", err)
 	}
+	der, err := attestationCA(serial, key)
+	return key, der, err
+}
+
+// attestationCA makes the self-signed attestation CA certificate of key.
+func attestationCA(serial uint32, key crypto.Signer) ([]byte, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
@@ -42,11 +48,11 @@ func newAttestationIdentity(serial uint32) (*ecdsa.PrivateKey, []byte, error) {
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("create attestation certificate: %w", err)
+		return nil, fmt.Errorf("create attestation certificate: %w", err)
 	}
-	return key, der, nil
+	return der, nil
 }
 
 func randomSerial() *big.Int {
@@ -82,6 +88,9 @@ func (c *Card) attestationCertificate(ref byte, k *slotKey) ([]byte, error) {
 		return nil, fmt.Errorf("attest: %w", err)
 	}
 	signer, ok := att.priv.(crypto.Signer)
+	if tk, inTPM := att.priv.(*tpmKey); inTPM {
+		signer, ok = tpmSigner{k: tk, auth: c.keyAuth(tk)}, true
+	}
 	if !ok {
 		return nil, fmt.Errorf("attest: attestation key cannot sign")
 	}

@@ -17,8 +17,14 @@ import (
 // With PIN policy "once" piv-go sends an extra VERIFY status probe before
 // each signature.
 func BenchmarkSignPCSC(b *testing.B) {
+	for _, kind := range keyStoreKinds {
+		b.Run(kind, func(b *testing.B) { benchmarkSignPCSC(b, kind) })
+	}
+}
+
+func benchmarkSignPCSC(b *testing.B, kind string) {
 	env := pcsctest.Start(b, 1)
-	c, _, _ := newCard(b, 7770001)
+	c, _, _ := newCardOn(b, kind, 7770001)
 	env.Insert(b, 0, c)
 	yk := env.OpenPIV(b, 0)
 	cases := []struct {
@@ -59,8 +65,14 @@ func BenchmarkSignPCSC(b *testing.B) {
 // P-256 keys and write two certificates. The card is reset to factory state
 // between iterations, outside the timer.
 func BenchmarkPersonalisePCSC(b *testing.B) {
+	for _, kind := range keyStoreKinds {
+		b.Run(kind, func(b *testing.B) { benchmarkPersonalisePCSC(b, kind) })
+	}
+}
+
+func benchmarkPersonalisePCSC(b *testing.B, kind string) {
 	env := pcsctest.Start(b, 1)
-	c, _, _ := newCard(b, 7770002)
+	c, _, _ := newCardOn(b, kind, 7770002)
 	env.Insert(b, 0, c)
 	yk := env.OpenPIV(b, 0)
 	mgmt := bytes.Repeat([]byte{0x3C}, 24)
@@ -94,4 +106,32 @@ func BenchmarkPersonalisePCSC(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cards/s")
+}
+
+// BenchmarkGeneratePCSC measures GENERATE per algorithm through piv-go: key
+// creation in software against key creation in the TPM (swtpm, whose RSA
+// prime search is libtpms' on the host CPU, as a firmware TPM's would be on
+// its own, usually slower, core).
+func BenchmarkGeneratePCSC(b *testing.B) {
+	for _, kind := range keyStoreKinds {
+		b.Run(kind, func(b *testing.B) {
+			env := pcsctest.Start(b, 1)
+			c, _, _ := newCardOn(b, kind, 7770003)
+			env.Insert(b, 0, c)
+			yk := env.OpenPIV(b, 0)
+			for _, alg := range []struct {
+				name string
+				alg  piv.Algorithm
+			}{{"p256", piv.AlgorithmEC256}, {"p384", piv.AlgorithmEC384}, {"rsa2048", piv.AlgorithmRSA2048}} {
+				b.Run(alg.name, func(b *testing.B) {
+					for b.Loop() {
+						if _, err := yk.GenerateKey(piv.DefaultManagementKey, piv.SlotAuthentication,
+							piv.Key{Algorithm: alg.alg, PINPolicy: piv.PINPolicyOnce, TouchPolicy: piv.TouchPolicyNever}); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
 }

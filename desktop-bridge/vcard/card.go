@@ -33,7 +33,10 @@ type session struct {
 	pinVerified bool
 	// pinFresh is set by a successful VERIFY and consumed by the next private
 	// key operation; keys with PIN policy "always" need it.
-	pinFresh   bool
+	pinFresh bool
+	// keyAuth is, on a TPM card, the secret the PIN (or PUK) released from
+	// the TPM: the authValue of the PIN-bound keys. Wiped with the session.
+	keyAuth    []byte
 	mgmtAuthed bool
 	// mgmtWitness is the plain witness (or challenge) of a management key
 	// authentication in progress.

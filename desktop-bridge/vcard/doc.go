@@ -89,4 +89,87 @@
 // only (vpcd's reversed mode, see package vpcd), so no other host can reach
 // it or present a card of its own, and serves only root (pcscd) and its own
 // user there.
+//
+// # TPM cards
+//
+// A card created with a TPM key store (OpenTPM, OpenTPMDevice: /dev/tpmrm0 on
+// a desktop, a swtpm socket in tests) keeps its private keys and its PIN and
+// PUK in the TPM 2.0; the threat model above stays true, and the following
+// holds in addition.
+//
+// Keys. Every slot key (GENERATE, in 9A, 9C, 9D, 9E and the retired slots
+// renewal uses) and the attestation key (F9) is created by TPM2_Create under
+// the TPM's ECC P-256 storage root key (recreated from the owner seed at
+// open, never exported) with fixedTPM, fixedParent, sensitiveDataOrigin and
+// userWithAuth; ECC P-256, P-384 and RSA 2048 (the TPM profile's
+// algorithms; Ed25519, X25519 and larger RSA are refused with 6A80, IMPORT
+// with 6985: a TPM card promises that its keys were born in the TPM). The
+// card file holds TPM2B_PUBLIC || TPM2B_PRIVATE, which only this TPM can
+// load. ECDSA (TPM2_Sign), raw RSA (TPM2_RSA_Decrypt without padding, the
+// client pads) and ECDH (TPM2_ECDH_ZGen) run in the TPM. MOVE KEY moves the
+// blob; RESET drops them.
+//
+// PIN and PUK. A random 32-byte key secret K per card is the authValue of
+// the keys that need the PIN. K is sealed twice in the TPM: in an object
+// whose authValue is a hash of the PIN, and in one under the PUK. Both are
+// dictionary-attack protected (noDA clear). VERIFY is TPM2_Unseal with the
+// PIN: the TPM compares, a wrong PIN counts in the TPM's failure counter,
+// and K exists only in the session (wiped on reset). The card's own retry
+// counter (PIV's 63Cx, committed before the TPM is asked, as before) still
+// blocks the PIN, but it lives in the file and an attacker can roll the file
+// back; the TPM's counter cannot be rolled back, so over all copies of the
+// file the guesses are bounded by the TPM's lockout policy: maxTries
+// failures, then one per recovery interval (what the owner configured;
+// Windows and most Linux distributions: tens of tries, then minutes per
+// try). While the TPM is locked out the card answers 6983 and gives the try
+// back. CHANGE REFERENCE and RESET RETRY COUNTER reseal K under the new
+// value (no key is re-created); SET PIN RETRIES and RESET reseal the
+// defaults (RESET with a new K, as the keys are gone). We chose the PIN as
+// authorisation over an NV counter because it also makes the files and the
+// TPM together useless without the PIN, which a counter does not.
+//
+// Management key and file secret. The management key must work without the
+// PIN (card proof, management operations), so nothing PIN-like can protect
+// it. It stays in the sealed part of the card file, and that part is sealed
+// with AES-256-GCM under a key that is itself a TPM sealed object (fixedTPM,
+// noDA, empty authValue, in the key store's file). Sealing the management
+// key in a TPM object of its own with an authValue taken from the card file
+// would give exactly the same guarantee, files plus this TPM, at one more
+// TPM object per card: anyone who can run as the user on this computer
+// gets the management key, as they would get the key file of a software
+// card; copied to another computer it is useless. The same holds for the
+// file secret, the authValue of the keys with PIN policy never (9E, the
+// attestation key), which must work without the PIN by definition.
+//
+// Keys generated before VERIFY. GENERATE needs only the management key and
+// piv-go asks for the PIN afterwards, so a PIN key generated in a session
+// without a verified PIN is created under the file secret and rebound to K
+// (TPM2_ObjectChangeAuth, same key, same certificate) at the next good
+// VERIFY. Until then the key is as strong as a 9E key: usable by whoever
+// runs as the user. And the old blob, under the file secret, stays loadable:
+// an attacker who copied the card file in that window (between GENERATE and
+// the first VERIFY, seconds during enrolment) keeps a PIN-free handle on the
+// key on this computer. A key generated after VERIFY (or after a PIN change
+// in the same session) is bound at once.
+//
+// Certify. TPM2_Certify needs the certified key's ADMIN role. We leave
+// adminWithPolicy clear with an empty policy, so ADMIN is the same authValue
+// as use: CertifyTPMKey takes the PIN (checked under both counters). An
+// empty admin authValue reached through a PolicyCommandCode(Certify) policy
+// would let anyone with TPM access use the key object without the PIN and
+// outside the DA protection; the enrolment has the PIN anyway, as it signs
+// the CSR with the key.
+//
+// Offline unblock. It sets a PIN with the management key alone, which on a
+// TPM card cannot release K (if it could, the files plus the TPM would open
+// the keys without the PIN). A TPM card therefore answers 6985 to GET
+// UNBLOCK CHALLENGE: a forgotten PIN is unblocked with the PUK, or the card
+// is renewed.
+//
+// Not against, in addition to the above: the TPM's owner (who can reset the
+// lockout counter with the lockout authorisation, which Linux usually
+// leaves empty, so root can give itself more guesses), a process that reads
+// K from this process's memory while the PIN is verified, and a sniffer on
+// the bus to a discrete TPM (authorisations travel in password sessions,
+// not salted HMAC sessions with parameter encryption).
 package vcard

@@ -79,6 +79,15 @@ func algorithmOf(priv crypto.PrivateKey) (Algorithm, error) {
 // publicKeyTemplate returns the content of the 7F49 template for a key.
 func publicKeyTemplate(priv crypto.PrivateKey) []byte {
 	switch k := priv.(type) {
+	case *tpmKey:
+		if e := tpmPublicKey(k); e != nil {
+			return tlvBytes(tagECPoint, e.Bytes())
+		}
+		if r, ok := k.pub.(*rsa.PublicKey); ok {
+			e := big.NewInt(int64(r.E)).Bytes()
+			return appendTLV(tlvBytes(tagRSAModulus, r.N.Bytes()), tagRSAExponent, e)
+		}
+		return nil
 	case *ecdsa.PrivateKey:
 		pub, err := k.PublicKey.ECDH()
 		if err != nil {
@@ -148,8 +157,16 @@ func (c *Card) generate(cmd *command) response {
 	if !ok {
 		return status(swWrongData)
 	}
-	priv, err := generateKey(Algorithm(algB[0]))
-	if err != nil {
+	var priv crypto.PrivateKey
+	if c.st.tpm != nil {
+		priv, err = c.generateTPM(Algorithm(algB[0]), pin)
+		if err != nil && !tpmAlgorithm(Algorithm(algB[0])) {
+			return status(swWrongData)
+		}
+		if err != nil {
+			return status(swUnknown)
+		}
+	} else if priv, err = generateKey(Algorithm(algB[0])); err != nil {
 		return status(swWrongData)
 	}
 	c.st.keys[cmd.p2] = &slotKey{alg: Algorithm(algB[0]), pinPolicy: pin, touchPolicy: touch, origin: originGenerated, priv: priv}
@@ -165,6 +182,10 @@ func (c *Card) importKey(cmd *command) response {
 	}
 	if !c.sess.mgmtAuthed {
 		return status(swSecurityNotSatisfied)
+	}
+	if c.st.tpm != nil {
+		// A TPM card promises that its keys were made in the TPM.
+		return status(swConditionsNotMet)
 	}
 	items, err := parseTLVs(cmd.data)
 	if err != nil {
@@ -289,9 +310,14 @@ func (c *Card) privateKeyOperation(cmd *command) response {
 	c.sess.pinFresh = false
 
 	var out []byte
-	if isSign {
+	switch tk, inTPM := k.priv.(*tpmKey); {
+	case inTPM && isSign:
+		out, err = tk.sign(c.keyAuth(tk), challenge)
+	case inTPM:
+		out, err = tk.agree(c.keyAuth(tk), peer)
+	case isSign:
 		out, err = sign(k.priv, challenge)
-	} else {
+	default:
 		out, err = agree(k.priv, peer)
 	}
 	if err != nil {
@@ -418,7 +444,7 @@ func (c *Card) metadata(cmd *command) response {
 		}
 		defPadded, _ := padPIN(def)
 		out = appendTLV(out, mdAlgorithm, []byte{byte(algPINOrPUK)})
-		out = appendTLV(out, mdDefault, boolByte(string(val) == string(defPadded)))
+		out = appendTLV(out, mdDefault, boolByte(c.st.refIsDefault(val, defPadded)))
 		out = appendTLV(out, mdRetries, []byte{byte(tc.Max), byte(tc.Left)})
 	case asymmetricSlot(ref) || ref == slotAttestation:
 		k := c.st.keys[ref]

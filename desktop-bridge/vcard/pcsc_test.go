@@ -23,6 +23,7 @@ import (
 
 	"github.com/go-piv/piv-go/v2/piv"
 
+	"github.com/vscard/vscard/desktop-bridge/internal/tpmtest"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 )
@@ -35,9 +36,35 @@ import (
 // store.
 func newCard(t testing.TB, serial uint32) (*vcard.Card, string, vcard.KeyStore) {
 	t.Helper()
+	return newCardOn(t, "software", serial)
+}
+
+// keyStoreKinds are the key stores the PC/SC tests and benchmarks run on.
+var keyStoreKinds = []string{"software", "tpm"}
+
+// newCardOn is newCard on a key store of the given kind: "software" (a
+// MasterKey) or "tpm" (a private swtpm).
+func newCardOn(t testing.TB, kind string, serial uint32) (*vcard.Card, string, vcard.KeyStore) {
+	t.Helper()
 	dir := t.TempDir()
-	ks, err := vcard.LoadMasterKey(filepath.Join(dir, "master.key"))
-	if err != nil {
+	var ks vcard.KeyStore
+	var err error
+	if kind == "tpm" {
+		tp := tpmtest.Start(t)
+		if err := tp.SetLockout(1000, 3600); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := tp.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tks, err := vcard.OpenTPM(conn, filepath.Join(dir, "tpm.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tks.Close() })
+		ks = tks
+	} else if ks, err = vcard.LoadMasterKey(filepath.Join(dir, "master.key")); err != nil {
 		t.Fatal(err)
 	}
 	cards := filepath.Join(dir, "cards")
@@ -50,10 +77,16 @@ func newCard(t testing.TB, serial uint32) (*vcard.Card, string, vcard.KeyStore) 
 }
 
 func TestPIVGo(t *testing.T) {
+	for _, kind := range keyStoreKinds {
+		t.Run(kind, func(t *testing.T) { testPIVGo(t, kind) })
+	}
+}
+
+func testPIVGo(t *testing.T, kind string) {
 	env := pcsctest.Start(t, 2)
 
 	t.Run("ok/version serial retries", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551234)
+		c, _, _ := newCardOn(t, kind, 5551234)
 		env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		if v := yk.Version(); v.Major != 5 || v.Minor != 7 {
@@ -70,7 +103,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("error/pin blocks and stays blocked across reopen", func(t *testing.T) {
-		c, dir, ks := newCard(t, 5551235)
+		c, dir, ks := newCardOn(t, kind, 5551235)
 		a := env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		for want := 2; want >= 0; want-- {
@@ -114,7 +147,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("ok/keys, signatures, ecdh, certificates, attestation", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551236)
+		c, _, _ := newCardOn(t, kind, 5551236)
 		env.Insert(t, 1, c)
 		yk := env.OpenPIV(t, 1)
 		att, err := yk.AttestationCertificate()
@@ -227,7 +260,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("ok/ecdh p384 and pin policy never", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551237)
+		c, _, _ := newCardOn(t, kind, 5551237)
 		env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		pub, err := yk.GenerateKey(piv.DefaultManagementKey, piv.SlotCardAuthentication, piv.Key{Algorithm: piv.AlgorithmEC384, PINPolicy: piv.PINPolicyNever, TouchPolicy: piv.TouchPolicyNever})
@@ -250,7 +283,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("error/pin policy enforced", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551238)
+		c, _, _ := newCardOn(t, kind, 5551238)
 		env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		pub, err := yk.GenerateKey(piv.DefaultManagementKey, piv.SlotSignature, piv.Key{Algorithm: piv.AlgorithmEC256, PINPolicy: piv.PINPolicyOnce, TouchPolicy: piv.TouchPolicyNever})
@@ -266,7 +299,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("error/wrong management key", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551239)
+		c, _, _ := newCardOn(t, kind, 5551239)
 		env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		wrong := bytes.Repeat([]byte{7}, 24)
@@ -279,7 +312,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("ok/personalise: management key aes-192, pin, puk, metadata, retries", func(t *testing.T) {
-		c, dir, ks := newCard(t, 5551240)
+		c, dir, ks := newCardOn(t, kind, 5551240)
 		a := env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		newKey := bytes.Repeat([]byte{0x5A}, 24)
@@ -331,7 +364,7 @@ func TestPIVGo(t *testing.T) {
 	})
 
 	t.Run("ok/reset", func(t *testing.T) {
-		c, _, _ := newCard(t, 5551241)
+		c, _, _ := newCardOn(t, kind, 5551241)
 		env.Insert(t, 0, c)
 		yk := env.OpenPIV(t, 0)
 		newKey := bytes.Repeat([]byte{0x11}, 24)
@@ -353,8 +386,14 @@ func TestPIVGo(t *testing.T) {
 // TestIndependentClients checks the card with tools that share no code with
 // piv-go: yubico-piv-tool and OpenSC.
 func TestIndependentClients(t *testing.T) {
+	for _, kind := range keyStoreKinds {
+		t.Run(kind, func(t *testing.T) { testIndependentClients(t, kind) })
+	}
+}
+
+func testIndependentClients(t *testing.T, kind string) {
 	env := pcsctest.Start(t, 1)
-	c, _, _ := newCard(t, 5552000)
+	c, _, _ := newCardOn(t, kind, 5552000)
 	env.Insert(t, 0, c)
 	reader := env.Readers[0].Name
 

@@ -2,6 +2,7 @@ package vcard
 
 import (
 	"crypto/subtle"
+	"errors"
 )
 
 // verify implements VERIFY for the PIV Card Application PIN (SP 800-73-4
@@ -32,29 +33,51 @@ func (c *Card) verify(cmd *command) response {
 		return status(swWrongLength)
 	}
 	c.sess.pinVerified, c.sess.pinFresh = false, false
-	if r, good := c.check(&c.st.pinTry, c.st.pin, cmd.data); !good {
+	r, secret, good := c.check(&c.st.pinTry, labelPIN, c.st.pin, cmd.data)
+	if !good {
 		return r
 	}
 	c.sess.pinVerified, c.sess.pinFresh = true, true
+	if c.st.tpm != nil {
+		c.sess.keyAuth = secret
+		c.bindPendingKeys()
+	}
 	return status(swOK)
 }
 
 // check compares a PIN or PUK with its reference value under the retry
 // counter tc. The counter is decremented and committed first and restored
-// only after a match.
-func (c *Card) check(tc *counter, ref, got []byte) (response, bool) {
+// only after a match. On a TPM card the TPM compares (and counts the failure
+// in its dictionary-attack counter) and a match returns the card's secret.
+func (c *Card) check(tc *counter, label string, ref, got []byte) (response, []byte, bool) {
 	if tc.Left == 0 {
-		return status(swAuthBlocked), false
+		return status(swAuthBlocked), nil, false
 	}
 	tc.Left--
 	if !c.commit() {
-		return status(swMemoryFailure), false
+		return status(swMemoryFailure), nil, false
 	}
-	if subtle.ConstantTimeCompare(ref, got) != 1 {
-		return status(retriesSW(tc.Left)), false
+	if c.st.tpm == nil {
+		if subtle.ConstantTimeCompare(ref, got) != 1 {
+			return status(retriesSW(tc.Left)), nil, false
+		}
+		tc.Left = tc.Max
+		return status(swOK), nil, true
+	}
+	secret, err := c.st.tpm.unsealRef(label, ref, got)
+	switch {
+	case errors.Is(err, errTPMAuth):
+		return status(retriesSW(tc.Left)), nil, false
+	case errors.Is(err, errTPMLockout):
+		// The TPM did not look at the PIN: the try is not the card's to count.
+		tc.Left++
+		return status(swAuthBlocked), nil, false
+	case err != nil:
+		tc.Left++
+		return status(swUnknown), nil, false
 	}
 	tc.Left = tc.Max
-	return status(swOK), true
+	return status(swOK), secret, true
 }
 
 // changeReference implements CHANGE REFERENCE DATA for the PIN (80) and the
@@ -65,11 +88,13 @@ func (c *Card) changeReference(cmd *command) response {
 	}
 	var tc *counter
 	var ref *[]byte
+	label, def := labelPIN, defaultPIN
 	switch cmd.p2 {
 	case refPIN:
 		tc, ref = &c.st.pinTry, &c.st.pin
 	case refPUK:
 		tc, ref = &c.st.pukTry, &c.st.puk
+		label, def = labelPUK, defaultPUK
 	default:
 		return status(swRefNotFound)
 	}
@@ -83,10 +108,18 @@ func (c *Card) changeReference(cmd *command) response {
 	if cmd.p2 == refPIN {
 		c.sess.pinVerified, c.sess.pinFresh = false, false
 	}
-	if r, good := c.check(tc, *ref, old); !good {
+	r, secret, good := c.check(tc, label, *ref, old)
+	if !good {
 		return r
 	}
-	*ref = clone(next)
+	nref, err := c.st.newRef(label, next, def, secret)
+	if err != nil {
+		return status(swMemoryFailure)
+	}
+	*ref = nref
+	// Knowing the secret is not a verified PIN, but keys generated later in
+	// this session can be bound to it at once (tpmcard.go).
+	c.sess.keyAuth = secret
 	return status(swOK)
 }
 
@@ -106,10 +139,15 @@ func (c *Card) resetRetryCounter(cmd *command) response {
 	if !validPIN(next) {
 		return status(swWrongData)
 	}
-	if r, good := c.check(&c.st.pukTry, c.st.puk, puk); !good {
+	r, secret, good := c.check(&c.st.pukTry, labelPUK, c.st.puk, puk)
+	if !good {
 		return r
 	}
-	c.st.pin = clone(next)
+	pinRef, err := c.st.newRef(labelPIN, next, defaultPIN, secret)
+	if err != nil {
+		return status(swMemoryFailure)
+	}
+	c.st.pin = pinRef
 	c.st.pinTry.Left = c.st.pinTry.Max
 	// Whoever holds the PUK may also try offline unblock again.
 	c.st.unblockTry.Left, c.st.unblockChallenge = c.st.unblockTry.Max, ""
@@ -132,8 +170,9 @@ func (c *Card) setRetries(cmd *command) response {
 	}
 	c.st.pinTry = counter{Max: int(cmd.p1), Left: int(cmd.p1)}
 	c.st.pukTry = counter{Max: int(cmd.p2), Left: int(cmd.p2)}
-	c.st.pin, _ = padPIN(defaultPIN)
-	c.st.puk, _ = padPIN(defaultPUK)
+	if err := c.st.setDefaultRefs(c.sess.keyAuth); err != nil {
+		return status(swMemoryFailure)
+	}
 	c.sess.pinVerified, c.sess.pinFresh = false, false
 	return status(swOK)
 }
@@ -152,6 +191,10 @@ func (c *Card) reset(cmd *command) response {
 	attCert := c.st.objects[objAttestation]
 	fresh, err := factoryState(c.st.serial, c.st.version)
 	if err != nil {
+		return status(swMemoryFailure)
+	}
+	fresh.tpm, fresh.fileSecret = c.st.tpm, c.st.fileSecret
+	if err := fresh.setDefaultRefs(nil); err != nil {
 		return status(swMemoryFailure)
 	}
 	fresh.keys[slotAttestation] = att

@@ -111,6 +111,8 @@ type slotKey struct {
 // public returns the slot's public key.
 func (k *slotKey) public() crypto.PublicKey {
 	switch p := k.priv.(type) {
+	case *tpmKey:
+		return p.pub
 	case *ecdsa.PrivateKey:
 		return &p.PublicKey
 	case *rsa.PrivateKey:
@@ -149,6 +151,13 @@ type state struct {
 	mgmtKey []byte
 
 	keys map[byte]*slotKey
+
+	// tpm is set for a card whose keys, PIN and PUK live in a TPM. Then pin
+	// and puk are references (see tpmcard.go), not the padded values, and
+	// fileSecret is the authValue of the keys that need no PIN.
+	tpm        *TPM
+	fileSecret []byte
+
 	// objects maps a data object tag (for example 0x5FC105) to the content
 	// of its 53 template.
 	objects map[uint32][]byte
@@ -226,7 +235,11 @@ func (s *state) equalContent(o *state) bool {
 		if ok == nil || ok.alg != k.alg || ok.pinPolicy != k.pinPolicy || ok.touchPolicy != k.touchPolicy || ok.origin != k.origin {
 			return false
 		}
-		if eq, is := k.priv.(interface{ Equal(crypto.PrivateKey) bool }); !is || !eq.Equal(ok.priv) {
+		if tk, is := k.priv.(*tpmKey); is {
+			if otk, same := ok.priv.(*tpmKey); !same || !bytes.Equal(tk.blob, otk.blob) {
+				return false
+			}
+		} else if eq, is := k.priv.(interface{ Equal(crypto.PrivateKey) bool }); !is || !eq.Equal(ok.priv) {
 			return false
 		}
 		b.keys[ref] = k

@@ -170,6 +170,21 @@ func newState(opts Options) (*state, error) {
 
 	var attKey crypto.Signer
 	var attDER []byte
+	if t, ok := opts.KeyStore.(*TPM); ok {
+		if opts.AttestationKey != nil || opts.AttestationCert != nil {
+			return nil, errors.New("check attestation: a TPM card makes its attestation key in the TPM")
+		}
+		k, err := st.initTPM(t)
+		if err != nil {
+			return nil, err
+		}
+		if attDER, err = attestationCA(opts.Serial, tpmSigner{k: k, auth: st.fileSecret}); err != nil {
+			return nil, err
+		}
+		st.keys[slotAttestation] = &slotKey{alg: AlgECCP256, pinPolicy: pinNever, touchPolicy: touchNever, origin: originGenerated, priv: k}
+		st.objects[objAttestation] = certObject(attDER)
+		return st, nil
+	}
 	switch {
 	case opts.AttestationKey != nil && opts.AttestationCert != nil:
 		if err := checkKeyPair(opts.AttestationKey, opts.AttestationCert); err != nil {
@@ -320,6 +335,9 @@ type publicPart struct {
 	ManagementAlgorithm Algorithm             `json:"managementAlgorithm"`
 	Slots               map[string]publicSlot `json:"slots"`
 	Objects             map[string][]byte     `json:"objects"`
+	// TPM marks a card whose keys, PIN and PUK live in the TPM of the key
+	// store it was created with.
+	TPM bool `json:"tpm,omitempty"`
 	// OfflineUnblock is absent in files written before the card had the
 	// extension: such a card has every try and no challenge outstanding.
 	OfflineUnblock *offlineUnblockPart `json:"offlineUnblock,omitempty"`
@@ -333,6 +351,10 @@ type offlineUnblockPart struct {
 }
 
 type publicSlot struct {
+	// InTPM: the key is a TPM object (its blob is in secretPart.Keys);
+	// PINBound: its authValue is the PIN-released secret.
+	InTPM       bool      `json:"inTPM,omitempty"`
+	PINBound    bool      `json:"pinBound,omitempty"`
 	Algorithm   Algorithm `json:"algorithm"`
 	PINPolicy   byte      `json:"pinPolicy"`
 	TouchPolicy byte      `json:"touchPolicy"`
@@ -343,7 +365,8 @@ type secretPart struct {
 	PIN           []byte            `json:"pin"`
 	PUK           []byte            `json:"puk"`
 	ManagementKey []byte            `json:"managementKey"`
-	Keys          map[string][]byte `json:"keys"`    // PKCS #8
+	Keys          map[string][]byte `json:"keys"` // PKCS #8, or TPM blob
+	FileSecret    []byte            `json:"fileSecret,omitempty"`
 	Objects       map[string][]byte `json:"objects"` // PIN protected
 }
 
@@ -385,19 +408,25 @@ func (f *cardFile) save(st *state) error {
 		Slots:               map[string]publicSlot{},
 		Objects:             map[string][]byte{},
 		OfflineUnblock:      &offlineUnblockPart{Tries: st.unblockTry, Challenge: st.unblockChallenge},
+		TPM:                 st.tpm != nil,
 	}
 	sec := secretPart{
 		PIN: st.pin, PUK: st.puk, ManagementKey: st.mgmtKey,
-		Keys: map[string][]byte{}, Objects: map[string][]byte{},
+		Keys: map[string][]byte{}, Objects: map[string][]byte{}, FileSecret: st.fileSecret,
 	}
 	for ref, k := range st.keys {
-		der, err := x509.MarshalPKCS8PrivateKey(k.priv)
-		if err != nil {
-			return fmt.Errorf("save card: %w", err)
-		}
 		id := fmt.Sprintf("%02x", ref)
-		sec.Keys[id] = der
-		pub.Slots[id] = publicSlot{Algorithm: k.alg, PINPolicy: k.pinPolicy, TouchPolicy: k.touchPolicy, Origin: k.origin}
+		ps := publicSlot{Algorithm: k.alg, PINPolicy: k.pinPolicy, TouchPolicy: k.touchPolicy, Origin: k.origin}
+		if tk, ok := k.priv.(*tpmKey); ok {
+			sec.Keys[id], ps.InTPM, ps.PINBound = tk.blob, true, tk.pinBound
+		} else {
+			der, err := x509.MarshalPKCS8PrivateKey(k.priv)
+			if err != nil {
+				return fmt.Errorf("save card: %w", err)
+			}
+			sec.Keys[id] = der
+		}
+		pub.Slots[id] = ps
 	}
 	for tag, v := range st.objects {
 		id := fmt.Sprintf("%x", tag)
@@ -471,7 +500,19 @@ func (f *cardFile) load() (*state, error) {
 		}
 		st.unblockTry, st.unblockChallenge = u.Tries, u.Challenge
 	}
-	if !validPIN(st.pin) || !validPIN(st.puk) || managementKeyLen(st.mgmtAlg) != len(st.mgmtKey) ||
+	if pub.TPM {
+		t, ok := f.ks.(*TPM)
+		if !ok {
+			return nil, fmt.Errorf("load card: %w: a TPM card needs its TPM key store", ErrUnseal)
+		}
+		st.tpm, st.fileSecret = t, sec.FileSecret
+		if len(st.fileSecret) != keySecretSize || len(st.pin) < 2 || len(st.puk) < 2 {
+			return nil, errors.New("load card: inconsistent TPM state")
+		}
+	} else if !validPIN(st.pin) || !validPIN(st.puk) {
+		return nil, errors.New("load card: inconsistent state")
+	}
+	if managementKeyLen(st.mgmtAlg) != len(st.mgmtKey) ||
 		!validCounter(st.pinTry) || !validCounter(st.pukTry) || len(pub.Slots) != len(sec.Keys) {
 		return nil, errors.New("load card: inconsistent state")
 	}
@@ -480,11 +521,26 @@ func (f *cardFile) load() (*state, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load card: slot %q: %w", id, err)
 		}
-		priv, err := x509.ParsePKCS8PrivateKey(sec.Keys[id])
-		if err != nil {
-			return nil, fmt.Errorf("load card: slot %q: %w", id, err)
+		var priv crypto.PrivateKey
+		var alg Algorithm
+		if s.InTPM {
+			if st.tpm == nil {
+				return nil, fmt.Errorf("load card: slot %q: TPM key on a software card", id)
+			}
+			tk, err := st.tpm.keyFromBlob(sec.Keys[id], s.PINBound)
+			if err != nil {
+				return nil, fmt.Errorf("load card: slot %q: %w", id, err)
+			}
+			priv = tk
+			alg, err = tk.algorithm()
+		} else {
+			priv, err = x509.ParsePKCS8PrivateKey(sec.Keys[id])
+			if err != nil {
+				return nil, fmt.Errorf("load card: slot %q: %w", id, err)
+			}
+			alg, err = algorithmOf(priv)
 		}
-		if alg, err := algorithmOf(priv); err != nil || alg != s.Algorithm {
+		if err != nil || alg != s.Algorithm {
 			return nil, fmt.Errorf("load card: slot %q: algorithm mismatch", id)
 		}
 		st.keys[byte(ref)] = &slotKey{alg: s.Algorithm, pinPolicy: s.PINPolicy, touchPolicy: s.TouchPolicy, origin: s.Origin, priv: priv}

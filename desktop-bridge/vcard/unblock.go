@@ -48,6 +48,11 @@ func (c *Card) unblockChallenge(cmd *command) response {
 	if len(cmd.data) != 0 {
 		return status(swWrongLength)
 	}
+	if c.st.tpm != nil {
+		// The PIN-bound keys' secret is released only by the PIN or the PUK
+		// (doc.go): the management key cannot set a PIN that opens them.
+		return status(swConditionsNotMet)
+	}
 	if c.st.unblockTry.Left == 0 {
 		return status(swAuthBlocked)
 	}
@@ -91,6 +96,9 @@ func (c *Card) unblockPIN(cmd *command) response {
 		return status(retriesSW(c.st.unblockTry.Left))
 	}
 	c.st.unblockTry.Left = c.st.unblockTry.Max
+	if c.st.tpm != nil {
+		return status(swConditionsNotMet)
+	}
 	c.st.pin = clone(next)
 	c.st.pinTry.Left = c.st.pinTry.Max
 	c.sess.pinVerified, c.sess.pinFresh = false, false

@@ -177,3 +177,13 @@ func TestOfflineUnblockPersists(t *testing.T) {
 	}
 	mustSW(t, swOK, unblockWith(t, c, unblockcode.Response(testMgmtKey, "2024", ch), "24681357"), "unblock after reopening")
 }
+
+// TestOfflineUnblockTPMRefused: on a TPM card the management key cannot set
+// a PIN that opens the PIN-bound keys (doc.go), so the card offers no
+// challenge rather than a PIN that unlocks nothing.
+func TestOfflineUnblockTPMRefused(t *testing.T) {
+	ks, _ := testTPMStore(t, 1000)
+	c := newMemoryCard(t, Options{Serial: 4711, ManagementKey: testMgmtKey, KeyStore: ks})
+	_, sw := vscardCall(t, c, insUnblockChallenge, nil)
+	mustSW(t, swConditionsNotMet, sw, "unblock challenge on a TPM card")
+}

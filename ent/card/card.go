@@ -28,6 +28,8 @@ const (
 	FieldKind = "kind"
 	// FieldState holds the string denoting the state field in the database.
 	FieldState = "state"
+	// FieldStateChangedAt holds the string denoting the state_changed_at field in the database.
+	FieldStateChangedAt = "state_changed_at"
 	// FieldValidFrom holds the string denoting the valid_from field in the database.
 	FieldValidFrom = "valid_from"
 	// FieldValidUntil holds the string denoting the valid_until field in the database.
@@ -116,6 +118,7 @@ var Columns = []string{
 	FieldSerial,
 	FieldKind,
 	FieldState,
+	FieldStateChangedAt,
 	FieldValidFrom,
 	FieldValidUntil,
 	FieldProperties,
@@ -249,6 +252,11 @@ func ByKind(opts ...sql.OrderTermOption) OrderOption {
 // ByState orders the results by the state field.
 func ByState(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldState, opts...).ToFunc()
+}
+
+// ByStateChangedAt orders the results by the state_changed_at field.
+func ByStateChangedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldStateChangedAt, opts...).ToFunc()
 }
 
 // ByValidFrom orders the results by the valid_from field.

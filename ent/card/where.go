@@ -80,6 +80,11 @@ func Serial(v string) predicate.Card {
 	return predicate.Card(sql.FieldEQ(FieldSerial, v))
 }
 
+// StateChangedAt applies equality check predicate on the "state_changed_at" field. It's identical to StateChangedAtEQ.
+func StateChangedAt(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldStateChangedAt, v))
+}
+
 // ValidFrom applies equality check predicate on the "valid_from" field. It's identical to ValidFromEQ.
 func ValidFrom(v time.Time) predicate.Card {
 	return predicate.Card(sql.FieldEQ(FieldValidFrom, v))
@@ -318,6 +323,56 @@ func StateIn(vs ...State) predicate.Card {
 // StateNotIn applies the NotIn predicate on the "state" field.
 func StateNotIn(vs ...State) predicate.Card {
 	return predicate.Card(sql.FieldNotIn(FieldState, vs...))
+}
+
+// StateChangedAtEQ applies the EQ predicate on the "state_changed_at" field.
+func StateChangedAtEQ(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldEQ(FieldStateChangedAt, v))
+}
+
+// StateChangedAtNEQ applies the NEQ predicate on the "state_changed_at" field.
+func StateChangedAtNEQ(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldNEQ(FieldStateChangedAt, v))
+}
+
+// StateChangedAtIn applies the In predicate on the "state_changed_at" field.
+func StateChangedAtIn(vs ...time.Time) predicate.Card {
+	return predicate.Card(sql.FieldIn(FieldStateChangedAt, vs...))
+}
+
+// StateChangedAtNotIn applies the NotIn predicate on the "state_changed_at" field.
+func StateChangedAtNotIn(vs ...time.Time) predicate.Card {
+	return predicate.Card(sql.FieldNotIn(FieldStateChangedAt, vs...))
+}
+
+// StateChangedAtGT applies the GT predicate on the "state_changed_at" field.
+func StateChangedAtGT(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldGT(FieldStateChangedAt, v))
+}
+
+// StateChangedAtGTE applies the GTE predicate on the "state_changed_at" field.
+func StateChangedAtGTE(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldGTE(FieldStateChangedAt, v))
+}
+
+// StateChangedAtLT applies the LT predicate on the "state_changed_at" field.
+func StateChangedAtLT(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldLT(FieldStateChangedAt, v))
+}
+
+// StateChangedAtLTE applies the LTE predicate on the "state_changed_at" field.
+func StateChangedAtLTE(v time.Time) predicate.Card {
+	return predicate.Card(sql.FieldLTE(FieldStateChangedAt, v))
+}
+
+// StateChangedAtIsNil applies the IsNil predicate on the "state_changed_at" field.
+func StateChangedAtIsNil() predicate.Card {
+	return predicate.Card(sql.FieldIsNull(FieldStateChangedAt))
+}
+
+// StateChangedAtNotNil applies the NotNil predicate on the "state_changed_at" field.
+func StateChangedAtNotNil() predicate.Card {
+	return predicate.Card(sql.FieldNotNull(FieldStateChangedAt))
 }
 
 // ValidFromEQ applies the EQ predicate on the "valid_from" field.

@@ -59,10 +59,16 @@ const (
 	FieldCardID = "card_id"
 	// FieldOrderID holds the string denoting the order_id field in the database.
 	FieldOrderID = "order_id"
+	// FieldSupersededByID holds the string denoting the superseded_by_id field in the database.
+	FieldSupersededByID = "superseded_by_id"
 	// EdgeCard holds the string denoting the card edge name in mutations.
 	EdgeCard = "card"
 	// EdgeOrder holds the string denoting the order edge name in mutations.
 	EdgeOrder = "order"
+	// EdgeSupersededBy holds the string denoting the superseded_by edge name in mutations.
+	EdgeSupersededBy = "superseded_by"
+	// EdgeSupersedes holds the string denoting the supersedes edge name in mutations.
+	EdgeSupersedes = "supersedes"
 	// Table holds the table name of the certificate in the database.
 	Table = "certificates"
 	// CardTable is the table that holds the card relation/edge.
@@ -79,6 +85,14 @@ const (
 	OrderInverseTable = "orders"
 	// OrderColumn is the table column denoting the order relation/edge.
 	OrderColumn = "order_id"
+	// SupersededByTable is the table that holds the superseded_by relation/edge.
+	SupersededByTable = "certificates"
+	// SupersededByColumn is the table column denoting the superseded_by relation/edge.
+	SupersededByColumn = "superseded_by_id"
+	// SupersedesTable is the table that holds the supersedes relation/edge.
+	SupersedesTable = "certificates"
+	// SupersedesColumn is the table column denoting the supersedes relation/edge.
+	SupersedesColumn = "superseded_by_id"
 )
 
 // Columns holds all SQL columns for certificate fields.
@@ -103,6 +117,7 @@ var Columns = []string{
 	FieldAttestationVerified,
 	FieldCardID,
 	FieldOrderID,
+	FieldSupersededByID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -289,6 +304,11 @@ func ByOrderID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOrderID, opts...).ToFunc()
 }
 
+// BySupersededByID orders the results by the superseded_by_id field.
+func BySupersededByID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSupersededByID, opts...).ToFunc()
+}
+
 // ByCardField orders the results by card field.
 func ByCardField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -300,6 +320,27 @@ func ByCardField(field string, opts ...sql.OrderTermOption) OrderOption {
 func ByOrderField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newOrderStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// BySupersededByField orders the results by superseded_by field.
+func BySupersededByField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSupersededByStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// BySupersedesCount orders the results by supersedes count.
+func BySupersedesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newSupersedesStep(), opts...)
+	}
+}
+
+// BySupersedes orders the results by supersedes terms.
+func BySupersedes(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newSupersedesStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
 func newCardStep() *sqlgraph.Step {
@@ -314,6 +355,20 @@ func newOrderStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(OrderInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, true, OrderTable, OrderColumn),
+	)
+}
+func newSupersededByStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, SupersededByTable, SupersededByColumn),
+	)
+}
+func newSupersedesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SupersedesTable, SupersedesColumn),
 	)
 }
 

@@ -137,6 +137,11 @@ func OrderID(v string) predicate.Certificate {
 	return predicate.Certificate(sql.FieldEQ(FieldOrderID, v))
 }
 
+// SupersededByID applies equality check predicate on the "superseded_by_id" field. It's identical to SupersededByIDEQ.
+func SupersededByID(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldEQ(FieldSupersededByID, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Certificate {
 	return predicate.Certificate(sql.FieldEQ(FieldCreatedAt, v))
@@ -967,6 +972,81 @@ func OrderIDContainsFold(v string) predicate.Certificate {
 	return predicate.Certificate(sql.FieldContainsFold(FieldOrderID, v))
 }
 
+// SupersededByIDEQ applies the EQ predicate on the "superseded_by_id" field.
+func SupersededByIDEQ(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldEQ(FieldSupersededByID, v))
+}
+
+// SupersededByIDNEQ applies the NEQ predicate on the "superseded_by_id" field.
+func SupersededByIDNEQ(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldNEQ(FieldSupersededByID, v))
+}
+
+// SupersededByIDIn applies the In predicate on the "superseded_by_id" field.
+func SupersededByIDIn(vs ...string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldIn(FieldSupersededByID, vs...))
+}
+
+// SupersededByIDNotIn applies the NotIn predicate on the "superseded_by_id" field.
+func SupersededByIDNotIn(vs ...string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldNotIn(FieldSupersededByID, vs...))
+}
+
+// SupersededByIDGT applies the GT predicate on the "superseded_by_id" field.
+func SupersededByIDGT(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldGT(FieldSupersededByID, v))
+}
+
+// SupersededByIDGTE applies the GTE predicate on the "superseded_by_id" field.
+func SupersededByIDGTE(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldGTE(FieldSupersededByID, v))
+}
+
+// SupersededByIDLT applies the LT predicate on the "superseded_by_id" field.
+func SupersededByIDLT(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldLT(FieldSupersededByID, v))
+}
+
+// SupersededByIDLTE applies the LTE predicate on the "superseded_by_id" field.
+func SupersededByIDLTE(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldLTE(FieldSupersededByID, v))
+}
+
+// SupersededByIDContains applies the Contains predicate on the "superseded_by_id" field.
+func SupersededByIDContains(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldContains(FieldSupersededByID, v))
+}
+
+// SupersededByIDHasPrefix applies the HasPrefix predicate on the "superseded_by_id" field.
+func SupersededByIDHasPrefix(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldHasPrefix(FieldSupersededByID, v))
+}
+
+// SupersededByIDHasSuffix applies the HasSuffix predicate on the "superseded_by_id" field.
+func SupersededByIDHasSuffix(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldHasSuffix(FieldSupersededByID, v))
+}
+
+// SupersededByIDIsNil applies the IsNil predicate on the "superseded_by_id" field.
+func SupersededByIDIsNil() predicate.Certificate {
+	return predicate.Certificate(sql.FieldIsNull(FieldSupersededByID))
+}
+
+// SupersededByIDNotNil applies the NotNil predicate on the "superseded_by_id" field.
+func SupersededByIDNotNil() predicate.Certificate {
+	return predicate.Certificate(sql.FieldNotNull(FieldSupersededByID))
+}
+
+// SupersededByIDEqualFold applies the EqualFold predicate on the "superseded_by_id" field.
+func SupersededByIDEqualFold(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldEqualFold(FieldSupersededByID, v))
+}
+
+// SupersededByIDContainsFold applies the ContainsFold predicate on the "superseded_by_id" field.
+func SupersededByIDContainsFold(v string) predicate.Certificate {
+	return predicate.Certificate(sql.FieldContainsFold(FieldSupersededByID, v))
+}
+
 // HasCard applies the HasEdge predicate on the "card" edge.
 func HasCard() predicate.Certificate {
 	return predicate.Certificate(func(s *sql.Selector) {
@@ -1005,6 +1085,52 @@ func HasOrder() predicate.Certificate {
 func HasOrderWith(preds ...predicate.Order) predicate.Certificate {
 	return predicate.Certificate(func(s *sql.Selector) {
 		step := newOrderStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasSupersededBy applies the HasEdge predicate on the "superseded_by" edge.
+func HasSupersededBy() predicate.Certificate {
+	return predicate.Certificate(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, SupersededByTable, SupersededByColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasSupersededByWith applies the HasEdge predicate on the "superseded_by" edge with a given conditions (other predicates).
+func HasSupersededByWith(preds ...predicate.Certificate) predicate.Certificate {
+	return predicate.Certificate(func(s *sql.Selector) {
+		step := newSupersededByStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasSupersedes applies the HasEdge predicate on the "supersedes" edge.
+func HasSupersedes() predicate.Certificate {
+	return predicate.Certificate(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, SupersedesTable, SupersedesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasSupersedesWith applies the HasEdge predicate on the "supersedes" edge with a given conditions (other predicates).
+func HasSupersedesWith(preds ...predicate.Certificate) predicate.Certificate {
+	return predicate.Certificate(func(s *sql.Selector) {
+		step := newSupersedesStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -111,6 +111,7 @@ var (
 		{Name: "serial", Type: field.TypeString, Unique: true},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"VIRTUAL"}, Default: "VIRTUAL"},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"REGISTERED", "ACTIVE", "INACTIVE", "LOCKED", "REVOKED"}, Default: "REGISTERED"},
+		{Name: "state_changed_at", Type: field.TypeTime, Nullable: true},
 		{Name: "valid_from", Type: field.TypeTime},
 		{Name: "valid_until", Type: field.TypeTime},
 		{Name: "properties", Type: field.TypeJSON},
@@ -134,19 +135,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "cards_cards_replaces",
-				Columns:    []*schema.Column{CardsColumns[17]},
+				Columns:    []*schema.Column{CardsColumns[18]},
 				RefColumns: []*schema.Column{CardsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "cards_orders_card",
-				Columns:    []*schema.Column{CardsColumns[18]},
+				Columns:    []*schema.Column{CardsColumns[19]},
 				RefColumns: []*schema.Column{OrdersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "cards_users_cards",
-				Columns:    []*schema.Column{CardsColumns[19]},
+				Columns:    []*schema.Column{CardsColumns[20]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -155,7 +156,7 @@ var (
 			{
 				Name:    "card_owner_id",
 				Unique:  false,
-				Columns: []*schema.Column{CardsColumns[19]},
+				Columns: []*schema.Column{CardsColumns[20]},
 			},
 			{
 				Name:    "card_updated_at",
@@ -165,7 +166,7 @@ var (
 			{
 				Name:    "card_state_valid_until",
 				Unique:  false,
-				Columns: []*schema.Column{CardsColumns[5], CardsColumns[7]},
+				Columns: []*schema.Column{CardsColumns[5], CardsColumns[8]},
 			},
 		},
 	}
@@ -190,6 +191,7 @@ var (
 		{Name: "attestation", Type: field.TypeBytes, Nullable: true},
 		{Name: "attestation_verified", Type: field.TypeBool, Default: false},
 		{Name: "card_id", Type: field.TypeString, Nullable: true, Size: 40},
+		{Name: "superseded_by_id", Type: field.TypeString, Nullable: true, Size: 40},
 		{Name: "order_id", Type: field.TypeString, Size: 40},
 	}
 	// CertificatesTable holds the schema information for the "certificates" table.
@@ -205,8 +207,14 @@ var (
 				OnDelete:   schema.SetNull,
 			},
 			{
-				Symbol:     "certificates_orders_certificates",
+				Symbol:     "certificates_certificates_supersedes",
 				Columns:    []*schema.Column{CertificatesColumns[19]},
+				RefColumns: []*schema.Column{CertificatesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "certificates_orders_certificates",
+				Columns:    []*schema.Column{CertificatesColumns[20]},
 				RefColumns: []*schema.Column{OrdersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -215,7 +223,7 @@ var (
 			{
 				Name:    "certificate_order_id_slot",
 				Unique:  true,
-				Columns: []*schema.Column{CertificatesColumns[19], CertificatesColumns[4]},
+				Columns: []*schema.Column{CertificatesColumns[20], CertificatesColumns[4]},
 			},
 			{
 				Name:    "certificate_card_id",
@@ -524,7 +532,8 @@ func init() {
 	CardsTable.ForeignKeys[1].RefTable = OrdersTable
 	CardsTable.ForeignKeys[2].RefTable = UsersTable
 	CertificatesTable.ForeignKeys[0].RefTable = CardsTable
-	CertificatesTable.ForeignKeys[1].RefTable = OrdersTable
+	CertificatesTable.ForeignKeys[1].RefTable = CertificatesTable
+	CertificatesTable.ForeignKeys[2].RefTable = OrdersTable
 	OrdersTable.ForeignKeys[0].RefTable = CardsTable
 	OrdersTable.ForeignKeys[1].RefTable = UsersTable
 }

@@ -28,6 +28,9 @@ func (Card) Fields() []ent.Field {
 			Values("REGISTERED", "ACTIVE", "INACTIVE", "LOCKED", "REVOKED").
 			Default("REGISTERED").
 			Annotations(entgql.OrderField("STATE")),
+		// When the card last changed state (activated, locked, unlocked, revoked,
+		// deleted); the reason of a revocation is its certificates' revocation_reason.
+		field.Time("state_changed_at").Optional().Nillable(),
 		field.Time("valid_from").Annotations(entgql.OrderField("VALID_FROM")),
 		field.Time("valid_until").Annotations(entgql.OrderField("VALID_UNTIL")),
 		field.JSON("properties", cardspec.Properties{}).

@@ -51,6 +51,11 @@ func (Certificate) Fields() []ent.Field {
 		field.Bool("attestation_verified").Default(false),
 		field.String("card_id").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("order_id").Immutable().Annotations(entgql.Skip(entgql.SkipAll)),
+		// The certificate that superseded this one (renew-virtual-smart-card: the new one of
+		// the same slot; replace-virtual-smart-card: the new card's of the same slot), set
+		// with the revocation as superseded, so that an operator or a relying party follows
+		// a superseded certificate to its successor.
+		field.String("superseded_by_id").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 
@@ -58,6 +63,8 @@ func (Certificate) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("card", Card.Type).Ref("certificates").Field("card_id").Unique(),
 		edge.From("order", Order.Type).Ref("certificates").Field("order_id").Unique().Required().Immutable(),
+		// superseded_by is the certificate that superseded this one; supersedes those it did.
+		edge.To("supersedes", Certificate.Type).From("superseded_by").Field("superseded_by_id").Unique(),
 	}
 }
 

@@ -3,6 +3,7 @@ import { lazy, Suspense, type ReactNode } from 'react';
 import { Navigate, Route, Routes } from 'react-router';
 
 import { isAdmin, useSession } from './auth/session';
+import i18n from './i18n';
 import { isOperator } from './operator/role';
 import { CardsPage } from './cards/CardsPage';
 import { AppLayout } from './layout/AppLayout';
@@ -20,7 +21,12 @@ const UsersPage = lazy(() => import('./admin/UsersPage'));
 const OrdersPage = lazy(() => import('./admin/OrdersPage'));
 const AuditLogPage = lazy(() => import('./admin/AuditLogPage'));
 const PeoplePage = lazy(() => import('./operator/PeoplePage'));
-const PersonPage = lazy(() => import('./operator/PersonPage'));
+// Pages that tell audit events in words get the lazily loaded "audit" namespace before they render.
+const withAuditWords = <T,>(load: () => Promise<T>) => () =>
+  Promise.all([load(), i18n.loadNamespaces('audit')]).then(([m]) => m);
+const PersonPage = lazy(withAuditWords(() => import('./operator/PersonPage')));
+const OperatorCardPage = lazy(withAuditWords(() => import('./operator/CardPage')));
+const OperatorOrderPage = lazy(withAuditWords(() => import('./operator/OrderPage')));
 // GraphiQL and its Monaco editor are several times the size of the rest of the app.
 const PlaygroundPage = lazy(() => import('./admin/PlaygroundPage'));
 
@@ -57,6 +63,10 @@ export function App() {
         <Route path="/operator" element={<Navigate to="/operator/people" replace />} />
         <Route path="/operator/people" element={operatorOnly(<PeoplePage />)} />
         <Route path="/operator/people/:id" element={operatorOnly(<PersonPage />)} />
+        <Route path="/operator/cards/:serial" element={operatorOnly(<OperatorCardPage />)} />
+        <Route path="/operator/orders/:id" element={operatorOnly(<OperatorOrderPage />)} />
+        {/* The audit log is the help desk's too (the server lets operators read and export it). */}
+        <Route path="/operator/audit" element={operatorOnly(<AuditLogPage />)} />
         <Route path="/admin" element={<Navigate to="/admin/script" replace />} />
         <Route path="/admin/script" element={adminOnly(<ScriptEditorPage />)} />
         <Route path="/admin/users" element={adminOnly(<UsersPage />)} />

@@ -96,24 +96,25 @@ type ComplexityRoot struct {
 	}
 
 	Card struct {
-		Certificates  func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) int
-		CreatedAt     func(childComplexity int) int
-		Device        func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Kind          func(childComplexity int) int
-		Order         func(childComplexity int) int
-		Owner         func(childComplexity int) int
-		PinState      func(childComplexity int) int
-		Properties    func(childComplexity int) int
-		ReplacedBy    func(childComplexity int) int
-		Replaces      func(childComplexity int) int
-		SeenAt        func(childComplexity int) int
-		Serial        func(childComplexity int) int
-		State         func(childComplexity int) int
-		SubjectOrders func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
-		ValidFrom     func(childComplexity int) int
-		ValidUntil    func(childComplexity int) int
+		Certificates   func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CertificateOrder, where *ent.CertificateWhereInput) int
+		CreatedAt      func(childComplexity int) int
+		Device         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		Order          func(childComplexity int) int
+		Owner          func(childComplexity int) int
+		PinState       func(childComplexity int) int
+		Properties     func(childComplexity int) int
+		ReplacedBy     func(childComplexity int) int
+		Replaces       func(childComplexity int) int
+		SeenAt         func(childComplexity int) int
+		Serial         func(childComplexity int) int
+		State          func(childComplexity int) int
+		StateChangedAt func(childComplexity int) int
+		SubjectOrders  func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+		ValidFrom      func(childComplexity int) int
+		ValidUntil     func(childComplexity int) int
 	}
 
 	CardChallenge struct {
@@ -167,10 +168,11 @@ type ComplexityRoot struct {
 	}
 
 	CardSync struct {
-		PinState func(childComplexity int) int
-		Remove   func(childComplexity int) int
-		Serial   func(childComplexity int) int
-		State    func(childComplexity int) int
+		PINPolicy func(childComplexity int) int
+		PinState  func(childComplexity int) int
+		Remove    func(childComplexity int) int
+		Serial    func(childComplexity int) int
+		State     func(childComplexity int) int
 	}
 
 	Certificate struct {
@@ -191,6 +193,8 @@ type ComplexityRoot struct {
 		Slot                func(childComplexity int) int
 		State               func(childComplexity int) int
 		Subject             func(childComplexity int) int
+		SupersededBy        func(childComplexity int) int
+		Supersedes          func(childComplexity int) int
 		Template            func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
 	}
@@ -244,9 +248,9 @@ type ComplexityRoot struct {
 		ConfirmCardReady       func(childComplexity int, orderID string, serial string, device model.DeviceInput) int
 		DeleteCardWithCard     func(childComplexity int, serial string, challenge string, signature string) int
 		DeleteChallenge        func(childComplexity int, serial string) int
-		EndUserSessions        func(childComplexity int, userID string) int
+		EndUserSessions        func(childComplexity int, userID string, reason *string) int
 		FailOrder              func(childComplexity int, orderID string, reason string) int
-		NextStep               func(childComplexity int, orderID string, choices map[string]any) int
+		NextStep               func(childComplexity int, orderID string, choices map[string]any, reason *string) int
 		PurgeCard              func(childComplexity int, serial string) int
 		ReleaseCardPuk         func(childComplexity int, orderID string, serial string) int
 		RenewHandoff           func(childComplexity int, orderID string) int
@@ -256,7 +260,7 @@ type ComplexityRoot struct {
 		RevokeCard             func(childComplexity int, serial string, reason revocation.Cause, comment *string) int
 		SetUserState           func(childComplexity int, userID string, state user.State, reason *string) int
 		SignOutEverywhere      func(childComplexity int) int
-		StartProcess           func(childComplexity int, name string, card *string) int
+		StartProcess           func(childComplexity int, name string, card *string, reason *string) int
 		SubmitCardKeys         func(childComplexity int, orderID string, keys []*model.KeySubmission) int
 		SyncCard               func(childComplexity int, report model.CardReportInput) int
 		UpdateOptionScript     func(childComplexity int, name string, source string, comment *string) int
@@ -465,8 +469,8 @@ type CertificateResolver interface {
 	Pem(ctx context.Context, obj *ent.Certificate) (string, error)
 }
 type MutationResolver interface {
-	StartProcess(ctx context.Context, name string, card *string) (*ent.Order, error)
-	NextStep(ctx context.Context, orderID string, choices map[string]any) (*model.NextStepPayload, error)
+	StartProcess(ctx context.Context, name string, card *string, reason *string) (*ent.Order, error)
+	NextStep(ctx context.Context, orderID string, choices map[string]any, reason *string) (*model.NextStepPayload, error)
 	AnswerUnblockChallenge(ctx context.Context, orderID string, challenge string) (*model.UnblockResponse, error)
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
@@ -487,7 +491,7 @@ type MutationResolver interface {
 	SyncCard(ctx context.Context, report model.CardReportInput) (*enroll.CardSync, error)
 	SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error)
 	SignOutEverywhere(ctx context.Context) (int, error)
-	EndUserSessions(ctx context.Context, userID string) (int, error)
+	EndUserSessions(ctx context.Context, userID string, reason *string) (int, error)
 	UpdateOptionScript(ctx context.Context, name string, source string, comment *string) (*scripts.Script, error)
 	RevertOptionScript(ctx context.Context, name string, version int) (*scripts.Script, error)
 }
@@ -792,6 +796,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Card.State(childComplexity), true
+	case "Card.stateChangedAt":
+		if e.ComplexityRoot.Card.StateChangedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Card.StateChangedAt(childComplexity), true
 	case "Card.subjectOrders":
 		if e.ComplexityRoot.Card.SubjectOrders == nil {
 			break
@@ -998,6 +1008,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CardStatus.ValidUntil(childComplexity), true
 
+	case "CardSync.pinPolicy":
+		if e.ComplexityRoot.CardSync.PINPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSync.PINPolicy(childComplexity), true
 	case "CardSync.pinState":
 		if e.ComplexityRoot.CardSync.PinState == nil {
 			break
@@ -1125,6 +1141,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Certificate.Subject(childComplexity), true
+	case "Certificate.supersededBy":
+		if e.ComplexityRoot.Certificate.SupersededBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.SupersededBy(childComplexity), true
+	case "Certificate.supersedes":
+		if e.ComplexityRoot.Certificate.Supersedes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Supersedes(childComplexity), true
 	case "Certificate.template":
 		if e.ComplexityRoot.Certificate.Template == nil {
 			break
@@ -1379,7 +1407,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.EndUserSessions(childComplexity, args["userId"].(string)), true
+		return e.ComplexityRoot.Mutation.EndUserSessions(childComplexity, args["userId"].(string), args["reason"].(*string)), true
 	case "Mutation.failOrder":
 		if e.ComplexityRoot.Mutation.FailOrder == nil {
 			break
@@ -1401,7 +1429,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string), args["choices"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.NextStep(childComplexity, args["orderId"].(string), args["choices"].(map[string]any), args["reason"].(*string)), true
 	case "Mutation.purgeCard":
 		if e.ComplexityRoot.Mutation.PurgeCard == nil {
 			break
@@ -1506,7 +1534,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.StartProcess(childComplexity, args["name"].(string), args["card"].(*string)), true
+		return e.ComplexityRoot.Mutation.StartProcess(childComplexity, args["name"].(string), args["card"].(*string), args["reason"].(*string)), true
 	case "Mutation.submitCardKeys":
 		if e.ComplexityRoot.Mutation.SubmitCardKeys == nil {
 			break
@@ -2730,6 +2758,7 @@ type Card implements Node {
   serial: String!
   kind: CardKind!
   state: CardState!
+  stateChangedAt: Time
   validFrom: Time!
   validUntil: Time!
   properties: CardProperties!
@@ -2917,6 +2946,19 @@ input CardWhereInput {
   stateIn: [CardState!]
   stateNotIn: [CardState!]
   """
+  state_changed_at field predicates
+  """
+  stateChangedAt: Time
+  stateChangedAtNEQ: Time
+  stateChangedAtIn: [Time!]
+  stateChangedAtNotIn: [Time!]
+  stateChangedAtGT: Time
+  stateChangedAtGTE: Time
+  stateChangedAtLT: Time
+  stateChangedAtLTE: Time
+  stateChangedAtIsNil: Boolean
+  stateChangedAtNotNil: Boolean
+  """
   valid_from field predicates
   """
   validFrom: Time
@@ -3001,6 +3043,8 @@ type Certificate implements Node {
   attestationVerified: Boolean!
   card: Card
   order: Order!
+  supersededBy: Certificate
+  supersedes: [Certificate!]
 }
 """
 A connection to a list of items.
@@ -3244,6 +3288,16 @@ input CertificateWhereInput {
   """
   hasOrder: Boolean
   hasOrderWith: [OrderWhereInput!]
+  """
+  superseded_by edge predicates
+  """
+  hasSupersededBy: Boolean
+  hasSupersededByWith: [CertificateWhereInput!]
+  """
+  supersedes edge predicates
+  """
+  hasSupersedes: Boolean
+  hasSupersedesWith: [CertificateWhereInput!]
 }
 """
 CrlReason is enum for the field revocation_reason
@@ -4094,15 +4148,18 @@ type Mutation {
   Starts a self-service process: for the signed-in user, or for card, which a card process
   needs (the owner's card, or anyone's for an administrator where the process lets an operator
   start it). An unknown process is NOT_FOUND; the person must be ACTIVE (USER_NOT_ACTIVE) and
-  the card in the state the process needs (ILLEGAL_STATE).
+  the card in the state the process needs (ILLEGAL_STATE). reason (at most 500 characters)
+  is why an operator acts for someone: it goes to the audit log with every event of the call.
   """
-  startProcess(name: String! = "get-virtual-smart-card", card: ID): Order! @access(allow: [USER])
+  startProcess(name: String! = "get-virtual-smart-card", card: ID, reason: String): Order! @access(allow: [USER])
   """
   Proceeds one step: STARTED to AWAITING_DESKTOP_APP (returns the hand-off), CARD_READY to COMPLETED.
   choices are the person's yes/no choices the step offers, by name (lock-virtual-smart-card:
   holdEncryptionCertificate, default true); one the step does not offer is INVALID_INPUT.
+  reason (at most 500 characters) goes to the audit log with the step's events (an operator
+  locking someone's card says why).
   """
-  nextStep(orderId: ID!, choices: Map): NextStepPayload! @access(allow: [USER])
+  nextStep(orderId: ID!, choices: Map, reason: String): NextStepPayload! @access(allow: [USER])
   """
   unblock-pin-offline's step: challenge is what the Desktop App shows (12 symbols, as typed:
   case, spaces and dashes do not matter). Returns the response for the card, once; the order
@@ -4189,8 +4246,8 @@ type Mutation {
   setUserState(userId: ID!, state: UserState!, reason: String): User! @access(allow: [OPERATOR])
   "Ends every other portal session of the signed-in person (other browsers, other computers) and returns how many. The portal then signs this one out through /auth/logout, which ends the identity provider's session too."
   signOutEverywhere: Int! @access(allow: [USER])
-  "Operators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here."
-  endUserSessions(userId: ID!): Int! @access(allow: [OPERATOR])
+  "Operators: ends every portal session of a user at once and returns how many. The user can sign in again unless locked at the identity provider or here. The reason (at most 500 characters) goes to the audit log."
+  endUserSessions(userId: ID!, reason: String): Int! @access(allow: [OPERATOR])
   "Administrators: validates and saves a new version of an option script."
   updateOptionScript(name: String! = "default", source: String!, comment: String): OptionScript! @access(allow: [ADMIN])
   "Administrators: saves an old version again as the newest."
@@ -4260,6 +4317,12 @@ type CardSync {
   "The card is out of service (revoked, deleted): the Desktop App takes it out of its reader and deletes it."
   remove: Boolean!
   pinState: CardPinState
+  """
+  The PIN rules the option script gives the card's owner now, in syncCard's answer (null in
+  cardUpdated's): the Desktop App keeps them to check a PIN chosen without the portal
+  (vscard-bridge pin change, pin unblock --offline).
+  """
+  pinPolicy: PinPolicy
 }
 
 """
@@ -4670,6 +4733,8 @@ func (ec *executionContext) childFields_Card(ctx context.Context, field graphql.
 		return ec.fieldContext_Card_kind(ctx, field)
 	case "state":
 		return ec.fieldContext_Card_state(ctx, field)
+	case "stateChangedAt":
+		return ec.fieldContext_Card_stateChangedAt(ctx, field)
 	case "validFrom":
 		return ec.fieldContext_Card_validFrom(ctx, field)
 	case "validUntil":
@@ -4808,6 +4873,8 @@ func (ec *executionContext) childFields_CardSync(ctx context.Context, field grap
 		return ec.fieldContext_CardSync_remove(ctx, field)
 	case "pinState":
 		return ec.fieldContext_CardSync_pinState(ctx, field)
+	case "pinPolicy":
+		return ec.fieldContext_CardSync_pinPolicy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CardSync", field.Name)
 }
@@ -4850,6 +4917,10 @@ func (ec *executionContext) childFields_Certificate(ctx context.Context, field g
 		return ec.fieldContext_Certificate_card(ctx, field)
 	case "order":
 		return ec.fieldContext_Certificate_order(ctx, field)
+	case "supersededBy":
+		return ec.fieldContext_Certificate_supersededBy(ctx, field)
+	case "supersedes":
+		return ec.fieldContext_Certificate_supersedes(ctx, field)
 	case "pem":
 		return ec.fieldContext_Certificate_pem(ctx, field)
 	}
@@ -5653,6 +5724,14 @@ func (ec *executionContext) field_Mutation_endUserSessions_args(ctx context.Cont
 		return nil, err
 	}
 	args["userId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -5697,6 +5776,14 @@ func (ec *executionContext) field_Mutation_nextStep_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["choices"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -5903,6 +5990,14 @@ func (ec *executionContext) field_Mutation_startProcess_args(ctx context.Context
 		return nil, err
 	}
 	args["card"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -7489,6 +7584,29 @@ func (ec *executionContext) fieldContext_Card_state(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Card", field, false, false, "CardState")
 }
 
+func (ec *executionContext) _Card_stateChangedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Card_stateChangedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StateChangedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Card_stateChangedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Card", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Card_validFrom(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8689,6 +8807,38 @@ func (ec *executionContext) fieldContext_CardSync_pinState(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _CardSync_pinPolicy(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSync) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSync_pinPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PINPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cardspec.PINPolicy) graphql.Marshaler {
+			return ec.marshalOPinPolicy2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐPINPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CardSync_pinPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CardSync",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PinPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Certificate_id(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9116,6 +9266,70 @@ func (ec *executionContext) fieldContext_Certificate_order(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_supersededBy(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_supersededBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SupersededBy(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Certificate) graphql.Marshaler {
+			return ec.marshalOCertificate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCertificate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_supersededBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_supersedes(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_supersedes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Supersedes(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Certificate) graphql.Marshaler {
+			return ec.marshalOCertificate2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCertificateᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_supersedes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9664,7 +9878,7 @@ func (ec *executionContext) _Mutation_startProcess(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().StartProcess(ctx, fc.Args["name"].(string), fc.Args["card"].(*string))
+			return ec.Resolvers.Mutation().StartProcess(ctx, fc.Args["name"].(string), fc.Args["card"].(*string), fc.Args["reason"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -9726,7 +9940,7 @@ func (ec *executionContext) _Mutation_nextStep(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().NextStep(ctx, fc.Args["orderId"].(string), fc.Args["choices"].(map[string]any))
+			return ec.Resolvers.Mutation().NextStep(ctx, fc.Args["orderId"].(string), fc.Args["choices"].(map[string]any), fc.Args["reason"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -11007,7 +11221,7 @@ func (ec *executionContext) _Mutation_endUserSessions(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().EndUserSessions(ctx, fc.Args["userId"].(string))
+			return ec.Resolvers.Mutation().EndUserSessions(ctx, fc.Args["userId"].(string), fc.Args["reason"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -17160,7 +17374,7 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "seenAt", "seenAtNEQ", "seenAtIn", "seenAtNotIn", "seenAtGT", "seenAtGTE", "seenAtLT", "seenAtLTE", "seenAtIsNil", "seenAtNotNil", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith", "hasReplacedBy", "hasReplacedByWith", "hasReplaces", "hasReplacesWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "stateChangedAt", "stateChangedAtNEQ", "stateChangedAtIn", "stateChangedAtNotIn", "stateChangedAtGT", "stateChangedAtGTE", "stateChangedAtLT", "stateChangedAtLTE", "stateChangedAtIsNil", "stateChangedAtNotNil", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "seenAt", "seenAtNEQ", "seenAtIn", "seenAtNotIn", "seenAtGT", "seenAtGTE", "seenAtLT", "seenAtLTE", "seenAtIsNil", "seenAtNotNil", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith", "hasReplacedBy", "hasReplacedByWith", "hasReplaces", "hasReplacesWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17517,6 +17731,76 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.StateNotIn = data
+		case "stateChangedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateChangedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateChangedAt = data
+		case "stateChangedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateChangedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateChangedAtNEQ = data
+		case "stateChangedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateChangedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateChangedAtIn = data
+		case "stateChangedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateChangedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateChangedAtNotIn = data
+		case "stateChangedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateChangedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateChangedAtGT = data
+		case "stateChangedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateChangedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateChangedAtGTE = data
+		case "stateChangedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateChangedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateChangedAtLT = data
+		case "stateChangedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateChangedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateChangedAtLTE = data
+		case "stateChangedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateChangedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateChangedAtIsNil = data
+		case "stateChangedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stateChangedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StateChangedAtNotNil = data
 		case "validFrom":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -17864,7 +18148,7 @@ func (ec *executionContext) unmarshalInputCertificateWhereInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "template", "templateNEQ", "templateIn", "templateNotIn", "keyAlgorithm", "keyAlgorithmNEQ", "keyAlgorithmIn", "keyAlgorithmNotIn", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "issuer", "issuerNEQ", "issuerIn", "issuerNotIn", "issuerGT", "issuerGTE", "issuerLT", "issuerLTE", "issuerContains", "issuerHasPrefix", "issuerHasSuffix", "issuerEqualFold", "issuerContainsFold", "notBefore", "notBeforeNEQ", "notBeforeIn", "notBeforeNotIn", "notBeforeGT", "notBeforeGTE", "notBeforeLT", "notBeforeLTE", "notAfter", "notAfterNEQ", "notAfterIn", "notAfterNotIn", "notAfterGT", "notAfterGTE", "notAfterLT", "notAfterLTE", "state", "stateNEQ", "stateIn", "stateNotIn", "revocationReason", "revocationReasonNEQ", "revocationReasonIn", "revocationReasonNotIn", "revocationReasonIsNil", "revocationReasonNotNil", "revokedAt", "revokedAtNEQ", "revokedAtIn", "revokedAtNotIn", "revokedAtGT", "revokedAtGTE", "revokedAtLT", "revokedAtLTE", "revokedAtIsNil", "revokedAtNotNil", "attestationVerified", "attestationVerifiedNEQ", "hasCard", "hasCardWith", "hasOrder", "hasOrderWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "template", "templateNEQ", "templateIn", "templateNotIn", "keyAlgorithm", "keyAlgorithmNEQ", "keyAlgorithmIn", "keyAlgorithmNotIn", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "issuer", "issuerNEQ", "issuerIn", "issuerNotIn", "issuerGT", "issuerGTE", "issuerLT", "issuerLTE", "issuerContains", "issuerHasPrefix", "issuerHasSuffix", "issuerEqualFold", "issuerContainsFold", "notBefore", "notBeforeNEQ", "notBeforeIn", "notBeforeNotIn", "notBeforeGT", "notBeforeGTE", "notBeforeLT", "notBeforeLTE", "notAfter", "notAfterNEQ", "notAfterIn", "notAfterNotIn", "notAfterGT", "notAfterGTE", "notAfterLT", "notAfterLTE", "state", "stateNEQ", "stateIn", "stateNotIn", "revocationReason", "revocationReasonNEQ", "revocationReasonIn", "revocationReasonNotIn", "revocationReasonIsNil", "revocationReasonNotNil", "revokedAt", "revokedAtNEQ", "revokedAtIn", "revokedAtNotIn", "revokedAtGT", "revokedAtGTE", "revokedAtLT", "revokedAtLTE", "revokedAtIsNil", "revokedAtNotNil", "attestationVerified", "attestationVerifiedNEQ", "hasCard", "hasCardWith", "hasOrder", "hasOrderWith", "hasSupersededBy", "hasSupersededByWith", "hasSupersedes", "hasSupersedesWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18697,6 +18981,34 @@ func (ec *executionContext) unmarshalInputCertificateWhereInput(ctx context.Cont
 				return it, err
 			}
 			it.HasOrderWith = data
+		case "hasSupersededBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSupersededBy"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasSupersededBy = data
+		case "hasSupersededByWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSupersededByWith"))
+			data, err := ec.unmarshalOCertificateWhereInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCertificateWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasSupersededByWith = data
+		case "hasSupersedes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSupersedes"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasSupersedes = data
+		case "hasSupersedesWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSupersedesWith"))
+			data, err := ec.unmarshalOCertificateWhereInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCertificateWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasSupersedesWith = data
 		}
 	}
 	return it, nil
@@ -20714,6 +21026,11 @@ func (ec *executionContext) _Card(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "stateChangedAt":
+			out.Values[i] = ec._Card_stateChangedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "validFrom":
 			out.Values[i] = ec._Card_validFrom(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -21170,6 +21487,11 @@ func (ec *executionContext) _CardSync(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "pinPolicy":
+			out.Values[i] = ec._CardSync_pinPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21289,6 +21611,18 @@ func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionS
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Certificate_order(ctx, field, obj)
+				})
+		case "supersededBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_supersededBy(ctx, field, obj)
+				})
+		case "supersedes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_supersedes(ctx, field, obj)
 				})
 		case "pem":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -24694,6 +25028,25 @@ func (ec *executionContext) unmarshalOCardWhereInput2ᚖgithubᚗcomᚋvscardᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOCertificate2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCertificateᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Certificate) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCertificate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOCertificate2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *ent.Certificate) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -25253,6 +25606,13 @@ func (ec *executionContext) unmarshalOPinChangeReportInput2ᚕᚖgithubᚗcomᚋ
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOPinPolicy2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐPINPolicy(ctx context.Context, sel ast.SelectionSet, v *cardspec.PINPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PinPolicy(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOProcess2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐProcess(ctx context.Context, sel ast.SelectionSet, v *enroll.Process) graphql.Marshaler {

@@ -47,7 +47,7 @@ func WriteAll(ctx context.Context, c *ent.AuditEventClient, entries ...Entry) er
 			SetObjectType(e.ObjectType).
 			SetObjectID(e.ObjectID).
 			SetRemoteAddr(a.Addr).
-			SetDetails(e.Details)
+			SetDetails(Reasoned(ctx, e.Details))
 	}
 	if err := c.CreateBulk(rows...).Exec(viewer.AsServer(ctx)); err != nil {
 		return fmt.Errorf("write audit events %s: %w", entries[0].Action, err)

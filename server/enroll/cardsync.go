@@ -9,6 +9,7 @@ import (
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/cardproof"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/events"
 	"github.com/vscard/vscard/server/record"
@@ -27,6 +28,9 @@ type CardSync struct {
 	State    card.State
 	Remove   bool
 	PinState *record.PINState
+	// PINPolicy is the option script's PIN policy for the card's owner now; set in
+	// SyncCard's answer only.
+	PINPolicy *cardspec.PINPolicy
 	// ID is the card's id, for following its notices; never sent.
 	ID string
 }
@@ -201,7 +205,7 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 		})
 	}
 	if len(entries) == 0 {
-		return syncOf(c), nil
+		return e.withPolicy(ctx, c, syncOf(c)), nil
 	}
 	err = e.withTx(sys, func(tx *ent.Tx) error {
 		if changed {
@@ -222,7 +226,23 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 	if changed {
 		e.PublishCard(sys, c.ID)
 	}
-	return syncOf(c), nil
+	return e.withPolicy(ctx, c, syncOf(c)), nil
+}
+
+// withPolicy adds to s the PIN policy the option script gives c's owner now. A script
+// that fails leaves it out: the Desktop App keeps the policy it had, and the sync stands.
+func (e *Engine) withPolicy(ctx context.Context, c *ent.Card, s *CardSync) *CardSync {
+	owner, err := e.db.User.Get(viewer.AsServer(ctx), c.OwnerID)
+	if err == nil {
+		var opts *cardspec.Options
+		if opts, _, err = e.opts.Evaluate(ctx, owner); err == nil {
+			s.PINPolicy = &opts.PIN
+		}
+	}
+	if err != nil {
+		e.log.Warn("PIN policy for card sync", "card", c.Serial, "err", err)
+	}
+	return s
 }
 
 // PublishCard tells the card's subscribers (cardUpdated) that it changed. Every change of

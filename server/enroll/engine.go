@@ -159,6 +159,28 @@ func revokeCertificates(ctx context.Context, tx *ent.Tx, which predicate.Certifi
 	return serials, nil
 }
 
+// markSuperseded names, on each live certificate of which, the certificate of order
+// orderID that takes its slot: the certificates a renewal or replacement is about to
+// revoke as superseded point to their successors. A slot the order issued nothing for
+// keeps no successor.
+func markSuperseded(ctx context.Context, tx *ent.Tx, which predicate.Certificate, orderID string) error {
+	issued, err := tx.Certificate.Query().Where(certificate.OrderID(orderID)).
+		Select(certificate.FieldID, certificate.FieldSlot).All(ctx)
+	if err != nil {
+		return fmt.Errorf("load new certificates: %w", err)
+	}
+	for _, n := range issued {
+		err := tx.Certificate.Update().
+			Where(which, certificate.Slot(n.Slot), certificate.IDNEQ(n.ID),
+				certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD)).
+			SetSupersededByID(n.ID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("name successor certificate: %w", err)
+		}
+	}
+	return nil
+}
+
 // revokeAtCA revokes serials in the CA's own records for reason; owner names what they
 // belonged to (an order or card id) for the log. A failure is logged: the sweep retries,
 // because the identity store already says REVOKED.

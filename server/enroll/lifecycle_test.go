@@ -285,6 +285,19 @@ func TestReplaceBroken(t *testing.T) {
 	wantCerts(t, env, old.ID, certificate.StateREVOKED, revocation.Superseded, ca.StatusRevoked)
 	wantCerts(t, env, nc.ID, certificate.StateVALID, "", ca.StatusValid)
 	env.audited(t, "card.replace.supersede", old.ID)
+	// Each old certificate names the new card's of its slot; the state change has its time.
+	successors := map[string]string{}
+	for _, c := range env.db.Certificate.Query().Where(certificate.CardID(nc.ID)).AllX(env.sys) {
+		successors[c.Slot] = c.ID
+	}
+	for _, c := range env.db.Certificate.Query().Where(certificate.CardID(old.ID)).AllX(env.sys) {
+		if c.SupersededByID == nil || *c.SupersededByID != successors[c.Slot] {
+			t.Errorf("old %s certificate superseded by %v, want %s", c.Slot, c.SupersededByID, successors[c.Slot])
+		}
+	}
+	if oc.StateChangedAt == nil || nc.StateChangedAt == nil {
+		t.Errorf("state change times: old %v, new %v", oc.StateChangedAt, nc.StateChangedAt)
+	}
 }
 
 // TestReplaceLost: a lost or stolen card is revoked as keyCompromise at the hand-off; if

@@ -105,7 +105,7 @@ func lockCardTx(ctx context.Context, tx *ent.Tx, id string, now time.Time, holdE
 		return nil, nil, fmt.Errorf("load card: %w", err)
 	}
 	n, err := tx.Card.Update().Where(card.ID(id), card.StateEQ(card.StateACTIVE)).
-		SetState(card.StateLOCKED).SetUpdatedAt(now).Save(ctx)
+		SetState(card.StateLOCKED).SetStateChangedAt(now).SetUpdatedAt(now).Save(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("lock card: %w", err)
 	}
@@ -140,7 +140,7 @@ func releaseCard(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
 		return fmt.Errorf("load card: %w", err)
 	}
 	n, err := tx.Card.Update().Where(card.ID(id), card.StateEQ(card.StateLOCKED)).
-		SetState(card.StateACTIVE).SetUpdatedAt(stepTime(o)).Save(ctx)
+		SetState(card.StateACTIVE).SetStateChangedAt(stepTime(o)).SetUpdatedAt(stepTime(o)).Save(ctx)
 	if err != nil {
 		return fmt.Errorf("unlock card: %w", err)
 	}
@@ -269,7 +269,7 @@ func (cc *CardCascade) InTx(ctx context.Context, tx *ent.Tx, u *ent.User, from u
 				Details: map[string]any{"serial": c.Serial, "cascade": why, "certificates": serials}}
 		} else {
 			n, err := tx.Card.Update().Where(card.ID(c.ID), card.StateEQ(c.State)).
-				SetState(card.StateINACTIVE).SetUpdatedAt(now).Save(ctx)
+				SetState(card.StateINACTIVE).SetStateChangedAt(now).SetUpdatedAt(now).Save(ctx)
 			if err != nil {
 				return fmt.Errorf("deactivate card: %w", err)
 			}

@@ -89,9 +89,10 @@ func newCardActivation() Step {
 // activateNewCard makes the card the order made ACTIVE, on condition that it is still
 // REGISTERED.
 func activateNewCard(o *ent.Order) ([]write, []condition) {
+	at := card.UpdateDefaultUpdatedAt()
 	return []write{updateRows(card.Table,
 			sql.And(sql.EQ(card.FieldOrderID, o.ID), sql.EQ(card.FieldState, card.StateREGISTERED)),
-			card.FieldState, card.StateACTIVE, card.FieldUpdatedAt, card.UpdateDefaultUpdatedAt())},
+			card.FieldState, card.StateACTIVE, card.FieldUpdatedAt, at, card.FieldStateChangedAt, at)},
 		[]condition{{
 			holds: sql.P(func(b *sql.Builder) {
 				b.WriteString(`EXISTS (SELECT 1 FROM "cards" WHERE "cards"."order_id" = `).Arg(o.ID).
@@ -132,7 +133,7 @@ func claimNewCard(ctx context.Context, e *Engine, o *ent.Order, device *record.D
 		Writes: []write{insertRow(card.Table,
 			card.FieldID, card.DefaultID(), card.FieldCreatedAt, created, card.FieldUpdatedAt, created,
 			card.FieldSerial, serial, card.FieldKind, card.DefaultKind,
-			card.FieldState, card.StateREGISTERED, card.FieldValidFrom, now, card.FieldValidUntil, validUntil,
+			card.FieldState, card.StateREGISTERED, card.FieldStateChangedAt, created, card.FieldValidFrom, now, card.FieldValidUntil, validUntil,
 			card.FieldProperties, opts.Properties, card.FieldDevice, *device,
 			// Sealed under a context that names the card: a value moved elsewhere won't open.
 			card.FieldManagementKey, e.box.Seal(mgmtKey, "card:management-key:"+serial),

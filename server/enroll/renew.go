@@ -204,6 +204,9 @@ func (e *Engine) supersede(ctx context.Context, tx *ent.Tx, o *ent.Order, c *ent
 	}
 	old := certificate.And(certificate.CardID(c.ID), certificate.OrderIDNEQ(o.ID),
 		certificate.SlotIn(slotsOf(o.Options.Certificates)...))
+	if err := markSuperseded(ctx, tx, old, o.ID); err != nil {
+		return nil, err
+	}
 	serials, err := revokeCertificates(ctx, tx, old, now, revocation.Superseded)
 	if err != nil {
 		return nil, err

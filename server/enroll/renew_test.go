@@ -206,10 +206,12 @@ func TestRenewSupersedesOnlyOnceTheCardIsReady(t *testing.T) {
 		}
 		if now[slot] == nil || now[slot].OrderID != o.ID {
 			t.Errorf("slot %s does not hold the renewal's certificate", slot)
+		} else if prev.SupersededByID == nil || *prev.SupersededByID != now[slot].ID {
+			t.Errorf("old %s certificate superseded by %v, want the renewal's %s", slot, prev.SupersededByID, now[slot].ID)
 		}
 	}
-	if now["9D"] == nil || now["9D"].Serial != old["9D"].Serial {
-		t.Errorf("the encryption certificate was not kept")
+	if now["9D"] == nil || now["9D"].Serial != old["9D"].Serial || now["9D"].SupersededByID != nil {
+		t.Errorf("the encryption certificate was not kept as it was")
 	}
 	got := env.db.Card.GetX(env.sys, crd.ID)
 	if got.State != card.StateACTIVE || !got.ValidUntil.Equal(wantUntil) {

@@ -94,10 +94,13 @@ func supersedeSubject(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
 	now := stepTime(o)
 	upd := tx.Card.UpdateOneID(oldID).SetReplacedByID(newCard.ID).SetUpdatedAt(now)
 	if old.State == card.StateACTIVE || old.State == card.StateLOCKED {
-		upd.SetState(card.StateREVOKED)
+		upd.SetState(card.StateREVOKED).SetStateChangedAt(now)
 	}
 	if err := upd.Exec(ctx); err != nil {
 		return fmt.Errorf("supersede old card: %w", err)
+	}
+	if err := markSuperseded(ctx, tx, certificate.CardID(oldID), o.ID); err != nil {
+		return err
 	}
 	serials, err := revokeCertificates(ctx, tx, certificate.CardID(oldID), now, revocation.Superseded)
 	if err != nil {

@@ -60,6 +60,7 @@ func (e *Engine) RevokeCard(ctx context.Context, serial string, cause revocation
 		n, err := tx.Card.Update().
 			Where(card.ID(c.ID), card.StateEQ(c.State)).
 			SetState(card.StateINACTIVE).
+			SetStateChangedAt(now).
 			SetUpdatedAt(now). // the engine's clock: the sweep finds changed cards by it
 			Save(sys)
 		if err != nil {

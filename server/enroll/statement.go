@@ -169,7 +169,7 @@ func auditRows(ctx context.Context, entries []audit.Entry) []write {
 			auditevent.FieldObjectType, e.ObjectType,
 			auditevent.FieldObjectID, e.ObjectID,
 			auditevent.FieldRemoteAddr, a.Addr,
-			auditevent.FieldDetails, e.Details,
+			auditevent.FieldDetails, audit.Reasoned(ctx, e.Details),
 		)
 	}
 	return out

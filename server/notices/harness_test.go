@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/auditevent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/notices"
@@ -169,3 +170,19 @@ func (e *env) closeReason(serial string) string {
 }
 
 const day = 24 * time.Hour
+
+// audited lists the actions of the audit events about card c, oldest first, each with
+// the notice day it names ("notice.sent/30").
+func (e *env) audited(c *ent.Card) []string {
+	e.t.Helper()
+	evs := e.db.Client.AuditEvent.Query().Where(auditevent.ObjectID(c.ID)).
+		Order(auditevent.ByAt(), auditevent.ByID()).AllX(e.sys)
+	var out []string
+	for _, ev := range evs {
+		if ev.Actor != "system" || ev.ObjectType != "Card" || ev.Details["serial"] != c.Serial {
+			e.t.Errorf("audit event %s: actor %s, object %s, details %v", ev.Action, ev.Actor, ev.ObjectType, ev.Details)
+		}
+		out = append(out, fmt.Sprintf("%s/%v", ev.Action, ev.Details["days"]))
+	}
+	return out
+}

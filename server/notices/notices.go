@@ -316,26 +316,27 @@ func NoticeFor(noticeDays []int, daysLeft int) (days int, ok bool) {
 // writeNotices writes the notice each open task is due for, once per task and days. Only
 // tasks whose owner has an address get one.
 func (s *Service) writeNotices(ctx context.Context, noticeDays []int, now time.Time) (int, error) {
-	rows, err := s.cfg.DB.QueryContext(ctx, s.q(`SELECT t.id, t.expires_at FROM tasks t
+	rows, err := s.cfg.DB.QueryContext(ctx, s.q(`SELECT t.id, t.expires_at, t.card_id, t.card_serial FROM tasks t
 		JOIN users u ON u.id = t.owner_id
 		WHERE t.state = 'OPEN' AND u.email <> ''`))
 	if err != nil {
 		return 0, fmt.Errorf("find open tasks: %w", err)
 	}
 	type due struct {
-		task string
-		days int
+		task, cardID, serial string
+		days                 int
 	}
 	var list []due
 	for rows.Next() {
-		var id string
+		var d due
 		var exp time.Time
-		if err := rows.Scan(&id, &exp); err != nil {
+		if err := rows.Scan(&d.task, &exp, &d.cardID, &d.serial); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("find open tasks: %w", err)
 		}
-		if d, ok := NoticeFor(noticeDays, DaysLeft(exp, now)); ok {
-			list = append(list, due{id, d})
+		var ok bool
+		if d.days, ok = NoticeFor(noticeDays, DaysLeft(exp, now)); ok {
+			list = append(list, d)
 		}
 	}
 	rows.Close()
@@ -344,14 +345,15 @@ func (s *Service) writeNotices(ctx context.Context, noticeDays []int, now time.T
 	}
 	written := 0
 	for _, d := range list {
-		r, err := s.cfg.DB.ExecContext(ctx, s.q(`INSERT INTO notices
+		id := schema.NewID("ntc")
+		n, err := s.execAudited(ctx, noticeEvent{action: ActionQueued, notice: id, cardID: d.cardID, serial: d.serial, days: d.days},
+			`INSERT INTO notices
 			(id, created_at, updated_at, task_id, days, state, attempts, next_attempt_at, last_error)
-			VALUES (?, ?, ?, ?, ?, 'PENDING', 0, ?, '') ON CONFLICT (task_id, days) DO NOTHING`),
-			schema.NewID("ntc"), now, now, d.task, d.days, now)
+			VALUES (?, ?, ?, ?, ?, 'PENDING', 0, ?, '') ON CONFLICT (task_id, days) DO NOTHING`,
+			id, now, now, d.task, d.days, now)
 		if err != nil {
 			return written, fmt.Errorf("write notice: %w", err)
 		}
-		n, _ := r.RowsAffected()
 		written += int(n)
 	}
 	return written, nil

@@ -2,6 +2,7 @@ package notices_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"mime/quotedprintable"
 	"os"
@@ -139,6 +140,15 @@ func TestNoticesGoOutOnceAtEachDay(t *testing.T) {
 		if !slices.Equal(subjects, want) {
 			t.Fatalf("notices:\n%s\nwant:\n%s", strings.Join(subjects, "\n"), strings.Join(want, "\n"))
 		}
+		// Each notice is in the audit log once as written and once as sent, by the
+		// system, under the card, although two instances ran.
+		var audit []string
+		for _, d := range []int{60, 30, 14, 7} {
+			audit = append(audit, fmt.Sprintf("notice.queued/%d", d), fmt.Sprintf("notice.sent/%d", d))
+		}
+		if got := e.audited(c); !slices.Equal(got, audit) {
+			t.Errorf("audit log %v, want %v", got, audit)
+		}
 	})
 }
 
@@ -238,7 +248,7 @@ func TestRefusedNoticeIsRetriedWithBackoff(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		mail := smtptest.Start(t)
 		s := e.service("a", mail, nil)
-		e.card(10*day + time.Hour)
+		first := e.card(10*day + time.Hour)
 		mail.Refuse(1)
 		if res := e.tick(s); res.Sent.Retry != 1 || res.Sent.Sent != 0 {
 			t.Fatalf("first try: %+v, want one to retry", res.Sent)
@@ -249,6 +259,9 @@ func TestRefusedNoticeIsRetriedWithBackoff(t *testing.T) {
 		e.clock.Advance(notices.Backoff(1))
 		if res := e.tick(s); res.Sent.Sent != 1 {
 			t.Fatalf("after the backoff: %+v, want it sent", res.Sent)
+		}
+		if got, want := e.audited(first), []string{"notice.queued/14", "notice.retry/14", "notice.sent/14"}; !slices.Equal(got, want) {
+			t.Errorf("audit log %v, want %v", got, want)
 		}
 
 		// A server that refuses connections: retried after a backoff too, nothing lost.
@@ -271,7 +284,7 @@ func TestNoticeGivenUpAfterMaxAttempts(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		mail := smtptest.Start(t)
 		s := e.service("a", mail, nil, func(c *notices.Config) { c.MaxAttempts = 2 })
-		e.card(10*day + time.Hour)
+		c := e.card(10*day + time.Hour)
 		mail.Refuse(5)
 		e.tick(s)
 		e.clock.Advance(notices.Backoff(1))
@@ -282,6 +295,9 @@ func TestNoticeGivenUpAfterMaxAttempts(t *testing.T) {
 		e.tick(s)
 		if n := mail.Count(); n != 0 {
 			t.Fatalf("%d sent after giving up", n)
+		}
+		if got, want := e.audited(c), []string{"notice.queued/14", "notice.retry/14", "notice.failed/14"}; !slices.Equal(got, want) {
+			t.Errorf("audit log %v, want %v", got, want)
 		}
 	})
 }

@@ -56,7 +56,7 @@ func (s *Service) SendDue(ctx context.Context) (SendResult, error) {
 			}
 			claimed++
 			if n.taskState != "OPEN" {
-				if err := s.finish(ctx, id, "DROPPED", ""); err != nil {
+				if err := s.finish(ctx, id, n, "DROPPED", ""); err != nil {
 					return res, err
 				}
 				res.Dropped++
@@ -66,7 +66,7 @@ func (s *Service) SendDue(ctx context.Context) (SendResult, error) {
 				if conn, err = s.cfg.Mailer.Open(ctx); err != nil {
 					conn = nil
 					s.log.Warn("notice not sent: SMTP server not reached", "err", err)
-					if ferr := s.fail(ctx, id, n.attempts, err, &res); ferr != nil {
+					if ferr := s.fail(ctx, id, n, err, &res); ferr != nil {
 						return res, ferr
 					}
 					return res, fmt.Errorf("send notices: %w", err) // the rest stay due; the next poll tries again
@@ -80,12 +80,12 @@ func (s *Service) SendDue(ctx context.Context) (SendResult, error) {
 				s.log.Warn("notice not sent", "notice", id, "attempt", n.attempts, "err", err)
 				_ = conn.Close()
 				conn = nil // the connection may be unusable after a refusal
-				if ferr := s.fail(ctx, id, n.attempts, err, &res); ferr != nil {
+				if ferr := s.fail(ctx, id, n, err, &res); ferr != nil {
 					return res, ferr
 				}
 				continue
 			}
-			if err := s.finish(ctx, id, "SENT", ""); err != nil {
+			if err := s.finish(ctx, id, n, "SENT", ""); err != nil {
 				return res, err
 			}
 			res.Sent++
@@ -120,6 +120,7 @@ type claimed struct {
 	attempts  int
 	days      int
 	taskState string
+	cardID    string
 	serial    string
 	expiresAt time.Time
 	email     string
@@ -141,9 +142,9 @@ func (s *Service) claim(ctx context.Context, id string) (claimed, bool, error) {
 		return c, false, err
 	}
 	var display, username string
-	err = s.cfg.DB.QueryRowContext(ctx, s.q(`SELECT n.attempts, n.days, t.state, t.card_serial, t.expires_at, u.email, u.display_name, u.username
+	err = s.cfg.DB.QueryRowContext(ctx, s.q(`SELECT n.attempts, n.days, t.state, t.card_id, t.card_serial, t.expires_at, u.email, u.display_name, u.username
 		FROM notices n JOIN tasks t ON t.id = n.task_id JOIN users u ON u.id = t.owner_id WHERE n.id = ?`), id).
-		Scan(&c.attempts, &c.days, &c.taskState, &c.serial, &c.expiresAt, &c.email, &display, &username)
+		Scan(&c.attempts, &c.days, &c.taskState, &c.cardID, &c.serial, &c.expiresAt, &c.email, &display, &username)
 	if err != nil {
 		return c, false, fmt.Errorf("read notice: %w", err)
 	}
@@ -166,21 +167,39 @@ func (s *Service) message(id string, n claimed) (Message, error) {
 	return Message{ID: id, To: n.email, Subject: subject, Body: body, Date: now}, nil
 }
 
-func (s *Service) finish(ctx context.Context, id, state, lastError string) error {
+// finish ends notice id (claimed as n) in state, with its audit event: SENT and FAILED
+// are the audit log's; a DROPPED notice (its task closed) never concerned anyone.
+func (s *Service) finish(ctx context.Context, id string, n claimed, state, lastError string) error {
 	now := s.now()
 	var sentAt any
 	if state == "SENT" {
 		sentAt = now
 	}
-	if _, err := s.cfg.DB.ExecContext(ctx, s.q(`UPDATE notices SET state = ?, sent_at = ?, last_error = ?, updated_at = ? WHERE id = ?`),
-		state, sentAt, lastError, now, id); err != nil {
+	const update = `UPDATE notices SET state = ?, sent_at = ?, last_error = ?, updated_at = ? WHERE id = ?`
+	var err error
+	switch state {
+	case "SENT", "FAILED":
+		action := ActionSent
+		if state == "FAILED" {
+			action = ActionFailed
+		}
+		_, err = s.execAudited(ctx, n.event(action, id), update, state, sentAt, lastError, now, id)
+	default:
+		_, err = s.cfg.DB.ExecContext(ctx, s.q(update), state, sentAt, lastError, now, id)
+	}
+	if err != nil {
 		return fmt.Errorf("record notice: %w", err)
 	}
 	return nil
 }
 
+func (n claimed) event(action, id string) noticeEvent {
+	return noticeEvent{action: action, notice: id, cardID: n.cardID, serial: n.serial, days: n.days, attempts: n.attempts}
+}
+
 // fail puts the notice back after a backoff, or gives up on it after MaxAttempts.
-func (s *Service) fail(ctx context.Context, id string, attempts int, cause error, res *SendResult) error {
+func (s *Service) fail(ctx context.Context, id string, n claimed, cause error, res *SendResult) error {
+	attempts := n.attempts
 	msg := cause.Error()
 	if len(msg) > 500 {
 		msg = msg[:500]
@@ -188,11 +207,12 @@ func (s *Service) fail(ctx context.Context, id string, attempts int, cause error
 	if attempts >= s.cfg.MaxAttempts {
 		res.Failed++
 		s.log.Error("notice given up", "notice", id, "attempts", attempts, "err", cause)
-		return s.finish(ctx, id, "FAILED", msg)
+		return s.finish(ctx, id, n, "FAILED", msg)
 	}
 	res.Retry++
 	now := s.now()
-	_, err := s.cfg.DB.ExecContext(ctx, s.q(`UPDATE notices SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`),
+	_, err := s.execAudited(ctx, n.event(ActionRetry, id),
+		`UPDATE notices SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
 		now.Add(Backoff(attempts)), msg, now, id)
 	if err != nil {
 		return fmt.Errorf("record notice failure: %w", err)

@@ -51,12 +51,14 @@ type cli struct {
 // globals are the flags every command shares; open passes them on to the agent it
 // starts.
 type globals struct {
-	DataDir  string   `env:"VSCARD_BRIDGE_DATA_DIR" placeholder:"DIR" help:"Cards and their key (default $XDG_DATA_HOME/vscard)."`
-	Config   string   `env:"VSCARD_BRIDGE_CONFIG" placeholder:"FILE" help:"Configuration with the trusted servers (default $XDG_CONFIG_HOME/vscard/bridge.yaml)."`
-	Socket   string   `env:"VSCARD_BRIDGE_SOCKET" placeholder:"PATH" help:"The agent's control socket (default $XDG_RUNTIME_DIR/vscard/bridge.sock)."`
-	VPCD     []string `name:"vpcd" env:"VSCARD_BRIDGE_VPCD" placeholder:"ADDR=READER" help:"vpcd reader slots, host:port=reader name (default 127.0.0.1:35963=Virtual PCD 00 00 and 127.0.0.1:35964=Virtual PCD 00 01)." sep:";"`
-	Readers  int      `env:"VSCARD_READERS" placeholder:"N" help:"How many virtual readers scripts/desktop-setup.sh set up (VSCARD_READERS there), when --vpcd does not list them: one card each."`
-	LogLevel string   `env:"VSCARD_BRIDGE_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	DataDir   string   `env:"VSCARD_BRIDGE_DATA_DIR" placeholder:"DIR" help:"Cards and their key (default $XDG_DATA_HOME/vscard)."`
+	Config    string   `env:"VSCARD_BRIDGE_CONFIG" placeholder:"FILE" help:"Configuration with the trusted servers (default $XDG_CONFIG_HOME/vscard/bridge.yaml)."`
+	Socket    string   `env:"VSCARD_BRIDGE_SOCKET" placeholder:"PATH" help:"The agent's control socket (default $XDG_RUNTIME_DIR/vscard/bridge.sock)."`
+	VPCD      []string `name:"vpcd" env:"VSCARD_BRIDGE_VPCD" placeholder:"ADDR=READER" help:"vpcd reader slots, host:port=reader name (default 127.0.0.1:35963=Virtual PCD 00 00 and 127.0.0.1:35964=Virtual PCD 00 01)." sep:";"`
+	Readers   int      `env:"VSCARD_READERS" placeholder:"N" help:"How many virtual readers scripts/desktop-setup.sh set up (VSCARD_READERS there), when --vpcd does not list them: one card each."`
+	TPM       bool     `name:"tpm" env:"VSCARD_BRIDGE_TPM" help:"Keep new cards' keys, PIN and PUK in the computer's TPM 2.0 (needs access to --tpm-device: on Linux, membership of the group tss)."`
+	TPMDevice string   `name:"tpm-device" env:"VSCARD_BRIDGE_TPM_DEVICE" default:"/dev/tpmrm0" placeholder:"PATH" help:"The TPM's resource manager device."`
+	LogLevel  string   `env:"VSCARD_BRIDGE_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 }
 
 func (g *globals) dataDir() (string, error) {
@@ -122,6 +124,12 @@ func (g *globals) args() []string {
 	}
 	if g.Readers != 0 {
 		add("readers", strconv.Itoa(g.Readers))
+	}
+	if g.TPM {
+		a = append(a, "--tpm")
+		if g.TPMDevice != "/dev/tpmrm0" {
+			add("tpm-device", g.TPMDevice)
+		}
 	}
 	if g.LogLevel != "info" {
 		add("log-level", g.LogLevel)

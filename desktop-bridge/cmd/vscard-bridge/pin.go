@@ -27,9 +27,19 @@ type pinChangeCmd struct {
 	PINStdin bool   `name:"pin-stdin" help:"Read the PINs from standard input, one line each: the current PIN, then the new one (again after a refusal)."`
 }
 
-// pivPIN is what a PIV card itself takes as a PIN: without the portal the option
-// script's policy is not at hand, so only the card's own limits are checked here.
+// pivPIN is what a PIV card itself takes as a PIN: the rules for a card whose server
+// never gave its PIN policy (a record from before the agent kept it).
 var pivPIN = cardspec.PINPolicy{MinLength: 6, MaxLength: 8}
+
+// policyOf is the PIN policy a new PIN of card must meet: the last one its server gave
+// (at issuance, in a process on the card, at a sync), which the agent keeps with the
+// card's record, else the card's own limits.
+func policyOf(card agent.CardInfo) cardspec.PINPolicy {
+	if card.PINPolicy != nil {
+		return *card.PINPolicy
+	}
+	return pivPIN
+}
 
 // Run changes the PIN of a card the agent hosts, through PC/SC as any program would:
 // the agent puts the card into a reader, and this command talks to the card there. The
@@ -46,10 +56,10 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 	if err != nil {
 		return fmt.Errorf("ask the Desktop App for its cards (is `vscard-bridge serve` running?): %w", err)
 	}
-	reader := ""
+	reader, policy := "", pivPIN
 	for _, card := range cards {
 		if card.Serial == serial {
-			reader = card.Reader
+			reader, policy = card.Reader, policyOf(card)
 		}
 	}
 	if reader == "" {
@@ -59,7 +69,7 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 		return errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
 	}
 	fmt.Fprintf(os.Stderr, "Changing the PIN of card %d in reader %q.\n", serial, reader)
-	for _, r := range handoff.PolicyRules(pivPIN) {
+	for _, r := range handoff.PolicyRules(policy) {
 		fmt.Fprintln(os.Stderr, "  -", r)
 	}
 	in := bufio.NewScanner(os.Stdin)
@@ -78,7 +88,7 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 			if err != nil {
 				return a, err
 			}
-			if problems = handoff.CheckPIN(handoff.PINChange, pivPIN, a); len(problems) == 0 {
+			if problems = handoff.CheckPIN(handoff.PINChange, policy, a); len(problems) == 0 {
 				return a, nil
 			}
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -28,8 +29,13 @@ func (s *serveCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error 
 	}
 	a, err := agent.New(agent.Config{
 		DataDir: dataDir, Trust: handoff.NewTrustFile(cfgPath), Slots: slots,
-		Version: bridgeVersion(), PINPageAddr: s.PINPageAddr, Logger: log,
+		Version: bridgeVersion(), PINPageAddr: s.PINPageAddr, Logger: log, TPM: g.tpmPath(),
 	})
+	var coded *handoff.Error
+	if errors.As(err, &coded) {
+		log.Error("cannot start the agent", "code", coded.Code, "detail", coded.Detail)
+		return errors.New(handoff.Words(handoff.Languages[0], coded.Code))
+	}
 	if err != nil {
 		return err
 	}
@@ -43,4 +49,12 @@ func (s *serveCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error 
 	}
 	log.Info("vscard bridge agent running", "socket", g.socket(), "data", dataDir, "config", cfgPath, "slots", fmt.Sprint(a.Slots()))
 	return a.Serve(ctx, ln)
+}
+
+// tpmPath is the TPM device for new cards, "" for software cards.
+func (g *globals) tpmPath() string {
+	if !g.TPM {
+		return ""
+	}
+	return g.TPMDevice
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vscard/vscard/desktop-bridge/agent"
 	"github.com/vscard/vscard/desktop-bridge/handoff"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/cardspec/unblockcode"
 )
 
@@ -25,10 +26,11 @@ type pinUnblockCmd struct {
 // challenge, reads the response the portal gave and the new PIN, and the card checks the
 // response. A response with a typing mistake is asked again without troubling the card.
 func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
-	serial, reader, err := hostedCard(ctx, g, c.Serial)
+	card, err := hostedCard(ctx, g, c.Serial)
 	if err != nil {
 		return err
 	}
+	serial, reader, policy := card.Serial, card.Reader, policyOf(card)
 	ch, err := handoff.OfflineChallenge(ctx, reader, serial)
 	if err != nil {
 		return errors.New(handoff.Describe(err))
@@ -38,11 +40,11 @@ func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
 	fmt.Fprintln(os.Stderr, "choose Unblock PIN offline and type this challenge:")
 	fmt.Printf("Challenge: %s\n", ch)
 	fmt.Fprintln(os.Stderr, "Then type the response the portal shows, and a new PIN.")
-	for _, r := range handoff.PolicyRules(pivPIN) {
+	for _, r := range handoff.PolicyRules(policy) {
 		fmt.Fprintln(os.Stderr, "  -", r)
 	}
 	in := bufio.NewScanner(os.Stdin)
-	response, pin, err := c.read(in, os.Stderr)
+	response, pin, err := c.read(in, os.Stderr, policy)
 	if err != nil {
 		return err
 	}
@@ -55,7 +57,7 @@ func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
 
 // read reads the response, asked again while it has a typing mistake, and the new PIN,
 // asked again until it meets the policy and, at a terminal, was typed the same twice.
-func (c *pinUnblockCmd) read(in *bufio.Scanner, out io.Writer) (response, pin string, err error) {
+func (c *pinUnblockCmd) read(in *bufio.Scanner, out io.Writer, policy cardspec.PINPolicy) (response, pin string, err error) {
 	for {
 		if response, err = readLine(in, "Response: "); err != nil {
 			return "", "", err
@@ -73,12 +75,15 @@ func (c *pinUnblockCmd) read(in *bufio.Scanner, out io.Writer) (response, pin st
 		if err != nil {
 			return "", "", err
 		}
-		problems := handoff.CheckPIN(handoff.PINChoose, pivPIN, a)
+		problems := handoff.CheckPIN(handoff.PINChoose, policy, a)
 		if len(problems) == 0 {
 			return response, a.New, nil
 		}
 		for _, p := range problems {
 			fmt.Fprintln(out, "  -", p.Message)
+		}
+		if c.Stdin { // no second try from a script: say which rules the PIN broke
+			return "", "", errors.New(problems[0].Message)
 		}
 	}
 }
@@ -106,20 +111,20 @@ func (c *pinUnblockCmd) readPIN(in *bufio.Scanner, out io.Writer) (handoff.PINAn
 	return a, nil
 }
 
-// hostedCard finds the reader the agent put the card with serial s in.
-func hostedCard(ctx context.Context, g *globals, s string) (uint32, string, error) {
+// hostedCard finds the card with serial s that the agent put into a reader.
+func hostedCard(ctx context.Context, g *globals, s string) (agent.CardInfo, error) {
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil {
-		return 0, "", fmt.Errorf("parse serial %q: not a card serial", s)
+		return agent.CardInfo{}, fmt.Errorf("parse serial %q: not a card serial", s)
 	}
 	cards, err := agent.NewClient(g.socket()).Cards(ctx)
 	if err != nil {
-		return 0, "", fmt.Errorf("ask the Desktop App for its cards (is `vscard-bridge serve` running?): %w", err)
+		return agent.CardInfo{}, fmt.Errorf("ask the Desktop App for its cards (is `vscard-bridge serve` running?): %w", err)
 	}
 	for _, card := range cards {
-		if card.Serial == uint32(n) {
-			return uint32(n), card.Reader, nil
+		if card.Serial == uint32(n) && card.Reader != "" {
+			return card, nil
 		}
 	}
-	return 0, "", errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
+	return agent.CardInfo{}, errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
 }

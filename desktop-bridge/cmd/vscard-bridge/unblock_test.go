@@ -18,6 +18,7 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
+	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/cardspec/unblockcode"
 )
 
@@ -26,24 +27,34 @@ import (
 func TestPinUnblockRead(t *testing.T) {
 	good := unblockcode.Format(unblockcode.Response([]byte("k"), "1", "000000000000"))
 	typo := good[:2] + map[bool]string{true: "A", false: "B"}[good[2] != 'A'] + good[3:]
+	// The card's server's policy: 8 characters, a letter, at most 3 in sequence.
+	strict := &cardspec.PINPolicy{MinLength: 8, MaxLength: 8, Upper: cardspec.Required, MaxSequential: 3}
 	tests := []struct {
 		name, input string
 		stdin       bool
+		policy      *cardspec.PINPolicy
 		resp, pin   string
-		err         bool
+		err         string // what the error must say; "-" for any error
 	}{
-		{"ok/stdin", good + "\n482915\n", true, good, "482915", false},
-		{"ok/terminal: a mistyped response is asked again", typo + "\n" + good + "\n482915\n482915\n", false, good, "482915", false},
-		{"ok/terminal: a mismatch and a short PIN are asked again", good + "\n482915\n482916\n123\n123\n593027\n593027\n", false, good, "593027", false},
-		{"error/stdin: a mistyped response", typo + "\n482915\n", true, "", "", true},
-		{"error/no PIN", good + "\n", true, "", "", true},
+		{"ok/stdin", good + "\n482915\n", true, nil, good, "482915", ""},
+		{"ok/terminal: a mistyped response is asked again", typo + "\n" + good + "\n482915\n482915\n", false, nil, good, "482915", ""},
+		{"ok/terminal: a mismatch and a short PIN are asked again", good + "\n482915\n482916\n123\n123\n593027\n593027\n", false, nil, good, "593027", ""},
+		{"ok/terminal: the server's policy, not only 6 to 8 characters", good + "\n482915\n482915\n48Q29157\n48Q29157\n", false, strict, good, "48Q29157", ""},
+		{"error/stdin: a PIN a PIV card takes but the server's policy does not, with the rule", good + "\n482915\n", true, strict, "", "", "8 characters"},
+		{"error/stdin: a sequence the server's policy refuses", good + "\n1234Q678\n", true, strict, "", "", "sequen"},
+		{"error/stdin: a mistyped response", typo + "\n482915\n", true, nil, "", "", "-"},
+		{"error/no PIN", good + "\n", true, nil, "", "", "-"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &pinUnblockCmd{Offline: true, Stdin: tt.stdin}
-			resp, pin, err := c.read(bufio.NewScanner(strings.NewReader(tt.input)), io.Discard)
-			if (err != nil) != tt.err || (!tt.err && (resp != tt.resp || pin != tt.pin)) {
-				t.Fatalf("read = %q, %q, %v; want %q, %q (error %v)", resp, pin, err, tt.resp, tt.pin, tt.err)
+			policy := policyOf(agent.CardInfo{PINPolicy: tt.policy})
+			resp, pin, err := c.read(bufio.NewScanner(strings.NewReader(tt.input)), io.Discard, policy)
+			switch {
+			case tt.err == "" && (err != nil || resp != tt.resp || pin != tt.pin):
+				t.Fatalf("read = %q, %q, %v; want %q, %q", resp, pin, err, tt.resp, tt.pin)
+			case tt.err == "-" && err == nil, tt.err != "" && tt.err != "-" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+				t.Fatalf("read = %q, %q, %v; want an error saying %q", resp, pin, err, tt.err)
 			}
 		})
 	}
@@ -94,10 +105,11 @@ func TestPinUnblockOffline(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done; a.Close() })
 	g := &globals{Socket: sock}
 
-	_, reader, err := hostedCard(ctx, g, "55501234")
+	hosted, err := hostedCard(ctx, g, "55501234")
 	if err != nil {
 		t.Fatal(err)
 	}
+	reader := hosted.Reader
 	withPIV(t, reader, func(yk *piv.YubiKey) {
 		for range 3 {
 			if err := yk.VerifyPIN("000000"); err == nil {

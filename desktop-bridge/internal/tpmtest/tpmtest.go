@@ -6,6 +6,7 @@ package tpmtest
 
 import (
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -30,7 +31,13 @@ func Start(t testing.TB) *TPM {
 	if _, err := exec.LookPath("swtpm"); err != nil {
 		t.Skip("swtpm not installed (make test installs it)")
 	}
-	dir := t.TempDir()
+	// Not t.TempDir(): it holds the test's name, and a comma there would
+	// split swtpm's "dir=...,..." option lists.
+	dir, err := os.MkdirTemp("", "swtpm")
+	if err != nil {
+		t.Fatalf("create swtpm dir: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	state := filepath.Join(dir, "state")
 	if err := os.Mkdir(state, 0o700); err != nil {
 		t.Fatalf("create state dir: %v", err)
@@ -56,8 +63,11 @@ func Start(t testing.TB) *TPM {
 	})
 	// swtpm creates its socket after start; wait for it (bounded) rather
 	// than racing the first command against its listen call.
+	// The socket file exists from bind, before listen: probe with a
+	// connection, which swtpm serves and forgets.
 	for i := 0; ; i++ {
-		if _, err := os.Stat(tpm.Socket); err == nil {
+		if c, err := net.Dial("unix", tpm.Socket); err == nil {
+			c.Close()
 			break
 		}
 		if i == 500 {
@@ -66,6 +76,39 @@ func Start(t testing.TB) *TPM {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return tpm
+}
+
+// SetLockout sets the TPM's dictionary-attack parameters
+// (TPM2_DictionaryAttackParameters with swtpm's empty lockout auth): after
+// maxTries failed authorisations of DA-protected objects the TPM refuses them
+// all for recoverySeconds. go-tpm v0.9.8 has no wrapper, so the command is
+// sent as bytes.
+func (tp *TPM) SetLockout(maxTries, recoverySeconds uint32) error {
+	c, err := tp.Dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cmd := []byte{0x80, 0x02, 0, 0, 0, 0, 0x00, 0x00, 0x01, 0x3A, // sessions, size, CC
+		0x40, 0x00, 0x00, 0x0A, // TPM_RH_LOCKOUT
+		0, 0, 0, 9, 0x40, 0, 0, 9, 0, 0, 0x01, 0, 0, // password session, empty auth
+	}
+	for _, v := range []uint32{maxTries, recoverySeconds, recoverySeconds} {
+		cmd = binary.BigEndian.AppendUint32(cmd, v)
+	}
+	binary.BigEndian.PutUint32(cmd[2:], uint32(len(cmd)))
+	if _, err := c.Write(cmd); err != nil {
+		return fmt.Errorf("set lockout: %w", err)
+	}
+	rsp := make([]byte, 64)
+	n, err := c.Read(rsp)
+	if err != nil || n < 10 {
+		return fmt.Errorf("set lockout: short response: %v", err)
+	}
+	if rc := binary.BigEndian.Uint32(rsp[6:10]); rc != 0 {
+		return fmt.Errorf("set lockout: rc %#x", rc)
+	}
+	return nil
 }
 
 // Dial opens a connection to the TPM's command channel (raw TPM 2.0 command

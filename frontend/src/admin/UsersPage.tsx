@@ -1,5 +1,6 @@
 import { Alert, Button, Group, Modal, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 
@@ -11,6 +12,7 @@ import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError, type ApiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
+import { ReasonDialog } from '../operator/ReasonDialog';
 import { StartProcessDoc } from '../wizard/operations';
 
 const UsersDoc = graphql(`
@@ -102,14 +104,19 @@ export default function UsersPage() {
     else setProblem(apiError(res.error));
   };
 
-  const change = async (userId: string, username: string, state: UserState) => {
+  // A state change waits for a confirmation that names its consequence and asks why.
+  const { t } = useTranslation('operator');
+  const [pending, setPending] = useState<{ userId: string; username: string; state: UserState; active: number; inUse: number }>();
+
+  const change = async (userId: string, username: string, state: UserState, reason: string) => {
     setProblem(undefined);
     setNotice(undefined);
-    const res = await setUserState({ userId, state, reason: 'Changed in Self-Service administration.' });
+    const res = await setUserState({ userId, state, reason });
     setProblemTitle('The state was not changed');
-    if (res.error) setProblem(apiError(res.error));
-    else if (state === 'LOCKED' || state === 'INACTIVE') setNotice(`${username} is now ${state.toLowerCase()} and signed out everywhere.`);
+    if (res.error) return res;
+    if (state === 'LOCKED' || state === 'INACTIVE') setNotice(`${username} is now ${state.toLowerCase()} and signed out everywhere.`);
     else setNotice(`${username} is now ${state.toLowerCase()}.`);
+    return undefined;
   };
 
   const endSessions = async (userId: string, username: string) => {
@@ -236,7 +243,15 @@ export default function UsersPage() {
                     w={140}
                     onChange={(v) => {
                       const state = STATES.find((s) => s === v);
-                      if (state && state !== u.state) void change(u.id, u.username, state);
+                      if (!state || state === u.state) return;
+                      const cards = nodesOf(u.cards);
+                      setPending({
+                        userId: u.id,
+                        username: u.username,
+                        state,
+                        active: cards.filter((c) => c.state === 'ACTIVE').length,
+                        inUse: cards.filter((c) => c.state === 'ACTIVE' || c.state === 'LOCKED').length,
+                      });
                     }}
                   />
                 </Table.Td>
@@ -307,6 +322,17 @@ export default function UsersPage() {
         </Group>
       </Modal>
       <ConnectionPager pager={pager} connection={data?.users} />
+      <ReasonDialog
+        opened={pending !== undefined}
+        title={pending ? t('person.setState.title', { name: pending.username }) : ''}
+        consequence={
+          pending ? t(`person.setState.consequence.${pending.state}`, { name: pending.username, count: pending.state === 'LOCKED' ? pending.active : pending.inUse }) : ''
+        }
+        confirmLabel={t('person.setState.confirm')}
+        danger={pending?.state === 'INACTIVE'}
+        onClose={() => setPending(undefined)}
+        onConfirm={async (reason) => (pending ? change(pending.userId, pending.username, pending.state, reason) : undefined)}
+      />
     </Stack>
   );
 }

@@ -15,7 +15,7 @@ function serverActions(): string[] {
   const codes = new Set<string>();
   for (const [path, text] of Object.entries(files)) {
     if (path.endsWith('_test.go')) continue;
-    for (const m of text.matchAll(/"((?:auth|card|certificate|order|user|script|audit)\.[a-z_]+(?:\.[a-z_]+)*)"/g)) {
+    for (const m of text.matchAll(/"((?:auth|card|certificate|order|user|script|audit|notice)\.[a-z_]+(?:\.[a-z_]+)*)"/g)) {
       if (m[1]) codes.add(m[1]);
     }
   }
@@ -84,6 +84,21 @@ describe('audit sentences', () => {
       'Ada Admin hat die Karte 12345678 von Bob Builder widerrufen (verloren oder gestohlen): laptop stolen',
     );
     expect(actionLabel('card.lock', de())).toBe('Karte gesperrt');
+  });
+
+  it('ok/expiry e-mails: the server, the day and the card', () => {
+    expect(
+      auditSentence({
+        action: 'notice.failed',
+        actorName: 'system',
+        actorKind: 'system',
+        objectType: 'Card',
+        objectID: 'crd_1',
+        objectLabel: '12345678',
+        subjectName: 'Bob Builder',
+        details: { serial: '12345678', days: 14, attempts: 5 },
+      }),
+    ).toMatch(/gave up sending the 14-day expiry e-mail for Bob Builder’s card 12345678 after 5 tries$/);
   });
 
   it('ok/names the Desktop App by the person it acts for, and no ids', () => {

@@ -67,6 +67,10 @@ export const AUDIT_ACTIONS = [
   'script.update',
   'script.revert',
   'audit.export',
+  'notice.queued',
+  'notice.sent',
+  'notice.retry',
+  'notice.failed',
 ] as const;
 
 function auditT(t?: TFunction): TFunction {
@@ -123,6 +127,10 @@ export function auditSentence(f: AuditFacts, t?: TFunction): string {
     state: tt(`personState.${to}`, { defaultValue: to }),
     revokeReason: revokeReason ? ` (${revokeReason})` : '',
     version: detail('version'),
+    days: detail('days'),
+    attempts: detail('attempts'),
+    // "for bob" when someone started a process for another person (the operator console).
+    forWhom: f.subjectName && whose === 'other' ? tt('forWhom', { name: f.subjectName }) : '',
     count: Number(detail('sessions_ended') || 0),
     because: reason ? `: ${reason}` : '',
     action: f.action,

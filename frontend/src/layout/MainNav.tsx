@@ -17,7 +17,10 @@ const selfService: Item[] = [
   { to: '/cards', label: 'nav.cards', match: (p) => p.startsWith('/cards') },
 ];
 
-const operatorConsole: Item[] = [{ to: '/operator/people', label: 'People', match: (p) => p.startsWith('/operator') }];
+const operatorConsole: Item[] = [
+  { to: '/operator/people', label: 'operator:nav.people', match: (p) => p.startsWith('/operator') && !p.startsWith('/operator/audit') },
+  { to: '/operator/audit', label: 'operator:nav.audit', match: (p) => p.startsWith('/operator/audit') },
+];
 
 const administration: Item[] = [
   { to: '/admin/script', label: 'nav.script', match: (p) => p.startsWith('/admin/script') },
@@ -54,9 +57,10 @@ export function MainNav({ user }: { user: SessionUser }) {
         <>
           <Divider my="sm" />
           <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" mb={4}>
-            Operator console
+            {t('operator:nav.console')}
           </Text>
-          <NavItems items={operatorConsole} />
+          {/* An administrator reads the audit log under Administration; one link is enough. */}
+          <NavItems items={isAdmin(user) ? operatorConsole.filter((i) => i.to !== '/operator/audit') : operatorConsole} />
         </>
       )}
       {isAdmin(user) && (

@@ -1,33 +1,20 @@
-import { Alert, Anchor, Card, Group, Loader, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Anchor, Button, Card, Group, Loader, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
-import { useQuery } from 'urql';
+import { useMutation, useQuery } from 'urql';
 
 import { graphql } from '../gql';
+import type { AuditEventWhereInput, UserState } from '../gql/graphql';
 import { nodesOf } from '../lib/connection';
 import { apiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
-
-// Words on this page, kept together for the message catalogue.
-const T = {
-  notFound: 'There is no such person.',
-  failed: 'The person could not be loaded',
-  username: 'Username',
-  email: 'E-mail',
-  state: 'State',
-  lastLogin: 'Last sign-in',
-  never: 'never',
-  since: 'Known since',
-  cards: 'Cards',
-  noCards: 'No cards.',
-  serial: 'Serial',
-  created: 'Created',
-  orders: 'Orders',
-  noOrders: 'No orders.',
-  process: 'Process',
-  order: 'Order',
-  back: 'Back to People',
-};
+import { AuditTrail } from './AuditTrail';
+import { CardActions } from './CardActions';
+import { OpCancelOrderDoc, OpEndSessionsDoc, OpSetUserStateDoc } from './operations';
+import { ReasonDialog } from './ReasonDialog';
+import { processName } from './words';
 
 const PersonDoc = graphql(`
   query OperatorPerson($id: ID!) {
@@ -66,103 +53,214 @@ const PersonDoc = graphql(`
   }
 `);
 
-/** PersonPage shows an operator one person: details, cards and orders. */
+const STATES: UserState[] = ['ACTIVE', 'LOCKED', 'INACTIVE', 'REGISTERED'];
+const RUNNING = new Set(['STARTED', 'AWAITING_DESKTOP_APP', 'DESKTOP_APP_CONNECTED', 'CREATING_CARD', 'ISSUING_CERTIFICATES', 'CARD_READY', 'RESETTING_PIN']);
+
+/** PersonPage shows an operator one person: details, state and its history, cards, orders, audit trail, and the actions on them. */
 export default function PersonPage() {
+  const { t } = useTranslation('operator');
   const { id = '' } = useParams();
-  const [{ data, fetching, error }] = useQuery({ query: PersonDoc, variables: { id }, requestPolicy: 'cache-and-network' });
+  const [{ data, fetching, error }, reload] = useQuery({ query: PersonDoc, variables: { id }, requestPolicy: 'cache-and-network' });
+  const refresh = () => reload({ requestPolicy: 'network-only' });
   const person = data?.node?.__typename === 'User' ? data.node : undefined;
   const problem = error ? apiError(error) : undefined;
-  if (fetching && !data) return <Loader />;
+  const [dialog, setDialog] = useState<'state' | 'sessions' | { cancel: string }>();
+  const [target, setTarget] = useState<UserState>('LOCKED');
+  const [, setState] = useMutation(OpSetUserStateDoc);
+  const [, endSessions] = useMutation(OpEndSessionsDoc);
+  const [, cancelOrder] = useMutation(OpCancelOrderDoc);
+  const cards = nodesOf(person?.cards);
+  const orders = nodesOf(person?.orders);
+  const related = [...cards.map((c) => c.id), ...orders.map((o) => o.id)].join(',');
+  // The person's trail: what they did, what was done to their account, cards and orders.
+  const trail = useMemo<AuditEventWhereInput>(() => {
+    const or: AuditEventWhereInput[] = [{ actorID: id }, { objectType: 'User', objectID: id }];
+    if (related !== '') or.push({ objectIDIn: related.split(',') });
+    return { or };
+  }, [id, related]);
+  const history = useMemo<AuditEventWhereInput>(() => ({ objectType: 'User', objectID: id, action: 'user.set_state' }), [id]);
+
+  if (fetching && !data) return <Loader aria-label={t('loading')} />;
+  const name = person ? person.displayName || person.username : '';
+  const inUse = cards.filter((c) => c.state === 'ACTIVE' || c.state === 'LOCKED').length;
+  const active = cards.filter((c) => c.state === 'ACTIVE').length;
+  const stateConsequence = (s: UserState) =>
+    t(`person.setState.consequence.${s}`, { name, count: s === 'LOCKED' ? active : inUse });
+
   return (
     <Stack>
       <Anchor component={Link} to="/operator/people">
-        {T.back}
+        {t('person.back')}
       </Anchor>
       {problem && (
-        <Alert color="red" role="alert" title={T.failed}>
+        <Alert color="red" role="alert" title={t('person.failed')}>
           {problem.message}
         </Alert>
       )}
-      {!problem && !person && <Text>{T.notFound}</Text>}
+      {!problem && !person && <Text>{t('person.notFound')}</Text>}
       {person && (
         <>
-          <Title order={2}>{person.displayName || person.username}</Title>
+          <Title order={1}>{name}</Title>
           <Card withBorder>
             <Stack gap={4}>
               <Group>
-                <Text fw={600}>{T.username}</Text>
+                <Text fw={600}>{t('person.username')}</Text>
                 <Text>{person.username}</Text>
               </Group>
               <Group>
-                <Text fw={600}>{T.email}</Text>
+                <Text fw={600}>{t('person.email')}</Text>
                 <Text>{person.email}</Text>
               </Group>
               <Group>
-                <Text fw={600}>{T.state}</Text>
+                <Text fw={600}>{t('person.state')}</Text>
                 <StateBadge kind="user" state={person.state} />
               </Group>
               <Group>
-                <Text fw={600}>{T.lastLogin}</Text>
-                <Text>{person.lastLoginAt ? formatDateTime(person.lastLoginAt) : T.never}</Text>
+                <Text fw={600}>{t('person.lastLogin')}</Text>
+                <Text>{person.lastLoginAt ? formatDateTime(person.lastLoginAt) : t('person.never')}</Text>
               </Group>
               <Group>
-                <Text fw={600}>{T.since}</Text>
+                <Text fw={600}>{t('person.since')}</Text>
                 <Text>{formatDateTime(person.createdAt)}</Text>
+              </Group>
+              <Group mt="sm">
+                <Button
+                  variant="light"
+                  onClick={() => {
+                    setTarget(person.state === 'ACTIVE' ? 'LOCKED' : 'ACTIVE');
+                    setDialog('state');
+                  }}
+                >
+                  {t('person.setState.button')}
+                </Button>
+                <Button variant="light" onClick={() => setDialog('sessions')}>
+                  {t('person.endSessions.button')}
+                </Button>
               </Group>
             </Stack>
           </Card>
-          <Title order={3}>{T.cards}</Title>
-          {nodesOf(person.cards).length === 0 ? (
-            <Text c="dimmed">{T.noCards}</Text>
+
+          <Title order={2}>{t('person.stateHistory')}</Title>
+          <AuditTrail where={history} label={t('person.stateHistory')} />
+
+          <Title order={2}>{t('person.cards')}</Title>
+          {cards.length === 0 ? (
+            <Text c="dimmed">{t('person.noCards')}</Text>
           ) : (
             <Table>
               <Table.Thead>
                 <Table.Tr>
-                  <Table.Th>{T.serial}</Table.Th>
-                  <Table.Th>{T.state}</Table.Th>
-                  <Table.Th>{T.created}</Table.Th>
+                  <Table.Th>{t('person.serial')}</Table.Th>
+                  <Table.Th>{t('person.state')}</Table.Th>
+                  <Table.Th>{t('person.created')}</Table.Th>
+                  <Table.Th>{t('person.actions')}</Table.Th>
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
-                {nodesOf(person.cards).map((c) => (
+                {cards.map((c) => (
                   <Table.Tr key={c.id}>
-                    <Table.Td>{c.serial}</Table.Td>
+                    <Table.Td>
+                      <Anchor component={Link} to={`/operator/cards/${c.serial}`}>
+                        {c.serial}
+                      </Anchor>
+                    </Table.Td>
                     <Table.Td>
                       <StateBadge kind="card" state={c.state} />
                     </Table.Td>
                     <Table.Td>{formatDateTime(c.createdAt)}</Table.Td>
+                    <Table.Td>
+                      <CardActions card={c} owner={name} onDone={refresh} />
+                    </Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
             </Table>
           )}
-          <Title order={3}>{T.orders}</Title>
-          {nodesOf(person.orders).length === 0 ? (
-            <Text c="dimmed">{T.noOrders}</Text>
+
+          <Title order={2}>{t('person.orders')}</Title>
+          {orders.length === 0 ? (
+            <Text c="dimmed">{t('person.noOrders')}</Text>
           ) : (
             <Table>
               <Table.Thead>
                 <Table.Tr>
-                  <Table.Th>{T.order}</Table.Th>
-                  <Table.Th>{T.process}</Table.Th>
-                  <Table.Th>{T.state}</Table.Th>
-                  <Table.Th>{T.created}</Table.Th>
+                  <Table.Th>{t('person.process')}</Table.Th>
+                  <Table.Th>{t('person.state')}</Table.Th>
+                  <Table.Th>{t('person.created')}</Table.Th>
+                  <Table.Th>{t('person.actions')}</Table.Th>
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
-                {nodesOf(person.orders).map((o) => (
+                {orders.map((o) => (
                   <Table.Tr key={o.id}>
-                    <Table.Td>{o.id}</Table.Td>
-                    <Table.Td>{o.process}</Table.Td>
+                    <Table.Td>
+                      <Anchor component={Link} to={`/operator/orders/${o.id}`}>
+                        {processName(o.process)}
+                      </Anchor>
+                    </Table.Td>
                     <Table.Td>
                       <StateBadge kind="order" state={o.state} />
                     </Table.Td>
                     <Table.Td>{formatDateTime(o.createdAt)}</Table.Td>
+                    <Table.Td>
+                      {RUNNING.has(o.state) && (
+                        <Button variant="light" color="red" size="xs" onClick={() => setDialog({ cancel: o.id })}>
+                          {t('order.cancel.button')}
+                        </Button>
+                      )}
+                    </Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
             </Table>
           )}
+
+          <Title order={2}>{t('person.auditTrail')}</Title>
+          <AuditTrail where={trail} exportPerson={person.id} label={t('person.auditTrail')} />
+
+          <ReasonDialog
+            opened={dialog === 'state'}
+            title={t('person.setState.title', { name })}
+            consequence={target === person.state ? t('person.setState.same') : stateConsequence(target)}
+            confirmLabel={t('person.setState.confirm')}
+            danger={target === 'INACTIVE'}
+            onClose={() => setDialog(undefined)}
+            onConfirm={async (reason) => {
+              const res = await setState({ id: person.id, state: target, reason });
+              if (!res.error) refresh();
+              return res;
+            }}
+          >
+            <Select
+              label={t('person.setState.to')}
+              data={STATES.map((s) => ({ value: s, label: t(`common:state.user.${s}`) }))}
+              value={target}
+              onChange={(v) => v && setTarget(v as UserState)}
+              allowDeselect={false}
+            />
+          </ReasonDialog>
+          <ReasonDialog
+            opened={dialog === 'sessions'}
+            title={t('person.endSessions.title', { name })}
+            consequence={t('person.endSessions.consequence', { name })}
+            confirmLabel={t('person.endSessions.confirm')}
+            onClose={() => setDialog(undefined)}
+            onConfirm={async (reason) => endSessions({ id: person.id, reason })}
+          />
+          <ReasonDialog
+            opened={typeof dialog === 'object'}
+            title={t('order.cancel.title')}
+            consequence={t('order.cancel.consequence', { name })}
+            confirmLabel={t('order.cancel.confirm')}
+            danger
+            onClose={() => setDialog(undefined)}
+            onConfirm={async (reason) => {
+              if (typeof dialog !== 'object') return undefined;
+              const res = await cancelOrder({ id: dialog.cancel, reason });
+              if (!res.error) refresh();
+              return res;
+            }}
+          />
         </>
       )}
     </Stack>

@@ -1,0 +1,194 @@
+import { Alert, Anchor, Card, Group, Loader, Stack, Table, Text, Title } from '@mantine/core';
+import { useMemo } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, useParams } from 'react-router';
+import { useQuery } from 'urql';
+
+import { graphql } from '../gql';
+import type { AuditEventWhereInput } from '../gql/graphql';
+import { nodesOf } from '../lib/connection';
+import { apiError } from '../lib/errors';
+import { formatDate, formatDateTime } from '../lib/format';
+import { StateBadge } from '../lib/StateBadge';
+import { AuditTrail } from './AuditTrail';
+import { CardActions } from './CardActions';
+import { processName } from './words';
+
+const CardDoc = graphql(`
+  query OperatorCard($serial: String!) {
+    card(serial: $serial) {
+      id
+      serial
+      state
+      validFrom
+      validUntil
+      device {
+        reader
+        host
+        bridgeVersion
+        firmware
+      }
+      pinState {
+        triesLeft
+        blocked
+        pukBlocked
+        reportedAt
+      }
+      owner {
+        id
+        username
+        displayName
+      }
+      order {
+        id
+        process
+        state
+        createdAt
+      }
+      subjectOrders {
+        id
+        process
+        state
+        createdAt
+      }
+      certificates(first: 50) {
+        edges {
+          node {
+            id
+            serial
+            slot
+            template
+            keyAlgorithm
+            state
+            notAfter
+            attestationVerified
+          }
+        }
+      }
+    }
+  }
+`);
+
+/** CardPage shows an operator one card: owner, state and its history, key protection, certificates, orders, and the actions. */
+export default function CardPage() {
+  const { t } = useTranslation('operator');
+  const { serial = '' } = useParams();
+  const [{ data, fetching, error }, reload] = useQuery({ query: CardDoc, variables: { serial }, requestPolicy: 'cache-and-network' });
+  const c = data?.card;
+  const problem = error ? apiError(error) : undefined;
+  const cardId = c?.id ?? '';
+  const history = useMemo<AuditEventWhereInput>(() => ({ objectType: 'Card', objectID: cardId }), [cardId]);
+  if (fetching && !data) return <Loader aria-label={t('loading')} />;
+  const owner = c ? c.owner.displayName || c.owner.username : '';
+  const certs = nodesOf(c?.certificates);
+  const orders = c ? [...(c.order ? [c.order] : []), ...(c.subjectOrders ?? [])].sort((a, b) => b.createdAt.localeCompare(a.createdAt)) : [];
+  const attested = certs.some((x) => x.attestationVerified);
+  return (
+    <Stack>
+      {problem && (
+        <Alert color="red" role="alert" title={t('card.failed')}>
+          {problem.message}
+        </Alert>
+      )}
+      {!problem && !c && <Text>{t('card.notFound')}</Text>}
+      {c && (
+        <>
+          <Anchor component={Link} to={`/operator/people/${c.owner.id}`}>
+            {t('card.backTo', { owner })}
+          </Anchor>
+          <Group justify="space-between">
+            <Title order={1}>{t('card.title', { serial: c.serial })}</Title>
+            <CardActions card={c} owner={owner} onDone={() => reload({ requestPolicy: 'network-only' })} />
+          </Group>
+          <Card withBorder>
+            <Stack gap={4}>
+              <Group>
+                <Text fw={600}>{t('card.owner')}</Text>
+                <Anchor component={Link} to={`/operator/people/${c.owner.id}`}>
+                  {owner}
+                </Anchor>
+              </Group>
+              <Group>
+                <Text fw={600}>{t('card.state')}</Text>
+                <StateBadge kind="card" state={c.state} />
+              </Group>
+              <Group>
+                <Text fw={600}>{t('card.valid')}</Text>
+                <Text>{t('card.validRange', { from: formatDate(c.validFrom), until: formatDate(c.validUntil) })}</Text>
+              </Group>
+              {c.device && (
+                <Group>
+                  <Text fw={600}>{t('card.computer')}</Text>
+                  <Text>{c.device.host || t('card.unknownHost')}</Text>
+                </Group>
+              )}
+              <Group>
+                <Text fw={600}>{t('card.keyProtection')}</Text>
+                <Text>{attested ? t('card.attested') : t('card.notAttested')}</Text>
+              </Group>
+              {c.pinState && (
+                <Group>
+                  <Text fw={600}>{t('card.pin')}</Text>
+                  <Text>
+                    {c.pinState.pukBlocked
+                      ? t('card.pinPukBlocked')
+                      : c.pinState.blocked
+                        ? t('card.pinBlocked')
+                        : t('card.pinTries', { count: c.pinState.triesLeft })}{' '}
+                    ({t('card.reportedAt', { time: formatDateTime(c.pinState.reportedAt) })})
+                  </Text>
+                </Group>
+              )}
+            </Stack>
+          </Card>
+
+          <Title order={2}>{t('card.stateHistory')}</Title>
+          {cardId && <AuditTrail where={history} label={t('card.stateHistory')} />}
+
+          <Title order={2}>{t('card.certificates')}</Title>
+          <Table>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>{t('card.certSerial')}</Table.Th>
+                <Table.Th>{t('card.purpose')}</Table.Th>
+                <Table.Th>{t('card.state')}</Table.Th>
+                <Table.Th>{t('card.expires')}</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {certs.map((x) => (
+                <Table.Tr key={x.id}>
+                  <Table.Td style={{ overflowWrap: 'anywhere' }}>{x.serial}</Table.Td>
+                  <Table.Td>{t(`card.template.${x.template}`, { defaultValue: x.template })}</Table.Td>
+                  <Table.Td>
+                    <StateBadge kind="certificate" state={x.state} />
+                  </Table.Td>
+                  <Table.Td>{formatDate(x.notAfter)}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+
+          <Title order={2}>{t('card.orders')}</Title>
+          <Table>
+            <Table.Tbody>
+              {orders.map((o) => (
+                <Table.Tr key={o.id}>
+                  <Table.Td>
+                    <Anchor component={Link} to={`/operator/orders/${o.id}`}>
+                      {processName(o.process)}
+                    </Anchor>
+                  </Table.Td>
+                  <Table.Td>
+                    <StateBadge kind="order" state={o.state} />
+                  </Table.Td>
+                  <Table.Td>{formatDateTime(o.createdAt)}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </>
+      )}
+    </Stack>
+  );
+}
