@@ -114,7 +114,7 @@ test('alice gets a virtual smart card through the Desktop App', async () => {
     assert.equal(await listed.count(), 1);
     assert.equal(await listed.getByLabel(/Card state/).textContent(), 'Ready to use');
     const rows = listed.getByTestId('certificate-row');
-    const certStates = await rows.locator('td:nth-child(5) .mantine-Badge-label').allTextContents();
+    const certStates = await rows.locator('td:nth-child(4) .mantine-Badge-label').allTextContents();
     assert.ok(certStates.length >= 1 && certStates.every((s) => s === 'Valid'), `certificate states: ${certStates.join(', ')}`);
     await screenshot(page, '24-cards');
 
@@ -226,6 +226,11 @@ test('Cancel on the card-ready step deletes the card on the desktop and revokes 
       await page.getByRole('button', { name: 'Cancel', exact: true }).click();
       await page.getByRole('dialog', { name: 'Cancel this order?' }).getByRole('button', { name: 'Cancel order' }).click();
       await page.getByTestId('order-ended').waitFor();
+      // The portal says what the server took back: this card, and its certificates.
+      assert.match(
+        (await page.getByTestId('order-ended').textContent()) ?? '',
+        /The card the Desktop App had started was deleted, and the (\d+ certificates issued for it were|certificate issued for it was) revoked\./,
+      );
       await screenshot(page, '26-wizard-cancelled-at-card-ready');
 
       const data = await gql<{ me: { cards: { totalCount: number } }; certificates: { edges: { node: { state: string } }[] } }>(

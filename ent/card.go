@@ -54,6 +54,8 @@ type Card struct {
 	ProofChallenge *[]byte `json:"-"`
 	// ProofChallengeExpiresAt holds the value of the "proof_challenge_expires_at" field.
 	ProofChallengeExpiresAt *time.Time `json:"proof_challenge_expires_at,omitempty"`
+	// KeyProtection holds the value of the "key_protection" field.
+	KeyProtection cardspec.KeyProtection `json:"key_protection,omitempty"`
 	// SeenAt holds the value of the "seen_at" field.
 	SeenAt *time.Time `json:"seen_at,omitempty"`
 	// OwnerID holds the value of the "owner_id" field.
@@ -161,7 +163,7 @@ func (*Card) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case card.FieldProperties, card.FieldDevice, card.FieldManagementKey, card.FieldPuk, card.FieldPukUnconfirmed, card.FieldPinState, card.FieldProofChallenge:
 			values[i] = new([]byte)
-		case card.FieldID, card.FieldSerial, card.FieldKind, card.FieldState, card.FieldOwnerID, card.FieldOrderID, card.FieldReplacedByID:
+		case card.FieldID, card.FieldSerial, card.FieldKind, card.FieldState, card.FieldKeyProtection, card.FieldOwnerID, card.FieldOrderID, card.FieldReplacedByID:
 			values[i] = new(sql.NullString)
 		case card.FieldCreatedAt, card.FieldUpdatedAt, card.FieldStateChangedAt, card.FieldValidFrom, card.FieldValidUntil, card.FieldProofChallengeExpiresAt, card.FieldSeenAt:
 			values[i] = new(sql.NullTime)
@@ -289,6 +291,12 @@ func (_m *Card) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ProofChallengeExpiresAt = new(time.Time)
 				*_m.ProofChallengeExpiresAt = value.Time
+			}
+		case card.FieldKeyProtection:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field key_protection", values[i])
+			} else if value.Valid {
+				_m.KeyProtection = cardspec.KeyProtection(value.String)
 			}
 		case card.FieldSeenAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -430,6 +438,9 @@ func (_m *Card) String() string {
 		builder.WriteString("proof_challenge_expires_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("key_protection=")
+	builder.WriteString(fmt.Sprintf("%v", _m.KeyProtection))
 	builder.WriteString(", ")
 	if v := _m.SeenAt; v != nil {
 		builder.WriteString("seen_at=")

@@ -180,6 +180,20 @@ func (_c *CardCreate) SetNillableProofChallengeExpiresAt(v *time.Time) *CardCrea
 	return _c
 }
 
+// SetKeyProtection sets the "key_protection" field.
+func (_c *CardCreate) SetKeyProtection(v cardspec.KeyProtection) *CardCreate {
+	_c.mutation.SetKeyProtection(v)
+	return _c
+}
+
+// SetNillableKeyProtection sets the "key_protection" field if the given value is not nil.
+func (_c *CardCreate) SetNillableKeyProtection(v *cardspec.KeyProtection) *CardCreate {
+	if v != nil {
+		_c.SetKeyProtection(*v)
+	}
+	return _c
+}
+
 // SetSeenAt sets the "seen_at" field.
 func (_c *CardCreate) SetSeenAt(v time.Time) *CardCreate {
 	_c.mutation.SetSeenAt(v)
@@ -365,6 +379,10 @@ func (_c *CardCreate) defaults() error {
 		v := card.DefaultState
 		_c.mutation.SetState(v)
 	}
+	if _, ok := _c.mutation.KeyProtection(); !ok {
+		v := card.DefaultKeyProtection
+		_c.mutation.SetKeyProtection(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if card.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized card.DefaultID (forgotten import ent/runtime?)")
@@ -421,6 +439,14 @@ func (_c *CardCreate) check() error {
 	}
 	if _, ok := _c.mutation.Puk(); !ok {
 		return &ValidationError{Name: "puk", err: errors.New(`ent: missing required field "Card.puk"`)}
+	}
+	if _, ok := _c.mutation.KeyProtection(); !ok {
+		return &ValidationError{Name: "key_protection", err: errors.New(`ent: missing required field "Card.key_protection"`)}
+	}
+	if v, ok := _c.mutation.KeyProtection(); ok {
+		if err := card.KeyProtectionValidator(v); err != nil {
+			return &ValidationError{Name: "key_protection", err: fmt.Errorf(`ent: validator failed for field "Card.key_protection": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.OwnerID(); !ok {
 		return &ValidationError{Name: "owner_id", err: errors.New(`ent: missing required field "Card.owner_id"`)}
@@ -532,6 +558,10 @@ func (_c *CardCreate) createSpec() (*Card, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ProofChallengeExpiresAt(); ok {
 		_spec.SetField(card.FieldProofChallengeExpiresAt, field.TypeTime, value)
 		_node.ProofChallengeExpiresAt = &value
+	}
+	if value, ok := _c.mutation.KeyProtection(); ok {
+		_spec.SetField(card.FieldKeyProtection, field.TypeEnum, value)
+		_node.KeyProtection = value
 	}
 	if value, ok := _c.mutation.SeenAt(); ok {
 		_spec.SetField(card.FieldSeenAt, field.TypeTime, value)
@@ -880,6 +910,18 @@ func (u *CardUpsert) ClearProofChallengeExpiresAt() *CardUpsert {
 	return u
 }
 
+// SetKeyProtection sets the "key_protection" field.
+func (u *CardUpsert) SetKeyProtection(v cardspec.KeyProtection) *CardUpsert {
+	u.Set(card.FieldKeyProtection, v)
+	return u
+}
+
+// UpdateKeyProtection sets the "key_protection" field to the value that was provided on create.
+func (u *CardUpsert) UpdateKeyProtection() *CardUpsert {
+	u.SetExcluded(card.FieldKeyProtection)
+	return u
+}
+
 // SetSeenAt sets the "seen_at" field.
 func (u *CardUpsert) SetSeenAt(v time.Time) *CardUpsert {
 	u.Set(card.FieldSeenAt, v)
@@ -1215,6 +1257,20 @@ func (u *CardUpsertOne) UpdateProofChallengeExpiresAt() *CardUpsertOne {
 func (u *CardUpsertOne) ClearProofChallengeExpiresAt() *CardUpsertOne {
 	return u.Update(func(s *CardUpsert) {
 		s.ClearProofChallengeExpiresAt()
+	})
+}
+
+// SetKeyProtection sets the "key_protection" field.
+func (u *CardUpsertOne) SetKeyProtection(v cardspec.KeyProtection) *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.SetKeyProtection(v)
+	})
+}
+
+// UpdateKeyProtection sets the "key_protection" field to the value that was provided on create.
+func (u *CardUpsertOne) UpdateKeyProtection() *CardUpsertOne {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateKeyProtection()
 	})
 }
 
@@ -1729,6 +1785,20 @@ func (u *CardUpsertBulk) UpdateProofChallengeExpiresAt() *CardUpsertBulk {
 func (u *CardUpsertBulk) ClearProofChallengeExpiresAt() *CardUpsertBulk {
 	return u.Update(func(s *CardUpsert) {
 		s.ClearProofChallengeExpiresAt()
+	})
+}
+
+// SetKeyProtection sets the "key_protection" field.
+func (u *CardUpsertBulk) SetKeyProtection(v cardspec.KeyProtection) *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.SetKeyProtection(v)
+	})
+}
+
+// UpdateKeyProtection sets the "key_protection" field to the value that was provided on create.
+func (u *CardUpsertBulk) UpdateKeyProtection() *CardUpsertBulk {
+	return u.Update(func(s *CardUpsert) {
+		s.UpdateKeyProtection()
 	})
 }
 

@@ -202,6 +202,20 @@ func (_u *CardUpdate) ClearProofChallengeExpiresAt() *CardUpdate {
 	return _u
 }
 
+// SetKeyProtection sets the "key_protection" field.
+func (_u *CardUpdate) SetKeyProtection(v cardspec.KeyProtection) *CardUpdate {
+	_u.mutation.SetKeyProtection(v)
+	return _u
+}
+
+// SetNillableKeyProtection sets the "key_protection" field if the given value is not nil.
+func (_u *CardUpdate) SetNillableKeyProtection(v *cardspec.KeyProtection) *CardUpdate {
+	if v != nil {
+		_u.SetKeyProtection(*v)
+	}
+	return _u
+}
+
 // SetSeenAt sets the "seen_at" field.
 func (_u *CardUpdate) SetSeenAt(v time.Time) *CardUpdate {
 	_u.mutation.SetSeenAt(v)
@@ -435,6 +449,11 @@ func (_u *CardUpdate) check() error {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Card.state": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.KeyProtection(); ok {
+		if err := card.KeyProtectionValidator(v); err != nil {
+			return &ValidationError{Name: "key_protection", err: fmt.Errorf(`ent: validator failed for field "Card.key_protection": %w`, err)}
+		}
+	}
 	if _u.mutation.OwnerCleared() && len(_u.mutation.OwnerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Card.owner"`)
 	}
@@ -509,6 +528,9 @@ func (_u *CardUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ProofChallengeExpiresAtCleared() {
 		_spec.ClearField(card.FieldProofChallengeExpiresAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.KeyProtection(); ok {
+		_spec.SetField(card.FieldKeyProtection, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.SeenAt(); ok {
 		_spec.SetField(card.FieldSeenAt, field.TypeTime, value)
@@ -883,6 +905,20 @@ func (_u *CardUpdateOne) ClearProofChallengeExpiresAt() *CardUpdateOne {
 	return _u
 }
 
+// SetKeyProtection sets the "key_protection" field.
+func (_u *CardUpdateOne) SetKeyProtection(v cardspec.KeyProtection) *CardUpdateOne {
+	_u.mutation.SetKeyProtection(v)
+	return _u
+}
+
+// SetNillableKeyProtection sets the "key_protection" field if the given value is not nil.
+func (_u *CardUpdateOne) SetNillableKeyProtection(v *cardspec.KeyProtection) *CardUpdateOne {
+	if v != nil {
+		_u.SetKeyProtection(*v)
+	}
+	return _u
+}
+
 // SetSeenAt sets the "seen_at" field.
 func (_u *CardUpdateOne) SetSeenAt(v time.Time) *CardUpdateOne {
 	_u.mutation.SetSeenAt(v)
@@ -1129,6 +1165,11 @@ func (_u *CardUpdateOne) check() error {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "Card.state": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.KeyProtection(); ok {
+		if err := card.KeyProtectionValidator(v); err != nil {
+			return &ValidationError{Name: "key_protection", err: fmt.Errorf(`ent: validator failed for field "Card.key_protection": %w`, err)}
+		}
+	}
 	if _u.mutation.OwnerCleared() && len(_u.mutation.OwnerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Card.owner"`)
 	}
@@ -1220,6 +1261,9 @@ func (_u *CardUpdateOne) sqlSave(ctx context.Context) (_node *Card, err error) {
 	}
 	if _u.mutation.ProofChallengeExpiresAtCleared() {
 		_spec.ClearField(card.FieldProofChallengeExpiresAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.KeyProtection(); ok {
+		_spec.SetField(card.FieldKeyProtection, field.TypeEnum, value)
 	}
 	if value, ok := _u.mutation.SeenAt(); ok {
 		_spec.SetField(card.FieldSeenAt, field.TypeTime, value)

@@ -122,6 +122,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			card.FieldPinState:                {Type: field.TypeJSON, Column: card.FieldPinState},
 			card.FieldProofChallenge:          {Type: field.TypeBytes, Column: card.FieldProofChallenge},
 			card.FieldProofChallengeExpiresAt: {Type: field.TypeTime, Column: card.FieldProofChallengeExpiresAt},
+			card.FieldKeyProtection:           {Type: field.TypeEnum, Column: card.FieldKeyProtection},
 			card.FieldSeenAt:                  {Type: field.TypeTime, Column: card.FieldSeenAt},
 			card.FieldOwnerID:                 {Type: field.TypeString, Column: card.FieldOwnerID},
 			card.FieldOrderID:                 {Type: field.TypeString, Column: card.FieldOrderID},
@@ -239,6 +240,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			order.FieldTokenUsedAt:            {Type: field.TypeTime, Column: order.FieldTokenUsedAt},
 			order.FieldBridgeSessionHash:      {Type: field.TypeBytes, Column: order.FieldBridgeSessionHash},
 			order.FieldBridgeSessionExpiresAt: {Type: field.TypeTime, Column: order.FieldBridgeSessionExpiresAt},
+			order.FieldTpmChallenge:           {Type: field.TypeBytes, Column: order.FieldTpmChallenge},
+			order.FieldTpmChallengeExpiresAt:  {Type: field.TypeTime, Column: order.FieldTpmChallengeExpiresAt},
 			order.FieldOptions:                {Type: field.TypeJSON, Column: order.FieldOptions},
 			order.FieldOptionScriptVersion:    {Type: field.TypeString, Column: order.FieldOptionScriptVersion},
 			order.FieldVerificationCode:       {Type: field.TypeString, Column: order.FieldVerificationCode},
@@ -905,6 +908,11 @@ func (f *CardFilter) WhereProofChallengeExpiresAt(p entql.TimeP) {
 	f.Where(p.Field(card.FieldProofChallengeExpiresAt))
 }
 
+// WhereKeyProtection applies the entql string predicate on the key_protection field.
+func (f *CardFilter) WhereKeyProtection(p entql.StringP) {
+	f.Where(p.Field(card.FieldKeyProtection))
+}
+
 // WhereSeenAt applies the entql time.Time predicate on the seen_at field.
 func (f *CardFilter) WhereSeenAt(p entql.TimeP) {
 	f.Where(p.Field(card.FieldSeenAt))
@@ -1503,6 +1511,16 @@ func (f *OrderFilter) WhereBridgeSessionHash(p entql.BytesP) {
 // WhereBridgeSessionExpiresAt applies the entql time.Time predicate on the bridge_session_expires_at field.
 func (f *OrderFilter) WhereBridgeSessionExpiresAt(p entql.TimeP) {
 	f.Where(p.Field(order.FieldBridgeSessionExpiresAt))
+}
+
+// WhereTpmChallenge applies the entql []byte predicate on the tpm_challenge field.
+func (f *OrderFilter) WhereTpmChallenge(p entql.BytesP) {
+	f.Where(p.Field(order.FieldTpmChallenge))
+}
+
+// WhereTpmChallengeExpiresAt applies the entql time.Time predicate on the tpm_challenge_expires_at field.
+func (f *OrderFilter) WhereTpmChallengeExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(order.FieldTpmChallengeExpiresAt))
 }
 
 // WhereOptions applies the entql json.RawMessage predicate on the options field.

@@ -380,6 +380,11 @@ func (_q *CardQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, card.FieldPinState)
 				fieldSeen[card.FieldPinState] = struct{}{}
 			}
+		case "keyProtection":
+			if _, ok := fieldSeen[card.FieldKeyProtection]; !ok {
+				selectedFields = append(selectedFields, card.FieldKeyProtection)
+				fieldSeen[card.FieldKeyProtection] = struct{}{}
+			}
 		case "seenAt":
 			if _, ok := fieldSeen[card.FieldSeenAt]; !ok {
 				selectedFields = append(selectedFields, card.FieldSeenAt)

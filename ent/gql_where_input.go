@@ -659,6 +659,12 @@ type CardWhereInput struct {
 	ValidUntilLT    *time.Time  `json:"validUntilLT,omitempty"`
 	ValidUntilLTE   *time.Time  `json:"validUntilLTE,omitempty"`
 
+	// "key_protection" field predicates.
+	KeyProtection      *cardspec.KeyProtection  `json:"keyProtection,omitempty"`
+	KeyProtectionNEQ   *cardspec.KeyProtection  `json:"keyProtectionNEQ,omitempty"`
+	KeyProtectionIn    []cardspec.KeyProtection `json:"keyProtectionIn,omitempty"`
+	KeyProtectionNotIn []cardspec.KeyProtection `json:"keyProtectionNotIn,omitempty"`
+
 	// "seen_at" field predicates.
 	SeenAt       *time.Time  `json:"seenAt,omitempty"`
 	SeenAtNEQ    *time.Time  `json:"seenAtNEQ,omitempty"`
@@ -985,6 +991,18 @@ func (i *CardWhereInput) P() (predicate.Card, error) {
 	}
 	if i.ValidUntilLTE != nil {
 		predicates = append(predicates, card.ValidUntilLTE(*i.ValidUntilLTE))
+	}
+	if i.KeyProtection != nil {
+		predicates = append(predicates, card.KeyProtectionEQ(*i.KeyProtection))
+	}
+	if i.KeyProtectionNEQ != nil {
+		predicates = append(predicates, card.KeyProtectionNEQ(*i.KeyProtectionNEQ))
+	}
+	if len(i.KeyProtectionIn) > 0 {
+		predicates = append(predicates, card.KeyProtectionIn(i.KeyProtectionIn...))
+	}
+	if len(i.KeyProtectionNotIn) > 0 {
+		predicates = append(predicates, card.KeyProtectionNotIn(i.KeyProtectionNotIn...))
 	}
 	if i.SeenAt != nil {
 		predicates = append(predicates, card.SeenAtEQ(*i.SeenAt))

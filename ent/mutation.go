@@ -2828,6 +2828,7 @@ type CardMutation struct {
 	pin_state                  **record.PINState
 	proof_challenge            *[]byte
 	proof_challenge_expires_at *time.Time
+	key_protection             *cardspec.KeyProtection
 	seen_at                    *time.Time
 	clearedFields              map[string]struct{}
 	owner                      *string
@@ -3607,6 +3608,42 @@ func (m *CardMutation) ResetProofChallengeExpiresAt() {
 	delete(m.clearedFields, card.FieldProofChallengeExpiresAt)
 }
 
+// SetKeyProtection sets the "key_protection" field.
+func (m *CardMutation) SetKeyProtection(cp cardspec.KeyProtection) {
+	m.key_protection = &cp
+}
+
+// KeyProtection returns the value of the "key_protection" field in the mutation.
+func (m *CardMutation) KeyProtection() (r cardspec.KeyProtection, exists bool) {
+	v := m.key_protection
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyProtection returns the old "key_protection" field's value of the Card entity.
+// If the Card object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CardMutation) OldKeyProtection(ctx context.Context) (v cardspec.KeyProtection, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyProtection is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyProtection requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyProtection: %w", err)
+	}
+	return oldValue.KeyProtection, nil
+}
+
+// ResetKeyProtection resets all changes to the "key_protection" field.
+func (m *CardMutation) ResetKeyProtection() {
+	m.key_protection = nil
+}
+
 // SetSeenAt sets the "seen_at" field.
 func (m *CardMutation) SetSeenAt(t time.Time) {
 	m.seen_at = &t
@@ -4052,7 +4089,7 @@ func (m *CardMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CardMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 21)
 	if m.created_at != nil {
 		fields = append(fields, card.FieldCreatedAt)
 	}
@@ -4100,6 +4137,9 @@ func (m *CardMutation) Fields() []string {
 	}
 	if m.proof_challenge_expires_at != nil {
 		fields = append(fields, card.FieldProofChallengeExpiresAt)
+	}
+	if m.key_protection != nil {
+		fields = append(fields, card.FieldKeyProtection)
 	}
 	if m.seen_at != nil {
 		fields = append(fields, card.FieldSeenAt)
@@ -4153,6 +4193,8 @@ func (m *CardMutation) Field(name string) (ent.Value, bool) {
 		return m.ProofChallenge()
 	case card.FieldProofChallengeExpiresAt:
 		return m.ProofChallengeExpiresAt()
+	case card.FieldKeyProtection:
+		return m.KeyProtection()
 	case card.FieldSeenAt:
 		return m.SeenAt()
 	case card.FieldOwnerID:
@@ -4202,6 +4244,8 @@ func (m *CardMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldProofChallenge(ctx)
 	case card.FieldProofChallengeExpiresAt:
 		return m.OldProofChallengeExpiresAt(ctx)
+	case card.FieldKeyProtection:
+		return m.OldKeyProtection(ctx)
 	case card.FieldSeenAt:
 		return m.OldSeenAt(ctx)
 	case card.FieldOwnerID:
@@ -4330,6 +4374,13 @@ func (m *CardMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetProofChallengeExpiresAt(v)
+		return nil
+	case card.FieldKeyProtection:
+		v, ok := value.(cardspec.KeyProtection)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyProtection(v)
 		return nil
 	case card.FieldSeenAt:
 		v, ok := value.(time.Time)
@@ -4512,6 +4563,9 @@ func (m *CardMutation) ResetField(name string) error {
 		return nil
 	case card.FieldProofChallengeExpiresAt:
 		m.ResetProofChallengeExpiresAt()
+		return nil
+	case card.FieldKeyProtection:
+		m.ResetKeyProtection()
 		return nil
 	case card.FieldSeenAt:
 		m.ResetSeenAt()
@@ -8364,6 +8418,8 @@ type OrderMutation struct {
 	token_used_at             *time.Time
 	bridge_session_hash       *[]byte
 	bridge_session_expires_at *time.Time
+	tpm_challenge             *[]byte
+	tpm_challenge_expires_at  *time.Time
 	options                   **cardspec.Options
 	option_script_version     *string
 	verification_code         *string
@@ -8929,6 +8985,104 @@ func (m *OrderMutation) BridgeSessionExpiresAtCleared() bool {
 func (m *OrderMutation) ResetBridgeSessionExpiresAt() {
 	m.bridge_session_expires_at = nil
 	delete(m.clearedFields, order.FieldBridgeSessionExpiresAt)
+}
+
+// SetTpmChallenge sets the "tpm_challenge" field.
+func (m *OrderMutation) SetTpmChallenge(b []byte) {
+	m.tpm_challenge = &b
+}
+
+// TpmChallenge returns the value of the "tpm_challenge" field in the mutation.
+func (m *OrderMutation) TpmChallenge() (r []byte, exists bool) {
+	v := m.tpm_challenge
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTpmChallenge returns the old "tpm_challenge" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldTpmChallenge(ctx context.Context) (v *[]byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTpmChallenge is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTpmChallenge requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTpmChallenge: %w", err)
+	}
+	return oldValue.TpmChallenge, nil
+}
+
+// ClearTpmChallenge clears the value of the "tpm_challenge" field.
+func (m *OrderMutation) ClearTpmChallenge() {
+	m.tpm_challenge = nil
+	m.clearedFields[order.FieldTpmChallenge] = struct{}{}
+}
+
+// TpmChallengeCleared returns if the "tpm_challenge" field was cleared in this mutation.
+func (m *OrderMutation) TpmChallengeCleared() bool {
+	_, ok := m.clearedFields[order.FieldTpmChallenge]
+	return ok
+}
+
+// ResetTpmChallenge resets all changes to the "tpm_challenge" field.
+func (m *OrderMutation) ResetTpmChallenge() {
+	m.tpm_challenge = nil
+	delete(m.clearedFields, order.FieldTpmChallenge)
+}
+
+// SetTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field.
+func (m *OrderMutation) SetTpmChallengeExpiresAt(t time.Time) {
+	m.tpm_challenge_expires_at = &t
+}
+
+// TpmChallengeExpiresAt returns the value of the "tpm_challenge_expires_at" field in the mutation.
+func (m *OrderMutation) TpmChallengeExpiresAt() (r time.Time, exists bool) {
+	v := m.tpm_challenge_expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTpmChallengeExpiresAt returns the old "tpm_challenge_expires_at" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldTpmChallengeExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTpmChallengeExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTpmChallengeExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTpmChallengeExpiresAt: %w", err)
+	}
+	return oldValue.TpmChallengeExpiresAt, nil
+}
+
+// ClearTpmChallengeExpiresAt clears the value of the "tpm_challenge_expires_at" field.
+func (m *OrderMutation) ClearTpmChallengeExpiresAt() {
+	m.tpm_challenge_expires_at = nil
+	m.clearedFields[order.FieldTpmChallengeExpiresAt] = struct{}{}
+}
+
+// TpmChallengeExpiresAtCleared returns if the "tpm_challenge_expires_at" field was cleared in this mutation.
+func (m *OrderMutation) TpmChallengeExpiresAtCleared() bool {
+	_, ok := m.clearedFields[order.FieldTpmChallengeExpiresAt]
+	return ok
+}
+
+// ResetTpmChallengeExpiresAt resets all changes to the "tpm_challenge_expires_at" field.
+func (m *OrderMutation) ResetTpmChallengeExpiresAt() {
+	m.tpm_challenge_expires_at = nil
+	delete(m.clearedFields, order.FieldTpmChallengeExpiresAt)
 }
 
 // SetOptions sets the "options" field.
@@ -9521,7 +9675,7 @@ func (m *OrderMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrderMutation) Fields() []string {
-	fields := make([]string, 0, 19)
+	fields := make([]string, 0, 21)
 	if m.created_at != nil {
 		fields = append(fields, order.FieldCreatedAt)
 	}
@@ -9551,6 +9705,12 @@ func (m *OrderMutation) Fields() []string {
 	}
 	if m.bridge_session_expires_at != nil {
 		fields = append(fields, order.FieldBridgeSessionExpiresAt)
+	}
+	if m.tpm_challenge != nil {
+		fields = append(fields, order.FieldTpmChallenge)
+	}
+	if m.tpm_challenge_expires_at != nil {
+		fields = append(fields, order.FieldTpmChallengeExpiresAt)
 	}
 	if m.options != nil {
 		fields = append(fields, order.FieldOptions)
@@ -9607,6 +9767,10 @@ func (m *OrderMutation) Field(name string) (ent.Value, bool) {
 		return m.BridgeSessionHash()
 	case order.FieldBridgeSessionExpiresAt:
 		return m.BridgeSessionExpiresAt()
+	case order.FieldTpmChallenge:
+		return m.TpmChallenge()
+	case order.FieldTpmChallengeExpiresAt:
+		return m.TpmChallengeExpiresAt()
 	case order.FieldOptions:
 		return m.Options()
 	case order.FieldOptionScriptVersion:
@@ -9654,6 +9818,10 @@ func (m *OrderMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldBridgeSessionHash(ctx)
 	case order.FieldBridgeSessionExpiresAt:
 		return m.OldBridgeSessionExpiresAt(ctx)
+	case order.FieldTpmChallenge:
+		return m.OldTpmChallenge(ctx)
+	case order.FieldTpmChallengeExpiresAt:
+		return m.OldTpmChallengeExpiresAt(ctx)
 	case order.FieldOptions:
 		return m.OldOptions(ctx)
 	case order.FieldOptionScriptVersion:
@@ -9750,6 +9918,20 @@ func (m *OrderMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetBridgeSessionExpiresAt(v)
+		return nil
+	case order.FieldTpmChallenge:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTpmChallenge(v)
+		return nil
+	case order.FieldTpmChallengeExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTpmChallengeExpiresAt(v)
 		return nil
 	case order.FieldOptions:
 		v, ok := value.(*cardspec.Options)
@@ -9874,6 +10056,12 @@ func (m *OrderMutation) ClearedFields() []string {
 	if m.FieldCleared(order.FieldBridgeSessionExpiresAt) {
 		fields = append(fields, order.FieldBridgeSessionExpiresAt)
 	}
+	if m.FieldCleared(order.FieldTpmChallenge) {
+		fields = append(fields, order.FieldTpmChallenge)
+	}
+	if m.FieldCleared(order.FieldTpmChallengeExpiresAt) {
+		fields = append(fields, order.FieldTpmChallengeExpiresAt)
+	}
 	if m.FieldCleared(order.FieldOptions) {
 		fields = append(fields, order.FieldOptions)
 	}
@@ -9917,6 +10105,12 @@ func (m *OrderMutation) ClearField(name string) error {
 		return nil
 	case order.FieldBridgeSessionExpiresAt:
 		m.ClearBridgeSessionExpiresAt()
+		return nil
+	case order.FieldTpmChallenge:
+		m.ClearTpmChallenge()
+		return nil
+	case order.FieldTpmChallengeExpiresAt:
+		m.ClearTpmChallengeExpiresAt()
 		return nil
 	case order.FieldOptions:
 		m.ClearOptions()
@@ -9970,6 +10164,12 @@ func (m *OrderMutation) ResetField(name string) error {
 		return nil
 	case order.FieldBridgeSessionExpiresAt:
 		m.ResetBridgeSessionExpiresAt()
+		return nil
+	case order.FieldTpmChallenge:
+		m.ResetTpmChallenge()
+		return nil
+	case order.FieldTpmChallengeExpiresAt:
+		m.ResetTpmChallengeExpiresAt()
 		return nil
 	case order.FieldOptions:
 		m.ResetOptions()

@@ -42,6 +42,10 @@ type Order struct {
 	BridgeSessionHash []byte `json:"-"`
 	// BridgeSessionExpiresAt holds the value of the "bridge_session_expires_at" field.
 	BridgeSessionExpiresAt *time.Time `json:"bridge_session_expires_at,omitempty"`
+	// TpmChallenge holds the value of the "tpm_challenge" field.
+	TpmChallenge *[]byte `json:"-"`
+	// TpmChallengeExpiresAt holds the value of the "tpm_challenge_expires_at" field.
+	TpmChallengeExpiresAt *time.Time `json:"tpm_challenge_expires_at,omitempty"`
 	// Options holds the value of the "options" field.
 	Options *cardspec.Options `json:"options,omitempty"`
 	// OptionScriptVersion holds the value of the "option_script_version" field.
@@ -132,13 +136,13 @@ func (*Order) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case order.FieldSteps, order.FieldTokenHash, order.FieldBridgeSessionHash, order.FieldOptions:
+		case order.FieldSteps, order.FieldTokenHash, order.FieldBridgeSessionHash, order.FieldTpmChallenge, order.FieldOptions:
 			values[i] = new([]byte)
 		case order.FieldVersion:
 			values[i] = new(sql.NullInt64)
 		case order.FieldID, order.FieldProcess, order.FieldState, order.FieldOptionScriptVersion, order.FieldVerificationCode, order.FieldFailureReason, order.FieldUserID, order.FieldSubjectCardID:
 			values[i] = new(sql.NullString)
-		case order.FieldCreatedAt, order.FieldUpdatedAt, order.FieldTokenExpiresAt, order.FieldTokenUsedAt, order.FieldBridgeSessionExpiresAt, order.FieldExpiresAt, order.FieldFinishedAt:
+		case order.FieldCreatedAt, order.FieldUpdatedAt, order.FieldTokenExpiresAt, order.FieldTokenUsedAt, order.FieldBridgeSessionExpiresAt, order.FieldTpmChallengeExpiresAt, order.FieldExpiresAt, order.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -225,6 +229,19 @@ func (_m *Order) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.BridgeSessionExpiresAt = new(time.Time)
 				*_m.BridgeSessionExpiresAt = value.Time
+			}
+		case order.FieldTpmChallenge:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field tpm_challenge", values[i])
+			} else if value != nil {
+				_m.TpmChallenge = value
+			}
+		case order.FieldTpmChallengeExpiresAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field tpm_challenge_expires_at", values[i])
+			} else if value.Valid {
+				_m.TpmChallengeExpiresAt = new(time.Time)
+				*_m.TpmChallengeExpiresAt = value.Time
 			}
 		case order.FieldOptions:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -372,6 +389,13 @@ func (_m *Order) String() string {
 	builder.WriteString(", ")
 	if v := _m.BridgeSessionExpiresAt; v != nil {
 		builder.WriteString("bridge_session_expires_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("tpm_challenge=<sensitive>")
+	builder.WriteString(", ")
+	if v := _m.TpmChallengeExpiresAt; v != nil {
+		builder.WriteString("tpm_challenge_expires_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")

@@ -144,6 +144,26 @@ func (_c *OrderCreate) SetNillableBridgeSessionExpiresAt(v *time.Time) *OrderCre
 	return _c
 }
 
+// SetTpmChallenge sets the "tpm_challenge" field.
+func (_c *OrderCreate) SetTpmChallenge(v []byte) *OrderCreate {
+	_c.mutation.SetTpmChallenge(v)
+	return _c
+}
+
+// SetTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field.
+func (_c *OrderCreate) SetTpmChallengeExpiresAt(v time.Time) *OrderCreate {
+	_c.mutation.SetTpmChallengeExpiresAt(v)
+	return _c
+}
+
+// SetNillableTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field if the given value is not nil.
+func (_c *OrderCreate) SetNillableTpmChallengeExpiresAt(v *time.Time) *OrderCreate {
+	if v != nil {
+		_c.SetTpmChallengeExpiresAt(*v)
+	}
+	return _c
+}
+
 // SetOptions sets the "options" field.
 func (_c *OrderCreate) SetOptions(v *cardspec.Options) *OrderCreate {
 	_c.mutation.SetOptions(v)
@@ -499,6 +519,14 @@ func (_c *OrderCreate) createSpec() (*Order, *sqlgraph.CreateSpec) {
 		_spec.SetField(order.FieldBridgeSessionExpiresAt, field.TypeTime, value)
 		_node.BridgeSessionExpiresAt = &value
 	}
+	if value, ok := _c.mutation.TpmChallenge(); ok {
+		_spec.SetField(order.FieldTpmChallenge, field.TypeBytes, value)
+		_node.TpmChallenge = &value
+	}
+	if value, ok := _c.mutation.TpmChallengeExpiresAt(); ok {
+		_spec.SetField(order.FieldTpmChallengeExpiresAt, field.TypeTime, value)
+		_node.TpmChallengeExpiresAt = &value
+	}
 	if value, ok := _c.mutation.Options(); ok {
 		_spec.SetField(order.FieldOptions, field.TypeJSON, value)
 		_node.Options = value
@@ -768,6 +796,42 @@ func (u *OrderUpsert) UpdateBridgeSessionExpiresAt() *OrderUpsert {
 // ClearBridgeSessionExpiresAt clears the value of the "bridge_session_expires_at" field.
 func (u *OrderUpsert) ClearBridgeSessionExpiresAt() *OrderUpsert {
 	u.SetNull(order.FieldBridgeSessionExpiresAt)
+	return u
+}
+
+// SetTpmChallenge sets the "tpm_challenge" field.
+func (u *OrderUpsert) SetTpmChallenge(v []byte) *OrderUpsert {
+	u.Set(order.FieldTpmChallenge, v)
+	return u
+}
+
+// UpdateTpmChallenge sets the "tpm_challenge" field to the value that was provided on create.
+func (u *OrderUpsert) UpdateTpmChallenge() *OrderUpsert {
+	u.SetExcluded(order.FieldTpmChallenge)
+	return u
+}
+
+// ClearTpmChallenge clears the value of the "tpm_challenge" field.
+func (u *OrderUpsert) ClearTpmChallenge() *OrderUpsert {
+	u.SetNull(order.FieldTpmChallenge)
+	return u
+}
+
+// SetTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field.
+func (u *OrderUpsert) SetTpmChallengeExpiresAt(v time.Time) *OrderUpsert {
+	u.Set(order.FieldTpmChallengeExpiresAt, v)
+	return u
+}
+
+// UpdateTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field to the value that was provided on create.
+func (u *OrderUpsert) UpdateTpmChallengeExpiresAt() *OrderUpsert {
+	u.SetExcluded(order.FieldTpmChallengeExpiresAt)
+	return u
+}
+
+// ClearTpmChallengeExpiresAt clears the value of the "tpm_challenge_expires_at" field.
+func (u *OrderUpsert) ClearTpmChallengeExpiresAt() *OrderUpsert {
+	u.SetNull(order.FieldTpmChallengeExpiresAt)
 	return u
 }
 
@@ -1089,6 +1153,48 @@ func (u *OrderUpsertOne) UpdateBridgeSessionExpiresAt() *OrderUpsertOne {
 func (u *OrderUpsertOne) ClearBridgeSessionExpiresAt() *OrderUpsertOne {
 	return u.Update(func(s *OrderUpsert) {
 		s.ClearBridgeSessionExpiresAt()
+	})
+}
+
+// SetTpmChallenge sets the "tpm_challenge" field.
+func (u *OrderUpsertOne) SetTpmChallenge(v []byte) *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetTpmChallenge(v)
+	})
+}
+
+// UpdateTpmChallenge sets the "tpm_challenge" field to the value that was provided on create.
+func (u *OrderUpsertOne) UpdateTpmChallenge() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateTpmChallenge()
+	})
+}
+
+// ClearTpmChallenge clears the value of the "tpm_challenge" field.
+func (u *OrderUpsertOne) ClearTpmChallenge() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearTpmChallenge()
+	})
+}
+
+// SetTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field.
+func (u *OrderUpsertOne) SetTpmChallengeExpiresAt(v time.Time) *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetTpmChallengeExpiresAt(v)
+	})
+}
+
+// UpdateTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field to the value that was provided on create.
+func (u *OrderUpsertOne) UpdateTpmChallengeExpiresAt() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateTpmChallengeExpiresAt()
+	})
+}
+
+// ClearTpmChallengeExpiresAt clears the value of the "tpm_challenge_expires_at" field.
+func (u *OrderUpsertOne) ClearTpmChallengeExpiresAt() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearTpmChallengeExpiresAt()
 	})
 }
 
@@ -1596,6 +1702,48 @@ func (u *OrderUpsertBulk) UpdateBridgeSessionExpiresAt() *OrderUpsertBulk {
 func (u *OrderUpsertBulk) ClearBridgeSessionExpiresAt() *OrderUpsertBulk {
 	return u.Update(func(s *OrderUpsert) {
 		s.ClearBridgeSessionExpiresAt()
+	})
+}
+
+// SetTpmChallenge sets the "tpm_challenge" field.
+func (u *OrderUpsertBulk) SetTpmChallenge(v []byte) *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetTpmChallenge(v)
+	})
+}
+
+// UpdateTpmChallenge sets the "tpm_challenge" field to the value that was provided on create.
+func (u *OrderUpsertBulk) UpdateTpmChallenge() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateTpmChallenge()
+	})
+}
+
+// ClearTpmChallenge clears the value of the "tpm_challenge" field.
+func (u *OrderUpsertBulk) ClearTpmChallenge() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearTpmChallenge()
+	})
+}
+
+// SetTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field.
+func (u *OrderUpsertBulk) SetTpmChallengeExpiresAt(v time.Time) *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetTpmChallengeExpiresAt(v)
+	})
+}
+
+// UpdateTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field to the value that was provided on create.
+func (u *OrderUpsertBulk) UpdateTpmChallengeExpiresAt() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateTpmChallengeExpiresAt()
+	})
+}
+
+// ClearTpmChallengeExpiresAt clears the value of the "tpm_challenge_expires_at" field.
+func (u *OrderUpsertBulk) ClearTpmChallengeExpiresAt() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearTpmChallengeExpiresAt()
 	})
 }
 

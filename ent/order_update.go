@@ -149,6 +149,38 @@ func (_u *OrderUpdate) ClearBridgeSessionExpiresAt() *OrderUpdate {
 	return _u
 }
 
+// SetTpmChallenge sets the "tpm_challenge" field.
+func (_u *OrderUpdate) SetTpmChallenge(v []byte) *OrderUpdate {
+	_u.mutation.SetTpmChallenge(v)
+	return _u
+}
+
+// ClearTpmChallenge clears the value of the "tpm_challenge" field.
+func (_u *OrderUpdate) ClearTpmChallenge() *OrderUpdate {
+	_u.mutation.ClearTpmChallenge()
+	return _u
+}
+
+// SetTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field.
+func (_u *OrderUpdate) SetTpmChallengeExpiresAt(v time.Time) *OrderUpdate {
+	_u.mutation.SetTpmChallengeExpiresAt(v)
+	return _u
+}
+
+// SetNillableTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field if the given value is not nil.
+func (_u *OrderUpdate) SetNillableTpmChallengeExpiresAt(v *time.Time) *OrderUpdate {
+	if v != nil {
+		_u.SetTpmChallengeExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearTpmChallengeExpiresAt clears the value of the "tpm_challenge_expires_at" field.
+func (_u *OrderUpdate) ClearTpmChallengeExpiresAt() *OrderUpdate {
+	_u.mutation.ClearTpmChallengeExpiresAt()
+	return _u
+}
+
 // SetOptions sets the "options" field.
 func (_u *OrderUpdate) SetOptions(v *cardspec.Options) *OrderUpdate {
 	_u.mutation.SetOptions(v)
@@ -447,6 +479,18 @@ func (_u *OrderUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.BridgeSessionExpiresAtCleared() {
 		_spec.ClearField(order.FieldBridgeSessionExpiresAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.TpmChallenge(); ok {
+		_spec.SetField(order.FieldTpmChallenge, field.TypeBytes, value)
+	}
+	if _u.mutation.TpmChallengeCleared() {
+		_spec.ClearField(order.FieldTpmChallenge, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.TpmChallengeExpiresAt(); ok {
+		_spec.SetField(order.FieldTpmChallengeExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.TpmChallengeExpiresAtCleared() {
+		_spec.ClearField(order.FieldTpmChallengeExpiresAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.Options(); ok {
 		_spec.SetField(order.FieldOptions, field.TypeJSON, value)
 	}
@@ -690,6 +734,38 @@ func (_u *OrderUpdateOne) SetNillableBridgeSessionExpiresAt(v *time.Time) *Order
 // ClearBridgeSessionExpiresAt clears the value of the "bridge_session_expires_at" field.
 func (_u *OrderUpdateOne) ClearBridgeSessionExpiresAt() *OrderUpdateOne {
 	_u.mutation.ClearBridgeSessionExpiresAt()
+	return _u
+}
+
+// SetTpmChallenge sets the "tpm_challenge" field.
+func (_u *OrderUpdateOne) SetTpmChallenge(v []byte) *OrderUpdateOne {
+	_u.mutation.SetTpmChallenge(v)
+	return _u
+}
+
+// ClearTpmChallenge clears the value of the "tpm_challenge" field.
+func (_u *OrderUpdateOne) ClearTpmChallenge() *OrderUpdateOne {
+	_u.mutation.ClearTpmChallenge()
+	return _u
+}
+
+// SetTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field.
+func (_u *OrderUpdateOne) SetTpmChallengeExpiresAt(v time.Time) *OrderUpdateOne {
+	_u.mutation.SetTpmChallengeExpiresAt(v)
+	return _u
+}
+
+// SetNillableTpmChallengeExpiresAt sets the "tpm_challenge_expires_at" field if the given value is not nil.
+func (_u *OrderUpdateOne) SetNillableTpmChallengeExpiresAt(v *time.Time) *OrderUpdateOne {
+	if v != nil {
+		_u.SetTpmChallengeExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearTpmChallengeExpiresAt clears the value of the "tpm_challenge_expires_at" field.
+func (_u *OrderUpdateOne) ClearTpmChallengeExpiresAt() *OrderUpdateOne {
+	_u.mutation.ClearTpmChallengeExpiresAt()
 	return _u
 }
 
@@ -1020,6 +1096,18 @@ func (_u *OrderUpdateOne) sqlSave(ctx context.Context) (_node *Order, err error)
 	}
 	if _u.mutation.BridgeSessionExpiresAtCleared() {
 		_spec.ClearField(order.FieldBridgeSessionExpiresAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.TpmChallenge(); ok {
+		_spec.SetField(order.FieldTpmChallenge, field.TypeBytes, value)
+	}
+	if _u.mutation.TpmChallengeCleared() {
+		_spec.ClearField(order.FieldTpmChallenge, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.TpmChallengeExpiresAt(); ok {
+		_spec.SetField(order.FieldTpmChallengeExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.TpmChallengeExpiresAtCleared() {
+		_spec.ClearField(order.FieldTpmChallengeExpiresAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.Options(); ok {
 		_spec.SetField(order.FieldOptions, field.TypeJSON, value)

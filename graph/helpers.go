@@ -72,7 +72,7 @@ func toDevice(d *model.DeviceInput) *record.Device {
 // look-up selects no more (not the card's keys and properties, not the certificates' DER).
 // The card-status benchmark's baseline sends the same statements.
 var (
-	CardStatusColumns        = []string{card.FieldSerial, card.FieldState, card.FieldValidFrom, card.FieldValidUntil}
+	CardStatusColumns        = []string{card.FieldSerial, card.FieldState, card.FieldValidFrom, card.FieldValidUntil, card.FieldKeyProtection}
 	CertificateStatusColumns = []string{
 		certificate.FieldSerial, certificate.FieldSlot, certificate.FieldTemplate,
 		certificate.FieldState, certificate.FieldNotAfter, certificate.FieldRevokedAt,
@@ -80,7 +80,7 @@ var (
 )
 
 func cardStatus(c *ent.Card) *model.CardStatus {
-	out := &model.CardStatus{Serial: c.Serial, State: c.State, ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil}
+	out := &model.CardStatus{Serial: c.Serial, State: c.State, ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, KeyProtection: c.KeyProtection}
 	for _, crt := range c.Edges.Certificates {
 		out.Certificates = append(out.Certificates, &model.CertificateStatus{
 			Serial: crt.Serial, Slot: crt.Slot, Template: crt.Template, State: crt.State,

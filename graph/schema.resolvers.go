@@ -132,8 +132,32 @@ func (r *mutationResolver) SubmitCardKeys(ctx context.Context, orderID string, k
 			Slot: k.Slot, Template: k.Template, CSR: k.Csr,
 			Attestation: deref(k.Attestation), AttestationSigner: deref(k.AttestationSigner),
 		}
+		if k.TpmEvidence != nil {
+			ev, err := tpmEvidence(k.TpmEvidence)
+			if err != nil {
+				return nil, err
+			}
+			subs[i].TPM = ev
+		}
 	}
 	return r.Enroll.SubmitKeys(ctx, orderID, subs)
+}
+
+// TpmChallenge is the resolver for the tpmChallenge field.
+func (r *mutationResolver) TpmChallenge(ctx context.Context, orderID string, identity model.TpmIdentityInput) (*model.TpmChallenge, error) {
+	id, err := tpmIdentity(&identity)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := r.Enroll.TPMChallenge(ctx, orderID, id)
+	if err != nil {
+		return nil, err
+	}
+	return &model.TpmChallenge{
+		CredentialBlob:  base64.StdEncoding.EncodeToString(ch.CredentialBlob),
+		EncryptedSecret: base64.StdEncoding.EncodeToString(ch.EncryptedSecret),
+		ExpiresAt:       ch.ExpiresAt,
+	}, nil
 }
 
 // ConfirmCardReady is the resolver for the confirmCardReady field.

@@ -80,6 +80,10 @@ type Config struct {
 	Limits enroll.Limits
 	// AttestationRootsFile (PEM) makes the server verify card attestations before issuing.
 	AttestationRootsFile string
+	// TPMRootsFile (PEM) holds the TPM manufacturers' roots (and intermediates) that a
+	// TPM's endorsement key certificate must chain to for its keys to count as
+	// TPM_ATTESTED (server/tpmverify).
+	TPMRootsFile string
 	// TrustedProxies are CIDR prefixes or single addresses of the load balancers in front of
 	// the server; only from them is X-Forwarded-For believed for the client's address.
 	// Empty: the TCP peer is the client.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vscard/vscard/server/tpmverify"
 	"log/slog"
 	"net"
 	"net/http"
@@ -152,6 +153,12 @@ func (s *Server) assemble(ctx context.Context) error {
 			return errors.New("read attestation roots: no PEM certificates found")
 		}
 	}
+	var tpmRoots *tpmverify.Verifier
+	if cfg.TPMRootsFile != "" {
+		if tpmRoots, err = tpmverify.Load(cfg.TPMRootsFile); err != nil {
+			return err
+		}
+	}
 	var listener metrics.Listener
 	if pg, ok := s.Events.(*events.Postgres); ok {
 		listener = pg
@@ -159,6 +166,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	s.Metrics = metrics.New(s.DB.SQL, listener)
 	s.Enroll = enroll.New(s.DB.Client, s.CA, s.Events, s.Scripts, box, enroll.Config{
 		PublicURL: cfg.PublicURL, TokenTTL: cfg.TokenTTL, IdleTTL: cfg.OrderIdleTTL, AttestationRoots: roots,
+		TPM:     tpmRoots,
 		Limits:  cfg.Limits,
 		Dialect: s.DB.Dialect,
 		Entered: func(state order.State) { s.Metrics.OrderEntered(string(state)) },

@@ -59,3 +59,24 @@ func Message(err error) string {
 	}
 	return err.Error()
 }
+
+// Reason returns the first GraphQL error's extensions.reason (e.g. a TPM evidence
+// refusal's TPM_EVIDENCE_MISSING), or "".
+func Reason(err error) string {
+	var list gqlerror.List
+	if errors.As(err, &list) && len(list) > 0 {
+		r, _ := list[0].Extensions["reason"].(string)
+		return r
+	}
+	var ge *gqlerror.Error
+	if errors.As(err, &ge) {
+		r, _ := ge.Extensions["reason"].(string)
+		return r
+	}
+	var he *graphql.HTTPError
+	if errors.As(err, &he) && len(he.Response.Errors) > 0 {
+		r, _ := he.Response.Errors[0].Extensions["reason"].(string)
+		return r
+	}
+	return ""
+}

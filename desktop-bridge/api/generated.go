@@ -524,6 +524,10 @@ type KeySubmission struct {
 	Attestation *string `json:"attestation"`
 	// The card's attestation signer certificate, slot F9 (PEM).
 	AttestationSigner *string `json:"attestationSigner"`
+	// Evidence that the slot's key lives in the computer's TPM, answering the order's tpmChallenge.
+	// Required when the option script's KEY_PROTECTION is TPM (else INVALID_INPUT with
+	// extensions.reason TPM_EVIDENCE_MISSING).
+	TpmEvidence *TpmEvidenceInput `json:"tpmEvidence"`
 }
 
 // GetSlot returns KeySubmission.Slot, and is useful for accessing the field via an interface.
@@ -540,6 +544,9 @@ func (v *KeySubmission) GetAttestation() *string { return v.Attestation }
 
 // GetAttestationSigner returns KeySubmission.AttestationSigner, and is useful for accessing the field via an interface.
 func (v *KeySubmission) GetAttestationSigner() *string { return v.AttestationSigner }
+
+// GetTpmEvidence returns KeySubmission.TpmEvidence, and is useful for accessing the field via an interface.
+func (v *KeySubmission) GetTpmEvidence() *TpmEvidenceInput { return v.TpmEvidence }
 
 // OrderResponse is returned by Order on success.
 type OrderResponse struct {
@@ -851,6 +858,79 @@ func (v *SyncCardSyncCardCardSync) __premarshalJSON() (*__premarshalSyncCardSync
 	return &retval, nil
 }
 
+// TpmChallengeResponse is returned by TpmChallenge on success.
+type TpmChallengeResponse struct {
+	// Desktop bridge: a credential for the computer's TPM to activate (server/tpmverify), made for
+	// the TPM's endorsement key and bound to its attestation key. The answer goes with the CSRs
+	// (KeySubmission.tpmEvidence) within expiresAt, once; a new challenge replaces the order's
+	// previous one. Evidence the server cannot use is INVALID_INPUT with extensions.reason
+	// (TPM_EVIDENCE_INVALID, TPM_ROOT_UNKNOWN, ...).
+	TpmChallenge TpmChallengeTpmChallenge `json:"tpmChallenge"`
+}
+
+// GetTpmChallenge returns TpmChallengeResponse.TpmChallenge, and is useful for accessing the field via an interface.
+func (v *TpmChallengeResponse) GetTpmChallenge() TpmChallengeTpmChallenge { return v.TpmChallenge }
+
+// TpmChallengeTpmChallenge includes the requested fields of the GraphQL type TpmChallenge.
+// The GraphQL type's documentation follows.
+//
+// A credential for TPM2_ActivateCredential. Fields are base64 (standard, padded).
+type TpmChallengeTpmChallenge struct {
+	CredentialBlob  string    `json:"credentialBlob"`
+	EncryptedSecret string    `json:"encryptedSecret"`
+	ExpiresAt       time.Time `json:"expiresAt"`
+}
+
+// GetCredentialBlob returns TpmChallengeTpmChallenge.CredentialBlob, and is useful for accessing the field via an interface.
+func (v *TpmChallengeTpmChallenge) GetCredentialBlob() string { return v.CredentialBlob }
+
+// GetEncryptedSecret returns TpmChallengeTpmChallenge.EncryptedSecret, and is useful for accessing the field via an interface.
+func (v *TpmChallengeTpmChallenge) GetEncryptedSecret() string { return v.EncryptedSecret }
+
+// GetExpiresAt returns TpmChallengeTpmChallenge.ExpiresAt, and is useful for accessing the field via an interface.
+func (v *TpmChallengeTpmChallenge) GetExpiresAt() time.Time { return v.ExpiresAt }
+
+// One key's TPM evidence (desktop-bridge/tpmevidence). Every field is base64 (standard, padded).
+type TpmEvidenceInput struct {
+	Identity TpmIdentityInput `json:"identity"`
+	// The secret TPM2_ActivateCredential returned for the order's challenge.
+	Secret string `json:"secret"`
+	// The key's TPMT_PUBLIC.
+	KeyPublic string `json:"keyPublic"`
+	// TPM2_Certify of the key by the attestation key: the TPMS_ATTEST and the TPMT_SIGNATURE.
+	CertifyInfo string `json:"certifyInfo"`
+	Signature   string `json:"signature"`
+}
+
+// GetIdentity returns TpmEvidenceInput.Identity, and is useful for accessing the field via an interface.
+func (v *TpmEvidenceInput) GetIdentity() TpmIdentityInput { return v.Identity }
+
+// GetSecret returns TpmEvidenceInput.Secret, and is useful for accessing the field via an interface.
+func (v *TpmEvidenceInput) GetSecret() string { return v.Secret }
+
+// GetKeyPublic returns TpmEvidenceInput.KeyPublic, and is useful for accessing the field via an interface.
+func (v *TpmEvidenceInput) GetKeyPublic() string { return v.KeyPublic }
+
+// GetCertifyInfo returns TpmEvidenceInput.CertifyInfo, and is useful for accessing the field via an interface.
+func (v *TpmEvidenceInput) GetCertifyInfo() string { return v.CertifyInfo }
+
+// GetSignature returns TpmEvidenceInput.Signature, and is useful for accessing the field via an interface.
+func (v *TpmEvidenceInput) GetSignature() string { return v.Signature }
+
+// The TPM's identity, for a credential challenge. Every field is base64 (standard, padded).
+type TpmIdentityInput struct {
+	// The endorsement key certificate, DER, as the TPM keeps it in NV.
+	EkCertificate string `json:"ekCertificate"`
+	// The attestation key's TPMT_PUBLIC.
+	AkPublic string `json:"akPublic"`
+}
+
+// GetEkCertificate returns TpmIdentityInput.EkCertificate, and is useful for accessing the field via an interface.
+func (v *TpmIdentityInput) GetEkCertificate() string { return v.EkCertificate }
+
+// GetAkPublic returns TpmIdentityInput.AkPublic, and is useful for accessing the field via an interface.
+func (v *TpmIdentityInput) GetAkPublic() string { return v.AkPublic }
+
 // __BridgeNextInput is used internally by genqlient
 type __BridgeNextInput struct {
 	OrderId string  `json:"orderId"`
@@ -1050,6 +1130,18 @@ type __SyncCardInput struct {
 
 // GetReport returns __SyncCardInput.Report, and is useful for accessing the field via an interface.
 func (v *__SyncCardInput) GetReport() CardReportInput { return v.Report }
+
+// __TpmChallengeInput is used internally by genqlient
+type __TpmChallengeInput struct {
+	OrderId  string           `json:"orderId"`
+	Identity TpmIdentityInput `json:"identity"`
+}
+
+// GetOrderId returns __TpmChallengeInput.OrderId, and is useful for accessing the field via an interface.
+func (v *__TpmChallengeInput) GetOrderId() string { return v.OrderId }
+
+// GetIdentity returns __TpmChallengeInput.Identity, and is useful for accessing the field via an interface.
+func (v *__TpmChallengeInput) GetIdentity() TpmIdentityInput { return v.Identity }
 
 // The mutation executed by BridgeNext.
 const BridgeNext_Operation = `
@@ -1856,6 +1948,46 @@ func SyncCard(
 	}
 
 	data_ = &SyncCardResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by TpmChallenge.
+const TpmChallenge_Operation = `
+mutation TpmChallenge ($orderId: ID!, $identity: TpmIdentityInput!) {
+	tpmChallenge(orderId: $orderId, identity: $identity) {
+		credentialBlob
+		encryptedSecret
+		expiresAt
+	}
+}
+`
+
+// A credential for the computer's TPM to activate, proving its attestation key is bound to
+// its endorsement key (desktop-bridge/tpmevidence).
+func TpmChallenge(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	orderId string,
+	identity TpmIdentityInput,
+) (data_ *TpmChallengeResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "TpmChallenge",
+		Query:  TpmChallenge_Operation,
+		Variables: &__TpmChallengeInput{
+			OrderId:  orderId,
+			Identity: identity,
+		},
+	}
+
+	data_ = &TpmChallengeResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -2,8 +2,10 @@ package handoff
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
+	"github.com/vscard/vscard/server/tpmverify"
 )
 
 // Code names a refusal of the Desktop App itself, or a problem with a PIN form, so that
@@ -61,6 +63,17 @@ const (
 	CodeCardRevoked Code = "CARD_OUT_OF_SERVICE"
 )
 
+// The server's reasons for refusing TPM evidence (server/tpmverify.Reason), which come
+// as extensions.reason of an INVALID_INPUT: Describe gives them words.
+const (
+	CodeTPMEvidenceMissing Code = Code(tpmverify.EvidenceMissing)
+	CodeTPMEvidenceInvalid Code = Code(tpmverify.EvidenceInvalid)
+	CodeTPMRootUnknown     Code = Code(tpmverify.RootUnknown)
+	CodeTPMChallengeFailed Code = Code(tpmverify.ChallengeFailed)
+	CodeTPMKeyMismatch     Code = Code(tpmverify.KeyMismatch)
+	CodeTPMKeyNotFixed     Code = Code(tpmverify.KeyNotFixed)
+)
+
 // Codes of a refused PIN form, besides the policy's rules (cardspec.Violation.Rule).
 const (
 	ProblemMismatch       Code = "pin_mismatch"        // the new PIN and its confirmation differ
@@ -73,7 +86,8 @@ const (
 )
 
 // Languages are the languages the Desktop App has words in, the first the default.
-var Languages = []string{"en"}
+// LangFromEnv picks one from the locale environment (LC_ALL, LC_MESSAGES, LANG).
+var Languages = []string{"en", "de"}
 
 // words holds, per language, the words for each Code. TestWordsInEveryLanguage fails
 // when a code lacks words in a language.
@@ -81,8 +95,8 @@ var words = map[string]map[Code]string{
 	"en": {
 		CodeUnknownProcess:  "This Desktop App cannot do what the portal asked for. Update the Desktop App, then start again from the portal.",
 		CodeProcessMismatch: "The portal's link does not match the order on the server, so nothing was done. Start again from the portal.",
-		CodeCancelled:       "Cancelled in the Desktop App.",
-		CodeOrderEnded:      "The order was cancelled in the portal, or it expired.",
+		CodeCancelled:       "Cancelled in the Desktop App. Nothing was changed on this computer; you can start again from the portal.",
+		CodeOrderEnded:      "The order was cancelled in the portal, or it expired. Nothing was changed on this computer.",
 		CodeSessionEnded:    "The order is over on the server: it was cancelled in the portal, or it expired.",
 		CodeUntrusted:       "This server is not on your list of trusted servers. Trust it on the PIN page, or run vscard-bridge open --trust.",
 		CodePUKBlocked:      "This card's PIN cannot be reset: its unblocking code is blocked too. Ask for a new card in the portal.",
@@ -106,8 +120,59 @@ var words = map[string]map[Code]string{
 		CodeUnblockUsedUp: "The card took too many wrong responses and cannot be unblocked offline any more. " +
 			"Use Reset PIN on the Cards page of the portal, from a computer that reaches the server.",
 		ProblemResponseMistyped: "The response is mistyped: it has 12 letters and digits, in groups of four, as the portal shows it. Type it again.",
+		CodeTPMEvidenceMissing: "Your organisation requires the card's keys to be in this computer's TPM, and this Desktop App " +
+			"cannot use the TPM. Install the tpm2 support of your system and join the group that may use /dev/tpmrm0 " +
+			"(on Debian and Ubuntu: sudo usermod -aG tss $USER, then log in again), then start again from the portal.",
+		CodeTPMEvidenceInvalid: "The server could not check the proof that the keys are in this computer's TPM. Start again from the portal; " +
+			"if it happens again, contact your help desk.",
+		CodeTPMRootUnknown: "The server does not know the maker of this computer's TPM, and your organisation requires a TPM it knows. " +
+			"Contact your help desk.",
+		CodeTPMChallengeFailed: "The TPM's proof came too late or was used already. Start again from the portal.",
+		CodeTPMKeyMismatch:     "The TPM vouched for another key than the card's. Start again from the portal; if it happens again, contact your help desk.",
+		CodeTPMKeyNotFixed:     "The card's keys are not locked into this computer's TPM, as your organisation requires. Contact your help desk.",
 		ProblemCurrentWrongLast: "The current PIN is wrong. One try is left: if the next current PIN is wrong too, the card blocks, " +
 			"and only Reset PIN in the portal opens it again.",
+	},
+	"de": {
+		CodeUnknownProcess:  "Diese Desktop-App kann nicht, was das Portal verlangt. Aktualisieren Sie die Desktop-App und beginnen Sie im Portal neu.",
+		CodeProcessMismatch: "Der Link des Portals passt nicht zum Auftrag auf dem Server, daher wurde nichts getan. Beginnen Sie im Portal neu.",
+		CodeCancelled:       "In der Desktop-App abgebrochen. Auf diesem Computer wurde nichts geändert; Sie können im Portal neu beginnen.",
+		CodeOrderEnded:      "Der Auftrag wurde im Portal abgebrochen oder ist abgelaufen. Auf diesem Computer wurde nichts geändert.",
+		CodeSessionEnded:    "Der Auftrag ist auf dem Server beendet: Er wurde im Portal abgebrochen oder ist abgelaufen.",
+		CodeUntrusted:       "Dieser Server steht nicht auf Ihrer Liste vertrauenswürdiger Server. Vertrauen Sie ihm auf der PIN-Seite oder mit vscard-bridge open --trust.",
+		CodePUKBlocked:      "Die PIN dieser Karte kann nicht zurückgesetzt werden: Auch ihr Entsperrcode ist gesperrt. Fordern Sie im Portal eine neue Karte an.",
+		CodePUKRefused:      "Die Karte hat den Entsperrcode des Servers nicht angenommen; nichts wurde geändert. Wenden Sie sich an Ihren Helpdesk.",
+		CodeNoFreeReader: "Auf diesem Computer ist kein Platz für eine weitere virtuelle Smartcard. Widerrufen Sie auf der Kartenseite des Portals " +
+			"eine Karte, die Sie nicht mehr nutzen (sie verlässt dann diesen Computer), oder bitten Sie Ihren Helpdesk um mehr virtuelle Lesegeräte, und beginnen Sie neu.",
+		CodeTPMUnavailable: "Dieser Computer hat kein TPM 2.0, das die Desktop-App nutzen kann, daher kann sie die Schlüssel einer Karte nicht darin aufbewahren. " +
+			"Schalten Sie das TPM in den Firmware-Einstellungen ein (es heißt dort vielleicht fTPM oder PTT), oder wenden Sie sich an Ihren Helpdesk.",
+		CodeTPMEvidenceMissing: "Ihre Organisation verlangt, dass die Schlüssel der Karte im TPM dieses Computers liegen, und diese Desktop-App " +
+			"kann das TPM nicht nutzen. Installieren Sie die TPM-2.0-Unterstützung Ihres Systems und treten Sie der Gruppe bei, die /dev/tpmrm0 nutzen darf " +
+			"(unter Debian und Ubuntu: sudo usermod -aG tss $USER, danach neu anmelden), und beginnen Sie dann im Portal neu.",
+		CodeTPMEvidenceInvalid: "Der Server konnte den Nachweis, dass die Schlüssel im TPM dieses Computers liegen, nicht prüfen. Beginnen Sie im Portal neu; " +
+			"wenn es wieder geschieht, wenden Sie sich an Ihren Helpdesk.",
+		CodeTPMRootUnknown: "Der Server kennt den Hersteller des TPM dieses Computers nicht, und Ihre Organisation verlangt ein bekanntes TPM. " +
+			"Wenden Sie sich an Ihren Helpdesk.",
+		CodeTPMChallengeFailed: "Der Nachweis des TPM kam zu spät oder wurde schon verwendet. Beginnen Sie im Portal neu.",
+		CodeTPMKeyMismatch:     "Das TPM bürgte für einen anderen Schlüssel als den der Karte. Beginnen Sie im Portal neu; wenn es wieder geschieht, wenden Sie sich an Ihren Helpdesk.",
+		CodeTPMKeyNotFixed:     "Die Schlüssel der Karte sind nicht fest an das TPM dieses Computers gebunden, wie Ihre Organisation es verlangt. Wenden Sie sich an Ihren Helpdesk.",
+		CodeTPMPermission: "Sie dürfen das TPM dieses Computers noch nicht nutzen. Bitten Sie eine Administratorin oder einen Administrator, Sie in die Gruppe tss aufzunehmen " +
+			"(sudo usermod -aG tss $USER), und melden Sie sich danach ab und wieder an.",
+		CodeCardRevoked:       "Diese Karte ist nicht mehr in Betrieb (sie wurde im Portal widerrufen oder gelöscht) und wurde daher von diesem Computer entfernt.",
+		ProblemMismatch:       "Die beiden neuen PINs sind nicht gleich. Geben Sie die neue PIN zweimal gleich ein.",
+		ProblemCurrentMissing: "Geben Sie Ihre jetzige PIN ein.",
+		ProblemSameAsCurrent:  "Die neue PIN ist die jetzige. Wählen Sie eine andere PIN.",
+		CodePINBlocked:        "Die PIN der Karte ist gesperrt: Sie wurde zu oft falsch eingegeben. Wählen Sie mit „PIN zurücksetzen“ auf der Kartenseite des Portals eine neue.",
+		CodeCardNotHere:       "Die Karte ist nicht auf diesem Computer. Öffnen Sie den Link auf dem Computer mit der Karte.",
+		ProblemCurrentWrong:   "Die jetzige PIN ist falsch. Die Karte erlaubt noch %d Versuche.",
+		CodeUnblockResponseWrong: "Die Karte hat die Antwort nicht angenommen. Jede Herausforderung gilt einmal: Starten Sie das Entsperren neu " +
+			"für eine neue Herausforderung und geben Sie sie im Portal ein.",
+		CodeUnblockNoChallenge: "Die Karte wartet auf keine Herausforderung zu dieser Antwort. Starten Sie das Entsperren neu für eine neue Herausforderung.",
+		CodeUnblockUsedUp: "Die Karte hat zu viele falsche Antworten bekommen und lässt sich nicht mehr offline entsperren. " +
+			"Nutzen Sie „PIN zurücksetzen“ auf der Kartenseite des Portals, von einem Computer, der den Server erreicht.",
+		ProblemResponseMistyped: "Die Antwort ist falsch abgetippt: Sie hat 12 Buchstaben und Ziffern in Vierergruppen, wie das Portal sie zeigt. Geben Sie sie noch einmal ein.",
+		ProblemCurrentWrongLast: "Die jetzige PIN ist falsch. Ein Versuch bleibt: Ist auch die nächste jetzige PIN falsch, sperrt die Karte, " +
+			"und nur „PIN zurücksetzen“ im Portal öffnet sie wieder.",
 	},
 }
 
@@ -115,7 +180,8 @@ var words = map[string]map[Code]string{
 var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
 	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused,
 	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped, CodeNoFreeReader, CodeCardRevoked,
-	CodeTPMUnavailable, CodeTPMPermission}
+	CodeTPMUnavailable, CodeTPMPermission,
+	CodeTPMEvidenceMissing, CodeTPMEvidenceInvalid, CodeTPMRootUnknown, CodeTPMChallengeFailed, CodeTPMKeyMismatch, CodeTPMKeyNotFixed}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {
@@ -153,17 +219,24 @@ func CodeOf(err error) Code {
 	return ""
 }
 
-// Describe returns a message about err for a person: words for the Desktop App's own
-// codes, the server's message for its errors, else the error text.
-func Describe(err error) string {
+// Describe returns a message about err for a person in the default language; see DescribeIn.
+func Describe(err error) string { return DescribeIn(Languages[0], err) }
+
+// DescribeIn returns a message about err for a person in lang: words for the Desktop
+// App's own codes and for the server's codes (never the server's message, which names
+// states), else the error text of a local fault (a flag, a file) that has no code.
+func DescribeIn(lang string, err error) string {
 	if err == nil {
 		return ""
 	}
 	if c := CodeOf(err); c != "" {
-		return Words(Languages[0], c)
+		return Words(lang, c)
 	}
-	if api.Code(err) != "" {
-		return api.Message(err)
+	if r := Code(api.Reason(err)); strings.HasPrefix(string(r), "TPM_") {
+		return Words(lang, r)
+	}
+	if c := api.Code(err); c != "" {
+		return ServerWords(lang, c)
 	}
 	return err.Error()
 }

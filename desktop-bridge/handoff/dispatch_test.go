@@ -3,6 +3,7 @@ package handoff
 import (
 	"context"
 	"errors"
+	"github.com/vscard/vscard/server/tpmverify"
 	"slices"
 	"strings"
 	"sync"
@@ -272,4 +273,13 @@ func withProcess(t *testing.T, link, process string) string {
 	}
 	h.Process = process
 	return h.URL()
+}
+
+// TestTPMReasonsHaveWords: every reason the server refuses TPM evidence with has words.
+func TestTPMReasonsHaveWords(t *testing.T) {
+	for _, r := range tpmverify.Reasons() {
+		if words[Languages[0]][Code(r)] == "" {
+			t.Errorf("no words for the server's %s", r)
+		}
+	}
 }

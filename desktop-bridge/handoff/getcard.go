@@ -89,6 +89,9 @@ func (g *getCard) build(ctx context.Context, job *Job, pin string) (*Result, err
 		return nil, err
 	}
 
+	if err := attachTPMEvidence(ctx, gql, order, job.Cards, g.serial, pin, keys, keyRef(pivSlot)); err != nil {
+		return nil, err
+	}
 	sub, err := api.SubmitCardKeys(ctx, gql, order, keys)
 	if err != nil {
 		return nil, fmt.Errorf("submit card keys: %w", err)

@@ -1,8 +1,6 @@
 package handoff
 
 import (
-	"fmt"
-
 	"github.com/vscard/vscard/desktop-bridge/api"
 	"github.com/vscard/vscard/server/cardspec"
 )
@@ -65,36 +63,5 @@ func NewProblem(c Code) Problem {
 	return Problem{Code: c, Message: Words(Languages[0], c)}
 }
 
-// PolicyRules describes the policy in words, one rule per line, for a PIN prompt.
-func PolicyRules(p cardspec.PINPolicy) []string {
-	var r []string
-	if p.MinLength == p.MaxLength {
-		r = append(r, fmt.Sprintf("%d characters.", p.MinLength))
-	} else {
-		r = append(r, fmt.Sprintf("%d to %d characters.", p.MinLength, p.MaxLength))
-	}
-	for _, c := range []struct {
-		rule cardspec.Rule
-		name string
-	}{{p.Digits, "Digits"}, {p.Upper, "Upper-case letters"}, {p.Lower, "Lower-case letters"}, {p.Special, "Special characters"}} {
-		switch c.rule {
-		case cardspec.Required:
-			r = append(r, c.name+": at least one.")
-		case cardspec.Disallowed:
-			r = append(r, c.name+": not allowed.")
-		}
-	}
-	if p.MaxRepeated > 0 {
-		r = append(r, fmt.Sprintf("No character more than %d times in a row.", p.MaxRepeated))
-	}
-	if p.MaxSequential > 0 {
-		r = append(r, fmt.Sprintf("No more than %d sequential characters (like 1234 or dcba).", p.MaxSequential))
-	}
-	if len(p.BlockList) > 0 {
-		r = append(r, "Not a common PIN such as "+p.BlockList[0]+".")
-	}
-	if p.RetryCount > 0 {
-		r = append(r, fmt.Sprintf("The card locks after %d wrong PINs in a row.", p.RetryCount))
-	}
-	return r
-}
+// PolicyRules describes the policy in the default language; see PolicyRulesIn.
+func PolicyRules(p cardspec.PINPolicy) []string { return PolicyRulesIn(Languages[0], p) }

@@ -119,6 +119,9 @@ func (h *issueToCard) Run(ctx context.Context, job *Job) (*Result, error) {
 		return nil, err
 	}
 	gql := job.Session.GraphQL()
+	if err := attachTPMEvidence(ctx, gql, job.Link.Order, job.Cards, h.serial, pin, keys, keyRef(into)); err != nil {
+		return nil, err
+	}
 	sub, err := api.SubmitCardKeys(ctx, gql, job.Link.Order, keys)
 	if err != nil {
 		return nil, fmt.Errorf("submit card keys: %w", err)

@@ -11,6 +11,8 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 const (
@@ -50,6 +52,8 @@ const (
 	FieldProofChallenge = "proof_challenge"
 	// FieldProofChallengeExpiresAt holds the string denoting the proof_challenge_expires_at field in the database.
 	FieldProofChallengeExpiresAt = "proof_challenge_expires_at"
+	// FieldKeyProtection holds the string denoting the key_protection field in the database.
+	FieldKeyProtection = "key_protection"
 	// FieldSeenAt holds the string denoting the seen_at field in the database.
 	FieldSeenAt = "seen_at"
 	// FieldOwnerID holds the string denoting the owner_id field in the database.
@@ -129,6 +133,7 @@ var Columns = []string{
 	FieldPinState,
 	FieldProofChallenge,
 	FieldProofChallengeExpiresAt,
+	FieldKeyProtection,
 	FieldSeenAt,
 	FieldOwnerID,
 	FieldOrderID,
@@ -221,6 +226,18 @@ func StateValidator(s State) error {
 	}
 }
 
+const DefaultKeyProtection cardspec.KeyProtection = "SOFTWARE"
+
+// KeyProtectionValidator is a validator for the "key_protection" field enum values. It is called by the builders before save.
+func KeyProtectionValidator(kp cardspec.KeyProtection) error {
+	switch kp {
+	case "SOFTWARE", "TPM", "TPM_ATTESTED":
+		return nil
+	default:
+		return fmt.Errorf("card: invalid enum value for key_protection field: %q", kp)
+	}
+}
+
 // OrderOption defines the ordering options for the Card queries.
 type OrderOption func(*sql.Selector)
 
@@ -272,6 +289,11 @@ func ByValidUntil(opts ...sql.OrderTermOption) OrderOption {
 // ByProofChallengeExpiresAt orders the results by the proof_challenge_expires_at field.
 func ByProofChallengeExpiresAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProofChallengeExpiresAt, opts...).ToFunc()
+}
+
+// ByKeyProtection orders the results by the key_protection field.
+func ByKeyProtection(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldKeyProtection, opts...).ToFunc()
 }
 
 // BySeenAt orders the results by the seen_at field.
@@ -427,3 +449,10 @@ func (e *State) UnmarshalGQL(val interface{}) error {
 	}
 	return nil
 }
+
+var (
+	// cardspec.KeyProtection must implement graphql.Marshaler.
+	_ graphql.Marshaler = (*cardspec.KeyProtection)(nil)
+	// cardspec.KeyProtection must implement graphql.Unmarshaler.
+	_ graphql.Unmarshaler = (*cardspec.KeyProtection)(nil)
+)

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/vscard/vscard/ent/predicate"
+	"github.com/vscard/vscard/server/cardspec"
 )
 
 // ID filters vertices based on their ID field.
@@ -703,6 +704,36 @@ func ProofChallengeExpiresAtIsNil() predicate.Card {
 // ProofChallengeExpiresAtNotNil applies the NotNil predicate on the "proof_challenge_expires_at" field.
 func ProofChallengeExpiresAtNotNil() predicate.Card {
 	return predicate.Card(sql.FieldNotNull(FieldProofChallengeExpiresAt))
+}
+
+// KeyProtectionEQ applies the EQ predicate on the "key_protection" field.
+func KeyProtectionEQ(v cardspec.KeyProtection) predicate.Card {
+	vc := v
+	return predicate.Card(sql.FieldEQ(FieldKeyProtection, vc))
+}
+
+// KeyProtectionNEQ applies the NEQ predicate on the "key_protection" field.
+func KeyProtectionNEQ(v cardspec.KeyProtection) predicate.Card {
+	vc := v
+	return predicate.Card(sql.FieldNEQ(FieldKeyProtection, vc))
+}
+
+// KeyProtectionIn applies the In predicate on the "key_protection" field.
+func KeyProtectionIn(vs ...cardspec.KeyProtection) predicate.Card {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = vs[i]
+	}
+	return predicate.Card(sql.FieldIn(FieldKeyProtection, v...))
+}
+
+// KeyProtectionNotIn applies the NotIn predicate on the "key_protection" field.
+func KeyProtectionNotIn(vs ...cardspec.KeyProtection) predicate.Card {
+	v := make([]any, len(vs))
+	for i := range v {
+		v[i] = vs[i]
+	}
+	return predicate.Card(sql.FieldNotIn(FieldKeyProtection, v...))
 }
 
 // SeenAtEQ applies the EQ predicate on the "seen_at" field.

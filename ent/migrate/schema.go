@@ -122,6 +122,7 @@ var (
 		{Name: "pin_state", Type: field.TypeJSON, Nullable: true},
 		{Name: "proof_challenge", Type: field.TypeBytes, Nullable: true},
 		{Name: "proof_challenge_expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "key_protection", Type: field.TypeEnum, Enums: []string{"SOFTWARE", "TPM", "TPM_ATTESTED"}, Default: "SOFTWARE"},
 		{Name: "seen_at", Type: field.TypeTime, Nullable: true},
 		{Name: "replaced_by_id", Type: field.TypeString, Unique: true, Nullable: true, Size: 40},
 		{Name: "order_id", Type: field.TypeString, Unique: true, Nullable: true, Size: 40},
@@ -135,19 +136,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "cards_cards_replaces",
-				Columns:    []*schema.Column{CardsColumns[18]},
+				Columns:    []*schema.Column{CardsColumns[19]},
 				RefColumns: []*schema.Column{CardsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "cards_orders_card",
-				Columns:    []*schema.Column{CardsColumns[19]},
+				Columns:    []*schema.Column{CardsColumns[20]},
 				RefColumns: []*schema.Column{OrdersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "cards_users_cards",
-				Columns:    []*schema.Column{CardsColumns[20]},
+				Columns:    []*schema.Column{CardsColumns[21]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -156,7 +157,7 @@ var (
 			{
 				Name:    "card_owner_id",
 				Unique:  false,
-				Columns: []*schema.Column{CardsColumns[20]},
+				Columns: []*schema.Column{CardsColumns[21]},
 			},
 			{
 				Name:    "card_updated_at",
@@ -312,6 +313,8 @@ var (
 		{Name: "token_used_at", Type: field.TypeTime, Nullable: true},
 		{Name: "bridge_session_hash", Type: field.TypeBytes, Nullable: true},
 		{Name: "bridge_session_expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tpm_challenge", Type: field.TypeBytes, Nullable: true},
+		{Name: "tpm_challenge_expires_at", Type: field.TypeTime, Nullable: true},
 		{Name: "options", Type: field.TypeJSON, Nullable: true},
 		{Name: "option_script_version", Type: field.TypeString, Nullable: true},
 		{Name: "verification_code", Type: field.TypeString, Default: ""},
@@ -330,13 +333,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "orders_cards_subject_orders",
-				Columns:    []*schema.Column{OrdersColumns[18]},
+				Columns:    []*schema.Column{OrdersColumns[20]},
 				RefColumns: []*schema.Column{CardsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "orders_users_orders",
-				Columns:    []*schema.Column{OrdersColumns[19]},
+				Columns:    []*schema.Column{OrdersColumns[21]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -345,12 +348,12 @@ var (
 			{
 				Name:    "order_state_expires_at",
 				Unique:  false,
-				Columns: []*schema.Column{OrdersColumns[4], OrdersColumns[15]},
+				Columns: []*schema.Column{OrdersColumns[4], OrdersColumns[17]},
 			},
 			{
 				Name:    "order_state_finished_at",
 				Unique:  false,
-				Columns: []*schema.Column{OrdersColumns[4], OrdersColumns[16]},
+				Columns: []*schema.Column{OrdersColumns[4], OrdersColumns[18]},
 			},
 			{
 				Name:    "order_token_hash",
@@ -365,12 +368,12 @@ var (
 			{
 				Name:    "order_user_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{OrdersColumns[19], OrdersColumns[1]},
+				Columns: []*schema.Column{OrdersColumns[21], OrdersColumns[1]},
 			},
 			{
 				Name:    "order_user_id_running",
 				Unique:  true,
-				Columns: []*schema.Column{OrdersColumns[19]},
+				Columns: []*schema.Column{OrdersColumns[21]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "finished_at IS NULL",
 				},
@@ -383,7 +386,7 @@ var (
 			{
 				Name:    "order_subject_card_id",
 				Unique:  false,
-				Columns: []*schema.Column{OrdersColumns[18]},
+				Columns: []*schema.Column{OrdersColumns[20]},
 			},
 		},
 	}

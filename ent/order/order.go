@@ -38,6 +38,10 @@ const (
 	FieldBridgeSessionHash = "bridge_session_hash"
 	// FieldBridgeSessionExpiresAt holds the string denoting the bridge_session_expires_at field in the database.
 	FieldBridgeSessionExpiresAt = "bridge_session_expires_at"
+	// FieldTpmChallenge holds the string denoting the tpm_challenge field in the database.
+	FieldTpmChallenge = "tpm_challenge"
+	// FieldTpmChallengeExpiresAt holds the string denoting the tpm_challenge_expires_at field in the database.
+	FieldTpmChallengeExpiresAt = "tpm_challenge_expires_at"
 	// FieldOptions holds the string denoting the options field in the database.
 	FieldOptions = "options"
 	// FieldOptionScriptVersion holds the string denoting the option_script_version field in the database.
@@ -109,6 +113,8 @@ var Columns = []string{
 	FieldTokenUsedAt,
 	FieldBridgeSessionHash,
 	FieldBridgeSessionExpiresAt,
+	FieldTpmChallenge,
+	FieldTpmChallengeExpiresAt,
 	FieldOptions,
 	FieldOptionScriptVersion,
 	FieldVerificationCode,
@@ -232,6 +238,11 @@ func ByTokenUsedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByBridgeSessionExpiresAt orders the results by the bridge_session_expires_at field.
 func ByBridgeSessionExpiresAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBridgeSessionExpiresAt, opts...).ToFunc()
+}
+
+// ByTpmChallengeExpiresAt orders the results by the tpm_challenge_expires_at field.
+func ByTpmChallengeExpiresAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTpmChallengeExpiresAt, opts...).ToFunc()
 }
 
 // ByOptionScriptVersion orders the results by the option_script_version field.

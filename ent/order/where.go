@@ -105,6 +105,16 @@ func BridgeSessionExpiresAt(v time.Time) predicate.Order {
 	return predicate.Order(sql.FieldEQ(FieldBridgeSessionExpiresAt, v))
 }
 
+// TpmChallenge applies equality check predicate on the "tpm_challenge" field. It's identical to TpmChallengeEQ.
+func TpmChallenge(v []byte) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldTpmChallenge, v))
+}
+
+// TpmChallengeExpiresAt applies equality check predicate on the "tpm_challenge_expires_at" field. It's identical to TpmChallengeExpiresAtEQ.
+func TpmChallengeExpiresAt(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldTpmChallengeExpiresAt, v))
+}
+
 // OptionScriptVersion applies equality check predicate on the "option_script_version" field. It's identical to OptionScriptVersionEQ.
 func OptionScriptVersion(v string) predicate.Order {
 	return predicate.Order(sql.FieldEQ(FieldOptionScriptVersion, v))
@@ -558,6 +568,106 @@ func BridgeSessionExpiresAtIsNil() predicate.Order {
 // BridgeSessionExpiresAtNotNil applies the NotNil predicate on the "bridge_session_expires_at" field.
 func BridgeSessionExpiresAtNotNil() predicate.Order {
 	return predicate.Order(sql.FieldNotNull(FieldBridgeSessionExpiresAt))
+}
+
+// TpmChallengeEQ applies the EQ predicate on the "tpm_challenge" field.
+func TpmChallengeEQ(v []byte) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldTpmChallenge, v))
+}
+
+// TpmChallengeNEQ applies the NEQ predicate on the "tpm_challenge" field.
+func TpmChallengeNEQ(v []byte) predicate.Order {
+	return predicate.Order(sql.FieldNEQ(FieldTpmChallenge, v))
+}
+
+// TpmChallengeIn applies the In predicate on the "tpm_challenge" field.
+func TpmChallengeIn(vs ...[]byte) predicate.Order {
+	return predicate.Order(sql.FieldIn(FieldTpmChallenge, vs...))
+}
+
+// TpmChallengeNotIn applies the NotIn predicate on the "tpm_challenge" field.
+func TpmChallengeNotIn(vs ...[]byte) predicate.Order {
+	return predicate.Order(sql.FieldNotIn(FieldTpmChallenge, vs...))
+}
+
+// TpmChallengeGT applies the GT predicate on the "tpm_challenge" field.
+func TpmChallengeGT(v []byte) predicate.Order {
+	return predicate.Order(sql.FieldGT(FieldTpmChallenge, v))
+}
+
+// TpmChallengeGTE applies the GTE predicate on the "tpm_challenge" field.
+func TpmChallengeGTE(v []byte) predicate.Order {
+	return predicate.Order(sql.FieldGTE(FieldTpmChallenge, v))
+}
+
+// TpmChallengeLT applies the LT predicate on the "tpm_challenge" field.
+func TpmChallengeLT(v []byte) predicate.Order {
+	return predicate.Order(sql.FieldLT(FieldTpmChallenge, v))
+}
+
+// TpmChallengeLTE applies the LTE predicate on the "tpm_challenge" field.
+func TpmChallengeLTE(v []byte) predicate.Order {
+	return predicate.Order(sql.FieldLTE(FieldTpmChallenge, v))
+}
+
+// TpmChallengeIsNil applies the IsNil predicate on the "tpm_challenge" field.
+func TpmChallengeIsNil() predicate.Order {
+	return predicate.Order(sql.FieldIsNull(FieldTpmChallenge))
+}
+
+// TpmChallengeNotNil applies the NotNil predicate on the "tpm_challenge" field.
+func TpmChallengeNotNil() predicate.Order {
+	return predicate.Order(sql.FieldNotNull(FieldTpmChallenge))
+}
+
+// TpmChallengeExpiresAtEQ applies the EQ predicate on the "tpm_challenge_expires_at" field.
+func TpmChallengeExpiresAtEQ(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldTpmChallengeExpiresAt, v))
+}
+
+// TpmChallengeExpiresAtNEQ applies the NEQ predicate on the "tpm_challenge_expires_at" field.
+func TpmChallengeExpiresAtNEQ(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldNEQ(FieldTpmChallengeExpiresAt, v))
+}
+
+// TpmChallengeExpiresAtIn applies the In predicate on the "tpm_challenge_expires_at" field.
+func TpmChallengeExpiresAtIn(vs ...time.Time) predicate.Order {
+	return predicate.Order(sql.FieldIn(FieldTpmChallengeExpiresAt, vs...))
+}
+
+// TpmChallengeExpiresAtNotIn applies the NotIn predicate on the "tpm_challenge_expires_at" field.
+func TpmChallengeExpiresAtNotIn(vs ...time.Time) predicate.Order {
+	return predicate.Order(sql.FieldNotIn(FieldTpmChallengeExpiresAt, vs...))
+}
+
+// TpmChallengeExpiresAtGT applies the GT predicate on the "tpm_challenge_expires_at" field.
+func TpmChallengeExpiresAtGT(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldGT(FieldTpmChallengeExpiresAt, v))
+}
+
+// TpmChallengeExpiresAtGTE applies the GTE predicate on the "tpm_challenge_expires_at" field.
+func TpmChallengeExpiresAtGTE(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldGTE(FieldTpmChallengeExpiresAt, v))
+}
+
+// TpmChallengeExpiresAtLT applies the LT predicate on the "tpm_challenge_expires_at" field.
+func TpmChallengeExpiresAtLT(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldLT(FieldTpmChallengeExpiresAt, v))
+}
+
+// TpmChallengeExpiresAtLTE applies the LTE predicate on the "tpm_challenge_expires_at" field.
+func TpmChallengeExpiresAtLTE(v time.Time) predicate.Order {
+	return predicate.Order(sql.FieldLTE(FieldTpmChallengeExpiresAt, v))
+}
+
+// TpmChallengeExpiresAtIsNil applies the IsNil predicate on the "tpm_challenge_expires_at" field.
+func TpmChallengeExpiresAtIsNil() predicate.Order {
+	return predicate.Order(sql.FieldIsNull(FieldTpmChallengeExpiresAt))
+}
+
+// TpmChallengeExpiresAtNotNil applies the NotNil predicate on the "tpm_challenge_expires_at" field.
+func TpmChallengeExpiresAtNotNil() predicate.Order {
+	return predicate.Order(sql.FieldNotNull(FieldTpmChallengeExpiresAt))
 }
 
 // OptionsIsNil applies the IsNil predicate on the "options" field.

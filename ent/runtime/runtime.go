@@ -466,11 +466,11 @@ func init() {
 	// order.DefaultProcess holds the default value on creation for the process field.
 	order.DefaultProcess = orderDescProcess.Default.(string)
 	// orderDescVerificationCode is the schema descriptor for verification_code field.
-	orderDescVerificationCode := orderFields[10].Descriptor()
+	orderDescVerificationCode := orderFields[12].Descriptor()
 	// order.DefaultVerificationCode holds the default value on creation for the verification_code field.
 	order.DefaultVerificationCode = orderDescVerificationCode.Default.(string)
 	// orderDescVersion is the schema descriptor for version field.
-	orderDescVersion := orderFields[14].Descriptor()
+	orderDescVersion := orderFields[16].Descriptor()
 	// order.DefaultVersion holds the default value on creation for the version field.
 	order.DefaultVersion = orderDescVersion.Default.(int)
 	// orderDescID is the schema descriptor for id field.

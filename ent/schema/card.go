@@ -54,6 +54,11 @@ func (Card) Fields() []ent.Field {
 		// and when it stops working. Cleared when used.
 		field.Bytes("proof_challenge").Optional().Nillable().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("proof_challenge_expires_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
+		// How the card's keys are held, as the server established it from the TPM evidence
+		// that came with their CSRs (server/tpmverify): the weakest of its keys.
+		field.Enum("key_protection").GoType(cardspec.KeyProtection("")).
+			Default(string(cardspec.KeySoftware)).
+			Annotations(entgql.Type("KeyProtection")),
 		// When a Desktop App last proved it holds the card (any contact), so that an
 		// operator sees whether a card is still around.
 		field.Time("seen_at").Optional().Nillable(),

@@ -41,6 +41,11 @@ func (Order) Fields() []ent.Field {
 		// The bridge session issued at claim, bound to this order, stored only as a hash.
 		field.Bytes("bridge_session_hash").Optional().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("bridge_session_expires_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
+		// The outstanding TPM credential challenge (server/tpmverify): the digest binding
+		// its secret to the AK and the EK certificate, and when it stops working. Cleared
+		// when answered, right or wrong, so a challenge is answered once.
+		field.Bytes("tpm_challenge").Optional().Nillable().Sensitive().Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("tpm_challenge_expires_at").Optional().Nillable().Annotations(entgql.Skip(entgql.SkipAll)),
 		field.JSON("options", &cardspec.Options{}).
 			Optional().
 			Annotations(entgql.Type("Options"), entgql.Skip(entgql.SkipWhereInput)),

@@ -100,6 +100,7 @@ type ComplexityRoot struct {
 		CreatedAt      func(childComplexity int) int
 		Device         func(childComplexity int) int
 		ID             func(childComplexity int) int
+		KeyProtection  func(childComplexity int) int
 		Kind           func(childComplexity int) int
 		Order          func(childComplexity int) int
 		Owner          func(childComplexity int) int
@@ -160,11 +161,12 @@ type ComplexityRoot struct {
 	}
 
 	CardStatus struct {
-		Certificates func(childComplexity int) int
-		Serial       func(childComplexity int) int
-		State        func(childComplexity int) int
-		ValidFrom    func(childComplexity int) int
-		ValidUntil   func(childComplexity int) int
+		Certificates  func(childComplexity int) int
+		KeyProtection func(childComplexity int) int
+		Serial        func(childComplexity int) int
+		State         func(childComplexity int) int
+		ValidFrom     func(childComplexity int) int
+		ValidUntil    func(childComplexity int) int
 	}
 
 	CardSync struct {
@@ -263,6 +265,7 @@ type ComplexityRoot struct {
 		StartProcess           func(childComplexity int, name string, card *string, reason *string) int
 		SubmitCardKeys         func(childComplexity int, orderID string, keys []*model.KeySubmission) int
 		SyncCard               func(childComplexity int, report model.CardReportInput) int
+		TpmChallenge           func(childComplexity int, orderID string, identity model.TpmIdentityInput) int
 		UpdateOptionScript     func(childComplexity int, name string, source string, comment *string) int
 	}
 
@@ -326,9 +329,15 @@ type ComplexityRoot struct {
 	}
 
 	OrderStep struct {
-		At    func(childComplexity int) int
-		Note  func(childComplexity int) int
-		State func(childComplexity int) int
+		At     func(childComplexity int) int
+		Note   func(childComplexity int) int
+		State  func(childComplexity int) int
+		Undone func(childComplexity int) int
+	}
+
+	OrderUndone struct {
+		CardDeleted         func(childComplexity int) int
+		CertificatesRevoked func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -413,6 +422,12 @@ type ComplexityRoot struct {
 		Process   func(childComplexity int) int
 	}
 
+	TpmChallenge struct {
+		CredentialBlob  func(childComplexity int) int
+		EncryptedSecret func(childComplexity int) int
+		ExpiresAt       func(childComplexity int) int
+	}
+
 	UnblockResponse struct {
 		Order    func(childComplexity int) int
 		Response func(childComplexity int) int
@@ -481,6 +496,7 @@ type MutationResolver interface {
 	ClaimOrder(ctx context.Context, orderID string, token string, device *model.DeviceInput) (*enroll.Claim, error)
 	ReportCardCreation(ctx context.Context, orderID string, note *string) (*ent.Order, error)
 	SubmitCardKeys(ctx context.Context, orderID string, keys []*model.KeySubmission) ([]*ent.Certificate, error)
+	TpmChallenge(ctx context.Context, orderID string, identity model.TpmIdentityInput) (*model.TpmChallenge, error)
 	ConfirmCardReady(ctx context.Context, orderID string, serial string, device model.DeviceInput) (*ent.Order, error)
 	FailOrder(ctx context.Context, orderID string, reason string) (*ent.Order, error)
 	BridgeNext(ctx context.Context, orderID string, note *string) (*ent.Order, error)
@@ -736,6 +752,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Card.ID(childComplexity), true
+	case "Card.keyProtection":
+		if e.ComplexityRoot.Card.KeyProtection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Card.KeyProtection(childComplexity), true
 	case "Card.kind":
 		if e.ComplexityRoot.Card.Kind == nil {
 			break
@@ -983,6 +1005,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CardStatus.Certificates(childComplexity), true
+	case "CardStatus.keyProtection":
+		if e.ComplexityRoot.CardStatus.KeyProtection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardStatus.KeyProtection(childComplexity), true
 	case "CardStatus.serial":
 		if e.ComplexityRoot.CardStatus.Serial == nil {
 			break
@@ -1557,6 +1585,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SyncCard(childComplexity, args["report"].(model.CardReportInput)), true
+	case "Mutation.tpmChallenge":
+		if e.ComplexityRoot.Mutation.TpmChallenge == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_tpmChallenge_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TpmChallenge(childComplexity, args["orderId"].(string), args["identity"].(model.TpmIdentityInput)), true
 	case "Mutation.updateOptionScript":
 		if e.ComplexityRoot.Mutation.UpdateOptionScript == nil {
 			break
@@ -1827,6 +1866,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrderStep.State(childComplexity), true
+	case "OrderStep.undone":
+		if e.ComplexityRoot.OrderStep.Undone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStep.Undone(childComplexity), true
+
+	case "OrderUndone.cardDeleted":
+		if e.ComplexityRoot.OrderUndone.CardDeleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderUndone.CardDeleted(childComplexity), true
+	case "OrderUndone.certificatesRevoked":
+		if e.ComplexityRoot.OrderUndone.CertificatesRevoked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderUndone.CertificatesRevoked(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2253,6 +2311,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Task.Process(childComplexity), true
 
+	case "TpmChallenge.credentialBlob":
+		if e.ComplexityRoot.TpmChallenge.CredentialBlob == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TpmChallenge.CredentialBlob(childComplexity), true
+	case "TpmChallenge.encryptedSecret":
+		if e.ComplexityRoot.TpmChallenge.EncryptedSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TpmChallenge.EncryptedSecret(childComplexity), true
+	case "TpmChallenge.expiresAt":
+		if e.ComplexityRoot.TpmChallenge.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TpmChallenge.ExpiresAt(childComplexity), true
+
 	case "UnblockResponse.order":
 		if e.ComplexityRoot.UnblockResponse.Order == nil {
 			break
@@ -2429,6 +2506,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OrderOrder", ec.unmarshalInputOrderOrder),
 			graphql.NewInputUnmarshaler("OrderWhereInput", ec.unmarshalInputOrderWhereInput),
 			graphql.NewInputUnmarshaler("PinChangeReportInput", ec.unmarshalInputPinChangeReportInput),
+			graphql.NewInputUnmarshaler("TpmEvidenceInput", ec.unmarshalInputTpmEvidenceInput),
+			graphql.NewInputUnmarshaler("TpmIdentityInput", ec.unmarshalInputTpmIdentityInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
 		)
@@ -2764,6 +2843,7 @@ type Card implements Node {
   properties: CardProperties!
   device: Device
   pinState: CardPinState
+  keyProtection: KeyProtection!
   seenAt: Time
   owner: User!
   order: Order
@@ -2980,6 +3060,13 @@ input CardWhereInput {
   validUntilGTE: Time
   validUntilLT: Time
   validUntilLTE: Time
+  """
+  key_protection field predicates
+  """
+  keyProtection: KeyProtection
+  keyProtectionNEQ: KeyProtection
+  keyProtectionIn: [KeyProtection!]
+  keyProtectionNotIn: [KeyProtection!]
   """
   seen_at field predicates
   """
@@ -3325,6 +3412,14 @@ enum KeyAlgorithm @goModel(model: "github.com/vscard/vscard/server/cardspec.KeyA
   ECCP256
   ECCP384
   RSA2048
+}
+"""
+KeyProtection is enum for the field key_protection
+"""
+enum KeyProtection @goModel(model: "github.com/vscard/vscard/server/cardspec.KeyProtection") {
+  SOFTWARE
+  TPM
+  TPM_ATTESTED
 }
 """
 An object with an ID.
@@ -4208,6 +4303,14 @@ type Mutation {
   reportCardCreation(orderId: ID!, note: String): Order! @access(allow: [BRIDGE])
   "Desktop bridge: submits one CSR per requested certificate, made with keys generated on the card."
   submitCardKeys(orderId: ID!, keys: [KeySubmission!]!): [Certificate!]! @access(allow: [BRIDGE])
+  """
+  Desktop bridge: a credential for the computer's TPM to activate (server/tpmverify), made for
+  the TPM's endorsement key and bound to its attestation key. The answer goes with the CSRs
+  (KeySubmission.tpmEvidence) within expiresAt, once; a new challenge replaces the order's
+  previous one. Evidence the server cannot use is INVALID_INPUT with extensions.reason
+  (TPM_EVIDENCE_INVALID, TPM_ROOT_UNKNOWN, ...).
+  """
+  tpmChallenge(orderId: ID!, identity: TpmIdentityInput!): TpmChallenge! @access(allow: [BRIDGE])
   "Desktop bridge: the certificates are on the card; the card is ready."
   confirmCardReady(orderId: ID!, serial: String!, device: DeviceInput!): Order! @access(allow: [BRIDGE])
   "Desktop bridge: the order cannot go on (PIN dialog closed, card error)."
@@ -4462,6 +4565,39 @@ input KeySubmission {
   attestation: String
   "The card's attestation signer certificate, slot F9 (PEM)."
   attestationSigner: String
+  """
+  Evidence that the slot's key lives in the computer's TPM, answering the order's tpmChallenge.
+  Required when the option script's KEY_PROTECTION is TPM (else INVALID_INPUT with
+  extensions.reason TPM_EVIDENCE_MISSING).
+  """
+  tpmEvidence: TpmEvidenceInput
+}
+
+"The TPM's identity, for a credential challenge. Every field is base64 (standard, padded)."
+input TpmIdentityInput {
+  "The endorsement key certificate, DER, as the TPM keeps it in NV."
+  ekCertificate: String!
+  "The attestation key's TPMT_PUBLIC."
+  akPublic: String!
+}
+
+"A credential for TPM2_ActivateCredential. Fields are base64 (standard, padded)."
+type TpmChallenge {
+  credentialBlob: String!
+  encryptedSecret: String!
+  expiresAt: Time!
+}
+
+"One key's TPM evidence (desktop-bridge/tpmevidence). Every field is base64 (standard, padded)."
+input TpmEvidenceInput {
+  identity: TpmIdentityInput!
+  "The secret TPM2_ActivateCredential returned for the order's challenge."
+  secret: String!
+  "The key's TPMT_PUBLIC."
+  keyPublic: String!
+  "TPM2_Certify of the key by the attestation key: the TPMS_ATTEST and the TPMT_SIGNATURE."
+  certifyInfo: String!
+  signature: String!
 }
 
 "What the desktop bridge needs to build the card, returned once at claim."
@@ -4517,6 +4653,8 @@ input CardPinStateInput {
 type CardStatus {
   serial: String!
   state: CardState!
+  "How the card's keys are held: in software, in a TPM, or in a TPM whose manufacturer the server verified."
+  keyProtection: KeyProtection!
   validFrom: Time!
   validUntil: Time!
   certificates: [CertificateStatus!]!
@@ -4550,6 +4688,16 @@ type OrderStep {
   state: OrderState! @goField(forceResolver: true)
   at: Time!
   note: String
+  "On the step that ended the order (CANCELLED, FAILED, EXPIRED): what the ending took back."
+  undone: OrderUndone
+}
+
+"What an order's ending took back, so that a person reads what happened."
+type OrderUndone {
+  "The unfinished card the order had made was deleted."
+  cardDeleted: Boolean!
+  "How many certificates issued for the order were revoked."
+  certificatesRevoked: Int!
 }
 
 type Device {
@@ -4745,6 +4893,8 @@ func (ec *executionContext) childFields_Card(ctx context.Context, field graphql.
 		return ec.fieldContext_Card_device(ctx, field)
 	case "pinState":
 		return ec.fieldContext_Card_pinState(ctx, field)
+	case "keyProtection":
+		return ec.fieldContext_Card_keyProtection(ctx, field)
 	case "seenAt":
 		return ec.fieldContext_Card_seenAt(ctx, field)
 	case "owner":
@@ -4853,6 +5003,8 @@ func (ec *executionContext) childFields_CardStatus(ctx context.Context, field gr
 		return ec.fieldContext_CardStatus_serial(ctx, field)
 	case "state":
 		return ec.fieldContext_CardStatus_state(ctx, field)
+	case "keyProtection":
+		return ec.fieldContext_CardStatus_keyProtection(ctx, field)
 	case "validFrom":
 		return ec.fieldContext_CardStatus_validFrom(ctx, field)
 	case "validUntil":
@@ -5131,8 +5283,20 @@ func (ec *executionContext) childFields_OrderStep(ctx context.Context, field gra
 		return ec.fieldContext_OrderStep_at(ctx, field)
 	case "note":
 		return ec.fieldContext_OrderStep_note(ctx, field)
+	case "undone":
+		return ec.fieldContext_OrderStep_undone(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderStep", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderUndone(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cardDeleted":
+		return ec.fieldContext_OrderUndone_cardDeleted(ctx, field)
+	case "certificatesRevoked":
+		return ec.fieldContext_OrderUndone_certificatesRevoked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderUndone", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5245,6 +5409,18 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_process(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
+}
+
+func (ec *executionContext) childFields_TpmChallenge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "credentialBlob":
+		return ec.fieldContext_TpmChallenge_credentialBlob(ctx, field)
+	case "encryptedSecret":
+		return ec.fieldContext_TpmChallenge_encryptedSecret(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_TpmChallenge_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TpmChallenge", field.Name)
 }
 
 func (ec *executionContext) childFields_UnblockResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6034,6 +6210,28 @@ func (ec *executionContext) field_Mutation_syncCard_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["report"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_tpmChallenge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "identity",
+		func(ctx context.Context, v any) (model.TpmIdentityInput, error) {
+			return ec.unmarshalNTpmIdentityInput2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐTpmIdentityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["identity"] = arg1
 	return args, nil
 }
 
@@ -7749,6 +7947,29 @@ func (ec *executionContext) fieldContext_Card_pinState(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Card_keyProtection(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Card_keyProtection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyProtection, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.KeyProtection) graphql.Marshaler {
+			return ec.marshalNKeyProtection2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Card_keyProtection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Card", field, false, false, "KeyProtection")
+}
+
 func (ec *executionContext) _Card_seenAt(ctx context.Context, field graphql.CollectedField, obj *ent.Card) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8626,6 +8847,29 @@ func (ec *executionContext) _CardStatus_state(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_CardStatus_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CardStatus", field, false, false, "CardState")
+}
+
+func (ec *executionContext) _CardStatus_keyProtection(ctx context.Context, field graphql.CollectedField, obj *model.CardStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardStatus_keyProtection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyProtection, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v cardspec.KeyProtection) graphql.Marshaler {
+			return ec.marshalNKeyProtection2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardStatus_keyProtection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardStatus", field, false, false, "KeyProtection")
 }
 
 func (ec *executionContext) _CardStatus_validFrom(ctx context.Context, field graphql.CollectedField, obj *model.CardStatus) (ret graphql.Marshaler) {
@@ -10612,6 +10856,68 @@ func (ec *executionContext) fieldContext_Mutation_submitCardKeys(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_tpmChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_tpmChallenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TpmChallenge(ctx, fc.Args["orderId"].(string), fc.Args["identity"].(model.TpmIdentityInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				allow, err := ec.unmarshalNAccess2ᚕgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐAccessᚄ(ctx, []any{"BRIDGE"})
+				if err != nil {
+					var zeroVal *model.TpmChallenge
+					return zeroVal, err
+				}
+				if ec.Directives.Access == nil {
+					var zeroVal *model.TpmChallenge
+					return zeroVal, errors.New("directive access is not implemented")
+				}
+				return ec.Directives.Access(ctx, nil, directive0, allow)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TpmChallenge) graphql.Marshaler {
+			return ec.marshalNTpmChallenge2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐTpmChallenge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_tpmChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TpmChallenge(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_tpmChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_confirmCardReady(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12503,6 +12809,84 @@ func (ec *executionContext) _OrderStep_note(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_OrderStep_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _OrderStep_undone(ctx context.Context, field graphql.CollectedField, obj *record.OrderStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStep_undone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Undone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *record.Undone) graphql.Marshaler {
+			return ec.marshalOOrderUndone2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐUndone(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStep_undone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderStep",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderUndone(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderUndone_cardDeleted(ctx context.Context, field graphql.CollectedField, obj *record.Undone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderUndone_cardDeleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CardDeleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderUndone_cardDeleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderUndone", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OrderUndone_certificatesRevoked(ctx context.Context, field graphql.CollectedField, obj *record.Undone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderUndone_certificatesRevoked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CertificatesRevoked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderUndone_certificatesRevoked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderUndone", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[string]) (ret graphql.Marshaler) {
@@ -14588,6 +14972,75 @@ func (ec *executionContext) fieldContext_Task_process(_ context.Context, field g
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _TpmChallenge_credentialBlob(ctx context.Context, field graphql.CollectedField, obj *model.TpmChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TpmChallenge_credentialBlob(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CredentialBlob, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TpmChallenge_credentialBlob(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TpmChallenge", field, false, false, "String")
+}
+
+func (ec *executionContext) _TpmChallenge_encryptedSecret(ctx context.Context, field graphql.CollectedField, obj *model.TpmChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TpmChallenge_encryptedSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EncryptedSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TpmChallenge_encryptedSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TpmChallenge", field, false, false, "String")
+}
+
+func (ec *executionContext) _TpmChallenge_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.TpmChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TpmChallenge_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TpmChallenge_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TpmChallenge", field, false, false, "Time")
 }
 
 func (ec *executionContext) _UnblockResponse_order(ctx context.Context, field graphql.CollectedField, obj *model.UnblockResponse) (ret graphql.Marshaler) {
@@ -17374,7 +17827,7 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "stateChangedAt", "stateChangedAtNEQ", "stateChangedAtIn", "stateChangedAtNotIn", "stateChangedAtGT", "stateChangedAtGTE", "stateChangedAtLT", "stateChangedAtLTE", "stateChangedAtIsNil", "stateChangedAtNotNil", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "seenAt", "seenAtNEQ", "seenAtIn", "seenAtNotIn", "seenAtGT", "seenAtGTE", "seenAtLT", "seenAtLTE", "seenAtIsNil", "seenAtNotNil", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith", "hasReplacedBy", "hasReplacedByWith", "hasReplaces", "hasReplacesWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "serial", "serialNEQ", "serialIn", "serialNotIn", "serialGT", "serialGTE", "serialLT", "serialLTE", "serialContains", "serialHasPrefix", "serialHasSuffix", "serialEqualFold", "serialContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "state", "stateNEQ", "stateIn", "stateNotIn", "stateChangedAt", "stateChangedAtNEQ", "stateChangedAtIn", "stateChangedAtNotIn", "stateChangedAtGT", "stateChangedAtGTE", "stateChangedAtLT", "stateChangedAtLTE", "stateChangedAtIsNil", "stateChangedAtNotNil", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "keyProtection", "keyProtectionNEQ", "keyProtectionIn", "keyProtectionNotIn", "seenAt", "seenAtNEQ", "seenAtIn", "seenAtNotIn", "seenAtGT", "seenAtGTE", "seenAtLT", "seenAtLTE", "seenAtIsNil", "seenAtNotNil", "hasOwner", "hasOwnerWith", "hasOrder", "hasOrderWith", "hasSubjectOrders", "hasSubjectOrdersWith", "hasCertificates", "hasCertificatesWith", "hasReplacedBy", "hasReplacedByWith", "hasReplaces", "hasReplacesWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17913,6 +18366,34 @@ func (ec *executionContext) unmarshalInputCardWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.ValidUntilLTE = data
+		case "keyProtection":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyProtection"))
+			data, err := ec.unmarshalOKeyProtection2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KeyProtection = data
+		case "keyProtectionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyProtectionNEQ"))
+			data, err := ec.unmarshalOKeyProtection2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KeyProtectionNEQ = data
+		case "keyProtectionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyProtectionIn"))
+			data, err := ec.unmarshalOKeyProtection2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtectionᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KeyProtectionIn = data
+		case "keyProtectionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyProtectionNotIn"))
+			data, err := ec.unmarshalOKeyProtection2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtectionᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KeyProtectionNotIn = data
 		case "seenAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("seenAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -19100,7 +19581,7 @@ func (ec *executionContext) unmarshalInputKeySubmission(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"slot", "template", "csr", "attestation", "attestationSigner"}
+	fieldsInOrder := [...]string{"slot", "template", "csr", "attestation", "attestationSigner", "tpmEvidence"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -19142,6 +19623,13 @@ func (ec *executionContext) unmarshalInputKeySubmission(ctx context.Context, obj
 				return it, err
 			}
 			it.AttestationSigner = data
+		case "tpmEvidence":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tpmEvidence"))
+			data, err := ec.unmarshalOTpmEvidenceInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐTpmEvidenceInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TpmEvidence = data
 		}
 	}
 	return it, nil
@@ -20000,6 +20488,125 @@ func (ec *executionContext) unmarshalInputPinChangeReportInput(ctx context.Conte
 func UnmarshalPinChangeReportInput(ctx context.Context, raw any) (model.PinChangeReportInput, error) {
 	var out model.PinChangeReportInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PinChangeReportInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTpmEvidenceInput(ctx context.Context, obj any) (model.TpmEvidenceInput, error) {
+	var it model.TpmEvidenceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"identity", "secret", "keyPublic", "certifyInfo", "signature"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "identity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("identity"))
+			data, err := ec.unmarshalNTpmIdentityInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐTpmIdentityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Identity = data
+		case "secret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("secret"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Secret = data
+		case "keyPublic":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPublic"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KeyPublic = data
+		case "certifyInfo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certifyInfo"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertifyInfo = data
+		case "signature":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signature"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Signature = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTpmEvidenceInput unmarshals raw into the TpmEvidenceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTpmEvidenceInput(ctx context.Context, raw any) (model.TpmEvidenceInput, error) {
+	var out model.TpmEvidenceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TpmEvidenceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTpmIdentityInput(ctx context.Context, obj any) (model.TpmIdentityInput, error) {
+	var it model.TpmIdentityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ekCertificate", "akPublic"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ekCertificate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ekCertificate"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EkCertificate = data
+		case "akPublic":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("akPublic"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AkPublic = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTpmIdentityInput unmarshals raw into the TpmIdentityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTpmIdentityInput(ctx context.Context, raw any) (model.TpmIdentityInput, error) {
+	var out model.TpmIdentityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TpmIdentityInput", raw, &out)
 	return out, err
 }
 
@@ -21056,6 +21663,11 @@ func (ec *executionContext) _Card(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "keyProtection":
+			out.Values[i] = ec._Card_keyProtection(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "seenAt":
 			out.Values[i] = ec._Card_seenAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -21421,6 +22033,11 @@ func (ec *executionContext) _CardStatus(ctx context.Context, sel ast.SelectionSe
 			}
 		case "state":
 			out.Values[i] = ec._CardStatus_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keyProtection":
+			out.Values[i] = ec._CardStatus_keyProtection(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -22023,6 +22640,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "tpmChallenge":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_tpmChallenge(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "confirmCardReady":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_confirmCardReady(ctx, field)
@@ -22547,6 +23171,49 @@ func (ec *executionContext) _OrderStep(ctx context.Context, sel ast.SelectionSet
 			out.Values[i] = ec._OrderStep_note(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "undone":
+			out.Values[i] = ec._OrderStep_undone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orderUndoneImplementors = []string{"OrderUndone"}
+
+func (ec *executionContext) _OrderUndone(ctx context.Context, sel ast.SelectionSet, obj *record.Undone) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderUndoneImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderUndone")
+		case "cardDeleted":
+			out.Values[i] = ec._OrderUndone_cardDeleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "certificatesRevoked":
+			out.Values[i] = ec._OrderUndone_certificatesRevoked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -23102,6 +23769,49 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Task_process(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tpmChallengeImplementors = []string{"TpmChallenge"}
+
+func (ec *executionContext) _TpmChallenge(ctx context.Context, sel ast.SelectionSet, obj *model.TpmChallenge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tpmChallengeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TpmChallenge")
+		case "credentialBlob":
+			out.Values[i] = ec._TpmChallenge_credentialBlob(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "encryptedSecret":
+			out.Values[i] = ec._TpmChallenge_encryptedSecret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._TpmChallenge_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24213,6 +24923,16 @@ func (ec *executionContext) marshalNKeyAlgorithm2githubᚗcomᚋvscardᚋvscard�
 	return v
 }
 
+func (ec *executionContext) unmarshalNKeyProtection2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtection(ctx context.Context, v any) (cardspec.KeyProtection, error) {
+	var res cardspec.KeyProtection
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNKeyProtection2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtection(ctx context.Context, sel ast.SelectionSet, v cardspec.KeyProtection) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNKeySubmission2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐKeySubmissionᚄ(ctx context.Context, v any) ([]*model.KeySubmission, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
@@ -24543,6 +25263,24 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTpmChallenge2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐTpmChallenge(ctx context.Context, sel ast.SelectionSet, v *model.TpmChallenge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TpmChallenge!")
+		return graphql.Null
+	}
+	return ec._TpmChallenge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTpmIdentityInput2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐTpmIdentityInput(ctx context.Context, v any) (model.TpmIdentityInput, error) {
+	res, err := ec.unmarshalInputTpmIdentityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNTpmIdentityInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐTpmIdentityInput(ctx context.Context, v any) (*model.TpmIdentityInput, error) {
+	res, err := ec.unmarshalInputTpmIdentityInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNUnblockResponse2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐUnblockResponse(ctx context.Context, sel ast.SelectionSet, v *model.UnblockResponse) graphql.Marshaler {
@@ -25421,6 +26159,58 @@ func (ec *executionContext) marshalOKeyAlgorithm2ᚖgithubᚗcomᚋvscardᚋvsca
 	return v
 }
 
+func (ec *executionContext) unmarshalOKeyProtection2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtectionᚄ(ctx context.Context, v any) ([]cardspec.KeyProtection, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]cardspec.KeyProtection, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNKeyProtection2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtection(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOKeyProtection2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtectionᚄ(ctx context.Context, sel ast.SelectionSet, v []cardspec.KeyProtection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNKeyProtection2githubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOKeyProtection2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtection(ctx context.Context, v any) (*cardspec.KeyProtection, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(cardspec.KeyProtection)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOKeyProtection2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋcardspecᚐKeyProtection(ctx context.Context, sel ast.SelectionSet, v *cardspec.KeyProtection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOMap2map(ctx context.Context, v any) (map[string]any, error) {
 	if v == nil {
 		return nil, nil
@@ -25564,6 +26354,13 @@ func (ec *executionContext) marshalOOrderState2ᚖgithubᚗcomᚋvscardᚋvscard
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOOrderUndone2ᚖgithubᚗcomᚋvscardᚋvscardᚋserverᚋrecordᚐUndone(ctx context.Context, sel ast.SelectionSet, v *record.Undone) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OrderUndone(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOOrderWhereInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐOrderWhereInputᚄ(ctx context.Context, v any) ([]*ent.OrderWhereInput, error) {
@@ -25754,6 +26551,14 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOTpmEvidenceInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐTpmEvidenceInput(ctx context.Context, v any) (*model.TpmEvidenceInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTpmEvidenceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {

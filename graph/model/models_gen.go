@@ -40,11 +40,13 @@ type CardReportInput struct {
 }
 
 type CardStatus struct {
-	Serial       string               `json:"serial"`
-	State        card.State           `json:"state"`
-	ValidFrom    time.Time            `json:"validFrom"`
-	ValidUntil   time.Time            `json:"validUntil"`
-	Certificates []*CertificateStatus `json:"certificates"`
+	Serial string     `json:"serial"`
+	State  card.State `json:"state"`
+	// How the card's keys are held: in software, in a TPM, or in a TPM whose manufacturer the server verified.
+	KeyProtection cardspec.KeyProtection `json:"keyProtection"`
+	ValidFrom     time.Time              `json:"validFrom"`
+	ValidUntil    time.Time              `json:"validUntil"`
+	Certificates  []*CertificateStatus   `json:"certificates"`
 }
 
 type CertificateStatus struct {
@@ -72,6 +74,10 @@ type KeySubmission struct {
 	Attestation *string `json:"attestation,omitempty"`
 	// The card's attestation signer certificate, slot F9 (PEM).
 	AttestationSigner *string `json:"attestationSigner,omitempty"`
+	// Evidence that the slot's key lives in the computer's TPM, answering the order's tpmChallenge.
+	// Required when the option script's KEY_PROTECTION is TPM (else INVALID_INPUT with
+	// extensions.reason TPM_EVIDENCE_MISSING).
+	TpmEvidence *TpmEvidenceInput `json:"tpmEvidence,omitempty"`
 }
 
 type NextStepPayload struct {
@@ -108,6 +114,33 @@ type ScriptValidation struct {
 }
 
 type Subscription struct {
+}
+
+// A credential for TPM2_ActivateCredential. Fields are base64 (standard, padded).
+type TpmChallenge struct {
+	CredentialBlob  string    `json:"credentialBlob"`
+	EncryptedSecret string    `json:"encryptedSecret"`
+	ExpiresAt       time.Time `json:"expiresAt"`
+}
+
+// One key's TPM evidence (desktop-bridge/tpmevidence). Every field is base64 (standard, padded).
+type TpmEvidenceInput struct {
+	Identity *TpmIdentityInput `json:"identity"`
+	// The secret TPM2_ActivateCredential returned for the order's challenge.
+	Secret string `json:"secret"`
+	// The key's TPMT_PUBLIC.
+	KeyPublic string `json:"keyPublic"`
+	// TPM2_Certify of the key by the attestation key: the TPMS_ATTEST and the TPMT_SIGNATURE.
+	CertifyInfo string `json:"certifyInfo"`
+	Signature   string `json:"signature"`
+}
+
+// The TPM's identity, for a credential challenge. Every field is base64 (standard, padded).
+type TpmIdentityInput struct {
+	// The endorsement key certificate, DER, as the TPM keeps it in NV.
+	EkCertificate string `json:"ekCertificate"`
+	// The attestation key's TPMT_PUBLIC.
+	AkPublic string `json:"akPublic"`
 }
 
 // The answer to an offline unblock challenge.

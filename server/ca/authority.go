@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"time"
 
 	"github.com/vscard/vscard/server/cardspec"
@@ -25,6 +26,9 @@ type IssueRequest struct {
 	NotAfter time.Time
 	// Reference ties the CA's record to the order that asked (the order id).
 	Reference string
+	// Policies go into the certificatePolicies extension (how the key is held:
+	// enroll's OIDKeyEKCertVerified and OIDKeyEKTrustedOnUse).
+	Policies []asn1.ObjectIdentifier
 }
 
 // Status is a certificate's state in the CA's own records.

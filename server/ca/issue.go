@@ -304,6 +304,20 @@ func (c *CA) template(req IssueRequest, csr *x509.CertificateRequest) (*x509.Cer
 		}
 		tmpl.ExtraExtensions = []pkix.Extension{{Id: oidSubjectAltName, Value: der}}
 	}
+	// Go writes Policies (x509usepolicies, the default since 1.24) and ignores
+	// PolicyIdentifiers then; both are set so the GODEBUG setting does not matter.
+	tmpl.PolicyIdentifiers = req.Policies
+	for _, p := range req.Policies {
+		ints := make([]uint64, len(p))
+		for i, n := range p {
+			ints[i] = uint64(n)
+		}
+		oid, err := x509.OIDFromInts(ints)
+		if err != nil {
+			return nil, fmt.Errorf("certificate policy %v: %w", p, err)
+		}
+		tmpl.Policies = append(tmpl.Policies, oid)
+	}
 	return tmpl, nil
 }
 

@@ -167,6 +167,9 @@ type Options struct {
 	// Renewal says when a card becomes due for renewal and when its owner is told. A script
 	// that leaves it out gets DefaultRenewal.
 	Renewal Renewal `json:"renewal"`
+	// KeyProtection is the script's KEY_PROTECTION; empty (a snapshot older than it)
+	// is KeyPolicySoftware.
+	KeyProtection KeyPolicy `json:"keyProtection,omitempty"`
 }
 
 // Renewal is the option script's RENEWAL_WINDOW and NOTICE_DAYS. The expiry check
@@ -212,3 +215,64 @@ func (t Template) Valid() bool { return t.Slot() != "" }
 
 // Valid reports whether a is a key algorithm the virtual card generates.
 func (a KeyAlgorithm) Valid() bool { return a == ECCP256 || a == ECCP384 || a == RSA2048 }
+
+// KeyPolicy is the option script's KEY_PROTECTION: how an order's card keys must be held.
+type KeyPolicy string
+
+// The key policies.
+const (
+	// KeyPolicyTPM requires TPM evidence that chains to a configured root with every CSR.
+	KeyPolicyTPM KeyPolicy = "TPM"
+	// KeyPolicyTPMPreferred takes keys the Desktop App proves are in a TPM and software
+	// keys alike, and records which.
+	KeyPolicyTPMPreferred KeyPolicy = "TPM_PREFERRED"
+	// KeyPolicySoftware asks for nothing: the keys are recorded as software keys even when
+	// the Desktop App sends evidence (it is not checked).
+	KeyPolicySoftware KeyPolicy = "SOFTWARE"
+)
+
+// Valid reports whether p is one of the key policies.
+func (p KeyPolicy) Valid() bool {
+	return p == KeyPolicyTPM || p == KeyPolicyTPMPreferred || p == KeyPolicySoftware
+}
+
+// KeyProtection is how a card's keys are held, as the server established it: vscard's one
+// type for it, stored by ent (GoType) and bound to the GraphQL enum KeyProtection.
+type KeyProtection string
+
+// The key protections, weakest first.
+const (
+	// KeySoftware: no TPM evidence came (or the policy did not look): the keys may be
+	// software keys, readable by whoever reads the card's files.
+	KeySoftware KeyProtection = "SOFTWARE"
+	// KeyTPM: a TPM certified the keys and proved the attestation key is its own, but its
+	// endorsement key certificate does not chain to a configured manufacturer root, so the
+	// server cannot tell a hardware TPM from a TPM emulator.
+	KeyTPM KeyProtection = "TPM"
+	// KeyTPMAttested: as KeyTPM, and the endorsement key certificate chains to a root in
+	// --tpm-roots: the keys are in a TPM that manufacturer made.
+	KeyTPMAttested KeyProtection = "TPM_ATTESTED"
+)
+
+// Values lists the key protections; ent uses it for the enum field.
+func (KeyProtection) Values() []string {
+	return []string{string(KeySoftware), string(KeyTPM), string(KeyTPMAttested)}
+}
+
+// Valid reports whether k is one of the key protections.
+func (k KeyProtection) Valid() bool {
+	return k == KeySoftware || k == KeyTPM || k == KeyTPMAttested
+}
+
+// MarshalGQL writes k as a GraphQL enum value (gqlgen's graphql.Marshaler).
+func (k KeyProtection) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(k))) }
+
+// UnmarshalGQL reads k from a GraphQL enum value (gqlgen's graphql.Unmarshaler).
+func (k *KeyProtection) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok || !KeyProtection(s).Valid() {
+		return fmt.Errorf("%v is not a key protection", v)
+	}
+	*k = KeyProtection(s)
+	return nil
+}

@@ -143,4 +143,16 @@
 // report — calls PublishCard once committed, so that the portal and the Desktop App
 // following the card hear of it; a new process that changes a card outside transition
 // must call it too.
+//
+// # Keys in a TPM
+//
+// The option script's KEY_PROTECTION decides per order whether the CSRs must prove that
+// their keys live in the computer's TPM (tpm.go, server/tpmverify has the proof). The
+// Desktop App asks TPMChallenge for a credential; the order keeps only its digest and
+// expiry, and the first submission with evidence spends it, right or wrong, in a
+// conditional update, so an answer counts once even when two submissions race. Under TPM
+// a missing or wrong proof refuses the submission (INVALID_INPUT with extensions.reason);
+// under TPM_PREFERRED missing evidence means software keys and an EK outside --tpm-roots
+// means TPM, not TPM_ATTESTED. The card records its weakest key; each certificate carries
+// its key's protection as a certificate policy.
 package enroll

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"github.com/vscard/vscard/server/tpmverify"
 	"log/slog"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/events"
+	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/revocation"
 	"github.com/vscard/vscard/server/secretbox"
 )
@@ -34,6 +36,8 @@ type Config struct {
 	// AttestationRoots, when set, are the roots a card's attestation must chain to before
 	// the CA issues. Without them attestations are stored unverified.
 	AttestationRoots *x509.CertPool
+	// TPM checks TPM evidence (--tpm-roots); nil has no roots, so no TPM is attested.
+	TPM *tpmverify.Verifier
 	// Limits bound claim attempts and order starts.
 	Limits Limits
 	// Now replaces time.Now in tests.
@@ -115,9 +119,9 @@ func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSou
 // discard undoes what an order created, inside the transaction that ends it, as far as its
 // process says (Definition.Undo): certificates still valid are revoked in the identity
 // store and the unfinished card is deleted. It returns the serials to revoke at the CA once
-// the transaction has committed. An order of a process this server does not know undoes
-// everything it could have made.
-func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time.Time) ([]string, error) {
+// the transaction has committed, and what it undid, for the ending step. An order of a
+// process this server does not know undoes everything it could have made.
+func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time.Time) ([]string, record.Undone, error) {
 	undo := UndoCertificates | UndoNewCard
 	if d := e.procs.of(o); d != nil {
 		undo = d.Undo
@@ -127,16 +131,19 @@ func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time
 		var err error
 		serials, err = revokeCertificates(ctx, tx, certificate.OrderID(o.ID), now, revocation.CessationOfOperation)
 		if err != nil {
-			return nil, err
+			return nil, record.Undone{}, err
 		}
 	}
+	undone := record.Undone{CertificatesRevoked: len(serials)}
 	// The card never became active: nothing of it is left behind.
 	if undo&UndoNewCard != 0 {
-		if _, err := tx.Card.Delete().Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("delete unfinished card: %w", err)
+		n, err := tx.Card.Delete().Where(card.OrderID(o.ID), card.StateEQ(card.StateREGISTERED)).Exec(ctx)
+		if err != nil {
+			return nil, record.Undone{}, fmt.Errorf("delete unfinished card: %w", err)
 		}
+		undone.CardDeleted = n > 0
 	}
-	return serials, nil
+	return serials, undone, nil
 }
 
 // revokeCertificates revokes, in the identity store, the certificates matching which that

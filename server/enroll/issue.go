@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"entgo.io/ent/dialect/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,6 +41,8 @@ type KeySubmission struct {
 	// card's attestation signer (slot F9).
 	Attestation       string
 	AttestationSigner string
+	// TPM is the evidence that the key lives in the computer's TPM, if the Desktop App has it.
+	TPM *TPMEvidence
 }
 
 // checked is a submission that passed every check, ready for the CA.
@@ -48,6 +51,7 @@ type checked struct {
 	csr         []byte
 	attestation []byte
 	attested    bool
+	protection  cardspec.KeyProtection
 }
 
 // issueAll has the CA issue reqs, at once where it can (ca.BatchIssuer: two statements for
@@ -83,7 +87,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 	if d == nil || d.Forward[o.State] != order.StateISSUING_CERTIFICATES {
 		return nil, illegal(o.State, order.StateISSUING_CERTIFICATES)
 	}
-	todo, err := e.checkSubmissions(o.Options, keys)
+	todo, err := e.checkSubmissions(ctx, o, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +112,7 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 		reqs[i] = ca.IssueRequest{
 			CSR: t.csr, Template: t.spec.Template, Subject: subject,
 			UPN: props.UserID, Emails: emails, NotAfter: notAfter, Reference: o.ID,
+			Policies: policiesFor(t.protection),
 		}
 	}
 	issued, err := e.issueAll(ctx, reqs)
@@ -149,6 +154,17 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 			certificate.FieldAttestationVerified, row.AttestationVerified,
 			certificate.FieldCardID, crd.ID, certificate.FieldOrderID, row.OrderID)
 	}
+	// The card is held as its weakest key: a card process that adds keys to a card keeps
+	// the card's own record if that is weaker.
+	prot := crd.KeyProtection
+	if e.procs.of(o).NewCard || prot == "" {
+		prot = cardspec.KeyTPMAttested
+	}
+	for _, t := range todo {
+		prot = weaker(prot, t.protection)
+	}
+	rows = append(rows, updateRows(card.Table, sql.EQ(card.FieldID, crd.ID),
+		card.FieldKeyProtection, string(prot), card.FieldUpdatedAt, now))
 	var inserted []*ent.Certificate
 	_, err = e.transition(ctx, o, move{
 		to: order.StateISSUING_CERTIFICATES, action: "order.issuing",
@@ -226,7 +242,8 @@ func (e *Engine) abandon(ctx context.Context, o *ent.Order, issued []*ca.Issued,
 
 // checkSubmissions matches the submissions against the order's certificate list: exactly
 // the requested slots, each with a CSR of the requested key algorithm.
-func (e *Engine) checkSubmissions(opts *cardspec.Options, keys []KeySubmission) ([]checked, error) {
+func (e *Engine) checkSubmissions(ctx context.Context, o *ent.Order, keys []KeySubmission) ([]checked, error) {
+	opts := o.Options
 	if opts == nil {
 		return nil, errs.New(errs.Internal, "The order has no options.")
 	}
@@ -235,6 +252,7 @@ func (e *Engine) checkSubmissions(opts *cardspec.Options, keys []KeySubmission) 
 		bySlot[s.Slot] = s
 	}
 	seen := map[string]bool{}
+	tpm := &tpmCheck{e: e, ctx: ctx, o: o, policy: opts.KeyProtection}
 	var out []checked
 	for _, k := range keys {
 		slot := strings.ToUpper(k.Slot)
@@ -261,6 +279,9 @@ func (e *Engine) checkSubmissions(opts *cardspec.Options, keys []KeySubmission) 
 			return nil, errs.New(errs.InvalidInput, "Slot %s needs a %s key; the CSR has %s.", slot, spec.Algorithm, orUnknown(got))
 		}
 		c := checked{spec: spec, csr: der}
+		if c.protection, err = tpm.protection(slot, k.TPM, csr.PublicKey); err != nil {
+			return nil, err
+		}
 		if k.Attestation != "" {
 			c.attestation, c.attested, err = e.checkAttestation(csr, k.Attestation, k.AttestationSigner)
 			if err != nil {

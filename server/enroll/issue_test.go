@@ -1,6 +1,8 @@
 package enroll
 
 import (
+	"context"
+
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"github.com/vscard/vscard/ent"
 	"testing"
 
 	"github.com/vscard/vscard/server/cardspec"
@@ -56,7 +59,7 @@ func TestCheckSubmissions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := e.checkSubmissions(twoCerts, tc.keys)
+			got, err := e.checkSubmissions(context.Background(), &ent.Order{Options: twoCerts}, tc.keys)
 			if tc.ok {
 				if err != nil || len(got) != 2 {
 					t.Fatalf("checkSubmissions = %d, %v", len(got), err)
@@ -82,7 +85,7 @@ func FuzzCheckSubmissions(f *testing.F) {
 	opts := &cardspec.Options{Certificates: []cardspec.CertificateSpec{{Template: cardspec.Authentication, Slot: "9A", Algorithm: cardspec.ECCP256}}}
 	e := &Engine{}
 	f.Fuzz(func(t *testing.T, csr string) {
-		got, err := e.checkSubmissions(opts, []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: csr}})
+		got, err := e.checkSubmissions(context.Background(), &ent.Order{Options: opts}, []KeySubmission{{Slot: "9A", Template: cardspec.Authentication, CSR: csr}})
 		if err != nil {
 			if errs.CodeOf(err) != errs.InvalidInput {
 				t.Fatalf("error %v is not INVALID_INPUT", err)

@@ -126,8 +126,17 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 				}
 			}
 			if slices.Contains(endings, m.to) {
-				if revoke, err = e.discard(sys, tx, o, now); err != nil {
+				var undone record.Undone
+				if revoke, undone, err = e.discard(sys, tx, o, now); err != nil {
 					return err
+				}
+				// The ending step says what it took back (the portal words it); the row is
+				// this transaction's since the update above.
+				if n := len(updated.Steps); n > 0 && updated.Steps[n-1].State == string(m.to) {
+					updated.Steps[n-1].Undone = &undone
+					if err := tx.Order.UpdateOneID(o.ID).SetSteps(updated.Steps).Exec(sys); err != nil {
+						return fmt.Errorf("record what the order undid: %w", err)
+					}
 				}
 			}
 			return audit.WriteAll(ctx, tx.AuditEvent, entries()...)

@@ -37,7 +37,7 @@ func (d *decoder) failKey(path, format string, args ...any) {
 var (
 	topKeys = []string{"pin", "certificates", "validity", "properties"}
 	// optionalTopKeys may be left out; a script written before they existed stays valid.
-	optionalTopKeys = []string{"self_unlock", "unblock_pin_offline", "renewal"}
+	optionalTopKeys = []string{"self_unlock", "unblock_pin_offline", "renewal", "key_protection"}
 	renewalKeys     = []string{"window_days", "notice_days"}
 	pinKeys         = []string{"min_length", "max_length", "upper_case", "lower_case", "digits", "special", "max_repeated", "max_sequential", "retry_count", "block_list"}
 	propertyKeys    = []string{"user_id", "server_name", "profile_name", "common_name", "email", "organization"}
@@ -82,6 +82,15 @@ func decode(v starlark.Value) (*cardspec.Options, []problem) {
 			d.fail("unblock_pin_offline", "unblock_pin_offline must be True or False, not %s", describe(v))
 		}
 		o.UnblockPINOffline = bool(b)
+	}
+	o.KeyProtection = cardspec.KeyPolicySoftware
+	if v, ok := top["key_protection"]; ok {
+		s, isString := v.(starlark.String)
+		if p := cardspec.KeyPolicy(s); !isString || !p.Valid() {
+			d.fail("key_protection", "key_protection must be TPM, TPM_PREFERRED or SOFTWARE, not %s", describe(v))
+		} else {
+			o.KeyProtection = p
+		}
 	}
 	o.Renewal = cardspec.DefaultRenewal()
 	if v, ok := top["renewal"]; ok {

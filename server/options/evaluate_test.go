@@ -46,7 +46,8 @@ func defaults() *cardspec.Options {
 			CommonName:  "Jane Doe",
 			Email:       "jane.doe@example.com",
 		},
-		Renewal: cardspec.Renewal{WindowDays: 60, NoticeDays: []int{60, 30, 14, 7}},
+		Renewal:       cardspec.Renewal{WindowDays: 60, NoticeDays: []int{60, 30, 14, 7}},
+		KeyProtection: cardspec.KeyPolicyTPMPreferred,
 	}
 }
 
@@ -274,6 +275,13 @@ func TestEvaluateOption(t *testing.T) {
 			want: func(o *cardspec.Options) { o.Properties.Extra = map[string]string{"department": "Engineering"} },
 		},
 		{
+			name: "ok/key protection required",
+			source: func(t testing.TB) string {
+				return edit(t, `KEY_PROTECTION = TPM_PREFERRED`, `KEY_PROTECTION = TPM`)
+			},
+			want: func(o *cardspec.Options) { o.KeyProtection = cardspec.KeyPolicyTPM },
+		},
+		{
 			name: "ok/computed from roles",
 			source: func(t testing.TB) string {
 				return edit(t, `"validity": VALIDITY,`, `"validity": {"days": 30} if "contractor" in user.roles else VALIDITY,`)
@@ -441,6 +449,11 @@ func TestEvaluateRefuses(t *testing.T) {
 			name:   "error/unblock pin offline is not a bool",
 			source: edit(t, "UNBLOCK_PIN_OFFLINE = False", `UNBLOCK_PIN_OFFLINE = 1`),
 			at:     "= 1\n", offset: 2, path: "unblock_pin_offline", msg: []string{"unblock_pin_offline must be True or False"},
+		},
+		{
+			name:   "error/key protection unknown",
+			source: edit(t, "KEY_PROTECTION = TPM_PREFERRED", `KEY_PROTECTION = "HSM"`),
+			at:     `"HSM"`, path: "key_protection", msg: []string{"key_protection must be TPM, TPM_PREFERRED or SOFTWARE"},
 		},
 		{
 			name:   "error/renewal window too long",

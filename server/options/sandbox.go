@@ -133,6 +133,7 @@ func newSandbox(universe starlark.StringDict) starlark.StringDict {
 		string(cardspec.Allowed), string(cardspec.Required), string(cardspec.Disallowed),
 		string(cardspec.Authentication), string(cardspec.Signature), string(cardspec.Encryption),
 		string(cardspec.ECCP256), string(cardspec.ECCP384), string(cardspec.RSA2048),
+		string(cardspec.KeyPolicyTPM), string(cardspec.KeyPolicyTPMPreferred), string(cardspec.KeyPolicySoftware),
 	} {
 		d[s] = starlark.String(s)
 	}

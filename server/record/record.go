@@ -10,6 +10,16 @@ type OrderStep struct {
 	At    time.Time `json:"at"`
 	// Note is a short human-readable detail ("card 12345678 created"); never a secret.
 	Note string `json:"note,omitempty"`
+	// Undone, on the step that ended an order (cancelled, failed, expired), is what the
+	// ending took back, so that the portal says what happened rather than what might have.
+	Undone *Undone `json:"undone,omitempty"`
+}
+
+// Undone is what an order's ending took back: the unfinished card it deleted and the
+// certificates it revoked. Zero when nothing had been made.
+type Undone struct {
+	CardDeleted         bool `json:"cardDeleted"`
+	CertificatesRevoked int  `json:"certificatesRevoked"`
 }
 
 // Device describes where a virtual card lives, as the desktop bridge reported it.

@@ -138,7 +138,7 @@ func findCard(ctx context.Context, g *globals, client *agent.Client, agentRuns b
 			return card, nil
 		}
 	}
-	return agent.CardInfo{}, errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
+	return agent.CardInfo{}, errors.New(handoff.Words(lang(), handoff.CodeCardNotHere))
 }
 
 // tellServer runs delete-virtual-smart-card on the card's server, the card signing the
@@ -159,7 +159,7 @@ func (c *deleteCmd) tellServer(ctx context.Context, info agent.CardInfo) error {
 	in := bufio.NewScanner(os.Stdin)
 	ask := func(ctx context.Context, problems []handoff.Problem) (string, error) {
 		for _, p := range problems {
-			fmt.Fprintln(os.Stderr, "  -", p.Message)
+			fmt.Fprintln(os.Stderr, "  -", handoff.ProblemWords(lang(), p, pivPIN))
 		}
 		if !c.PINStdin {
 			if restore := noEcho(); restore != nil {
@@ -170,7 +170,7 @@ func (c *deleteCmd) tellServer(ctx context.Context, info agent.CardInfo) error {
 	}
 	sig, err := handoff.SignChallenge(ctx, info.Reader, info.Serial, []byte(ch.DeleteChallenge), ask)
 	if err != nil {
-		return errors.New(handoff.Describe(err))
+		return errors.New(handoff.DescribeIn(lang(), err))
 	}
 	_, err = api.DeleteCardWithCard(ctx, gql, serial, ch.DeleteChallenge, base64.StdEncoding.EncodeToString(sig))
 	switch api.Code(err) {

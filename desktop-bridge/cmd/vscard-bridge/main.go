@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -169,10 +170,21 @@ func main() {
 	k.BindTo(ctx, (*context.Context)(nil))
 	k.Bind(log, &c.globals)
 	if err := k.Run(); err != nil {
-		// A person reads the words of the error's code (handoff.Describe), once; the
-		// chain behind it is for the log (--log-level debug).
+		// A person reads the words of the error's code (handoff.DescribeIn), once: an
+		// error the command has shown already is not printed again. The chain behind it
+		// is for the log (--log-level debug).
 		log.Debug("command failed", "err", err)
-		fmt.Fprintln(os.Stderr, "vscard-bridge:", handoff.Describe(err))
+		if !errors.Is(err, errShown) {
+			fmt.Fprintln(os.Stderr, "vscard-bridge:", handoff.DescribeIn(lang(), err))
+		}
 		os.Exit(1)
 	}
 }
+
+// errShown ends a command whose failure it has told the person already: the exit status
+// says it failed, the words are not printed twice.
+var errShown = errors.New("shown to the person")
+
+// lang is the language of the words a person reads, from the locale environment
+// (LC_ALL, LC_MESSAGES, LANG): English or German.
+func lang() string { return handoff.LangFromEnv(os.Getenv) }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,7 +35,8 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "Handing the portal's link from %s to the Desktop App\n", h.Server)
+	l := lang()
+	fmt.Fprintln(os.Stderr, say(l, "handing", h.Server))
 
 	stdin := bufio.NewScanner(os.Stdin)
 	var id string
@@ -48,7 +48,7 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 		case agent.MsgStarted:
 			id = m.ID
 			if m.PINPage != "" {
-				fmt.Printf("PIN page: %s\n", m.PINPage)
+				fmt.Println(say(l, "pinPage", m.PINPage))
 				if !o.NoBrowser {
 					openBrowser(m.PINPage, log)
 				}
@@ -57,7 +57,7 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 				}
 			}
 		case agent.MsgPINNeeded:
-			a, err := readPIN(stdin, m.PINRequest)
+			a, err := readPIN(stdin, m.PINRequest, l)
 			if err == nil {
 				err = client.SendPIN(ctx, id, a)
 			}
@@ -68,7 +68,7 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 			}
 		case agent.MsgEvent:
 			ev := m.Event
-			printEvent(ev)
+			printEvent(ev, l)
 			switch ev.Step {
 			case handoff.StepPINAccepted:
 				pinAccepted = true
@@ -90,47 +90,53 @@ func (o *openCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error {
 	}
 	if final == nil {
 		if pinAccepted {
-			fmt.Fprintln(os.Stderr, "The agent is creating the card; `vscard-bridge cards` lists it when it is ready.")
+			fmt.Fprintln(os.Stderr, say(l, "creating"))
 		}
 		return nil
 	}
 	if final.Step != handoff.StepDone {
+		// printEvent has said why, in words; the chain of handErr is for the log.
 		if handErr != nil {
-			return fmt.Errorf("%s (%w)", final.Error, handErr)
+			log.Debug("PIN prompt", "err", handErr)
 		}
-		return errors.New(final.Error)
+		return errShown
 	}
-	printResult(final.Result)
+	printResult(final.Result, l)
 	return nil
 }
 
 // readPIN prints why the previous answer was refused and reads the next: one line, or
 // two (current, then new) when the prompt changes a PIN.
-func readPIN(in *bufio.Scanner, req *handoff.PINRequest) (handoff.PINAnswer, error) {
+func readPIN(in *bufio.Scanner, req *handoff.PINRequest, l string) (handoff.PINAnswer, error) {
 	var a handoff.PINAnswer
 	if req != nil {
 		if len(req.Problems) > 0 {
-			fmt.Fprintln(os.Stderr, "The PIN was refused:")
+			fmt.Fprintln(os.Stderr, say(l, "refused"))
 			for _, p := range req.Problems {
-				fmt.Fprintln(os.Stderr, "  -", p.Message)
+				fmt.Fprintln(os.Stderr, "  -", handoff.ProblemWords(l, p, req.Claim.PINPolicy))
 			}
 		} else {
-			fmt.Fprintf(os.Stderr, "Card for %s. Verification code: %s\n", req.Claim.UserName, req.Claim.VerificationCode)
-			fmt.Fprintln(os.Stderr, "PIN rules:")
-			for _, r := range req.Claim.Rules {
-				fmt.Fprintln(os.Stderr, "  -", r)
+			fmt.Fprintln(os.Stderr, say(l, "cardFor", req.Claim.UserName, req.Claim.VerificationCode))
+			if req.Mode != handoff.PINVerify {
+				fmt.Fprintln(os.Stderr, say(l, "rules"))
+				for _, r := range handoff.PolicyRulesIn(l, req.Claim.PINPolicy) {
+					fmt.Fprintln(os.Stderr, "  -", r)
+				}
+				if n := handoff.RetryNote(l, req.Claim.PINPolicy); n != "" {
+					fmt.Fprintln(os.Stderr, n)
+				}
 			}
 		}
 	}
 	var err error
 	if req != nil && req.Mode == handoff.PINChange {
-		if a.Current, err = readLine(in, "Current PIN: "); err != nil {
+		if a.Current, err = readLine(in, say(l, "currentPIN")); err != nil {
 			return a, err
 		}
-		a.New, err = readLine(in, "New PIN: ")
+		a.New, err = readLine(in, say(l, "newPIN"))
 		return a, err
 	}
-	a.New, err = readLine(in, "PIN: ")
+	a.New, err = readLine(in, say(l, "pin"))
 	return a, err
 }
 
@@ -146,27 +152,47 @@ func readLine(in *bufio.Scanner, prompt string) (string, error) {
 	return strings.TrimRight(in.Text(), "\r"), nil
 }
 
-func printEvent(ev *handoff.Event) {
-	switch ev.Step {
-	case handoff.StepClaimed:
-		fmt.Fprintf(os.Stderr, "Order claimed for %s. Verification code: %s\n", ev.Claim.UserName, ev.Claim.VerificationCode)
-	case handoff.StepFailed:
-		fmt.Fprintf(os.Stderr, "Failed: %s\n", ev.Error)
-	case handoff.StepCancelled:
-		fmt.Fprintf(os.Stderr, "Cancelled: %s\n", ev.Error)
-	case handoff.StepDone:
-	default:
-		fmt.Fprintf(os.Stderr, "  %s\n", strings.ReplaceAll(string(ev.Step), "_", " "))
-	}
+// printEvent tells a person about a step of the run, in l: the words of a failure's or a
+// cancel's code, once (never the agent's English text or a state name).
+func printEvent(ev *handoff.Event, l string) {
+	fmt.Fprint(os.Stderr, eventLine(ev, l))
 }
 
-func printResult(r *handoff.Result) {
-	fmt.Printf("Card %s is ready in reader %q (for %s, valid until %s, %s from claim to ready).\n",
-		r.Serial, r.Reader, r.UserName, r.ValidUntil.Local().Format(time.DateOnly), r.Duration.Round(time.Millisecond))
-	for _, c := range r.Certificates {
-		fmt.Printf("  slot %s  %-14s  %s  expires %s\n", c.Slot, c.Template, c.Subject, c.NotAfter.Local().Format(time.DateOnly))
+func eventLine(ev *handoff.Event, l string) string {
+	switch ev.Step {
+	case handoff.StepClaimed:
+		return say(l, "claimed", ev.Claim.UserName, ev.Claim.VerificationCode) + "\n"
+	case handoff.StepFailed:
+		return say(l, "failed", handoff.EventWords(l, *ev)) + "\n"
+	case handoff.StepCancelled:
+		return say(l, "cancelled", handoff.EventWords(l, *ev)) + "\n"
 	}
-	fmt.Println("Go back to the portal and click Next to finish.")
+	if w := say(l, string(ev.Step)); w != "" {
+		return "  " + w + "\n"
+	}
+	return ""
+}
+
+// printResult shows the new card in a person's words: its serial, whom it is for, until
+// when it and each certificate are valid; no reader names or PIV slots.
+func printResult(r *handoff.Result, l string) {
+	fmt.Println(say(l, "ready", r.Serial, r.UserName, date(l, r.ValidUntil)))
+	for _, c := range r.Certificates {
+		use := say(l, c.Template)
+		if use == "" {
+			use = c.Template
+		}
+		fmt.Println(say(l, "certificate", use, c.Subject, date(l, c.NotAfter)))
+	}
+	fmt.Println(say(l, "goBack"))
+}
+
+// date writes t as people of l write a date.
+func date(l string, t time.Time) string {
+	if l == "de" {
+		return t.Local().Format("2.1.2006")
+	}
+	return t.Local().Format("2 January 2006")
 }
 
 // ensureAgent returns a client of the running agent, starting one in the background
@@ -235,7 +261,7 @@ func agentLogPath() string {
 func openBrowser(url string, log *slog.Logger) {
 	path, err := exec.LookPath("xdg-open")
 	if err != nil || (os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "") {
-		fmt.Fprintln(os.Stderr, "Open the PIN page above in your browser.")
+		fmt.Fprintln(os.Stderr, say(lang(), "openPINPage"))
 		return
 	}
 	cmd := exec.Command(path, url)

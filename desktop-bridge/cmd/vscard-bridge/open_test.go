@@ -25,7 +25,7 @@ func TestReadPIN(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readPIN(bufio.NewScanner(strings.NewReader(tt.input)), &handoff.PINRequest{Mode: tt.mode})
+			got, err := readPIN(bufio.NewScanner(strings.NewReader(tt.input)), &handoff.PINRequest{Mode: tt.mode}, "en")
 			if (err != nil) != tt.err || (!tt.err && got != tt.want) {
 				t.Fatalf("readPIN = %+v, %v; want %+v (error %v)", got, err, tt.want, tt.err)
 			}

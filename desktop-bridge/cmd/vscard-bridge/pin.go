@@ -64,12 +64,12 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 	}
 	if reader == "" {
 		if dir, err := g.dataDir(); err == nil && agent.WasRemoved(dir, serial) {
-			return errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardRevoked))
+			return errors.New(handoff.Words(lang(), handoff.CodeCardRevoked))
 		}
-		return errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
+		return errors.New(handoff.Words(lang(), handoff.CodeCardNotHere))
 	}
 	fmt.Fprintf(os.Stderr, "Changing the PIN of card %d in reader %q.\n", serial, reader)
-	for _, r := range handoff.PolicyRules(policy) {
+	for _, r := range handoff.PolicyRulesIn(lang(), policy) {
 		fmt.Fprintln(os.Stderr, "  -", r)
 	}
 	in := bufio.NewScanner(os.Stdin)
@@ -82,7 +82,7 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 		}
 		for {
 			for _, p := range problems {
-				fmt.Fprintln(os.Stderr, "  -", p.Message)
+				fmt.Fprintln(os.Stderr, "  -", handoff.ProblemWords(lang(), p, policy))
 			}
 			a, err := c.read(in)
 			if err != nil {
@@ -108,7 +108,7 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 		}
 	}
 	if err != nil {
-		return errors.New(handoff.Describe(err))
+		return errors.New(handoff.DescribeIn(lang(), err))
 	}
 	fmt.Printf("The PIN of card %d is changed.\n", serial)
 	return nil
@@ -157,7 +157,7 @@ func (c *pinChangeCmd) read(in *bufio.Scanner) (handoff.PINAnswer, error) {
 	}
 	if again != a.New {
 		// Asked again with the mismatch's words, as the PIN page does.
-		fmt.Fprintln(os.Stderr, "  -", handoff.Words(handoff.Languages[0], handoff.ProblemMismatch))
+		fmt.Fprintln(os.Stderr, "  -", handoff.Words(lang(), handoff.ProblemMismatch))
 		return c.read(in)
 	}
 	return a, nil

@@ -33,14 +33,14 @@ func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
 	serial, reader, policy := card.Serial, card.Reader, policyOf(card)
 	ch, err := handoff.OfflineChallenge(ctx, reader, serial)
 	if err != nil {
-		return errors.New(handoff.Describe(err))
+		return errors.New(handoff.DescribeIn(lang(), err))
 	}
 	fmt.Fprintf(os.Stderr, "Unblocking the PIN of card %d in reader %q.\n", serial, reader)
 	fmt.Fprintln(os.Stderr, "In the portal, on a device that reaches it, open this card's Possible actions on the Cards page,")
 	fmt.Fprintln(os.Stderr, "choose Unblock PIN offline and type this challenge:")
 	fmt.Printf("Challenge: %s\n", ch)
 	fmt.Fprintln(os.Stderr, "Then type the response the portal shows, and a new PIN.")
-	for _, r := range handoff.PolicyRules(policy) {
+	for _, r := range handoff.PolicyRulesIn(lang(), policy) {
 		fmt.Fprintln(os.Stderr, "  -", r)
 	}
 	in := bufio.NewScanner(os.Stdin)
@@ -49,7 +49,7 @@ func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
 		return err
 	}
 	if err := handoff.OfflineUnblock(ctx, reader, serial, response, pin); err != nil {
-		return errors.New(handoff.Describe(err))
+		return errors.New(handoff.DescribeIn(lang(), err))
 	}
 	fmt.Printf("The PIN of card %d is unblocked: use the new PIN.\n", serial)
 	return nil
@@ -66,9 +66,9 @@ func (c *pinUnblockCmd) read(in *bufio.Scanner, out io.Writer, policy cardspec.P
 			break
 		}
 		if c.Stdin { // the next line is the PIN, not another try
-			return "", "", errors.New(handoff.Words(handoff.Languages[0], handoff.ProblemResponseMistyped))
+			return "", "", errors.New(handoff.Words(lang(), handoff.ProblemResponseMistyped))
 		}
-		fmt.Fprintln(out, "  -", handoff.Words(handoff.Languages[0], handoff.ProblemResponseMistyped))
+		fmt.Fprintln(out, "  -", handoff.Words(lang(), handoff.ProblemResponseMistyped))
 	}
 	for {
 		a, err := c.readPIN(in, out)
@@ -80,10 +80,10 @@ func (c *pinUnblockCmd) read(in *bufio.Scanner, out io.Writer, policy cardspec.P
 			return response, a.New, nil
 		}
 		for _, p := range problems {
-			fmt.Fprintln(out, "  -", p.Message)
+			fmt.Fprintln(out, "  -", handoff.ProblemWords(lang(), p, policy))
 		}
 		if c.Stdin { // no second try from a script: say which rules the PIN broke
-			return "", "", errors.New(problems[0].Message)
+			return "", "", errors.New(handoff.ProblemWords(lang(), problems[0], policy))
 		}
 	}
 }
@@ -105,7 +105,7 @@ func (c *pinUnblockCmd) readPIN(in *bufio.Scanner, out io.Writer) (handoff.PINAn
 		return a, err
 	}
 	if again != a.New {
-		fmt.Fprintln(out, "  -", handoff.Words(handoff.Languages[0], handoff.ProblemMismatch))
+		fmt.Fprintln(out, "  -", handoff.Words(lang(), handoff.ProblemMismatch))
 		return c.readPIN(in, out)
 	}
 	return a, nil
@@ -126,5 +126,5 @@ func hostedCard(ctx context.Context, g *globals, s string) (agent.CardInfo, erro
 			return card, nil
 		}
 	}
-	return agent.CardInfo{}, errors.New(handoff.Words(handoff.Languages[0], handoff.CodeCardNotHere))
+	return agent.CardInfo{}, errors.New(handoff.Words(lang(), handoff.CodeCardNotHere))
 }

@@ -1,6 +1,7 @@
 import { Button, Card, Group, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
 
 import { graphql } from '../gql';
+import i18n from '../i18n';
 import type { CardDetailsFragment } from '../gql/graphql';
 import { nodesOf } from '../lib/connection';
 import { formatDate, formatDateTime, humanize } from '../lib/format';
@@ -9,6 +10,8 @@ import { downloadPem, pemFileName } from './pem';
 import { reasonInWords, revocationSummary } from './revocation';
 
 // What the portal shows of a card: on the Cards page and when the wizard's card is ready.
+// People read what a certificate is for and its key in words: the PIV slot, the reader's
+// name ("Virtual PCD 00 00") and the option script's server name are for operators.
 export const CardDetailsFragmentDoc = graphql(`
   fragment CardDetails on Card {
     id
@@ -28,6 +31,7 @@ export const CardDetailsFragmentDoc = graphql(`
     replacedBy {
       serial
     }
+    keyProtection
     pinState {
       triesLeft
       blocked
@@ -77,8 +81,7 @@ function Properties({ card }: { card: CardDetailsFragment }) {
     ['Common name', p.commonName],
     ['E-mail', p.email],
     ['Organization', p.organization],
-    ['Server', p.serverName],
-    ['Reader', card.device?.reader],
+    [i18n.t('tpm:keyProtection.label'), i18n.t(`tpm:keyProtection.${card.keyProtection}`)],
   ];
   return (
     <Table variant="vertical" layout="fixed" withTableBorder>
@@ -104,7 +107,6 @@ function Certificates({ card }: { card: CardDetailsFragment }) {
       <Table striped aria-label={`Certificates of card ${card.serial}`}>
         <Table.Thead>
           <Table.Tr>
-            <Table.Th>Slot</Table.Th>
             <Table.Th>Template</Table.Th>
             <Table.Th>Subject</Table.Th>
             <Table.Th>Valid</Table.Th>
@@ -118,11 +120,10 @@ function Certificates({ card }: { card: CardDetailsFragment }) {
         <Table.Tbody>
           {certs.map((c) => (
             <Table.Tr key={c.id} data-testid="certificate-row">
-              <Table.Td>{c.slot}</Table.Td>
               <Table.Td>
                 {humanize(c.template)}
                 <Text size="xs" c="dimmed">
-                  {c.keyAlgorithm}
+                  {i18n.t(`wizard:intro.algorithm.${c.keyAlgorithm}`, { defaultValue: c.keyAlgorithm })}
                 </Text>
               </Table.Td>
               <Table.Td style={{ overflowWrap: 'anywhere' }}>{c.subject}</Table.Td>
@@ -148,7 +149,7 @@ function Certificates({ card }: { card: CardDetailsFragment }) {
                 <Button
                   size="xs"
                   variant="light"
-                  aria-label={`Download the ${humanize(c.template).toLowerCase()} certificate (slot ${c.slot}) as PEM`}
+                  aria-label={`Download the ${humanize(c.template).toLowerCase()} certificate as PEM`}
                   onClick={() => downloadPem(pemFileName(card.serial, c), c.pem)}
                 >
                   PEM

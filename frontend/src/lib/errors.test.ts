@@ -86,3 +86,13 @@ describe('error words', () => {
     });
   }
 });
+
+describe('TPM evidence refusals', () => {
+  it('ok/every reason of server/tpmverify has words, and INVALID_INPUT with one says it', () => {
+    for (const reason of ['TPM_EVIDENCE_MISSING', 'TPM_EVIDENCE_INVALID', 'TPM_ROOT_UNKNOWN', 'TPM_CHALLENGE_FAILED', 'TPM_KEY_MISMATCH', 'TPM_KEY_NOT_FIXED']) {
+      expect(i18n.exists(`tpm:reason.${reason}`)).toBe(true);
+    }
+    expect(codeMessage('INVALID_INPUT', { reason: 'TPM_ROOT_UNKNOWN' })).toMatch(/maker of this computer's TPM/);
+    expect(codeMessage('INVALID_INPUT', { reason: 'SOMETHING_ELSE' })).toBe(codeMessage('INVALID_INPUT'));
+  });
+});

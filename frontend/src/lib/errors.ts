@@ -44,7 +44,11 @@ function isErrorCode(code: string): code is ErrorCode {
  * not valid, the seconds to wait, the reference to quote.
  */
 export function codeMessage(code: ErrorCode, extensions: Record<string, unknown> = {}): string {
-  const { field, retryAfterSeconds, reference } = extensions;
+  const { field, retryAfterSeconds, reference, reason } = extensions;
+  // TPM evidence refusals (server/tpmverify) carry their reason; the words are in namespace tpm.
+  if (code === 'INVALID_INPUT' && typeof reason === 'string' && i18n.exists(`tpm:reason.${reason}`)) {
+    return i18n.t(`tpm:reason.${reason}`);
+  }
   if (code === 'INVALID_INPUT' && typeof field === 'string' && field !== '') {
     return i18n.t('errors:withParams.INVALID_INPUT_field', { field });
   }

@@ -195,7 +195,7 @@ function Final({ state }: { state: State }) {
               </Table.Thead>
               <Table.Tbody>
                 {r.certificates.map((c) => (
-                  <Table.Tr key={c.subject + c.template}><Table.Td>{c.template}</Table.Td><Table.Td>{c.subject}</Table.Td><Table.Td>{date(c.notAfter)}</Table.Td></Table.Tr>
+                  <Table.Tr key={c.subject + c.template}><Table.Td>{t(`certs.template.${c.template}`, { defaultValue: t('certs.template.other') })}</Table.Td><Table.Td>{c.subject}</Table.Td><Table.Td>{date(c.notAfter)}</Table.Td></Table.Tr>
                 ))}
               </Table.Tbody>
             </Table>

@@ -52,3 +52,46 @@ describe('policyRules', () => {
     expect(createI18n('de').t('problem.pin_mismatch')).not.toBe(t('problem.pin_mismatch'));
   });
 });
+
+// Each shape a policy can take, in both languages: one line per kind of rule, "digits" when
+// only digits are allowed, no "8 to 8", examples the policy allows, no retry count.
+describe('policyRules, every shape', () => {
+  const bare = { ...digits, maxSequential: 0, maxRepeated: 0, blockList: [] };
+  it.each([
+    ['en', digits, ['6 to 8 digits', 'No digits more than 3 times in a row', 'No more than 4 sequential digits (like 1234)', 'Not a common PIN such as 123456']],
+    ['de', digits, ['6 bis 8 Ziffern', 'Keine Ziffern öfter als 3-mal hintereinander', 'Nicht mehr als 4 aufeinanderfolgende Ziffern (wie 1234)', 'Keine häufige PIN wie 123456']],
+    ['en', { ...bare, minLength: 8 }, ['8 digits']],
+    ['en', { ...bare, digits: 'ALLOWED' as const }, ['6 to 8 digits']],
+    ['de', { ...bare, upper: 'REQUIRED' as const, lower: 'ALLOWED' as const, special: 'DISALLOWED' as const },
+      ['6 bis 8 Zeichen', 'Mindestens eine Ziffer', 'Mindestens einen Großbuchstaben', 'Keine Sonderzeichen']],
+    ['en', { ...bare, upper: 'DISALLOWED' as const, lower: 'ALLOWED' as const, digits: 'DISALLOWED' as const, special: 'ALLOWED' as const },
+      ['6 to 8 characters', 'No upper-case letters', 'No digits']],
+    ['en', { ...bare, upper: 'ALLOWED' as const, lower: 'ALLOWED' as const, special: 'REQUIRED' as const, maxSequential: 3 },
+      ['6 to 8 characters', 'At least one digit', 'At least one special character', 'No more than 3 sequential characters (like 1234, abcd)']],
+    ['de', { ...bare, minLength: 6, maxLength: 6, upper: 'DISALLOWED' as const, lower: 'DISALLOWED' as const, digits: 'ALLOWED' as const, special: 'ALLOWED' as const },
+      ['6 Zeichen', 'Keine Buchstaben']],
+  ])('ok/%s %o', (lng, policy, want) => {
+    const rules = policyRules(policy as Policy, createI18n(lng).t);
+    expect(rules).toEqual(want);
+    expect(rules.join(' ')).not.toMatch(/dcba|8 to 8|8 bis 8|wrong PINs|falschen PINs/);
+  });
+
+  it('ok/a refusal is worded like its rule, in German too', () => {
+    const t = createI18n('de').t;
+    expect(problemText('sequential', undefined, digits, t)).toBe('Die PIN hat mehr als 4 aufeinanderfolgende Ziffern.');
+    expect(policyRules(digits, t)).toContain('Nicht mehr als 4 aufeinanderfolgende Ziffern (wie 1234)');
+    expect(problemText('max_length', undefined, { ...digits, minLength: 8 }, t)).toBe('Die PIN ist zu lang: Sie darf höchstens 8 Ziffern haben.');
+  });
+
+  it('ok/every refusal code has words in both languages, never the code', () => {
+    const codes = Object.keys(en.problem).filter((k) => k !== 'heading' && k !== 'tooLongTyped');
+    for (const lng of ['en', 'de']) {
+      const t = createI18n(lng).t;
+      for (const c of codes) {
+        const w = problemText(c, 2, digits, t);
+        expect(w, `${lng}/${c}`).not.toBe(`problem.${c}`);
+        expect(w, `${lng}/${c}`).not.toMatch(/{{|}}/);
+      }
+    }
+  });
+});

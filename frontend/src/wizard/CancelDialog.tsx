@@ -1,4 +1,5 @@
 import { Button, Group, Modal, Text } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
 
 interface Props {
   opened: boolean;
@@ -11,15 +12,16 @@ interface Props {
 
 /** CancelDialog asks before an order is cancelled; cancelling cannot be undone. */
 export function CancelDialog({ opened, busy, onConfirm, onClose, what }: Props) {
+  const { t } = useTranslation('wizard');
   return (
-    <Modal opened={opened} onClose={onClose} title="Cancel this order?" centered>
+    <Modal opened={opened} onClose={onClose} title={t('dialog.cancelTitle')} centered>
       <Text mb="lg">{what}</Text>
       <Group justify="flex-end">
         <Button variant="default" onClick={onClose} data-autofocus>
-          Keep going
+          {t('dialog.keepGoing')}
         </Button>
         <Button color="red" onClick={onConfirm} loading={busy}>
-          Cancel order
+          {t('dialog.cancelOrder')}
         </Button>
       </Group>
     </Modal>

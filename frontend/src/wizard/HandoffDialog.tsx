@@ -1,4 +1,5 @@
 import { Alert, Button, CopyButton, Group, Modal, Stack, Text } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
 
 import { formatDateTime, formatRemaining } from '../lib/format';
 import { useNow } from '../lib/useNow';
@@ -23,52 +24,53 @@ interface Props {
  * has connected (the wizard stops rendering it open).
  */
 export function HandoffDialog({ opened, handoff, lead, renewing, onClose, onCancel, onNewLink }: Props) {
+  const { t } = useTranslation('wizard');
   const now = useNow(1000, opened);
   const remaining = handoff ? Date.parse(handoff.expiresAt) - now : 0;
   const expired = handoff !== undefined && remaining <= 0;
   const slow = handoff !== undefined && now - handoff.receivedAt > DESKTOP_APP_HELP_AFTER_MS;
 
   return (
-    <Modal opened={opened} onClose={onClose} title="Open the vscard Desktop App" size="lg" centered>
+    <Modal opened={opened} onClose={onClose} title={t('dialog.handoffTitle')} size="lg" centered>
       {!handoff ? (
-        <Text>Preparing the link…</Text>
+        <Text>{t('dialog.preparing')}</Text>
       ) : (
         <Stack>
-          <Text>{lead} Check that it shows the same verification code:</Text>
+          <Text>{lead} {t('dialog.checkCode')}</Text>
           <Text
             ta="center"
             ff="monospace"
             fw={700}
             fz={40}
             style={{ letterSpacing: '0.15em' }}
-            aria-label={`Verification code ${handoff.verificationCode.split('').join(' ')}`}
+            aria-label={t('dialog.codeLabel', { code: handoff.verificationCode.split('').join(' ') })}
             data-testid="verification-code"
           >
             {handoff.verificationCode}
           </Text>
           {expired ? (
-            <Alert color="orange" title="This link has expired">
-              Get a new link to go on.
+            <Alert color="orange" title={t('dialog.expiredTitle')}>
+              {t('dialog.expiredBody')}
             </Alert>
           ) : (
             <Text size="sm" c="dimmed" ta="center">
-              The link works once, until {formatDateTime(handoff.expiresAt)} ({formatRemaining(remaining)} left).
+              {t('dialog.worksOnce', { until: formatDateTime(handoff.expiresAt), left: formatRemaining(remaining) })}
             </Text>
           )}
           <Group justify="center">
             {expired ? (
               <Button size="lg" onClick={onNewLink} loading={renewing}>
-                Get a new link
+                {t('dialog.newLink')}
               </Button>
             ) : (
               <Button component="a" href={handoff.url} size="lg" data-testid="open-desktop-app">
-                Open Desktop App
+                {t('dialog.open')}
               </Button>
             )}
             <CopyButton value={handoff.url}>
               {({ copied, copy }) => (
                 <Button variant="default" onClick={copy} disabled={expired}>
-                  {copied ? 'Link copied' : 'Copy link'}
+                  {copied ? t('dialog.copied') : t('dialog.copy')}
                 </Button>
               )}
             </CopyButton>
@@ -76,10 +78,10 @@ export function HandoffDialog({ opened, handoff, lead, renewing, onClose, onCanc
           {slow && !expired && <DesktopAppHelp onNewLink={onNewLink} busy={renewing} />}
           <Group justify="space-between" mt="sm">
             <Button variant="subtle" color="red" onClick={onCancel}>
-              Cancel order
+              {t('dialog.cancelOrder')}
             </Button>
             <Button variant="subtle" onClick={onClose}>
-              Hide this dialog
+              {t('dialog.hide')}
             </Button>
           </Group>
         </Stack>

@@ -1,15 +1,17 @@
 import { Alert, Button, Group, Stack, Text } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 
 import type { WizardOrderFragment } from '../gql/graphql';
 import type { Flow } from './flows';
-import { endMessage } from './orderState';
+import { endMessage, undoneOf } from './orderState';
 
 /**
  * DoneStep: the order completed; the user goes on to Cards. For a flow that answered a
  * challenge it shows the response, which this page alone has.
  */
 export function DoneStep({ order, flow, response }: { order: WizardOrderFragment; flow: Flow; response?: string }) {
+  const { t } = useTranslation('wizard');
   const serial = order.card?.serial ?? order.subjectCard?.serial;
   if (flow.challenge && !response) {
     return (
@@ -20,7 +22,7 @@ export function DoneStep({ order, flow, response }: { order: WizardOrderFragment
         </Alert>
         <Group>
           <Button component={Link} to="/cards">
-            Show my cards
+            {t('result.showCards')}
           </Button>
         </Group>
       </Stack>
@@ -38,10 +40,10 @@ export function DoneStep({ order, flow, response }: { order: WizardOrderFragment
       )}
       <Group>
         <Button component={Link} to="/cards">
-          Show my cards
+          {t('result.showCards')}
         </Button>
         <Button component={Link} to="/" variant="default">
-          Back to the start page
+          {t('page.back')}
         </Button>
       </Group>
     </Stack>
@@ -50,18 +52,19 @@ export function DoneStep({ order, flow, response }: { order: WizardOrderFragment
 
 /** EndedStep: the order was cancelled, failed or expired; the user may start again. */
 export function EndedStep({ order, flow }: { order: WizardOrderFragment; flow: Flow }) {
-  const msg = endMessage(order.state, order.failureReason, flow.end);
+  const { t } = useTranslation('wizard');
+  const msg = endMessage(order.state, order.failureReason, flow.end, undoneOf(order.steps, order.state));
   return (
     <Stack>
-      <Alert color={msg?.color ?? 'gray'} title={msg?.title ?? 'The order ended'} data-testid="order-ended" role="status">
+      <Alert color={msg?.color ?? 'gray'} title={msg?.title ?? t('getCard.heading.ended')} data-testid="order-ended" role="status">
         <Text size="sm">{msg?.message}</Text>
       </Alert>
       <Group>
         <Button component={Link} to={flow.again}>
-          Start again
+          {t('result.startAgain')}
         </Button>
         <Button component={Link} to="/" variant="default">
-          Back to the start page
+          {t('page.back')}
         </Button>
       </Group>
     </Stack>

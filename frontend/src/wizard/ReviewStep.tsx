@@ -1,17 +1,19 @@
 import { Alert, Stack, Text } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
 
 import { CardDetails } from '../cards/CardDetails';
 import type { WizardOrderFragment } from '../gql/graphql';
 
 /** ReviewStep shows the card the Desktop App created, before the user finishes. */
 export function ReviewStep({ order }: { order: WizardOrderFragment }) {
+  const { t } = useTranslation('wizard');
   return (
     <Stack>
-      <Text>Your card is on this computer. Check its details, then click Next to finish.</Text>
+      <Text>{t('review.lead')}</Text>
       {order.card ? (
         <CardDetails card={order.card} headingLevel={3} />
       ) : (
-        <Alert color="yellow">The card's details are not available yet.</Alert>
+        <Alert color="yellow">{t('review.notYet')}</Alert>
       )}
     </Stack>
   );

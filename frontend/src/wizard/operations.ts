@@ -26,6 +26,10 @@ export const WizardOrderCoreFragmentDoc = graphql(`
       state
       at
       note
+      undone {
+        cardDeleted
+        certificatesRevoked
+      }
     }
     options {
       certificates {

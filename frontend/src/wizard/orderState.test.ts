@@ -130,8 +130,12 @@ describe('newerOrder', () => {
 });
 
 describe('endMessage', () => {
-  it('ok/failure reason is part of the message', () => {
-    expect(endMessage('FAILED', 'The PIN dialog was closed.')?.message).toContain('The PIN dialog was closed.');
+  it('ok/a failure reason in words is part of the message; a text for operators is not', () => {
+    expect(endMessage('FAILED', 'desktop-app:PIN_BLOCKED')?.message).toMatch(/PIN is blocked/);
+    const raw = endMessage('FAILED', 'Desktop App: wait for pcscd to power the card on in Virtual PCD 00 00 (is pcscd running with the vpcd driver?): EOF')?.message ?? '';
+    expect(raw).toMatch(/^The Desktop App could not finish/);
+    expect(raw).not.toMatch(/pcscd|vpcd|Virtual PCD|EOF/);
+    expect(endMessage('FAILED', 'the CA refused a certificate: INTERNAL')?.message).toMatch(/certificate authority did not issue/);
   });
   it('ok/no message for running or completed orders', () => {
     expect(endMessage('CARD_READY')).toBeUndefined();
@@ -184,9 +188,10 @@ describe('a process on a card (change-pin)', () => {
     expect(phaseIndex('COMPLETED', flow, flow.phases)).toBe(flow.phases.length);
   });
   it('ok/a failure says what the Desktop App said, and nothing about revoking', () => {
-    const msg = endMessage('FAILED', "The card's PIN is blocked. Use Reset PIN.", flow.end);
+    const msg = endMessage('FAILED', 'desktop-app:PIN_BLOCKED', flow.end);
     expect(msg?.title).toBe('The PIN was not changed');
-    expect(msg?.message).toBe("The card's PIN is blocked. Use Reset PIN.");
+    expect(msg?.message).toMatch(/^The card's PIN is blocked/);
+    expect(msg?.message).not.toMatch(/revoked/);
     expect(endMessage('FAILED', null, flow.end)?.message).toBe('Nothing was changed on your card.');
     // The Desktop App sends a code; the portal has the words, and never shows the code.
     const coded = endMessage('FAILED', 'desktop-app:PIN_BLOCKED', flow.end)?.message ?? '';

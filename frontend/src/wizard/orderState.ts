@@ -1,6 +1,7 @@
 // The mapping from an order's server-side state to what the wizard shows. Pure functions,
 // unit-tested in orderState.test.ts; the components only render what these decide.
 import type { OrderState } from '../gql/graphql';
+import i18n from '../i18n';
 
 /** Phase is the wizard page a state belongs to. */
 export type Phase = 'intro' | 'desktop' | 'review' | 'done' | 'ended';
@@ -161,60 +162,89 @@ export interface EndWords {
 }
 
 export const GET_CARD_END: EndWords = {
-  // The server does not say whether a card was made before the cancel: say only what is true either way.
+  // Without the server's account of what it undid (an older server): say only what is true either way.
   cancelled: 'Any certificate issued for this order has been revoked. You can start again at any time.',
   failedTitle: 'The card could not be created',
   undone: 'Whatever was issued for the order has been revoked.',
   failedWithout: 'Whatever was issued for the order has been revoked.',
 };
 
-/**
- * desktopAppWords has, per language, the words for the Desktop App's codes, which reach the
- * order's failureReason as "desktop-app:<CODE>" (desktop-bridge/handoff/codes.go).
- */
-export const desktopAppWords: Record<'en', Record<string, string>> = {
-  en: {
-    PIN_BLOCKED: "The card's PIN is blocked: it was typed wrong too often. Use Reset PIN on the Cards page to choose a new one.",
-    CARD_NOT_HERE: 'The card is not on the computer where the Desktop App was opened. Open the link on the computer that has the card.',
-    PUK_BLOCKED: "This card's PIN cannot be reset: its unblocking code is blocked too. Replace the card with a new one.",
-    PUK_REFUSED: "The card did not take the server's unblocking code, so nothing was changed. Contact your help desk.",
-    NO_FREE_READER:
-      'The computer has no room for another virtual smart card. Revoke a card you no longer use on the Cards page, or ask your help desk for more virtual readers, then start again.',
-    UNKNOWN_PROCESS: 'The Desktop App cannot do this yet. Update the Desktop App, then start again.',
-    PROCESS_MISMATCH: "The Desktop App's link did not match the order, so nothing was done. Start again.",
-    SERVER_NOT_TRUSTED: 'The Desktop App does not trust this server. Trust it on the PIN page, then start again.',
-    CANCELLED_IN_DESKTOP_APP: 'Cancelled in the Desktop App.',
-    ORDER_ENDED: 'The order was cancelled or expired while the Desktop App worked on it.',
-    SESSION_ENDED: 'The order was over on the server before the Desktop App finished.',
-  },
-};
+/** Undone is what the server says an order's ending took back (OrderStep.undone). */
+export interface Undone {
+  cardDeleted: boolean;
+  certificatesRevoked: number;
+}
 
-/** failureWords turns an order's failure reason into words: a Desktop App code's, or the reason itself. */
+/** undoneOf returns what the step that ended the order took back, if the server said. */
+export function undoneOf(steps: readonly { state: OrderState; undone?: Undone | null }[] | null | undefined, state: OrderState): Undone | undefined {
+  const last = steps?.[steps.length - 1];
+  return last && last.state === state && last.undone ? last.undone : undefined;
+}
+
+/**
+ * undoneWords says what an ending took back, from the server's account: a deleted card and
+ * revoked certificates only when there were some, and that nothing had been made otherwise.
+ */
+export function undoneWords(u: Undone): string {
+  const t = i18n.getFixedT(null, 'wizard', 'end');
+  const count = u.certificatesRevoked;
+  if (u.cardDeleted) return count > 0 ? t('undone.cardAndCertificates', { count }) : t('undone.cardOnly');
+  return count > 0 ? t('undone.certificatesOnly', { count }) : t('undone.nothing');
+}
+
+/**
+ * failureWords turns an order's failure reason into words: a Desktop App code's (it reaches
+ * failureReason as "desktop-app:<CODE>", desktop-bridge/handoff/codes.go), or the reason itself.
+ */
 export function failureWords(reason: string): string {
   const code = /^desktop-app:([A-Za-z_]+)$/.exec(reason)?.[1];
   if (!code) return reason;
-  return desktopAppWords.en[code] ?? 'The Desktop App could not finish. Try again, or contact your help desk.';
+  const t = i18n.getFixedT(null, 'wizard', 'end');
+  return t(`desktopApp.${code}`, { defaultValue: t('desktopAppUnknown') });
 }
 
-/** endMessage explains an order that ended before it completed. */
-export function endMessage(state: OrderState, failureReason?: string | null, words: EndWords = GET_CARD_END): EndMessage | undefined {
+/**
+ * personFailureWords is what a person reads of a failure reason: a Desktop App code's words,
+ * the CA's refusal in words, and for any other reason (a text the Desktop App or the server
+ * wrote for the operator's order list) general words: no error chain reaches a person.
+ */
+export function personFailureWords(reason: string): string {
+  if (/^desktop-app:[A-Za-z_]+$/.test(reason)) return failureWords(reason);
+  const t = i18n.getFixedT(null, 'wizard', 'end');
+  if (reason.startsWith('the CA refused')) return t('caRefused');
+  return t('desktopAppUnknown');
+}
+
+/**
+ * endMessage explains an order that ended before it completed. With undone, the server's
+ * account of what the ending took back, a flow that undoes (words.undone not empty) says
+ * exactly that instead of its general words.
+ */
+export function endMessage(
+  state: OrderState,
+  failureReason?: string | null,
+  words: EndWords = GET_CARD_END,
+  undone?: Undone,
+): EndMessage | undefined {
+  const t = i18n.getFixedT(null, 'wizard', 'end');
+  const what = undone && words.undone ? undoneWords(undone) : undefined;
   switch (state) {
     case 'CANCELLED':
       return {
-        title: 'The order was cancelled',
-        message: words.cancelled,
+        title: t('cancelledTitle'),
+        message: what ? `${what} ${t('again')}` : words.cancelled,
         color: 'gray',
       };
     case 'FAILED':
       return {
         title: words.failedTitle,
-        message: failureReason ? `${failureWords(failureReason)} ${words.undone}`.trim() : words.failedWithout,
+        message: failureReason ? `${personFailureWords(failureReason)} ${what ?? words.undone}`.trim() : (what ?? words.failedWithout),
         color: 'red',
       };
     case 'EXPIRED':
       return {
-        title: 'The order expired',
-        message: `It waited too long in one step. ${words.expiredUndone ?? words.undone}`,
+        title: t('expiredTitle'),
+        message: `${t('expiredLead')} ${what ?? words.expiredUndone ?? words.undone}`.trim(),
         color: 'orange',
       };
     default:

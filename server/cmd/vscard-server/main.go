@@ -77,6 +77,7 @@ type serveCmd struct {
 	OrderIdleTTL         time.Duration `env:"VSCARD_ORDER_IDLE_TTL" default:"30m" help:"How long an order may wait in one step before it expires."`
 	SweepInterval        time.Duration `env:"VSCARD_SWEEP_INTERVAL" default:"30s" help:"How often expired orders are swept."`
 	AttestationRootsFile string        `env:"VSCARD_ATTESTATION_ROOTS" help:"PEM file of card attestation roots; when set, attestations must verify."`
+	TPMRoots             string        `name:"tpm-roots" env:"VSCARD_TPM_ROOTS" help:"PEM file of TPM manufacturer roots (and their intermediates) that endorsement key certificates must chain to for KEY_PROTECTION = TPM (default: none, no TPM counts as attested)."`
 	TrustedProxies       []string      `env:"VSCARD_TRUSTED_PROXIES" help:"Load balancers (CIDRs or addresses, comma-separated) whose X-Forwarded-For names the client in the audit log (default: none, the header is ignored)."`
 	ShutdownDelay        time.Duration `env:"VSCARD_SHUTDOWN_DELAY" default:"0s" help:"On SIGTERM, keep serving this long with /readyz reporting shutting down, for load balancers that learn of it from health checks."`
 	SMTPHost             string        `name:"smtp-host" env:"VSCARD_SMTP_HOST" help:"SMTP submission server for renewal notices (default: none; cards due for renewal are only open tasks on the start page)."`
@@ -105,7 +106,7 @@ func (c *serveCmd) config() server.Config {
 		DefaultUserState: c.DefaultUserState, DevIDPUsersFile: c.DevIDPUsers,
 		AllowDevIDPInProduction: c.AllowDevIDPInProduction, AllowIntrospection: c.AllowIntrospection,
 		TokenTTL: c.TokenTTL, OrderIdleTTL: c.OrderIdleTTL, SweepInterval: c.SweepInterval,
-		AttestationRootsFile: c.AttestationRootsFile, TrustedProxies: c.TrustedProxies,
+		AttestationRootsFile: c.AttestationRootsFile, TPMRootsFile: c.TPMRoots, TrustedProxies: c.TrustedProxies,
 		ShutdownDelay: c.ShutdownDelay, MetricsAddr: c.MetricsAddr,
 		SMTP: notices.SMTP{
 			Host: c.SMTPHost, Port: c.SMTPPort, Username: c.SMTPUsername, Password: c.SMTPPassword,
