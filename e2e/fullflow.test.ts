@@ -139,6 +139,8 @@ test('alice gets a virtual smart card through the Desktop App', async () => {
     await confirm.getByRole('button', { name: 'Revoke card' }).click();
     await confirm.waitFor({ state: 'hidden' });
     await listed.getByLabel(/Card state/).filter({ hasText: 'Not in use' }).waitFor();
+    // The page confirms what was done, in words (role=status, read out by screen readers).
+    await page.getByRole('status').filter({ hasText: /^Card \d+ is revoked: / }).waitFor();
     // The reason in words, never an enum name.
     const summary = listed.getByTestId('card-revoked');
     assert.match((await summary.textContent()) ?? '', /^Revoked on .+ — lost or stolen$/);

@@ -3,12 +3,14 @@
 // violation. The browser is @playwright/test's, Debian's Chromium (playwright.config.ts).
 // It builds nothing: `make e2e` builds the SPA and the server first.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import type { Browser, BrowserContext, Page } from '@playwright/test';
+import type { AxeResults, Result } from 'axe-core';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const artifacts = join(repoRoot, 'artifacts');
@@ -107,8 +109,10 @@ export async function newPage(
   browser: Browser,
   server: Server,
   viewport = DESKTOP,
+  locale = 'en-US',
 ): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ baseURL: server.url, viewport, isMobile: viewport === PHONE, hasTouch: viewport === PHONE });
+  const phone = viewport.width < 500;
+  const context = await browser.newContext({ baseURL: server.url, viewport, isMobile: phone, hasTouch: phone, locale });
   context.setDefaultTimeout(15_000);
   // Every page of the context reports what its CSP refused (a blocked script, style,
   // connection or worker), on every load: init scripts and bindings are outside the
@@ -150,12 +154,74 @@ export async function signIn(page: Page, server: Server, username: string, passw
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
-/** screenshot saves a full-page PNG as artifacts/screenshots/<name>.png. */
+/** screenshot saves a full-page PNG as artifacts/screenshots/<name>.png, after checking the page with axe. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });
   // Let transitions (modals fading in, steppers) settle.
   await page.waitForTimeout(350);
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+  // Every page worth a screenshot is a page a person sees: it must pass axe too. A failure
+  // screenshot is taken after the test broke; the page may be half drawn, so it is left alone.
+  if (!name.startsWith('failed-')) await checkAccessibility(page, name);
+}
+
+// axe-core's own build, evaluated in the page through the DevTools protocol: a script tag
+// would be refused by the pages' Content-Security-Policy (and counted as a violation).
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Impacts that fail a test; minor and moderate ones are printed only. */
+const FAILING_IMPACTS = new Set(['serious', 'critical']);
+
+/** describeViolation is one axe finding in a line a person can act on, with the elements it found. */
+function describeViolation(v: Result): string {
+  const where = v.nodes
+    .slice(0, 5)
+    .map((n) => `    ${n.target.join(' ')}: ${n.failureSummary?.replace(/\s+/g, ' ') ?? ''}`)
+    .join('\n');
+  return `  [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n${where}`;
+}
+
+/**
+ * AXE_EXCLUDED are parts of pages that are not ours to fix: GraphiQL (the administrators'
+ * GraphQL playground) brings its own widgets and colours; CodeMirror's scroller is reported
+ * as a scroll region without keyboard access, though its contenteditable content takes the
+ * focus (the e2e tests type into it). The page around them is checked.
+ */
+const AXE_EXCLUDED = ['.graphiql-container', '.cm-scroller'];
+
+/** axeChecked remembers which documents were checked, so that withPage's final pass skips them. */
+const axeChecked = new WeakMap<Page, Set<string>>();
+
+/**
+ * checkAccessibility runs axe-core (WCAG 2.x A and AA rules and best practices) on what the
+ * page shows now and throws when it finds a serious or critical violation. screenshot() calls
+ * it at every named checkpoint and withPage() on every page still open at the end of a test,
+ * so each page the suite visits is checked without the tests asking for it.
+ */
+export async function checkAccessibility(page: Page, checkpoint: string): Promise<void> {
+  if (page.isClosed()) return;
+  const url = page.url();
+  if (!/^https?:/.test(url)) return;
+  // Wait for the page to be drawn (the SPA renders after load) so axe sees what a person does.
+  await page.waitForLoadState('load').catch(() => undefined);
+  const hasAxe = await page.evaluate(() => 'axe' in window).catch(() => false);
+  if (!hasAxe) await page.evaluate(axeSource);
+  const results = (await page.evaluate((exclude) => {
+    const axe = (window as unknown as { axe: typeof import('axe-core') }).axe;
+    return axe.run({ include: [document], exclude: exclude.map((sel) => [sel]) }, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    });
+  }, AXE_EXCLUDED)) as AxeResults;
+  (axeChecked.get(page) ?? axeChecked.set(page, new Set()).get(page))?.add(url);
+  const failing = results.violations.filter((v) => FAILING_IMPACTS.has(v.impact ?? ''));
+  const other = results.violations.filter((v) => !FAILING_IMPACTS.has(v.impact ?? ''));
+  if (other.length > 0) {
+    console.log(`[axe] ${checkpoint} (${url}): ${other.length} minor or moderate:\n${other.map(describeViolation).join('\n')}`);
+  }
+  if (failing.length > 0) {
+    throw new Error(`accessibility (axe) at ${checkpoint} (${url}):\n${failing.map(describeViolation).join('\n')}`);
+  }
 }
 
 /**
@@ -180,10 +246,15 @@ export async function withPage(
   name: string,
   fn: (page: Page, context: BrowserContext) => Promise<void>,
   viewport = DESKTOP,
+  locale = 'en-US',
 ): Promise<void> {
-  const { context, page } = await newPage(browser, server, viewport);
+  const { context, page } = await newPage(browser, server, viewport, locale);
   try {
     await fn(page, context);
+    // Pages the test left open and did not check at a screenshot are checked as they are now.
+    for (const [i, p] of context.pages().entries()) {
+      if (!axeChecked.get(p)?.has(p.url())) await checkAccessibility(p, `${name}, end (page ${i + 1})`);
+    }
     // The app's pages run under a strict policy: whatever it refused is a bug.
     const refused = violationsOf(context);
     if (refused.length > 0) throw new Error(`the Content-Security-Policy refused:\n${refused.map((v) => JSON.stringify(v)).join('\n')}`);

@@ -3,6 +3,7 @@ import { lazy, Suspense, type ReactNode } from 'react';
 import { Navigate, Route, Routes } from 'react-router';
 
 import { isAdmin, useSession } from './auth/session';
+import i18n from './i18n';
 import { isOperator } from './operator/role';
 import { CardsPage } from './cards/CardsPage';
 import { AppLayout } from './layout/AppLayout';
@@ -20,9 +21,12 @@ const UsersPage = lazy(() => import('./admin/UsersPage'));
 const OrdersPage = lazy(() => import('./admin/OrdersPage'));
 const AuditLogPage = lazy(() => import('./admin/AuditLogPage'));
 const PeoplePage = lazy(() => import('./operator/PeoplePage'));
-const PersonPage = lazy(() => import('./operator/PersonPage'));
-const OperatorCardPage = lazy(() => import('./operator/CardPage'));
-const OperatorOrderPage = lazy(() => import('./operator/OrderPage'));
+// Pages that tell audit events in words get the lazily loaded "audit" namespace before they render.
+const withAuditWords = <T,>(load: () => Promise<T>) => () =>
+  Promise.all([load(), i18n.loadNamespaces('audit')]).then(([m]) => m);
+const PersonPage = lazy(withAuditWords(() => import('./operator/PersonPage')));
+const OperatorCardPage = lazy(withAuditWords(() => import('./operator/CardPage')));
+const OperatorOrderPage = lazy(withAuditWords(() => import('./operator/OrderPage')));
 // GraphiQL and its Monaco editor are several times the size of the rest of the app.
 const PlaygroundPage = lazy(() => import('./admin/PlaygroundPage'));
 

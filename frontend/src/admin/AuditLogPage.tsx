@@ -1,10 +1,11 @@
 import { Alert, Anchor, Button, Code, Group, MultiSelect, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { useQuery } from 'urql';
 
-import { actionLabels, auditSentence } from '../audit/sentences';
+import { AUDIT_ACTIONS, actionLabel, auditSentence } from '../audit/sentences';
 import { graphql } from '../gql';
 import type { AuditEventWhereInput } from '../gql/graphql';
 import { nodesOf, useConnectionPager } from '../lib/connection';
@@ -101,11 +102,16 @@ export function exportURL(f: AuditFilter, format: 'csv' | 'jsonl'): string {
   return `/audit/export?${q.toString()}`;
 }
 
-const actionOptions = Object.entries(actionLabels)
-  .map(([value, label]) => ({ value, label }))
-  .sort((a, b) => a.label.localeCompare(b.label));
-
 export default function AuditLogPage() {
+  // The audit namespace is loaded on demand: the page waits (Suspense) until it is there.
+  const { t, i18n } = useTranslation('audit');
+  const actionOptions = useMemo(
+    () =>
+      AUDIT_ACTIONS.map((value) => ({ value, label: actionLabel(value, t) })).sort((a, b) =>
+        a.label.localeCompare(b.label, i18n.language),
+      ),
+    [t, i18n.language],
+  );
   const [filter, setFilter] = useState<AuditFilter>({ actions: [], from: '', to: '' });
   const [username, setUsername] = useState('');
   const [debouncedName] = useDebouncedValue(username.trim(), 300);
@@ -137,14 +143,14 @@ export default function AuditLogPage() {
 
   return (
     <Stack>
-      <Title order={1}>Audit log</Title>
-      <Group align="flex-end" component="form" role="search" aria-label="Filter the audit log" onSubmit={(e) => e.preventDefault()}>
+      <Title order={1}>{t('page.title')}</Title>
+      <Group align="flex-end" component="form" role="search" aria-label={t('page.filter')} onSubmit={(e) => e.preventDefault()}>
         <TextInput
-          label="Person"
-          description={filter.person ? `Showing ${filter.person.name}` : 'Username'}
-          placeholder="e.g. alice"
+          label={t('page.person')}
+          description={filter.person ? t('page.personShowing', { name: filter.person.name }) : t('page.personHint')}
+          placeholder={t('page.personPlaceholder')}
           value={username}
-          error={unknownPerson ? 'No person has this username.' : undefined}
+          error={unknownPerson ? t('page.personUnknown') : undefined}
           onChange={(e) => {
             const value = e.currentTarget.value;
             setUsername(value);
@@ -152,8 +158,8 @@ export default function AuditLogPage() {
           }}
         />
         <MultiSelect
-          label="What happened"
-          placeholder={filter.actions.length ? undefined : 'Everything'}
+          label={t('page.what')}
+          placeholder={filter.actions.length ? undefined : t('page.everything')}
           data={actionOptions}
           value={filter.actions}
           onChange={(actions) => setFilter((f) => ({ ...f, actions }))}
@@ -163,7 +169,7 @@ export default function AuditLogPage() {
         />
         <TextInput
           type="datetime-local"
-          label="From"
+          label={t('page.from')}
           value={filter.from}
           onChange={(e) => {
             const from = e.currentTarget.value;
@@ -172,7 +178,7 @@ export default function AuditLogPage() {
         />
         <TextInput
           type="datetime-local"
-          label="Until"
+          label={t('page.until')}
           value={filter.to}
           onChange={(e) => {
             const to = e.currentTarget.value;
@@ -187,19 +193,19 @@ export default function AuditLogPage() {
               setFilter({ actions: [], from: '', to: '' });
             }}
           >
-            Show everything
+            {t('page.showEverything')}
           </Button>
         )}
       </Group>
       <Group gap="xs">
         <Text size="sm" c="dimmed">
-          Download what is shown ({data?.auditEvents.totalCount ?? '…'} events):
+          {t('page.download', { count: data?.auditEvents.totalCount ?? 0 })}
         </Text>
         <Button component="a" href={exportURL(effective, 'csv')} download variant="light" size="xs">
-          CSV
+          {t('page.csv')}
         </Button>
         <Button component="a" href={exportURL(effective, 'jsonl')} download variant="light" size="xs">
-          JSON Lines
+          {t('page.jsonl')}
         </Button>
       </Group>
       {problem && (
@@ -208,26 +214,26 @@ export default function AuditLogPage() {
         </Alert>
       )}
       <Table.ScrollContainer minWidth={720}>
-        <Table striped aria-busy={fetching} aria-label="Audit events">
+        <Table striped aria-busy={fetching} aria-label={t('page.table')}>
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>When</Table.Th>
-              <Table.Th>What happened</Table.Th>
-              <Table.Th>Details</Table.Th>
+              <Table.Th>{t('page.when')}</Table.Th>
+              <Table.Th>{t('page.what')}</Table.Th>
+              <Table.Th>{t('page.details')}</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
             {events.map((ev) => (
               <Table.Tr key={ev.id} data-testid="audit-row">
                 <Table.Td style={{ whiteSpace: 'nowrap', verticalAlign: 'top' }}>{formatDateTime(ev.at)}</Table.Td>
-                <Table.Td>
+                <Table.Td style={{ verticalAlign: 'top' }}>
                   <Text size="sm" data-testid="audit-sentence">
-                    {auditSentence({ ...ev, details: ev.details as Record<string, unknown> | null })}
+                    {auditSentence({ ...ev, details: ev.details as Record<string, unknown> | null }, t)}
                   </Text>
                   <Group gap="xs">
                     {ev.actorID && (
                       <Anchor component="button" type="button" size="xs" onClick={() => pick({ id: ev.actorID, name: ev.actorName })}>
-                        Events of {ev.actorName}
+                        {t('page.eventsOf', { name: ev.actorName })}
                       </Anchor>
                     )}
                     {ev.subjectID && ev.subjectName && ev.subjectID !== ev.actorID && (
@@ -237,12 +243,12 @@ export default function AuditLogPage() {
                         size="xs"
                         onClick={() => pick({ id: ev.subjectID as string, name: ev.subjectName as string })}
                       >
-                        Events of {ev.subjectName}
+                        {t('page.eventsOf', { name: ev.subjectName })}
                       </Anchor>
                     )}
                     {ev.objectType === 'Order' && (
                       <Anchor component={Link} to={`/orders/${ev.objectID}`} size="xs">
-                        The order
+                        {t('page.theOrder')}
                       </Anchor>
                     )}
                   </Group>
@@ -251,13 +257,11 @@ export default function AuditLogPage() {
                   <details>
                     <summary>
                       <Text span size="xs">
-                        Details
+                        {t('page.showDetails')}
                       </Text>
                     </summary>
-                    <Text size="xs">From {ev.remoteAddr || 'no address (vscard itself)'}</Text>
-                    <Text size="xs">
-                      {ev.objectType} {ev.objectID}
-                    </Text>
+                    <Text size="xs">{ev.remoteAddr ? t('page.fromAddress', { address: ev.remoteAddr }) : t('page.noAddress')}</Text>
+                    <Text size="xs">{t('page.object', { type: ev.objectType, id: ev.objectID })}</Text>
                     {ev.details && Object.keys(ev.details).length > 0 && <Code block>{JSON.stringify(ev.details, null, 2)}</Code>}
                   </details>
                 </Table.Td>
@@ -265,7 +269,7 @@ export default function AuditLogPage() {
             ))}
             {!fetching && events.length === 0 && (
               <Table.Tr>
-                <Table.Td colSpan={3}>No events match.</Table.Td>
+                <Table.Td colSpan={3}>{t('page.noEvents')}</Table.Td>
               </Table.Tr>
             )}
           </Table.Tbody>

@@ -47,7 +47,7 @@ export function EvaluatedOptions({ options, userLabel }: { options: ScriptOption
           <Text fw={500}>Certificates</Text>
           <Group gap="xs">
             {certificates.map((c) => (
-              <Badge key={c.slot} variant="outline">
+              <Badge key={c.slot} variant="default">
                 {c.slot} {humanize(c.template)} · {c.algorithm}
               </Badge>
             ))}

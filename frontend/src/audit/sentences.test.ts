@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { actionLabels, auditSentence, sentences } from './sentences';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import i18n, { LANGUAGES } from '../i18n';
+import { AUDIT_ACTIONS, AUDIT_NS, actionLabel, auditSentence, type AuditFacts } from './sentences';
 
 /**
  * serverActions reads the audit action codes the server writes from its own source: every
@@ -20,39 +22,68 @@ function serverActions(): string[] {
   return [...codes].sort();
 }
 
+// The namespace is loaded on demand in the SPA; here it is loaded as the audit page would.
+beforeAll(async () => {
+  await i18n.loadLanguages([...LANGUAGES]);
+  await i18n.loadNamespaces(AUDIT_NS);
+  for (const lng of LANGUAGES) {
+    expect(i18n.hasResourceBundle(lng, AUDIT_NS), `${lng}/${AUDIT_NS} loaded`).toBe(true);
+  }
+});
+
+const en = () => i18n.getFixedT('en', AUDIT_NS);
+const de = () => i18n.getFixedT('de', AUDIT_NS);
+
+const lock: AuditFacts = {
+  action: 'user.set_state',
+  actorName: 'Ada Admin',
+  actorKind: 'user',
+  objectType: 'User',
+  objectID: 'usr_1',
+  objectLabel: 'bob',
+  subjectName: 'bob',
+  details: { from: 'ACTIVE', to: 'LOCKED', reason: 'left the company' },
+};
+
+const revoke: AuditFacts = {
+  action: 'card.revoke',
+  actorName: 'Ada Admin',
+  actorKind: 'user',
+  objectType: 'Card',
+  objectID: 'crd_1',
+  objectLabel: '12345678',
+  subjectName: 'Bob Builder',
+  details: { reason: 'LOST_OR_STOLEN', comment: 'laptop stolen' },
+};
+
 describe('audit sentences', () => {
-  it('ok/every action the server writes has a sentence and a label', () => {
+  it('ok/every action the server writes is known', () => {
     const codes = serverActions();
     expect(codes.length).toBeGreaterThan(20);
-    expect(codes.filter((c) => !sentences[c])).toEqual([]);
-    expect(codes.filter((c) => !actionLabels[c])).toEqual([]);
+    expect(codes.filter((c) => !(AUDIT_ACTIONS as readonly string[]).includes(c))).toEqual([]);
   });
 
+  // A missing key would show the key itself (or English in a German log) to a person.
+  for (const lng of LANGUAGES) {
+    it(`ok/every action has a sentence and a label in ${lng}`, () => {
+      const missing = AUDIT_ACTIONS.flatMap((a) =>
+        [`sentence.${a}`, `action.${a}`].filter((k) => !i18n.exists(k, { ns: AUDIT_NS, lng, fallbackLng: false })),
+      );
+      expect(missing).toEqual([]);
+    });
+  }
+
   it('ok/says who did what to whom, with the reason', () => {
-    expect(
-      auditSentence({
-        action: 'user.set_state',
-        actorName: 'Ada Admin',
-        actorKind: 'user',
-        objectType: 'User',
-        objectID: 'usr_1',
-        objectLabel: 'bob',
-        subjectName: 'bob',
-        details: { from: 'ACTIVE', to: 'LOCKED', reason: 'left the company' },
-      }),
-    ).toBe('Ada Admin locked bob: left the company');
-    expect(
-      auditSentence({
-        action: 'card.revoke',
-        actorName: 'Ada Admin',
-        actorKind: 'user',
-        objectType: 'Card',
-        objectID: 'crd_1',
-        objectLabel: '12345678',
-        subjectName: 'Bob Builder',
-        details: { reason: 'LOST_OR_STOLEN', comment: 'laptop stolen' },
-      }),
-    ).toBe('Ada Admin revoked Bob Builder’s card 12345678 (lost or stolen): laptop stolen');
+    expect(auditSentence(lock, en())).toBe('Ada Admin locked bob: left the company');
+    expect(auditSentence(revoke, en())).toBe('Ada Admin revoked Bob Builder’s card 12345678 (lost or stolen): laptop stolen');
+  });
+
+  it('ok/says it in German', () => {
+    expect(auditSentence(lock, de())).toBe('Ada Admin hat bob gesperrt: left the company');
+    expect(auditSentence(revoke, de())).toBe(
+      'Ada Admin hat die Karte 12345678 von Bob Builder widerrufen (verloren oder gestohlen): laptop stolen',
+    );
+    expect(actionLabel('card.lock', de())).toBe('Karte gesperrt');
   });
 
   it('ok/expiry e-mails: the server, the day and the card', () => {
@@ -71,15 +102,34 @@ describe('audit sentences', () => {
   });
 
   it('ok/names the Desktop App by the person it acts for, and no ids', () => {
-    const s = auditSentence({
+    const claim: AuditFacts = {
       action: 'order.claim',
       actorName: 'Alice Active',
       actorKind: 'bridge',
       objectType: 'Order',
       objectID: 'ord_x',
       subjectName: 'Alice Active',
-    });
+    };
+    const s = auditSentence(claim, en());
     expect(s).toBe('The Desktop App of Alice Active opened Alice Active’s order');
     expect(s).not.toMatch(/ord_|usr_|anonymous/);
+    expect(auditSentence(claim, de())).toBe('Die Desktop-App von Alice Active hat den Auftrag von Alice Active geöffnet');
+  });
+
+  it('ok/own things and system actions', () => {
+    const own: AuditFacts = {
+      action: 'order.cancel',
+      actorName: 'Bob',
+      actorKind: 'user',
+      objectType: 'Order',
+      objectID: 'ord_1',
+      subjectName: 'Bob',
+      details: { comment: 'wrong laptop' },
+    };
+    expect(auditSentence(own, en())).toBe('Bob cancelled their order: wrong laptop');
+    expect(auditSentence(own, de())).toBe('Bob hat den eigenen Auftrag abgebrochen: wrong laptop');
+    const expired: AuditFacts = { action: 'order.expire', actorName: '', actorKind: 'system', objectType: 'Order', objectID: 'o' };
+    expect(auditSentence(expired, en())).toBe('An order expired unfinished');
+    expect(auditSentence(expired, de())).toBe('Ein Auftrag ist unvollendet abgelaufen');
   });
 });

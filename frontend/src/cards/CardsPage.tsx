@@ -139,14 +139,23 @@ export function isEnded(card: { state: string }): boolean {
   return ENDED.includes(card.state);
 }
 
-function CardEntry({ card, reload }: { card: CardDetailsFragment; reload: () => void }) {
+function CardEntry({ card, reload, onDone }: { card: CardDetailsFragment; reload: () => void; onDone?: (notice: string) => void }) {
+  const { t } = useTranslation('cards');
   return (
     <Stack gap="xs">
       <CardDetails card={card} />
       {(card.state === 'ACTIVE' || card.state === 'LOCKED') && <CardWatcher card={card} onChange={reload} />}
       <PinStateAlert card={card} />
       <CardActions cardId={card.id} serial={card.serial} />
-      {(card.state === 'ACTIVE' || card.state === 'LOCKED') && <RevokeCard serial={card.serial} onRevoked={reload} />}
+      {(card.state === 'ACTIVE' || card.state === 'LOCKED') && (
+        <RevokeCard
+          serial={card.serial}
+          onRevoked={() => {
+            onDone?.(t('notice.revoked', { serial: card.serial }));
+            reload();
+          }}
+        />
+      )}
     </Stack>
   );
 }
@@ -166,10 +175,18 @@ export function CardsPage() {
   const inUse = cards.filter((c) => !isEnded(c) || seenInUse.current.has(c.id));
   const ended = cards.filter((c) => isEnded(c) && !seenInUse.current.has(c.id));
   const [showEnded, setShowEnded] = useState(false);
+  // What the person just did, confirmed in words until they dismiss it or leave the page.
+  const [notice, setNotice] = useState<string>();
+  const { t } = useTranslation('cards');
 
   return (
     <Stack>
       <Title order={1}>Cards</Title>
+      {notice && (
+        <Alert color="green" role="status" withCloseButton closeButtonLabel={t('notice.dismiss')} onClose={() => setNotice(undefined)} data-testid="card-notice">
+          {notice}
+        </Alert>
+      )}
       {running && <RunningOrderWatcher key={running.id} orderId={running.id} onChange={reload} />}
       {problem && (
         <Alert color="red" role="alert" title="Your cards could not be loaded">
@@ -190,7 +207,7 @@ export function CardsPage() {
       ) : (
         <>
           {inUse.map((card) => (
-            <CardEntry key={card.id} card={card} reload={reload} />
+            <CardEntry key={card.id} card={card} reload={reload} onDone={setNotice} />
           ))}
           {inUse.length === 0 && (
             <Alert color="gray" title="No card in use" data-testid="no-cards-in-use">

@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 
-import i18n, { DEFAULT_NS, LANGUAGES, namespaces, resources } from '.';
+import i18n, { DEFAULT_NS, LANGUAGES, LAZY_NAMESPACES, namespaces as bundled } from '.';
+
+// Every catalogue, the lazily loaded ones too (the SPA's own map holds only the bundled ones);
+// the lazy ones are added to i18n so that the key scan below finds their keys.
+const resources: Record<string, Record<string, Record<string, unknown>>> = {};
+for (const [path, catalogue] of Object.entries(
+  import.meta.glob<Record<string, unknown>>('./locales/*/*.json', { eager: true, import: 'default' }),
+)) {
+  const [, lng = '', ns = ''] = /\.\/locales\/([^/]+)\/([^/]+)\.json$/.exec(path) ?? [];
+  (resources[lng] ??= {})[ns] = catalogue;
+  if ((LAZY_NAMESPACES as readonly string[]).includes(ns)) i18n.addResourceBundle(lng, ns, catalogue, true, true);
+}
+const namespaces = Object.keys(resources.en ?? {});
 
 /** leafKeys lists a catalogue's keys as dotted paths, plural forms folded to their base key. */
 function leafKeys(obj: unknown, prefix = ''): string[] {
@@ -14,6 +26,11 @@ describe('catalogues', () => {
   it('ok/English has the namespaces the SPA uses', () => {
     expect(namespaces).toContain('common');
     expect(namespaces).toContain('errors');
+    expect(namespaces).toContain('audit');
+  });
+
+  it('ok/the lazily loaded namespaces stay out of the main bundle', () => {
+    for (const ns of LAZY_NAMESPACES) expect(bundled).not.toContain(ns);
   });
 
   // A key in one language only shows the other language's words (or the key) to a person.

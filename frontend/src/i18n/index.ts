@@ -10,9 +10,14 @@
  * namespace, or with keys prefixed "pinpage:". Nothing else needs registering; catalogues.test.ts fails when a key is in
  * one language and not the other, and when a key used in the source is missing in English.
  * To add a language, add its folder with every namespace and list it in LANGUAGES.
+ *
+ * Namespaces listed in LAZY_NAMESPACES (the audit log's sentences) are left out of the main
+ * bundle: i18next loads them through resources-to-backend when a component first asks for
+ * them (useTranslation suspends until then), in each language as it is picked.
  */
 import i18n from 'i18next';
 import LanguageDetector from 'i18next-browser-languagedetector';
+import resourcesToBackend from 'i18next-resources-to-backend';
 import { initReactI18next } from 'react-i18next';
 
 export const LANGUAGES = ['en', 'de'] as const;
@@ -26,7 +31,17 @@ export const STORAGE_KEY = 'vscard.language';
 
 type Catalogue = Record<string, unknown>;
 
-const files = import.meta.glob<Catalogue>('./locales/*/*.json', { eager: true, import: 'default' });
+/** LAZY_NAMESPACES are loaded on demand, each its own chunk per language. */
+export const LAZY_NAMESPACES = ['audit'] as const;
+
+const files = import.meta.glob<Catalogue>(['./locales/*/*.json', '!./locales/*/audit.json'], { eager: true, import: 'default' });
+const lazyFiles = import.meta.glob<Catalogue>('./locales/*/audit.json', { import: 'default' });
+
+/** loadLazy fetches one lazily loaded catalogue (resources-to-backend calls it). */
+export function loadLazy(lng: string, ns: string): Promise<Catalogue> {
+  const load = lazyFiles[`./locales/${lng}/${ns}.json`];
+  return load ? load() : Promise.reject(new Error(`no catalogue ${lng}/${ns}`));
+}
 
 /** resources is every catalogue by language and namespace, read from locales/. */
 export const resources: Record<string, Record<string, Catalogue>> = {};
@@ -48,9 +63,12 @@ i18n.on('languageChanged', setHtmlLang);
 void i18n
   .use(LanguageDetector)
   .use(initReactI18next)
+  .use(resourcesToBackend(loadLazy))
   .init({
     resources,
-    ns: namespaces,
+    // The bundled catalogues are there at once; the lazy namespaces come through the backend.
+    partialBundledLanguages: true,
+    ns: [...namespaces], // a copy: i18next adds the namespaces it loads later to this list
     defaultNS: DEFAULT_NS,
     fallbackLng: 'en',
     supportedLngs: [...LANGUAGES],

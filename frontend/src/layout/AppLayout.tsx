@@ -6,6 +6,7 @@ import { Link, useLocation } from 'react-router';
 
 import { useSession } from '../auth/session';
 import { MainNav } from './MainNav';
+import classes from './SkipLink.module.css';
 import { UserMenu } from './UserMenu';
 
 /**
@@ -31,6 +32,10 @@ export function AppLayout({ children }: { children: ReactNode }) {
       navbar={signedIn ? { width: 240, breakpoint: 'sm', collapsed: { mobile: !opened } } : undefined}
       padding="md"
     >
+      {/* First in the tab order: keyboard and screen reader users jump past header and navigation. */}
+      <a href="#main-content" className={classes.skip}>
+        {t('app.skipToContent')}
+      </a>
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
@@ -63,7 +68,9 @@ export function AppLayout({ children }: { children: ReactNode }) {
         </AppShell.Navbar>
       )}
       {/* AppShell.Main is the page's <main> landmark, AppShell.Navbar its <nav>. */}
-      <AppShell.Main>{children}</AppShell.Main>
+      <AppShell.Main id="main-content" tabIndex={-1}>
+        {children}
+      </AppShell.Main>
     </AppShell>
   );
 }

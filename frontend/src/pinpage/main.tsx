@@ -7,7 +7,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { I18nextProvider } from 'react-i18next';
 
-import { theme } from '../theme';
+import { cssVariablesResolver, themeWithWords } from '../theme';
 import { createI18n, pickLanguage } from './i18n';
 import { PinPage } from './PinPage';
 
@@ -19,7 +19,7 @@ document.title = i18n.t('title');
 
 createRoot(root).render(
   <StrictMode>
-    <MantineProvider theme={theme} defaultColorScheme="auto">
+    <MantineProvider theme={themeWithWords(i18n.t('close'))} cssVariablesResolver={cssVariablesResolver} defaultColorScheme="auto">
       <I18nextProvider i18n={i18n}>
         <PinPage />
       </I18nextProvider>
