@@ -14,16 +14,20 @@ import { NotFoundPage } from './pages/NotFoundPage';
 import { OrderWizardPage } from './wizard/OrderWizardPage';
 import { StartOrderPage } from './wizard/StartOrderPage';
 
+// Pages get their lazily loaded namespaces ("operator", and "audit" where they tell audit
+// events in words) before they render.
+const withWords =
+  <T,>(load: () => Promise<T>, ...ns: string[]) =>
+  () =>
+    Promise.all([load(), i18n.loadNamespaces(ns)]).then(([m]) => m);
 // Administration is split into chunks of its own (CodeMirror alone is larger than the rest
 // of the app), loaded only when an administrator opens it.
 const ScriptEditorPage = lazy(() => import('./admin/ScriptEditorPage'));
-const UsersPage = lazy(() => import('./admin/UsersPage'));
+const UsersPage = lazy(withWords(() => import('./admin/UsersPage'), 'operator'));
 const OrdersPage = lazy(() => import('./admin/OrdersPage'));
 const AuditLogPage = lazy(() => import('./admin/AuditLogPage'));
-const PeoplePage = lazy(() => import('./operator/PeoplePage'));
-// Pages that tell audit events in words get the lazily loaded "audit" namespace before they render.
-const withAuditWords = <T,>(load: () => Promise<T>) => () =>
-  Promise.all([load(), i18n.loadNamespaces('audit')]).then(([m]) => m);
+const withAuditWords = <T,>(load: () => Promise<T>) => withWords(load, 'operator', 'audit');
+const PeoplePage = lazy(withWords(() => import('./operator/PeoplePage'), 'operator'));
 const PersonPage = lazy(withAuditWords(() => import('./operator/PersonPage')));
 const OperatorCardPage = lazy(withAuditWords(() => import('./operator/CardPage')));
 const OperatorOrderPage = lazy(withAuditWords(() => import('./operator/OrderPage')));

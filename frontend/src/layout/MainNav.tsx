@@ -18,8 +18,8 @@ const selfService: Item[] = [
 ];
 
 const operatorConsole: Item[] = [
-  { to: '/operator/people', label: 'operator:nav.people', match: (p) => p.startsWith('/operator') && !p.startsWith('/operator/audit') },
-  { to: '/operator/audit', label: 'operator:nav.audit', match: (p) => p.startsWith('/operator/audit') },
+  { to: '/operator/people', label: 'nav.people', match: (p) => p.startsWith('/operator') && !p.startsWith('/operator/audit') },
+  { to: '/operator/audit', label: 'nav.operatorAudit', match: (p) => p.startsWith('/operator/audit') },
 ];
 
 const administration: Item[] = [
@@ -57,7 +57,7 @@ export function MainNav({ user }: { user: SessionUser }) {
         <>
           <Divider my="sm" />
           <Text size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" mb={4}>
-            {t('operator:nav.console')}
+            {t('nav.console')}
           </Text>
           {/* An administrator reads the audit log under Administration; one link is enough. */}
           <NavItems items={isAdmin(user) ? operatorConsole.filter((i) => i.to !== '/operator/audit') : operatorConsole} />
