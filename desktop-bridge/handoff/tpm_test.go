@@ -14,27 +14,8 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/internal/tpmtest"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
-	"github.com/vscard/vscard/server"
 	"github.com/vscard/vscard/server/enroll"
 )
-
-// tpmServer runs a server that trusts swtpm's local CA as a TPM manufacturer
-// (--tpm-roots), with the option script's KEY_PROTECTION = policy.
-func tpmServer(t *testing.T, policy string) *portaltest.Server {
-	t.Helper()
-	root, inter := tpmtest.LocalCA(t)
-	var roots []byte
-	for _, c := range []*x509.Certificate{root, inter} {
-		roots = append(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	p := filepath.Join(t.TempDir(), "tpm-roots.pem")
-	if err := os.WriteFile(p, roots, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := portaltest.Start(t, func(c *server.Config) { c.TPMRootsFile = p })
-	srv.SetKeyProtection(t, policy)
-	return srv
-}
 
 // TestRunTPMCard runs a whole enrolment against a card whose keys live in a
 // TPM (swtpm) under KEY_PROTECTION = TPM: claim, personalisation with piv-go,
@@ -44,7 +25,7 @@ func tpmServer(t *testing.T, policy string) *portaltest.Server {
 // says so in the certificates.
 func TestRunTPMCard(t *testing.T) {
 	env := pcsctest.Start(t, 1)
-	srv := tpmServer(t, "TPM")
+	srv := portaltest.StartTPM(t, "TPM")
 	alice := srv.SignIn(t)
 	tp := tpmtest.Start(t)
 	conn, err := tp.Dial()
@@ -115,7 +96,7 @@ func TestRunTPMCard(t *testing.T) {
 // the card is deleted again, and the person reads words, not the code.
 func TestRunSoftwareCardRefusedUnderTPM(t *testing.T) {
 	env := pcsctest.Start(t, 1)
-	srv := tpmServer(t, "TPM")
+	srv := portaltest.StartTPM(t, "TPM")
 	alice := srv.SignIn(t)
 	host := newTestHost(t, env)
 	trust := &memTrust{}

@@ -6,10 +6,15 @@ package portaltest
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vscard/vscard/desktop-bridge/internal/tpmtest"
 	"github.com/vscard/vscard/server"
 	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/options"
@@ -33,6 +38,25 @@ func Start(tb testing.TB, opts ...servertest.Option) *Server {
 		c.Limits = enroll.Limits{ClaimsPerMinute: 6000, ClaimBurst: 1000, StartsPerMinute: 6000, StartBurst: 1000}
 	}}, opts...)...)
 	return &Server{URL: env.URL, Env: env}
+}
+
+// StartTPM runs a server that trusts swtpm's local CA as a TPM manufacturer
+// (--tpm-roots, so the EK certificates of tpmtest's TPMs verify), with the option
+// script's KEY_PROTECTION = policy.
+func StartTPM(tb testing.TB, policy string) *Server {
+	tb.Helper()
+	root, inter := tpmtest.LocalCA(tb)
+	var roots []byte
+	for _, c := range []*x509.Certificate{root, inter} {
+		roots = append(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	p := filepath.Join(tb.TempDir(), "tpm-roots.pem")
+	if err := os.WriteFile(p, roots, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	srv := Start(tb, func(c *server.Config) { c.TPMRootsFile = p })
+	srv.SetKeyProtection(tb, policy)
+	return srv
 }
 
 // Portal is a person signed in to the Self-Service portal.
