@@ -69,18 +69,44 @@ func TestRunTPMCard(t *testing.T) {
 	if got := alice.KeyProtection(res.Serial); got != "TPM_ATTESTED" {
 		t.Errorf("card keys held as %s, want TPM_ATTESTED", got)
 	}
-	for _, c := range res.Certificates {
-		b, _ := pem.Decode([]byte(c.PEM))
-		if b == nil {
-			t.Fatalf("certificate of slot %s is no PEM", c.Slot)
+	attested := func(certs []Certificate) {
+		t.Helper()
+		for _, c := range certs {
+			b, _ := pem.Decode([]byte(c.PEM))
+			if b == nil {
+				t.Fatalf("certificate of slot %s is no PEM", c.Slot)
+			}
+			cert, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := cert.PolicyIdentifiers; len(p) != 1 || !p[0].Equal(enroll.OIDKeyEKCertVerified) {
+				t.Errorf("certificate of slot %s has policies %v, want [%v]", c.Slot, p, enroll.OIDKeyEKCertVerified)
+			}
 		}
-		cert, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p := cert.PolicyIdentifiers; len(p) != 1 || !p[0].Equal(enroll.OIDKeyEKCertVerified) {
-			t.Errorf("certificate of slot %s has policies %v, want [%v]", c.Slot, p, enroll.OIDKeyEKCertVerified)
-		}
+	}
+	attested(res.Certificates)
+
+	// A renewal makes new keys in retired slots of the TPM card; they are
+	// attested the same way, or KEY_PROTECTION = TPM would refuse them.
+	renewal, link := alice.StartOnCard(RenewCard, res.Serial)
+	h, err = ParseLink(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := Run(ctx, Config{Trust: trust, Prompter: newPrompter(false, goodPIN), Cards: host, Logger: testLogger(t)}, h)
+	if err != nil {
+		t.Fatalf("Run renewal: %v (%s)", err, Describe(err))
+	}
+	if got := alice.Order(renewal.ID); got.State != "COMPLETED" {
+		t.Fatalf("renewal order %s (%s)", got.State, got.FailureReason)
+	}
+	if len(renewed.Certificates) != 2 {
+		t.Fatalf("renewal: %d certificates, want 2", len(renewed.Certificates))
+	}
+	attested(renewed.Certificates)
+	if got := alice.KeyProtection(res.Serial); got != "TPM_ATTESTED" {
+		t.Errorf("after renewal card keys held as %s, want TPM_ATTESTED", got)
 	}
 	raw, err := os.ReadFile(filepath.Join(host.dir, res.Serial+".card"))
 	if err != nil {
