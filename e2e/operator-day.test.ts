@@ -152,6 +152,9 @@ test('olga finds carol, locks her card with a reason, reads it in the log, start
     await page.getByRole('link', { name: serial }).click();
     await page.getByRole('heading', { name: `Card ${serial}`, level: 1 }).waitFor();
     await page.getByText(`Olga Operator unlocked Carol Active’s card ${serial}: found at the lost property office`).waitFor();
+    // How the keys are held, in words: this card's Desktop App sent no TPM evidence.
+    await page.getByText('Keys held').waitFor();
+    await page.getByText('In software on the computer').waitFor();
     await screenshot(page, 'operator-card');
 
     // The export: carol's events as CSV, the lock and its reason among them.

@@ -472,3 +472,5 @@ func (a *Agent) openCard(serial uint32) (*vcard.Card, error) {
 	}
 	return vcard.Open(a.cardDir, serial, a.keys)
 }
+
+var _ handoff.EvidenceSource = (*Agent)(nil)

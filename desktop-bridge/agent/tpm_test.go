@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/handoff"
+	"github.com/vscard/vscard/desktop-bridge/internal/portaltest"
 	"github.com/vscard/vscard/desktop-bridge/internal/tpmtest"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
@@ -88,5 +90,61 @@ func TestTPMAgentCreatesTPMCards(t *testing.T) {
 	defer a.mu.Unlock()
 	if a.cards[serial] == nil || a.cards[oldSerial] == nil {
 		t.Errorf("after restart the agent holds %v, want the TPM card and the software card", a.cards)
+	}
+}
+
+// pinPrompter trusts the server and chooses pin, as a person on the PIN page would.
+type pinPrompter struct{ pin string }
+
+func (p pinPrompter) ConfirmTrust(context.Context, string) (bool, error) { return true, nil }
+func (p pinPrompter) AskPIN(context.Context, handoff.PINRequest) (handoff.PINAnswer, error) {
+	return handoff.PINAnswer{New: p.pin}, nil
+}
+func (p pinPrompter) Cancelled() <-chan struct{} { return nil }
+
+// TestTPMAgentAttestsKeys: the Desktop App with --tpm enrolls under
+// KEY_PROTECTION = TPM: the agent, as the card host, sends the TPM's evidence
+// with the CSRs, and the server records the keys as attested.
+func TestTPMAgentAttestsKeys(t *testing.T) {
+	env := pcsctest.Start(t, 1)
+	tp := tpmtest.Start(t)
+	srv := portaltest.StartTPM(t, "TPM")
+	alice := srv.SignIn(t)
+	dataDir := t.TempDir()
+	trust := handoff.NewTrustFile(filepath.Join(dataDir, "bridge.yaml"))
+	a, err := New(Config{
+		DataDir: dataDir, Trust: trust,
+		Slots:   []Slot{{Addr: env.Readers[0].Addr, Reader: env.Readers[0].Name}},
+		TPMDial: func() (io.ReadWriteCloser, error) { return tp.Dial() },
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+
+	order, link := alice.StartOrder()
+	h, err := handoff.ParseLink(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := handoff.Run(ctx, handoff.Config{Trust: trust, Prompter: pinPrompter{"482915"}, Cards: a,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
+	if err != nil {
+		t.Fatalf("Run: %v (%s)", err, handoff.Describe(err))
+	}
+	if got := alice.Next(order.ID).State; got != "COMPLETED" {
+		t.Errorf("after Next: %s, want COMPLETED", got)
+	}
+	if st := alice.CardStatus(res.Serial); st.State != "ACTIVE" || len(st.Certificates) != 2 {
+		t.Errorf("card status %+v", st)
+	}
+	if got := alice.KeyProtection(res.Serial); got != "TPM_ATTESTED" {
+		t.Errorf("card keys held as %s, want TPM_ATTESTED", got)
 	}
 }

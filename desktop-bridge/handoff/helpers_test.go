@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
+	"github.com/vscard/vscard/desktop-bridge/tpmevidence"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 	"github.com/vscard/vscard/desktop-bridge/vpcd"
+	"github.com/vscard/vscard/server/tpmverify"
 )
 
 // testHost creates cards in a temporary directory and inserts them into the readers
@@ -212,4 +214,29 @@ type tbWriter struct{ tb testing.TB }
 func (w tbWriter) Write(p []byte) (int, error) {
 	w.tb.Log(string(p[:len(p)-1]))
 	return len(p), nil
+}
+
+// The test host's TPM cards attest their keys as the agent's do (tpmevidence.Cards);
+// its software cards send no evidence.
+func (h *testHost) evidence() tpmevidence.Cards {
+	return tpmevidence.Cards{Card: func(serial uint32) (*vcard.Card, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if c := h.cards[serial]; c != nil {
+			return c, nil
+		}
+		return nil, fmt.Errorf("card %d: %w", serial, vcard.ErrNotFound)
+	}}
+}
+
+func (h *testHost) TPMIdentity(serial uint32) (tpmverify.Identity, bool, error) {
+	return h.evidence().TPMIdentity(serial)
+}
+
+func (h *testHost) TPMActivate(serial uint32, blob, secret []byte) ([]byte, error) {
+	return h.evidence().TPMActivate(serial, blob, secret)
+}
+
+func (h *testHost) TPMCertify(serial uint32, slot byte, pin string, secret []byte) (*tpmevidence.Certification, error) {
+	return h.evidence().TPMCertify(serial, slot, pin, secret)
 }

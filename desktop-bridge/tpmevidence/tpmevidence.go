@@ -131,6 +131,13 @@ func (a *Attestor) Identity() tpmverify.Identity {
 	return tpmverify.Identity{EKCert: a.ekCert, AKPublic: a.akPub}
 }
 
+// AK is the loaded attestation key with its (empty) authorisation, for a
+// TPM2_Certify that another package runs on the same connection
+// (vcard.Card.CertifyTPMKey).
+func (a *Attestor) AK() tpm2.AuthHandle {
+	return tpm2.AuthHandle{Handle: a.ak.Handle, Name: a.ak.Name, Auth: tpm2.PasswordAuth(nil)}
+}
+
 // Activate returns the secret of the server's credential: TPM2_ActivateCredential with
 // the AK as the credentialed object and the EK as the decryption key (its policy is the
 // endorsement hierarchy's authorisation, empty on desktops).

@@ -106,3 +106,11 @@ func (c *Card) CertifyTPMKey(slot byte, pin string, ak tpm2.AuthHandle, qualifyi
 	})
 	return attest, sig, err
 }
+
+// TPM returns the key store of a TPM card, whose connection (TPM.Do) an
+// attestation key for CertifyTPMKey must be made on; nil for a software card.
+func (c *Card) TPM() *TPM {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.tpm
+}

@@ -6,11 +6,18 @@ package portaltest
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/vscard/vscard/desktop-bridge/internal/tpmtest"
 	"github.com/vscard/vscard/server"
 	"github.com/vscard/vscard/server/enroll"
+	"github.com/vscard/vscard/server/options"
 	"github.com/vscard/vscard/server/servertest"
 )
 
@@ -23,13 +30,33 @@ type Server struct {
 }
 
 // Start runs a vscard server with the development defaults. Its rate limits are
-// raised: the tests and benchmarks start many orders as one person.
-func Start(tb testing.TB) *Server {
+// raised: the tests and benchmarks start many orders as one person. opts change the
+// server's configuration further (e.g. its TPM roots).
+func Start(tb testing.TB, opts ...servertest.Option) *Server {
 	tb.Helper()
-	env := servertest.Start(tb, func(c *server.Config) {
+	env := servertest.Start(tb, append([]servertest.Option{func(c *server.Config) {
 		c.Limits = enroll.Limits{ClaimsPerMinute: 6000, ClaimBurst: 1000, StartsPerMinute: 6000, StartBurst: 1000}
-	})
+	}}, opts...)...)
 	return &Server{URL: env.URL, Env: env}
+}
+
+// StartTPM runs a server that trusts swtpm's local CA as a TPM manufacturer
+// (--tpm-roots, so the EK certificates of tpmtest's TPMs verify), with the option
+// script's KEY_PROTECTION = policy.
+func StartTPM(tb testing.TB, policy string) *Server {
+	tb.Helper()
+	root, inter := tpmtest.LocalCA(tb)
+	var roots []byte
+	for _, c := range []*x509.Certificate{root, inter} {
+		roots = append(roots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	p := filepath.Join(tb.TempDir(), "tpm-roots.pem")
+	if err := os.WriteFile(p, roots, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	srv := Start(tb, func(c *server.Config) { c.TPMRootsFile = p })
+	srv.SetKeyProtection(tb, policy)
+	return srv
 }
 
 // Portal is a person signed in to the Self-Service portal.
@@ -127,6 +154,27 @@ func (p *Portal) CardStatus(serial string) CardStatus {
 	p.GraphQL(`query($s: String!) { cardStatus(serial: $s) { serial state certificates { serial slot template state } } }`,
 		map[string]any{"s": serial}, &c)
 	return c.CardStatus
+}
+
+// SetKeyProtection has an administrator set the option script's KEY_PROTECTION
+// (TPM, TPM_PREFERRED or SOFTWARE) in the default script.
+func (s *Server) SetKeyProtection(tb testing.TB, policy string) {
+	tb.Helper()
+	src := strings.Replace(options.DefaultScript, "KEY_PROTECTION = TPM_PREFERRED", "KEY_PROTECTION = "+policy, 1)
+	if src == options.DefaultScript && policy != "TPM_PREFERRED" {
+		tb.Fatal("the default option script no longer sets KEY_PROTECTION = TPM_PREFERRED")
+	}
+	s.Env.SignIn(tb, servertest.Admin).MustDo(tb, `mutation($s: String!) { updateOptionScript(source: $s) { name } }`, map[string]any{"s": src}, nil)
+}
+
+// KeyProtection reads how the card's keys are held, as the card page shows it.
+func (p *Portal) KeyProtection(serial string) string {
+	p.tb.Helper()
+	var c struct {
+		Card struct{ KeyProtection string }
+	}
+	p.GraphQL(`query($s: String!) { card(serial: $s) { keyProtection } }`, map[string]any{"s": serial}, &c)
+	return c.Card.KeyProtection
 }
 
 // WaitState polls the order until it is in state or the timeout passes.

@@ -22,6 +22,7 @@ const CardDoc = graphql(`
       state
       validFrom
       validUntil
+      keyProtection
       device {
         reader
         host
@@ -125,6 +126,10 @@ export default function CardPage() {
               <Group>
                 <Text fw={600}>{t('card.keyProtection')}</Text>
                 <Text>{attested ? t('card.attested') : t('card.notAttested')}</Text>
+              </Group>
+              <Group>
+                <Text fw={600}>{t('tpm:keyProtection.label')}</Text>
+                <Text>{t(`tpm:keyProtection.${c.keyProtection}`)}</Text>
               </Group>
               {c.pinState && (
                 <Group>
