@@ -1,5 +1,6 @@
 import { Alert, Button, Group, Stack, Text, Title } from '@mantine/core';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 
@@ -64,6 +65,7 @@ export function CardActions({ cardId, serial }: { cardId: string; serial: string
   const [problem, setProblem] = useState<ApiError>();
   const [, start] = useMutation(StartProcessDoc);
   const navigate = useNavigate();
+  const { t } = useTranslation('cards');
   const user = useUser();
   const loadProblem = apiError(error);
   const actions = shownActions(data?.processes ?? []);
@@ -85,7 +87,7 @@ export function CardActions({ cardId, serial }: { cardId: string; serial: string
   return (
     <Stack gap="xs" component="section" aria-labelledby={headingId} data-testid="card-actions">
       <Title order={3} size="h5" id={headingId}>
-        Possible actions
+        {t('actions.heading')}
       </Title>
       {loadProblem && (
         <Alert color="red" role="alert">
@@ -93,7 +95,7 @@ export function CardActions({ cardId, serial }: { cardId: string; serial: string
         </Alert>
       )}
       {problem && (
-        <Alert color="red" role="alert" title="That could not be started">
+        <Alert color="red" role="alert" title={t('actions.startFailed')}>
           {problem.message}
         </Alert>
       )}
@@ -104,7 +106,7 @@ export function CardActions({ cardId, serial }: { cardId: string; serial: string
           <Group key={p.name} gap="sm" wrap="wrap">
             {p.runningOrder ? (
               <Button component={Link} to={`/orders/${p.runningOrder.id}`} size="xs" variant="light">
-                Continue: {title}
+                {t('actions.continue', { title })}
               </Button>
             ) : (
               <Button
@@ -113,7 +115,7 @@ export function CardActions({ cardId, serial }: { cardId: string; serial: string
                 disabled={!p.available}
                 loading={starting === p.name}
                 aria-describedby={p.available ? undefined : whyId}
-                aria-label={`${title} (card ${serial})`}
+                aria-label={t('actions.label', { title, serial })}
                 onClick={() => void onStart(p)}
               >
                 {title}

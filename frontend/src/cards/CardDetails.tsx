@@ -1,5 +1,7 @@
 import { Button, Card, Group, Stack, Table, Text, Title, VisuallyHidden } from '@mantine/core';
 
+import { useTranslation } from 'react-i18next';
+
 import { graphql } from '../gql';
 import i18n from '../i18n';
 import type { CardDetailsFragment } from '../gql/graphql';
@@ -73,15 +75,16 @@ function certificatesOf(card: CardDetailsFragment): Certificate[] {
 }
 
 function Properties({ card }: { card: CardDetailsFragment }) {
+  const { t } = useTranslation('cards');
   const p = card.properties;
   const rows: [string, string | null | undefined][] = [
-    ['Valid', `${formatDate(card.validFrom)} – ${formatDate(card.validUntil)}`],
-    ['Profile name', p.profileName],
-    ['User id', p.userId],
-    ['Common name', p.commonName],
-    ['E-mail', p.email],
-    ['Organization', p.organization],
-    [i18n.t('tpm:keyProtection.label'), i18n.t(`tpm:keyProtection.${card.keyProtection}`)],
+    [t('details.property.valid'), `${formatDate(card.validFrom)} – ${formatDate(card.validUntil)}`],
+    [t('details.property.profileName'), p.profileName],
+    [t('details.property.userId'), p.userId],
+    [t('details.property.commonName'), p.commonName],
+    [t('details.property.email'), p.email],
+    [t('details.property.organization'), p.organization],
+    [t('tpm:keyProtection.label'), t(`tpm:keyProtection.${card.keyProtection}`)],
   ];
   return (
     <Table variant="vertical" layout="fixed" withTableBorder>
@@ -100,85 +103,97 @@ function Properties({ card }: { card: CardDetailsFragment }) {
 }
 
 function Certificates({ card }: { card: CardDetailsFragment }) {
+  const { t } = useTranslation('cards');
   const certs = certificatesOf(card);
-  if (certs.length === 0) return <Text c="dimmed">No certificates.</Text>;
+  if (certs.length === 0) return <Text c="dimmed">{t('details.noCertificates')}</Text>;
   return (
     <Table.ScrollContainer minWidth={720}>
-      <Table striped aria-label={`Certificates of card ${card.serial}`}>
+      <Table striped aria-label={t('details.certificatesOf', { serial: card.serial })}>
         <Table.Thead>
           <Table.Tr>
-            <Table.Th>Template</Table.Th>
-            <Table.Th>Subject</Table.Th>
-            <Table.Th>Valid</Table.Th>
-            <Table.Th>State</Table.Th>
-            <Table.Th>Serial</Table.Th>
+            <Table.Th>{t('details.column.template')}</Table.Th>
+            <Table.Th>{t('details.column.subject')}</Table.Th>
+            <Table.Th>{t('details.column.valid')}</Table.Th>
+            <Table.Th>{t('details.column.state')}</Table.Th>
+            <Table.Th>{t('details.column.serial')}</Table.Th>
             <Table.Th>
-              <VisuallyHidden>Download</VisuallyHidden>
+              <VisuallyHidden>{t('details.column.download')}</VisuallyHidden>
             </Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
-          {certs.map((c) => (
-            <Table.Tr key={c.id} data-testid="certificate-row">
-              <Table.Td>
-                {humanize(c.template)}
-                <Text size="xs" c="dimmed">
-                  {i18n.t(`wizard:intro.algorithm.${c.keyAlgorithm}`, { defaultValue: c.keyAlgorithm })}
-                </Text>
-              </Table.Td>
-              <Table.Td style={{ overflowWrap: 'anywhere' }}>{c.subject}</Table.Td>
-              <Table.Td>
-                <Text size="sm">{formatDate(c.notBefore)}</Text>
-                <Text size="sm">– {formatDate(c.notAfter)}</Text>
-              </Table.Td>
-              <Table.Td>
-                <StateBadge kind="certificate" state={c.state} />
-                {c.revokedAt && (
+          {certs.map((c) => {
+            const template = templateName(c.template);
+            return (
+              <Table.Tr key={c.id} data-testid="certificate-row">
+                <Table.Td>
+                  {template}
                   <Text size="xs" c="dimmed">
-                    {formatDateTime(c.revokedAt)}
-                    {reasonInWords(c.revocationReason) && ` — ${reasonInWords(c.revocationReason)}`}
+                    {t(`wizard:intro.algorithm.${c.keyAlgorithm}`, { defaultValue: c.keyAlgorithm })}
                   </Text>
-                )}
-              </Table.Td>
-              <Table.Td>
-                <Text size="xs" ff="monospace" style={{ overflowWrap: 'anywhere' }}>
-                  {c.serial}
-                </Text>
-              </Table.Td>
-              <Table.Td>
-                <Button
-                  size="xs"
-                  variant="light"
-                  aria-label={`Download the ${humanize(c.template).toLowerCase()} certificate as PEM`}
-                  onClick={() => downloadPem(pemFileName(card.serial, c), c.pem)}
-                >
-                  PEM
-                </Button>
-              </Table.Td>
-            </Table.Tr>
-          ))}
+                </Table.Td>
+                <Table.Td style={{ overflowWrap: 'anywhere' }}>{c.subject}</Table.Td>
+                <Table.Td>
+                  <Text size="sm">{formatDate(c.notBefore)}</Text>
+                  <Text size="sm">– {formatDate(c.notAfter)}</Text>
+                </Table.Td>
+                <Table.Td>
+                  <StateBadge kind="certificate" state={c.state} />
+                  {c.revokedAt && (
+                    <Text size="xs" c="dimmed">
+                      {formatDateTime(c.revokedAt)}
+                      {reasonInWords(c.revocationReason) && ` — ${reasonInWords(c.revocationReason)}`}
+                    </Text>
+                  )}
+                </Table.Td>
+                <Table.Td>
+                  <Text size="xs" ff="monospace" style={{ overflowWrap: 'anywhere' }}>
+                    {c.serial}
+                  </Text>
+                </Table.Td>
+                <Table.Td>
+                  <Button
+                    size="xs"
+                    variant="light"
+                    aria-label={t('details.pem', { template, templateLower: template.toLowerCase() })}
+                    onClick={() => downloadPem(pemFileName(card.serial, c), c.pem)}
+                  >
+                    PEM
+                  </Button>
+                </Table.Td>
+              </Table.Tr>
+            );
+          })}
         </Table.Tbody>
       </Table>
     </Table.ScrollContainer>
   );
 }
 
+/**
+ * templateName is a certificate template's name in the current language (the wizard's
+ * words for the known ones), humanized for one the portal does not know yet.
+ */
+function templateName(template: string): string {
+  return i18n.t(`wizard:intro.template.${template}`, { defaultValue: humanize(template) });
+}
+
 /** CardDetails shows one card: state, validity, properties and its certificates. */
 export function CardDetails({ card, headingLevel = 2 }: { card: CardDetailsFragment; headingLevel?: 2 | 3 }) {
+  const { t } = useTranslation('cards');
   const revoked = card.state === 'INACTIVE' || card.state === 'REVOKED' ? revocationSummary(certificatesOf(card), formatDate) : null;
   return (
-    <Card withBorder padding="lg" component="article" aria-label={`Card ${card.serial}`} data-testid="card">
+    <Card withBorder padding="lg" component="article" aria-label={t('details.label', { serial: card.serial })} data-testid="card">
       <Stack gap="md">
         <Group justify="space-between" wrap="wrap">
           <Title order={headingLevel} size="h3">
-            Virtual smart card <Text span ff="monospace" inherit>{card.serial}</Text>
+            {t('details.heading')} <Text span ff="monospace" inherit>{card.serial}</Text>
           </Title>
-          <StateBadge kind="card" state={card.state} label="Card state" />
+          <StateBadge kind="card" state={card.state} label={t('details.state')} />
         </Group>
         {card.state === 'LOCKED' && (
           <Text size="sm" data-testid="card-locked">
-            This card is locked: its certificates are on hold, so it cannot be used to sign in or sign until it is
-            unlocked.
+            {t('details.locked')}
           </Text>
         )}
         {revoked && (
@@ -188,7 +203,7 @@ export function CardDetails({ card, headingLevel = 2 }: { card: CardDetailsFragm
         )}
         {card.replacedBy && (
           <Text size="sm" data-testid="card-replaced-by">
-            Replaced by card{' '}
+            {t('details.replacedBy')}{' '}
             <Text span ff="monospace" inherit>
               {card.replacedBy.serial}
             </Text>
@@ -197,7 +212,7 @@ export function CardDetails({ card, headingLevel = 2 }: { card: CardDetailsFragm
         )}
         <Properties card={card} />
         <Title order={headingLevel === 2 ? 3 : 4} size="h5">
-          Certificates
+          {t('details.certificates')}
         </Title>
         <Certificates card={card} />
       </Stack>

@@ -58,6 +58,7 @@ const RunningOrderDoc = graphql(`
  * elsewhere while no order runs (an administrator revoking) show on the next visit.
  */
 function RunningOrderWatcher({ orderId, onChange }: { orderId: string; onChange: () => void }) {
+  const { t } = useTranslation('cards');
   const [{ data }] = useSubscription({ query: RunningOrderDoc, variables: { id: orderId } });
   const [latest, setLatest] = useState<CardsRunningOrderSubscription['orderUpdated']>();
   const event = data?.orderUpdated;
@@ -70,10 +71,10 @@ function RunningOrderWatcher({ orderId, onChange }: { orderId: string; onChange:
   }, [version, onChange]);
   return latest ? (
     <Group gap="xs">
-      <Text size="sm">An order is running:</Text>
+      <Text size="sm">{t('page.running')}</Text>
       <StateBadge kind="card" state={latest.state} />
       <Button component={Link} to={`/orders/${orderId}`} size="xs" variant="light">
-        Continue
+        {t('page.continue')}
       </Button>
     </Group>
   ) : null;
@@ -181,7 +182,7 @@ export function CardsPage() {
 
   return (
     <Stack>
-      <Title order={1}>Cards</Title>
+      <Title order={1}>{t('page.title')}</Title>
       {notice && (
         <Alert color="green" role="status" withCloseButton closeButtonLabel={t('notice.dismiss')} onClose={() => setNotice(undefined)} data-testid="card-notice">
           {notice}
@@ -189,19 +190,19 @@ export function CardsPage() {
       )}
       {running && <RunningOrderWatcher key={running.id} orderId={running.id} onChange={reload} />}
       {problem && (
-        <Alert color="red" role="alert" title="Your cards could not be loaded">
+        <Alert color="red" role="alert" title={t('page.loadFailed')}>
           {problem.message}
         </Alert>
       )}
       {fetching && !data ? (
         <Skeleton h={200} />
       ) : cards.length === 0 ? (
-        <Alert color="gray" title="No cards yet" data-testid="no-cards">
+        <Alert color="gray" title={t('page.noCards')} data-testid="no-cards">
           <Text size="sm" mb="sm">
-            You have no virtual smart cards.
+            {t('page.noCardsBody')}
           </Text>
           <Button component={Link} to="/" size="xs">
-            Get virtual smart card
+            {t('page.getCard')}
           </Button>
         </Alert>
       ) : (
@@ -210,9 +211,9 @@ export function CardsPage() {
             <CardEntry key={card.id} card={card} reload={reload} onDone={setNotice} />
           ))}
           {inUse.length === 0 && (
-            <Alert color="gray" title="No card in use" data-testid="no-cards-in-use">
+            <Alert color="gray" title={t('page.noneInUse')} data-testid="no-cards-in-use">
               <Button component={Link} to="/" size="xs">
-                Get virtual smart card
+                {t('page.getCard')}
               </Button>
             </Alert>
           )}
@@ -226,7 +227,7 @@ export function CardsPage() {
                 aria-controls="ended-cards"
                 onClick={() => setShowEnded((v) => !v)}
               >
-                {showEnded ? 'Hide' : 'Show'} {ended.length} card{ended.length === 1 ? '' : 's'} no longer in use
+                {showEnded ? t('page.hideEnded', { count: ended.length }) : t('page.showEnded', { count: ended.length })}
               </Button>
               <Collapse expanded={showEnded} id="ended-cards" data-testid="ended-cards">
                 <Stack>

@@ -1,5 +1,6 @@
 import { Alert, Button, Group, Modal, Radio, Stack, Text, Textarea } from '@mantine/core';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useMutation } from 'urql';
 
 import { graphql } from '../gql';
@@ -31,6 +32,7 @@ export function RevokeCard({ serial, onRevoked }: { serial: string; onRevoked: (
   const [comment, setComment] = useState('');
   const [{ fetching, error }, revoke] = useMutation(RevokeCardDoc);
   const problem = apiError(error);
+  const { t } = useTranslation('cards');
 
   const confirm = async () => {
     if (!reason) return;
@@ -45,46 +47,45 @@ export function RevokeCard({ serial, onRevoked }: { serial: string; onRevoked: (
     <>
       <Group justify="flex-end">
         <Button variant="subtle" color="red" size="xs" onClick={() => setOpened(true)}>
-          Revoke card {serial}
+          {t('revoke.open', { serial })}
         </Button>
       </Group>
-      <Modal opened={opened} onClose={() => setOpened(false)} title="Revoke this card?" centered>
+      <Modal opened={opened} onClose={() => setOpened(false)} title={t('revoke.title')} centered>
         <Stack>
           <Text size="sm">
-            Card {serial} stops working everywhere: its certificates are revoked and it can no longer sign you in. This
-            cannot be undone; you can get a new card afterwards.
+            {t('revoke.body', { serial })}
           </Text>
           <Radio.Group
-            label="Why are you revoking it?"
+            label={t('revoke.why')}
             value={reason}
             onChange={(v) => setReason(v as RevocationReason)}
             required
           >
             <Stack gap="xs" mt="xs">
-              {revocationChoices.map((c) => (
+              {revocationChoices().map((c) => (
                 <Radio key={c.value} value={c.value} label={c.label} description={c.description} />
               ))}
             </Stack>
           </Radio.Group>
           <Textarea
-            label="Anything to add (optional)"
-            description="Kept in the audit log for your administrators."
-            placeholder="Left the laptop on the train, …"
+            label={t('revoke.comment')}
+            description={t('revoke.commentHint')}
+            placeholder={t('revoke.commentPlaceholder')}
             value={comment}
             onChange={(e) => setComment(e.currentTarget.value)}
             maxLength={maxComment}
           />
           {problem && (
-            <Alert color="red" role="alert" title="The card was not revoked">
+            <Alert color="red" role="alert" title={t('revoke.failed')}>
               {problem.message}
             </Alert>
           )}
           <Group justify="flex-end">
             <Button variant="default" onClick={() => setOpened(false)} data-autofocus>
-              Keep the card
+              {t('revoke.keep')}
             </Button>
             <Button color="red" onClick={() => void confirm()} loading={fetching} disabled={!reason}>
-              Revoke card
+              {t('revoke.confirm')}
             </Button>
           </Group>
         </Stack>

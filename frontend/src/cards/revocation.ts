@@ -1,33 +1,41 @@
 import type { CrlReason, RevocationReason } from '../gql/graphql';
+import i18n from '../i18n';
 
-/** The reasons a person can give, in the order the revoke dialog offers them. */
-export const revocationChoices: { value: RevocationReason; label: string; description: string }[] = [
-  {
-    value: 'LOST_OR_STOLEN',
-    label: 'Lost or stolen',
-    description: 'The card, or the computer it is on, is gone. Its certificates will not be trusted, not even for what they signed earlier.',
-  },
-  { value: 'REPLACED', label: 'Replaced', description: 'You have a new card instead of this one.' },
-  { value: 'NO_LONGER_NEEDED', label: 'No longer needed', description: 'You do not need this card any more.' },
-];
+// The words come from the cards catalogue (revoke.*) in the language the SPA speaks when
+// they are asked for: functions, not module-level constants, so that switching the
+// language in the header changes them too.
+const tr = () => i18n.getFixedT(null, 'cards', 'revoke');
+
+/** REVOCATION_CHOICES are the reasons a person can give, in the order the revoke dialog offers them. */
+export const REVOCATION_CHOICES: readonly RevocationReason[] = ['LOST_OR_STOLEN', 'REPLACED', 'NO_LONGER_NEEDED'];
+
+/** revocationChoices are the reasons a person can give, with their words in the current language. */
+export function revocationChoices(): { value: RevocationReason; label: string; description: string }[] {
+  const t = tr();
+  return REVOCATION_CHOICES.map((value) => ({
+    value,
+    label: t(`choice.${value}.label`),
+    description: t(`choice.${value}.description`),
+  }));
+}
 
 // What the portal says for each RFC 5280 reason a certificate can carry: the person's
-// words for the three they choose between, plain words for the rest.
-const reasonWords: Record<CrlReason, string> = {
-  keyCompromise: 'lost or stolen',
-  superseded: 'replaced',
-  cessationOfOperation: 'no longer needed',
-  certificateHold: 'on hold',
-  unspecified: 'no reason given',
-  affiliationChanged: 'the holder’s affiliation changed',
-  privilegeWithdrawn: 'the holder’s privilege was withdrawn',
-  cACompromise: 'the issuing authority was compromised',
-  aACompromise: 'the attribute authority was compromised',
-};
+// words for the three they choose between, plain words for the rest (revoke.reason.*).
+const REASONS: readonly CrlReason[] = [
+  'keyCompromise',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'unspecified',
+  'affiliationChanged',
+  'privilegeWithdrawn',
+  'cACompromise',
+  'aACompromise',
+];
 
-/** reasonInWords says a certificate's revocation reason as the portal shows it. */
+/** reasonInWords says a certificate's revocation reason as the portal shows it, in the current language. */
 export function reasonInWords(reason: CrlReason | null | undefined): string | null {
-  return reason ? (reasonWords[reason] ?? null) : null;
+  return reason && REASONS.includes(reason) ? tr()(`reason.${reason}`) : null;
 }
 
 /** revocationSummary is e.g. "Revoked on 2 Dec 2026 — lost or stolen", or null when nothing is revoked. */
@@ -40,5 +48,7 @@ export function revocationSummary(
   // The latest revocation is the one that took the card out of service.
   const last = revoked.reduce((a, b) => (new Date(b.revokedAt!) > new Date(a.revokedAt!) ? b : a));
   const words = reasonInWords(last.revocationReason);
-  return `Revoked on ${formatDate(last.revokedAt!)}${words ? ` — ${words}` : ''}`;
+  const t = tr();
+  const on = t('revokedOn', { date: formatDate(last.revokedAt!) });
+  return words ? `${on} — ${words}` : on;
 }
