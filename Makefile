@@ -6,11 +6,13 @@ SHELL := /bin/bash
 
 GO        ?= go
 # Debian packages: PC/SC, OpenSC and yubico-piv-tool (independent PIV clients in tests),
-# PostgreSQL (scale-out store), Chromium (end-to-end tests). The virtual reader driver (vpcd)
+# PostgreSQL (scale-out store), Chromium (end-to-end tests), ssh-keygen and OpenSSL's PKCS#11
+# engine (ssh and TLS through OpenSC in tests). The virtual reader driver (vpcd)
 # is built from Debian's source by scripts/build-vpcd.sh: bookworm's package lacks the fix its
 # loopback-only (reversed) mode needs.
 APT_RUN   := gcc pkg-config libpcsclite-dev pcscd opensc
-APT_TEST  := $(APT_RUN) yubico-piv-tool postgresql chromium swtpm swtpm-tools
+APT_TEST  := $(APT_RUN) yubico-piv-tool postgresql chromium swtpm swtpm-tools \
+             openssh-client libengine-pkcs11-openssl
 GOTEST    ?= $(GO) test -race -timeout 30m
 BIN       := bin
 

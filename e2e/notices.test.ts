@@ -5,13 +5,11 @@
 // loopback (STARTTLS, AUTH PLAIN). The card is made through the server's own
 // Desktop App calls (as cardlock.test.ts does), so this file needs no pcscd.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type Browser, type Page } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { test, type Browser } from '@playwright/test';
 
 import { gql, repoRoot, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { activeCard } from './desktopcalls.ts';
 
 let server: Server | undefined;
 let browser: Browser | undefined;
@@ -69,97 +67,6 @@ test.afterAll(async () => {
   sink?.stdin?.end();
 });
 
-async function bridgeCall<T>(srv: Server, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
-  const res = await fetch(`${srv.url}/query`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as {
-    data?: T;
-    errors?: { message: string }[];
-  };
-  if (body.errors?.length) throw new Error(`GraphQL: ${body.errors.map((e) => e.message).join('; ')}`);
-  return body.data as T;
-}
-
-function csr(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vscard-csr-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-subj',
-        '/CN=card',
-        '-keyout',
-        join(dir, 'k.pem'),
-        '-out',
-        join(dir, 'r.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    return readFileSync(join(dir, 'r.pem'), 'utf8');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** activeCard gives alice an ACTIVE card through the Desktop App's calls and returns its serial. */
-async function activeCard(page: Page, srv: Server): Promise<string> {
-  const started = await gql<{ startProcess: { id: string } }>(page, 'mutation { startProcess { id } }');
-  const id = started.startProcess.id;
-  const next = await gql<{ nextStep: { handoff: { url: string } } }>(
-    page,
-    'mutation($id: ID!) { nextStep(orderId: $id) { handoff { url } } }',
-    { id },
-  );
-  const token = new URL(next.nextStep.handoff.url).searchParams.get('token') ?? '';
-  const claim = await bridgeCall<{
-    claimOrder: {
-      sessionToken: string;
-      card: {
-        serial: string;
-        certificates: { slot: string; template: string }[];
-      };
-    };
-  }>(
-    srv,
-    'mutation($id: ID!, $t: String!) { claimOrder(orderId: $id, token: $t, device: {reader: "Virtual PCD 00 00"}) { sessionToken card { serial certificates { slot template } } } }',
-    { id, t: token },
-  );
-  const session = claim.claimOrder.sessionToken;
-  await bridgeCall(srv, 'mutation($id: ID!) { reportCardCreation(orderId: $id) { state } }', { id }, session);
-  const keys = claim.claimOrder.card.certificates.map((c) => ({
-    slot: c.slot,
-    template: c.template,
-    csr: csr(),
-  }));
-  await bridgeCall(
-    srv,
-    'mutation($id: ID!, $k: [KeySubmission!]!) { submitCardKeys(orderId: $id, keys: $k) { serial } }',
-    { id, k: keys },
-    session,
-  );
-  const serial = claim.claimOrder.card.serial;
-  await bridgeCall(
-    srv,
-    'mutation($id: ID!, $s: String!) { confirmCardReady(orderId: $id, serial: $s, device: {reader: "Virtual PCD 00 00"}) { state } }',
-    { id, s: serial },
-    session,
-  );
-  await gql(page, 'mutation($id: ID!) { nextStep(orderId: $id) { order { state } } }', { id });
-  return serial;
-}
 
 /** advanceClock moves the server's clock and runs the expiry check (POST /test/clock). */
 async function advanceClock(srv: Server, hours: number): Promise<void> {

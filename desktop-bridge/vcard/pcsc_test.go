@@ -10,8 +10,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"math/big"
 	"os"
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/go-piv/piv-go/v2/piv"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/vscard/vscard/desktop-bridge/internal/tpmtest"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
@@ -433,7 +436,7 @@ func testIndependentClients(t *testing.T, kind string) {
 		in, sigPath := filepath.Join(dir, "data"), filepath.Join(dir, "sig")
 		data := []byte("signed through OpenSC's PKCS#11 module")
 		os.WriteFile(in, data, 0o600)
-		out, err := env.Run(t, "pkcs11-tool", "--module", "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+		out, err := env.Run(t, "pkcs11-tool", "--module", openscPKCS11,
 			"-l", "--pin", piv.DefaultPIN, "-s", "-m", "ECDSA-SHA256", "--id", "01",
 			"--signature-format", "openssl", "-i", in, "-o", sigPath)
 		if err != nil {
@@ -445,13 +448,109 @@ func testIndependentClients(t *testing.T, kind string) {
 			t.Errorf("pkcs11-tool signature %x does not verify against the 9A certificate", sig)
 		}
 	})
+	t.Run("ok/ssh-keygen lists the 9A key through PKCS#11", func(t *testing.T) {
+		out, err := env.Run(t, "ssh-keygen", "-D", openscPKCS11)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		sshPub, err := ssh.NewPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub)))
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0]+" "+f[1] == want {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("ssh-keygen -D does not list the 9A key %q:\n%s", want, out)
+		}
+	})
+	t.Run("ok/TLS client authentication with the 9A key through PKCS#11", func(t *testing.T) {
+		testTLSClientAuth(t, env, cert)
+	})
 	t.Run("error/pkcs11-tool wrong pin", func(t *testing.T) {
-		out, err := env.Run(t, "pkcs11-tool", "--module", "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+		out, err := env.Run(t, "pkcs11-tool", "--module", openscPKCS11,
 			"-l", "--pin", "999999", "-O")
 		if err == nil {
 			t.Errorf("login with a wrong pin succeeded:\n%s", out)
 		}
 	})
+}
+
+// openscPKCS11 is OpenSC's PKCS#11 module, the one ssh, browsers and
+// OpenSSL's PKCS#11 engine load for smart cards.
+const openscPKCS11 = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+
+// testTLSClientAuth runs a TLS handshake from openssl s_client, whose client
+// key is the card's 9A key reached through OpenSC's PKCS#11 module by the
+// pkcs11 engine (libp11), against a Go server that requires a client
+// certificate. The handshake finishes only if the card signed the
+// CertificateVerify with the key of cert.
+func testTLSClientAuth(t *testing.T, env *pcsctest.Env, cert *x509.Certificate) {
+	t.Helper()
+	serverKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	serverCert := selfSigned(t, &serverKey.PublicKey, "127.0.0.1")
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{serverCert.Raw}, PrivateKey: serverKey}},
+		ClientAuth:   tls.RequireAnyClientCert,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	type result struct {
+		peer *x509.Certificate
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer conn.Close()
+		tc := conn.(*tls.Conn)
+		conn.SetDeadline(time.Now().Add(time.Minute))
+		if err := tc.Handshake(); err != nil {
+			done <- result{err: err}
+			return
+		}
+		peers := tc.ConnectionState().PeerCertificates
+		if len(peers) == 0 {
+			done <- result{err: errors.New("no client certificate")}
+			return
+		}
+		done <- result{peer: peers[0]}
+	}()
+
+	dir := t.TempDir()
+	certPath := filepath.Join(dir, "9a.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := env.Command(ctx, "openssl", "s_client", "-connect", ln.Addr().String(),
+		"-engine", "pkcs11", "-keyform", "engine",
+		"-key", "pkcs11:id=%01;type=private;pin-value="+piv.DefaultPIN,
+		"-cert", certPath, "-brief")
+	// The engine loads this module rather than p11-kit's proxy, which would
+	// also offer the system trust store.
+	cmd.Env = append(cmd.Env, "PKCS11_MODULE_PATH="+openscPKCS11)
+	cmd.Stdin = strings.NewReader("") // hang up once the handshake is done
+	out, err := cmd.CombinedOutput()
+	ln.Close()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("server handshake: %v\nopenssl s_client (%v):\n%s", r.err, err, out)
+	}
+	if !publicEqual(r.peer.PublicKey, cert.PublicKey) {
+		t.Errorf("server saw a client certificate for another key: %s", r.peer.Subject)
+	}
 }
 
 // TestReconnect restarts pcscd under an attached card: the attachment must

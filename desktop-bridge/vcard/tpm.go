@@ -15,6 +15,7 @@ import (
 	"io"
 	"io/fs"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -62,9 +63,22 @@ type TPM struct {
 }
 
 // OpenTPMDevice opens the TPM at path (DefaultTPMPath on a desktop) and the
-// store's key file (created on first use). Errors wrap ErrTPMUnavailable or
-// ErrTPMPermission so callers can tell a person what to do.
+// store's key file (created on first use). path may also be a Unix socket
+// speaking raw TPM 2.0 commands (swtpm's `--server type=unixio` command
+// channel), so end-to-end tests can run the real bridge against a private
+// simulator. Errors wrap ErrTPMUnavailable or ErrTPMPermission so callers can
+// tell a person what to do.
 func OpenTPMDevice(path, keyFile string) (*TPM, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Type() == fs.ModeSocket {
+		c, err := net.Dial("unix", path)
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			return nil, fmt.Errorf("dial TPM %s: %w: %w", path, ErrTPMPermission, err)
+		case err != nil:
+			return nil, fmt.Errorf("dial TPM %s: %w: %w", path, ErrTPMUnavailable, err)
+		}
+		return OpenTPM(c, keyFile)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	switch {
 	case errors.Is(err, fs.ErrPermission):

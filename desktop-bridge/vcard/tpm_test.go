@@ -239,3 +239,27 @@ func TestTPMRollback(t *testing.T) {
 	defer c.Close()
 	mustSW(t, swAuthBlocked, verifyPIN(t, c, defaultPIN), "right PIN during the TPM's lockout")
 }
+
+// TestOpenTPMDeviceSocket opens the TPM through swtpm's Unix socket command
+// channel the way vscard-bridge --tpm-device does in end-to-end tests: the
+// key file it creates unseals again on a second connection to the same TPM,
+// and a path that is neither a device nor a socket is ErrTPMUnavailable.
+func TestOpenTPMDeviceSocket(t *testing.T) {
+	tp := tpmtest.Start(t)
+	keyFile := filepath.Join(t.TempDir(), "tpm.key")
+	ks, err := OpenTPMDevice(tp.Socket, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ks, err = OpenTPMDevice(tp.Socket, keyFile)
+	if err != nil {
+		t.Fatalf("reopen through the socket: %v", err)
+	}
+	ks.Close()
+	if _, err := OpenTPMDevice(filepath.Join(t.TempDir(), "none"), keyFile); !errors.Is(err, ErrTPMUnavailable) {
+		t.Fatalf("missing path: %v, want ErrTPMUnavailable", err)
+	}
+}

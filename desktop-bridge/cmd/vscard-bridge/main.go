@@ -58,7 +58,7 @@ type globals struct {
 	VPCD      []string `name:"vpcd" env:"VSCARD_BRIDGE_VPCD" placeholder:"ADDR=READER" help:"vpcd reader slots, host:port=reader name (default 127.0.0.1:35963=Virtual PCD 00 00 and 127.0.0.1:35964=Virtual PCD 00 01)." sep:";"`
 	Readers   int      `env:"VSCARD_READERS" placeholder:"N" help:"How many virtual readers scripts/desktop-setup.sh set up (VSCARD_READERS there), when --vpcd does not list them: one card each."`
 	TPM       bool     `name:"tpm" env:"VSCARD_BRIDGE_TPM" help:"Keep new cards' keys, PIN and PUK in the computer's TPM 2.0 (needs access to --tpm-device: on Linux, membership of the group tss)."`
-	TPMDevice string   `name:"tpm-device" env:"VSCARD_BRIDGE_TPM_DEVICE" default:"/dev/tpmrm0" placeholder:"PATH" help:"The TPM's resource manager device."`
+	TPMDevice string   `name:"tpm-device" env:"VSCARD_BRIDGE_TPM_DEVICE" default:"/dev/tpmrm0" placeholder:"PATH" help:"The TPM's resource manager device, or a Unix socket speaking raw TPM 2.0 commands (swtpm --server type=unixio)."`
 	LogLevel  string   `env:"VSCARD_BRIDGE_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 }
 
