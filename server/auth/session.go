@@ -32,6 +32,7 @@ func cookieName(secure bool) string {
 func newSessionManager(cfg *Config, store scs.Store, errorFunc func(http.ResponseWriter, *http.Request, error)) *scs.SessionManager {
 	sm := scs.New()
 	sm.Store = store
+	sm.Codec = sessionCodec
 	sm.IdleTimeout = cfg.IdleTimeout
 	sm.Lifetime = cfg.Lifetime
 	sm.Cookie.Name = cookieName(cfg.secure())

@@ -202,9 +202,9 @@ func sameData(a, b []byte) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
-	da, va, errA := scs.GobCodec{}.Decode(a)
-	db, vb, errB := scs.GobCodec{}.Decode(b)
-	return errA == nil && errB == nil && da.Equal(db) && reflect.DeepEqual(va, vb)
+	da, errA := sessionCodec.decode(a)
+	db, errB := sessionCodec.decode(b)
+	return errA == nil && errB == nil && da.deadline.Equal(db.deadline) && reflect.DeepEqual(da.values, db.values)
 }
 
 // expiryOf returns the user id in a session's data (scs's gob encoding), or "", and when
@@ -212,10 +212,11 @@ func sameData(a, b []byte) bool {
 // sign-in the data records, whichever is first. A session without a sign-in time (written
 // by an older version) keeps scs's expiry.
 func (s *Store) expiryOf(data []byte, scsExpiry time.Time) (string, time.Time) {
-	_, values, err := scs.GobCodec{}.Decode(data)
+	d, err := sessionCodec.decode(data)
 	if err != nil {
 		return "", scsExpiry
 	}
+	values := d.values
 	uid, _ := values[keyUserID].(string)
 	at, ok := values[keySignedInAt].(int64)
 	if !ok || s.idle <= 0 || s.lifetime <= 0 {
