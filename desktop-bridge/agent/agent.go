@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/handoff"
@@ -112,6 +113,11 @@ type Agent struct {
 	ctx    context.Context // ends with Close: attachments and enrolments
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// running counts the hand-offs under way: a renewal's staged and backup keys are its
+	// own until it ends, so repairCard waits meanwhile.
+	running   atomic.Int32
+	repairing sync.Mutex
 
 	pending pendingQueue  // PIN change results for the cards' servers
 	kick    chan struct{} // asks the sync loop for a contact now

@@ -101,6 +101,7 @@ func (a *Agent) SyncCard(ctx context.Context, serial uint32) (string, error) {
 	if st.Remove {
 		return string(st.State), a.retire(serial, RemovedOutOfService, string(st.State))
 	}
+	a.repairCard(serial, st.Certificates)
 	return string(st.State), nil
 }
 
@@ -376,6 +377,7 @@ func (a *Agent) follow(ctx context.Context, serial uint32, server string) {
 				unlock()
 				backoff = minFollowBackoff // it worked: the next loss starts over
 				if !st.Remove {
+					a.repairCard(serial, st.Certificates)
 					return true
 				}
 				if err := a.retire(serial, RemovedOutOfService, string(st.State)); err != nil {
