@@ -60,9 +60,9 @@ func (a *Agent) repairCard(serial uint32, certs []api.CardSyncStateCertificatesC
 			out[slot] = outcome
 		}
 	}
-	if len(out) > 0 {
-		card.Reset() // a PC/SC session open meanwhile starts over with the keys as they are now
-	}
+	// No card.Reset: a PC/SC program in the middle of connecting would fail (and piv-go
+	// then leaves its exclusive handle behind); a session open meanwhile simply uses the
+	// key that is in the slot now, which is the one its certificate is for.
 	return out
 }
 
