@@ -306,7 +306,7 @@ func testRenewalKilled(t *testing.T, tpmDial func() (io.ReadWriteCloser, error))
 			a.mu.Lock()
 			att := a.pool.Attachment(a.cards[serial])
 			a.mu.Unlock()
-			wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			wctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a busy machine
 			defer cancel()
 			if err := att.WaitReady(wctx); err != nil {
 				t.Fatal(err)
