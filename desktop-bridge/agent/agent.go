@@ -120,6 +120,7 @@ type Agent struct {
 	repairing sync.Mutex
 
 	pending pendingQueue  // PIN change results for the cards' servers
+	repairs repairQueue   // card repairs after a renewal cut short, for the cards' servers
 	kick    chan struct{} // asks the sync loop for a contact now
 
 	mu         sync.Mutex
@@ -164,6 +165,7 @@ func New(cfg Config) (*Agent, error) {
 		followers:  map[uint32]context.CancelFunc{},
 		proofs:     map[uint32]*sync.Mutex{},
 		pending:    pendingQueue{dir: filepath.Join(cfg.DataDir, "pending")},
+		repairs:    repairQueue{dir: filepath.Join(cfg.DataDir, "pending")},
 		kick:       make(chan struct{}, 1),
 	}
 	addrs := make([]string, len(cfg.Slots))

@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -24,8 +25,10 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/internal/portaltest"
 	"github.com/vscard/vscard/desktop-bridge/internal/tpmtest"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
+	"github.com/vscard/vscard/ent/auditevent"
 	"github.com/vscard/vscard/server/servertest"
 	"github.com/vscard/vscard/server/testclock"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // crashPoint stands for the Desktop App killed during a renewal: when the request named
@@ -262,6 +265,7 @@ func testRenewalKilled(t *testing.T, tpmDial func() (io.ReadWriteCloser, error))
 	}
 	signsWithValid(t)
 
+	audited := 0 // card.keys_repaired events seen
 	for i, tc := range []struct {
 		name  string
 		point crashPoint
@@ -315,10 +319,27 @@ func testRenewalKilled(t *testing.T, tpmDial func() (io.ReadWriteCloser, error))
 			// server's limit on card challenges (restarts in quick succession) refused
 			// it; this one, a minute later on the server's clock, is answered.
 			clock.Advance(time.Minute)
-			if _, err := a.SyncCard(context.Background(), serial); err != nil {
-				t.Fatal(err)
+			for range 2 { // the second sends the report of a repair the first made
+				if _, err := a.SyncCard(context.Background(), serial); err != nil {
+					t.Fatal(err)
+				}
 			}
 			signsWithValid(t)
+			// The server has the repair in its audit log, one event per slot.
+			outcome := "RESTORED_OLD"
+			if tc.keptNew {
+				outcome = "KEPT_NEW"
+			}
+			events := srv.Env.Server.DB.Client.AuditEvent.Query().
+				Where(auditevent.Action("card.keys_repaired")).AllX(viewer.AsServer(context.Background()))
+			got := map[string]int{}
+			for _, ev := range events[audited:] {
+				got[fmt.Sprint(ev.Details["outcome"])]++
+			}
+			audited = len(events)
+			if got[outcome] != 2 || len(got) != 1 {
+				t.Errorf("card.keys_repaired events %v, want 2 %s", got, outcome)
+			}
 		})
 	}
 

@@ -60,6 +60,42 @@ type CardChallengeResponse struct {
 // GetCardChallenge returns CardChallengeResponse.CardChallenge, and is useful for accessing the field via an interface.
 func (v *CardChallengeResponse) GetCardChallenge() CardChallengeCardChallenge { return v.CardChallenge }
 
+// One slot the Desktop App repaired (CardReportInput.keyRepairs); audited as card.keys_repaired.
+type CardKeyRepairInput struct {
+	Slot    string               `json:"slot"`
+	Outcome CardKeyRepairOutcome `json:"outcome"`
+	// The certificate in force whose key the slot holds now.
+	CertificateSerial string    `json:"certificateSerial"`
+	At                time.Time `json:"at"`
+}
+
+// GetSlot returns CardKeyRepairInput.Slot, and is useful for accessing the field via an interface.
+func (v *CardKeyRepairInput) GetSlot() string { return v.Slot }
+
+// GetOutcome returns CardKeyRepairInput.Outcome, and is useful for accessing the field via an interface.
+func (v *CardKeyRepairInput) GetOutcome() CardKeyRepairOutcome { return v.Outcome }
+
+// GetCertificateSerial returns CardKeyRepairInput.CertificateSerial, and is useful for accessing the field via an interface.
+func (v *CardKeyRepairInput) GetCertificateSerial() string { return v.CertificateSerial }
+
+// GetAt returns CardKeyRepairInput.At, and is useful for accessing the field via an interface.
+func (v *CardKeyRepairInput) GetAt() time.Time { return v.At }
+
+// What the Desktop App kept in a slot after a renewal was cut short: the key of the certificate in force.
+type CardKeyRepairOutcome string
+
+const (
+	// The renewal had completed: the new key stays, the old one was deleted.
+	CardKeyRepairOutcomeKeptNew CardKeyRepairOutcome = "KEPT_NEW"
+	// The renewal had ended otherwise: the old key and certificate are back, the new key was deleted.
+	CardKeyRepairOutcomeRestoredOld CardKeyRepairOutcome = "RESTORED_OLD"
+)
+
+var AllCardKeyRepairOutcome = []CardKeyRepairOutcome{
+	CardKeyRepairOutcomeKeptNew,
+	CardKeyRepairOutcomeRestoredOld,
+}
+
 type CardPinStateInput struct {
 	TriesLeft  int  `json:"triesLeft"`
 	Blocked    bool `json:"blocked"`
@@ -127,6 +163,8 @@ type CardReportInput struct {
 	PinState *CardPinStateInput `json:"pinState"`
 	// PIN changes made without the portal (vscard-bridge pin change) since the last report, oldest first.
 	PinChanges []PinChangeReportInput `json:"pinChanges"`
+	// Slots the Desktop App repaired after a renewal was cut short (the Desktop App stopped), since the last report.
+	KeyRepairs []CardKeyRepairInput `json:"keyRepairs"`
 }
 
 // GetProof returns CardReportInput.Proof, and is useful for accessing the field via an interface.
@@ -137,6 +175,9 @@ func (v *CardReportInput) GetPinState() *CardPinStateInput { return v.PinState }
 
 // GetPinChanges returns CardReportInput.PinChanges, and is useful for accessing the field via an interface.
 func (v *CardReportInput) GetPinChanges() []PinChangeReportInput { return v.PinChanges }
+
+// GetKeyRepairs returns CardReportInput.KeyRepairs, and is useful for accessing the field via an interface.
+func (v *CardReportInput) GetKeyRepairs() []CardKeyRepairInput { return v.KeyRepairs }
 
 // CardSetup includes the requested fields of the GraphQL type CardSetup.
 type CardSetup struct {

@@ -2533,6 +2533,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
+			graphql.NewInputUnmarshaler("CardKeyRepairInput", ec.unmarshalInputCardKeyRepairInput),
 			graphql.NewInputUnmarshaler("CardOrder", ec.unmarshalInputCardOrder),
 			graphql.NewInputUnmarshaler("CardPinStateInput", ec.unmarshalInputCardPinStateInput),
 			graphql.NewInputUnmarshaler("CardProofInput", ec.unmarshalInputCardProofInput),
@@ -4429,6 +4430,25 @@ input CardReportInput {
   pinState: CardPinStateInput
   "PIN changes made without the portal (vscard-bridge pin change) since the last report, oldest first."
   pinChanges: [PinChangeReportInput!]
+  "Slots the Desktop App repaired after a renewal was cut short (the Desktop App stopped), since the last report."
+  keyRepairs: [CardKeyRepairInput!]
+}
+
+"What the Desktop App kept in a slot after a renewal was cut short: the key of the certificate in force."
+enum CardKeyRepairOutcome {
+  "The renewal had completed: the new key stays, the old one was deleted."
+  KEPT_NEW
+  "The renewal had ended otherwise: the old key and certificate are back, the new key was deleted."
+  RESTORED_OLD
+}
+
+"One slot the Desktop App repaired (CardReportInput.keyRepairs); audited as card.keys_repaired."
+input CardKeyRepairInput {
+  slot: String!
+  outcome: CardKeyRepairOutcome!
+  "The certificate in force whose key the slot holds now."
+  certificateSerial: String!
+  at: Time!
 }
 
 "The result of a PIN change on the card, as a code; the portal and the Desktop App have the words."
@@ -17789,6 +17809,69 @@ func UnmarshalAuditEventWhereInput(ctx context.Context, raw any) (ent.AuditEvent
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCardKeyRepairInput(ctx context.Context, obj any) (model.CardKeyRepairInput, error) {
+	var it model.CardKeyRepairInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"slot", "outcome", "certificateSerial", "at"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "slot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slot"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slot = data
+		case "outcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+			data, err := ec.unmarshalNCardKeyRepairOutcome2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairOutcome(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcome = data
+		case "certificateSerial":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certificateSerial"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertificateSerial = data
+		case "at":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("at"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.At = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCardKeyRepairInput unmarshals raw into the CardKeyRepairInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCardKeyRepairInput(ctx context.Context, raw any) (model.CardKeyRepairInput, error) {
+	var out model.CardKeyRepairInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CardKeyRepairInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCardOrder(ctx context.Context, obj any) (ent.CardOrder, error) {
 	var it ent.CardOrder
 	if obj == nil {
@@ -17965,7 +18048,7 @@ func (ec *executionContext) unmarshalInputCardReportInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"proof", "pinState", "pinChanges"}
+	fieldsInOrder := [...]string{"proof", "pinState", "pinChanges", "keyRepairs"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17993,6 +18076,13 @@ func (ec *executionContext) unmarshalInputCardReportInput(ctx context.Context, o
 				return it, err
 			}
 			it.PinChanges = data
+		case "keyRepairs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyRepairs"))
+			data, err := ec.unmarshalOCardKeyRepairInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KeyRepairs = data
 		}
 	}
 	return it, nil
@@ -24808,6 +24898,21 @@ func (ec *executionContext) marshalNCardConnection2ᚖgithubᚗcomᚋvscardᚋvs
 	return ec._CardConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCardKeyRepairInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairInput(ctx context.Context, v any) (*model.CardKeyRepairInput, error) {
+	res, err := ec.unmarshalInputCardKeyRepairInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCardKeyRepairOutcome2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairOutcome(ctx context.Context, v any) (model.CardKeyRepairOutcome, error) {
+	var res model.CardKeyRepairOutcome
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCardKeyRepairOutcome2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairOutcome(ctx context.Context, sel ast.SelectionSet, v model.CardKeyRepairOutcome) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNCardKind2githubᚗcomᚋvscardᚋvscardᚋentᚋcardᚐKind(ctx context.Context, v any) (card.Kind, error) {
 	var res card.Kind
 	err := res.UnmarshalGQL(v)
@@ -25864,6 +25969,23 @@ func (ec *executionContext) marshalOCardEdge2ᚖgithubᚗcomᚋvscardᚋvscard�
 		return graphql.Null
 	}
 	return ec._CardEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCardKeyRepairInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairInputᚄ(ctx context.Context, v any) ([]*model.CardKeyRepairInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.CardKeyRepairInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCardKeyRepairInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOCardKind2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcardᚐKindᚄ(ctx context.Context, v any) ([]card.Kind, error) {

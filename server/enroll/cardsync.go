@@ -70,6 +70,15 @@ type CardReport struct {
 	Challenge, Response []byte
 	PINState            *record.PINState
 	PINChanges          []PINChange
+	KeyRepairs          []KeyRepair
+}
+
+// KeyRepair is one slot the Desktop App repaired after a renewal was cut short: it kept
+// the key of the certificate in force (outcome KEPT_NEW or RESTORED_OLD, the GraphQL enum
+// CardKeyRepairOutcome).
+type KeyRepair struct {
+	Slot, Outcome, CertificateSerial string
+	At                               time.Time
 }
 
 // maxPINChanges bounds the PIN changes one report may carry: a Desktop App that was
@@ -202,6 +211,10 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 		return nil, errs.New(errs.InvalidInput, "Report at most %d PIN changes at once.", maxPINChanges).
 			WithDetails(map[string]any{"field": "pinChanges", "max": maxPINChanges})
 	}
+	if len(r.KeyRepairs) > maxPINChanges {
+		return nil, errs.New(errs.InvalidInput, "Report at most %d key repairs at once.", maxPINChanges).
+			WithDetails(map[string]any{"field": "keyRepairs", "max": maxPINChanges})
+	}
 	for _, pc := range r.PINChanges {
 		if pc.TriesLeft != nil && (*pc.TriesLeft < 0 || *pc.TriesLeft > 255) {
 			return nil, errs.New(errs.InvalidInput, "The PIN tries left must be between 0 and 255.").
@@ -228,6 +241,13 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 			action = "card.pin_change_failed"
 		}
 		entries = append(entries, audit.Entry{Action: action, ObjectType: "Card", ObjectID: c.ID, Details: d})
+	}
+	for _, kr := range r.KeyRepairs {
+		entries = append(entries, audit.Entry{
+			Action: "card.keys_repaired", ObjectType: "Card", ObjectID: c.ID,
+			Details: map[string]any{"serial": serial, "slot": kr.Slot, "outcome": kr.Outcome,
+				"certificate": kr.CertificateSerial, "at": kr.At.UTC(), "via": "desktop-app"},
+		})
 	}
 	st := r.PINState
 	changed := st != nil && (c.PinState == nil || c.PinState.TriesLeft != st.TriesLeft ||
