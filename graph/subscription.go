@@ -205,5 +205,8 @@ func cardReport(in model.CardReportInput) (enroll.CardReport, error) {
 	for _, pc := range in.PinChanges {
 		rep.PINChanges = append(rep.PINChanges, enroll.PINChange{Result: string(pc.Result), At: pc.At, TriesLeft: pc.TriesLeft})
 	}
+	for _, kr := range in.KeyRepairs {
+		rep.KeyRepairs = append(rep.KeyRepairs, enroll.KeyRepair{Slot: kr.Slot, Outcome: string(kr.Outcome), CertificateSerial: kr.CertificateSerial, At: kr.At})
+	}
 	return rep, nil
 }

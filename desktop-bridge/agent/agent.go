@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vscard/vscard/desktop-bridge/handoff"
@@ -113,7 +114,13 @@ type Agent struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// running counts the hand-offs under way: a renewal's staged and backup keys are its
+	// own until it ends, so repairCard waits meanwhile.
+	running   atomic.Int32
+	repairing sync.Mutex
+
 	pending pendingQueue  // PIN change results for the cards' servers
+	repairs repairQueue   // card repairs after a renewal cut short, for the cards' servers
 	kick    chan struct{} // asks the sync loop for a contact now
 
 	mu         sync.Mutex
@@ -158,6 +165,7 @@ func New(cfg Config) (*Agent, error) {
 		followers:  map[uint32]context.CancelFunc{},
 		proofs:     map[uint32]*sync.Mutex{},
 		pending:    pendingQueue{dir: filepath.Join(cfg.DataDir, "pending")},
+		repairs:    repairQueue{dir: filepath.Join(cfg.DataDir, "pending")},
 		kick:       make(chan struct{}, 1),
 	}
 	addrs := make([]string, len(cfg.Slots))

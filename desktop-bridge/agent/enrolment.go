@@ -108,9 +108,11 @@ func (a *Agent) startEnrolment(req EnrolRequest) (*enrolment, error) {
 		Notify: func(ev handoff.Event) { a.notify(e, h, ev) },
 		Tasks:  &a.wg, // Close waits for the order to be followed to its end
 	}
+	a.running.Add(1)
 	a.wg.Go(func() {
 		_, _ = handoff.Run(a.ctx, cfg, h) // Run reports its end through Notify
-		a.Kick()                          // a hand-off is a contact: sync every card, follow a new one
+		a.running.Add(-1)
+		a.Kick() // a hand-off is a contact: sync every card, follow a new one
 		a.forget(e)
 	})
 	return e, nil

@@ -83,6 +83,11 @@ func (a *Agent) SyncCard(ctx context.Context, serial uint32) (string, error) {
 	for _, q := range queued {
 		report.PinChanges = append(report.PinChanges, api.PinChangeReportInput{Result: q.Result, At: q.At, TriesLeft: q.TriesLeft})
 	}
+	repairs, err := a.repairs.load(serial)
+	if err != nil {
+		a.log.Warn("read queued card repairs", "card", serial, "err", err)
+	}
+	report.KeyRepairs = repairs
 	resp, err := api.SyncCard(ctx, client.GraphQL(), report)
 	if err != nil {
 		return "", fmt.Errorf("sync card %d with %s: %w", serial, rec.Server, err)
@@ -90,6 +95,11 @@ func (a *Agent) SyncCard(ctx context.Context, serial uint32) (string, error) {
 	if len(queued) > 0 {
 		if err := a.pending.drop(serial, len(queued)); err != nil {
 			a.log.Warn("drop sent PIN changes", "card", serial, "err", err)
+		}
+	}
+	if len(repairs) > 0 {
+		if err := a.repairs.drop(serial, len(repairs)); err != nil {
+			a.log.Warn("drop sent card repairs", "card", serial, "err", err)
 		}
 	}
 	st := resp.SyncCard
@@ -101,6 +111,7 @@ func (a *Agent) SyncCard(ctx context.Context, serial uint32) (string, error) {
 	if st.Remove {
 		return string(st.State), a.retire(serial, RemovedOutOfService, string(st.State))
 	}
+	a.repairCard(serial, st.Certificates)
 	return string(st.State), nil
 }
 
@@ -202,6 +213,7 @@ func (a *Agent) retire(serial uint32, reason, state string) error {
 		return err
 	}
 	_ = a.pending.remove(serial)
+	_ = a.repairs.save(serial, nil)
 	if a.cfg.OnRemoved != nil {
 		a.cfg.OnRemoved(serial, reason)
 	}
@@ -376,6 +388,7 @@ func (a *Agent) follow(ctx context.Context, serial uint32, server string) {
 				unlock()
 				backoff = minFollowBackoff // it worked: the next loss starts over
 				if !st.Remove {
+					a.repairCard(serial, st.Certificates)
 					return true
 				}
 				if err := a.retire(serial, RemovedOutOfService, string(st.State)); err != nil {

@@ -60,6 +60,42 @@ type CardChallengeResponse struct {
 // GetCardChallenge returns CardChallengeResponse.CardChallenge, and is useful for accessing the field via an interface.
 func (v *CardChallengeResponse) GetCardChallenge() CardChallengeCardChallenge { return v.CardChallenge }
 
+// One slot the Desktop App repaired (CardReportInput.keyRepairs); audited as card.keys_repaired.
+type CardKeyRepairInput struct {
+	Slot    string               `json:"slot"`
+	Outcome CardKeyRepairOutcome `json:"outcome"`
+	// The certificate in force whose key the slot holds now.
+	CertificateSerial string    `json:"certificateSerial"`
+	At                time.Time `json:"at"`
+}
+
+// GetSlot returns CardKeyRepairInput.Slot, and is useful for accessing the field via an interface.
+func (v *CardKeyRepairInput) GetSlot() string { return v.Slot }
+
+// GetOutcome returns CardKeyRepairInput.Outcome, and is useful for accessing the field via an interface.
+func (v *CardKeyRepairInput) GetOutcome() CardKeyRepairOutcome { return v.Outcome }
+
+// GetCertificateSerial returns CardKeyRepairInput.CertificateSerial, and is useful for accessing the field via an interface.
+func (v *CardKeyRepairInput) GetCertificateSerial() string { return v.CertificateSerial }
+
+// GetAt returns CardKeyRepairInput.At, and is useful for accessing the field via an interface.
+func (v *CardKeyRepairInput) GetAt() time.Time { return v.At }
+
+// What the Desktop App kept in a slot after a renewal was cut short: the key of the certificate in force.
+type CardKeyRepairOutcome string
+
+const (
+	// The renewal had completed: the new key stays, the old one was deleted.
+	CardKeyRepairOutcomeKeptNew CardKeyRepairOutcome = "KEPT_NEW"
+	// The renewal had ended otherwise: the old key and certificate are back, the new key was deleted.
+	CardKeyRepairOutcomeRestoredOld CardKeyRepairOutcome = "RESTORED_OLD"
+)
+
+var AllCardKeyRepairOutcome = []CardKeyRepairOutcome{
+	CardKeyRepairOutcomeKeptNew,
+	CardKeyRepairOutcomeRestoredOld,
+}
+
 type CardPinStateInput struct {
 	TriesLeft  int  `json:"triesLeft"`
 	Blocked    bool `json:"blocked"`
@@ -127,6 +163,8 @@ type CardReportInput struct {
 	PinState *CardPinStateInput `json:"pinState"`
 	// PIN changes made without the portal (vscard-bridge pin change) since the last report, oldest first.
 	PinChanges []PinChangeReportInput `json:"pinChanges"`
+	// Slots the Desktop App repaired after a renewal was cut short (the Desktop App stopped), since the last report.
+	KeyRepairs []CardKeyRepairInput `json:"keyRepairs"`
 }
 
 // GetProof returns CardReportInput.Proof, and is useful for accessing the field via an interface.
@@ -137,6 +175,9 @@ func (v *CardReportInput) GetPinState() *CardPinStateInput { return v.PinState }
 
 // GetPinChanges returns CardReportInput.PinChanges, and is useful for accessing the field via an interface.
 func (v *CardReportInput) GetPinChanges() []PinChangeReportInput { return v.PinChanges }
+
+// GetKeyRepairs returns CardReportInput.KeyRepairs, and is useful for accessing the field via an interface.
+func (v *CardReportInput) GetKeyRepairs() []CardKeyRepairInput { return v.KeyRepairs }
 
 // CardSetup includes the requested fields of the GraphQL type CardSetup.
 type CardSetup struct {
@@ -200,6 +241,10 @@ type CardSyncState struct {
 	// The card is out of service (revoked, deleted): the Desktop App takes it out of its reader and deletes it.
 	Remove   bool                               `json:"remove"`
 	PinState *CardSyncStatePinStateCardPinState `json:"pinState"`
+	// The card's certificates in force (VALID or ON_HOLD), one per slot at most when no
+	// renewal is open. After an interrupted renewal the Desktop App keeps on the card the key
+	// that matches the certificate listed here for its slot, and drops the other.
+	Certificates []CardSyncStateCertificatesCardSyncCertificate `json:"certificates"`
 }
 
 // GetSerial returns CardSyncState.Serial, and is useful for accessing the field via an interface.
@@ -213,6 +258,35 @@ func (v *CardSyncState) GetRemove() bool { return v.Remove }
 
 // GetPinState returns CardSyncState.PinState, and is useful for accessing the field via an interface.
 func (v *CardSyncState) GetPinState() *CardSyncStatePinStateCardPinState { return v.PinState }
+
+// GetCertificates returns CardSyncState.Certificates, and is useful for accessing the field via an interface.
+func (v *CardSyncState) GetCertificates() []CardSyncStateCertificatesCardSyncCertificate {
+	return v.Certificates
+}
+
+// CardSyncStateCertificatesCardSyncCertificate includes the requested fields of the GraphQL type CardSyncCertificate.
+// The GraphQL type's documentation follows.
+//
+// A certificate in force on a card, as the Desktop App that holds the card sees it (CardSync).
+type CardSyncStateCertificatesCardSyncCertificate struct {
+	Slot   string           `json:"slot"`
+	Serial string           `json:"serial"`
+	State  CertificateState `json:"state"`
+	// The certificate, PEM encoded.
+	Pem string `json:"pem"`
+}
+
+// GetSlot returns CardSyncStateCertificatesCardSyncCertificate.Slot, and is useful for accessing the field via an interface.
+func (v *CardSyncStateCertificatesCardSyncCertificate) GetSlot() string { return v.Slot }
+
+// GetSerial returns CardSyncStateCertificatesCardSyncCertificate.Serial, and is useful for accessing the field via an interface.
+func (v *CardSyncStateCertificatesCardSyncCertificate) GetSerial() string { return v.Serial }
+
+// GetState returns CardSyncStateCertificatesCardSyncCertificate.State, and is useful for accessing the field via an interface.
+func (v *CardSyncStateCertificatesCardSyncCertificate) GetState() CertificateState { return v.State }
+
+// GetPem returns CardSyncStateCertificatesCardSyncCertificate.Pem, and is useful for accessing the field via an interface.
+func (v *CardSyncStateCertificatesCardSyncCertificate) GetPem() string { return v.Pem }
 
 // CardSyncStatePinStateCardPinState includes the requested fields of the GraphQL type CardPinState.
 // The GraphQL type's documentation follows.
@@ -262,6 +336,23 @@ func (v *CertificateSpec) GetSlot() string { return v.Slot }
 
 // GetAlgorithm returns CertificateSpec.Algorithm, and is useful for accessing the field via an interface.
 func (v *CertificateSpec) GetAlgorithm() cardspec.KeyAlgorithm { return v.Algorithm }
+
+// CertificateState is enum for the field state
+type CertificateState string
+
+const (
+	CertificateStateValid   CertificateState = "VALID"
+	CertificateStateOnHold  CertificateState = "ON_HOLD"
+	CertificateStateRevoked CertificateState = "REVOKED"
+	CertificateStateExpired CertificateState = "EXPIRED"
+)
+
+var AllCertificateState = []CertificateState{
+	CertificateStateValid,
+	CertificateStateOnHold,
+	CertificateStateRevoked,
+	CertificateStateExpired,
+}
 
 type CharacterRule string
 
@@ -802,6 +893,11 @@ func (v *SyncCardSyncCardCardSync) GetPinState() *CardSyncStatePinStateCardPinSt
 	return v.CardSyncState.PinState
 }
 
+// GetCertificates returns SyncCardSyncCardCardSync.Certificates, and is useful for accessing the field via an interface.
+func (v *SyncCardSyncCardCardSync) GetCertificates() []CardSyncStateCertificatesCardSyncCertificate {
+	return v.CardSyncState.Certificates
+}
+
 func (v *SyncCardSyncCardCardSync) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
@@ -837,6 +933,8 @@ type __premarshalSyncCardSyncCardCardSync struct {
 	Remove bool `json:"remove"`
 
 	PinState *CardSyncStatePinStateCardPinState `json:"pinState"`
+
+	Certificates []CardSyncStateCertificatesCardSyncCertificate `json:"certificates"`
 }
 
 func (v *SyncCardSyncCardCardSync) MarshalJSON() ([]byte, error) {
@@ -855,6 +953,7 @@ func (v *SyncCardSyncCardCardSync) __premarshalJSON() (*__premarshalSyncCardSync
 	retval.State = v.CardSyncState.State
 	retval.Remove = v.CardSyncState.Remove
 	retval.PinState = v.CardSyncState.PinState
+	retval.Certificates = v.CardSyncState.Certificates
 	return &retval, nil
 }
 
@@ -1277,6 +1376,12 @@ fragment CardSyncState on CardSync {
 		triesLeft
 		blocked
 		pukBlocked
+	}
+	certificates {
+		slot
+		serial
+		state
+		pem
 	}
 }
 `
@@ -1928,6 +2033,12 @@ fragment CardSyncState on CardSync {
 		triesLeft
 		blocked
 		pukBlocked
+	}
+	certificates {
+		slot
+		serial
+		state
+		pem
 	}
 }
 `

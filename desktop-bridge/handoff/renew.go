@@ -354,3 +354,17 @@ func removeSlot(slots []string, slot string) []string {
 	}
 	return out
 }
+
+// AsideSlots returns the key references of a PIV slot ("9A", ...), of its staging slot
+// (where a renewal makes the new key) and of its backup slot (where the old key waits until
+// the server confirmed): the agent repairs a card whose renewal was cut short (the Desktop
+// App killed) by keeping, of the three, the key the server's certificate in force is for.
+func AsideSlots(slot string) (main, staging, backup byte, ok bool) {
+	s, err := pivSlot(slot)
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	staging, ok1 := stagingSlot[slot]
+	backup, ok2 := backupSlot[slot]
+	return byte(s.Key), staging, backup, ok1 && ok2
+}

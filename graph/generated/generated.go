@@ -170,11 +170,19 @@ type ComplexityRoot struct {
 	}
 
 	CardSync struct {
-		PINPolicy func(childComplexity int) int
-		PinState  func(childComplexity int) int
-		Remove    func(childComplexity int) int
-		Serial    func(childComplexity int) int
-		State     func(childComplexity int) int
+		Certificates func(childComplexity int) int
+		PINPolicy    func(childComplexity int) int
+		PinState     func(childComplexity int) int
+		Remove       func(childComplexity int) int
+		Serial       func(childComplexity int) int
+		State        func(childComplexity int) int
+	}
+
+	CardSyncCertificate struct {
+		Pem    func(childComplexity int) int
+		Serial func(childComplexity int) int
+		Slot   func(childComplexity int) int
+		State  func(childComplexity int) int
 	}
 
 	Certificate struct {
@@ -1036,6 +1044,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CardStatus.ValidUntil(childComplexity), true
 
+	case "CardSync.certificates":
+		if e.ComplexityRoot.CardSync.Certificates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSync.Certificates(childComplexity), true
 	case "CardSync.pinPolicy":
 		if e.ComplexityRoot.CardSync.PINPolicy == nil {
 			break
@@ -1066,6 +1080,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CardSync.State(childComplexity), true
+
+	case "CardSyncCertificate.pem":
+		if e.ComplexityRoot.CardSyncCertificate.Pem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSyncCertificate.Pem(childComplexity), true
+	case "CardSyncCertificate.serial":
+		if e.ComplexityRoot.CardSyncCertificate.Serial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSyncCertificate.Serial(childComplexity), true
+	case "CardSyncCertificate.slot":
+		if e.ComplexityRoot.CardSyncCertificate.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSyncCertificate.Slot(childComplexity), true
+	case "CardSyncCertificate.state":
+		if e.ComplexityRoot.CardSyncCertificate.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CardSyncCertificate.State(childComplexity), true
 
 	case "Certificate.attestationVerified":
 		if e.ComplexityRoot.Certificate.AttestationVerified == nil {
@@ -2494,6 +2533,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
+			graphql.NewInputUnmarshaler("CardKeyRepairInput", ec.unmarshalInputCardKeyRepairInput),
 			graphql.NewInputUnmarshaler("CardOrder", ec.unmarshalInputCardOrder),
 			graphql.NewInputUnmarshaler("CardPinStateInput", ec.unmarshalInputCardPinStateInput),
 			graphql.NewInputUnmarshaler("CardProofInput", ec.unmarshalInputCardProofInput),
@@ -4390,6 +4430,25 @@ input CardReportInput {
   pinState: CardPinStateInput
   "PIN changes made without the portal (vscard-bridge pin change) since the last report, oldest first."
   pinChanges: [PinChangeReportInput!]
+  "Slots the Desktop App repaired after a renewal was cut short (the Desktop App stopped), since the last report."
+  keyRepairs: [CardKeyRepairInput!]
+}
+
+"What the Desktop App kept in a slot after a renewal was cut short: the key of the certificate in force."
+enum CardKeyRepairOutcome {
+  "The renewal had completed: the new key stays, the old one was deleted."
+  KEPT_NEW
+  "The renewal had ended otherwise: the old key and certificate are back, the new key was deleted."
+  RESTORED_OLD
+}
+
+"One slot the Desktop App repaired (CardReportInput.keyRepairs); audited as card.keys_repaired."
+input CardKeyRepairInput {
+  slot: String!
+  outcome: CardKeyRepairOutcome!
+  "The certificate in force whose key the slot holds now."
+  certificateSerial: String!
+  at: Time!
 }
 
 "The result of a PIN change on the card, as a code; the portal and the Desktop App have the words."
@@ -4426,6 +4485,21 @@ type CardSync {
   (vscard-bridge pin change, pin unblock --offline).
   """
   pinPolicy: PinPolicy
+  """
+  The card's certificates in force (VALID or ON_HOLD), one per slot at most when no
+  renewal is open. After an interrupted renewal the Desktop App keeps on the card the key
+  that matches the certificate listed here for its slot, and drops the other.
+  """
+  certificates: [CardSyncCertificate!]!
+}
+
+"A certificate in force on a card, as the Desktop App that holds the card sees it (CardSync)."
+type CardSyncCertificate {
+  slot: String!
+  serial: String!
+  state: CertificateState!
+  "The certificate, PEM encoded."
+  pem: String!
 }
 
 """
@@ -5027,8 +5101,24 @@ func (ec *executionContext) childFields_CardSync(ctx context.Context, field grap
 		return ec.fieldContext_CardSync_pinState(ctx, field)
 	case "pinPolicy":
 		return ec.fieldContext_CardSync_pinPolicy(ctx, field)
+	case "certificates":
+		return ec.fieldContext_CardSync_certificates(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CardSync", field.Name)
+}
+
+func (ec *executionContext) childFields_CardSyncCertificate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "slot":
+		return ec.fieldContext_CardSyncCertificate_slot(ctx, field)
+	case "serial":
+		return ec.fieldContext_CardSyncCertificate_serial(ctx, field)
+	case "state":
+		return ec.fieldContext_CardSyncCertificate_state(ctx, field)
+	case "pem":
+		return ec.fieldContext_CardSyncCertificate_pem(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CardSyncCertificate", field.Name)
 }
 
 func (ec *executionContext) childFields_Certificate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9081,6 +9171,130 @@ func (ec *executionContext) fieldContext_CardSync_pinPolicy(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CardSync_certificates(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSync) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSync_certificates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Certificates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []enroll.CardSyncCertificate) graphql.Marshaler {
+			return ec.marshalNCardSyncCertificate2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐCardSyncCertificateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardSync_certificates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CardSync",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CardSyncCertificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CardSyncCertificate_slot(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSyncCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSyncCertificate_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardSyncCertificate_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardSyncCertificate", field, false, false, "String")
+}
+
+func (ec *executionContext) _CardSyncCertificate_serial(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSyncCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSyncCertificate_serial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Serial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardSyncCertificate_serial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardSyncCertificate", field, false, false, "String")
+}
+
+func (ec *executionContext) _CardSyncCertificate_state(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSyncCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSyncCertificate_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificate.State) graphql.Marshaler {
+			return ec.marshalNCertificateState2githubᚗcomᚋvscardᚋvscardᚋentᚋcertificateᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardSyncCertificate_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardSyncCertificate", field, false, false, "CertificateState")
+}
+
+func (ec *executionContext) _CardSyncCertificate_pem(ctx context.Context, field graphql.CollectedField, obj *enroll.CardSyncCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CardSyncCertificate_pem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pem, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CardSyncCertificate_pem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CardSyncCertificate", field, false, false, "String")
 }
 
 func (ec *executionContext) _Certificate_id(ctx context.Context, field graphql.CollectedField, obj *ent.Certificate) (ret graphql.Marshaler) {
@@ -17595,6 +17809,69 @@ func UnmarshalAuditEventWhereInput(ctx context.Context, raw any) (ent.AuditEvent
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCardKeyRepairInput(ctx context.Context, obj any) (model.CardKeyRepairInput, error) {
+	var it model.CardKeyRepairInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"slot", "outcome", "certificateSerial", "at"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "slot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slot"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slot = data
+		case "outcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+			data, err := ec.unmarshalNCardKeyRepairOutcome2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairOutcome(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcome = data
+		case "certificateSerial":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certificateSerial"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertificateSerial = data
+		case "at":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("at"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.At = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCardKeyRepairInput unmarshals raw into the CardKeyRepairInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCardKeyRepairInput(ctx context.Context, raw any) (model.CardKeyRepairInput, error) {
+	var out model.CardKeyRepairInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CardKeyRepairInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCardOrder(ctx context.Context, obj any) (ent.CardOrder, error) {
 	var it ent.CardOrder
 	if obj == nil {
@@ -17771,7 +18048,7 @@ func (ec *executionContext) unmarshalInputCardReportInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"proof", "pinState", "pinChanges"}
+	fieldsInOrder := [...]string{"proof", "pinState", "pinChanges", "keyRepairs"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17799,6 +18076,13 @@ func (ec *executionContext) unmarshalInputCardReportInput(ctx context.Context, o
 				return it, err
 			}
 			it.PinChanges = data
+		case "keyRepairs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyRepairs"))
+			data, err := ec.unmarshalOCardKeyRepairInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KeyRepairs = data
 		}
 	}
 	return it, nil
@@ -22109,6 +22393,59 @@ func (ec *executionContext) _CardSync(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "certificates":
+			out.Values[i] = ec._CardSync_certificates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cardSyncCertificateImplementors = []string{"CardSyncCertificate"}
+
+func (ec *executionContext) _CardSyncCertificate(ctx context.Context, sel ast.SelectionSet, obj *enroll.CardSyncCertificate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cardSyncCertificateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CardSyncCertificate")
+		case "slot":
+			out.Values[i] = ec._CardSyncCertificate_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "serial":
+			out.Values[i] = ec._CardSyncCertificate_serial(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._CardSyncCertificate_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pem":
+			out.Values[i] = ec._CardSyncCertificate_pem(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24561,6 +24898,21 @@ func (ec *executionContext) marshalNCardConnection2ᚖgithubᚗcomᚋvscardᚋvs
 	return ec._CardConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCardKeyRepairInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairInput(ctx context.Context, v any) (*model.CardKeyRepairInput, error) {
+	res, err := ec.unmarshalInputCardKeyRepairInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCardKeyRepairOutcome2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairOutcome(ctx context.Context, v any) (model.CardKeyRepairOutcome, error) {
+	var res model.CardKeyRepairOutcome
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCardKeyRepairOutcome2githubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairOutcome(ctx context.Context, sel ast.SelectionSet, v model.CardKeyRepairOutcome) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNCardKind2githubᚗcomᚋvscardᚋvscardᚋentᚋcardᚐKind(ctx context.Context, v any) (card.Kind, error) {
 	var res card.Kind
 	err := res.UnmarshalGQL(v)
@@ -24646,6 +24998,26 @@ func (ec *executionContext) marshalNCardSync2ᚖgithubᚗcomᚋvscardᚋvscard�
 		return graphql.Null
 	}
 	return ec._CardSync(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCardSyncCertificate2githubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐCardSyncCertificate(ctx context.Context, sel ast.SelectionSet, v enroll.CardSyncCertificate) graphql.Marshaler {
+	return ec._CardSyncCertificate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCardSyncCertificate2ᚕgithubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐCardSyncCertificateᚄ(ctx context.Context, sel ast.SelectionSet, v []enroll.CardSyncCertificate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCardSyncCertificate2githubᚗcomᚋvscardᚋvscardᚋserverᚋenrollᚐCardSyncCertificate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNCardWhereInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋentᚐCardWhereInput(ctx context.Context, v any) (*ent.CardWhereInput, error) {
@@ -25597,6 +25969,23 @@ func (ec *executionContext) marshalOCardEdge2ᚖgithubᚗcomᚋvscardᚋvscard�
 		return graphql.Null
 	}
 	return ec._CardEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCardKeyRepairInput2ᚕᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairInputᚄ(ctx context.Context, v any) ([]*model.CardKeyRepairInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.CardKeyRepairInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCardKeyRepairInput2ᚖgithubᚗcomᚋvscardᚋvscardᚋgraphᚋmodelᚐCardKeyRepairInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOCardKind2ᚕgithubᚗcomᚋvscardᚋvscardᚋentᚋcardᚐKindᚄ(ctx context.Context, v any) ([]card.Kind, error) {

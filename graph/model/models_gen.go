@@ -16,6 +16,15 @@ import (
 	"github.com/vscard/vscard/server/enroll"
 )
 
+// One slot the Desktop App repaired (CardReportInput.keyRepairs); audited as card.keys_repaired.
+type CardKeyRepairInput struct {
+	Slot    string               `json:"slot"`
+	Outcome CardKeyRepairOutcome `json:"outcome"`
+	// The certificate in force whose key the slot holds now.
+	CertificateSerial string    `json:"certificateSerial"`
+	At                time.Time `json:"at"`
+}
+
 type CardPinStateInput struct {
 	TriesLeft  int  `json:"triesLeft"`
 	Blocked    bool `json:"blocked"`
@@ -37,6 +46,8 @@ type CardReportInput struct {
 	PinState *CardPinStateInput `json:"pinState,omitempty"`
 	// PIN changes made without the portal (vscard-bridge pin change) since the last report, oldest first.
 	PinChanges []*PinChangeReportInput `json:"pinChanges,omitempty"`
+	// Slots the Desktop App repaired after a renewal was cut short (the Desktop App stopped), since the last report.
+	KeyRepairs []*CardKeyRepairInput `json:"keyRepairs,omitempty"`
 }
 
 type CardStatus struct {
@@ -214,6 +225,64 @@ func (e *Access) UnmarshalJSON(b []byte) error {
 }
 
 func (e Access) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What the Desktop App kept in a slot after a renewal was cut short: the key of the certificate in force.
+type CardKeyRepairOutcome string
+
+const (
+	// The renewal had completed: the new key stays, the old one was deleted.
+	CardKeyRepairOutcomeKeptNew CardKeyRepairOutcome = "KEPT_NEW"
+	// The renewal had ended otherwise: the old key and certificate are back, the new key was deleted.
+	CardKeyRepairOutcomeRestoredOld CardKeyRepairOutcome = "RESTORED_OLD"
+)
+
+var AllCardKeyRepairOutcome = []CardKeyRepairOutcome{
+	CardKeyRepairOutcomeKeptNew,
+	CardKeyRepairOutcomeRestoredOld,
+}
+
+func (e CardKeyRepairOutcome) IsValid() bool {
+	switch e {
+	case CardKeyRepairOutcomeKeptNew, CardKeyRepairOutcomeRestoredOld:
+		return true
+	}
+	return false
+}
+
+func (e CardKeyRepairOutcome) String() string {
+	return string(e)
+}
+
+func (e *CardKeyRepairOutcome) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CardKeyRepairOutcome(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CardKeyRepairOutcome", str)
+	}
+	return nil
+}
+
+func (e CardKeyRepairOutcome) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CardKeyRepairOutcome) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CardKeyRepairOutcome) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

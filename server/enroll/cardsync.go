@@ -2,11 +2,13 @@ package enroll
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"time"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/cardproof"
 	"github.com/vscard/vscard/server/cardspec"
@@ -31,8 +33,19 @@ type CardSync struct {
 	// PINPolicy is the option script's PIN policy for the card's owner now; set in
 	// SyncCard's answer only.
 	PINPolicy *cardspec.PINPolicy
+	// Certificates are the card's certificates in force (VALID or ON_HOLD): the Desktop
+	// App keeps the keys that match them after an interrupted renewal.
+	Certificates []CardSyncCertificate
 	// ID is the card's id, for following its notices; never sent.
 	ID string
+}
+
+// CardSyncCertificate is one certificate in force on a card, for its Desktop App.
+type CardSyncCertificate struct {
+	Slot   string
+	Serial string
+	State  certificate.State
+	Pem    string
 }
 
 // PIN change results a Desktop App reports (the GraphQL enum PinChangeResult).
@@ -57,6 +70,15 @@ type CardReport struct {
 	Challenge, Response []byte
 	PINState            *record.PINState
 	PINChanges          []PINChange
+	KeyRepairs          []KeyRepair
+}
+
+// KeyRepair is one slot the Desktop App repaired after a renewal was cut short: it kept
+// the key of the certificate in force (outcome KEPT_NEW or RESTORED_OLD, the GraphQL enum
+// CardKeyRepairOutcome).
+type KeyRepair struct {
+	Slot, Outcome, CertificateSerial string
+	At                               time.Time
 }
 
 // maxPINChanges bounds the PIN changes one report may carry: a Desktop App that was
@@ -69,6 +91,27 @@ func leaves(st card.State) bool { return st == card.StateINACTIVE }
 
 func syncOf(c *ent.Card) *CardSync {
 	return &CardSync{Serial: c.Serial, State: c.State, Remove: leaves(c.State), PinState: c.PinState, ID: c.ID}
+}
+
+// withCertificates adds to s the certificates of c in force. A renewal that is still open
+// has two per slot (the old and the new); the Desktop App then waits for the server's
+// decision (the order completes, or ends and revokes the new ones).
+func (e *Engine) withCertificates(ctx context.Context, c *ent.Card, s *CardSync) (*CardSync, error) {
+	certs, err := e.db.Certificate.Query().
+		Where(certificate.CardID(c.ID), certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD)).
+		Order(ent.Asc(certificate.FieldSlot), ent.Asc(certificate.FieldNotBefore)).
+		All(viewer.AsServer(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("find the card's certificates: %w", err)
+	}
+	s.Certificates = make([]CardSyncCertificate, 0, len(certs))
+	for _, cert := range certs {
+		s.Certificates = append(s.Certificates, CardSyncCertificate{
+			Slot: cert.Slot, Serial: cert.Serial, State: cert.State,
+			Pem: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Der})),
+		})
+	}
+	return s, nil
 }
 
 // CardChallenge hands out a challenge for the card serial: its digest and expiry replace
@@ -144,7 +187,7 @@ func (e *Engine) FollowCard(ctx context.Context, serial string, challenge, respo
 	if err != nil {
 		return nil, err
 	}
-	return syncOf(c), nil
+	return e.withCertificates(ctx, c, syncOf(c))
 }
 
 // CardState reads the card serial for a subscriber that proved it or may see it.
@@ -156,7 +199,7 @@ func (e *Engine) CardState(ctx context.Context, id string) (*CardSync, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load card: %w", err)
 	}
-	return syncOf(c), nil
+	return e.withCertificates(ctx, c, syncOf(c))
 }
 
 // SyncCard takes a Desktop App's report of a card it proved it holds: the PIN state
@@ -167,6 +210,10 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 	if len(r.PINChanges) > maxPINChanges {
 		return nil, errs.New(errs.InvalidInput, "Report at most %d PIN changes at once.", maxPINChanges).
 			WithDetails(map[string]any{"field": "pinChanges", "max": maxPINChanges})
+	}
+	if len(r.KeyRepairs) > maxPINChanges {
+		return nil, errs.New(errs.InvalidInput, "Report at most %d key repairs at once.", maxPINChanges).
+			WithDetails(map[string]any{"field": "keyRepairs", "max": maxPINChanges})
 	}
 	for _, pc := range r.PINChanges {
 		if pc.TriesLeft != nil && (*pc.TriesLeft < 0 || *pc.TriesLeft > 255) {
@@ -195,6 +242,13 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 		}
 		entries = append(entries, audit.Entry{Action: action, ObjectType: "Card", ObjectID: c.ID, Details: d})
 	}
+	for _, kr := range r.KeyRepairs {
+		entries = append(entries, audit.Entry{
+			Action: "card.keys_repaired", ObjectType: "Card", ObjectID: c.ID,
+			Details: map[string]any{"serial": serial, "slot": kr.Slot, "outcome": kr.Outcome,
+				"certificate": kr.CertificateSerial, "at": kr.At.UTC(), "via": "desktop-app"},
+		})
+	}
 	st := r.PINState
 	changed := st != nil && (c.PinState == nil || c.PinState.TriesLeft != st.TriesLeft ||
 		c.PinState.Blocked != st.Blocked || c.PinState.PUKBlocked != st.PUKBlocked)
@@ -205,7 +259,7 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 		})
 	}
 	if len(entries) == 0 {
-		return e.withPolicy(ctx, c, syncOf(c)), nil
+		return e.withCertificates(ctx, c, e.withPolicy(ctx, c, syncOf(c)))
 	}
 	err = e.withTx(sys, func(tx *ent.Tx) error {
 		if changed {
@@ -226,7 +280,7 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 	if changed {
 		e.PublishCard(sys, c.ID)
 	}
-	return e.withPolicy(ctx, c, syncOf(c)), nil
+	return e.withCertificates(ctx, c, e.withPolicy(ctx, c, syncOf(c)))
 }
 
 // withPolicy adds to s the PIN policy the option script gives c's owner now. A script

@@ -45,6 +45,7 @@ export const AUDIT_ACTIONS = [
   'card.pin_change_failed',
   'card.pin_reset',
   'card.pin_state_reported',
+  'card.keys_repaired',
   'card.pin_unblock_offline',
   'card.puk_released',
   'certificate.issue',
