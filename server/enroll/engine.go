@@ -133,6 +133,13 @@ func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time
 		if err != nil {
 			return nil, record.Undone{}, err
 		}
+		// Keys an ended order added to a card it acts on weighed on the card; they are
+		// gone again.
+		if len(serials) > 0 && o.SubjectCardID != nil {
+			if _, err := reweigh(ctx, tx, *o.SubjectCardID, now); err != nil {
+				return nil, record.Undone{}, err
+			}
+		}
 	}
 	undone := record.Undone{CertificatesRevoked: len(serials)}
 	// The card never became active: nothing of it is left behind.
