@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
@@ -459,5 +460,59 @@ func TestCardIsHeldAsItsWeakestKey(t *testing.T) {
 	}
 	if !downgraded || !renewed {
 		t.Errorf("audit of card %s: a software key's issue says the card became SOFTWARE: %v; a renewal says how the card is held: %v", serial, downgraded, renewed)
+	}
+}
+
+// TestTPMChallengeIsRateLimited: a bridge session, and a person over all their sessions,
+// get only so many TPM challenges; then RATE_LIMITED until the clock refills the bucket.
+func TestTPMChallengeIsRateLimited(t *testing.T) {
+	f, tpm := setup(t)
+	clock := testclock.New()
+	env := servertest.Start(t, servertest.WithClock(clock), func(c *server.Config) {
+		c.Limits.TPMChallengesPerMinute, c.Limits.TPMChallengeBurst = 1, 3
+		c.Limits.TPMChallengesPerPersonPerMinute, c.Limits.TPMChallengePersonBurst = 1, 5
+	})
+	id := f.a.Identity()
+	ask := func(d *desktop) string {
+		t.Helper()
+		err := d.bridge.Do(context.Background(), `mutation($id: ID!, $i: TpmIdentityInput!) { tpmChallenge(orderId: $id, identity: $i) { expiresAt } }`,
+			map[string]any{"id": d.id, "i": map[string]any{"ekCertificate": b64(id.EKCert), "akPublic": b64(id.AKPublic)}}, nil)
+		if err == nil {
+			return ""
+		}
+		es, ok := err.(servertest.Errors)
+		if !ok {
+			t.Fatalf("tpmChallenge: %v", err)
+		}
+		return es.Code()
+	}
+	cancel := func(d *desktop) {
+		env.SignIn(t, servertest.Alice).MustDo(t, `mutation($id: ID!) { cancelOrder(orderId: $id) { id } }`, map[string]any{"id": d.id}, nil)
+	}
+
+	first := begin(t, env, tpm, f.a)
+	for i := range 3 {
+		if got := ask(first); got != "" {
+			t.Fatalf("challenge %d of the session's 3: %s", i+1, got)
+		}
+	}
+	if got := ask(first); got != "RATE_LIMITED" {
+		t.Fatalf("the session's 4th challenge: %q, want RATE_LIMITED", got)
+	}
+	cancel(first)
+
+	// A new session has its own bucket, but the person has only 2 of 5 left.
+	second := begin(t, env, tpm, f.a)
+	for i := range 2 {
+		if got := ask(second); got != "" {
+			t.Fatalf("person's challenge %d of 5: %s", i+4, got)
+		}
+	}
+	if got := ask(second); got != "RATE_LIMITED" {
+		t.Fatalf("the person's 6th challenge: %q, want RATE_LIMITED", got)
+	}
+	clock.Advance(time.Minute)
+	if got := ask(second); got != "" {
+		t.Fatalf("a minute later: %s", got)
 	}
 }

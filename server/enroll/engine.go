@@ -95,6 +95,9 @@ type Engine struct {
 	unblocks *limiter
 	// challenges bounds card proof challenges per serial (CardChallenge).
 	challenges *limiter
+	// tpmSessions and tpmPeople bound TPM challenges per bridge session and per person
+	// (TPMChallenge).
+	tpmSessions, tpmPeople *limiter
 	// lastReconciled is when the sweep last checked ended orders against the CA.
 	sweepMu        sync.Mutex
 	lastReconciled time.Time
@@ -112,7 +115,9 @@ func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSou
 		unblocks: newLimiter(cfg.Limits.UnblocksPerMinute, cfg.Limits.UnblockBurst, cfg.Now),
 		// A Desktop App asks once per card per contact; a few contacts at once (start,
 		// a hand-off, a reconnect) fit the burst.
-		challenges: newLimiter(30, 10, cfg.Now),
+		challenges:  newLimiter(30, 10, cfg.Now),
+		tpmSessions: newLimiter(cfg.Limits.TPMChallengesPerMinute, cfg.Limits.TPMChallengeBurst, cfg.Now),
+		tpmPeople:   newLimiter(cfg.Limits.TPMChallengesPerPersonPerMinute, cfg.Limits.TPMChallengePersonBurst, cfg.Now),
 	}
 }
 

@@ -138,6 +138,13 @@ func (e *Engine) TPMChallenge(ctx context.Context, orderID string, id tpmverify.
 	if d := e.procs.of(o); d == nil || d.Forward[o.State] != order.StateISSUING_CERTIFICATES {
 		return nil, illegal(o.State, order.StateISSUING_CERTIFICATES)
 	}
+	// Per bridge session (bound to its order), then per person over all their sessions.
+	if err := e.tpmSessions.allow(o.ID, "TPM challenges for this order"); err != nil {
+		return nil, err
+	}
+	if err := e.tpmPeople.allow(o.UserID, "TPM challenges"); err != nil {
+		return nil, err
+	}
 	ch, err := e.cfg.TPM.NewChallenge(id, e.now())
 	if err != nil {
 		return nil, tpmRefusal(err, "")
