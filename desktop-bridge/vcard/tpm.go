@@ -56,10 +56,13 @@ const DefaultTPMPath = "/dev/tpmrm0"
 //
 // A TPM serialises its commands; so does this value, so cards may share it.
 type TPM struct {
-	mu   sync.Mutex
-	tpm  transport.TPMCloser
-	srk  tpm2.NamedHandle
-	aead cipher.AEAD
+	mu  sync.Mutex
+	tpm transport.TPMCloser
+	srk tpm2.NamedHandle
+	// srkPub salts the sessions (session): the storage key is also the key the TPM
+	// decrypts each session's salt with.
+	srkPub tpm2.TPMTPublic
+	aead   cipher.AEAD
 }
 
 // OpenTPMDevice opens the TPM at path (DefaultTPMPath on a desktop) and the
@@ -103,6 +106,12 @@ func OpenTPM(rwc io.ReadWriteCloser, keyFile string) (*TPM, error) {
 		return nil, fmt.Errorf("open TPM: %w: create storage key: %w", ErrTPMUnavailable, err)
 	}
 	t.srk = tpm2.NamedHandle{Handle: srk.ObjectHandle, Name: srk.Name}
+	pub, err := srk.OutPublic.Contents()
+	if err != nil {
+		t.Close()
+		return nil, fmt.Errorf("open TPM: %w: read storage key: %w", ErrTPMUnavailable, err)
+	}
+	t.srkPub = *pub
 	key, err := t.fileKey(keyFile)
 	if err != nil {
 		t.Close()
@@ -207,6 +216,41 @@ func joinBlob(pub tpm2.TPM2BPublic, priv tpm2.TPM2BPrivate) []byte {
 	return append(tpm2.Marshal(pub), tpm2.Marshal(priv)...)
 }
 
+// session authorises one command on an object whose authValue is auth, and encrypts
+// its secrets on the way: an HMAC session (the authValue keys the HMAC and never
+// crosses the bus) salted with the storage key (so the session key is not computable
+// from what crosses the bus), whose first command and response parameters are
+// AES-CFB encrypted (a new authValue, sealed data, an unsealed secret, an ECDH
+// result), as far as the command has such parameters (dir: a parameter that is not
+// a sized buffer cannot be encrypted, and the TPM refuses the attribute for it).
+// Each command gets its own session: one StartAuthSession and one salt
+// decryption more per command, for sessions that need no bookkeeping.
+func (t *TPM) session(auth []byte, dir encryptDir) tpm2.Session {
+	enc := tpm2.AESEncryption(128, tpm2.EncryptInOut)
+	switch dir {
+	case encryptIn:
+		enc = tpm2.AESEncryption(128, tpm2.EncryptIn)
+	case encryptOut:
+		enc = tpm2.AESEncryption(128, tpm2.EncryptOut)
+	}
+	return tpm2.HMAC(tpm2.TPMAlgSHA256, 16, tpm2.Auth(auth), tpm2.Salted(t.srk.Handle, t.srkPub), enc)
+}
+
+// encryptDir says which of a command's first parameters a session encrypts.
+type encryptDir int
+
+const (
+	encryptInOut encryptDir = iota
+	encryptIn
+	encryptOut
+)
+
+// parent is the storage key as the parent of a new object, authorised (empty
+// authValue) by a session that encrypts the object's sensitive part.
+func (t *TPM) parent() tpm2.AuthHandle {
+	return tpm2.AuthHandle{Handle: t.srk.Handle, Name: t.srk.Name, Auth: t.session(nil, encryptIn)}
+}
+
 // tpmError maps the TPM's answers to a refused authorisation to the
 // package's errors.
 func tpmError(err error) error {
@@ -249,7 +293,7 @@ func (t *TPM) seal(data, auth []byte, noDA bool) ([]byte, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	rsp, err := tpm2.Create{
-		ParentHandle: t.srk,
+		ParentHandle: t.parent(),
 		InSensitive: tpm2.TPM2BSensitiveCreate{Sensitive: &tpm2.TPMSSensitiveCreate{
 			UserAuth: tpm2.TPM2BAuth{Buffer: auth},
 			Data:     tpm2.NewTPMUSensitiveCreate(&tpm2.TPM2BSensitiveData{Buffer: data}),
@@ -281,7 +325,7 @@ func (t *TPM) unseal(blob, auth []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer t.flush(h)
-	rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: tpm2.PasswordAuth(auth)}}.Execute(t.tpm)
+	rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: t.session(auth, encryptOut)}}.Execute(t.tpm)
 	if err != nil {
 		return nil, fmt.Errorf("unseal: %w", tpmError(err))
 	}
@@ -352,7 +396,7 @@ func (t *TPM) generate(alg Algorithm, auth []byte, pinBound bool) (*tpmKey, erro
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	rsp, err := tpm2.Create{
-		ParentHandle: t.srk,
+		ParentHandle: t.parent(),
 		InSensitive: tpm2.TPM2BSensitiveCreate{Sensitive: &tpm2.TPMSSensitiveCreate{
 			UserAuth: tpm2.TPM2BAuth{Buffer: auth},
 		}},
@@ -399,8 +443,9 @@ func (k *tpmKey) algorithm() (Algorithm, error) {
 	return 0, fmt.Errorf("check TPM key: unsupported key %T", k.pub)
 }
 
-// withKey loads the key, runs f with it authorised by auth, and flushes it.
-func (k *tpmKey) withKey(auth []byte, f func(h tpm2.AuthHandle) error) error {
+// withKey loads the key, runs f with it authorised by auth in a session that
+// encrypts the parameters dir says (session), and flushes it.
+func (k *tpmKey) withKey(auth []byte, dir encryptDir, f func(h tpm2.AuthHandle) error) error {
 	t := k.tpm
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -409,7 +454,7 @@ func (k *tpmKey) withKey(auth []byte, f func(h tpm2.AuthHandle) error) error {
 		return err
 	}
 	defer t.flush(h)
-	return tpmError(f(tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: tpm2.PasswordAuth(auth)}))
+	return tpmError(f(tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: t.session(auth, dir)}))
 }
 
 // sign signs input as the PIV card does: ECDSA of a digest (truncated or
@@ -433,7 +478,8 @@ func (k *tpmKey) sign(auth, input []byte) ([]byte, error) {
 		} else {
 			copy(digest[n-len(input):], input)
 		}
-		err := k.withKey(auth, func(h tpm2.AuthHandle) error {
+		// The signature is not a sized buffer: only the digest is encrypted.
+		err := k.withKey(auth, encryptIn, func(h tpm2.AuthHandle) error {
 			rsp, err := tpm2.Sign{
 				KeyHandle: h,
 				Digest:    tpm2.TPM2BDigest{Buffer: digest},
@@ -461,7 +507,7 @@ func (k *tpmKey) sign(auth, input []byte) ([]byte, error) {
 		if len(input) != size {
 			return nil, errors.New("rsa: input length is not the modulus length")
 		}
-		err := k.withKey(auth, func(h tpm2.AuthHandle) error {
+		err := k.withKey(auth, encryptInOut, func(h tpm2.AuthHandle) error {
 			rsp, err := tpm2.RSADecrypt{
 				KeyHandle:  h,
 				CipherText: tpm2.TPM2BPublicKeyRSA{Buffer: input},
@@ -500,7 +546,7 @@ func (k *tpmKey) agree(auth, point []byte) ([]byte, error) {
 	}
 	n := (p.Curve.Params().BitSize + 7) / 8
 	var out []byte
-	err = k.withKey(auth, func(h tpm2.AuthHandle) error {
+	err = k.withKey(auth, encryptInOut, func(h tpm2.AuthHandle) error {
 		rsp, err := tpm2.ECDHZGen{
 			KeyHandle: h,
 			InPoint: tpm2.New2B(tpm2.TPMSECCPoint{
@@ -530,7 +576,7 @@ func (k *tpmKey) changeAuth(oldAuth, newAuth []byte, pinBound bool) (*tpmKey, er
 		return nil, err
 	}
 	var next []byte
-	err = k.withKey(oldAuth, func(h tpm2.AuthHandle) error {
+	err = k.withKey(oldAuth, encryptInOut, func(h tpm2.AuthHandle) error {
 		rsp, err := tpm2.ObjectChangeAuth{
 			ObjectHandle: h,
 			ParentHandle: k.tpm.srk,
