@@ -33,6 +33,11 @@ var (
 	// ErrTPMPermission: the TPM device exists but this user may not open
 	// it (on Linux: not in the group tss).
 	ErrTPMPermission = errors.New("no permission to use the TPM")
+	// ErrTPMKeysLost: the TPM answers but no longer loads what was stored
+	// under it (the store's key file): it was cleared or replaced, its
+	// storage root is a different one, and every TPM card's keys of this
+	// computer are gone with the old one. It also wraps ErrUnseal.
+	ErrTPMKeysLost = errors.New("the TPM no longer holds this computer's card keys")
 	// errTPMAuth: the TPM refused an authorisation value (a wrong PIN or
 	// PUK); the TPM's dictionary-attack counter has counted it.
 	errTPMAuth = errors.New("TPM refused the authorisation value")
@@ -164,7 +169,9 @@ func (t *TPM) fileKey(path string) ([]byte, error) {
 	}
 	key, err := t.unseal(blob, nil)
 	if err != nil {
-		return nil, fmt.Errorf("unseal TPM key file %s (another TPM?): %w: %w", path, ErrUnseal, err)
+		// The file was made by this TPM with no authValue and noDA: a TPM that
+		// answers and refuses it has a different storage root.
+		return nil, fmt.Errorf("unseal TPM key file %s: %w: %w: %w", path, ErrTPMKeysLost, ErrUnseal, err)
 	}
 	return key, nil
 }

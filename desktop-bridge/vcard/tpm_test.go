@@ -162,7 +162,7 @@ func TestTPMCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenTPM(conn, keyFile); !errors.Is(err, ErrUnseal) {
+	if _, err := OpenTPM(conn, keyFile); !errors.Is(err, ErrUnseal) || !errors.Is(err, ErrTPMKeysLost) {
 		t.Fatalf("copied key file opened on another TPM: %v", err)
 	}
 	// Even an attacker who knows every secret cannot load the key there.
