@@ -1,6 +1,7 @@
 package vcard
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
@@ -223,16 +224,22 @@ func joinBlob(pub tpm2.TPM2BPublic, priv tpm2.TPM2BPrivate) []byte {
 	return append(tpm2.Marshal(pub), tpm2.Marshal(priv)...)
 }
 
-// session authorises one command on an object whose authValue is auth, and encrypts
-// its secrets on the way: an HMAC session (the authValue keys the HMAC and never
-// crosses the bus) salted with the storage key (so the session key is not computable
-// from what crosses the bus), whose first command and response parameters are
-// AES-CFB encrypted (a new authValue, sealed data, an unsealed secret, an ECDH
-// result), as far as the command has such parameters (dir: a parameter that is not
-// a sized buffer cannot be encrypted, and the TPM refuses the attribute for it).
-// Each command gets its own session: one StartAuthSession and one salt
-// decryption more per command, for sessions that need no bookkeeping.
-func (t *TPM) session(auth []byte, dir encryptDir) tpm2.Session {
+// session authorises one command on the loaded object h whose authValue is auth, and
+// encrypts its secrets on the way: an HMAC session bound to h (the authValue goes into
+// the session key and never crosses the bus) and salted with the storage key (so the
+// session key is not computable from what crosses the bus), whose first command and
+// response parameters are AES-CFB encrypted (a new authValue, sealed data, an unsealed
+// secret, an ECDH result), as far as the command has such parameters (dir: a parameter
+// that is not a sized buffer cannot be encrypted, and the TPM refuses the attribute for
+// it). Each command gets its own session: one StartAuthSession and one salt decryption
+// more per command, for sessions that need no bookkeeping.
+//
+// Bound, not only tpm2.Auth: go-tpm v0.9.8 cuts an authValue at its first zero byte
+// when it keys an unbound session's HMAC (hmacKeyFromAuthValue means to drop trailing
+// zeros only), so one random secret in eight failed with TPM_RC_BAD_AUTH; a session
+// that authorises its own bind entity leaves the authValue out of the HMAC key. The
+// TPM drops an authValue's trailing zeros (Part 1, 19.6.5): so do we.
+func (t *TPM) session(h tpm2.NamedHandle, auth []byte, dir encryptDir) tpm2.Session {
 	enc := tpm2.AESEncryption(128, tpm2.EncryptInOut)
 	switch dir {
 	case encryptIn:
@@ -240,7 +247,9 @@ func (t *TPM) session(auth []byte, dir encryptDir) tpm2.Session {
 	case encryptOut:
 		enc = tpm2.AESEncryption(128, tpm2.EncryptOut)
 	}
-	return tpm2.HMAC(tpm2.TPMAlgSHA256, 16, tpm2.Auth(auth), tpm2.Salted(t.srk.Handle, t.srkPub), enc)
+	auth = bytes.TrimRight(auth, "\x00")
+	return tpm2.HMAC(tpm2.TPMAlgSHA256, 16, tpm2.Bound(h.Handle, h.Name, auth), tpm2.Auth(auth),
+		tpm2.Salted(t.srk.Handle, t.srkPub), enc)
 }
 
 // encryptDir says which of a command's first parameters a session encrypts.
@@ -255,7 +264,7 @@ const (
 // parent is the storage key as the parent of a new object, authorised (empty
 // authValue) by a session that encrypts the object's sensitive part.
 func (t *TPM) parent() tpm2.AuthHandle {
-	return tpm2.AuthHandle{Handle: t.srk.Handle, Name: t.srk.Name, Auth: t.session(nil, encryptIn)}
+	return tpm2.AuthHandle{Handle: t.srk.Handle, Name: t.srk.Name, Auth: t.session(t.srk, nil, encryptIn)}
 }
 
 // tpmError maps the TPM's answers to a refused authorisation to the
@@ -332,7 +341,7 @@ func (t *TPM) unseal(blob, auth []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer t.flush(h)
-	rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: t.session(auth, encryptOut)}}.Execute(t.tpm)
+	rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: t.session(h, auth, encryptOut)}}.Execute(t.tpm)
 	if err != nil {
 		return nil, fmt.Errorf("unseal: %w", tpmError(err))
 	}
@@ -461,7 +470,7 @@ func (k *tpmKey) withKey(auth []byte, dir encryptDir, f func(h tpm2.AuthHandle) 
 		return err
 	}
 	defer t.flush(h)
-	return tpmError(f(tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: t.session(auth, dir)}))
+	return tpmError(f(tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: t.session(h, auth, dir)}))
 }
 
 // sign signs input as the PIV card does: ECDSA of a digest (truncated or

@@ -306,7 +306,8 @@ func TestTPMSecretsNeverCrossTheBus(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ks.Close() })
-	marker := func(b byte) []byte { return bytes.Repeat([]byte{b}, 16) }
+	// Zero bytes inside: authValues are random or derived, and one in eight has one.
+	marker := func(b byte) []byte { m := bytes.Repeat([]byte{b}, 16); m[3], m[9] = 0, 0; return m }
 	auth, newAuth, data := marker(0xA5), marker(0x5A), marker(0xC3)
 
 	blob, err := ks.seal(data, auth, true)
@@ -343,7 +344,7 @@ func TestTPMSecretsNeverCrossTheBus(t *testing.T) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	for name, secret := range map[string][]byte{"an authValue": auth, "a new authValue": newAuth, "sealed data": data} {
-		if bytes.Contains(rec.bus, secret[:8]) {
+		if bytes.Contains(rec.bus, secret[:8]) || bytes.Contains(rec.bus, secret[8:]) {
 			t.Errorf("%s crossed the TPM bus in the clear", name)
 		}
 	}
