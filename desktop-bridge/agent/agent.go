@@ -463,6 +463,8 @@ func openTPM(cfg Config) (*vcard.TPM, error) {
 	switch {
 	case errors.Is(err, vcard.ErrTPMPermission):
 		return nil, &handoff.Error{Code: handoff.CodeTPMPermission, Detail: err.Error()}
+	case errors.Is(err, vcard.ErrTPMKeysLost):
+		return nil, &handoff.Error{Code: handoff.CodeTPMKeysLost, Detail: err.Error()}
 	case err != nil:
 		return nil, &handoff.Error{Code: handoff.CodeTPMUnavailable, Detail: err.Error()}
 	}

@@ -32,6 +32,42 @@ func TestTPMUnavailable(t *testing.T) {
 	}
 }
 
+// TestTPMKeysLost: a computer whose TPM was cleared or replaced (here: the same data
+// folder on a second swtpm, whose storage root differs) does not start the agent with
+// TPM_UNAVAILABLE but with TPM_KEYS_LOST, whose words say the cards must be replaced.
+func TestTPMKeysLost(t *testing.T) {
+	dataDir := t.TempDir()
+	open := func(tp *tpmtest.TPM) (*Agent, error) {
+		return New(Config{
+			DataDir: dataDir, Trust: handoff.NewTrustFile(filepath.Join(dataDir, "bridge.yaml")),
+			TPMDial: func() (io.ReadWriteCloser, error) { return tp.Dial() },
+			Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+	}
+	first := tpmtest.Start(t)
+	a, err := open(first)
+	if err != nil {
+		t.Fatalf("first TPM: %v", err)
+	}
+	a.Close()
+	if a, err = open(first); err != nil { // the same TPM still opens its key file
+		t.Fatalf("first TPM again: %v", err)
+	}
+	a.Close()
+
+	_, err = open(tpmtest.Start(t))
+	var coded *handoff.Error
+	if !errors.As(err, &coded) || coded.Code != handoff.CodeTPMKeysLost {
+		t.Fatalf("New on a replaced TPM: %v, want TPM_KEYS_LOST", err)
+	}
+	if w := handoff.Words("en", coded.Code); !strings.Contains(w, "gone") || !strings.Contains(w, "Replace") {
+		t.Errorf("English words %q do not say the keys are gone and the card must be replaced", w)
+	}
+	if w := handoff.Words("de", coded.Code); !strings.Contains(w, "verloren") || !strings.Contains(w, "Ersetzen") {
+		t.Errorf("German words %q do not say the keys are gone and the card must be replaced", w)
+	}
+}
+
 // TestTPMAgentCreatesTPMCards: with a TPM the agent makes new cards TPM
 // cards, and after a restart it opens them and the software cards made
 // before, each with its own key store.

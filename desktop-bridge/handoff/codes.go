@@ -59,6 +59,10 @@ const (
 	// use it (on Linux: not in the group tss).
 	CodeTPMUnavailable Code = "TPM_UNAVAILABLE"
 	CodeTPMPermission  Code = "TPM_PERMISSION"
+	// CodeTPMKeysLost: the TPM answers but is not the one the cards' keys were
+	// made in (it was cleared, or the computer's board or TPM replaced): those
+	// keys are gone for good, and each TPM card of this computer must be replaced.
+	CodeTPMKeysLost Code = "TPM_KEYS_LOST"
 	// CodeCardRevoked: the server says the card is out of service; it left this desktop.
 	CodeCardRevoked Code = "CARD_OUT_OF_SERVICE"
 )
@@ -105,6 +109,8 @@ var words = map[string]map[Code]string{
 			"of the portal (it then leaves this computer), or ask your help desk for more virtual readers, then start again.",
 		CodeTPMUnavailable: "This computer has no TPM 2.0 the Desktop App can use, so it cannot keep a card's keys in it. " +
 			"Turn the TPM on in the firmware settings (it may be called fTPM or PTT), or ask your help desk.",
+		CodeTPMKeysLost: "This computer's TPM was cleared or replaced, so the keys of the virtual smart cards kept in it are gone for good. " +
+			"Replace each card in the portal (Cards, Replace card), or ask your help desk to do it.",
 		CodeTPMPermission: "You may not use this computer's TPM yet. Ask an administrator to add you to the group tss " +
 			"(sudo usermod -aG tss $USER), then log out and in again.",
 		CodeCardRevoked:       "This card is no longer in service (it was revoked or deleted in the portal), so it was removed from this computer.",
@@ -156,6 +162,8 @@ var words = map[string]map[Code]string{
 		CodeTPMChallengeFailed: "Der Nachweis des TPM kam zu spät oder wurde schon verwendet. Beginnen Sie im Portal neu.",
 		CodeTPMKeyMismatch:     "Das TPM bürgte für einen anderen Schlüssel als den der Karte. Beginnen Sie im Portal neu; wenn es wieder geschieht, wenden Sie sich an Ihren Helpdesk.",
 		CodeTPMKeyNotFixed:     "Die Schlüssel der Karte sind nicht fest an das TPM dieses Computers gebunden, wie Ihre Organisation es verlangt. Wenden Sie sich an Ihren Helpdesk.",
+		CodeTPMKeysLost: "Das TPM dieses Computers wurde zurückgesetzt oder ersetzt, daher sind die Schlüssel der virtuellen Smartcards darin endgültig verloren. " +
+			"Ersetzen Sie jede Karte im Portal (Karten, Karte ersetzen), oder bitten Sie Ihren Helpdesk darum.",
 		CodeTPMPermission: "Sie dürfen das TPM dieses Computers noch nicht nutzen. Bitten Sie eine Administratorin oder einen Administrator, Sie in die Gruppe tss aufzunehmen " +
 			"(sudo usermod -aG tss $USER), und melden Sie sich danach ab und wieder an.",
 		CodeCardRevoked:       "Diese Karte ist nicht mehr in Betrieb (sie wurde im Portal widerrufen oder gelöscht) und wurde daher von diesem Computer entfernt.",
@@ -180,7 +188,7 @@ var words = map[string]map[Code]string{
 var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
 	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused,
 	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped, CodeNoFreeReader, CodeCardRevoked,
-	CodeTPMUnavailable, CodeTPMPermission,
+	CodeTPMUnavailable, CodeTPMPermission, CodeTPMKeysLost,
 	CodeTPMEvidenceMissing, CodeTPMEvidenceInvalid, CodeTPMRootUnknown, CodeTPMChallengeFailed, CodeTPMKeyMismatch, CodeTPMKeyNotFixed}
 
 // Words returns the words for c in lang, falling back to the default language.

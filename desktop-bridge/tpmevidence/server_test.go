@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
@@ -85,9 +86,20 @@ type desktop struct {
 // begin starts an order for alice and claims it, up to the submission of keys.
 func begin(t *testing.T, env *servertest.Env, tpm transport.TPM, a *tpmevidence.Attestor) *desktop {
 	t.Helper()
+	return beginProcess(t, env, tpm, a, "get-virtual-smart-card", "")
+}
+
+// beginProcess starts process name for alice (on her card cardID, if any) and claims it,
+// up to the submission of keys.
+func beginProcess(t *testing.T, env *servertest.Env, tpm transport.TPM, a *tpmevidence.Attestor, name, cardID string) *desktop {
+	t.Helper()
 	alice := env.SignIn(t, servertest.Alice)
 	var st struct{ StartProcess struct{ ID string } }
-	alice.MustDo(t, `mutation { startProcess { id } }`, nil, &st)
+	vars := map[string]any{"name": name}
+	if cardID != "" {
+		vars["card"] = cardID
+	}
+	alice.MustDo(t, `mutation($name: String!, $card: ID) { startProcess(name: $name, card: $card) { id } }`, vars, &st)
 	d := &desktop{t: t, tpm: tpm, a: a, env: env, id: st.StartProcess.ID}
 	t.Cleanup(func() {
 		_ = alice.Do(context.Background(), `mutation($id: ID!) { cancelOrder(orderId: $id) { id } }`, map[string]any{"id": d.id}, nil)
@@ -113,8 +125,30 @@ func begin(t *testing.T, env *servertest.Env, tpm transport.TPM, a *tpmevidence.
 		map[string]any{"id": d.id, "token": u.Query().Get("token")}, &cl)
 	d.bridge = env.Bearer(cl.ClaimOrder.SessionToken)
 	d.slots, d.serial = cl.ClaimOrder.Card.Certificates, cl.ClaimOrder.Card.Serial
-	d.bridge.MustDo(t, `mutation($id: ID!) { reportCardCreation(orderId: $id) { state } }`, map[string]any{"id": d.id}, nil)
+	if cardID == "" {
+		d.bridge.MustDo(t, `mutation($id: ID!) { reportCardCreation(orderId: $id) { state } }`, map[string]any{"id": d.id}, nil)
+	}
 	return d
+}
+
+// finish confirms the certificates are on the card, and for a new card the person's last
+// Next: the order completes.
+func (d *desktop) finish() {
+	d.t.Helper()
+	var out struct{ ConfirmCardReady struct{ State string } }
+	d.bridge.MustDo(d.t, `mutation($id: ID!, $s: String!) { confirmCardReady(orderId: $id, serial: $s, device: {reader: "Virtual PCD 00 00"}) { state } }`,
+		map[string]any{"id": d.id, "s": d.serial}, &out)
+	if out.ConfirmCardReady.State == "CARD_READY" {
+		d.env.SignIn(d.t, servertest.Alice).MustDo(d.t, `mutation($id: ID!) { nextStep(orderId: $id) { order { state } } }`, map[string]any{"id": d.id}, nil)
+	}
+}
+
+// cardID is the id of the order's card, for the processes that act on it.
+func (d *desktop) cardID() string {
+	d.t.Helper()
+	var out struct{ Card struct{ ID string } }
+	d.env.SignIn(d.t, servertest.Alice).MustDo(d.t, `query($s: String!) { card(serial: $s) { id } }`, map[string]any{"s": d.serial}, &out)
+	return out.Card.ID
 }
 
 // challenge asks the server for a TPM challenge and has the TPM activate it.
@@ -223,9 +257,10 @@ func policyOf(t *testing.T, pemCert string) []asn1.ObjectIdentifier {
 	return c.PolicyIdentifiers
 }
 
-func setPolicy(t *testing.T, env *servertest.Env, policy string) {
+func setPolicy(t *testing.T, env *servertest.Env, policy string, replace ...string) {
 	t.Helper()
 	src := strings.Replace(options.DefaultScript, "KEY_PROTECTION = TPM_PREFERRED", "KEY_PROTECTION = "+policy, 1)
+	src = strings.NewReplacer(replace...).Replace(src)
 	env.SignIn(t, servertest.Admin).MustDo(t, `mutation($s: String!) { updateOptionScript(source: $s) { name } }`, map[string]any{"s": src}, nil)
 }
 
@@ -348,5 +383,136 @@ func TestServerChecksTPMEvidence(t *testing.T) {
 				t.Fatalf("reason %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCardIsHeldAsItsWeakestKey: a TPM card that gets software keys (from a Desktop App
+// without a TPM, under TPM_PREFERRED) is SOFTWARE, and stays so while a software key is
+// in use, however many TPM keys come later; the audit log says why.
+func TestCardIsHeldAsItsWeakestKey(t *testing.T) {
+	f, tpm := setup(t)
+	root, inter := tpmtest.LocalCA(t)
+	env := servertest.Start(t, func(c *server.Config) { c.TPMRootsFile = rootsFile(t, root, inter) })
+	setPolicy(t, env, "TPM_PREFERRED")
+
+	d := begin(t, env, tpm, f.a)
+	if _, r := d.submit(d.keys(d.challenge(), keyOpts{})); r != "" {
+		t.Fatalf("refused: %s", r)
+	}
+	d.finish()
+	if got := d.protection(); got != "TPM_ATTESTED" {
+		t.Fatalf("new TPM card held as %s, want TPM_ATTESTED", got)
+	}
+	serial, id := d.serial, d.cardID()
+	// want is how the card is held once the order issued (a renewal's old keys still in
+	// use) and once it completed.
+	step := func(name string, software bool, want ...string) {
+		t.Helper()
+		o := beginProcess(t, env, tpm, f.a, name, id)
+		keys := o.keys(nil, keyOpts{noEvidence: true})
+		if !software {
+			keys = o.keys(o.challenge(), keyOpts{})
+		}
+		if _, r := o.submit(keys); r != "" {
+			t.Fatalf("%s refused: %s", name, r)
+		}
+		if got := o.protection(); got != want[0] {
+			t.Fatalf("%s (software keys %v): card held as %s once issued, want %s", name, software, got, want[0])
+		}
+		o.finish()
+		if got := o.protection(); got != want[1] {
+			t.Fatalf("%s (software keys %v): card held as %s once completed, want %s", name, software, got, want[1])
+		}
+	}
+
+	// Renewed from a Desktop App without a TPM: every current key is software.
+	step("renew-virtual-smart-card", true, "SOFTWARE", "SOFTWARE")
+	// Renewed again with the TPM: the software keys are in use until the new ones are on
+	// the card, then superseded, and the card is strong again.
+	step("renew-virtual-smart-card", false, "SOFTWARE", "TPM_ATTESTED")
+	// An encryption key added without a TPM ...
+	setPolicy(t, env, "TPM_PREFERRED", "ENCRYPTION: None", "ENCRYPTION: ECCP256")
+	step("issue-certificates-to-virtual-smart-card", true, "SOFTWARE", "SOFTWARE")
+	// ... keeps the card SOFTWARE through a TPM renewal, which keeps the encryption key.
+	step("renew-virtual-smart-card", false, "SOFTWARE", "SOFTWARE")
+
+	var audit struct {
+		AuditEvents struct {
+			Edges []struct {
+				Node struct {
+					Action  string
+					Details map[string]any
+				}
+			}
+		}
+	}
+	env.SignIn(t, servertest.Admin).MustDo(t, `{ auditEvents(first: 100) { edges { node { action details } } } }`, nil, &audit)
+	var downgraded, renewed bool
+	for _, e := range audit.AuditEvents.Edges {
+		n := e.Node
+		if n.Action == "certificate.issue" && n.Details["keyProtection"] == "SOFTWARE" &&
+			n.Details["cardKeyProtection"] == "SOFTWARE" && n.Details["cardKeyProtectionWas"] == "TPM_ATTESTED" {
+			downgraded = true
+		}
+		if n.Action == "card.renew" && n.Details["keyProtection"] == "SOFTWARE" {
+			renewed = true
+		}
+	}
+	if !downgraded || !renewed {
+		t.Errorf("audit of card %s: a software key's issue says the card became SOFTWARE: %v; a renewal says how the card is held: %v", serial, downgraded, renewed)
+	}
+}
+
+// TestTPMChallengeIsRateLimited: a bridge session, and a person over all their sessions,
+// get only so many TPM challenges; then RATE_LIMITED until the clock refills the bucket.
+func TestTPMChallengeIsRateLimited(t *testing.T) {
+	f, tpm := setup(t)
+	clock := testclock.New()
+	env := servertest.Start(t, servertest.WithClock(clock), func(c *server.Config) {
+		c.Limits.TPMChallengesPerMinute, c.Limits.TPMChallengeBurst = 1, 3
+		c.Limits.TPMChallengesPerPersonPerMinute, c.Limits.TPMChallengePersonBurst = 1, 5
+	})
+	id := f.a.Identity()
+	ask := func(d *desktop) string {
+		t.Helper()
+		err := d.bridge.Do(context.Background(), `mutation($id: ID!, $i: TpmIdentityInput!) { tpmChallenge(orderId: $id, identity: $i) { expiresAt } }`,
+			map[string]any{"id": d.id, "i": map[string]any{"ekCertificate": b64(id.EKCert), "akPublic": b64(id.AKPublic)}}, nil)
+		if err == nil {
+			return ""
+		}
+		es, ok := err.(servertest.Errors)
+		if !ok {
+			t.Fatalf("tpmChallenge: %v", err)
+		}
+		return es.Code()
+	}
+	cancel := func(d *desktop) {
+		env.SignIn(t, servertest.Alice).MustDo(t, `mutation($id: ID!) { cancelOrder(orderId: $id) { id } }`, map[string]any{"id": d.id}, nil)
+	}
+
+	first := begin(t, env, tpm, f.a)
+	for i := range 3 {
+		if got := ask(first); got != "" {
+			t.Fatalf("challenge %d of the session's 3: %s", i+1, got)
+		}
+	}
+	if got := ask(first); got != "RATE_LIMITED" {
+		t.Fatalf("the session's 4th challenge: %q, want RATE_LIMITED", got)
+	}
+	cancel(first)
+
+	// A new session has its own bucket, but the person has only 2 of 5 left.
+	second := begin(t, env, tpm, f.a)
+	for i := range 2 {
+		if got := ask(second); got != "" {
+			t.Fatalf("person's challenge %d of 5: %s", i+4, got)
+		}
+	}
+	if got := ask(second); got != "RATE_LIMITED" {
+		t.Fatalf("the person's 6th challenge: %q, want RATE_LIMITED", got)
+	}
+	clock.Advance(time.Minute)
+	if got := ask(second); got != "" {
+		t.Fatalf("a minute later: %s", got)
 	}
 }

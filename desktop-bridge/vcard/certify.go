@@ -91,7 +91,7 @@ func (c *Card) CertifyTPMKey(slot byte, pin string, ak tpm2.AuthHandle, qualifyi
 	if tk.pinBound {
 		auth = secret
 	}
-	err = tk.withKey(auth, func(h tpm2.AuthHandle) error {
+	err = tk.withKey(auth, encryptInOut, func(h tpm2.AuthHandle) error {
 		rsp, err := tpm2.Certify{
 			ObjectHandle:   h,
 			SignHandle:     ak,

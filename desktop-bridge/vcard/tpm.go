@@ -1,6 +1,7 @@
 package vcard
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
@@ -33,6 +34,11 @@ var (
 	// ErrTPMPermission: the TPM device exists but this user may not open
 	// it (on Linux: not in the group tss).
 	ErrTPMPermission = errors.New("no permission to use the TPM")
+	// ErrTPMKeysLost: the TPM answers but no longer loads what was stored
+	// under it (the store's key file): it was cleared or replaced, its
+	// storage root is a different one, and every TPM card's keys of this
+	// computer are gone with the old one. It also wraps ErrUnseal.
+	ErrTPMKeysLost = errors.New("the TPM no longer holds this computer's card keys")
 	// errTPMAuth: the TPM refused an authorisation value (a wrong PIN or
 	// PUK); the TPM's dictionary-attack counter has counted it.
 	errTPMAuth = errors.New("TPM refused the authorisation value")
@@ -56,10 +62,13 @@ const DefaultTPMPath = "/dev/tpmrm0"
 //
 // A TPM serialises its commands; so does this value, so cards may share it.
 type TPM struct {
-	mu   sync.Mutex
-	tpm  transport.TPMCloser
-	srk  tpm2.NamedHandle
-	aead cipher.AEAD
+	mu  sync.Mutex
+	tpm transport.TPMCloser
+	srk tpm2.NamedHandle
+	// srkPub salts the sessions (session): the storage key is also the key the TPM
+	// decrypts each session's salt with.
+	srkPub tpm2.TPMTPublic
+	aead   cipher.AEAD
 }
 
 // OpenTPMDevice opens the TPM at path (DefaultTPMPath on a desktop) and the
@@ -103,6 +112,12 @@ func OpenTPM(rwc io.ReadWriteCloser, keyFile string) (*TPM, error) {
 		return nil, fmt.Errorf("open TPM: %w: create storage key: %w", ErrTPMUnavailable, err)
 	}
 	t.srk = tpm2.NamedHandle{Handle: srk.ObjectHandle, Name: srk.Name}
+	pub, err := srk.OutPublic.Contents()
+	if err != nil {
+		t.Close()
+		return nil, fmt.Errorf("open TPM: %w: read storage key: %w", ErrTPMUnavailable, err)
+	}
+	t.srkPub = *pub
 	key, err := t.fileKey(keyFile)
 	if err != nil {
 		t.Close()
@@ -155,7 +170,9 @@ func (t *TPM) fileKey(path string) ([]byte, error) {
 	}
 	key, err := t.unseal(blob, nil)
 	if err != nil {
-		return nil, fmt.Errorf("unseal TPM key file %s (another TPM?): %w: %w", path, ErrUnseal, err)
+		// The file was made by this TPM with no authValue and noDA: a TPM that
+		// answers and refuses it has a different storage root.
+		return nil, fmt.Errorf("unseal TPM key file %s: %w: %w: %w", path, ErrTPMKeysLost, ErrUnseal, err)
 	}
 	return key, nil
 }
@@ -207,6 +224,49 @@ func joinBlob(pub tpm2.TPM2BPublic, priv tpm2.TPM2BPrivate) []byte {
 	return append(tpm2.Marshal(pub), tpm2.Marshal(priv)...)
 }
 
+// session authorises one command on the loaded object h whose authValue is auth, and
+// encrypts its secrets on the way: an HMAC session bound to h (the authValue goes into
+// the session key and never crosses the bus) and salted with the storage key (so the
+// session key is not computable from what crosses the bus), whose first command and
+// response parameters are AES-CFB encrypted (a new authValue, sealed data, an unsealed
+// secret, an ECDH result), as far as the command has such parameters (dir: a parameter
+// that is not a sized buffer cannot be encrypted, and the TPM refuses the attribute for
+// it). Each command gets its own session: one StartAuthSession and one salt decryption
+// more per command, for sessions that need no bookkeeping.
+//
+// Bound, not only tpm2.Auth: go-tpm v0.9.8 cuts an authValue at its first zero byte
+// when it keys an unbound session's HMAC (hmacKeyFromAuthValue means to drop trailing
+// zeros only), so one random secret in eight failed with TPM_RC_BAD_AUTH; a session
+// that authorises its own bind entity leaves the authValue out of the HMAC key. The
+// TPM drops an authValue's trailing zeros (Part 1, 19.6.5): so do we.
+func (t *TPM) session(h tpm2.NamedHandle, auth []byte, dir encryptDir) tpm2.Session {
+	enc := tpm2.AESEncryption(128, tpm2.EncryptInOut)
+	switch dir {
+	case encryptIn:
+		enc = tpm2.AESEncryption(128, tpm2.EncryptIn)
+	case encryptOut:
+		enc = tpm2.AESEncryption(128, tpm2.EncryptOut)
+	}
+	auth = bytes.TrimRight(auth, "\x00")
+	return tpm2.HMAC(tpm2.TPMAlgSHA256, 16, tpm2.Bound(h.Handle, h.Name, auth), tpm2.Auth(auth),
+		tpm2.Salted(t.srk.Handle, t.srkPub), enc)
+}
+
+// encryptDir says which of a command's first parameters a session encrypts.
+type encryptDir int
+
+const (
+	encryptInOut encryptDir = iota
+	encryptIn
+	encryptOut
+)
+
+// parent is the storage key as the parent of a new object, authorised (empty
+// authValue) by a session that encrypts the object's sensitive part.
+func (t *TPM) parent() tpm2.AuthHandle {
+	return tpm2.AuthHandle{Handle: t.srk.Handle, Name: t.srk.Name, Auth: t.session(t.srk, nil, encryptIn)}
+}
+
 // tpmError maps the TPM's answers to a refused authorisation to the
 // package's errors.
 func tpmError(err error) error {
@@ -249,7 +309,7 @@ func (t *TPM) seal(data, auth []byte, noDA bool) ([]byte, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	rsp, err := tpm2.Create{
-		ParentHandle: t.srk,
+		ParentHandle: t.parent(),
 		InSensitive: tpm2.TPM2BSensitiveCreate{Sensitive: &tpm2.TPMSSensitiveCreate{
 			UserAuth: tpm2.TPM2BAuth{Buffer: auth},
 			Data:     tpm2.NewTPMUSensitiveCreate(&tpm2.TPM2BSensitiveData{Buffer: data}),
@@ -281,7 +341,7 @@ func (t *TPM) unseal(blob, auth []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer t.flush(h)
-	rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: tpm2.PasswordAuth(auth)}}.Execute(t.tpm)
+	rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: t.session(h, auth, encryptOut)}}.Execute(t.tpm)
 	if err != nil {
 		return nil, fmt.Errorf("unseal: %w", tpmError(err))
 	}
@@ -352,7 +412,7 @@ func (t *TPM) generate(alg Algorithm, auth []byte, pinBound bool) (*tpmKey, erro
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	rsp, err := tpm2.Create{
-		ParentHandle: t.srk,
+		ParentHandle: t.parent(),
 		InSensitive: tpm2.TPM2BSensitiveCreate{Sensitive: &tpm2.TPMSSensitiveCreate{
 			UserAuth: tpm2.TPM2BAuth{Buffer: auth},
 		}},
@@ -399,8 +459,9 @@ func (k *tpmKey) algorithm() (Algorithm, error) {
 	return 0, fmt.Errorf("check TPM key: unsupported key %T", k.pub)
 }
 
-// withKey loads the key, runs f with it authorised by auth, and flushes it.
-func (k *tpmKey) withKey(auth []byte, f func(h tpm2.AuthHandle) error) error {
+// withKey loads the key, runs f with it authorised by auth in a session that
+// encrypts the parameters dir says (session), and flushes it.
+func (k *tpmKey) withKey(auth []byte, dir encryptDir, f func(h tpm2.AuthHandle) error) error {
 	t := k.tpm
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -409,7 +470,7 @@ func (k *tpmKey) withKey(auth []byte, f func(h tpm2.AuthHandle) error) error {
 		return err
 	}
 	defer t.flush(h)
-	return tpmError(f(tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: tpm2.PasswordAuth(auth)}))
+	return tpmError(f(tpm2.AuthHandle{Handle: h.Handle, Name: h.Name, Auth: t.session(h, auth, dir)}))
 }
 
 // sign signs input as the PIV card does: ECDSA of a digest (truncated or
@@ -433,7 +494,8 @@ func (k *tpmKey) sign(auth, input []byte) ([]byte, error) {
 		} else {
 			copy(digest[n-len(input):], input)
 		}
-		err := k.withKey(auth, func(h tpm2.AuthHandle) error {
+		// The signature is not a sized buffer: only the digest is encrypted.
+		err := k.withKey(auth, encryptIn, func(h tpm2.AuthHandle) error {
 			rsp, err := tpm2.Sign{
 				KeyHandle: h,
 				Digest:    tpm2.TPM2BDigest{Buffer: digest},
@@ -461,7 +523,7 @@ func (k *tpmKey) sign(auth, input []byte) ([]byte, error) {
 		if len(input) != size {
 			return nil, errors.New("rsa: input length is not the modulus length")
 		}
-		err := k.withKey(auth, func(h tpm2.AuthHandle) error {
+		err := k.withKey(auth, encryptInOut, func(h tpm2.AuthHandle) error {
 			rsp, err := tpm2.RSADecrypt{
 				KeyHandle:  h,
 				CipherText: tpm2.TPM2BPublicKeyRSA{Buffer: input},
@@ -500,7 +562,7 @@ func (k *tpmKey) agree(auth, point []byte) ([]byte, error) {
 	}
 	n := (p.Curve.Params().BitSize + 7) / 8
 	var out []byte
-	err = k.withKey(auth, func(h tpm2.AuthHandle) error {
+	err = k.withKey(auth, encryptInOut, func(h tpm2.AuthHandle) error {
 		rsp, err := tpm2.ECDHZGen{
 			KeyHandle: h,
 			InPoint: tpm2.New2B(tpm2.TPMSECCPoint{
@@ -530,7 +592,7 @@ func (k *tpmKey) changeAuth(oldAuth, newAuth []byte, pinBound bool) (*tpmKey, er
 		return nil, err
 	}
 	var next []byte
-	err = k.withKey(oldAuth, func(h tpm2.AuthHandle) error {
+	err = k.withKey(oldAuth, encryptInOut, func(h tpm2.AuthHandle) error {
 		rsp, err := tpm2.ObjectChangeAuth{
 			ObjectHandle: h,
 			ParentHandle: k.tpm.srk,

@@ -1,6 +1,7 @@
 package vcard
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdh"
 	"crypto/ecdsa"
@@ -9,8 +10,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/vscard/vscard/desktop-bridge/internal/tpmtest"
@@ -159,7 +162,7 @@ func TestTPMCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenTPM(conn, keyFile); !errors.Is(err, ErrUnseal) {
+	if _, err := OpenTPM(conn, keyFile); !errors.Is(err, ErrUnseal) || !errors.Is(err, ErrTPMKeysLost) {
 		t.Fatalf("copied key file opened on another TPM: %v", err)
 	}
 	// Even an attacker who knows every secret cannot load the key there.
@@ -261,5 +264,88 @@ func TestOpenTPMDeviceSocket(t *testing.T) {
 	ks.Close()
 	if _, err := OpenTPMDevice(filepath.Join(t.TempDir(), "none"), keyFile); !errors.Is(err, ErrTPMUnavailable) {
 		t.Fatalf("missing path: %v, want ErrTPMUnavailable", err)
+	}
+}
+
+// busRecorder keeps every byte that crosses the TPM bus (here swtpm's socket) both
+// ways, as a probe on the LPC/SPI bus or a process reading the socket would.
+type busRecorder struct {
+	io.ReadWriteCloser
+	mu  sync.Mutex
+	bus []byte
+}
+
+func (r *busRecorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	r.bus = append(r.bus, p...)
+	r.mu.Unlock()
+	return r.ReadWriteCloser.Write(p)
+}
+
+func (r *busRecorder) Read(p []byte) (int, error) {
+	n, err := r.ReadWriteCloser.Read(p)
+	r.mu.Lock()
+	r.bus = append(r.bus, p[:n]...)
+	r.mu.Unlock()
+	return n, err
+}
+
+// TestTPMSecretsNeverCrossTheBus: authorisation values (the PIN-, PUK- and
+// management-key-derived secrets), sealed data, an unsealed secret and a new
+// authValue never cross the bus in the clear: the key store authorises with
+// salted HMAC sessions that encrypt the commands' and responses' parameters.
+func TestTPMSecretsNeverCrossTheBus(t *testing.T) {
+	tp := tpmtest.Start(t)
+	conn, err := tp.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &busRecorder{ReadWriteCloser: conn}
+	ks, err := OpenTPM(rec, filepath.Join(t.TempDir(), "tpm.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ks.Close() })
+	// Zero bytes inside: authValues are random or derived, and one in eight has one.
+	marker := func(b byte) []byte { m := bytes.Repeat([]byte{b}, 16); m[3], m[9] = 0, 0; return m }
+	auth, newAuth, data := marker(0xA5), marker(0x5A), marker(0xC3)
+
+	blob, err := ks.seal(data, auth, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ks.unseal(blob, auth); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("unseal = %x, %v", got, err)
+	}
+	for _, alg := range []Algorithm{AlgECCP256, AlgRSA2048} {
+		k, err := ks.generate(alg, auth, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := make([]byte, 32)
+		if alg == AlgRSA2048 {
+			in = make([]byte, 256)
+			in[255] = 1
+		}
+		if _, err := k.sign(auth, in); err != nil {
+			t.Fatalf("sign: %v", err)
+		}
+		k2, err := k.changeAuth(auth, newAuth, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k2.sign(newAuth, in); err != nil {
+			t.Fatalf("sign with the new auth: %v", err)
+		}
+		if _, err := k2.sign(auth, in); err == nil {
+			t.Fatal("the old auth still signs")
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for name, secret := range map[string][]byte{"an authValue": auth, "a new authValue": newAuth, "sealed data": data} {
+		if bytes.Contains(rec.bus, secret[:8]) || bytes.Contains(rec.bus, secret[8:]) {
+			t.Errorf("%s crossed the TPM bus in the clear", name)
+		}
 	}
 }

@@ -95,6 +95,9 @@ type Engine struct {
 	unblocks *limiter
 	// challenges bounds card proof challenges per serial (CardChallenge).
 	challenges *limiter
+	// tpmSessions and tpmPeople bound TPM challenges per bridge session and per person
+	// (TPMChallenge).
+	tpmSessions, tpmPeople *limiter
 	// lastReconciled is when the sweep last checked ended orders against the CA.
 	sweepMu        sync.Mutex
 	lastReconciled time.Time
@@ -112,7 +115,9 @@ func New(db *ent.Client, authority ca.Authority, bus events.Bus, opts OptionsSou
 		unblocks: newLimiter(cfg.Limits.UnblocksPerMinute, cfg.Limits.UnblockBurst, cfg.Now),
 		// A Desktop App asks once per card per contact; a few contacts at once (start,
 		// a hand-off, a reconnect) fit the burst.
-		challenges: newLimiter(30, 10, cfg.Now),
+		challenges:  newLimiter(30, 10, cfg.Now),
+		tpmSessions: newLimiter(cfg.Limits.TPMChallengesPerMinute, cfg.Limits.TPMChallengeBurst, cfg.Now),
+		tpmPeople:   newLimiter(cfg.Limits.TPMChallengesPerPersonPerMinute, cfg.Limits.TPMChallengePersonBurst, cfg.Now),
 	}
 }
 
@@ -132,6 +137,13 @@ func (e *Engine) discard(ctx context.Context, tx *ent.Tx, o *ent.Order, now time
 		serials, err = revokeCertificates(ctx, tx, certificate.OrderID(o.ID), now, revocation.CessationOfOperation)
 		if err != nil {
 			return nil, record.Undone{}, err
+		}
+		// Keys an ended order added to a card it acts on weighed on the card; they are
+		// gone again.
+		if len(serials) > 0 && o.SubjectCardID != nil {
+			if _, err := reweigh(ctx, tx, *o.SubjectCardID, now); err != nil {
+				return nil, record.Undone{}, err
+			}
 		}
 	}
 	undone := record.Undone{CertificatesRevoked: len(serials)}

@@ -154,15 +154,18 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 			certificate.FieldAttestationVerified, row.AttestationVerified,
 			certificate.FieldCardID, crd.ID, certificate.FieldOrderID, row.OrderID)
 	}
-	// The card is held as its weakest key: a card process that adds keys to a card keeps
-	// the card's own record if that is weaker.
-	prot := crd.KeyProtection
-	if e.procs.of(o).NewCard || prot == "" {
-		prot = cardspec.KeyTPMAttested
+	// The card is held as its weakest current key: the keys it has (a renewal's old ones
+	// are still in use until the new ones are on the card) and the new ones.
+	added := make([]cardspec.KeyProtection, len(todo))
+	for i, t := range todo {
+		added[i] = t.protection
 	}
-	for _, t := range todo {
-		prot = weaker(prot, t.protection)
+	prot, err := weakestCurrent(sys, e.db.Certificate, crd.ID, added...)
+	if err != nil {
+		e.revokeAtCA(sys, o.ID, serialsOf(issued), revocation.CessationOfOperation)
+		return nil, err
 	}
+	was := crd.KeyProtection
 	rows = append(rows, updateRows(card.Table, sql.EQ(card.FieldID, crd.ID),
 		card.FieldKeyProtection, string(prot), card.FieldUpdatedAt, now))
 	var inserted []*ent.Certificate
@@ -177,7 +180,12 @@ func (e *Engine) SubmitKeys(ctx context.Context, orderID string, keys []KeySubmi
 				t := todo[i]
 				events[i] = audit.Entry{
 					Action: "certificate.issue", ObjectType: "Certificate", ObjectID: row.ID,
-					Details: map[string]any{"serial": row.Serial, "slot": t.spec.Slot, "template": string(t.spec.Template), "order": o.ID},
+					Details: map[string]any{"serial": row.Serial, "slot": t.spec.Slot, "template": string(t.spec.Template), "order": o.ID,
+						// How this key is held, and what that makes of the card.
+						"keyProtection": string(t.protection), "cardKeyProtection": string(prot)},
+				}
+				if !e.procs.of(o).NewCard && was != prot {
+					events[i].Details["cardKeyProtectionWas"] = string(was)
 				}
 			}
 			return events

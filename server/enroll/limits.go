@@ -24,6 +24,14 @@ type Limits struct {
 	// every response unblocks it once more.
 	UnblocksPerMinute float64
 	UnblockBurst      int
+	// TPMChallengesPerMinute and TPMChallengeBurst bound the TPM challenges per bridge
+	// session (default 6 / 10), ...PerPerson... per person over all their sessions (default
+	// 12 / 30). A Desktop App asks once per submission of keys and retries a few times; each
+	// challenge costs the server a credential made for the TPM's endorsement key and a write.
+	TPMChallengesPerMinute          float64
+	TPMChallengeBurst               int
+	TPMChallengesPerPersonPerMinute float64
+	TPMChallengePersonBurst         int
 }
 
 func (l *Limits) defaults() {
@@ -44,6 +52,18 @@ func (l *Limits) defaults() {
 	}
 	if l.UnblockBurst == 0 {
 		l.UnblockBurst = 5
+	}
+	if l.TPMChallengesPerMinute == 0 {
+		l.TPMChallengesPerMinute = 6
+	}
+	if l.TPMChallengeBurst == 0 {
+		l.TPMChallengeBurst = 10
+	}
+	if l.TPMChallengesPerPersonPerMinute == 0 {
+		l.TPMChallengesPerPersonPerMinute = 12
+	}
+	if l.TPMChallengePersonBurst == 0 {
+		l.TPMChallengePersonBurst = 30
 	}
 }
 

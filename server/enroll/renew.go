@@ -211,9 +211,15 @@ func (e *Engine) supersede(ctx context.Context, tx *ent.Tx, o *ent.Order, c *ent
 	if err != nil {
 		return nil, err
 	}
+	// The superseded keys are no longer in use: the card is as strong as what is left.
+	prot, err := reweigh(ctx, tx, c.ID, now)
+	if err != nil {
+		return nil, err
+	}
 	return serials, audit.Write(ctx, tx.AuditEvent, audit.Entry{
 		Action: "card.renew", ObjectType: "Card", ObjectID: c.ID,
-		Details: map[string]any{"serial": c.Serial, "order": o.ID, "validUntil": until, "superseded": serials},
+		Details: map[string]any{"serial": c.Serial, "order": o.ID, "validUntil": until, "superseded": serials,
+			"keyProtection": string(prot)},
 	})
 }
 

@@ -3,10 +3,13 @@ package enroll
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
+	"time"
 
 	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
@@ -53,6 +56,64 @@ func weaker(a, b cardspec.KeyProtection) cardspec.KeyProtection {
 	return b
 }
 
+// heldAs is how the key of a certificate the CA issued (DER) is held, as the policies the
+// CA wrote into it for that (policiesFor) say: the certificate is the lasting record of its
+// key's evidence, so the card's protection can be weighed again when keys come and go.
+func heldAs(der []byte) cardspec.KeyProtection {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return cardspec.KeySoftware
+	}
+	for _, p := range c.PolicyIdentifiers {
+		switch {
+		case p.Equal(OIDKeyEKCertVerified):
+			return cardspec.KeyTPMAttested
+		case p.Equal(OIDKeyEKTrustedOnUse):
+			return cardspec.KeyTPM
+		}
+	}
+	return cardspec.KeySoftware
+}
+
+// weakestCurrent is the card's key protection: the weakest of its current keys (the
+// certificates still valid or on hold) and of added, the keys about to join them. A
+// software key in use keeps the card SOFTWARE whatever TPM keys come later; once every
+// software key is superseded or revoked, the card is as strong as what is left. It returns
+// "" for a card with no keys, whose record then stays as it is.
+func weakestCurrent(ctx context.Context, certs *ent.CertificateClient, cardID string, added ...cardspec.KeyProtection) (cardspec.KeyProtection, error) {
+	ders, err := certs.Query().
+		Where(certificate.CardID(cardID), certificate.StateIn(certificate.StateVALID, certificate.StateON_HOLD)).
+		Select(certificate.FieldDer).All(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read card certificates: %w", err)
+	}
+	if len(ders) == 0 && len(added) == 0 {
+		return "", nil
+	}
+	prot := cardspec.KeyTPMAttested
+	for _, c := range ders {
+		prot = weaker(prot, heldAs(c.Der))
+	}
+	for _, a := range added {
+		prot = weaker(prot, a)
+	}
+	return prot, nil
+}
+
+// reweigh sets card cardID's key protection to the weakest of its current keys after
+// some were revoked or superseded, and returns it ("" if the card has no keys left and
+// keeps its record).
+func reweigh(ctx context.Context, tx *ent.Tx, cardID string, now time.Time) (cardspec.KeyProtection, error) {
+	prot, err := weakestCurrent(ctx, tx.Certificate, cardID)
+	if err != nil || prot == "" {
+		return prot, err
+	}
+	if err := tx.Card.UpdateOneID(cardID).SetKeyProtection(prot).SetUpdatedAt(now).Exec(ctx); err != nil && !ent.IsNotFound(err) {
+		return "", fmt.Errorf("weigh card key protection: %w", err)
+	}
+	return prot, nil
+}
+
 // tpmRefusal is the API error for a refused piece of evidence: INVALID_INPUT with the
 // reason a person gets words for.
 func tpmRefusal(err error, slot string) error {
@@ -76,6 +137,13 @@ func (e *Engine) TPMChallenge(ctx context.Context, orderID string, id tpmverify.
 	}
 	if d := e.procs.of(o); d == nil || d.Forward[o.State] != order.StateISSUING_CERTIFICATES {
 		return nil, illegal(o.State, order.StateISSUING_CERTIFICATES)
+	}
+	// Per bridge session (bound to its order), then per person over all their sessions.
+	if err := e.tpmSessions.allow(o.ID, "TPM challenges for this order"); err != nil {
+		return nil, err
+	}
+	if err := e.tpmPeople.allow(o.UserID, "TPM challenges"); err != nil {
+		return nil, err
 	}
 	ch, err := e.cfg.TPM.NewChallenge(id, e.now())
 	if err != nil {

@@ -34,7 +34,7 @@ func (s *serveCmd) Run(ctx context.Context, g *globals, log *slog.Logger) error 
 	var coded *handoff.Error
 	if errors.As(err, &coded) {
 		log.Error("cannot start the agent", "code", coded.Code, "detail", coded.Detail)
-		return errors.New(handoff.Words(handoff.Languages[0], coded.Code))
+		return errors.New(handoff.Words(lang(), coded.Code))
 	}
 	if err != nil {
 		return err
