@@ -141,8 +141,6 @@ describe('endMessage', () => {
     const refused = endMessage('FAILED', 'desktop-app:TPM_EVIDENCE_MISSING')?.message ?? '';
     expect(refused).toMatch(/^Your organisation requires the card's keys to be in the computer's TPM/);
     expect(refused).not.toMatch(/TPM_EVIDENCE_MISSING|desktop-app/);
-    expect(endMessage('FAILED', 'desktop-app:TPM_PERMISSION')?.message).toMatch(/group tss/);
-    expect(endMessage('FAILED', 'desktop-app:TPM_UNAVAILABLE')?.message).toMatch(/no TPM it can use/);
     expect(endMessage('FAILED', 'desktop-app:TPM_SOMETHING_NEW')?.message).toMatch(/^The Desktop App could not finish/);
   });
   it('ok/no message for running or completed orders', () => {
