@@ -125,6 +125,8 @@ export interface Bridge {
   pinPage: string;
   /** cards lists the virtual cards the bridge holds (`vscard-bridge cards --json`). */
   cards: () => Promise<unknown[]>;
+  /** cardDir is the folder of the bridge's card files ("<serial>.card", in --data-dir's cards/). */
+  cardDir: string;
   /** env is the environment PC/SC programs need to reach the bridge's private pcscd (pkcs11-tool, opensc-tool). */
   env: NodeJS.ProcessEnv;
   /** open hands another link to the same agent (a process on a card it holds) and returns its PIN page. */
@@ -143,12 +145,21 @@ function waitExit(child: ChildProcess): Promise<number | null> {
   });
 }
 
+/** BridgeOptions are how a test's Desktop App differs from a default installation's. */
+export interface BridgeOptions {
+  /**
+   * tpmDevice makes the bridge keep its cards' keys in a TPM (--tpm), the one at this path:
+   * a device, or swtpm's command socket (swtpm.ts).
+   */
+  tpmDevice?: string;
+}
+
 /**
  * openLinkInBridge does what clicking Open Desktop App does on a desktop: it hands the
  * vscard:// link to the bridge, trusting the link's server. It starts the bridge's agent
  * in a temporary home first (so no user setup is touched) and returns the PIN page.
  */
-export async function openLinkInBridge(bin: string, link: string): Promise<Bridge> {
+export async function openLinkInBridge(bin: string, link: string, opts: BridgeOptions = {}): Promise<Bridge> {
   const home = mkdtempSync(join(tmpdir(), 'vscard-e2e-bridge-'));
   mkdirSync(join(artifacts, 'logs'), { recursive: true });
   const log = createWriteStream(join(artifacts, 'logs', 'bridge.log'));
@@ -179,6 +190,7 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
     `--config=${join(home, 'config', 'bridge.yaml')}`,
     `--socket=${join(home, 'run', 'bridge.sock')}`,
     '--log-level=debug',
+    ...(opts.tpmDevice ? ['--tpm', `--tpm-device=${opts.tpmDevice}`] : []),
   ];
 
   const agent = spawn(bin, [...globals, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -234,7 +246,7 @@ export async function openLinkInBridge(bin: string, link: string): Promise<Bridg
       return { code, out };
     };
     const start = (args: string[]) => spawn(bin, [...globals, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    return { pinPage, cards, env, open: openLink, run, start, stop };
+    return { pinPage, cards, cardDir: join(home, 'cards', 'cards'), env, open: openLink, run, start, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -2,9 +2,10 @@
 // the PIN goes into the bridge's PIN page, the wizard follows live, Next finishes, and the
 // card is ACTIVE with VALID certificates under Cards. Needs VSCARD_BRIDGE_BIN (see bridge.ts).
 import assert from 'node:assert/strict';
-import { test, type Browser, type Page } from '@playwright/test';
+import { test, type Browser } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
+import { createCard, setOption, startOrder } from './getcard.ts';
 import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
 
 const bridgeBin = bridgeBinary();
@@ -29,22 +30,6 @@ test.afterAll(async () => {
 
 // A PIN the default option script accepts: digits, 6 to 8, no long runs, not on the block list.
 const PIN = '470215';
-
-/**
- * startOrder signs in, starts "Get virtual smart card", clicks Next and returns what the
- * Open Desktop App dialog offers: the vscard:// link and the verification code.
- */
-async function startOrder(page: Page, srv: Server, user: string, password: string) {
-  await signIn(page, srv, user, password);
-  await page.getByRole('region', { name: 'Get virtual smart card' }).getByRole('link', { name: 'Get virtual smart card' }).click();
-  await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
-  await page.getByRole('button', { name: 'Next' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Open the vscard Desktop App' });
-  const link = (await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href')) ?? '';
-  const code = (await dialog.getByTestId('verification-code').textContent())?.trim() ?? '';
-  assert.match(link, /^vscard:\/\/enroll\?/);
-  return { dialog, link, code };
-}
 
 interface CardsData {
   me: { cards: { edges: { node: { state: string; certificates: { edges: { node: { state: string } }[] } } }[] } };
@@ -76,20 +61,7 @@ test('alice gets a virtual smart card through the Desktop App', async () => {
     await page.getByText('Desktop App connected: choose your PIN there').waitFor();
     assert.equal(await dialog.count(), 0, 'the hand-off dialog closed by itself');
     await screenshot(page, '19-wizard-desktop-app-connected');
-    await pinPage.getByLabel('New PIN').fill(PIN);
-    await pinPage.getByLabel('Type it again').fill(PIN);
-    const [post] = await Promise.all([
-      pinPage.waitForResponse((r) => r.request().method() === 'POST'),
-      pinPage.getByRole('button', { name: 'Create my card' }).click(),
-    ]);
-    if (post.status() >= 400) {
-      const origin = await post.request().headerValue('origin');
-      const hint =
-        origin === 'null'
-          ? ' — browsers send "Origin: null" with form posts from a page whose referrer policy is no-referrer; the PIN page needs Referrer-Policy: same-origin (desktop-bridge/pinpage)'
-          : '';
-      assert.fail(`the PIN page refused the PIN (HTTP ${post.status()}, Origin: ${origin}): ${await post.text()}${hint}`);
-    }
+    await createCard(pinPage, PIN);
 
     // The wizard follows the bridge live: the dialog closes and the card appears.
     await page.getByRole('heading', { name: 'Your new card' }).waitFor({ timeout: 120_000 });
@@ -164,10 +136,7 @@ test('after the admin raises the PIN minimum, the Desktop App refuses a short PI
   const b = browser;
   await withPage(b, srv, 'pin-policy-admin', async (admin) => {
     await signIn(admin, srv, 'admin', 'admin-demo');
-    const { optionScript } = await gql<{ optionScript: { current: { source: string } } }>(admin, '{ optionScript { current { source } } }');
-    const source = optionScript.current.source.replace(/^PIN_MIN_LENGTH = \d+/m, 'PIN_MIN_LENGTH = 8');
-    assert.notEqual(source, optionScript.current.source, 'the default script sets PIN_MIN_LENGTH');
-    await gql(admin, 'mutation($s: String!) { updateOptionScript(source: $s, comment: "longer PINs") { current { version } } }', { s: source });
+    await setOption(admin, /^PIN_MIN_LENGTH = \d+/m, 'PIN_MIN_LENGTH = 8', 'longer PINs');
   });
 
   let second: Bridge | undefined;

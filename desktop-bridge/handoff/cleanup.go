@@ -120,11 +120,11 @@ const ReasonPrefix = "desktop-app:"
 
 // failureReason is what the server records: short, and free of secrets by construction
 // (errors here never carry the PIN, PUK, management key or tokens). A refusal of the
-// Desktop App's own travels as its code, "desktop-app:PIN_BLOCKED" (ReasonPrefix): the
-// portal has the words, in the person's language. A fault without a code keeps its text,
-// for the operator's order list.
+// Desktop App's own, or the server's refusal of TPM evidence, travels as its code,
+// "desktop-app:PIN_BLOCKED" (ReasonPrefix, WordsCodeOf): the portal has the words, in the
+// person's language. A fault without a code keeps its text, for the operator's order list.
 func failureReason(err error) string {
-	if c := CodeOf(err); c != "" {
+	if c := WordsCodeOf(err); c != "" {
 		return ReasonPrefix + string(c)
 	}
 	const max = 400

@@ -227,6 +227,20 @@ func CodeOf(err error) Code {
 	return ""
 }
 
+// WordsCodeOf returns the code a person gets words for in err: the Desktop App's own
+// refusal (CodeOf), else the server's reason for refusing TPM evidence (TPM_EVIDENCE_MISSING,
+// ...), which is more than its INVALID_INPUT says; "" for neither. The PIN page and the
+// portal (through the order's failure reason) turn it into words.
+func WordsCodeOf(err error) Code {
+	if c := CodeOf(err); c != "" {
+		return c
+	}
+	if r := Code(api.Reason(err)); strings.HasPrefix(string(r), "TPM_") {
+		return r
+	}
+	return ""
+}
+
 // Describe returns a message about err for a person in the default language; see DescribeIn.
 func Describe(err error) string { return DescribeIn(Languages[0], err) }
 
@@ -237,11 +251,8 @@ func DescribeIn(lang string, err error) string {
 	if err == nil {
 		return ""
 	}
-	if c := CodeOf(err); c != "" {
+	if c := WordsCodeOf(err); c != "" {
 		return Words(lang, c)
-	}
-	if r := Code(api.Reason(err)); strings.HasPrefix(string(r), "TPM_") {
-		return Words(lang, r)
 	}
 	if c := api.Code(err); c != "" {
 		return ServerWords(lang, c)

@@ -107,7 +107,7 @@ func Run(ctx context.Context, cfg Config, link Link) (*Result, error) {
 		r.notify(Event{Step: StepCancelled, Error: Describe(err), Code: CodeOf(err)})
 	default:
 		r.log.Warn("run failed", "err", err)
-		r.notify(Event{Step: StepFailed, Error: Describe(err), Code: CodeOf(err), ServerCode: string(api.Code(err))})
+		r.notify(Event{Step: StepFailed, Error: Describe(err), Code: WordsCodeOf(err), ServerCode: string(api.Code(err))})
 	}
 	return res, err
 }

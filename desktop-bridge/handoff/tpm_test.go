@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,7 +120,8 @@ func TestRunTPMCard(t *testing.T) {
 
 // TestRunSoftwareCardRefusedUnderTPM: a Desktop App without a TPM sends no
 // evidence, so KEY_PROTECTION = TPM refuses its keys with TPM_EVIDENCE_MISSING,
-// the card is deleted again, and the person reads words, not the code.
+// the card is deleted again, and the person reads words, not the code: here, on
+// the PIN page (the failed step's code), and in the portal (the order's failure reason).
 func TestRunSoftwareCardRefusedUnderTPM(t *testing.T) {
 	env := pcsctest.Start(t, 1)
 	srv := portaltest.StartTPM(t, "TPM")
@@ -128,16 +130,29 @@ func TestRunSoftwareCardRefusedUnderTPM(t *testing.T) {
 	trust := &memTrust{}
 	trust.Trust(srv.URL)
 
-	_, link := alice.StartOrder()
+	order, link := alice.StartOrder()
 	h, err := ParseLink(link)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err = Run(ctx, Config{Trust: trust, Prompter: newPrompter(false, goodPIN), Cards: host, Logger: testLogger(t)}, h)
+	var (
+		mu   sync.Mutex
+		last Event
+	)
+	_, err = Run(ctx, Config{Trust: trust, Prompter: newPrompter(false, goodPIN), Cards: host, Logger: testLogger(t),
+		Notify: func(ev Event) { mu.Lock(); last = ev; mu.Unlock() }}, h)
 	if err == nil {
 		t.Fatal("a software card was enrolled under KEY_PROTECTION = TPM")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if last.Step != StepFailed || last.Code != CodeTPMEvidenceMissing {
+		t.Errorf("the last step is %s with code %q, want failed with %s", last.Step, last.Code, CodeTPMEvidenceMissing)
+	}
+	if got, want := alice.Order(order.ID).FailureReason, ReasonPrefix+string(CodeTPMEvidenceMissing); got != want {
+		t.Errorf("the order's failure reason is %q, want %q", got, want)
 	}
 	msg := Describe(err)
 	if want := Words("en", CodeTPMEvidenceMissing); msg != want {

@@ -112,7 +112,8 @@ type Event struct {
 	Result *Result    `json:"result,omitempty"`
 	// Error is a message a person can act on (StepFailed, StepCancelled).
 	Error string `json:"error,omitempty"`
-	// Code is the Desktop App's code of the refusal (CodeOf), when it has one, for a
+	// Code is the code of the refusal a person gets words for (WordsCodeOf: the Desktop
+	// App's own, or the server's reason for refusing TPM evidence), when it has one, for a
 	// client that shows its own words.
 	Code Code `json:"code,omitempty"`
 	// ServerCode is the server's error code (api.ErrorCode) of a refusal by the

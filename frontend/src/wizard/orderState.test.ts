@@ -137,6 +137,12 @@ describe('endMessage', () => {
     expect(raw).not.toMatch(/pcscd|vpcd|Virtual PCD|EOF/);
     expect(endMessage('FAILED', 'the CA refused a certificate: INTERNAL')?.message).toMatch(/certificate authority did not issue/);
   });
+  it('ok/a TPM refusal says why, in the words about TPMs', () => {
+    const refused = endMessage('FAILED', 'desktop-app:TPM_EVIDENCE_MISSING')?.message ?? '';
+    expect(refused).toMatch(/^Your organisation requires the card's keys to be in the computer's TPM/);
+    expect(refused).not.toMatch(/TPM_EVIDENCE_MISSING|desktop-app/);
+    expect(endMessage('FAILED', 'desktop-app:TPM_SOMETHING_NEW')?.message).toMatch(/^The Desktop App could not finish/);
+  });
   it('ok/no message for running or completed orders', () => {
     expect(endMessage('CARD_READY')).toBeUndefined();
     expect(endMessage('COMPLETED')).toBeUndefined();

@@ -195,12 +195,14 @@ export function undoneWords(u: Undone): string {
 /**
  * failureWords turns an order's failure reason into words: a Desktop App code's (it reaches
  * failureReason as "desktop-app:<CODE>", desktop-bridge/handoff/codes.go), or the reason itself.
+ * The server's reasons for refusing the keys' TPM proof ("desktop-app:TPM_EVIDENCE_MISSING")
+ * have their words in the tpm namespace, with the other words about TPMs. (One i18next call
+ * with fallback keys: the initial bundle has no room to spare.)
  */
 export function failureWords(reason: string): string {
   const code = /^desktop-app:([A-Za-z_]+)$/.exec(reason)?.[1];
   if (!code) return reason;
-  const t = i18n.getFixedT(null, 'wizard', 'end');
-  return t(`desktopApp.${code}`, { defaultValue: t('desktopAppUnknown') });
+  return i18n.t([`wizard:end.desktopApp.${code}`, `tpm:reason.${code}`, 'wizard:end.desktopAppUnknown']);
 }
 
 /**

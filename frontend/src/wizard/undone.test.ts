@@ -36,6 +36,7 @@ describe('what an ending took back, as the server says', () => {
     );
     expect(failureWords('desktop-app:PIN_BLOCKED')).toMatch(/PIN zurücksetzen/);
     expect(failureWords('desktop-app:SOMETHING_NEW')).toMatch(/Desktop-App konnte nicht/);
+    expect(failureWords('desktop-app:TPM_EVIDENCE_MISSING')).toMatch(/^Ihre Organisation verlangt, dass die Schlüssel der Karte im TPM/);
   });
 
   it('ok/a failure names the Desktop App\'s reason, then what was taken back', () => {
