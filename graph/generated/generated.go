@@ -4472,6 +4472,8 @@ enum ErrorCode {
   TIMEOUT
   "Something the server needs for the answer (the identity provider, the session store) cannot be reached now: try again later. HTTP 503."
   UNAVAILABLE
+  "An operator's action on someone else's account, card or order needs a reason (at most extensions.max characters) for the audit log. HTTP 400."
+  REASON_REQUIRED
   "The server's fault; extensions.reference finds the log line. HTTP 500."
   INTERNAL
 }

@@ -49,6 +49,9 @@ func (e *Engine) RevokeCard(ctx context.Context, serial string, cause revocation
 	if err != nil {
 		return nil, fmt.Errorf("load card: %w", err)
 	}
+	if err := audit.RequireReason(audit.WithReason(ctx, comment), c.OwnerID); err != nil {
+		return nil, err
+	}
 	if c.State != card.StateACTIVE && c.State != card.StateLOCKED {
 		return nil, errs.New(errs.IllegalState, "Card %s is %s; only an active or locked card can be revoked.", serial, c.State).
 			WithDetails(map[string]any{"state": string(c.State)})
