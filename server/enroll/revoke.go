@@ -76,7 +76,7 @@ func (e *Engine) RevokeCard(ctx context.Context, serial string, cause revocation
 			return err
 		}
 		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-			Action: "card.revoke", ObjectType: "Card", ObjectID: c.ID,
+			Action: "card.revoke", ObjectType: "Card", ObjectID: c.ID, Subject: c.OwnerID,
 			Details: map[string]any{"serial": serial, "reason": string(cause), "crlReason": string(reason), "comment": comment, "certificates": serials},
 		})
 	})

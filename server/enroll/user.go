@@ -170,7 +170,7 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 				return fmt.Errorf("create order: %w", err)
 			}
 			return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-				Action: "order.start", ObjectType: "Order", ObjectID: o.ID, Details: details,
+				Action: "order.start", ObjectType: "Order", ObjectID: o.ID, Subject: o.UserID, Details: details,
 			})
 		})
 		if err == nil && joined == nil {
@@ -263,7 +263,7 @@ func (e *Engine) RenewHandoff(ctx context.Context, orderID string) (*Handoff, er
 		} else if err != nil {
 			return fmt.Errorf("renew hand-off: %w", err)
 		}
-		return audit.Write(ctx, tx.AuditEvent, audit.Entry{Action: "order.renew_handoff", ObjectType: "Order", ObjectID: o.ID})
+		return audit.Write(ctx, tx.AuditEvent, audit.Entry{Action: "order.renew_handoff", ObjectType: "Order", ObjectID: o.ID, Subject: o.UserID})
 	})
 	if err != nil {
 		return nil, err

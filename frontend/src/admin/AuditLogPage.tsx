@@ -76,11 +76,11 @@ function isoOf(local: string): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
-/** auditWhere turns the filter into a where input: by person (actor or the person's account), actions and time. */
+/** auditWhere turns the filter into a where input: by person (what they did, or what was done about them), actions and time. */
 export function auditWhere(f: AuditFilter): AuditEventWhereInput | undefined {
   const and: AuditEventWhereInput[] = [];
   if (f.person) {
-    and.push({ or: [{ actorID: f.person.id }, { objectType: 'User', objectID: f.person.id }] });
+    and.push({ or: [{ actorID: f.person.id }, { subjectID: f.person.id }] });
   }
   if (f.actions.length > 0) and.push({ actionIn: f.actions });
   const from = isoOf(f.from);

@@ -130,6 +130,20 @@ export type AuditEventWhereInput = {
   remoteAddrLTE?: string | null | undefined;
   remoteAddrNEQ?: string | null | undefined;
   remoteAddrNotIn?: Array<string> | null | undefined;
+  /** subject_id field predicates */
+  subjectID?: string | null | undefined;
+  subjectIDContains?: string | null | undefined;
+  subjectIDContainsFold?: string | null | undefined;
+  subjectIDEqualFold?: string | null | undefined;
+  subjectIDGT?: string | null | undefined;
+  subjectIDGTE?: string | null | undefined;
+  subjectIDHasPrefix?: string | null | undefined;
+  subjectIDHasSuffix?: string | null | undefined;
+  subjectIDIn?: Array<string> | null | undefined;
+  subjectIDLT?: string | null | undefined;
+  subjectIDLTE?: string | null | undefined;
+  subjectIDNEQ?: string | null | undefined;
+  subjectIDNotIn?: Array<string> | null | undefined;
 };
 
 /** CardKind is enum for the field kind */

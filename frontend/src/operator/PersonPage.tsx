@@ -71,13 +71,9 @@ export default function PersonPage() {
   const [, cancelOrder] = useMutation(OpCancelOrderDoc);
   const cards = nodesOf(person?.cards);
   const orders = nodesOf(person?.orders);
-  const related = [...cards.map((c) => c.id), ...orders.map((o) => o.id)].join(',');
-  // The person's trail: what they did, what was done to their account, cards and orders.
-  const trail = useMemo<AuditEventWhereInput>(() => {
-    const or: AuditEventWhereInput[] = [{ actorID: id }, { objectType: 'User', objectID: id }];
-    if (related !== '') or.push({ objectIDIn: related.split(',') });
-    return { or };
-  }, [id, related]);
+  // The person's trail: what they did, and what was done about them (their account, cards,
+  // orders, certificates), whoever did it.
+  const trail = useMemo<AuditEventWhereInput>(() => ({ or: [{ actorID: id }, { subjectID: id }] }), [id]);
   const history = useMemo<AuditEventWhereInput>(() => ({ objectType: 'User', objectID: id, action: 'user.set_state' }), [id]);
 
   if (fetching && !data) return <Loader aria-label={t('loading')} />;
