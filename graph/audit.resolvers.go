@@ -28,19 +28,3 @@ func (r *auditEventResolver) SubjectName(ctx context.Context, obj *ent.AuditEven
 	l, err := r.auditLabel(ctx, obj)
 	return optional(l.SubjectName), err
 }
-
-// !!! WARNING !!!
-// The code below was going to be deleted when updating resolvers. It has been copied here so you have
-// one last chance to move it out of harms way if you want. There are two reasons this happens:
-//  - When renaming or deleting a resolver the old code will be put in here. You can safely delete
-//    it when you're done.
-//  - You have helper methods in this file. Move them out to keep these resolver files clean.
-/*
-	func (r *auditEventResolver) SubjectID(ctx context.Context, obj *ent.AuditEvent) (*string, error) {
-	if obj.SubjectID != "" {
-		return &obj.SubjectID, nil
-	}
-	l, err := r.auditLabel(ctx, obj)
-	return optional(l.SubjectID), err
-}
-*/

@@ -2,13 +2,13 @@ import { Alert, Button, Group, Table, Text } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { useQuery } from 'urql';
 
+import { AuditEventsDoc } from '../audit/fragments';
 import { auditSentence } from '../audit/sentences';
 import type { AuditEventWhereInput } from '../gql/graphql';
 import { nodesOf, useConnectionPager } from '../lib/connection';
 import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
-import { OpAuditTrailDoc } from './operations';
 
 interface Props {
   where: AuditEventWhereInput;
@@ -23,8 +23,8 @@ export function AuditTrail({ where, exportPerson, label }: Props) {
   const { t } = useTranslation('operator');
   const pager = useConnectionPager(where);
   const [{ data, error }] = useQuery({
-    query: OpAuditTrailDoc,
-    variables: { where, after: pager.after },
+    query: AuditEventsDoc,
+    variables: { where, after: pager.after, first: 20 },
     requestPolicy: 'cache-and-network',
   });
   const problem = apiError(error);

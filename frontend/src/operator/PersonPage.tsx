@@ -1,4 +1,4 @@
-import { Alert, Anchor, Button, Card, Group, Loader, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Anchor, Button, Card, Group, Loader, Select, Stack, Text, Title } from '@mantine/core';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
@@ -14,7 +14,7 @@ import { AuditTrail } from './AuditTrail';
 import { CardActions } from './CardActions';
 import { OpCancelOrderDoc, OpEndSessionsDoc, OpSetUserStateDoc } from './operations';
 import { ReasonDialog } from './ReasonDialog';
-import { processName } from './words';
+import { CardTable, Fact, OrderTable } from './tables';
 
 const PersonDoc = graphql(`
   query OperatorPerson($id: ID!) {
@@ -99,26 +99,21 @@ export default function PersonPage() {
           <Title order={1}>{name}</Title>
           <Card withBorder>
             <Stack gap={4}>
-              <Group>
-                <Text fw={600}>{t('person.username')}</Text>
+              <Fact label={t('person.username')}>
                 <Text>{person.username}</Text>
-              </Group>
-              <Group>
-                <Text fw={600}>{t('person.email')}</Text>
+              </Fact>
+              <Fact label={t('person.email')}>
                 <Text>{person.email}</Text>
-              </Group>
-              <Group>
-                <Text fw={600}>{t('person.state')}</Text>
+              </Fact>
+              <Fact label={t('person.state')}>
                 <StateBadge kind="user" state={person.state} />
-              </Group>
-              <Group>
-                <Text fw={600}>{t('person.lastLogin')}</Text>
+              </Fact>
+              <Fact label={t('person.lastLogin')}>
                 <Text>{person.lastLoginAt ? formatDateTime(person.lastLoginAt) : t('person.never')}</Text>
-              </Group>
-              <Group>
-                <Text fw={600}>{t('person.since')}</Text>
+              </Fact>
+              <Fact label={t('person.since')}>
                 <Text>{formatDateTime(person.createdAt)}</Text>
-              </Group>
+              </Fact>
               <Group mt="sm">
                 <Button
                   variant="light"
@@ -143,72 +138,23 @@ export default function PersonPage() {
           {cards.length === 0 ? (
             <Text c="dimmed">{t('person.noCards')}</Text>
           ) : (
-            <Table>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t('person.serial')}</Table.Th>
-                  <Table.Th>{t('person.state')}</Table.Th>
-                  <Table.Th>{t('person.created')}</Table.Th>
-                  <Table.Th>{t('person.actions')}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {cards.map((c) => (
-                  <Table.Tr key={c.id}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/operator/cards/${c.serial}`}>
-                        {c.serial}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>
-                      <StateBadge kind="card" state={c.state} />
-                    </Table.Td>
-                    <Table.Td>{formatDateTime(c.createdAt)}</Table.Td>
-                    <Table.Td>
-                      <CardActions card={c} owner={name} onDone={refresh} />
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
+            <CardTable cards={cards} actions={(c) => <CardActions card={c} owner={name} onDone={refresh} />} />
           )}
 
           <Title order={2}>{t('person.orders')}</Title>
           {orders.length === 0 ? (
             <Text c="dimmed">{t('person.noOrders')}</Text>
           ) : (
-            <Table>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t('person.process')}</Table.Th>
-                  <Table.Th>{t('person.state')}</Table.Th>
-                  <Table.Th>{t('person.created')}</Table.Th>
-                  <Table.Th>{t('person.actions')}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {orders.map((o) => (
-                  <Table.Tr key={o.id}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/operator/orders/${o.id}`}>
-                        {processName(o.process)}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>
-                      <StateBadge kind="order" state={o.state} />
-                    </Table.Td>
-                    <Table.Td>{formatDateTime(o.createdAt)}</Table.Td>
-                    <Table.Td>
-                      {RUNNING.has(o.state) && (
-                        <Button variant="light" color="red" size="xs" onClick={() => setDialog({ cancel: o.id })}>
-                          {t('order.cancel.button')}
-                        </Button>
-                      )}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
+            <OrderTable
+              orders={orders}
+              actions={(o) =>
+                RUNNING.has(o.state) && (
+                  <Button variant="light" color="red" size="xs" onClick={() => setDialog({ cancel: o.id })}>
+                    {t('order.cancel.button')}
+                  </Button>
+                )
+              }
+            />
           )}
 
           <Title order={2}>{t('person.auditTrail')}</Title>
