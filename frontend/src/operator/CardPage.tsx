@@ -1,5 +1,5 @@
 import { Alert, Anchor, Card, Group, Loader, Stack, Text, Title } from '@mantine/core';
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { useQuery } from 'urql';
@@ -76,6 +76,7 @@ export default function CardPage() {
   const { serial = '' } = useParams();
   const [{ data, fetching, error }, reload] = useQuery({ query: CardDoc, variables: { serial }, requestPolicy: 'cache-and-network' });
   const c = data?.card;
+  const [version, setVersion] = useState(0);
   const problem = error ? apiError(error) : undefined;
   const cardId = c?.id ?? '';
   const history = useMemo<AuditEventWhereInput>(() => ({ objectType: 'Card', objectID: cardId }), [cardId]);
@@ -99,7 +100,14 @@ export default function CardPage() {
           </Anchor>
           <Group justify="space-between">
             <Title order={1}>{t('card.title', { serial: c.serial })}</Title>
-            <CardActions card={c} owner={owner} onDone={() => reload({ requestPolicy: 'network-only' })} />
+            <CardActions
+              card={c}
+              owner={owner}
+              onDone={() => {
+                reload({ requestPolicy: 'network-only' });
+                setVersion((v) => v + 1);
+              }}
+            />
           </Group>
           <Card withBorder>
             <Stack gap={4}>
@@ -141,7 +149,7 @@ export default function CardPage() {
           </Card>
 
           <Title order={2}>{t('card.stateHistory')}</Title>
-          {cardId && <AuditTrail where={history} label={t('card.stateHistory')} />}
+          {cardId && <AuditTrail where={history} label={t('card.stateHistory')} refresh={version} />}
 
           <Title order={2}>{t('card.certificates')}</Title>
           <CertificateTable certificates={certs} />

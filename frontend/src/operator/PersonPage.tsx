@@ -61,7 +61,12 @@ export default function PersonPage() {
   const { t } = useTranslation('operator');
   const { id = '' } = useParams();
   const [{ data, fetching, error }, reload] = useQuery({ query: PersonDoc, variables: { id }, requestPolicy: 'cache-and-network' });
-  const refresh = () => reload({ requestPolicy: 'network-only' });
+  // An action reads the person again, and their trails with them.
+  const [version, setVersion] = useState(0);
+  const refresh = () => {
+    reload({ requestPolicy: 'network-only' });
+    setVersion((v) => v + 1);
+  };
   const person = data?.node?.__typename === 'User' ? data.node : undefined;
   const problem = error ? apiError(error) : undefined;
   const [dialog, setDialog] = useState<'state' | 'sessions' | { cancel: string }>();
@@ -132,7 +137,7 @@ export default function PersonPage() {
           </Card>
 
           <Title order={2}>{t('person.stateHistory')}</Title>
-          <AuditTrail where={history} label={t('person.stateHistory')} />
+          <AuditTrail where={history} label={t('person.stateHistory')} refresh={version} />
 
           <Title order={2}>{t('person.cards')}</Title>
           {cards.length === 0 ? (
@@ -158,7 +163,7 @@ export default function PersonPage() {
           )}
 
           <Title order={2}>{t('person.auditTrail')}</Title>
-          <AuditTrail where={trail} exportPerson={person.id} label={t('person.auditTrail')} />
+          <AuditTrail where={trail} exportPerson={person.id} label={t('person.auditTrail')} refresh={version} />
 
           <ReasonDialog
             opened={dialog === 'state'}
@@ -187,7 +192,11 @@ export default function PersonPage() {
             consequence={t('person.endSessions.consequence', { name })}
             confirmLabel={t('person.endSessions.confirm')}
             onClose={() => setDialog(undefined)}
-            onConfirm={async (reason) => endSessions({ id: person.id, reason })}
+            onConfirm={async (reason) => {
+              const res = await endSessions({ id: person.id, reason });
+              if (!res.error) refresh();
+              return res;
+            }}
           />
           <ReasonDialog
             opened={typeof dialog === 'object'}
