@@ -61,6 +61,7 @@ test('olga finds carol, locks her card with a reason, reads it in the log, start
     // So does the audit log.
     await page.getByRole('link', { name: en.auditLog }).click();
     await page.getByText(sentence).first().waitFor();
+    await screenshot(page, 'operator-audit');
     await page.goBack();
     await page.getByRole('heading', { name: 'Carol Active', level: 1 }).waitFor();
 
