@@ -62,7 +62,11 @@ test('alice locks her card from the Cards page; an administrator unlocks it', as
     await signIn(page, srv, 'admin', 'admin-demo');
     await page.goto('/admin/users');
     await page.getByRole('button', { name: `Unlock card ${serial} of alice` }).click();
-    await page.getByRole('heading', { name: 'Unlock card' }).waitFor();
+    // Unlocking someone's card asks why: the server refuses it without a reason.
+    const dialog = page.getByRole('dialog', { name: `Unlock card ${serial}` });
+    await dialog.getByLabel('Reason').fill('alice found her laptop again');
+    await dialog.getByRole('button', { name: 'Unlock card' }).click();
+    await page.getByRole('heading', { name: 'Unlock card', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByTestId('order-done').getByText(`Card ${serial} is active again`).waitFor();
     await screenshot(page, '62-card-unlocked');

@@ -5,11 +5,11 @@
 // as CSV. carol's card is made through the server's own Desktop App calls (as in
 // cardlock.test.ts), so this file needs no pcscd.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { test, type Browser, type Page } from '@playwright/test';
+import { test, type Browser } from '@playwright/test';
 
-import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
 import { activeCard, bridgeCall } from './desktopcalls.ts';
+import { cardAction, cardState, exportTrail, findPerson, lockCard, type ConsoleWords } from './operatorsteps.ts';
 
 let server: Server | undefined;
 let browser: Browser | undefined;
@@ -23,22 +23,20 @@ test.afterAll(async () => {
   await server?.stop();
 });
 
-
-const qCardState = 'query($s: String!) { card(serial: $s) { state } }';
-
-/** cardAction opens the card's action menu on the page, picks label and confirms with reason. */
-async function cardAction(page: Page, serial: string, label: string, consequence: RegExp, reason: string, confirm: string, shot?: string) {
-  await page.getByRole('button', { name: `Actions for card ${serial}` }).first().click();
-  await page.getByRole('menuitem', { name: label }).click();
-  const dialog = page.getByRole('dialog');
-  await dialog.getByText(consequence).waitFor();
-  const go = dialog.getByRole('button', { name: confirm });
-  // No reason, no action.
-  assert.equal(await go.isDisabled(), true, `${confirm} is possible without a reason`);
-  await dialog.getByLabel('Reason').fill(reason);
-  if (shot) await screenshot(page, shot);
-  await go.click();
-}
+/** en are the console's English words the steps go by (operatorsteps.ts). */
+const en: ConsoleWords = {
+  signIn: 'Sign in',
+  signOut: 'Sign out',
+  people: 'People',
+  search: 'Search',
+  actionsFor: (serial) => `Actions for card ${serial}`,
+  reason: 'Reason',
+  lock: (owner, serial) => ({ label: 'Lock…', consequence: new RegExp(`${owner}’s card ${serial} will be locked and its certificates put on hold`), confirm: 'Lock card' }),
+  auditTrail: 'Audit trail',
+  locked: (actor, owner, serial, reason) => `${actor} locked ${owner}’s card ${serial}: ${reason}`,
+  auditLog: 'Audit log',
+  exportCSV: 'Export CSV',
+};
 
 test('olga finds carol, locks her card with a reason, reads it in the log, starts Reset PIN, exports the log', async () => {
   if (!server || !browser) return;
@@ -51,33 +49,27 @@ test('olga finds carol, locks her card with a reason, reads it in the log, start
 
   await withPage(browser, srv, 'operator-day-olga', async (page) => {
     await signIn(page, srv, 'olga', 'olga-demo');
-    await page.getByRole('link', { name: 'People' }).click();
-    await page.getByLabel('Search').fill('car');
-    await page.getByRole('link', { name: 'carol' }).click();
-    await page.getByRole('heading', { name: 'Carol Active', level: 1 }).waitFor();
+    await findPerson(page, en, 'car', 'carol', 'Carol Active');
 
-    // Lock, with the consequence in words and a reason.
-    await cardAction(page, serial, 'Lock…', new RegExp(`Carol Active’s card ${serial} will be locked and its certificates put on hold`), 'laptop left on the train', 'Lock card', 'operator-lock-dialog');
-    await page.getByRole('dialog').waitFor({ state: 'detached' });
-    const locked = await gql<{ card: { state: string } }>(page, qCardState, { s: serial });
-    assert.equal(locked.card.state, 'LOCKED');
-
-    // The person's audit trail says it in one sentence, with the reason.
-    const sentence = `Olga Operator locked Carol Active’s card ${serial}: laptop left on the train`;
-    await page.getByRole('table', { name: 'Audit trail' }).getByText(sentence).waitFor();
-    await screenshot(page, 'operator-person');
+    // Lock, with the consequence in words and a reason; the person's audit trail says it in
+    // one sentence, with the reason.
+    const sentence = await lockCard(page, en, { actor: 'Olga Operator', owner: 'Carol Active' }, serial, 'laptop left on the train', {
+      dialog: 'operator-lock-dialog',
+      person: 'operator-person',
+    });
 
     // So does the audit log.
-    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('link', { name: en.auditLog }).click();
     await page.getByText(sentence).first().waitFor();
+    await screenshot(page, 'operator-audit');
     await page.goBack();
     await page.getByRole('heading', { name: 'Carol Active', level: 1 }).waitFor();
 
     // Unlock, then Reset PIN for carol: olga gets the link and the code, once.
-    await cardAction(page, serial, 'Unlock…', /will work again/, 'found at the lost property office', 'Unlock card');
+    await cardAction(page, en, serial, { label: 'Unlock…', consequence: /will work again/, confirm: 'Unlock card' }, 'found at the lost property office');
     await page.getByRole('dialog').waitFor({ state: 'detached' });
-    assert.equal((await gql<{ card: { state: string } }>(page, qCardState, { s: serial })).card.state, 'ACTIVE');
-    await cardAction(page, serial, 'Reset PIN…', /A PIN reset starts for Carol Active’s card/, 'forgot the PIN after the holidays', 'Start Reset PIN');
+    assert.equal(await cardState(page, serial), 'ACTIVE');
+    await cardAction(page, en, serial, { label: 'Reset PIN…', consequence: /A PIN reset starts for Carol Active’s card/, confirm: 'Start Reset PIN' }, 'forgot the PIN after the holidays');
     const handoff = page.getByTestId('handoff');
     await handoff.waitFor();
     const link = (await page.getByTestId('handoff-link').innerText()).trim();
@@ -114,9 +106,7 @@ test('olga finds carol, locks her card with a reason, reads it in the log, start
 
     // The export: carol's events as CSV, the lock and its reason among them.
     await page.getByRole('link', { name: 'Back to Carol Active' }).click();
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
-    const csv = readFileSync(await download.path(), 'utf8');
-    assert.match(csv.split('\n')[0] ?? '', /action/i);
+    const csv = await exportTrail(page, en);
     assert.ok(csv.includes('laptop left on the train'), 'the export lacks the reason of the lock');
   });
 });

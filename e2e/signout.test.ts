@@ -77,8 +77,9 @@ test('an administrator ends the sessions of a person, after confirming', async (
       await signIn(admin, server, 'admin', 'admin-demo');
       await admin.goto('/admin/users');
       await admin.getByRole('button', { name: 'End sessions of alice' }).click();
-      const dialog = admin.getByRole('dialog', { name: 'End every session of alice?' });
+      const dialog = admin.getByRole('dialog', { name: 'End the sessions of alice' });
       await dialog.waitFor();
+      await dialog.getByLabel('Reason').fill('alice reported her laptop stolen');
       await screenshot(admin, '21-admin-end-sessions-confirm');
       await dialog.getByRole('button', { name: 'End sessions' }).click();
       await admin.getByRole('status').getByText(/alice is signed out everywhere \(1 session ended\)/).waitFor();

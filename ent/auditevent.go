@@ -34,6 +34,8 @@ type AuditEvent struct {
 	ObjectID string `json:"object_id,omitempty"`
 	// RemoteAddr holds the value of the "remote_addr" field.
 	RemoteAddr string `json:"remote_addr,omitempty"`
+	// SubjectID holds the value of the "subject_id" field.
+	SubjectID string `json:"subject_id,omitempty"`
 	// Details holds the value of the "details" field.
 	Details      map[string]interface{} `json:"details,omitempty"`
 	selectValues sql.SelectValues
@@ -46,7 +48,7 @@ func (*AuditEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case auditevent.FieldDetails:
 			values[i] = new([]byte)
-		case auditevent.FieldID, auditevent.FieldActor, auditevent.FieldActorID, auditevent.FieldActorKind, auditevent.FieldAction, auditevent.FieldObjectType, auditevent.FieldObjectID, auditevent.FieldRemoteAddr:
+		case auditevent.FieldID, auditevent.FieldActor, auditevent.FieldActorID, auditevent.FieldActorKind, auditevent.FieldAction, auditevent.FieldObjectType, auditevent.FieldObjectID, auditevent.FieldRemoteAddr, auditevent.FieldSubjectID:
 			values[i] = new(sql.NullString)
 		case auditevent.FieldAt:
 			values[i] = new(sql.NullTime)
@@ -119,6 +121,12 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.RemoteAddr = value.String
 			}
+		case auditevent.FieldSubjectID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field subject_id", values[i])
+			} else if value.Valid {
+				_m.SubjectID = value.String
+			}
 		case auditevent.FieldDetails:
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field details", values[i])
@@ -186,6 +194,9 @@ func (_m *AuditEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("remote_addr=")
 	builder.WriteString(_m.RemoteAddr)
+	builder.WriteString(", ")
+	builder.WriteString("subject_id=")
+	builder.WriteString(_m.SubjectID)
 	builder.WriteString(", ")
 	builder.WriteString("details=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Details))

@@ -87,6 +87,20 @@ func (_c *AuditEventCreate) SetNillableRemoteAddr(v *string) *AuditEventCreate {
 	return _c
 }
 
+// SetSubjectID sets the "subject_id" field.
+func (_c *AuditEventCreate) SetSubjectID(v string) *AuditEventCreate {
+	_c.mutation.SetSubjectID(v)
+	return _c
+}
+
+// SetNillableSubjectID sets the "subject_id" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableSubjectID(v *string) *AuditEventCreate {
+	if v != nil {
+		_c.SetSubjectID(*v)
+	}
+	return _c
+}
+
 // SetDetails sets the "details" field.
 func (_c *AuditEventCreate) SetDetails(v map[string]interface{}) *AuditEventCreate {
 	_c.mutation.SetDetails(v)
@@ -152,6 +166,10 @@ func (_c *AuditEventCreate) defaults() error {
 		v := auditevent.DefaultRemoteAddr
 		_c.mutation.SetRemoteAddr(v)
 	}
+	if _, ok := _c.mutation.SubjectID(); !ok {
+		v := auditevent.DefaultSubjectID
+		_c.mutation.SetSubjectID(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if auditevent.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized auditevent.DefaultID (forgotten import ent/runtime?)")
@@ -187,6 +205,9 @@ func (_c *AuditEventCreate) check() error {
 	}
 	if _, ok := _c.mutation.RemoteAddr(); !ok {
 		return &ValidationError{Name: "remote_addr", err: errors.New(`ent: missing required field "AuditEvent.remote_addr"`)}
+	}
+	if _, ok := _c.mutation.SubjectID(); !ok {
+		return &ValidationError{Name: "subject_id", err: errors.New(`ent: missing required field "AuditEvent.subject_id"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := auditevent.IDValidator(v); err != nil {
@@ -260,6 +281,10 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.RemoteAddr(); ok {
 		_spec.SetField(auditevent.FieldRemoteAddr, field.TypeString, value)
 		_node.RemoteAddr = value
+	}
+	if value, ok := _c.mutation.SubjectID(); ok {
+		_spec.SetField(auditevent.FieldSubjectID, field.TypeString, value)
+		_node.SubjectID = value
 	}
 	if value, ok := _c.mutation.Details(); ok {
 		_spec.SetField(auditevent.FieldDetails, field.TypeJSON, value)
@@ -357,6 +382,9 @@ func (u *AuditEventUpsertOne) UpdateNewValues() *AuditEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.RemoteAddr(); exists {
 			s.SetIgnore(auditevent.FieldRemoteAddr)
+		}
+		if _, exists := u.create.mutation.SubjectID(); exists {
+			s.SetIgnore(auditevent.FieldSubjectID)
 		}
 		if _, exists := u.create.mutation.Details(); exists {
 			s.SetIgnore(auditevent.FieldDetails)
@@ -598,6 +626,9 @@ func (u *AuditEventUpsertBulk) UpdateNewValues() *AuditEventUpsertBulk {
 			}
 			if _, exists := b.mutation.RemoteAddr(); exists {
 				s.SetIgnore(auditevent.FieldRemoteAddr)
+			}
+			if _, exists := b.mutation.SubjectID(); exists {
+				s.SetIgnore(auditevent.FieldSubjectID)
 			}
 			if _, exists := b.mutation.Details(); exists {
 				s.SetIgnore(auditevent.FieldDetails)

@@ -45,6 +45,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldObjectType: {Type: field.TypeString, Column: auditevent.FieldObjectType},
 			auditevent.FieldObjectID:   {Type: field.TypeString, Column: auditevent.FieldObjectID},
 			auditevent.FieldRemoteAddr: {Type: field.TypeString, Column: auditevent.FieldRemoteAddr},
+			auditevent.FieldSubjectID:  {Type: field.TypeString, Column: auditevent.FieldSubjectID},
 			auditevent.FieldDetails:    {Type: field.TypeJSON, Column: auditevent.FieldDetails},
 		},
 	}
@@ -596,6 +597,11 @@ func (f *AuditEventFilter) WhereObjectID(p entql.StringP) {
 // WhereRemoteAddr applies the entql string predicate on the remote_addr field.
 func (f *AuditEventFilter) WhereRemoteAddr(p entql.StringP) {
 	f.Where(p.Field(auditevent.FieldRemoteAddr))
+}
+
+// WhereSubjectID applies the entql string predicate on the subject_id field.
+func (f *AuditEventFilter) WhereSubjectID(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldSubjectID))
 }
 
 // WhereDetails applies the entql json.RawMessage predicate on the details field.

@@ -66,6 +66,7 @@ type AuditEventMutation struct {
 	object_type   *string
 	object_id     *string
 	remote_addr   *string
+	subject_id    *string
 	details       *map[string]interface{}
 	clearedFields map[string]struct{}
 	done          bool
@@ -465,6 +466,42 @@ func (m *AuditEventMutation) ResetRemoteAddr() {
 	m.remote_addr = nil
 }
 
+// SetSubjectID sets the "subject_id" field.
+func (m *AuditEventMutation) SetSubjectID(s string) {
+	m.subject_id = &s
+}
+
+// SubjectID returns the value of the "subject_id" field in the mutation.
+func (m *AuditEventMutation) SubjectID() (r string, exists bool) {
+	v := m.subject_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubjectID returns the old "subject_id" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldSubjectID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubjectID: %w", err)
+	}
+	return oldValue.SubjectID, nil
+}
+
+// ResetSubjectID resets all changes to the "subject_id" field.
+func (m *AuditEventMutation) ResetSubjectID() {
+	m.subject_id = nil
+}
+
 // SetDetails sets the "details" field.
 func (m *AuditEventMutation) SetDetails(value map[string]interface{}) {
 	m.details = &value
@@ -548,7 +585,7 @@ func (m *AuditEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditEventMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.at != nil {
 		fields = append(fields, auditevent.FieldAt)
 	}
@@ -572,6 +609,9 @@ func (m *AuditEventMutation) Fields() []string {
 	}
 	if m.remote_addr != nil {
 		fields = append(fields, auditevent.FieldRemoteAddr)
+	}
+	if m.subject_id != nil {
+		fields = append(fields, auditevent.FieldSubjectID)
 	}
 	if m.details != nil {
 		fields = append(fields, auditevent.FieldDetails)
@@ -600,6 +640,8 @@ func (m *AuditEventMutation) Field(name string) (ent.Value, bool) {
 		return m.ObjectID()
 	case auditevent.FieldRemoteAddr:
 		return m.RemoteAddr()
+	case auditevent.FieldSubjectID:
+		return m.SubjectID()
 	case auditevent.FieldDetails:
 		return m.Details()
 	}
@@ -627,6 +669,8 @@ func (m *AuditEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldObjectID(ctx)
 	case auditevent.FieldRemoteAddr:
 		return m.OldRemoteAddr(ctx)
+	case auditevent.FieldSubjectID:
+		return m.OldSubjectID(ctx)
 	case auditevent.FieldDetails:
 		return m.OldDetails(ctx)
 	}
@@ -693,6 +737,13 @@ func (m *AuditEventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetRemoteAddr(v)
+		return nil
+	case auditevent.FieldSubjectID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubjectID(v)
 		return nil
 	case auditevent.FieldDetails:
 		v, ok := value.(map[string]interface{})
@@ -782,6 +833,9 @@ func (m *AuditEventMutation) ResetField(name string) error {
 		return nil
 	case auditevent.FieldRemoteAddr:
 		m.ResetRemoteAddr()
+		return nil
+	case auditevent.FieldSubjectID:
+		m.ResetSubjectID()
 		return nil
 	case auditevent.FieldDetails:
 		m.ResetDetails()

@@ -23,12 +23,6 @@ func (r *auditEventResolver) ObjectLabel(ctx context.Context, obj *ent.AuditEven
 	return optional(l.ObjectLabel), err
 }
 
-// SubjectID is the resolver for the subjectID field.
-func (r *auditEventResolver) SubjectID(ctx context.Context, obj *ent.AuditEvent) (*string, error) {
-	l, err := r.auditLabel(ctx, obj)
-	return optional(l.SubjectID), err
-}
-
 // SubjectName is the resolver for the subjectName field.
 func (r *auditEventResolver) SubjectName(ctx context.Context, obj *ent.AuditEvent) (*string, error) {
 	l, err := r.auditLabel(ctx, obj)

@@ -17,6 +17,7 @@ import (
 	"github.com/vscard/vscard/ent/user"
 	"github.com/vscard/vscard/graph/generated"
 	"github.com/vscard/vscard/graph/model"
+	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/auth"
 	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/errs"
@@ -76,11 +77,17 @@ func (r *mutationResolver) RenewHandoff(ctx context.Context, orderID string) (*e
 
 // CancelOrder is the resolver for the cancelOrder field.
 func (r *mutationResolver) CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error) {
+	ctx, err := withReason(ctx, reason)
+	if err != nil {
+		return nil, err
+	}
 	return r.Enroll.Cancel(ctx, orderID, deref(reason))
 }
 
 // RevokeCard is the resolver for the revokeCard field.
 func (r *mutationResolver) RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error) {
+	// The comment is an operator's reason for revoking someone else's card.
+	ctx = audit.WithReason(ctx, deref(comment))
 	return r.Enroll.RevokeCard(ctx, serial, reason, deref(comment))
 }
 
@@ -214,6 +221,10 @@ func (r *mutationResolver) SyncCard(ctx context.Context, report model.CardReport
 func (r *mutationResolver) SetUserState(ctx context.Context, userID string, state user.State, reason *string) (*ent.User, error) {
 	// The person's cards follow them and their order in progress ends, in the same
 	// transaction as the change.
+	ctx, err := withReason(ctx, reason)
+	if err != nil {
+		return nil, err
+	}
 	return r.Enroll.SetUserState(ctx, userID, state, deref(reason))
 }
 

@@ -9,12 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect/sql"
-
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/auditevent"
-	"github.com/vscard/vscard/ent/card"
-	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/predicate"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/errs"
@@ -38,10 +34,9 @@ type auditFilter struct {
 func (f auditFilter) predicates() []predicate.AuditEvent {
 	var ps []predicate.AuditEvent
 	if f.person != "" {
-		ps = append(ps, auditevent.Or(auditevent.ActorID(f.person),
-			auditevent.And(auditevent.ObjectType("User"), auditevent.ObjectID(f.person)),
-			auditevent.And(auditevent.ObjectType("Card"), objectIn(card.Table, card.FieldID, card.FieldOwnerID, f.person)),
-			auditevent.And(auditevent.ObjectType("Order"), objectIn(order.Table, order.FieldID, order.FieldUserID, f.person))))
+		// What they did and what was done about them (their account, cards, orders,
+		// certificates): two index ranges, (actor_id, at) and (subject_id, at).
+		ps = append(ps, auditevent.Or(auditevent.ActorID(f.person), auditevent.SubjectID(f.person)))
 	}
 	if len(f.actions) > 0 {
 		ps = append(ps, auditevent.ActionIn(f.actions...))
@@ -53,16 +48,6 @@ func (f auditFilter) predicates() []predicate.AuditEvent {
 		ps = append(ps, auditevent.AtLT(f.to))
 	}
 	return ps
-}
-
-// objectIn holds for events whose object is a row of table whose owner column is person:
-// the person's cards and orders, so that an operator's export of a person has what was done
-// to their cards as well as to their account.
-func objectIn(table, id, owner, person string) predicate.AuditEvent {
-	return func(s *sql.Selector) {
-		s.Where(sql.In(s.C(auditevent.FieldObjectID),
-			sql.Select(id).From(sql.Table(table)).Where(sql.EQ(owner, person))))
-	}
 }
 
 // parseAuditFilter reads person (a person's id: events they did, or about their

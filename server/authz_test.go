@@ -51,6 +51,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		TI    = "TOKEN_INVALID"
 		SE    = "SCRIPT_ERROR"
 		CONFL = "CONFLICT"
+		RR    = "REASON_REQUIRED"
 	)
 	ord := map[string]any{"id": done.id}
 	cases := []struct {
@@ -79,13 +80,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{`{ auditEvents { totalCount } }`, nil, [7]string{UN, FB, FB, OK, OK, FB, UN}},
 		{qNext, ord, [7]string{UN, IS, NF, NF, NF, FB, UN}},
 		{`mutation($id: ID!) { renewHandoff(orderId: $id) { url } }`, ord, [7]string{UN, IS, NF, NF, NF, FB, UN}},
+		// Acting on someone else's order, account or card needs a reason; one's own does not.
 		{qCancel, ord, [7]string{UN, IS, NF, IS, IS, FB, UN}},
+		{`mutation($id: ID!) { cancelOrder(orderId: $id) { id } }`, ord, [7]string{UN, IS, NF, RR, RR, FB, UN}},
 		{`mutation($id: ID!) { claimOrder(orderId: $id, token: "forged") { sessionToken } }`, ord, [7]string{TI, TI, TI, TI, TI, FB, UN}},
 		{qCreate, ord, [7]string{UN, FB, FB, FB, FB, FB, UN}},
 		{`mutation($id: ID!) { submitCardKeys(orderId: $id, keys: []) { serial } }`, ord, [7]string{UN, FB, FB, FB, FB, FB, UN}},
 		{`mutation($id: ID!) { confirmCardReady(orderId: $id, serial: "1", device: {reader: "r"}) { state } }`, ord, [7]string{UN, FB, FB, FB, FB, FB, UN}},
 		{`mutation($id: ID!) { failOrder(orderId: $id, reason: "x") { state } }`, ord, [7]string{UN, FB, FB, FB, FB, FB, UN}},
-		{`mutation($id: ID!) { setUserState(userId: $id, state: ACTIVE) { state } }`, map[string]any{"id": carolMe.Me.ID}, [7]string{UN, FB, FB, OK, OK, FB, UN}},
+		{`mutation($id: ID!) { setUserState(userId: $id, state: ACTIVE) { state } }`, map[string]any{"id": carolMe.Me.ID}, [7]string{UN, FB, FB, RR, RR, FB, UN}},
+		{`mutation($id: ID!) { setUserState(userId: $id, state: ACTIVE, reason: " ") { state } }`, map[string]any{"id": carolMe.Me.ID}, [7]string{UN, FB, FB, RR, RR, FB, UN}},
+		{`mutation($id: ID!) { setUserState(userId: $id, state: ACTIVE, reason: "back from leave") { state } }`, map[string]any{"id": carolMe.Me.ID}, [7]string{UN, FB, FB, OK, OK, FB, UN}},
+		{`mutation($id: ID!) { endUserSessions(userId: $id) }`, map[string]any{"id": carolMe.Me.ID}, [7]string{UN, FB, FB, RR, RR, FB, UN}},
 		{`mutation { endUserSessions(userId: "usr_nobody") }`, nil, [7]string{UN, FB, FB, NF, NF, FB, UN}},
 		{`mutation { signOutEverywhere }`, nil, [7]string{UN, OK, OK, OK, OK, FB, UN}}, // ends only the others
 		{`mutation { updateOptionScript(source: "def options(") { name } }`, nil, [7]string{UN, FB, FB, SE, FB, FB, UN}},
@@ -97,7 +103,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// alice's own order runs, a permitted start is CONFLICT: it passed every check before.
 		{`query($card: ID!) { processes(card: $card) { name available } }`, onCard, [7]string{UN, OK, NF, OK, OK, FB, UN}},
 		{`mutation($card: ID!) { startProcess(name: "reset-pin", card: $card, reason: "forgot PIN") { id } }`, onCard, [7]string{UN, CONFL, NF, CONFL, CONFL, FB, UN}},
+		{`mutation($card: ID!) { startProcess(name: "reset-pin", card: $card) { id } }`, onCard, [7]string{UN, CONFL, NF, RR, RR, FB, UN}},
 		{`mutation { endUserSessions(userId: "usr_nobody", reason: "left") }`, nil, [7]string{UN, FB, FB, NF, NF, FB, UN}},
+		// Last, as alice's card is gone after it: she revokes it without a word; an
+		// operator revoking someone's card must say why.
+		{`mutation($s: String!) { revokeCard(serial: $s) { id } }`, map[string]any{"s": serial}, [7]string{UN, OK, NF, RR, RR, FB, UN}},
 	}
 	for _, tc := range cases {
 		for i, who := range callers {

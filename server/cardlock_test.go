@@ -14,7 +14,7 @@ import (
 )
 
 const (
-	qStartOnCard = `mutation($p: String!, $c: ID!) { startProcess(name: $p, card: $c) { id state } }`
+	qStartOnCard = `mutation($p: String!, $c: ID!, $r: String) { startProcess(name: $p, card: $c, reason: $r) { id state } }`
 	qNextChoices = `mutation($id: ID!, $ch: Map) { nextStep(orderId: $id, choices: $ch) { order { id state } } }`
 	qCardByID    = `query($s: String!) { card(serial: $s) { id state certificates { edges { node { serial template state revocationReason } } } } }`
 )
@@ -54,6 +54,16 @@ func runCardProcess(t *testing.T, who *servertest.Client, process, cardID string
 		t.Fatalf("%s ended %s, want COMPLETED", process, out.NextStep.Order.State)
 	}
 	return nil
+}
+
+// runForSomeone is runCardProcess for an operator acting on someone else's card: with a reason.
+func runForSomeone(t *testing.T, who *servertest.Client, process, cardID string) error {
+	t.Helper()
+	var started struct{ StartProcess struct{ ID string } }
+	if err := who.Do(context.Background(), qStartOnCard, map[string]any{"p": process, "c": cardID, "r": "asked by phone"}, &started); err != nil {
+		return err
+	}
+	return who.Do(context.Background(), qNextChoices, map[string]any{"id": started.StartProcess.ID}, nil)
 }
 
 // withEncryption saves the default script with an encryption certificate and selfUnlock.
@@ -170,7 +180,7 @@ func TestLockAndUnlock(t *testing.T) {
 	if err := runCardProcess(t, alice, enroll.ProcessUnlockCard, c.Card.ID, nil); codeOf(err) != "FORBIDDEN" {
 		t.Fatalf("the person unlocking without self_unlock: %v, want FORBIDDEN", err)
 	}
-	if err := runCardProcess(t, admin, enroll.ProcessUnlockCard, c.Card.ID, nil); err != nil {
+	if err := runForSomeone(t, admin, enroll.ProcessUnlockCard, c.Card.ID); err != nil {
 		t.Fatal(err)
 	}
 	c = readCard(t, alice, serial)
@@ -261,7 +271,7 @@ func TestCardsFollowTheirOwner(t *testing.T) {
 	if s := readCard(t, admin, serial).Card.State; s != "LOCKED" {
 		t.Fatalf("card is %s after the person is ACTIVE again, want still LOCKED", s)
 	}
-	if err := runCardProcess(t, admin, enroll.ProcessUnlockCard, c.Card.ID, nil); err != nil {
+	if err := runForSomeone(t, admin, enroll.ProcessUnlockCard, c.Card.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range ocspOf() {
@@ -329,7 +339,7 @@ func TestSweepRepairsALockTheCAMissed(t *testing.T) {
 		t.Fatalf("after the sweep the CA says %v, want ON_HOLD", got)
 	}
 
-	if err := runCardProcess(t, admin, enroll.ProcessUnlockCard, c.Card.ID, nil); err != nil {
+	if err := runForSomeone(t, admin, enroll.ProcessUnlockCard, c.Card.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, crt := range o.certs {

@@ -13,7 +13,7 @@ import (
 const (
 	qMe                = `{ me { id } }`
 	qSignOutEverywhere = `mutation { signOutEverywhere }`
-	qEndUserSessions   = `mutation($id: ID!) { endUserSessions(userId: $id) }`
+	qEndUserSessions   = `mutation($id: ID!) { endUserSessions(userId: $id, reason: "laptop stolen") }`
 )
 
 // signedOut fails the test unless c's session is over: its next request is

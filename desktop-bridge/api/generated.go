@@ -533,6 +533,8 @@ const (
 	ErrorCodeTimeout ErrorCode = "TIMEOUT"
 	// Something the server needs for the answer (the identity provider, the session store) cannot be reached now: try again later. HTTP 503.
 	ErrorCodeUnavailable ErrorCode = "UNAVAILABLE"
+	// An operator's action on someone else's account, card or order needs a reason (at most extensions.max characters) for the audit log. HTTP 400.
+	ErrorCodeReasonRequired ErrorCode = "REASON_REQUIRED"
 	// The server's fault; extensions.reference finds the log line. HTTP 500.
 	ErrorCodeInternal ErrorCode = "INTERNAL"
 )
@@ -556,6 +558,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeIntrospectionDisabled,
 	ErrorCodeTimeout,
 	ErrorCodeUnavailable,
+	ErrorCodeReasonRequired,
 	ErrorCodeInternal,
 }
 

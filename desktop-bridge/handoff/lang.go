@@ -56,6 +56,7 @@ var serverWords = map[string]map[api.ErrorCode]string{
 		api.ErrorCodeIntrospectionDisabled: "The server refused the Desktop App's request. Contact your help desk.",
 		api.ErrorCodeTimeout:               "The server took too long to answer. Try again in a moment.",
 		api.ErrorCodeUnavailable:           "A service the server needs cannot be reached right now. Try again in a moment.",
+		api.ErrorCodeReasonRequired:        "The server refused this step without a reason. Start again from the portal.",
 		api.ErrorCodeInternal:              "Something went wrong on the server. Try again; if it happens again, contact your help desk.",
 	},
 	"de": {
@@ -77,6 +78,7 @@ var serverWords = map[string]map[api.ErrorCode]string{
 		api.ErrorCodeIntrospectionDisabled: "Der Server hat die Anfrage der Desktop-App abgelehnt. Wenden Sie sich an Ihren Helpdesk.",
 		api.ErrorCodeTimeout:               "Der Server hat zu lange nicht geantwortet. Versuchen Sie es gleich noch einmal.",
 		api.ErrorCodeUnavailable:           "Ein Dienst, den der Server braucht, ist gerade nicht erreichbar. Versuchen Sie es gleich noch einmal.",
+		api.ErrorCodeReasonRequired:        "Der Server hat diesen Schritt ohne Begründung abgelehnt. Beginnen Sie im Portal von vorn.",
 		api.ErrorCodeInternal:              "Auf dem Server ist etwas schiefgegangen. Versuchen Sie es noch einmal; passiert es wieder, wenden Sie sich an Ihren Helpdesk.",
 	},
 }

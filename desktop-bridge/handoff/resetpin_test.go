@@ -295,7 +295,7 @@ func TestResetPIN(t *testing.T) {
 				User struct{ Username string }
 			}
 		}
-		olga.MustDo(t, `mutation($c: ID!) { startProcess(name: "reset-pin", card: $c) { id user { username } } }`,
+		olga.MustDo(t, `mutation($c: ID!) { startProcess(name: "reset-pin", card: $c, reason: "forgot the PIN") { id user { username } } }`,
 			map[string]any{"c": cardQ.Card.ID}, &started)
 		if started.StartProcess.User.Username != "alice" {
 			t.Fatalf("the operator's order is for %q, want the card's owner", started.StartProcess.User.Username)

@@ -28,6 +28,8 @@ const (
 	FieldObjectID = "object_id"
 	// FieldRemoteAddr holds the string denoting the remote_addr field in the database.
 	FieldRemoteAddr = "remote_addr"
+	// FieldSubjectID holds the string denoting the subject_id field in the database.
+	FieldSubjectID = "subject_id"
 	// FieldDetails holds the string denoting the details field in the database.
 	FieldDetails = "details"
 	// Table holds the table name of the auditevent in the database.
@@ -45,6 +47,7 @@ var Columns = []string{
 	FieldObjectType,
 	FieldObjectID,
 	FieldRemoteAddr,
+	FieldSubjectID,
 	FieldDetails,
 }
 
@@ -70,6 +73,8 @@ var (
 	DefaultActorID string
 	// DefaultRemoteAddr holds the default value on creation for the "remote_addr" field.
 	DefaultRemoteAddr string
+	// DefaultSubjectID holds the default value on creation for the "subject_id" field.
+	DefaultSubjectID string
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -122,4 +127,9 @@ func ByObjectID(opts ...sql.OrderTermOption) OrderOption {
 // ByRemoteAddr orders the results by the remote_addr field.
 func ByRemoteAddr(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRemoteAddr, opts...).ToFunc()
+}
+
+// BySubjectID orders the results by the subject_id field.
+func BySubjectID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSubjectID, opts...).ToFunc()
 }

@@ -20,6 +20,7 @@ var (
 		{Name: "object_type", Type: field.TypeString},
 		{Name: "object_id", Type: field.TypeString},
 		{Name: "remote_addr", Type: field.TypeString, Default: ""},
+		{Name: "subject_id", Type: field.TypeString, Default: ""},
 		{Name: "details", Type: field.TypeJSON, Nullable: true},
 	}
 	// AuditEventsTable holds the schema information for the "audit_events" table.
@@ -42,6 +43,11 @@ var (
 				Name:    "auditevent_actor_id_at",
 				Unique:  false,
 				Columns: []*schema.Column{AuditEventsColumns[3], AuditEventsColumns[1]},
+			},
+			{
+				Name:    "auditevent_subject_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[9], AuditEventsColumns[1]},
 			},
 			{
 				Name:    "auditevent_action_at",

@@ -53,6 +53,10 @@ func init() {
 	auditeventDescRemoteAddr := auditeventFields[7].Descriptor()
 	// auditevent.DefaultRemoteAddr holds the default value on creation for the remote_addr field.
 	auditevent.DefaultRemoteAddr = auditeventDescRemoteAddr.Default.(string)
+	// auditeventDescSubjectID is the schema descriptor for subject_id field.
+	auditeventDescSubjectID := auditeventFields[8].Descriptor()
+	// auditevent.DefaultSubjectID holds the default value on creation for the subject_id field.
+	auditevent.DefaultSubjectID = auditeventDescSubjectID.Default.(string)
 	// auditeventDescID is the schema descriptor for id field.
 	auditeventDescID := auditeventMixinFields0[0].Descriptor()
 	// auditevent.DefaultID holds the default value on creation for the id field.

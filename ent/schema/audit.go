@@ -27,17 +27,23 @@ func (AuditEvent) Fields() []ent.Field {
 		field.String("object_type").Immutable(),
 		field.String("object_id").Immutable(),
 		field.String("remote_addr").Immutable().Default(""),
+		// SubjectID is the person the event is about: the person themself for a User, the
+		// owner of a card, an order or a certificate (audit.Write finds them); "" for an
+		// event about no one (an option script). A person's trail reads by it.
+		// The type shows it as subjectID (graph/audit.graphqls), with the person's name.
+		field.String("subject_id").Immutable().Default("").Annotations(entgql.Skip(entgql.SkipType)),
 		field.JSON("details", map[string]any{}).Optional().Immutable().
 			Annotations(entgql.Type("Map"), entgql.Skip(entgql.SkipWhereInput)),
 	}
 }
 
 func (AuditEvent) Indexes() []ent.Index {
-	// A person's page and the log filtered by person read by actor or by object, newest
+	// A person's page and the log filtered by person read by actor or by subject (what
+	// was done by them, what was done about them), an object's page by object, newest
 	// first; the log filtered by action reads by action, newest first.
 	return []ent.Index{
 		index.Fields("object_type", "object_id", "at"), index.Fields("at"),
-		index.Fields("actor_id", "at"), index.Fields("action", "at"),
+		index.Fields("actor_id", "at"), index.Fields("subject_id", "at"), index.Fields("action", "at"),
 	}
 }
 

@@ -20,6 +20,9 @@ type Entry struct {
 	Action     string // e.g. "order.cancel", "user.set_state", "auth.login"
 	ObjectType string // e.g. "Order"
 	ObjectID   string
+	// Subject is the person the event is about, by id: a card's, an order's or a
+	// certificate's owner. An event about a User is about them without it (SubjectOf).
+	Subject string
 	// Details must never hold a secret (PIN, PUK, keys, tokens).
 	Details map[string]any
 }
@@ -47,12 +50,33 @@ func WriteAll(ctx context.Context, c *ent.AuditEventClient, entries ...Entry) er
 			SetObjectType(e.ObjectType).
 			SetObjectID(e.ObjectID).
 			SetRemoteAddr(a.Addr).
+			SetSubjectID(SubjectOf(e)).
 			SetDetails(Reasoned(ctx, e.Details))
 	}
 	if err := c.CreateBulk(rows...).Exec(viewer.AsServer(ctx)); err != nil {
 		return fmt.Errorf("write audit events %s: %w", entries[0].Action, err)
 	}
 	return nil
+}
+
+// SubjectOf is the person e is about: e.Subject, or the person themself for an event
+// about a User; "" for an event about no one.
+func SubjectOf(e Entry) string {
+	if e.Subject == "" && e.ObjectType == "User" {
+		return e.ObjectID
+	}
+	return e.Subject
+}
+
+// About is entries, each about the person subject unless it names its own: the events of
+// one order, all about its owner.
+func About(subject string, entries ...Entry) []Entry {
+	for i := range entries {
+		if entries[i].Subject == "" {
+			entries[i].Subject = subject
+		}
+	}
+	return entries
 }
 
 func kindName(k viewer.Kind) string {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"maps"
 	"strings"
+
+	"github.com/vscard/vscard/server/errs"
+	"github.com/vscard/vscard/server/viewer"
 )
 
 // MaxReason is how long a reason may be, in characters: a sentence or two for the log.
@@ -45,4 +48,17 @@ func Reasoned(ctx context.Context, details map[string]any) map[string]any {
 	}
 	out["reason"] = r
 	return out
+}
+
+// RequireReason refuses, with REASON_REQUIRED, an action the signed-in person in ctx takes
+// on someone else's account, cards or orders (subjectID is the person it concerns) when
+// ctx carries no reason (WithReason): the log must say why a help desk acted for someone.
+// A person's own actions, the Desktop App's and the server's need none.
+func RequireReason(ctx context.Context, subjectID string) error {
+	v := viewer.FromContext(ctx)
+	if v == nil || v.Kind != viewer.KindUser || v.UserID == subjectID || Reason(ctx) != "" {
+		return nil
+	}
+	return errs.New(errs.ReasonRequired, "Say why you do this for someone else: the reason goes to the audit log.").
+		WithDetails(map[string]any{"field": "reason", "max": MaxReason})
 }

@@ -272,7 +272,7 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 			}
 			c = saved.Unwrap()
 		}
-		return audit.WriteAll(ctx, tx.AuditEvent, entries...)
+		return audit.WriteAll(ctx, tx.AuditEvent, audit.About(c.OwnerID, entries...)...)
 	})
 	if err != nil {
 		return nil, err

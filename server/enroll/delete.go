@@ -73,7 +73,7 @@ func endCardTx(ctx context.Context, tx *ent.Tx, o *ent.Order, id string, to card
 		return err
 	}
 	return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-		Action: action, ObjectType: "Card", ObjectID: id,
+		Action: action, ObjectType: "Card", ObjectID: id, Subject: o.UserID,
 		Details: map[string]any{"serial": c.Serial, "order": o.ID, "crlReason": string(reason), "certificates": serials},
 	})
 }
@@ -158,7 +158,7 @@ func (e *Engine) PurgeCard(ctx context.Context, serial string) error {
 			return fmt.Errorf("delete card: %w", err)
 		}
 		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-			Action: "card.purge", ObjectType: "Card", ObjectID: c.ID,
+			Action: "card.purge", ObjectType: "Card", ObjectID: c.ID, Subject: c.OwnerID,
 			Details: map[string]any{"serial": c.Serial, "owner": c.OwnerID, "state": string(c.State), "certificates": certs, "orders": orders},
 		})
 	})

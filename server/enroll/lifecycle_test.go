@@ -19,6 +19,7 @@ import (
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/ca"
 	"github.com/vscard/vscard/server/cardspec"
 	"github.com/vscard/vscard/server/errs"
@@ -165,7 +166,7 @@ func TestDeleteCard(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCerts(t, env, locked.ID, certificate.StateON_HOLD, revocation.CertificateHold, ca.StatusOnHold)
-	admin := env.as(env.admin, true)
+	admin := audit.WithReason(env.as(env.admin, true), "left the company")
 	do, err := env.e.Start(admin, ProcessDeleteCard, locked.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -91,7 +91,7 @@ func holdCard(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
 		return err
 	}
 	return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-		Action: "card.lock", ObjectType: "Card", ObjectID: c.ID,
+		Action: "card.lock", ObjectType: "Card", ObjectID: c.ID, Subject: o.UserID,
 		Details: map[string]any{"serial": c.Serial, "order": o.ID, "holdEncryptionCertificate": hold, "certificates": serials},
 	})
 }
@@ -161,7 +161,7 @@ func releaseCard(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
 		}
 	}
 	return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-		Action: "card.unlock", ObjectType: "Card", ObjectID: id,
+		Action: "card.unlock", ObjectType: "Card", ObjectID: id, Subject: o.UserID,
 		Details: map[string]any{"serial": c.Serial, "order": o.ID, "certificates": serials},
 	})
 }
@@ -283,6 +283,7 @@ func (cc *CardCascade) InTx(ctx context.Context, tx *ent.Tx, u *ent.User, from u
 			entry = audit.Entry{Action: "card.revoke", ObjectType: "Card", ObjectID: c.ID,
 				Details: map[string]any{"serial": c.Serial, "cascade": why, "crlReason": string(revocation.CessationOfOperation), "certificates": serials}}
 		}
+		entry.Subject = c.OwnerID
 		if err := audit.Write(ctx, tx.AuditEvent, entry); err != nil {
 			return err
 		}

@@ -76,7 +76,7 @@ func (e *Engine) transition(ctx context.Context, o *ent.Order, m move) (*ent.Ord
 		if m.events != nil {
 			entries = append(entries, m.events()...)
 		}
-		return entries
+		return audit.About(o.UserID, entries...)
 	}
 	var revoke []string
 	var updated *ent.Order

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/auditevent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/record"
 	"github.com/vscard/vscard/server/viewer"
@@ -244,7 +246,13 @@ func TestCardProcessWithoutDesktopApp(t *testing.T) {
 		}
 		_, err = env.e.Start(admin, "test-card-desktop", crd.ID)
 		wantCode(t, err, errs.Forbidden)
-		o, err := env.e.Start(admin, "test-lock", crd.ID)
+		// Acting for someone else takes a reason; the steps go on under the one given at
+		// the start (the portal's wizard asks for none).
+		_, err = env.e.Start(admin, "test-lock", crd.ID)
+		wantCode(t, err, errs.ReasonRequired)
+		_, err = env.e.Start(audit.WithReason(admin, "  "), "test-lock", crd.ID)
+		wantCode(t, err, errs.ReasonRequired)
+		o, err := env.e.Start(audit.WithReason(admin, "left the company"), "test-lock", crd.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,6 +262,15 @@ func TestCardProcessWithoutDesktopApp(t *testing.T) {
 		if o, _, err = env.e.Next(admin, o.ID); err != nil || o.State != order.StateCOMPLETED {
 			t.Fatalf("Next = %v, %v", o, err)
 		}
+		next, err := env.db.AuditEvent.Query().Where(auditevent.ObjectID(o.ID), auditevent.ActionNEQ("order.start")).All(viewer.AsServer(context.Background()))
+		if err != nil || len(next) == 0 {
+			t.Fatalf("events of the step = %v, %v", next, err)
+		}
+		for _, ev := range next {
+			if ev.Details["reason"] != "left the company" {
+				t.Errorf("%s carries reason %v, want the start's", ev.Action, ev.Details["reason"])
+			}
+		}
 	})
 
 	t.Run("ok/the server locks a card", func(t *testing.T) {
@@ -262,7 +279,9 @@ func TestCardProcessWithoutDesktopApp(t *testing.T) {
 		if err != nil || o.SubjectCardID == nil || *o.SubjectCardID != crd.ID {
 			t.Fatalf("StartAsSystem = %v, %v", o, err)
 		}
-		if _, err := env.e.Cancel(admin, o.ID, ""); err != nil {
+		_, err = env.e.Cancel(admin, o.ID, " ")
+		wantCode(t, err, errs.ReasonRequired)
+		if _, err := env.e.Cancel(admin, o.ID, "the card was found"); err != nil {
 			t.Fatal(err)
 		}
 		_, err = env.e.StartAsSystem(context.Background(), "test-card-desktop", env.ann.ID, crd.ID)

@@ -217,7 +217,7 @@ func (e *Engine) supersede(ctx context.Context, tx *ent.Tx, o *ent.Order, c *ent
 		return nil, err
 	}
 	return serials, audit.Write(ctx, tx.AuditEvent, audit.Entry{
-		Action: "card.renew", ObjectType: "Card", ObjectID: c.ID,
+		Action: "card.renew", ObjectType: "Card", ObjectID: c.ID, Subject: c.OwnerID,
 		Details: map[string]any{"serial": c.Serial, "order": o.ID, "validUntil": until, "superseded": serials,
 			"keyProtection": string(prot)},
 	})

@@ -325,7 +325,7 @@ func TestRenewStarters(t *testing.T) {
 	if claim.Card.Serial != crd.Serial {
 		t.Fatalf("claim names card %s", claim.Card.Serial)
 	}
-	if _, err := env.e.Cancel(env.as(env.admin, true), o.ID, ""); err != nil {
+	if _, err := env.e.Cancel(env.as(env.admin, true), o.ID, "renewed by mistake"); err != nil {
 		t.Fatal(err)
 	}
 	if p := env.offered(t, env.as(env.admin, true), crd, ProcessRenewCard); !p.Available {

@@ -107,7 +107,7 @@ func supersedeSubject(ctx context.Context, tx *ent.Tx, o *ent.Order) error {
 		return err
 	}
 	return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-		Action: "card.replace.supersede", ObjectType: "Card", ObjectID: oldID,
+		Action: "card.replace.supersede", ObjectType: "Card", ObjectID: oldID, Subject: o.UserID,
 		Details: map[string]any{
 			"serial": old.Serial, "order": o.ID, "replacedBy": newCard.Serial, "wasState": string(old.State),
 			"crlReason": string(revocation.Superseded), "certificates": serials,

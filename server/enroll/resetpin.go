@@ -199,7 +199,7 @@ func (e *Engine) ReportPINState(ctx context.Context, orderID, serial string, st 
 			return fmt.Errorf("update card PIN state: %w", err)
 		}
 		return audit.WriteAll(ctx, tx.AuditEvent, audit.Entry{
-			Action: "card.pin_state_reported", ObjectType: "Card", ObjectID: c.ID,
+			Action: "card.pin_state_reported", ObjectType: "Card", ObjectID: c.ID, Subject: c.OwnerID,
 			Details: map[string]any{"order": o.ID, "triesLeft": st.TriesLeft, "blocked": st.Blocked, "pukBlocked": st.PUKBlocked},
 		})
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/auditevent"
 	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/record"
 )
@@ -50,7 +51,7 @@ func (env *testEnv) claimReset(t *testing.T, ctx context.Context, c *ent.Card) (
 
 func TestResetPINReleasesThePUKOnlyToItsOrder(t *testing.T) {
 	env := newEnv(t, nil, testCardDesktop())
-	ann, admin := env.as(env.ann, false), env.as(env.admin, true)
+	ann, admin := env.as(env.ann, false), audit.WithReason(env.as(env.admin, true), "forgot the PIN")
 	crd := env.resetCard(t, env.ann, "30000001", "11111111")
 	other := env.resetCard(t, env.ann, "30000002", "22222222")
 

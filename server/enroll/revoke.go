@@ -49,6 +49,9 @@ func (e *Engine) RevokeCard(ctx context.Context, serial string, cause revocation
 	if err != nil {
 		return nil, fmt.Errorf("load card: %w", err)
 	}
+	if err := audit.RequireReason(audit.WithReason(ctx, comment), c.OwnerID); err != nil {
+		return nil, err
+	}
 	if c.State != card.StateACTIVE && c.State != card.StateLOCKED {
 		return nil, errs.New(errs.IllegalState, "Card %s is %s; only an active or locked card can be revoked.", serial, c.State).
 			WithDetails(map[string]any{"state": string(c.State)})
@@ -73,7 +76,7 @@ func (e *Engine) RevokeCard(ctx context.Context, serial string, cause revocation
 			return err
 		}
 		return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-			Action: "card.revoke", ObjectType: "Card", ObjectID: c.ID,
+			Action: "card.revoke", ObjectType: "Card", ObjectID: c.ID, Subject: c.OwnerID,
 			Details: map[string]any{"serial": serial, "reason": string(cause), "crlReason": string(reason), "comment": comment, "certificates": serials},
 		})
 	})

@@ -6,7 +6,9 @@ import (
 	"slices"
 
 	"github.com/vscard/vscard/ent"
+	"github.com/vscard/vscard/ent/auditevent"
 	"github.com/vscard/vscard/ent/card"
+	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/viewer"
 )
@@ -176,10 +178,12 @@ func (e *Engine) StartAsSystem(ctx context.Context, process, userID, cardID stri
 // stepOrder loads an order the signed-in person may move on with Next: their own, or, for
 // an administrator, one of a process an operator may start. It refuses a person the process
 // does not allow (no longer ACTIVE) and an order of a process this server does not know.
-func (e *Engine) stepOrder(ctx context.Context, id string) (*ent.Order, *Definition, error) {
+// A step on someone else's order needs a reason (audit.RequireReason): the one in ctx, or
+// the one the order was started with, which the returned ctx then carries for its events.
+func (e *Engine) stepOrder(ctx context.Context, id string) (context.Context, *ent.Order, *Definition, error) {
 	u, err := e.currentUser(ctx)
 	if err != nil {
-		return nil, nil, err
+		return ctx, nil, nil, err
 	}
 	o, err := e.ownOrder(ctx, id)
 	person := u
@@ -188,23 +192,47 @@ func (e *Engine) stepOrder(ctx context.Context, id string) (*ent.Order, *Definit
 		if other, gerr := e.db.Order.Get(sys, id); gerr == nil {
 			if d := e.procs.of(other); d != nil && d.Starters&ByOperator != 0 {
 				if person, err = e.db.User.Get(sys, other.UserID); err != nil {
-					return nil, nil, fmt.Errorf("load order owner: %w", err)
+					return ctx, nil, nil, fmt.Errorf("load order owner: %w", err)
 				}
 				o = other
 			}
 		}
 	}
 	if err != nil {
-		return nil, nil, err
+		return ctx, nil, nil, err
+	}
+	if person.ID != u.ID && audit.Reason(ctx) == "" {
+		if ctx, err = e.startReason(ctx, o); err != nil {
+			return ctx, nil, nil, err
+		}
+		if err := audit.RequireReason(ctx, person.ID); err != nil {
+			return ctx, nil, nil, err
+		}
 	}
 	d := e.procs.of(o)
 	if d == nil {
-		return nil, nil, errs.New(errs.IllegalState, "This server does not run process %q; the order can only be cancelled.", o.Process)
+		return ctx, nil, nil, errs.New(errs.IllegalState, "This server does not run process %q; the order can only be cancelled.", o.Process)
 	}
 	if err := refuseInactive(d, person); err != nil {
-		return nil, nil, err
+		return ctx, nil, nil, err
 	}
-	return o, d, nil
+	return ctx, o, d, nil
+}
+
+// startReason is ctx with the reason o was started with, if any (the operator's, in the
+// details of its order.start event): the steps of an order an operator started for someone
+// go on under the reason given for it, as the portal's wizard asks for none.
+func (e *Engine) startReason(ctx context.Context, o *ent.Order) (context.Context, error) {
+	ev, err := e.db.AuditEvent.Query().Where(auditevent.ObjectType("Order"), auditevent.ObjectID(o.ID),
+		auditevent.Action("order.start")).First(viewer.AsServer(ctx))
+	if ent.IsNotFound(err) {
+		return ctx, nil
+	}
+	if err != nil {
+		return ctx, fmt.Errorf("read start of order: %w", err)
+	}
+	r, _ := ev.Details["reason"].(string)
+	return audit.WithReason(ctx, r), nil
 }
 
 // BridgeNext moves the order of the Desktop App's session on by the step the Desktop App

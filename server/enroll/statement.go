@@ -169,6 +169,7 @@ func auditRows(ctx context.Context, entries []audit.Entry) []write {
 			auditevent.FieldObjectType, e.ObjectType,
 			auditevent.FieldObjectID, e.ObjectID,
 			auditevent.FieldRemoteAddr, a.Addr,
+			auditevent.FieldSubjectID, audit.SubjectOf(e),
 			auditevent.FieldDetails, audit.Reasoned(ctx, e.Details),
 		)
 	}
@@ -432,7 +433,7 @@ func (e *Engine) startInOne(sys, ctx context.Context, client *ent.Client, m *ent
 	}
 	row := write{table: order.Table, columns: append([]string{order.FieldID}, cols...), values: append([]any{id}, vals...)}
 	events := auditRows(ctx, []audit.Entry{{
-		Action: "order.start", ObjectType: "Order", ObjectID: id, Details: details,
+		Action: "order.start", ObjectType: "Order", ObjectID: id, Subject: userID, Details: details,
 	}})
 	b := &sql.Builder{}
 	b.SetDialect(dialect.Postgres)

@@ -56,7 +56,7 @@ func unblockPINOffline() *Definition {
 // leaves the order where it was, to type it again. The asks of a person are rate-limited:
 // the response is not guessable, but an unlimited supply of them is no one's business.
 func (e *Engine) AnswerUnblockChallenge(ctx context.Context, orderID, challenge string) (*ent.Order, string, error) {
-	o, d, err := e.stepOrder(ctx, orderID)
+	ctx, o, d, err := e.stepOrder(ctx, orderID)
 	if err != nil {
 		return nil, "", err
 	}

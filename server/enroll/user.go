@@ -91,6 +91,11 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 	if err := e.mayStart(ctx, d, person, c); err != nil {
 		return nil, err
 	}
+	if !startedBySystem(ctx) {
+		if err := audit.RequireReason(ctx, person.ID); err != nil {
+			return nil, err
+		}
+	}
 	u := person
 	if err := e.starts.allow(u.ID, "card orders started"); err != nil {
 		return nil, err
@@ -165,7 +170,7 @@ func (e *Engine) start(ctx context.Context, d *Definition, person *ent.User, c *
 				return fmt.Errorf("create order: %w", err)
 			}
 			return audit.Write(ctx, tx.AuditEvent, audit.Entry{
-				Action: "order.start", ObjectType: "Order", ObjectID: o.ID, Details: details,
+				Action: "order.start", ObjectType: "Order", ObjectID: o.ID, Subject: o.UserID, Details: details,
 			})
 		})
 		if err == nil && joined == nil {
@@ -192,7 +197,7 @@ func (e *Engine) Next(ctx context.Context, orderID string) (*ent.Order, *Handoff
 // NextWith is Next with the person's choices for the step (Step.Choices), e.g. lock's
 // whether to hold the encryption certificate too; a choice left out takes its default.
 func (e *Engine) NextWith(ctx context.Context, orderID string, choices map[string]any) (*ent.Order, *Handoff, error) {
-	o, d, err := e.stepOrder(ctx, orderID)
+	ctx, o, d, err := e.stepOrder(ctx, orderID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -258,7 +263,7 @@ func (e *Engine) RenewHandoff(ctx context.Context, orderID string) (*Handoff, er
 		} else if err != nil {
 			return fmt.Errorf("renew hand-off: %w", err)
 		}
-		return audit.Write(ctx, tx.AuditEvent, audit.Entry{Action: "order.renew_handoff", ObjectType: "Order", ObjectID: o.ID})
+		return audit.Write(ctx, tx.AuditEvent, audit.Entry{Action: "order.renew_handoff", ObjectType: "Order", ObjectID: o.ID, Subject: o.UserID})
 	})
 	if err != nil {
 		return nil, err
@@ -303,6 +308,9 @@ func (e *Engine) Cancel(ctx context.Context, orderID, reason string) (*ent.Order
 		o, err = e.ownOrder(ctx, orderID)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := audit.RequireReason(audit.WithReason(ctx, reason), o.UserID); err != nil {
 		return nil, err
 	}
 	if IsFinal(o.State) {

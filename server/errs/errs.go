@@ -49,7 +49,10 @@ const (
 	// Unavailable says that something the server needs for the answer (the identity
 	// provider, the session store) cannot be reached right now: try again later.
 	Unavailable Code = "UNAVAILABLE"
-	Internal    Code = "INTERNAL"
+	// ReasonRequired refuses an action on someone else's account, card or order that
+	// gives no reason: the audit log says why a help desk acted for a person.
+	ReasonRequired Code = "REASON_REQUIRED"
+	Internal       Code = "INTERNAL"
 )
 
 // codes are the codes with the HTTP status each is answered with when an HTTP handler,
@@ -77,6 +80,7 @@ var codes = []struct {
 	{IntrospectionDisabled, http.StatusForbidden},
 	{Timeout, http.StatusServiceUnavailable},
 	{Unavailable, http.StatusServiceUnavailable},
+	{ReasonRequired, http.StatusBadRequest},
 	{Internal, http.StatusInternalServerError},
 }
 

@@ -28,6 +28,7 @@ func TestHTTPStatus(t *testing.T) {
 		IntrospectionDisabled: http.StatusForbidden,
 		Timeout:               http.StatusServiceUnavailable,
 		Unavailable:           http.StatusServiceUnavailable,
+		ReasonRequired:        http.StatusBadRequest,
 		Internal:              http.StatusInternalServerError,
 	}
 	for _, c := range Codes() {

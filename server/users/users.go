@@ -39,6 +39,9 @@ func SetState(ctx context.Context, db *ent.Client, now time.Time, id string, sta
 		if err != nil {
 			return fmt.Errorf("load user: %w", err)
 		}
+		if err := audit.RequireReason(audit.WithReason(ctx, reason), id); err != nil {
+			return err
+		}
 		if u, err = tx.User.UpdateOne(old).SetState(state).Save(ctx); err != nil {
 			return fmt.Errorf("update user state: %w", err)
 		}
@@ -91,6 +94,9 @@ func EndSessions(ctx context.Context, db *ent.Client, now time.Time, id string) 
 		return 0, errs.New(errs.NotFound, "There is no user %s.", id)
 	} else if err != nil {
 		return 0, fmt.Errorf("load user: %w", err)
+	}
+	if err := audit.RequireReason(ctx, id); err != nil {
+		return 0, err
 	}
 	return endSessions(ctx, db, now, id, "", ActionEndSessions)
 }

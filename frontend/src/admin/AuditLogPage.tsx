@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { useQuery } from 'urql';
 
+import { AuditEventsDoc } from '../audit/fragments';
 import { AUDIT_ACTIONS, actionLabel, auditSentence } from '../audit/sentences';
 import { graphql } from '../gql';
 import type { AuditEventWhereInput } from '../gql/graphql';
@@ -12,35 +13,6 @@ import { nodesOf, useConnectionPager } from '../lib/connection';
 import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
-
-const AuditEventsDoc = graphql(`
-  query AdminAuditEvents($after: Cursor, $where: AuditEventWhereInput) {
-    auditEvents(first: 50, after: $after, where: $where, orderBy: { field: AT, direction: DESC }) {
-      totalCount
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      edges {
-        node {
-          id
-          at
-          actorName
-          actorID
-          actorKind
-          action
-          objectType
-          objectID
-          objectLabel
-          subjectID
-          subjectName
-          remoteAddr
-          details
-        }
-      }
-    }
-  }
-`);
 
 const PersonDoc = graphql(`
   query AuditPerson($username: String!) {
@@ -76,11 +48,11 @@ function isoOf(local: string): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
-/** auditWhere turns the filter into a where input: by person (actor or the person's account), actions and time. */
+/** auditWhere turns the filter into a where input: by person (what they did, or what was done about them), actions and time. */
 export function auditWhere(f: AuditFilter): AuditEventWhereInput | undefined {
   const and: AuditEventWhereInput[] = [];
   if (f.person) {
-    and.push({ or: [{ actorID: f.person.id }, { objectType: 'User', objectID: f.person.id }] });
+    and.push({ or: [{ actorID: f.person.id }, { subjectID: f.person.id }] });
   }
   if (f.actions.length > 0) and.push({ actionIn: f.actions });
   const from = isoOf(f.from);
@@ -130,7 +102,7 @@ export default function AuditLogPage() {
   const pager = useConnectionPager(where);
   const [{ data, fetching, error }] = useQuery({
     query: AuditEventsDoc,
-    variables: { after: pager.after, where },
+    variables: { after: pager.after, where, first: 50 },
     requestPolicy: 'cache-and-network',
   });
   const events = nodesOf(data?.auditEvents);

@@ -12,8 +12,8 @@ import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError, type ApiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
+import { OpStartProcessDoc } from '../operator/operations';
 import { ReasonDialog } from '../operator/ReasonDialog';
-import { StartProcessDoc } from '../wizard/operations';
 
 const UsersDoc = graphql(`
   query AdminUsers($after: Cursor) {
@@ -57,8 +57,8 @@ const SetUserStateDoc = graphql(`
 `);
 
 const EndUserSessionsDoc = graphql(`
-  mutation EndUserSessions($userId: ID!) {
-    endUserSessions(userId: $userId)
+  mutation EndUserSessions($userId: ID!, $reason: String!) {
+    endUserSessions(userId: $userId, reason: $reason)
   }
 `);
 
@@ -82,7 +82,7 @@ export default function UsersPage() {
     requestPolicy: 'cache-and-network',
   });
   const [{ fetching: saving }, setUserState] = useMutation(SetUserStateDoc);
-  const [{ fetching: ending }, endUserSessions] = useMutation(EndUserSessionsDoc);
+  const [, endUserSessions] = useMutation(EndUserSessionsDoc);
   const [confirmEnd, setConfirmEnd] = useState<{ id: string; username: string }>();
   const [confirmPurge, setConfirmPurge] = useState<{ serial: string; username: string }>();
   const [{ fetching: purging }, purgeCard] = useMutation(PurgeCardDoc);
@@ -91,17 +91,18 @@ export default function UsersPage() {
   const [problemTitle, setProblemTitle] = useState('The state was not changed');
   const [notice, setNotice] = useState<string>();
   const users = nodesOf(data?.users);
-  const [{ fetching: unlocking }, startProcess] = useMutation(StartProcessDoc);
+  const [{ fetching: unlocking }, startProcess] = useMutation(OpStartProcessDoc);
+  const [confirmUnlock, setConfirmUnlock] = useState<{ cardId: string; serial: string; username: string }>();
   const navigate = useNavigate();
 
-  // Unlocking opens the same wizard the person uses (Next, Cancel, audit), on their card.
-  const unlock = async (cardId: string) => {
+  // Unlocking someone's card asks why (the server refuses it without a reason), then opens
+  // the same wizard the person uses (Next, Cancel, audit) on their card.
+  const unlock = async (cardId: string, reason: string) => {
     setProblem(undefined);
     setNotice(undefined);
-    const res = await startProcess({ name: 'unlock-virtual-smart-card', card: cardId });
-    setProblemTitle('The card could not be unlocked');
+    const res = await startProcess({ name: 'unlock-virtual-smart-card', card: cardId, reason });
     if (res.data) navigate(`/orders/${res.data.startProcess.id}`);
-    else setProblem(apiError(res.error));
+    return res;
   };
 
   // A state change waits for a confirmation that names its consequence and asks why.
@@ -119,17 +120,14 @@ export default function UsersPage() {
     return undefined;
   };
 
-  const endSessions = async (userId: string, username: string) => {
+  const endSessions = async (userId: string, username: string, reason: string) => {
     setProblem(undefined);
     setNotice(undefined);
-    const res = await endUserSessions({ userId });
-    setConfirmEnd(undefined);
-    setProblemTitle('The sessions were not ended');
-    if (res.error) setProblem(apiError(res.error));
-    else {
-      const n = res.data?.endUserSessions ?? 0;
-      setNotice(`${username} is signed out everywhere (${n === 1 ? '1 session' : `${n} sessions`} ended).`);
-    }
+    const res = await endUserSessions({ userId, reason });
+    if (res.error) return res;
+    const n = res.data?.endUserSessions ?? 0;
+    setNotice(`${username} is signed out everywhere (${n === 1 ? '1 session' : `${n} sessions`} ended).`);
+    return undefined;
   };
 
   const purge = async (serial: string, username: string) => {
@@ -214,7 +212,7 @@ export default function UsersPage() {
                             variant="light"
                             loading={unlocking}
                             aria-label={`Unlock card ${c.serial} of ${u.username}`}
-                            onClick={() => void unlock(c.id)}
+                            onClick={() => setConfirmUnlock({ cardId: c.id, serial: c.serial, username: u.username })}
                           >
                             Unlock
                           </Button>
@@ -296,31 +294,23 @@ export default function UsersPage() {
           </Button>
         </Group>
       </Modal>
-      <Modal
+      <ReasonDialog
         opened={confirmEnd !== undefined}
+        title={t('person.endSessions.title', { name: confirmEnd?.username ?? '' })}
+        consequence={t('person.endSessions.consequence', { name: confirmEnd?.username ?? '' })}
+        confirmLabel={t('person.endSessions.confirm')}
+        danger
         onClose={() => setConfirmEnd(undefined)}
-        title={`End every session of ${confirmEnd?.username ?? ''}?`}
-        centered
-      >
-        <Text mb="lg">
-          {confirmEnd?.username} is signed out of Self-Service in every browser at once. They can sign in again unless their
-          account is locked or inactive.
-        </Text>
-        <Group justify="flex-end">
-          <Button variant="default" onClick={() => setConfirmEnd(undefined)} data-autofocus>
-            Keep the sessions
-          </Button>
-          <Button
-            color="red"
-            loading={ending}
-            onClick={() => {
-              if (confirmEnd) void endSessions(confirmEnd.id, confirmEnd.username);
-            }}
-          >
-            End sessions
-          </Button>
-        </Group>
-      </Modal>
+        onConfirm={async (reason) => (confirmEnd ? endSessions(confirmEnd.id, confirmEnd.username, reason) : undefined)}
+      />
+      <ReasonDialog
+        opened={confirmUnlock !== undefined}
+        title={t('card.action.unlock.title', { serial: confirmUnlock?.serial ?? '' })}
+        consequence={t('card.action.unlock.consequence', { serial: confirmUnlock?.serial ?? '', owner: confirmUnlock?.username ?? '' })}
+        confirmLabel={t('card.action.unlock.confirm')}
+        onClose={() => setConfirmUnlock(undefined)}
+        onConfirm={async (reason) => (confirmUnlock ? unlock(confirmUnlock.cardId, reason) : undefined)}
+      />
       <ConnectionPager pager={pager} connection={data?.users} />
       <ReasonDialog
         opened={pending !== undefined}

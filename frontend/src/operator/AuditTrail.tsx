@@ -1,14 +1,15 @@
 import { Alert, Button, Group, Table, Text } from '@mantine/core';
+import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useQuery } from 'urql';
 
+import { AuditEventsDoc } from '../audit/fragments';
 import { auditSentence } from '../audit/sentences';
 import type { AuditEventWhereInput } from '../gql/graphql';
 import { nodesOf, useConnectionPager } from '../lib/connection';
 import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
-import { OpAuditTrailDoc } from './operations';
 
 interface Props {
   where: AuditEventWhereInput;
@@ -16,17 +17,22 @@ interface Props {
   exportPerson?: string;
   /** label names the table for screen readers. */
   label: string;
+  /** refresh, when it changes, reads the trail again: after an action on the page. */
+  refresh?: number;
 }
 
 /** AuditTrail is a paged list of audit events in people's words, newest first. */
-export function AuditTrail({ where, exportPerson, label }: Props) {
+export function AuditTrail({ where, exportPerson, label, refresh = 0 }: Props) {
   const { t } = useTranslation('operator');
   const pager = useConnectionPager(where);
-  const [{ data, error }] = useQuery({
-    query: OpAuditTrailDoc,
-    variables: { where, after: pager.after },
+  const [{ data, error }, reread] = useQuery({
+    query: AuditEventsDoc,
+    variables: { where, after: pager.after, first: 20 },
     requestPolicy: 'cache-and-network',
   });
+  useEffect(() => {
+    if (refresh > 0) reread({ requestPolicy: 'network-only' });
+  }, [refresh, reread]);
   const problem = apiError(error);
   const events = nodesOf(data?.auditEvents);
   return (

@@ -1,5 +1,5 @@
-import { Alert, Anchor, Card, Group, Loader, Stack, Table, Text, Title } from '@mantine/core';
-import { useMemo } from 'react';
+import { Alert, Anchor, Card, Group, Loader, Stack, Text, Title } from '@mantine/core';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { useQuery } from 'urql';
@@ -12,7 +12,7 @@ import { formatDate, formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
 import { AuditTrail } from './AuditTrail';
 import { CardActions } from './CardActions';
-import { processName } from './words';
+import { CertificateTable, Fact, OrderTable } from './tables';
 
 const CardDoc = graphql(`
   query OperatorCard($serial: String!) {
@@ -76,6 +76,7 @@ export default function CardPage() {
   const { serial = '' } = useParams();
   const [{ data, fetching, error }, reload] = useQuery({ query: CardDoc, variables: { serial }, requestPolicy: 'cache-and-network' });
   const c = data?.card;
+  const [version, setVersion] = useState(0);
   const problem = error ? apiError(error) : undefined;
   const cardId = c?.id ?? '';
   const history = useMemo<AuditEventWhereInput>(() => ({ objectType: 'Card', objectID: cardId }), [cardId]);
@@ -99,41 +100,41 @@ export default function CardPage() {
           </Anchor>
           <Group justify="space-between">
             <Title order={1}>{t('card.title', { serial: c.serial })}</Title>
-            <CardActions card={c} owner={owner} onDone={() => reload({ requestPolicy: 'network-only' })} />
+            <CardActions
+              card={c}
+              owner={owner}
+              onDone={() => {
+                reload({ requestPolicy: 'network-only' });
+                setVersion((v) => v + 1);
+              }}
+            />
           </Group>
           <Card withBorder>
             <Stack gap={4}>
-              <Group>
-                <Text fw={600}>{t('card.owner')}</Text>
+              <Fact label={t('card.owner')}>
                 <Anchor component={Link} to={`/operator/people/${c.owner.id}`}>
                   {owner}
                 </Anchor>
-              </Group>
-              <Group>
-                <Text fw={600}>{t('card.state')}</Text>
+              </Fact>
+              <Fact label={t('card.state')}>
                 <StateBadge kind="card" state={c.state} />
-              </Group>
-              <Group>
-                <Text fw={600}>{t('card.valid')}</Text>
+              </Fact>
+              <Fact label={t('card.valid')}>
                 <Text>{t('card.validRange', { from: formatDate(c.validFrom), until: formatDate(c.validUntil) })}</Text>
-              </Group>
+              </Fact>
               {c.device && (
-                <Group>
-                  <Text fw={600}>{t('card.computer')}</Text>
+                <Fact label={t('card.computer')}>
                   <Text>{c.device.host || t('card.unknownHost')}</Text>
-                </Group>
+                </Fact>
               )}
-              <Group>
-                <Text fw={600}>{t('card.keyProtection')}</Text>
+              <Fact label={t('card.keyProtection')}>
                 <Text>{attested ? t('card.attested') : t('card.notAttested')}</Text>
-              </Group>
-              <Group>
-                <Text fw={600}>{t('tpm:keyProtection.label')}</Text>
+              </Fact>
+              <Fact label={t('tpm:keyProtection.label')}>
                 <Text>{t(`tpm:keyProtection.${c.keyProtection}`)}</Text>
-              </Group>
+              </Fact>
               {c.pinState && (
-                <Group>
-                  <Text fw={600}>{t('card.pin')}</Text>
+                <Fact label={t('card.pin')}>
                   <Text>
                     {c.pinState.pukBlocked
                       ? t('card.pinPukBlocked')
@@ -142,56 +143,19 @@ export default function CardPage() {
                         : t('card.pinTries', { count: c.pinState.triesLeft })}{' '}
                     ({t('card.reportedAt', { time: formatDateTime(c.pinState.reportedAt) })})
                   </Text>
-                </Group>
+                </Fact>
               )}
             </Stack>
           </Card>
 
           <Title order={2}>{t('card.stateHistory')}</Title>
-          {cardId && <AuditTrail where={history} label={t('card.stateHistory')} />}
+          {cardId && <AuditTrail where={history} label={t('card.stateHistory')} refresh={version} />}
 
           <Title order={2}>{t('card.certificates')}</Title>
-          <Table>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('card.certSerial')}</Table.Th>
-                <Table.Th>{t('card.purpose')}</Table.Th>
-                <Table.Th>{t('card.state')}</Table.Th>
-                <Table.Th>{t('card.expires')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {certs.map((x) => (
-                <Table.Tr key={x.id}>
-                  <Table.Td style={{ overflowWrap: 'anywhere' }}>{x.serial}</Table.Td>
-                  <Table.Td>{t(`card.template.${x.template}`, { defaultValue: x.template })}</Table.Td>
-                  <Table.Td>
-                    <StateBadge kind="certificate" state={x.state} />
-                  </Table.Td>
-                  <Table.Td>{formatDate(x.notAfter)}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+          <CertificateTable certificates={certs} />
 
           <Title order={2}>{t('card.orders')}</Title>
-          <Table>
-            <Table.Tbody>
-              {orders.map((o) => (
-                <Table.Tr key={o.id}>
-                  <Table.Td>
-                    <Anchor component={Link} to={`/operator/orders/${o.id}`}>
-                      {processName(o.process)}
-                    </Anchor>
-                  </Table.Td>
-                  <Table.Td>
-                    <StateBadge kind="order" state={o.state} />
-                  </Table.Td>
-                  <Table.Td>{formatDateTime(o.createdAt)}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+          <OrderTable orders={orders} />
         </>
       )}
     </Stack>

@@ -1,4 +1,4 @@
-import { Alert, Anchor, Button, Card, Group, Loader, Stack, Table, Text, Timeline, Title } from '@mantine/core';
+import { Alert, Anchor, Button, Card, Group, Loader, Stack, Text, Timeline, Title } from '@mantine/core';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
@@ -9,10 +9,11 @@ import { actorWords, auditSentence } from '../audit/sentences';
 import { graphql } from '../gql';
 import { nodesOf } from '../lib/connection';
 import { apiError } from '../lib/errors';
-import { formatDate, formatDateTime } from '../lib/format';
+import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
 import { OpCancelOrderDoc } from './operations';
 import { ReasonDialog } from './ReasonDialog';
+import { CertificateTable, Fact } from './tables';
 import { processName } from './words';
 
 const OrderDoc = graphql(`
@@ -56,18 +57,7 @@ const OrderDoc = graphql(`
     auditEvents(first: 100, where: { objectType: "Order", objectID: $objectID }, orderBy: { field: AT, direction: ASC }) {
       edges {
         node {
-          id
-          at
-          actorName
-          actorID
-          actorKind
-          action
-          objectType
-          objectID
-          objectLabel
-          subjectName
-          remoteAddr
-          details
+          ...AuditEventFields
         }
       }
     }
@@ -112,49 +102,41 @@ export default function OrderPage() {
           </Group>
           <Card withBorder>
             <Stack gap={4}>
-              <Group>
-                <Text fw={600}>{t('order.state')}</Text>
+              <Fact label={t('order.state')}>
                 <StateBadge kind="order" state={o.state} />
-              </Group>
-              <Group>
-                <Text fw={600}>{t('order.person')}</Text>
+              </Fact>
+              <Fact label={t('order.person')}>
                 <Anchor component={Link} to={`/operator/people/${o.user.id}`}>
                   {person}
                 </Anchor>
-              </Group>
+              </Fact>
               {cardSerial && (
-                <Group>
-                  <Text fw={600}>{t('order.card')}</Text>
+                <Fact label={t('order.card')}>
                   <Anchor component={Link} to={`/operator/cards/${cardSerial}`}>
                     {cardSerial}
                   </Anchor>
-                </Group>
+                </Fact>
               )}
-              <Group>
-                <Text fw={600}>{t('order.verificationCode')}</Text>
+              <Fact label={t('order.verificationCode')}>
                 <Text ff="monospace" data-testid="verification-code">
                   {o.verificationCode || t('order.none')}
                 </Text>
-              </Group>
-              <Group>
-                <Text fw={600}>{t('order.scriptVersion')}</Text>
+              </Fact>
+              <Fact label={t('order.scriptVersion')}>
                 <Text>{o.optionScriptVersion || t('order.none')}</Text>
-              </Group>
-              <Group>
-                <Text fw={600}>{t('order.started')}</Text>
+              </Fact>
+              <Fact label={t('order.started')}>
                 <Text>{formatDateTime(o.createdAt)}</Text>
-              </Group>
+              </Fact>
               {o.finishedAt && (
-                <Group>
-                  <Text fw={600}>{t('order.finished')}</Text>
+                <Fact label={t('order.finished')}>
                   <Text>{formatDateTime(o.finishedAt)}</Text>
-                </Group>
+                </Fact>
               )}
               {o.failureReason && (
-                <Group>
-                  <Text fw={600}>{t('order.failureReason')}</Text>
+                <Fact label={t('order.failureReason')}>
                   <Text>{o.failureReason}</Text>
-                </Group>
+                </Fact>
               )}
             </Stack>
           </Card>
@@ -174,20 +156,7 @@ export default function OrderPage() {
           {nodesOf(o.certificates).length === 0 ? (
             <Text c="dimmed">{t('order.noCertificates')}</Text>
           ) : (
-            <Table>
-              <Table.Tbody>
-                {nodesOf(o.certificates).map((x) => (
-                  <Table.Tr key={x.id}>
-                    <Table.Td style={{ overflowWrap: 'anywhere' }}>{x.serial}</Table.Td>
-                    <Table.Td>{t(`card.template.${x.template}`, { defaultValue: x.template })}</Table.Td>
-                    <Table.Td>
-                      <StateBadge kind="certificate" state={x.state} />
-                    </Table.Td>
-                    <Table.Td>{formatDate(x.notAfter)}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
+            <CertificateTable certificates={nodesOf(o.certificates)} />
           )}
 
           {o.options && <EvaluatedOptions options={o.options} userLabel={person} />}

@@ -1,6 +1,7 @@
 import { Alert, Anchor, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { useQuery } from 'urql';
 
@@ -10,22 +11,6 @@ import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
-
-// Words on this page, kept together for the message catalogue.
-const T = {
-  title: 'People',
-  intro: 'Find a person by the start of their username, e-mail address or name.',
-  search: 'Search',
-  placeholder: 'e.g. bob, bob@example.com or Bob',
-  failed: 'The search failed',
-  none: 'Nobody matches.',
-  username: 'Username',
-  name: 'Name',
-  email: 'E-mail',
-  state: 'State',
-  lastLogin: 'Last sign-in',
-  never: 'never',
-};
 
 const PeopleDoc = graphql(`
   query OperatorPeople($query: String!, $after: Cursor) {
@@ -51,6 +36,7 @@ const PeopleDoc = graphql(`
 
 /** PeoplePage is the operator console's search for people. */
 export default function PeoplePage() {
+  const { t } = useTranslation('operator');
   const [query, setQuery] = useState('');
   const [debounced] = useDebouncedValue(query.trim(), 250);
   const pager = useConnectionPager(debounced);
@@ -63,28 +49,28 @@ export default function PeoplePage() {
   const problem = error ? apiError(error) : undefined;
   return (
     <Stack>
-      <Title order={2}>{T.title}</Title>
-      <Text c="dimmed">{T.intro}</Text>
+      <Title order={2}>{t('people.title')}</Title>
+      <Text c="dimmed">{t('people.intro')}</Text>
       <TextInput
-        label={T.search}
-        placeholder={T.placeholder}
+        label={t('people.search')}
+        placeholder={t('people.placeholder')}
         value={query}
         onChange={(e) => setQuery(e.currentTarget.value)}
         maxLength={200}
       />
       {problem && (
-        <Alert color="red" title={T.failed}>
+        <Alert color="red" title={t('people.failed')}>
           {problem.message}
         </Alert>
       )}
       <Table striped highlightOnHover>
         <Table.Thead>
           <Table.Tr>
-            <Table.Th>{T.username}</Table.Th>
-            <Table.Th>{T.name}</Table.Th>
-            <Table.Th>{T.email}</Table.Th>
-            <Table.Th>{T.state}</Table.Th>
-            <Table.Th>{T.lastLogin}</Table.Th>
+            <Table.Th>{t('people.username')}</Table.Th>
+            <Table.Th>{t('people.name')}</Table.Th>
+            <Table.Th>{t('people.email')}</Table.Th>
+            <Table.Th>{t('people.state')}</Table.Th>
+            <Table.Th>{t('people.lastLogin')}</Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -100,12 +86,12 @@ export default function PeoplePage() {
               <Table.Td>
                 <StateBadge kind="user" state={p.state} />
               </Table.Td>
-              <Table.Td>{p.lastLoginAt ? formatDateTime(p.lastLoginAt) : T.never}</Table.Td>
+              <Table.Td>{p.lastLoginAt ? formatDateTime(p.lastLoginAt) : t('people.never')}</Table.Td>
             </Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
-      {!fetching && data && people.length === 0 && <Text c="dimmed">{T.none}</Text>}
+      {!fetching && data && people.length === 0 && <Text c="dimmed">{t('people.none')}</Text>}
       <ConnectionPager pager={pager} connection={data?.people} />
     </Stack>
   );

@@ -1,4 +1,4 @@
-import { Alert, Anchor, Button, Card, Group, Loader, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Anchor, Button, Card, Group, Loader, Select, Stack, Text, Title } from '@mantine/core';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
@@ -14,7 +14,7 @@ import { AuditTrail } from './AuditTrail';
 import { CardActions } from './CardActions';
 import { OpCancelOrderDoc, OpEndSessionsDoc, OpSetUserStateDoc } from './operations';
 import { ReasonDialog } from './ReasonDialog';
-import { processName } from './words';
+import { CardTable, Fact, OrderTable } from './tables';
 
 const PersonDoc = graphql(`
   query OperatorPerson($id: ID!) {
@@ -61,7 +61,12 @@ export default function PersonPage() {
   const { t } = useTranslation('operator');
   const { id = '' } = useParams();
   const [{ data, fetching, error }, reload] = useQuery({ query: PersonDoc, variables: { id }, requestPolicy: 'cache-and-network' });
-  const refresh = () => reload({ requestPolicy: 'network-only' });
+  // An action reads the person again, and their trails with them.
+  const [version, setVersion] = useState(0);
+  const refresh = () => {
+    reload({ requestPolicy: 'network-only' });
+    setVersion((v) => v + 1);
+  };
   const person = data?.node?.__typename === 'User' ? data.node : undefined;
   const problem = error ? apiError(error) : undefined;
   const [dialog, setDialog] = useState<'state' | 'sessions' | { cancel: string }>();
@@ -71,13 +76,9 @@ export default function PersonPage() {
   const [, cancelOrder] = useMutation(OpCancelOrderDoc);
   const cards = nodesOf(person?.cards);
   const orders = nodesOf(person?.orders);
-  const related = [...cards.map((c) => c.id), ...orders.map((o) => o.id)].join(',');
-  // The person's trail: what they did, what was done to their account, cards and orders.
-  const trail = useMemo<AuditEventWhereInput>(() => {
-    const or: AuditEventWhereInput[] = [{ actorID: id }, { objectType: 'User', objectID: id }];
-    if (related !== '') or.push({ objectIDIn: related.split(',') });
-    return { or };
-  }, [id, related]);
+  // The person's trail: what they did, and what was done about them (their account, cards,
+  // orders, certificates), whoever did it.
+  const trail = useMemo<AuditEventWhereInput>(() => ({ or: [{ actorID: id }, { subjectID: id }] }), [id]);
   const history = useMemo<AuditEventWhereInput>(() => ({ objectType: 'User', objectID: id, action: 'user.set_state' }), [id]);
 
   if (fetching && !data) return <Loader aria-label={t('loading')} />;
@@ -103,26 +104,21 @@ export default function PersonPage() {
           <Title order={1}>{name}</Title>
           <Card withBorder>
             <Stack gap={4}>
-              <Group>
-                <Text fw={600}>{t('person.username')}</Text>
+              <Fact label={t('person.username')}>
                 <Text>{person.username}</Text>
-              </Group>
-              <Group>
-                <Text fw={600}>{t('person.email')}</Text>
+              </Fact>
+              <Fact label={t('person.email')}>
                 <Text>{person.email}</Text>
-              </Group>
-              <Group>
-                <Text fw={600}>{t('person.state')}</Text>
+              </Fact>
+              <Fact label={t('person.state')}>
                 <StateBadge kind="user" state={person.state} />
-              </Group>
-              <Group>
-                <Text fw={600}>{t('person.lastLogin')}</Text>
+              </Fact>
+              <Fact label={t('person.lastLogin')}>
                 <Text>{person.lastLoginAt ? formatDateTime(person.lastLoginAt) : t('person.never')}</Text>
-              </Group>
-              <Group>
-                <Text fw={600}>{t('person.since')}</Text>
+              </Fact>
+              <Fact label={t('person.since')}>
                 <Text>{formatDateTime(person.createdAt)}</Text>
-              </Group>
+              </Fact>
               <Group mt="sm">
                 <Button
                   variant="light"
@@ -141,82 +137,33 @@ export default function PersonPage() {
           </Card>
 
           <Title order={2}>{t('person.stateHistory')}</Title>
-          <AuditTrail where={history} label={t('person.stateHistory')} />
+          <AuditTrail where={history} label={t('person.stateHistory')} refresh={version} />
 
           <Title order={2}>{t('person.cards')}</Title>
           {cards.length === 0 ? (
             <Text c="dimmed">{t('person.noCards')}</Text>
           ) : (
-            <Table>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t('person.serial')}</Table.Th>
-                  <Table.Th>{t('person.state')}</Table.Th>
-                  <Table.Th>{t('person.created')}</Table.Th>
-                  <Table.Th>{t('person.actions')}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {cards.map((c) => (
-                  <Table.Tr key={c.id}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/operator/cards/${c.serial}`}>
-                        {c.serial}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>
-                      <StateBadge kind="card" state={c.state} />
-                    </Table.Td>
-                    <Table.Td>{formatDateTime(c.createdAt)}</Table.Td>
-                    <Table.Td>
-                      <CardActions card={c} owner={name} onDone={refresh} />
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
+            <CardTable cards={cards} actions={(c) => <CardActions card={c} owner={name} onDone={refresh} />} />
           )}
 
           <Title order={2}>{t('person.orders')}</Title>
           {orders.length === 0 ? (
             <Text c="dimmed">{t('person.noOrders')}</Text>
           ) : (
-            <Table>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t('person.process')}</Table.Th>
-                  <Table.Th>{t('person.state')}</Table.Th>
-                  <Table.Th>{t('person.created')}</Table.Th>
-                  <Table.Th>{t('person.actions')}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {orders.map((o) => (
-                  <Table.Tr key={o.id}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/operator/orders/${o.id}`}>
-                        {processName(o.process)}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>
-                      <StateBadge kind="order" state={o.state} />
-                    </Table.Td>
-                    <Table.Td>{formatDateTime(o.createdAt)}</Table.Td>
-                    <Table.Td>
-                      {RUNNING.has(o.state) && (
-                        <Button variant="light" color="red" size="xs" onClick={() => setDialog({ cancel: o.id })}>
-                          {t('order.cancel.button')}
-                        </Button>
-                      )}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
+            <OrderTable
+              orders={orders}
+              actions={(o) =>
+                RUNNING.has(o.state) && (
+                  <Button variant="light" color="red" size="xs" onClick={() => setDialog({ cancel: o.id })}>
+                    {t('order.cancel.button')}
+                  </Button>
+                )
+              }
+            />
           )}
 
           <Title order={2}>{t('person.auditTrail')}</Title>
-          <AuditTrail where={trail} exportPerson={person.id} label={t('person.auditTrail')} />
+          <AuditTrail where={trail} exportPerson={person.id} label={t('person.auditTrail')} refresh={version} />
 
           <ReasonDialog
             opened={dialog === 'state'}
@@ -245,7 +192,11 @@ export default function PersonPage() {
             consequence={t('person.endSessions.consequence', { name })}
             confirmLabel={t('person.endSessions.confirm')}
             onClose={() => setDialog(undefined)}
-            onConfirm={async (reason) => endSessions({ id: person.id, reason })}
+            onConfirm={async (reason) => {
+              const res = await endSessions({ id: person.id, reason });
+              if (!res.error) refresh();
+              return res;
+            }}
           />
           <ReasonDialog
             opened={typeof dialog === 'object'}

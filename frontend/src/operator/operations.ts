@@ -60,31 +60,3 @@ export const OpEndSessionsDoc = graphql(`
     endUserSessions(userId: $id, reason: $reason)
   }
 `);
-
-export const OpAuditTrailDoc = graphql(`
-  query OperatorAuditTrail($where: AuditEventWhereInput!, $after: Cursor) {
-    auditEvents(first: 20, after: $after, where: $where, orderBy: { field: AT, direction: DESC }) {
-      totalCount
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      edges {
-        node {
-          id
-          at
-          actorName
-          actorID
-          actorKind
-          action
-          objectType
-          objectID
-          objectLabel
-          subjectName
-          remoteAddr
-          details
-        }
-      }
-    }
-  }
-`);
