@@ -2,51 +2,20 @@
 // build, served by vscard-bridge): it takes a PIN in the full flow, and it shows a cancel
 // in the portal while it waits, without anything being submitted.
 import assert from 'node:assert/strict';
-import { test, type Browser, type Page } from '@playwright/test';
+import { test } from '@playwright/test';
 
-import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
-import { screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { screenshot, signIn, withPage } from './harness.ts';
+import { openPinPage, pinPageSuite, startGetCard } from './pinpagesuite.ts';
 
-const bridgeBin = bridgeBinary();
-const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
-
-let server: Server | undefined;
-let browser: Browser | undefined;
-const bridges: Bridge[] = [];
-
-test.skip(skip !== false, skip || undefined);
-
-test.beforeAll(async ({ browser: b }) => {
-  server = await startServer('pinpage');
-  browser = b;
-});
-
-test.afterAll(async () => {
-  for (const br of bridges) await br.stop();
-  await server?.stop();
-});
-
-async function startOrder(page: Page, srv: Server, user: string, password: string) {
-  await signIn(page, srv, user, password);
-  await page.getByRole('region', { name: 'Get virtual smart card' }).getByRole('link', { name: 'Get virtual smart card' }).click();
-  await page.getByRole('heading', { name: 'Get a virtual smart card' }).waitFor();
-  await page.getByRole('button', { name: 'Next' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Open the vscard Desktop App' });
-  const link = (await dialog.getByRole('link', { name: 'Open Desktop App' }).getAttribute('href')) ?? '';
-  const code = (await dialog.getByTestId('verification-code').textContent())?.trim() ?? '';
-  return { link, code };
-}
+const suite = pinPageSuite('pinpage');
 
 test('the PIN page in the portal look takes a PIN in the full flow', async () => {
-  if (!server || !browser || 'skip' in bridgeBin) return;
-  const srv = server;
+  const { server: srv, browser } = suite;
+  if (!srv || !browser) return;
   await withPage(browser, srv, 'pinpage-flow', async (page) => {
-    const { link, code } = await startOrder(page, srv, 'alice', 'alice-demo');
-    const bridge = await openLinkInBridge(bridgeBin.bin, link);
-    bridges.push(bridge);
-    const pinPage = await page.context().newPage();
-    await pinPage.goto(bridge.pinPage);
-    await pinPage.getByText(code).waitFor({ timeout: 30_000 });
+    await signIn(page, srv, 'alice', 'alice-demo');
+    const { link, code } = await startGetCard(page);
+    const pinPage = await openPinPage(suite, page.context(), link, code);
     // The portal's component library, and the policy in one sentence per rule.
     assert.ok((await pinPage.locator('.mantine-Button-root').count()) > 0, 'the page is built with Mantine');
     const rules = await pinPage.getByTestId('pin-rules').locator('li').allTextContents();
@@ -69,19 +38,17 @@ test('the PIN page in the portal look takes a PIN in the full flow', async () =>
 });
 
 test('a cancel in the portal shows on the waiting PIN page at once', async () => {
-  if (!server || !browser || 'skip' in bridgeBin) return;
-  const srv = server;
+  const { server: srv, browser } = suite;
+  if (!srv || !browser) return;
   await withPage(browser, srv, 'pinpage-cancel', async (page) => {
-    const { link, code } = await startOrder(page, srv, 'carol', 'carol-demo');
-    const bridge = await openLinkInBridge(bridgeBin.bin, link);
-    bridges.push(bridge);
-    const pinPage = await page.context().newPage();
+    await signIn(page, srv, 'carol', 'carol-demo');
+    const { link, code } = await startGetCard(page);
+    const pinPage = await openPinPage(suite, page.context(), link, code);
+    // The page has loaded and shown the code: from here on it posts only what the person submits.
     const posts: string[] = [];
     pinPage.on('request', (r) => {
       if (r.method() === 'POST') posts.push(r.url());
     });
-    await pinPage.goto(bridge.pinPage);
-    await pinPage.getByText(code).waitFor({ timeout: 30_000 });
     await pinPage.getByLabel('New PIN').waitFor();
 
     await page.getByRole('button', { name: 'Cancel', exact: true }).click();

@@ -4,40 +4,19 @@
 // waiting PIN page without anything being submitted, and both sides then say what
 // happened without a state name: the portal says what the server took back.
 import assert from 'node:assert/strict';
-import { test, type Browser, type Page } from '@playwright/test';
+import { test, type Page } from '@playwright/test';
 
-import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
-import { screenshot, startServer, withPage, type Server } from './harness.ts';
+import { screenshot, withPage, type Server } from './harness.ts';
+import { openPinPage, pinPageSuite, startGetCard, type StartWords } from './pinpagesuite.ts';
 
-const bridgeBin = bridgeBinary();
-const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
+const suite = pinPageSuite('words');
 
-let server: Server | undefined;
-let browser: Browser | undefined;
-const bridges: Bridge[] = [];
-
-test.skip(skip !== false, skip || undefined);
-
-test.beforeAll(async ({ browser: b }) => {
-  server = await startServer('words');
-  browser = b;
-});
-
-test.afterAll(async () => {
-  for (const br of bridges) await br.stop();
-  await server?.stop();
-});
-
-interface Words {
+interface Words extends StartWords {
   locale: string;
   user: [string, string];
   signIn: string;
   signOut: string;
-  getCard: string;
-  next: string;
   cancel: string;
-  handoff: string;
-  open: string;
   cancelTitle: string;
   cancelOrder: string;
   lengthRule: RegExp;
@@ -55,7 +34,7 @@ interface Words {
 
 const languages: Words[] = [
   {
-    locale: 'en-GB', user: ['alice', 'alice-demo'], signIn: 'Sign in', signOut: 'Sign out', getCard: 'Get virtual smart card',
+    locale: 'en-GB', user: ['alice', 'alice-demo'], signIn: 'Sign in', signOut: 'Sign out', getCard: 'Get virtual smart card', intro: 'Get a virtual smart card',
     next: 'Next', cancel: 'Cancel', handoff: 'Open the vscard Desktop App', open: 'Open Desktop App',
     cancelTitle: 'Cancel this order?', cancelOrder: 'Cancel order',
     lengthRule: /^\d+ to \d+ digits$|^\d+ digits$/, retries: /^The card blocks after \d+ wrong PINs in a row\.$/,
@@ -67,7 +46,7 @@ const languages: Words[] = [
     undone: /^The card the Desktop App had started was deleted; no certificate had been issued for it\. You can start again/,
   },
   {
-    locale: 'de-DE', user: ['carol', 'carol-demo'], signIn: 'Anmelden', signOut: 'Abmelden', getCard: 'Virtuelle Smartcard anfordern',
+    locale: 'de-DE', user: ['carol', 'carol-demo'], signIn: 'Anmelden', signOut: 'Abmelden', getCard: 'Virtuelle Smartcard anfordern', intro: 'Virtuelle Smartcard anfordern',
     next: 'Weiter', cancel: 'Abbrechen', handoff: 'Die vscard Desktop-App öffnen', open: 'Desktop-App öffnen',
     cancelTitle: 'Diesen Auftrag abbrechen?', cancelOrder: 'Auftrag abbrechen',
     lengthRule: /^\d+ bis \d+ Ziffern$|^\d+ Ziffern$/, retries: /^Die Karte sperrt nach \d+ falschen PINs hintereinander\.$/,
@@ -83,7 +62,8 @@ const languages: Words[] = [
 // A state name, an error code or a Go error chain where a person reads words.
 const notWords = /CANCELLED|DESKTOP_APP_CONNECTED|ORDER_ENDED|ILLEGAL_STATE|cannot move to|ask for PIN|Nothing was left behind|reader\.conf|--vpcd|ECCP256|slot 9A|Virtual PCD/;
 
-async function startOrder(page: Page, srv: Server, w: Words) {
+/** signIn signs in through the portal's button in w's language. */
+async function signIn(page: Page, srv: Server, w: Words) {
   await page.goto('/');
   await page.getByRole('link', { name: w.signIn }).last().click();
   await page.waitForURL(/\/dev\/idp\//);
@@ -92,34 +72,25 @@ async function startOrder(page: Page, srv: Server, w: Words) {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((u) => u.origin === srv.url && !u.pathname.startsWith('/dev/idp') && !u.pathname.startsWith('/auth'));
   await page.getByRole('button', { name: w.signOut, exact: true }).waitFor();
-  await page.getByRole('region', { name: w.getCard }).getByRole('link', { name: w.getCard }).click();
-  await page.getByRole('button', { name: w.next, exact: true }).click();
-  const dialog = page.getByRole('dialog', { name: w.handoff });
-  const link = (await dialog.getByRole('link', { name: w.open }).getAttribute('href')) ?? '';
-  const code = (await dialog.getByTestId('verification-code').textContent())?.trim() ?? '';
-  return { link, code };
 }
 
 for (const w of languages) {
   test(`${w.locale}: the PIN page's words, and a cancel in the portal on both sides`, async () => {
-    if (!server || !browser || 'skip' in bridgeBin) return;
-    const srv = server;
+    const { server: srv, browser } = suite;
+    if (!srv || !browser) return;
     await withPage(browser, srv, `words-${w.locale}`, async (page, context) => {
       // The browser's language, for the portal and for the PIN page alike.
       await context.addInitScript((langs: string[]) => {
         Object.defineProperty(navigator, 'languages', { get: () => langs });
         Object.defineProperty(navigator, 'language', { get: () => langs[0] });
       }, [w.locale, w.locale.slice(0, 2)]);
-      const { link, code } = await startOrder(page, srv, w);
-      const bridge = await openLinkInBridge(bridgeBin.bin, link);
-      bridges.push(bridge);
-      const pinPage = await context.newPage();
+      await signIn(page, srv, w);
+      const { link, code } = await startGetCard(page, w);
+      const pinPage = await openPinPage(suite, context, link, code);
       const posts: string[] = [];
       pinPage.on('request', (r) => {
         if (r.method() === 'POST') posts.push(new URL(r.url()).pathname.split('/').pop() ?? '');
       });
-      await pinPage.goto(bridge.pinPage);
-      await pinPage.getByText(code).waitFor({ timeout: 30_000 });
       assert.equal(await pinPage.locator('html').getAttribute('lang'), w.locale.slice(0, 2));
 
       // The rules: the length in digits, one line per kind of rule, no letters in the

@@ -11,8 +11,6 @@ import { ErrorPage } from './layout/ErrorPage';
 import { DashboardPage } from './pages/DashboardPage';
 import { LandingPage } from './pages/LandingPage';
 import { NotFoundPage } from './pages/NotFoundPage';
-import { OrderWizardPage } from './wizard/OrderWizardPage';
-import { StartOrderPage } from './wizard/StartOrderPage';
 
 // Pages get their lazily loaded namespaces ("operator", and "audit" where they tell audit
 // events in words) before they render.
@@ -33,11 +31,14 @@ const OperatorCardPage = lazy(withAuditWords(() => import('./operator/CardPage')
 const OperatorOrderPage = lazy(withAuditWords(() => import('./operator/OrderPage')));
 // GraphiQL and its Monaco editor are several times the size of the rest of the app.
 const PlaygroundPage = lazy(() => import('./admin/PlaygroundPage'));
+// The wizard (its steps, dialogs and every process's words in use) loads when an order is opened.
+const OrderWizardPage = lazy(() => import('./wizard/OrderWizardPage').then((m) => ({ default: m.OrderWizardPage })));
+const StartOrderPage = lazy(() => import('./wizard/StartOrderPage').then((m) => ({ default: m.StartOrderPage })));
 
-function PageLoader() {
+function PageLoader({ label = 'Loading' }: { label?: string }) {
   return (
     <Center py="xl">
-      <Loader aria-label="Loading" />
+      <Loader aria-label={label} />
     </Center>
   );
 }
@@ -54,6 +55,7 @@ export function App() {
     );
   }
   const admin = isAdmin(session.user);
+  const wizardPage = (page: ReactNode) => <Suspense fallback={<PageLoader label={i18n.t('wizard:page.loading')} />}>{page}</Suspense>;
   const adminOnly = (page: ReactNode) => (admin ? <Suspense fallback={<PageLoader />}>{page}</Suspense> : <NotFoundPage />);
   const operatorOnly = (page: ReactNode) =>
     isOperator(session.user) ? <Suspense fallback={<PageLoader />}>{page}</Suspense> : <NotFoundPage />;
@@ -61,8 +63,8 @@ export function App() {
     <AppLayout>
       <Routes>
         <Route path="/" element={<DashboardPage />} />
-        <Route path="/get-virtual-smart-card" element={<StartOrderPage />} />
-        <Route path="/orders/:id" element={<OrderWizardPage />} />
+        <Route path="/get-virtual-smart-card" element={wizardPage(<StartOrderPage />)} />
+        <Route path="/orders/:id" element={wizardPage(<OrderWizardPage />)} />
         <Route path="/cards" element={<CardsPage />} />
         <Route path="/operator" element={<Navigate to="/operator/people" replace />} />
         <Route path="/operator/people" element={operatorOnly(<PeoplePage />)} />

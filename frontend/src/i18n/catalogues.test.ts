@@ -79,8 +79,10 @@ describe('keys used in the source', () => {
       // The Desktop App's PIN page is an app of its own whose default namespace is pinpage.
       let fileNs =
         /useTranslation\(\s*(?:\[\s*)?'([^']+)'/.exec(text)?.[1] ?? (file.includes('/pinpage/') ? 'pinpage' : DEFAULT_NS);
-      // A file that works with i18n.getFixedT(null, 'ns', 'prefix') has its keys below that prefix.
-      const fixed = /getFixedT\(\s*null,\s*'([^']+)',\s*'([^']+)'/.exec(text);
+      // A file that works with i18n.getFixedT(lng, 'ns', 'prefix') has its keys below that prefix
+      // (getFixedT(lng, 'ns'): in that namespace, with none); the one with a prefix counts first.
+      const calls = [...text.matchAll(/getFixedT\(\s*[^,()]+,\s*'([^']+)'(?:,\s*'([^']+)')?\s*\)/g)];
+      const fixed = calls.find((c) => c[2]) ?? calls[0];
       let prefix = '';
       if (fixed) [, fileNs = DEFAULT_NS, prefix = ''] = fixed;
       for (const m of text.matchAll(/\bt\(\s*['"`]([^'"`$]+)['"`]/g)) {

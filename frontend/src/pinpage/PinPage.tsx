@@ -93,7 +93,7 @@ function Body({ state, onState }: { state: State; onState: (s: State) => void })
         </Group>
       )}
       {state.steps.length > 0 && (
-        <List aria-label="progress">
+        <List aria-label={t('progress')}>
           {state.steps.filter((s) => t(`step.${s}`, { defaultValue: '' }) !== '').map((s) => (
             <List.Item key={s}>{t(`step.${s}`)}</List.Item>
           ))}

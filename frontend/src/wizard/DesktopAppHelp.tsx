@@ -1,24 +1,26 @@
 import { Alert, Button, Code, List, Text } from '@mantine/core';
+import { useTranslation } from 'react-i18next';
 
 /** DesktopAppHelp explains how to install and start the Desktop App when it does not answer. */
 export function DesktopAppHelp({ onNewLink, busy }: { onNewLink: () => void; busy: boolean }) {
+  const { t } = useTranslation('wizard');
+  // The commands are typed as they are, in every language.
   return (
-    <Alert color="yellow" title="The Desktop App has not connected yet" data-testid="desktop-app-help">
+    <Alert color="yellow" title={t('help.title')} data-testid="desktop-app-help">
       <Text size="sm" mb="xs">
-        If nothing happened when you clicked Open Desktop App, the vscard Desktop App is probably not installed or not
-        running on this computer:
+        {t('help.lead')}
       </Text>
       <List size="sm" type="ordered" spacing={4}>
         <List.Item>
-          Install it once, which also registers the <Code>vscard://</Code> links: <Code>vscard-bridge install</Code>
+          {t('help.install')} <Code>vscard-bridge install</Code>
         </List.Item>
         <List.Item>
-          Start it: <Code>vscard-bridge serve</Code>
+          {t('help.start')} <Code>vscard-bridge serve</Code>
         </List.Item>
-        <List.Item>Get a new link below and click Open Desktop App again.</List.Item>
+        <List.Item>{t('help.again')}</List.Item>
       </List>
       <Button mt="sm" variant="light" color="yellow" onClick={onNewLink} loading={busy}>
-        Get a new link
+        {t('dialog.newLink')}
       </Button>
     </Alert>
   );

@@ -4,7 +4,6 @@ import { useTranslation } from 'react-i18next';
 import type { WizardOrderFragment } from '../gql/graphql';
 import type { Flow } from './flows';
 
-
 /**
  * IntroStep says what will happen: for a process on a card, which card and the flow's
  * steps; for a new card, also what it will hold, from the order's options.
@@ -48,17 +47,18 @@ function CardIntro({
   onChoice: (name: string, value: boolean) => void;
   challenge?: ChallengeField;
 }) {
+  const { t } = useTranslation('wizard');
   return (
     <Stack>
       {order.subjectCard && (
         <Text data-testid="subject-card">
-          Card{' '}
+          {t('cardIntro.card')}{' '}
           <Text span ff="monospace" fw={700}>
             {order.subjectCard.serial}
           </Text>
         </Text>
       )}
-      <Text>What happens:</Text>
+      <Text>{t('cardIntro.whatHappens')}</Text>
       <List type="ordered" spacing="xs">
         {flow.introSteps.map((s) => (
           <List.Item key={s}>{s}</List.Item>
@@ -75,8 +75,8 @@ function CardIntro({
       ))}
       {flow.challenge && challenge && (
         <TextInput
-          label="Challenge"
-          description="As the computer that has the card shows it. Upper or lower case and dashes do not matter."
+          label={t('cardIntro.challenge')}
+          description={t('cardIntro.challengeHint')}
           placeholder="XXXX-XXXX-XXXX"
           styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)', maxWidth: '16em' } }}
           autoComplete="off"

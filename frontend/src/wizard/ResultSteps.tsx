@@ -16,9 +16,8 @@ export function DoneStep({ order, flow, response }: { order: WizardOrderFragment
   if (flow.challenge && !response) {
     return (
       <Stack>
-        <Alert color="gray" title="The response was shown once" data-testid="order-done" role="status">
-          It is not shown again. If it was not typed into the computer that has the card, start again from your cards: the
-          computer then shows a new challenge.
+        <Alert color="gray" title={t('response.shownTitle')} data-testid="order-done" role="status">
+          {t('response.shown')}
         </Alert>
         <Group>
           <Button component={Link} to="/cards">

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
+import { LANGUAGES } from '../i18n';
 import { processTitle, unavailableText } from '../lib/processes';
-import { flowOf } from './flows';
+import { FLOW_NAMES, flowOf, type Flow } from './flows';
 import { canProceed, phaseOf } from './orderState';
 
 describe('lock and unlock flows', () => {
@@ -78,5 +79,65 @@ describe('replace and delete flows', () => {
     expect(unavailableText('PUK_BLOCKED', 'ACTIVE', 'reset-pin')).toMatch(/Replace the card/);
     expect(processTitle({ name: 'replace-virtual-smart-card', displayName: 'process.replace-virtual-smart-card.name' })).toBe('Replace card');
     expect(processTitle({ name: 'delete-virtual-smart-card', displayName: 'process.delete-virtual-smart-card.name' })).toBe('Delete card');
+  });
+});
+
+/** words lists what a flow says, by where it says it (done with and without a serial). */
+function words(flow: Flow): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (v: unknown, path: string) => {
+    if (typeof v === 'string') out[path] = v;
+    else if (typeof v === 'function') {
+      out[`${path}(serial)`] = String(v('VC1'));
+      out[`${path}()`] = String(v(undefined));
+    } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+  };
+  const { reviewStates: _r, nextStates: _n, again: _a, ...said } = flow;
+  walk(said, '');
+  // States and choice names are for the program, not for a person.
+  for (const k of Object.keys(out)) if (/\.(state|phase|name)$/.test(k)) delete out[k];
+  return out;
+}
+
+/** untranslated lists the words of flow that are still as in English (a missing key falls back to English). */
+function untranslated(flow: Flow, en: Flow): string[] {
+  const mine = words(flow);
+  return Object.entries(words(en))
+    .filter(([k, v]) => v !== '' && mine[k] === v)
+    .map(([k, v]) => `${k}: ${v}`);
+}
+
+describe("every process's wizard speaks every language", () => {
+  const names = [...FLOW_NAMES, 'some-new-process'];
+  it('ok/the processes with a wizard of their own are all there', () => {
+    expect(FLOW_NAMES).toContain('change-pin');
+    expect(FLOW_NAMES.length).toBeGreaterThanOrEqual(10);
+  });
+  for (const name of names) {
+    for (const lng of LANGUAGES) {
+      it(`ok/${name} has its words in ${lng}`, () => {
+        const flow = flowOf(name, lng);
+        const said = words(flow);
+        // A key the catalogue lacks in every language comes back as the key itself.
+        const keys = Object.entries(said).filter(([, v]) => /^[\w-]+(\.[\w-]+)+$/.test(v) || /\bflow\.|\{\{/.test(v));
+        expect(keys, `${name} in ${lng}`).toEqual([]);
+        expect(said['headings.intro']).not.toBe('');
+        if (name !== 'get-virtual-smart-card') expect(flow.introSteps.length).toBeGreaterThan(0);
+        if (lng !== 'en') expect(untranslated(flow, flowOf(name, 'en')), `${name} in ${lng}`).toEqual([]);
+      });
+    }
+  }
+  it('ok/the check sees words left in English (a language without catalogue)', () => {
+    expect(untranslated(flowOf('change-pin', 'fr'), flowOf('change-pin', 'en')).length).toBeGreaterThan(5);
+  });
+  it('ok/German, with the serial', () => {
+    const lock = flowOf('lock-virtual-smart-card', 'de');
+    expect(lock.headings.intro).toBe('Karte sperren');
+    expect(lock.done('42')).toBe('Karte 42 ist gesperrt und ihre Zertifikate sind ausgesetzt.');
+    expect(flowOf('renew-virtual-smart-card', 'de').progress.map((p) => p.label)).toEqual([
+      'Desktop-App verbunden',
+      'Zertifikate ausgestellt',
+      'Karte erneuert',
+    ]);
   });
 });

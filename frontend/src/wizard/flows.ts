@@ -4,15 +4,23 @@
 // person's (StateMap). A process the portal has no flow for gets the generic card flow,
 // which is honest for any process that hands a card to the Desktop App.
 //
-// Adding a process: one entry in `flows` (append; other processes' entries sit next to it).
-// cardFlow fits a card process that hands off to the Desktop App; one that does not (lock)
-// spreads cardFlow's result and overrides introSteps (and nextStates if its Next ends it):
-// its order goes from the introduction straight to Done, and no Desktop App page shows.
+// Adding a process: one entry in `flows` (append; other processes' entries sit next to it)
+// and its words under flow.<process> in locales/{en,de}/wizard.json. cardFlow fits a card
+// process that hands off to the Desktop App; serverFlow one whose Next ends it (lock): its
+// order goes from the introduction straight to Done, and no Desktop App page shows.
+//
+// Every word comes from the catalogue (namespace wizard) in the language asked for, when the
+// flow is built: flowOf is called on every render, so a change of language shows at once.
+// flows.test.ts checks that every process's flow has its own words in every language.
+import type { TFunction } from 'i18next';
+
 import i18n from '../i18n';
-import { GET_CARD, GET_CARD_END, PHASES, type EndWords, type Phase, type StateMap } from './orderState';
+import { GET_CARD, getCardEnd, PHASES, type EndWords, type Phase, type ProgressItem, type StateMap } from './orderState';
 
 /** Flow is one process's wizard: its StateMap and its words. */
 export interface Flow extends StateMap {
+  /** progress: the Desktop App's steps, with what each says while current and once done. */
+  progress: readonly ProgressItem[];
   /** phases are the steps shown at the top of every page of the wizard. */
   phases: readonly { phase: Phase; label: string }[];
   headings: Record<Phase, string>;
@@ -53,120 +61,114 @@ export interface Choice {
   default: boolean;
 }
 
-const getCard: Flow = {
-  ...GET_CARD,
-  phases: PHASES,
-  headings: {
-    intro: 'Get a virtual smart card',
-    desktop: 'Create the card with the Desktop App',
-    review: 'Your new card',
-    done: 'Done',
-    ended: 'The order has ended',
-  },
-  introSteps: [],
-  waiting: 'Waiting for the Desktop App. Open it with the link, then type your PIN there.',
-  working: 'The Desktop App is creating your card. Keep this page open; it follows every step.',
-  busy: 'The Desktop App is working on your card',
-  handoff: 'The Desktop App creates the card on this computer and asks you for a PIN.',
-  cancel:
-    'The order ends here. Nothing is left behind: a card the Desktop App has started is deleted and every certificate issued for it is revoked. You can start again at any time.',
-  doneTitle: 'Your virtual smart card is ready',
-  done: (serial) =>
-    `${serial ? `Card ${serial} is active` : 'The card is active'} and its certificates are valid. You can use it right away on this computer.`,
-  end: GET_CARD_END,
-  again: '/get-virtual-smart-card',
-};
+/** Words reads the catalogue in one language (i18n.getFixedT(lng, 'wizard')). */
+type Words = TFunction<'wizard'>;
 
-/** CARD_PHASES are the steps of a process on an existing card that the Desktop App carries out. */
-const CARD_PHASES: Flow['phases'] = [
-  { phase: 'intro', label: 'Introduction' },
-  { phase: 'desktop', label: 'Desktop App' },
-  { phase: 'done', label: 'Done' },
-];
+/** list is a catalogue array (a flow's intro steps); a missing one shows its key, as t() does. */
+function list(t: Words, key: string): string[] {
+  const v: unknown = t(key, { returnObjects: true });
+  return Array.isArray(v) ? v.map(String) : [String(v)];
+}
+
+/** done says what the last page says, with the card's serial when known. */
+function done(t: Words, key: string): (serial: string | undefined) => string {
+  return (serial) => (serial ? t(`${key}.doneSerial`, { serial }) : t(`${key}.done`));
+}
+
+/** phaseLabels are the steps at the top of the wizard, in words. */
+function phaseLabels(t: Words, phases: readonly Phase[]): Flow['phases'] {
+  return phases.map((phase) => ({ phase, label: t(`getCard.phase.${phase}`) }));
+}
+
+/** getCardFlow is get-virtual-smart-card's wizard. */
+function getCardFlow(t: Words): Flow {
+  return {
+    ...GET_CARD,
+    progress: [
+      { state: 'DESKTOP_APP_CONNECTED', label: t('progress.connected'), activeLabel: t('progress.getCard.DESKTOP_APP_CONNECTED') },
+      ...(['CREATING_CARD', 'ISSUING_CERTIFICATES', 'CARD_READY'] as const).map((state) => ({
+        state,
+        label: t(`progress.getCard.${state}.label`),
+        activeLabel: t(`progress.getCard.${state}.active`),
+      })),
+    ],
+    phases: phaseLabels(
+      t,
+      PHASES.map((p) => p.phase),
+    ),
+    headings: {
+      intro: t('getCard.heading.intro'),
+      desktop: t('getCard.heading.desktop'),
+      review: t('getCard.heading.review'),
+      done: t('getCard.heading.done'),
+      ended: t('getCard.heading.ended'),
+    },
+    introSteps: [],
+    waiting: t('getCard.waiting'),
+    working: t('getCard.working'),
+    busy: t('getCard.busy'),
+    handoff: t('getCard.handoff'),
+    cancel: t('getCard.cancel'),
+    doneTitle: t('getCard.doneTitle'),
+    done: (serial) => (serial ? t('getCard.doneSerial', { serial }) : t('getCard.doneNoSerial')),
+    end: getCardEnd(t),
+    again: '/get-virtual-smart-card',
+  };
+}
 
 /**
  * cardFlow builds the flow of a process on an existing card that hands off to the Desktop
  * App: Next opens it, it reports when connected, and the order completes when it is done.
- * `words` gives what differs; the rest is shared.
+ * Its words are the catalogue's flow.<key>: title, intro, connected, doing, did, doneTitle,
+ * done(Serial), failedTitle; the rest is shared (flow.card).
  */
-export function cardFlow(words: {
-  title: string;
-  introSteps: string[];
-  connected: string;
-  doing: string;
-  did: string;
-  doneTitle: string;
-  done: (serial: string | undefined) => string;
-  failedTitle: string;
-}): Flow {
-  const progress: StateMap['progress'] = [
-    { state: 'DESKTOP_APP_CONNECTED', label: 'Desktop App connected', activeLabel: words.connected },
-    { state: 'COMPLETED', label: words.did, activeLabel: words.doing },
-  ];
+function cardFlow(t: Words, key: string): Flow {
+  const w = (k: string) => t(`flow.${key}.${k}`);
+  const title = w('title');
   return {
     reviewStates: [],
     nextStates: ['STARTED'],
-    progress,
-    phases: CARD_PHASES,
+    progress: [
+      { state: 'DESKTOP_APP_CONNECTED', label: t('progress.connected'), activeLabel: w('connected') },
+      { state: 'COMPLETED', label: w('did'), activeLabel: w('doing') },
+    ],
+    phases: phaseLabels(t, ['intro', 'desktop', 'done']),
     headings: {
-      intro: words.title,
-      desktop: `${words.title} in the Desktop App`,
-      review: words.title,
-      done: 'Done',
-      ended: 'The order has ended',
+      intro: title,
+      desktop: t('flow.card.headingDesktop', { title }),
+      review: title,
+      done: t('getCard.heading.done'),
+      ended: t('getCard.heading.ended'),
     },
-    introSteps: words.introSteps,
-    waiting: 'Waiting for the Desktop App. Open it with the link; it asks for what it needs there.',
-    working: 'The Desktop App has your card. Keep this page open; it follows every step.',
-    busy: 'The Desktop App is working on your card',
-    handoff: 'The Desktop App does this on the card on this computer.',
-    cancel: 'The order ends here and nothing is changed on your card. You can start again from your cards at any time.',
-    doneTitle: words.doneTitle,
-    done: words.done,
+    introSteps: list(t, `flow.${key}.intro`),
+    waiting: t('flow.card.waiting'),
+    working: t('flow.card.working'),
+    busy: t('getCard.busy'),
+    handoff: t('flow.card.handoff'),
+    cancel: t('flow.card.cancel'),
+    doneTitle: w('doneTitle'),
+    done: done(t, `flow.${key}`),
     end: {
-      cancelled: 'Nothing was changed on your card.',
-      failedTitle: words.failedTitle,
+      cancelled: t('flow.card.nothingChanged'),
+      failedTitle: w('failedTitle'),
       undone: '',
-      failedWithout: 'Nothing was changed on your card.',
-      expiredUndone: 'Nothing was changed on your card.',
+      failedWithout: t('flow.card.nothingChanged'),
+      expiredUndone: t('flow.card.nothingChanged'),
     },
     again: '/cards',
   };
 }
 
-const genericCard = cardFlow({
-  title: 'Card process',
-  introSteps: ['Next opens the vscard Desktop App on this computer.', 'You finish there; this page follows along.'],
-  connected: 'Desktop App connected: go on there',
-  doing: 'The Desktop App is working',
-  did: 'Done',
-  doneTitle: 'Done',
-  done: (serial) => (serial ? `Card ${serial} is done.` : 'Done.'),
-  failedTitle: 'It did not work',
-});
-
 /** resetPinFlow is reset-pin's: a card flow with the server's step (RESETTING_PIN) between the two. */
-function resetPinFlow(): Flow {
-  const flow = cardFlow({
-    title: 'Reset PIN',
-    introSteps: [
-      'Next opens the vscard Desktop App on the computer that has the card.',
-      'The Desktop App shows which card and asks for a new PIN twice. You do not need the old PIN; only the card sees the new one.',
-      'The Desktop App unblocks the card with a code the server keeps for it, and replaces that code; this page follows along.',
-    ],
-    connected: 'Desktop App connected: choose your new PIN there',
-    doing: 'Resetting the PIN',
-    did: 'PIN reset',
-    doneTitle: 'Your PIN is reset',
-    done: (serial) => `${serial ? `Card ${serial}` : 'Your card'} now takes the new PIN.`,
-    failedTitle: 'The PIN was not reset',
-  });
+function resetPinFlow(t: Words): Flow {
+  const flow = cardFlow(t, 'reset-pin');
+  const [connected, completed] = flow.progress as [ProgressItem, ProgressItem];
   return {
     ...flow,
     progress: [
-      { state: 'DESKTOP_APP_CONNECTED', label: 'Desktop App connected', activeLabel: 'Desktop App connected: choose your new PIN there' },
-      { state: 'RESETTING_PIN', label: 'PIN unblocked', activeLabel: 'Unblocking the card and replacing its unblocking code' },
-      { state: 'COMPLETED', label: 'PIN reset', activeLabel: 'Resetting the PIN' },
+      connected,
+      { state: 'RESETTING_PIN', label: t('progress.pinUnblocked'), activeLabel: t('flow.reset-pin.unblocking') },
+      completed,
     ],
   };
 }
@@ -175,52 +177,48 @@ function resetPinFlow(): Flow {
  * issueFlow is the flow of a process that puts new certificates on a card the person has
  * (renew, add certificates): a card flow with the server's issuing step between the two.
  */
-function issueFlow(words: Parameters<typeof cardFlow>[0] & { issuing: string; cancel: string }): Flow {
-  const flow = cardFlow(words);
+function issueFlow(t: Words, key: string): Flow {
+  const flow = cardFlow(t, key);
+  const [connected, completed] = flow.progress as [ProgressItem, ProgressItem];
+  const asBefore = t('flow.card.worksAsBefore');
   return {
     ...flow,
     progress: [
-      { state: 'DESKTOP_APP_CONNECTED', label: 'Desktop App connected', activeLabel: words.connected },
-      { state: 'ISSUING_CERTIFICATES', label: 'Certificates issued', activeLabel: words.issuing },
-      { state: 'COMPLETED', label: words.did, activeLabel: words.doing },
+      connected,
+      { state: 'ISSUING_CERTIFICATES', label: t('progress.issued'), activeLabel: t(`flow.${key}.issuing`) },
+      completed,
     ],
-    cancel: words.cancel,
-    end: {
-      ...flow.end,
-      cancelled: 'Your card works as before; any certificate issued for this order is revoked.',
-      failedWithout: 'Your card works as before; any certificate issued for this order is revoked.',
-      expiredUndone: 'Your card works as before; any certificate issued for this order is revoked.',
-    },
+    cancel: t(`flow.${key}.cancel`),
+    end: { ...flow.end, cancelled: asBefore, failedWithout: asBefore, expiredUndone: asBefore },
   };
+}
+
+/** choices are a flow's yes/no questions in words, with their defaults. */
+function choices(t: Words, key: string, defaults: Record<string, boolean>): Choice[] {
+  return Object.entries(defaults).map(([name, value]) => ({
+    name,
+    label: t(`flow.${key}.choice.${name}.label`),
+    description: t(`flow.${key}.choice.${name}.description`),
+    default: value,
+  }));
 }
 
 /**
  * serverFlow builds the flow of a process on an existing card that the server carries out
  * on its own at Next (lock, unlock): no Desktop App, so the intro and the result.
  */
-function serverFlow(words: {
-  title: string;
-  introSteps: string[];
-  doneTitle: string;
-  done: (serial: string | undefined) => string;
-  failedTitle: string;
-  cancel: string;
-  choices?: Choice[];
-  challenge?: boolean;
-}): Flow {
-  const base = cardFlow({ ...words, connected: '', doing: words.title, did: 'Done' });
+function serverFlow(t: Words, key: string, more: { choices?: Record<string, boolean>; challenge?: boolean } = {}): Flow {
+  const base = cardFlow(t, key);
+  const title = t(`flow.${key}.title`);
   return {
     ...base,
     progress: [],
-    phases: [
-      { phase: 'intro', label: 'Introduction' },
-      { phase: 'done', label: 'Done' },
-    ],
-    headings: { ...base.headings, desktop: words.title },
-    cancel: words.cancel,
-    end: { ...base.end, cancelled: 'Nothing was changed on your card.', undone: 'Your card is as it was.' },
-    choices: words.choices,
-    challenge: words.challenge,
+    phases: phaseLabels(t, ['intro', 'done']),
+    headings: { ...base.headings, desktop: title },
+    cancel: t(`flow.${key}.cancel`),
+    end: { ...base.end, cancelled: t('flow.card.nothingChanged'), undone: t('flow.card.asItWas') },
+    choices: more.choices && choices(t, key, more.choices),
+    challenge: more.challenge,
   };
 }
 
@@ -228,168 +226,44 @@ function serverFlow(words: {
  * replaceFlow is get-virtual-smart-card's wizard (the same states, Desktop App and review)
  * with a first question, why the card is replaced, and words for the old card.
  */
-function replaceFlow(): Flow {
+function replaceFlow(t: Words): Flow {
+  const key = 'replace-virtual-smart-card';
+  const getCard = getCardFlow(t);
   return {
     ...getCard,
-    headings: { ...getCard.headings, intro: 'Replace your card', review: 'Your new card' },
-    introSteps: [
-      'Next opens the vscard Desktop App on the computer that gets the new card. It asks you for a PIN there; only the card sees it.',
-      'It creates the new card and your organisation issues its certificates; this page follows along.',
-      'You check the new card here and finish. Then the old card stops working: its certificates are revoked as replaced.',
-    ],
-    choices: [
-      {
-        name: 'lostOrStolen',
-        label: 'The old card was lost or stolen',
-        description:
-          'Its certificates are then revoked at once, when you press Next, so nobody can use them, even if you do not finish the new card. Leave it off if the computer broke or you just move to a new one.',
-        default: false,
-      },
-    ],
-    cancel:
-      'The order ends here. The new card is deleted and its certificates are revoked. Your old card stays as it was, unless you said it was lost or stolen: then it stays revoked.',
-    doneTitle: 'Your new card is ready',
-    done: (serial) =>
-      `${serial ? `Card ${serial} is active` : 'The new card is active'} and its certificates are valid. The old card no longer works.`,
+    headings: { ...getCard.headings, intro: t(`flow.${key}.title`) },
+    introSteps: list(t, `flow.${key}.intro`),
+    choices: choices(t, key, { lostOrStolen: false }),
+    cancel: t(`flow.${key}.cancel`),
+    doneTitle: t(`flow.${key}.doneTitle`),
+    done: done(t, `flow.${key}`),
     again: '/cards',
   };
 }
 
 /** flows are the wizards of the processes this portal knows, by symbolic name. */
-const flows: Record<string, Flow> = {
-  'get-virtual-smart-card': getCard,
-  'change-pin': cardFlow({
-    title: 'Change PIN',
-    introSteps: [
-      'Next opens the vscard Desktop App on this computer.',
-      'The Desktop App shows which card, and asks for your current PIN and the new one twice. Only the card sees them.',
-      'It changes the PIN on the card; this page follows along.',
-    ],
-    connected: 'Desktop App connected: change your PIN there',
-    doing: 'Changing the PIN',
-    did: 'PIN changed',
-    doneTitle: 'Your PIN is changed',
-    done: (serial) => `${serial ? `Card ${serial}` : 'Your card'} now takes the new PIN.`,
-    failedTitle: 'The PIN was not changed',
-  }),
-  'reset-pin': resetPinFlow(),
-  'lock-virtual-smart-card': serverFlow({
-    title: 'Lock card',
-    introSteps: [
-      'The card stops working at once: its certificates are put on hold, so sign-ins and signatures with it are refused everywhere.',
-      'Nothing is deleted. When the card turns up again, an administrator can unlock it and it works as before.',
-    ],
-    choices: [
-      {
-        name: 'holdEncryptionCertificate',
-        label: 'Also put the encryption certificate on hold',
-        description:
-          'Others then stop encrypting new mail to this card. Keep it off if you only want to stop sign-ins; mail you already have stays readable either way once the card is unlocked.',
-        default: true,
-      },
-    ],
-    doneTitle: 'Your card is locked',
-    done: (serial) => `${serial ? `Card ${serial}` : 'The card'} is locked and its certificates are on hold.`,
-    failedTitle: 'The card was not locked',
-    cancel: 'The card is not locked and works as before.',
-  }),
-  'renew-virtual-smart-card': issueFlow({
-    title: 'Renew card',
-    introSteps: [
-      'Next opens the vscard Desktop App on the computer that has the card.',
-      'The Desktop App asks for your PIN and makes new keys on the same card for signing in and for signatures; the server issues their certificates.',
-      'Only once the new certificates are on the card are the old ones revoked. Your encryption certificate is kept, so mail you already have stays readable. Your PIN stays the same.',
-    ],
-    connected: 'Desktop App connected: type your PIN there',
-    issuing: 'Making new keys on the card and issuing their certificates',
-    doing: 'Putting the new certificates on the card',
-    did: 'Card renewed',
-    doneTitle: 'Your card is renewed',
-    done: (serial) => `${serial ? `Card ${serial}` : 'Your card'} has new certificates and works with the same PIN.`,
-    failedTitle: 'The card was not renewed',
-    cancel: 'The renewal ends here. Your card keeps its current certificates and works as before; you can renew it later.',
-  }),
-  'issue-certificates-to-virtual-smart-card': issueFlow({
-    title: 'Add certificates',
-    introSteps: [
-      'Next opens the vscard Desktop App on the computer that has the card.',
-      'The Desktop App asks for your PIN and makes a key on the same card for each certificate your organisation now gives that the card lacks (for example for encrypting e-mail).',
-      'The server issues the certificates and the Desktop App puts them on the card. The certificates the card has stay as they are.',
-    ],
-    connected: 'Desktop App connected: type your PIN there',
-    issuing: 'Making the new keys on the card and issuing their certificates',
-    doing: 'Putting the certificates on the card',
-    did: 'Certificates added',
-    doneTitle: 'Your card has its new certificates',
-    done: (serial) => `${serial ? `Card ${serial}` : 'Your card'} has the new certificates and works with the same PIN.`,
-    failedTitle: 'The certificates were not added',
-    cancel: 'The order ends here. Your card keeps the certificates it has and works as before.',
-  }),
-  'replace-virtual-smart-card': replaceFlow(),
-  'delete-virtual-smart-card': serverFlow({
-    title: 'Delete card',
-    introSteps: [
-      'The card stops working for good: its certificates are revoked, so sign-ins and signatures with it are refused everywhere.',
-      'The card leaves your computer. This cannot be undone; get a new card when you need one.',
-    ],
-    doneTitle: 'Your card is deleted',
-    done: (serial) => `${serial ? `Card ${serial}` : 'The card'} no longer works and its certificates are revoked.`,
-    failedTitle: 'The card was not deleted',
-    cancel: 'The card is not deleted and works as before.',
-  }),
-  'unlock-virtual-smart-card': serverFlow({
-    title: 'Unlock card',
-    introSteps: ['The certificates on hold are valid again and the card works as before.'],
-    doneTitle: 'The card is unlocked',
-    done: (serial) => `${serial ? `Card ${serial}` : 'The card'} is active again and its certificates are valid.`,
-    failedTitle: 'The card was not unlocked',
-    cancel: 'The card stays locked.',
-  }),
-  'unblock-pin-offline': serverFlow({
-    title: 'Unblock PIN offline',
-    introSteps: [
-      'On the computer that has the card, run: vscard-bridge pin unblock --offline followed by the card number. It shows a challenge of 12 letters and digits.',
-      'Type the challenge below and choose Next. This page then shows a response, once.',
-      'Type the response and a new PIN into the computer that has the card. The response works once, for this card only.',
-    ],
-    challenge: true,
-    doneTitle: 'Type this response on the computer that has the card',
-    done: (serial) =>
-      `${serial ? `Card ${serial}` : 'The card'} takes it once, with the new PIN you choose there. The response is shown only here: if you lose it, start again from your cards with a new challenge.`,
-    failedTitle: 'No response was given',
-    cancel: 'No response is given and the card stays as it is.',
-  }),
+const flows: Record<string, (t: Words) => Flow> = {
+  'get-virtual-smart-card': getCardFlow,
+  'change-pin': (t) => cardFlow(t, 'change-pin'),
+  'reset-pin': resetPinFlow,
+  'lock-virtual-smart-card': (t) => serverFlow(t, 'lock-virtual-smart-card', { choices: { holdEncryptionCertificate: true } }),
+  'renew-virtual-smart-card': (t) => issueFlow(t, 'renew-virtual-smart-card'),
+  'issue-certificates-to-virtual-smart-card': (t) => issueFlow(t, 'issue-certificates-to-virtual-smart-card'),
+  'replace-virtual-smart-card': replaceFlow,
+  'delete-virtual-smart-card': (t) => serverFlow(t, 'delete-virtual-smart-card'),
+  'unlock-virtual-smart-card': (t) => serverFlow(t, 'unlock-virtual-smart-card'),
+  'unblock-pin-offline': (t) => serverFlow(t, 'unblock-pin-offline', { challenge: true }),
 };
 
-/** flowOf is the wizard of the process named name. */
-export function flowOf(name: string | undefined): Flow {
-  if (name === 'get-virtual-smart-card') return getCardFlow();
-  return (name && flows[name]) || genericCard;
-}
+/** FLOW_NAMES are the processes with a wizard of their own; any other gets the generic card flow. */
+export const FLOW_NAMES = Object.keys(flows);
 
 /**
- * getCardFlow is get-virtual-smart-card's flow in the current language (namespace wizard,
- * getCard). The other flows still have their English words in this file.
+ * flowOf is the wizard of the process named name, in lng (the SPA's current language when
+ * not given). A process the portal has no flow for gets the generic card flow.
  */
-function getCardFlow(): Flow {
-  const t = i18n.getFixedT(null, 'wizard', 'getCard');
-  return {
-    ...getCard,
-    phases: getCard.phases.map((p) => ({ phase: p.phase, label: t(`phase.${p.phase}`, { defaultValue: p.label }) })),
-    headings: {
-      intro: t('heading.intro'),
-      desktop: t('heading.desktop'),
-      review: t('heading.review'),
-      done: t('heading.done'),
-      ended: t('heading.ended'),
-    },
-    waiting: t('waiting'),
-    working: t('working'),
-    busy: t('busy'),
-    handoff: t('handoff'),
-    cancel: t('cancel'),
-    doneTitle: t('doneTitle'),
-    done: (serial) => (serial ? t('doneSerial', { serial }) : t('doneNoSerial')),
-    end: { ...getCard.end, cancelled: t('cancelled'), failedTitle: t('failedTitle'), undone: t('undone'), failedWithout: t('undone') },
-  };
+export function flowOf(name: string | undefined, lng?: string): Flow {
+  const t = i18n.getFixedT(lng ?? null, 'wizard') as Words;
+  const build = name ? flows[name] : undefined;
+  return build ? build(t) : cardFlow(t, 'generic');
 }

@@ -1,5 +1,7 @@
 // The mapping from an order's server-side state to what the wizard shows. Pure functions,
 // unit-tested in orderState.test.ts; the components only render what these decide.
+import type { TFunction } from 'i18next';
+
 import type { OrderState } from '../gql/graphql';
 import i18n from '../i18n';
 
@@ -23,9 +25,10 @@ export interface StateMap {
   /** nextStates: the states where Next is the person's to press. */
   nextStates: readonly OrderState[];
   /** progress: one step per state the server goes through while the Desktop App works. */
-  progress: readonly ProgressItem[];
+  progress: readonly { state: OrderState }[];
 }
 
+/** ProgressItem is one step of a flow's progress in words: once done, and while current. */
 export interface ProgressItem {
   state: OrderState;
   label: string;
@@ -43,13 +46,8 @@ export function phaseOf(state: OrderState, map: StateMap = GET_CARD): Phase {
   return map.reviewStates.includes(state) ? 'review' : 'desktop';
 }
 
-/** The wizard's overall steps, shown at the top of every page of it. */
-export const PHASES: readonly { phase: Phase; label: string }[] = [
-  { phase: 'intro', label: 'Introduction' },
-  { phase: 'desktop', label: 'Desktop App' },
-  { phase: 'review', label: 'Your card' },
-  { phase: 'done', label: 'Done' },
-];
+/** The wizard's overall steps, shown at the top of every page of it (their words: flows.ts). */
+export const PHASES: readonly { phase: Phase }[] = [{ phase: 'intro' }, { phase: 'desktop' }, { phase: 'review' }, { phase: 'done' }];
 
 /** phaseIndex is the active index in PHASES; ended orders keep no step active. */
 export function phaseIndex(state: OrderState, map: StateMap = GET_CARD, phases: readonly { phase: Phase }[] = PHASES): number {
@@ -63,17 +61,15 @@ export function phaseIndex(state: OrderState, map: StateMap = GET_CARD, phases: 
 /**
  * The live progress while the Desktop App works: one step per state the server goes
  * through. A step is current while the order is in its state (or, for the first, still
- * waiting for the Desktop App) and done once the order has moved past it.
+ * waiting for the Desktop App) and done once the order has moved past it. Their words are
+ * the flow's (flows.ts, catalogue wizard:progress).
  */
-export const PROGRESS: readonly ProgressItem[] = [
-  { state: 'DESKTOP_APP_CONNECTED', label: 'Desktop App connected', activeLabel: 'Desktop App connected: choose your PIN there' },
-  { state: 'CREATING_CARD', label: 'Card created', activeLabel: 'Creating the card' },
-  { state: 'ISSUING_CERTIFICATES', label: 'Certificates issued', activeLabel: 'Issuing the certificates' },
-  { state: 'CARD_READY', label: 'Card ready', activeLabel: 'Card ready' },
+export const PROGRESS: readonly { state: OrderState }[] = [
+  { state: 'DESKTOP_APP_CONNECTED' },
+  { state: 'CREATING_CARD' },
+  { state: 'ISSUING_CERTIFICATES' },
+  { state: 'CARD_READY' },
 ];
-
-/** WAITING_LABEL is the first step's label before the Desktop App has connected. */
-export const WAITING_LABEL = 'Waiting for the Desktop App';
 
 /**
  * progressIndex is the current PROGRESS step (the steps before it are done): the first
@@ -161,13 +157,16 @@ export interface EndWords {
   expiredUndone?: string;
 }
 
-export const GET_CARD_END: EndWords = {
+/** getCardEnd is get-virtual-smart-card's EndWords, in t's language (the current one by default). */
+export function getCardEnd(t: TFunction<'wizard'> = i18n.getFixedT(null, 'wizard') as TFunction<'wizard'>): EndWords {
   // Without the server's account of what it undid (an older server): say only what is true either way.
-  cancelled: 'Any certificate issued for this order has been revoked. You can start again at any time.',
-  failedTitle: 'The card could not be created',
-  undone: 'Whatever was issued for the order has been revoked.',
-  failedWithout: 'Whatever was issued for the order has been revoked.',
-};
+  return {
+    cancelled: t('wizard:getCard.cancelled'),
+    failedTitle: t('wizard:getCard.failedTitle'),
+    undone: t('wizard:getCard.undone'),
+    failedWithout: t('wizard:getCard.undone'),
+  };
+}
 
 /** Undone is what the server says an order's ending took back (OrderStep.undone). */
 export interface Undone {
@@ -225,7 +224,7 @@ export function personFailureWords(reason: string): string {
 export function endMessage(
   state: OrderState,
   failureReason?: string | null,
-  words: EndWords = GET_CARD_END,
+  words: EndWords = getCardEnd(),
   undone?: Undone,
 ): EndMessage | undefined {
   const t = i18n.getFixedT(null, 'wizard', 'end');
