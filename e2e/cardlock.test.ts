@@ -7,7 +7,7 @@ import { test, type Browser } from '@playwright/test';
 
 import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
 import { activeCard } from './desktopcalls.ts';
-import { cardAction, cardMenuItem, closeCardMenu, openCardMenu } from './cardmenu.ts';
+import { cardAction, cardMenuItem, closeCardMenu, itemName, openCardMenu } from './cardmenu.ts';
 
 let server: Server | undefined;
 let browser: Browser | undefined;
@@ -42,7 +42,7 @@ test('alice locks her card from the Cards page; an administrator unlocks it', as
     await page.getByRole('button', { name: `Actions for card ${serial}`, exact: true }).focus();
     await page.keyboard.press('Enter');
     const menu = page.getByRole('menu');
-    await menu.getByRole('menuitem', { name: 'Lock card', exact: true }).waitFor();
+    await menu.getByRole('menuitem', { name: itemName('Lock card') }).waitFor();
     await screenshot(page, '59-cards-menu');
     await page.keyboard.press('Escape');
     await menu.waitFor({ state: 'hidden' });
@@ -95,13 +95,21 @@ test('carol locks her card in German and the Cards page says so in German', asyn
     srv,
     'cardlock-carol-de',
     async (page) => {
-      await signIn(page, srv, 'carol', 'carol-demo');
+      await page.goto('/');
+      await page.getByRole('link', { name: 'Anmelden' }).last().click();
+      await page.waitForURL(/\/dev\/idp\//);
+      await page.getByLabel('Username').fill('carol');
+      await page.getByLabel('Password').fill('carol-demo');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Abmelden', exact: true }).waitFor();
       const serial = await activeCard(page, srv);
       await page.goto('/cards');
       const menu = await openCardMenu(page, serial, 'Aktionen für Karte');
-      await menu.getByRole('menuitem', { name: 'Karte widerrufen', exact: true }).waitFor();
-      await menu.getByRole('menuitem', { name: 'Karte sperren', exact: true }).click();
-      await page.getByRole('button', { name: 'Weiter' }).click();
+      await menu.getByRole('menuitem', { name: itemName('Karte widerrufen') }).waitFor();
+      await menu.getByRole('menuitem', { name: itemName('Karte sperren') }).click();
+      await page.waitForURL(/\/orders\//);
+      await page.getByTestId('subject-card').waitFor();
+      await page.getByRole('button', { name: 'Weiter', exact: true }).click();
       await page.getByTestId('order-done').waitFor();
       await page.getByRole('link', { name: 'Meine Karten anzeigen' }).click();
       await page.getByRole('status').filter({ hasText: `Karte ${serial} ist gesperrt.` }).waitFor();

@@ -6,6 +6,7 @@ import { test, type Browser, type Page } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
 import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { itemName } from './cardmenu.ts';
 
 const bridgeBin = bridgeBinary();
 const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
@@ -130,7 +131,7 @@ test('alice gets a virtual smart card through the Desktop App', async () => {
 
     // A lost laptop: alice revokes the card from the Cards page.
     await page.getByRole('button', { name: /^Actions for card \d+$/ }).click();
-    await page.getByRole('menu').getByRole('menuitem', { name: 'Revoke card', exact: true }).click();
+    await page.getByRole('menu').getByRole('menuitem', { name: itemName('Revoke card') }).click();
     const confirm = page.getByRole('dialog', { name: 'Revoke this card?' });
     // Nothing is revoked until the person says why.
     assert.ok(await confirm.getByRole('button', { name: 'Revoke card' }).isDisabled(), 'revoke waits for a reason');

@@ -13,7 +13,7 @@ import { test, type Browser, type Page } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
 import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
-import { cardMenuItem, closeCardMenu, openCardMenu } from './cardmenu.ts';
+import { cardMenuItem, closeCardMenu, itemName, openCardMenu } from './cardmenu.ts';
 
 const bridgeBin = bridgeBinary();
 const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
@@ -79,7 +79,7 @@ test('alice unblocks her blocked PIN offline: the challenge from the command lin
     await signIn(page, srv, 'alice', 'alice-demo');
     const serial = await createCard(page, bridgeBin.bin);
     const actions = await openCardMenu(page, serial);
-    await actions.getByRole('menuitem', { name: 'Change PIN', exact: true }).waitFor();
+    await actions.getByRole('menuitem', { name: itemName('Change PIN') }).waitFor();
     assert.equal(await actions.getByRole('menuitem', { name: /Unblock PIN offline/ }).count(), 0, 'offered while the option script leaves it off');
     await closeCardMenu(page);
 

@@ -7,7 +7,7 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
 import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
-import { cardMenuItem, openCardMenu } from './cardmenu.ts';
+import { cardMenuItem, itemName, openCardMenu } from './cardmenu.ts';
 
 const bridgeBin = bridgeBinary();
 const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
@@ -132,7 +132,7 @@ test('alice adds the encryption certificate, then renews her card, through the D
 
     // The card has all the script asks for: Add certificates is shown, not available, and why.
     const actions = await openCardMenu(page, serial);
-    const add = actions.getByRole('menuitem', { name: 'Add certificates', exact: true });
+    const add = actions.getByRole('menuitem', { name: itemName('Add certificates') });
     await add.waitFor({ timeout: 30_000 });
     await expect(add).toBeDisabled();
     await actions.getByText('The card already has every certificate your organisation gives.').waitFor();

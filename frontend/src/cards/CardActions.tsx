@@ -145,7 +145,7 @@ export function CardActions({ card, onRevoked }: { card: Pick<CardDetailsFragmen
         </Alert>
       )}
       <Group justify="flex-end">
-        <Menu position="bottom-end" withinPortal shadow="md" width={300} id={menuId}>
+        <Menu position="bottom-end" withinPortal shadow="md" width={300} id={menuId} withInitialFocusPlaceholder={false}>
           <Menu.Target>
             <Button size="xs" variant="light" loading={starting !== undefined} rightSection={<span aria-hidden="true">▾</span>}>
               {t('actions.menu', { serial })}
@@ -162,13 +162,7 @@ export function CardActions({ card, onRevoked }: { card: Pick<CardDetailsFragmen
                   </Menu.Item>
                 );
               return (
-                <Menu.Item
-                  key={p.name}
-                  disabled={!p.available}
-                  aria-label={title}
-                  aria-describedby={p.available ? undefined : whyId}
-                  onClick={() => void onStart(p)}
-                >
+                <Menu.Item key={p.name} disabled={!p.available} aria-describedby={p.available ? undefined : whyId} onClick={() => void onStart(p)}>
                   <Text size="sm">{title}</Text>
                   {!p.available && (
                     <Text size="xs" c="dimmed" id={whyId}>
@@ -178,14 +172,7 @@ export function CardActions({ card, onRevoked }: { card: Pick<CardDetailsFragmen
                 </Menu.Item>
               );
             })}
-            {revocable && (
-              <>
-                {actions.length > 0 && <Menu.Divider />}
-                <Menu.Item color="red" aria-label={t('revoke.menu')} onClick={() => setRevoking(true)}>
-                  {t('revoke.menu')}…
-                </Menu.Item>
-              </>
-            )}
+            {revocable && <Menu.Item onClick={() => setRevoking(true)}>{t('revoke.menu')}…</Menu.Item>}
           </Menu.Dropdown>
         </Menu>
       </Group>
