@@ -10,6 +10,7 @@ import { test, type Browser, type Page } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
 import { screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { cardAction, cardMenuItem, closeCardMenu } from './cardmenu.ts';
 
 const bridgeBin = bridgeBinary();
 const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
@@ -107,8 +108,9 @@ test('the Desktop App reports a blocked PIN, and a revoked card leaves the deskt
     await blocked.waitFor({ timeout: 60_000 });
     assert.equal(await blocked.getAttribute('data-code'), 'PIN_BLOCKED');
     await page.getByText('PIN blocked — reset it').waitFor();
-    await page.getByRole('region', { name: 'Possible actions' }).getByRole('button', { name: `Reset PIN (card ${first})` }).waitFor();
+    await (await cardMenuItem(page, first, 'Reset PIN')).waitFor();
     await screenshot(page, '60-cards-pin-blocked-by-sync');
+    await closeCardMenu(page);
 
     // (b) A second card fills the desktop's other reader.
     const second = await getCard(page, bin);
@@ -117,7 +119,7 @@ test('the Desktop App reports a blocked PIN, and a revoked card leaves the deskt
 
     // The first is revoked in the portal: it leaves the desktop.
     await page.goto('/cards');
-    await page.getByRole('button', { name: `Revoke card ${first}` }).click();
+    await cardAction(page, first, 'Revoke card');
     const confirm = page.getByRole('dialog', { name: 'Revoke this card?' });
     await confirm.getByRole('radio', { name: 'Lost or stolen' }).check();
     await confirm.getByRole('button', { name: 'Revoke card' }).click();

@@ -1,4 +1,4 @@
-// Change PIN from the Cards page's Possible actions, through the real Desktop App: the
+// Change PIN from the Cards page's card menu, through the real Desktop App: the
 // wizard hands the order to vscard-bridge, the PIN page asks for the current PIN and the
 // new one, a wrong current PIN says how many tries are left, and the order ends
 // COMPLETED with the portal saying so. Needs VSCARD_BRIDGE_BIN (see bridge.ts).
@@ -7,6 +7,7 @@ import { test, type Browser, type Page } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
 import { screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { cardMenuItem } from './cardmenu.ts';
 
 const bridgeBin = bridgeBinary();
 const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
@@ -72,12 +73,11 @@ test('alice changes her PIN from the Cards page through the Desktop App', async 
     await page.getByRole('link', { name: 'Show my cards' }).click();
     await page.waitForURL(/\/cards$/);
 
-    // Possible actions: Change PIN, started on this card.
+    // The card's menu: Change PIN, started on this card.
     const card = page.getByTestId('card');
     const serial = ((await card.getByRole('heading').first().textContent()) ?? '').replace(/\D/g, '');
     assert.ok(serial.length > 0, 'the card shows its serial');
-    const actions = page.getByRole('region', { name: 'Possible actions' });
-    const change = actions.getByRole('button', { name: `Change PIN (card ${serial})` });
+    const change = await cardMenuItem(page, serial, 'Change PIN');
     await change.waitFor();
     assert.ok(await change.isEnabled(), 'Change PIN is available on an active card');
     await screenshot(page, '40-cards-possible-actions');
@@ -125,9 +125,11 @@ test('alice changes her PIN from the Cards page through the Desktop App', async 
     assert.equal(back.code, 0, `pin change with the new PIN: ${back.out}`);
     assert.match(back.out, new RegExp(`The PIN of card ${serial} is changed\\.`));
 
-    // And Change PIN is on offer again.
+    // Back on the Cards page, it says what was done (to screen readers too), and Change PIN
+    // is on offer again.
     await page.getByRole('link', { name: 'Show my cards' }).click();
     await page.waitForURL(/\/cards$/);
-    await page.getByRole('region', { name: 'Possible actions' }).getByRole('button', { name: `Change PIN (card ${serial})` }).waitFor();
+    await page.getByRole('status').filter({ hasText: `The PIN of card ${serial} is changed.` }).waitFor();
+    await (await cardMenuItem(page, serial, 'Change PIN')).waitFor();
   });
 });

@@ -9,6 +9,7 @@ import { test, type Browser, type Page } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
 import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { cardAction } from './cardmenu.ts';
 
 const bridgeBin = bridgeBinary();
 const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
@@ -134,7 +135,7 @@ test('a card deleted with vscard-bridge, one replaced in the portal, and the new
     // Replace card, the computer broke: the old card works until the new one is active.
     old = await getCard(page, bin);
     await page.goto('/cards');
-    await page.getByRole('button', { name: `Replace card (card ${old})`, exact: true }).click();
+    await cardAction(page, old, 'Replace card');
     await page.waitForURL(/\/orders\//);
     await page.getByRole('heading', { name: 'Replace your card' }).waitFor();
     assert.equal(((await page.getByTestId('subject-card').textContent()) ?? '').replace(/\D/g, ''), old);
@@ -154,15 +155,17 @@ test('a card deleted with vscard-bridge, one replaced in the portal, and the new
 
     // Delete card from the Cards page: a server step, no Desktop App.
     await page.goto('/cards');
-    await page.getByRole('button', { name: `Delete card (card ${fresh})`, exact: true }).click();
+    await cardAction(page, fresh, 'Delete card');
     await page.getByRole('heading', { name: 'Delete card' }).waitFor();
     await screenshot(page, '72-delete-intro');
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByTestId('order-done').getByText(`Card ${fresh} no longer works`).waitFor();
     await wantCard(page, fresh, 'INACTIVE', 'REVOKED', 'cessationOfOperation');
 
-    // The Cards page folds the ended cards; the start page counts none in use.
-    await page.goto('/cards');
+    // Back on the Cards page, it says what was done; it folds the ended cards; the start
+    // page counts none in use.
+    await page.getByRole('link', { name: 'Show my cards' }).click();
+    await page.getByRole('status').filter({ hasText: `Card ${fresh} is deleted` }).waitFor();
     await page.getByTestId('no-cards-in-use').waitFor();
     const fold = page.getByRole('button', { name: 'Show 3 cards no longer in use' });
     await fold.click();

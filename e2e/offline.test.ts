@@ -13,6 +13,7 @@ import { test, type Browser, type Page } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
 import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { cardMenuItem, closeCardMenu, itemName, openCardMenu } from './cardmenu.ts';
 
 const bridgeBin = bridgeBinary();
 const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
@@ -77,9 +78,10 @@ test('alice unblocks her blocked PIN offline: the challenge from the command lin
   await withPage(b, srv, 'offline', async (page) => {
     await signIn(page, srv, 'alice', 'alice-demo');
     const serial = await createCard(page, bridgeBin.bin);
-    const actions = page.getByRole('region', { name: 'Possible actions' });
-    await actions.getByRole('button', { name: `Change PIN (card ${serial})` }).waitFor();
-    assert.equal(await actions.getByRole('button', { name: /Unblock PIN offline/ }).count(), 0, 'offered while the option script leaves it off');
+    const actions = await openCardMenu(page, serial);
+    await actions.getByRole('menuitem', { name: itemName('Change PIN') }).waitFor();
+    assert.equal(await actions.getByRole('menuitem', { name: /Unblock PIN offline/ }).count(), 0, 'offered while the option script leaves it off');
+    await closeCardMenu(page);
 
     await withPage(b, srv, 'offline-admin', async (admin) => {
       await signIn(admin, srv, 'admin', 'admin-demo');
@@ -118,7 +120,7 @@ test('alice unblocks her blocked PIN offline: the challenge from the command lin
 
     // ...which alice types into the portal, as on another device.
     await page.goto('/cards');
-    const unblock = actions.getByRole('button', { name: `Unblock PIN offline (card ${serial})` });
+    const unblock = await cardMenuItem(page, serial, 'Unblock PIN offline');
     await unblock.waitFor();
     await unblock.click();
     await page.waitForURL(/\/orders\//);

@@ -1,4 +1,4 @@
-// Add certificates and Renew card from the Cards page's Possible actions, through the real
+// Add certificates and Renew card from the Cards page's card menu, through the real
 // Desktop App on the same card: once an administrator turns on encryption the card gets a
 // 9D certificate without a new card; a renewal then gives it new 9A and 9C certificates,
 // the old ones revoked as superseded and 9D kept. Needs VSCARD_BRIDGE_BIN (see bridge.ts).
@@ -7,6 +7,7 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
 import { gql, screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { cardMenuItem, itemName, openCardMenu } from './cardmenu.ts';
 
 const bridgeBin = bridgeBinary();
 const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
@@ -70,10 +71,10 @@ function valid(certs: Cert[]): Record<string, string> {
   return Object.fromEntries(certs.filter((c) => c.state === 'VALID').map((c) => [c.slot, c.serial]));
 }
 
-/** runOnCard starts the action title on the card from Possible actions and carries it out in the Desktop App with the card's PIN. */
+/** runOnCard starts the action title on the card from the card's menu and carries it out in the Desktop App with the card's PIN. */
 async function runOnCard(page: Page, serial: string, title: string, process: string, shot: string) {
   await page.goto('/cards');
-  const button = page.getByRole('region', { name: 'Possible actions' }).getByRole('button', { name: `${title} (card ${serial})` });
+  const button = await cardMenuItem(page, serial, title);
   // The Cards page loads its actions after the cards: on a busy machine that takes a while.
   await button.waitFor({ timeout: 30_000 });
   await expect(button).toBeEnabled({ timeout: 30_000 });
@@ -130,8 +131,8 @@ test('alice adds the encryption certificate, then renews her card, through the D
     assert.deepEqual(Object.keys(valid(made.certs)).sort(), ['9A', '9C']);
 
     // The card has all the script asks for: Add certificates is shown, not available, and why.
-    const actions = page.getByRole('region', { name: 'Possible actions' });
-    const add = actions.getByRole('button', { name: `Add certificates (card ${serial})` });
+    const actions = await openCardMenu(page, serial);
+    const add = actions.getByRole('menuitem', { name: itemName('Add certificates') });
     await add.waitFor({ timeout: 30_000 });
     await expect(add).toBeDisabled();
     await actions.getByText('The card already has every certificate your organisation gives.').waitFor();

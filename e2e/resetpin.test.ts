@@ -1,6 +1,6 @@
 // Reset PIN through the real Desktop App: three wrong PINs through OpenSC's pkcs11-tool
 // block the card; the Desktop App reports it and the Cards page says "PIN blocked — reset
-// it"; Reset PIN from the card's Possible actions asks for a new PIN twice in the Desktop
+// it"; Reset PIN from the card's menu asks for a new PIN twice in the Desktop
 // App, which unblocks the card with the server's PUK; pkcs11-tool then signs with the new
 // PIN. Needs VSCARD_BRIDGE_BIN (see bridge.ts).
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { test, type Browser, type Page } from '@playwright/test';
 
 import { bridgeBinary, openLinkInBridge, type Bridge } from './bridge.ts';
 import { screenshot, signIn, startServer, withPage, type Server } from './harness.ts';
+import { cardMenuItem } from './cardmenu.ts';
 
 const bridgeBin = bridgeBinary();
 const skip = 'skip' in bridgeBin ? bridgeBin.skip : false;
@@ -60,7 +61,7 @@ async function openDesktopApp(page: Page) {
 
 async function startReset(page: Page, serial: string) {
   await page.goto('/cards');
-  const reset = page.getByRole('region', { name: 'Possible actions' }).getByRole('button', { name: `Reset PIN (card ${serial})` });
+  const reset = await cardMenuItem(page, serial, 'Reset PIN');
   await reset.waitFor();
   await reset.click();
   await page.waitForURL(/\/orders\//);

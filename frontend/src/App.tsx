@@ -5,7 +5,6 @@ import { Navigate, Route, Routes } from 'react-router';
 import { isAdmin, useSession } from './auth/session';
 import i18n from './i18n';
 import { isOperator } from './operator/role';
-import { CardsPage } from './cards/CardsPage';
 import { AppLayout } from './layout/AppLayout';
 import { ErrorPage } from './layout/ErrorPage';
 import { DashboardPage } from './pages/DashboardPage';
@@ -29,6 +28,9 @@ const PeoplePage = lazy(withWords(() => import('./operator/PeoplePage'), 'operat
 const PersonPage = lazy(withAuditWords(() => import('./operator/PersonPage')));
 const OperatorCardPage = lazy(withAuditWords(() => import('./operator/CardPage')));
 const OperatorOrderPage = lazy(withAuditWords(() => import('./operator/OrderPage')));
+// The Cards page (its menus, the revoke dialog) loads when a person opens it: the first
+// load stays within the bundle budget.
+const CardsPage = lazy(() => import('./cards/CardsPage').then((m) => ({ default: m.CardsPage })));
 // GraphiQL and its Monaco editor are several times the size of the rest of the app.
 const PlaygroundPage = lazy(() => import('./admin/PlaygroundPage'));
 // The wizard (its steps, dialogs and every process's words in use) loads when an order is opened.
@@ -65,7 +67,14 @@ export function App() {
         <Route path="/" element={<DashboardPage />} />
         <Route path="/get-virtual-smart-card" element={wizardPage(<StartOrderPage />)} />
         <Route path="/orders/:id" element={wizardPage(<OrderWizardPage />)} />
-        <Route path="/cards" element={<CardsPage />} />
+        <Route
+          path="/cards"
+          element={
+            <Suspense fallback={<PageLoader />}>
+              <CardsPage />
+            </Suspense>
+          }
+        />
         <Route path="/operator" element={<Navigate to="/operator/people" replace />} />
         <Route path="/operator/people" element={operatorOnly(<PeoplePage />)} />
         <Route path="/operator/people/:id" element={operatorOnly(<PersonPage />)} />

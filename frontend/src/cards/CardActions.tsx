@@ -1,4 +1,4 @@
-import { Alert, Button, Group, Stack, Text, Title } from '@mantine/core';
+import { Alert, Button, Group, Menu, Stack, Text } from '@mantine/core';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
@@ -6,10 +6,11 @@ import { useMutation, useQuery } from 'urql';
 
 import { useUser } from '../auth/session';
 import { graphql } from '../gql';
-import type { CardProcessesQuery } from '../gql/graphql';
+import type { CardDetailsFragment, CardProcessesQuery } from '../gql/graphql';
 import { apiError, conflictOrderId, type ApiError } from '../lib/errors';
-import { processDescription, processTitle, unavailableText } from '../lib/processes';
+import { processTitle, unavailableText } from '../lib/processes';
 import { StartProcessDoc } from '../wizard/operations';
+import { RevokeCard } from './RevokeCard';
 
 // The server decides what can be done to a card, for whom and why not (processes(card:)):
 // the portal only lists it. A process the server adds shows here without a change.
@@ -55,21 +56,66 @@ function hiddenUnlessEnabled(p: Pick<Process, 'name' | 'unavailableReason'>): bo
   return p.name === 'unblock-pin-offline' && p.unavailableReason === 'NOT_PERMITTED';
 }
 
+/** PENDING_KEY is where this tab remembers the process the person started from a card's menu. */
+const PENDING_KEY = 'vscard.cards.started';
+
+/** Started is a process the person started from a card's menu: the Cards page says how it ended. */
+export interface Started {
+  orderId: string;
+  process: string;
+  serial: string;
+}
+
+/** rememberStarted keeps what the person started for the Cards page to confirm when they come back. */
+function rememberStarted(s: Started) {
+  try {
+    sessionStorage.setItem(PENDING_KEY, JSON.stringify(s));
+  } catch {
+    // Storage refused (private mode): the wizard's own last page still says what happened.
+  }
+}
+
+/** takeStarted reads what the person started; forget removes it once it has been confirmed. */
+export function readStarted(): Started | undefined {
+  try {
+    const raw = sessionStorage.getItem(PENDING_KEY);
+    const v = raw ? (JSON.parse(raw) as Partial<Started>) : undefined;
+    return v?.orderId && v.process && v.serial ? (v as Started) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function forgetStarted() {
+  try {
+    sessionStorage.removeItem(PENDING_KEY);
+  } catch {
+    // nothing to forget
+  }
+}
+
 /**
- * CardActions lists a card's possible actions. Starting one opens the same wizard as
- * "Get virtual smart card" (/orders/:id): Next, Cancel, the Desktop App, live progress.
+ * CardActions is one menu per card ("Actions for card 0042"): the processes the server
+ * offers for it, and Revoke. Starting a process opens the same wizard as "Get virtual smart
+ * card" (/orders/:id): Next, Cancel, the Desktop App, live progress; the tab remembers it,
+ * so the Cards page can say how it ended when the person comes back. One menu instead of a
+ * row of buttons per card keeps a card readable (and a phone's screen), and keyboard users
+ * reach every action from one button (Enter, arrows, Escape).
  */
-export function CardActions({ cardId, serial }: { cardId: string; serial: string }) {
+export function CardActions({ card, onRevoked }: { card: Pick<CardDetailsFragment, 'id' | 'serial' | 'state'>; onRevoked?: () => void }) {
+  const { id: cardId, serial } = card;
   const [{ data, error }] = useQuery({ query: CardProcessesDoc, variables: { card: cardId }, requestPolicy: 'cache-and-network' });
   const [starting, setStarting] = useState<string>();
   const [problem, setProblem] = useState<ApiError>();
+  const [revoking, setRevoking] = useState(false);
   const [, start] = useMutation(StartProcessDoc);
   const navigate = useNavigate();
   const { t } = useTranslation('cards');
   const user = useUser();
   const loadProblem = apiError(error);
   const actions = shownActions(data?.processes ?? []);
-  if (!loadProblem && actions.length === 0) return null;
+  const revocable = !!onRevoked && (card.state === 'ACTIVE' || card.state === 'LOCKED');
+  if (!loadProblem && actions.length === 0 && !revocable) return null;
 
   const onStart = async (p: Process) => {
     setStarting(p.name);
@@ -79,16 +125,15 @@ export function CardActions({ cardId, serial }: { cardId: string; serial: string
     const err = apiError(res.error);
     // An order already running is resumed, not refused: a person has one at a time.
     const id = res.data?.startProcess.id ?? conflictOrderId(err);
-    if (id) navigate(`/orders/${id}`);
-    else setProblem(err);
+    if (id) {
+      if (res.data) rememberStarted({ orderId: id, process: p.name, serial });
+      navigate(`/orders/${id}`);
+    } else setProblem(err);
   };
 
-  const headingId = `actions-${serial}`;
+  const menuId = `actions-${serial}`;
   return (
-    <Stack gap="xs" component="section" aria-labelledby={headingId} data-testid="card-actions">
-      <Title order={3} size="h5" id={headingId}>
-        {t('actions.heading')}
-      </Title>
+    <Stack gap="xs" data-testid="card-actions">
       {loadProblem && (
         <Alert color="red" role="alert">
           {loadProblem.message}
@@ -99,34 +144,49 @@ export function CardActions({ cardId, serial }: { cardId: string; serial: string
           {problem.message}
         </Alert>
       )}
-      {actions.map((p) => {
-        const title = processTitle(p);
-        const whyId = `${headingId}-${p.name}-why`;
-        return (
-          <Group key={p.name} gap="sm" wrap="wrap">
-            {p.runningOrder ? (
-              <Button component={Link} to={`/orders/${p.runningOrder.id}`} size="xs" variant="light">
-                {t('actions.continue', { title })}
-              </Button>
-            ) : (
-              <Button
-                size="xs"
-                variant="light"
-                disabled={!p.available}
-                loading={starting === p.name}
-                aria-describedby={p.available ? undefined : whyId}
-                aria-label={t('actions.label', { title, serial })}
-                onClick={() => void onStart(p)}
-              >
-                {title}
-              </Button>
-            )}
-            <Text size="sm" c="dimmed" id={whyId}>
-              {p.available || p.runningOrder ? processDescription(p) : unavailableText(p.unavailableReason, user.state, p.name)}
-            </Text>
-          </Group>
-        );
-      })}
+      <Group justify="flex-end">
+        <Menu position="bottom-end" withinPortal shadow="md" width={300} id={menuId} withInitialFocusPlaceholder={false}>
+          <Menu.Target>
+            <Button size="xs" variant="light" loading={starting !== undefined} rightSection={<span aria-hidden="true">▾</span>}>
+              {t('actions.menu', { serial })}
+            </Button>
+          </Menu.Target>
+          <Menu.Dropdown>
+            {actions.map((p) => {
+              const title = processTitle(p);
+              const whyId = `${menuId}-${p.name}-why`;
+              if (p.runningOrder)
+                return (
+                  <Menu.Item key={p.name} component={Link} to={`/orders/${p.runningOrder.id}`}>
+                    {t('actions.continue', { title })}
+                  </Menu.Item>
+                );
+              return (
+                <Menu.Item key={p.name} disabled={!p.available} aria-describedby={p.available ? undefined : whyId} onClick={() => void onStart(p)}>
+                  <Text size="sm">{title}</Text>
+                  {!p.available && (
+                    <Text size="xs" c="dimmed" id={whyId}>
+                      {unavailableText(p.unavailableReason, user.state, p.name)}
+                    </Text>
+                  )}
+                </Menu.Item>
+              );
+            })}
+            {revocable && <Menu.Item onClick={() => setRevoking(true)}>{t('revoke.menu')}…</Menu.Item>}
+          </Menu.Dropdown>
+        </Menu>
+      </Group>
+      {revocable && (
+        <RevokeCard
+          serial={serial}
+          opened={revoking}
+          onClose={() => setRevoking(false)}
+          onRevoked={() => {
+            setRevoking(false);
+            onRevoked?.();
+          }}
+        />
+      )}
     </Stack>
   );
 }

@@ -13,7 +13,8 @@ import { newerOrder } from '../wizard/orderState';
 import { pinStateCode, pinStateKey } from './pinState';
 import { CardActions } from './CardActions';
 import { CardDetails } from './CardDetails';
-import { RevokeCard } from './RevokeCard';
+import { forgetStarted, readStarted } from './CardActions';
+import { startedNotice } from './notice';
 
 // The signed-in user's own cards (through `me`, so an administrator also sees only theirs
 // here) and the running order, if any, whose progress changes them.
@@ -147,17 +148,78 @@ function CardEntry({ card, reload, onDone }: { card: CardDetailsFragment; reload
       <CardDetails card={card} />
       {(card.state === 'ACTIVE' || card.state === 'LOCKED') && <CardWatcher card={card} onChange={reload} />}
       <PinStateAlert card={card} />
-      <CardActions cardId={card.id} serial={card.serial} />
-      {(card.state === 'ACTIVE' || card.state === 'LOCKED') && (
-        <RevokeCard
-          serial={card.serial}
-          onRevoked={() => {
-            onDone?.(t('notice.revoked', { serial: card.serial }));
+      <CardActions
+        card={card}
+        onRevoked={
+          onDone &&
+          (() => {
+            onDone(t('notice.revoked', { serial: card.serial }));
             reload();
-          }}
-        />
-      )}
+          })
+        }
+      />
     </Stack>
+  );
+}
+
+const StartedOrderDoc = graphql(`
+  query CardsStartedOrder($id: ID!) {
+    order(id: $id) {
+      id
+      state
+      process
+    }
+  }
+`);
+
+/**
+ * StartedNotice confirms, in words and to screen readers (role=status), the process the
+ * person started from a card's menu in this tab: done ("Card 0042 is locked."), not
+ * completed, or still under way with a way back to it. Once the order has ended it is
+ * said once and forgotten; runningId changes when the page sees the order end.
+ */
+function StartedNotice({ runningId }: { runningId?: string }) {
+  const { t } = useTranslation('cards');
+  const [started] = useState(readStarted);
+  const [dismissed, setDismissed] = useState(false);
+  const [{ data, error }, refetch] = useQuery({
+    query: StartedOrderDoc,
+    variables: { id: started?.orderId ?? '' },
+    pause: !started,
+    requestPolicy: 'network-only',
+  });
+  useEffect(() => {
+    if (started) refetch({ requestPolicy: 'network-only' });
+  }, [runningId, started, refetch]);
+  const order = data?.order;
+  const notice = started && order ? startedNotice(started, order.state) : undefined;
+  const gone = !!error;
+  useEffect(() => {
+    if (notice?.final || gone) forgetStarted();
+  }, [notice?.final, gone]);
+  if (!notice || dismissed) return null;
+  return (
+    <Alert
+      color={notice.color}
+      role="status"
+      withCloseButton
+      closeButtonLabel={t('notice.dismiss')}
+      onClose={() => {
+        forgetStarted();
+        setDismissed(true);
+      }}
+      data-testid="card-notice"
+    >
+      {notice.text}
+      {!notice.final && order && (
+        <>
+          {' '}
+          <Button component={Link} to={`/orders/${order.id}`} size="compact-xs" variant="light" ml="xs">
+            {t('page.continue')}
+          </Button>
+        </>
+      )}
+    </Alert>
   );
 }
 
@@ -188,6 +250,7 @@ export function CardsPage() {
           {notice}
         </Alert>
       )}
+      <StartedNotice runningId={running?.id} />
       {running && <RunningOrderWatcher key={running.id} orderId={running.id} onChange={reload} />}
       {problem && (
         <Alert color="red" role="alert" title={t('page.loadFailed')}>

@@ -26,8 +26,10 @@ const RevokeCardDoc = graphql(`
  * cannot be undone, and asks why: the reason decides how relying parties treat what the
  * card signed before (lost or stolen: nothing is trusted any more).
  */
-export function RevokeCard({ serial, onRevoked }: { serial: string; onRevoked: () => void }) {
-  const [opened, setOpened] = useState(false);
+export function RevokeCard({ serial, opened, onClose, onRevoked }: { serial: string; opened: boolean; onClose: () => void; onRevoked: () => void }) {
+  const setOpened = (v: boolean) => {
+    if (!v) onClose();
+  };
   const [reason, setReason] = useState<RevocationReason | null>(null);
   const [comment, setComment] = useState('');
   const [{ fetching, error }, revoke] = useMutation(RevokeCardDoc);
@@ -45,11 +47,6 @@ export function RevokeCard({ serial, onRevoked }: { serial: string; onRevoked: (
 
   return (
     <>
-      <Group justify="flex-end">
-        <Button variant="subtle" color="red" size="xs" onClick={() => setOpened(true)}>
-          {t('revoke.open', { serial })}
-        </Button>
-      </Group>
       <Modal opened={opened} onClose={() => setOpened(false)} title={t('revoke.title')} centered>
         <Stack>
           <Text size="sm">

@@ -32,6 +32,7 @@ type Documents = {
     "\n  query MyCards {\n    me {\n      id\n      cards(first: 50, orderBy: { field: CREATED_AT, direction: DESC }) {\n        totalCount\n        edges {\n          node {\n            ...CardDetails\n          }\n        }\n      }\n    }\n    processes {\n      name\n      runningOrder {\n        id\n        state\n      }\n    }\n  }\n": typeof types.MyCardsDocument,
     "\n  subscription CardsRunningOrder($id: ID!) {\n    orderUpdated(id: $id) {\n      id\n      state\n      version\n    }\n  }\n": typeof types.CardsRunningOrderDocument,
     "\n  subscription CardUpdated($serial: String!) {\n    cardUpdated(serial: $serial) {\n      serial\n      state\n      remove\n      pinState {\n        triesLeft\n        blocked\n        pukBlocked\n      }\n    }\n  }\n": typeof types.CardUpdatedDocument,
+    "\n  query CardsStartedOrder($id: ID!) {\n    order(id: $id) {\n      id\n      state\n      process\n    }\n  }\n": typeof types.CardsStartedOrderDocument,
     "\n  mutation RevokeCard($serial: String!, $reason: RevocationReason!, $comment: String) {\n    revokeCard(serial: $serial, reason: $reason, comment: $comment) {\n      id\n      ...CardDetails\n    }\n  }\n": typeof types.RevokeCardDocument,
     "\n  fragment CardProperties on CardProperties {\n    userId\n    serverName\n    profileName\n    commonName\n    email\n    organization\n  }\n": typeof types.CardPropertiesFragmentDoc,
     "\n  mutation SignOutEverywhere {\n    signOutEverywhere\n  }\n": typeof types.SignOutEverywhereDocument,
@@ -75,6 +76,7 @@ const documents: Documents = {
     "\n  query MyCards {\n    me {\n      id\n      cards(first: 50, orderBy: { field: CREATED_AT, direction: DESC }) {\n        totalCount\n        edges {\n          node {\n            ...CardDetails\n          }\n        }\n      }\n    }\n    processes {\n      name\n      runningOrder {\n        id\n        state\n      }\n    }\n  }\n": types.MyCardsDocument,
     "\n  subscription CardsRunningOrder($id: ID!) {\n    orderUpdated(id: $id) {\n      id\n      state\n      version\n    }\n  }\n": types.CardsRunningOrderDocument,
     "\n  subscription CardUpdated($serial: String!) {\n    cardUpdated(serial: $serial) {\n      serial\n      state\n      remove\n      pinState {\n        triesLeft\n        blocked\n        pukBlocked\n      }\n    }\n  }\n": types.CardUpdatedDocument,
+    "\n  query CardsStartedOrder($id: ID!) {\n    order(id: $id) {\n      id\n      state\n      process\n    }\n  }\n": types.CardsStartedOrderDocument,
     "\n  mutation RevokeCard($serial: String!, $reason: RevocationReason!, $comment: String) {\n    revokeCard(serial: $serial, reason: $reason, comment: $comment) {\n      id\n      ...CardDetails\n    }\n  }\n": types.RevokeCardDocument,
     "\n  fragment CardProperties on CardProperties {\n    userId\n    serverName\n    profileName\n    commonName\n    email\n    organization\n  }\n": types.CardPropertiesFragmentDoc,
     "\n  mutation SignOutEverywhere {\n    signOutEverywhere\n  }\n": types.SignOutEverywhereDocument,
@@ -186,6 +188,10 @@ export function graphql(source: "\n  subscription CardsRunningOrder($id: ID!) {\
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription CardUpdated($serial: String!) {\n    cardUpdated(serial: $serial) {\n      serial\n      state\n      remove\n      pinState {\n        triesLeft\n        blocked\n        pukBlocked\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription CardUpdated($serial: String!) {\n    cardUpdated(serial: $serial) {\n      serial\n      state\n      remove\n      pinState {\n        triesLeft\n        blocked\n        pukBlocked\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query CardsStartedOrder($id: ID!) {\n    order(id: $id) {\n      id\n      state\n      process\n    }\n  }\n"): (typeof documents)["\n  query CardsStartedOrder($id: ID!) {\n    order(id: $id) {\n      id\n      state\n      process\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
