@@ -184,6 +184,9 @@ test('a card deleted with vscard-bridge, one replaced in the portal, and the new
     const dialog = page.getByRole('dialog', { name: `Delete the record of card ${old}?` });
     await dialog.waitFor();
     await screenshot(page, '74-admin-delete-record');
+    // Removing someone's card asks why, like every other action on their things.
+    assert.ok(await dialog.getByRole('button', { name: 'Delete record' }).isDisabled(), 'deletes without a reason');
+    await dialog.getByLabel('Reason').fill('replaced, the old laptop is scrapped');
     await dialog.getByRole('button', { name: 'Delete record' }).click();
     await page.getByText(`Card ${old} of alice is deleted`).waitFor();
     assert.equal(await page.getByRole('button', { name: `Delete the record of card ${old} of alice` }).count(), 0);

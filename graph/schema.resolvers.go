@@ -92,8 +92,12 @@ func (r *mutationResolver) RevokeCard(ctx context.Context, serial string, reason
 }
 
 // PurgeCard is the resolver for the purgeCard field.
-func (r *mutationResolver) PurgeCard(ctx context.Context, serial string) (string, error) {
-	if err := r.Enroll.PurgeCard(ctx, serial); err != nil {
+func (r *mutationResolver) PurgeCard(ctx context.Context, serial string, reason string) (string, error) {
+	ctx, err := withReason(ctx, &reason)
+	if err != nil {
+		return "", err
+	}
+	if err := r.Enroll.PurgeCard(ctx, serial, reason); err != nil {
 		return "", err
 	}
 	return serial, nil

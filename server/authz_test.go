@@ -105,6 +105,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{`mutation($card: ID!) { startProcess(name: "reset-pin", card: $card, reason: "forgot PIN") { id } }`, onCard, [7]string{UN, CONFL, NF, CONFL, CONFL, FB, UN}},
 		{`mutation($card: ID!) { startProcess(name: "reset-pin", card: $card) { id } }`, onCard, [7]string{UN, CONFL, NF, RR, RR, FB, UN}},
 		{`mutation { endUserSessions(userId: "usr_nobody", reason: "left") }`, nil, [7]string{UN, FB, FB, NF, NF, FB, UN}},
+		// Removing alice's card record is an administrator's, and needs a reason too.
+		{`mutation($s: String!) { purgeCard(serial: $s, reason: " ") }`, map[string]any{"s": serial}, [7]string{UN, FB, FB, RR, FB, FB, UN}},
 		// Last, as alice's card is gone after it: she revokes it without a word; an
 		// operator revoking someone's card must say why.
 		{`mutation($s: String!) { revokeCard(serial: $s) { id } }`, map[string]any{"s": serial}, [7]string{UN, OK, NF, RR, RR, FB, UN}},

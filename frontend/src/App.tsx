@@ -1,5 +1,6 @@
 import { Center, Loader } from '@mantine/core';
 import { lazy, Suspense, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { Navigate, Route, Routes } from 'react-router';
 
 import { isAdmin, useSession } from './auth/session';
@@ -18,37 +19,43 @@ const withWords =
   () =>
     Promise.all([load(), i18n.loadNamespaces(ns)]).then(([m]) => m);
 // Administration is split into chunks of its own (CodeMirror alone is larger than the rest
-// of the app), loaded only when an administrator opens it.
-const ScriptEditorPage = lazy(() => import('./admin/ScriptEditorPage'));
-const UsersPage = lazy(withWords(() => import('./admin/UsersPage'), 'operator'));
-const OrdersPage = lazy(() => import('./admin/OrdersPage'));
+// of the app), loaded only when an administrator opens it, with its words ("admin").
+const ScriptEditorPage = lazy(withWords(() => import('./admin/ScriptEditorPage'), 'admin'));
+const UsersPage = lazy(withWords(() => import('./admin/UsersPage'), 'operator', 'admin'));
+const OrdersPage = lazy(withWords(() => import('./admin/OrdersPage'), 'admin'));
 const AuditLogPage = lazy(() => import('./admin/AuditLogPage'));
 const withAuditWords = <T,>(load: () => Promise<T>) => withWords(load, 'operator', 'audit');
 const PeoplePage = lazy(withWords(() => import('./operator/PeoplePage'), 'operator'));
 const PersonPage = lazy(withAuditWords(() => import('./operator/PersonPage')));
 const OperatorCardPage = lazy(withAuditWords(() => import('./operator/CardPage')));
-const OperatorOrderPage = lazy(withAuditWords(() => import('./operator/OrderPage')));
+// An order's page shows the options it was made with in the administration's words.
+const OperatorOrderPage = lazy(withWords(() => import('./operator/OrderPage'), 'operator', 'audit', 'admin'));
 // The Cards page (its menus, the revoke dialog) loads when a person opens it: the first
 // load stays within the bundle budget.
 const CardsPage = lazy(() => import('./cards/CardsPage').then((m) => ({ default: m.CardsPage })));
 // GraphiQL and its Monaco editor are several times the size of the rest of the app.
-const PlaygroundPage = lazy(() => import('./admin/PlaygroundPage'));
+const PlaygroundPage = lazy(withWords(() => import('./admin/PlaygroundPage'), 'admin'));
 // The wizard (its steps, dialogs and every process's words in use) loads when an order is opened.
 const OrderWizardPage = lazy(() => import('./wizard/OrderWizardPage').then((m) => ({ default: m.OrderWizardPage })));
 const StartOrderPage = lazy(() => import('./wizard/StartOrderPage').then((m) => ({ default: m.StartOrderPage })));
 
-function PageLoader({ label = 'Loading' }: { label?: string }) {
+function PageLoader({ label }: { label?: string }) {
+  const { t } = useTranslation();
   return (
     <Center py="xl">
-      <Loader aria-label={label} />
+      <Loader aria-label={label ?? t('loading')} />
     </Center>
   );
 }
 
 export function App() {
   const { session } = useSession();
+  const { t } = useTranslation();
   if (session.status === 'loading') return <PageLoader />;
-  if (session.status === 'error') return <ErrorPage message={session.message} />;
+  if (session.status === 'error') {
+    const message = session.httpStatus ? t('session.answered', { status: session.httpStatus }) : t('session.unreachable');
+    return <ErrorPage message={message} />;
+  }
   if (session.status === 'anonymous') {
     return (
       <AppLayout>

@@ -261,7 +261,7 @@ type ComplexityRoot struct {
 		EndUserSessions        func(childComplexity int, userID string, reason *string) int
 		FailOrder              func(childComplexity int, orderID string, reason string) int
 		NextStep               func(childComplexity int, orderID string, choices map[string]any, reason *string) int
-		PurgeCard              func(childComplexity int, serial string) int
+		PurgeCard              func(childComplexity int, serial string, reason string) int
 		ReleaseCardPuk         func(childComplexity int, orderID string, serial string) int
 		RenewHandoff           func(childComplexity int, orderID string) int
 		ReportCardCreation     func(childComplexity int, orderID string, note *string) int
@@ -498,7 +498,7 @@ type MutationResolver interface {
 	RenewHandoff(ctx context.Context, orderID string) (*enroll.Handoff, error)
 	CancelOrder(ctx context.Context, orderID string, reason *string) (*ent.Order, error)
 	RevokeCard(ctx context.Context, serial string, reason revocation.Cause, comment *string) (*ent.Card, error)
-	PurgeCard(ctx context.Context, serial string) (string, error)
+	PurgeCard(ctx context.Context, serial string, reason string) (string, error)
 	DeleteChallenge(ctx context.Context, serial string) (string, error)
 	DeleteCardWithCard(ctx context.Context, serial string, challenge string, signature string) (*model.CardStatus, error)
 	ClaimOrder(ctx context.Context, orderID string, token string, device *model.DeviceInput) (*enroll.Claim, error)
@@ -1507,7 +1507,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.PurgeCard(childComplexity, args["serial"].(string)), true
+		return e.ComplexityRoot.Mutation.PurgeCard(childComplexity, args["serial"].(string), args["reason"].(string)), true
 	case "Mutation.releaseCardPuk":
 		if e.ComplexityRoot.Mutation.ReleaseCardPuk == nil {
 			break
@@ -4335,9 +4335,11 @@ type Mutation {
   Administrators: removes a card's record entirely, in any state ("no information left"):
   certificates still valid or on hold are revoked at the CA first (cessationOfOperation), then
   the card and its certificate records are deleted and the orders that made or acted on it
-  no longer name it. The audit log keeps the event. Returns the deleted card's serial.
+  no longer name it. The audit log keeps the event, with the reason (at most 500 characters):
+  removing someone's card needs one (REASON_REQUIRED when blank), as every other action on
+  someone else's things does. Returns the deleted card's serial.
   """
-  purgeCard(serial: String!): String! @access(allow: [ADMIN])
+  purgeCard(serial: String!, reason: String!): String! @access(allow: [ADMIN])
   """
   vscard-bridge delete: a challenge for the card serial to sign with its authentication key
   (slot 9A), valid for a few minutes. Anyone may ask; only the card can answer it, and only
@@ -6082,6 +6084,14 @@ func (ec *executionContext) field_Mutation_purgeCard_args(ctx context.Context, r
 		return nil, err
 	}
 	args["serial"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -10726,7 +10736,7 @@ func (ec *executionContext) _Mutation_purgeCard(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().PurgeCard(ctx, fc.Args["serial"].(string))
+			return ec.Resolvers.Mutation().PurgeCard(ctx, fc.Args["serial"].(string), fc.Args["reason"].(string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next

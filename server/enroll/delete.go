@@ -106,8 +106,10 @@ func (e *Engine) publishCardOrder(ctx context.Context, id string) {
 // there first (cessationOfOperation, or the reason the identity store has): once the
 // records are gone nothing would find them again, so a CA that does not answer refuses the
 // purge. Orders still running on the card are cancelled; the orders that made or acted on
-// it stay, without it; the audit log keeps the event.
-func (e *Engine) PurgeCard(ctx context.Context, serial string) error {
+// it stay, without it; the audit log keeps the event with reason. Removing someone else's
+// card needs a reason (audit.RequireReason), checked before anything is touched.
+func (e *Engine) PurgeCard(ctx context.Context, serial, reason string) error {
+	ctx = audit.WithReason(ctx, reason)
 	v := viewer.FromContext(ctx)
 	if v == nil || v.Kind != viewer.KindUser || !v.IsAdmin() {
 		return errs.New(errs.Forbidden, "Only an administrator may delete a card's record.")
@@ -119,6 +121,9 @@ func (e *Engine) PurgeCard(ctx context.Context, serial string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("load card: %w", err)
+	}
+	if err := audit.RequireReason(ctx, c.OwnerID); err != nil {
+		return err
 	}
 	// Orders still running on the card end first, undoing what they made (a replacement
 	// card being made for it; the card itself when it is the one a running order makes).

@@ -225,16 +225,16 @@ func TestPurgeCard(t *testing.T) {
 		serials = append(serials, c.Serial)
 	}
 
-	wantCode(t, env.e.PurgeCard(ann, crd.Serial), errs.Forbidden)
+	wantCode(t, env.e.PurgeCard(ann, crd.Serial, "no longer needed"), errs.Forbidden)
 	admin := env.as(env.admin, true)
 	env.ca.failRevoke = errCADown
-	wantCode(t, env.e.PurgeCard(admin, crd.Serial), errs.Unavailable)
+	wantCode(t, env.e.PurgeCard(admin, crd.Serial, "left the company"), errs.Unavailable)
 	if n := env.db.Card.Query().Where(card.ID(crd.ID)).CountX(env.sys); n != 1 {
 		t.Fatal("a purge the CA could not follow removed the card")
 	}
 	env.ca.failRevoke = nil
 
-	if err := env.e.PurgeCard(admin, crd.Serial); err != nil {
+	if err := env.e.PurgeCard(admin, crd.Serial, "left the company"); err != nil {
 		t.Fatal(err)
 	}
 	if n := env.db.Card.Query().Where(card.ID(crd.ID)).CountX(env.sys); n != 0 {
@@ -252,7 +252,34 @@ func TestPurgeCard(t *testing.T) {
 		t.Errorf("the lock order still names card %s", *got.SubjectCardID)
 	}
 	env.audited(t, "card.purge", crd.ID)
-	wantCode(t, env.e.PurgeCard(admin, crd.Serial), errs.NotFound)
+	ev := env.db.AuditEvent.Query().Where(auditevent.Action("card.purge"), auditevent.ObjectID(crd.ID)).OnlyX(env.sys)
+	if ev.Details["reason"] != "left the company" {
+		t.Errorf("the purge's audit event says %v, not the reason", ev.Details)
+	}
+	wantCode(t, env.e.PurgeCard(admin, crd.Serial, "left the company"), errs.NotFound)
+}
+
+// TestPurgeCardWithoutReason: an administrator removing someone's card must say why, as
+// for every other action on someone else's things; refused, the card and its
+// certificates stay as they were and nothing is revoked at the CA.
+func TestPurgeCardWithoutReason(t *testing.T) {
+	env := newEnv(t, nil)
+	crd, _ := issuedCard(t, env, env.ann)
+	admin := env.as(env.admin, true)
+	for _, reason := range []string{"", "   "} {
+		wantCode(t, env.e.PurgeCard(admin, crd.Serial, reason), errs.ReasonRequired)
+	}
+	if got := env.cardState(crd.ID); got != card.StateACTIVE {
+		t.Fatalf("the card is %s after a refused purge", got)
+	}
+	for _, c := range env.certsOf(crd.ID) {
+		if st, _ := env.ca.record(c.Serial); st != ca.StatusValid || c.State != certificate.StateVALID {
+			t.Errorf("certificate %s is %s in the store, %v at the CA, after a refused purge", c.Serial, c.State, st)
+		}
+	}
+	if n := env.db.AuditEvent.Query().Where(auditevent.Action("card.purge")).CountX(env.sys); n != 0 {
+		t.Errorf("%d purge events for a refused purge", n)
+	}
 }
 
 // TestReplaceBroken: a card replaced because the computer broke works until the new card is
@@ -491,7 +518,7 @@ func TestPurgeCardWhileReplaced(t *testing.T) {
 	o, token := startNewCard(t, env, env.ann, ProcessReplaceCard, old.ID, nil)
 	toReady(t, env, o, token)
 	newID := env.db.Card.Query().Where(card.OrderID(o.ID)).OnlyIDX(env.sys)
-	if err := env.e.PurgeCard(env.as(env.admin, true), old.Serial); err != nil {
+	if err := env.e.PurgeCard(env.as(env.admin, true), old.Serial, "computer stolen"); err != nil {
 		t.Fatal(err)
 	}
 	got := env.order(t, o.ID)

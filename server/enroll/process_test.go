@@ -288,6 +288,35 @@ func TestCardProcessWithoutDesktopApp(t *testing.T) {
 		wantCode(t, err, errs.Forbidden)
 	})
 
+	// The wizard sends no reason with Cancel: a person's own cancel needs none, and an
+	// operator's goes on with the reason the order was started with, as Next does.
+	t.Run("ok/cancel without a reason", func(t *testing.T) {
+		crd := env.activeCard(t, env.ann, "20000009")
+		o, err := env.e.Start(audit.WithReason(admin, "computer stolen"), "test-lock", crd.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.e.Cancel(admin, o.ID, ""); err != nil {
+			t.Fatalf("the operator's cancel in the wizard: %v", err)
+		}
+		mine, err := env.e.Start(ann, "test-lock", crd.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.e.Cancel(ann, mine.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]any{o.ID: "computer stolen", mine.ID: nil} {
+			ev, err := env.db.AuditEvent.Query().Where(auditevent.ObjectID(id), auditevent.Action("order.cancel")).Only(viewer.AsServer(context.Background()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Details["reason"] != want {
+				t.Errorf("cancel of %s carries reason %v, want %v", id, ev.Details["reason"], want)
+			}
+		}
+	})
+
 	t.Run("ok/cancel and expiry undo nothing on the card", func(t *testing.T) {
 		crd := env.activeCard(t, env.ann, "20000004")
 		o, err := env.e.Start(ann, "test-lock", crd.ID)

@@ -310,7 +310,15 @@ func (e *Engine) Cancel(ctx context.Context, orderID, reason string) (*ent.Order
 	if err != nil {
 		return nil, err
 	}
-	if err := audit.RequireReason(audit.WithReason(ctx, reason), o.UserID); err != nil {
+	ctx = audit.WithReason(ctx, reason)
+	// An operator cancelling, in the wizard, an order they started for someone goes on with
+	// the reason they started it with, as their Next does (stepOrder); the wizard sends none.
+	if audit.Reason(ctx) == "" && v != nil && v.Kind == viewer.KindUser && v.UserID != o.UserID {
+		if ctx, err = e.startReason(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	if err := audit.RequireReason(ctx, o.UserID); err != nil {
 		return nil, err
 	}
 	if IsFinal(o.State) {

@@ -1,6 +1,7 @@
 import { Alert, Anchor, MultiSelect, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useState } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { useQuery } from 'urql';
 
@@ -9,7 +10,7 @@ import type { OrderState, OrderWhereInput } from '../gql/graphql';
 import { nodesOf, useConnectionPager } from '../lib/connection';
 import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
-import { formatDateTime, humanize } from '../lib/format';
+import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
 import { failureWords } from '../wizard/orderState';
 
@@ -77,23 +78,24 @@ export default function OrdersPage() {
   });
   const orders = nodesOf(data?.orders);
   const problem = apiError(error);
+  const { t } = useTranslation('admin');
 
   return (
     <Stack>
-      <Title order={1}>Orders</Title>
-      <Stack gap="xs" component="form" role="search" aria-label="Filter orders" onSubmit={(e) => e.preventDefault()}>
+      <Title order={1}>{t('orders.title')}</Title>
+      <Stack gap="xs" component="form" role="search" aria-label={t('orders.filter')} onSubmit={(e) => e.preventDefault()}>
         <MultiSelect
-          label="State"
-          placeholder={states.length === 0 ? 'Any state' : undefined}
-          data={ORDER_STATES.map((s) => ({ value: s, label: humanize(s) }))}
+          label={t('orders.state')}
+          placeholder={states.length === 0 ? t('orders.anyState') : undefined}
+          data={ORDER_STATES.map((s) => ({ value: s, label: t(`common:state.order.${s}`) }))}
           value={states}
           onChange={(v) => setStates(ORDER_STATES.filter((s) => v.includes(s)))}
           clearable
           maw={640}
         />
         <TextInput
-          label="User"
-          placeholder="Part of a user name"
+          label={t('orders.user')}
+          placeholder={t('orders.userPlaceholder')}
           value={user}
           onChange={(e) => setUser(e.currentTarget.value)}
           maw={320}
@@ -105,15 +107,15 @@ export default function OrdersPage() {
         </Alert>
       )}
       <Table.ScrollContainer minWidth={800}>
-        <Table striped aria-busy={fetching} aria-label="Orders">
+        <Table striped aria-busy={fetching} aria-label={t('orders.table')}>
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>Order</Table.Th>
-              <Table.Th>User</Table.Th>
-              <Table.Th>State</Table.Th>
-              <Table.Th>Created</Table.Th>
-              <Table.Th>Last change</Table.Th>
-              <Table.Th>Card</Table.Th>
+              <Table.Th>{t('orders.column.order')}</Table.Th>
+              <Table.Th>{t('orders.column.user')}</Table.Th>
+              <Table.Th>{t('orders.column.state')}</Table.Th>
+              <Table.Th>{t('orders.column.created')}</Table.Th>
+              <Table.Th>{t('orders.column.updated')}</Table.Th>
+              <Table.Th>{t('orders.column.card')}</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -124,7 +126,7 @@ export default function OrdersPage() {
                     {o.id}
                   </Text>
                   <Text size="xs" c="dimmed">
-                    {o.process}
+                    {t(`processes:process.${o.process}.name`, { defaultValue: o.process })}
                   </Text>
                 </Table.Td>
                 <Table.Td>{o.user.username}</Table.Td>
@@ -144,14 +146,14 @@ export default function OrdersPage() {
                       {o.card.serial}
                     </Text>
                   ) : (
-                    '—'
+                    t('common:empty')
                   )}
                 </Table.Td>
               </Table.Tr>
             ))}
             {!fetching && orders.length === 0 && (
               <Table.Tr>
-                <Table.Td colSpan={6}>No orders match.</Table.Td>
+                <Table.Td colSpan={6}>{t('orders.none')}</Table.Td>
               </Table.Tr>
             )}
           </Table.Tbody>
@@ -159,8 +161,7 @@ export default function OrdersPage() {
       </Table.ScrollContainer>
       <ConnectionPager pager={pager} connection={data?.orders} />
       <Text size="sm" c="dimmed">
-        The GraphQL API behind this page is open to administrators in the{' '}
-        <Anchor component={Link} to="/playground">playground</Anchor>.
+        <Trans t={t} i18nKey="orders.playground" components={{ 1: <Anchor component={Link} to="/playground" /> }} />
       </Text>
     </Stack>
   );

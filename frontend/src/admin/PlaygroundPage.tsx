@@ -11,6 +11,7 @@ import { GraphiQL } from 'graphiql';
 import { getIntrospectionQuery } from 'graphql';
 import { createClient as createWsClient } from 'graphql-ws';
 import { useEffect, useMemo } from 'react';
+import { useTranslation } from 'react-i18next';
 
 import { wsUrl } from '../api/client';
 
@@ -35,6 +36,7 @@ function withShallowIntrospection(fetcher: Fetcher): Fetcher {
 }
 
 export default function PlaygroundPage() {
+  const { t } = useTranslation('admin');
   const scheme = useComputedColorScheme('light');
   // The session cookie authenticates both: a POST with Content-Type application/json (the
   // server's CSRF rule) and the WebSocket, whose Origin the server checks.
@@ -45,7 +47,7 @@ export default function PlaygroundPage() {
     // The page fills the space below the header; GraphiQL lays itself out in that box.
     <Box h="calc(100dvh - var(--app-shell-header-offset, 60px) - 2 * var(--mantine-spacing-md))" data-testid="playground">
       <VisuallyHidden>
-        <Title order={1}>GraphQL playground</Title>
+        <Title order={1}>{t('playground.title')}</Title>
       </VisuallyHidden>
       <GraphiQL fetcher={fetcher} defaultQuery={defaultQuery} forcedTheme={scheme} />
     </Box>

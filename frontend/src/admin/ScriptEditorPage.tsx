@@ -1,5 +1,6 @@
 import { Alert, Anchor, Button, Group, List, Paper, Select, Skeleton, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useState } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { useClient, useMutation, useQuery } from 'urql';
 
@@ -120,12 +121,13 @@ type Outcome =
   | { kind: 'error'; error: ApiError };
 
 function ProblemList({ problems, saving }: { problems: ScriptProblem[]; saving: boolean }) {
+  const { t } = useTranslation('admin');
   return (
-    <Alert color="red" title={saving ? 'Not saved: the script has problems' : 'The script has problems'} role="alert" data-testid="script-problems">
+    <Alert color="red" title={saving ? t('script.notSaved') : t('script.problems')} role="alert" data-testid="script-problems">
       <List size="sm" spacing={2}>
         {problems.map((p, i) => (
           <List.Item key={i}>
-            Line {p.line}, column {p.column}: {p.message}
+            {t('script.problemAt', { line: p.line, column: p.column, message: p.message })}
             {p.path ? ` (${p.path})` : ''}
           </List.Item>
         ))}
@@ -136,7 +138,9 @@ function ProblemList({ problems, saving }: { problems: ScriptProblem[]; saving: 
 
 /** ScriptEditorPage edits the option script: validate for a user, save with a comment, history and revert. */
 export default function ScriptEditorPage() {
+  const { t } = useTranslation('admin');
   const client = useClient();
+  const noAnswer = (): ApiError => ({ code: undefined, message: t('script.noAnswer'), extensions: {} });
   const [{ data, error }] = useQuery({ query: OptionScriptDoc });
   const [{ fetching: saving }, update] = useMutation(UpdateDoc);
   const [{ fetching: reverting }, revert] = useMutation(RevertDoc);
@@ -157,11 +161,11 @@ export default function ScriptEditorPage() {
     try {
       const res = await client.query(ValidateDoc, { source: text, userId }, { requestPolicy: 'network-only' }).toPromise();
       const v = res.data?.validateOptionScript;
-      if (res.error || !v) setOutcome({ kind: 'error', error: apiError(res.error) ?? { code: undefined, message: 'No answer.', extensions: {} } });
+      if (res.error || !v) setOutcome({ kind: 'error', error: apiError(res.error) ?? noAnswer() });
       else if (!v.ok || !v.options) setOutcome({ kind: 'problems', problems: v.errors, saving: false });
       else {
         const user = users.find((u) => u.id === userId);
-        setOutcome({ kind: 'valid', options: v.options, userLabel: user ? user.displayName || user.username : 'the sample user' });
+        setOutcome({ kind: 'valid', options: v.options, userLabel: user ? user.displayName || user.username : t('script.theSampleUser') });
       }
     } finally {
       setValidating(false);
@@ -191,14 +195,14 @@ export default function ScriptEditorPage() {
       setOutcome({ kind: 'saved', version: current.version });
       return true;
     }
-    setOutcome({ kind: 'error', error: apiError(res.error) ?? { code: undefined, message: 'No answer.', extensions: {} } });
+    setOutcome({ kind: 'error', error: apiError(res.error) ?? noAnswer() });
     return false;
   };
 
   const loadError = apiError(error);
   if (loadError) {
     return (
-      <Alert color="red" role="alert" title="The option script could not be loaded">
+      <Alert color="red" role="alert" title={t('script.loadFailed')}>
         {loadError.message}
       </Alert>
     );
@@ -207,23 +211,26 @@ export default function ScriptEditorPage() {
 
   return (
     <Stack maw={1100}>
-      <Title order={1}>Option script</Title>
+      <Title order={1}>{t('script.title')}</Title>
       <Text size="sm" c="dimmed">
-        Decides the PIN policy, the certificates, the validity and the card properties of every new order. Version{' '}
-        {script.current.version}, saved {formatDateTime(script.current.createdAt)} by {script.current.author}. Test it in
-        the <Anchor component={Link} to="/playground">GraphQL playground</Anchor> too.
+        <Trans
+          t={t}
+          i18nKey="script.intro"
+          values={{ version: script.current.version, when: formatDateTime(script.current.createdAt), author: script.current.author }}
+          components={{ 1: <Anchor component={Link} to="/playground" /> }}
+        />
       </Text>
       <Paper withBorder>
-        <ScriptCodeEditor value={text} onChange={setSource} problems={problems} label="Option script source" />
+        <ScriptCodeEditor value={text} onChange={setSource} problems={problems} label={t('script.source')} />
       </Paper>
       <Text size="xs" c="dimmed" mt={-8}>
-        Tab indents in the editor; press Esc, then Tab, to move on.
+        {t('script.editorHint')}
       </Text>
       <Group align="flex-end">
         <Select
-          label="Validate for user"
-          placeholder="Sample user"
-          data={users.map((u) => ({ value: u.id, label: `${u.displayName || u.username} (${u.username})` }))}
+          label={t('script.validateFor')}
+          placeholder={t('script.sampleUser')}
+          data={users.map((u) => ({ value: u.id, label: t('script.userOption', { name: u.displayName || u.username, username: u.username }) }))}
           value={userId}
           onChange={setUserId}
           clearable
@@ -231,23 +238,23 @@ export default function ScriptEditorPage() {
           w={280}
         />
         <Button variant="light" onClick={() => void validate()} loading={validating}>
-          Validate
+          {t('script.validate')}
         </Button>
       </Group>
       <Group align="flex-end">
         <TextInput
-          label="Comment"
-          description="Why you changed it; shown in the history."
+          label={t('script.comment')}
+          description={t('script.commentHint')}
           value={comment}
           onChange={(e) => setComment(e.currentTarget.value)}
           w={420}
         />
         <Button onClick={() => void save()} loading={saving} disabled={!dirty}>
-          Save
+          {t('script.save')}
         </Button>
         {dirty && (
           <Button variant="subtle" onClick={() => setSource(undefined)}>
-            Discard changes
+            {t('script.discard')}
           </Button>
         )}
       </Group>
@@ -259,16 +266,16 @@ export default function ScriptEditorPage() {
       )}
       {outcome?.kind === 'saved' && (
         <Alert color="green" role="status" data-testid="script-saved">
-          Saved as version {outcome.version}. New orders use it from now on.
+          {t('script.saved', { version: outcome.version })}
         </Alert>
       )}
       {outcome?.kind === 'valid' && (
-        <Alert color="green" role="status" title="The script is valid">
+        <Alert color="green" role="status" title={t('script.valid')}>
           <EvaluatedOptions options={outcome.options} userLabel={outcome.userLabel} />
         </Alert>
       )}
       <Title order={2} size="h3">
-        History
+        {t('script.history')}
       </Title>
       <VersionHistory
         versions={script.versions}

@@ -1,4 +1,4 @@
-import { Alert, Button, Group, Modal, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Button, Group, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
@@ -9,7 +9,7 @@ import { graphql } from '../gql';
 import type { UserState } from '../gql/graphql';
 import { nodesOf, useConnectionPager } from '../lib/connection';
 import { ConnectionPager } from '../lib/ConnectionPager';
-import { apiError, type ApiError } from '../lib/errors';
+import { apiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
 import { OpStartProcessDoc } from '../operator/operations';
@@ -63,10 +63,12 @@ const EndUserSessionsDoc = graphql(`
 `);
 
 // Removing a card's record is an operator's "no information left": not a process of the
-// person's (nothing is left to follow), so it is a plain mutation behind a confirmation.
+// person's (nothing is left to follow), so it is a plain mutation behind a confirmation
+// that asks why, like every other action on someone else's things (the server refuses it
+// without a reason and writes the reason to the audit log).
 const PurgeCardDoc = graphql(`
-  mutation PurgeCard($serial: String!) {
-    purgeCard(serial: $serial)
+  mutation PurgeCard($serial: String!, $reason: String!) {
+    purgeCard(serial: $serial, reason: $reason)
   }
 `);
 
@@ -85,10 +87,8 @@ export default function UsersPage() {
   const [, endUserSessions] = useMutation(EndUserSessionsDoc);
   const [confirmEnd, setConfirmEnd] = useState<{ id: string; username: string }>();
   const [confirmPurge, setConfirmPurge] = useState<{ serial: string; username: string }>();
-  const [{ fetching: purging }, purgeCard] = useMutation(PurgeCardDoc);
+  const [, purgeCard] = useMutation(PurgeCardDoc);
   const [purged, setPurged] = useState<string[]>([]);
-  const [problem, setProblem] = useState<ApiError>();
-  const [problemTitle, setProblemTitle] = useState('The state was not changed');
   const [notice, setNotice] = useState<string>();
   const users = nodesOf(data?.users);
   const [{ fetching: unlocking }, startProcess] = useMutation(OpStartProcessDoc);
@@ -98,7 +98,6 @@ export default function UsersPage() {
   // Unlocking someone's card asks why (the server refuses it without a reason), then opens
   // the same wizard the person uses (Next, Cancel, audit) on their card.
   const unlock = async (cardId: string, reason: string) => {
-    setProblem(undefined);
     setNotice(undefined);
     const res = await startProcess({ name: 'unlock-virtual-smart-card', card: cardId, reason });
     if (res.data) navigate(`/orders/${res.data.startProcess.id}`);
@@ -107,57 +106,47 @@ export default function UsersPage() {
 
   // A state change waits for a confirmation that names its consequence and asks why.
   const { t } = useTranslation('operator');
+  const { t: ta, i18n } = useTranslation('admin');
+  const stateWords = (state: UserState) => ta(`common:state.user.${state}`);
   const [pending, setPending] = useState<{ userId: string; username: string; state: UserState; active: number; inUse: number }>();
 
   const change = async (userId: string, username: string, state: UserState, reason: string) => {
-    setProblem(undefined);
     setNotice(undefined);
     const res = await setUserState({ userId, state, reason });
-    setProblemTitle('The state was not changed');
     if (res.error) return res;
-    if (state === 'LOCKED' || state === 'INACTIVE') setNotice(`${username} is now ${state.toLowerCase()} and signed out everywhere.`);
-    else setNotice(`${username} is now ${state.toLowerCase()}.`);
+    const words = { name: username, state: stateWords(state).toLocaleLowerCase(i18n.language) };
+    setNotice(state === 'LOCKED' || state === 'INACTIVE' ? ta('users.changedSignedOut', words) : ta('users.changed', words));
     return undefined;
   };
 
   const endSessions = async (userId: string, username: string, reason: string) => {
-    setProblem(undefined);
     setNotice(undefined);
     const res = await endUserSessions({ userId, reason });
     if (res.error) return res;
-    const n = res.data?.endUserSessions ?? 0;
-    setNotice(`${username} is signed out everywhere (${n === 1 ? '1 session' : `${n} sessions`} ended).`);
+    setNotice(ta('users.sessionsEnded', { name: username, count: res.data?.endUserSessions ?? 0 }));
     return undefined;
   };
 
-  const purge = async (serial: string, username: string) => {
-    setProblem(undefined);
+  // A refusal (no reason, the CA not answering) stays in the dialog, which says why.
+  const purge = async (serial: string, username: string, reason: string) => {
     setNotice(undefined);
-    const res = await purgeCard({ serial });
-    setConfirmPurge(undefined);
-    setProblemTitle('The card record was not deleted');
-    if (res.error) setProblem(apiError(res.error));
-    else {
-      setPurged((p) => [...p, serial]);
-      setNotice(`Card ${serial} of ${username} is deleted: its certificates are revoked and its record is gone.`);
-    }
+    const res = await purgeCard({ serial, reason });
+    if (res.error) return res;
+    setPurged((p) => [...p, serial]);
+    setNotice(ta('users.purge.done', { serial, name: username }));
+    return undefined;
   };
 
   const loadError = apiError(error);
   return (
     <Stack>
-      <Title order={1}>Users</Title>
+      <Title order={1}>{ta('users.title')}</Title>
       <Text c="dimmed" size="sm">
-        Only active users can get a virtual smart card.
+        {ta('users.intro')}
       </Text>
       {loadError && (
         <Alert color="red" role="alert">
           {loadError.message}
-        </Alert>
-      )}
-      {problem && (
-        <Alert color="red" role="alert" title={problemTitle}>
-          {problem.message}
         </Alert>
       )}
       {notice && (
@@ -166,17 +155,17 @@ export default function UsersPage() {
         </Alert>
       )}
       <Table.ScrollContainer minWidth={800}>
-        <Table striped aria-busy={fetching} aria-label="Users">
+        <Table striped aria-busy={fetching} aria-label={ta('users.table')}>
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>User</Table.Th>
-              <Table.Th>E-mail</Table.Th>
-              <Table.Th>Roles</Table.Th>
-              <Table.Th>Last sign-in</Table.Th>
-              <Table.Th>State</Table.Th>
-              <Table.Th>Cards</Table.Th>
-              <Table.Th>Change state</Table.Th>
-              <Table.Th>Sessions</Table.Th>
+              <Table.Th>{ta('users.column.user')}</Table.Th>
+              <Table.Th>{ta('users.column.email')}</Table.Th>
+              <Table.Th>{ta('users.column.roles')}</Table.Th>
+              <Table.Th>{ta('users.column.lastLogin')}</Table.Th>
+              <Table.Th>{ta('users.column.state')}</Table.Th>
+              <Table.Th>{ta('users.column.cards')}</Table.Th>
+              <Table.Th>{ta('users.column.changeState')}</Table.Th>
+              <Table.Th>{ta('users.column.sessions')}</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
@@ -191,7 +180,7 @@ export default function UsersPage() {
                   </Text>
                 </Table.Td>
                 <Table.Td>{u.email}</Table.Td>
-                <Table.Td>{u.roles.join(', ')}</Table.Td>
+                <Table.Td>{u.roles.map((r) => ta(`users.role.${r}`, { defaultValue: r })).join(', ')}</Table.Td>
                 <Table.Td>{formatDateTime(u.lastLoginAt)}</Table.Td>
                 <Table.Td>
                   <StateBadge kind="user" state={u.state} />
@@ -205,26 +194,26 @@ export default function UsersPage() {
                         <Text size="xs" ff="monospace">
                           {c.serial}
                         </Text>
-                        <StateBadge kind="card" state={c.state} label={`Card ${c.serial}`} />
+                        <StateBadge kind="card" state={c.state} label={ta('users.card', { serial: c.serial })} />
                         {c.state === 'LOCKED' && (
                           <Button
                             size="compact-xs"
                             variant="light"
                             loading={unlocking}
-                            aria-label={`Unlock card ${c.serial} of ${u.username}`}
+                            aria-label={ta('users.unlockCard', { serial: c.serial, name: u.username })}
                             onClick={() => setConfirmUnlock({ cardId: c.id, serial: c.serial, username: u.username })}
                           >
-                            Unlock
+                            {ta('users.unlock')}
                           </Button>
                         )}
                         <Button
                           size="compact-xs"
                           variant="subtle"
                           color="red"
-                          aria-label={`Delete the record of card ${c.serial} of ${u.username}`}
+                          aria-label={ta('users.purge.label', { serial: c.serial, name: u.username })}
                           onClick={() => setConfirmPurge({ serial: c.serial, username: u.username })}
                         >
-                          Delete
+                          {ta('users.purge.button')}
                         </Button>
                       </Group>
                     ))}
@@ -232,8 +221,8 @@ export default function UsersPage() {
                 </Table.Td>
                 <Table.Td>
                   <Select
-                    aria-label={`State of ${u.username}`}
-                    data={STATES.map((s) => ({ value: s, label: s.charAt(0) + s.slice(1).toLowerCase() }))}
+                    aria-label={ta('users.stateOf', { name: u.username })}
+                    data={STATES.map((s) => ({ value: s, label: stateWords(s) }))}
                     value={u.state}
                     allowDeselect={false}
                     disabled={saving || u.id === me.id}
@@ -257,11 +246,11 @@ export default function UsersPage() {
                   <Button
                     variant="default"
                     size="xs"
-                    aria-label={`End sessions of ${u.username}`}
+                    aria-label={ta('users.endSessionsOf', { name: u.username })}
                     disabled={u.id === me.id}
                     onClick={() => setConfirmEnd({ id: u.id, username: u.username })}
                   >
-                    End sessions
+                    {ta('users.endSessions')}
                   </Button>
                 </Table.Td>
               </Table.Tr>
@@ -269,31 +258,15 @@ export default function UsersPage() {
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      <Modal
+      <ReasonDialog
         opened={confirmPurge !== undefined}
+        title={ta('users.purge.title', { serial: confirmPurge?.serial ?? '' })}
+        consequence={ta('users.purge.consequence', { name: confirmPurge?.username ?? '' })}
+        confirmLabel={ta('users.purge.confirm')}
+        danger
         onClose={() => setConfirmPurge(undefined)}
-        title={`Delete the record of card ${confirmPurge?.serial ?? ''}?`}
-        centered
-      >
-        <Text mb="lg">
-          The card of {confirmPurge?.username} stops working everywhere: every certificate still valid is revoked. Then the card
-          and its certificates are removed from Self-Service; only the audit log keeps that it existed. This cannot be undone.
-        </Text>
-        <Group justify="flex-end">
-          <Button variant="default" onClick={() => setConfirmPurge(undefined)} data-autofocus>
-            Keep the card
-          </Button>
-          <Button
-            color="red"
-            loading={purging}
-            onClick={() => {
-              if (confirmPurge) void purge(confirmPurge.serial, confirmPurge.username);
-            }}
-          >
-            Delete record
-          </Button>
-        </Group>
-      </Modal>
+        onConfirm={async (reason) => (confirmPurge ? purge(confirmPurge.serial, confirmPurge.username, reason) : undefined)}
+      />
       <ReasonDialog
         opened={confirmEnd !== undefined}
         title={t('person.endSessions.title', { name: confirmEnd?.username ?? '' })}

@@ -1,5 +1,6 @@
 import { Button, Group, Modal, Table, Text } from '@mantine/core';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 
 import { formatDateTime } from '../lib/format';
 
@@ -21,21 +22,22 @@ interface Props {
 
 /** VersionHistory lists every saved version, newest first, with load and revert. */
 export function VersionHistory({ versions, current, reverting, onLoad, onRevert }: Props) {
+  const { t } = useTranslation('admin');
   const [confirm, setConfirm] = useState<number>();
   const sorted = [...versions].sort((a, b) => b.version - a.version);
   return (
     <>
       <Table.ScrollContainer minWidth={640}>
-        <Table striped aria-label="Versions" data-testid="script-versions">
+        <Table striped aria-label={t('versions.table')} data-testid="script-versions">
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>Version</Table.Th>
-              <Table.Th>Saved</Table.Th>
-              <Table.Th>By</Table.Th>
-              <Table.Th>Comment</Table.Th>
+              <Table.Th>{t('versions.version')}</Table.Th>
+              <Table.Th>{t('versions.saved')}</Table.Th>
+              <Table.Th>{t('versions.by')}</Table.Th>
+              <Table.Th>{t('versions.comment')}</Table.Th>
               <Table.Th>
                 <Text span size="sm" fw={700}>
-                  Actions
+                  {t('versions.actions')}
                 </Text>
               </Table.Th>
             </Table.Tr>
@@ -47,7 +49,7 @@ export function VersionHistory({ versions, current, reverting, onLoad, onRevert 
                   {v.version}
                   {v.version === current && (
                     <Text span size="xs" c="green" ml={6}>
-                      current
+                      {t('versions.current')}
                     </Text>
                   )}
                 </Table.Td>
@@ -56,17 +58,17 @@ export function VersionHistory({ versions, current, reverting, onLoad, onRevert 
                 <Table.Td>{v.comment}</Table.Td>
                 <Table.Td>
                   <Group gap="xs" wrap="nowrap">
-                    <Button size="xs" variant="default" onClick={() => onLoad(v)} aria-label={`Load version ${v.version} into the editor`}>
-                      Load
+                    <Button size="xs" variant="default" onClick={() => onLoad(v)} aria-label={t('versions.loadLabel', { version: v.version })}>
+                      {t('versions.load')}
                     </Button>
                     <Button
                       size="xs"
                       variant="light"
                       disabled={v.version === current}
                       onClick={() => setConfirm(v.version)}
-                      aria-label={`Revert to version ${v.version}`}
+                      aria-label={t('versions.revertLabel', { version: v.version })}
                     >
-                      Revert
+                      {t('versions.revert')}
                     </Button>
                   </Group>
                 </Table.Td>
@@ -75,14 +77,14 @@ export function VersionHistory({ versions, current, reverting, onLoad, onRevert 
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      <Modal opened={confirm !== undefined} onClose={() => setConfirm(undefined)} title={`Revert to version ${confirm ?? ''}?`} centered>
-        <Text mb="lg">
-          Version {confirm} is saved again as the newest version and applies to every new order. The versions in between
-          stay in the history.
-        </Text>
+      <Modal opened={confirm !== undefined} onClose={() => setConfirm(undefined)} title={t('versions.revertTitle', { version: confirm ?? '' })}
+        centered
+        closeButtonProps={{ 'aria-label': t('common:app.close') }}
+      >
+        <Text mb="lg">{t('versions.revertConsequence', { version: confirm ?? '' })}</Text>
         <Group justify="flex-end">
           <Button variant="default" onClick={() => setConfirm(undefined)} data-autofocus>
-            Keep the current version
+            {t('versions.keep')}
           </Button>
           <Button
             loading={reverting}
@@ -91,7 +93,7 @@ export function VersionHistory({ versions, current, reverting, onLoad, onRevert 
               void onRevert(confirm).then((ok) => ok && setConfirm(undefined));
             }}
           >
-            Revert
+            {t('versions.revert')}
           </Button>
         </Group>
       </Modal>

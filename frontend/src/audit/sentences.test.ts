@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import i18n, { LANGUAGES } from '../i18n';
-import { AUDIT_ACTIONS, AUDIT_NS, actionLabel, auditSentence, type AuditFacts } from './sentences';
+import { cancelVariables } from '../wizard/useOrderWizard';
+import { AUDIT_ACTIONS, AUDIT_NS, LEGACY_CANCEL_REASON, actionLabel, auditSentence, type AuditFacts } from './sentences';
 
 /**
  * serverActions reads the audit action codes the server writes from its own source: every
@@ -128,8 +129,17 @@ describe('audit sentences', () => {
     };
     expect(auditSentence(own, en())).toBe('Bob cancelled their order: wrong laptop');
     expect(auditSentence(own, de())).toBe('Bob hat den eigenen Auftrag abgebrochen: wrong laptop');
+    // The wizard's Cancel sends no reason, and the English one it sent before is not shown.
+    for (const details of [null, { reason: LEGACY_CANCEL_REASON }]) {
+      expect(auditSentence({ ...own, details }, en())).toBe('Bob cancelled their order');
+      expect(auditSentence({ ...own, details }, de())).toBe('Bob hat den eigenen Auftrag abgebrochen');
+    }
     const expired: AuditFacts = { action: 'order.expire', actorName: '', actorKind: 'system', objectType: 'Order', objectID: 'o' };
     expect(auditSentence(expired, en())).toBe('An order expired unfinished');
     expect(auditSentence(expired, de())).toBe('Ein Auftrag ist unvollendet abgelaufen');
+  });
+
+  it('ok/the wizard cancels without a reason in any language', () => {
+    expect(cancelVariables('ord_1')).toEqual({ orderId: 'ord_1' });
   });
 });

@@ -98,6 +98,9 @@ export function actionLabel(action: string, t?: TFunction): string {
   return auditT(t)(`action.${action}`, { defaultValue: action });
 }
 
+/** LEGACY_CANCEL_REASON is what the wizard's Cancel sent as its reason before it sent none. */
+export const LEGACY_CANCEL_REASON = 'Cancelled by the user in Self-Service.';
+
 /** auditSentence is the event in one sentence, in the language of t (the SPA's by default). */
 export function auditSentence(f: AuditFacts, t?: TFunction): string {
   const tt = auditT(t);
@@ -105,7 +108,9 @@ export function auditSentence(f: AuditFacts, t?: TFunction): string {
     const v = f.details?.[key];
     return v === undefined || v === null ? '' : String(v);
   };
-  const reason = detail('reason') && f.action !== 'card.revoke' ? detail('reason') : detail('comment');
+  let reason = detail('reason') && f.action !== 'card.revoke' ? detail('reason') : detail('comment');
+  // Self-Service once sent this English sentence with every cancel; the sentence says it already.
+  if (reason === LEGACY_CANCEL_REASON) reason = '';
   // Whose card or order: none named, the actor's own, or someone else's.
   const mine = f.subjectName && f.subjectName === f.actorName && f.actorKind !== 'bridge';
   const whose = f.subjectName ? (mine ? 'mine' : 'other') : undefined;

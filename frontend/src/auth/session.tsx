@@ -19,7 +19,9 @@ export interface SessionUser {
 
 export type Session =
   | { status: 'loading' }
-  | { status: 'error'; message: string }
+  // httpStatus is the server's answer when it was not 200; none when it could not be reached.
+  // The SPA says it in words (App), in the language of the moment.
+  | { status: 'error'; httpStatus?: number }
   | { status: 'anonymous' }
   | { status: 'authenticated'; user: SessionUser };
 
@@ -37,7 +39,7 @@ interface SessionResponse {
 
 export async function fetchSession(): Promise<Session> {
   const res = await fetch('/auth/session', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
-  if (!res.ok) return { status: 'error', message: `The server answered ${res.status}.` };
+  if (!res.ok) return { status: 'error', httpStatus: res.status };
   const body = (await res.json()) as SessionResponse;
   return body.authenticated && body.user ? { status: 'authenticated', user: body.user } : { status: 'anonymous' };
 }
@@ -61,7 +63,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     try {
       setSession(await fetchSession());
     } catch {
-      setSession({ status: 'error', message: 'The server cannot be reached.' });
+      setSession({ status: 'error' });
     }
   }, []);
 

@@ -11,7 +11,7 @@
  * one language and not the other, and when a key used in the source is missing in English.
  * To add a language, add its folder with every namespace and list it in LANGUAGES.
  *
- * Namespaces listed in LAZY_NAMESPACES (the audit log's sentences, the operator console's words) are left out of the main
+ * Namespaces listed in LAZY_NAMESPACES (the audit log's sentences, the operator console's and the administration's words) are left out of the main
  * bundle: i18next loads them through resources-to-backend when a component first asks for
  * them (useTranslation suspends until then), in each language as it is picked.
  */
@@ -32,13 +32,15 @@ export const STORAGE_KEY = 'vscard.language';
 type Catalogue = Record<string, unknown>;
 
 /** LAZY_NAMESPACES are loaded on demand, each its own chunk per language. */
-export const LAZY_NAMESPACES = ['audit', 'operator'] as const;
+export const LAZY_NAMESPACES = ['audit', 'operator', 'admin'] as const;
 
-const files = import.meta.glob<Catalogue>(['./locales/*/*.json', '!./locales/*/audit.json', '!./locales/*/operator.json'], {
+const files = import.meta.glob<Catalogue>(['./locales/*/*.json', '!./locales/*/audit.json', '!./locales/*/operator.json', '!./locales/*/admin.json'], {
   eager: true,
   import: 'default',
 });
-const lazyFiles = import.meta.glob<Catalogue>(['./locales/*/audit.json', './locales/*/operator.json'], { import: 'default' });
+const lazyFiles = import.meta.glob<Catalogue>(['./locales/*/audit.json', './locales/*/operator.json', './locales/*/admin.json'], {
+  import: 'default',
+});
 
 /** loadLazy fetches one lazily loaded catalogue (resources-to-backend calls it). */
 export function loadLazy(lng: string, ns: string): Promise<Catalogue> {

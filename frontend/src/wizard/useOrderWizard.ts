@@ -39,6 +39,16 @@ export interface OrderWizard {
  * useOrderWizard follows one order live and performs the user's steps on it. The order
  * shown is the freshest of the subscription's events and the mutations' results.
  */
+/**
+ * cancelVariables are the wizard's Cancel: no reason. A person's own cancel needs none, and
+ * the audit log already says who cancelled whose order in the reader's language (a fixed
+ * sentence sent from here would reach German-speaking operators in English); an operator's
+ * cancel goes on with the reason they started the order with (server/enroll Cancel).
+ */
+export function cancelVariables(orderId: string): { orderId: string } {
+  return { orderId };
+}
+
 export function useOrderWizard(orderId: string): OrderWizard {
   const [order, setOrder] = useState<WizardOrderFragment>();
   const [handoff, setHandoff] = useState<Handoff>();
@@ -112,7 +122,7 @@ export function useOrderWizard(orderId: string): OrderWizard {
   const cancel = useCallback(
     () =>
       run('cancel', async () => {
-        const res = await cancelOrder({ orderId, reason: 'Cancelled by the user in Self-Service.' });
+        const res = await cancelOrder(cancelVariables(orderId));
         accept(res.data?.cancelOrder);
         setActionError(apiError(res.error));
         return !res.error;
