@@ -133,7 +133,7 @@ func (e *Engine) PurgeCard(ctx context.Context, serial, reason string) error {
 		return fmt.Errorf("find running orders of the card: %w", err)
 	}
 	for _, o := range running {
-		if _, err := e.transition(ctx, o, cancellation("the card was deleted by an administrator")); err != nil && errs.CodeOf(err) != errs.IllegalState {
+		if _, err := e.transition(ctx, o, causedCancellation("the card was deleted by an administrator")); err != nil && errs.CodeOf(err) != errs.IllegalState {
 			return err
 		}
 	}

@@ -525,6 +525,12 @@ func TestPurgeCardWhileReplaced(t *testing.T) {
 	if got.State != order.StateCANCELLED || got.SubjectCardID != nil {
 		t.Fatalf("replace order is %s on %v", got.State, got.SubjectCardID)
 	}
+	// The cancel's audit event carries the administrator's reason, not the server's English
+	// words for the cause (those stay in the order's step history).
+	ev := env.db.AuditEvent.Query().Where(auditevent.Action("order.cancel"), auditevent.ObjectID(o.ID)).OnlyX(env.sys)
+	if ev.Details["reason"] != "computer stolen" {
+		t.Errorf("the cancel's audit event says %v", ev.Details)
+	}
 	if n := env.db.Card.Query().Where(card.IDIn(old.ID, newID)).CountX(env.sys); n != 0 {
 		t.Fatalf("%d of the two cards left", n)
 	}

@@ -338,10 +338,18 @@ func cancellation(reason string) move {
 	return m
 }
 
+// causedCancellation is a cancel that follows from another action (an account locked, a
+// card's record deleted): why goes into the order's step history, but not into the audit
+// event as a reason: the log tells the cause in the reader's language, and the event carries
+// the reason of the person who acted (audit.Reasoned), if any.
+func causedCancellation(why string) move {
+	return move{to: order.StateCANCELLED, action: "order.cancel", note: "cancelled: " + truncate(why, 200)}
+}
+
 // EndOrderOf cancels the order in progress of a person who may no longer order (an
 // administrator set them LOCKED or INACTIVE): what it had issued is revoked, its card is
 // removed, and the portal and the Desktop App see it end. why goes into the order's
-// history and the audit log. Within a transaction ctx carries (store.InTx) it is part of
+// history (causedCancellation). Within a transaction ctx carries (store.InTx) it is part of
 // that transaction, and the CA and the subscribers hear of it once that commits.
 func (e *Engine) EndOrderOf(ctx context.Context, userID, why string) error {
 	sys := viewer.AsServer(ctx)
@@ -350,7 +358,7 @@ func (e *Engine) EndOrderOf(ctx context.Context, userID, why string) error {
 		if err != nil || o == nil {
 			return err
 		}
-		_, err = e.transition(ctx, o, cancellation(why))
+		_, err = e.transition(ctx, o, causedCancellation(why))
 		if errs.CodeOf(err) != errs.IllegalState {
 			return err
 		}
