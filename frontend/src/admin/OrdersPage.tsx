@@ -11,6 +11,7 @@ import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
 import { formatDateTime, humanize } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
+import { processName } from '../operator/words';
 import { failureWords } from '../wizard/orderState';
 
 const OrdersDoc = graphql(`
@@ -124,7 +125,7 @@ export default function OrdersPage() {
                     {o.id}
                   </Text>
                   <Text size="xs" c="dimmed">
-                    {o.process}
+                    {processName(o.process)}
                   </Text>
                 </Table.Td>
                 <Table.Td>{o.user.username}</Table.Td>
