@@ -50,11 +50,12 @@ build: frontend ## Build the server and the desktop bridge into bin/.
 	$(GO) build -o $(BIN)/vscard-bridge ./desktop-bridge/cmd/vscard-bridge
 
 .PHONY: generate
-generate: node_modules ## Regenerate ent, gqlgen, the bridge's GraphQL client and the TypeScript types.
+generate: node_modules ## Regenerate ent, gqlgen, the bridge's GraphQL client, the TypeScript types and the Desktop App's failure codes for the portal.
 	cd ent && $(GO) run -mod=mod entc.go
 	$(GO) tool gqlgen generate
 	$(GO) tool genqlient
 	npm run codegen
+	$(GO) run ./desktop-bridge/handoff/gen-failure-codes
 
 .PHONY: check-generated migration
 check-generated: generate ## Fail if generated code differs from what is committed, or ent/schema lacks a migration.

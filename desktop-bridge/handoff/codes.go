@@ -1,7 +1,9 @@
 package handoff
 
 import (
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/vscard/vscard/desktop-bridge/api"
@@ -190,6 +192,66 @@ var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, Co
 	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped, CodeNoFreeReader, CodeCardRevoked,
 	CodeTPMUnavailable, CodeTPMPermission, CodeTPMKeysLost,
 	CodeTPMEvidenceMissing, CodeTPMEvidenceInvalid, CodeTPMRootUnknown, CodeTPMChallengeFailed, CodeTPMKeyMismatch, CodeTPMKeyNotFixed}
+
+// notFailureReasons are the Desktop App's codes that never reach the server as an order's
+// failure reason (failureReason, sent by cleanUp after the claim), each with why. Every
+// other code of allCodes can, and so can the server's refusals of TPM evidence: see
+// FailureCodes. A new code counts as a failure reason, and so needs the portal's words,
+// until it is listed here.
+var notFailureReasons = map[Code]string{
+	CodeUnknownProcess:       "refused before the claim (run.run): the order stays as it is",
+	CodeUntrusted:            "refused before the claim (checkTrust)",
+	CodeCancelled:            "cleanUp cancels the order (CancelOrder) instead of failing it",
+	CodeOrderEnded:           "the server ended the order itself; cleanUp tells it nothing",
+	CodeCardRevoked:          "only the command line says it (pin change); never an Error",
+	CodeTPMUnavailable:       "the agent refuses to start (agent.New, openTPM), before any order is claimed",
+	CodeTPMPermission:        "the agent refuses to start (agent.New, openTPM), before any order is claimed",
+	CodeTPMKeysLost:          "the agent refuses to start (agent.New, openTPM), before any order is claimed",
+	CodeUnblockResponseWrong: "offline unblock: vscard-bridge pin unblock talks to the card only",
+	CodeUnblockNoChallenge:   "offline unblock: vscard-bridge pin unblock talks to the card only",
+	CodeUnblockUsedUp:        "offline unblock: vscard-bridge pin unblock talks to the card only",
+	ProblemResponseMistyped:  "offline unblock: vscard-bridge pin unblock talks to the card only",
+	ProblemMismatch:          "a refused PIN form (Problem): the person is asked again",
+	ProblemCurrentMissing:    "a refused PIN form (Problem): the person is asked again",
+	ProblemSameAsCurrent:     "a refused PIN form (Problem): the person is asked again",
+	ProblemCurrentWrong:      "a refused PIN form (Problem): the person is asked again",
+	ProblemCurrentWrongLast:  "a refused PIN form (Problem): the person is asked again",
+}
+
+// FailureCodes lists, sorted, every code that can reach the server in an order's failure
+// reason as ReasonPrefix+code: the Desktop App's own (allCodes but notFailureReasons)
+// and the server's refusals of TPM evidence (tpmverify.Reasons), which WordsCodeOf
+// passes on. The portal has words for each (frontend/src/wizard/orderState.ts
+// failureWords): make generate writes this list to FailureCodesFile, and the portal's
+// tests fail when one lacks words in a language.
+func FailureCodes() []string {
+	var out []string
+	for _, c := range allCodes {
+		if _, no := notFailureReasons[c]; !no {
+			out = append(out, string(c))
+		}
+	}
+	for _, r := range tpmverify.Reasons() {
+		out = append(out, string(r))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// FailureCodesFile is where make generate writes FailureCodesJSON, from the repository's root.
+const FailureCodesFile = "frontend/src/wizard/failureCodes.json"
+
+// FailureCodesJSON is the content of FailureCodesFile.
+func FailureCodesJSON() []byte {
+	b, err := json.MarshalIndent(struct {
+		Generated string   `json:"generated"`
+		Codes     []string `json:"codes"`
+	}{"by make generate from desktop-bridge/handoff FailureCodes; do not edit", FailureCodes()}, "", "  ")
+	if err != nil {
+		panic(err) // strings only
+	}
+	return append(b, '\n')
+}
 
 // Words returns the words for c in lang, falling back to the default language.
 func Words(lang string, c Code) string {

@@ -39,20 +39,21 @@ func (c *cardsCmd) Run(ctx context.Context, g *globals) error {
 	if c.JSON {
 		return printJSON(cards)
 	}
+	l := lang()
 	if len(cards) == 0 {
-		fmt.Println("No virtual cards.")
+		fmt.Println(say(l, "noCards"))
 		return nil
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "SERIAL\tSTATE\tREADER\tUSER\tSERVER")
+	fmt.Fprintln(w, say(l, "cardsHeader"))
 	for _, card := range cards {
 		reader := card.Reader
 		if reader == "" {
-			reader = "(not inserted)"
+			reader = say(l, "notInserted")
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", card.Serial, card.State, reader, dash(card.UserName), dash(card.Server))
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", card.Serial, orRaw(say(l, "state_"+card.State), card.State), reader, dash(card.UserName), dash(card.Server))
 		for _, cert := range card.Certificates {
-			fmt.Fprintf(w, "  slot %s\t%s\t%s\texpires %s\t\n", cert.Slot, cert.Template, cert.Subject, cert.NotAfter.Local().Format(time.DateOnly))
+			fmt.Fprintln(w, say(l, "cardCertificate", cert.Slot, orRaw(say(l, cert.Template), cert.Template), cert.Subject, cert.NotAfter.Local().Format(time.DateOnly)))
 		}
 	}
 	return w.Flush()
@@ -75,7 +76,7 @@ type deleteCmd struct {
 func (c *deleteCmd) Run(ctx context.Context, g *globals) error {
 	n, err := strconv.ParseUint(c.Serial, 10, 32)
 	if err != nil {
-		return fmt.Errorf("parse serial %q: not a card serial", c.Serial)
+		return refuse(err, lang(), "notSerial", c.Serial)
 	}
 	serial := uint32(n)
 	client := agent.NewClient(g.socket())
@@ -88,7 +89,7 @@ func (c *deleteCmd) Run(ctx context.Context, g *globals) error {
 		}
 		if info.Server != "" {
 			if info.Reader == "" {
-				return fmt.Errorf("card %d is not in a reader: start the Desktop App (vscard-bridge serve), which puts it in one, so that the card can confirm the delete to %s", serial, info.Server)
+				return refuse(nil, lang(), "notInReader", serial, info.Server)
 			}
 			if err := c.tellServer(ctx, info); err != nil {
 				return err
@@ -112,7 +113,7 @@ func (c *deleteCmd) Run(ctx context.Context, g *globals) error {
 			return err
 		}
 	}
-	fmt.Printf("Deleted card %d.\n", serial)
+	fmt.Println(say(lang(), "deleted", serial))
 	return nil
 }
 
@@ -153,9 +154,9 @@ func (c *deleteCmd) tellServer(ctx context.Context, info agent.CardInfo) error {
 	serial := strconv.FormatUint(uint64(info.Serial), 10)
 	ch, err := api.DeleteChallenge(ctx, gql, serial)
 	if err != nil {
-		return fmt.Errorf("ask %s for a challenge: %w", info.Server, err)
+		return refuse(err, lang(), "noChallenge", info.Server)
 	}
-	fmt.Fprintf(os.Stderr, "Deleting card %d: it stops working everywhere and its certificates are revoked.\n", info.Serial)
+	fmt.Fprintln(os.Stderr, say(lang(), "deleting", info.Serial))
 	in := bufio.NewScanner(os.Stdin)
 	ask := func(ctx context.Context, problems []handoff.Problem) (string, error) {
 		for _, p := range problems {
@@ -166,7 +167,7 @@ func (c *deleteCmd) tellServer(ctx context.Context, info agent.CardInfo) error {
 				defer restore()
 			}
 		}
-		return readLine(in, "PIN of card "+serial+": ")
+		return readLine(in, say(lang(), "pinOfCard", serial))
 	}
 	sig, err := handoff.SignChallenge(ctx, info.Reader, info.Serial, []byte(ch.DeleteChallenge), ask)
 	if err != nil {
@@ -176,15 +177,23 @@ func (c *deleteCmd) tellServer(ctx context.Context, info agent.CardInfo) error {
 	switch api.Code(err) {
 	case "":
 		if err != nil {
-			return fmt.Errorf("delete card on %s: %w", info.Server, err)
+			return refuse(err, lang(), "notDeleted", info.Server)
 		}
-		fmt.Fprintf(os.Stderr, "%s: card %d is deleted and its certificates are revoked.\n", info.Server, info.Serial)
+		fmt.Fprintln(os.Stderr, say(lang(), "deletedOnServer", info.Server, info.Serial))
 	case api.ErrorCodeIllegalState, api.ErrorCodeNotFound:
-		fmt.Fprintf(os.Stderr, "%s no longer has card %d in use; removing it here.\n", info.Server, info.Serial)
+		fmt.Fprintln(os.Stderr, say(lang(), "noLongerInUse", info.Server, info.Serial))
 	default:
-		return fmt.Errorf("delete card on %s: %w", info.Server, err)
+		return refuse(err, lang(), "notDeleted", info.Server)
 	}
 	return nil
+}
+
+// orRaw is words, or raw when there are none (a state or template of a newer version).
+func orRaw(words, raw string) string {
+	if words == "" {
+		return raw
+	}
+	return words
 }
 
 func dash(s string) string {

@@ -173,7 +173,7 @@ func main() {
 		// A person reads the words of the error's code (handoff.DescribeIn), once: an
 		// error the command has shown already is not printed again. The chain behind it
 		// is for the log (--log-level debug).
-		log.Debug("command failed", "err", err)
+		log.Debug("command failed", "err", err, "cause", errors.Unwrap(err))
 		if !errors.Is(err, errShown) {
 			fmt.Fprintln(os.Stderr, "vscard-bridge:", handoff.DescribeIn(lang(), err))
 		}

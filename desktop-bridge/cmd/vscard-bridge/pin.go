@@ -48,13 +48,13 @@ func policyOf(card agent.CardInfo) cardspec.PINPolicy {
 func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 	n, err := strconv.ParseUint(c.Serial, 10, 32)
 	if err != nil {
-		return fmt.Errorf("parse serial %q: not a card serial", c.Serial)
+		return refuse(err, lang(), "notSerial", c.Serial)
 	}
 	serial := uint32(n)
 	client := agent.NewClient(g.socket())
 	cards, err := client.Cards(ctx)
 	if err != nil {
-		return fmt.Errorf("ask the Desktop App for its cards (is `vscard-bridge serve` running?): %w", err)
+		return refuse(err, lang(), "noAgent")
 	}
 	reader, policy := "", pivPIN
 	for _, card := range cards {
@@ -68,7 +68,7 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 		}
 		return errors.New(handoff.Words(lang(), handoff.CodeCardNotHere))
 	}
-	fmt.Fprintf(os.Stderr, "Changing the PIN of card %d in reader %q.\n", serial, reader)
+	fmt.Fprintln(os.Stderr, say(lang(), "changingPIN", serial, reader))
 	for _, r := range handoff.PolicyRulesIn(lang(), policy) {
 		fmt.Fprintln(os.Stderr, "  -", r)
 	}
@@ -102,15 +102,15 @@ func (c *pinChangeCmd) Run(ctx context.Context, g *globals) error {
 		cancel()
 		switch {
 		case rerr != nil:
-			fmt.Fprintln(os.Stderr, "The portal could not be told now:", rerr)
+			fmt.Fprintln(os.Stderr, say(lang(), "notToldNow"), handoff.DescribeIn(lang(), rerr))
 		case !sent:
-			fmt.Fprintln(os.Stderr, "The portal will be told when the server can be reached.")
+			fmt.Fprintln(os.Stderr, say(lang(), "toldLater"))
 		}
 	}
 	if err != nil {
 		return errors.New(handoff.DescribeIn(lang(), err))
 	}
-	fmt.Printf("The PIN of card %d is changed.\n", serial)
+	fmt.Println(say(lang(), "pinChanged", serial))
 	return nil
 }
 
@@ -142,16 +142,16 @@ func (c *pinChangeCmd) read(in *bufio.Scanner) (handoff.PINAnswer, error) {
 		}
 	}
 	var err error
-	if a.Current, err = readLine(in, "Current PIN: "); err != nil {
+	if a.Current, err = readLine(in, say(lang(), "currentPIN")); err != nil {
 		return a, err
 	}
-	if a.New, err = readLine(in, "New PIN: "); err != nil {
+	if a.New, err = readLine(in, say(lang(), "newPIN")); err != nil {
 		return a, err
 	}
 	if c.PINStdin {
 		return a, nil
 	}
-	again, err := readLine(in, "New PIN again: ")
+	again, err := readLine(in, say(lang(), "newPINAgain"))
 	if err != nil {
 		return a, err
 	}

@@ -35,11 +35,12 @@ func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
 	if err != nil {
 		return errors.New(handoff.DescribeIn(lang(), err))
 	}
-	fmt.Fprintf(os.Stderr, "Unblocking the PIN of card %d in reader %q.\n", serial, reader)
-	fmt.Fprintln(os.Stderr, "In the portal, on a device that reaches it, open this card's Possible actions on the Cards page,")
-	fmt.Fprintln(os.Stderr, "choose Unblock PIN offline and type this challenge:")
-	fmt.Printf("Challenge: %s\n", ch)
-	fmt.Fprintln(os.Stderr, "Then type the response the portal shows, and a new PIN.")
+	l := lang()
+	fmt.Fprintln(os.Stderr, say(l, "unblocking", serial, reader))
+	fmt.Fprintln(os.Stderr, say(l, "unblockWhere", serial))
+	fmt.Fprintln(os.Stderr, say(l, "unblockWhat"))
+	fmt.Println(say(l, "challenge", ch))
+	fmt.Fprintln(os.Stderr, say(l, "unblockThen"))
 	for _, r := range handoff.PolicyRulesIn(lang(), policy) {
 		fmt.Fprintln(os.Stderr, "  -", r)
 	}
@@ -51,7 +52,7 @@ func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
 	if err := handoff.OfflineUnblock(ctx, reader, serial, response, pin); err != nil {
 		return errors.New(handoff.DescribeIn(lang(), err))
 	}
-	fmt.Printf("The PIN of card %d is unblocked: use the new PIN.\n", serial)
+	fmt.Println(say(l, "pinUnblocked", serial))
 	return nil
 }
 
@@ -59,7 +60,7 @@ func (c *pinUnblockCmd) Run(ctx context.Context, g *globals) error {
 // asked again until it meets the policy and, at a terminal, was typed the same twice.
 func (c *pinUnblockCmd) read(in *bufio.Scanner, out io.Writer, policy cardspec.PINPolicy) (response, pin string, err error) {
 	for {
-		if response, err = readLine(in, "Response: "); err != nil {
+		if response, err = readLine(in, say(lang(), "response")); err != nil {
 			return "", "", err
 		}
 		if _, perr := unblockcode.Parse(response); perr == nil {
@@ -97,10 +98,10 @@ func (c *pinUnblockCmd) readPIN(in *bufio.Scanner, out io.Writer) (handoff.PINAn
 		}
 	}
 	var err error
-	if a.New, err = readLine(in, "New PIN: "); err != nil || c.Stdin {
+	if a.New, err = readLine(in, say(lang(), "newPIN")); err != nil || c.Stdin {
 		return a, err
 	}
-	again, err := readLine(in, "New PIN again: ")
+	again, err := readLine(in, say(lang(), "newPINAgain"))
 	if err != nil {
 		return a, err
 	}
@@ -115,11 +116,11 @@ func (c *pinUnblockCmd) readPIN(in *bufio.Scanner, out io.Writer) (handoff.PINAn
 func hostedCard(ctx context.Context, g *globals, s string) (agent.CardInfo, error) {
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil {
-		return agent.CardInfo{}, fmt.Errorf("parse serial %q: not a card serial", s)
+		return agent.CardInfo{}, refuse(err, lang(), "notSerial", s)
 	}
 	cards, err := agent.NewClient(g.socket()).Cards(ctx)
 	if err != nil {
-		return agent.CardInfo{}, fmt.Errorf("ask the Desktop App for its cards (is `vscard-bridge serve` running?): %w", err)
+		return agent.CardInfo{}, refuse(err, lang(), "noAgent")
 	}
 	for _, card := range cards {
 		if card.Serial == uint32(n) && card.Reader != "" {

@@ -12,6 +12,7 @@ import { ConnectionPager } from '../lib/ConnectionPager';
 import { apiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
+import { processName } from '../operator/words';
 import { failureWords } from '../wizard/orderState';
 
 const OrdersDoc = graphql(`
@@ -126,7 +127,7 @@ export default function OrdersPage() {
                     {o.id}
                   </Text>
                   <Text size="xs" c="dimmed">
-                    {t(`processes:process.${o.process}.name`, { defaultValue: o.process })}
+                    {processName(o.process)}
                   </Text>
                 </Table.Td>
                 <Table.Td>{o.user.username}</Table.Td>

@@ -11,6 +11,7 @@ import { nodesOf } from '../lib/connection';
 import { apiError } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { StateBadge } from '../lib/StateBadge';
+import { failureWords } from '../wizard/orderState';
 import { OpCancelOrderDoc } from './operations';
 import { ReasonDialog } from './ReasonDialog';
 import { CertificateTable, Fact } from './tables';
@@ -135,7 +136,7 @@ export default function OrderPage() {
               )}
               {o.failureReason && (
                 <Fact label={t('order.failureReason')}>
-                  <Text>{o.failureReason}</Text>
+                  <Text>{failureWords(o.failureReason)}</Text>
                 </Fact>
               )}
             </Stack>

@@ -192,17 +192,28 @@ export function undoneWords(u: Undone): string {
 }
 
 /**
- * failureWords turns an order's failure reason into words: a Desktop App code's (it reaches
- * failureReason as "desktop-app:<CODE>", desktop-bridge/handoff/codes.go), or the reason itself.
- * The server's reasons for refusing the keys' TPM proof ("desktop-app:TPM_EVIDENCE_MISSING")
- * have their words in the tpm namespace, with the other words about TPMs. (One i18next call
- * with fallback keys: the initial bundle has no room to spare.)
+ * failureWords turns an order's failure reason into words, for the operator's and the admin's
+ * order pages: a Desktop App code's (it reaches failureReason as "desktop-app:<CODE>",
+ * desktop-bridge/handoff/codes.go; a code this portal has no words for gets general ones),
+ * the CA's refusal (whose text names the server's error code), or else the reason itself, a
+ * text the Desktop App wrote for the operator. The server's reasons for refusing the keys'
+ * TPM proof ("desktop-app:TPM_EVIDENCE_MISSING") have their words in the tpm namespace, with
+ * the other words about TPMs. (One i18next call with fallback keys: the initial bundle has
+ * no room to spare.) failureCodes.test.ts fails when a code the Desktop App can send
+ * (failureCodes.json, from make generate) lacks words in a language.
  */
 export function failureWords(reason: string): string {
-  const code = /^desktop-app:([A-Za-z_]+)$/.exec(reason)?.[1];
-  if (!code) return reason;
+  if (reason.startsWith(CA_REFUSED)) return i18n.t('wizard:end.caRefused');
+  if (!reason.startsWith(DESKTOP_APP)) return reason;
+  const code = reason.slice(DESKTOP_APP.length);
+  if (!/^[A-Za-z_]+$/.test(code)) return i18n.t('wizard:end.desktopAppUnknown');
   return i18n.t([`wizard:end.desktopApp.${code}`, `tpm:reason.${code}`, 'wizard:end.desktopAppUnknown']);
 }
+
+/** DESKTOP_APP starts a failure reason that is a Desktop App's code (handoff.ReasonPrefix). */
+const DESKTOP_APP = 'desktop-app:';
+/** CA_REFUSED starts the server's failure reason when the CA refused a certificate. */
+const CA_REFUSED = 'the CA refused';
 
 /**
  * personFailureWords is what a person reads of a failure reason: a Desktop App code's words,
@@ -210,10 +221,8 @@ export function failureWords(reason: string): string {
  * wrote for the operator's order list) general words: no error chain reaches a person.
  */
 export function personFailureWords(reason: string): string {
-  if (/^desktop-app:[A-Za-z_]+$/.test(reason)) return failureWords(reason);
-  const t = i18n.getFixedT(null, 'wizard', 'end');
-  if (reason.startsWith('the CA refused')) return t('caRefused');
-  return t('desktopAppUnknown');
+  if (reason.startsWith(DESKTOP_APP) || reason.startsWith(CA_REFUSED)) return failureWords(reason);
+  return i18n.t('wizard:end.desktopAppUnknown');
 }
 
 /**
