@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 
+import { cardMenuItem } from './cardmenu.ts';
 import { activeCard, bridgeCall } from './desktopcalls.ts';
 import { DESKTOP, repoRoot, screenshot, startServer, withPage, type Server } from './harness.ts';
 
@@ -86,9 +87,10 @@ test('a German browser changes the PIN and locks the card in German', async () =
 
       // Change PIN, from the card's actions.
       await page.goto('/cards');
-      const change = page.getByRole('button', { name: `PIN ändern (Karte ${serial})`, exact: true });
-      await change.waitFor({ timeout: 30_000 });
+      const change = await cardMenuItem(page, serial, 'PIN ändern', 'Aktionen für Karte');
       await expect(change).toBeEnabled({ timeout: 30_000 });
+      await germanOnly(page, 'the card\'s menu');
+      await screenshot(page, 'de-card-menu');
       await change.click();
       await page.waitForURL(/\/orders\/ord_/);
       const orderId = new URL(page.url()).pathname.split('/').pop() ?? '';
@@ -143,8 +145,7 @@ test('a German browser changes the PIN and locks the card in German', async () =
 
       // Lock card: a process the server carries out, with a question first.
       await page.goto('/cards');
-      const lock = page.getByRole('button', { name: `Karte sperren (Karte ${serial})`, exact: true });
-      await lock.waitFor({ timeout: 30_000 });
+      const lock = await cardMenuItem(page, serial, 'Karte sperren', 'Aktionen für Karte');
       await expect(lock).toBeEnabled({ timeout: 30_000 });
       await lock.click();
       await page.getByRole('heading', { name: 'Karte sperren', exact: true }).waitFor();

@@ -28,8 +28,20 @@
 // big-endian length. A 1-byte message from the driver is a control code
 // (00 power off, 01 power on, 02 reset, 04 get ATR); the card answers only
 // 04, with the ATR. Longer messages are command APDUs, answered with the
-// response APDU. An empty message would mean "card removed", so the card
-// never sends one.
+// response APDU. An empty message means "card removed": the driver closes
+// the connection and pcscd reports the card gone.
+//
+// The card sends one in a single case. When an attachment's listener closes
+// and a new one opens within one of pcscd's polls (the Desktop App restarted
+// at once), the driver may find the new connection without pcscd having seen
+// a removal in between: pcscd believes the card it powered earlier is still
+// in the reader and never powers this one on, so the card is never ready. A
+// connection on which the driver has asked for the ATR staleProbes times
+// without ever powering the card on is such a leftover: the card answers the
+// last probe with the empty message, pcscd sees the card leave, and at its
+// next poll the driver connects again and pcscd powers the card on as newly
+// inserted. A connection that has been powered once is never treated so
+// (pcscd powers an idle card off and goes on polling it).
 //
 // Logs carry the instruction byte, lengths and status words of APDUs, never
 // their data: a VERIFY carries the PIN.
@@ -85,6 +97,14 @@ const (
 	ctlReset    = 0x02
 	ctlGetATR   = 0x04
 )
+
+// staleProbes is how many ATR requests without a power-on make a new
+// connection a leftover of pcscd's (see the package doc): pcscd powers a
+// card it newly sees at once, after the first.
+const staleProbes = 3
+
+// errStale ends a connection the card has declared removed.
+var errStale = errors.New("pcscd kept the card of an earlier connection; reported it removed")
 
 // ErrNotLoopback is why an attachment to an address beyond loopback ends at
 // once: the slot's port would let any host present the card.
@@ -300,7 +320,11 @@ func (a *Attachment) accept(ctx context.Context, ln net.Listener) {
 			err := a.serve(ctx, conn)
 			a.setConnected(false)
 			a.card.PowerOff()
-			if ctx.Err() == nil {
+			switch {
+			case ctx.Err() != nil:
+			case errors.Is(err, errStale):
+				log.Info("pcscd had not seen the card removed; it reconnects and powers it on", "err", err)
+			default:
 				log.Warn("vpcd connection lost, waiting for pcscd to reconnect", "err", err)
 			}
 		}()
@@ -341,6 +365,7 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) error {
 	var hdr [2]byte
 	buf := make([]byte, 0xFFFF)
 	powered := false
+	everPowered, probes := false, 0
 	for {
 		quickAck(conn)
 		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
@@ -365,14 +390,21 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) error {
 			case ctlPowerOn:
 				log.Debug("power on")
 				a.card.Reset()
-				powered = true
+				powered, everPowered = true, true
 			case ctlReset:
 				log.Debug("reset")
 				a.card.Reset()
+				everPowered = true
 			case ctlGetATR:
 				reply = a.opts.ATR
 				if powered {
 					a.markReady()
+				}
+				if !everPowered {
+					if probes++; probes >= staleProbes {
+						conn.Write([]byte{0, 0}) // removed; the driver closes the connection
+						return errStale
+					}
 				}
 			default:
 				log.Warn("unknown vpcd control code", "code", msg[0])

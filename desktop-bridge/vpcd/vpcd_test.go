@@ -257,3 +257,56 @@ func TestATR(t *testing.T) {
 		t.Errorf("ATR %X: check byte or T=1 wrong", DefaultATR)
 	}
 }
+
+// A connection that pcscd only polls, never powering the card on, is what is left when the
+// Desktop App restarts within one of pcscd's polls: pcscd saw no removal and goes on with the
+// card it powered before. The card reports itself removed, so that pcscd powers it on anew.
+func TestLeftoverConnection(t *testing.T) {
+	addr := freeAddr(t)
+	card := &recordingCard{reply: []byte{0x90, 0x00}}
+	a := Attach(context.Background(), addr, card, Options{Logger: quiet()})
+	defer a.Detach()
+
+	d := connect(t, addr)
+	for i := 1; i < staleProbes; i++ {
+		d.send(ctlGetATR)
+		if got := d.recv(); !bytes.Equal(got, DefaultATR) {
+			t.Fatalf("probe %d: ATR %X", i, got)
+		}
+	}
+	d.send(ctlGetATR)
+	if got := d.recv(); len(got) != 0 {
+		t.Fatalf("probe %d of a connection never powered: %X, want the empty message (removed)", staleProbes, got)
+	}
+	d.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := d.conn.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("after reporting itself removed the card reads %v, want EOF", err)
+	}
+
+	// pcscd's next poll connects again; it sees a new card and powers it on.
+	for deadline := time.Now().Add(10 * time.Second); a.Connected() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	d = connect(t, addr)
+	d.send(ctlGetATR)
+	if got := d.recv(); !bytes.Equal(got, DefaultATR) {
+		t.Fatalf("ATR after the removal %X", got)
+	}
+	d.send(ctlPowerOn)
+	d.send(ctlGetATR)
+	d.recv()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A card powered once stays in the reader while pcscd powers it off when idle and polls it.
+	d.send(ctlPowerOff)
+	for i := range 2 * staleProbes {
+		d.send(ctlGetATR)
+		if got := d.recv(); !bytes.Equal(got, DefaultATR) {
+			t.Fatalf("poll %d of an idle card: %X", i, got)
+		}
+	}
+}
