@@ -198,7 +198,8 @@ func cardReport(in model.CardReportInput) (enroll.CardReport, error) {
 	if err != nil {
 		return enroll.CardReport{}, err
 	}
-	rep := enroll.CardReport{Serial: in.Proof.Serial, Challenge: challenge, Response: response}
+	rep := enroll.CardReport{Serial: in.Proof.Serial, Challenge: challenge, Response: response,
+		RenewalCutShort: in.RenewalCutShort != nil && *in.RenewalCutShort}
 	if st := in.PinState; st != nil {
 		rep.PINState = &record.PINState{TriesLeft: st.TriesLeft, Blocked: st.Blocked, PUKBlocked: st.PukBlocked}
 	}

@@ -165,6 +165,12 @@ type CardReportInput struct {
 	PinChanges []PinChangeReportInput `json:"pinChanges"`
 	// Slots the Desktop App repaired after a renewal was cut short (the Desktop App stopped), since the last report.
 	KeyRepairs []CardKeyRepairInput `json:"keyRepairs"`
+	// A renewal of the card was cut short: the card holds keys of a renewal no Desktop App
+	// works on any more, or the Desktop App repaired such a card since the last report. Sent
+	// only while the Desktop App runs no hand-off. The server fails the card's renewal order
+	// that a Desktop App had claimed (it can never complete), revoking what it issued, and
+	// answers with the certificates as that left them.
+	RenewalCutShort *bool `json:"renewalCutShort"`
 }
 
 // GetProof returns CardReportInput.Proof, and is useful for accessing the field via an interface.
@@ -178,6 +184,9 @@ func (v *CardReportInput) GetPinChanges() []PinChangeReportInput { return v.PinC
 
 // GetKeyRepairs returns CardReportInput.KeyRepairs, and is useful for accessing the field via an interface.
 func (v *CardReportInput) GetKeyRepairs() []CardKeyRepairInput { return v.KeyRepairs }
+
+// GetRenewalCutShort returns CardReportInput.RenewalCutShort, and is useful for accessing the field via an interface.
+func (v *CardReportInput) GetRenewalCutShort() *bool { return v.RenewalCutShort }
 
 // CardSetup includes the requested fields of the GraphQL type CardSetup.
 type CardSetup struct {

@@ -67,6 +67,12 @@ const (
 	CodeTPMKeysLost Code = "TPM_KEYS_LOST"
 	// CodeCardRevoked: the server says the card is out of service; it left this desktop.
 	CodeCardRevoked Code = "CARD_OUT_OF_SERVICE"
+	// CodeRenewalInterrupted: the Desktop App stopped in the middle of a renewal (killed,
+	// the computer switched off), and the agent that started next reported the card's
+	// renewal cut short: the server failed the order with it (server/enroll
+	// ReasonRenewalInterrupted), revoked what it issued, and the agent put the old keys
+	// back. No run ends with it.
+	CodeRenewalInterrupted Code = "RENEWAL_INTERRUPTED"
 )
 
 // The server's reasons for refusing TPM evidence (server/tpmverify.Reason), which come
@@ -115,7 +121,9 @@ var words = map[string]map[Code]string{
 			"Replace each card in the portal (Cards, Replace card), or ask your help desk to do it.",
 		CodeTPMPermission: "You may not use this computer's TPM yet. Ask an administrator to add you to the group tss " +
 			"(sudo usermod -aG tss $USER), then log out and in again.",
-		CodeCardRevoked:       "This card is no longer in service (it was revoked or deleted in the portal), so it was removed from this computer.",
+		CodeCardRevoked: "This card is no longer in service (it was revoked or deleted in the portal), so it was removed from this computer.",
+		CodeRenewalInterrupted: "The Desktop App stopped in the middle of renewing the card, so the renewal was ended. " +
+			"The card works with its previous certificates; you can renew it again from the portal.",
 		ProblemMismatch:       "The two new PINs are not the same. Type the new PIN twice.",
 		ProblemCurrentMissing: "Type your current PIN.",
 		ProblemSameAsCurrent:  "The new PIN is the same as the current one. Choose another PIN.",
@@ -168,7 +176,9 @@ var words = map[string]map[Code]string{
 			"Ersetzen Sie jede Karte im Portal (Karten, Karte ersetzen), oder bitten Sie Ihren Helpdesk darum.",
 		CodeTPMPermission: "Sie dürfen das TPM dieses Computers noch nicht nutzen. Bitten Sie eine Administratorin oder einen Administrator, Sie in die Gruppe tss aufzunehmen " +
 			"(sudo usermod -aG tss $USER), und melden Sie sich danach ab und wieder an.",
-		CodeCardRevoked:       "Diese Karte ist nicht mehr in Betrieb (sie wurde im Portal widerrufen oder gelöscht) und wurde daher von diesem Computer entfernt.",
+		CodeCardRevoked: "Diese Karte ist nicht mehr in Betrieb (sie wurde im Portal widerrufen oder gelöscht) und wurde daher von diesem Computer entfernt.",
+		CodeRenewalInterrupted: "Die Desktop-App wurde mitten in der Erneuerung der Karte beendet, daher wurde die Erneuerung abgebrochen. " +
+			"Die Karte arbeitet mit ihren bisherigen Zertifikaten; Sie können die Erneuerung im Portal neu starten.",
 		ProblemMismatch:       "Die beiden neuen PINs sind nicht gleich. Geben Sie die neue PIN zweimal gleich ein.",
 		ProblemCurrentMissing: "Geben Sie Ihre jetzige PIN ein.",
 		ProblemSameAsCurrent:  "Die neue PIN ist die jetzige. Wählen Sie eine andere PIN.",
@@ -190,7 +200,7 @@ var words = map[string]map[Code]string{
 var allCodes = []Code{CodeUnknownProcess, CodeProcessMismatch, CodeCancelled, CodeOrderEnded, CodeSessionEnded, CodeUntrusted, ProblemMismatch, ProblemCurrentMissing, ProblemSameAsCurrent,
 	CodePINBlocked, CodeCardNotHere, ProblemCurrentWrong, ProblemCurrentWrongLast, CodePUKBlocked, CodePUKRefused,
 	CodeUnblockResponseWrong, CodeUnblockNoChallenge, CodeUnblockUsedUp, ProblemResponseMistyped, CodeNoFreeReader, CodeCardRevoked,
-	CodeTPMUnavailable, CodeTPMPermission, CodeTPMKeysLost,
+	CodeTPMUnavailable, CodeTPMPermission, CodeTPMKeysLost, CodeRenewalInterrupted,
 	CodeTPMEvidenceMissing, CodeTPMEvidenceInvalid, CodeTPMRootUnknown, CodeTPMChallengeFailed, CodeTPMKeyMismatch, CodeTPMKeyNotFixed}
 
 // notFailureReasons are the Desktop App's codes that never reach the server as an order's
@@ -219,8 +229,9 @@ var notFailureReasons = map[Code]string{
 }
 
 // FailureCodes lists, sorted, every code that can reach the server in an order's failure
-// reason as ReasonPrefix+code: the Desktop App's own (allCodes but notFailureReasons)
-// and the server's refusals of TPM evidence (tpmverify.Reasons), which WordsCodeOf
+// reason as ReasonPrefix+code: the Desktop App's own (allCodes but notFailureReasons; the
+// server itself fails a renewal cut short with CodeRenewalInterrupted, on the agent's
+// report) and the server's refusals of TPM evidence (tpmverify.Reasons), which WordsCodeOf
 // passes on. The portal has words for each (frontend/src/wizard/orderState.ts
 // failureWords): make generate writes this list to FailureCodesFile, and the portal's
 // tests fail when one lacks words in a language.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/tpmverify"
 )
 
@@ -63,6 +64,18 @@ func TestFailureCodes(t *testing.T) {
 	// A fault without a code is a text for the operator, never a code.
 	if got := failureReason(errors.New("insert card: EOF")); strings.HasPrefix(got, ReasonPrefix) {
 		t.Errorf("failureReason(no code) = %q", got)
+	}
+}
+
+// TestRenewalInterruptedIsTheServers: the server fails a renewal cut short with a reason
+// of its own (it cannot import this package); it is this code, so that FailureCodes lists
+// it and the portal has its words.
+func TestRenewalInterruptedIsTheServers(t *testing.T) {
+	if want := ReasonPrefix + string(CodeRenewalInterrupted); enroll.ReasonRenewalInterrupted != want {
+		t.Errorf("the server fails a renewal cut short with %q, want %q", enroll.ReasonRenewalInterrupted, want)
+	}
+	if !slices.Contains(FailureCodes(), string(CodeRenewalInterrupted)) {
+		t.Errorf("FailureCodes lacks %s", CodeRenewalInterrupted)
 	}
 }
 

@@ -4450,6 +4450,14 @@ input CardReportInput {
   pinChanges: [PinChangeReportInput!]
   "Slots the Desktop App repaired after a renewal was cut short (the Desktop App stopped), since the last report."
   keyRepairs: [CardKeyRepairInput!]
+  """
+  A renewal of the card was cut short: the card holds keys of a renewal no Desktop App
+  works on any more, or the Desktop App repaired such a card since the last report. Sent
+  only while the Desktop App runs no hand-off. The server fails the card's renewal order
+  that a Desktop App had claimed (it can never complete), revoking what it issued, and
+  answers with the certificates as that left them.
+  """
+  renewalCutShort: Boolean
 }
 
 "What the Desktop App kept in a slot after a renewal was cut short: the key of the certificate in force."
@@ -18167,7 +18175,7 @@ func (ec *executionContext) unmarshalInputCardReportInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"proof", "pinState", "pinChanges", "keyRepairs"}
+	fieldsInOrder := [...]string{"proof", "pinState", "pinChanges", "keyRepairs", "renewalCutShort"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18202,6 +18210,13 @@ func (ec *executionContext) unmarshalInputCardReportInput(ctx context.Context, o
 				return it, err
 			}
 			it.KeyRepairs = data
+		case "renewalCutShort":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("renewalCutShort"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RenewalCutShort = data
 		}
 	}
 	return it, nil

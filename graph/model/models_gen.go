@@ -48,6 +48,12 @@ type CardReportInput struct {
 	PinChanges []*PinChangeReportInput `json:"pinChanges,omitempty"`
 	// Slots the Desktop App repaired after a renewal was cut short (the Desktop App stopped), since the last report.
 	KeyRepairs []*CardKeyRepairInput `json:"keyRepairs,omitempty"`
+	// A renewal of the card was cut short: the card holds keys of a renewal no Desktop App
+	// works on any more, or the Desktop App repaired such a card since the last report. Sent
+	// only while the Desktop App runs no hand-off. The server fails the card's renewal order
+	// that a Desktop App had claimed (it can never complete), revoking what it issued, and
+	// answers with the certificates as that left them.
+	RenewalCutShort *bool `json:"renewalCutShort,omitempty"`
 }
 
 type CardStatus struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/certificate"
+	"github.com/vscard/vscard/ent/order"
 	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/cardproof"
 	"github.com/vscard/vscard/server/cardspec"
@@ -71,6 +72,11 @@ type CardReport struct {
 	PINState            *record.PINState
 	PINChanges          []PINChange
 	KeyRepairs          []KeyRepair
+	// RenewalCutShort: the card holds the keys of a renewal that no Desktop App works on
+	// any more (the one that did stopped in the middle), or the Desktop App repaired such
+	// a card since its last report. SyncCard then ends the card's renewal order that a
+	// Desktop App had claimed (endRenewalsCutShort).
+	RenewalCutShort bool
 }
 
 // KeyRepair is one slot the Desktop App repaired after a renewal was cut short: it kept
@@ -229,6 +235,15 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Before the audit events: an error here makes the Desktop App send the same report
+	// again, and an order ended once is not ended twice. Before the answer too, which
+	// then lists the certificates as the ending left them, so that the Desktop App puts
+	// the old keys back at once.
+	if r.RenewalCutShort {
+		if err := e.endRenewalsCutShort(ctx, c); err != nil {
+			return nil, err
+		}
+	}
 	sys := viewer.AsServer(ctx)
 	var entries []audit.Entry
 	for _, pc := range r.PINChanges {
@@ -281,6 +296,57 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 		e.PublishCard(sys, c.ID)
 	}
 	return e.withCertificates(ctx, c, e.withPolicy(ctx, c, syncOf(c)))
+}
+
+// ReasonRenewalInterrupted is the failure reason of a renewal order the server ended because
+// the Desktop App that worked on it stopped in the middle (endRenewalsCutShort). It is a
+// Desktop App code (desktop-bridge/handoff CodeRenewalInterrupted, whose FailureCodes gives
+// the portal the list it has words for): the Desktop App's report is why the order ends.
+const ReasonRenewalInterrupted = "desktop-app:RENEWAL_INTERRUPTED"
+
+// claimed are the states of an issuing order that a Desktop App claimed and has not
+// finished.
+var claimed = []order.State{order.StateDESKTOP_APP_CONNECTED, order.StateISSUING_CERTIFICATES}
+
+// endRenewalsCutShort fails card c's renewal order that a Desktop App claimed, when the
+// Desktop App that holds c reports a renewal cut short (CardReport.RenewalCutShort). No
+// Desktop App can finish that order: its bridge session lived in the process that stopped,
+// and the hand-off link works once. Ending it now, as a failure does (what it issued is
+// revoked, the card keeps its old certificates), frees the person to renew again and lets
+// the Desktop App put the old keys back, instead of both waiting for the order's expiry.
+//
+// The Desktop App reports this only while it runs no hand-off, and it is the one place
+// the card is, so a claimed renewal of c is never one that is still being worked on. An
+// order that has not been claimed (its link may still be opened), an order that ended, one
+// of another card or of another process is left alone. A cancel, the sweep or the order's
+// completion at the same moment: transition's version check lets exactly one win, and
+// the others' ending stands.
+func (e *Engine) endRenewalsCutShort(ctx context.Context, c *ent.Card) error {
+	open, err := e.db.Order.Query().
+		Where(order.SubjectCardID(c.ID), order.StateIn(claimed...)).
+		All(viewer.AsServer(ctx))
+	if err != nil {
+		return fmt.Errorf("find the card's open renewal: %w", err)
+	}
+	for _, o := range open {
+		if d := e.procs.of(o); d == nil || d.Issues == nil || !d.Issues.Renew {
+			continue
+		}
+		_, err := e.transition(ctx, o, move{
+			to: order.StateFAILED, action: "order.fail", note: ReasonRenewalInterrupted,
+			set:     func(m *ent.OrderMutation) { m.SetFailureReason(ReasonRenewalInterrupted) },
+			details: map[string]any{"cardSerial": c.Serial, "via": "desktop-app"},
+		})
+		if errs.CodeOf(err) == errs.IllegalState {
+			e.log.Info("renewal cut short had ended meanwhile", "order", o.ID, "card", c.Serial, "err", err)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("end renewal cut short: %w", err)
+		}
+		e.log.Info("renewal cut short ended: the Desktop App that worked on it stopped", "order", o.ID, "card", c.Serial)
+	}
+	return nil
 }
 
 // withPolicy adds to s the PIN policy the option script gives c's owner now. A script
