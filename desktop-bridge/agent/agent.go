@@ -118,6 +118,11 @@ type Agent struct {
 	// own until it ends, so repairCard waits meanwhile.
 	running   atomic.Int32
 	repairing sync.Mutex
+	// handoffs is held for reading by a contact that tells the server a renewal was cut
+	// short (SyncCard), and for writing while a hand-off starts (running goes up): the
+	// server ends the card's claimed renewal on that report, so no hand-off may begin
+	// between the agent's look and the server's answer.
+	handoffs sync.RWMutex
 
 	pending pendingQueue  // PIN change results for the cards' servers
 	repairs repairQueue   // card repairs after a renewal cut short, for the cards' servers

@@ -108,7 +108,9 @@ func (a *Agent) startEnrolment(req EnrolRequest) (*enrolment, error) {
 		Notify: func(ev handoff.Event) { a.notify(e, h, ev) },
 		Tasks:  &a.wg, // Close waits for the order to be followed to its end
 	}
+	a.handoffs.Lock() // waits for a report of a renewal cut short to be answered
 	a.running.Add(1)
+	a.handoffs.Unlock()
 	a.wg.Go(func() {
 		_, _ = handoff.Run(a.ctx, cfg, h) // Run reports its end through Notify
 		a.running.Add(-1)

@@ -12,6 +12,7 @@ import (
 	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/internal/tpmtest"
 	"github.com/vscard/vscard/server/ca"
+	"github.com/vscard/vscard/server/enroll"
 	"github.com/vscard/vscard/server/viewer"
 )
 
@@ -19,11 +20,12 @@ import (
 // order is still open on the server (nothing reaches the server after the kill, so the
 // order neither completes nor fails). The bridge session lived in the killed process
 // only and the hand-off link is single use, so no Desktop App can take the order up
-// again: the server ends it, by its expiry (the sweep, IdleTTL after its last step) or
-// the person's Cancel, and revokes what it issued. Until then the restarted agent keeps
-// a card whose slots each hold a key and the certificate it is for, one the server has
-// VALID; afterwards the card has the old keys and certificates back, the server has them
-// VALID and not superseded, and the next renewal works.
+// again. The restarted agent finds the renewal's keys on the card and says so with its
+// first contact (renewalCutShort): the server fails the order there and then, with the
+// reason the portal words as a renewal cut short, and revokes what it issued, without
+// waiting for the person's Cancel or the order's expiry; the agent puts the old keys and
+// certificates back, the server has them VALID and not superseded, and the next renewal
+// works. An order the person cancelled before the agent restarted stays cancelled.
 func TestRenewalKilledWhileOpen(t *testing.T) {
 	t.Run("software", func(t *testing.T) { testRenewalKilledWhileOpen(t, nil) })
 	t.Run("tpm", func(t *testing.T) {
@@ -41,19 +43,17 @@ func testRenewalKilledWhileOpen(t *testing.T, tpmDial func() (io.ReadWriteCloser
 		open string
 		// issued: the server issued the new certificates before the kill.
 		issued bool
-		// swapped: the new keys and certificates were in 9A/9C at the kill.
-		swapped bool
-		// cancel: the person cancels the order; else it expires.
+		// cancel: the person cancels the order before the agent restarts.
 		cancel bool
 	}{
-		{name: "ok/killed after making the keys, before submitting them; the order expires",
+		{name: "ok/killed after making the keys, before submitting them; the restart ends the order",
 			point: crashPoint{op: "SubmitCardKeys"}, open: "DESKTOP_APP_CONNECTED"},
-		{name: "ok/killed after the certificates were issued, before the swap; the order expires",
+		{name: "ok/killed after the certificates were issued, before the swap; the restart ends the order",
 			point: crashPoint{op: "SubmitCardKeys", after: true}, open: "ISSUING_CERTIFICATES", issued: true},
-		{name: "ok/killed after the swap, before card-ready; the order expires",
-			point: crashPoint{op: "ConfirmCardReady"}, open: "ISSUING_CERTIFICATES", issued: true, swapped: true},
-		{name: "ok/killed after the swap, before card-ready; the person cancels",
-			point: crashPoint{op: "ConfirmCardReady"}, open: "ISSUING_CERTIFICATES", issued: true, swapped: true, cancel: true},
+		{name: "ok/killed after the swap, before card-ready; the restart ends the order",
+			point: crashPoint{op: "ConfirmCardReady"}, open: "ISSUING_CERTIFICATES", issued: true},
+		{name: "ok/killed after the swap, before card-ready; the person cancelled before the restart",
+			point: crashPoint{op: "ConfirmCardReady"}, open: "ISSUING_CERTIFICATES", issued: true, cancel: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			old := r.valid()
@@ -66,74 +66,32 @@ func testRenewalKilledWhileOpen(t *testing.T, tpmDial func() (io.ReadWriteCloser
 			if got := r.alice.Order(o.ID).State; got != tc.open {
 				t.Fatalf("order %s after the kill, want %s", got, tc.open)
 			}
+			// The certificates the order issued: the second VALID one of each slot.
+			var issued map[string]string
+			if tc.issued {
+				issued = map[string]string{}
+				for slot, serials := range r.certs("VALID") {
+					if len(serials) != 2 || !slices.Contains(serials, old[slot]) {
+						t.Fatalf("VALID in %s after the kill: %v, want %s and a new one", slot, serials, old[slot])
+					}
+					issued[slot] = serials[0]
+					if issued[slot] == old[slot] {
+						issued[slot] = serials[1]
+					}
+				}
+			}
+			ended, reason := "FAILED", enroll.ReasonRenewalInterrupted
+			if tc.cancel {
+				ended, reason = "CANCELLED", ""
+				r.alice.Cancel(o.ID)
+			}
 			r.restart(t, snap)
 			r.sync(t)
 
-			// The order is open. A certificate was issued or not; either way the card's
-			// slots hold a key and its certificate, which the server has VALID.
-			if got := r.alice.Order(o.ID).State; got != tc.open {
-				t.Fatalf("order %s after the restart, want %s", got, tc.open)
+			// No Cancel, no expiry: the restarted agent's contact ended the order.
+			if got := r.alice.Order(o.ID); got.State != ended || got.FailureReason != reason {
+				t.Fatalf("order %s (%q) after the restart, want %s (%q)", got.State, got.FailureReason, ended, reason)
 			}
-			valid := r.certs("VALID")
-			var issued map[string]string // slot: serial of the certificate the order issued
-			for _, slot := range []string{"9A", "9C"} {
-				n := 1
-				if tc.issued {
-					n = 2
-				}
-				if len(valid[slot]) != n || !slices.Contains(valid[slot], old[slot]) {
-					t.Fatalf("VALID in %s: %v, want %d with %s", slot, valid[slot], n, old[slot])
-				}
-				if tc.issued {
-					if issued == nil {
-						issued = map[string]string{}
-					}
-					issued[slot] = valid[slot][0]
-					if issued[slot] == old[slot] {
-						issued[slot] = valid[slot][1]
-					}
-				}
-			}
-			inPlace := old
-			if tc.swapped {
-				inPlace = issued
-			}
-			// Nothing issued: the staged keys were of no use and went at once. Else
-			// both keys stay until the server has decided.
-			r.signsWith(t, inPlace, !tc.issued)
-			if tc.issued && !r.aside() {
-				t.Errorf("the other key of the slot went while the order was open")
-			}
-			want := map[string]int{}
-			if !tc.issued {
-				want["RESTORED_OLD"] = 2
-			}
-			if got := r.repairs(); !maps.Equal(got, want) {
-				t.Errorf("card.keys_repaired events while open %v, want %v", got, want)
-			}
-
-			// The server ends the order.
-			ended := "EXPIRED"
-			if tc.cancel {
-				ended = "CANCELLED"
-				r.alice.Cancel(o.ID)
-			} else {
-				// The order's IdleTTL (30 minutes) passes, the person's portal open
-				// meanwhile (its session too ends after 30 idle minutes).
-				r.clock.Advance(20 * time.Minute)
-				if got := r.alice.Order(o.ID).State; got != tc.open {
-					t.Fatalf("order %s before its expiry, want %s", got, tc.open)
-				}
-				r.clock.Advance(11 * time.Minute)
-				res, err := r.srv.Env.Server.Enroll.Sweep(context.Background())
-				if err != nil || res.Expired != 1 {
-					t.Fatalf("sweep: %+v, %v", res, err)
-				}
-			}
-			if got := r.alice.Order(o.ID).State; got != ended {
-				t.Fatalf("order %s, want %s", got, ended)
-			}
-			r.sync(t)
 			if now := r.valid(); now["9A"] != old["9A"] || now["9C"] != old["9C"] || len(r.certs("VALID")["9A"]) != 1 {
 				t.Fatalf("VALID before %v, after the ending %v", old, r.certs("VALID"))
 			}
@@ -151,15 +109,49 @@ func testRenewalKilledWhileOpen(t *testing.T, tpmDial func() (io.ReadWriteCloser
 					t.Errorf("certificate %s in force is marked superseded", c.Serial)
 				}
 			}
-			want = map[string]int{}
-			if tc.issued {
-				want["RESTORED_OLD"] = 2
+			if got, want := r.repairs(), map[string]int{"RESTORED_OLD": 2}; !maps.Equal(got, want) {
+				t.Errorf("card.keys_repaired events %v, want %v", got, want)
 			}
-			if got := r.repairs(); !maps.Equal(got, want) {
-				t.Errorf("card.keys_repaired events after the ending %v, want %v", got, want)
+			// The order had ended: its expiry (IdleTTL, 30 minutes), later, finds nothing
+			// to do. The person's portal stays open meanwhile (its session too ends after
+			// 30 idle minutes).
+			r.clock.Advance(20 * time.Minute)
+			if got := r.alice.Order(o.ID).State; got != ended {
+				t.Fatalf("order %s, want %s", got, ended)
+			}
+			r.clock.Advance(11 * time.Minute)
+			if res, err := r.srv.Env.Server.Enroll.Sweep(context.Background()); err != nil || res.Expired != 0 {
+				t.Fatalf("sweep: %+v, %v", res, err)
+			}
+			if got := r.alice.Order(o.ID).State; got != ended {
+				t.Fatalf("order %s after the sweep, want %s", got, ended)
 			}
 		})
 	}
+	t.Run("ok/a contact in the middle of a live renewal ends nothing", func(t *testing.T) {
+		// After the swap, before card-ready, the card holds the old keys aside, as after a
+		// kill at that point; but this agent is running the hand-off, which owns them.
+		o, link := r.alice.StartOnCard(handoff.RenewCard, r.serialText)
+		var during string
+		p := crashPoint{op: "ConfirmCardReady", then: func() {
+			if !r.aside() {
+				t.Error("no key aside in the middle of the renewal")
+			}
+			r.clock.Advance(time.Minute) // the server's limit on card challenges
+			if _, err := r.a.SyncCard(context.Background(), r.serial); err != nil {
+				t.Error(err)
+			}
+			during = r.alice.Order(o.ID).State
+		}}
+		r.tr.arm(&p, filepath.Join(r.outerDir, "live"))
+		if ev := runEnrolment(t, r.a, link, rigPIN); ev == nil || ev.Step != handoff.StepDone {
+			t.Fatalf("renewal: %+v", ev)
+		}
+		if got := r.alice.Order(o.ID).State; during != "ISSUING_CERTIFICATES" || got != "COMPLETED" {
+			t.Fatalf("order %s during the contact, %s after; want ISSUING_CERTIFICATES, COMPLETED", during, got)
+		}
+		r.signsWithValid(t)
+	})
 	t.Run("ok/a renewal after the repairs works", r.renewsAgain)
 }
 

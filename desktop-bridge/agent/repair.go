@@ -29,7 +29,9 @@ import (
 // contact (syncCard, cardUpdated) the agent compares the keys of each slot with the
 // certificates in force the server lists: when exactly one of the keys is for one of
 // them, that key goes (or stays) in place with its certificate, and the others are
-// deleted. While both are in force it waits; it never deletes the only key a slot has.
+// deleted. While both are in force it waits; it never deletes the only key a slot has. It
+// does not wait for long: each contact tells the server the renewal was cut short
+// (reportCutShort), and the server ends the order, which no Desktop App can finish now.
 
 // cardSlots are the PIV slots a renewal may have touched.
 var cardSlots = []string{"9A", "9C", "9D", "9E"}
@@ -74,6 +76,41 @@ func (a *Agent) repairCard(serial uint32, certs []api.CardSyncStateCertificatesC
 	// then leaves its exclusive handle behind); a session open meanwhile simply uses the
 	// key that is in the slot now, which is the one its certificate is for.
 	return out
+}
+
+// reportCutShort marks report as one of a renewal cut short (renewalCutShort) when the
+// card holds a staged or backup key, or the report carries repairs, and this agent runs no
+// hand-off: hand-offs run in the agent only, and one agent serves the user's cards, so no
+// Desktop App works on that renewal any more. The server then ends the order it claimed
+// (server/enroll endRenewalsCutShort), which can never complete, rather than let it wait
+// for its expiry; its answer lists the certificates as that left them, and repairCard puts
+// the old keys back at once. The repairs count because repairCard may run first (the
+// subscription) and delete a staged key whose certificate the server never issued: the
+// report must still end the order. It returns what releases handoffs, held until the
+// server has answered, or nil when report was left as it was.
+func (a *Agent) reportCutShort(card *vcard.Card, report *api.CardReportInput) func() {
+	if len(report.KeyRepairs) == 0 && !hasAsideKeys(card) {
+		return nil
+	}
+	a.handoffs.RLock()
+	if a.running.Load() > 0 { // the hand-off owns its staged and backup keys
+		a.handoffs.RUnlock()
+		return nil
+	}
+	yes := true
+	report.RenewalCutShort = &yes
+	return a.handoffs.RUnlock
+}
+
+// hasAsideKeys reports whether card holds a key in a renewal's staging or backup slot.
+func hasAsideKeys(card *vcard.Card) bool {
+	for _, slot := range cardSlots {
+		if _, staging, backup, ok := handoff.AsideSlots(slot); ok &&
+			(card.PublicKey(staging) != nil || card.PublicKey(backup) != nil) {
+			return true
+		}
+	}
+	return false
 }
 
 // certsOf returns the parsed certificates in force for slot; one that does not parse is

@@ -88,6 +88,9 @@ func (a *Agent) SyncCard(ctx context.Context, serial uint32) (string, error) {
 		a.log.Warn("read queued card repairs", "card", serial, "err", err)
 	}
 	report.KeyRepairs = repairs
+	if done := a.reportCutShort(card, &report); done != nil {
+		defer done()
+	}
 	resp, err := api.SyncCard(ctx, client.GraphQL(), report)
 	if err != nil {
 		return "", fmt.Errorf("sync card %d with %s: %w", serial, rec.Server, err)
