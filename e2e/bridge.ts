@@ -19,7 +19,8 @@ import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'n
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { test } from '@playwright/test';
 
 import { artifacts, freePort, repoRoot } from './harness.ts';
 
@@ -154,6 +155,24 @@ export interface BridgeOptions {
   tpmDevice?: string;
 }
 
+/** bridgeLogs counts the bridges each test file started, for their logs' names. */
+let bridgeLogs = 0;
+
+/**
+ * bridgeLogName names the log of the next bridge after the test file that starts it
+ * (bridge-fullflow-tpm-1.log), so that a failed test's bridge log is not overwritten by the
+ * next test's.
+ */
+function bridgeLogName(): string {
+  let file = 'e2e';
+  try {
+    file = basename(test.info().file).replace(/\.test\.ts$/, '');
+  } catch {
+    // outside a test (a setup script): the counter alone names it
+  }
+  return `bridge-${file}-${++bridgeLogs}.log`;
+}
+
 /**
  * openLinkInBridge does what clicking Open Desktop App does on a desktop: it hands the
  * vscard:// link to the bridge, trusting the link's server. It starts the bridge's agent
@@ -162,7 +181,7 @@ export interface BridgeOptions {
 export async function openLinkInBridge(bin: string, link: string, opts: BridgeOptions = {}): Promise<Bridge> {
   const home = mkdtempSync(join(tmpdir(), 'vscard-e2e-bridge-'));
   mkdirSync(join(artifacts, 'logs'), { recursive: true });
-  const log = createWriteStream(join(artifacts, 'logs', 'bridge.log'));
+  const log = createWriteStream(join(artifacts, 'logs', bridgeLogName()));
   const env = {
     ...process.env,
     HOME: home,

@@ -47,7 +47,11 @@ export async function startServer(name: string, extraEnv: Record<string, string>
   const dataDir = mkdtempSync(join(tmpdir(), `vscard-e2e-${name}-`));
   mkdirSync(join(artifacts, 'logs'), { recursive: true });
   const logFile = join(artifacts, 'logs', `${name}-server.log`);
-  const log = createWriteStream(logFile);
+  // Appended: a test file's servers share the name, and the one a failed test used must
+  // survive the next (Playwright starts a fresh worker, and beforeAll a new server, after a
+  // failure).
+  const log = createWriteStream(logFile, { flags: 'a' });
+  log.write(`--- vscard-server for ${name}, started ${new Date().toISOString()}\n`);
   const child: ChildProcess = spawn(bin, ['--addr', `127.0.0.1:${port}`, '--public-url', url, '--data-dir', dataDir], {
     cwd: dataDir,
     env: { ...process.env, VSCARD_LOG_LEVEL: 'debug', ...extraEnv },
@@ -204,6 +208,17 @@ export async function checkAccessibility(page: Page, checkpoint: string): Promis
   if (!/^https?:/.test(url)) return;
   // Wait for the page to be drawn (the SPA renders after load) so axe sees what a person does.
   await page.waitForLoadState('load').catch(() => undefined);
+  // A menu or dialog still fading in or out is half transparent: axe would measure the
+  // contrast of a frame no one reads. Let running transitions end first (they last a few
+  // hundred milliseconds; an endless one is not waited for beyond two seconds).
+  await page
+    .evaluate(() =>
+      Promise.race([
+        Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined))),
+        new Promise((done) => setTimeout(done, 2_000)),
+      ]),
+    )
+    .catch(() => undefined);
   const hasAxe = await page.evaluate(() => 'axe' in window).catch(() => false);
   if (!hasAxe) await page.evaluate(axeSource);
   const results = (await page.evaluate((exclude) => {

@@ -40,8 +40,8 @@
 // without ever powering the card on is such a leftover: the card answers the
 // last probe with the empty message, pcscd sees the card leave, and at its
 // next poll the driver connects again and pcscd powers the card on as newly
-// inserted. A connection that has been powered once is never treated so
-// (pcscd powers an idle card off and goes on polling it).
+// inserted. A connection that has been powered once, or carried an APDU, is
+// never treated so (pcscd powers an idle card off and goes on polling it).
 //
 // Logs carry the instruction byte, lengths and status words of APDUs, never
 // their data: a VERIFY carries the PIN.
@@ -410,6 +410,7 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) error {
 				log.Warn("unknown vpcd control code", "code", msg[0])
 			}
 		default:
+			everPowered = true // in use: pcscd has the card as powered, whoever powered it
 			reply = a.card.Transmit(msg)
 			if len(reply) < 2 {
 				reply = []byte{0x6F, 0x00} // never send an empty answer

@@ -301,7 +301,23 @@ func TestLeftoverConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A card in use stays in the reader, though pcscd never powered it on this connection.
+	d.conn.Close()
+	for deadline := time.Now().Add(10 * time.Second); a.Connected() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	d = connect(t, addr)
+	d.send(0x00, 0xA4, 0x04, 0x00)
+	d.recv()
+	for i := range 2 * staleProbes {
+		d.send(ctlGetATR)
+		if got := d.recv(); !bytes.Equal(got, DefaultATR) {
+			t.Fatalf("poll %d of a card in use: %X", i, got)
+		}
+	}
+
 	// A card powered once stays in the reader while pcscd powers it off when idle and polls it.
+	d.send(ctlPowerOn)
 	d.send(ctlPowerOff)
 	for i := range 2 * staleProbes {
 		d.send(ctlGetATR)
