@@ -209,15 +209,17 @@ export async function checkAccessibility(page: Page, checkpoint: string): Promis
   // Wait for the page to be drawn (the SPA renders after load) so axe sees what a person does.
   await page.waitForLoadState('load').catch(() => undefined);
   // A menu or dialog still fading in or out is half transparent: axe would measure the
-  // contrast of a frame no one reads. Let running transitions end first (they last a few
-  // hundred milliseconds; an endless one is not waited for beyond two seconds).
+  // contrast of a frame no one reads. Let running transitions end first (a few hundred
+  // milliseconds; a spinner's endless animation is not waited for, nor anything beyond two
+  // seconds).
   await page
-    .evaluate(() =>
-      Promise.race([
-        Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined))),
+    .evaluate(() => {
+      const finite = document.getAnimations().filter((a) => a.effect?.getComputedTiming().iterations !== Infinity);
+      return Promise.race([
+        Promise.all(finite.map((a) => a.finished.catch(() => undefined))),
         new Promise((done) => setTimeout(done, 2_000)),
-      ]),
-    )
+      ]);
+    })
     .catch(() => undefined);
   const hasAxe = await page.evaluate(() => 'axe' in window).catch(() => false);
   if (!hasAxe) await page.evaluate(axeSource);

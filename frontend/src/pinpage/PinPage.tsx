@@ -41,7 +41,7 @@ export function PinPage() {
     <Container size="xs" py="xl">
       <Stack>
         <Title order={1} size="h2">{t('title')}</Title>
-        {!state ? <Loader aria-label={t('connecting')} /> : <Body state={state} onState={setState} />}
+        {!state ? <Loader role="status" aria-label={t('connecting')} /> : <Body state={state} onState={setState} />}
       </Stack>
     </Container>
   );
