@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vscard/vscard/ent"
 	"github.com/vscard/vscard/ent/auditevent"
@@ -123,7 +124,7 @@ func TestSyncEndsARenewalCutShort(t *testing.T) {
 					t.Fatal(err)
 				}
 			case "expire":
-				env.clock.Add(env.idle + 1)
+				env.clock.Add(env.idle + time.Second) // PostgreSQL keeps microseconds
 				if res, err := env.e.Sweep(env.sys); err != nil || res.Expired != 1 {
 					t.Fatalf("sweep: %+v, %v", res, err)
 				}
@@ -244,7 +245,7 @@ func TestRenewalCutShortRaces(t *testing.T) {
 			env.e.opts = &switchScript{}
 			r := env.renewing(t, env.ann, ProcessRenewCard, order.StateISSUING_CERTIFICATES)
 			if other == "expire" {
-				env.clock.Add(env.idle + 1)
+				env.clock.Add(env.idle + time.Second) // PostgreSQL keeps microseconds
 			}
 			ch, resp := env.answer(t, r.card.Serial, r.key)
 			var wg sync.WaitGroup
