@@ -27,7 +27,7 @@ export function EvaluatedOptions({ options, userLabel }: { options: ScriptOption
   const limit = (n: number) => (n ? formatNumber(n) : t('options.noLimit'));
   return (
     <Stack gap="sm" data-testid="evaluated-options">
-      <Title order={3} size="h4">
+      <Title order={2} size="h4">
         {t('options.for', { name: userLabel })}
       </Title>
       <SimpleGrid cols={{ base: 1, md: 2 }}>

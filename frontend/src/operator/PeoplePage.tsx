@@ -49,7 +49,7 @@ export default function PeoplePage() {
   const problem = error ? apiError(error) : undefined;
   return (
     <Stack>
-      <Title order={2}>{t('people.title')}</Title>
+      <Title order={1}>{t('people.title')}</Title>
       <Text c="dimmed">{t('people.intro')}</Text>
       <TextInput
         label={t('people.search')}

@@ -38,7 +38,7 @@ export function PinPage() {
   const { t } = useTranslation('pinpage');
   const [state, setState] = useBridgeState();
   return (
-    <Container size="xs" py="xl">
+    <Container component="main" size="xs" py="xl">
       <Stack>
         <Title order={1} size="h2">{t('title')}</Title>
         {!state ? <Loader role="status" aria-label={t('connecting')} /> : <Body state={state} onState={setState} />}

@@ -11,7 +11,7 @@ export function ReviewStep({ order }: { order: WizardOrderFragment }) {
     <Stack>
       <Text>{t('review.lead')}</Text>
       {order.card ? (
-        <CardDetails card={order.card} headingLevel={3} />
+        <CardDetails card={order.card} />
       ) : (
         <Alert color="yellow">{t('review.notYet')}</Alert>
       )}
