@@ -63,15 +63,19 @@ export const theme = createTheme({
 /**
  * themeWithWords is the theme with the words Mantine's components need and do not have:
  * the name of the close button of every dialog and drawer (an unnamed "×" button otherwise).
+ * A dialog's header is a `<header>` in a `<section role="dialog">`, which is a banner
+ * landmark, a second one beside the page's own: it is presented as a plain box (its title
+ * and close button stay what they are), so that landmarks lead to the page's header only.
  */
 export function themeWithWords(closeLabel: string) {
   const closeButtonProps = { 'aria-label': closeLabel };
+  const attributes = { header: { role: 'presentation' } };
   return createTheme({
     ...theme,
     components: {
       ...theme.components,
-      Modal: Modal.extend({ defaultProps: { closeButtonProps } }),
-      Drawer: Drawer.extend({ defaultProps: { closeButtonProps } }),
+      Modal: Modal.extend({ defaultProps: { closeButtonProps, attributes } }),
+      Drawer: Drawer.extend({ defaultProps: { closeButtonProps, attributes } }),
     },
   });
 }

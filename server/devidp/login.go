@@ -28,6 +28,7 @@ code{font-size:.95em}
 </style>
 </head>
 <body>
+<main>
 <h1>Sign in to vscard</h1>
 <p class="warn">Development identity provider. These demo accounts and passwords are public: never use this in production.</p>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
@@ -46,6 +47,7 @@ code{font-size:.95em}
 {{range .Users}}<tr><td><code>{{.Username}}</code></td><td><code>{{.Password}}</code></td><td>{{or .State "default"}}</td><td>{{join .Groups ", "}}</td></tr>
 {{end}}</tbody>
 </table>
+</main>
 </body>
 </html>
 `))
