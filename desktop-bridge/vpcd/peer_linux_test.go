@@ -24,9 +24,7 @@ func TestOtherUserRefused(t *testing.T) {
 	d.send(ctlGetATR)
 	d.recv()
 	d.conn.Close()
-	for deadline := time.Now().Add(10 * time.Second); a.Connected() && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	waitDisconnected(t, a)
 
 	host, port, _ := strings.Cut(addr, ":")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -151,7 +151,10 @@ type Attachment struct {
 
 	mu        sync.Mutex
 	connected bool
-	err       error // why the attachment ended by itself
+	// down is closed while no driver connection is up, and replaced by an open
+	// one when a connection comes up.
+	down chan struct{}
+	err  error // why the attachment ended by itself
 	// ready is closed once pcscd has powered the card on over the current
 	// connection and read its ATR.
 	ready chan struct{}
@@ -169,8 +172,10 @@ func Attach(ctx context.Context, addr string, card Card, opts Options) *Attachme
 		opts:   opts.withDefaults(),
 		cancel: cancel,
 		done:   make(chan struct{}),
+		down:   make(chan struct{}),
 		ready:  make(chan struct{}),
 	}
+	close(a.down)
 	a.opts.Logger = a.opts.Logger.With("vpcd", addr)
 	go a.run(ctx)
 	return a
@@ -194,6 +199,15 @@ func (a *Attachment) Connected() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.connected
+}
+
+// Disconnected returns a channel that is closed once no driver connection is
+// up: at once if none is, else when the current one has ended and the card
+// has been powered off.
+func (a *Attachment) Disconnected() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.down
 }
 
 // WaitReady waits until pcscd has powered the card on over the current
@@ -318,8 +332,8 @@ func (a *Attachment) accept(ctx context.Context, ln net.Listener) {
 			log.Info("pcscd connected")
 			a.setConnected(true)
 			err := a.serve(ctx, conn)
-			a.setConnected(false)
 			a.card.PowerOff()
+			a.setConnected(false)
 			switch {
 			case ctx.Err() != nil:
 			case errors.Is(err, errStale):
@@ -334,13 +348,19 @@ func (a *Attachment) accept(ctx context.Context, ln net.Listener) {
 func (a *Attachment) setConnected(up bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if up == a.connected {
+		return
+	}
 	a.connected = up
-	if up {
-		select {
-		case <-a.ready:
-			a.ready = make(chan struct{}) // a new connection starts unpowered
-		default:
-		}
+	if !up {
+		close(a.down)
+		return
+	}
+	a.down = make(chan struct{})
+	select {
+	case <-a.ready:
+		a.ready = make(chan struct{}) // a new connection starts unpowered
+	default:
 	}
 }
 

@@ -88,6 +88,17 @@ func connect(t *testing.T, addr string) driver {
 	return driver{}
 }
 
+// waitDisconnected waits until the attachment has seen its driver connection
+// end (and powered the card off).
+func waitDisconnected(t *testing.T, a *Attachment) {
+	t.Helper()
+	select {
+	case <-a.Disconnected():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the card did not see the driver's connection end")
+	}
+}
+
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestProtocol(t *testing.T) {
@@ -111,6 +122,11 @@ func TestProtocol(t *testing.T) {
 	d.recv()
 	if err := a.WaitReady(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case <-a.Disconnected():
+		t.Error("Disconnected is closed while the driver is connected")
+	default:
 	}
 	d.send(0x00, 0xA4, 0x04, 0x00)
 	if got := d.recv(); !bytes.Equal(got, []byte{0x90, 0x00}) {
@@ -147,9 +163,7 @@ func TestProtocol(t *testing.T) {
 		d.conn.Close()
 		// Until the card has seen the close, a new connection is a second
 		// one and is closed; the driver would simply poll again.
-		for deadline := time.Now().Add(10 * time.Second); a.Connected() && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
+		waitDisconnected(t, a)
 		d2 := connect(t, addr)
 		d2.send(ctlGetATR)
 		if got := d2.recv(); !bytes.Equal(got, DefaultATR) {
@@ -284,9 +298,7 @@ func TestLeftoverConnection(t *testing.T) {
 	}
 
 	// pcscd's next poll connects again; it sees a new card and powers it on.
-	for deadline := time.Now().Add(10 * time.Second); a.Connected() && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	waitDisconnected(t, a)
 	d = connect(t, addr)
 	d.send(ctlGetATR)
 	if got := d.recv(); !bytes.Equal(got, DefaultATR) {
@@ -303,9 +315,7 @@ func TestLeftoverConnection(t *testing.T) {
 
 	// A card in use stays in the reader, though pcscd never powered it on this connection.
 	d.conn.Close()
-	for deadline := time.Now().Add(10 * time.Second); a.Connected() && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	waitDisconnected(t, a)
 	d = connect(t, addr)
 	d.send(0x00, 0xA4, 0x04, 0x00)
 	d.recv()
