@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -37,14 +35,7 @@ func TestAgent(t *testing.T) {
 	dataDir := t.TempDir()
 	trust := handoff.NewTrustFile(filepath.Join(t.TempDir(), "bridge.yaml"))
 	newAgent := func(t *testing.T) (*Agent, *Client) {
-		a, err := New(Config{DataDir: dataDir, Trust: trust, Slots: slots, Version: "test",
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(); err != nil {
-			t.Fatal(err)
-		}
+		a := startAgent(t, Config{DataDir: dataDir, Trust: trust, Slots: slots, Version: "test"})
 		sock := filepath.Join(t.TempDir(), "run", "bridge.sock")
 		ln, err := Listen(sock)
 		if err != nil {

@@ -1,14 +1,11 @@
 package agent
 
 import (
-	"io"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/vscard/vscard/desktop-bridge/handoff"
 	"github.com/vscard/vscard/desktop-bridge/pcsctest"
 	"github.com/vscard/vscard/desktop-bridge/vcard"
 )
@@ -48,17 +45,7 @@ func TestInterruptedEnrolmentIsRemoved(t *testing.T) {
 	c.Transmit(append([]byte{0x00, 0x20, 0x00, 0x80, 0x08}, []byte("99999999")...))
 	c.Close()
 
-	a, err := New(Config{
-		DataDir: dataDir, Trust: handoff.NewTrustFile(filepath.Join(t.TempDir(), "bridge.yaml")),
-		Slots:  []Slot{{Addr: env.Readers[0].Addr, Reader: env.Readers[0].Name}},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
+	a := startAgent(t, Config{DataDir: dataDir, Slots: slotsOf(env, 1)})
 	defer a.Close()
 
 	left, err := vcard.List(cardDir)
@@ -103,17 +90,7 @@ func TestConcurrentDeletes(t *testing.T) {
 	if err := recs.save(&record{Serial: serial, State: StateReady, Order: "ord_x", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Config{
-		DataDir: dataDir, Trust: handoff.NewTrustFile(filepath.Join(t.TempDir(), "bridge.yaml")),
-		Slots:  []Slot{{Addr: env.Readers[0].Addr, Reader: env.Readers[0].Name}},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
+	a := startAgent(t, Config{DataDir: dataDir, Slots: slotsOf(env, 1)})
 	defer a.Close()
 	env.WaitCard(t, 0, true)
 

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -239,20 +238,11 @@ func newRenewRig(t *testing.T, tpmDial func() (io.ReadWriteCloser, error)) *rene
 
 func (r *renewRig) start(t *testing.T) *Agent {
 	t.Helper()
-	a, err := New(Config{
-		DataDir: r.dir, Trust: handoff.NewTrustFile(filepath.Join(r.dir, "bridge.yaml")),
-		Slots:      []Slot{{Addr: r.env.Readers[0].Addr, Reader: r.env.Readers[0].Name}},
+	return startAgent(t, Config{
+		DataDir: r.dir, Slots: slotsOf(r.env, 1),
 		HTTPClient: &http.Client{Transport: r.tr}, Version: "test",
 		SyncInterval: -1, PINWatchInterval: -1, TPMDial: r.tpmDial,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return a
 }
 
 // restart stops the running agent and starts one on snap, what the killed one left, and

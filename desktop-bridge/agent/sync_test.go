@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -32,18 +30,11 @@ func TestCardLeavesWhenRevoked(t *testing.T) {
 	slots := []Slot{{Addr: env.Readers[0].Addr, Reader: env.Readers[0].Name}}
 	dataDir := t.TempDir()
 	removed := make(chan uint32, 4)
-	a, err := New(Config{
-		DataDir: dataDir, Trust: handoff.NewTrustFile(filepath.Join(t.TempDir(), "bridge.yaml")),
-		Slots: slots, Version: "test", SyncInterval: -1, // only the subscription and contacts
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OnRemoved: func(serial uint32, _ string) { removed <- serial },
+	a := startAgent(t, Config{
+		DataDir: dataDir, Slots: slots, Version: "test",
+		SyncInterval: -1, // only the subscription and contacts
+		OnRemoved:    func(serial uint32, _ string) { removed <- serial },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
 	sock := filepath.Join(t.TempDir(), "run", "bridge.sock")
 	ln, err := Listen(sock)
 	if err != nil {

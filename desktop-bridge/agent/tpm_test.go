@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,7 +23,7 @@ import (
 func TestTPMUnavailable(t *testing.T) {
 	_, err := New(Config{
 		DataDir: t.TempDir(), Trust: handoff.NewTrustFile(filepath.Join(t.TempDir(), "bridge.yaml")),
-		TPM: filepath.Join(t.TempDir(), "tpmrm0"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		TPM: filepath.Join(t.TempDir(), "tpmrm0"), Logger: quietLog(),
 	})
 	var coded *handoff.Error
 	if !errors.As(err, &coded) || coded.Code != handoff.CodeTPMUnavailable {
@@ -41,7 +40,7 @@ func TestTPMKeysLost(t *testing.T) {
 		return New(Config{
 			DataDir: dataDir, Trust: handoff.NewTrustFile(filepath.Join(dataDir, "bridge.yaml")),
 			TPMDial: func() (io.ReadWriteCloser, error) { return tp.Dial() },
-			Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Logger:  quietLog(),
 		})
 	}
 	first := tpmtest.Start(t)
@@ -90,19 +89,10 @@ func TestTPMAgentCreatesTPMCards(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := func() *Agent {
-		a, err := New(Config{
-			DataDir: dataDir, Trust: handoff.NewTrustFile(filepath.Join(dataDir, "bridge.yaml")),
-			Slots:   []Slot{{Addr: env.Readers[0].Addr, Reader: env.Readers[0].Name}, {Addr: env.Readers[1].Addr, Reader: env.Readers[1].Name}},
+		return startAgent(t, Config{
+			DataDir: dataDir, Slots: slotsOf(env, 2),
 			TPMDial: func() (io.ReadWriteCloser, error) { return tp.Dial() },
-			Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return a
 	}
 	a := start()
 	const serial = 31415926
@@ -148,18 +138,10 @@ func TestTPMAgentAttestsKeys(t *testing.T) {
 	alice := srv.SignIn(t)
 	dataDir := t.TempDir()
 	trust := handoff.NewTrustFile(filepath.Join(dataDir, "bridge.yaml"))
-	a, err := New(Config{
-		DataDir: dataDir, Trust: trust,
-		Slots:   []Slot{{Addr: env.Readers[0].Addr, Reader: env.Readers[0].Name}},
+	a := startAgent(t, Config{
+		DataDir: dataDir, Trust: trust, Slots: slotsOf(env, 1),
 		TPMDial: func() (io.ReadWriteCloser, error) { return tp.Dial() },
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
 	defer a.Close()
 
 	order, link := alice.StartOrder()
@@ -170,7 +152,7 @@ func TestTPMAgentAttestsKeys(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := handoff.Run(ctx, handoff.Config{Trust: trust, Prompter: pinPrompter{"482915"}, Cards: a,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
+		Logger: quietLog()}, h)
 	if err != nil {
 		t.Fatalf("Run: %v (%s)", err, handoff.Describe(err))
 	}
