@@ -43,7 +43,7 @@ function PageLoader({ label }: { label?: string }) {
   const { t } = useTranslation();
   return (
     <Center py="xl">
-      <Loader role="status" aria-label={label ?? t('loading')} />
+      <Loader aria-label={label ?? t('loading')} />
     </Center>
   );
 }

@@ -5,6 +5,7 @@ import {
   darken,
   defaultVariantColorsResolver,
   Drawer,
+  Loader,
   Modal,
   parseThemeColor,
   type CSSVariablesResolver,
@@ -57,6 +58,9 @@ export const theme = createTheme({
   components: {
     // A link inside a sentence must not be told apart by its colour alone.
     Anchor: Anchor.extend({ defaultProps: { underline: 'always' } }),
+    // A loader stands for content on its way: a status, so that the name each one is given
+    // ("Loading…") is announced. A bare span with a name is prohibited ARIA.
+    Loader: Loader.extend({ defaultProps: { role: 'status' } }),
   },
 });
 

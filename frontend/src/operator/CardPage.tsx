@@ -80,7 +80,7 @@ export default function CardPage() {
   const problem = error ? apiError(error) : undefined;
   const cardId = c?.id ?? '';
   const history = useMemo<AuditEventWhereInput>(() => ({ objectType: 'Card', objectID: cardId }), [cardId]);
-  if (fetching && !data) return <Loader role="status" aria-label={t('loading')} />;
+  if (fetching && !data) return <Loader aria-label={t('loading')} />;
   const owner = c ? c.owner.displayName || c.owner.username : '';
   const certs = nodesOf(c?.certificates);
   const orders = c ? [...(c.order ? [c.order] : []), ...(c.subjectOrders ?? [])].sort((a, b) => b.createdAt.localeCompare(a.createdAt)) : [];

@@ -76,7 +76,7 @@ export default function OrderPage() {
   const [, cancel] = useMutation(OpCancelOrderDoc);
   const o = data?.order;
   const problem = error ? apiError(error) : undefined;
-  if (fetching && !data) return <Loader role="status" aria-label={t('loading')} />;
+  if (fetching && !data) return <Loader aria-label={t('loading')} />;
   const person = o ? o.user.displayName || o.user.username : '';
   const steps = nodesOf(data?.auditEvents);
   const cardSerial = o?.card?.serial ?? o?.subjectCard?.serial;

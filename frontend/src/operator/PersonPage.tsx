@@ -81,7 +81,7 @@ export default function PersonPage() {
   const trail = useMemo<AuditEventWhereInput>(() => ({ or: [{ actorID: id }, { subjectID: id }] }), [id]);
   const history = useMemo<AuditEventWhereInput>(() => ({ objectType: 'User', objectID: id, action: 'user.set_state' }), [id]);
 
-  if (fetching && !data) return <Loader role="status" aria-label={t('loading')} />;
+  if (fetching && !data) return <Loader aria-label={t('loading')} />;
   const name = person ? person.displayName || person.username : '';
   const inUse = cards.filter((c) => c.state === 'ACTIVE' || c.state === 'LOCKED').length;
   const active = cards.filter((c) => c.state === 'ACTIVE').length;

@@ -41,7 +41,7 @@ export function PinPage() {
     <Container component="main" size="xs" py="xl">
       <Stack>
         <Title order={1} size="h2">{t('title')}</Title>
-        {!state ? <Loader role="status" aria-label={t('connecting')} /> : <Body state={state} onState={setState} />}
+        {!state ? <Loader aria-label={t('connecting')} /> : <Body state={state} onState={setState} />}
       </Stack>
     </Container>
   );
@@ -88,7 +88,7 @@ function Body({ state, onState }: { state: State; onState: (s: State) => void })
         <PinForm state={state} onState={onState} />
       ) : (
         <Group role="status" aria-live="polite">
-          <Loader size="sm" />
+          <Loader size="sm" aria-hidden />
           <Text>{state.claim ? t(`mode.${m}.working`) : t('connecting')}</Text>
         </Group>
       )}

@@ -44,7 +44,7 @@ function OrderWizard({ orderId }: { orderId: string }) {
     }
     return (
       <Center py="xl">
-        <Loader role="status" aria-label={t('page.loading')} />
+        <Loader aria-label={t('page.loading')} />
       </Center>
     );
   }

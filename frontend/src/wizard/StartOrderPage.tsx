@@ -34,7 +34,7 @@ export function StartOrderPage() {
   if (!problem) {
     return (
       <Center py="xl">
-        <Loader role="status" aria-label={t('start.loading')} />
+        <Loader aria-label={t('start.loading')} />
       </Center>
     );
   }
