@@ -18,8 +18,9 @@ func (AuditEvent) Fields() []ent.Field {
 	return []ent.Field{
 		field.Time("at").Immutable().Annotations(entgql.OrderField("AT")),
 		// Actor is the actor's name when it acted (a username, a portal's client id,
-		// "bridge:<order>", "system"); ActorID the person's id for a person and for the
-		// Desktop App acting for its order's owner, "" otherwise.
+		// "bridge:<order>", "card:<serial>", "system", "anonymous"); ActorID the person's id
+		// for a person and for the Desktop App acting for its order's or card's owner, ""
+		// otherwise.
 		field.String("actor").Immutable(),
 		field.String("actor_id").Immutable().Default(""),
 		field.String("actor_kind").Immutable(),

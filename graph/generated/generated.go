@@ -2647,8 +2647,9 @@ var sources = []*ast.Source{
 extend type AuditEvent {
   """
   Who acted, for people: a person's display name (their username if they have none); for
-  the Desktop App, the name of the person it acted for (actorKind is "bridge"); otherwise
-  a portal's client id, "system" or "anonymous".
+  the Desktop App, the name of the person it acted for (actorKind is "bridge" in an order,
+  "card" when it proved it holds the card); otherwise a portal's client id, "system" or
+  "anonymous".
   """
   actorName: String!
   """

@@ -14,8 +14,8 @@ import (
 
 // Entry is one audit event. The actor comes from the viewer in the context: the person,
 // portal or bridge whose request it is, also when the server acts for them
-// (viewer.AsServer); without a viewer, the server acting on its own behalf ("system") or
-// an anonymous request.
+// (viewer.AsServer); a Desktop App that proved it holds a card (AsCard); without either,
+// the server acting on its own behalf ("system") or an anonymous request.
 type Entry struct {
 	Action     string // e.g. "order.cancel", "user.set_state", "auth.login"
 	ObjectType string // e.g. "Order"
@@ -92,16 +92,34 @@ func kindName(k viewer.Kind) string {
 }
 
 // Who is the actor of audit events: a name (a username, a portal's client id,
-// "bridge:<order>", "system", "anonymous"), its kind, the person's id for a person and for
-// the Desktop App acting for its order's owner, and the address the request came from.
+// "bridge:<order>", "card:<serial>", "system", "anonymous"), its kind, the person's id for
+// a person and for the Desktop App acting for its order's or card's owner, and the address
+// the request came from.
 type Who struct {
 	Name, Kind, UserID, Addr string
+}
+
+// KindCard is the actor kind of a Desktop App that proved it holds a card (a card's own
+// contact: syncCard), whose events are the card owner's Desktop App's doing.
+const KindCard = "card"
+
+type cardActorKey struct{}
+
+// AsCard returns ctx whose events name as their actor the Desktop App that proved it holds
+// the card serial of owner, from the request's address. A card's contact has no viewer:
+// without this, what it reports would read as done by someone not signed in.
+func AsCard(ctx context.Context, serial, owner string) context.Context {
+	return context.WithValue(ctx, cardActorKey{}, Who{Name: "card:" + serial, Kind: KindCard,
+		UserID: owner, Addr: viewer.RemoteAddr(ctx)})
 }
 
 // Actor is who audit events written in ctx name as their actor. A caller that writes
 // events with a statement of its own (server/enroll's one-statement transitions) fills
 // its rows from here.
 func Actor(ctx context.Context) Who {
+	if w, ok := ctx.Value(cardActorKey{}).(Who); ok {
+		return w
+	}
 	v := viewer.FromContext(ctx)
 	switch {
 	case v != nil:

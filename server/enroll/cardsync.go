@@ -235,6 +235,7 @@ func (e *Engine) SyncCard(ctx context.Context, r CardReport) (*CardSync, error) 
 	if err != nil {
 		return nil, err
 	}
+	ctx = audit.AsCard(ctx, c.Serial, c.OwnerID)
 	// Before the audit events: an error here makes the Desktop App send the same report
 	// again, and an order ended once is not ended twice. Before the answer too, which
 	// then lists the certificates as the ending left them, so that the Desktop App puts

@@ -10,6 +10,7 @@ import (
 	"github.com/vscard/vscard/ent/auditevent"
 	"github.com/vscard/vscard/ent/card"
 	"github.com/vscard/vscard/ent/user"
+	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/cardproof"
 	"github.com/vscard/vscard/server/errs"
 	"github.com/vscard/vscard/server/events"
@@ -171,6 +172,12 @@ func TestSyncCardPINState(t *testing.T) {
 	report(&record.PINState{TriesLeft: 2}, PINChange{Result: PINChanged, At: env.clock.Now()})
 	if got := pinAudits(); len(got) != 3 || !slices.Contains(got, "card.pin_changed") {
 		t.Errorf("audit = %v", got)
+	}
+	// What a card's contact reports is its owner's Desktop App's doing, not an anonymous one.
+	for _, ev := range env.db.AuditEvent.Query().Where(auditevent.ObjectID(crd.ID)).AllX(env.sys) {
+		if ev.ActorKind != audit.KindCard || ev.Actor != "card:"+crd.Serial || ev.ActorID != crd.OwnerID {
+			t.Errorf("%s by %s %q (%q), want the Desktop App holding card %s", ev.Action, ev.ActorKind, ev.Actor, ev.ActorID, crd.Serial)
+		}
 	}
 
 	s = report(&record.PINState{TriesLeft: 0, Blocked: true})

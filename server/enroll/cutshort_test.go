@@ -12,6 +12,7 @@ import (
 	"github.com/vscard/vscard/ent/auditevent"
 	"github.com/vscard/vscard/ent/certificate"
 	"github.com/vscard/vscard/ent/order"
+	"github.com/vscard/vscard/server/audit"
 	"github.com/vscard/vscard/server/ca"
 )
 
@@ -157,6 +158,10 @@ func TestSyncEndsARenewalCutShort(t *testing.T) {
 			}
 			if len(fails) != 1 || fails[0].Details["cardSerial"] != r.card.Serial || fails[0].Details["via"] != "desktop-app" {
 				t.Errorf("order.fail events %+v, want one naming the card", fails)
+			}
+			// The Desktop App that proved it holds the card ended it, for the card's owner.
+			if f := fails[0]; f.ActorKind != audit.KindCard || f.Actor != "card:"+r.card.Serial || f.ActorID != owner.ID {
+				t.Errorf("order.fail by %s %q (%q), want the card's Desktop App for %s", f.ActorKind, f.Actor, f.ActorID, owner.ID)
 			}
 			last := o.Steps[len(o.Steps)-1]
 			if last.Undone == nil || last.Undone.CertificatesRevoked != len(r.issued) {

@@ -117,6 +117,22 @@ describe('audit sentences', () => {
     expect(auditSentence(claim, de())).toBe('Die Desktop-App von Alice Active hat den Auftrag von Alice Active geöffnet');
   });
 
+  it('ok/names the Desktop App that holds a card by the card’s owner', () => {
+    const changed: AuditFacts = {
+      action: 'card.pin_changed',
+      actorName: 'Alice Active',
+      actorKind: 'card',
+      objectType: 'Card',
+      objectID: 'crd_x',
+      objectLabel: '12345678',
+      subjectName: 'Alice Active',
+    };
+    const s = auditSentence(changed, en());
+    expect(s).toBe('The Desktop App of Alice Active changed the PIN of Alice Active’s card 12345678');
+    expect(s).not.toMatch(/card:|crd_|anonymous|not signed in/);
+    expect(auditSentence(changed, de())).toMatch(/^Die Desktop-App von Alice Active hat .*12345678/);
+  });
+
   it('ok/own things and system actions', () => {
     const own: AuditFacts = {
       action: 'order.cancel',

@@ -78,11 +78,15 @@ function auditT(t?: TFunction): TFunction {
   return t ?? i18n.getFixedT(null, AUDIT_NS);
 }
 
-/** actorWords names who acted: the Desktop App acts for its order's owner. */
+/**
+ * actorWords names who acted: the Desktop App acts for its order's owner ("bridge") or, when
+ * it proved it holds a card, for the card's owner ("card").
+ */
 export function actorWords(f: Pick<AuditFacts, 'actorName' | 'actorKind'>, t?: TFunction): string {
   const tt = auditT(t);
   switch (f.actorKind) {
     case 'bridge':
+    case 'card':
       return tt('actor.bridge', { name: f.actorName });
     case 'system':
       return tt('actor.system');
@@ -112,7 +116,7 @@ export function auditSentence(f: AuditFacts, t?: TFunction): string {
   // Self-Service once sent this English sentence with every cancel; the sentence says it already.
   if (reason === LEGACY_CANCEL_REASON) reason = '';
   // Whose card or order: none named, the actor's own, or someone else's.
-  const mine = f.subjectName && f.subjectName === f.actorName && f.actorKind !== 'bridge';
+  const mine = f.subjectName && f.subjectName === f.actorName && f.actorKind !== 'bridge' && f.actorKind !== 'card';
   const whose = f.subjectName ? (mine ? 'mine' : 'other') : undefined;
   const owned = (key: string, extra: Record<string, string> = {}) =>
     tt(key, { context: whose, owner: f.subjectName ?? '', ...extra }).trim();
