@@ -5,6 +5,7 @@ import { Link, useNavigate } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 
 import { useUser } from '../auth/session';
+import { inMain } from '../layout/AppLayout';
 import { graphql } from '../gql';
 import type { CardDetailsFragment, CardProcessesQuery } from '../gql/graphql';
 import { apiError, conflictOrderId, type ApiError } from '../lib/errors';
@@ -145,7 +146,7 @@ export function CardActions({ card, onRevoked }: { card: Pick<CardDetailsFragmen
         </Alert>
       )}
       <Group justify="flex-end">
-        <Menu position="bottom-end" withinPortal shadow="md" width={300} id={menuId} withInitialFocusPlaceholder={false}>
+        <Menu position="bottom-end" withinPortal portalProps={inMain} shadow="md" width={300} id={menuId} withInitialFocusPlaceholder={false}>
           <Menu.Target>
             <Button size="xs" variant="light" loading={starting !== undefined} rightSection={<span aria-hidden="true">▾</span>}>
               {t('actions.menu', { serial })}

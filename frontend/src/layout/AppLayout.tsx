@@ -10,6 +10,13 @@ import classes from './SkipLink.module.css';
 import { UserMenu } from './UserMenu';
 
 /**
+ * inMain is the portalProps of a page's menus: their dropdown is rendered at the end of the
+ * page's main landmark rather than of the body, so that, open, it is part of the page for
+ * landmark navigation (axe's "region"), and, as a portal still, no box of the page clips it.
+ */
+export const inMain = { target: '#main-content' };
+
+/**
  * AppLayout is the frame of every page: a header with the product name and the user, a
  * navigation bar (behind a burger menu on phones) and the page.
  */

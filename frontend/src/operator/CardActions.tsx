@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { useMutation, type CombinedError } from 'urql';
 
 import type { RevocationReason } from '../gql/graphql';
+import { inMain } from '../layout/AppLayout';
 import { formatDateTime } from '../lib/format';
 import { OpNextStepDoc, OpRevokeCardDoc, OpStartProcessDoc } from './operations';
 import { ReasonDialog } from './ReasonDialog';
@@ -80,7 +81,7 @@ export function CardActions({ card, owner, onDone }: Props) {
   const words = { owner, serial: card.serial };
   return (
     <>
-      <Menu position="bottom-end">
+      <Menu position="bottom-end" portalProps={inMain}>
         <Menu.Target>
           <Button variant="light" size="xs" aria-label={t('card.actionsFor', { serial: card.serial })}>
             {t('card.actions')}

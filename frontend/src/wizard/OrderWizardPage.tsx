@@ -42,9 +42,14 @@ function OrderWizard({ orderId }: { orderId: string }) {
         </Stack>
       );
     }
+    // The page's heading is there from the start, as its loader's name: the order's own
+    // heading replaces it once the order is in.
     return (
       <Center py="xl">
-        <Loader aria-label={t('page.loading')} />
+        <VisuallyHidden component="h1" id="order-loading">
+          {t('page.loading')}
+        </VisuallyHidden>
+        <Loader aria-labelledby="order-loading" />
       </Center>
     );
   }
