@@ -211,6 +211,7 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	var started, completed atomic.Int64
 	stop := make(chan struct{})
 	failures := make(chan error, len(users))
+	finished := make(chan struct{}, 1) // an order completed since the last look
 	var wg sync.WaitGroup
 	for _, u := range users {
 		wg.Add(1)
@@ -227,21 +228,43 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 					return
 				}
 				completed.Add(1)
+				select {
+				case finished <- struct{}{}:
+				default:
+				}
 			}
 		}()
 	}
-	time.Sleep(500 * time.Millisecond)
+	// awaitOrders waits until n orders have completed from now on: each phase runs under
+	// load however slow the machine, where a fixed pause may see none on a busy one.
+	awaitOrders := func(phase string, n int64) {
+		t.Helper()
+		target := completed.Load() + n
+		timeout := time.After(2 * time.Minute)
+		for completed.Load() < target {
+			select {
+			case <-finished:
+			case <-timeout:
+				close(stop)
+				for len(failures) > 0 {
+					t.Errorf("a request failed: %v", <-failures)
+				}
+				t.Fatalf("%s: %d orders completed in two minutes, want %d", phase, completed.Load()-target+n, n)
+			}
+		}
+	}
+	awaitOrders("before the restarts", 3)
 	if err := a.Drain(context.Background()); err != nil {
 		t.Fatalf("drain A: %v", err)
 	}
 	c := servertest.Start(t, servertest.WithDatabase(a.Server.Config.DatabaseURL),
 		servertest.WithDataDir(a.Server.Config.DataDir), limits)
 	lb.add(c.URL)
-	time.Sleep(500 * time.Millisecond)
+	awaitOrders("with B and C", 3)
 	if err := b.Drain(context.Background()); err != nil {
 		t.Fatalf("drain B: %v", err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	awaitOrders("with C alone", 3)
 	close(stop)
 	wg.Wait()
 	close(failures)
