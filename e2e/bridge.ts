@@ -15,11 +15,12 @@
 // VSCARD_E2E_PCSCD=system uses the machine's pcscd instead, with its reader.conf and driver,
 // and the readers VSCARD_BRIDGE_VPCD names: scripts/package-test.sh runs the installed
 // packages that way (the vscard-bridge package's readers and driver).
-import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { test } from '@playwright/test';
 
 import { artifacts, freePort, repoRoot } from './harness.ts';
@@ -139,6 +140,33 @@ export interface Bridge {
   stop: () => Promise<void>;
 }
 
+/**
+ * started resolves once the agent says it runs (its control socket is bound by then). A
+ * `vscard-bridge open` before that finds no agent answering and starts one of its own,
+ * detached, which would outlive the test (and which the socket's lock turns away).
+ */
+function started(agent: ChildProcessByStdio<null, Readable, Readable>): Promise<void> {
+  return new Promise((ok, fail) => {
+    let seen = '';
+    const onData = (b: Buffer) => {
+      seen = (seen + b.toString()).slice(-4096);
+      if (seen.includes('vscard bridge agent running')) done(ok);
+    };
+    const onExit = (code: number | null) => done(() => fail(new Error(`the bridge agent exited (${String(code)}) before it ran`)));
+    const timer = setTimeout(() => done(() => fail(new Error('the bridge agent did not start within 60 s'))), 60_000);
+    const done = (then: () => void) => {
+      clearTimeout(timer);
+      agent.stdout.off('data', onData);
+      agent.stderr.off('data', onData);
+      agent.off('exit', onExit);
+      then();
+    };
+    agent.stdout.on('data', onData);
+    agent.stderr.on('data', onData);
+    agent.once('exit', onExit);
+  });
+}
+
 function waitExit(child: ChildProcess): Promise<number | null> {
   return new Promise((ok) => {
     if (child.exitCode !== null) ok(child.exitCode);
@@ -244,6 +272,7 @@ export async function openLinkInBridge(bin: string, link: string, opts: BridgeOp
   };
 
   try {
+    await started(agent);
     const pinPage = await openLink(link);
     const cards = async (): Promise<unknown[]> => {
       const list = spawn(bin, [...globals, 'cards', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -39,7 +39,10 @@ type PINChangeQueued struct {
 
 // Listen creates the control socket at path: its directory 0700 and owned by us, the
 // socket 0600. A stale socket left by a crashed agent is replaced; a live one is an
-// error.
+// error. The listener holds an exclusive lock on path+".lock" until it is closed, so two
+// agents starting at once (a second `vscard-bridge open` that found none answering yet)
+// cannot both take the socket, the later one unlinking the earlier one's: the second gets
+// the same error as when the first already answers.
 func Listen(path string) (net.Listener, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -52,24 +55,49 @@ func Listen(path string) (net.Listener, error) {
 	if st, ok := fi.Sys().(*unix.Stat_t); ok && (int(st.Uid) != os.Getuid() || fi.Mode().Perm()&0o077 != 0) {
 		return nil, fmt.Errorf("check socket directory: %s must be ours and closed to others (mode 0700)", dir)
 	}
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock socket: %w", err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("listen on %s: another agent is running", path)
+		}
+		return nil, fmt.Errorf("lock socket: %w", err)
+	}
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
+		lock.Close()
 		return nil, fmt.Errorf("listen on %s: another agent is running", path)
 	}
 	_ = os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
+		lock.Close()
 		return nil, fmt.Errorf("restrict socket: %w", err)
 	}
-	return sameUser{ln.(*net.UnixListener)}, nil
+	return sameUser{UnixListener: ln.(*net.UnixListener), lock: lock}, nil
 }
 
-// sameUser accepts only connections from processes of our own user.
-type sameUser struct{ *net.UnixListener }
+// sameUser accepts only connections from processes of our own user. It holds the
+// socket's lock (see Listen) until closed.
+type sameUser struct {
+	*net.UnixListener
+	lock *os.File
+}
+
+// Close stops listening and lets the next agent take the socket.
+func (l sameUser) Close() error {
+	err := l.UnixListener.Close()
+	l.lock.Close()
+	return err
+}
 
 func (l sameUser) Accept() (net.Conn, error) {
 	for {
